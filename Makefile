@@ -1,0 +1,55 @@
+# Two commands do everything: `make run` and `make test`. See README.md.
+# `make serve` runs the app for production (README, "Deployment").
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+FORWARDED_ALLOW_IPS ?= 127.0.0.1
+STAMP := $(VENV)/.installed
+
+.PHONY: run serve test lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up everything and serve the app over ASGI at http://127.0.0.1:$(PORT)
+run: export DEBUG ?= 1
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo_data
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## Production: $(WORKERS) uvicorn worker processes on $(HOST):$(PORT), PostgreSQL and Redis required
+serve: export DEBUG := 0
+serve: export FORWARDED_ALLOW_IPS := $(FORWARDED_ALLOW_IPS)
+serve: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL (postgres://user:pass@host:5432/imago)." >&2; exit 2; }
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; *) echo "make serve: DATABASE_URL must be a PostgreSQL URL (several workers can't share SQLite)." >&2; exit 2;; esac
+	@test -n "$$REDIS_URL" || { echo "make serve: set REDIS_URL (redis://host:6379/0): workers share live updates through Redis." >&2; exit 2; }
+	@test -n "$$SECRET_KEY" || { echo "make serve: set SECRET_KEY (a long random string, the same on every machine)." >&2; exit 2; }
+	$(PY) manage.py check --deploy --fail-level ERROR
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput
+	exec $(PY) -m uvicorn imago_site.asgi:application --host $(HOST) --port $(PORT) \
+		--workers $(WORKERS) --proxy-headers --forwarded-allow-ips "$(FORWARDED_ALLOW_IPS)" \
+		--lifespan off --no-access-log --timeout-graceful-shutdown 10 $(SERVE_ARGS)
+
+## The whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: $(STAMP)
+	$(PY) -m ruff check .
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

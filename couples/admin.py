@@ -1,0 +1,387 @@
+"""Admin for accounts and couples. Shows metadata only, never anything a couple wrote.
+
+Every change made here is written to the audit trail (AuditedAdmin). Staff reach the admin
+only through allauth's login (throttled, two-factor): see imago_site/urls.py.
+"""
+
+from __future__ import annotations
+
+from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.db import models
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html_join
+
+from couples import services
+from couples.audit import audit
+from couples.models import AuditEvent, Couple, Invitation, Membership, SupportResource, User
+from couples.services import CoupleError
+
+
+def _changed_fields(message) -> list[str]:
+    """Field names (never values) from the admin's structured change message."""
+    fields: list[str] = []
+    for part in message if isinstance(message, list) else []:
+        for change in part.values():
+            fields.extend(change.get("fields", []) if isinstance(change, dict) else [])
+    return fields
+
+
+class AuditedAdmin:
+    """Mixin: admin additions, changes and deletions also go to the audit trail."""
+
+    def log_addition(self, request, obj, message):
+        audit(action="admin.added", actor=request.user, target=obj, request=request)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        audit(action="admin.changed", actor=request.user, target=obj, request=request,
+              fields=_changed_fields(message))
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            audit(action="admin.deleted", actor=request.user, target=obj, request=request)
+        return super().log_deletions(request, queryset)
+
+    def log_history(self, request, obj, message: str):
+        """A line on the object's history page, for actions already audited on their own."""
+        return admin.ModelAdmin.log_change(self, request, obj, message)
+
+
+class ViewOnlyAdmin(AuditedAdmin, admin.ModelAdmin):
+    """Browse and act through admin actions; no adding, editing or deleting rows."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Without an object: the change list's actions. With one: the page is view-only.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the audit trail, e.g. “Licence 12345 checked on the state register”.",
+    )
+
+
+class VerifiedFilter(admin.SimpleListFilter):
+    title = "therapist verification"
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Verified therapists"), ("no", "Therapists waiting for verification")]
+
+    def queryset(self, request, queryset):
+        therapists = queryset.filter(kind=User.Kind.THERAPIST)
+        if self.value() == "yes":
+            return therapists.filter(therapist_verified_at__isnull=False)
+        if self.value() == "no":
+            return therapists.filter(therapist_verified_at__isnull=True)
+        return queryset
+
+# SafetyScreening is deliberately not registered: its answers are private to the person.
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
+    ordering = ["email"]
+    list_display = [
+        "email", "display_name", "kind", "is_verified", "is_active", "is_staff", "last_login",
+    ]
+    list_filter = ["kind", "is_active", VerifiedFilter, "is_staff"]
+    search_fields = ["email", "display_name"]
+    readonly_fields = [
+        "public_id", "last_login", "date_joined", "is_active", "therapist_verified_at",
+        "verification_history",
+    ]
+    fieldsets = (
+        (None, {"fields": ("email", "password", "public_id")}),
+        ("Person", {"fields": ("display_name", "kind")}),
+        ("Therapist", {"fields": ("therapist_verified_at", "verification_history")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "display_name", "kind", "password1", "password2"),
+            },
+        ),
+    )
+    actions = ["deactivate", "reactivate", "verify_therapists", "unverify_therapists"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_staff", "is_superuser"]  # only superusers hand out staff rights
+        return fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # accounts are deactivated here; deleting is the person's own choice
+
+    @admin.display(boolean=True, description="verified")
+    def is_verified(self, user: User) -> bool | None:
+        return user.is_verified_therapist if user.is_therapist else None
+
+    @admin.display(description="verification history")
+    def verification_history(self, user: User) -> str:
+        events = AuditEvent.objects.filter(
+            target_type="couples.user",
+            target_id=user.public_id,
+            action__in=["therapist.verified", "therapist.unverified"],
+        ).order_by("-created_at")[:20]
+        if not events:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>{}: {} by {} — {}</p>",
+            (
+                (
+                    timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M"),
+                    e.action.split(".")[1],
+                    e.actor_email or "system",
+                    e.details.get("reason", ""),
+                )
+                for e in events
+            ),
+        )
+
+    @admin.action(description="Deactivate (log out everywhere, close live connections)",
+                  permissions=["change"])
+    def deactivate(self, request, queryset):
+        done = 0
+        for user in queryset:
+            try:
+                services.user_deactivate(user=user, by=request.user, request=request)
+            except CoupleError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                continue
+            self.log_history(request, user, "Deactivated")
+            done += 1
+        if done:
+            self.message_user(request, f"{done} account(s) deactivated and logged out.")
+
+    @admin.action(description="Reactivate", permissions=["change"])
+    def reactivate(self, request, queryset):
+        for user in queryset:
+            services.user_reactivate(user=user, by=request.user, request=request)
+            self.log_history(request, user, "Reactivated")
+        self.message_user(request, f"{queryset.count()} account(s) reactivated.")
+
+    def _with_reason(self, request, queryset, *, verify: bool):
+        """An admin action with an intermediate page asking for the reason."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for user in queryset:
+                change = services.therapist_verify if verify else services.therapist_unverify
+                try:
+                    change(therapist=user, by=request.user, reason=form.cleaned_data["reason"],
+                           request=request)
+                except CoupleError as error:
+                    self.message_user(request, error.message, messages.ERROR)
+                    continue
+                self.log_history(request, user, "Verified" if verify else "Verification removed")
+                done += 1
+            if done:
+                what = "verified" if verify else "no longer verified"
+                self.message_user(request, f"{done} therapist(s) {what}.")
+            return None
+        return TemplateResponse(
+            request,
+            "admin/couples/user/therapist_verification.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Verify therapists" if verify else "Remove therapist verification",
+                "opts": self.model._meta,
+                "people": queryset,
+                "form": form,
+                "action": request.POST.get("action"),
+                "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "verify": verify,
+            },
+        )
+
+    @admin.action(description="Verify therapists (asks for a reason)", permissions=["change"])
+    def verify_therapists(self, request, queryset):
+        return self._with_reason(request, queryset, verify=True)
+
+    @admin.action(description="Remove therapist verification (asks for a reason)",
+                  permissions=["change"])
+    def unverify_therapists(self, request, queryset):
+        return self._with_reason(request, queryset, verify=False)
+
+
+admin.site.unregister(Group)  # permissions come from is_staff / is_superuser, not groups
+
+
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(AuditedAdmin, BaseEmailAddressAdmin):
+    pass
+
+
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(AuditedAdmin, admin.ModelAdmin):
+    """Two-factor devices: metadata only (never the secret). Delete one to reset a lost phone."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__email"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- couples -------------------------------------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    can_delete = False
+    fields = ["user", "joined_at", "left_at", "is_active"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Couple)
+class CoupleAdmin(ViewOnlyAdmin):
+    list_display = ["public_id", "members", "created_at", "is_active", "ended_at"]
+    list_filter = ["is_active"]
+    search_fields = ["public_id", "memberships__user__email"]
+    fields = ["public_id", "created_by", "created_at", "is_active", "ended_at"]
+    readonly_fields = fields
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__user")
+
+    @admin.display(description="partners")
+    def members(self, couple: Couple) -> str:
+        return ", ".join(m.user.email for m in couple.memberships.all())
+
+
+class InvitationStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Invitation.Status.choices
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        value = self.value()
+        if value == Invitation.Status.ACCEPTED:
+            return queryset.filter(accepted_at__isnull=False)
+        if value == Invitation.Status.REVOKED:
+            return queryset.filter(accepted_at__isnull=True, revoked_at__isnull=False)
+        open_ = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        if value == Invitation.Status.EXPIRED:
+            return open_.filter(expires_at__lte=now)
+        if value == Invitation.Status.PENDING:
+            return open_.filter(expires_at__gt=now)
+        return queryset
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ViewOnlyAdmin):
+    list_display = ["public_id", "invited_by", "email", "created_at", "expires_at", "status"]
+    list_filter = [InvitationStatusFilter]
+    search_fields = ["public_id", "email", "invited_by__email"]
+    fields = [
+        "public_id", "couple", "invited_by", "email", "created_at", "expires_at",
+        "accepted_at", "accepted_by", "revoked_at", "status",
+    ]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke (the link stops working)", permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = 0
+        for invitation in queryset:
+            if invitation.is_pending:
+                invitation.revoked_at = timezone.now()
+                invitation.save(update_fields=["revoked_at"])
+                audit(action="invitation.revoked", actor=request.user, target=invitation,
+                      request=request)
+                self.log_history(request, invitation, "Revoked")
+                revoked += 1
+        self.message_user(request, f"{revoked} invitation(s) revoked.")
+
+
+# --- the audit trail -------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail can be browsed, never edited."""
+
+    list_display = ["created_at", "action", "actor_email", "target_type", "target_id", "ip_address"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_email"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at", "action", "actor", "actor_email", "target_type", "target_id",
+        "ip_address", "details",
+    ]
+    readonly_fields = fields
+    actions = None
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SupportResource)
+class SupportResourceAdmin(AuditedAdmin, admin.ModelAdmin):
+    """Support lines shown to a person whose safety answers may need attention."""
+
+    list_display = [
+        "name", "country", "country_name", "kind", "phone", "order", "is_active", "is_placeholder",
+    ]
+    list_editable = ["order", "is_active"]
+    list_filter = ["country", "kind", "is_active", "is_placeholder"]
+    search_fields = ["name", "country", "country_name"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fields = [
+        "country", "country_name", "kind", "name", "description", "phone", "url", "order",
+        "is_active", "is_placeholder",
+    ]

@@ -1,0 +1,44 @@
+"""The audit trail: one function to record an event. Never pass private text."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import models
+
+from couples.models import AuditEvent
+
+logger = logging.getLogger("imago.audit")
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit(
+    *,
+    action: str,
+    actor=None,
+    target: models.Model | None = None,
+    request=None,
+    **details: object,
+) -> AuditEvent:
+    """Record that `actor` did `action` to `target`. `details`: ids and short codes only."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    target_id = ""
+    if target is not None:
+        target_id = str(getattr(target, "public_id", None) or target.pk)
+    event = AuditEvent.objects.create(
+        actor=actor,
+        actor_email=getattr(actor, "email", "") or "",
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=target_id,
+        ip_address=client_ip(request),
+        details=details,
+    )
+    logger.info("audit %s", action, extra={"target": target_id})
+    return event

@@ -1,0 +1,52 @@
+"""Demo accounts for trying Imago locally: a paired couple and a verified therapist.
+
+Idempotent: running it again changes nothing.
+"""
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from couples.models import Couple, Membership, User
+
+DEMO_PASSWORD = "imago-demo-password"
+DEMO_PEOPLE = [
+    ("alex@example.com", "Alex", User.Kind.PARTNER),
+    ("sam@example.com", "Sam", User.Kind.PARTNER),
+    ("dr.rivera@example.com", "Dr. Rivera", User.Kind.THERAPIST),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo accounts (a paired couple and a therapist) and print how to log in."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        people = {}
+        for email, name, kind in DEMO_PEOPLE:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email=email, password=DEMO_PASSWORD, display_name=name, kind=kind
+                )
+                if kind == User.Kind.THERAPIST:
+                    user.therapist_verified_at = timezone.now()
+                    user.save(update_fields=["therapist_verified_at"])
+            EmailAddress.objects.get_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            people[email] = user
+        alex, sam = people["alex@example.com"], people["sam@example.com"]
+        if not Membership.objects.filter(user=alex, is_active=True).exists() and not (
+            Membership.objects.filter(user=sam, is_active=True).exists()
+        ):
+            couple = Couple.objects.create(created_by=alex)
+            Membership.objects.create(couple=couple, user=alex)
+            Membership.objects.create(couple=couple, user=sam)
+
+        self.stdout.write("")
+        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
+        for email, name, kind in DEMO_PEOPLE:
+            self.stdout.write(f"  {kind.label:<10} {name:<11} {email}")
+        self.stdout.write("")

@@ -1,0 +1,400 @@
+"""Safety and pacing: the private safety questions, support lines, and the quick check-in
+before a dialogue.
+
+Imago dialogue is only safe when neither partner is afraid of the other. Before a partner's
+first joint dialogue, each answers a few questions on their own. The answers are private:
+never logged, never in the admin, never shown to the partner. The partner only ever learns
+whether this person is ready to start, in words that are the same whatever the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from couples.models import Couple, SafetyScreening, SupportResource, User
+from couples.selectors import couple_for
+from couples.services import CoupleError
+
+logger = logging.getLogger("imago.couples")
+
+# What the other partner is told, whatever the reason (not answered, or answered with concern).
+PARTNER_NOT_READY = "Your partner isn't ready to start yet."
+
+
+
+class SafetyError(CoupleError):
+    """Something that can't be done; `message` is shown to the person as it is."""
+
+
+# --- the questions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    concern: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    text: str
+    choices: tuple[Choice, ...]
+
+    def choice(self, value: str) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
+
+_NO = Choice("no", "No")
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "afraid",
+        "Do you ever feel afraid of your partner?",
+        (_NO, Choice("sometimes", "Sometimes", True), Choice("often", "Often", True)),
+    ),
+    Question(
+        "hurt",
+        "In the past year, has your partner hurt you, threatened you, or made you do "
+        "something you didn't want to?",
+        (_NO, Choice("yes", "Yes", True)),
+    ),
+    Question(
+        "control",
+        "Does your partner try to control where you go, who you see, your money or your phone?",
+        (_NO, Choice("sometimes", "Sometimes", True), Choice("often", "Often", True)),
+    ),
+    Question(
+        "addiction",
+        "Is either of you struggling right now with alcohol, drugs, gambling or another "
+        "addiction?",
+        (_NO, Choice("unsure", "I'm not sure"), Choice("yes", "Yes", True)),
+    ),
+    Question(
+        "crisis",
+        "Are you in crisis right now, or having thoughts of harming yourself?",
+        (_NO, Choice("yes", "Yes", True)),
+    ),
+)
+QUESTION_KEYS = frozenset(q.key for q in QUESTIONS)
+
+
+def answers_clean(answers: Mapping[str, object]) -> dict[str, str]:
+    """Known questions with valid answers; a skipped question is simply left out."""
+    clean: dict[str, str] = {}
+    for question in QUESTIONS:
+        value = answers.get(question.key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or question.choice(value) is None:
+            raise SafetyError("Please choose one of the answers offered, or skip the question.")
+        clean[question.key] = value
+    return clean
+
+
+def answers_need_attention(answers: Mapping[str, str]) -> bool:
+    for question in QUESTIONS:
+        choice = question.choice(answers.get(question.key, ""))
+        if choice is not None and choice.concern:
+            return True
+    return False
+
+
+# --- support lines -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    name: str
+    description: str
+    phone: str
+    url: str
+
+
+# Shown if the table is empty (the data migration normally adds editable placeholders).
+FALLBACK_RESOURCES = (
+    Resource(
+        "emergency",
+        "Your local emergency number",
+        "If you are in danger right now, call your local emergency number "
+        "(for example 112, 911 or 999).",
+        "",
+        "",
+    ),
+    Resource(
+        "crisis",
+        "A crisis line near you",
+        "Free, confidential helplines, listed by country.",
+        "",
+        "https://findahelpline.com",
+    ),
+)
+
+
+def support_countries() -> list[tuple[str, str]]:
+    """Countries with their own support lines, as (code, name), by name."""
+    rows = (
+        SupportResource.objects.filter(is_active=True)
+        .exclude(country="")
+        .values_list("country", "country_name")
+        .distinct()
+    )
+    names: dict[str, str] = {}
+    for code, name in rows:
+        names[code] = names.get(code) or name or code
+    return sorted(names.items(), key=lambda item: item[1])
+
+
+def country_choice(*, requested: str = "", saved: str = "") -> str:
+    """The country to show lines for: asked for, else saved, else the site default."""
+    codes = {code for code, _ in support_countries()}
+    for candidate in (requested, saved, settings.SAFETY_DEFAULT_COUNTRY):
+        candidate = (candidate or "").strip().upper()[:2]
+        if candidate in codes:
+            return candidate
+    return ""
+
+
+def support_resources(*, country: str = "") -> list[Resource]:
+    """The country's lines, or the default ones where the country has none."""
+    active = SupportResource.objects.filter(is_active=True).order_by("order", "pk")
+    rows = list(active.filter(country=country)) if country else []
+    if not rows:
+        rows = list(active.filter(country=""))
+    if not rows:
+        return list(FALLBACK_RESOURCES)
+    return [Resource(r.kind, r.name, r.description, r.phone, r.url) for r in rows]
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+State = Literal["not_started", "not_ready", "ready"]
+
+
+def screening_of(*, user: User) -> SafetyScreening | None:
+    if not user.is_authenticated:
+        return None
+    return SafetyScreening.objects.filter(user=user).first()
+
+
+def _state_of(screening: SafetyScreening | None, couple: Couple | None) -> State:
+    if screening is None or screening.completed_at is None or couple is None:
+        return "not_started"
+    if screening.couple_id != couple.pk:
+        return "not_started"  # answered about an earlier partner
+    return "ready" if screening.ready else "not_ready"
+
+
+def screening_state(*, user: User, couple: Couple | None = None) -> State:
+    """This person's own state: only ever shown to this person."""
+    couple = couple or couple_for(user=user)
+    return _state_of(screening_of(user=user), couple)
+
+
+@dataclass(frozen=True)
+class StartGate:
+    """Whether a dialogue may start. `mine` is private to the viewer; about the partner we
+    know only whether they are ready, never why not."""
+
+    mine: State
+    partner_ready: bool
+
+    @property
+    def open(self) -> bool:
+        return self.mine == "ready" and self.partner_ready
+
+    @property
+    def partner_message(self) -> str:
+        return "" if self.partner_ready else PARTNER_NOT_READY
+
+
+def start_gate(*, user: User, couple: Couple, partner: User | None) -> StartGate:
+    screenings = {
+        s.user_id: s
+        for s in SafetyScreening.objects.filter(
+            user_id__in=[user.pk] + ([partner.pk] if partner else [])
+        )
+    }
+    mine = _state_of(screenings.get(user.pk), couple)
+    theirs = _state_of(screenings.get(partner.pk), couple) if partner else "not_started"
+    return StartGate(mine=mine, partner_ready=theirs == "ready")
+
+
+def screening_status_for_therapist(
+    *, user: User
+) -> Literal["not_started", "ok", "needs_attention"]:
+    """What a linked therapist may know about a partner's safety questions (not the answers).
+
+    The caller checks that the therapist is linked to this person's couple.
+    """
+    screening = screening_of(user=user)
+    if _state_of(screening, couple_for(user=user)) == "not_started":
+        return "not_started"
+    return "needs_attention" if screening.needs_attention else "ok"
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    question: str
+    answer: str  # "Skipped" when the person left it out
+
+
+def answers_view(screening: SafetyScreening) -> list[AnswerView]:
+    views = []
+    for question in QUESTIONS:
+        choice = question.choice((screening.answers or {}).get(question.key, ""))
+        views.append(AnswerView(question.text, choice.label if choice else "Skipped"))
+    return views
+
+
+def shared_answers_for_therapist(*, user: User) -> list[AnswerView] | None:
+    """The answers, only if this person chose to share them (None otherwise).
+
+    The caller checks that the therapist is linked to this person's couple, and audits the read.
+    """
+    screening = screening_of(user=user)
+    if screening is None or not screening.shared_with_therapist:
+        return None
+    if _state_of(screening, couple_for(user=user)) == "not_started":
+        return None
+    return answers_view(screening)
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _tell_the_couple(couple: Couple) -> None:
+    """The partner's home page shows whether a dialogue can start: refresh it (ids only)."""
+    from dialogues.services import couple_group, send_after_commit
+
+    send_after_commit(couple_group(couple.pk), {"type": "couple.changed"})
+
+
+def _couple_to_answer_about(user: User) -> Couple:
+    if not user.is_partner:
+        raise SafetyError("These questions are for partners of a couple.")
+    couple = couple_for(user=user)
+    if couple is None:
+        raise SafetyError("You can answer these once you've started a couple.")
+    return couple
+
+
+@transaction.atomic
+def screening_save(
+    *, user: User, answers: Mapping[str, object], country: str = ""
+) -> SafetyScreening:
+    """Save (or replace) this person's answers. Going on is a separate decision of theirs."""
+    couple = _couple_to_answer_about(user)
+    clean = answers_clean(answers)
+    country = (country or "").strip().upper()
+    if country and country not in {code for code, _ in support_countries()}:
+        country = ""
+    screening, _ = SafetyScreening.objects.select_for_update().get_or_create(user=user)
+    was_ready = _state_of(screening, couple) == "ready"
+    now = timezone.now()
+    screening.couple = couple
+    screening.answers = clean
+    screening.needs_attention = answers_need_attention(clean)
+    screening.completed_at = now
+    screening.ready = False
+    screening.ready_at = None
+    screening.country = country
+    screening.updated_at = now
+    screening.save()
+    if was_ready:
+        _tell_the_couple(couple)
+    logger.info("safety questions answered", extra={"user": user.public_id})
+    return screening
+
+
+@transaction.atomic
+def screening_set_ready(*, user: User, ready: bool) -> SafetyScreening:
+    """The person's own decision to go on to joint dialogue (or not yet)."""
+    couple = _couple_to_answer_about(user)
+    screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
+    if _state_of(screening, couple) == "not_started":
+        raise SafetyError("Please answer the questions first (you may skip any of them).")
+    if screening.ready != ready:
+        screening.ready = ready
+        screening.ready_at = timezone.now() if ready else None
+        screening.updated_at = timezone.now()
+        screening.save(update_fields=["ready", "ready_at", "updated_at"])
+        _tell_the_couple(couple)
+    return screening
+
+
+@transaction.atomic
+def screening_set_shared(*, user: User, shared: bool) -> SafetyScreening:
+    """Whether a linked therapist may read this person's answers; only they decide."""
+    _couple_to_answer_about(user)
+    screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
+    if screening is None or screening.completed_at is None:
+        raise SafetyError("Please answer the questions first (you may skip any of them).")
+    screening.shared_with_therapist = shared
+    screening.updated_at = timezone.now()
+    screening.save(update_fields=["shared_with_therapist", "updated_at"])
+    return screening
+
+
+# --- the quick check-in before a dialogue -------------------------------------------------------
+
+HALT = (("hungry", "Hungry"), ("angry", "Angry"), ("lonely", "Lonely"), ("tired", "Tired"))
+HALT_ADVICE = {
+    "hungry": "eat something",
+    "angry": "let the anger settle",
+    "lonely": "reach out to someone",
+    "tired": "rest",
+}
+INTENSITY = range(1, 11)
+COOLING_AT = 8
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """How a person feels right before a dialogue. Private: not saved, not shown to anyone."""
+
+    halt: tuple[str, ...] = ()
+    intensity: int | None = None
+
+    @property
+    def intense(self) -> bool:
+        return self.intensity is not None and self.intensity >= COOLING_AT
+
+    @property
+    def suggests_a_pause(self) -> bool:
+        return self.intense or bool(self.halt)
+
+    @property
+    def halt_labels(self) -> list[str]:
+        return [label.lower() for value, label in HALT if value in self.halt]
+
+    @property
+    def advice(self) -> list[str]:
+        return [HALT_ADVICE[value] for value, _ in HALT if value in self.halt]
+
+
+def checkin_read(data) -> CheckIn:
+    """The check-in from a posted form (a QueryDict or a dict); every part may be skipped."""
+    getlist = data.getlist if hasattr(data, "getlist") else lambda k: data.get(k) or []
+    values = getlist("halt")
+    if isinstance(values, str):
+        values = [values]
+    known = {value for value, _ in HALT}
+    if any(v not in known for v in values):
+        raise SafetyError("Please tick only the words listed.")
+    halt = tuple(value for value, _ in HALT if value in values)
+    raw = str(data.get("intensity") or "").strip()
+    intensity = None
+    if raw:
+        if not raw.isdigit() or int(raw) not in INTENSITY:
+            raise SafetyError("Please choose a number from 1 to 10, or leave it out.")
+        intensity = int(raw)
+    return CheckIn(halt=halt, intensity=intensity)

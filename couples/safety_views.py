@@ -1,0 +1,109 @@
+"""The person's own private safety page: the questions, support lines, and their decision to go
+on. Only ever shown to that person; nothing here reaches their partner."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from couples import safety
+from couples.selectors import couple_for
+
+PAGE = "couples/safety.html"
+
+
+def _not_for_partners(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_partner:
+        messages.info(request, "These questions are for partners of a couple.")
+        return redirect("home")
+    return None
+
+
+def _context(request: HttpRequest, *, answers=None, error: str = "", retake: bool = False):
+    user = request.user
+    couple = couple_for(user=user)
+    screening = safety.screening_of(user=user)
+    state = safety.screening_state(user=user, couple=couple)
+    country = safety.country_choice(
+        requested=request.GET.get("country", ""), saved=screening.country if screening else ""
+    )
+    if answers is None:
+        answers = (screening.answers or {}) if screening and state != "not_started" else {}
+    return {
+        "couple": couple,
+        "screening": screening if state != "not_started" else None,
+        "state": state,
+        "asking": couple is not None and (state == "not_started" or retake or bool(error)),
+        "items": [(q, answers.get(q.key, "")) for q in safety.QUESTIONS],
+        "answers_view": safety.answers_view(screening) if screening else [],
+        "countries": safety.support_countries(),
+        "country": country,
+        "resources": safety.support_resources(country=country),
+        "error": error,
+    }
+
+
+@never_cache
+@login_required
+@require_GET
+def safety_page(request: HttpRequest) -> HttpResponse:
+    refused = _not_for_partners(request)
+    if refused:
+        return refused
+    context = _context(request, retake=request.GET.get("retake") == "1")
+    return render(request, PAGE, context)
+
+
+@never_cache
+@login_required
+@require_POST
+def safety_answer(request: HttpRequest) -> HttpResponse:
+    refused = _not_for_partners(request)
+    if refused:
+        return refused
+    answers = {q.key: request.POST.get(q.key, "") for q in safety.QUESTIONS}
+    try:
+        safety.screening_save(
+            user=request.user, answers=answers, country=request.POST.get("country", "")
+        )
+    except safety.SafetyError as error:
+        context = _context(request, answers=answers, error=error.message)
+        return render(request, PAGE, context, status=422)
+    return redirect("couples:safety")
+
+
+def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
+    refused = _not_for_partners(request)
+    if refused:
+        return refused
+    value = request.POST.get(field)
+    if value not in ("0", "1"):
+        messages.error(request, "Something went wrong with that button; please try again.")
+        return redirect("couples:safety")
+    try:
+        service(user=request.user, **{field: value == "1"})
+    except safety.SafetyError as error:
+        messages.error(request, error.message)
+    return redirect("couples:safety")
+
+
+@login_required
+@require_POST
+def safety_ready(request: HttpRequest) -> HttpResponse:
+    return _decision(request, safety.screening_set_ready, "ready")
+
+
+@login_required
+@require_POST
+def safety_share(request: HttpRequest) -> HttpResponse:
+    return _decision(request, safety.screening_set_shared, "shared")
+
+
+@require_GET
+def neutral_page(request: HttpRequest) -> HttpResponse:
+    """Where "Exit" leads: a plain page that says nothing about Imago or anyone's dialogue."""
+    return render(request, "notes.html")

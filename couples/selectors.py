@@ -1,0 +1,122 @@
+"""Reads about people and couples."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from couples.models import Couple, Invitation, Membership, User, hash_token
+
+
+def couple_for(*, user: User) -> Couple | None:
+    """The person's active couple, if any."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.filter(user=user, is_active=True).select_related("couple").first()
+    )
+    return membership.couple if membership else None
+
+
+def partners_of(*, couple: Couple) -> list[User]:
+    """Both partners, the one who started the couple first."""
+    return [m.user for m in couple.memberships.select_related("user").order_by("joined_at", "pk")]
+
+
+def partner_of(*, user: User, couple: Couple | None = None) -> User | None:
+    """The other person in the user's active couple (None while waiting for them)."""
+    couple = couple or couple_for(user=user)
+    if couple is None:
+        return None
+    for member in partners_of(couple=couple):
+        if member.pk != user.pk:
+            return member
+    return None
+
+
+def pending_invitations(*, couple: Couple) -> QuerySet[Invitation]:
+    from django.utils import timezone
+
+    return couple.invitations.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at")
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    if not token or len(token) > 200:
+        return None
+    return (
+        Invitation.objects.select_related("couple", "invited_by")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def account_export(*, user: User) -> dict:
+    """Everything we hold about this person, as they may see it (the "your data" download).
+
+    Their account, their couples (partners by name only), the invitations they sent, every
+    dialogue they took part in with all its turns, and their own security events.
+    """
+    from django.utils import timezone
+
+    from couples.models import AuditEvent
+    from dialogues.selectors import dialogues_export
+
+    def when(value) -> str | None:
+        return value.isoformat() if value else None
+
+    memberships = (
+        Membership.objects.filter(user=user).select_related("couple").order_by("joined_at", "pk")
+    )
+    couples = []
+    for membership in memberships:
+        couple = membership.couple
+        couples.append(
+            {
+                "id": couple.public_id,
+                "created_at": when(couple.created_at),
+                "is_active": couple.is_active,
+                "ended_at": when(couple.ended_at),
+                "members": [
+                    {
+                        "name": m.user.display_name,
+                        "is_you": m.user_id == user.pk,
+                        "joined_at": when(m.joined_at),
+                        "left_at": when(m.left_at),
+                    }
+                    for m in couple.memberships.select_related("user").order_by("joined_at", "pk")
+                ],
+            }
+        )
+    invitations = [
+        {
+            "id": inv.public_id,
+            "couple": inv.couple.public_id,
+            "email": inv.email,
+            "created_at": when(inv.created_at),
+            "expires_at": when(inv.expires_at),
+            "status": inv.status,
+        }
+        for inv in user.invitations_sent.select_related("couple").order_by("created_at", "pk")
+    ]
+    security_events = [
+        {"action": e.action, "at": when(e.created_at), "ip_address": e.ip_address}
+        for e in AuditEvent.objects.filter(actor=user).order_by("created_at", "pk")
+    ]
+    return {
+        "format": "imago-export-1",
+        "exported_at": when(timezone.now()),
+        "account": {
+            "id": user.public_id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "kind": user.kind,
+            "therapist_verified_at": when(user.therapist_verified_at),
+            "date_joined": when(user.date_joined),
+            "last_login": when(user.last_login),
+        },
+        "couples": couples,
+        "invitations_sent": invitations,
+        "dialogues": dialogues_export(user=user),
+        "security_events": security_events,
+    }

@@ -1,0 +1,345 @@
+"""Writes about people and couples. Each returns what it made, or raises CoupleError."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from couples.audit import audit
+from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from couples.selectors import couple_for, invitation_by_token
+
+logger = logging.getLogger("imago.couples")
+
+
+class CoupleError(Exception):
+    """A request that can't be done; `message` is shown to the person as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+    @property
+    def path(self) -> str:
+        return reverse("couples:invitation", args=[self.token])
+
+    @property
+    def url(self) -> str:
+        return settings.SITE_URL + self.path
+
+
+def _check_can_be_partner(user: User) -> None:
+    if user.is_therapist:
+        raise CoupleError(
+            "Therapist accounts can't join a couple as a partner. "
+            "Please use a personal account for your own relationship."
+        )
+    if user.is_staff:
+        raise CoupleError("Staff accounts can't join a couple as a partner.")
+
+
+@transaction.atomic
+def couple_create(*, user: User, partner_email: str = "") -> IssuedInvitation:
+    """Start a couple and issue the first invitation for the partner."""
+    _check_can_be_partner(user)
+    User.objects.select_for_update().get(pk=user.pk)
+    if couple_for(user=user) is not None:
+        raise CoupleError("You're already in a couple.")
+    couple = Couple.objects.create(created_by=user)
+    Membership.objects.create(couple=couple, user=user)
+    logger.info("couple created", extra={"couple": couple.public_id})
+    return invitation_issue(user=user, couple=couple, email=partner_email)
+
+
+@transaction.atomic
+def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedInvitation:
+    """A fresh single-use link; earlier pending links for this couple stop working."""
+    if not couple.is_active or not couple.memberships.filter(user=user, is_active=True).exists():
+        raise CoupleError("You can only invite a partner to your own couple.")
+    if couple.memberships.filter(is_active=True).count() >= 2:
+        raise CoupleError("Your couple already has two partners.")
+    email = (email or "").strip().lower()
+    if email and email == user.email.lower():
+        raise CoupleError("That's your own email address; please enter your partner's.")
+    now = timezone.now()
+    couple.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        couple=couple,
+        invited_by=user,
+        email=email,
+        token_hash=hash_token(token),
+        expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    issued = IssuedInvitation(invitation=invitation, token=token)
+    if email:
+        transaction.on_commit(lambda: _send_invitation_email(issued, inviter=user))
+    return issued
+
+
+def _send_invitation_email(issued: IssuedInvitation, *, inviter: User) -> None:
+    context = {"inviter": inviter, "url": issued.url, "days": settings.INVITATION_VALID_DAYS}
+    send_mail(
+        subject=f"[Imago] {inviter.display_name} invites you to pair up",
+        message=render_to_string("couples/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[issued.invitation.email],
+    )
+
+
+@transaction.atomic
+def invitation_revoke(*, user: User, invitation_public_id: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(
+            # One filter() call: the same membership must be the user's and active.
+            public_id=invitation_public_id,
+            couple__memberships__user=user,
+            couple__memberships__is_active=True,
+        )
+        .first()
+    )
+    if invitation is None:
+        raise CoupleError("That invitation wasn't found.")
+    if not invitation.is_pending:
+        raise CoupleError("That invitation can no longer be revoked.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+def invitation_problem(*, invitation: Invitation | None, user: User | None) -> str | None:
+    """Why this person can't accept this invitation now (None if they can)."""
+    if invitation is None:
+        return "This invitation link isn't valid. Please ask your partner for a new one."
+    status = invitation.status
+    if status == Invitation.Status.ACCEPTED:
+        return "This invitation has already been used."
+    if status == Invitation.Status.REVOKED:
+        return "This invitation was withdrawn. Please ask your partner for a new one."
+    if status == Invitation.Status.EXPIRED:
+        return "This invitation has expired. Please ask your partner for a new one."
+    if not invitation.couple.is_active:
+        return "This couple is no longer active."
+    if user is None or not user.is_authenticated:
+        return None
+    if invitation.invited_by_id == user.pk or invitation.couple.memberships.filter(
+        user=user
+    ).exists():
+        return "This is your own invitation — send the link to your partner."
+    if user.is_therapist:
+        return (
+            "Therapist accounts can't join a couple as a partner. "
+            "Please use a personal account for your own relationship."
+        )
+    if user.is_staff:
+        return "Staff accounts can't join a couple as a partner."
+    if couple_for(user=user) is not None:
+        return "You're already in a couple. Leave it first if you want to join this one."
+    return None
+
+
+def invitation_accept(*, user: User, token: str) -> Couple:
+    """Join the couple the token invites to. Single use, even when clicked twice at once."""
+    try:
+        with transaction.atomic():
+            found = invitation_by_token(token=token)
+            invitation = (
+                Invitation.objects.select_for_update().select_related("couple").get(pk=found.pk)
+                if found
+                else None
+            )
+            problem = invitation_problem(invitation=invitation, user=user)
+            if problem:
+                raise CoupleError(problem)
+            assert invitation is not None
+            couple = Couple.objects.select_for_update().get(pk=invitation.couple_id)
+            if couple.memberships.filter(is_active=True).count() >= 2:
+                raise CoupleError("This couple already has two partners.")
+            Membership.objects.create(couple=couple, user=user)
+            invitation.accepted_at = timezone.now()
+            invitation.accepted_by = user
+            invitation.save(update_fields=["accepted_at", "accepted_by"])
+    except IntegrityError as exc:
+        # The database's one-active-couple rule caught a race with another accept.
+        raise CoupleError("You're already in a couple.") from exc
+    logger.info("invitation accepted", extra={"couple": couple.public_id})
+    return couple
+
+
+@transaction.atomic
+def couple_leave(*, user: User) -> Couple:
+    """Either partner leaves: the couple becomes inactive for both; its history stays."""
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("couple")
+        .filter(user=user, is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise CoupleError("You're not in a couple.")
+    couple = membership.couple
+    from dialogues.services import couple_dialogues_end
+
+    couple_dialogues_end(couple_id=couple.pk, user=user)  # a live dialogue ends with the couple
+    now = timezone.now()
+    couple.is_active = False
+    couple.ended_at = now
+    couple.save(update_fields=["is_active", "ended_at"])
+    couple.memberships.filter(is_active=True).update(is_active=False, left_at=now)
+    couple.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    logger.info("couple ended", extra={"couple": couple.public_id})
+    return couple
+
+
+# --- accounts: deactivation, therapist verification, deletion --------------------------------
+
+# Other apps connect here to end what they hold for a person whose account is being deleted
+# (e.g. therapist links), inside the same transaction.
+account_deleting = Signal()
+
+DELETED_NAME = "Deleted account"
+
+
+def _close_sockets_after_commit(user_pk: int) -> None:
+    """Every live socket of this person closes (each consumer joins the group user.<pk>)."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(f"user.{user_pk}", {"type": "auth.revoked"})
+
+    transaction.on_commit(send)
+
+
+def user_sessions_end(*, user: User) -> int:
+    """Log the person out everywhere: delete their sessions from the session store.
+
+    Scans the unexpired sessions: bounded by their 12-hour life, and done only on the rare
+    deactivation or deletion.
+    """
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    _close_sockets_after_commit(user.pk)
+    return ended
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, by: User, request=None) -> User:
+    """Staff switch an account off: it can't log in, and is logged out everywhere now."""
+    if user.pk == by.pk:
+        raise CoupleError("You can't deactivate your own account.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit(action="user.deactivated", actor=by, target=user, request=request)
+    user_sessions_end(user=user)
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User, by: User, request=None) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit(action="user.reactivated", actor=by, target=user, request=request)
+    return user
+
+
+@transaction.atomic
+def therapist_verify(*, therapist: User, by: User, reason: str, request=None) -> User:
+    """Staff confirm a therapist's credentials; the reason goes to the audit trail."""
+    therapist = User.objects.select_for_update().get(pk=therapist.pk)
+    if not therapist.is_therapist:
+        raise CoupleError(f"{therapist.email} is not a therapist account.")
+    therapist.therapist_verified_at = timezone.now()
+    therapist.save(update_fields=["therapist_verified_at"])
+    audit(action="therapist.verified", actor=by, target=therapist, request=request,
+          reason=reason.strip()[:500])
+    return therapist
+
+
+@transaction.atomic
+def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) -> User:
+    therapist = User.objects.select_for_update().get(pk=therapist.pk)
+    if not therapist.is_therapist:
+        raise CoupleError(f"{therapist.email} is not a therapist account.")
+    therapist.therapist_verified_at = None
+    therapist.save(update_fields=["therapist_verified_at"])
+    audit(action="therapist.unverified", actor=by, target=therapist, request=request,
+          reason=reason.strip()[:500])
+    return therapist
+
+
+@transaction.atomic
+def account_delete(*, user: User, request=None) -> None:
+    """Delete a person's account, as README.md ("Your data") promises.
+
+    Their own words in shared dialogues are erased (the turns stay, marked as removed, so the
+    partner's transcript still reads in order); live dialogues end; the couple ends;
+    invitations are revoked; they are logged out everywhere. The account row is kept,
+    anonymised, so what the partner keeps never points at a missing person.
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+
+    from dialogues import services as dialogue_services
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    couple = couple_for(user=user)
+    if couple is not None:
+        dialogue_services.couple_dialogues_end(couple_id=couple.pk, user=user)
+        couple_leave(user=user)
+    Invitation.objects.filter(
+        invited_by=user, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    dialogue_services.turns_erase_by(user=user)
+    account_deleting.send(sender=User, user=user)
+
+    pseudonym = f"deleted:{user.public_id}"
+    AuditEvent.objects.filter(actor=user).update(actor_email=pseudonym)
+    audit(action="account.deleted", actor=None, target=user, request=request)
+
+    EmailAddress.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    user.email = f"deleted-{user.public_id.lower()}@deleted.invalid"
+    user.display_name = DELETED_NAME
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.therapist_verified_at = None
+    user.last_login = None
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    user_sessions_end(user=user)
+    logger.info("account deleted", extra={"user": user.public_id})

@@ -1,0 +1,45 @@
+"""Logins into the audit trail, and the login time into the session (for its 12-hour limit)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from couples import session_limits
+from couples.audit import audit
+
+
+def attempted_account(email: str) -> str:
+    """A keyed hash of an address someone tried to log in with.
+
+    Repeated failures against one account can be seen together without keeping the address
+    typed (often a typo, or somebody else's); keyed, so it can't be reversed by hashing a
+    list of addresses without the server's secret.
+    """
+    normalized = (email or "").strip().lower().encode()
+    return hmac.new(settings.SECRET_KEY.encode(), normalized, hashlib.sha256).hexdigest()[:16]
+
+
+@receiver(user_logged_in)
+def on_login(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        at = session_limits.now()
+        request.session[session_limits.LOGIN_AT] = at
+        request.session[session_limits.SEEN_AT] = at
+    audit(action="auth.login", actor=user, target=user, request=request)
+
+
+@receiver(user_logged_out)
+def on_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        audit(action="auth.logout", actor=user, target=user, request=request)
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    email = credentials.get("email") or credentials.get("username") or ""
+    audit(action="auth.login_failed", request=request, account=attempted_account(email))

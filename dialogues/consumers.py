@@ -1,0 +1,316 @@
+"""Websockets: push server-rendered fragments to the people in a dialogue.
+
+Writes never come over the socket (they are HTTP posts). The socket carries only three small
+client frames: "typing" (no text, ever), "snapshot" (I saw a gap) and "ping".
+Permission is checked on connect and again on every render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from importlib import import_module
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from couples import session_limits
+from couples.selectors import couple_for
+from dialogues import layer_watch, push, selectors
+from dialogues.services import couple_group
+
+logger = logging.getLogger("imago.dialogues")
+
+MAX_FRAME_BYTES = 1024
+RATE_LIMIT = (30, 10.0)  # at most 30 client frames per 10 seconds per connection
+TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
+
+SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY = 4429
+
+
+def auth_session_group(session_key: str | None) -> str | None:
+    """A group per login session, so logging out closes that browser's sockets."""
+    if not session_key:
+        return None
+    return "auth." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def user_group(user_pk: int) -> str:
+    """A group per person, so deactivating or deleting an account closes all their sockets."""
+    return f"user.{user_pk}"
+
+
+def _stored_session(session_key: str | None) -> dict:
+    """The login session as it is now in the session store ({} once it is gone)."""
+    if not session_key:
+        return {}
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return dict(store.load())
+
+
+class _Base(AsyncWebsocketConsumer):
+    """Shared by every consumer: a login that ends (logout, deactivation, 12 hours, or 30 idle
+    minutes for therapists and staff) closes its sockets with 4401."""
+
+    groups_joined: list[str]
+    _session_deadline: float | None = None
+    _session_watch: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:  # also when the consumer died (e.g. Redis went away under it)
+            layer_watch.unregister(self)
+
+    def _authenticated_user(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        return user
+
+    async def websocket_connect(self, message) -> None:
+        self.user = user = self._authenticated_user()
+        if user is not None and not await self._session_still_good(user, reload=False):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await super().websocket_connect(message)
+
+    async def _session_still_good(self, user, *, reload: bool) -> bool:
+        """Check the login's limits; remember when to look again."""
+        if reload:
+            data = await database_sync_to_async(_stored_session)(self._session_key())
+            if data.get("_auth_user_id") != str(user.pk):
+                return False  # logged out, flushed or deleted meanwhile
+        else:
+            data = await database_sync_to_async(lambda: dict(self.scope["session"].items()))()
+        strict = session_limits.is_strict(user)
+        if session_limits.expiry_reason(data, strict=strict) is not None:
+            return False
+        self._session_deadline = session_limits.deadline(data, strict=strict)
+        return True
+
+    async def dispatch(self, message) -> None:
+        # Cheap on every frame and event: a float comparison; the store is read only once the
+        # remembered deadline has passed (the person may have been active over HTTP meanwhile).
+        deadline = self._session_deadline
+        if (
+            deadline is not None
+            and message.get("type") != "websocket.disconnect"
+            and session_limits.now() > deadline
+            and not await self._session_still_good(self.user, reload=True)
+        ):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await super().dispatch(message)
+
+    async def _watch_session(self) -> None:
+        """Close a quiet socket too, when its login runs out (a float comparison per tick)."""
+        while self._session_deadline is not None:
+            await asyncio.sleep(SESSION_TICK)
+            if session_limits.now() > self._session_deadline and not (
+                await self._session_still_good(self.user, reload=True)
+            ):
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+
+    async def _join(self, *groups: str | None) -> None:
+        self.groups_joined = []
+        for group in (*groups, user_group(self.user.pk)):
+            if group:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+        layer_watch.register(self)
+        if self._session_deadline is not None and self._session_watch is None:
+            self._session_watch = asyncio.ensure_future(self._watch_session())
+
+    async def rejoin(self) -> None:
+        """After Redis forgot the groups (see layer_watch): join again, show what was missed."""
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.catch_up()
+
+    async def catch_up(self) -> None:
+        pass
+
+    async def disconnect(self, code) -> None:
+        layer_watch.unregister(self)
+        if self._session_watch is not None:
+            self._session_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._session_watch
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def auth_revoked(self, event) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    def _frame_allowed(self) -> bool:
+        now = time.monotonic()
+        window = getattr(self, "_window", [])
+        window = [t for t in window if now - t < RATE_LIMIT[1]]
+        window.append(now)
+        self._window = window
+        return len(window) <= RATE_LIMIT[0]
+
+    def _session_key(self) -> str | None:
+        session = self.scope.get("session")
+        return getattr(session, "session_key", None)
+
+
+class DialogueConsumer(_Base):
+    """One browser tab on one dialogue page."""
+
+    async def connect(self) -> None:
+        self.user = self._authenticated_user()
+        if self.user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        session = await database_sync_to_async(selectors.dialogue_for)(
+            public_id=self.public_id, user=self.user
+        )
+        if session is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        slot = session.slot_of(self.user)
+        partner = session.partner_in("b" if slot == "a" else "a")
+        self.partner_pk = partner.pk if partner else None
+        self.partner_name = partner.display_name if partner else "Your partner"
+        self.group = session.group_name
+        self.partner_channels: set[str] = set()
+        self.last_seq = 0
+        self.panel_key = ""
+        self.last_typing = 0.0
+        await self._join(self.group, auth_session_group(self._session_key()))
+        await self.accept()
+        await self.send_snapshot()
+        await self.send(push.render_presence(partner_name=self.partner_name, online=False))
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": "presence.hello", "user": self.user.pk, "channel": self.channel_name},
+        )
+
+    async def disconnect(self, code) -> None:
+        if hasattr(self, "group") and getattr(self, "user", None):
+            await self.channel_layer.group_send(
+                self.group,
+                {"type": "presence.bye", "user": self.user.pk, "channel": self.channel_name},
+            )
+        await super().disconnect(code)
+
+    # --- frames from the browser ---------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if not self._frame_allowed():
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
+            return  # ignored: no harm, no change
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            return
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "typing":
+            now = time.monotonic()
+            if now - self.last_typing >= TYPING_EVERY:
+                self.last_typing = now
+                await self.channel_layer.group_send(
+                    self.group, {"type": "typing.hint", "user": self.user.pk}
+                )
+        elif kind == "snapshot":
+            await self.send_snapshot()
+        elif kind == "ping":
+            await self.send('<div id="pong" hx-swap-oob="true"></div>')
+
+    # --- what we send ----------------------------------------------------------------------
+
+    async def send_snapshot(self) -> None:
+        rendered = await database_sync_to_async(push.render_snapshot)(
+            public_id=self.public_id, user=self.user
+        )
+        if rendered is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
+        await self.send(rendered.html)
+
+    async def catch_up(self) -> None:
+        await self.dialogue_changed({"seq": self.last_seq + 1})  # renders only what is new
+
+    async def dialogue_changed(self, event) -> None:
+        if event.get("seq", 0) <= self.last_seq:
+            return  # already shown (a snapshot or an earlier update covered it)
+        rendered = await database_sync_to_async(push.render_update)(
+            public_id=self.public_id, user=self.user, after=self.last_seq, panel_key=self.panel_key
+        )
+        if rendered is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if rendered.html:
+            self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
+            await self.send(rendered.html)
+
+    async def presence_hello(self, event) -> None:
+        if event["channel"] == self.channel_name:
+            return
+        if event["user"] == self.partner_pk:
+            self.partner_channels.add(event["channel"])
+            await self.send(push.render_presence(partner_name=self.partner_name, online=True))
+        # Tell the newcomer we are here too.
+        await self.channel_layer.send(
+            event["channel"],
+            {"type": "presence.here", "user": self.user.pk, "channel": self.channel_name},
+        )
+
+    async def presence_here(self, event) -> None:
+        if event["user"] == self.partner_pk and event["channel"] not in self.partner_channels:
+            self.partner_channels.add(event["channel"])
+            await self.send(push.render_presence(partner_name=self.partner_name, online=True))
+
+    async def presence_bye(self, event) -> None:
+        if event["user"] == self.partner_pk:
+            self.partner_channels.discard(event["channel"])
+            if not self.partner_channels:
+                await self.send(push.render_presence(partner_name=self.partner_name, online=False))
+
+    async def typing_hint(self, event) -> None:
+        if event["user"] == self.partner_pk:
+            await self.send(push.render_typing(partner_name=self.partner_name))
+
+
+class HomeConsumer(_Base):
+    """The home page: hears when the couple's dialogues start, pause or end."""
+
+    async def connect(self) -> None:
+        self.user = self._authenticated_user()
+        if self.user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        couple = await database_sync_to_async(couple_for)(user=self.user)
+        if couple is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self._join(couple_group(couple.pk), auth_session_group(self._session_key()))
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if not self._frame_allowed():
+            await self.close(code=CLOSE_TOO_MANY)
+
+    async def catch_up(self) -> None:
+        await self.couple_changed({})
+
+    async def couple_changed(self, event) -> None:
+        html = await database_sync_to_async(push.render_home)(user=self.user)
+        if html:
+            await self.send(html)

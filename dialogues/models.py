@@ -1,0 +1,139 @@
+"""Dialogue sessions and their turns. The protocol itself lives in dialogues/protocol.py."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from couples.models import new_public_id
+from dialogues import protocol
+
+
+class DialogueSession(models.Model):
+    """One dialogue of a couple on one topic: a sequence of turns, driven by the protocol.
+
+    `state` is the protocol's State (as a dict); `step` and `round` copy it for listing.
+    `seq` is the number of the last turn; every change to the session is a turn.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        PAUSED = "paused", "Time-out"
+        COMPLETED = "completed", "Completed"
+        ENDED = "ended", "Ended early"
+
+    LIVE = (Status.ACTIVE, Status.PAUSED)
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    couple = models.ForeignKey(
+        "couples.Couple", on_delete=models.CASCADE, related_name="dialogue_sessions"
+    )
+    kind = models.CharField(
+        max_length=32, choices=[(k.value, info.title) for k, info in protocol.KINDS.items()]
+    )
+    topic = models.CharField(max_length=200)
+    partner_a = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    partner_b = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    state = models.JSONField()
+    step = models.CharField(max_length=40)
+    round = models.PositiveSmallIntegerField(default=1)
+    seq = models.PositiveIntegerField(default=0)
+    # The turn number at which the current step began: forms carry it to detect staleness.
+    step_seq = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # During a time-out: the slots ("a", "b") of the partners who are ready to go on.
+    ready_to_resume = models.JSONField(default=list, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["couple"],
+                condition=Q(status__in=["active", "paused"]),
+                name="one_live_dialogue_per_couple",
+            )
+        ]
+
+    def __str__(self) -> str:
+        # Never the topic: it is private text.
+        return f"{self.get_kind_display()} {self.public_id[:6]}"
+
+    @property
+    def protocol_state(self) -> protocol.State:
+        return protocol.State.from_dict(self.state)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == self.Status.PAUSED
+
+    @property
+    def group_name(self) -> str:
+        return f"dialogue.{self.public_id}"
+
+    def slot_of(self, user) -> str | None:
+        if user is None or not getattr(user, "pk", None):
+            return None
+        if user.pk == self.partner_a_id:
+            return "a"
+        if user.pk == self.partner_b_id:
+            return "b"
+        return None
+
+    def partner_in(self, slot: str):
+        return self.partner_a if slot == "a" else self.partner_b
+
+
+class Turn(models.Model):
+    """One saved step of a dialogue, in order. Text is private: never logged, never in admin."""
+
+    class Kind(models.TextChoices):
+        MOVE = "move", "Protocol move"
+        EVENT = "event", "Session event"  # started, time-out, ready, resumed, ended
+
+    session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="turns")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MOVE)
+    round = models.PositiveSmallIntegerField(default=1)
+    step = models.CharField(max_length=40)
+    move = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=16, blank=True)
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    # NULL, not "", so the partial unique constraint ignores turns without a form token.
+    client_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="one_turn_per_seq"),
+            models.UniqueConstraint(
+                fields=["session", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_turn_per_form_token",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Turn {self.seq} ({self.step}/{self.move})"

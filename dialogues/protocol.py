@@ -1,0 +1,867 @@
+"""The Imago dialogue protocol: steps, who may act, and the transitions.
+
+Plain Python, no Django: services call it, the UI reads it, tests drive it.
+
+A dialogue's progress is a small immutable :class:`State`. :func:`apply` checks a
+partner's move against the current :class:`Step` and returns the next state;
+it never mutates anything. Every error is a :class:`ProtocolError` whose
+``message`` is a calm sentence that can be shown to the person as it is.
+
+Slots: ``"a"`` is the partner who started the dialogue, ``"b"`` the other one.
+In each round one slot is the sender (``State.sender``), the other the receiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from dialogues.language import FEELINGS
+
+MAX_TEXT = 2000  # characters, per text field
+MAX_REQUESTS = 3
+MIN_RATING = 1
+MAX_RATING = 5
+SLOTS = ("a", "b")  # 'a' = the partner who started the dialogue, 'b' = the other partner
+
+FIELD_NAMES = ("text", "feelings", "items", "choice", "rating", "time")
+
+# Shared step names.
+APPOINTMENT = "appointment"
+SCHEDULED = "scheduled"
+CLOSING = "closing"
+FINISHED = "finished"
+
+# Special transition targets (internal).
+_FIRST = "@first"  # the kind's first content step
+_NEXT_ROUND = "@next_round"  # swap roles, round + 1, back to the round's first step
+_NEXT_ROUND_OR_FINISH = "@next_round_or_finish"  # appreciation: two rounds, then done
+_CLOSE = "@close"  # mark this slot closed; finished once every slot has closed
+
+
+class Kind(StrEnum):
+    INTENTIONAL = "intentional"
+    APPRECIATION = "appreciation"
+    BEHAVIOR_CHANGE = "behavior_change"
+
+
+class Actor(StrEnum):
+    SENDER = "sender"
+    RECEIVER = "receiver"
+    EITHER = "either"  # either partner may make the move (first one wins)
+    EACH = "each"  # every partner must act once (closing)
+    NOBODY = "nobody"  # the terminal step: the dialogue is finished
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ProtocolError(Exception):
+    """A move that cannot be made. ``message`` is safe and kind to show to people."""
+
+    default_message = "That can't be done right now."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class NotYourTurn(ProtocolError):
+    default_message = "It's not your turn yet."
+
+
+class NoSuchMove(ProtocolError):
+    default_message = "This dialogue has moved on — the page has been refreshed."
+
+
+class InvalidInput(ProtocolError):
+    default_message = "Something in that answer needs another look."
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Field:
+    """What a move asks the person for."""
+
+    name: str  # one of FIELD_NAMES
+    label: str  # form label, e.g. "What you heard"
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str  # e.g. "mirror", "got_it", "not_quite"
+    label: str  # button text, e.g. "Yes, you got it"
+    fields: tuple[Field, ...] = ()
+    to: str = ""  # next step name, or one of the internal "@..." targets
+
+    def field(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    actor: Actor
+    explanation: str  # one plain line for the person whose move it is
+    stems: tuple[str, ...]
+    waiting: str  # what the other person sees; {name} = the actor's display name
+    moves: tuple[Move, ...]
+    hint: str | None = None  # language-hint family: "send", "mirror", "empathy" or None
+    feelings: bool = False  # True where a feeling-word picker is shown
+
+    def move(self, name: str) -> Move | None:
+        for m in self.moves:
+            if m.name == name:
+                return m
+        return None
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: Kind
+    title: str
+    description: str
+    steps: tuple[str, ...]  # ordered step names of this kind
+    first_step: str
+    round_steps: tuple[str, ...] = ()  # the steps one round goes through, in order
+    max_rounds: int | None = None  # None = as many rounds as the couple likes
+
+    @property
+    def round_start(self) -> str:
+        return self.round_steps[0]
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _text(label: str, required: bool = True) -> Field:
+    return Field("text", label, required)
+
+
+_TIME = Field("time", "A time that works for me (within 24 hours)")
+_FEELINGS = Field("feelings", "Feeling words (optional)", required=False)
+_ITEMS = Field("items", "Your requests (up to three)")
+_CHOICE = Field("choice", "The request I'll give as a gift")
+_RATING = Field("rating", "How heard did you feel? (1 = not really, 5 = completely)")
+
+# --------------------------------------------------------------------------- steps
+
+_STEP_LIST: tuple[Step, ...] = (
+    # ---- shared opening -------------------------------------------------------
+    Step(
+        name=APPOINTMENT,
+        title="Is now a good time?",
+        actor=Actor.RECEIVER,
+        explanation="Your partner would like to talk; say whether now works, or offer a time.",
+        stems=("I'm available now.", "Now isn't good for me; could we talk at …?"),
+        waiting="{name} is looking at your request to talk.",
+        moves=(
+            Move("accept_now", "I'm available now", to=_FIRST),
+            Move("propose_time", "Offer another time", (_TIME,), to=SCHEDULED),
+        ),
+    ),
+    Step(
+        name=SCHEDULED,
+        title="Appointment made",
+        actor=Actor.EITHER,
+        explanation="When you are both here and ready, either of you can begin.",
+        stems=(),
+        waiting="{name} can begin once you are both ready.",
+        moves=(Move("begin", "We're both ready now", to=_FIRST),),
+    ),
+    # ---- intentional dialogue ---------------------------------------------------
+    Step(
+        name="send",
+        title="Sending",
+        actor=Actor.SENDER,
+        explanation="Share one short piece about yourself, starting with “I”.",
+        stems=("When …, I feel …", "What I'd like is …"),
+        waiting="{name} is writing what they'd like you to hear.",
+        moves=(Move("send", "Send", (_text("What I'd like you to hear"),), to="mirror"),),
+        hint="send",
+    ),
+    Step(
+        name="mirror",
+        title="Mirroring",
+        actor=Actor.RECEIVER,
+        explanation="Say back what you heard, without adding, judging or answering.",
+        stems=("If I got it, you said …", "Did I get it?"),
+        waiting="{name} is mirroring what you said.",
+        moves=(Move("mirror", "Mirror back", (_text("What you heard"),), to="check"),),
+        hint="mirror",
+    ),
+    Step(
+        name="check",
+        title="Did they get it?",
+        actor=Actor.SENDER,
+        explanation="Let your partner know if they heard you, or gently say what they missed.",
+        stems=("Yes, you got it.", "Not quite: …"),
+        waiting="{name} is checking whether you got it.",
+        moves=(
+            Move("got_it", "Yes, you got it", to="ask_more"),
+            Move("not_quite", "Not quite", (_text("Not quite: …"),), to="mirror"),
+        ),
+    ),
+    Step(
+        name="ask_more",
+        title="Is there more?",
+        actor=Actor.RECEIVER,
+        explanation="Invite your partner to say more, with curiosity.",
+        stems=("Is there more about that?",),
+        waiting="{name} is about to ask whether there is more.",
+        moves=(Move("ask_more", "Is there more?", to="more"),),
+    ),
+    Step(
+        name="more",
+        title="Is there more?",
+        actor=Actor.SENDER,
+        explanation="Say whether there is more you'd like your partner to hear.",
+        stems=("Yes, there's more.", "That's all for now."),
+        waiting="{name} is deciding whether there is more.",
+        moves=(
+            Move("there_is_more", "Yes, there's more", to="send"),
+            Move("thats_all", "That's all", to="summary"),
+        ),
+    ),
+    Step(
+        name="summary",
+        title="Summary",
+        actor=Actor.RECEIVER,
+        explanation="Sum up everything you heard, in your own words.",
+        stems=("Let me see if I got all of that …", "Did I get it all?"),
+        waiting="{name} is summing up what you shared.",
+        moves=(Move("summary", "Share summary", (_text("Your summary"),), to="summary_check"),),
+        hint="mirror",
+    ),
+    Step(
+        name="summary_check",
+        title="Did they get it all?",
+        actor=Actor.SENDER,
+        explanation="Let your partner know if the summary is complete, or add what's missing.",
+        stems=("Yes, you got it all.", "There's one more thing: …"),
+        waiting="{name} is checking your summary.",
+        moves=(
+            Move("got_it_all", "Yes, you got it all", to="validation"),
+            Move("add", "Add something", (_text("What's missing"),), to="summary"),
+        ),
+    ),
+    Step(
+        name="validation",
+        title="Validation",
+        actor=Actor.RECEIVER,
+        explanation="Say what makes sense from your partner's side — you don't have to agree.",
+        stems=("You make sense, and what makes sense is …",),
+        waiting="{name} is saying what makes sense to them.",
+        moves=(
+            Move(
+                "validate",
+                "Share validation",
+                (_text("What makes sense to you"),),
+                to="validation_ack",
+            ),
+        ),
+        hint="mirror",
+    ),
+    Step(
+        name="validation_ack",
+        title="Feeling understood",
+        actor=Actor.SENDER,
+        explanation="Let your partner know their validation reached you.",
+        stems=("Thank you, that helps.",),
+        waiting="{name} is reading your validation.",
+        moves=(
+            Move(
+                "acknowledge",
+                "Thank you",
+                (_text("Anything you'd like to say (optional)", required=False),),
+                to="empathy",
+            ),
+        ),
+    ),
+    Step(
+        name="empathy",
+        title="Empathy",
+        actor=Actor.RECEIVER,
+        explanation="Name the feelings you imagine your partner has — single feeling words.",
+        stems=("I imagine you might be feeling …", "Did I get that?"),
+        waiting="{name} is imagining how you feel.",
+        moves=(
+            Move(
+                "empathize",
+                "Share empathy",
+                (_text("The feelings you imagine"), _FEELINGS),
+                to="empathy_check",
+            ),
+        ),
+        hint="empathy",
+        feelings=True,
+    ),
+    Step(
+        name="empathy_check",
+        title="Did they get your feelings?",
+        actor=Actor.SENDER,
+        explanation="Let your partner know if they named your feelings, or add one.",
+        stems=("Yes, that's how I feel.", "I also feel …"),
+        waiting="{name} is checking the feelings you named.",
+        moves=(
+            Move("confirm", "Yes, that's it", to="requests"),
+            Move("add", "Add a feeling", (_text("I also feel …"), _FEELINGS), to="empathy"),
+        ),
+        feelings=True,
+    ),
+    Step(
+        name="requests",
+        title="Requests (optional)",
+        actor=Actor.SENDER,
+        explanation="If you like, turn the frustration into up to three positive, doable requests.",
+        stems=("Would you be willing to …?",),
+        waiting="{name} is thinking about requests.",
+        moves=(
+            Move("make_requests", "Make requests", (_ITEMS,), to="gift"),
+            Move("skip_requests", "No requests this time", to="switch"),
+        ),
+    ),
+    Step(
+        name="gift",
+        title="A gift",
+        actor=Actor.RECEIVER,
+        explanation="Choose one request you are willing to give as a gift.",
+        stems=("I'd like to give you …",),
+        waiting="{name} is choosing a request to give as a gift.",
+        moves=(
+            Move(
+                "give",
+                "Give this gift",
+                (_CHOICE, _text("Anything you'd like to say (optional)", required=False)),
+                to="switch",
+            ),
+        ),
+    ),
+    Step(
+        name="switch",
+        title="Switch or close",
+        actor=Actor.EITHER,
+        explanation="Swap roles so the other partner can be heard, or move on to closing.",
+        stems=(),
+        waiting="{name} can also choose what comes next.",
+        moves=(
+            Move("switch_roles", "Switch roles", to=_NEXT_ROUND),
+            Move("go_to_closing", "Move to closing", to=CLOSING),
+        ),
+    ),
+    Step(
+        name=CLOSING,
+        title="Closing",
+        actor=Actor.EACH,
+        explanation="Share one appreciation, and say how heard you felt.",
+        stems=("One thing I appreciate about you is …",),
+        waiting="{name} is writing their closing appreciation.",
+        moves=(
+            Move(
+                "close",
+                "Share and close",
+                (_text("One thing I appreciate about you is …"), _RATING),
+                to=_CLOSE,
+            ),
+        ),
+    ),
+    # ---- appreciation dialogue ------------------------------------------------
+    Step(
+        name="appreciate",
+        title="An appreciation",
+        actor=Actor.SENDER,
+        explanation="Share one thing you appreciate about your partner.",
+        stems=("One thing I appreciate about you is …",),
+        waiting="{name} is writing an appreciation for you.",
+        moves=(
+            Move(
+                "appreciate",
+                "Send",
+                (_text("One thing I appreciate about you is …"),),
+                to="appreciation_mirror",
+            ),
+        ),
+    ),
+    Step(
+        name="appreciation_mirror",
+        title="Mirroring",
+        actor=Actor.RECEIVER,
+        explanation="Say back the appreciation you heard, and let it land.",
+        stems=("If I got it, you appreciate …", "Did I get it?"),
+        waiting="{name} is mirroring your appreciation.",
+        moves=(Move("mirror", "Mirror back", (_text("What you heard"),), to="appreciation_check"),),
+        hint="mirror",
+    ),
+    Step(
+        name="appreciation_check",
+        title="Did they get it?",
+        actor=Actor.SENDER,
+        explanation="Let your partner know if they heard you, or gently say what they missed.",
+        stems=("Yes, you got it.", "Not quite: …"),
+        waiting="{name} is checking whether you got it.",
+        moves=(
+            Move("got_it", "Yes, you got it", to=_NEXT_ROUND_OR_FINISH),
+            Move("not_quite", "Not quite", (_text("Not quite: …"),), to="appreciation_mirror"),
+        ),
+    ),
+    # ---- behavior change request dialogue -------------------------------------
+    Step(
+        name="change_requests",
+        title="Requests",
+        actor=Actor.SENDER,
+        explanation="Turn a frustration into up to three positive, specific, doable requests.",
+        stems=("Would you be willing to …?",),
+        waiting="{name} is writing requests.",
+        moves=(Move("make_requests", "Make requests", (_ITEMS,), to="change_gift"),),
+    ),
+    Step(
+        name="change_gift",
+        title="A gift",
+        actor=Actor.RECEIVER,
+        explanation="Choose one request you are willing to give as a gift.",
+        stems=("I'd like to give you …",),
+        waiting="{name} is choosing a request to give as a gift.",
+        moves=(
+            Move(
+                "give",
+                "Give this gift",
+                (_CHOICE, _text("Anything you'd like to say (optional)", required=False)),
+                to=FINISHED,
+            ),
+        ),
+    ),
+    # ---- terminal ----------------------------------------------------------------
+    Step(
+        name=FINISHED,
+        title="Finished",
+        actor=Actor.NOBODY,
+        explanation="This dialogue is complete. Thank you both.",
+        stems=(),
+        waiting="This dialogue is complete.",
+        moves=(),
+    ),
+)
+
+STEPS: dict[str, Step] = {s.name: s for s in _STEP_LIST}
+assert len(STEPS) == len(_STEP_LIST), "step names must be unique"
+
+_INTENTIONAL_ROUND = (
+    "send",
+    "mirror",
+    "check",
+    "ask_more",
+    "more",
+    "summary",
+    "summary_check",
+    "validation",
+    "validation_ack",
+    "empathy",
+    "empathy_check",
+    "requests",
+    "gift",
+    "switch",
+)
+_APPRECIATION_ROUND = ("appreciate", "appreciation_mirror", "appreciation_check")
+_CHANGE_ROUND = ("change_requests", "change_gift")
+
+KINDS: dict[Kind, KindInfo] = {
+    Kind.INTENTIONAL: KindInfo(
+        kind=Kind.INTENTIONAL,
+        title="Intentional Dialogue",
+        description=(
+            "One of you shares, the other mirrors, validates and empathises; "
+            "then you can swap roles."
+        ),
+        steps=(APPOINTMENT, SCHEDULED, *_INTENTIONAL_ROUND, CLOSING, FINISHED),
+        first_step=APPOINTMENT,
+        round_steps=_INTENTIONAL_ROUND,
+    ),
+    Kind.APPRECIATION: KindInfo(
+        kind=Kind.APPRECIATION,
+        title="Appreciation Dialogue",
+        description="Each of you shares one appreciation and hears it mirrored back.",
+        steps=(APPOINTMENT, SCHEDULED, *_APPRECIATION_ROUND, FINISHED),
+        first_step=APPOINTMENT,
+        round_steps=_APPRECIATION_ROUND,
+        max_rounds=2,
+    ),
+    Kind.BEHAVIOR_CHANGE: KindInfo(
+        kind=Kind.BEHAVIOR_CHANGE,
+        title="Behavior Change Request",
+        description=(
+            "Turn a frustration into up to three positive, doable requests; "
+            "your partner chooses one to give as a gift."
+        ),
+        steps=(APPOINTMENT, SCHEDULED, *_CHANGE_ROUND, FINISHED),
+        first_step=APPOINTMENT,
+        round_steps=_CHANGE_ROUND,
+        max_rounds=1,
+    ),
+}
+
+# Steps that are not part of a round's content and never rewind targets.
+_NOT_REWINDABLE = frozenset({APPOINTMENT, SCHEDULED, CLOSING, FINISHED})
+# Steps at or before which a rewind clears the round's requests.
+_REQUEST_STEPS = {"requests": "gift", "change_requests": "change_gift"}
+
+# --------------------------------------------------------------------------- state
+
+
+def _other(slot: str) -> str:
+    return SLOTS[1] if slot == SLOTS[0] else SLOTS[0]
+
+
+@dataclass(frozen=True)
+class State:
+    kind: Kind
+    step: str
+    round: int = 1
+    sender: str = "a"  # slot of the current round's sender
+    closed: frozenset[str] = field(default_factory=frozenset)  # slots that have closed
+    request_count: int = 0  # number of requests the sender made (for the gift choice)
+
+    def __post_init__(self) -> None:
+        try:
+            kind = Kind(self.kind)
+        except ValueError:
+            raise ValueError(f"unknown dialogue kind: {self.kind!r}") from None
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "closed", frozenset(self.closed))
+        if self.step not in KINDS[kind].steps:
+            raise ValueError(f"step {self.step!r} is not part of a {kind.value} dialogue")
+        if isinstance(self.round, bool) or not isinstance(self.round, int) or self.round < 1:
+            raise ValueError(f"round must be a positive integer, not {self.round!r}")
+        if self.sender not in SLOTS:
+            raise ValueError(f"sender must be one of {SLOTS}, not {self.sender!r}")
+        if not self.closed <= frozenset(SLOTS):
+            raise ValueError(f"closed must be a subset of {SLOTS}")
+        rc = self.request_count
+        if isinstance(rc, bool) or not isinstance(rc, int) or not 0 <= rc <= MAX_REQUESTS:
+            raise ValueError(f"request_count must be 0..{MAX_REQUESTS}, not {rc!r}")
+
+    @property
+    def receiver(self) -> str:
+        return _other(self.sender)
+
+    @property
+    def finished(self) -> bool:
+        return self.step == FINISHED
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind.value,
+            "step": self.step,
+            "round": self.round,
+            "sender": self.sender,
+            "closed": sorted(self.closed),
+            "request_count": self.request_count,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> State:
+        """Rebuild a state from :meth:`to_dict` output. Raises ValueError if invalid."""
+        try:
+            return cls(
+                kind=Kind(d["kind"]),
+                step=d["step"],
+                round=d.get("round", 1),
+                sender=d.get("sender", SLOTS[0]),
+                closed=frozenset(d.get("closed", ())),
+                request_count=d.get("request_count", 0),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a dialogue state: {exc}") from None
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def kind_info(kind: Kind | str) -> KindInfo:
+    return KINDS[Kind(kind)]
+
+
+def start(kind: Kind | str) -> State:
+    """The state right after the starter (slot "a") asked for the appointment."""
+    kind = Kind(kind)
+    return State(kind=kind, step=KINDS[kind].first_step, sender=SLOTS[0])
+
+
+def step_of(state: State) -> Step:
+    return STEPS[state.step]
+
+
+def role_of(state: State, slot: str) -> str:
+    """The role ("sender" or "receiver") of this slot in the current round."""
+    if slot not in SLOTS:
+        raise ValueError(f"unknown slot: {slot!r}")
+    return "sender" if slot == state.sender else "receiver"
+
+
+def whose_turn(state: State) -> frozenset[str]:
+    """The slots that may act now (empty when finished)."""
+    actor = step_of(state).actor
+    if actor is Actor.SENDER:
+        return frozenset({state.sender})
+    if actor is Actor.RECEIVER:
+        return frozenset({state.receiver})
+    if actor is Actor.EITHER:
+        return frozenset(SLOTS)
+    if actor is Actor.EACH:
+        return frozenset(SLOTS) - state.closed
+    return frozenset()
+
+
+def allowed_moves(state: State, slot: str) -> tuple[Move, ...]:
+    """The moves this slot may make now (empty if it is not their turn)."""
+    if slot not in whose_turn(state):
+        return ()
+    return step_of(state).moves
+
+
+def waiting_message(state: State, name: str) -> str:
+    """What the person who is *not* acting sees, e.g. "Sam is mirroring what you said."."""
+    return step_of(state).waiting.format(name=name)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_int(value: object, message: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(message)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise InvalidInput(message)
+
+
+def _clean_text(value: object, f: Field) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput("Please write your answer as plain text.")
+    text = value.strip()
+    if f.required and not text:
+        raise InvalidInput("Please write something before sending.")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"That's longer than {MAX_TEXT:,} characters; please shorten it.")
+    return text
+
+
+def _as_list(value: object, message: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise InvalidInput(message)
+
+
+def _clean_feelings(value: object, f: Field) -> list[str]:
+    words = _as_list(value, "Please choose feeling words from the list.")
+    cleaned: list[str] = []
+    for word in words:
+        if not isinstance(word, str):
+            raise InvalidInput("Please choose feeling words from the list.")
+        w = word.strip().lower()
+        if not w:
+            continue
+        if w not in FEELINGS:
+            raise InvalidInput(f"“{word.strip()}” isn't on the list of feeling words.")
+        if w not in cleaned:
+            cleaned.append(w)
+    if f.required and not cleaned:
+        raise InvalidInput("Please choose at least one feeling word.")
+    return cleaned
+
+
+def _clean_items(value: object, f: Field) -> list[str]:
+    raw = _as_list(value, "Please write your requests as a list.")
+    items: list[str] = []
+    for item in raw:
+        if item is None:
+            continue
+        if not isinstance(item, str):
+            raise InvalidInput("Please write each request as plain text.")
+        text = item.strip()
+        if not text:
+            continue  # blank boxes in the form are simply ignored
+        if len(text) > MAX_TEXT:
+            raise InvalidInput(
+                f"One request is longer than {MAX_TEXT:,} characters; please shorten it."
+            )
+        items.append(text)
+    if len(items) > MAX_REQUESTS:
+        raise InvalidInput(f"Please choose at most {MAX_REQUESTS} requests — fewer is fine.")
+    if f.required and not items:
+        raise InvalidInput("Please write at least one request.")
+    return items
+
+
+def _clean_choice(value: object, f: Field, state: State) -> int | None:
+    if value is None or value == "":
+        if f.required:
+            raise InvalidInput("Please choose one request to give.")
+        return None
+    choice = _as_int(value, "Please choose one of the requests.")
+    if not 0 <= choice < state.request_count:
+        raise InvalidInput("Please choose one of the requests.")
+    return choice
+
+
+def _clean_rating(value: object, f: Field) -> int | None:
+    if value is None or value == "":
+        if f.required:
+            raise InvalidInput(f"Please choose a number from {MIN_RATING} to {MAX_RATING}.")
+        return None
+    rating = _as_int(value, f"Please choose a number from {MIN_RATING} to {MAX_RATING}.")
+    if not MIN_RATING <= rating <= MAX_RATING:
+        raise InvalidInput(f"Please choose a number from {MIN_RATING} to {MAX_RATING}.")
+    return rating
+
+
+def _clean_time(value: object, f: Field) -> object:
+    if value is None or value == "":
+        if f.required:
+            raise InvalidInput("Please suggest a time that works for you.")
+        return None
+    return value  # the service checks it is a real time within 24 hours
+
+
+def _check_move(state: State, slot: str, move_name: str) -> Move:
+    if slot not in SLOTS:
+        raise NotYourTurn("Only the two partners in this dialogue can take a turn.")
+    if state.finished:
+        raise NoSuchMove("This dialogue is complete — the page has been refreshed.")
+    step = step_of(state)
+    move = step.move(move_name)
+    if move is None:
+        raise NoSuchMove()
+    if slot not in whose_turn(state):
+        if step.actor is Actor.EACH:
+            raise NotYourTurn("You've already shared your closing — your partner is next.")
+        partner = step.waiting.format(name="your partner")
+        raise NotYourTurn(f"It's not your turn yet — {partner}")
+    return move
+
+
+def clean_payload(
+    state: State, slot: str, move_name: str, payload: Mapping[str, object] | None
+) -> dict:
+    """Validate a move and return its normalised payload.
+
+    The result has one key per field of the move (unknown keys are dropped):
+    ``text`` -> str ("" if optional and empty), ``feelings``/``items`` -> list[str],
+    ``choice``/``rating`` -> int (None if optional and empty), ``time`` -> as given.
+    """
+    move = _check_move(state, slot, move_name)
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, Mapping):
+        raise InvalidInput()
+    cleaned: dict[str, object] = {}
+    for f in move.fields:
+        value = payload.get(f.name)
+        if f.name == "text":
+            cleaned["text"] = _clean_text(value, f)
+        elif f.name == "feelings":
+            cleaned["feelings"] = _clean_feelings(value, f)
+        elif f.name == "items":
+            cleaned["items"] = _clean_items(value, f)
+        elif f.name == "choice":
+            cleaned["choice"] = _clean_choice(value, f, state)
+        elif f.name == "rating":
+            cleaned["rating"] = _clean_rating(value, f)
+        elif f.name == "time":
+            cleaned["time"] = _clean_time(value, f)
+        else:  # pragma: no cover - guarded by a test over STEPS
+            raise AssertionError(f"unknown field {f.name!r}")
+    return cleaned
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def _next_round(state: State) -> State:
+    info = KINDS[state.kind]
+    return replace(
+        state,
+        step=info.round_start,
+        round=state.round + 1,
+        sender=state.receiver,
+        closed=frozenset(),
+        request_count=0,
+    )
+
+
+def _transition(state: State, slot: str, move: Move, cleaned: Mapping[str, object]) -> State:
+    target = move.to
+    if target == _FIRST:
+        return replace(state, step=KINDS[state.kind].round_start)
+    if target == _NEXT_ROUND:
+        return _next_round(state)
+    if target == _NEXT_ROUND_OR_FINISH:
+        max_rounds = KINDS[state.kind].max_rounds
+        if max_rounds is not None and state.round >= max_rounds:
+            return replace(state, step=FINISHED)
+        return _next_round(state)
+    if target == _CLOSE:
+        closed = state.closed | {slot}
+        step = FINISHED if closed == frozenset(SLOTS) else state.step
+        return replace(state, step=step, closed=closed)
+    new = replace(state, step=target)
+    if "items" in cleaned:
+        new = replace(new, request_count=len(cleaned["items"]))
+    elif move.name == "skip_requests":
+        new = replace(new, request_count=0)
+    return new
+
+
+def apply(
+    state: State, slot: str, move_name: str, payload: Mapping[str, object] | None = None
+) -> State:
+    """Make a move. Returns the new state; raises a ProtocolError if it can't be made."""
+    cleaned = clean_payload(state, slot, move_name, payload)
+    move = step_of(state).move(move_name)
+    assert move is not None
+    return _transition(state, slot, move, cleaned)
+
+
+# --------------------------------------------------------------------------- rewind
+
+
+def rewind_targets(state: State) -> tuple[str, ...]:
+    """Earlier steps of the current round a facilitator may send the dialogue back to."""
+    if state.step in _NOT_REWINDABLE:
+        return ()
+    sequence = KINDS[state.kind].round_steps
+    before = sequence[: sequence.index(state.step)]
+    return tuple(
+        name
+        for name in before
+        if name not in _NOT_REWINDABLE
+        # a gift can only be chosen when requests were made
+        and not (name in _REQUEST_STEPS.values() and state.request_count == 0)
+    )
+
+
+def rewind(state: State, step_name: str) -> State:
+    """Send the dialogue back to an earlier step of this round ("let's mirror that again")."""
+    if step_name not in rewind_targets(state):
+        raise InvalidInput("The dialogue can't go back to that step from here.")
+    new = replace(state, step=step_name)
+    sequence = KINDS[state.kind].round_steps
+    for request_step in _REQUEST_STEPS:
+        if request_step in sequence and sequence.index(step_name) <= sequence.index(request_step):
+            new = replace(new, request_count=0)
+    return new

@@ -1,0 +1,86 @@
+"""Fragments pushed over the websocket, rendered for one person from the same partials as the
+page. Each message starts with a sync marker carrying the session's sequence numbers, so a
+browser that sees a gap asks for a snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from couples.models import User
+from dialogues import selectors
+
+PAGE = "dialogues/dialogue.html"
+
+
+@dataclass
+class Rendered:
+    html: str
+    seq: int
+    panel_key: str
+    live: bool
+
+
+def _marker(kind: str, first: int, seq: int) -> str:
+    return format_html(
+        '<div id="sync" hx-swap-oob="true" data-kind="{}" data-from="{}" data-seq="{}"></div>',
+        kind,
+        first,
+        seq,
+    )
+
+
+def render_snapshot(*, public_id: str, user: User) -> Rendered | None:
+    """The whole live part of the page, as it is now (None if the person may not see it)."""
+    session = selectors.dialogue_for(public_id=public_id, user=user)
+    if session is None:
+        return None
+    turns = selectors.turns_of(session=session)
+    context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
+    html = _marker("snapshot", 1, session.seq) + render_to_string(f"{PAGE}#live", context)
+    return Rendered(html, session.seq, context["panel"].key, session.is_live)
+
+
+def render_update(
+    *, public_id: str, user: User, after: int, panel_key: str
+) -> Rendered | None:
+    """What changed since turn `after`: new turns, the status bar, and the move panel if the
+    person's options changed (so a half-written answer isn't replaced needlessly)."""
+    session = selectors.dialogue_for(public_id=public_id, user=user)
+    if session is None:
+        return None
+    if session.seq <= after:
+        return Rendered("", after, panel_key, session.is_live)
+    turns = selectors.turns_of(session=session, after=after)
+    context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
+    panel = context["panel"]
+    parts = [
+        _marker("update", after + 1, session.seq),
+        render_to_string(f"{PAGE}#new_turns", context),
+        render_to_string(f"{PAGE}#status_bar", context),
+        render_to_string(f"{PAGE}#announcer", context),
+        render_to_string(f"{PAGE}#typing", {}),
+    ]
+    if panel.key != panel_key:
+        parts.append(render_to_string(f"{PAGE}#move_panel", context))
+    return Rendered("".join(parts), session.seq, panel.key, session.is_live)
+
+
+def render_presence(*, partner_name: str, online: bool) -> str:
+    return render_to_string(
+        f"{PAGE}#presence", {"partner_name": partner_name, "partner_online": online}
+    )
+
+
+def render_typing(*, partner_name: str) -> str:
+    return render_to_string(f"{PAGE}#typing", {"typing_name": partner_name})
+
+
+def render_home(*, user: User) -> str | None:
+    from couples.selectors import couple_for
+
+    couple = couple_for(user=user)
+    context = {"user": user, "couple": couple, **selectors.home_dialogues(user=user, couple=couple)}
+    return render_to_string("dialogues/_home.html#home_dialogues", context)

@@ -1,0 +1,404 @@
+"""Reads about dialogues, shaped for the pages and pushes that show them.
+
+The same functions feed the first page load, htmx responses and websocket pushes, so what a
+person sees can't drift between them. Query counts do not grow with the number of turns.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils import timezone
+
+from couples import safety
+from couples.models import Couple, User
+from couples.selectors import partner_of
+from dialogues import language, protocol
+from dialogues.models import DialogueSession, Turn
+from dialogues.services import STARTING_MOVES
+
+EVENT_PHRASES = {
+    "ask": "asked to talk",
+    "pause": "called a time-out",
+    "ready": "is ready to go on",
+    "resume": "resumed the dialogue",
+    "end": "ended the dialogue",
+}
+
+APPOINTMENT_CHOICES = [
+    (15, "In 15 minutes"),
+    (30, "In 30 minutes"),
+    (60, "In 1 hour"),
+    (120, "In 2 hours"),
+    (180, "In 3 hours"),
+    (240, "In 4 hours"),
+    (360, "In 6 hours"),
+    (480, "In 8 hours"),
+    (720, "In 12 hours"),
+    (1440, "Tomorrow, at this time"),
+]
+
+
+def dialogue_for(*, public_id: str, user: User) -> DialogueSession | None:
+    """The session if this person is one of its partners (None otherwise, whatever the reason)."""
+    if not user.is_authenticated or not public_id or len(public_id) > 64:
+        return None
+    session = (
+        DialogueSession.objects.select_related("partner_a", "partner_b", "paused_by", "couple")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if session is None or session.slot_of(user) is None:
+        return None
+    return session
+
+
+def may_facilitate(*, session: DialogueSession, user: User) -> bool:
+    """Whether `user` may steer this dialogue as its therapist (e.g. end a time-out).
+
+    Nobody yet: therapist links with both partners' consent come with issue 4, which replaces
+    this with its consent check (a verified therapist linked to the session's couple).
+    """
+    return False
+
+
+def turns_of(*, session: DialogueSession, after: int = 0) -> list[Turn]:
+    return list(session.turns.filter(seq__gt=after).select_related("actor").order_by("seq"))
+
+
+# --- turns ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnView:
+    seq: int
+    is_event: bool
+    is_mine: bool
+    actor_name: str
+    role: str
+    title: str
+    phrase: str  # "mirrored", "asked to talk", ...
+    text: str
+    said: str  # what a move without text says, e.g. "Yes, you got it"
+    feelings: list[str]
+    items: list[str]
+    gift: str
+    rating: int | None
+    time: str
+    created_at: object
+    removed: bool = False  # erased when its author deleted their account
+
+    @property
+    def announcement(self) -> str:
+        """A short line for screen readers when the turn appears."""
+        what = self.text or self.said
+        return f"{self.actor_name} {self.phrase}" + (f": {what}" if what else ".")
+
+
+def turn_view(turn: Turn, *, viewer: User) -> TurnView:
+    actor_name = turn.actor.display_name if turn.actor else "Someone"
+    is_mine = turn.actor_id == viewer.pk
+    if turn.kind == Turn.Kind.EVENT:
+        title, phrase, said = "", EVENT_PHRASES.get(turn.move, turn.move), ""
+        if turn.move == "ready" and is_mine:
+            phrase = "are ready to go on"
+    else:
+        step = protocol.STEPS.get(turn.step)
+        move = step.move(turn.move) if step else None
+        title = step.title if step else turn.step
+        phrase = title.lower() if not move else _phrase_for(move, step)
+        said = move.label if move and not turn.text and not move.fields else ""
+    data = turn.data or {}
+    return TurnView(
+        seq=turn.seq,
+        is_event=turn.kind == Turn.Kind.EVENT,
+        is_mine=is_mine,
+        actor_name="You" if is_mine else actor_name,
+        role=turn.actor_role,
+        title=title,
+        phrase=phrase,
+        text=turn.text,
+        said=said,
+        feelings=list(data.get("feelings") or []),
+        items=list(data.get("items") or []),
+        gift=data.get("gift") or "",
+        rating=data.get("rating"),
+        time=data.get("time") or "",
+        created_at=turn.created_at,
+        removed=bool(data.get("removed")),
+    )
+
+
+def _phrase_for(move: protocol.Move, step: protocol.Step) -> str:
+    phrases = {
+        "send": "shared",
+        "mirror": "mirrored",
+        "summary": "summed up",
+        "validate": "validated",
+        "empathize": "empathized",
+        "appreciate": "shared an appreciation",
+        "close": "closed with an appreciation",
+        "make_requests": "made requests",
+        "give": "chose a gift",
+        "accept_now": "is available now",
+        "propose_time": "offered another time",
+        "begin": "began the dialogue",
+        "switch_roles": "switched roles",
+        "go_to_closing": "moved on to closing",
+        "skip_requests": "made no requests this time",
+        "acknowledge": "acknowledged",
+        "ask_more": "asked",
+        "not_quite": "said not quite",
+        "add": "added",
+    }
+    return phrases.get(move.name, "said")
+
+
+# --- the current step, as one person sees it ---------------------------------------------
+
+
+@dataclass
+class MoveForm:
+    """One move's form. Fields are attributes (a dict's `.items` would clash in templates)."""
+
+    move: protocol.Move
+    token: str
+
+    def _field(self, name: str) -> protocol.Field | None:
+        return self.move.field(name)
+
+    @property
+    def name(self) -> str:
+        return self.move.name
+
+    @property
+    def has_fields(self) -> bool:
+        return bool(self.move.fields)
+
+    @property
+    def field_names(self) -> set[str]:
+        return {f.name for f in self.move.fields}
+
+    text = property(lambda self: self._field("text"))
+    feelings = property(lambda self: self._field("feelings"))
+    requests = property(lambda self: self._field("items"))
+    choice = property(lambda self: self._field("choice"))
+    rating = property(lambda self: self._field("rating"))
+    time = property(lambda self: self._field("time"))
+
+
+@dataclass
+class Panel:
+    """What the move panel shows this person now."""
+
+    session: DialogueSession
+    step: protocol.Step
+    status: str
+    at: int
+    is_my_turn: bool
+    my_role: str
+    forms: list[MoveForm]
+    waiting: str
+    paused_by_name: str = ""
+    requests: list[str] = field(default_factory=list)
+    closed: bool = False
+    # During a time-out: who has said they're ready to go on.
+    i_am_ready: bool = False
+    partner_is_ready: bool = False
+    partner_name: str = ""
+    # Before the dialogue begins (appointment): the start gate, if it is closed.
+    # `not_ready_mine` is the viewer's own state; about the partner, only one neutral line.
+    not_ready_mine: str = ""
+    partner_not_ready: bool = False
+
+    @property
+    def paused_seconds(self) -> int:
+        since = self.session.paused_at
+        if since is None or self.status != DialogueSession.Status.PAUSED:
+            return 0
+        return max(0, int((timezone.now() - since).total_seconds()))
+
+    @property
+    def paused_for(self) -> str:
+        minutes, seconds = divmod(self.paused_seconds, 60)
+        return f"{minutes}:{seconds:02d}"
+
+    @property
+    def has_text(self) -> bool:
+        return any(f.text for f in self.forms)
+
+    @property
+    def key(self) -> str:
+        """Changes exactly when the panel must be re-rendered for this person."""
+        moves = ",".join(f.name for f in self.forms)
+        ready = f"{int(self.i_am_ready)}{int(self.partner_is_ready)}"
+        gate = f"{self.not_ready_mine}{int(self.partner_not_ready)}"
+        return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}"
+
+
+def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
+    state = session.protocol_state
+    slot = session.slot_of(viewer)
+    step = protocol.step_of(state)
+    moves = protocol.allowed_moves(state, slot) if session.is_live and slot else ()
+    other_slot = "b" if slot == "a" else "a"
+    other = session.partner_in(other_slot)
+    other_name = other.display_name if other else "Your partner"
+    not_ready_mine, partner_not_ready = "", False
+    if (
+        session.status == DialogueSession.Status.ACTIVE
+        and slot
+        and state.step in (protocol.APPOINTMENT, protocol.SCHEDULED)
+    ):
+        gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
+        if not gate.open:
+            # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
+            moves = tuple(m for m in moves if m.name not in STARTING_MOVES)
+            not_ready_mine = "" if gate.mine == "ready" else gate.mine
+            partner_not_ready = not gate.partner_ready
+    forms = [
+        MoveForm(move=m, token=secrets.token_urlsafe(16)) for m in moves
+    ]
+    requests: list[str] = []
+    if any(f.choice for f in forms):
+        latest = (
+            session.turns.filter(round=session.round, data__has_key="items")
+            .order_by("-seq")
+            .first()
+        )
+        requests = list((latest.data.get("items") if latest else None) or [])
+    ready_slots = set(session.ready_to_resume or [])
+    gate_closed = bool(not_ready_mine or partner_not_ready)
+    if session.status == DialogueSession.Status.PAUSED or forms or gate_closed:
+        waiting = ""
+    elif state.finished:
+        waiting = step.explanation
+    elif slot in state.closed:
+        waiting = f"Thank you. {other_name} is writing their closing appreciation."
+    else:
+        waiting = protocol.waiting_message(state, other_name)
+    return Panel(
+        session=session,
+        step=step,
+        status=session.status,
+        at=session.step_seq,
+        is_my_turn=bool(forms),
+        my_role=protocol.role_of(state, slot) if slot else "",
+        forms=forms,
+        waiting=waiting,
+        paused_by_name=(
+            ("you" if session.paused_by_id == viewer.pk else session.paused_by.display_name)
+            if session.paused_by
+            else ""
+        ),
+        requests=requests,
+        closed=slot in state.closed,
+        i_am_ready=slot in ready_slots,
+        partner_is_ready=other_slot in ready_slots,
+        partner_name=other_name,
+        not_ready_mine=not_ready_mine,
+        partner_not_ready=partner_not_ready,
+    )
+
+
+def dialogue_context(*, session: DialogueSession, viewer: User, turns: list[Turn]) -> dict:
+    """Everything the dialogue page and its partials need."""
+    slot = session.slot_of(viewer)
+    other = session.partner_in("b" if slot == "a" else "a")
+    views = [turn_view(t, viewer=viewer) for t in turns]
+    return {
+        "session": session,
+        "viewer": viewer,
+        "partner": other,
+        "turns": views,
+        "panel": panel_for(session=session, viewer=viewer),
+        "kind_info": protocol.kind_info(session.kind),
+        "feelings": language.FEELING_GROUPS,
+        "appointment_choices": APPOINTMENT_CHOICES,
+        "max_text": protocol.MAX_TEXT,
+        "max_requests": range(protocol.MAX_REQUESTS),
+        "ratings": range(protocol.MIN_RATING, protocol.MAX_RATING + 1),
+        "now": timezone.now(),
+        "halt_choices": safety.HALT,
+        "starting_moves": STARTING_MOVES,
+        "intensity_choices": safety.INTENSITY,
+    }
+
+
+# --- home page -----------------------------------------------------------------------------
+
+
+def home_dialogues(*, user: User, couple: Couple | None) -> dict:
+    """The live dialogue (if any) and past ones this person took part in."""
+    if not user.is_authenticated or user.is_therapist or user.is_staff:
+        return {}
+    sessions = list(
+        DialogueSession.objects.filter(Q(partner_a=user) | Q(partner_b=user))
+        .select_related("partner_a")
+        .order_by("-created_at")[:50]
+    )
+    live = next((s for s in sessions if s.is_live and couple and s.couple_id == couple.pk), None)
+    past = [s for s in sessions if s is not live]
+    gate = None
+    if couple is not None and live is None:
+        partner = partner_of(user=user, couple=couple)
+        if partner is not None:
+            gate = safety.start_gate(user=user, couple=couple, partner=partner)
+    return {
+        "start_gate": gate,
+        "live_dialogue": live,
+        "live_is_waiting_for_me": bool(
+            live and user.pk == live.partner_b_id and live.step == protocol.APPOINTMENT
+        ),
+        "past_dialogues": past,
+        "dialogue_kinds": [(k.value, info) for k, info in protocol.KINDS.items()],
+    }
+
+
+# --- "your data" export --------------------------------------------------------------------
+
+
+def dialogues_export(*, user: User) -> list[dict]:
+    """Every dialogue this person took part in, whole, as both partners see it on the page."""
+    sessions = (
+        DialogueSession.objects.filter(Q(partner_a=user) | Q(partner_b=user))
+        .select_related("couple", "partner_a", "partner_b")
+        .order_by("created_at", "pk")
+    )
+    exported = []
+    for session in sessions:
+        slot = session.slot_of(user)
+        partner = session.partner_in("b" if slot == "a" else "a")
+        exported.append(
+            {
+                "id": session.public_id,
+                "couple": session.couple.public_id,
+                "kind": session.kind,
+                "topic": session.topic,
+                "status": session.status,
+                "started_by_you": slot == "a",
+                "partner": partner.display_name if partner else None,
+                "created_at": session.created_at.isoformat(),
+                "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+                "turns": [
+                    {
+                        "seq": turn.seq,
+                        "kind": turn.kind,
+                        "round": turn.round,
+                        "step": turn.step,
+                        "move": turn.move,
+                        "by": "you" if turn.actor_id == user.pk else (
+                            turn.actor.display_name if turn.actor else None
+                        ),
+                        "role": turn.actor_role,
+                        "text": turn.text,
+                        "data": turn.data,
+                        "created_at": turn.created_at.isoformat(),
+                    }
+                    for turn in turns_of(session=session)
+                ],
+            }
+        )
+    return exported

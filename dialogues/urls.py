@@ -1,0 +1,15 @@
+from django.urls import path
+
+from dialogues import views
+
+app_name = "dialogues"
+
+urlpatterns = [
+    path("dialogues/new/", views.dialogue_new, name="new"),
+    path("dialogues/<str:public_id>/", views.dialogue_detail, name="detail"),
+    path("dialogues/<str:public_id>/transcript/", views.dialogue_transcript, name="transcript"),
+    path("dialogues/<str:public_id>/move/", views.dialogue_move, name="move"),
+    path("dialogues/<str:public_id>/pause/", views.dialogue_pause, name="pause"),
+    path("dialogues/<str:public_id>/resume/", views.dialogue_resume, name="resume"),
+    path("dialogues/<str:public_id>/end/", views.dialogue_end, name="end"),
+]

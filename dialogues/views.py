@@ -1,0 +1,191 @@
+"""Dialogue pages. Every view checks that the person is one of the couple's partners."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from couples import safety
+from couples.selectors import couple_for, partner_of
+from dialogues import language, protocol, selectors, services
+from dialogues.forms import StartDialogueForm, move_payload, posted_at
+from dialogues.models import DialogueSession
+from dialogues.services import DialogueError
+
+PAGE = "dialogues/dialogue.html"
+
+
+def _session_or_404(request: HttpRequest, public_id: str) -> DialogueSession:
+    session = selectors.dialogue_for(public_id=public_id, user=request.user)
+    if session is None:
+        raise Http404("No such dialogue.")
+    return session
+
+
+def _page_context(session: DialogueSession, user) -> dict:
+    turns = selectors.turns_of(session=session)
+    context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
+    context["hint_rules"] = language.rules_for_browser()
+    return context
+
+
+def _checkin_context(post) -> dict:
+    try:
+        chosen = int(post.get("intensity", ""))
+    except ValueError:
+        chosen = None
+    return {
+        "halt_choices": safety.HALT,
+        "intensity_choices": safety.INTENSITY,
+        "checked_halt": post.getlist("halt"),
+        "chosen_intensity": chosen,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dialogue_new(request: HttpRequest) -> HttpResponse:
+    """Name the topic, after the ground rules and a private check-in. A hot check-in suggests a
+    cooling period first; the person may still start anyway."""
+    couple = couple_for(user=request.user)
+    partner = partner_of(user=request.user, couple=couple) if couple else None
+    if partner is None:
+        messages.info(request, "You can start a dialogue once your partner has joined you.")
+        return redirect("home")
+    form = StartDialogueForm(request.POST or None)
+    cooling = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            checkin = safety.checkin_read(request.POST)
+        except safety.SafetyError as error:
+            form.add_error(None, error.message)
+        else:
+            if checkin.suggests_a_pause and request.POST.get("anyway") != "1":
+                cooling = checkin
+            else:
+                try:
+                    session = services.dialogue_start(
+                        user=request.user,
+                        kind=form.cleaned_data["kind"],
+                        topic=form.cleaned_data["topic"],
+                    )
+                except DialogueError as error:
+                    form.add_error(None, error.message)
+                else:
+                    return redirect("dialogues:detail", public_id=session.public_id)
+    status = 422 if form.errors else 200
+    context = {
+        "form": form,
+        "partner": partner,
+        "gate": safety.start_gate(user=request.user, couple=couple, partner=partner),
+        "cooling": cooling,
+        **_checkin_context(request.POST),
+    }
+    return render(request, "dialogues/new.html", context, status=status)
+
+
+@login_required
+@require_GET
+def dialogue_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    return render(request, PAGE, _page_context(session, request.user))
+
+
+@login_required
+@require_GET
+def dialogue_transcript(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    return render(request, "dialogues/transcript.html", _page_context(session, request.user))
+
+
+def _panel_response(
+    request, session, *, error: str = "", status: int = 200, posted=None, cooling=None
+):
+    session.refresh_from_db()
+    context = selectors.dialogue_context(session=session, viewer=request.user, turns=[])
+    posted = posted or {}
+    context.update({"error": error, "posted_text": posted.get("text", ""), "cooling": cooling})
+    return render(request, f"{PAGE}#move_panel", context, status=status)
+
+
+def _cooling_response(request, session) -> HttpResponse | None:
+    """Before the dialogue begins, a private check-in that runs hot suggests a pause first
+    (nothing is saved; the person may go on anyway)."""
+    if (
+        request.POST.get("move") not in services.STARTING_MOVES
+        or request.POST.get("anyway") == "1"
+        or session.status != DialogueSession.Status.ACTIVE
+        or session.step not in (protocol.APPOINTMENT, protocol.SCHEDULED)
+        or posted_at(request.POST) not in (None, session.step_seq)
+    ):
+        return None
+    mine = protocol.allowed_moves(session.protocol_state, session.slot_of(request.user))
+    if request.POST.get("move") not in {m.name for m in mine}:
+        return None  # not this person's move: the service says so
+    try:
+        checkin = safety.checkin_read(request.POST)
+    except safety.SafetyError as error:
+        if not request.htmx:
+            messages.error(request, error.message)
+            return redirect("dialogues:detail", public_id=session.public_id)
+        return _panel_response(request, session, error=error.message, status=422)
+    if not checkin.suggests_a_pause:
+        return None
+    if not request.htmx:
+        context = _page_context(session, request.user)
+        context["cooling"] = checkin
+        return render(request, PAGE, context)
+    return _panel_response(request, session, cooling=checkin)
+
+
+@login_required
+@require_POST
+def dialogue_move(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    cooling = _cooling_response(request, session)
+    if cooling is not None:
+        return cooling
+    try:
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=request.user,
+            move=request.POST.get("move", ""),
+            payload=move_payload(request.POST),
+            at=posted_at(request.POST),
+            token=request.POST.get("token"),
+        )
+    except DialogueError as error:
+        if not request.htmx:
+            messages.error(request, error.message)
+            return redirect("dialogues:detail", public_id=public_id)
+        # A stale form is replaced by the current one; otherwise keep what they wrote.
+        posted = {} if error.stale else request.POST
+        return _panel_response(request, session, error=error.message, status=422, posted=posted)
+    if not request.htmx:
+        return redirect("dialogues:detail", public_id=public_id)
+    return _panel_response(request, session)
+
+
+def _session_action(action):
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, public_id: str) -> HttpResponse:
+        session = _session_or_404(request, public_id)
+        try:
+            action(session_public_id=session.public_id, user=request.user)
+        except DialogueError as error:
+            messages.error(request, error.message)
+        if request.htmx:
+            return _panel_response(request, session)
+        return redirect("dialogues:detail", public_id=public_id)
+
+    view.__name__ = action.__name__
+    return view
+
+
+dialogue_pause = _session_action(services.session_pause)
+dialogue_resume = _session_action(services.session_resume)
+dialogue_end = _session_action(services.session_end)

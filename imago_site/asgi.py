@@ -1,0 +1,33 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imago_site.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from dialogues.routing import websocket_urlpatterns  # noqa: E402
+
+if settings.BENCHMARK_ENDPOINTS:  # bench/benchmark.py's bare baseline; never in production
+    from imago_site.bench import EchoConsumer
+
+    websocket_urlpatterns = [
+        *websocket_urlpatterns,
+        path("ws/bench/echo/<str:group>/", EchoConsumer.as_asgi()),
+    ]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

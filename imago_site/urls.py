@@ -1,0 +1,27 @@
+from allauth.account.decorators import secure_admin_login
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from couples import safety_views
+from couples import views as couple_views
+
+# The admin has no log-in form of its own: allauth's is throttled and asks for the second
+# factor. Logged-in people who aren't staff get a 403 instead of a loop.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Imago administration"
+admin.site.site_title = "Imago admin"
+
+urlpatterns = [
+    path("", couple_views.home, name="home"),
+    path("notes/", safety_views.neutral_page, name="notes"),
+    path("", include("couples.urls")),
+    path("", include("dialogues.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.BENCHMARK_ENDPOINTS:
+    from imago_site import bench
+
+    urlpatterns.append(path("bench/echo/", bench.echo_send, name="bench_echo"))

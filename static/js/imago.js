@@ -1,0 +1,220 @@
+// Small progressive enhancements. No inline scripts anywhere (CSP): everything is here.
+(function () {
+  "use strict";
+
+  // --- copy buttons -------------------------------------------------------------------
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+
+  // --- sentence stems: put the stem into the text box ----------------------------------
+  document.addEventListener("click", function (event) {
+    var stem = event.target.closest("[data-stem]");
+    if (!stem) return;
+    var panel = stem.closest("#move-panel");
+    var box = panel && panel.querySelector("textarea");
+    if (!box) return;
+    var text = stem.getAttribute("data-stem").replace(/\s*…\s*$/, " ");
+    box.value = box.value ? box.value.replace(/\s*$/, " ") + text : text;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // --- live dialogue: sequence numbers, connection state, typing hints ------------------
+  var socket = null;
+  var seen = 0;
+  var typingSentAt = 0;
+  var typingClear = null;
+
+  function syncMarker(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html;
+    return t.content.querySelector("#sync");
+  }
+  function setConnection(state, text) {
+    var el = document.getElementById("connection");
+    if (!el) return;
+    el.setAttribute("data-state", state);
+    el.textContent = text;
+  }
+  function requestSnapshot() {
+    if (socket) socket.send(JSON.stringify({ type: "snapshot" }));
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var marker = document.getElementById("sync");
+    if (marker) seen = parseInt(marker.getAttribute("data-seq"), 10) || 0;
+    localizeTimes(document);
+  });
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    setConnection("open", "Connected");
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail.event && event.detail.event.code;
+    if (code === 4401 || code === 4403) {
+      setConnection("closed", "Disconnected. Please reload the page or log in again.");
+    } else {
+      setConnection("closed", "Reconnecting…");
+    }
+  });
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var marker = syncMarker(event.detail.message);
+    if (!marker) return; // presence and typing hints carry no steps
+    var kind = marker.getAttribute("data-kind");
+    var first = parseInt(marker.getAttribute("data-from"), 10);
+    var last = parseInt(marker.getAttribute("data-seq"), 10);
+    if (kind === "snapshot") return;
+    if (last <= seen) { event.preventDefault(); return; } // already shown
+    if (first !== seen + 1) { event.preventDefault(); requestSnapshot(); } // a gap
+  });
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    var marker = document.getElementById("sync");
+    if (marker) seen = parseInt(marker.getAttribute("data-seq"), 10) || seen;
+    var typing = document.getElementById("typing");
+    if (typing && typing.textContent.trim()) {
+      clearTimeout(typingClear);
+      typingClear = setTimeout(function () { typing.textContent = ""; }, 5000);
+    }
+    localizeTimes(document);
+    restoreDrafts();
+    hintAll();
+  });
+
+  document.addEventListener("input", function (event) {
+    var box = event.target.closest("textarea[data-typing]");
+    if (!box) return;
+    showHints(box);
+    var now = Date.now();
+    if (socket && now - typingSentAt > 2500) {
+      typingSentAt = now;
+      socket.send(JSON.stringify({ type: "typing" })); // never the text
+    }
+  });
+
+  // --- drafts: what a person is writing survives pushes, reconnects and reloads ---------
+  // Field ids include the step's turn number, so a draft never leaks into a later step.
+  var DRAFT = "imago-draft:";
+  function saveDraft(el) {
+    try { sessionStorage.setItem(DRAFT + el.id, el.value); } catch (e) { /* storage off */ }
+  }
+  function restoreDrafts() {
+    document.querySelectorAll("[data-draft]").forEach(function (el) {
+      if (el.value) return;
+      var v = null;
+      try { v = sessionStorage.getItem(DRAFT + el.id); } catch (e) { /* storage off */ }
+      if (v) { el.value = v; if (el.matches("textarea[data-typing]")) showHints(el); }
+    });
+  }
+  function clearDrafts(form) {
+    form.querySelectorAll("[data-draft]").forEach(function (el) {
+      try { sessionStorage.removeItem(DRAFT + el.id); } catch (e) { /* storage off */ }
+    });
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-draft]")) saveDraft(event.target);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    if (form && event.detail.successful) clearDrafts(form);
+  });
+  document.addEventListener("htmx:afterSettle", restoreDrafts);
+  document.addEventListener("DOMContentLoaded", restoreDrafts);
+
+  // --- gentle language hints: the server's rules, run here while typing -----------------
+  var rules = null;
+  function loadRules() {
+    if (rules) return rules;
+    var data = document.getElementById("hint-rules");
+    rules = [];
+    if (!data) return rules;
+    JSON.parse(data.textContent).forEach(function (rule) {
+      try {
+        rules.push({ family: rule.family, message: rule.message, re: new RegExp(rule.pattern, "i") });
+      } catch (e) { /* a pattern this browser can't run is skipped */ }
+    });
+    return rules;
+  }
+  function showHints(box) {
+    var family = box.getAttribute("data-hint-family");
+    var out = box.parentElement.querySelector(".hints");
+    if (!out) return;
+    out.textContent = "";
+    if (!family) return;
+    var text = box.value.replace(/[\u2019\u2018\u02bc\uff07]/g, "'");
+    loadRules().forEach(function (rule) {
+      if (rule.family !== family) return;
+      var match = rule.re.exec(text);
+      if (!match) return;
+      var p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = rule.message.replace("{matched}", box.value.substr(match.index, match[0].length));
+      out.appendChild(p);
+    });
+  }
+  function hintAll() {
+    document.querySelectorAll("textarea[data-typing]").forEach(showHints);
+  }
+
+  // --- times in the reader's own time zone ------------------------------------------------
+  function localizeTimes(root) {
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d)) el.textContent = d.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    });
+  }
+
+  // --- quick exit: leave for a neutral page at once, leaving no "back" entry to this page ---
+  function quickExit() {
+    var link = document.querySelector("[data-quick-exit]");
+    window.location.replace(link ? link.href : "/notes/");
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-quick-exit]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    quickExit();
+  });
+  var lastEscape = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !document.querySelector("[data-quick-exit]")) return;
+    var now = Date.now();
+    if (now - lastEscape < 800) quickExit();
+    lastEscape = now;
+  });
+
+  // --- time-out timer: counts up from when the pause began (the server says how long ago) --
+  function tickTimers() {
+    document.querySelectorAll("[data-elapsed]").forEach(function (el) {
+      if (!el.hasAttribute("data-start")) {
+        var elapsed = parseInt(el.getAttribute("data-elapsed"), 10) || 0;
+        el.setAttribute("data-start", String(Date.now() - elapsed * 1000));
+      }
+      var s = Math.max(0, Math.floor((Date.now() - parseInt(el.getAttribute("data-start"), 10)) / 1000));
+      el.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+    });
+  }
+  setInterval(tickTimers, 1000);
+
+  // htmx: keep 422 responses (a clear message about bad input) and swap them in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();

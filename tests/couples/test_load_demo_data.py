@@ -1,0 +1,61 @@
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import call_command
+
+from couples import selectors
+from couples.management.commands.load_demo_data import DEMO_PASSWORD
+from couples.models import Couple, Membership, User
+
+pytestmark = pytest.mark.django_db
+
+
+def load() -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("load_demo_data", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    models = (User, EmailAddress, Couple, Membership)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_it_makes_a_paired_couple_and_a_verified_therapist():
+    load()
+    alex = User.objects.get(email="alex@example.com")
+    sam = User.objects.get(email="sam@example.com")
+    rivera = User.objects.get(email="dr.rivera@example.com")
+    assert selectors.partner_of(user=alex) == sam
+    assert selectors.partner_of(user=sam) == alex
+    assert rivera.is_verified_therapist
+    assert selectors.couple_for(user=rivera) is None
+    for user in (alex, sam, rivera):
+        assert user.check_password(DEMO_PASSWORD)
+        address = EmailAddress.objects.get(user=user)
+        assert address.verified and address.primary and address.email == user.email
+
+
+def test_it_prints_how_to_log_in():
+    out = load()
+    assert f"password for all: {DEMO_PASSWORD}" in out
+    for line in ("Alex", "alex@example.com", "sam@example.com", "dr.rivera@example.com"):
+        assert line in out
+
+
+def test_it_changes_nothing_the_second_time():
+    load()
+    first = row_counts()
+    assert first == {"User": 3, "EmailAddress": 3, "Couple": 1, "Membership": 2}
+    load()
+    assert row_counts() == first
+
+
+def test_the_demo_people_can_log_in(client):
+    load()
+    response = client.post(
+        "/accounts/login/", {"login": "alex@example.com", "password": DEMO_PASSWORD}
+    )
+    assert response["Location"] == "/"
+    assert "You're paired with Sam" in client.get("/").content.decode().replace("&#x27;", "'")

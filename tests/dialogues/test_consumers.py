@@ -1,0 +1,320 @@
+"""The dialogue websocket, through the real ASGI stack (origin check, session auth)."""
+
+import json
+import re
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from dialogues import services
+from dialogues.consumers import CLOSE_TOO_MANY, MAX_FRAME_BYTES
+from imago_site.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _login_cookie(user) -> tuple[Client, bytes]:
+    client = Client()
+    client.force_login(user)
+    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def open_socket(path, user=None, origin="http://localhost"):
+    headers = [(b"host", b"localhost")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    client = None
+    if user is not None:
+        client, cookie = await database_sync_to_async(_login_cookie)(user)
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect()
+    communicator.http_client = client
+    return communicator, connected, code
+
+
+def marker(html: str) -> dict:
+    found = re.search(r'id="sync"[^>]*data-kind="(\w+)" data-from="(\d+)" data-seq="(\d+)"', html)
+    assert found, html[:200]
+    return {"kind": found[1], "from": int(found[2]), "seq": int(found[3])}
+
+
+async def receive_until(communicator, needle: str, limit: int = 10) -> str:
+    """Messages until one contains `needle` (presence and typing hints may come first)."""
+    for _ in range(limit):
+        message = await communicator.receive_from(timeout=3)
+        if needle in message:
+            return message
+    raise AssertionError(f"never received {needle!r}")
+
+
+async def drain(communicator):
+    while not await communicator.receive_nothing(timeout=0.3):
+        await communicator.receive_from()
+
+
+def path_of(session) -> str:
+    return f"/ws/dialogues/{session.public_id}/"
+
+
+submit = database_sync_to_async(services.move_submit)
+
+
+# --- who may connect ---------------------------------------------------------------------
+
+
+async def test_each_partner_gets_a_snapshot_on_connect(dialogue, alex, sam):
+    for person in (alex, sam):
+        ws, connected, _ = await open_socket(path_of(dialogue), person)
+        assert connected
+        snapshot = await ws.receive_from()
+        assert marker(snapshot) == {"kind": "snapshot", "from": 1, "seq": 1}
+        assert "Sunday mornings" in snapshot and 'id="move-panel"' in snapshot
+        await ws.disconnect()
+
+
+async def test_the_snapshot_is_rendered_for_its_reader(dialogue, alex, sam):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    for_alex, for_sam = await ws_a.receive_from(), await ws_b.receive_from()
+    assert "Sam is looking at your request to talk" in for_alex
+    assert "I&#x27;m available now" in for_sam or "I'm available now" in for_sam
+    assert 'name="move" value="accept_now"' in for_sam
+    assert 'name="move"' not in for_alex
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider"])
+async def test_it_refuses_anyone_outside_the_couple(dialogue, outsider, who):
+    user = outsider if who == "outsider" else None
+    _ws, connected, _ = await open_socket(path_of(dialogue), user)
+    assert not connected
+
+
+async def test_it_refuses_an_unknown_dialogue(alex, pair):
+    _ws, connected, _ = await open_socket("/ws/dialogues/not-a-real-id/", alex)
+    assert not connected
+
+
+async def test_it_refuses_a_cross_origin_handshake(dialogue, alex):
+    _ws, connected, _ = await open_socket(path_of(dialogue), alex, origin="https://evil.example")
+    assert not connected
+
+
+async def test_a_deactivated_person_is_refused(dialogue, alex):
+    alex.is_active = False
+    await database_sync_to_async(alex.save)()
+    _ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert not connected
+
+
+# --- live steps ----------------------------------------------------------------------------
+
+
+async def test_both_partners_receive_each_step_and_an_outsider_nothing(
+    dialogue, alex, sam, outsider
+):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    other = await database_sync_to_async(services.dialogue_start)(
+        user=outsider, kind="intentional", topic="Elsewhere"
+    )
+    ws_o, connected, _ = await open_socket(path_of(other), outsider)
+    assert connected
+    for ws in (ws_a, ws_b, ws_o):
+        await drain(ws)
+
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
+    for ws in (ws_a, ws_b):
+        update = await receive_until(ws, 'id="sync"')
+        assert marker(update) == {"kind": "update", "from": 2, "seq": 2}
+        assert 'id="turn-2"' in update and "beforeend:#transcript" in update
+    assert await ws_o.receive_nothing(timeout=0.5)
+
+    await submit(
+        session_public_id=dialogue.public_id, user=alex, move="send",
+        payload={"text": "When you <b>sleep</b> in, I feel lonely."}, at=2,
+    )
+    for ws in (ws_a, ws_b):
+        update = await receive_until(ws, 'id="sync"')
+        assert marker(update)["seq"] == 3
+        assert "When you &lt;b&gt;sleep&lt;/b&gt; in, I feel lonely." in update
+        assert "<b>sleep</b>" not in update
+    sam_view = update
+    assert 'name="move" value="mirror"' in sam_view  # Sam's panel now asks Sam to mirror
+    assert "Alex" in sam_view and "I feel lonely" in sam_view  # announced to screen readers
+    assert await ws_o.receive_nothing(timeout=0.5)
+    for ws in (ws_a, ws_b, ws_o):
+        await ws.disconnect()
+
+
+async def test_a_panel_is_not_resent_while_the_readers_options_are_unchanged(dialogue, alex, sam):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws_a)
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
+    first = await receive_until(ws_a, 'id="sync"')
+    assert 'id="move-panel"' in first  # Alex may now send
+    await database_sync_to_async(services.session_pause)(
+        session_public_id=dialogue.public_id, user=sam
+    )
+    paused = await receive_until(ws_a, 'id="sync"')
+    assert "Time-out" in paused
+    await ws_a.disconnect()
+
+
+async def test_a_client_that_saw_a_gap_gets_a_snapshot(dialogue, alex):
+    ws, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws)
+    await ws.send_to(text_data=json.dumps({"type": "snapshot"}))
+    snapshot = await receive_until(ws, 'id="sync"')
+    assert marker(snapshot)["kind"] == "snapshot"
+    await ws.disconnect()
+
+
+async def test_a_reconnecting_browser_gets_every_step_it_missed(dialogue, alex, sam):
+    ws, _, _ = await open_socket(path_of(dialogue), alex)
+    await ws.disconnect()
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
+    await submit(
+        session_public_id=dialogue.public_id, user=alex, move="send",
+        payload={"text": "Missed while away."}, at=2,
+    )
+    ws, _, _ = await open_socket(path_of(dialogue), alex)
+    snapshot = await ws.receive_from()
+    assert marker(snapshot) == {"kind": "snapshot", "from": 1, "seq": 3}
+    assert snapshot.count('<li id="turn-') == 3 and "Missed while away." in snapshot
+    await ws.disconnect()
+
+
+# --- presence and writing hints ------------------------------------------------------------
+
+
+async def test_each_sees_whether_the_other_is_here(dialogue, alex, sam):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws_a)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    assert "Sam is here" in await receive_until(ws_a, "presence")
+    assert "Alex is here" in await receive_until(ws_b, "is here")
+    await ws_b.disconnect()
+    assert "Sam is not on this page" in await receive_until(ws_a, "presence")
+    await ws_a.disconnect()
+
+
+async def test_typing_sends_a_hint_and_never_text(dialogue, alex, sam):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    await ws_a.send_to(text_data=json.dumps({"type": "typing", "text": "secret draft"}))
+    hint = await receive_until(ws_b, 'id="typing"')
+    assert "Alex is writing" in hint and "secret draft" not in hint
+    assert await ws_a.receive_nothing(timeout=0.3)  # not echoed to the writer
+    # Throttled: a burst of typing frames gives no second hint right away.
+    for _ in range(5):
+        await ws_a.send_to(text_data=json.dumps({"type": "typing"}))
+    assert await ws_b.receive_nothing(timeout=0.5)
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+# --- bad frames ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["not json", "[1, 2]", json.dumps({"type": "move", "move": "accept_now"}),
+     json.dumps({"type": "typing", "pad": "x" * MAX_FRAME_BYTES}), " ", "null"],
+)
+async def test_malformed_or_oversized_frames_are_ignored_without_harm(dialogue, sam, frame):
+    ws, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws)
+    await ws.send_to(text_data=frame)
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.send_to(text_data=json.dumps({"type": "snapshot"}))  # still connected and well
+    assert marker(await receive_until(ws, 'id="sync"'))["seq"] == 1
+    await ws.disconnect()
+
+
+async def test_binary_frames_are_ignored(dialogue, sam):
+    ws, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws)
+    await ws.send_to(bytes_data=b"\x00\x01")
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.disconnect()
+
+
+async def test_a_flood_of_frames_closes_the_connection(dialogue, sam):
+    ws, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws)
+    for _ in range(40):
+        await ws.send_to(text_data='{"type": "ping"}')
+    for _ in range(60):
+        output = await ws.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            assert output["code"] == CLOSE_TOO_MANY
+            break
+    else:
+        raise AssertionError("the connection was not closed")
+
+
+# --- logging out ---------------------------------------------------------------------------
+
+
+async def test_logging_out_closes_that_browsers_socket(dialogue, alex):
+    ws, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws)
+    await database_sync_to_async(ws.http_client.logout)()
+    for _ in range(10):
+        output = await ws.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4401
+            break
+    else:
+        raise AssertionError("the socket stayed open after logout")
+
+
+# --- home page -----------------------------------------------------------------------------
+
+
+async def test_the_partner_hears_on_the_home_page_when_a_dialogue_starts(pair, alex, sam):
+    ws, connected, _ = await open_socket("/ws/home/", sam)
+    assert connected
+    await database_sync_to_async(services.dialogue_start)(
+        user=alex, kind="intentional", topic="Sunday mornings"
+    )
+    update = await receive_until(ws, "home-dialogues")
+    assert "Alex would like to talk" in update
+    assert "Sunday mornings" not in update  # the topic is shown on the dialogue page itself
+    await ws.disconnect()
+
+
+async def test_the_home_socket_refuses_people_without_a_couple(alex):
+    _ws, connected, _ = await open_socket("/ws/home/", alex)
+    assert not connected
+
+
+async def test_the_channel_layer_carries_ids_only(dialogue, alex, sam, monkeypatch):
+    layer = get_channel_layer()
+    sent = []
+    original = layer.group_send
+
+    async def spy(group, message):
+        sent.append(message)
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", spy)
+    ws, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws)
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
+    await submit(
+        session_public_id=dialogue.public_id, user=alex, move="send",
+        payload={"text": "private-words-here"}, at=2,
+    )
+    await receive_until(ws, "private-words-here")
+    assert sent and "private-words-here" not in repr(sent)
+    assert all(set(m) <= {"type", "seq", "user", "channel"} for m in sent)
+    await ws.disconnect()

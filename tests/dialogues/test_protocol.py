@@ -1,0 +1,1115 @@
+"""Tests for the plain-Python dialogue protocol (no Django needed)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import FrozenInstanceError
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from dialogues import protocol as p
+from dialogues.language import FEELINGS, HINT_FAMILIES
+from dialogues.protocol import (
+    KINDS,
+    MAX_REQUESTS,
+    MAX_TEXT,
+    SLOTS,
+    STEPS,
+    Actor,
+    InvalidInput,
+    Kind,
+    NoSuchMove,
+    NotYourTurn,
+    ProtocolError,
+    State,
+)
+
+I, A, B = Kind.INTENTIONAL, Kind.APPRECIATION, Kind.BEHAVIOR_CHANGE
+
+
+def valid_payload(move: p.Move, state: State) -> dict:
+    """A payload that satisfies every field of ``move`` in ``state``."""
+    payload: dict[str, object] = {}
+    for f in move.fields:
+        if f.name == "text":
+            payload["text"] = "  Something I'd like you to hear.  "
+        elif f.name == "feelings":
+            payload["feelings"] = ["hurt", "lonely"]
+        elif f.name == "items":
+            payload["items"] = ["Would you be willing to call when you're late?", "Hug me"]
+        elif f.name == "choice":
+            payload["choice"] = max(state.request_count - 1, 0)
+        elif f.name == "rating":
+            payload["rating"] = 4
+        elif f.name == "time":
+            payload["time"] = "2030-01-01T18:00"
+    return payload
+
+
+def slot_of(state: State, who: str) -> str:
+    """Resolve "sender"/"receiver" to a slot; "a"/"b" pass through."""
+    if who == "sender":
+        return state.sender
+    if who == "receiver":
+        return state.receiver
+    return who
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_kinds_list_their_steps_and_all_steps_exist():
+    used = set()
+    for kind, info in KINDS.items():
+        assert info.kind is kind
+        assert info.first_step == info.steps[0] == "appointment"
+        assert info.steps[-1] == "finished"
+        assert set(info.round_steps) <= set(info.steps)
+        assert info.round_start == info.round_steps[0]
+        for name in info.steps:
+            assert name in STEPS
+        used |= set(info.steps)
+    assert used == set(STEPS)
+
+
+def test_step_names_are_unique_and_match_keys():
+    for name, step in STEPS.items():
+        assert step.name == name
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_step_is_well_formed(name):
+    step = STEPS[name]
+    assert step.title and step.explanation
+    assert "\n" not in step.explanation
+    assert isinstance(step.stems, tuple)
+    assert step.hint in (None, *HINT_FAMILIES)
+    if name == "finished":
+        assert step.actor is Actor.NOBODY and step.moves == ()
+    else:
+        assert step.waiting.startswith("{name} ")
+        assert step.waiting.format(name="Sam").startswith("Sam ")
+        assert step.moves
+    move_names = [m.name for m in step.moves]
+    assert len(move_names) == len(set(move_names))
+    for move in step.moves:
+        assert move.label
+        assert len({f.name for f in move.fields}) == len(move.fields)
+        for f in move.fields:
+            assert f.name in p.FIELD_NAMES and f.label
+
+
+def test_move_targets_stay_inside_each_kind():
+    special = {"@first", "@next_round", "@next_round_or_finish", "@close"}
+    for info in KINDS.values():
+        for name in info.steps:
+            for move in STEPS[name].moves:
+                assert move.to in special or move.to in info.steps, (name, move.name)
+
+
+def test_hint_and_feelings_where_the_design_says():
+    assert STEPS["send"].hint == "send"
+    assert STEPS["mirror"].hint == "mirror"
+    assert STEPS["appreciation_mirror"].hint == "mirror"
+    assert STEPS["empathy"].hint == "empathy"
+    assert STEPS["empathy"].feelings is True
+    assert STEPS["send"].feelings is False
+    assert "When …, I feel …" in STEPS["send"].stems
+    assert "Did I get it?" in STEPS["mirror"].stems
+    assert STEPS["closing"].actor is Actor.EACH
+    assert STEPS["switch"].actor is Actor.EITHER
+    assert STEPS["scheduled"].actor is Actor.EITHER
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_step_of_a_kind_is_reachable(kind):
+    info = KINDS[kind]
+    seen, todo = {info.first_step}, [info.first_step]
+    while todo:
+        for move in STEPS[todo.pop()].moves:
+            targets = {
+                "@first": [info.round_start],
+                "@next_round": [info.round_start],
+                "@next_round_or_finish": [info.round_start, "finished"],
+                "@close": ["finished"],
+            }.get(move.to, [move.to])
+            for t in targets:
+                if t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+    assert seen == set(info.steps)
+
+
+# --------------------------------------------------------------------------- state
+
+
+def test_start_is_the_appointment_with_a_as_sender():
+    for kind in Kind:
+        s = p.start(kind)
+        assert s == State(kind=kind, step="appointment")
+        assert (s.round, s.sender, s.receiver, s.closed, s.request_count) == (
+            1,
+            "a",
+            "b",
+            frozenset(),
+            0,
+        )
+        assert not s.finished
+    assert p.start("appreciation").kind is Kind.APPRECIATION
+
+
+def test_start_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        p.start("shouting_match")
+
+
+def test_state_is_frozen():
+    s = p.start(I)
+    with pytest.raises(FrozenInstanceError):
+        s.step = "send"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kind": "nope", "step": "send"},
+        {"kind": I, "step": "appreciate"},
+        {"kind": A, "step": "send"},
+        {"kind": B, "step": "closing"},
+        {"kind": I, "step": "no_such_step"},
+        {"kind": I, "step": "send", "round": 0},
+        {"kind": I, "step": "send", "round": True},
+        {"kind": I, "step": "send", "sender": "c"},
+        {"kind": I, "step": "closing", "closed": frozenset({"c"})},
+        {"kind": I, "step": "gift", "request_count": MAX_REQUESTS + 1},
+        {"kind": I, "step": "gift", "request_count": -1},
+    ],
+)
+def test_invalid_states_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        State(**kwargs)
+
+
+def test_state_accepts_kind_as_string_and_closed_as_set():
+    s = State(kind="intentional", step="closing", closed={"a"})
+    assert s.kind is Kind.INTENTIONAL and s.closed == frozenset({"a"})
+
+
+def test_to_dict_is_json_and_round_trips():
+    s = State(kind=I, step="closing", round=3, sender="b", closed=frozenset({"b"}))
+    d = s.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert d == {
+        "kind": "intentional",
+        "step": "closing",
+        "round": 3,
+        "sender": "b",
+        "closed": ["b"],
+        "request_count": 0,
+    }
+    assert State.from_dict(d) == s
+    assert State.from_dict(json.loads(json.dumps(d))) == s
+
+
+def test_from_dict_defaults_and_errors():
+    assert State.from_dict({"kind": "appreciation", "step": "appreciate"}) == State(
+        kind=A, step="appreciate"
+    )
+    with pytest.raises(ValueError):
+        State.from_dict({"step": "send"})
+    with pytest.raises(ValueError):
+        State.from_dict({"kind": "intentional", "step": "send", "round": -2})
+
+
+def test_receiver_and_roles():
+    s = State(kind=I, step="send", sender="b")
+    assert s.receiver == "a"
+    assert p.role_of(s, "b") == "sender"
+    assert p.role_of(s, "a") == "receiver"
+    with pytest.raises(ValueError):
+        p.role_of(s, "c")
+
+
+# --------------------------------------------------------------------------- whose turn
+
+
+@pytest.mark.parametrize(
+    "step, sender, expected",
+    [
+        ("appointment", "a", {"b"}),
+        ("scheduled", "a", {"a", "b"}),
+        ("send", "a", {"a"}),
+        ("send", "b", {"b"}),
+        ("mirror", "a", {"b"}),
+        ("mirror", "b", {"a"}),
+        ("check", "a", {"a"}),
+        ("switch", "b", {"a", "b"}),
+        ("closing", "a", {"a", "b"}),
+        ("finished", "a", set()),
+    ],
+)
+def test_whose_turn(step, sender, expected):
+    s = State(kind=I, step=step, sender=sender)
+    assert p.whose_turn(s) == frozenset(expected)
+    for slot in SLOTS:
+        moves = p.allowed_moves(s, slot)
+        assert bool(moves) == (slot in expected)
+        if moves:
+            assert moves == STEPS[step].moves
+
+
+def test_whose_turn_in_closing_excludes_who_has_closed():
+    s = State(kind=I, step="closing", closed=frozenset({"b"}))
+    assert p.whose_turn(s) == {"a"}
+    assert p.allowed_moves(s, "b") == ()
+    assert p.allowed_moves(s, "c") == ()
+
+
+def test_step_of_and_waiting_message():
+    s = p.apply(p.start(I), "b", "accept_now")
+    s = p.apply(s, "a", "send", {"text": "When you were late, I felt worried."})
+    assert p.step_of(s) is STEPS["mirror"]
+    assert p.waiting_message(s, "Sam") == "Sam is mirroring what you said."
+
+
+# --------------------------------------------------------------------------- transitions
+
+# (kind, step, state overrides, who acts, move, payload or None=valid, expected attributes)
+TRANSITIONS = [
+    # -- shared opening, every kind
+    (I, "appointment", {}, "receiver", "accept_now", None, {"step": "send"}),
+    (I, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
+    (I, "scheduled", {}, "a", "begin", None, {"step": "send"}),
+    (I, "scheduled", {}, "b", "begin", None, {"step": "send"}),
+    (A, "appointment", {}, "receiver", "accept_now", None, {"step": "appreciate"}),
+    (A, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
+    (A, "scheduled", {}, "a", "begin", None, {"step": "appreciate"}),
+    (A, "scheduled", {}, "b", "begin", None, {"step": "appreciate"}),
+    (B, "appointment", {}, "receiver", "accept_now", None, {"step": "change_requests"}),
+    (B, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
+    (B, "scheduled", {}, "a", "begin", None, {"step": "change_requests"}),
+    (B, "scheduled", {}, "b", "begin", None, {"step": "change_requests"}),
+    # -- intentional round
+    (I, "send", {}, "sender", "send", None, {"step": "mirror"}),
+    (I, "send", {"sender": "b", "round": 2}, "sender", "send", None, {"step": "mirror"}),
+    (I, "mirror", {}, "receiver", "mirror", None, {"step": "check"}),
+    (I, "check", {}, "sender", "got_it", None, {"step": "ask_more"}),
+    (I, "check", {}, "sender", "not_quite", None, {"step": "mirror"}),
+    (I, "ask_more", {}, "receiver", "ask_more", None, {"step": "more"}),
+    (I, "more", {}, "sender", "there_is_more", None, {"step": "send"}),
+    (I, "more", {}, "sender", "thats_all", None, {"step": "summary"}),
+    (I, "summary", {}, "receiver", "summary", None, {"step": "summary_check"}),
+    (I, "summary_check", {}, "sender", "got_it_all", None, {"step": "validation"}),
+    (I, "summary_check", {}, "sender", "add", None, {"step": "summary"}),
+    (I, "validation", {}, "receiver", "validate", None, {"step": "validation_ack"}),
+    (I, "validation_ack", {}, "sender", "acknowledge", {}, {"step": "empathy"}),
+    (I, "validation_ack", {}, "sender", "acknowledge", None, {"step": "empathy"}),
+    (I, "empathy", {}, "receiver", "empathize", None, {"step": "empathy_check"}),
+    (I, "empathy", {}, "receiver", "empathize", {"text": "hurt"}, {"step": "empathy_check"}),
+    (I, "empathy_check", {}, "sender", "confirm", None, {"step": "requests"}),
+    (I, "empathy_check", {}, "sender", "add", None, {"step": "empathy"}),
+    (
+        I,
+        "requests",
+        {},
+        "sender",
+        "make_requests",
+        {"items": ["a", "b", "c"]},
+        {"step": "gift", "request_count": 3},
+    ),
+    (
+        I,
+        "requests",
+        {},
+        "sender",
+        "make_requests",
+        {"items": ["just one"]},
+        {"step": "gift", "request_count": 1},
+    ),
+    (I, "requests", {}, "sender", "skip_requests", None, {"step": "switch", "request_count": 0}),
+    (
+        I,
+        "gift",
+        {"request_count": 2},
+        "receiver",
+        "give",
+        {"choice": 1},
+        {"step": "switch", "request_count": 2},
+    ),
+    (
+        I,
+        "switch",
+        {"request_count": 2},
+        "a",
+        "switch_roles",
+        None,
+        {"step": "send", "round": 2, "sender": "b", "request_count": 0},
+    ),
+    (
+        I,
+        "switch",
+        {"round": 2, "sender": "b"},
+        "a",
+        "switch_roles",
+        None,
+        {"step": "send", "round": 3, "sender": "a"},
+    ),
+    (I, "switch", {}, "b", "switch_roles", None, {"step": "send", "round": 2, "sender": "b"}),
+    (I, "switch", {}, "a", "go_to_closing", None, {"step": "closing", "round": 1}),
+    (I, "switch", {}, "b", "go_to_closing", None, {"step": "closing"}),
+    (I, "closing", {}, "a", "close", None, {"step": "closing", "closed": {"a"}}),
+    (I, "closing", {}, "b", "close", None, {"step": "closing", "closed": {"b"}}),
+    (
+        I,
+        "closing",
+        {"closed": frozenset({"b"})},
+        "a",
+        "close",
+        None,
+        {"step": "finished", "closed": {"a", "b"}},
+    ),
+    (
+        I,
+        "closing",
+        {"closed": frozenset({"a"})},
+        "b",
+        "close",
+        None,
+        {"step": "finished", "closed": {"a", "b"}},
+    ),
+    # -- appreciation
+    (A, "appreciate", {}, "sender", "appreciate", None, {"step": "appreciation_mirror"}),
+    (A, "appreciation_mirror", {}, "receiver", "mirror", None, {"step": "appreciation_check"}),
+    (
+        A,
+        "appreciation_check",
+        {},
+        "sender",
+        "not_quite",
+        None,
+        {"step": "appreciation_mirror"},
+    ),
+    (
+        A,
+        "appreciation_check",
+        {},
+        "sender",
+        "got_it",
+        None,
+        {"step": "appreciate", "round": 2, "sender": "b"},
+    ),
+    (
+        A,
+        "appreciation_check",
+        {"round": 2, "sender": "b"},
+        "sender",
+        "got_it",
+        None,
+        {"step": "finished", "round": 2, "sender": "b"},
+    ),
+    # -- behavior change request
+    (
+        B,
+        "change_requests",
+        {},
+        "sender",
+        "make_requests",
+        {"items": ["x", "y"]},
+        {"step": "change_gift", "request_count": 2},
+    ),
+    (
+        B,
+        "change_gift",
+        {"request_count": 2},
+        "receiver",
+        "give",
+        {"choice": 0},
+        {"step": "finished", "request_count": 2},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "kind, step, overrides, who, move, payload, expected",
+    TRANSITIONS,
+    ids=[f"{t[0].value}:{t[1]}:{t[4]}:{i}" for i, t in enumerate(TRANSITIONS)],
+)
+def test_transition(kind, step, overrides, who, move, payload, expected):
+    before = State(kind=kind, step=step, **overrides)
+    slot = slot_of(before, who)
+    assert slot in p.whose_turn(before)
+    mv = STEPS[step].move(move)
+    assert mv is not None and mv in p.allowed_moves(before, slot)
+    if payload is None:
+        payload = valid_payload(mv, before)
+    snapshot = before.to_dict()
+    after = p.apply(before, slot, move, payload)
+    assert before.to_dict() == snapshot  # never mutates
+    assert after.kind is kind
+    for attr, value in expected.items():
+        actual = getattr(after, attr)
+        if attr == "closed":
+            value = frozenset(value)
+        assert actual == value, attr
+    # round and sender are kept unless the transition says otherwise
+    assert after.round == expected.get("round", before.round)
+    assert after.sender == expected.get("sender", before.sender)
+    assert after.finished == (after.step == "finished")
+
+
+def test_every_move_of_every_step_of_every_kind_has_a_transition_test():
+    covered = {(t[0], t[1], t[4]) for t in TRANSITIONS}
+    for kind, info in KINDS.items():
+        for name in info.steps:
+            for move in STEPS[name].moves:
+                assert (kind, name, move.name) in covered, (kind.value, name, move.name)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _at(step, kind=I, **kw):
+    return State(kind=kind, step=step, **kw)
+
+
+@pytest.mark.parametrize(
+    "kind, step",
+    [
+        (kind, name)
+        for kind, info in KINDS.items()
+        for name in info.steps
+        if STEPS[name].actor in (Actor.SENDER, Actor.RECEIVER)
+    ],
+)
+def test_the_other_partner_cannot_move(kind, step):
+    s = _at(step, kind, request_count=1)
+    (acting,) = p.whose_turn(s)
+    other = "b" if acting == "a" else "a"
+    for move in STEPS[step].moves:
+        with pytest.raises(NotYourTurn) as exc:
+            p.apply(s, other, move.name, valid_payload(move, s))
+        assert exc.value.message.startswith("It's not your turn yet — your partner ")
+        assert str(exc.value) == exc.value.message
+
+
+def test_not_your_turn_message_names_what_the_partner_is_doing():
+    with pytest.raises(NotYourTurn) as exc:
+        p.apply(_at("mirror"), "a", "mirror", {"text": "hi"})
+    assert exc.value.message == "It's not your turn yet — your partner is mirroring what you said."
+
+
+def test_unknown_slot_is_refused():
+    for slot in ("c", "", None, "A"):
+        with pytest.raises(NotYourTurn):
+            p.apply(_at("scheduled"), slot, "begin")
+
+
+def test_move_from_another_step_is_a_stale_form():
+    with pytest.raises(NoSuchMove) as exc:
+        p.apply(_at("check"), "b", "mirror", {"text": "hi"})
+    assert "moved on" in exc.value.message
+    with pytest.raises(NoSuchMove):
+        p.apply(_at("check"), "a", "no_such_move")
+
+
+def test_stale_form_wins_over_wrong_turn():
+    # the receiver's mirror form arrives after the dialogue moved to the sender's check
+    with pytest.raises(NoSuchMove):
+        p.apply(_at("check"), "b", "mirror", {"text": "hi"})
+
+
+def test_nothing_can_happen_once_finished():
+    for slot in SLOTS:
+        for name in ("close", "begin", "got_it"):
+            with pytest.raises(NoSuchMove) as exc:
+                p.apply(_at("finished"), slot, name)
+            assert "complete" in exc.value.message
+
+
+def test_cannot_close_twice():
+    s = p.apply(_at("closing"), "a", "close", {"text": "Your patience.", "rating": 5})
+    with pytest.raises(NotYourTurn) as exc:
+        p.apply(s, "a", "close", {"text": "Again", "rating": 5})
+    assert "already" in exc.value.message
+
+
+def test_errors_are_protocol_errors_with_messages():
+    for cls in (NotYourTurn, NoSuchMove, InvalidInput):
+        err = cls()
+        assert isinstance(err, ProtocolError) and err.message
+        assert cls("Custom.").message == "Custom."
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+@pytest.mark.parametrize("text", [None, "", "   ", "\n\t "])
+def test_required_text_must_not_be_empty(text):
+    with pytest.raises(InvalidInput) as exc:
+        p.apply(_at("send"), "a", "send", {"text": text})
+    assert exc.value.message == "Please write something before sending."
+    with pytest.raises(InvalidInput):
+        p.apply(_at("send"), "a", "send", {})
+    with pytest.raises(InvalidInput):
+        p.apply(_at("send"), "a", "send")
+
+
+def test_text_length_limit():
+    ok = p.clean_payload(_at("send"), "a", "send", {"text": "x" * MAX_TEXT})
+    assert len(ok["text"]) == MAX_TEXT
+    # surrounding whitespace does not count
+    ok = p.clean_payload(_at("send"), "a", "send", {"text": "  " + "x" * MAX_TEXT + "\n"})
+    assert len(ok["text"]) == MAX_TEXT
+    with pytest.raises(InvalidInput) as exc:
+        p.apply(_at("send"), "a", "send", {"text": "x" * (MAX_TEXT + 1)})
+    assert exc.value.message == "That's longer than 2,000 characters; please shorten it."
+
+
+@pytest.mark.parametrize("text", [42, ["a"], {"a": 1}, b"bytes"])
+def test_text_must_be_a_string(text):
+    with pytest.raises(InvalidInput):
+        p.apply(_at("send"), "a", "send", {"text": text})
+
+
+def test_text_is_stripped_and_unknown_keys_dropped():
+    cleaned = p.clean_payload(_at("send"), "a", "send", {"text": "  hi  ", "csrf": "x"})
+    assert cleaned == {"text": "hi"}
+
+
+def test_optional_text():
+    s = _at("validation_ack")
+    assert p.clean_payload(s, "a", "acknowledge", None) == {"text": ""}
+    assert p.clean_payload(s, "a", "acknowledge", {"text": "  "}) == {"text": ""}
+    assert p.clean_payload(s, "a", "acknowledge", {"text": " Thanks "}) == {"text": "Thanks"}
+    with pytest.raises(InvalidInput):
+        p.apply(s, "a", "acknowledge", {"text": "x" * (MAX_TEXT + 1)})
+
+
+def test_moves_without_fields_ignore_payload():
+    assert p.clean_payload(_at("check"), "a", "got_it", {"text": "whatever"}) == {}
+
+
+def test_payload_must_be_a_mapping():
+    with pytest.raises(InvalidInput):
+        p.apply(_at("send"), "a", "send", ["text"])  # type: ignore[arg-type]
+
+
+def test_feelings_are_optional_normalised_and_checked():
+    s = _at("empathy")
+    clean = p.clean_payload(s, "b", "empathize", {"text": "You might feel hurt."})
+    assert clean == {"text": "You might feel hurt.", "feelings": []}
+    clean = p.clean_payload(
+        s, "b", "empathize", {"text": "t", "feelings": [" Hurt", "lonely", "hurt", ""]}
+    )
+    assert clean["feelings"] == ["hurt", "lonely"]
+    clean = p.clean_payload(s, "b", "empathize", {"text": "t", "feelings": "scared"})
+    assert clean["feelings"] == ["scared"]
+    clean = p.clean_payload(s, "b", "empathize", {"text": "t", "feelings": ("calm",)})
+    assert clean["feelings"] == ["calm"]
+    with pytest.raises(InvalidInput) as exc:
+        p.apply(s, "b", "empathize", {"text": "t", "feelings": ["hurt", "betrayed-ish"]})
+    assert "betrayed-ish" in exc.value.message
+    for bad in (42, [1], {"hurt": 1}):
+        with pytest.raises(InvalidInput):
+            p.apply(s, "b", "empathize", {"text": "t", "feelings": bad})
+
+
+def test_every_feeling_word_is_accepted():
+    s = _at("empathy")
+    clean = p.clean_payload(s, "b", "empathize", {"text": "t", "feelings": list(FEELINGS)})
+    assert clean["feelings"] == list(FEELINGS)
+
+
+def test_empathy_check_add_takes_feelings_too():
+    s = _at("empathy_check")
+    clean = p.clean_payload(s, "a", "add", {"text": "Also scared.", "feelings": ["scared"]})
+    assert clean == {"text": "Also scared.", "feelings": ["scared"]}
+
+
+def test_items_validation():
+    s = _at("requests")
+    ok = p.clean_payload(s, "a", "make_requests", {"items": [" one ", "", "  ", "two", None]})
+    assert ok == {"items": ["one", "two"]}
+    assert p.apply(s, "a", "make_requests", {"items": "just this"}).request_count == 1
+    for bad in ([], [""], ["  "], None, ["a", "b", "c", "d"], 5, [1], ["x" * (MAX_TEXT + 1)]):
+        with pytest.raises(InvalidInput):
+            p.apply(s, "a", "make_requests", {"items": bad})
+    with pytest.raises(InvalidInput) as exc:
+        p.apply(s, "a", "make_requests", {"items": ["a", "b", "c", "d"]})
+    assert "at most 3" in exc.value.message
+    ok = p.clean_payload(s, "a", "make_requests", {"items": ["x" * MAX_TEXT] * MAX_REQUESTS})
+    assert len(ok["items"]) == MAX_REQUESTS
+
+
+def test_behavior_change_has_no_skip():
+    s = _at("change_requests", B)
+    assert [m.name for m in p.allowed_moves(s, "a")] == ["make_requests"]
+    with pytest.raises(NoSuchMove):
+        p.apply(s, "a", "skip_requests")
+
+
+@pytest.mark.parametrize("step, kind", [("gift", I), ("change_gift", B)])
+def test_choice_validation(step, kind):
+    s = _at(step, kind, request_count=2)
+    assert p.clean_payload(s, "b", "give", {"choice": 0})["choice"] == 0
+    assert p.clean_payload(s, "b", "give", {"choice": 1})["choice"] == 1
+    assert p.clean_payload(s, "b", "give", {"choice": "1"})["choice"] == 1
+    assert p.clean_payload(s, "b", "give", {"choice": 1, "text": " Gladly "}) == {
+        "choice": 1,
+        "text": "Gladly",
+    }
+    for bad in (2, -1, 3, None, "", "one", True, 1.0, [0]):
+        with pytest.raises(InvalidInput):
+            p.apply(s, "b", "give", {"choice": bad})
+    with pytest.raises(InvalidInput):
+        p.apply(_at(step, kind, request_count=0), "b", "give", {"choice": 0})
+
+
+def test_rating_validation():
+    s = _at("closing")
+    for good in (1, 3, 5, "4", " 2 "):
+        assert p.clean_payload(s, "a", "close", {"text": "t", "rating": good})["rating"] == int(
+            good
+        )
+    for bad in (0, 6, -1, None, "", "five", True, 2.5):
+        with pytest.raises(InvalidInput) as exc:
+            p.apply(s, "a", "close", {"text": "t", "rating": bad})
+        assert "1 to 5" in exc.value.message
+    with pytest.raises(InvalidInput):
+        p.apply(s, "a", "close", {"rating": 5})
+
+
+def test_time_is_required_but_not_checked_here():
+    s = p.start(I)
+    with pytest.raises(InvalidInput):
+        p.apply(s, "b", "propose_time", {})
+    with pytest.raises(InvalidInput):
+        p.apply(s, "b", "propose_time", {"time": ""})
+    marker = object()
+    assert p.clean_payload(s, "b", "propose_time", {"time": marker}) == {"time": marker}
+
+
+def test_invalid_input_leaves_state_alone():
+    s = _at("send")
+    with pytest.raises(InvalidInput):
+        p.apply(s, "a", "send", {"text": ""})
+    assert s == _at("send")
+
+
+# --------------------------------------------------------------------------- rewind
+
+
+def test_rewind_targets_intentional():
+    assert p.rewind_targets(p.start(I)) == ()
+    assert p.rewind_targets(_at("scheduled")) == ()
+    assert p.rewind_targets(_at("send")) == ()
+    assert p.rewind_targets(_at("mirror")) == ("send",)
+    assert p.rewind_targets(_at("check")) == ("send", "mirror")
+    assert p.rewind_targets(_at("empathy")) == (
+        "send",
+        "mirror",
+        "check",
+        "ask_more",
+        "more",
+        "summary",
+        "summary_check",
+        "validation",
+        "validation_ack",
+    )
+    assert p.rewind_targets(_at("switch"))[-1] == "requests"  # requests skipped: no gift
+    assert p.rewind_targets(_at("switch", request_count=2))[-2:] == ("requests", "gift")
+    assert p.rewind_targets(_at("closing")) == ()
+    assert p.rewind_targets(_at("finished")) == ()
+
+
+def test_rewind_targets_other_kinds():
+    assert p.rewind_targets(_at("appreciate", A)) == ()
+    assert p.rewind_targets(_at("appreciation_check", A, round=2, sender="b")) == (
+        "appreciate",
+        "appreciation_mirror",
+    )
+    assert p.rewind_targets(_at("change_requests", B)) == ()
+    assert p.rewind_targets(_at("change_gift", B, request_count=1)) == ("change_requests",)
+    assert p.rewind_targets(_at("finished", B)) == ()
+
+
+def test_rewind_keeps_round_and_roles():
+    s = _at("check", round=2, sender="b")
+    r = p.rewind(s, "mirror")
+    assert r == State(kind=I, step="mirror", round=2, sender="b")
+    assert p.whose_turn(r) == {"a"}
+
+
+def test_rewind_before_requests_clears_them():
+    s = _at("switch", request_count=2)
+    assert p.rewind(s, "send").request_count == 0
+    assert p.rewind(s, "requests").request_count == 0
+    assert p.rewind(s, "gift").request_count == 2
+    assert p.rewind(_at("change_gift", B, request_count=3), "change_requests").request_count == 0
+
+
+@pytest.mark.parametrize(
+    "state, target",
+    [
+        (_at("check"), "check"),
+        (_at("check"), "ask_more"),
+        (_at("check"), "appointment"),
+        (_at("check"), "nowhere"),
+        (_at("closing"), "send"),
+        (_at("finished"), "send"),
+        (_at("switch"), "gift"),
+        (_at("switch"), "closing"),
+        (_at("appreciation_check", A), "send"),
+    ],
+)
+def test_rewind_refuses_other_targets(state, target):
+    with pytest.raises(InvalidInput):
+        p.rewind(state, target)
+
+
+# --------------------------------------------------------------------------- full walks
+
+
+AVOID = {"not_quite", "add", "there_is_more", "switch_roles", "propose_time"}
+
+
+def walk(kind: Kind, max_moves: int = 200) -> list[tuple[str, str, str]]:
+    """Drive a dialogue to the end, always taking the most direct move."""
+    s = p.start(kind)
+    log = []
+    for _ in range(max_moves):
+        if s.finished:
+            return log
+        slot = min(p.whose_turn(s))
+        moves = p.allowed_moves(s, slot)
+        move = next((m for m in moves if m.name not in AVOID), moves[0])
+        log.append((s.step, slot, move.name))
+        s = p.apply(s, slot, move.name, valid_payload(move, s))
+        assert State.from_dict(s.to_dict()) == s
+    raise AssertionError(f"{kind} did not finish")
+
+
+def test_walk_intentional_to_the_end():
+    assert walk(I) == [
+        ("appointment", "b", "accept_now"),
+        ("send", "a", "send"),
+        ("mirror", "b", "mirror"),
+        ("check", "a", "got_it"),
+        ("ask_more", "b", "ask_more"),
+        ("more", "a", "thats_all"),
+        ("summary", "b", "summary"),
+        ("summary_check", "a", "got_it_all"),
+        ("validation", "b", "validate"),
+        ("validation_ack", "a", "acknowledge"),
+        ("empathy", "b", "empathize"),
+        ("empathy_check", "a", "confirm"),
+        ("requests", "a", "make_requests"),
+        ("gift", "b", "give"),
+        ("switch", "a", "go_to_closing"),
+        ("closing", "a", "close"),
+        ("closing", "b", "close"),
+    ]
+
+
+def test_walk_appreciation_to_the_end():
+    assert walk(A) == [
+        ("appointment", "b", "accept_now"),
+        ("appreciate", "a", "appreciate"),
+        ("appreciation_mirror", "b", "mirror"),
+        ("appreciation_check", "a", "got_it"),
+        ("appreciate", "b", "appreciate"),
+        ("appreciation_mirror", "a", "mirror"),
+        ("appreciation_check", "b", "got_it"),
+    ]
+
+
+def test_walk_behavior_change_to_the_end():
+    assert walk(B) == [
+        ("appointment", "b", "accept_now"),
+        ("change_requests", "a", "make_requests"),
+        ("change_gift", "b", "give"),
+    ]
+
+
+def test_scripted_intentional_with_detours_and_two_rounds():
+    s = p.start("intentional")
+    script = [
+        ("receiver", "propose_time", {"time": "tonight 8pm"}, "scheduled"),
+        ("a", "begin", None, "send"),
+        ("sender", "send", {"text": "When you were late, I felt worried."}, "mirror"),
+        ("receiver", "mirror", {"text": "If I got it, you felt worried."}, "check"),
+        ("sender", "not_quite", {"text": "Also alone."}, "mirror"),
+        ("receiver", "mirror", {"text": "Worried and alone. Did I get it?"}, "check"),
+        ("sender", "got_it", None, "ask_more"),
+        ("receiver", "ask_more", None, "more"),
+        ("sender", "there_is_more", None, "send"),
+        ("sender", "send", {"text": "What I'd like is a text."}, "mirror"),
+        ("receiver", "mirror", {"text": "You'd like a text."}, "check"),
+        ("sender", "got_it", None, "ask_more"),
+        ("receiver", "ask_more", None, "more"),
+        ("sender", "thats_all", None, "summary"),
+        ("receiver", "summary", {"text": "Let me see if I got all of that…"}, "summary_check"),
+        ("sender", "add", {"text": "And it happened twice."}, "summary"),
+        ("receiver", "summary", {"text": "…twice. Did I get it all?"}, "summary_check"),
+        ("sender", "got_it_all", None, "validation"),
+        ("receiver", "validate", {"text": "You make sense…"}, "validation_ack"),
+        ("sender", "acknowledge", None, "empathy"),
+        ("receiver", "empathize", {"text": "Worried?", "feelings": ["worried"]}, "empathy_check"),
+        ("sender", "add", {"text": "And lonely.", "feelings": ["lonely"]}, "empathy"),
+        ("receiver", "empathize", {"text": "Worried, lonely."}, "empathy_check"),
+        ("sender", "confirm", None, "requests"),
+        ("sender", "skip_requests", None, "switch"),
+        ("b", "switch_roles", None, "send"),
+    ]
+    for who, move, payload, expected in script:
+        s = p.apply(s, slot_of(s, who), move, payload)
+        assert s.step == expected, move
+    assert (s.round, s.sender, s.receiver) == (2, "b", "a")
+    # round 2: b shares, a listens — a's send is not allowed
+    with pytest.raises(NotYourTurn):
+        p.apply(s, "a", "send", {"text": "my turn?"})
+    for move in ("send", "mirror", "got_it", "ask_more", "thats_all", "summary"):
+        slot = next(iter(p.whose_turn(s)))
+        s = p.apply(s, slot, move, valid_payload(STEPS[s.step].move(move), s))
+    assert s.step == "summary_check" and p.whose_turn(s) == {"b"}
+    s = p.rewind(s, "mirror")  # the facilitator: "let's mirror that again"
+    assert s.step == "mirror" and p.whose_turn(s) == {"a"}
+    s = State(kind=I, step="switch", round=2, sender="b")
+    s = p.apply(s, "a", "go_to_closing")
+    s = p.apply(s, "b", "close", {"text": "Your honesty.", "rating": "5"})
+    assert not s.finished and p.whose_turn(s) == {"a"}
+    s = p.apply(s, "a", "close", {"text": "Your patience.", "rating": 4})
+    assert s.finished and p.whose_turn(s) == frozenset()
+    assert all(p.allowed_moves(s, slot) == () for slot in SLOTS)
+
+
+# --------------------------------------------------------------------------- property test
+
+ALL_MOVE_NAMES = sorted({m.name for step in STEPS.values() for m in step.moves} | {"bogus"})
+JUNK = st.one_of(
+    st.none(),
+    st.integers(-3, 8),
+    st.booleans(),
+    st.text(max_size=5),
+    st.lists(st.text(max_size=5), max_size=5),
+    st.sampled_from(["", "   ", "x" * (MAX_TEXT + 1), "hurt", "3"]),
+)
+
+
+def payload_strategy(move: p.Move, state: State):
+    """Valid payloads for ``move`` (with some harmless variety)."""
+    parts = {}
+    for f in move.fields:
+        if f.name == "text":
+            s = st.text(min_size=1, max_size=40).filter(lambda t: t.strip())
+            parts["text"] = s if f.required else st.one_of(st.just(""), s)
+        elif f.name == "feelings":
+            parts["feelings"] = st.lists(st.sampled_from(FEELINGS), max_size=4)
+        elif f.name == "items":
+            parts["items"] = st.lists(
+                st.text(min_size=1, max_size=20).filter(lambda t: t.strip()),
+                min_size=1,
+                max_size=MAX_REQUESTS,
+            )
+        elif f.name == "choice":
+            parts["choice"] = st.integers(0, max(state.request_count - 1, 0))
+        elif f.name == "rating":
+            parts["rating"] = st.integers(1, 5)
+        elif f.name == "time":
+            parts["time"] = st.just("2030-01-01T18:00")
+    return st.fixed_dictionaries(parts)
+
+
+class DialogueMachine(RuleBasedStateMachine):
+    """Random partners making random moves, valid and invalid, in one kind of dialogue."""
+
+    KIND: Kind = Kind.INTENTIONAL
+    state: State
+
+    @initialize()
+    def begin(self):
+        self.state = p.start(self.KIND)
+        self.history = [self.state]
+
+    @rule(data=st.data())
+    def valid_move(self, data):
+        turn = sorted(p.whose_turn(self.state))
+        if not turn:
+            return
+        slot = data.draw(st.sampled_from(turn))
+        move = data.draw(st.sampled_from(p.allowed_moves(self.state, slot)))
+        payload = data.draw(payload_strategy(move, self.state))
+        before = self.state
+        after = p.apply(before, slot, move.name, payload)
+        self._check_step_change(before, after, slot)
+        self.state = after
+        self.history.append(after)
+
+    @rule(data=st.data())
+    def forward_move(self, data):
+        """Like valid_move, but prefers the most direct move, so walks go deep."""
+        turn = sorted(p.whose_turn(self.state))
+        if not turn:
+            return
+        slot = data.draw(st.sampled_from(turn))
+        moves = p.allowed_moves(self.state, slot)
+        move = next((m for m in moves if m.name not in AVOID), moves[0])
+        payload = data.draw(payload_strategy(move, self.state))
+        after = p.apply(self.state, slot, move.name, payload)
+        self._check_step_change(self.state, after, slot)
+        self.state = after
+        self.history.append(after)
+
+    @rule(
+        slot=st.sampled_from([*SLOTS, "c"]),
+        move_name=st.sampled_from(ALL_MOVE_NAMES),
+        payload=st.one_of(
+            st.none(),
+            st.dictionaries(
+                st.sampled_from([*p.FIELD_NAMES, "other"]), JUNK, max_size=len(p.FIELD_NAMES)
+            ),
+        ),
+    )
+    def random_move(self, slot, move_name, payload):
+        """Any partner, any move, any payload: either it's valid, or nothing changes."""
+        before = self.state
+        snapshot = before.to_dict()
+        try:
+            after = p.apply(before, slot, move_name, payload)
+        except ProtocolError as exc:
+            assert isinstance(exc, NotYourTurn | NoSuchMove | InvalidInput)
+            assert exc.message and "\n" not in exc.message
+            assert self.state == before and before.to_dict() == snapshot
+            if slot not in SLOTS:
+                assert isinstance(exc, NotYourTurn)
+            elif move_name not in {m.name for m in p.step_of(before).moves}:
+                assert isinstance(exc, NoSuchMove)
+            elif slot not in p.whose_turn(before):
+                assert isinstance(exc, NotYourTurn)
+            else:
+                assert isinstance(exc, InvalidInput)
+            return
+        assert slot in p.whose_turn(before)
+        assert move_name in {m.name for m in p.allowed_moves(before, slot)}
+        self._check_step_change(before, after, slot)
+        self.state = after
+        self.history.append(after)
+
+    @rule(data=st.data())
+    def facilitator_rewinds(self, data):
+        if data.draw(st.integers(0, 3)):  # rewinds are rare, so walks can go deep
+            return
+        targets = p.rewind_targets(self.state)
+        if not targets:
+            with pytest.raises(InvalidInput):
+                p.rewind(self.state, data.draw(st.sampled_from(sorted(STEPS))))
+            return
+        target = data.draw(st.sampled_from(targets))
+        after = p.rewind(self.state, target)
+        assert after.step == target
+        assert (after.round, after.sender, after.kind) == (
+            self.state.round,
+            self.state.sender,
+            self.state.kind,
+        )
+        self.state = after
+
+    def _check_step_change(self, before: State, after: State, slot: str) -> None:
+        assert after.kind == before.kind
+        assert after.round in (before.round, before.round + 1)
+        if after.round == before.round + 1:
+            assert after.sender == before.receiver
+            assert after.step == KINDS[after.kind].round_start
+            assert after.request_count == 0
+        else:
+            assert after.sender == before.sender
+        if after.step == "closing" and before.step == "closing":
+            assert after.closed == before.closed | {slot}
+
+    @invariant()
+    def step_belongs_to_kind(self):
+        assert self.state.step in KINDS[self.state.kind].steps
+
+    @invariant()
+    def someone_can_act_unless_finished(self):
+        turn = p.whose_turn(self.state)
+        assert bool(turn) == (not self.state.finished)
+        assert turn <= frozenset(SLOTS)
+
+    @invariant()
+    def finished_only_at_terminal_step(self):
+        assert self.state.finished == (self.state.step == "finished")
+        assert p.step_of(self.state).moves == () if self.state.finished else True
+
+    @invariant()
+    def sane_counters(self):
+        s = self.state
+        assert s.round >= 1
+        assert s.sender in SLOTS and s.receiver in SLOTS and s.sender != s.receiver
+        assert 0 <= s.request_count <= MAX_REQUESTS
+        if s.kind is Kind.APPRECIATION:
+            assert s.round <= 2
+        if s.kind is Kind.BEHAVIOR_CHANGE:
+            assert s.round == 1
+
+    @invariant()
+    def no_dead_ends(self):
+        """Whoever may act has at least one move that a valid payload gets through."""
+        s = self.state
+        if s.step in ("gift", "change_gift"):
+            assert s.request_count >= 1
+        for slot in p.whose_turn(s):
+            for move in p.allowed_moves(s, slot):
+                p.clean_payload(s, slot, move.name, valid_payload(move, s))
+
+    @invariant()
+    def round_trips(self):
+        d = self.state.to_dict()
+        assert State.from_dict(json.loads(json.dumps(d))) == self.state
+
+    @invariant()
+    def allowed_moves_match_turn(self):
+        turn = p.whose_turn(self.state)
+        for slot in SLOTS:
+            assert bool(p.allowed_moves(self.state, slot)) == (slot in turn)
+            assert p.role_of(self.state, slot) in ("sender", "receiver")
+
+    @invariant()
+    def rewind_targets_are_earlier_steps_of_the_round(self):
+        targets = p.rewind_targets(self.state)
+        seq = KINDS[self.state.kind].round_steps
+        if targets:
+            here = seq.index(self.state.step)
+            assert all(seq.index(t) < here for t in targets)
+            assert not {"appointment", "scheduled", "closing", "finished"} & set(targets)
+
+
+_MACHINE_SETTINGS = settings(
+    max_examples=120,
+    stateful_step_count=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+class IntentionalMachine(DialogueMachine):
+    KIND = Kind.INTENTIONAL
+
+
+class AppreciationMachine(DialogueMachine):
+    KIND = Kind.APPRECIATION
+
+
+class BehaviorChangeMachine(DialogueMachine):
+    KIND = Kind.BEHAVIOR_CHANGE
+
+
+TestIntentionalMachine = IntentionalMachine.TestCase
+TestIntentionalMachine.settings = _MACHINE_SETTINGS
+TestAppreciationMachine = AppreciationMachine.TestCase
+TestAppreciationMachine.settings = _MACHINE_SETTINGS
+TestBehaviorChangeMachine = BehaviorChangeMachine.TestCase
+TestBehaviorChangeMachine.settings = _MACHINE_SETTINGS

@@ -1,0 +1,103 @@
+"""What one pushed fragment costs: the number of queries must not grow with the dialogue."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dialogues import push, services
+from dialogues.models import Turn
+
+pytestmark = pytest.mark.django_db
+
+
+def grow(dialogue, alex, sam, turns: int) -> None:
+    """The endless loop of the protocol: mirror, not quite, mirror, ... up to `turns` turns."""
+    if dialogue.turns.count() == 1:
+        services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+        services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
+                             payload={"text": "I feel."})
+    while Turn.objects.filter(session=dialogue).count() < turns:
+        last = Turn.objects.filter(session=dialogue).order_by("-seq").first()
+        if last.move in ("send", "not_quite"):
+            services.move_submit(session_public_id=dialogue.public_id, user=sam,
+                                 move="mirror", payload={"text": "You feel."})
+        else:
+            services.move_submit(session_public_id=dialogue.public_id, user=alex,
+                                 move="not_quite", payload={"text": "Not quite."})
+
+
+def queries(render) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as ctx:
+        result = render()
+    return len(ctx.captured_queries), result
+
+
+def seq_of(dialogue) -> int:
+    dialogue.refresh_from_db()
+    return dialogue.seq
+
+
+def test_a_snapshot_costs_the_same_queries_with_10_or_200_turns(dialogue, alex, sam):
+    def snapshot():
+        return push.render_snapshot(public_id=dialogue.public_id, user=sam)
+
+    grow(dialogue, alex, sam, 10)
+    small, rendered = queries(snapshot)
+    assert len(re.findall(r'<li id="turn-\d+"', rendered.html)) == 10
+    grow(dialogue, alex, sam, 200)
+    large, rendered = queries(snapshot)
+    assert len(re.findall(r'<li id="turn-\d+"', rendered.html)) == 200
+    assert large == small
+
+
+@pytest.mark.parametrize("panel_changed", [True, False], ids=["new-panel", "same-panel"])
+def test_an_update_costs_the_same_queries_with_10_or_200_turns(
+    dialogue, alex, sam, panel_changed
+):
+    def one_update():
+        before = seq_of(dialogue)
+        grow(dialogue, alex, sam, before + 1)
+        key = "" if panel_changed else push.render_snapshot(
+            public_id=dialogue.public_id, user=sam
+        ).panel_key
+        count, rendered = queries(lambda: push.render_update(
+            public_id=dialogue.public_id, user=sam, after=before, panel_key=key
+        ))
+        # Exactly the one new turn, marked with its sequence number.
+        assert f'data-from="{before + 1}" data-seq="{before + 1}"' in rendered.html
+        assert re.findall(r'<li id="turn-(\d+)"', rendered.html) == [str(before + 1)]
+        assert ('id="move-panel"' in rendered.html) is (rendered.panel_key != key)
+        return count
+
+    grow(dialogue, alex, sam, 10)
+    small = one_update()
+    grow(dialogue, alex, sam, 200)
+    assert one_update() == small
+
+
+def test_an_update_covering_several_turns_costs_the_same_as_one(dialogue, alex, sam):
+    grow(dialogue, alex, sam, 20)
+    seq = seq_of(dialogue)
+
+    def update(after):
+        return queries(lambda: push.render_update(
+            public_id=dialogue.public_id, user=alex, after=after, panel_key=""
+        ))
+
+    one, rendered_one = update(seq - 1)
+    five, rendered_five = update(seq - 5)
+    assert len(re.findall(r'<li id="turn-\d+"', rendered_one.html)) == 1
+    assert len(re.findall(r'<li id="turn-\d+"', rendered_five.html)) == 5
+    assert one == five
+
+
+def test_nothing_new_costs_no_more_than_the_permission_check(dialogue, alex, sam):
+    grow(dialogue, alex, sam, 10)
+    seq = seq_of(dialogue)
+    count, rendered = queries(lambda: push.render_update(
+        public_id=dialogue.public_id, user=alex, after=seq, panel_key="x"
+    ))
+    assert rendered.html == ""
+    assert count == 1

@@ -1,0 +1,363 @@
+"""Dialogue services: every change is one ordered turn, checked against the protocol."""
+
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dialogues import services
+from dialogues.models import DialogueSession, Turn
+from dialogues.services import DialogueError, DialogueNotFound
+from tests.helpers import at_once
+
+
+def move(session, user, name, token=None, at="current", **payload):
+    session.refresh_from_db()
+    return services.move_submit(
+        session_public_id=session.public_id,
+        user=user,
+        move=name,
+        payload=payload,
+        at=session.step_seq if at == "current" else at,
+        token=token,
+    )
+
+
+def turns(session):
+    return list(Turn.objects.filter(session=session).values_list("seq", "step", "move"))
+
+
+# --- starting ------------------------------------------------------------------------------
+
+
+def test_it_starts_a_dialogue_with_the_topic_as_the_appointment_request(dialogue, alex, sam):
+    assert dialogue.partner_a == alex and dialogue.partner_b == sam
+    assert dialogue.step == "appointment" and dialogue.status == "active"
+    assert dialogue.seq == 1
+    first = dialogue.turns.get()
+    assert (first.move, first.text, first.actor) == ("ask", "Sunday mornings", alex)
+
+
+@pytest.mark.parametrize(
+    ("topic", "message"),
+    [("", "name the topic"), ("   ", "name the topic"), ("x" * 201, "under 200")],
+)
+def test_it_refuses_an_empty_or_long_topic(pair, alex, topic, message):
+    with pytest.raises(DialogueError, match=message):
+        services.dialogue_start(user=alex, kind="intentional", topic=topic)
+    assert not DialogueSession.objects.exists()
+
+
+def test_it_refuses_an_unknown_kind(pair, alex):
+    with pytest.raises(DialogueError, match="choose a kind"):
+        services.dialogue_start(user=alex, kind="debate", topic="Money")
+
+
+def test_it_needs_a_partner_to_start(alex):
+    with pytest.raises(DialogueError, match="once your partner has joined"):
+        services.dialogue_start(user=alex, kind="intentional", topic="Money")
+
+
+def test_it_allows_one_live_dialogue_per_couple(dialogue, sam):
+    with pytest.raises(DialogueError, match="already have a dialogue in progress"):
+        services.dialogue_start(user=sam, kind="appreciation", topic="Thanks")
+    assert DialogueSession.objects.count() == 1
+
+
+# --- moves ---------------------------------------------------------------------------------
+
+
+def test_it_saves_each_move_as_the_next_turn_and_advances_the_step(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "send", text="When you sleep in, I feel lonely.")
+    result = move(dialogue, sam, "mirror", text="You feel lonely when I sleep in.")
+    dialogue.refresh_from_db()
+    assert result.created and result.turn.seq == 4
+    assert dialogue.step == "check" and dialogue.seq == 4
+    assert turns(dialogue) == [
+        (1, "start", "ask"),
+        (2, "appointment", "accept_now"),
+        (3, "send", "send"),
+        (4, "mirror", "mirror"),
+    ]
+    assert result.turn.actor_role == "receiver"
+
+
+def test_it_refuses_the_wrong_person(dialogue, alex):
+    with pytest.raises(DialogueError, match="not your turn"):
+        move(dialogue, alex, "accept_now")
+    assert turns(dialogue) == [(1, "start", "ask")]
+
+
+def test_it_hides_the_dialogue_from_another_couple(dialogue, outsider):
+    with pytest.raises(DialogueNotFound):
+        move(dialogue, outsider, "accept_now")
+    with pytest.raises(DialogueNotFound):
+        services.session_pause(session_public_id=dialogue.public_id, user=outsider)
+    assert turns(dialogue) == [(1, "start", "ask")]
+
+
+def test_it_refuses_a_move_of_another_step_as_stale(dialogue, sam):
+    with pytest.raises(DialogueError) as error:
+        move(dialogue, sam, "mirror", text="hello")
+    assert error.value.stale
+    assert turns(dialogue) == [(1, "start", "ask")]
+
+
+def test_it_refuses_a_form_made_for_an_earlier_step(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
+    old_at = DialogueSession.objects.get().step_seq
+    move(dialogue, alex, "send", text="I feel lonely.")
+    move(dialogue, sam, "mirror", text="You feel lonely.")
+    move(dialogue, alex, "not_quite", text="Not quite: on Sundays.")
+    move(dialogue, sam, "mirror", text="On Sundays you feel lonely.")
+    # Alex's "got it" form from before the correction must not confirm the new mirror.
+    with pytest.raises(DialogueError, match="moved on") as error:
+        move(dialogue, alex, "got_it", at=old_at + 2)
+    assert error.value.stale
+    assert DialogueSession.objects.get().step == "check"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "write something"), ("   ", "write something"), ("x" * 2001, "2,000")],
+)
+def test_it_refuses_empty_or_overlong_text(dialogue, alex, sam, text, message):
+    move(dialogue, sam, "accept_now")
+    with pytest.raises(DialogueError, match=message):
+        move(dialogue, alex, "send", text=text)
+    assert DialogueSession.objects.get().step == "send"
+    assert Turn.objects.count() == 2
+
+
+def test_it_keeps_markup_as_plain_text(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "send", text="<script>alert(1)</script> I feel")
+    assert Turn.objects.get(seq=3).text == "<script>alert(1)</script> I feel"
+
+
+def test_a_replayed_form_saves_the_turn_once(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
+    first = move(dialogue, alex, "send", token="form-123", text="I feel lonely.")
+    again = move(dialogue, alex, "send", token="form-123", text="I feel lonely.")
+    assert first.created and not again.created
+    assert again.turn.pk == first.turn.pk
+    assert Turn.objects.filter(move="send").count() == 1
+
+
+def test_a_replayed_form_is_fine_even_after_the_dialogue_moved_on(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "send", token="t-1", text="I feel lonely.")
+    move(dialogue, sam, "mirror", text="You feel lonely.")
+    replay = move(dialogue, alex, "send", token="t-1", at=2, text="I feel lonely.")
+    assert not replay.created
+    assert Turn.objects.count() == 4
+
+
+def test_it_proposes_a_time_within_24_hours(dialogue, sam):
+    move(dialogue, sam, "propose_time", time="120")
+    dialogue.refresh_from_db()
+    assert dialogue.step == "scheduled" and dialogue.scheduled_for is not None
+    with pytest.raises(DialogueError):
+        move(dialogue, sam, "propose_time", time="120")
+
+
+@pytest.mark.parametrize("minutes", ["0", "1441", "soon", "-5"])
+def test_it_refuses_a_time_outside_the_next_24_hours(dialogue, sam, minutes):
+    with pytest.raises(DialogueError, match="24 hours"):
+        move(dialogue, sam, "propose_time", time=minutes)
+    assert DialogueSession.objects.get().step == "appointment"
+
+
+def walk_to_switch(session, alex, sam):
+    """Play round one of an intentional dialogue up to 'switch roles or close'."""
+    for user, name, payload in _round_one(alex, sam):
+        move(session, user, name, **payload)
+
+
+def _round_one(alex, sam):
+    return [
+        (sam, "accept_now", {}),
+        (alex, "send", {"text": "I feel lonely."}),
+        (sam, "mirror", {"text": "You feel lonely."}),
+        (alex, "got_it", {}),
+        (sam, "ask_more", {}),
+        (alex, "thats_all", {}),
+        (sam, "summary", {"text": "Lonely."}),
+        (alex, "got_it_all", {}),
+        (sam, "validate", {"text": "That makes sense."}),
+        (alex, "acknowledge", {"text": ""}),
+        (sam, "empathize", {"text": "Lonely, sad.", "feelings": ["lonely", "sad"]}),
+        (alex, "confirm", {}),
+        (alex, "make_requests", {"items": ["Breakfast on Sunday?", "Wake me at nine?"]}),
+        (sam, "give", {"choice": "1"}),
+    ]
+
+
+def test_the_gift_records_the_chosen_request(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    gift = Turn.objects.get(move="give")
+    assert gift.data["gift"] == "Wake me at nine?"
+    assert Turn.objects.get(move="empathize").data["feelings"] == ["lonely", "sad"]
+    assert DialogueSession.objects.get().step == "switch"
+
+
+def test_closing_by_both_completes_the_dialogue(alex, sam, pair):
+    session = services.dialogue_start(user=alex, kind="behavior_change", topic="Dishes")
+    move(session, sam, "accept_now")
+    move(session, alex, "make_requests", items=["Would you wash up on Mondays?"])
+    move(session, sam, "give", choice="0")
+    session.refresh_from_db()
+    assert session.status == "completed" and session.ended_at is not None
+    with pytest.raises(DialogueError, match="ended"):
+        move(session, sam, "give", choice="0")
+
+
+# --- time-out and ending -------------------------------------------------------------------
+
+
+def test_a_time_out_pauses_for_both_and_resumes_only_when_both_are_ready(dialogue, alex, sam):
+    services.session_pause(session_public_id=dialogue.public_id, user=alex)
+    dialogue.refresh_from_db()
+    assert dialogue.status == "paused" and dialogue.paused_by == alex
+    assert dialogue.paused_at is not None and dialogue.ready_to_resume == []
+    with pytest.raises(DialogueError, match="paused"):
+        move(dialogue, sam, "accept_now")
+    services.session_pause(session_public_id=dialogue.public_id, user=sam)  # double: no-op
+    services.session_resume(session_public_id=dialogue.public_id, user=sam)
+    services.session_resume(session_public_id=dialogue.public_id, user=sam)  # double: no-op
+    dialogue.refresh_from_db()
+    assert dialogue.status == "paused" and dialogue.ready_to_resume == ["b"]
+    with pytest.raises(DialogueError, match="paused"):
+        move(dialogue, sam, "accept_now")  # one partner ready is not enough
+    services.session_resume(session_public_id=dialogue.public_id, user=alex)
+    dialogue.refresh_from_db()
+    assert dialogue.status == "active" and dialogue.paused_by is None
+    assert dialogue.paused_at is None and dialogue.ready_to_resume == []
+    assert [m for _, _, m in turns(dialogue)] == ["ask", "pause", "ready", "resume"]
+    move(dialogue, sam, "accept_now")
+
+
+def test_ending_makes_the_dialogue_read_only(dialogue, alex, sam):
+    services.session_end(session_public_id=dialogue.public_id, user=sam)
+    dialogue.refresh_from_db()
+    assert dialogue.status == "ended"
+    with pytest.raises(DialogueError, match="ended"):
+        move(dialogue, sam, "accept_now")
+    with pytest.raises(DialogueError, match="ended"):
+        services.session_resume(session_public_id=dialogue.public_id, user=alex)
+    # The couple can start a new one afterwards.
+    services.dialogue_start(user=sam, kind="appreciation", topic="Thanks")
+
+
+def test_it_broadcasts_ids_only_after_commit(
+    dialogue, alex, sam, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(services, "_send", lambda group, message: sent.append((group, message)))
+    with django_capture_on_commit_callbacks(execute=True):
+        move(dialogue, sam, "accept_now")
+        assert sent == []  # nothing before the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        move(dialogue, alex, "send", text="A very private sentence.")
+    assert sent == [
+        (dialogue.group_name, {"type": "dialogue.changed", "seq": 2}),
+        (dialogue.group_name, {"type": "dialogue.changed", "seq": 3}),
+    ]
+    assert "private" not in repr(sent)
+
+
+def test_a_refused_move_broadcasts_nothing(
+    dialogue, alex, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(services, "_send", lambda group, message: sent.append(message))
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(DialogueError):
+        move(dialogue, alex, "accept_now")
+    assert sent == []
+
+
+def test_it_never_logs_dialogue_text(dialogue, alex, sam, caplog):
+    caplog.set_level("DEBUG")
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "send", text="my-secret-feeling-words")
+    assert "my-secret-feeling-words" not in caplog.text
+    assert "Sunday mornings" not in caplog.text
+
+
+def test_a_move_costs_the_same_queries_however_long_the_dialogue(alex, sam, pair):
+    def cost(session, user, name, **payload):
+        with CaptureQueriesContext(connection) as ctx:
+            move(session, user, name, **payload)
+        return len(ctx.captured_queries)
+
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    move(session, sam, "accept_now")
+    early = cost(session, alex, "send", text="I feel.")
+    for _ in range(15):
+        move(session, sam, "mirror", text="You feel.")
+        move(session, alex, "not_quite", text="Not quite.")
+    late = cost(session, sam, "mirror", text="You feel.")
+    assert late == early
+
+
+# --- races (real PostgreSQL row locks) -----------------------------------------------------
+
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are tested on PostgreSQL"
+)
+
+
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_when_both_choose_at_once_exactly_one_wins(alex, sam, pair):
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Dishes")
+    walk_to_switch(session, alex, sam)
+    before = DialogueSession.objects.get()
+    results = at_once(
+        lambda: services.move_submit(
+            session_public_id=session.public_id, user=alex, move="switch_roles",
+            at=before.step_seq, token="alex-1",
+        ),
+        lambda: services.move_submit(
+            session_public_id=session.public_id, user=sam, move="go_to_closing",
+            at=before.step_seq, token="sam-1",
+        ),
+    )
+    wins = [r for r in results if isinstance(r, services.MoveResult)]
+    losses = [r for r in results if isinstance(r, DialogueError)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert losses[0].stale
+    assert Turn.objects.filter(move__in=["switch_roles", "go_to_closing"]).count() == 1
+    seqs = list(Turn.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, before.seq + 2))
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_from_two_threads_saves_once(alex, sam, pair):
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    move(session, sam, "accept_now")
+    at = DialogueSession.objects.get().step_seq
+
+    def send():
+        return services.move_submit(
+            session_public_id=session.public_id, user=alex, move="send",
+            payload={"text": "I feel."}, at=at, token="same-form",
+        )
+
+    results = at_once(send, send)
+    assert all(isinstance(r, services.MoveResult) for r in results), results
+    assert sorted(r.created for r in results) == [False, True]
+    assert Turn.objects.filter(move="send").count() == 1
+
+
+def test_a_live_dialogue_ends_when_a_partner_leaves_the_couple(dialogue, sam):
+    from couples.services import couple_leave
+
+    couple_leave(user=sam)
+    dialogue.refresh_from_db()
+    assert dialogue.status == "ended"
+    assert dialogue.turns.last().move == "end"

@@ -1,0 +1,123 @@
+"""Factories for people, couples and invitations (factory-boy).
+
+Every user has the same password and a verified allauth email address, so the
+login page works for them. Pairing goes through the real services where it
+matters (invitations), and straight to the models where it's only set-up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from couples import selectors, services
+from couples.models import Couple, Invitation, Membership, User
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A partner with a verified email address."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"Person {n}")
+    kind = User.Kind.PARTNER
+
+    @factory.post_generation
+    def password(obj: User, create: bool, extracted: str | None, **kwargs) -> None:
+        obj.set_password(extracted or PASSWORD)
+        if create:
+            obj.save(update_fields=["password"])
+
+    @factory.post_generation
+    def verified_email(obj: User, create: bool, extracted: bool | None, **kwargs) -> None:
+        # Pass verified_email=False for someone who hasn't confirmed their address yet.
+        if create:
+            EmailAddress.objects.create(
+                user=obj, email=obj.email, primary=True, verified=extracted is not False
+            )
+
+
+class TherapistFactory(UserFactory):
+    """A therapist whom staff have verified."""
+
+    email = factory.Sequence(lambda n: f"therapist{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"Dr. Therapist {n}")
+    kind = User.Kind.THERAPIST
+    therapist_verified_at = factory.LazyFunction(timezone.now)
+
+
+class UnverifiedTherapistFactory(TherapistFactory):
+    therapist_verified_at = None
+
+
+class StaffFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"staff{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"Staff {n}")
+    is_staff = True
+
+
+class CoupleFactory(factory.django.DjangoModelFactory):
+    """A couple of two partners (made by default; pass partners=[] for none)."""
+
+    class Meta:
+        model = Couple
+        skip_postgeneration_save = True
+
+    created_by = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def partners(obj: Couple, create: bool, extracted: list[User] | None, **kwargs) -> None:
+        if not create:
+            return
+        people = [obj.created_by, UserFactory()] if extracted is None else extracted
+        for person in people:
+            Membership.objects.create(couple=obj, user=person)
+
+
+def make_couple(a: User | None = None, b: User | None = None) -> tuple[Couple, User, User]:
+    """A paired couple; returns (couple, a, b) with a as the one who started it."""
+    a = a or UserFactory()
+    b = b or UserFactory()
+    couple = CoupleFactory(created_by=a, partners=[a, b])
+    return couple, a, b
+
+
+def _couple_waiting_for_partner() -> Couple:
+    person = UserFactory()
+    return CoupleFactory(created_by=person, partners=[person])
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A bare invitation row with a random hash: nobody knows its token (see make_invitation)."""
+
+    class Meta:
+        model = Invitation
+
+    couple = factory.LazyFunction(_couple_waiting_for_partner)
+    invited_by = factory.SelfAttribute("couple.created_by")
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+def make_invitation(
+    user: User | None = None, *, couple: Couple | None = None, email: str = ""
+) -> tuple[Invitation, str]:
+    """A pending invitation to `user`'s couple and its raw token, via services.invitation_issue.
+
+    With no user, a new partner is made; with no couple, the user's active couple is used,
+    or a couple of one (the user, waiting for a partner) is started.
+    """
+    user = user or UserFactory()
+    couple = couple or selectors.couple_for(user=user)
+    if couple is None:
+        couple = CoupleFactory(created_by=user, partners=[user])
+    issued = services.invitation_issue(user=user, couple=couple, email=email)
+    return issued.invitation, issued.token

@@ -1,0 +1,1 @@
+from tests.roles import *  # noqa: F403 - the role fixtures

@@ -1,0 +1,204 @@
+"""No admin page ever shows what a couple wrote.
+
+A unique marker goes into every kind of private text; then every page of every registered
+admin is fetched as a superuser (lists, searches for the marker, change, history and delete
+pages, the index and the audit trail), and the marker must never appear.
+
+Models are discovered from admin.site._registry, so a new admin is covered automatically. A
+new text field anywhere in the project fails `test_every_text_field_is_classified` until it
+is listed below as private (and given a row in `private_rows`) or as not private.
+"""
+
+import re
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.db import models
+from django.test import Client
+from django.urls import reverse
+
+from couples.audit import audit
+from couples.models import AuditEvent
+from dialogues import services as dialogue_services
+from dialogues.models import DialogueSession, Turn
+
+MARKER = "zq7-PRIVATE-marker-41d9"
+
+# Every field that holds private text, by model label: filled with the marker below.
+PRIVATE_TEXT_FIELDS = {
+    "dialogues.dialoguesession": ["topic"],
+    "dialogues.turn": ["text", "data"],
+    "couples.safetyscreening": ["answers"],  # not registered in the admin at all
+}
+
+# Text fields that are not private text (accounts, ids, codes, protocol state).
+NOT_PRIVATE = {
+    "couples.user": {"password", "email", "display_name", "public_id"},
+    "couples.couple": {"public_id"},
+    "couples.invitation": {"public_id", "email", "token_hash"},
+    "couples.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},
+    "dialogues.dialoguesession": {"public_id", "step", "state", "ready_to_resume"},  # slots, steps
+    "dialogues.turn": {"step", "move", "actor_role", "client_token"},
+    "couples.safetyscreening": {"country"},
+    "couples.supportresource": {
+        "country", "country_name", "kind", "name", "description", "phone", "url",
+    },
+}
+
+TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
+
+
+def project_models():
+    for config in apps.get_app_configs():
+        if str(settings.BASE_DIR) in str(config.path) and "site-packages" not in config.path:
+            yield from config.get_models()
+
+
+def test_every_text_field_is_classified():
+    unclassified = []
+    for model in project_models():
+        label = model._meta.label_lower
+        for field in model._meta.concrete_fields:
+            if not isinstance(field, TEXT_FIELDS) or field.choices:
+                continue
+            private = field.name in PRIVATE_TEXT_FIELDS.get(label, [])
+            if not private and field.name not in NOT_PRIVATE.get(label, set()):
+                unclassified.append(f"{label}.{field.name}")
+    assert unclassified == [], (
+        "Classify these fields in tests/imago_site/test_admin_privacy.py: private (and make "
+        f"a row for them in private_rows) or not private: {unclassified}"
+    )
+
+
+@pytest.fixture
+def private_rows(pair, alex, sam, outsider, therapist, staff):
+    """At least one row of every model with private text, every private field = MARKER."""
+    session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="x")
+    dialogue_services.move_submit(session_public_id=session.public_id, user=sam,
+                                  move="accept_now")
+    dialogue_services.move_submit(session_public_id=session.public_id, user=alex, move="send",
+                                  payload={"text": "y"})
+    dialogue_services.session_pause(session_public_id=session.public_id, user=sam)
+    marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
+    for label, fields in PRIVATE_TEXT_FIELDS.items():
+        model = apps.get_model(label)
+        values = {
+            name: marker_data if isinstance(model._meta.get_field(name), models.JSONField)
+            else MARKER
+            for name in fields
+        }
+        model.objects.update(**values)
+    # An audit trail with every kind of event we record, and an admin history line.
+    audit(action="auth.login", actor=alex, target=alex)
+    audit(action="therapist.verified", actor=staff, target=therapist, reason="licence checked")
+    return session
+
+
+@pytest.fixture
+def root_client(superuser) -> Client:
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
+def admin_urls(model, objects):
+    info = (model._meta.app_label, model._meta.model_name)
+    yield reverse("admin:{}_{}_changelist".format(*info))
+    yield reverse("admin:{}_{}_changelist".format(*info)) + f"?q={MARKER}"
+    yield reverse("admin:{}_{}_changelist".format(*info)) + "?q=" + MARKER[:8]
+    for obj in objects:
+        for page in ("change", "history", "delete"):
+            yield reverse(f"admin:{info[0]}_{info[1]}_{page}", args=[obj.pk])
+
+
+def test_every_private_model_has_a_row_with_the_marker(private_rows):
+    for label in PRIVATE_TEXT_FIELDS:
+        assert apps.get_model(label).objects.exists(), f"make a {label} row in private_rows"
+    assert Turn.objects.filter(text=MARKER).count() == Turn.objects.count() >= 4
+
+
+def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
+    root_client.post(  # leave an admin history line too
+        reverse("admin:couples_user_changelist"),
+        {"action": "deactivate", "_selected_action": [alex.pk]},
+    )
+    pages = [reverse("admin:index"), reverse("admin:couples_auditevent_changelist")]
+    for app_label in {m._meta.app_label for m in admin.site._registry}:
+        pages.append(reverse("admin:app_list", args=[app_label]))
+    for model in admin.site._registry:
+        objects = list(model._default_manager.all()[:25])
+        pages.extend(admin_urls(model, objects))
+    pages.append(reverse("admin:auth_user_password_change", args=[alex.pk]))
+    assert len(pages) > 40
+    seen_ok = 0
+    for url in pages:
+        response = root_client.get(url)
+        assert response.status_code in (200, 403), (url, response.status_code)
+        seen_ok += response.status_code == 200
+        body = response.content.decode()
+        if "?q=" in url:
+            # The search box and links repeat the query itself; nothing else may match it.
+            assert "0 results" in body or re.search(r"\b0 [a-z ]+\n", body), url
+            body = re.sub(r'(value="|q=|q%3D)' + MARKER[:8] + "[-0-9a-zA-Z]*", "", body)
+        assert MARKER[:8] not in body, url
+    assert seen_ok > 30
+    # The verification page (an action's intermediate step) too.
+    response = root_client.post(
+        reverse("admin:couples_user_changelist"),
+        {"action": "verify_therapists", "_selected_action": [u.pk for u in
+                                                             type(alex).objects.all()]},
+    )
+    assert response.status_code == 200 and b"reason" in response.content
+    assert MARKER.encode() not in response.content
+
+
+def test_the_search_never_looks_into_private_text(private_rows, root_client):
+    url = reverse("admin:dialogues_dialoguesession_changelist")
+    body = root_client.get(url + f"?q={MARKER}").content.decode()
+    assert "0 results" in body or "0 dialogue sessions" in body
+    assert private_rows.public_id not in body
+
+
+def probes():
+    """URL filters that would count rows by their private text, for every admin."""
+    for model in admin.site._registry:
+        label = model._meta.label_lower
+        for name in PRIVATE_TEXT_FIELDS.get(label, []):
+            yield model, name
+            yield model, f"{name}__contains"
+            yield model, f"{name}__startswith"
+        for relation in model._meta.related_objects + model._meta.many_to_many:
+            target = relation.related_model._meta.label_lower
+            for name in PRIVATE_TEXT_FIELDS.get(target, []):
+                path = relation.get_accessor_name() if relation.auto_created else relation.name
+                if path and not path.endswith("+"):
+                    yield model, f"{path}__{name}__contains"
+    yield DialogueSession, "turns__text__contains"
+    yield DialogueSession, "state__contains"
+
+
+@pytest.mark.parametrize("model,lookup", list(probes()), ids=lambda v: getattr(
+    v, "__name__", v))
+def test_private_text_cant_be_probed_with_url_filters(private_rows, root_client, model,
+                                                      lookup):
+    info = (model._meta.app_label, model._meta.model_name)
+    url = reverse("admin:{}_{}_changelist".format(*info))
+    response = root_client.get(url + f"?{lookup}={MARKER}")
+    assert response.status_code == 400, (lookup, response.status_code)
+
+
+def test_the_dialogue_admin_shows_metadata(private_rows, root_client):
+    url = reverse("admin:dialogues_dialoguesession_change", args=[private_rows.pk])
+    body = root_client.get(url).content.decode()
+    assert private_rows.public_id in body and "Time-out" in body
+    assert "Turns" in body or "turns" in body
+    list_body = root_client.get(reverse("admin:dialogues_dialoguesession_changelist")).content
+    assert str(private_rows.couple).encode() in list_body
+
+
+def test_turns_are_not_in_the_admin():
+    assert Turn not in admin.site._registry
+    assert DialogueSession in admin.site._registry
+    assert AuditEvent in admin.site._registry

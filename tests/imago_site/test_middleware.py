@@ -1,0 +1,260 @@
+"""Site-wide security: the Content Security Policy and headers on every page, required 2FA for
+therapists and staff, and the 12-hour / 30-idle-minute login limits."""
+
+import re
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from couples import session_limits
+from imago_site.middleware import CSP
+from tests.mfa import give_mfa
+
+
+def csp_of(response) -> dict[str, str]:
+    policy = response["Content-Security-Policy"]
+    return {part.split()[0]: part for part in (p.strip() for p in policy.split(";")) if part}
+
+
+def page_urls(dialogue):
+    return [
+        "/",
+        reverse("account_login"),
+        reverse("account_signup"),
+        reverse("account_reset_password"),
+        reverse("account_email"),
+        reverse("account_change_password"),
+        reverse("mfa_index"),
+        reverse("couples:your_data"),
+        reverse("couples:account_delete"),
+        reverse("dialogues:detail", args=[dialogue.public_id]),
+        reverse("dialogues:transcript", args=[dialogue.public_id]),
+        reverse("dialogues:new"),
+        "/no-such-page/",
+    ]
+
+
+# --- Content Security Policy and headers ---------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["alex", "anonymous"])
+def test_every_page_has_the_csp_and_the_usual_headers(as_, dialogue, who):
+    client = as_(None if who == "anonymous" else who)
+    for url in page_urls(dialogue):
+        response = client.get(url)
+        assert response.status_code in (200, 302, 404), url
+        policy = csp_of(response)
+        assert policy["script-src"] == "script-src 'self'", url
+        assert policy["style-src"] == "style-src 'self'", url
+        assert policy["frame-ancestors"] == "frame-ancestors 'none'", url
+        assert policy["object-src"] == "object-src 'none'", url
+        assert "unsafe" not in response["Content-Security-Policy"], url
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_our_pages_have_no_inline_scripts_or_styles(as_, dialogue):
+    client = as_("alex")
+    for url in page_urls(dialogue):
+        body = client.get(url).content.decode()
+        scripts = re.findall(r"<script\b([^>]*)>", body)
+        assert all("src=" in attrs or "application/json" in attrs for attrs in scripts), url
+        assert "<style" not in body, url
+        assert " style=" not in body, url
+        assert " hx-on" not in body and "javascript:" not in body, url
+
+
+def test_htmx_is_configured_for_the_csp(as_):
+    body = as_("alex").get("/").content.decode()
+    config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', body)
+    assert config and '"includeIndicatorStyles": false' in config[1]
+    assert '"allowEval": false' in config[1]
+    assert body.index("htmx-config") < body.index("htmx-2.min.js")
+
+
+def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(as_, superuser):
+    client = as_(superuser)
+    for url in ["/admin/", "/admin/couples/user/", "/admin/couples/auditevent/",
+                "/admin/couples/user/add/", f"/admin/couples/user/{superuser.pk}/change/",
+                "/admin/dialogues/dialoguesession/", "/admin/mfa/authenticator/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Security-Policy"] == CSP
+        body = response.content.decode()
+        scripts = re.findall(r"<script\b([^>]*)>", body)
+        assert all("src=" in attrs for attrs in scripts), url
+        assert "<style" not in body and " style=" not in body, url
+
+
+# --- two-factor authentication required of therapists and staff -----------------------------
+
+
+def verified_email(user):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.get_or_create(user=user, email=user.email,
+                                       defaults={"verified": True, "primary": True})
+    return user
+
+
+@pytest.fixture
+def bare_therapist(db):
+    """A therapist who hasn't set up two-factor authentication yet."""
+    from couples.models import User
+    from tests.dialogues.conftest import make_person
+
+    return verified_email(
+        make_person("fresh.dr@example.com", "Dr. Fresh", kind=User.Kind.THERAPIST)
+    )
+
+
+@pytest.fixture
+def bare_staff(db):
+    from tests.dialogues.conftest import make_person
+
+    return verified_email(make_person("fresh.staff@example.com", "Fresh Staff", is_staff=True,
+                                      is_superuser=True))
+
+
+@pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
+@pytest.mark.parametrize("url", ["/", "/admin/", "/admin/couples/user/", "/account/data/",
+                                 "/dialogues/new/", "/couple/leave/"])
+def test_therapists_and_staff_without_2fa_are_sent_to_set_it_up(request, as_, person, url):
+    client = as_(request.getfixturevalue(person))
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+
+
+@pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
+def test_only_account_pages_answer_until_2fa_is_set_up(request, as_, person):
+    client = as_(request.getfixturevalue(person))
+    for url in [reverse("mfa_index"), reverse("account_email"), reverse("account_logout"),
+                reverse("account_reauthenticate")]:
+        assert client.get(url).status_code == 200, url
+    # Setting up asks for the password again first (a fresh login wouldn't); both answer.
+    response = client.get(reverse("mfa_activate_totp"))
+    assert response.status_code == 302 and response["Location"].startswith(
+        reverse("account_reauthenticate"))
+    response = client.post(response["Location"], {"password": "correct-horse-battery"})
+    assert response["Location"] == reverse("mfa_activate_totp")
+    page = client.get(reverse("mfa_activate_totp"))
+    assert page.status_code == 200 and b"data:image/svg+xml" in page.content
+    assert client.get("/static/css/imago.css").status_code == 200
+    htmx = client.post("/couple/leave/", headers={"HX-Request": "true"})
+    assert htmx.status_code == 204 and htmx["HX-Redirect"] == reverse("mfa_activate_totp")
+    assert client.post(reverse("account_logout")).status_code == 302
+    assert client.get("/").status_code == 200  # logged out: the public home page
+
+
+@pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
+def test_with_2fa_they_get_in(request, as_, person):
+    user = request.getfixturevalue(person)
+    give_mfa(user)
+    client = as_(user)
+    assert client.get("/").status_code == 200
+    if user.is_staff:
+        assert client.get("/admin/").status_code == 200
+
+
+def test_partners_are_not_asked_for_2fa_but_may_turn_it_on(as_, alex):
+    verified_email(alex)
+    client = as_("alex")
+    assert client.get("/").status_code == 200
+    assert client.get("/account/data/").status_code == 200
+    page = client.get(reverse("account_email")).content.decode()
+    assert reverse("mfa_index") in page and "Two-factor authentication" in page
+    assert client.get(reverse("mfa_index")).status_code == 200
+
+
+def test_a_staff_login_asks_for_the_authenticator_code(staff):
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+
+    from tests.mfa import totp_code
+
+    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    Authenticator.objects.filter(user=staff).delete()
+    secret = give_mfa(staff)
+    client = Client()
+    response = client.post(reverse("account_login"),
+                           {"login": staff.email, "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert client.get("/admin/").status_code == 302  # not logged in yet
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+# --- session limits ----------------------------------------------------------------------
+
+
+def age(client, *, login: float = 0, seen: float | None = None) -> None:
+    """Pretend the login happened `login` seconds ago and the last request `seen` ago."""
+    session = client.session
+    now = time.time()
+    session[session_limits.LOGIN_AT] = now - login
+    session[session_limits.SEEN_AT] = now - (login if seen is None else seen)
+    session.save()
+
+
+def test_the_login_time_is_stored_at_login(as_):
+    client = as_("alex")
+    assert abs(client.session[session_limits.LOGIN_AT] - time.time()) < 5
+
+
+@pytest.mark.parametrize("who", ["therapist", "staff"])
+def test_therapists_and_staff_are_logged_out_after_30_idle_minutes(as_, who):
+    client = as_(who)
+    age(client, login=3600, seen=31 * 60)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login") + "?next=")
+    follow = client.get(response["Location"])
+    assert "30 minutes without activity" in follow.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("who", ["therapist", "staff"])
+def test_activity_keeps_them_logged_in(as_, who):
+    client = as_(who)
+    age(client, login=3600, seen=29 * 60)
+    assert client.get("/").status_code == 200
+    assert time.time() - client.session[session_limits.SEEN_AT] < 5
+    assert client.get("/").status_code == 200
+
+
+def test_partners_have_no_idle_limit(as_):
+    client = as_("alex")
+    age(client, login=5 * 3600, seen=4 * 3600)
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["alex", "therapist", "staff"])
+def test_everyone_is_logged_out_12_hours_after_logging_in(as_, who):
+    client = as_(who)
+    age(client, login=12 * 3600 + 5, seen=10)
+    response = client.get("/")
+    assert response.status_code == 302 and reverse("account_login") in response["Location"]
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_expired_htmx_request_is_redirected_by_htmx(as_, dialogue):
+    client = as_("alex")
+    age(client, login=13 * 3600)
+    response = client.post(reverse("dialogues:pause", args=[dialogue.public_id]),
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("account_login")
+    dialogue.refresh_from_db()
+    assert dialogue.status == "active"  # nothing happened
+
+
+def test_the_session_cookie_is_not_refreshed_by_requests(settings):
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600
+    assert settings.SESSION_IDLE_SECONDS_STRICT == 30 * 60

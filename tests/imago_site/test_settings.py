@@ -1,0 +1,68 @@
+"""Production settings, checked in a fresh process with a production-like environment."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """Run Python in the repository with a clean environment plus `env`."""
+    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_it_passes_djangos_deployment_checks():
+    result = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="imago.example.org",
+        DJANGO_SETTINGS_MODULE="imago_site.settings",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run_python(
+        ["-c", "import imago_site.settings"], DEBUG="0", ALLOWED_HOSTS="imago.example.org"
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_it_starts_without_a_secret_key_in_debug():
+    result = run_python(
+        ["-c", "import imago_site.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)"],
+        DEBUG="1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_it_is_secure_by_default_in_production():
+    code = (
+        "import imago_site.settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS > 0, s.ALLOWED_HOSTS, s.PASSWORD_HASHERS[0].split('.')[-1], "
+        "s.ACCOUNT_EMAIL_VERIFICATION)"
+    )
+    result = run_python(
+        ["-c", code], DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="imago.example.org"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "True True True True ['imago.example.org'] Argon2PasswordHasher mandatory"
+    )
