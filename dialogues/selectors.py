@@ -65,7 +65,16 @@ def may_facilitate(*, session: DialogueSession, user: User) -> bool:
 
 
 def turns_of(*, session: DialogueSession, after: int = 0) -> list[Turn]:
-    return list(session.turns.filter(seq__gt=after).select_related("actor").order_by("seq"))
+    """The turns after `after`, up to the session's `seq` as this instance read it.
+
+    A step may be saved between reading the session and reading its turns; without the upper
+    bound a page or push would show that turn under an older sequence number, and the browser
+    would append it a second time when its own update arrives."""
+    return list(
+        session.turns.filter(seq__gt=after, seq__lte=session.seq)
+        .select_related("actor")
+        .order_by("seq")
+    )
 
 
 # --- turns ---------------------------------------------------------------------------------

@@ -101,3 +101,54 @@ def test_nothing_new_costs_no_more_than_the_permission_check(dialogue, alex, sam
     ))
     assert rendered.html == ""
     assert count == 1
+
+
+def turn_seqs(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<li id="turn-(\d+)"', html)]
+
+
+def marker_seq(html: str) -> int:
+    return int(re.search(r'id="sync"[^>]*data-seq="(\d+)"', html).group(1))
+
+
+@pytest.fixture
+def step_saved_between_reads(monkeypatch, dialogue, alex, sam):
+    """Saves sam's mirror right after a render has read the session, before it reads turns:
+    the interleaving that once showed a step twice in a browser."""
+    real = push.selectors.dialogue_for
+
+    def dialogue_for_then_a_step_is_saved(**kwargs):
+        session = real(**kwargs)
+        monkeypatch.setattr(push.selectors, "dialogue_for", real)  # once
+        services.move_submit(session_public_id=dialogue.public_id, user=sam, move="mirror",
+                             payload={"text": "You felt alone."})
+        return session
+
+    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
+                         payload={"text": "I felt alone."})
+    monkeypatch.setattr(push.selectors, "dialogue_for", dialogue_for_then_a_step_is_saved)
+    return seq_of(dialogue)
+
+
+def test_a_snapshot_shows_no_turn_beyond_its_own_sequence_number(
+    step_saved_between_reads, dialogue, sam
+):
+    before = step_saved_between_reads
+    rendered = push.render_snapshot(public_id=dialogue.public_id, user=sam)
+    assert marker_seq(rendered.html) == rendered.seq == before
+    assert turn_seqs(rendered.html) == list(range(1, before + 1))
+    # The step saved meanwhile comes next, once, as an update starting right after it.
+    update = push.render_update(public_id=dialogue.public_id, user=sam, after=rendered.seq,
+                                panel_key=rendered.panel_key)
+    assert turn_seqs(update.html) == [before + 1]
+
+
+def test_an_update_shows_no_turn_beyond_its_own_sequence_number(
+    step_saved_between_reads, dialogue, alex
+):
+    before = step_saved_between_reads
+    rendered = push.render_update(public_id=dialogue.public_id, user=alex, after=before - 1,
+                                  panel_key="")
+    assert marker_seq(rendered.html) == rendered.seq == before
+    assert turn_seqs(rendered.html) == [before]
