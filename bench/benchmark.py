@@ -160,7 +160,7 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
     from django.db import transaction
     from django.utils import timezone
 
-    from couples.models import Couple, Membership, User
+    from couples.models import Couple, Membership, SafetyScreening, User
     from dialogues import services
     from dialogues.models import DialogueSession, Turn
 
@@ -185,6 +185,18 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
         Membership.objects.bulk_create(
             [Membership(couple=couples[i], user=partners[2 * i + s])
              for i in range(count) for s in (0, 1)],
+            batch_size=1000,
+        )
+        # Every partner answered the safety questions (no concern) and said they're ready, as
+        # a couple must before its first dialogue.
+        answered = timezone.now()
+        SafetyScreening.objects.bulk_create(
+            [
+                SafetyScreening(user=partners[2 * i + s], couple=couples[i],
+                                answers={"afraid": "no", "hurt": "no", "crisis": "no"},
+                                completed_at=answered, ready=True, ready_at=answered)
+                for i in range(count) for s in (0, 1)
+            ],
             batch_size=1000,
         )
     # One dialogue made by the real services is the template for all the others.
