@@ -69,6 +69,8 @@ def test_it_signs_up_a_partner_who_must_verify_their_email(client):
     assert message.to == ["newt@example.com"]
     assert message.subject.startswith("[Imago] ")
     assert "Please enter it in your open browser window." in message.body
+    # It greets from the product, not from the host name the request came in on.
+    assert message.body.startswith("Hello from Imago,")
 
 
 def test_it_logs_in_once_the_code_is_entered(client):
