@@ -435,16 +435,26 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
+def machine_cpu_ticks() -> dict[str, int]:
+    """The whole machine's CPU time so far, by kind, from /proc/stat (in clock ticks)."""
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    first = _read("/proc/stat").splitlines()[:1]
+    if not first or not first[0].startswith("cpu "):
+        return {}
+    return dict(zip(names, (int(v) for v in first[0].split()[1:9]), strict=False))
+
+
 @dataclass
 class ProcessSample:
     at: float
     cpu: dict[int, float]
     memory: dict[int, dict[str, int]]
+    machine: dict[str, int]
 
     @classmethod
     def take(cls, pids: list[int]) -> ProcessSample:
         cpu = {p: c for p in pids if (c := cpu_seconds(p)) is not None}
-        return cls(now(), cpu, {p: memory_kib(p) for p in cpu})
+        return cls(now(), cpu, {p: memory_kib(p) for p in cpu}, machine_cpu_ticks())
 
     def rss_kib(self) -> int:
         return sum(m.get("VmRSS", 0) for m in self.memory.values())
@@ -464,7 +474,24 @@ def process_report(before: ProcessSample, after: ProcessSample) -> dict:
                 "started during the phase" if pid in after.cpu else "gone (killed or restarted)"
             ),
         }
-    return {"wall_seconds": round(wall, 1), "workers": workers}
+    return {"wall_seconds": round(wall, 1), "workers": workers,
+            "machine": machine_report(before.machine, after.machine)}
+
+
+def machine_report(before: dict[str, int], after: dict[str, int]) -> dict:
+    """How busy the whole machine was over a phase, in % of all its cores: on a shared virtual
+    machine, `steal` is CPU time the hypervisor gave to someone else (it inflates latency)."""
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    total = sum(delta.values())
+    if total <= 0:
+        return {}
+    busy = total - delta.get("idle", 0) - delta.get("iowait", 0) - delta.get("steal", 0)
+    return {
+        "busy_percent": round(100 * busy / total, 1),
+        "steal_percent": round(100 * delta.get("steal", 0) / total, 1),
+        "iowait_percent": round(100 * delta.get("iowait", 0) / total, 1),
+        "cpu_seconds_all_processes": round(busy / os.sysconf("SC_CLK_TCK"), 1),
+    }
 
 
 # --------------------------------------------------------------------------- statistics
@@ -1119,6 +1146,18 @@ def summarise(result: dict) -> list[str]:
         lines.append(f"worker {pid}: CPU {w['cpu_seconds']} s ({w['cpu_percent_of_one_core']}% "
                      f"of a core), RSS {w['rss_mib']} MiB, peak {w['peak_rss_mib']} MiB "
                      f"{w['note']}")
+    server = full.get("server", {})
+    worker_cpu = sum(w["cpu_seconds"] or 0 for w in server.get("workers", {}).values())
+    steps = check.get("steps_committed") or 0
+    machine = server.get("machine", {})
+    if steps:
+        lines.append(f"server CPU per step (all workers): {1000 * worker_cpu / steps:.1f} ms")
+    if machine:
+        lines.append(
+            f"machine during the steps: {machine['busy_percent']}% busy (all processes: "
+            f"{machine['cpu_seconds_all_processes']} CPU s, workers {worker_cpu:.1f}), "
+            f"steal {machine['steal_percent']}%, iowait {machine['iowait_percent']}%"
+        )
     idle = full.get("idle_memory", {})
     lines.append(f"memory per idle socket: {idle.get('kib_per_idle_socket')} KiB")
     page = result.get("pages", {}).get("page_200_turns", {})
