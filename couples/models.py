@@ -312,6 +312,7 @@ class TherapistLink(models.Model):
         UNVERIFIED = "unverified", "The therapist is no longer verified"
         DEACTIVATED = "deactivated", "The therapist's account was switched off"
         DELETED = "deleted", "The therapist's account was deleted"
+        STAFF = "staff", "Ended by our team"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     therapist = models.ForeignKey(

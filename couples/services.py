@@ -528,6 +528,32 @@ def couple_therapist_links_end(*, couple: Couple) -> None:
         _end_link(link, reason=TherapistLink.EndReason.COUPLE_ENDED)
 
 
+def therapist_links_end_for(*, therapist: User, reason: str) -> int:
+    """Every open link of this therapist ends, and their open consoles close: they were
+    un-verified, switched off or deleted their account. Partners see the access is gone;
+    a new link needs both partners' consent again."""
+    ended = 0
+    for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
+        therapist=therapist, status__in=["pending", "active"]
+    ):
+        _end_link(link, reason=reason)
+        ended += 1
+    if ended:
+        logger.info("therapist links ended", extra={"count": ended, "reason": reason})
+    return ended
+
+
+@transaction.atomic
+def therapist_link_end_by_staff(*, link: TherapistLink, by: User, request=None) -> TherapistLink:
+    """Staff end a therapist's access to a couple (e.g. after a complaint); audited."""
+    link = TherapistLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
+    if link.is_open:
+        _end_link(link, reason=TherapistLink.EndReason.STAFF)
+        audit(action="therapist_link.ended", actor=by, target=link, request=request,
+              reason=TherapistLink.EndReason.STAFF)
+    return link
+
+
 # --- accounts: deactivation, therapist verification, deletion --------------------------------
 
 # Other apps connect here to end what they hold for a person whose account is being deleted
@@ -573,6 +599,8 @@ def user_deactivate(*, user: User, by: User, request=None) -> User:
         user.is_active = False
         user.save(update_fields=["is_active"])
         audit(action="user.deactivated", actor=by, target=user, request=request)
+    if user.is_therapist:
+        therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason.DEACTIVATED)
     user_sessions_end(user=user)
     return user
 
@@ -609,6 +637,8 @@ def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) 
     therapist.save(update_fields=["therapist_verified_at"])
     audit(action="therapist.unverified", actor=by, target=therapist, request=request,
           reason=reason.strip()[:500])
+    # Access needs a verified therapist: it ends now, and open consoles close.
+    therapist_links_end_for(therapist=therapist, reason=TherapistLink.EndReason.UNVERIFIED)
     return therapist
 
 

@@ -133,3 +133,28 @@ def homework_complete_with(*, session: DialogueSession) -> Homework | None:
     homework.save(update_fields=["done_at", "done_with"])
     logger.info("homework done with a dialogue", extra={"homework": homework.public_id})
     return homework
+
+
+# --- account deletion ----------------------------------------------------------------------
+
+REMOVED_NOTE = "(removed by its author)"
+
+
+def account_deleting(sender, *, user: User, **kwargs) -> None:
+    """A therapist deleting their account (couples.services.account_deleting, inside its
+    transaction): their access ends and open consoles close, their private notes go, and what
+    they wrote in homework is erased (the couple keeps the rows and whether they were done).
+
+    A partner's deletion needs nothing here: leaving the couple already ended its links.
+    """
+    from couples.models import TherapistLink
+    from couples.services import therapist_links_end_for
+
+    if not user.is_therapist:
+        return
+    therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason.DELETED)
+    notes, _ = TherapistNote.objects.filter(therapist=user).delete()
+    erased = Homework.objects.filter(therapist=user).update(
+        title=REMOVED_NOTE, instructions=""
+    )
+    logger.info("therapist data erased", extra={"notes": notes, "homework": erased})
