@@ -154,3 +154,28 @@ async def test_access_is_checked_again_on_every_render(live, link, therapist, al
         payload={"text": "Should not reach the therapist"}, at=2)
     output = await ws_t.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4403}
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["partner_leaves", "partner_deletes_account", "unverified", "deactivated",
+     "therapist_deletes_account", "therapist_ends", "staff_ends"],
+)
+async def test_the_console_closes_however_access_ends(how, live, link, therapist, alex, sam,
+                                                      staff):
+    from tests.therapists.test_links import end_access
+
+    ws_t, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    await drain(ws_t)
+    await database_sync_to_async(end_access)(
+        how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff)
+    closed = await ws_t.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await ws_t.receive_output(timeout=3)
+    # 4401 when the therapist's own login ended with it (deactivated or deleted).
+    assert closed["code"] in ((4401, 4403) if "deactivated" in how or "therapist_del" in how
+                              else (4403,))
+    await database_sync_to_async(therapist.refresh_from_db)()
+    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    assert not connected

@@ -188,3 +188,82 @@ def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as
                                      {"email": "not-an-email"}, follow=True)
     assert "therapist&#x27;s email" in response.content.decode()
     assert TherapistLink.objects.filter(couple=pair).count() == 1
+
+
+# --- every way access ends ------------------------------------------------------------------
+
+
+def end_access(how: str, *, link, therapist, alex, sam, staff) -> None:
+    """End the therapist's access to Alex and Sam in one of the ways it can end."""
+    if how == "withdrawn":
+        services.consent_withdraw(user=sam, link_public_id=link.public_id)
+    elif how == "partner_leaves":
+        services.couple_leave(user=sam)
+    elif how == "partner_deletes_account":
+        services.account_delete(user=sam)
+    elif how == "unverified":
+        services.therapist_unverify(therapist=therapist, by=staff, reason="Licence lapsed")
+    elif how == "deactivated":
+        services.user_deactivate(user=therapist, by=staff)
+    elif how == "therapist_deletes_account":
+        services.account_delete(user=therapist)
+    elif how == "therapist_ends":
+        services.therapist_link_end(therapist=therapist, link_public_id=link.public_id)
+    elif how == "staff_ends":
+        services.therapist_link_end_by_staff(link=link, by=staff)
+    else:  # pragma: no cover
+        raise ValueError(how)
+
+
+ENDINGS = {
+    "withdrawn": "withdrawn",
+    "partner_leaves": "couple_ended",
+    "partner_deletes_account": "couple_ended",
+    "unverified": "unverified",
+    "deactivated": "deactivated",
+    "therapist_deletes_account": "deleted",
+    "therapist_ends": "therapist",
+    "staff_ends": "staff",
+}
+
+
+@pytest.mark.parametrize("how", ENDINGS)
+def test_access_ends_for_good_however_it_ends(how, link, therapist, pair, alex, sam, staff):
+    assert has_access(therapist, pair)
+    end_access(how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff)
+    link.refresh_from_db()
+    therapist.refresh_from_db()
+    assert (link.status, link.end_reason) == ("ended", ENDINGS[how])
+    assert link.ended_at is not None
+    assert not has_access(therapist, pair)
+    assert therapist_couples(therapist=therapist) == []
+    # Verifying (or reactivating) the therapist again doesn't bring access back: a new link
+    # needs both partners' consent again.
+    therapist.is_active = True
+    therapist.therapist_verified_at = timezone.now()
+    therapist.save()
+    assert not has_access(therapist, pair)
+
+
+def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapist, pair):
+    from therapists import services as therapist_services
+    from therapists.models import Homework, TherapistNote
+
+    therapist_services.note_add(therapist=therapist, couple=pair, text="Private thoughts")
+    therapist_services.homework_assign(therapist=therapist, couple=pair, title="Appreciate",
+                                       instructions="One a day")
+    services.account_delete(user=therapist)
+    assert not TherapistNote.objects.exists()
+    homework = Homework.objects.get()
+    assert (homework.title, homework.instructions) == ("(removed by its author)", "")
+    assert homework.couple == pair  # the couple keeps the row, and whether it was done
+
+
+def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam):
+    link = link_with_consent(therapist, alex)  # waiting for Sam's consent
+    invited = services.therapist_invite(user=alex, email="someone@example.com")
+    services.account_delete(user=alex)
+    for pending in (link, invited):
+        pending.refresh_from_db()
+        assert pending.status == "ended"
+    assert not has_access(therapist, pair)
