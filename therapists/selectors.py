@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from couples import safety
 from couples.models import Couple, TherapistLink, User
 from couples.selectors import partners_of, therapist_access_link, therapist_couples
 from dialogues.models import DialogueSession
@@ -79,3 +80,29 @@ def dashboard(*, therapist: User) -> dict:
         "couples": [linked_couple(link=link) for link in therapist_couples(therapist=therapist)],
         **therapist_pending(therapist=therapist),
     }
+
+
+@dataclass
+class PartnerSafety:
+    """What a linked therapist may know about one partner's safety questions."""
+
+    partner: User
+    status: str  # "not_started", "ok" or "needs_attention" (never why)
+    answers: list[safety.AnswerView] | None  # only if this partner chose to share them
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status == "needs_attention"
+
+
+def couple_safety(*, link: TherapistLink) -> list[PartnerSafety]:
+    """For the couple page of a therapist with access through `link` (checked by the caller):
+    each current partner's screening status, and their answers if they shared them."""
+    return [
+        PartnerSafety(
+            partner=partner,
+            status=safety.screening_status_for_therapist(user=partner),
+            answers=safety.shared_answers_for_therapist(user=partner),
+        )
+        for partner in partners_of(couple=link.couple)
+    ]

@@ -117,12 +117,18 @@ def link_end(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _couple_page(request, link, *, note_form=None, homework_form=None, status=200):
     couple = link.couple
+    partners_safety = selectors.couple_safety(link=link)
+    for item in partners_safety:
+        if item.answers is not None:  # a partner's own answers, shared with the therapist
+            audit(action="therapist.read", actor=request.user, target=item.partner,
+                  request=request, what="safety_answers", couple=couple.public_id)
     return render(
         request,
         "therapists/couple.html",
         {
             "link": link,
             "couple_view": selectors.linked_couple(link=link),
+            "partners_safety": partners_safety,
             "notes": selectors.notes_of(therapist=request.user, couple=couple),
             "note_form": note_form or NoteForm(),
             "homework_form": homework_form or HomeworkForm(),

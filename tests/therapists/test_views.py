@@ -352,3 +352,43 @@ def test_the_partners_own_pages_stay_404_for_a_linked_therapist(live, therapist,
     assert response.status_code == 404
     live.refresh_from_db()
     assert live.seq == 2
+
+
+# --- safety questions on the couple page ---------------------------------------------------------
+
+
+def test_the_couple_page_shows_needs_attention_and_only_shared_answers(
+    pair, therapist, link, alex, sam, client_as
+):
+    from couples import safety
+    from tests.dialogues.conftest import screen
+
+    screen(alex, concern=True)  # "afraid: often"
+    url = reverse("therapists:couple", args=[pair.public_id])
+    page = client_as(therapist).get(url).content.decode()
+    assert "Needs attention" in page and "No concerns" in page
+    assert "answers not shared" in page and "Often" not in page
+    assert "isn't appropriate while there is abuse" in page
+    assert not AuditEvent.objects.filter(details__what="safety_answers").exists()
+
+    safety.screening_set_shared(user=alex, shared=True)
+    page = client_as(therapist).get(url).content.decode()
+    assert "Answers Alex chose to share with you" in page and "Often" in page
+    assert "Answers Sam chose" not in page
+    event = AuditEvent.objects.get(details__what="safety_answers")
+    assert (event.actor, event.target_id) == (therapist, alex.public_id)
+    assert "often" not in str(event.details).lower()
+    # Neither partner's own pages show the other's status.
+    for partner in (alex, sam):
+        home = client_as(partner).get("/").content.decode()
+        assert "Needs attention" not in home and "Often" not in home
+
+
+def test_safety_status_is_for_the_linked_therapist_only(pair, roles, client_as):
+    from tests.dialogues.conftest import screen
+
+    screen(roles["partner"], concern=True)
+    url = reverse("therapists:couple", args=[pair.public_id])
+    for who in NOT_ALLOWED:
+        response = client_as(roles[who]).get(url)
+        assert response.status_code == 404 and "Needs attention" not in response.content.decode()
