@@ -64,12 +64,15 @@ def account_export(*, user: User) -> dict:
     """Everything we hold about this person, as they may see it (the "your data" download).
 
     Their account, their couples (partners by name only), the invitations they sent, every
-    dialogue they took part in with all its turns, and their own security events.
+    dialogue they took part in with all its turns as they see them (a therapist's private
+    word to the other partner is not theirs), their therapist links and consents, their
+    couples' homework, and their own security events. Never a therapist's private notes.
     """
     from django.utils import timezone
 
     from couples.models import AuditEvent
     from dialogues.selectors import dialogues_export
+    from therapists.models import Homework
 
     def when(value) -> str | None:
         return value.isoformat() if value else None
@@ -108,6 +111,56 @@ def account_export(*, user: User) -> dict:
         }
         for inv in user.invitations_sent.select_related("couple").order_by("created_at", "pk")
     ]
+    therapist_links = [
+        {
+            "id": c.link.public_id,
+            "therapist": (
+                c.link.therapist.display_name if c.link.therapist else c.link.invited_email
+            ),
+            "couple": c.link.couple.public_id if c.link.couple else None,
+            "status": c.link.status,
+            "your_consent_given_at": when(c.given_at),
+            "your_consent_withdrawn_at": when(c.withdrawn_at),
+            "access_from": when(c.link.activated_at),
+            "access_until": when(c.link.ended_at),
+        }
+        for c in Consent.objects.filter(partner=user)
+        .select_related("link__therapist", "link__couple")
+        .order_by("given_at", "pk")
+    ]
+    if user.is_therapist:
+        therapist_links += [
+            {
+                "id": link.public_id,
+                "couple": link.couple.public_id if link.couple else None,
+                "status": link.status,
+                "created_at": when(link.created_at),
+                "access_from": when(link.activated_at),
+                "access_until": when(link.ended_at),
+                "end_reason": link.end_reason,
+            }
+            for link in TherapistLink.objects.filter(therapist=user)
+            .select_related("couple")
+            .order_by("created_at", "pk")
+        ]
+    homework = [
+        {
+            "id": h.public_id,
+            "couple": h.couple.public_id,
+            "title": h.title,
+            "instructions": h.instructions,
+            "due_date": h.due_date.isoformat() if h.due_date else None,
+            "dialogue_kind": h.dialogue_kind,
+            "assigned_at": when(h.created_at),
+            "done_at": when(h.done_at),
+            "done_by": "you" if h.done_by_id == user.pk else (
+                h.done_by.display_name if h.done_by else None
+            ),
+        }
+        for h in Homework.objects.filter(couple__memberships__user=user)
+        .select_related("couple", "done_by")
+        .order_by("created_at", "pk")
+    ]
     security_events = [
         {"action": e.action, "at": when(e.created_at), "ip_address": e.ip_address}
         for e in AuditEvent.objects.filter(actor=user).order_by("created_at", "pk")
@@ -127,6 +180,8 @@ def account_export(*, user: User) -> dict:
         "couples": couples,
         "invitations_sent": invitations,
         "dialogues": dialogues_export(user=user),
+        "therapist_links": therapist_links,
+        "homework": homework,
         "security_events": security_events,
     }
 
