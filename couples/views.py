@@ -73,6 +73,10 @@ def home(request: HttpRequest) -> HttpResponse:
     from therapists.selectors import homework_for_couple
 
     context.update(home_dialogues(user=user, couple=couple))
+    if user.is_therapist and not user.is_staff:
+        from therapists.selectors import dashboard
+
+        context.update(dashboard(therapist=user))  # their dashboard is their home page
     if couple and partner and user.is_partner:
         context["therapist_links"] = selectors.couple_therapist_links(couple=couple, viewer=user)
         context["homework"] = homework_for_couple(couple=couple)

@@ -392,3 +392,17 @@ def test_safety_status_is_for_the_linked_therapist_only(pair, roles, client_as):
     for who in NOT_ALLOWED:
         response = client_as(roles[who]).get(url)
         assert response.status_code == 404 and "Needs attention" not in response.content.decode()
+
+
+def test_a_therapists_home_page_is_their_dashboard(live, therapist, client_as):
+    home = client_as(therapist).get("/").content.decode()
+    assert "Your therapist account" in home and "Linked couples" in home
+    assert "Alex &amp; Sam" in home
+    assert reverse("therapists:console", args=[live.public_id]) in home
+    assert f'href="{reverse("therapists:dashboard")}"' in home  # "Your couples" in the nav
+
+
+def test_an_unverified_therapists_home_has_no_dashboard(roles, client_as):
+    home = client_as(roles["never_verified"]).get("/").content.decode()
+    assert "Waiting for verification" in home and "Linked couples" not in home
+    assert "Make a link code" not in home
