@@ -44,6 +44,13 @@ class CoupleError(Exception):
         self.message = message
 
 
+class LinkNotFound(CoupleError):
+    """No such therapist link for this person (never says which); views answer 404."""
+
+    def __init__(self) -> None:
+        super().__init__("That therapist link wasn't found.")
+
+
 @dataclass(frozen=True)
 class IssuedInvitation:
     invitation: Invitation
@@ -430,8 +437,10 @@ def therapist_invitation_accept(*, therapist: User, link_public_id: str,
                         status=TherapistLink.Status.PENDING)
                 .first()
             )
-            if link is None or (link.expires_at and link.expires_at <= timezone.now()):
-                raise CoupleError("That invitation wasn't found or has expired.")
+            if link is None:
+                raise LinkNotFound()
+            if link.expires_at and link.expires_at <= timezone.now():
+                raise CoupleError("That invitation has expired.")
             if not link.couple.is_active:
                 raise CoupleError("This couple is no longer active.")
             link.therapist = therapist
@@ -457,7 +466,7 @@ def therapist_link_end(*, therapist: User, link_public_id: str, request=None) ->
         .first()
     )
     if link is None or not therapist.is_therapist:
-        raise CoupleError("That link wasn't found.")
+        raise LinkNotFound()
     reason = (
         TherapistLink.EndReason.DECLINED
         if link.therapist_id is None
@@ -480,7 +489,7 @@ def _partner_link(user: User, link_public_id: str) -> TherapistLink:
         else None
     )
     if link is None or link.couple_id != couple.pk:
-        raise CoupleError("That therapist link wasn't found.")
+        raise LinkNotFound()
     return link
 
 

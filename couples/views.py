@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -275,6 +275,8 @@ def _consent_action(action, done: str):
     def view(request: HttpRequest, public_id: str) -> HttpResponse:
         try:
             action(user=request.user, link_public_id=public_id, request=request)
+        except services.LinkNotFound:
+            raise Http404("No such therapist link.") from None
         except CoupleError as error:
             messages.error(request, error.message)
         else:

@@ -66,9 +66,8 @@ def render_update(
         render_to_string(f"{PAGE}#new_turns", context),
         render_to_string(f"{PAGE}#status_bar", context),
         render_to_string(f"{PAGE}#announcer", context),
+        render_to_string(f"{PAGE}#typing", {}),  # whoever was writing has posted
     ]
-    if role == PARTNER:
-        parts.append(render_to_string(f"{PAGE}#typing", {}))
     if context["panel_key"] != panel_key:
         panel = "console_state" if role == FACILITATOR else "move_panel"
         parts.append(render_to_string(f"{PAGE}#{panel}", context))

@@ -47,6 +47,7 @@ class LinkedCouple:
     live: DialogueSession | None
     recent: list[DialogueSession]
     homework: list[Homework]
+    safety_attention: bool = False  # a partner's safety questions need attention (not why)
 
     @property
     def homework_open(self) -> int:
@@ -67,6 +68,10 @@ def linked_couple(*, link: TherapistLink) -> LinkedCouple:
         live=live,
         recent=[s for s in sessions if s is not live][:RECENT_DIALOGUES],
         homework=list(Homework.objects.filter(couple=couple, therapist=link.therapist)[:20]),
+        safety_attention=any(
+            safety.screening_status_for_therapist(user=p) == "needs_attention"
+            for p in partners_of(couple=couple)
+        ),
     )
 
 

@@ -89,6 +89,8 @@ def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
         couple_services.therapist_invitation_accept(
             therapist=request.user, link_public_id=public_id, request=request
         )
+    except couple_services.LinkNotFound:
+        raise Http404("No such link.") from None
     except CoupleError as error:
         messages.error(request, error.message)
     else:
@@ -105,6 +107,8 @@ def link_end(request: HttpRequest, public_id: str) -> HttpResponse:
         couple_services.therapist_link_end(
             therapist=request.user, link_public_id=public_id, request=request
         )
+    except couple_services.LinkNotFound:
+        raise Http404("No such link.") from None
     except CoupleError as error:
         messages.error(request, error.message)
     else:

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
+from couples import safety
 from dialogues import services
-from tests.dialogues.conftest import make_couple, make_person
+from tests.dialogues.conftest import make_couple, make_person, screen
 from tests.therapists.conftest import at_mirror, link_with_consent, make_therapist
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -128,3 +129,25 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_ur
     b.goto("/")
     expect(b.locator("#therapist-access")).to_contain_text("Dr. Rivera (therapist) has access")
     screenshots(b, artifacts_dir, "partner-home")
+
+    # The couple's page: safety status (Alex shared answers of concern), a note, homework.
+    screen(alex, concern=True)
+    safety.screening_set_shared(user=alex, shared=True)
+    t.get_by_role("link", name="Alex & Sam").first.click()
+    expect(t.locator("#safety-title")).to_be_visible()
+    expect(t.get_by_text("Needs attention")).to_be_visible()
+    t.get_by_text("Answers Alex chose to share with you").click()
+    expect(t.locator(".shared-answers")).to_contain_text("Often")
+    t.get_by_role("textbox", name="Private note").fill("Alex seemed tense; check in next week.")
+    t.get_by_role("button", name="Save note").click()
+    expect(t.locator(".note-list")).to_contain_text("check in next week")
+    t.get_by_text("Assign homework").click()
+    t.get_by_role("textbox", name="Title").fill("One appreciation a day")
+    t.get_by_label("A dialogue to practise (optional)").select_option(
+        label="Appreciation Dialogue")
+    t.get_by_role("button", name="Assign").click()
+    expect(t.locator(".homework-list")).to_contain_text("One appreciation a day")
+    screenshots(t, artifacts_dir, "couple")
+    b.goto("/")
+    expect(b.locator("#homework")).to_contain_text("One appreciation a day")
+    expect(b.locator("main")).not_to_contain_text("check in next week")

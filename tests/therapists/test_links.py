@@ -267,3 +267,35 @@ def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam
         pending.refresh_from_db()
         assert pending.status == "ended"
     assert not has_access(therapist, pair)
+
+
+# --- the link views, as each role -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["outsider", "therapist", "staff", "unverified_therapist"])
+def test_the_consent_views_are_404_for_anyone_outside_the_couple(who, link, pair, request,
+                                                                 client_as):
+    person = request.getfixturevalue(who)
+    for name in ("consent_give", "consent_withdraw", "consent_decline"):
+        response = client_as(person).post(reverse(f"couples:{name}", args=[link.public_id]))
+        assert response.status_code == 404, (who, name)
+    link.refresh_from_db()
+    assert link.status == "active"
+
+
+def test_the_consent_views_send_anonymous_visitors_to_log_in(link, client_as):
+    for name in ("consent_give", "consent_withdraw", "consent_decline"):
+        response = client_as(None).post(reverse(f"couples:{name}", args=[link.public_id]))
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client_as(None).post(reverse("couples:therapist_code"), {"code": "x"}).status_code == 302
+
+
+def test_another_therapist_gets_404_for_someone_elses_link(link, pair, alex, client_as):
+    other = make_therapist("other@example.com", "Dr. Other")
+    invited = services.therapist_invite(user=alex, email="invited@example.com")
+    for name, target in (("therapists:link_end", link), ("therapists:accept", invited)):
+        response = client_as(other).post(reverse(name, args=[target.public_id]))
+        assert response.status_code == 404, name
+    link.refresh_from_db()
+    invited.refresh_from_db()
+    assert link.status == "active" and invited.therapist is None

@@ -363,7 +363,11 @@ def test_the_couple_page_shows_needs_attention_and_only_shared_answers(
     from couples import safety
     from tests.dialogues.conftest import screen
 
+    dashboard = client_as(therapist).get(reverse("therapists:dashboard")).content.decode()
+    assert "Safety questions need attention" not in dashboard
     screen(alex, concern=True)  # "afraid: often"
+    dashboard = client_as(therapist).get(reverse("therapists:dashboard")).content.decode()
+    assert "Safety questions need attention" in dashboard
     url = reverse("therapists:couple", args=[pair.public_id])
     page = client_as(therapist).get(url).content.decode()
     assert "Needs attention" in page and "No concerns" in page
