@@ -124,3 +124,32 @@ def test_the_facilitator_selector_and_the_partner_selector_do_not_mix(live, role
     for who in NOT_ALLOWED:
         assert selectors.dialogue_for_facilitator(public_id=live.public_id,
                                                   user=roles[who]) is None
+
+
+def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam):
+    """Captured with a handler of our own (works with or without pytest's logging plugin)."""
+    import logging
+
+    from therapists import services as therapist_services
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = records.append
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        services.coaching_send(session_public_id=live.public_id, therapist=therapist,
+                               text="secret-coaching-words", to="a")
+        therapist_services.note_add(therapist=therapist, couple=live.couple,
+                                    text="secret-note-words")
+        therapist_services.homework_assign(therapist=therapist, couple=live.couple,
+                                           title="secret-homework-title",
+                                           instructions="secret-instructions")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    assert records  # something was logged: ids only
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in records)
+    assert "secret" not in logged
