@@ -135,7 +135,7 @@ def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam
     records: list[logging.LogRecord] = []
     handler = logging.Handler(level=logging.DEBUG)
     handler.emit = records.append
-    root = logging.getLogger()
+    root = logging.getLogger("imago")  # our loggers don't propagate to the root
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
