@@ -281,3 +281,107 @@ class SupportResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country or 'default'}: {self.name}"
+
+
+def new_link_code() -> str:
+    """A short code a therapist reads out or sends to a couple: 10 letters, about 50 bits."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+    raw = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+class TherapistLink(models.Model):
+    """A therapist's access to one couple. Access needs the therapist (verified) and BOTH
+    partners' active consent; either partner withdrawing ends the link at once.
+
+    Made in two ways: the therapist issues a `code` a partner enters (couple empty until then),
+    or a partner invites a therapist by `invited_email` (therapist empty until they accept).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for consent"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    class EndReason(models.TextChoices):
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Consent withdrawn"
+        THERAPIST = "therapist", "Ended by the therapist"
+        COUPLE_ENDED = "couple_ended", "The couple ended"
+        EXPIRED = "expired", "Expired"
+        UNVERIFIED = "unverified", "The therapist is no longer verified"
+        DEACTIVATED = "deactivated", "The therapist's account was switched off"
+        DELETED = "deleted", "The therapist's account was deleted"
+        STAFF = "staff", "Ended by our team"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="therapist_links",
+    )
+    couple = models.ForeignKey(
+        Couple, on_delete=models.CASCADE, null=True, blank=True, related_name="therapist_links"
+    )
+    code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    invited_email = models.EmailField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)  # for unused codes and invitations
+    therapist_accepted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    activated_at = models.DateTimeField(null=True, blank=True)  # access began (both consented)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["therapist", "couple"],
+                condition=Q(status__in=["pending", "active"], therapist__isnull=False,
+                            couple__isnull=False),
+                name="one_open_link_per_therapist_and_couple",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Therapist link {self.public_id[:6]} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.ACTIVE)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def access_group(self) -> str:
+        """The channel group of this link's open console sockets (closed when access ends)."""
+        return f"therapist-access.{self.public_id}"
+
+
+class Consent(models.Model):
+    """One partner's consent to one therapist link, given and perhaps withdrawn in their account."""
+
+    link = models.ForeignKey(TherapistLink, on_delete=models.CASCADE, related_name="consents")
+    partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="therapist_consents"
+    )
+    given_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["given_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["link", "partner"], name="one_consent_per_partner")
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent of {self.partner_id} to link {self.link_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None

@@ -22,6 +22,7 @@ from django.conf import settings
 from couples import session_limits
 from couples.selectors import couple_for
 from dialogues import layer_watch, push, selectors
+from dialogues.selectors import FACILITATOR, PARTNER
 from dialogues.services import couple_group
 
 logger = logging.getLogger("imago.dialogues")
@@ -167,7 +168,22 @@ class _Base(AsyncWebsocketConsumer):
 
 
 class DialogueConsumer(_Base):
-    """One browser tab on one dialogue page."""
+    """One partner's browser tab on one dialogue page."""
+
+    role = PARTNER
+
+    def _authorize(self) -> dict | None:
+        """Who this socket may watch (runs in a database thread). None: refuse."""
+        session = selectors.dialogue_for(public_id=self.public_id, user=self.user)
+        if session is None:
+            return None
+        slot = session.slot_of(self.user)
+        partner = session.partner_in("b" if slot == "a" else "a")
+        return {
+            "session": session,
+            "groups": [],
+            "partners": {partner.pk: partner.display_name} if partner else {},
+        }
 
     async def connect(self) -> None:
         self.user = self._authenticated_user()
@@ -175,35 +191,38 @@ class DialogueConsumer(_Base):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.public_id = self.scope["url_route"]["kwargs"]["public_id"]
-        session = await database_sync_to_async(selectors.dialogue_for)(
-            public_id=self.public_id, user=self.user
-        )
-        if session is None:
+        allowed = await database_sync_to_async(self._authorize)()
+        if allowed is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        slot = session.slot_of(self.user)
-        partner = session.partner_in("b" if slot == "a" else "a")
-        self.partner_pk = partner.pk if partner else None
-        self.partner_name = partner.display_name if partner else "Your partner"
+        session = allowed["session"]
+        # The people whose presence this person is shown: user pk -> name.
+        self.watched: dict[int, str] = allowed["partners"]
+        self.partner_pk = next(iter(self.watched), None) if self.role == PARTNER else None
+        self.partner_name = self.watched.get(self.partner_pk, "Your partner")
         self.group = session.group_name
-        self.partner_channels: set[str] = set()
+        self.present: dict[str, int] = {}  # channel -> user pk, for the people watched
+        self.facilitators: dict[str, int] = {}  # channel -> therapist pk (partners only)
+        self.facilitator_names: dict[int, str] = {}
         self.last_seq = 0
         self.panel_key = ""
         self.last_typing = 0.0
-        await self._join(self.group, auth_session_group(self._session_key()))
+        await self._join(self.group, *allowed["groups"], auth_session_group(self._session_key()))
         await self.accept()
         await self.send_snapshot()
-        await self.send(push.render_presence(partner_name=self.partner_name, online=False))
+        await self.send_presence()
         await self.channel_layer.group_send(
             self.group,
-            {"type": "presence.hello", "user": self.user.pk, "channel": self.channel_name},
+            {"type": "presence.hello", "user": self.user.pk, "channel": self.channel_name,
+             "role": self.role},
         )
 
     async def disconnect(self, code) -> None:
         if hasattr(self, "group") and getattr(self, "user", None):
             await self.channel_layer.group_send(
                 self.group,
-                {"type": "presence.bye", "user": self.user.pk, "channel": self.channel_name},
+                {"type": "presence.bye", "user": self.user.pk, "channel": self.channel_name,
+                 "role": self.role},
             )
         await super().disconnect(code)
 
@@ -220,7 +239,7 @@ class DialogueConsumer(_Base):
         except ValueError:
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
-        if kind == "typing":
+        if kind == "typing" and self.role == PARTNER:
             now = time.monotonic()
             if now - self.last_typing >= TYPING_EVERY:
                 self.last_typing = now
@@ -236,7 +255,7 @@ class DialogueConsumer(_Base):
 
     async def send_snapshot(self) -> None:
         rendered = await database_sync_to_async(push.render_snapshot)(
-            public_id=self.public_id, user=self.user
+            public_id=self.public_id, user=self.user, role=self.role
         )
         if rendered is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -251,7 +270,8 @@ class DialogueConsumer(_Base):
         if event.get("seq", 0) <= self.last_seq:
             return  # already shown (a snapshot or an earlier update covered it)
         rendered = await database_sync_to_async(push.render_update)(
-            public_id=self.public_id, user=self.user, after=self.last_seq, panel_key=self.panel_key
+            public_id=self.public_id, user=self.user, after=self.last_seq,
+            panel_key=self.panel_key, role=self.role,
         )
         if rendered is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -260,32 +280,113 @@ class DialogueConsumer(_Base):
             self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
             await self.send(rendered.html)
 
+    # --- presence: who else is on this dialogue now ---------------------------------------
+
+    async def send_presence(self, part: str = "all") -> None:
+        """`part`: "people" (the partner), "facilitators" (a therapist), or "all"."""
+        if part in ("all", "people"):
+            online = set(self.present.values())
+            await self.send(
+                push.render_presence(
+                    partner_name=self.partner_name, online=self.partner_pk in online
+                )
+            )
+        if part in ("all", "facilitators"):
+            names = sorted({self.facilitator_names[pk] for pk in self.facilitators.values()})
+            await self.send(push.render_facilitator_presence(names=names))
+
+    async def _arrived(self, event) -> str | None:
+        """Note who arrived; which part of the presence shown to this person changed."""
+        channel, user, role = event["channel"], event["user"], event.get("role", PARTNER)
+        if role == FACILITATOR:
+            if self.role != PARTNER or channel in self.facilitators:
+                return None
+            if user not in self.facilitator_names:
+                self.facilitator_names[user] = await database_sync_to_async(_therapist_name)(user)
+            had = set(self.facilitators.values())
+            self.facilitators[channel] = user
+            return "facilitators" if user not in had else None
+        if user in self.watched and channel not in self.present:
+            had = set(self.present.values())
+            self.present[channel] = user
+            return "people" if user not in had else None
+        return None
+
     async def presence_hello(self, event) -> None:
         if event["channel"] == self.channel_name:
             return
-        if event["user"] == self.partner_pk:
-            self.partner_channels.add(event["channel"])
-            await self.send(push.render_presence(partner_name=self.partner_name, online=True))
+        changed = await self._arrived(event)
+        if changed:
+            await self.send_presence(changed)
         # Tell the newcomer we are here too.
         await self.channel_layer.send(
             event["channel"],
-            {"type": "presence.here", "user": self.user.pk, "channel": self.channel_name},
+            {"type": "presence.here", "user": self.user.pk, "channel": self.channel_name,
+             "role": self.role},
         )
 
     async def presence_here(self, event) -> None:
-        if event["user"] == self.partner_pk and event["channel"] not in self.partner_channels:
-            self.partner_channels.add(event["channel"])
-            await self.send(push.render_presence(partner_name=self.partner_name, online=True))
+        changed = await self._arrived(event)
+        if changed:
+            await self.send_presence(changed)
 
     async def presence_bye(self, event) -> None:
-        if event["user"] == self.partner_pk:
-            self.partner_channels.discard(event["channel"])
-            if not self.partner_channels:
-                await self.send(push.render_presence(partner_name=self.partner_name, online=False))
+        channel = event["channel"]
+        if channel in self.present:
+            user = self.present.pop(channel)
+            if user not in self.present.values():
+                await self.send_presence("people")
+        elif channel in self.facilitators:
+            user = self.facilitators.pop(channel)
+            if user not in self.facilitators.values():
+                await self.send_presence("facilitators")
 
     async def typing_hint(self, event) -> None:
-        if event["user"] == self.partner_pk:
-            await self.send(push.render_typing(partner_name=self.partner_name))
+        if event["user"] == self.partner_pk or (
+            self.role == FACILITATOR and event["user"] in self.watched
+        ):
+            await self.send(push.render_typing(partner_name=self.watched[event["user"]]))
+
+
+def _therapist_name(pk: int) -> str:
+    from couples.models import User
+
+    user = User.objects.filter(pk=pk).only("display_name").first()
+    return f"{user.display_name} (therapist)" if user else "Your therapist"
+
+
+class FacilitatorConsumer(DialogueConsumer):
+    """A linked therapist's console on a couple's live dialogue: sees every step, shown to the
+    partners as present. Closed at once when either partner withdraws consent."""
+
+    role = FACILITATOR
+
+    def _authorize(self) -> dict | None:
+        from couples.selectors import therapist_access_link
+
+        session = selectors.dialogue_for_facilitator(public_id=self.public_id, user=self.user)
+        link = (
+            therapist_access_link(therapist=self.user, couple_id=session.couple_id)
+            if session
+            else None
+        )
+        if session is None or link is None:
+            return None
+        partners = {
+            p.pk: p.display_name for p in (session.partner_a, session.partner_b) if p is not None
+        }
+        return {"session": session, "groups": [link.access_group], "partners": partners}
+
+    async def send_presence(self, part: str = "all") -> None:
+        online = set(self.present.values())
+        await self.send(
+            push.render_partners_presence(
+                partners=[(name, pk in online) for pk, name in self.watched.items()]
+            )
+        )
+
+    async def therapist_access_ended(self, event) -> None:
+        await self.close(code=CLOSE_FORBIDDEN)
 
 
 class HomeConsumer(_Base):

@@ -106,7 +106,8 @@ class Turn(models.Model):
 
     class Kind(models.TextChoices):
         MOVE = "move", "Protocol move"
-        EVENT = "event", "Session event"  # started, time-out, ready, resumed, ended
+        EVENT = "event", "Session event"  # started, time-out, ready, resumed, ended, rewind
+        COACHING = "coaching", "Coaching"  # a therapist's message, to both or to one partner
 
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="turns")
     seq = models.PositiveIntegerField()
@@ -117,7 +118,13 @@ class Turn(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    actor_role = models.CharField(max_length=16, blank=True)
+    actor_role = models.CharField(max_length=16, blank=True)  # sender, receiver, facilitator
+    # Who may see this turn: NULL is everyone in the session; else only this partner (and the
+    # facilitator who wrote it). Every per-person rendering filters on it.
+    visible_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="+",
+    )
     text = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     # NULL, not "", so the partial unique constraint ignores turns without a form token.

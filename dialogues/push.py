@@ -1,6 +1,11 @@
 """Fragments pushed over the websocket, rendered for one person from the same partials as the
 page. Each message starts with a sync marker carrying the session's sequence numbers, so a
-browser that sees a gap asks for a snapshot."""
+browser that sees a gap asks for a snapshot.
+
+Sequence numbers are per session. A turn this person may not see (a therapist's private word
+to the other partner) is simply absent from what they get, while the marker still advances
+past it: each person's view stays contiguous.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from django.utils.html import format_html
 
 from couples.models import User
 from dialogues import selectors
+from dialogues.selectors import FACILITATOR, PARTNER
 
 PAGE = "dialogues/dialogue.html"
 
@@ -32,46 +38,56 @@ def _marker(kind: str, first: int, seq: int) -> str:
     )
 
 
-def render_snapshot(*, public_id: str, user: User) -> Rendered | None:
+def render_snapshot(*, public_id: str, user: User, role: str = PARTNER) -> Rendered | None:
     """The whole live part of the page, as it is now (None if the person may not see it)."""
-    session = selectors.dialogue_for(public_id=public_id, user=user)
+    session = selectors.dialogue_for_viewer(public_id=public_id, user=user, role=role)
     if session is None:
         return None
-    turns = selectors.turns_of(session=session)
-    context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
+    turns = selectors.turns_of(session=session, viewer=user)
+    context = selectors.dialogue_context(session=session, viewer=user, turns=turns, role=role)
     html = _marker("snapshot", 1, session.seq) + render_to_string(f"{PAGE}#live", context)
-    return Rendered(html, session.seq, context["panel"].key, session.is_live)
+    return Rendered(html, session.seq, context["panel_key"], session.is_live)
 
 
 def render_update(
-    *, public_id: str, user: User, after: int, panel_key: str
+    *, public_id: str, user: User, after: int, panel_key: str, role: str = PARTNER
 ) -> Rendered | None:
     """What changed since turn `after`: new turns, the status bar, and the move panel if the
     person's options changed (so a half-written answer isn't replaced needlessly)."""
-    session = selectors.dialogue_for(public_id=public_id, user=user)
+    session = selectors.dialogue_for_viewer(public_id=public_id, user=user, role=role)
     if session is None:
         return None
     if session.seq <= after:
         return Rendered("", after, panel_key, session.is_live)
-    turns = selectors.turns_of(session=session, after=after)
-    context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
-    panel = context["panel"]
+    turns = selectors.turns_of(session=session, viewer=user, after=after)
+    context = selectors.dialogue_context(session=session, viewer=user, turns=turns, role=role)
     parts = [
         _marker("update", after + 1, session.seq),
         render_to_string(f"{PAGE}#new_turns", context),
         render_to_string(f"{PAGE}#status_bar", context),
         render_to_string(f"{PAGE}#announcer", context),
-        render_to_string(f"{PAGE}#typing", {}),
+        render_to_string(f"{PAGE}#typing", {}),  # whoever was writing has posted
     ]
-    if panel.key != panel_key:
-        parts.append(render_to_string(f"{PAGE}#move_panel", context))
-    return Rendered("".join(parts), session.seq, panel.key, session.is_live)
+    if context["panel_key"] != panel_key:
+        panel = "console_state" if role == FACILITATOR else "move_panel"
+        parts.append(render_to_string(f"{PAGE}#{panel}", context))
+    return Rendered("".join(parts), session.seq, context["panel_key"], session.is_live)
 
 
 def render_presence(*, partner_name: str, online: bool) -> str:
     return render_to_string(
         f"{PAGE}#presence", {"partner_name": partner_name, "partner_online": online}
     )
+
+
+def render_facilitator_presence(*, names: list[str]) -> str:
+    """For partners: which therapist is present on the console now."""
+    return render_to_string(f"{PAGE}#facilitator_presence", {"facilitator_names": names})
+
+
+def render_partners_presence(*, partners: list[tuple[str, bool]]) -> str:
+    """For the therapist: which partners are on the dialogue page now."""
+    return render_to_string(f"{PAGE}#partners_presence", {"partners_online": partners})
 
 
 def render_typing(*, partner_name: str) -> str:

@@ -25,7 +25,11 @@ EVENT_PHRASES = {
     "ready": "is ready to go on",
     "resume": "resumed the dialogue",
     "end": "ended the dialogue",
+    "rewind": "sent the dialogue back to",
 }
+
+PARTNER = "partner"
+FACILITATOR = "facilitator"
 
 APPOINTMENT_CHOICES = [
     (15, "In 15 minutes"),
@@ -56,23 +60,54 @@ def dialogue_for(*, public_id: str, user: User) -> DialogueSession | None:
 
 
 def may_facilitate(*, session: DialogueSession, user: User) -> bool:
-    """Whether `user` may steer this dialogue as its therapist (e.g. end a time-out).
+    """Whether `user` may watch and steer this dialogue as its therapist: a verified, active
+    therapist linked to the session's couple with BOTH current partners' consent in force."""
+    from couples.selectors import therapist_access_link
 
-    Nobody yet: therapist links with both partners' consent come with issue 4, which replaces
-    this with its consent check (a verified therapist linked to the session's couple).
-    """
-    return False
+    if not getattr(user, "is_verified_therapist", False):
+        return False
+    return therapist_access_link(therapist=user, couple_id=session.couple_id) is not None
 
 
-def turns_of(*, session: DialogueSession, after: int = 0) -> list[Turn]:
-    """The turns after `after`, up to the session's `seq` as this instance read it.
+def dialogue_for_facilitator(*, public_id: str, user: User) -> DialogueSession | None:
+    """The session if this person may facilitate it now (None otherwise, whatever the
+    reason)."""
+    if not user.is_authenticated or not public_id or len(public_id) > 64:
+        return None
+    if not user.is_verified_therapist:
+        return None
+    session = (
+        DialogueSession.objects.select_related("partner_a", "partner_b", "paused_by", "couple")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if session is None or not may_facilitate(session=session, user=user):
+        return None
+    return session
+
+
+def dialogue_for_viewer(*, public_id: str, user: User, role: str) -> DialogueSession | None:
+    if role == FACILITATOR:
+        return dialogue_for_facilitator(public_id=public_id, user=user)
+    return dialogue_for(public_id=public_id, user=user)
+
+
+def audience_q(viewer: User) -> Q:
+    """The turns this person may see: everyone's, those meant for them, and their own."""
+    return Q(visible_to__isnull=True) | Q(visible_to=viewer) | Q(actor=viewer)
+
+
+def turns_of(*, session: DialogueSession, viewer: User, after: int = 0) -> list[Turn]:
+    """The turns after `after` that this person may see (others are simply not there), up to
+    the session's `seq` as this instance read it.
 
     A step may be saved between reading the session and reading its turns; without the upper
     bound a page or push would show that turn under an older sequence number, and the browser
     would append it a second time when its own update arrives."""
     return list(
         session.turns.filter(seq__gt=after, seq__lte=session.seq)
-        .select_related("actor")
+        .filter(audience_q(viewer))
+        .select_related("actor", "visible_to")
         .order_by("seq")
     )
 
@@ -85,6 +120,10 @@ class TurnView:
     seq: int
     is_event: bool
     is_mine: bool
+    is_coaching: bool
+    is_facilitator: bool
+    is_private: bool  # meant for one partner only
+    private_for: str  # that partner's name, as the viewer should read it ("you" for them)
     actor_name: str
     role: str
     title: str
@@ -103,13 +142,35 @@ class TurnView:
     def announcement(self) -> str:
         """A short line for screen readers when the turn appears."""
         what = self.text or self.said
+        if self.is_coaching:
+            who = "Privately from your therapist" if self.is_private else "From the therapist"
+            return f"{who}, {self.actor_name}: {what}"
         return f"{self.actor_name} {self.phrase}" + (f": {what}" if what else ".")
 
 
+def _actor_name(turn: Turn) -> str:
+    if turn.actor is None:
+        return "Someone"
+    if turn.actor_role == FACILITATOR:
+        return f"{turn.actor.display_name} (therapist)"
+    return turn.actor.display_name
+
+
 def turn_view(turn: Turn, *, viewer: User) -> TurnView:
-    actor_name = turn.actor.display_name if turn.actor else "Someone"
+    actor_name = _actor_name(turn)
     is_mine = turn.actor_id == viewer.pk
-    if turn.kind == Turn.Kind.EVENT:
+    private_for = ""
+    if turn.visible_to_id is not None:
+        private_for = (
+            "you" if turn.visible_to_id == viewer.pk else turn.visible_to.display_name
+        )
+    if turn.kind == Turn.Kind.COACHING:
+        title, phrase, said = "Coaching", "coached", ""
+    elif turn.kind == Turn.Kind.EVENT and turn.move == "rewind":
+        target = protocol.STEPS.get((turn.data or {}).get("to", ""))
+        title, said = "", ""
+        phrase = f"{EVENT_PHRASES['rewind']} {target.title if target else 'an earlier step'}"
+    elif turn.kind == Turn.Kind.EVENT:
         title, phrase, said = "", EVENT_PHRASES.get(turn.move, turn.move), ""
         if turn.move == "ready" and is_mine:
             phrase = "are ready to go on"
@@ -124,6 +185,10 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         seq=turn.seq,
         is_event=turn.kind == Turn.Kind.EVENT,
         is_mine=is_mine,
+        is_coaching=turn.kind == Turn.Kind.COACHING,
+        is_facilitator=turn.actor_role == FACILITATOR,
+        is_private=turn.visible_to_id is not None,
+        private_for=private_for,
         actor_name="You" if is_mine else actor_name,
         role=turn.actor_role,
         title=title,
@@ -312,17 +377,81 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     )
 
 
-def dialogue_context(*, session: DialogueSession, viewer: User, turns: list[Turn]) -> dict:
-    """Everything the dialogue page and its partials need."""
+@dataclass
+class Console:
+    """The step machine's state, as a facilitating therapist sees it."""
+
+    session: DialogueSession
+    step: protocol.Step
+    round: int
+    status: str
+    sender_name: str
+    receiver_name: str
+    acting: str  # who may act now, e.g. "Sam (receiver)"
+    rewind_targets: list[tuple[str, str]]  # (step name, title)
+    partners: list[tuple[str, str]]  # (slot, name) for choosing a private audience
+
+    @property
+    def key(self) -> str:
+        targets = ",".join(name for name, _ in self.rewind_targets)
+        return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}"
+
+
+def console_for(*, session: DialogueSession) -> Console:
+    state = session.protocol_state
+    names = {
+        slot: (session.partner_in(slot).display_name if session.partner_in(slot) else slot)
+        for slot in protocol.SLOTS
+    }
+    acting = [
+        f"{names[slot]} ({protocol.role_of(state, slot)})"
+        for slot in protocol.SLOTS
+        if slot in protocol.whose_turn(state)
+    ]
+    targets = protocol.rewind_targets(state) if session.is_live else ()
+    return Console(
+        session=session,
+        step=protocol.step_of(state),
+        round=state.round,
+        status=session.status,
+        sender_name=names[state.sender],
+        receiver_name=names[state.receiver],
+        acting=" or ".join(acting) if acting else "Nobody",
+        rewind_targets=[(name, protocol.STEPS[name].title) for name in targets],
+        partners=[(slot, names[slot]) for slot in protocol.SLOTS],
+    )
+
+
+def dialogue_context(
+    *, session: DialogueSession, viewer: User, turns: list[Turn], role: str = PARTNER
+) -> dict:
+    """Everything the dialogue page and its partials need, for one person in one role."""
+    views = [turn_view(t, viewer=viewer) for t in turns]
+    if role == FACILITATOR:
+        console = console_for(session=session)
+        return {
+            "session": session,
+            "viewer": viewer,
+            "viewer_role": FACILITATOR,
+            "partner": None,
+            "turns": views,
+            "console": console,
+            "panel_key": console.key,
+            "kind_info": protocol.kind_info(session.kind),
+            "max_text": protocol.MAX_TEXT,
+            "now": timezone.now(),
+        }
     slot = session.slot_of(viewer)
     other = session.partner_in("b" if slot == "a" else "a")
-    views = [turn_view(t, viewer=viewer) for t in turns]
+    panel = panel_for(session=session, viewer=viewer)
     return {
         "session": session,
         "viewer": viewer,
+        "viewer_role": PARTNER,
         "partner": other,
         "turns": views,
-        "panel": panel_for(session=session, viewer=viewer),
+        "panel": panel,
+        "panel_key": panel.key,
         "kind_info": protocol.kind_info(session.kind),
         "feelings": language.FEELING_GROUPS,
         "appointment_choices": APPOINTMENT_CHOICES,
@@ -370,7 +499,9 @@ def home_dialogues(*, user: User, couple: Couple | None) -> dict:
 
 
 def dialogues_export(*, user: User) -> list[dict]:
-    """Every dialogue this person took part in, whole, as both partners see it on the page."""
+    """Every dialogue this person took part in, whole, as this person sees it on the page:
+    both partners' words, and a therapist's coaching meant for both or for this person only
+    (never one meant only for the other partner)."""
     sessions = (
         DialogueSession.objects.filter(Q(partner_a=user) | Q(partner_b=user))
         .select_related("couple", "partner_a", "partner_b")
@@ -402,11 +533,13 @@ def dialogues_export(*, user: User) -> list[dict]:
                             turn.actor.display_name if turn.actor else None
                         ),
                         "role": turn.actor_role,
+                        # A therapist's private word is in the export of the one it was for.
+                        "to": "you" if turn.visible_to_id == user.pk else "both",
                         "text": turn.text,
                         "data": turn.data,
                         "created_at": turn.created_at.isoformat(),
                     }
-                    for turn in turns_of(session=session)
+                    for turn in turns_of(session=session, viewer=user)
                 ],
             }
         )

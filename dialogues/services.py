@@ -130,6 +130,7 @@ def _append_turn(
     text: str = "",
     data: dict | None = None,
     client_token: str | None = None,
+    visible_to: User | None = None,
 ) -> Turn:
     session.seq += 1
     session.updated_at = timezone.now()
@@ -145,6 +146,7 @@ def _append_turn(
         text=text,
         data=data or {},
         client_token=client_token or None,
+        visible_to=visible_to,
     )
 
 
@@ -158,6 +160,10 @@ def _apply_state(session: DialogueSession, new: protocol.State) -> None:
     if new.finished:
         session.status = DialogueSession.Status.COMPLETED
         session.ended_at = timezone.now()
+        # Homework asking for a dialogue of this kind is done (in this transaction).
+        from therapists.services import homework_complete_with
+
+        homework_complete_with(session=session)
 
 
 def _check_live(session: DialogueSession) -> None:
@@ -384,30 +390,6 @@ def session_resume(*, session_public_id: str, user: User) -> DialogueSession:
     return _session_event(session_public_id=session_public_id, user=user, event="resume")
 
 
-def session_resume_by_facilitator(*, session_public_id: str, user: User) -> DialogueSession:
-    """A therapist facilitating the dialogue resumes a time-out at once, for both."""
-    from dialogues.selectors import may_facilitate
-
-    with transaction.atomic():
-        session = (
-            DialogueSession.objects.select_for_update(of=("self",))
-            .filter(public_id=session_public_id)
-            .first()
-        )
-        if session is None or not may_facilitate(session=session, user=user):
-            raise DialogueNotFound()
-        if not session.is_live:
-            raise DialogueError("This dialogue has ended; it can be read but not changed.")
-        if session.status != DialogueSession.Status.PAUSED:
-            return session
-        _resume(session)
-        _event_turn(session, user=user, slot=None, event="resume")
-        session.save()
-        _broadcast_after_commit(session, couple_too=True)
-    logger.info("dialogue resume by facilitator", extra={"session": session.public_id})
-    return session
-
-
 def session_end(*, session_public_id: str, user: User) -> DialogueSession:
     """End early; the dialogue becomes read-only for both."""
     return _session_event(session_public_id=session_public_id, user=user, event="end")
@@ -419,6 +401,149 @@ def couple_dialogues_end(*, couple_id: int, user: User) -> None:
         couple_id=couple_id, status__in=DialogueSession.LIVE
     ):
         session_end(session_public_id=session.public_id, user=user)
+
+
+# --- facilitation: a linked therapist coaching and steering ---------------------------------
+
+MAX_COACHING = protocol.MAX_TEXT
+FACILITATOR = "facilitator"
+
+
+def _locked_session_for_facilitator(*, public_id: str, therapist: User) -> DialogueSession:
+    """Lock the session, then the therapist's link, and check access inside the transaction:
+    verified, linked, both partners' consent in force. Otherwise: not found."""
+    from couples.selectors import therapist_access_link
+
+    if not getattr(therapist, "is_verified_therapist", False) or not public_id:
+        raise DialogueNotFound()
+    session = (
+        DialogueSession.objects.select_for_update(of=("self",))
+        .filter(public_id=public_id)
+        .select_related("partner_a", "partner_b")
+        .first()
+    )
+    if session is None:
+        raise DialogueNotFound()
+    link = therapist_access_link(therapist=therapist, couple_id=session.couple_id, for_update=True)
+    if link is None:
+        raise DialogueNotFound()
+    return session
+
+
+def coaching_send(
+    *, session_public_id: str, therapist: User, text: str, to: str = ""
+) -> Turn:
+    """A short message from the therapist: to both partners (`to` empty), or privately to one
+    partner (`to` = "a" or "b"), shown only in that partner's view."""
+    text = (text or "").strip()
+    if not text:
+        raise DialogueError("Please write a short message first.")
+    if len(text) > MAX_COACHING:
+        raise DialogueError(f"Please keep your message under {MAX_COACHING} characters.")
+    if to not in ("", "a", "b"):
+        raise DialogueError("Please choose who the message is for.")
+    with transaction.atomic():
+        session = _locked_session_for_facilitator(
+            public_id=session_public_id, therapist=therapist
+        )
+        if not session.is_live:
+            raise DialogueError("This dialogue has ended; it can be read but not changed.")
+        audience = session.partner_in(to) if to else None
+        turn = _append_turn(
+            session,
+            actor=therapist,
+            actor_role=FACILITATOR,
+            step=session.step,
+            move="coach",
+            kind=Turn.Kind.COACHING,
+            text=text,
+            visible_to=audience,
+        )
+        session.save()
+        _broadcast_after_commit(session)
+    logger.info("dialogue coaching", extra={"session": session.public_id, "private": bool(to)})
+    return turn
+
+
+def session_rewind(*, session_public_id: str, therapist: User, step: str) -> DialogueSession:
+    """Send the dialogue back to an earlier step of this round ("let's mirror that again"),
+    only to a step the protocol allows; recorded as a "rewind" turn."""
+    with transaction.atomic():
+        session = _locked_session_for_facilitator(
+            public_id=session_public_id, therapist=therapist
+        )
+        if not session.is_live:
+            raise DialogueError("This dialogue has ended; it can be read but not changed.")
+        state = session.protocol_state
+        try:
+            new_state = protocol.rewind(state, step)
+        except protocol.ProtocolError as error:
+            raise DialogueError(error.message) from None
+        _append_turn(
+            session,
+            actor=therapist,
+            actor_role=FACILITATOR,
+            step=state.step,
+            move="rewind",
+            kind=Turn.Kind.EVENT,
+            data={"from": state.step, "to": step},
+        )
+        _apply_state(session, new_state)
+        session.save()
+        _broadcast_after_commit(session)
+    logger.info("dialogue rewind", extra={"session": session.public_id, "to": step})
+    return session
+
+
+def _facilitator_event(*, session_public_id: str, therapist: User, event: str) -> DialogueSession:
+    with transaction.atomic():
+        session = _locked_session_for_facilitator(
+            public_id=session_public_id, therapist=therapist
+        )
+        if not session.is_live:
+            raise DialogueError("This dialogue has ended; it can be read but not changed.")
+        if event == "pause":
+            if session.is_paused:
+                return session  # already paused: a double-click changes nothing
+            session.status = DialogueSession.Status.PAUSED
+            session.paused_by = therapist
+            session.paused_at = timezone.now()
+            session.ready_to_resume = []
+        elif event == "resume":
+            if not session.is_paused:
+                return session  # not paused: nothing to do, nothing saved
+            _resume(session)  # a facilitator's override: at once, for both
+        elif event == "end":
+            session.status = DialogueSession.Status.ENDED
+            session.ended_at = timezone.now()
+            session.paused_by = None
+            session.paused_at = None
+            session.ready_to_resume = []
+        else:  # pragma: no cover - callers pass fixed names
+            raise ValueError(event)
+        _event_turn(session, user=therapist, slot=None, event=event)
+        session.save()
+        _broadcast_after_commit(session, couple_too=True)
+    logger.info("dialogue %s by facilitator", event, extra={"session": session.public_id})
+    return session
+
+
+def session_pause_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist calls a time-out for both partners."""
+    return _facilitator_event(session_public_id=session_public_id, therapist=therapist,
+                              event="pause")
+
+
+def session_resume_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist resumes a time-out for both partners (a facilitator's override)."""
+    return _facilitator_event(session_public_id=session_public_id, therapist=therapist,
+                              event="resume")
+
+
+def session_end_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist ends the dialogue; it becomes read-only for both partners."""
+    return _facilitator_event(session_public_id=session_public_id, therapist=therapist,
+                              event="end")
 
 
 # --- account deletion ----------------------------------------------------------------------

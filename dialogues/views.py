@@ -26,7 +26,7 @@ def _session_or_404(request: HttpRequest, public_id: str) -> DialogueSession:
 
 
 def _page_context(session: DialogueSession, user) -> dict:
-    turns = selectors.turns_of(session=session)
+    turns = selectors.turns_of(session=session, viewer=user)
     context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
     context["hint_rules"] = language.rules_for_browser()
     return context

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "couples",
     "dialogues",
+    "therapists",
 ]
 
 MIDDLEWARE = [

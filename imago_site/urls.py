@@ -17,6 +17,7 @@ urlpatterns = [
     path("notes/", safety_views.neutral_page, name="notes"),
     path("", include("couples.urls")),
     path("", include("dialogues.urls")),
+    path("", include("therapists.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,10 @@ def echo_app():
     return URLRouter([path("ws/bench/echo/<str:group>/", bench.EchoConsumer.as_asgi())])
 
 
+# Channels' consumers call close_old_connections() on every event, in the sync thread where an
+# earlier socket test may have left a database connection: without the mark, that check is
+# refused and the consumer dies (the test then fails or passes depending on what ran before).
+@pytest.mark.django_db
 async def test_the_echo_socket_forwards_what_the_endpoint_sends():
     listeners = []
     for _ in range(2):

@@ -229,3 +229,56 @@ def test_other_apps_end_what_they_hold_when_an_account_is_deleted(as_, alex):
     finally:
         account_deleting.disconnect(receiver)
     assert heard == [(alex.pk, "alex@example.com")]
+
+
+# --- with a therapist ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def coached(talked, therapist, alex, sam):
+    """Dr. Rivera, linked with both consents, coached Alex privately, Sam privately, and both;
+    wrote private notes and set homework."""
+    from tests.therapists.conftest import link_with_consent
+    from therapists import services as therapist_services
+
+    link_with_consent(therapist, alex, sam)
+    for text, to in [("For-Alex-only", "a"), ("For-Sam-only", "b"), ("For-both", "")]:
+        services.coaching_send(session_public_id=talked.public_id, therapist=therapist,
+                               text=text, to=to)
+    couple = talked.couple
+    therapist_services.note_add(therapist=therapist, couple=couple, text="Note-about-couple")
+    therapist_services.note_add(therapist=therapist, couple=couple, session=talked,
+                                text="Note-about-session")
+    therapist_services.homework_assign(therapist=therapist, couple=couple,
+                                       title="Homework-title", instructions="Daily")
+    return talked
+
+
+def test_a_partners_export_has_coaching_meant_for_them_and_never_notes(as_, coached):
+    for who, mine, theirs in [("alex", "For-Alex-only", "For-Sam-only"),
+                              ("sam", "For-Sam-only", "For-Alex-only")]:
+        raw = as_(who).get(EXPORT).content.decode()
+        data = json.loads(raw)
+        turns = data["dialogues"][0]["turns"]
+        coaching = {t["text"]: t for t in turns if t["kind"] == "coaching"}
+        assert set(coaching) == {mine, "For-both"}
+        assert coaching[mine]["to"] == "you" and coaching["For-both"]["to"] == "both"
+        assert coaching["For-both"]["by"] == "Dr. Rivera" and coaching[mine]["role"] == (
+            "facilitator")
+        assert theirs not in raw
+        assert "Note-about" not in raw
+        [link] = data["therapist_links"]
+        assert link["therapist"] == "Dr. Rivera" and link["status"] == "active"
+        assert link["your_consent_given_at"] and link["access_from"]
+        [homework] = data["homework"]
+        assert homework["title"] == "Homework-title" and homework["done_at"] is None
+
+
+def test_a_therapists_export_has_their_links_but_no_couples_words(as_, coached):
+    raw = as_("therapist").get(EXPORT).content.decode()
+    data = json.loads(raw)
+    [link] = data["therapist_links"]
+    assert link["couple"] == coached.couple.public_id and link["status"] == "active"
+    assert data["dialogues"] == [] and data["homework"] == []
+    for words in ("Alex-words", "Sam-words", "Sunday mornings", "Note-about", "For-Alex-only"):
+        assert words not in raw

@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from couples import selectors
 from couples.management.commands.load_demo_data import DEMO_PASSWORD
-from couples.models import Couple, Membership, User
+from couples.models import Consent, Couple, Membership, TherapistLink, User
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def load() -> str:
 
 
 def row_counts() -> dict[str, int]:
-    models = (User, EmailAddress, Couple, Membership)
+    models = (User, EmailAddress, Couple, Membership, TherapistLink, Consent)
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -47,7 +47,8 @@ def test_it_prints_how_to_log_in():
 def test_it_changes_nothing_the_second_time():
     load()
     first = row_counts()
-    assert first == {"User": 3, "EmailAddress": 3, "Couple": 1, "Membership": 2}
+    assert first == {"User": 3, "EmailAddress": 3, "Couple": 1, "Membership": 2,
+                     "TherapistLink": 1, "Consent": 2}
     load()
     assert row_counts() == first
 
@@ -59,3 +60,30 @@ def test_the_demo_people_can_log_in(client):
     )
     assert response["Location"] == "/"
     assert "You're paired with Sam" in client.get("/").content.decode().replace("&#x27;", "'")
+
+
+def test_the_demo_therapist_is_linked_to_the_demo_couple_with_both_consents():
+    load()
+    alex = User.objects.get(email="alex@example.com")
+    rivera = User.objects.get(email="dr.rivera@example.com")
+    couple = selectors.couple_for(user=alex)
+    link = selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk)
+    assert link is not None and link.is_active
+    assert {c.partner.email for c in link.consents.all()} == {"alex@example.com",
+                                                              "sam@example.com"}
+
+
+def test_a_second_run_verifies_the_demo_therapist_again_and_relinks_after_an_end():
+    from couples import services
+
+    load()
+    rivera = User.objects.get(email="dr.rivera@example.com")
+    staff = User.objects.create_superuser(email="root@example.com", password="x",
+                                          display_name="Root")
+    services.therapist_unverify(therapist=rivera, by=staff, reason="demo")
+    load()
+    rivera.refresh_from_db()
+    assert rivera.is_verified_therapist
+    couple = selectors.couple_for(user=User.objects.get(email="alex@example.com"))
+    assert selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk) is not None
+    assert TherapistLink.objects.filter(status="active").count() == 1

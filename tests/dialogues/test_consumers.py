@@ -316,5 +316,5 @@ async def test_the_channel_layer_carries_ids_only(dialogue, alex, sam, monkeypat
     )
     await receive_until(ws, "private-words-here")
     assert sent and "private-words-here" not in repr(sent)
-    assert all(set(m) <= {"type", "seq", "user", "channel"} for m in sent)
+    assert all(set(m) <= {"type", "seq", "user", "channel", "role"} for m in sent)
     await ws.disconnect()

@@ -115,11 +115,11 @@ def marker_seq(html: str) -> int:
 def step_saved_between_reads(monkeypatch, dialogue, alex, sam):
     """Saves sam's mirror right after a render has read the session, before it reads turns:
     the interleaving that once showed a step twice in a browser."""
-    real = push.selectors.dialogue_for
+    real = push.selectors.dialogue_for_viewer
 
     def dialogue_for_then_a_step_is_saved(**kwargs):
         session = real(**kwargs)
-        monkeypatch.setattr(push.selectors, "dialogue_for", real)  # once
+        monkeypatch.setattr(push.selectors, "dialogue_for_viewer", real)  # once
         services.move_submit(session_public_id=dialogue.public_id, user=sam, move="mirror",
                              payload={"text": "You felt alone."})
         return session
@@ -127,7 +127,7 @@ def step_saved_between_reads(monkeypatch, dialogue, alex, sam):
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
     services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
                          payload={"text": "I felt alone."})
-    monkeypatch.setattr(push.selectors, "dialogue_for", dialogue_for_then_a_step_is_saved)
+    monkeypatch.setattr(push.selectors, "dialogue_for_viewer", dialogue_for_then_a_step_is_saved)
     return seq_of(dialogue)
 
 

@@ -385,42 +385,68 @@ def test_the_ready_line_reads_well_for_each(paused, couple):
     assert selectors.turn_view(ready, viewer=sam).announcement == "Alex is ready to go on."
 
 
-# --- a facilitator's resume (therapist links come with issue 4) -----------------------------------
+# --- a facilitator's resume ---------------------------------------------------------------------
 
 
-def test_nobody_can_resume_for_both_until_therapist_links_exist(
+def linked(therapist, couple):
+    """Link the therapist to Alex and Sam with both partners' consent."""
+    from tests.therapists.conftest import link_with_consent
+
+    return link_with_consent(therapist, *couple)
+
+
+def test_nobody_can_resume_for_both_without_a_consented_link(
     paused, couple, therapist, staff, outsider
 ):
+    from tests.therapists.conftest import link_with_consent
+
+    link_with_consent(therapist, couple[0])  # only Alex consented: not enough
     for person in [*couple, therapist, staff, outsider]:
         with pytest.raises(DialogueNotFound):
             services.session_resume_by_facilitator(
-                session_public_id=paused.public_id, user=person
+                session_public_id=paused.public_id, therapist=person
             )
+        assert not selectors.may_facilitate(session=paused, user=person)
     paused.refresh_from_db()
     assert paused.status == "paused"
 
 
-def test_a_facilitator_resumes_at_once(paused, therapist, monkeypatch):
-    monkeypatch.setattr(
-        selectors, "may_facilitate", lambda *, session, user: user.pk == therapist.pk
-    )
-    services.session_resume_by_facilitator(session_public_id=paused.public_id, user=therapist)
+def test_a_facilitator_resumes_at_once(paused, couple, therapist):
+    linked(therapist, couple)
+    assert selectors.may_facilitate(session=paused, user=therapist)
+    services.session_resume(session_public_id=paused.public_id, user=couple[0])  # one is ready
+    services.session_resume_by_facilitator(session_public_id=paused.public_id, therapist=therapist)
     paused.refresh_from_db()
     assert paused.status == "active" and paused.ready_to_resume == []
+    assert paused.paused_at is None
     last = Turn.objects.order_by("-seq").first()
     assert (last.move, last.actor, last.actor_role) == ("resume", therapist, "facilitator")
     # Not paused: nothing to do, nothing saved.
-    services.session_resume_by_facilitator(session_public_id=paused.public_id, user=therapist)
+    services.session_resume_by_facilitator(session_public_id=paused.public_id, therapist=therapist)
     assert Turn.objects.count() == paused.seq
 
 
-def test_a_facilitator_cannot_change_an_ended_dialogue(paused, therapist, couple, monkeypatch):
-    monkeypatch.setattr(selectors, "may_facilitate", lambda *, session, user: True)
+def test_a_facilitator_cannot_change_an_ended_dialogue(paused, therapist, couple):
+    linked(therapist, couple)
     services.session_end(session_public_id=paused.public_id, user=couple[0])
     with pytest.raises(DialogueError, match="ended"):
         services.session_resume_by_facilitator(
-            session_public_id=paused.public_id, user=therapist
+            session_public_id=paused.public_id, therapist=therapist
         )
+
+
+def test_a_facilitators_time_out_is_the_same_calm_time_out(started, couple, therapist):
+    linked(therapist, couple)
+    services.move_submit(session_public_id=started.public_id, user=couple[1], move="accept_now")
+    services.session_pause_by_facilitator(session_public_id=started.public_id, therapist=therapist)
+    started.refresh_from_db()
+    assert started.status == "paused" and started.paused_at is not None
+    assert started.paused_by == therapist and started.ready_to_resume == []
+    # The partners then go on as after their own time-out: both say they're ready.
+    for person in couple:
+        services.session_resume(session_public_id=started.public_id, user=person)
+    started.refresh_from_db()
+    assert started.status == "active"
 
 
 # --- the exit -------------------------------------------------------------------------------------

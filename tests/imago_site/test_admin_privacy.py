@@ -23,14 +23,19 @@ from couples.audit import audit
 from couples.models import AuditEvent
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
+from tests.therapists.conftest import link_with_consent
+from therapists import services as therapist_services
+from therapists.models import Homework, TherapistNote
 
 MARKER = "zq7-PRIVATE-marker-41d9"
 
 # Every field that holds private text, by model label: filled with the marker below.
 PRIVATE_TEXT_FIELDS = {
     "dialogues.dialoguesession": ["topic"],
-    "dialogues.turn": ["text", "data"],
+    "dialogues.turn": ["text", "data"],  # partners' words and a therapist's coaching alike
     "couples.safetyscreening": ["answers"],  # not registered in the admin at all
+    "therapists.therapistnote": ["text"],  # not registered in the admin at all
+    "therapists.homework": ["title", "instructions"],  # registered: metadata only
 }
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
@@ -45,6 +50,10 @@ NOT_PRIVATE = {
     "couples.supportresource": {
         "country", "country_name", "kind", "name", "description", "phone", "url",
     },
+    # The link code is a credential rather than private text: the admin never shows it either.
+    "couples.therapistlink": {"public_id", "code", "invited_email"},
+    "therapists.therapistnote": {"public_id"},
+    "therapists.homework": {"public_id"},
 }
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -75,12 +84,21 @@ def test_every_text_field_is_classified():
 @pytest.fixture
 def private_rows(pair, alex, sam, outsider, therapist, staff):
     """At least one row of every model with private text, every private field = MARKER."""
+    link_with_consent(therapist, alex, sam)  # coaching, notes and homework need access
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="x")
     dialogue_services.move_submit(session_public_id=session.public_id, user=sam,
                                   move="accept_now")
     dialogue_services.move_submit(session_public_id=session.public_id, user=alex, move="send",
                                   payload={"text": "y"})
+    dialogue_services.coaching_send(session_public_id=session.public_id, therapist=therapist,
+                                    text="z", to="a")
+    dialogue_services.coaching_send(session_public_id=session.public_id, therapist=therapist,
+                                    text="z")
     dialogue_services.session_pause(session_public_id=session.public_id, user=sam)
+    therapist_services.note_add(therapist=therapist, couple=pair, text="n")
+    therapist_services.note_add(therapist=therapist, couple=pair, session=session, text="n")
+    therapist_services.homework_assign(therapist=therapist, couple=pair, title="h",
+                                       instructions="i", dialogue_kind="appreciation")
     marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
     for label, fields in PRIVATE_TEXT_FIELDS.items():
         model = apps.get_model(label)
@@ -116,7 +134,8 @@ def admin_urls(model, objects):
 def test_every_private_model_has_a_row_with_the_marker(private_rows):
     for label in PRIVATE_TEXT_FIELDS:
         assert apps.get_model(label).objects.exists(), f"make a {label} row in private_rows"
-    assert Turn.objects.filter(text=MARKER).count() == Turn.objects.count() >= 4
+    assert Turn.objects.filter(text=MARKER).count() == Turn.objects.count() >= 6
+    assert Turn.objects.filter(kind="coaching", visible_to__isnull=False).exists()
 
 
 def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
@@ -202,3 +221,47 @@ def test_turns_are_not_in_the_admin():
     assert Turn not in admin.site._registry
     assert DialogueSession in admin.site._registry
     assert AuditEvent in admin.site._registry
+
+
+def test_therapist_notes_are_not_in_the_admin_and_the_rest_is_metadata():
+    from couples.models import Consent, TherapistLink
+
+    assert TherapistNote not in admin.site._registry
+    for model in (TherapistLink, Consent, Homework):
+        assert model in admin.site._registry
+    assert "code" not in admin.site._registry[TherapistLink].fields
+    homework_admin = admin.site._registry[Homework]
+    assert not {"title", "instructions"} & set(homework_admin.fields)
+    assert not {"title", "instructions"} & set(homework_admin.search_fields)
+
+
+def test_the_therapist_link_admin_shows_who_and_when_never_the_code(private_rows, root_client,
+                                                                    therapist):
+    from couples.models import TherapistLink
+    from couples.services import link_code_issue
+
+    open_code = link_code_issue(therapist=therapist)
+    link = TherapistLink.objects.filter(couple__isnull=False).get()
+    body = root_client.get(
+        reverse("admin:couples_therapistlink_change", args=[link.pk])
+    ).content.decode()
+    assert link.public_id in body and "Dr. Rivera" in body and "Active" in body
+    assert "Consents" in body and "Alex" in body and "Sam" in body  # who consented, when
+    for url in (reverse("admin:couples_therapistlink_changelist"),
+                reverse("admin:couples_therapistlink_change", args=[open_code.pk])):
+        assert open_code.code not in root_client.get(url).content.decode()
+    probe = reverse("admin:couples_therapistlink_changelist") + "?code__startswith=A"
+    assert root_client.get(probe).status_code == 400
+
+
+def test_staff_can_end_a_therapists_access_and_it_is_audited(private_rows, root_client,
+                                                             therapist):
+    from couples.models import TherapistLink
+
+    link = TherapistLink.objects.get(status="active")
+    root_client.post(reverse("admin:couples_therapistlink_changelist"),
+                     {"action": "end_access", "_selected_action": [link.pk]})
+    link.refresh_from_db()
+    assert (link.status, link.end_reason) == ("ended", "staff")
+    event = AuditEvent.objects.get(action="therapist_link.ended")
+    assert event.actor_email == "root@example.com" and event.details["reason"] == "staff"

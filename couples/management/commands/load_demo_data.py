@@ -1,4 +1,5 @@
-"""Demo accounts for trying Imago locally: a paired couple and a verified therapist.
+"""Demo accounts for trying Imago locally: a paired couple and a verified therapist linked
+to them with both partners' consent.
 
 Idempotent: running it again changes nothing.
 """
@@ -8,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from couples.models import Couple, Membership, User
+from couples.models import Consent, Couple, Membership, TherapistLink, User
 
 DEMO_PASSWORD = "imago-demo-password"
 DEMO_PEOPLE = [
@@ -30,9 +31,9 @@ class Command(BaseCommand):
                 user = User.objects.create_user(
                     email=email, password=DEMO_PASSWORD, display_name=name, kind=kind
                 )
-                if kind == User.Kind.THERAPIST:
-                    user.therapist_verified_at = timezone.now()
-                    user.save(update_fields=["therapist_verified_at"])
+            if kind == User.Kind.THERAPIST and user.therapist_verified_at is None:
+                user.therapist_verified_at = timezone.now()
+                user.save(update_fields=["therapist_verified_at"])
             EmailAddress.objects.get_or_create(
                 user=user, email=email, defaults={"verified": True, "primary": True}
             )
@@ -44,9 +45,30 @@ class Command(BaseCommand):
             couple = Couple.objects.create(created_by=alex)
             Membership.objects.create(couple=couple, user=alex)
             Membership.objects.create(couple=couple, user=sam)
+        self._link_therapist(people["dr.rivera@example.com"], alex, sam)
 
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
         for email, name, kind in DEMO_PEOPLE:
             self.stdout.write(f"  {kind.label:<10} {name:<11} {email}")
         self.stdout.write("")
+
+    def _link_therapist(self, therapist: User, alex: User, sam: User) -> None:
+        """Dr. Rivera facilitates Alex and Sam, with both partners' consent (made once)."""
+        membership = Membership.objects.filter(user=alex, is_active=True).first()
+        if membership is None or not therapist.is_verified_therapist:
+            return
+        couple = membership.couple
+        if not couple.memberships.filter(user=sam, is_active=True).exists():
+            return
+        if TherapistLink.objects.filter(
+            therapist=therapist, couple=couple, status__in=["pending", "active"]
+        ).exists():
+            return
+        now = timezone.now()
+        link = TherapistLink.objects.create(
+            therapist=therapist, couple=couple, created_by=therapist,
+            therapist_accepted_at=now, status=TherapistLink.Status.ACTIVE, activated_at=now,
+        )
+        for partner in (alex, sam):
+            Consent.objects.create(link=link, partner=partner, given_at=now)

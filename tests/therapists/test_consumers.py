@@ -1,0 +1,181 @@
+"""The therapist's console socket: who may connect, presence, audiences, closing on withdrawal."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from couples import services as couple_services
+from dialogues import services
+from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
+from tests.therapists.conftest import NOT_ALLOWED
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def console_path(session) -> str:
+    return f"/ws/therapist/dialogues/{session.public_id}/"
+
+
+coach = database_sync_to_async(services.coaching_send)
+
+
+async def _messages(ws) -> list[str]:
+    out = []
+    while not await ws.receive_nothing(timeout=0.3):
+        out.append(await ws.receive_from())
+    return out
+
+
+@pytest.mark.parametrize("who", [*NOT_ALLOWED, "anonymous"])
+async def test_the_console_socket_refuses_everyone_but_the_linked_therapist(live, roles, who):
+    _ws, connected, code = await open_socket(console_path(live), roles[who])
+    assert not connected
+    assert code in (4401, 4403)
+
+
+async def test_a_therapist_cannot_use_the_partners_socket(live, therapist):
+    _ws, connected, _ = await open_socket(path_of(live), therapist)
+    assert not connected
+
+
+async def test_the_linked_therapist_gets_a_snapshot_with_the_step_machine(live, therapist):
+    ws, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    snapshot = await ws.receive_from()
+    assert marker(snapshot) == {"kind": "snapshot", "from": 1, "seq": 2}
+    assert "Sunday mornings" in snapshot and 'id="console-state"' in snapshot
+    assert 'name="move"' not in snapshot
+    await ws.disconnect()
+
+
+async def test_both_partners_see_the_therapist_present_and_the_therapist_sees_them(
+    live, therapist, alex, sam
+):
+    ws_a, _, _ = await open_socket(path_of(live), alex)
+    ws_b, _, _ = await open_socket(path_of(live), sam)
+    for ws in (ws_a, ws_b):
+        await drain(ws)
+    ws_t, _, _ = await open_socket(console_path(live), therapist)
+    for ws in (ws_a, ws_b):
+        seen = await receive_until(ws, "facilitator-presence")
+        assert "Dr. Rivera (therapist) is present" in seen
+    console = " ".join(await _messages(ws_t))
+    assert "Alex is here" in console and "Sam is here" in console
+    await ws_t.disconnect()
+    for ws in (ws_a, ws_b):
+        gone = await receive_until(ws, "facilitator-presence")
+        assert "is present" not in gone
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+async def test_private_coaching_reaches_only_its_partner(live, therapist, alex, sam):
+    ws_a, _, _ = await open_socket(path_of(live), alex)
+    ws_b, _, _ = await open_socket(path_of(live), sam)
+    ws_t, _, _ = await open_socket(console_path(live), therapist)
+    for ws in (ws_a, ws_b, ws_t):
+        await drain(ws)
+
+    await coach(session_public_id=live.public_id, therapist=therapist,
+                text="Only-for-Alex words", to="a")
+    for_alex = await receive_until(ws_a, 'id="sync"')
+    for_sam = await receive_until(ws_b, 'id="sync"')
+    for_therapist = await receive_until(ws_t, 'id="sync"')
+    assert "Only-for-Alex words" in for_alex and "only you can see this" in for_alex
+    assert "Only-for-Alex words" in for_therapist and "To Alex only" in for_therapist
+    assert "Only-for-Alex words" not in for_sam and 'id="turn-3"' not in for_sam
+    # Sam's view stays contiguous: the marker advances past the turn Sam doesn't see.
+    assert marker(for_sam) == {"kind": "update", "from": 3, "seq": 3}
+
+    await coach(session_public_id=live.public_id, therapist=therapist, text="For both")
+    for ws in (ws_a, ws_b):
+        update = await receive_until(ws, 'id="sync"')
+        assert marker(update) == {"kind": "update", "from": 4, "seq": 4}
+        assert "For both" in update and "To both partners" in update
+    # A reconnecting Sam gets a snapshot without Alex's private message.
+    await ws_b.disconnect()
+    ws_b, _, _ = await open_socket(path_of(live), sam)
+    snapshot = await ws_b.receive_from()
+    assert marker(snapshot)["seq"] == 4 and "Only-for-Alex" not in snapshot
+    assert "For both" in snapshot
+    for ws in (ws_a, ws_b, ws_t):
+        await ws.disconnect()
+
+
+async def test_steering_is_pushed_to_the_partners(live, therapist, alex, sam):
+    from tests.therapists.conftest import at_mirror
+
+    await database_sync_to_async(at_mirror)(live, alex, sam)
+    ws_b, _, _ = await open_socket(path_of(live), sam)
+    await drain(ws_b)
+    await database_sync_to_async(services.session_rewind)(
+        session_public_id=live.public_id, therapist=therapist, step="mirror")
+    update = await receive_until(ws_b, 'id="sync"')
+    assert "sent the dialogue back to Mirroring" in update
+    assert 'name="move" value="mirror"' in update  # Sam's panel asks Sam to mirror again
+    await database_sync_to_async(services.session_pause_by_facilitator)(
+        session_public_id=live.public_id, therapist=therapist)
+    update = await receive_until(ws_b, 'id="sync"')
+    assert "Dr. Rivera (therapist)" in update and "Time-out" in update
+    await ws_b.disconnect()
+
+
+async def test_withdrawing_consent_closes_the_console_at_once(live, link, therapist, alex, sam):
+    ws_t, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    ws_a, _, _ = await open_socket(path_of(live), alex)
+    await drain(ws_t)
+    await drain(ws_a)
+    await database_sync_to_async(couple_services.consent_withdraw)(
+        user=sam, link_public_id=link.public_id)
+    closed = await ws_t.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await ws_t.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4403}
+    # The partner's own socket stays open.
+    await ws_a.send_to(text_data=json.dumps({"type": "ping"}))
+    assert "pong" in await receive_until(ws_a, "pong")
+    await ws_a.disconnect()
+    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    assert not connected
+
+
+async def test_access_is_checked_again_on_every_render(live, link, therapist, alex):
+    from couples.models import TherapistLink
+
+    ws_t, _, _ = await open_socket(console_path(live), therapist)
+    await drain(ws_t)
+    # Ended behind the consumer's back (no close message): the next push closes it.
+    await database_sync_to_async(
+        TherapistLink.objects.filter(pk=link.pk).update)(status="ended")
+    await database_sync_to_async(services.move_submit)(
+        session_public_id=live.public_id, user=alex, move="send",
+        payload={"text": "Should not reach the therapist"}, at=2)
+    output = await ws_t.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["partner_leaves", "partner_deletes_account", "unverified", "deactivated",
+     "therapist_deletes_account", "therapist_ends", "staff_ends"],
+)
+async def test_the_console_closes_however_access_ends(how, live, link, therapist, alex, sam,
+                                                      staff):
+    from tests.therapists.test_links import end_access
+
+    ws_t, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    await drain(ws_t)
+    await database_sync_to_async(end_access)(
+        how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff)
+    closed = await ws_t.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await ws_t.receive_output(timeout=3)
+    # 4401 when the therapist's own login ended with it (deactivated or deleted).
+    assert closed["code"] in ((4401, 4403) if "deactivated" in how or "therapist_del" in how
+                              else (4403,))
+    await database_sync_to_async(therapist.refresh_from_db)()
+    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    assert not connected

@@ -1,0 +1,301 @@
+"""Linking a therapist: both partners must consent, either can withdraw, audit records it."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from couples import services
+from couples.models import AuditEvent, TherapistLink
+from couples.selectors import therapist_access_link, therapist_couples
+from couples.services import CoupleError
+from tests.therapists.conftest import link_with_consent, make_therapist
+
+pytestmark = pytest.mark.django_db
+
+
+def has_access(therapist, couple) -> bool:
+    return therapist_access_link(therapist=therapist, couple_id=couple.pk) is not None
+
+
+def test_a_code_entered_by_one_partner_is_not_enough(therapist, pair, alex, sam):
+    link = services.link_code_issue(therapist=therapist)
+    assert link.couple is None and link.code
+    services.link_code_redeem(user=alex, code=link.code.lower().replace("-", " "))
+    link.refresh_from_db()
+    assert link.couple == pair and link.status == TherapistLink.Status.PENDING
+    assert not has_access(therapist, pair)
+    services.consent_give(user=sam, link_public_id=link.public_id)
+    link.refresh_from_db()
+    assert link.status == TherapistLink.Status.ACTIVE and link.activated_at
+    assert has_access(therapist, pair)
+    assert therapist_couples(therapist=therapist) == [link]
+
+
+def test_a_code_works_once(therapist, pair, alex, outsider):
+    link = services.link_code_issue(therapist=therapist)
+    services.link_code_redeem(user=alex, code=link.code)
+    with pytest.raises(CoupleError, match="isn't valid"):
+        services.link_code_redeem(user=outsider, code=link.code)
+
+
+def test_an_expired_or_made_up_code_is_refused(therapist, pair, alex):
+    link = services.link_code_issue(therapist=therapist)
+    TherapistLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(1))
+    for code in (link.code, "ZZZZZ-ZZZZZ", "", "x" * 500):
+        with pytest.raises(CoupleError):
+            services.link_code_redeem(user=alex, code=code)
+    assert not TherapistLink.objects.filter(couple=pair).exists()
+
+
+def test_an_unverified_therapist_can_link_to_no_one(pair, alex):
+    unverified = make_therapist("new@example.com", "Dr. New", verified=False)
+    with pytest.raises(CoupleError, match="verified"):
+        services.link_code_issue(therapist=unverified)
+    link = services.therapist_invite(user=alex, email="new@example.com")
+    with pytest.raises(CoupleError, match="verified"):
+        services.therapist_invitation_accept(therapist=unverified, link_public_id=link.public_id)
+    link.refresh_from_db()
+    assert link.therapist is None
+
+
+def test_the_email_flow_needs_the_therapist_and_both_partners(
+    therapist, pair, alex, sam, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        link = services.therapist_invite(user=alex, email="DR@example.com")
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dr@example.com"]
+    assert "/therapist/" in mail.outbox[0].body
+    services.consent_give(user=sam, link_public_id=link.public_id)
+    assert not has_access(therapist, pair)  # the therapist hasn't accepted yet
+    services.therapist_invitation_accept(therapist=therapist, link_public_id=link.public_id)
+    link.refresh_from_db()
+    assert link.therapist == therapist and link.status == TherapistLink.Status.ACTIVE
+    assert has_access(therapist, pair)
+
+
+def test_another_therapist_cannot_accept_an_invitation_to_someone_else(therapist, pair, alex):
+    link = services.therapist_invite(user=alex, email="dr@example.com")
+    other = make_therapist("other@example.com", "Dr. Other")
+    with pytest.raises(CoupleError):
+        services.therapist_invitation_accept(therapist=other, link_public_id=link.public_id)
+
+
+def test_either_partner_can_withdraw_and_access_ends_at_once(link, therapist, pair, alex, sam):
+    assert has_access(therapist, pair)
+    services.consent_withdraw(user=alex, link_public_id=link.public_id)
+    link.refresh_from_db()
+    assert link.status == TherapistLink.Status.ENDED and link.end_reason == "withdrawn"
+    assert not has_access(therapist, pair)
+    assert link.consents.filter(withdrawn_at__isnull=True).count() == 0
+    # Consenting again doesn't revive an ended link.
+    with pytest.raises(CoupleError):
+        services.consent_give(user=sam, link_public_id=link.public_id)
+    assert not has_access(therapist, pair)
+
+
+def test_consent_given_and_withdrawn_are_audited(therapist, pair, alex, sam):
+    link = link_with_consent(therapist, alex, sam)
+    services.consent_withdraw(user=sam, link_public_id=link.public_id)
+    events = list(AuditEvent.objects.filter(target_id=link.public_id).order_by("pk"))
+    actions = [(e.action, e.actor) for e in events]
+    assert ("consent.given", alex) in actions and ("consent.given", sam) in actions
+    assert ("consent.withdrawn", sam) in actions
+
+
+def test_a_partner_of_another_couple_cannot_touch_the_link(link, outsider, therapist, pair):
+    for action in (services.consent_give, services.consent_withdraw):
+        with pytest.raises(CoupleError, match="wasn't found"):
+            action(user=outsider, link_public_id=link.public_id)
+    with pytest.raises(CoupleError):
+        services.consent_withdraw(user=therapist, link_public_id=link.public_id)
+    assert has_access(therapist, pair)
+
+
+def test_revoking_verification_or_ending_the_couple_ends_access(link, therapist, pair, alex):
+    therapist.therapist_verified_at = None
+    therapist.save()
+    assert not has_access(therapist, pair)
+    therapist.therapist_verified_at = timezone.now()
+    therapist.save()
+    assert has_access(therapist, pair)
+    services.couple_leave(user=alex)
+    link.refresh_from_db()
+    assert link.status == TherapistLink.Status.ENDED and not has_access(therapist, pair)
+
+
+def test_a_partner_waiting_for_their_partner_cannot_link(therapist, single):
+    services.couple_create(user=single)
+    link = services.link_code_issue(therapist=therapist)
+    with pytest.raises(CoupleError, match="partner has joined"):
+        services.link_code_redeem(user=single, code=link.code)
+
+
+# --- the partners' home page ---------------------------------------------------------------
+
+
+def test_home_shows_pending_links_with_consent_buttons(therapist, pair, alex, sam, client_as):
+    link = link_with_consent(therapist, alex)
+    page = client_as(sam).get("/").content.decode()
+    assert "Dr. Rivera" in page and "waiting for your consent" in page
+    assert reverse("couples:consent_give", args=[link.public_id]) in page
+    assert reverse("couples:consent_decline", args=[link.public_id]) in page
+    page = client_as(alex).get("/").content.decode()
+    assert "Sam: waiting for their consent" in page
+    assert reverse("couples:consent_withdraw", args=[link.public_id]) in page
+
+
+def test_home_shows_who_has_access_and_since_when(link, alex, sam, client_as):
+    for person in (alex, sam):
+        page = client_as(person).get("/").content.decode()
+        assert "Dr. Rivera (therapist) has access" in page
+        assert f"{timezone.localtime(link.activated_at):%Y}" in page
+        assert reverse("couples:consent_withdraw", args=[link.public_id]) in page
+
+
+def test_consent_buttons_work_over_http(therapist, pair, alex, sam, client_as):
+    link = link_with_consent(therapist, alex)
+    response = client_as(sam).post(reverse("couples:consent_give", args=[link.public_id]))
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert link.status == TherapistLink.Status.ACTIVE
+    client_as(sam).post(reverse("couples:consent_withdraw", args=[link.public_id]))
+    link.refresh_from_db()
+    assert link.status == TherapistLink.Status.ENDED
+    page = client_as(alex).get("/").content.decode()
+    assert "No therapist has access" in page
+
+
+def test_decline_over_http(therapist, pair, alex, sam, client_as):
+    link = link_with_consent(therapist, alex)
+    client_as(sam).post(reverse("couples:consent_decline", args=[link.public_id]))
+    link.refresh_from_db()
+    assert link.status == TherapistLink.Status.ENDED and link.end_reason == "declined"
+    assert AuditEvent.objects.filter(action="consent.declined", actor=sam).exists()
+
+
+def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as):
+    code = services.link_code_issue(therapist=therapist).code
+    response = client_as(alex).post(reverse("couples:therapist_code"), {"code": code},
+                                     follow=True)
+    assert "once your partner consents" in response.content.decode()
+    response = client_as(alex).post(reverse("couples:therapist_code"), {"code": "nope"},
+                                     follow=True)
+    assert "isn&#x27;t valid" in response.content.decode()
+    response = client_as(alex).post(reverse("couples:therapist_invite"),
+                                     {"email": "not-an-email"}, follow=True)
+    assert "therapist&#x27;s email" in response.content.decode()
+    assert TherapistLink.objects.filter(couple=pair).count() == 1
+
+
+# --- every way access ends ------------------------------------------------------------------
+
+
+def end_access(how: str, *, link, therapist, alex, sam, staff) -> None:
+    """End the therapist's access to Alex and Sam in one of the ways it can end."""
+    if how == "withdrawn":
+        services.consent_withdraw(user=sam, link_public_id=link.public_id)
+    elif how == "partner_leaves":
+        services.couple_leave(user=sam)
+    elif how == "partner_deletes_account":
+        services.account_delete(user=sam)
+    elif how == "unverified":
+        services.therapist_unverify(therapist=therapist, by=staff, reason="Licence lapsed")
+    elif how == "deactivated":
+        services.user_deactivate(user=therapist, by=staff)
+    elif how == "therapist_deletes_account":
+        services.account_delete(user=therapist)
+    elif how == "therapist_ends":
+        services.therapist_link_end(therapist=therapist, link_public_id=link.public_id)
+    elif how == "staff_ends":
+        services.therapist_link_end_by_staff(link=link, by=staff)
+    else:  # pragma: no cover
+        raise ValueError(how)
+
+
+ENDINGS = {
+    "withdrawn": "withdrawn",
+    "partner_leaves": "couple_ended",
+    "partner_deletes_account": "couple_ended",
+    "unverified": "unverified",
+    "deactivated": "deactivated",
+    "therapist_deletes_account": "deleted",
+    "therapist_ends": "therapist",
+    "staff_ends": "staff",
+}
+
+
+@pytest.mark.parametrize("how", ENDINGS)
+def test_access_ends_for_good_however_it_ends(how, link, therapist, pair, alex, sam, staff):
+    assert has_access(therapist, pair)
+    end_access(how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff)
+    link.refresh_from_db()
+    therapist.refresh_from_db()
+    assert (link.status, link.end_reason) == ("ended", ENDINGS[how])
+    assert link.ended_at is not None
+    assert not has_access(therapist, pair)
+    assert therapist_couples(therapist=therapist) == []
+    # Verifying (or reactivating) the therapist again doesn't bring access back: a new link
+    # needs both partners' consent again.
+    therapist.is_active = True
+    therapist.therapist_verified_at = timezone.now()
+    therapist.save()
+    assert not has_access(therapist, pair)
+
+
+def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapist, pair):
+    from therapists import services as therapist_services
+    from therapists.models import Homework, TherapistNote
+
+    therapist_services.note_add(therapist=therapist, couple=pair, text="Private thoughts")
+    therapist_services.homework_assign(therapist=therapist, couple=pair, title="Appreciate",
+                                       instructions="One a day")
+    services.account_delete(user=therapist)
+    assert not TherapistNote.objects.exists()
+    homework = Homework.objects.get()
+    assert (homework.title, homework.instructions) == ("(removed by its author)", "")
+    assert homework.couple == pair  # the couple keeps the row, and whether it was done
+
+
+def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam):
+    link = link_with_consent(therapist, alex)  # waiting for Sam's consent
+    invited = services.therapist_invite(user=alex, email="someone@example.com")
+    services.account_delete(user=alex)
+    for pending in (link, invited):
+        pending.refresh_from_db()
+        assert pending.status == "ended"
+    assert not has_access(therapist, pair)
+
+
+# --- the link views, as each role -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["outsider", "therapist", "staff", "unverified_therapist"])
+def test_the_consent_views_are_404_for_anyone_outside_the_couple(who, link, pair, request,
+                                                                 client_as):
+    person = request.getfixturevalue(who)
+    for name in ("consent_give", "consent_withdraw", "consent_decline"):
+        response = client_as(person).post(reverse(f"couples:{name}", args=[link.public_id]))
+        assert response.status_code == 404, (who, name)
+    link.refresh_from_db()
+    assert link.status == "active"
+
+
+def test_the_consent_views_send_anonymous_visitors_to_log_in(link, client_as):
+    for name in ("consent_give", "consent_withdraw", "consent_decline"):
+        response = client_as(None).post(reverse(f"couples:{name}", args=[link.public_id]))
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client_as(None).post(reverse("couples:therapist_code"), {"code": "x"}).status_code == 302
+
+
+def test_another_therapist_gets_404_for_someone_elses_link(link, pair, alex, client_as):
+    other = make_therapist("other@example.com", "Dr. Other")
+    invited = services.therapist_invite(user=alex, email="invited@example.com")
+    for name, target in (("therapists:link_end", link), ("therapists:accept", invited)):
+        response = client_as(other).post(reverse(name, args=[target.public_id]))
+        assert response.status_code == 404, name
+    link.refresh_from_db()
+    invited.refresh_from_db()
+    assert link.status == "active" and invited.therapist is None

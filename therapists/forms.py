@@ -1,0 +1,57 @@
+from django import forms
+
+from dialogues import protocol
+from therapists.models import MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE
+
+
+class CoachingForm(forms.Form):
+    text = forms.CharField(
+        label="Your message",
+        max_length=protocol.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Please write a short message first.",
+            "max_length": f"Please keep your message under {protocol.MAX_TEXT:,} characters.",
+        },
+    )
+    to = forms.ChoiceField(label="To", required=False)
+
+    def __init__(self, *args, partners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [("", "Both partners")] + [
+            (slot, f"{name} only (private)") for slot, name in partners
+        ]
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Private note",
+        max_length=MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only you can see your notes. Never the couple, never our staff.",
+        error_messages={
+            "required": "Please write the note first.",
+            "max_length": f"Please keep it under {MAX_NOTE:,} characters.",
+        },
+    )
+
+
+class HomeworkForm(forms.Form):
+    title = forms.CharField(
+        label="Title", max_length=MAX_TITLE,
+        error_messages={"required": "Please give the homework a short title."},
+    )
+    instructions = forms.CharField(
+        label="Instructions", required=False, max_length=MAX_INSTRUCTIONS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    due_date = forms.DateField(
+        label="Due date (optional)", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Please enter a date like 2025-06-30."},
+    )
+    dialogue_kind = forms.ChoiceField(
+        label="A dialogue to practise (optional)", required=False,
+        choices=[("", "None")] + [(k.value, info.title) for k, info in protocol.KINDS.items()],
+        help_text="A completed dialogue of this kind marks the homework done.",
+    )

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from therapists import views
+
+app_name = "therapists"
+
+urlpatterns = [
+    path("therapist/", views.dashboard, name="dashboard"),
+    path("therapist/codes/new/", views.link_code_new, name="code_new"),
+    path("therapist/links/<str:public_id>/accept/", views.invitation_accept, name="accept"),
+    path("therapist/links/<str:public_id>/end/", views.link_end, name="link_end"),
+    path("therapist/couples/<str:public_id>/", views.couple_detail, name="couple"),
+    path("therapist/couples/<str:public_id>/notes/", views.couple_note, name="couple_note"),
+    path("therapist/couples/<str:public_id>/homework/", views.homework_new, name="homework_new"),
+    path("therapist/dialogues/<str:public_id>/", views.console, name="console"),
+    path("therapist/dialogues/<str:public_id>/transcript/", views.transcript, name="transcript"),
+    path("therapist/dialogues/<str:public_id>/coach/", views.coach, name="coach"),
+    path("therapist/dialogues/<str:public_id>/rewind/", views.rewind, name="rewind"),
+    path("therapist/dialogues/<str:public_id>/pause/", views.pause, name="pause"),
+    path("therapist/dialogues/<str:public_id>/resume/", views.resume, name="resume"),
+    path("therapist/dialogues/<str:public_id>/end/", views.end, name="end"),
+    path("therapist/dialogues/<str:public_id>/notes/", views.session_note, name="session_note"),
+    path("homework/<str:public_id>/done/", views.homework_done, name="homework_done"),
+]

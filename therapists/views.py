@@ -1,0 +1,335 @@
+"""The therapist's side: dashboard, couples, the live console, notes and homework.
+
+Every view checks access itself: a verified therapist, linked, both partners' consent in
+force. Anyone else gets 404, and nothing is revealed. Every read of a couple's dialogue is
+audited.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from couples import services as couple_services
+from couples.audit import audit
+from couples.services import CoupleError
+from dialogues import selectors as dialogue_selectors
+from dialogues import services as dialogue_services
+from dialogues.models import DialogueSession
+from dialogues.selectors import FACILITATOR
+from dialogues.services import DialogueError
+from therapists import selectors, services
+from therapists.forms import CoachingForm, HomeworkForm, NoteForm
+from therapists.services import TherapistError
+
+PAGE = "therapists/console.html"
+DIALOGUE = "dialogues/dialogue.html"
+
+
+def therapist_only(view):
+    """Signed-in therapists only (verified or not); anyone else: 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_therapist or request.user.is_staff:
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _link_or_404(request: HttpRequest, couple_public_id: str):
+    link = selectors.couple_for_therapist(
+        therapist=request.user, couple_public_id=couple_public_id
+    )
+    if link is None:
+        raise Http404("No such couple.")
+    return link
+
+
+def _session_or_404(request: HttpRequest, public_id: str) -> DialogueSession:
+    session = dialogue_selectors.dialogue_for_facilitator(public_id=public_id, user=request.user)
+    if session is None:
+        raise Http404("No such dialogue.")
+    return session
+
+
+# --- dashboard and links ---------------------------------------------------------------------
+
+
+@therapist_only
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = selectors.dashboard(therapist=request.user)
+    return render(request, "therapists/dashboard.html", context)
+
+
+@therapist_only
+@require_POST
+def link_code_new(request: HttpRequest) -> HttpResponse:
+    try:
+        link = couple_services.link_code_issue(therapist=request.user)
+    except CoupleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Your new link code is {link.code}. Give it to the couple.")
+    return redirect("therapists:dashboard")
+
+
+@therapist_only
+@require_POST
+def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        couple_services.therapist_invitation_accept(
+            therapist=request.user, link_public_id=public_id, request=request
+        )
+    except couple_services.LinkNotFound:
+        raise Http404("No such link.") from None
+    except CoupleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, "Accepted. Your access starts once both partners have consented."
+        )
+    return redirect("therapists:dashboard")
+
+
+@therapist_only
+@require_POST
+def link_end(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        couple_services.therapist_link_end(
+            therapist=request.user, link_public_id=public_id, request=request
+        )
+    except couple_services.LinkNotFound:
+        raise Http404("No such link.") from None
+    except CoupleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Done.")
+    return redirect("therapists:dashboard")
+
+
+# --- one couple --------------------------------------------------------------------------------
+
+
+def _couple_page(request, link, *, note_form=None, homework_form=None, status=200):
+    couple = link.couple
+    partners_safety = selectors.couple_safety(link=link)
+    for item in partners_safety:
+        if item.answers is not None:  # a partner's own answers, shared with the therapist
+            audit(action="therapist.read", actor=request.user, target=item.partner,
+                  request=request, what="safety_answers", couple=couple.public_id)
+    return render(
+        request,
+        "therapists/couple.html",
+        {
+            "link": link,
+            "couple_view": selectors.linked_couple(link=link),
+            "partners_safety": partners_safety,
+            "notes": selectors.notes_of(therapist=request.user, couple=couple),
+            "note_form": note_form or NoteForm(),
+            "homework_form": homework_form or HomeworkForm(),
+        },
+        status=status,
+    )
+
+
+@therapist_only
+@require_GET
+def couple_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    link = _link_or_404(request, public_id)
+    audit(action="therapist.read", actor=request.user, target=link.couple, request=request,
+          what="couple")
+    return _couple_page(request, link)
+
+
+@therapist_only
+@require_POST
+def couple_note(request: HttpRequest, public_id: str) -> HttpResponse:
+    link = _link_or_404(request, public_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(
+                therapist=request.user, couple=link.couple, text=form.cleaned_data["text"]
+            )
+        except TherapistError as error:
+            form.add_error("text", error.message)
+        else:
+            messages.success(request, "Note saved.")
+            return redirect("therapists:couple", public_id=public_id)
+    return _couple_page(request, link, note_form=form, status=422)
+
+
+@therapist_only
+@require_POST
+def homework_new(request: HttpRequest, public_id: str) -> HttpResponse:
+    link = _link_or_404(request, public_id)
+    form = HomeworkForm(request.POST)
+    if form.is_valid():
+        try:
+            services.homework_assign(therapist=request.user, couple=link.couple,
+                                     **form.cleaned_data)
+        except TherapistError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Homework assigned. The couple sees it on their home page.")
+            return redirect("therapists:couple", public_id=public_id)
+    return _couple_page(request, link, homework_form=form, status=422)
+
+
+# --- the live console --------------------------------------------------------------------------
+
+
+def _console_context(request, session: DialogueSession) -> dict:
+    turns = dialogue_selectors.turns_of(session=session, viewer=request.user)
+    context = dialogue_selectors.dialogue_context(
+        session=session, viewer=request.user, turns=turns, role=FACILITATOR
+    )
+    context["coach_form"] = CoachingForm(partners=context["console"].partners)
+    context["note_form"] = NoteForm()
+    context["notes"] = selectors.notes_of(
+        therapist=request.user, couple=session.couple, session=session
+    )
+    return context
+
+
+@therapist_only
+@require_GET
+def console(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    audit(action="therapist.read", actor=request.user, target=session, request=request,
+          what="console")
+    return render(request, PAGE, _console_context(request, session))
+
+
+@therapist_only
+@require_GET
+def transcript(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    audit(action="therapist.read", actor=request.user, target=session, request=request,
+          what="transcript")
+    context = _console_context(request, session)
+    return render(request, "therapists/transcript.html", context)
+
+
+@therapist_only
+@require_POST
+def coach(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    console_view = dialogue_selectors.console_for(session=session)
+    form = CoachingForm(request.POST, partners=console_view.partners)
+    sent = ""
+    if form.is_valid():
+        try:
+            dialogue_services.coaching_send(
+                session_public_id=session.public_id, therapist=request.user,
+                text=form.cleaned_data["text"], to=form.cleaned_data["to"] or "",
+            )
+        except DialogueError as error:
+            form.add_error("text", error.message)
+        else:
+            to = form.cleaned_data["to"]
+            sent = (f"Sent privately to {dict(console_view.partners)[to]}." if to
+                    else "Sent to both partners.")
+            form = CoachingForm(partners=console_view.partners)
+    status = 422 if form.errors else 200
+    if not request.htmx:
+        if form.errors:
+            messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        else:
+            messages.success(request, sent)
+        return redirect("therapists:console", public_id=public_id)
+    return render(request, f"{PAGE}#coach_panel",
+                  {"session": session, "coach_form": form, "sent": sent}, status=status)
+
+
+def _console_state_response(request, session, *, error: str = "", status: int = 200):
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("therapists:console", public_id=session.public_id)
+    session.refresh_from_db()
+    context = dialogue_selectors.dialogue_context(
+        session=session, viewer=request.user, turns=[], role=FACILITATOR
+    )
+    context["error"] = error
+    return render(request, f"{DIALOGUE}#console_state", context, status=status)
+
+
+@therapist_only
+@require_POST
+def rewind(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    try:
+        dialogue_services.session_rewind(
+            session_public_id=session.public_id, therapist=request.user,
+            step=request.POST.get("step", "")[:40],
+        )
+    except DialogueError as error:
+        return _console_state_response(request, session, error=error.message, status=422)
+    return _console_state_response(request, session)
+
+
+def _steer(action):
+    @therapist_only
+    @require_POST
+    def view(request: HttpRequest, public_id: str) -> HttpResponse:
+        session = _session_or_404(request, public_id)
+        try:
+            action(session_public_id=session.public_id, therapist=request.user)
+        except DialogueError as error:
+            return _console_state_response(request, session, error=error.message, status=422)
+        return _console_state_response(request, session)
+
+    view.__name__ = action.__name__
+    return view
+
+
+pause = _steer(dialogue_services.session_pause_by_facilitator)
+resume = _steer(dialogue_services.session_resume_by_facilitator)
+end = _steer(dialogue_services.session_end_by_facilitator)
+
+
+@therapist_only
+@require_POST
+def session_note(request: HttpRequest, public_id: str) -> HttpResponse:
+    session = _session_or_404(request, public_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(therapist=request.user, couple=session.couple, session=session,
+                              text=form.cleaned_data["text"])
+        except TherapistError as error:
+            form.add_error("text", error.message)
+        else:
+            form = NoteForm()
+    status = 422 if form.errors else 200
+    notes = selectors.notes_of(therapist=request.user, couple=session.couple, session=session)
+    if not request.htmx:
+        if form.errors:
+            messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("therapists:console", public_id=public_id)
+    return render(request, f"{PAGE}#notes_panel",
+                  {"session": session, "note_form": form, "notes": notes}, status=status)
+
+
+# --- partners: homework done -------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def homework_done(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        services.homework_mark_done(user=request.user, homework_public_id=public_id)
+    except TherapistError as error:
+        raise Http404(error.message) from None
+    messages.success(request, "Well done. Your therapist will see it's done.")
+    return redirect("home")
