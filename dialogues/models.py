@@ -100,6 +100,14 @@ class DialogueSession(models.Model):
     def partner_in(self, slot: str):
         return self.partner_a if slot == "a" else self.partner_b
 
+    def refresh_progress(self) -> None:
+        """Read again what moves change (state, step, status, ...), keeping the partners and
+        couple already loaded: they never change, and reloading them costs two queries."""
+        fixed = {"id", "public_id", "couple", "partner_a", "partner_b", "kind", "created_at"}
+        self.refresh_from_db(
+            fields=[f.name for f in self._meta.concrete_fields if f.name not in fixed]
+        )
+
 
 class Turn(models.Model):
     """One saved step of a dialogue, in order. Text is private: never logged, never in admin."""

@@ -45,15 +45,31 @@ APPOINTMENT_CHOICES = [
 ]
 
 
+def _people_of(session: DialogueSession) -> dict[int, User]:
+    return {p.pk: p for p in (session.partner_a, session.partner_b) if p is not None}
+
+
+def _session_with_partners(public_id: str) -> DialogueSession | None:
+    """The session and its two partners in one query. They are who acts, who a private turn
+    is for and who paused, nearly always: a push is rendered for every socket of every step,
+    so nothing else is joined (the couple, or a therapist who paused, is read when needed)."""
+    session = (
+        DialogueSession.objects.select_related("partner_a", "partner_b")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if session is not None and session.paused_by_id:
+        known = _people_of(session)
+        if session.paused_by_id in known:
+            session.paused_by = known[session.paused_by_id]
+    return session
+
+
 def dialogue_for(*, public_id: str, user: User) -> DialogueSession | None:
     """The session if this person is one of its partners (None otherwise, whatever the reason)."""
     if not user.is_authenticated or not public_id or len(public_id) > 64:
         return None
-    session = (
-        DialogueSession.objects.select_related("partner_a", "partner_b", "paused_by", "couple")
-        .filter(public_id=public_id)
-        .first()
-    )
+    session = _session_with_partners(public_id)
     if session is None or session.slot_of(user) is None:
         return None
     return session
@@ -76,11 +92,7 @@ def dialogue_for_facilitator(*, public_id: str, user: User) -> DialogueSession |
         return None
     if not user.is_verified_therapist:
         return None
-    session = (
-        DialogueSession.objects.select_related("partner_a", "partner_b", "paused_by", "couple")
-        .filter(public_id=public_id)
-        .first()
-    )
+    session = _session_with_partners(public_id)
     if session is None or not may_facilitate(session=session, user=user):
         return None
     return session
@@ -104,12 +116,24 @@ def turns_of(*, session: DialogueSession, viewer: User, after: int = 0) -> list[
     A step may be saved between reading the session and reading its turns; without the upper
     bound a page or push would show that turn under an older sequence number, and the browser
     would append it a second time when its own update arrives."""
-    return list(
+    turns = list(
         session.turns.filter(seq__gt=after, seq__lte=session.seq)
         .filter(audience_q(viewer))
-        .select_related("actor", "visible_to")
         .order_by("seq")
     )
+    # Who acted and whom a turn was for: the partners already loaded with the session; any
+    # one else (a therapist) in one more query, only when there is such a turn.
+    known = _people_of(session)
+    others = {t.actor_id for t in turns} | {t.visible_to_id for t in turns}
+    others -= {None, *known}
+    if others:
+        known.update(User.objects.in_bulk(others))
+    for turn in turns:
+        if turn.actor_id in known:
+            turn.actor = known[turn.actor_id]
+        if turn.visible_to_id in known:
+            turn.visible_to = known[turn.visible_to_id]
+    return turns
 
 
 # --- turns ---------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def dialogue_transcript(request: HttpRequest, public_id: str) -> HttpResponse:
 def _panel_response(
     request, session, *, error: str = "", status: int = 200, posted=None, cooling=None
 ):
-    session.refresh_from_db()
+    session.refresh_progress()
     context = selectors.dialogue_context(session=session, viewer=request.user, turns=[])
     posted = posted or {}
     context.update({"error": error, "posted_text": posted.get("text", ""), "cooling": cooling})

@@ -51,6 +51,18 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets its own channel layer. channels-redis keeps asyncio locks bound to the
+    event loop that first used them: a lock still held by an earlier test's socket would
+    fail a later test (each async test has its own loop)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def couple(db) -> Couple:
     couple, _, _ = make_couple(
