@@ -3,7 +3,9 @@
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.db import connections
 
 from couples import services as couple_services
 from dialogues import services
@@ -11,6 +13,14 @@ from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, 
 from tests.therapists.conftest import NOT_ALLOWED
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_the_sync_threads_connections():
+    """A socket refused or closed by the server leaves its consumer's database connection
+    open in asgiref's sync thread; close it, or it outlives the test database."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def console_path(session) -> str:
