@@ -137,7 +137,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": env_list("REDIS_URL", []),
+                # redis-py's pool allows 100 connections and then fails at once ("Too many
+                # connections"): a burst of sockets joining or leaving groups (a worker
+                # restarted, a run ending) needs more, per worker process.
+                "hosts": [
+                    {"address": url, "max_connections": env_int("REDIS_POOL_MAX_SIZE", 1000)}
+                    for url in env_list("REDIS_URL", [])
+                ],
                 "prefix": env_str("CHANNELS_PREFIX", "imago"),
                 "capacity": 1500,
                 "expiry": 30,

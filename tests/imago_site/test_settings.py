@@ -66,3 +66,21 @@ def test_it_is_secure_by_default_in_production():
     assert result.stdout.strip() == (
         "True True True True ['imago.example.org'] Argon2PasswordHasher mandatory"
     )
+
+
+def test_the_channel_layer_has_room_for_bursts_of_sockets_on_every_redis_host():
+    code = (
+        "from django.conf import settings; "
+        "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])"
+    )
+    result = run_python(
+        ["-c", f"import django; django.setup(); {code}"],
+        DEBUG="1",
+        DJANGO_SETTINGS_MODULE="imago_site.settings",
+        REDIS_URL="redis://r1:6379/0,redis://r2:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "[{'address': 'redis://r1:6379/0', 'max_connections': 1000}, "
+        "{'address': 'redis://r2:6379/0', 'max_connections': 1000}]"
+    )
