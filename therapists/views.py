@@ -112,7 +112,7 @@ def link_end(request: HttpRequest, public_id: str) -> HttpResponse:
     except CoupleError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Done.")
+        messages.success(request, "The link has ended.")
     return redirect("therapists:dashboard")
 
 
