@@ -330,8 +330,23 @@ def _event_turn(session: DialogueSession, *, user: User, slot: str | None, event
     )
 
 
+def _pause(session: DialogueSession, *, by: User) -> None:
+    session.status = DialogueSession.Status.PAUSED
+    session.paused_by = by
+    session.paused_at = timezone.now()
+    session.ready_to_resume = []
+
+
 def _resume(session: DialogueSession) -> None:
     session.status = DialogueSession.Status.ACTIVE
+    session.paused_by = None
+    session.paused_at = None
+    session.ready_to_resume = []
+
+
+def _end(session: DialogueSession) -> None:
+    session.status = DialogueSession.Status.ENDED
+    session.ended_at = timezone.now()
     session.paused_by = None
     session.paused_at = None
     session.ready_to_resume = []
@@ -346,10 +361,7 @@ def _session_event(*, session_public_id: str, user: User, event: str) -> Dialogu
         if event == "pause":
             if status == DialogueSession.Status.PAUSED:
                 return session  # already paused: a double-click changes nothing
-            session.status = DialogueSession.Status.PAUSED
-            session.paused_by = user
-            session.paused_at = timezone.now()
-            session.ready_to_resume = []
+            _pause(session, by=user)
         elif event == "resume":
             if status != DialogueSession.Status.PAUSED:
                 return session
@@ -363,11 +375,7 @@ def _session_event(*, session_public_id: str, user: User, event: str) -> Dialogu
                 session.ready_to_resume = sorted(ready)
                 event = "ready"
         elif event == "end":
-            session.status = DialogueSession.Status.ENDED
-            session.ended_at = timezone.now()
-            session.paused_by = None
-            session.paused_at = None
-            session.ready_to_resume = []
+            _end(session)
         else:  # pragma: no cover - callers pass fixed names
             raise ValueError(event)
         _event_turn(session, user=user, slot=slot, event=event)
@@ -505,20 +513,13 @@ def _facilitator_event(*, session_public_id: str, therapist: User, event: str) -
         if event == "pause":
             if session.is_paused:
                 return session  # already paused: a double-click changes nothing
-            session.status = DialogueSession.Status.PAUSED
-            session.paused_by = therapist
-            session.paused_at = timezone.now()
-            session.ready_to_resume = []
+            _pause(session, by=therapist)
         elif event == "resume":
             if not session.is_paused:
                 return session  # not paused: nothing to do, nothing saved
             _resume(session)  # a facilitator's override: at once, for both
         elif event == "end":
-            session.status = DialogueSession.Status.ENDED
-            session.ended_at = timezone.now()
-            session.paused_by = None
-            session.paused_at = None
-            session.ready_to_resume = []
+            _end(session)
         else:  # pragma: no cover - callers pass fixed names
             raise ValueError(event)
         _event_turn(session, user=therapist, slot=None, event=event)
