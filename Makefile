@@ -9,15 +9,22 @@ WORKERS ?= 2
 FORWARDED_ALLOW_IPS ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint install clean
+.PHONY: run serve test lint install lock clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions in requirements.lock (pyproject.toml keeps the ranges).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --upgrade "pip>=24,<27"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-resolve requirements.lock from pyproject.toml's ranges (UPGRADE=1: newest allowed versions)
+lock: $(STAMP)
+	$(VENV)/bin/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links $(if $(UPGRADE),--upgrade) -o requirements.lock pyproject.toml
 
 ## Set up everything and serve the app over ASGI at http://127.0.0.1:$(PORT)
 run: export DEBUG ?= 1

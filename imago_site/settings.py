@@ -132,6 +132,7 @@ else:
 
 # Channel layer: in-memory by default; REDIS_URL=redis://… for channels-redis.
 REDIS_URL = env_str("REDIS_URL")
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -140,8 +141,17 @@ if REDIS_URL:
                 # redis-py's pool allows 100 connections and then fails at once ("Too many
                 # connections"): a burst of sockets joining or leaving groups (a worker
                 # restarted, a run ending) needs more, per worker process.
+                # channels-redis waits on Redis for 5 s at a time (BZPOPMIN); redis-py's own
+                # read timeout is also 5 s, so an idle socket's wait often timed out first and
+                # killed the consumer. Reads must outlast the wait, with room to spare.
                 "hosts": [
-                    {"address": url, "max_connections": env_int("REDIS_POOL_MAX_SIZE", 1000)}
+                    {
+                        "address": url,
+                        "max_connections": env_int("REDIS_POOL_MAX_SIZE", 1000),
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                    }
                     for url in env_list("REDIS_URL", [])
                 ],
                 "prefix": env_str("CHANNELS_PREFIX", "imago"),
