@@ -51,6 +51,7 @@ serve: $(STAMP)
 ## The whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 

@@ -172,8 +172,11 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
     with transaction.atomic():
         partners = User.objects.bulk_create(
             [
-                User(email=f"bench-{run_id}-{i}{slot}@{EMAIL_DOMAIN}",
-                     display_name=f"Bench {slot.upper()}{i}", password=password)
+                User(
+                    email=f"bench-{run_id}-{i}{slot}@{EMAIL_DOMAIN}",
+                    display_name=f"Bench {slot.upper()}{i}",
+                    password=password,
+                )
                 for i in range(count)
                 for slot in "ab"
             ],
@@ -183,8 +186,11 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
             [Couple(created_by=partners[2 * i]) for i in range(count)], batch_size=1000
         )
         Membership.objects.bulk_create(
-            [Membership(couple=couples[i], user=partners[2 * i + s])
-             for i in range(count) for s in (0, 1)],
+            [
+                Membership(couple=couples[i], user=partners[2 * i + s])
+                for i in range(count)
+                for s in (0, 1)
+            ],
             batch_size=1000,
         )
         # Every partner answered the safety questions (no concern) and said they're ready, as
@@ -192,10 +198,16 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
         answered = timezone.now()
         SafetyScreening.objects.bulk_create(
             [
-                SafetyScreening(user=partners[2 * i + s], couple=couples[i],
-                                answers={"afraid": "no", "hurt": "no", "crisis": "no"},
-                                completed_at=answered, ready=True, ready_at=answered)
-                for i in range(count) for s in (0, 1)
+                SafetyScreening(
+                    user=partners[2 * i + s],
+                    couple=couples[i],
+                    answers={"afraid": "no", "hurt": "no", "crisis": "no"},
+                    completed_at=answered,
+                    ready=True,
+                    ready_at=answered,
+                )
+                for i in range(count)
+                for s in (0, 1)
             ],
             batch_size=1000,
         )
@@ -206,23 +218,42 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
     template.refresh_from_db()
     template_turns = list(template.turns.order_by("seq"))
     with transaction.atomic():
-        sessions = [template, *DialogueSession.objects.bulk_create(
-            [
-                DialogueSession(
-                    couple=couples[i], kind=template.kind, topic=template.topic,
-                    partner_a=partners[2 * i], partner_b=partners[2 * i + 1],
-                    state=template.state, step=template.step, round=template.round,
-                    seq=template.seq, step_seq=template.step_seq, status=template.status,
-                )
-                for i in range(1, n)
-            ],
-            batch_size=1000,
-        )]
+        sessions = [
+            template,
+            *DialogueSession.objects.bulk_create(
+                [
+                    DialogueSession(
+                        couple=couples[i],
+                        kind=template.kind,
+                        topic=template.topic,
+                        partner_a=partners[2 * i],
+                        partner_b=partners[2 * i + 1],
+                        state=template.state,
+                        step=template.step,
+                        round=template.round,
+                        seq=template.seq,
+                        step_seq=template.step_seq,
+                        status=template.status,
+                    )
+                    for i in range(1, n)
+                ],
+                batch_size=1000,
+            ),
+        ]
         Turn.objects.bulk_create(
             [
-                Turn(session=s, seq=t.seq, kind=t.kind, round=t.round, step=t.step, move=t.move,
-                     actor_id=s.partner_a_id if t.actor_id == a0.pk else s.partner_b_id,
-                     actor_role=t.actor_role, text=t.text, data=t.data)
+                Turn(
+                    session=s,
+                    seq=t.seq,
+                    kind=t.kind,
+                    round=t.round,
+                    step=t.step,
+                    move=t.move,
+                    actor_id=s.partner_a_id if t.actor_id == a0.pk else s.partner_b_id,
+                    actor_role=t.actor_role,
+                    text=t.text,
+                    data=t.data,
+                )
                 for s in sessions[1:]
                 for t in template_turns
             ],
@@ -232,12 +263,20 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
     a, b = partners[2 * n], partners[2 * n + 1]
     long = services.dialogue_start(user=a, kind="intentional", topic="Benchmark long dialogue")
     services.move_submit(session_public_id=long.public_id, user=b, move="accept_now")
-    services.move_submit(session_public_id=long.public_id, user=a, move="send",
-                         payload={"text": STEP_TEXT.format(k=0)})
+    services.move_submit(
+        session_public_id=long.public_id,
+        user=a,
+        move="send",
+        payload={"text": STEP_TEXT.format(k=0)},
+    )
     for k in range(1, 198):
         who, move = (b, "mirror") if k % 2 else (a, "not_quite")
-        services.move_submit(session_public_id=long.public_id, user=who, move=move,
-                             payload={"text": STEP_TEXT.format(k=k)})
+        services.move_submit(
+            session_public_id=long.public_id,
+            user=who,
+            move=move,
+            payload={"text": STEP_TEXT.format(k=k)},
+        )
     long.refresh_from_db()
 
     therapists = []
@@ -249,16 +288,28 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
 
     def participants(s, i, with_therapist):
         found = [
-            Participant(slot, s.partner_a_id if slot == "a" else s.partner_b_id,
-                        keys[s.partner_a_id if slot == "a" else s.partner_b_id],
-                        secrets.token_hex(16), PARTNER_SOCKET.format(public_id=s.public_id),
-                        PARTNER_PAGE.format(public_id=s.public_id))
+            Participant(
+                slot,
+                s.partner_a_id if slot == "a" else s.partner_b_id,
+                keys[s.partner_a_id if slot == "a" else s.partner_b_id],
+                secrets.token_hex(16),
+                PARTNER_SOCKET.format(public_id=s.public_id),
+                PARTNER_PAGE.format(public_id=s.public_id),
+            )
             for slot in "ab"
         ]
         if with_therapist:
             t = therapists[i]
-            found.append(Participant("t", t.pk, keys[t.pk], secrets.token_hex(16),
-                                     THERAPIST_SOCKET.format(public_id=s.public_id), None))
+            found.append(
+                Participant(
+                    "t",
+                    t.pk,
+                    keys[t.pk],
+                    secrets.token_hex(16),
+                    THERAPIST_SOCKET.format(public_id=s.public_id),
+                    None,
+                )
+            )
         return found
 
     dialogues = [
@@ -267,9 +318,13 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
     ]
     long_seeded = SeededDialogue(long.pk, long.public_id, long.seq, participants(long, n, False))
     return Seed(
-        run_id=run_id, dialogues=dialogues, long_dialogue=long_seeded,
-        user_ids=[u.pk for u in session_users], session_keys=list(keys.values()),
-        couple_ids=[c.pk for c in couples], therapist=bool(therapists),
+        run_id=run_id,
+        dialogues=dialogues,
+        long_dialogue=long_seeded,
+        user_ids=[u.pk for u in session_users],
+        session_keys=list(keys.values()),
+        couple_ids=[c.pk for c in couples],
+        therapist=bool(therapists),
         seconds=now() - started,
     )
 
@@ -283,8 +338,13 @@ def _seed_therapists(*, run_id: str, couples, password: str) -> list:
     at = timezone.now()
     therapists = User.objects.bulk_create(
         [
-            User(email=f"bench-{run_id}-{i}t@{EMAIL_DOMAIN}", display_name=f"Bench T{i}",
-                 password=password, kind=User.Kind.THERAPIST, therapist_verified_at=at)
+            User(
+                email=f"bench-{run_id}-{i}t@{EMAIL_DOMAIN}",
+                display_name=f"Bench T{i}",
+                password=password,
+                kind=User.Kind.THERAPIST,
+                therapist_verified_at=at,
+            )
             for i in range(len(couples))
         ],
         batch_size=1000,
@@ -336,8 +396,11 @@ def delete_seed(*, run_id: str | None, session_keys: list[str] | None = None) ->
         Couple.objects.filter(pk__in=couple_ids).delete()
         if session_keys is None:  # every run's: find their sessions by decoding each row
             ids = {str(u) for u in user_ids}
-            session_keys = [s.session_key for s in Session.objects.all().iterator()
-                            if str(s.get_decoded().get("_auth_user_id", "")) in ids]
+            session_keys = [
+                s.session_key
+                for s in Session.objects.all().iterator()
+                if str(s.get_decoded().get("_auth_user_id", "")) in ids
+            ]
         Session.objects.filter(session_key__in=session_keys).delete()
         User.objects.filter(pk__in=user_ids).delete()
     return len(user_ids)
@@ -348,7 +411,8 @@ def committed_turns(pks: list[int]) -> dict[int, list[int]]:
 
     turns: dict[int, list[int]] = {pk: [] for pk in pks}
     for session_id, seq in (
-        Turn.objects.filter(session_id__in=pks).order_by("session_id", "seq")
+        Turn.objects.filter(session_id__in=pks)
+        .order_by("session_id", "seq")
         .values_list("session_id", "seq")
     ):
         turns[session_id].append(seq)
@@ -470,12 +534,15 @@ def process_report(before: ProcessSample, after: ProcessSample) -> dict:
             "cpu_percent_of_one_core": round(100 * used / wall, 1) if used is not None else None,
             "rss_mib": round(after.memory.get(pid, {}).get("VmRSS", 0) / 1024, 1),
             "peak_rss_mib": round(after.memory.get(pid, {}).get("VmHWM", 0) / 1024, 1),
-            "note": "" if pid in before.cpu and pid in after.cpu else (
-                "started during the phase" if pid in after.cpu else "gone (killed or restarted)"
-            ),
+            "note": ""
+            if pid in before.cpu and pid in after.cpu
+            else ("started during the phase" if pid in after.cpu else "gone (killed or restarted)"),
         }
-    return {"wall_seconds": round(wall, 1), "workers": workers,
-            "machine": machine_report(before.machine, after.machine)}
+    return {
+        "wall_seconds": round(wall, 1),
+        "workers": workers,
+        "machine": machine_report(before.machine, after.machine),
+    }
 
 
 def machine_report(before: dict[str, int], after: dict[str, int]) -> dict:
@@ -584,22 +651,32 @@ class Bench:
     def headers(self, person: Participant, *, htmx: bool = False) -> dict:
         headers = {"Cookie": f"sessionid={person.session_key}; csrftoken={person.csrf}"}
         if htmx:
-            headers.update({"X-CSRFToken": person.csrf, "HX-Request": "true",
-                            "Origin": self.origin, "Referer": self.origin + "/"})
+            headers.update(
+                {
+                    "X-CSRFToken": person.csrf,
+                    "HX-Request": "true",
+                    "Origin": self.origin,
+                    "Referer": self.origin + "/",
+                }
+            )
         return headers
 
     async def get(self, person: Participant, path: str) -> tuple[int, str, float]:
         started = now()
-        async with self.http.get(self.config.url + path, headers=self.headers(person),
-                                 allow_redirects=False) as response:
+        async with self.http.get(
+            self.config.url + path, headers=self.headers(person), allow_redirects=False
+        ) as response:
             body = await response.text()
         return response.status, body, now() - started
 
     async def post(self, person: Participant, path: str, data: dict) -> tuple[int, float]:
         started = now()
-        async with self.http.post(self.config.url + path, data=data,
-                                  headers=self.headers(person, htmx=True),
-                                  allow_redirects=False) as response:
+        async with self.http.post(
+            self.config.url + path,
+            data=data,
+            headers=self.headers(person, htmx=True),
+            allow_redirects=False,
+        ) as response:
             await response.read()
         return response.status, now() - started
 
@@ -644,7 +721,9 @@ class Socket:
                     self.bench.ws_base + self.path,
                     origin=self.bench.origin,
                     additional_headers={"Cookie": f"sessionid={self.person.session_key}"},
-                    open_timeout=20, ping_interval=None, close_timeout=2,
+                    open_timeout=20,
+                    ping_interval=None,
+                    close_timeout=2,
                     max_size=8 * 2**20,
                 ) as ws:
                     self.ws = ws
@@ -768,8 +847,9 @@ async def connect_all(bench: Bench, sockets: list[Socket], *, what: str) -> list
     waits = [asyncio.wait_for(s.ready.wait(), timeout=budget) for s in sockets if s.task]
     results = await asyncio.gather(*waits, return_exceptions=True)
     failed = sum(isinstance(r, Exception) for r in results) + sum(bool(s.fatal) for s in sockets)
-    bench.log(f"{what}: {len(sockets) - failed}/{len(sockets)} sockets ready "
-              f"in {now() - started:.1f} s")
+    bench.log(
+        f"{what}: {len(sockets) - failed}/{len(sockets)} sockets ready in {now() - started:.1f} s"
+    )
     fatal = [s.fatal for s in sockets if s.fatal]
     if fatal:
         raise SystemExit(f"{len(fatal)} sockets refused, e.g. {fatal[0]}")
@@ -844,17 +924,17 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
     warm = min(len(sockets) // 2, max(4, len(sockets) // 20))
     await connect_all(bench, sockets[:warm], what="full pipeline (warm-up sockets)")
     await bench.sleep_until(now() + 2)
-    before_connect = ProcessSample.take(
-        worker_pids(port=config.port, server_pid=config.server_pid)
-    )
+    before_connect = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
     await connect_all(bench, sockets[warm:], what="full pipeline")
     await bench.sleep_until(now() + 3)  # let the snapshots and presence hints settle
     idle = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
     counted = len(sockets) - warm
     per_socket = (idle.rss_kib() - before_connect.rss_kib()) / counted if counted else None
 
-    bench.log(f"full pipeline: {len(dialogues)} dialogues, one step each every "
-              f"{config.pace:g} s, for {config.duration:g} s")
+    bench.log(
+        f"full pipeline: {len(dialogues)} dialogues, one step each every "
+        f"{config.pace:g} s, for {config.duration:g} s"
+    )
     start = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
     begin = now()
     end = begin + config.duration
@@ -866,10 +946,13 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
     await asyncio.gather(*drivers)
     # Drain: every socket should show its dialogue's last step.
     drain_until = now() + max(10.0, 2 * config.step_timeout)
-    await asyncio.gather(*[
-        s.wait_for(d.last, max(0.0, drain_until - now()))
-        for d in dialogues for s in d.sockets.values()
-    ])
+    await asyncio.gather(
+        *[
+            s.wait_for(d.last, max(0.0, drain_until - now()))
+            for d in dialogues
+            for s in d.sockets.values()
+        ]
+    )
     stop = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
     report = {
         "dialogues": len(dialogues),
@@ -923,8 +1006,9 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
             out_of_order += not ordered
             sockets_wrong += bool(missing or doubled or not ordered or set(counts) - set(turns))
     return {
-        "steps_committed": sum(len([t for t in committed[d.seeded.pk] if t in d.submitted])
-                               for d in dialogues),
+        "steps_committed": sum(
+            len([t for t in committed[d.seeded.pk] if t in d.submitted]) for d in dialogues
+        ),
         "latency_per_socket": percentiles(latencies),
         "latency_until_every_socket": percentiles(slowest),
         "arrived_by_snapshot": via_snapshot,
@@ -951,15 +1035,19 @@ async def verify_pages(bench: Bench, dialogues: list[LiveDialogue]) -> dict[tupl
                 [int(i) for i in TURN_ID.findall(body)] if status == 200 else [f"http {status}"]
             )
 
-    await asyncio.gather(*[fetch(d, p) for d in dialogues for p in d.people.values()
-                           if p.page_path])
+    await asyncio.gather(
+        *[fetch(d, p) for d in dialogues for p in d.people.values() if p.page_path]
+    )
     return pages
 
 
 def check_pages(pages: dict, committed: dict[int, list[int]]) -> dict:
     wrong = [key for key, ids in pages.items() if ids != committed[key[0]]]
-    return {"pages_checked": len(pages), "pages_not_matching_database": len(wrong),
-            "examples": [f"dialogue {k[0]} {k[1]}: {pages[k][-5:]}" for k in wrong[:5]]}
+    return {
+        "pages_checked": len(pages),
+        "pages_not_matching_database": len(wrong),
+        "examples": [f"dialogue {k[0]} {k[1]}: {pages[k][-5:]}" for k in wrong[:5]],
+    }
 
 
 # --------------------------------------------------------------------------- the bare baseline
@@ -970,8 +1058,10 @@ async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
     probe = seeded[0].participants[0]
     status, _ = await bench.post(probe, "/bench/echo/", {"group": "probe", "n": "0"})
     if status != 204:
-        bench.log(f"baseline skipped: POST /bench/echo/ gave {status} "
-                  "(start the server with BENCHMARK_ENDPOINTS=1)")
+        bench.log(
+            f"baseline skipped: POST /bench/echo/ gave {status} "
+            "(start the server with BENCHMARK_ENDPOINTS=1)"
+        )
         return {"skipped": f"POST /bench/echo/ -> {status}; server needs BENCHMARK_ENDPOINTS=1"}
     groups = []
     for i, s in enumerate(seeded):
@@ -981,8 +1071,10 @@ async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
     sockets = [sock for _, _, socks in groups for sock in socks]
     await connect_all(bench, sockets, what="baseline")
     await bench.sleep_until(now() + 2)
-    bench.log(f"baseline: {len(groups)} echo groups, one message each every {config.pace:g} s, "
-              f"for {config.baseline_duration:g} s")
+    bench.log(
+        f"baseline: {len(groups)} echo groups, one message each every {config.pace:g} s, "
+        f"for {config.baseline_duration:g} s"
+    )
     pids = worker_pids(port=config.port, server_pid=config.server_pid)
     start = ProcessSample.take(pids)
     sent: dict[str, dict[int, float]] = {name: {} for name, _, _ in groups}
@@ -1039,13 +1131,19 @@ async def time_pages(bench: Bench, long: SeededDialogue, short: SeededDialogue) 
         for _ in range(11):  # the first one warms up
             status, body, took = await bench.get(person, person.page_path)
             if status != 200:
-                raise SystemExit(f"GET {person.page_path} gave {status}: is the bench using the "
-                                 "server's DATABASE_URL and SECRET_KEY, with HTTPS=0?")
+                raise SystemExit(
+                    f"GET {person.page_path} gave {status}: is the bench using the "
+                    "server's DATABASE_URL and SECRET_KEY, with HTTPS=0?"
+                )
             times.append(took)
             turns = len(TURN_ID.findall(body))
         result[name] = {"turns_on_page": turns, **percentiles(times[1:])}
-    bench.log("page time (idle server, 10 GETs): " + ", ".join(
-        f"{k}: median {v['p50_ms']} ms, max {v['max_ms']} ms" for k, v in result.items()))
+    bench.log(
+        "page time (idle server, 10 GETs): "
+        + ", ".join(
+            f"{k}: median {v['p50_ms']} ms, max {v['max_ms']} ms" for k, v in result.items()
+        )
+    )
     return result
 
 
@@ -1053,12 +1151,29 @@ async def time_pages(bench: Bench, long: SeededDialogue, short: SeededDialogue) 
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = next((line.split(":", 1)[1].strip() for line in _read("/proc/meminfo").splitlines()
-                if line.startswith("MemTotal")), "")
-    info = {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem,
-            "python": platform.python_version(), "kernel": platform.release()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/meminfo").splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "",
+    )
+    info = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
     with contextlib.suppress(Exception):
         from django.db import connection
 
@@ -1083,8 +1198,10 @@ def raise_open_files(needed: int) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         soft = hard
     if needed + 200 > soft:
-        raise SystemExit(f"{needed} sockets need more open files than the limit ({soft}): "
-                         "raise `ulimit -n` (and the server's) first")
+        raise SystemExit(
+            f"{needed} sockets need more open files than the limit ({soft}): "
+            "raise `ulimit -n` (and the server's) first"
+        )
     return soft
 
 
@@ -1138,14 +1255,18 @@ def summarise(result: dict) -> list[str]:
         f"the database {check.get('sockets_not_matching_database')}",
     ]
     if base.get("count"):
-        lines.append(f"bare echo baseline: p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms; "
-                     f"full median / baseline median = {result.get('median_ratio')}")
+        lines.append(
+            f"bare echo baseline: p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms; "
+            f"full median / baseline median = {result.get('median_ratio')}"
+        )
     else:
         lines.append(f"baseline: {result.get('baseline', {}).get('skipped', 'not run')}")
     for pid, w in full.get("server", {}).get("workers", {}).items():
-        lines.append(f"worker {pid}: CPU {w['cpu_seconds']} s ({w['cpu_percent_of_one_core']}% "
-                     f"of a core), RSS {w['rss_mib']} MiB, peak {w['peak_rss_mib']} MiB "
-                     f"{w['note']}")
+        lines.append(
+            f"worker {pid}: CPU {w['cpu_seconds']} s ({w['cpu_percent_of_one_core']}% "
+            f"of a core), RSS {w['rss_mib']} MiB, peak {w['peak_rss_mib']} MiB "
+            f"{w['note']}"
+        )
     server = full.get("server", {})
     worker_cpu = sum(w["cpu_seconds"] or 0 for w in server.get("workers", {}).values())
     steps = check.get("steps_committed") or 0
@@ -1163,8 +1284,10 @@ def summarise(result: dict) -> list[str]:
     page = result.get("pages", {}).get("page_200_turns", {})
     lines.append(f"200-turn page: median {page.get('p50_ms')} ms, max {page.get('max_ms')} ms")
     if "page_check" in result:
-        lines.append(f"pages checked {result['page_check']['pages_checked']}, not matching "
-                     f"the database {result['page_check']['pages_not_matching_database']}")
+        lines.append(
+            f"pages checked {result['page_check']['pages_checked']}, not matching "
+            f"the database {result['page_check']['pages_not_matching_database']}"
+        )
     lines.append(f"bench client CPU {result.get('bench_client_cpu_seconds')} s")
     return lines
 
@@ -1211,38 +1334,77 @@ def write_results(result: dict, *, out: Path | None, markdown: Path | None) -> N
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--url", default="http://127.0.0.1:8000", help="the running server")
     p.add_argument("--n", type=int, default=10, help="live dialogues")
-    p.add_argument("--pace", type=float, default=20.0,
-                   help="seconds between two steps of one dialogue")
+    p.add_argument(
+        "--pace", type=float, default=20.0, help="seconds between two steps of one dialogue"
+    )
     p.add_argument("--duration", type=float, default=120.0, help="seconds of stepping")
-    p.add_argument("--baseline-duration", type=float, default=60.0,
-                   help="seconds of the bare echo baseline (0: skip it)")
-    p.add_argument("--therapist", choices=["auto", "on", "off"], default="auto",
-                   help="a third socket per dialogue, the couple's therapist (auto: when the "
-                        "therapist console exists in this codebase)")
-    p.add_argument("--connect-rate", type=float, default=100.0,
-                   help="new websockets per second while connecting")
-    p.add_argument("--step-timeout", type=float, default=10.0,
-                   help="seconds an actor waits to see the previous step before giving up")
-    p.add_argument("--max-time", type=float, default=1800.0,
-                   help="hard limit on the whole run, in seconds (the run stops by itself)")
-    p.add_argument("--max-connections", type=int, default=8000,
-                   help="refuse to open more websockets than this")
-    p.add_argument("--server-pid", type=int, help="uvicorn's parent pid (default: found by "
-                   "the listening port)")
-    p.add_argument("--verify-pages", action=argparse.BooleanOptionalAction, default=True,
-                   help="fetch every partner's page at the end and compare with the database")
-    p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json",
-                   help="JSON file the result is appended to")
-    p.add_argument("--markdown", type=Path, default=REPO / "bench" / "results.md",
-                   help="Markdown table a row is appended to")
+    p.add_argument(
+        "--baseline-duration",
+        type=float,
+        default=60.0,
+        help="seconds of the bare echo baseline (0: skip it)",
+    )
+    p.add_argument(
+        "--therapist",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="a third socket per dialogue, the couple's therapist (auto: when the "
+        "therapist console exists in this codebase)",
+    )
+    p.add_argument(
+        "--connect-rate",
+        type=float,
+        default=100.0,
+        help="new websockets per second while connecting",
+    )
+    p.add_argument(
+        "--step-timeout",
+        type=float,
+        default=10.0,
+        help="seconds an actor waits to see the previous step before giving up",
+    )
+    p.add_argument(
+        "--max-time",
+        type=float,
+        default=1800.0,
+        help="hard limit on the whole run, in seconds (the run stops by itself)",
+    )
+    p.add_argument(
+        "--max-connections", type=int, default=8000, help="refuse to open more websockets than this"
+    )
+    p.add_argument(
+        "--server-pid", type=int, help="uvicorn's parent pid (default: found by the listening port)"
+    )
+    p.add_argument(
+        "--verify-pages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch every partner's page at the end and compare with the database",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "bench" / "results.json",
+        help="JSON file the result is appended to",
+    )
+    p.add_argument(
+        "--markdown",
+        type=Path,
+        default=REPO / "bench" / "results.md",
+        help="Markdown table a row is appended to",
+    )
     p.add_argument("--label", default="", help="a note stored with the result")
     p.add_argument("--keep-data", action="store_true", help="don't delete the seeded data")
-    p.add_argument("--delete-all-bench-data", action="store_true",
-                   help="only delete every bench run's seeded data (after aborted runs)")
+    p.add_argument(
+        "--delete-all-bench-data",
+        action="store_true",
+        help="only delete every bench run's seeded data (after aborted runs)",
+    )
     p.add_argument("--seed", type=int, help="random seed (start offsets)")
     return p
 
@@ -1252,11 +1414,19 @@ def configure(args) -> Config:
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("The benchmark only talks to a server on this machine (127.0.0.1).")
     return Config(
-        url=args.url.rstrip("/"), n=args.n, pace=args.pace, duration=args.duration,
-        baseline_duration=args.baseline_duration, connect_rate=args.connect_rate,
-        step_timeout=args.step_timeout, max_time=args.max_time,
-        verify_pages=args.verify_pages, port=parts.port or 80, server_pid=args.server_pid,
-        run_id=secrets.token_hex(3), label=args.label,
+        url=args.url.rstrip("/"),
+        n=args.n,
+        pace=args.pace,
+        duration=args.duration,
+        baseline_duration=args.baseline_duration,
+        connect_rate=args.connect_rate,
+        step_timeout=args.step_timeout,
+        max_time=args.max_time,
+        verify_pages=args.verify_pages,
+        port=parts.port or 80,
+        server_pid=args.server_pid,
+        run_id=secrets.token_hex(3),
+        label=args.label,
     )
 
 
@@ -1276,8 +1446,10 @@ def prepare(args, config: Config) -> tuple[Seed, dict]:
     raise_open_files(sockets + args.n)
     info = machine()
     print(f"machine: {info}", flush=True)
-    print(f"seeding {args.n} couples (run {config.run_id}, therapist socket: {therapist})…",
-          flush=True)
+    print(
+        f"seeding {args.n} couples (run {config.run_id}, therapist socket: {therapist})…",
+        flush=True,
+    )
     seeded = seed(args.n, run_id=config.run_id, therapist=therapist)
     print(f"seeded in {seeded.seconds:.1f} s", flush=True)
     return seeded, info
@@ -1315,13 +1487,18 @@ def main(argv: list[str] | None = None, *, chaos=None, extra: dict | None = None
         result["error"] = f"{type(error).__name__}: {error}"
         raise
     finally:
-        result.update({
-            "started_at": started_at, "run_id": config.run_id,
-            "command": " ".join(["python", *sys.argv]),
-            "config": {k: v for k, v in vars(config).items() if k != "run_id"},
-            "therapist_socket": seeded.therapist, "machine": info,
-            "setup_seconds": round(seeded.seconds, 1), **(extra or {}),
-        })
+        result.update(
+            {
+                "started_at": started_at,
+                "run_id": config.run_id,
+                "command": " ".join(["python", *sys.argv]),
+                "config": {k: v for k, v in vars(config).items() if k != "run_id"},
+                "therapist_socket": seeded.therapist,
+                "machine": info,
+                "setup_seconds": round(seeded.seconds, 1),
+                **(extra or {}),
+            }
+        )
         result = finish(result, seeded)
         if not args.keep_data:
             delete_seed(run_id=config.run_id, session_keys=seeded.session_keys)

@@ -47,15 +47,27 @@ REDIS_START = (
 
 def chaos_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--kill-worker-at", type=float, default=15.0,
-                   help="seconds after the first step: SIGKILL one worker (negative: never)")
-    p.add_argument("--redis", choices=["restart", "dry-run", "skip"], default="dry-run",
-                   help="restart Redis for real, only print the commands, or skip it")
+    p.add_argument(
+        "--kill-worker-at",
+        type=float,
+        default=15.0,
+        help="seconds after the first step: SIGKILL one worker (negative: never)",
+    )
+    p.add_argument(
+        "--redis",
+        choices=["restart", "dry-run", "skip"],
+        default="dry-run",
+        help="restart Redis for real, only print the commands, or skip it",
+    )
     p.add_argument("--redis-at", type=float, default=35.0)
     p.add_argument("--redis-port", type=int, default=6379)
     p.add_argument("--redis-start-command", default=REDIS_START)
-    p.add_argument("--cut-at", type=float, default=55.0,
-                   help="seconds after the first step: cut one client off (negative: never)")
+    p.add_argument(
+        "--cut-at",
+        type=float,
+        default=55.0,
+        help="seconds after the first step: cut one client off (negative: never)",
+    )
     p.add_argument("--cut-seconds", type=float, default=30.0)
     p.add_argument("--chaos-help", action="store_true", help="this help")
     return p
@@ -118,18 +130,26 @@ def make_chaos(options):
                     replaced = now_pids
                     break
                 await asyncio.sleep(0.2)
-            bench.log(f"kill worker: every client connected again after {back} s; "
-                      f"workers now {replaced}")
-            return {"action": "kill worker", "pid": victim, "workers_before": pids,
-                    "workers_after": replaced, "clients_back_after_s": back,
-                    "reconnects": sum(s.reconnects for s in sockets) - reconnects}
+            bench.log(
+                f"kill worker: every client connected again after {back} s; workers now {replaced}"
+            )
+            return {
+                "action": "kill worker",
+                "pid": victim,
+                "workers_before": pids,
+                "workers_after": replaced,
+                "clients_back_after_s": back,
+                "reconnects": sum(s.reconnects for s in sockets) - reconnects,
+            }
 
         async def restart_redis() -> dict:
             port = str(options.redis_port)
             start = shlex.split(options.redis_start_command)
             if options.redis == "dry-run":
-                bench.log(f"redis (dry run): would run `redis-cli -p {port} shutdown nosave` "
-                          f"then `{options.redis_start_command}`")
+                bench.log(
+                    f"redis (dry run): would run `redis-cli -p {port} shutdown nosave` "
+                    f"then `{options.redis_start_command}`"
+                )
                 return {"action": "restart redis", "dry_run": True}
             reconnects = sum(s.reconnects for s in sockets)
             code, out = await _run("redis-cli", "-p", port, "shutdown", "nosave")
@@ -144,29 +164,40 @@ def make_chaos(options):
                     break
                 await asyncio.sleep(0.1)
             outage = round(time.monotonic() - down_at, 2)
-            bench.log(f"redis: {'up again' if up else 'NOT BACK'} after {outage} s "
-                      f"(start command: {code} {out!r})")
+            bench.log(
+                f"redis: {'up again' if up else 'NOT BACK'} after {outage} s "
+                f"(start command: {code} {out!r})"
+            )
             await asyncio.sleep(1)
             back = await _all_connected(sockets, bench)
-            return {"action": "restart redis", "up_again": up, "outage_s": outage,
-                    "clients_back_after_s": back,
-                    "reconnects": sum(s.reconnects for s in sockets) - reconnects}
+            return {
+                "action": "restart redis",
+                "up_again": up,
+                "outage_s": outage,
+                "clients_back_after_s": back,
+                "reconnects": sum(s.reconnects for s in sockets) - reconnects,
+            }
 
         async def cut_client() -> dict:
             dialogue = random.choice(dialogues)
             sock = dialogue.sockets["b"]
             sock.cut(options.cut_seconds)
-            bench.log(f"cut off: partner b of dialogue {dialogue.seeded.pk} for "
-                      f"{options.cut_seconds:g} s")
-            return {"action": "cut client", "dialogue": dialogue.seeded.pk,
-                    "seconds": options.cut_seconds}
+            bench.log(
+                f"cut off: partner b of dialogue {dialogue.seeded.pk} for {options.cut_seconds:g} s"
+            )
+            return {
+                "action": "cut client",
+                "dialogue": dialogue.seeded.pk,
+                "seconds": options.cut_seconds,
+            }
 
         plan = sorted(
             (at, action)
-            for at, action in ((options.kill_worker_at, kill_worker),
-                               (options.redis_at if options.redis != "skip" else -1,
-                                restart_redis),
-                               (options.cut_at, cut_client))
+            for at, action in (
+                (options.kill_worker_at, kill_worker),
+                (options.redis_at if options.redis != "skip" else -1, restart_redis),
+                (options.cut_at, cut_client),
+            )
             if at >= 0
         )
         for at, action in plan:
@@ -186,13 +217,19 @@ def main() -> int:
         return 0
     last = max(options.kill_worker_at, options.redis_at, options.cut_at + options.cut_seconds)
     defaults = [
-        "--baseline-duration", "0", "--verify-pages",
-        "--duration", str(max(120.0, last + 30)),
-        "--out", str(REPO / "bench" / "chaos-results.json"),
-        "--markdown", str(REPO / "bench" / "chaos-results.md"),
+        "--baseline-duration",
+        "0",
+        "--verify-pages",
+        "--duration",
+        str(max(120.0, last + 30)),
+        "--out",
+        str(REPO / "bench" / "chaos-results.json"),
+        "--markdown",
+        str(REPO / "bench" / "chaos-results.md"),
     ]
-    result = benchmark.main([*defaults, *rest], chaos=make_chaos(options),
-                            extra={"chaos_options": vars(options)})
+    result = benchmark.main(
+        [*defaults, *rest], chaos=make_chaos(options), extra={"chaos_options": vars(options)}
+    )
     check, pages = result.get("check", {}), result.get("page_check", {})
     ok = (
         bool(check)
@@ -203,8 +240,11 @@ def main() -> int:
     )
     for action in result.get("chaos", {}).get("actions", []):
         print(f"chaos: {action}")
-    print("CHAOS RUN PASSED: every committed step shown exactly once, in order, everywhere"
-          if ok else "CHAOS RUN FAILED: see the check above")
+    print(
+        "CHAOS RUN PASSED: every committed step shown exactly once, in order, everywhere"
+        if ok
+        else "CHAOS RUN FAILED: see the check above"
+    )
     return 0 if ok else 1
 
 

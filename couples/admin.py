@@ -51,8 +51,13 @@ class AuditedAdmin:
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        audit(action="admin.changed", actor=request.user, target=obj, request=request,
-              fields=_changed_fields(message))
+        audit(
+            action="admin.changed",
+            actor=request.user,
+            target=obj,
+            request=request,
+            fields=_changed_fields(message),
+        )
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
@@ -105,6 +110,7 @@ class VerifiedFilter(admin.SimpleListFilter):
             return therapists.filter(therapist_verified_at__isnull=True)
         return queryset
 
+
 # SafetyScreening is deliberately not registered: its answers are private to the person.
 
 
@@ -112,12 +118,22 @@ class VerifiedFilter(admin.SimpleListFilter):
 class UserAdmin(AuditedAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = [
-        "email", "display_name", "kind", "is_verified", "is_active", "is_staff", "last_login",
+        "email",
+        "display_name",
+        "kind",
+        "is_verified",
+        "is_active",
+        "is_staff",
+        "last_login",
     ]
     list_filter = ["kind", "is_active", VerifiedFilter, "is_staff"]
     search_fields = ["email", "display_name"]
     readonly_fields = [
-        "public_id", "last_login", "date_joined", "is_active", "therapist_verified_at",
+        "public_id",
+        "last_login",
+        "date_joined",
+        "is_active",
+        "therapist_verified_at",
         "verification_history",
     ]
     fieldsets = (
@@ -174,8 +190,10 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
             ),
         )
 
-    @admin.action(description="Deactivate (log out everywhere, close live connections)",
-                  permissions=["change"])
+    @admin.action(
+        description="Deactivate (log out everywhere, close live connections)",
+        permissions=["change"],
+    )
     def deactivate(self, request, queryset):
         done = 0
         for user in queryset:
@@ -204,8 +222,12 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
             for user in queryset:
                 change = services.therapist_verify if verify else services.therapist_unverify
                 try:
-                    change(therapist=user, by=request.user, reason=form.cleaned_data["reason"],
-                           request=request)
+                    change(
+                        therapist=user,
+                        by=request.user,
+                        reason=form.cleaned_data["reason"],
+                        request=request,
+                    )
                 except CoupleError as error:
                     self.message_user(request, error.message, messages.ERROR)
                     continue
@@ -235,8 +257,9 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     def verify_therapists(self, request, queryset):
         return self._with_reason(request, queryset, verify=True)
 
-    @admin.action(description="Remove therapist verification (asks for a reason)",
-                  permissions=["change"])
+    @admin.action(
+        description="Remove therapist verification (asks for a reason)", permissions=["change"]
+    )
     def unverify_therapists(self, request, queryset):
         return self._with_reason(request, queryset, verify=False)
 
@@ -331,8 +354,16 @@ class InvitationAdmin(ViewOnlyAdmin):
     list_filter = [InvitationStatusFilter]
     search_fields = ["public_id", "email", "invited_by__email"]
     fields = [
-        "public_id", "couple", "invited_by", "email", "created_at", "expires_at",
-        "accepted_at", "accepted_by", "revoked_at", "status",
+        "public_id",
+        "couple",
+        "invited_by",
+        "email",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+        "status",
     ]
     readonly_fields = fields
     actions = ["revoke"]
@@ -344,8 +375,12 @@ class InvitationAdmin(ViewOnlyAdmin):
             if invitation.is_pending:
                 invitation.revoked_at = timezone.now()
                 invitation.save(update_fields=["revoked_at"])
-                audit(action="invitation.revoked", actor=request.user, target=invitation,
-                      request=request)
+                audit(
+                    action="invitation.revoked",
+                    actor=request.user,
+                    target=invitation,
+                    request=request,
+                )
                 self.log_history(request, invitation, "Revoked")
                 revoked += 1
         self.message_user(request, f"{revoked} invitation(s) revoked.")
@@ -370,14 +405,29 @@ class ConsentInline(admin.TabularInline):
 @admin.register(TherapistLink)
 class TherapistLinkAdmin(ViewOnlyAdmin):
     list_display = [
-        "public_id", "therapist", "couple", "status", "created_at", "activated_at", "ended_at",
+        "public_id",
+        "therapist",
+        "couple",
+        "status",
+        "created_at",
+        "activated_at",
+        "ended_at",
         "end_reason",
     ]
     list_filter = ["status", "end_reason"]
     search_fields = ["public_id", "therapist__email", "invited_email", "couple__public_id"]
     fields = [
-        "public_id", "therapist", "couple", "invited_email", "created_by", "created_at",
-        "expires_at", "therapist_accepted_at", "status", "activated_at", "ended_at",
+        "public_id",
+        "therapist",
+        "couple",
+        "invited_email",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "therapist_accepted_at",
+        "status",
+        "activated_at",
+        "ended_at",
         "end_reason",
     ]
     readonly_fields = fields
@@ -391,8 +441,9 @@ class TherapistLinkAdmin(ViewOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("therapist", "couple").defer("code")
 
-    @admin.action(description="End the therapist's access (closes their live console)",
-                  permissions=["change"])
+    @admin.action(
+        description="End the therapist's access (closes their live console)", permissions=["change"]
+    )
     def end_access(self, request, queryset):
         ended = 0
         for link in queryset:
@@ -427,8 +478,14 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_email"]
     date_hierarchy = "created_at"
     fields = [
-        "created_at", "action", "actor", "actor_email", "target_type", "target_id",
-        "ip_address", "details",
+        "created_at",
+        "action",
+        "actor",
+        "actor_email",
+        "target_type",
+        "target_id",
+        "ip_address",
+        "details",
     ]
     readonly_fields = fields
     actions = None
@@ -448,13 +505,28 @@ class SupportResourceAdmin(AuditedAdmin, admin.ModelAdmin):
     """Support lines shown to a person whose safety answers may need attention."""
 
     list_display = [
-        "name", "country", "country_name", "kind", "phone", "order", "is_active", "is_placeholder",
+        "name",
+        "country",
+        "country_name",
+        "kind",
+        "phone",
+        "order",
+        "is_active",
+        "is_placeholder",
     ]
     list_editable = ["order", "is_active"]
     list_filter = ["country", "kind", "is_active", "is_placeholder"]
     search_fields = ["name", "country", "country_name"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [
-        "country", "country_name", "kind", "name", "description", "phone", "url", "order",
-        "is_active", "is_placeholder",
+        "country",
+        "country_name",
+        "kind",
+        "name",
+        "description",
+        "phone",
+        "url",
+        "order",
+        "is_active",
+        "is_placeholder",
     ]

@@ -88,8 +88,13 @@ class TherapistCodeForm(forms.Form):
     code = forms.CharField(
         max_length=20,
         label="Link code from your therapist",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "ABCDE-FGHJK",
-                                      "autocapitalize": "characters"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "placeholder": "ABCDE-FGHJK",
+                "autocapitalize": "characters",
+            }
+        ),
     )
 
 

@@ -191,7 +191,10 @@ class AuditEvent(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     actor_email = models.CharField(max_length=254, blank=True)
@@ -260,7 +263,9 @@ class SupportResource(models.Model):
         OTHER = "other", "Other support"
 
     country = models.CharField(
-        max_length=2, blank=True, db_index=True,
+        max_length=2,
+        blank=True,
+        db_index=True,
         help_text="Two-letter country code (GB, US, …). Leave empty for the default lines, "
         "shown where a country has none of its own.",
     )
@@ -316,7 +321,10 @@ class TherapistLink(models.Model):
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     therapist = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="therapist_links",
     )
     couple = models.ForeignKey(
@@ -340,8 +348,9 @@ class TherapistLink(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["therapist", "couple"],
-                condition=Q(status__in=["pending", "active"], therapist__isnull=False,
-                            couple__isnull=False),
+                condition=Q(
+                    status__in=["pending", "active"], therapist__isnull=False, couple__isnull=False
+                ),
                 name="one_open_link_per_therapist_and_couple",
             )
         ]

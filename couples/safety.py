@@ -28,7 +28,6 @@ logger = logging.getLogger("imago.couples")
 PARTNER_NOT_READY = "Your partner isn't ready to start yet."
 
 
-
 class SafetyError(CoupleError):
     """Something that can't be done; `message` is shown to the person as it is."""
 
@@ -73,8 +72,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "addiction",
-        "Is either of you struggling right now with alcohol, drugs, gambling or another "
-        "addiction?",
+        "Is either of you struggling right now with alcohol, drugs, gambling or another addiction?",
         (_NO, Choice("unsure", "I'm not sure"), Choice("yes", "Yes", True)),
     ),
     Question(

@@ -153,9 +153,9 @@ def account_export(*, user: User) -> dict:
             "dialogue_kind": h.dialogue_kind,
             "assigned_at": when(h.created_at),
             "done_at": when(h.done_at),
-            "done_by": "you" if h.done_by_id == user.pk else (
-                h.done_by.display_name if h.done_by else None
-            ),
+            "done_by": "you"
+            if h.done_by_id == user.pk
+            else (h.done_by.display_name if h.done_by else None),
         }
         for h in Homework.objects.filter(couple__memberships__user=user)
         .select_related("couple", "done_by")
@@ -244,7 +244,9 @@ def therapist_pending(*, therapist: User) -> dict:
     therapist (by their email address). Names of partners only once a partner asked."""
     now = timezone.now()
     codes = TherapistLink.objects.filter(
-        therapist=therapist, couple__isnull=True, status=TherapistLink.Status.PENDING,
+        therapist=therapist,
+        couple__isnull=True,
+        status=TherapistLink.Status.PENDING,
         expires_at__gt=now,
     ).order_by("-created_at")
     waiting = (
@@ -257,15 +259,20 @@ def therapist_pending(*, therapist: User) -> dict:
     )
     invitations = (
         TherapistLink.objects.filter(
-            therapist__isnull=True, invited_email__iexact=therapist.email,
-            status=TherapistLink.Status.PENDING, expires_at__gt=now,
+            therapist__isnull=True,
+            invited_email__iexact=therapist.email,
+            status=TherapistLink.Status.PENDING,
+            expires_at__gt=now,
             couple__is_active=True,
         )
         .select_related("created_by")
         .order_by("-created_at")
     )
-    return {"open_codes": list(codes), "awaiting_consent": list(waiting),
-            "invitations": list(invitations)}
+    return {
+        "open_codes": list(codes),
+        "awaiting_consent": list(waiting),
+        "invitations": list(invitations),
+    }
 
 
 @dataclass
@@ -290,8 +297,9 @@ class LinkView:
 def couple_therapist_links(*, couple: Couple, viewer: User) -> list[LinkView]:
     """Open therapist links of the couple: who has access and since when, and who is waiting."""
     links = (
-        TherapistLink.objects.filter(couple=couple, status__in=[
-            TherapistLink.Status.PENDING, TherapistLink.Status.ACTIVE])
+        TherapistLink.objects.filter(
+            couple=couple, status__in=[TherapistLink.Status.PENDING, TherapistLink.Status.ACTIVE]
+        )
         .select_related("therapist")
         .prefetch_related("consents")
         .order_by("-created_at")

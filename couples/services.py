@@ -162,9 +162,10 @@ def invitation_problem(*, invitation: Invitation | None, user: User | None) -> s
         return "This couple is no longer active."
     if user is None or not user.is_authenticated:
         return None
-    if invitation.invited_by_id == user.pk or invitation.couple.memberships.filter(
-        user=user
-    ).exists():
+    if (
+        invitation.invited_by_id == user.pk
+        or invitation.couple.memberships.filter(user=user).exists()
+    ):
         return "This is your own invitation — send the link to your partner."
     if user.is_therapist:
         return (
@@ -317,8 +318,13 @@ def _give_consent(link: TherapistLink, user: User, request=None) -> Consent:
     if not created and consent.withdrawn_at is not None:
         raise CoupleError("You withdrew your consent to this link. Please start a new one.")
     if created:
-        audit(action="consent.given", actor=user, target=link, request=request,
-              couple=link.couple.public_id if link.couple else "")
+        audit(
+            action="consent.given",
+            actor=user,
+            target=link,
+            request=request,
+            couple=link.couple.public_id if link.couple else "",
+        )
     return consent
 
 
@@ -392,9 +398,11 @@ def therapist_invite(*, user: User, email: str, request=None) -> TherapistLink:
         raise CoupleError("Please enter your therapist's email address.")
     if couple.memberships.filter(user__email__iexact=email).exists():
         raise CoupleError("That's a partner's address; please enter your therapist's.")
-    if TherapistLink.objects.filter(
-        couple=couple, status__in=["pending", "active"]
-    ).filter(Q(invited_email__iexact=email) | Q(therapist__email__iexact=email)).exists():
+    if (
+        TherapistLink.objects.filter(couple=couple, status__in=["pending", "active"])
+        .filter(Q(invited_email__iexact=email) | Q(therapist__email__iexact=email))
+        .exists()
+    ):
         raise CoupleError("You've already invited or linked this therapist.")
     now = timezone.now()
     link = TherapistLink.objects.create(
@@ -424,17 +432,21 @@ def _send_therapist_invitation(link: TherapistLink, *, inviter: User) -> None:
     )
 
 
-def therapist_invitation_accept(*, therapist: User, link_public_id: str,
-                                request=None) -> TherapistLink:
+def therapist_invitation_accept(
+    *, therapist: User, link_public_id: str, request=None
+) -> TherapistLink:
     try:
         with transaction.atomic():
             _check_verified_therapist(therapist)
             link = (
                 TherapistLink.objects.select_for_update(of=("self",))
                 .select_related("couple")
-                .filter(public_id=link_public_id, therapist__isnull=True,
-                        invited_email__iexact=therapist.email,
-                        status=TherapistLink.Status.PENDING)
+                .filter(
+                    public_id=link_public_id,
+                    therapist__isnull=True,
+                    invited_email__iexact=therapist.email,
+                    status=TherapistLink.Status.PENDING,
+                )
                 .first()
             )
             if link is None:
@@ -446,8 +458,7 @@ def therapist_invitation_accept(*, therapist: User, link_public_id: str,
             link.therapist = therapist
             link.therapist_accepted_at = timezone.now()
             link.save(update_fields=["therapist", "therapist_accepted_at"])
-            audit(action="therapist_link.accepted", actor=therapist, target=link,
-                  request=request)
+            audit(action="therapist_link.accepted", actor=therapist, target=link, request=request)
             _maybe_activate(link)
             _refresh_couple_after_commit(link.couple_id)
     except IntegrityError as exc:
@@ -461,8 +472,10 @@ def therapist_link_end(*, therapist: User, link_public_id: str, request=None) ->
     link = (
         TherapistLink.objects.select_for_update(of=("self",))
         .filter(public_id=link_public_id, status__in=["pending", "active"])
-        .filter(Q(therapist=therapist) | Q(therapist__isnull=True,
-                                            invited_email__iexact=therapist.email))
+        .filter(
+            Q(therapist=therapist)
+            | Q(therapist__isnull=True, invited_email__iexact=therapist.email)
+        )
         .first()
     )
     if link is None or not therapist.is_therapist:
@@ -473,8 +486,9 @@ def therapist_link_end(*, therapist: User, link_public_id: str, request=None) ->
         else TherapistLink.EndReason.THERAPIST
     )
     _end_link(link, reason=reason)
-    audit(action="therapist_link.ended", actor=therapist, target=link, request=request,
-          reason=reason)
+    audit(
+        action="therapist_link.ended", actor=therapist, target=link, request=request, reason=reason
+    )
     return link
 
 
@@ -508,8 +522,9 @@ def consent_give(*, user: User, link_public_id: str, request=None) -> TherapistL
 
 
 @transaction.atomic
-def consent_withdraw(*, user: User, link_public_id: str, request=None,
-                     decline: bool = False) -> TherapistLink:
+def consent_withdraw(
+    *, user: User, link_public_id: str, request=None, decline: bool = False
+) -> TherapistLink:
     """Either partner withdraws (or declines): the link ends at once, for both, and any open
     console socket of the therapist closes."""
     link = _partner_link(user, link_public_id)
@@ -523,7 +538,10 @@ def consent_withdraw(*, user: User, link_public_id: str, request=None,
     _end_link(link, reason=reason)
     audit(
         action="consent.declined" if decline and consent is None else "consent.withdrawn",
-        actor=user, target=link, request=request, couple=link.couple.public_id,
+        actor=user,
+        target=link,
+        request=request,
+        couple=link.couple.public_id,
     )
     logger.info("therapist link ended by a partner", extra={"link": link.public_id})
     return link
@@ -558,8 +576,13 @@ def therapist_link_end_by_staff(*, link: TherapistLink, by: User, request=None) 
     link = TherapistLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
     if link.is_open:
         _end_link(link, reason=TherapistLink.EndReason.STAFF)
-        audit(action="therapist_link.ended", actor=by, target=link, request=request,
-              reason=TherapistLink.EndReason.STAFF)
+        audit(
+            action="therapist_link.ended",
+            actor=by,
+            target=link,
+            request=request,
+            reason=TherapistLink.EndReason.STAFF,
+        )
     return link
 
 
@@ -632,8 +655,13 @@ def therapist_verify(*, therapist: User, by: User, reason: str, request=None) ->
         raise CoupleError(f"{therapist.email} is not a therapist account.")
     therapist.therapist_verified_at = timezone.now()
     therapist.save(update_fields=["therapist_verified_at"])
-    audit(action="therapist.verified", actor=by, target=therapist, request=request,
-          reason=reason.strip()[:500])
+    audit(
+        action="therapist.verified",
+        actor=by,
+        target=therapist,
+        request=request,
+        reason=reason.strip()[:500],
+    )
     return therapist
 
 
@@ -644,8 +672,13 @@ def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) 
         raise CoupleError(f"{therapist.email} is not a therapist account.")
     therapist.therapist_verified_at = None
     therapist.save(update_fields=["therapist_verified_at"])
-    audit(action="therapist.unverified", actor=by, target=therapist, request=request,
-          reason=reason.strip()[:500])
+    audit(
+        action="therapist.unverified",
+        actor=by,
+        target=therapist,
+        request=request,
+        reason=reason.strip()[:500],
+    )
     # Access needs a verified therapist: it ends now, and open consoles close.
     therapist_links_end_for(therapist=therapist, reason=TherapistLink.EndReason.UNVERIFIED)
     return therapist

@@ -17,10 +17,14 @@ urlpatterns = [
     path("couple/therapist/code/", views.therapist_code_enter, name="therapist_code"),
     path("couple/therapist/invite/", views.therapist_invite, name="therapist_invite"),
     path("couple/therapist/<str:public_id>/consent/", views.consent_give, name="consent_give"),
-    path("couple/therapist/<str:public_id>/decline/", views.consent_decline,
-         name="consent_decline"),
-    path("couple/therapist/<str:public_id>/withdraw/", views.consent_withdraw,
-         name="consent_withdraw"),
+    path(
+        "couple/therapist/<str:public_id>/decline/", views.consent_decline, name="consent_decline"
+    ),
+    path(
+        "couple/therapist/<str:public_id>/withdraw/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
     path("account/data/", views.your_data, name="your_data"),
     path("account/data/export/", views.your_data_export, name="your_data_export"),
     path("account/delete/", views.account_delete, name="account_delete"),

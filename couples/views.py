@@ -241,8 +241,9 @@ def therapist_code_enter(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             f"Thank you. {link.therapist.display_name} will have access once your partner "
-            "consents too." if not link.is_active else
-            f"{link.therapist.display_name} now has access.",
+            "consents too."
+            if not link.is_active
+            else f"{link.therapist.display_name} now has access.",
         )
     return redirect("home")
 

@@ -20,8 +20,19 @@ class DialogueSessionAdmin(ViewOnlyAdmin):
     date_hierarchy = "created_at"
     # An explicit list: `topic` and `state` (which holds the protocol's working data) stay out.
     fields = [
-        "public_id", "couple", "kind", "status", "step", "round", "partner_a", "partner_b",
-        "created_at", "updated_at", "scheduled_for", "ended_at", "turns",
+        "public_id",
+        "couple",
+        "kind",
+        "status",
+        "step",
+        "round",
+        "partner_a",
+        "partner_b",
+        "created_at",
+        "updated_at",
+        "scheduled_for",
+        "ended_at",
+        "turns",
     ]
     readonly_fields = fields
 
@@ -34,7 +45,8 @@ class DialogueSessionAdmin(ViewOnlyAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("couple")
             .annotate(turn_count=Count("turns"))
             .defer("topic", "state")

@@ -213,16 +213,24 @@ class DialogueConsumer(_Base):
         await self.send_presence()
         await self.channel_layer.group_send(
             self.group,
-            {"type": "presence.hello", "user": self.user.pk, "channel": self.channel_name,
-             "role": self.role},
+            {
+                "type": "presence.hello",
+                "user": self.user.pk,
+                "channel": self.channel_name,
+                "role": self.role,
+            },
         )
 
     async def disconnect(self, code) -> None:
         if hasattr(self, "group") and getattr(self, "user", None):
             await self.channel_layer.group_send(
                 self.group,
-                {"type": "presence.bye", "user": self.user.pk, "channel": self.channel_name,
-                 "role": self.role},
+                {
+                    "type": "presence.bye",
+                    "user": self.user.pk,
+                    "channel": self.channel_name,
+                    "role": self.role,
+                },
             )
         await super().disconnect(code)
 
@@ -270,8 +278,11 @@ class DialogueConsumer(_Base):
         if event.get("seq", 0) <= self.last_seq:
             return  # already shown (a snapshot or an earlier update covered it)
         rendered = await database_sync_to_async(push.render_update)(
-            public_id=self.public_id, user=self.user, after=self.last_seq,
-            panel_key=self.panel_key, role=self.role,
+            public_id=self.public_id,
+            user=self.user,
+            after=self.last_seq,
+            panel_key=self.panel_key,
+            role=self.role,
         )
         if rendered is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -321,8 +332,12 @@ class DialogueConsumer(_Base):
         # Tell the newcomer we are here too.
         await self.channel_layer.send(
             event["channel"],
-            {"type": "presence.here", "user": self.user.pk, "channel": self.channel_name,
-             "role": self.role},
+            {
+                "type": "presence.here",
+                "user": self.user.pk,
+                "channel": self.channel_name,
+                "role": self.role,
+            },
         )
 
     async def presence_here(self, event) -> None:

@@ -117,8 +117,12 @@ def rules_for_browser() -> list[dict[str, str]]:
     """The same rules, as data for the page's script: hints appear while typing, and nothing
     of the text leaves the browser before it is sent."""
     return [
-        {"family": family, "code": rule.code, "pattern": rule.pattern.pattern,
-         "message": rule.message}
+        {
+            "family": family,
+            "code": rule.code,
+            "pattern": rule.pattern.pattern,
+            "message": rule.message,
+        }
         for family, rules in _RULES.items()
         for rule in rules
     ]

@@ -95,10 +95,14 @@ async def _watch(layer) -> None:
     while _sockets:  # ends with the last socket; the next one starts it again
         await asyncio.sleep(WATCH_EVERY)
         current = await run_ids(layer)
-        if any(now is not None and now != before for now, before in zip(current, known,
-                                                                          strict=True)):
-            logger.warning("channel layer restarted: sockets re-join their groups",
-                           extra={"sockets": len(_sockets)})
+        if any(
+            now is not None and now != before for now, before in zip(current, known, strict=True)
+        ):
+            logger.warning(
+                "channel layer restarted: sockets re-join their groups",
+                extra={"sockets": len(_sockets)},
+            )
             await rejoin_all()
-        known = [now if now is not None else before
-                 for now, before in zip(current, known, strict=True)]
+        known = [
+            now if now is not None else before for now, before in zip(current, known, strict=True)
+        ]

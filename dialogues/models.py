@@ -130,7 +130,10 @@ class Turn(models.Model):
     # Who may see this turn: NULL is everyone in the session; else only this partner (and the
     # facilitator who wrote it). Every per-person rendering filters on it.
     visible_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="+",
     )
     text = models.TextField(blank=True)

@@ -185,9 +185,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     is_mine = turn.actor_id == viewer.pk
     private_for = ""
     if turn.visible_to_id is not None:
-        private_for = (
-            "you" if turn.visible_to_id == viewer.pk else turn.visible_to.display_name
-        )
+        private_for = "you" if turn.visible_to_id == viewer.pk else turn.visible_to.display_name
     if turn.kind == Turn.Kind.COACHING:
         title, phrase, said = "Coaching", "coached", ""
     elif turn.kind == Turn.Kind.EVENT and turn.move == "rewind":
@@ -356,9 +354,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
             moves = tuple(m for m in moves if m.name not in STARTING_MOVES)
             not_ready_mine = "" if gate.mine == "ready" else gate.mine
             partner_not_ready = not gate.partner_ready
-    forms = [
-        MoveForm(move=m, token=secrets.token_urlsafe(16)) for m in moves
-    ]
+    forms = [MoveForm(move=m, token=secrets.token_urlsafe(16)) for m in moves]
     requests: list[str] = []
     if any(f.choice for f in forms):
         latest = (
@@ -553,9 +549,9 @@ def dialogues_export(*, user: User) -> list[dict]:
                         "round": turn.round,
                         "step": turn.step,
                         "move": turn.move,
-                        "by": "you" if turn.actor_id == user.pk else (
-                            turn.actor.display_name if turn.actor else None
-                        ),
+                        "by": "you"
+                        if turn.actor_id == user.pk
+                        else (turn.actor.display_name if turn.actor else None),
                         "role": turn.actor_role,
                         # A therapist's private word is in the export of the one it was for.
                         "to": "you" if turn.visible_to_id == user.pk else "both",

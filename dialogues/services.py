@@ -438,9 +438,7 @@ def _locked_session_for_facilitator(*, public_id: str, therapist: User) -> Dialo
     return session
 
 
-def coaching_send(
-    *, session_public_id: str, therapist: User, text: str, to: str = ""
-) -> Turn:
+def coaching_send(*, session_public_id: str, therapist: User, text: str, to: str = "") -> Turn:
     """A short message from the therapist: to both partners (`to` empty), or privately to one
     partner (`to` = "a" or "b"), shown only in that partner's view."""
     text = (text or "").strip()
@@ -451,9 +449,7 @@ def coaching_send(
     if to not in ("", "a", "b"):
         raise DialogueError("Please choose who the message is for.")
     with transaction.atomic():
-        session = _locked_session_for_facilitator(
-            public_id=session_public_id, therapist=therapist
-        )
+        session = _locked_session_for_facilitator(public_id=session_public_id, therapist=therapist)
         if not session.is_live:
             raise DialogueError("This dialogue has ended; it can be read but not changed.")
         audience = session.partner_in(to) if to else None
@@ -477,9 +473,7 @@ def session_rewind(*, session_public_id: str, therapist: User, step: str) -> Dia
     """Send the dialogue back to an earlier step of this round ("let's mirror that again"),
     only to a step the protocol allows; recorded as a "rewind" turn."""
     with transaction.atomic():
-        session = _locked_session_for_facilitator(
-            public_id=session_public_id, therapist=therapist
-        )
+        session = _locked_session_for_facilitator(public_id=session_public_id, therapist=therapist)
         if not session.is_live:
             raise DialogueError("This dialogue has ended; it can be read but not changed.")
         state = session.protocol_state
@@ -505,9 +499,7 @@ def session_rewind(*, session_public_id: str, therapist: User, step: str) -> Dia
 
 def _facilitator_event(*, session_public_id: str, therapist: User, event: str) -> DialogueSession:
     with transaction.atomic():
-        session = _locked_session_for_facilitator(
-            public_id=session_public_id, therapist=therapist
-        )
+        session = _locked_session_for_facilitator(public_id=session_public_id, therapist=therapist)
         if not session.is_live:
             raise DialogueError("This dialogue has ended; it can be read but not changed.")
         if event == "pause":
@@ -531,20 +523,21 @@ def _facilitator_event(*, session_public_id: str, therapist: User, event: str) -
 
 def session_pause_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
     """The therapist calls a time-out for both partners."""
-    return _facilitator_event(session_public_id=session_public_id, therapist=therapist,
-                              event="pause")
+    return _facilitator_event(
+        session_public_id=session_public_id, therapist=therapist, event="pause"
+    )
 
 
 def session_resume_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
     """The therapist resumes a time-out for both partners (a facilitator's override)."""
-    return _facilitator_event(session_public_id=session_public_id, therapist=therapist,
-                              event="resume")
+    return _facilitator_event(
+        session_public_id=session_public_id, therapist=therapist, event="resume"
+    )
 
 
 def session_end_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
     """The therapist ends the dialogue; it becomes read-only for both partners."""
-    return _facilitator_event(session_public_id=session_public_id, therapist=therapist,
-                              event="end")
+    return _facilitator_event(session_public_id=session_public_id, therapist=therapist, event="end")
 
 
 # --- account deletion ----------------------------------------------------------------------

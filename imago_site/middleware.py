@@ -30,6 +30,7 @@ CSP = "; ".join(
 # The same policy for the Django admin: its scripts are all files, and its one inline <style>
 # (change lists with no action bar at all) is never printed here, since every list has one.
 
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response

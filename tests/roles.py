@@ -38,8 +38,13 @@ def superuser(db) -> User:
 @pytest.fixture
 def as_(alex, sam, outsider, therapist, unverified_therapist, staff, single):  # noqa: F811
     people = {
-        "alex": alex, "sam": sam, "outsider": outsider, "therapist": therapist,
-        "unverified_therapist": unverified_therapist, "staff": staff, "single": single,
+        "alex": alex,
+        "sam": sam,
+        "outsider": outsider,
+        "therapist": therapist,
+        "unverified_therapist": unverified_therapist,
+        "staff": staff,
+        "single": single,
     }
 
     def client_for(who: str | User | None) -> Client:

@@ -70,8 +70,14 @@ def database_url_for_tests() -> str:
 class UvicornServer:
     """`uvicorn imago_site.asgi:application` on its own port; `workers` > 1 for a supervisor."""
 
-    def __init__(self, *, database_url: str, workers: int = 1, name: str = "server",
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        workers: int = 1,
+        name: str = "server",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -88,15 +94,29 @@ class UvicornServer:
             "IMAGO_LIVE_TEST_SERVER": "1",
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        command = [sys.executable, "-m", "uvicorn", "imago_site.asgi:application",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
-                   "--no-access-log"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "imago_site.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+        ]
         if workers > 1:
             command += ["--workers", str(workers)]
         command += list(extra_args)
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, killed as one in stop()
         )
 
@@ -106,8 +126,10 @@ class UvicornServer:
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
-            pytest.fail(f"{self.name} died (exit {self.process.returncode}):\n{self.output()}",
-                        pytrace=False)
+            pytest.fail(
+                f"{self.name} died (exit {self.process.returncode}):\n{self.output()}",
+                pytrace=False,
+            )
 
     def worker_pids(self) -> list[int]:
         """The worker processes (with --workers), or the server itself."""
@@ -132,12 +154,15 @@ class UvicornServer:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                pytest.fail(f"{self.name} didn't answer within {START_TIMEOUT_S} s:\n"
-                            f"{self.output()}", pytrace=False)
+                pytest.fail(
+                    f"{self.name} didn't answer within {START_TIMEOUT_S} s:\n{self.output()}",
+                    pytrace=False,
+                )
             time.sleep(0.2)
 
-    def wait_for_workers(self, count: int, *, exclude: set[int] = frozenset(),
-                         timeout: float = START_TIMEOUT_S) -> list[int]:
+    def wait_for_workers(
+        self, count: int, *, exclude: set[int] = frozenset(), timeout: float = START_TIMEOUT_S
+    ) -> list[int]:
         """Polls until `count` workers (none of them in `exclude`) are running."""
         deadline = time.monotonic() + timeout
         while True:
@@ -146,8 +171,9 @@ class UvicornServer:
             if len(pids) >= count:
                 return pids
             if time.monotonic() > deadline:
-                pytest.fail(f"{self.name}: {count} workers didn't start:\n{self.output()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{self.name}: {count} workers didn't start:\n{self.output()}", pytrace=False
+                )
             time.sleep(0.2)
 
     def stop(self) -> None:

@@ -45,8 +45,15 @@ async def test_the_echo_socket_forwards_what_the_endpoint_sends():
         await ws.disconnect()
 
 
-@pytest.mark.parametrize("data", [{"group": "g1"}, {"group": "no spaces", "n": "1"},
-                                  {"group": "g1", "n": "x"}, {"group": "x" * 41, "n": "1"}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"group": "g1"},
+        {"group": "no spaces", "n": "1"},
+        {"group": "g1", "n": "x"},
+        {"group": "x" * 41, "n": "1"},
+    ],
+)
 def test_the_endpoint_refuses_bad_input(data):
     request = RequestFactory().post("/bench/echo/", data)
     assert bench.echo_send(request).status_code == 400

@@ -92,7 +92,8 @@ class Person:
         if text:
             data["text"] = text
         response = await self.http.post(
-            f"/dialogues/{self.public_id}/move/", data=data,
+            f"/dialogues/{self.public_id}/move/",
+            data=data,
             headers={"X-CSRFToken": self.csrf, "HX-Request": "true", "Origin": self.server.url},
         )
         assert response.status == 200, (response.status, await response.text())
@@ -149,8 +150,9 @@ def test_each_step_crosses_between_two_worker_processes(two_workers):
     session_cookie_a, session_cookie_b = session_cookie(alex), session_cookie(sam)
     seen = asyncio.run(run())
 
-    committed = list(Turn.objects.filter(session=dialogue).order_by("seq")
-                     .values_list("seq", flat=True))
+    committed = list(
+        Turn.objects.filter(session=dialogue).order_by("seq").values_list("seq", flat=True)
+    )
     assert committed == [1, *seen["a"]] == [1, *seen["b"]] == list(range(1, len(STEPS) + 2))
     # Neither worker hit an error on the way.
     assert worker_1.output().count("Traceback") == worker_2.output().count("Traceback") == 0

@@ -14,13 +14,29 @@ FILTERABLE = {"dialogue_kind", "due_date", "created_at", "done_at", "public_id",
 
 @admin.register(Homework)
 class HomeworkAdmin(ViewOnlyAdmin):
-    list_display = ["public_id", "couple", "therapist", "dialogue_kind", "due_date", "created_at",
-                    "done_at"]
+    list_display = [
+        "public_id",
+        "couple",
+        "therapist",
+        "dialogue_kind",
+        "due_date",
+        "created_at",
+        "done_at",
+    ]
     list_filter = ["dialogue_kind"]
     search_fields = ["public_id", "couple__public_id", "therapist__email"]  # never the title
     # An explicit list: `title` and `instructions` stay out.
-    fields = ["public_id", "couple", "therapist", "dialogue_kind", "due_date", "created_at",
-              "done_at", "done_by", "done_with"]
+    fields = [
+        "public_id",
+        "couple",
+        "therapist",
+        "dialogue_kind",
+        "due_date",
+        "created_at",
+        "done_at",
+        "done_by",
+        "done_with",
+    ]
     readonly_fields = fields
     actions = None
 
@@ -33,7 +49,8 @@ class HomeworkAdmin(ViewOnlyAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("couple", "therapist")
             .defer("title", "instructions")
         )

@@ -38,20 +38,25 @@ class NoteForm(forms.Form):
 
 class HomeworkForm(forms.Form):
     title = forms.CharField(
-        label="Title", max_length=MAX_TITLE,
+        label="Title",
+        max_length=MAX_TITLE,
         error_messages={"required": "Please give the homework a short title."},
     )
     instructions = forms.CharField(
-        label="Instructions", required=False, max_length=MAX_INSTRUCTIONS,
+        label="Instructions",
+        required=False,
+        max_length=MAX_INSTRUCTIONS,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     due_date = forms.DateField(
-        label="Due date (optional)", required=False,
+        label="Due date (optional)",
+        required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Please enter a date like 2025-06-30."},
     )
     dialogue_kind = forms.ChoiceField(
-        label="A dialogue to practise (optional)", required=False,
+        label="A dialogue to practise (optional)",
+        required=False,
         choices=[("", "None")] + [(k.value, info.title) for k, info in protocol.KINDS.items()],
         help_text="A completed dialogue of this kind marks the homework done.",
     )

@@ -29,7 +29,10 @@ class TherapistNote(models.Model):
         "couples.Couple", on_delete=models.CASCADE, related_name="therapist_notes"
     )
     session = models.ForeignKey(
-        "dialogues.DialogueSession", on_delete=models.CASCADE, null=True, blank=True,
+        "dialogues.DialogueSession",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="therapist_notes",
     )
     text = models.TextField()
@@ -54,17 +57,24 @@ class Homework(models.Model):
     instructions = models.TextField(blank=True)
     due_date = models.DateField(null=True, blank=True)
     dialogue_kind = models.CharField(
-        max_length=32, blank=True,
+        max_length=32,
+        blank=True,
         choices=[(k.value, info.title) for k, info in protocol.KINDS.items()],
     )
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     done_with = models.ForeignKey(
-        "dialogues.DialogueSession", on_delete=models.SET_NULL, null=True, blank=True,
+        "dialogues.DialogueSession",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
 

@@ -27,9 +27,7 @@ def couple_for_therapist(*, therapist: User, couple_public_id: str) -> Therapist
 
 
 def homework_for_couple(*, couple: Couple) -> list[Homework]:
-    return list(
-        Homework.objects.filter(couple=couple).select_related("therapist", "done_by")[:50]
-    )
+    return list(Homework.objects.filter(couple=couple).select_related("therapist", "done_by")[:50])
 
 
 def notes_of(*, therapist: User, couple: Couple, session: DialogueSession | None = None):

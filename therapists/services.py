@@ -82,8 +82,12 @@ def homework_assign(
         raise TherapistError("Please choose a due date from today on.")
     _access(therapist, couple.pk)
     homework = Homework.objects.create(
-        couple=couple, therapist=therapist, title=title, instructions=instructions,
-        due_date=due_date, dialogue_kind=dialogue_kind,
+        couple=couple,
+        therapist=therapist,
+        title=title,
+        instructions=instructions,
+        due_date=due_date,
+        dialogue_kind=dialogue_kind,
     )
     from dialogues.services import _send, couple_group
 
@@ -154,7 +158,5 @@ def account_deleting(sender, *, user: User, **kwargs) -> None:
         return
     therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason.DELETED)
     notes, _ = TherapistNote.objects.filter(therapist=user).delete()
-    erased = Homework.objects.filter(therapist=user).update(
-        title=REMOVED_NOTE, instructions=""
-    )
+    erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
     logger.info("therapist data erased", extra={"notes": notes, "homework": erased})

@@ -45,9 +45,7 @@ def therapist_only(view):
 
 
 def _link_or_404(request: HttpRequest, couple_public_id: str):
-    link = selectors.couple_for_therapist(
-        therapist=request.user, couple_public_id=couple_public_id
-    )
+    link = selectors.couple_for_therapist(therapist=request.user, couple_public_id=couple_public_id)
     if link is None:
         raise Http404("No such couple.")
     return link
@@ -94,9 +92,7 @@ def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
     except CoupleError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request, "Accepted. Your access starts once both partners have consented."
-        )
+        messages.success(request, "Accepted. Your access starts once both partners have consented.")
     return redirect("therapists:dashboard")
 
 
@@ -124,8 +120,14 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, status=20
     partners_safety = selectors.couple_safety(link=link)
     for item in partners_safety:
         if item.answers is not None:  # a partner's own answers, shared with the therapist
-            audit(action="therapist.read", actor=request.user, target=item.partner,
-                  request=request, what="safety_answers", couple=couple.public_id)
+            audit(
+                action="therapist.read",
+                actor=request.user,
+                target=item.partner,
+                request=request,
+                what="safety_answers",
+                couple=couple.public_id,
+            )
     return render(
         request,
         "therapists/couple.html",
@@ -145,8 +147,13 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, status=20
 @require_GET
 def couple_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     link = _link_or_404(request, public_id)
-    audit(action="therapist.read", actor=request.user, target=link.couple, request=request,
-          what="couple")
+    audit(
+        action="therapist.read",
+        actor=request.user,
+        target=link.couple,
+        request=request,
+        what="couple",
+    )
     return _couple_page(request, link)
 
 
@@ -175,8 +182,9 @@ def homework_new(request: HttpRequest, public_id: str) -> HttpResponse:
     form = HomeworkForm(request.POST)
     if form.is_valid():
         try:
-            services.homework_assign(therapist=request.user, couple=link.couple,
-                                     **form.cleaned_data)
+            services.homework_assign(
+                therapist=request.user, couple=link.couple, **form.cleaned_data
+            )
         except TherapistError as error:
             form.add_error(None, error.message)
         else:
@@ -205,8 +213,9 @@ def _console_context(request, session: DialogueSession) -> dict:
 @require_GET
 def console(request: HttpRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
-    audit(action="therapist.read", actor=request.user, target=session, request=request,
-          what="console")
+    audit(
+        action="therapist.read", actor=request.user, target=session, request=request, what="console"
+    )
     return render(request, PAGE, _console_context(request, session))
 
 
@@ -214,8 +223,13 @@ def console(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_GET
 def transcript(request: HttpRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
-    audit(action="therapist.read", actor=request.user, target=session, request=request,
-          what="transcript")
+    audit(
+        action="therapist.read",
+        actor=request.user,
+        target=session,
+        request=request,
+        what="transcript",
+    )
     context = _console_context(request, session)
     return render(request, "therapists/transcript.html", context)
 
@@ -230,15 +244,20 @@ def coach(request: HttpRequest, public_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             dialogue_services.coaching_send(
-                session_public_id=session.public_id, therapist=request.user,
-                text=form.cleaned_data["text"], to=form.cleaned_data["to"] or "",
+                session_public_id=session.public_id,
+                therapist=request.user,
+                text=form.cleaned_data["text"],
+                to=form.cleaned_data["to"] or "",
             )
         except DialogueError as error:
             form.add_error("text", error.message)
         else:
             to = form.cleaned_data["to"]
-            sent = (f"Sent privately to {dict(console_view.partners)[to]}." if to
-                    else "Sent to both partners.")
+            sent = (
+                f"Sent privately to {dict(console_view.partners)[to]}."
+                if to
+                else "Sent to both partners."
+            )
             form = CoachingForm(partners=console_view.partners)
     status = 422 if form.errors else 200
     if not request.htmx:
@@ -247,8 +266,12 @@ def coach(request: HttpRequest, public_id: str) -> HttpResponse:
         else:
             messages.success(request, sent)
         return redirect("therapists:console", public_id=public_id)
-    return render(request, f"{PAGE}#coach_panel",
-                  {"session": session, "coach_form": form, "sent": sent}, status=status)
+    return render(
+        request,
+        f"{PAGE}#coach_panel",
+        {"session": session, "coach_form": form, "sent": sent},
+        status=status,
+    )
 
 
 def _console_state_response(request, session, *, error: str = "", status: int = 200):
@@ -270,7 +293,8 @@ def rewind(request: HttpRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     try:
         dialogue_services.session_rewind(
-            session_public_id=session.public_id, therapist=request.user,
+            session_public_id=session.public_id,
+            therapist=request.user,
             step=request.POST.get("step", "")[:40],
         )
     except DialogueError as error:
@@ -305,8 +329,12 @@ def session_note(request: HttpRequest, public_id: str) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.note_add(therapist=request.user, couple=session.couple, session=session,
-                              text=form.cleaned_data["text"])
+            services.note_add(
+                therapist=request.user,
+                couple=session.couple,
+                session=session,
+                text=form.cleaned_data["text"],
+            )
         except TherapistError as error:
             form.add_error("text", error.message)
         else:
@@ -317,8 +345,12 @@ def session_note(request: HttpRequest, public_id: str) -> HttpResponse:
         if form.errors:
             messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         return redirect("therapists:console", public_id=public_id)
-    return render(request, f"{PAGE}#notes_panel",
-                  {"session": session, "note_form": form, "notes": notes}, status=status)
+    return render(
+        request,
+        f"{PAGE}#notes_panel",
+        {"session": session, "note_form": form, "notes": notes},
+        status=status,
+    )
 
 
 # --- partners: homework done -------------------------------------------------------------------

@@ -20,8 +20,11 @@ def root(as_, superuser) -> Client:
 
 
 def act(client, action, people, follow=False, **extra):
-    return client.post(USERS, {"action": action, "_selected_action": [p.pk for p in people],
-                               **extra}, follow=follow)
+    return client.post(
+        USERS,
+        {"action": action, "_selected_action": [p.pk for p in people], **extra},
+        follow=follow,
+    )
 
 
 # --- who gets in -----------------------------------------------------------------------------
@@ -39,8 +42,7 @@ def test_the_admin_has_no_login_form_of_its_own(client, superuser):
     assert response.status_code == 302 and "_auth_user_id" not in client.session
 
 
-@pytest.mark.parametrize("who", ["alex", "outsider", "therapist", "unverified_therapist",
-                                 "single"])
+@pytest.mark.parametrize("who", ["alex", "outsider", "therapist", "unverified_therapist", "single"])
 def test_people_who_are_not_staff_are_refused(as_, who):
     client = as_(who)
     response = client.get("/admin/", follow=True)
@@ -65,15 +67,19 @@ def test_it_lists_users_with_their_last_login(root, alex):
     assert "alex@example.com" in body and "Last login" in body
 
 
-@pytest.mark.parametrize("query,shown,hidden", [
-    ("q=alex", "alex@example.com", "sam@example.com"),
-    ("q=Rivera", "dr@example.com", "alex@example.com"),
-    ("kind__exact=therapist", "dr@example.com", "alex@example.com"),
-    ("verified=no", "new.dr@example.com", "dr@example.com"),
-    ("verified=yes", "dr@example.com", "new.dr@example.com"),
-])
-def test_it_searches_and_filters_users(root, alex, sam, therapist, unverified_therapist, query,
-                                       shown, hidden):
+@pytest.mark.parametrize(
+    "query,shown,hidden",
+    [
+        ("q=alex", "alex@example.com", "sam@example.com"),
+        ("q=Rivera", "dr@example.com", "alex@example.com"),
+        ("kind__exact=therapist", "dr@example.com", "alex@example.com"),
+        ("verified=no", "new.dr@example.com", "dr@example.com"),
+        ("verified=yes", "dr@example.com", "new.dr@example.com"),
+    ],
+)
+def test_it_searches_and_filters_users(
+    root, alex, sam, therapist, unverified_therapist, query, shown, hidden
+):
     body = root.get(f"{USERS}?{query}").content.decode()
     assert f">{shown}<" in body and f">{hidden}<" not in body
 
@@ -107,8 +113,9 @@ def test_a_deactivated_person_cant_log_in(root, alex):
     EmailAddress.objects.create(user=alex, email=alex.email, verified=True, primary=True)
     act(root, "deactivate", [alex])
     client = Client()
-    client.post(reverse("account_login"), {"login": alex.email,
-                                           "password": "correct-horse-battery"})
+    client.post(
+        reverse("account_login"), {"login": alex.email, "password": "correct-horse-battery"}
+    )
     assert "_auth_user_id" not in client.session
 
 
@@ -135,8 +142,9 @@ def test_is_active_and_verification_are_not_edited_in_the_form(root, alex):
 def test_only_superusers_hand_out_staff_rights(as_, staff, alex):
     from django.contrib.auth.models import Permission
 
-    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user",
-                                                                          "change_user"]))
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "change_user"])
+    )
     page = as_(staff).get(f"{USERS}{alex.pk}/change/").content.decode()
     assert 'name="display_name"' in page
     assert 'name="is_staff"' not in page and 'name="is_superuser"' not in page
@@ -173,8 +181,9 @@ def test_verifying_asks_for_a_reason_first(root, unverified_therapist):
 
 
 def test_verifying_records_the_reason(root, unverified_therapist, superuser):
-    response = act(root, "verify_therapists", [unverified_therapist], apply="1",
-                   reason="Licence 12345 checked")
+    response = act(
+        root, "verify_therapists", [unverified_therapist], apply="1", reason="Licence 12345 checked"
+    )
     assert response.status_code == 302
     unverified_therapist.refresh_from_db()
     assert unverified_therapist.is_verified_therapist
@@ -224,14 +233,16 @@ def test_invitations_can_be_revoked(root, single, superuser):
     invitation = issued.invitation
     body = root.get("/admin/couples/invitation/?status=pending").content.decode()
     assert invitation.public_id in body
-    root.post("/admin/couples/invitation/", {"action": "revoke",
-                                             "_selected_action": [invitation.pk]})
+    root.post(
+        "/admin/couples/invitation/", {"action": "revoke", "_selected_action": [invitation.pk]}
+    )
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.REVOKED
     event = AuditEvent.objects.get(action="invitation.revoked")
     assert event.actor == superuser and event.target_id == invitation.public_id
-    assert "token" not in root.get(f"/admin/couples/invitation/{invitation.pk}/change/") \
-        .content.decode().lower().replace("csrfmiddlewaretoken", "")
+    assert "token" not in root.get(
+        f"/admin/couples/invitation/{invitation.pk}/change/"
+    ).content.decode().lower().replace("csrfmiddlewaretoken", "")
 
 
 def test_two_factor_devices_show_no_secret_and_can_be_reset(root, therapist, superuser):

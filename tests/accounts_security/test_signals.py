@@ -26,8 +26,9 @@ def verified_alex(alex):
 
 
 def log_in(client, email, password, ip="198.51.100.7"):
-    return client.post(reverse("account_login"), {"login": email, "password": password},
-                       REMOTE_ADDR=ip)
+    return client.post(
+        reverse("account_login"), {"login": email, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 def test_it_records_a_login_with_the_address(verified_alex):

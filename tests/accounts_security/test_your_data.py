@@ -23,10 +23,18 @@ PASSWORD = "correct-horse-battery"
 def talked(dialogue, alex, sam):
     """Alex shared, Sam mirrored: a dialogue with words from both."""
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                         payload={"text": "Alex-words: I feel rushed."})
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="mirror",
-                         payload={"text": "Sam-words: you feel rushed."})
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Alex-words: I feel rushed."},
+    )
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="mirror",
+        payload={"text": "Sam-words: you feel rushed."},
+    )
     return dialogue
 
 
@@ -46,8 +54,9 @@ def export(client) -> dict:
 # --- pages, as each role ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["alex", "sam", "outsider", "therapist", "unverified_therapist",
-                                 "staff", "single"])
+@pytest.mark.parametrize(
+    "who", ["alex", "sam", "outsider", "therapist", "unverified_therapist", "staff", "single"]
+)
 def test_everyone_logged_in_sees_their_data_page_and_can_download(as_, who, request):
     person = request.getfixturevalue(who)
     client = as_(who)
@@ -79,14 +88,17 @@ def test_the_export_has_everything_of_the_person(as_, talked, alex, pair, single
     couple_create(user=single, partner_email="friend@example.com")
     data = export(as_("alex"))
     assert data["account"] == {
-        "id": alex.public_id, "email": "alex@example.com", "display_name": "Alex",
-        "kind": "partner", "therapist_verified_at": None,
-        "date_joined": alex.date_joined.isoformat(), "last_login": data["account"]["last_login"],
+        "id": alex.public_id,
+        "email": "alex@example.com",
+        "display_name": "Alex",
+        "kind": "partner",
+        "therapist_verified_at": None,
+        "date_joined": alex.date_joined.isoformat(),
+        "last_login": data["account"]["last_login"],
     }
     [couple] = data["couples"]
     assert couple["id"] == pair.public_id and couple["is_active"]
-    assert [(m["name"], m["is_you"]) for m in couple["members"]] == [("Alex", True),
-                                                                       ("Sam", False)]
+    assert [(m["name"], m["is_you"]) for m in couple["members"]] == [("Alex", True), ("Sam", False)]
     [dialogue] = data["dialogues"]
     assert dialogue["id"] == talked.public_id and dialogue["topic"] == "Sunday mornings"
     texts = [t["text"] for t in dialogue["turns"]]
@@ -102,8 +114,7 @@ def test_each_partner_gets_the_whole_shared_dialogue(as_, talked):
     assert [t["text"] for t in alex_turns] == [t["text"] for t in sam_turns]
 
 
-def test_the_export_has_nothing_of_another_couple(as_, talked, other_couples_dialogue,
-                                                  outsider):
+def test_the_export_has_nothing_of_another_couple(as_, talked, other_couples_dialogue, outsider):
     raw = as_("alex").get(EXPORT).content.decode()
     assert "Olly-topic" not in raw and outsider.public_id not in raw
     assert other_couples_dialogue.public_id not in raw and "olly@" not in raw
@@ -145,8 +156,12 @@ def test_a_wrong_password_deletes_nothing(as_, talked, alex):
 def test_deletion_follows_the_written_policy(as_, talked, alex, sam, pair):
     other_device = Client()
     other_device.force_login(alex)
-    pending = Invitation.objects.create(couple=pair, invited_by=alex, token_hash="h" * 64,
-                                        expires_at=talked.created_at.replace(year=2999))
+    pending = Invitation.objects.create(
+        couple=pair,
+        invited_by=alex,
+        token_hash="h" * 64,
+        expires_at=talked.created_at.replace(year=2999),
+    )
     client = as_("alex")
     response = client.post(DELETE, {"password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
@@ -171,8 +186,9 @@ def test_deletion_follows_the_written_policy(as_, talked, alex, sam, pair):
     assert not alex.is_active and not alex.has_usable_password()
     assert alex.email.endswith("@deleted.invalid") and alex.display_name == "Deleted account"
     assert "alex" not in alex.email
-    assert not [s for s in Session.objects.all()
-                if s.get_decoded().get("_auth_user_id") == str(alex.pk)]
+    assert not [
+        s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(alex.pk)
+    ]
     assert b"Log in" in other_device.get("/").content
     # The audit trail keeps the event, without the person or any content.
     event = AuditEvent.objects.get(action="account.deleted")
@@ -184,8 +200,7 @@ def test_deletion_follows_the_written_policy(as_, talked, alex, sam, pair):
 
 def test_the_partner_still_reads_a_coherent_transcript(as_, talked, alex):
     as_("alex").post(DELETE, {"password": PASSWORD})
-    body = as_("sam").get(reverse("dialogues:transcript", args=[talked.public_id])) \
-        .content.decode()
+    body = as_("sam").get(reverse("dialogues:transcript", args=[talked.public_id])).content.decode()
     assert "Alex-words" not in body and "Sunday mornings" not in body
     assert "(removed by its author)" in body
     assert "Sam-words: you feel rushed." in body
@@ -243,20 +258,25 @@ def coached(talked, therapist, alex, sam):
 
     link_with_consent(therapist, alex, sam)
     for text, to in [("For-Alex-only", "a"), ("For-Sam-only", "b"), ("For-both", "")]:
-        services.coaching_send(session_public_id=talked.public_id, therapist=therapist,
-                               text=text, to=to)
+        services.coaching_send(
+            session_public_id=talked.public_id, therapist=therapist, text=text, to=to
+        )
     couple = talked.couple
     therapist_services.note_add(therapist=therapist, couple=couple, text="Note-about-couple")
-    therapist_services.note_add(therapist=therapist, couple=couple, session=talked,
-                                text="Note-about-session")
-    therapist_services.homework_assign(therapist=therapist, couple=couple,
-                                       title="Homework-title", instructions="Daily")
+    therapist_services.note_add(
+        therapist=therapist, couple=couple, session=talked, text="Note-about-session"
+    )
+    therapist_services.homework_assign(
+        therapist=therapist, couple=couple, title="Homework-title", instructions="Daily"
+    )
     return talked
 
 
 def test_a_partners_export_has_coaching_meant_for_them_and_never_notes(as_, coached):
-    for who, mine, theirs in [("alex", "For-Alex-only", "For-Sam-only"),
-                              ("sam", "For-Sam-only", "For-Alex-only")]:
+    for who, mine, theirs in [
+        ("alex", "For-Alex-only", "For-Sam-only"),
+        ("sam", "For-Sam-only", "For-Alex-only"),
+    ]:
         raw = as_(who).get(EXPORT).content.decode()
         data = json.loads(raw)
         turns = data["dialogues"][0]["turns"]
@@ -264,7 +284,8 @@ def test_a_partners_export_has_coaching_meant_for_them_and_never_notes(as_, coac
         assert set(coaching) == {mine, "For-both"}
         assert coaching[mine]["to"] == "you" and coaching["For-both"]["to"] == "both"
         assert coaching["For-both"]["by"] == "Dr. Rivera" and coaching[mine]["role"] == (
-            "facilitator")
+            "facilitator"
+        )
         assert theirs not in raw
         assert "Note-about" not in raw
         [link] = data["therapist_links"]

@@ -41,8 +41,12 @@ document.addEventListener("htmx:wsClose", () => { window.__wsCloses += 1; });
 def two_worker_server():
     postgres_and_redis_or_skip()
     # Idle HTTP keep-alive connections close after 1 s, so those left are the websockets.
-    server = UvicornServer(database_url=database_url_for_tests(), workers=2, name="uvicorn",
-                           extra_args=("--timeout-keep-alive", "1"))
+    server = UvicornServer(
+        database_url=database_url_for_tests(),
+        workers=2,
+        name="uvicorn",
+        extra_args=("--timeout-keep-alive", "1"),
+    )
     try:
         server.wait_until_ready()
         server.wait_for_workers(2)
@@ -74,8 +78,9 @@ def open_page(browser, server: UvicornServer, user, public_id: str):
     client.force_login(user)
     context = browser.new_context(base_url=server.url, viewport={"width": 1100, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                          "url": server.url}])
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+    )
     context.add_init_script(COUNT_CLOSES)
     page = context.new_page()
     page.goto(f"/dialogues/{public_id}/")
@@ -104,8 +109,10 @@ def test_the_partners_pages_catch_up_after_a_worker_is_killed(two_worker_server,
     make_couple(alex, sam)
     dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    pages = {"alex": open_page(browser, server, alex, dialogue.public_id),
-             "sam": open_page(browser, server, sam, dialogue.public_id)}
+    pages = {
+        "alex": open_page(browser, server, alex, dialogue.public_id),
+        "sam": open_page(browser, server, sam, dialogue.public_id),
+    }
 
     act(pages["alex"], "send", "I felt alone on Sunday morning.")
     for page in pages.values():
@@ -130,8 +137,12 @@ def test_the_partners_pages_catch_up_after_a_worker_is_killed(two_worker_server,
         wait_for_turn(page, 7)
         page.locator('#connection[data-state="open"]').wait_for()
 
-    committed = [f"turn-{seq}" for seq in Turn.objects.filter(session=dialogue)
-                 .order_by("seq").values_list("seq", flat=True)]
+    committed = [
+        f"turn-{seq}"
+        for seq in Turn.objects.filter(session=dialogue)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    ]
     assert committed == [f"turn-{n}" for n in range(1, 8)]
     for name, page in pages.items():
         assert turn_ids(page) == committed, f"{name}'s page"  # none lost, none repeated

@@ -12,8 +12,9 @@ from tests.dialogues.conftest import make_couple, make_person
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
 
-def act(page, other, button, text=None, feelings=(), items=(), choice=None, rating=None,
-        shows=None):
+def act(
+    page, other, button, text=None, feelings=(), items=(), choice=None, rating=None, shows=None
+):
     """Make a move in `page`'s browser; `other` then shows `shows` without a reload."""
     form = page.locator("#move-panel form.move-form").filter(
         has=page.get_by_role("button", name=button, exact=True)
@@ -71,8 +72,13 @@ def test_a_complete_intentional_dialogue_live_in_two_browsers(two_partners, arti
     act(a, s, "Thank you", text="Thank you.")
     act(s, a, "Share empathy", text="I imagine you feel lonely and sad.", feelings=("sad",))
     act(a, s, "Yes, that's it")
-    act(a, s, "Make requests", items=("Breakfast together this Sunday?", "Wake me at nine?"),
-        shows="Wake me at nine?")
+    act(
+        a,
+        s,
+        "Make requests",
+        items=("Breakfast together this Sunday?", "Wake me at nine?"),
+        shows="Wake me at nine?",
+    )
     act(s, a, "Give this gift", choice=1, shows="Gift")
     act(a, s, "Switch roles")
     expect(s.locator("#move-panel")).to_contain_text("Sending")

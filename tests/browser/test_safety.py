@@ -32,15 +32,16 @@ def main_text(page) -> str:
     return page.locator("main").inner_text()
 
 
-def test_two_partners_screening_gate_checkin_and_time_out(
-    live_server_url, new_page, artifacts_dir
-):
+def test_two_partners_screening_gate_checkin_and_time_out(live_server_url, new_page, artifacts_dir):
     alex = make_person("alex@example.com", "Alex")
     sam = make_person("sam@example.com", "Sam")
     make_couple(alex, sam, ready=False)
     SupportResource.objects.create(
-        country="GB", country_name="United Kingdom", kind="domestic_violence",
-        name="Test Helpline", phone="0800 000 000",
+        country="GB",
+        country_name="United Kingdom",
+        kind="domestic_violence",
+        name="Test Helpline",
+        phone="0800 000 000",
     )
     a = logged_in(new_page, live_server_url, alex)
     s = logged_in(new_page, live_server_url, sam, viewport="phone")

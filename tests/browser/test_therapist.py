@@ -19,8 +19,9 @@ def logged_in(new_page, user, live_server_url: str, viewport="desktop") -> Page:
     client = Client()
     client.force_login(user)
     page = new_page(viewport=viewport)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server_url}])
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server_url}]
+    )
     return page
 
 
@@ -36,8 +37,7 @@ def connected(page: Page) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "open")
 
 
-def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_url,
-                                                        artifacts_dir):
+def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_url, artifacts_dir):
     alex, sam = make_person("alex@example.com", "Alex"), make_person("sam@example.com", "Sam")
     make_couple(alex, sam)
     therapist = make_therapist("dr@example.com", "Dr. Rivera")
@@ -62,7 +62,8 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_ur
     connected(t)
     for page in (a, b):
         expect(page.locator("#facilitator-presence")).to_contain_text(
-            "Dr. Rivera (therapist) is present")
+            "Dr. Rivera (therapist) is present"
+        )
     expect(t.locator("#presence")).to_contain_text("Alex is here")
     expect(t.locator("#presence")).to_contain_text("Sam is here")
     expect(t.locator("#console-state")).to_contain_text("Did they get it?")
@@ -95,7 +96,8 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_ur
     t.get_by_role("button", name="Send back").click()
     for page in (a, b):
         expect(page.locator("#transcript")).to_contain_text(
-            "Dr. Rivera (therapist) sent the dialogue back to Mirroring")
+            "Dr. Rivera (therapist) sent the dialogue back to Mirroring"
+        )
     expect(t.locator("#transcript")).to_contain_text("You sent the dialogue back to Mirroring")
     expect(b.get_by_role("button", name="Mirror back")).to_be_visible()
     expect(t.locator("#console-state")).to_contain_text("Sam (receiver)")
@@ -143,8 +145,7 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_ur
     expect(t.locator(".note-list")).to_contain_text("check in next week")
     t.get_by_text("Assign homework").click()
     t.get_by_role("textbox", name="Title").fill("One appreciation a day")
-    t.get_by_label("A dialogue to practise (optional)").select_option(
-        label="Appreciation Dialogue")
+    t.get_by_label("A dialogue to practise (optional)").select_option(label="Appreciation Dialogue")
     t.get_by_role("button", name="Assign").click()
     expect(t.locator(".homework-list")).to_contain_text("One appreciation a day")
     screenshots(t, artifacts_dir, "couple")

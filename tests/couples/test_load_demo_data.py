@@ -47,8 +47,14 @@ def test_it_prints_how_to_log_in():
 def test_it_changes_nothing_the_second_time():
     load()
     first = row_counts()
-    assert first == {"User": 3, "EmailAddress": 3, "Couple": 1, "Membership": 2,
-                     "TherapistLink": 1, "Consent": 2}
+    assert first == {
+        "User": 3,
+        "EmailAddress": 3,
+        "Couple": 1,
+        "Membership": 2,
+        "TherapistLink": 1,
+        "Consent": 2,
+    }
     load()
     assert row_counts() == first
 
@@ -69,8 +75,7 @@ def test_the_demo_therapist_is_linked_to_the_demo_couple_with_both_consents():
     couple = selectors.couple_for(user=alex)
     link = selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk)
     assert link is not None and link.is_active
-    assert {c.partner.email for c in link.consents.all()} == {"alex@example.com",
-                                                              "sam@example.com"}
+    assert {c.partner.email for c in link.consents.all()} == {"alex@example.com", "sam@example.com"}
 
 
 def test_a_second_run_verifies_the_demo_therapist_again_and_relinks_after_an_end():
@@ -78,8 +83,9 @@ def test_a_second_run_verifies_the_demo_therapist_again_and_relinks_after_an_end
 
     load()
     rivera = User.objects.get(email="dr.rivera@example.com")
-    staff = User.objects.create_superuser(email="root@example.com", password="x",
-                                          display_name="Root")
+    staff = User.objects.create_superuser(
+        email="root@example.com", password="x", display_name="Root"
+    )
     services.therapist_unverify(therapist=rivera, by=staff, reason="demo")
     load()
     rivera.refresh_from_db()

@@ -367,8 +367,6 @@ def test_it_refuses_an_ended_couples_link(single_partner):
     assert selectors.couple_for(user=single_partner) is None
 
 
-
-
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))  # a few rounds: a lucky ordering can't hide a bug

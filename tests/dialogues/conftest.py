@@ -9,8 +9,9 @@ from tests.mfa import give_mfa
 
 
 def make_person(email: str, name: str, **extra) -> User:
-    return User.objects.create_user(email=email, password="correct-horse-battery",
-                                    display_name=name, **extra)
+    return User.objects.create_user(
+        email=email, password="correct-horse-battery", display_name=name, **extra
+    )
 
 
 def make_couple(a: User, b: User, *, ready: bool = True) -> Couple:
@@ -66,8 +67,12 @@ def dialogue(pair, alex):
 def therapist(db) -> User:
     from django.utils import timezone
 
-    person = make_person("dr@example.com", "Dr. Rivera", kind=User.Kind.THERAPIST,
-                         therapist_verified_at=timezone.now())
+    person = make_person(
+        "dr@example.com",
+        "Dr. Rivera",
+        kind=User.Kind.THERAPIST,
+        therapist_verified_at=timezone.now(),
+    )
     give_mfa(person)  # required of therapists and staff
     return person
 
@@ -86,5 +91,12 @@ def single(db) -> User:
 
 @pytest.fixture
 def people(alex, sam, outsider, therapist, staff, single):
-    return {"alex": alex, "sam": sam, "outsider": outsider, "therapist": therapist,
-            "staff": staff, "single": single, "anonymous": None}
+    return {
+        "alex": alex,
+        "sam": sam,
+        "outsider": outsider,
+        "therapist": therapist,
+        "staff": staff,
+        "single": single,
+        "anonymous": None,
+    }

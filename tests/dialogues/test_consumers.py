@@ -136,8 +136,11 @@ async def test_both_partners_receive_each_step_and_an_outsider_nothing(
     assert await ws_o.receive_nothing(timeout=0.5)
 
     await submit(
-        session_public_id=dialogue.public_id, user=alex, move="send",
-        payload={"text": "When you <b>sleep</b> in, I feel lonely."}, at=2,
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "When you <b>sleep</b> in, I feel lonely."},
+        at=2,
     )
     for ws in (ws_a, ws_b):
         update = await receive_until(ws, 'id="sync"')
@@ -180,8 +183,11 @@ async def test_a_reconnecting_browser_gets_every_step_it_missed(dialogue, alex, 
     await ws.disconnect()
     await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
     await submit(
-        session_public_id=dialogue.public_id, user=alex, move="send",
-        payload={"text": "Missed while away."}, at=2,
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Missed while away."},
+        at=2,
     )
     ws, _, _ = await open_socket(path_of(dialogue), alex)
     snapshot = await ws.receive_from()
@@ -226,8 +232,14 @@ async def test_typing_sends_a_hint_and_never_text(dialogue, alex, sam):
 
 @pytest.mark.parametrize(
     "frame",
-    ["not json", "[1, 2]", json.dumps({"type": "move", "move": "accept_now"}),
-     json.dumps({"type": "typing", "pad": "x" * MAX_FRAME_BYTES}), " ", "null"],
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"type": "move", "move": "accept_now"}),
+        json.dumps({"type": "typing", "pad": "x" * MAX_FRAME_BYTES}),
+        " ",
+        "null",
+    ],
 )
 async def test_malformed_or_oversized_frames_are_ignored_without_harm(dialogue, sam, frame):
     ws, _, _ = await open_socket(path_of(dialogue), sam)
@@ -311,8 +323,11 @@ async def test_the_channel_layer_carries_ids_only(dialogue, alex, sam, monkeypat
     await drain(ws)
     await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
     await submit(
-        session_public_id=dialogue.public_id, user=alex, move="send",
-        payload={"text": "private-words-here"}, at=2,
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "private-words-here"},
+        at=2,
     )
     await receive_until(ws, "private-words-here")
     assert sent and "private-words-here" not in repr(sent)

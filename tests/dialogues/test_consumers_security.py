@@ -32,8 +32,9 @@ async def closed_with(ws, timeout=3.0) -> int | None:
 @pytest.mark.parametrize("path", ["dialogue", "/ws/home/"])
 @pytest.mark.parametrize("origin", ["http://evil.example", "https://localhost.evil.example"])
 async def test_cross_origin_handshakes_are_refused(dialogue, alex, path, origin):
-    ws, connected, _ = await open_socket(path_of(dialogue) if path == "dialogue" else path,
-                                         alex, origin=origin)
+    ws, connected, _ = await open_socket(
+        path_of(dialogue) if path == "dialogue" else path, alex, origin=origin
+    )
     assert not connected
     await ws.disconnect()
 
@@ -101,8 +102,11 @@ async def test_an_expired_login_cant_open_a_socket(dialogue, alex, monkeypatch):
 
     from imago_site.asgi import application
 
-    again = WebsocketCommunicator(application, path_of(dialogue), headers=[
-        (b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)])
+    again = WebsocketCommunicator(
+        application,
+        path_of(dialogue),
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)],
+    )
     connected, code = await again.connect()
     assert not connected and code == CLOSE_UNAUTHENTICATED
     await again.disconnect()

@@ -41,8 +41,12 @@ async def test_a_socket_whose_group_was_forgotten_catches_up_when_it_rejoins(dia
         assert 'id="turn-2"' in update
 
     # Back in the group: the next step is pushed as usual, once.
-    await submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                 payload={"text": "I missed you."})
+    await submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "I missed you."},
+    )
     for ws in (ws_a, ws_b):
         update = await receive_until(ws, 'id="sync"')
         assert marker(update) == {"kind": "update", "from": 3, "seq": 3}

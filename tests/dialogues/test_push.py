@@ -16,16 +16,28 @@ def grow(dialogue, alex, sam, turns: int) -> None:
     """The endless loop of the protocol: mirror, not quite, mirror, ... up to `turns` turns."""
     if dialogue.turns.count() == 1:
         services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-        services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                             payload={"text": "I feel."})
+        services.move_submit(
+            session_public_id=dialogue.public_id,
+            user=alex,
+            move="send",
+            payload={"text": "I feel."},
+        )
     while Turn.objects.filter(session=dialogue).count() < turns:
         last = Turn.objects.filter(session=dialogue).order_by("-seq").first()
         if last.move in ("send", "not_quite"):
-            services.move_submit(session_public_id=dialogue.public_id, user=sam,
-                                 move="mirror", payload={"text": "You feel."})
+            services.move_submit(
+                session_public_id=dialogue.public_id,
+                user=sam,
+                move="mirror",
+                payload={"text": "You feel."},
+            )
         else:
-            services.move_submit(session_public_id=dialogue.public_id, user=alex,
-                                 move="not_quite", payload={"text": "Not quite."})
+            services.move_submit(
+                session_public_id=dialogue.public_id,
+                user=alex,
+                move="not_quite",
+                payload={"text": "Not quite."},
+            )
 
 
 def queries(render) -> tuple[int, object]:
@@ -53,18 +65,20 @@ def test_a_snapshot_costs_the_same_queries_with_10_or_200_turns(dialogue, alex, 
 
 
 @pytest.mark.parametrize("panel_changed", [True, False], ids=["new-panel", "same-panel"])
-def test_an_update_costs_the_same_queries_with_10_or_200_turns(
-    dialogue, alex, sam, panel_changed
-):
+def test_an_update_costs_the_same_queries_with_10_or_200_turns(dialogue, alex, sam, panel_changed):
     def one_update():
         before = seq_of(dialogue)
         grow(dialogue, alex, sam, before + 1)
-        key = "" if panel_changed else push.render_snapshot(
-            public_id=dialogue.public_id, user=sam
-        ).panel_key
-        count, rendered = queries(lambda: push.render_update(
-            public_id=dialogue.public_id, user=sam, after=before, panel_key=key
-        ))
+        key = (
+            ""
+            if panel_changed
+            else push.render_snapshot(public_id=dialogue.public_id, user=sam).panel_key
+        )
+        count, rendered = queries(
+            lambda: push.render_update(
+                public_id=dialogue.public_id, user=sam, after=before, panel_key=key
+            )
+        )
         # Exactly the one new turn, marked with its sequence number.
         assert f'data-from="{before + 1}" data-seq="{before + 1}"' in rendered.html
         assert re.findall(r'<li id="turn-(\d+)"', rendered.html) == [str(before + 1)]
@@ -82,9 +96,11 @@ def test_an_update_covering_several_turns_costs_the_same_as_one(dialogue, alex, 
     seq = seq_of(dialogue)
 
     def update(after):
-        return queries(lambda: push.render_update(
-            public_id=dialogue.public_id, user=alex, after=after, panel_key=""
-        ))
+        return queries(
+            lambda: push.render_update(
+                public_id=dialogue.public_id, user=alex, after=after, panel_key=""
+            )
+        )
 
     one, rendered_one = update(seq - 1)
     five, rendered_five = update(seq - 5)
@@ -96,9 +112,11 @@ def test_an_update_covering_several_turns_costs_the_same_as_one(dialogue, alex, 
 def test_nothing_new_costs_no_more_than_the_permission_check(dialogue, alex, sam):
     grow(dialogue, alex, sam, 10)
     seq = seq_of(dialogue)
-    count, rendered = queries(lambda: push.render_update(
-        public_id=dialogue.public_id, user=alex, after=seq, panel_key="x"
-    ))
+    count, rendered = queries(
+        lambda: push.render_update(
+            public_id=dialogue.public_id, user=alex, after=seq, panel_key="x"
+        )
+    )
     assert rendered.html == ""
     assert count == 1
 
@@ -120,13 +138,21 @@ def step_saved_between_reads(monkeypatch, dialogue, alex, sam):
     def dialogue_for_then_a_step_is_saved(**kwargs):
         session = real(**kwargs)
         monkeypatch.setattr(push.selectors, "dialogue_for_viewer", real)  # once
-        services.move_submit(session_public_id=dialogue.public_id, user=sam, move="mirror",
-                             payload={"text": "You felt alone."})
+        services.move_submit(
+            session_public_id=dialogue.public_id,
+            user=sam,
+            move="mirror",
+            payload={"text": "You felt alone."},
+        )
         return session
 
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                         payload={"text": "I felt alone."})
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "I felt alone."},
+    )
     monkeypatch.setattr(push.selectors, "dialogue_for_viewer", dialogue_for_then_a_step_is_saved)
     return seq_of(dialogue)
 
@@ -139,8 +165,9 @@ def test_a_snapshot_shows_no_turn_beyond_its_own_sequence_number(
     assert marker_seq(rendered.html) == rendered.seq == before
     assert turn_seqs(rendered.html) == list(range(1, before + 1))
     # The step saved meanwhile comes next, once, as an update starting right after it.
-    update = push.render_update(public_id=dialogue.public_id, user=sam, after=rendered.seq,
-                                panel_key=rendered.panel_key)
+    update = push.render_update(
+        public_id=dialogue.public_id, user=sam, after=rendered.seq, panel_key=rendered.panel_key
+    )
     assert turn_seqs(update.html) == [before + 1]
 
 
@@ -148,7 +175,8 @@ def test_an_update_shows_no_turn_beyond_its_own_sequence_number(
     step_saved_between_reads, dialogue, alex
 ):
     before = step_saved_between_reads
-    rendered = push.render_update(public_id=dialogue.public_id, user=alex, after=before - 1,
-                                  panel_key="")
+    rendered = push.render_update(
+        public_id=dialogue.public_id, user=alex, after=before - 1, panel_key=""
+    )
     assert marker_seq(rendered.html) == rendered.seq == before
     assert turn_seqs(rendered.html) == [before]

@@ -108,8 +108,9 @@ def test_the_appointment_waits_for_a_partner_who_is_no_longer_ready(started, cou
     assert refused.value.mine
     panel = selectors.panel_for(session=started, viewer=sam)
     assert [f.name for f in panel.forms] == ["propose_time"]  # a later time is still fine
-    services.move_submit(session_public_id=started.public_id, user=sam, move="propose_time",
-                         payload={"time": "60"})
+    services.move_submit(
+        session_public_id=started.public_id, user=sam, move="propose_time", payload={"time": "60"}
+    )
     with pytest.raises(NotReadyToStart) as refused:
         services.move_submit(session_public_id=started.public_id, user=alex, move="begin")
     assert refused.value.message == "Your partner isn't ready to start yet."
@@ -240,8 +241,10 @@ def test_below_8_it_starts_at_once(client, ready_pair):
 
 def test_hungry_angry_lonely_or_tired_gets_a_gentle_word_first(client, ready_pair):
     client.force_login(ready_pair[0])
-    body = client.post(NEW, {"kind": "intentional", "topic": "Money", "halt": ["hungry", "tired"],
-                             "intensity": "3"}).content.decode()
+    body = client.post(
+        NEW,
+        {"kind": "intentional", "topic": "Money", "halt": ["hungry", "tired"], "intensity": "3"},
+    ).content.decode()
     assert "hungry, tired" in body and "eat something, rest" in body
     assert "breath-circle" not in body and not DialogueSession.objects.exists()
 
@@ -273,8 +276,9 @@ def test_the_receiver_gets_the_check_in_with_the_appointment(client, started, co
 def test_a_hot_receiver_is_offered_a_later_time_first(client, started, couple):
     alex, sam = couple
     client.force_login(sam)
-    response = client.post(move_url(started), {"move": "accept_now", "at": "1", "intensity": "9"},
-                           **HTMX)
+    response = client.post(
+        move_url(started), {"move": "accept_now", "at": "1", "intensity": "9"}, **HTMX
+    )
     body = response.content.decode()
     assert response.status_code == 200 and "Maybe not right now" in body
     assert "breath-circle" in body and "Start anyway" in body
@@ -283,8 +287,9 @@ def test_a_hot_receiver_is_offered_a_later_time_first(client, started, couple):
     assert started.step == "appointment" and started.seq == 1
     # Nothing of it reaches Alex.
     client.force_login(alex)
-    page = visible_main(client.get(reverse("dialogues:detail", args=[started.public_id]))
-                        .content.decode())
+    page = visible_main(
+        client.get(reverse("dialogues:detail", args=[started.public_id])).content.decode()
+    )
     assert not REVEALING.search(page) and "Maybe not" not in page
     # Sam may still go on.
     client.force_login(sam)
@@ -309,8 +314,9 @@ def test_a_calm_receiver_accepts_at_once(client, started, couple):
 
 def test_a_receivers_bad_check_in_changes_nothing(client, started, couple):
     client.force_login(couple[1])
-    response = client.post(move_url(started), {"move": "accept_now", "at": "1",
-                                                "intensity": "99"}, **HTMX)
+    response = client.post(
+        move_url(started), {"move": "accept_now", "at": "1", "intensity": "99"}, **HTMX
+    )
     assert response.status_code == 422 and b"from 1 to 10" in response.content
     started.refresh_from_db()
     assert started.seq == 1
@@ -318,8 +324,9 @@ def test_a_receivers_bad_check_in_changes_nothing(client, started, couple):
 
 def test_the_starter_cannot_use_the_check_in_to_make_the_receivers_move(client, started, couple):
     client.force_login(couple[0])
-    response = client.post(move_url(started), {"move": "accept_now", "at": "1", "intensity": "9"},
-                           **HTMX)
+    response = client.post(
+        move_url(started), {"move": "accept_now", "at": "1", "intensity": "9"}, **HTMX
+    )
     assert response.status_code == 422 and b"Maybe not right now" not in response.content
     started.refresh_from_db()
     assert started.seq == 1

@@ -1,6 +1,5 @@
 """Dialogue services: every change is one ordered turn, checked against the protocol."""
 
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -308,8 +307,6 @@ needs_postgres = pytest.mark.skipif(
 )
 
 
-
-
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_when_both_choose_at_once_exactly_one_wins(alex, sam, pair):
@@ -318,12 +315,18 @@ def test_when_both_choose_at_once_exactly_one_wins(alex, sam, pair):
     before = DialogueSession.objects.get()
     results = at_once(
         lambda: services.move_submit(
-            session_public_id=session.public_id, user=alex, move="switch_roles",
-            at=before.step_seq, token="alex-1",
+            session_public_id=session.public_id,
+            user=alex,
+            move="switch_roles",
+            at=before.step_seq,
+            token="alex-1",
         ),
         lambda: services.move_submit(
-            session_public_id=session.public_id, user=sam, move="go_to_closing",
-            at=before.step_seq, token="sam-1",
+            session_public_id=session.public_id,
+            user=sam,
+            move="go_to_closing",
+            at=before.step_seq,
+            token="sam-1",
         ),
     )
     wins = [r for r in results if isinstance(r, services.MoveResult)]
@@ -344,8 +347,12 @@ def test_a_double_click_from_two_threads_saves_once(alex, sam, pair):
 
     def send():
         return services.move_submit(
-            session_public_id=session.public_id, user=alex, move="send",
-            payload={"text": "I feel."}, at=at, token="same-form",
+            session_public_id=session.public_id,
+            user=alex,
+            move="send",
+            payload={"text": "I feel."},
+            at=at,
+            token="same-form",
         )
 
     results = at_once(send, send)

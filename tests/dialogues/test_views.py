@@ -30,7 +30,8 @@ def form_fields(html: str, move: str) -> dict:
     """The hidden fields of the form for `move` on a rendered page."""
     form = re.search(
         rf'<form[^>]*>(?:(?!</form>).)*?name="move" value="{move}"(?:(?!</form>).)*</form>',
-        html, re.S,
+        html,
+        re.S,
     )
     assert form, f"no form for {move}"
     return dict(re.findall(r'name="(at|token|move)" value="([^"]*)"', form[0]))
@@ -57,8 +58,12 @@ def test_it_shows_the_receiver_the_form_with_stems_and_explanation(as_, dialogue
 
 def test_it_tells_the_other_partner_what_they_are_waiting_for(as_, dialogue, alex, sam):
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                         payload={"text": "I feel lonely."})
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "I feel lonely."},
+    )
     body = as_("alex").get(url("detail", dialogue)).content.decode()
     assert "Sam is mirroring what you said." in body
     assert 'name="move"' not in body
@@ -75,8 +80,11 @@ def test_it_hides_the_dialogue_from_everyone_else(as_, dialogue, who, page):
 @pytest.mark.parametrize("page", ["detail", "transcript", "move", "pause", "resume", "end"])
 def test_it_sends_anonymous_visitors_to_log_in(as_, dialogue, page):
     client = as_("anonymous")
-    response = client.post(url(page, dialogue)) if page in {"move", "pause", "resume", "end"} \
+    response = (
+        client.post(url(page, dialogue))
+        if page in {"move", "pause", "resume", "end"}
         else client.get(url(page, dialogue))
+    )
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
@@ -98,8 +106,9 @@ def test_the_page_costs_the_same_queries_with_10_or_200_turns(
     from django.test.utils import CaptureQueriesContext
 
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                         payload={"text": "I feel."})
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=alex, move="send", payload={"text": "I feel."}
+    )
 
     def count():
         client = as_("alex")
@@ -109,10 +118,18 @@ def test_the_page_costs_the_same_queries_with_10_or_200_turns(
 
     def grow(turns):
         while Turn.objects.filter(session=dialogue).count() < turns:
-            services.move_submit(session_public_id=dialogue.public_id, user=sam,
-                                 move="mirror", payload={"text": "You feel."})
-            services.move_submit(session_public_id=dialogue.public_id, user=alex,
-                                 move="not_quite", payload={"text": "Not quite."})
+            services.move_submit(
+                session_public_id=dialogue.public_id,
+                user=sam,
+                move="mirror",
+                payload={"text": "You feel."},
+            )
+            services.move_submit(
+                session_public_id=dialogue.public_id,
+                user=alex,
+                move="not_quite",
+                payload={"text": "Not quite."},
+            )
 
     grow(10)
     small = count()
@@ -196,9 +213,14 @@ def test_actions_need_a_post(as_, dialogue, action):
 # --- time-out and end ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("pauser", "first", "second"), [
-    ("alex", "sam", "alex"), ("sam", "sam", "alex"), ("alex", "alex", "sam"),
-])
+@pytest.mark.parametrize(
+    ("pauser", "first", "second"),
+    [
+        ("alex", "sam", "alex"),
+        ("sam", "sam", "alex"),
+        ("alex", "alex", "sam"),
+    ],
+)
 def test_either_partner_pauses_and_both_must_be_ready_to_resume(
     as_, dialogue, pauser, first, second
 ):
@@ -237,11 +259,14 @@ def test_a_partner_starts_a_dialogue(as_, pair):
     assert session.kind == "appreciation" and session.topic == "Thanks"
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"kind": "intentional", "topic": ""}, b"name the topic"),
-    ({"kind": "intentional", "topic": "x" * 201}, b"at most 200"),
-    ({"kind": "shouting", "topic": "Money"}, b"Please choose one of the kinds"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kind": "intentional", "topic": ""}, b"name the topic"),
+        ({"kind": "intentional", "topic": "x" * 201}, b"at most 200"),
+        ({"kind": "shouting", "topic": "Money"}, b"Please choose one of the kinds"),
+    ],
+)
 def test_starting_with_bad_input_changes_nothing(as_, pair, data, message):
     response = as_("alex").post(reverse("dialogues:new"), data)
     assert response.status_code == 422 and message in response.content
@@ -262,8 +287,12 @@ def test_only_paired_partners_can_start(as_, people, who):
 @pytest.mark.parametrize("who", ["alex", "sam"])
 def test_both_partners_can_reopen_a_past_dialogue_as_a_transcript(as_, dialogue, alex, sam, who):
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    services.move_submit(session_public_id=dialogue.public_id, user=alex, move="send",
-                         payload={"text": "I feel <em>lonely</em>."})
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "I feel <em>lonely</em>."},
+    )
     services.session_end(session_public_id=dialogue.public_id, user=alex)
     home = as_(who).get("/").content.decode()
     assert url("transcript", dialogue) in home

@@ -48,7 +48,13 @@ NOT_PRIVATE = {
     "dialogues.turn": {"step", "move", "actor_role", "client_token"},
     "couples.safetyscreening": {"country"},
     "couples.supportresource": {
-        "country", "country_name", "kind", "name", "description", "phone", "url",
+        "country",
+        "country_name",
+        "kind",
+        "name",
+        "description",
+        "phone",
+        "url",
     },
     # The link code is a credential rather than private text: the admin never shows it either.
     "couples.therapistlink": {"public_id", "code", "invited_email"},
@@ -86,24 +92,28 @@ def private_rows(pair, alex, sam, outsider, therapist, staff):
     """At least one row of every model with private text, every private field = MARKER."""
     link_with_consent(therapist, alex, sam)  # coaching, notes and homework need access
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="x")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=sam,
-                                  move="accept_now")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=alex, move="send",
-                                  payload={"text": "y"})
-    dialogue_services.coaching_send(session_public_id=session.public_id, therapist=therapist,
-                                    text="z", to="a")
-    dialogue_services.coaching_send(session_public_id=session.public_id, therapist=therapist,
-                                    text="z")
+    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=alex, move="send", payload={"text": "y"}
+    )
+    dialogue_services.coaching_send(
+        session_public_id=session.public_id, therapist=therapist, text="z", to="a"
+    )
+    dialogue_services.coaching_send(
+        session_public_id=session.public_id, therapist=therapist, text="z"
+    )
     dialogue_services.session_pause(session_public_id=session.public_id, user=sam)
     therapist_services.note_add(therapist=therapist, couple=pair, text="n")
     therapist_services.note_add(therapist=therapist, couple=pair, session=session, text="n")
-    therapist_services.homework_assign(therapist=therapist, couple=pair, title="h",
-                                       instructions="i", dialogue_kind="appreciation")
+    therapist_services.homework_assign(
+        therapist=therapist, couple=pair, title="h", instructions="i", dialogue_kind="appreciation"
+    )
     marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
     for label, fields in PRIVATE_TEXT_FIELDS.items():
         model = apps.get_model(label)
         values = {
-            name: marker_data if isinstance(model._meta.get_field(name), models.JSONField)
+            name: marker_data
+            if isinstance(model._meta.get_field(name), models.JSONField)
             else MARKER
             for name in fields
         }
@@ -166,8 +176,10 @@ def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
     # The verification page (an action's intermediate step) too.
     response = root_client.post(
         reverse("admin:couples_user_changelist"),
-        {"action": "verify_therapists", "_selected_action": [u.pk for u in
-                                                             type(alex).objects.all()]},
+        {
+            "action": "verify_therapists",
+            "_selected_action": [u.pk for u in type(alex).objects.all()],
+        },
     )
     assert response.status_code == 200 and b"reason" in response.content
     assert MARKER.encode() not in response.content
@@ -198,10 +210,8 @@ def probes():
     yield DialogueSession, "state__contains"
 
 
-@pytest.mark.parametrize("model,lookup", list(probes()), ids=lambda v: getattr(
-    v, "__name__", v))
-def test_private_text_cant_be_probed_with_url_filters(private_rows, root_client, model,
-                                                      lookup):
+@pytest.mark.parametrize("model,lookup", list(probes()), ids=lambda v: getattr(v, "__name__", v))
+def test_private_text_cant_be_probed_with_url_filters(private_rows, root_client, model, lookup):
     info = (model._meta.app_label, model._meta.model_name)
     url = reverse("admin:{}_{}_changelist".format(*info))
     response = root_client.get(url + f"?{lookup}={MARKER}")
@@ -235,8 +245,9 @@ def test_therapist_notes_are_not_in_the_admin_and_the_rest_is_metadata():
     assert not {"title", "instructions"} & set(homework_admin.search_fields)
 
 
-def test_the_therapist_link_admin_shows_who_and_when_never_the_code(private_rows, root_client,
-                                                                    therapist):
+def test_the_therapist_link_admin_shows_who_and_when_never_the_code(
+    private_rows, root_client, therapist
+):
     from couples.models import TherapistLink
     from couples.services import link_code_issue
 
@@ -247,20 +258,23 @@ def test_the_therapist_link_admin_shows_who_and_when_never_the_code(private_rows
     ).content.decode()
     assert link.public_id in body and "Dr. Rivera" in body and "Active" in body
     assert "Consents" in body and "Alex" in body and "Sam" in body  # who consented, when
-    for url in (reverse("admin:couples_therapistlink_changelist"),
-                reverse("admin:couples_therapistlink_change", args=[open_code.pk])):
+    for url in (
+        reverse("admin:couples_therapistlink_changelist"),
+        reverse("admin:couples_therapistlink_change", args=[open_code.pk]),
+    ):
         assert open_code.code not in root_client.get(url).content.decode()
     probe = reverse("admin:couples_therapistlink_changelist") + "?code__startswith=A"
     assert root_client.get(probe).status_code == 400
 
 
-def test_staff_can_end_a_therapists_access_and_it_is_audited(private_rows, root_client,
-                                                             therapist):
+def test_staff_can_end_a_therapists_access_and_it_is_audited(private_rows, root_client, therapist):
     from couples.models import TherapistLink
 
     link = TherapistLink.objects.get(status="active")
-    root_client.post(reverse("admin:couples_therapistlink_changelist"),
-                     {"action": "end_access", "_selected_action": [link.pk]})
+    root_client.post(
+        reverse("admin:couples_therapistlink_changelist"),
+        {"action": "end_access", "_selected_action": [link.pk]},
+    )
     link.refresh_from_db()
     assert (link.status, link.end_reason) == ("ended", "staff")
     event = AuditEvent.objects.get(action="therapist_link.ended")

@@ -77,9 +77,15 @@ def test_htmx_is_configured_for_the_csp(as_):
 
 def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(as_, superuser):
     client = as_(superuser)
-    for url in ["/admin/", "/admin/couples/user/", "/admin/couples/auditevent/",
-                "/admin/couples/user/add/", f"/admin/couples/user/{superuser.pk}/change/",
-                "/admin/dialogues/dialoguesession/", "/admin/mfa/authenticator/"]:
+    for url in [
+        "/admin/",
+        "/admin/couples/user/",
+        "/admin/couples/auditevent/",
+        "/admin/couples/user/add/",
+        f"/admin/couples/user/{superuser.pk}/change/",
+        "/admin/dialogues/dialoguesession/",
+        "/admin/mfa/authenticator/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         assert response["Content-Security-Policy"] == CSP
@@ -95,8 +101,9 @@ def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(as_, superuser):
 def verified_email(user):
     from allauth.account.models import EmailAddress
 
-    EmailAddress.objects.get_or_create(user=user, email=user.email,
-                                       defaults={"verified": True, "primary": True})
+    EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
     return user
 
 
@@ -115,13 +122,16 @@ def bare_therapist(db):
 def bare_staff(db):
     from tests.dialogues.conftest import make_person
 
-    return verified_email(make_person("fresh.staff@example.com", "Fresh Staff", is_staff=True,
-                                      is_superuser=True))
+    return verified_email(
+        make_person("fresh.staff@example.com", "Fresh Staff", is_staff=True, is_superuser=True)
+    )
 
 
 @pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
-@pytest.mark.parametrize("url", ["/", "/admin/", "/admin/couples/user/", "/account/data/",
-                                 "/dialogues/new/", "/couple/leave/"])
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/admin/", "/admin/couples/user/", "/account/data/", "/dialogues/new/", "/couple/leave/"],
+)
 def test_therapists_and_staff_without_2fa_are_sent_to_set_it_up(request, as_, person, url):
     client = as_(request.getfixturevalue(person))
     response = client.get(url)
@@ -132,13 +142,18 @@ def test_therapists_and_staff_without_2fa_are_sent_to_set_it_up(request, as_, pe
 @pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
 def test_only_account_pages_answer_until_2fa_is_set_up(request, as_, person):
     client = as_(request.getfixturevalue(person))
-    for url in [reverse("mfa_index"), reverse("account_email"), reverse("account_logout"),
-                reverse("account_reauthenticate")]:
+    for url in [
+        reverse("mfa_index"),
+        reverse("account_email"),
+        reverse("account_logout"),
+        reverse("account_reauthenticate"),
+    ]:
         assert client.get(url).status_code == 200, url
     # Setting up asks for the password again first (a fresh login wouldn't); both answer.
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code == 302 and response["Location"].startswith(
-        reverse("account_reauthenticate"))
+        reverse("account_reauthenticate")
+    )
     response = client.post(response["Location"], {"password": "correct-horse-battery"})
     assert response["Location"] == reverse("mfa_activate_totp")
     page = client.get(reverse("mfa_activate_totp"))
@@ -180,8 +195,9 @@ def test_a_staff_login_asks_for_the_authenticator_code(staff):
     Authenticator.objects.filter(user=staff).delete()
     secret = give_mfa(staff)
     client = Client()
-    response = client.post(reverse("account_login"),
-                           {"login": staff.email, "password": "correct-horse-battery"})
+    response = client.post(
+        reverse("account_login"), {"login": staff.email, "password": "correct-horse-battery"}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_authenticate")
     assert client.get("/admin/").status_code == 302  # not logged in yet
@@ -246,8 +262,9 @@ def test_everyone_is_logged_out_12_hours_after_logging_in(as_, who):
 def test_an_expired_htmx_request_is_redirected_by_htmx(as_, dialogue):
     client = as_("alex")
     age(client, login=13 * 3600)
-    response = client.post(reverse("dialogues:pause", args=[dialogue.public_id]),
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("dialogues:pause", args=[dialogue.public_id]), headers={"HX-Request": "true"}
+    )
     assert response.status_code == 204
     assert response["HX-Redirect"] == reverse("account_login")
     dialogue.refresh_from_db()

@@ -9,8 +9,9 @@ from dialogues.routing import websocket_urlpatterns
 def walk(patterns, prefix="", namespace=""):
     for entry in patterns:
         if isinstance(entry, URLResolver):
-            yield from walk(entry.url_patterns, prefix + str(entry.pattern),
-                            entry.namespace or namespace)
+            yield from walk(
+                entry.url_patterns, prefix + str(entry.pattern), entry.namespace or namespace
+            )
         elif isinstance(entry, URLPattern):
             yield prefix + str(entry.pattern), namespace, entry
 
@@ -24,7 +25,8 @@ def takes_an_integer(route: str, entry) -> bool:
 
 def test_no_url_takes_an_integer_outside_the_admin():
     found = [
-        route for route, namespace, entry in walk(get_resolver().url_patterns)
+        route
+        for route, namespace, entry in walk(get_resolver().url_patterns)
         if namespace != "admin" and takes_an_integer(route, entry)
     ]
     assert found == []

@@ -10,9 +10,7 @@ from couples.safety import SafetyError
 from dialogues import services as dialogue_services
 from tests.dialogues.conftest import make_couple, make_person, screen
 
-CONCERNS = [
-    (q.key, c.value) for q in safety.QUESTIONS for c in q.choices if c.concern
-]
+CONCERNS = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if c.concern]
 CALM = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if not c.concern]
 
 
@@ -238,21 +236,30 @@ def test_the_data_migration_adds_placeholders_marked_as_such(db):
 # --- the check-in ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("data", "intense", "pause"), [
-    ({}, False, False),
-    ({"intensity": "7"}, False, False),
-    ({"intensity": "8"}, True, True),
-    ({"intensity": "10"}, True, True),
-    ({"halt": ["tired"], "intensity": "3"}, False, True),
-])
+@pytest.mark.parametrize(
+    ("data", "intense", "pause"),
+    [
+        ({}, False, False),
+        ({"intensity": "7"}, False, False),
+        ({"intensity": "8"}, True, True),
+        ({"intensity": "10"}, True, True),
+        ({"halt": ["tired"], "intensity": "3"}, False, True),
+    ],
+)
 def test_a_check_in_at_8_or_more_suggests_cooling(data, intense, pause):
     checkin = safety.checkin_read(data)
     assert checkin.intense is intense and checkin.suggests_a_pause is pause
 
 
-@pytest.mark.parametrize("data", [
-    {"intensity": "0"}, {"intensity": "11"}, {"intensity": "hot"}, {"halt": ["sad"]},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"intensity": "0"},
+        {"intensity": "11"},
+        {"intensity": "hot"},
+        {"halt": ["sad"]},
+    ],
+)
 def test_a_check_in_with_values_not_offered_is_refused(data):
     with pytest.raises(SafetyError):
         safety.checkin_read(data)

@@ -25,8 +25,15 @@ def cast(db, staff, therapist, single):
     make_couple(alex, sam, ready=False)
     unverified = make_person("new-dr@example.com", "Dr. New", kind="therapist")
     give_mfa(unverified)
-    return {"alex": alex, "sam": sam, "staff": staff, "therapist": therapist,
-            "unverified": unverified, "single": single, "anonymous": None}
+    return {
+        "alex": alex,
+        "sam": sam,
+        "staff": staff,
+        "therapist": therapist,
+        "unverified": unverified,
+        "single": single,
+        "anonymous": None,
+    }
 
 
 @pytest.fixture
@@ -52,8 +59,9 @@ def test_a_partner_is_asked_the_questions_privately(as_):
 
 
 def test_a_concern_shows_support_lines_and_individual_help_first(as_):
-    SupportResource.objects.create(country="GB", country_name="United Kingdom",
-                                   kind="crisis", name="Kind Line", phone="0800 1")
+    SupportResource.objects.create(
+        country="GB", country_name="United Kingdom", kind="crisis", name="Kind Line", phone="0800 1"
+    )
     client = as_("sam")
     response = client.post(reverse("couples:safety_answer"), {"afraid": "often", "country": "GB"})
     assert response.status_code == 302 and response["Location"] == PAGE
@@ -93,8 +101,9 @@ def test_retaking_shows_the_earlier_answers(as_):
 
 
 def test_the_country_can_be_changed_for_the_lines(as_):
-    SupportResource.objects.create(country="US", country_name="United States",
-                                   kind="crisis", name="US line")
+    SupportResource.objects.create(
+        country="US", country_name="United States", kind="crisis", name="US line"
+    )
     client = as_("alex")
     client.post(reverse("couples:safety_answer"), {})
     assert "US line" not in client.get(PAGE).content.decode()

@@ -30,7 +30,9 @@ __all__ = ["make_couple", "make_person"]
 def make_therapist(email: str, name: str, *, verified: bool = True) -> User:
     """Another therapist, with two-factor set up like every therapist must."""
     person = make_person(
-        email, name, kind=User.Kind.THERAPIST,
+        email,
+        name,
+        kind=User.Kind.THERAPIST,
         therapist_verified_at=timezone.now() if verified else None,
     )
     give_mfa(person)
@@ -79,8 +81,16 @@ def roles(link, therapist, pair, alex, sam, outsider, staff, unverified_therapis
     }
 
 
-NOT_ALLOWED = ["unlinked", "unverified", "never_verified", "withdrawn", "one_consent", "partner",
-               "outsider", "staff"]
+NOT_ALLOWED = [
+    "unlinked",
+    "unverified",
+    "never_verified",
+    "withdrawn",
+    "one_consent",
+    "partner",
+    "outsider",
+    "staff",
+]
 
 
 @pytest.fixture
@@ -94,11 +104,20 @@ def live(link, dialogue, alex, sam):
 def at_mirror(session, alex, sam):
     """Alex sends, Sam mirrors: the dialogue is at "check" (rewind targets: send, mirror)."""
     session.refresh_from_db()
-    services.move_submit(session_public_id=session.public_id, user=alex, move="send",
-                         payload={"text": "When you sleep in, I feel lonely."},
-                         at=session.step_seq)
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "When you sleep in, I feel lonely."},
+        at=session.step_seq,
+    )
     session.refresh_from_db()
-    services.move_submit(session_public_id=session.public_id, user=sam, move="mirror",
-                         payload={"text": "If I got it, you feel lonely."}, at=session.step_seq)
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=sam,
+        move="mirror",
+        payload={"text": "If I got it, you feel lonely."},
+        at=session.step_seq,
+    )
     session.refresh_from_db()
     return session

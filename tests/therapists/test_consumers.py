@@ -87,8 +87,9 @@ async def test_private_coaching_reaches_only_its_partner(live, therapist, alex, 
     for ws in (ws_a, ws_b, ws_t):
         await drain(ws)
 
-    await coach(session_public_id=live.public_id, therapist=therapist,
-                text="Only-for-Alex words", to="a")
+    await coach(
+        session_public_id=live.public_id, therapist=therapist, text="Only-for-Alex words", to="a"
+    )
     for_alex = await receive_until(ws_a, 'id="sync"')
     for_sam = await receive_until(ws_b, 'id="sync"')
     for_therapist = await receive_until(ws_t, 'id="sync"')
@@ -120,12 +121,14 @@ async def test_steering_is_pushed_to_the_partners(live, therapist, alex, sam):
     ws_b, _, _ = await open_socket(path_of(live), sam)
     await drain(ws_b)
     await database_sync_to_async(services.session_rewind)(
-        session_public_id=live.public_id, therapist=therapist, step="mirror")
+        session_public_id=live.public_id, therapist=therapist, step="mirror"
+    )
     update = await receive_until(ws_b, 'id="sync"')
     assert "sent the dialogue back to Mirroring" in update
     assert 'name="move" value="mirror"' in update  # Sam's panel asks Sam to mirror again
     await database_sync_to_async(services.session_pause_by_facilitator)(
-        session_public_id=live.public_id, therapist=therapist)
+        session_public_id=live.public_id, therapist=therapist
+    )
     update = await receive_until(ws_b, 'id="sync"')
     assert "Dr. Rivera (therapist)" in update and "Time-out" in update
     await ws_b.disconnect()
@@ -138,7 +141,8 @@ async def test_withdrawing_consent_closes_the_console_at_once(live, link, therap
     await drain(ws_t)
     await drain(ws_a)
     await database_sync_to_async(couple_services.consent_withdraw)(
-        user=sam, link_public_id=link.public_id)
+        user=sam, link_public_id=link.public_id
+    )
     closed = await ws_t.receive_output(timeout=3)
     while closed["type"] != "websocket.close":
         closed = await ws_t.receive_output(timeout=3)
@@ -157,35 +161,46 @@ async def test_access_is_checked_again_on_every_render(live, link, therapist, al
     ws_t, _, _ = await open_socket(console_path(live), therapist)
     await drain(ws_t)
     # Ended behind the consumer's back (no close message): the next push closes it.
-    await database_sync_to_async(
-        TherapistLink.objects.filter(pk=link.pk).update)(status="ended")
+    await database_sync_to_async(TherapistLink.objects.filter(pk=link.pk).update)(status="ended")
     await database_sync_to_async(services.move_submit)(
-        session_public_id=live.public_id, user=alex, move="send",
-        payload={"text": "Should not reach the therapist"}, at=2)
+        session_public_id=live.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Should not reach the therapist"},
+        at=2,
+    )
     output = await ws_t.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4403}
 
 
 @pytest.mark.parametrize(
     "how",
-    ["partner_leaves", "partner_deletes_account", "unverified", "deactivated",
-     "therapist_deletes_account", "therapist_ends", "staff_ends"],
+    [
+        "partner_leaves",
+        "partner_deletes_account",
+        "unverified",
+        "deactivated",
+        "therapist_deletes_account",
+        "therapist_ends",
+        "staff_ends",
+    ],
 )
-async def test_the_console_closes_however_access_ends(how, live, link, therapist, alex, sam,
-                                                      staff):
+async def test_the_console_closes_however_access_ends(how, live, link, therapist, alex, sam, staff):
     from tests.therapists.test_links import end_access
 
     ws_t, connected, _ = await open_socket(console_path(live), therapist)
     assert connected
     await drain(ws_t)
     await database_sync_to_async(end_access)(
-        how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff)
+        how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff
+    )
     closed = await ws_t.receive_output(timeout=3)
     while closed["type"] != "websocket.close":
         closed = await ws_t.receive_output(timeout=3)
     # 4401 when the therapist's own login ended with it (deactivated or deleted).
-    assert closed["code"] in ((4401, 4403) if "deactivated" in how or "therapist_del" in how
-                              else (4403,))
+    assert closed["code"] in (
+        (4401, 4403) if "deactivated" in how or "therapist_del" in how else (4403,)
+    )
     await database_sync_to_async(therapist.refresh_from_db)()
     _ws, connected, _ = await open_socket(console_path(live), therapist)
     assert not connected

@@ -11,19 +11,27 @@ pytestmark = pytest.mark.django_db
 
 
 def test_public_coaching_is_a_facilitator_turn_everyone_sees(live, therapist, alex, sam):
-    turn = services.coaching_send(session_public_id=live.public_id, therapist=therapist,
-                                  text="Slow down, take a breath.")
+    turn = services.coaching_send(
+        session_public_id=live.public_id, therapist=therapist, text="Slow down, take a breath."
+    )
     assert (turn.kind, turn.actor_role, turn.visible_to, turn.seq) == (
-        "coaching", "facilitator", None, 3)
+        "coaching",
+        "facilitator",
+        None,
+        3,
+    )
     live.refresh_from_db()  # turns are read up to the session's seq as read
     for person in (alex, sam, therapist):
         assert turn.pk in [t.pk for t in selectors.turns_of(session=live, viewer=person)]
 
 
-def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, therapist, alex,
-                                                                         sam):
-    turn = services.coaching_send(session_public_id=live.public_id, therapist=therapist,
-                                  text="Alex, try an I-statement.", to="a")
+def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, therapist, alex, sam):
+    turn = services.coaching_send(
+        session_public_id=live.public_id,
+        therapist=therapist,
+        text="Alex, try an I-statement.",
+        to="a",
+    )
     assert turn.visible_to == alex
     live.refresh_from_db()
     assert turn in selectors.turns_of(session=live, viewer=alex)
@@ -34,10 +42,14 @@ def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, th
     assert selectors.turn_view(turn, viewer=therapist).private_for == "Alex"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("", "write a short message"), ("   ", "write a short message"),
-    ("x" * 2001, "under 2000"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "write a short message"),
+        ("   ", "write a short message"),
+        ("x" * 2001, "under 2000"),
+    ],
+)
 def test_empty_or_too_long_coaching_changes_nothing(live, therapist, text, message):
     with pytest.raises(DialogueError, match=message):
         services.coaching_send(session_public_id=live.public_id, therapist=therapist, text=text)
@@ -47,8 +59,9 @@ def test_empty_or_too_long_coaching_changes_nothing(live, therapist, text, messa
 
 def test_coaching_to_an_unknown_audience_is_refused(live, therapist):
     with pytest.raises(DialogueError, match="who the message is for"):
-        services.coaching_send(session_public_id=live.public_id, therapist=therapist,
-                               text="Hi", to="c")
+        services.coaching_send(
+            session_public_id=live.public_id, therapist=therapist, text="Hi", to="c"
+        )
 
 
 def test_rewind_goes_only_to_the_protocols_targets_and_is_recorded(live, therapist, alex, sam):
@@ -58,59 +71,82 @@ def test_rewind_goes_only_to_the_protocols_targets_and_is_recorded(live, therapi
     assert targets == ("send", "mirror")
     for bad in ("check", "ask_more", "closing", "appointment", "nonsense", ""):
         with pytest.raises(DialogueError):
-            services.session_rewind(session_public_id=session.public_id, therapist=therapist,
-                                    step=bad)
+            services.session_rewind(
+                session_public_id=session.public_id, therapist=therapist, step=bad
+            )
     session.refresh_from_db()
     assert (session.step, session.seq) == ("check", 4)
-    services.session_rewind(session_public_id=session.public_id, therapist=therapist,
-                            step="mirror")
+    services.session_rewind(session_public_id=session.public_id, therapist=therapist, step="mirror")
     session.refresh_from_db()
     assert session.step == "mirror" and session.step_seq == session.seq == 5
     turn = session.turns.get(seq=5)
     assert (turn.kind, turn.move, turn.actor_role, turn.data) == (
-        "event", "rewind", "facilitator", {"from": "check", "to": "mirror"})
+        "event",
+        "rewind",
+        "facilitator",
+        {"from": "check", "to": "mirror"},
+    )
     view = selectors.turn_view(turn, viewer=sam)
     assert view.phrase == "sent the dialogue back to Mirroring"
     assert view.actor_name == "Dr. Rivera (therapist)"
     # Sam mirrors again, from the new step.
-    services.move_submit(session_public_id=session.public_id, user=sam, move="mirror",
-                         payload={"text": "Again: you feel lonely."}, at=5)
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=sam,
+        move="mirror",
+        payload={"text": "Again: you feel lonely."},
+        at=5,
+    )
 
 
 def test_pause_resume_and_end_by_the_facilitator(live, therapist):
-    session = services.session_pause_by_facilitator(session_public_id=live.public_id,
-                                                    therapist=therapist)
+    session = services.session_pause_by_facilitator(
+        session_public_id=live.public_id, therapist=therapist
+    )
     assert session.status == "paused" and session.paused_by == therapist
     with pytest.raises(DialogueError, match="paused"):
-        services.move_submit(session_public_id=live.public_id, user=live.partner_a,
-                             move="send", payload={"text": "hi"}, at=2)
-    session = services.session_resume_by_facilitator(session_public_id=live.public_id,
-                                                     therapist=therapist)
+        services.move_submit(
+            session_public_id=live.public_id,
+            user=live.partner_a,
+            move="send",
+            payload={"text": "hi"},
+            at=2,
+        )
+    session = services.session_resume_by_facilitator(
+        session_public_id=live.public_id, therapist=therapist
+    )
     assert session.status == "active"
-    session = services.session_end_by_facilitator(session_public_id=live.public_id,
-                                                  therapist=therapist)
+    session = services.session_end_by_facilitator(
+        session_public_id=live.public_id, therapist=therapist
+    )
     assert session.status == "ended"
     moves = list(session.turns.filter(actor_role="facilitator").values_list("move", flat=True))
     assert moves == ["pause", "resume", "end"]
     with pytest.raises(DialogueError, match="ended"):
-        services.coaching_send(session_public_id=live.public_id, therapist=therapist,
-                               text="Too late")
+        services.coaching_send(
+            session_public_id=live.public_id, therapist=therapist, text="Too late"
+        )
 
 
 @pytest.mark.parametrize("who", NOT_ALLOWED)
 def test_no_one_else_can_facilitate(live, roles, who):
     person = roles[who]
     calls = [
-        lambda: services.coaching_send(session_public_id=live.public_id, therapist=person,
-                                       text="Hello"),
-        lambda: services.session_rewind(session_public_id=live.public_id, therapist=person,
-                                        step="send"),
-        lambda: services.session_pause_by_facilitator(session_public_id=live.public_id,
-                                                      therapist=person),
-        lambda: services.session_resume_by_facilitator(session_public_id=live.public_id,
-                                                       therapist=person),
-        lambda: services.session_end_by_facilitator(session_public_id=live.public_id,
-                                                    therapist=person),
+        lambda: services.coaching_send(
+            session_public_id=live.public_id, therapist=person, text="Hello"
+        ),
+        lambda: services.session_rewind(
+            session_public_id=live.public_id, therapist=person, step="send"
+        ),
+        lambda: services.session_pause_by_facilitator(
+            session_public_id=live.public_id, therapist=person
+        ),
+        lambda: services.session_resume_by_facilitator(
+            session_public_id=live.public_id, therapist=person
+        ),
+        lambda: services.session_end_by_facilitator(
+            session_public_id=live.public_id, therapist=person
+        ),
     ]
     for call in calls:
         with pytest.raises(DialogueNotFound):
@@ -124,8 +160,7 @@ def test_the_facilitator_selector_and_the_partner_selector_do_not_mix(live, role
     assert selectors.dialogue_for_facilitator(public_id=live.public_id, user=roles["linked"])
     assert selectors.dialogue_for(public_id=live.public_id, user=roles["linked"]) is None
     for who in NOT_ALLOWED:
-        assert selectors.dialogue_for_facilitator(public_id=live.public_id,
-                                                  user=roles[who]) is None
+        assert selectors.dialogue_for_facilitator(public_id=live.public_id, user=roles[who]) is None
 
 
 def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam):
@@ -142,13 +177,21 @@ def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        services.coaching_send(session_public_id=live.public_id, therapist=therapist,
-                               text="secret-coaching-words", to="a")
-        therapist_services.note_add(therapist=therapist, couple=live.couple,
-                                    text="secret-note-words")
-        therapist_services.homework_assign(therapist=therapist, couple=live.couple,
-                                           title="secret-homework-title",
-                                           instructions="secret-instructions")
+        services.coaching_send(
+            session_public_id=live.public_id,
+            therapist=therapist,
+            text="secret-coaching-words",
+            to="a",
+        )
+        therapist_services.note_add(
+            therapist=therapist, couple=live.couple, text="secret-note-words"
+        )
+        therapist_services.homework_assign(
+            therapist=therapist,
+            couple=live.couple,
+            title="secret-homework-title",
+            instructions="secret-instructions",
+        )
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)

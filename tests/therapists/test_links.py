@@ -178,14 +178,15 @@ def test_decline_over_http(therapist, pair, alex, sam, client_as):
 
 def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as):
     code = services.link_code_issue(therapist=therapist).code
-    response = client_as(alex).post(reverse("couples:therapist_code"), {"code": code},
-                                     follow=True)
+    response = client_as(alex).post(reverse("couples:therapist_code"), {"code": code}, follow=True)
     assert "once your partner consents" in response.content.decode()
-    response = client_as(alex).post(reverse("couples:therapist_code"), {"code": "nope"},
-                                     follow=True)
+    response = client_as(alex).post(
+        reverse("couples:therapist_code"), {"code": "nope"}, follow=True
+    )
     assert "isn&#x27;t valid" in response.content.decode()
-    response = client_as(alex).post(reverse("couples:therapist_invite"),
-                                     {"email": "not-an-email"}, follow=True)
+    response = client_as(alex).post(
+        reverse("couples:therapist_invite"), {"email": "not-an-email"}, follow=True
+    )
     assert "therapist&#x27;s email" in response.content.decode()
     assert TherapistLink.objects.filter(couple=pair).count() == 1
 
@@ -250,8 +251,9 @@ def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapi
     from therapists.models import Homework, TherapistNote
 
     therapist_services.note_add(therapist=therapist, couple=pair, text="Private thoughts")
-    therapist_services.homework_assign(therapist=therapist, couple=pair, title="Appreciate",
-                                       instructions="One a day")
+    therapist_services.homework_assign(
+        therapist=therapist, couple=pair, title="Appreciate", instructions="One a day"
+    )
     services.account_delete(user=therapist)
     assert not TherapistNote.objects.exists()
     homework = Homework.objects.get()
@@ -273,8 +275,9 @@ def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam
 
 
 @pytest.mark.parametrize("who", ["outsider", "therapist", "staff", "unverified_therapist"])
-def test_the_consent_views_are_404_for_anyone_outside_the_couple(who, link, pair, request,
-                                                                 client_as):
+def test_the_consent_views_are_404_for_anyone_outside_the_couple(
+    who, link, pair, request, client_as
+):
     person = request.getfixturevalue(who)
     for name in ("consent_give", "consent_withdraw", "consent_decline"):
         response = client_as(person).post(reverse(f"couples:{name}", args=[link.public_id]))

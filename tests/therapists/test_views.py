@@ -12,7 +12,6 @@ from therapists.models import Homework, TherapistNote
 pytestmark = pytest.mark.django_db
 
 
-
 def session_urls(session) -> dict[str, tuple[str, dict]]:
     """name -> (method, data) for every view about one dialogue."""
     return {
@@ -47,7 +46,8 @@ def nothing_changed(session) -> None:
 
 @pytest.mark.parametrize("who", NOT_ALLOWED)
 def test_every_view_about_a_couple_is_404_for_everyone_but_the_linked_therapist(
-    live, pair, roles, who, client_as):
+    live, pair, roles, who, client_as
+):
     client = client_as(roles[who])
     for name, (method, data) in session_urls(live).items():
         url = reverse(f"therapists:{name}", args=[live.public_id])
@@ -65,8 +65,9 @@ def test_every_view_about_a_couple_is_404_for_everyone_but_the_linked_therapist(
 def test_anonymous_is_sent_to_log_in_and_nothing_is_revealed(live, pair, roles, client_as):
     client = client_as(None)
     for name, (method, data) in session_urls(live).items():
-        response = getattr(client, method)(reverse(f"therapists:{name}", args=[live.public_id]),
-                                           data)
+        response = getattr(client, method)(
+            reverse(f"therapists:{name}", args=[live.public_id]), data
+        )
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     response = client.get(reverse("therapists:couple", args=[pair.public_id]))
     assert response.status_code == 302
@@ -84,11 +85,11 @@ def test_the_linked_therapist_reaches_every_view(live, pair, therapist, alex, sa
         response = getattr(client, method)(url, data, HTTP_HX_REQUEST="true")
         assert response.status_code == 200, name
     for name, (method, data) in COUPLE_VIEWS.items():
-        response = getattr(client, method)(reverse(f"therapists:{name}", args=[pair.public_id]),
-                                           data)
+        response = getattr(client, method)(
+            reverse(f"therapists:{name}", args=[pair.public_id]), data
+        )
         assert response.status_code in (200, 302), name
-    response = client.post(reverse("therapists:end", args=[live.public_id]),
-                           HTTP_HX_REQUEST="true")
+    response = client.post(reverse("therapists:end", args=[live.public_id]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     live.refresh_from_db()
     assert live.status == "ended"
@@ -147,7 +148,9 @@ def test_opening_the_console_transcript_or_couple_is_audited(live, pair, therapi
     client.get(reverse("therapists:couple", args=[pair.public_id]))
     events = AuditEvent.objects.filter(action="therapist.read", actor=therapist).order_by("pk")
     assert [(e.target_id, e.details["what"]) for e in events] == [
-        (live.public_id, "console"), (live.public_id, "transcript"), (pair.public_id, "couple"),
+        (live.public_id, "console"),
+        (live.public_id, "transcript"),
+        (pair.public_id, "couple"),
     ]
     assert all(live.topic not in str(e.details) for e in events)
 
@@ -171,9 +174,11 @@ def test_the_console_shows_the_step_machine_and_every_turn(live, therapist, alex
 def test_coaching_bad_input_gets_a_clear_message_and_changes_nothing(live, therapist, client_as):
     client = client_as(therapist)
     url = reverse("therapists:coach", args=[live.public_id])
-    for data, message in [({"text": ""}, "Please write a short message first."),
-                          ({"text": "x" * 2001}, "under 2,000 characters"),
-                          ({"text": "Hi", "to": "z"}, "Select a valid choice")]:
+    for data, message in [
+        ({"text": ""}, "Please write a short message first."),
+        ({"text": "x" * 2001}, "under 2,000 characters"),
+        ({"text": "Hi", "to": "z"}, "Select a valid choice"),
+    ]:
         response = client.post(url, data, HTTP_HX_REQUEST="true")
         assert response.status_code == 422
         assert message in response.content.decode()
@@ -182,9 +187,11 @@ def test_coaching_bad_input_gets_a_clear_message_and_changes_nothing(live, thera
 
 
 def test_coaching_is_shown_escaped(live, therapist, alex, client_as):
-    client_as(therapist).post(reverse("therapists:coach", args=[live.public_id]),
-                               {"text": "<script>x()</script> breathe", "to": "a"},
-                               HTTP_HX_REQUEST="true")
+    client_as(therapist).post(
+        reverse("therapists:coach", args=[live.public_id]),
+        {"text": "<script>x()</script> breathe", "to": "a"},
+        HTTP_HX_REQUEST="true",
+    )
     page = client_as(alex).get(reverse("dialogues:detail", args=[live.public_id]))
     html = page.content.decode()
     assert "&lt;script&gt;x()&lt;/script&gt; breathe" in html
@@ -192,12 +199,15 @@ def test_coaching_is_shown_escaped(live, therapist, alex, client_as):
     assert "From your therapist, only you can see this" in html
 
 
-def test_private_coaching_appears_only_on_its_partners_page_and_transcript(live, therapist,
-                                                                            alex, sam, client_as):
-    client_as(therapist).post(reverse("therapists:coach", args=[live.public_id]),
-                               {"text": "Only for Alex", "to": "a"})
-    client_as(therapist).post(reverse("therapists:coach", args=[live.public_id]),
-                               {"text": "For both of you", "to": ""})
+def test_private_coaching_appears_only_on_its_partners_page_and_transcript(
+    live, therapist, alex, sam, client_as
+):
+    client_as(therapist).post(
+        reverse("therapists:coach", args=[live.public_id]), {"text": "Only for Alex", "to": "a"}
+    )
+    client_as(therapist).post(
+        reverse("therapists:coach", args=[live.public_id]), {"text": "For both of you", "to": ""}
+    )
     for url_name in ("dialogues:detail", "dialogues:transcript"):
         url = reverse(url_name, args=[live.public_id])
         for_alex = client_as(alex).get(url).content.decode()
@@ -229,21 +239,29 @@ def test_rewind_over_http(live, therapist, alex, sam, client_as):
 # --- notes -------------------------------------------------------------------------------------
 
 
-def test_notes_are_private_to_the_therapist_who_wrote_them(live, pair, therapist, alex, sam,
-                                                            roles, client_as):
+def test_notes_are_private_to_the_therapist_who_wrote_them(
+    live, pair, therapist, alex, sam, roles, client_as
+):
     client = client_as(therapist)
-    client.post(reverse("therapists:session_note", args=[live.public_id]),
-                {"text": "Sam <b>withdraws</b> when criticised"}, HTTP_HX_REQUEST="true")
-    client.post(reverse("therapists:couple_note", args=[pair.public_id]),
-                {"text": "Couple-level note"})
+    client.post(
+        reverse("therapists:session_note", args=[live.public_id]),
+        {"text": "Sam <b>withdraws</b> when criticised"},
+        HTTP_HX_REQUEST="true",
+    )
+    client.post(
+        reverse("therapists:couple_note", args=[pair.public_id]), {"text": "Couple-level note"}
+    )
     assert TherapistNote.objects.count() == 2
     console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
     assert "Sam &lt;b&gt;withdraws&lt;/b&gt; when criticised" in console
     couple_page = client.get(reverse("therapists:couple", args=[pair.public_id])).content.decode()
     assert "Couple-level note" in couple_page
     for partner in (alex, sam):
-        for url in ("/", reverse("dialogues:detail", args=[live.public_id]),
-                    reverse("dialogues:transcript", args=[live.public_id])):
+        for url in (
+            "/",
+            reverse("dialogues:detail", args=[live.public_id]),
+            reverse("dialogues:transcript", args=[live.public_id]),
+        ):
             html = client_as(partner).get(url).content.decode()
             assert "withdraws" not in html and "Couple-level note" not in html
     # Another therapist, even one linked to the same couple, doesn't see them.
@@ -262,15 +280,18 @@ def test_notes_are_not_in_the_admin_and_homework_only_as_metadata():
     assert not {"title", "instructions"} & set(admin.site._registry[Homework].fields)
 
 
-@pytest.mark.parametrize("text,message", [("", "Please write the note first."),
-                                          ("y" * 2001, "under 2,000 characters")])
+@pytest.mark.parametrize(
+    "text,message", [("", "Please write the note first."), ("y" * 2001, "under 2,000 characters")]
+)
 def test_bad_notes_get_a_clear_message(live, pair, therapist, text, message, client_as):
     client = client_as(therapist)
-    response = client.post(reverse("therapists:session_note", args=[live.public_id]),
-                           {"text": text}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("therapists:session_note", args=[live.public_id]),
+        {"text": text},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 422 and message in response.content.decode()
-    response = client.post(reverse("therapists:couple_note", args=[pair.public_id]),
-                           {"text": text})
+    response = client.post(reverse("therapists:couple_note", args=[pair.public_id]), {"text": text})
     assert response.status_code == 422 and message in response.content.decode()
     assert not TherapistNote.objects.exists()
 
@@ -282,17 +303,31 @@ def test_homework_assigned_shown_and_marked_done(
     pair, therapist, link, alex, sam, outsider, client_as
 ):
     client = client_as(therapist)
-    response = client.post(reverse("therapists:homework_new", args=[pair.public_id]), {
-        "title": "Appreciate <i>daily</i>", "instructions": "One a day.",
-        "dialogue_kind": "appreciation", "due_date": "2999-01-01"})
+    response = client.post(
+        reverse("therapists:homework_new", args=[pair.public_id]),
+        {
+            "title": "Appreciate <i>daily</i>",
+            "instructions": "One a day.",
+            "dialogue_kind": "appreciation",
+            "due_date": "2999-01-01",
+        },
+    )
     assert response.status_code == 302
     homework = Homework.objects.get()
     home = client_as(sam).get("/").content.decode()
     assert "Appreciate &lt;i&gt;daily&lt;/i&gt;" in home and "Mark as done" in home
-    assert client_as(outsider).post(
-        reverse("therapists:homework_done", args=[homework.public_id])).status_code == 404
-    assert client_as(therapist).post(
-        reverse("therapists:homework_done", args=[homework.public_id])).status_code == 404
+    assert (
+        client_as(outsider)
+        .post(reverse("therapists:homework_done", args=[homework.public_id]))
+        .status_code
+        == 404
+    )
+    assert (
+        client_as(therapist)
+        .post(reverse("therapists:homework_done", args=[homework.public_id]))
+        .status_code
+        == 404
+    )
     client_as(sam).post(reverse("therapists:homework_done", args=[homework.public_id]))
     homework.refresh_from_db()
     assert homework.is_done and homework.done_by == sam
@@ -305,20 +340,28 @@ def test_homework_assigned_shown_and_marked_done(
 def test_bad_homework_changes_nothing(pair, therapist, link, client_as):
     client = client_as(therapist)
     url = reverse("therapists:homework_new", args=[pair.public_id])
-    for data in ({"title": ""}, {"title": "x" * 121}, {"title": "ok", "dialogue_kind": "zz"},
-                 {"title": "ok", "due_date": "2000-01-01"}, {"title": "ok", "due_date": "soon"}):
+    for data in (
+        {"title": ""},
+        {"title": "x" * 121},
+        {"title": "ok", "dialogue_kind": "zz"},
+        {"title": "ok", "due_date": "2000-01-01"},
+        {"title": "ok", "due_date": "soon"},
+    ):
         assert client.post(url, data).status_code == 422
     assert not Homework.objects.exists()
 
 
-def test_a_completed_dialogue_of_the_right_kind_completes_homework(pair, therapist, link, alex,
-                                                                    sam):
+def test_a_completed_dialogue_of_the_right_kind_completes_homework(
+    pair, therapist, link, alex, sam
+):
     from dialogues import services
 
-    wrong = therapist_services.homework_assign(therapist=therapist, couple=pair,
-                                               title="Intentional", dialogue_kind="intentional")
-    right = therapist_services.homework_assign(therapist=therapist, couple=pair,
-                                               title="Appreciate", dialogue_kind="appreciation")
+    wrong = therapist_services.homework_assign(
+        therapist=therapist, couple=pair, title="Intentional", dialogue_kind="intentional"
+    )
+    right = therapist_services.homework_assign(
+        therapist=therapist, couple=pair, title="Appreciate", dialogue_kind="appreciation"
+    )
     session = services.dialogue_start(user=alex, kind="appreciation", topic="Thanks")
     # Drive the appreciation dialogue to its end with whatever each step allows.
     from dialogues import protocol
@@ -333,9 +376,13 @@ def test_a_completed_dialogue_of_the_right_kind_completes_homework(pair, therapi
         payload = {}
         for f in move.fields:
             payload[f.name] = {"text": "Thank you", "rating": "5", "time": "15"}.get(f.name, "")
-        services.move_submit(session_public_id=session.public_id,
-                             user=session.partner_in(slot), move=move.name, payload=payload,
-                             at=session.step_seq)
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=session.partner_in(slot),
+            move=move.name,
+            payload=payload,
+            at=session.step_seq,
+        )
     session.refresh_from_db()
     assert session.status == "completed"
     right.refresh_from_db()
@@ -347,8 +394,10 @@ def test_the_partners_own_pages_stay_404_for_a_linked_therapist(live, therapist,
     client = client_as(therapist)
     for name in ("dialogues:detail", "dialogues:transcript"):
         assert client.get(reverse(name, args=[live.public_id])).status_code == 404
-    response = client.post(reverse("dialogues:move", args=[live.public_id]),
-                           {"move": "send", "text": "Not mine to send", "at": 2})
+    response = client.post(
+        reverse("dialogues:move", args=[live.public_id]),
+        {"move": "send", "text": "Not mine to send", "at": 2},
+    )
     assert response.status_code == 404
     live.refresh_from_db()
     assert live.seq == 2

@@ -67,8 +67,12 @@ class Command(BaseCommand):
             return
         now = timezone.now()
         link = TherapistLink.objects.create(
-            therapist=therapist, couple=couple, created_by=therapist,
-            therapist_accepted_at=now, status=TherapistLink.Status.ACTIVE, activated_at=now,
+            therapist=therapist,
+            couple=couple,
+            created_by=therapist,
+            therapist_accepted_at=now,
+            status=TherapistLink.Status.ACTIVE,
+            activated_at=now,
         )
         for partner in (alex, sam):
             Consent.objects.create(link=link, partner=partner, given_at=now)
