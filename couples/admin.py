@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.db import models
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -23,12 +22,9 @@ from couples import services
 from couples.audit import audit
 from couples.models import (
     AuditEvent,
-    Consent,
     Couple,
     Invitation,
     Membership,
-    SupportResource,
-    TherapistLink,
     User,
 )
 from couples.services import CoupleError
@@ -109,9 +105,6 @@ class VerifiedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return therapists.filter(therapist_verified_at__isnull=True)
         return queryset
-
-
-# SafetyScreening is deliberately not registered: its answers are private to the person.
 
 
 @admin.register(User)
@@ -386,86 +379,6 @@ class InvitationAdmin(ViewOnlyAdmin):
         self.message_user(request, f"{revoked} invitation(s) revoked.")
 
 
-# --- therapist links and consent ----------------------------------------------------------
-# Metadata only: who, which couple, when, and whether access is in force. Never the link code
-# (a credential) and nothing a couple or therapist wrote. Notes are not in the admin at all.
-
-
-class ConsentInline(admin.TabularInline):
-    model = Consent
-    extra = 0
-    can_delete = False
-    fields = ["partner", "given_at", "withdrawn_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(TherapistLink)
-class TherapistLinkAdmin(ViewOnlyAdmin):
-    list_display = [
-        "public_id",
-        "therapist",
-        "couple",
-        "status",
-        "created_at",
-        "activated_at",
-        "ended_at",
-        "end_reason",
-    ]
-    list_filter = ["status", "end_reason"]
-    search_fields = ["public_id", "therapist__email", "invited_email", "couple__public_id"]
-    fields = [
-        "public_id",
-        "therapist",
-        "couple",
-        "invited_email",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "therapist_accepted_at",
-        "status",
-        "activated_at",
-        "ended_at",
-        "end_reason",
-    ]
-    readonly_fields = fields
-    inlines = [ConsentInline]
-    actions = ["end_access"]
-
-    def lookup_allowed(self, lookup, value, request=None) -> bool:
-        # No filtering by URL on the code (?code__startswith=...): it would reveal open codes.
-        return lookup.split("__")[0] != "code" and super().lookup_allowed(lookup, value, request)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("therapist", "couple").defer("code")
-
-    @admin.action(
-        description="End the therapist's access (closes their live console)", permissions=["change"]
-    )
-    def end_access(self, request, queryset):
-        ended = 0
-        for link in queryset:
-            if link.is_open:
-                services.therapist_link_end_by_staff(link=link, by=request.user, request=request)
-                self.log_history(request, link, "Access ended")
-                ended += 1
-        self.message_user(request, f"{ended} therapist link(s) ended.")
-
-
-@admin.register(Consent)
-class ConsentAdmin(ViewOnlyAdmin):
-    list_display = ["link", "partner", "given_at", "withdrawn_at"]
-    search_fields = ["link__public_id", "partner__email"]
-    fields = ["link", "partner", "given_at", "withdrawn_at"]
-    readonly_fields = fields
-    actions = None
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("link", "partner")
-
-
 # --- the audit trail -------------------------------------------------------------------------
 
 
@@ -498,35 +411,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(SupportResource)
-class SupportResourceAdmin(AuditedAdmin, admin.ModelAdmin):
-    """Support lines shown to a person whose safety answers may need attention."""
-
-    list_display = [
-        "name",
-        "country",
-        "country_name",
-        "kind",
-        "phone",
-        "order",
-        "is_active",
-        "is_placeholder",
-    ]
-    list_editable = ["order", "is_active"]
-    list_filter = ["country", "kind", "is_active", "is_placeholder"]
-    search_fields = ["name", "country", "country_name"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fields = [
-        "country",
-        "country_name",
-        "kind",
-        "name",
-        "description",
-        "phone",
-        "url",
-        "order",
-        "is_active",
-        "is_placeholder",
-    ]

@@ -82,21 +82,3 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That password isn't right. Nothing was deleted.")
         return password
-
-
-class TherapistCodeForm(forms.Form):
-    code = forms.CharField(
-        max_length=20,
-        label="Link code from your therapist",
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "placeholder": "ABCDE-FGHJK",
-                "autocapitalize": "characters",
-            }
-        ),
-    )
-
-
-class TherapistInviteForm(forms.Form):
-    email = forms.EmailField(label="Your therapist's email", max_length=USER_EMAIL_MAX_LENGTH)

@@ -7,31 +7,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from couples import signals
 from couples.audit import audit
-from couples.models import (
-    AuditEvent,
-    Consent,
-    Couple,
-    Invitation,
-    Membership,
-    TherapistLink,
-    User,
-    hash_token,
-    new_link_code,
-)
+from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
 from couples.selectors import couple_for, invitation_by_token
+from imago_site import live
 
 logger = logging.getLogger("imago.couples")
 
@@ -42,13 +30,6 @@ class CoupleError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class LinkNotFound(CoupleError):
-    """No such therapist link for this person (never says which); views answer 404."""
-
-    def __init__(self) -> None:
-        super().__init__("That therapist link wasn't found.")
 
 
 @dataclass(frozen=True)
@@ -219,9 +200,8 @@ def couple_leave(*, user: User) -> Couple:
     if membership is None:
         raise CoupleError("You're not in a couple.")
     couple = membership.couple
-    from dialogues.services import couple_dialogues_end
-
-    couple_dialogues_end(couple_id=couple.pk, user=user)  # a live dialogue ends with the couple
+    # A live dialogue and every therapist link end with the couple (dialogues, therapists).
+    signals.couple_ending.send(sender=Couple, couple=couple, user=user)
     now = timezone.now()
     couple.is_active = False
     couple.ended_at = now
@@ -230,380 +210,13 @@ def couple_leave(*, user: User) -> Couple:
     couple.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=now
     )
-    couple_therapist_links_end(couple=couple)
     logger.info("couple ended", extra={"couple": couple.public_id})
     return couple
 
 
-# --- therapist links and consent -----------------------------------------------------------
-
-LINK_CODE_VALID_DAYS = 7
-THERAPIST_INVITATION_VALID_DAYS = 14
-
-
-def _check_verified_therapist(user: User) -> None:
-    if not user.is_therapist:
-        raise CoupleError("Only therapist accounts can do that.")
-    if not user.is_verified_therapist:
-        raise CoupleError(
-            "Your therapist account isn't verified yet. You can link to couples once our team "
-            "has checked it."
-        )
-
-
-def _my_couple_with_partner(user: User) -> Couple:
-    couple = couple_for(user=user)
-    if couple is None or user.is_therapist or user.is_staff:
-        raise CoupleError("You can link a therapist once you're paired with your partner.")
-    if couple.memberships.filter(is_active=True).count() < 2:
-        raise CoupleError("You can link a therapist once your partner has joined you.")
-    return couple
-
-
-def _close_consoles_after_commit(link: TherapistLink) -> None:
-    """Tell the therapist's open console sockets for this couple to close (ids only)."""
-    group = link.access_group
-
-    def send() -> None:
-        from dialogues.services import _send
-
-        _send(group, {"type": "therapist.access_ended"})
-
-    transaction.on_commit(send)
-
-
-def _refresh_couple_after_commit(couple_id: int) -> None:
-    def send() -> None:
-        from dialogues.services import _send, couple_group
-
-        _send(couple_group(couple_id), {"type": "couple.changed"})
-
-    transaction.on_commit(send)
-
-
-def _maybe_activate(link: TherapistLink) -> None:
-    """Access starts when the therapist has accepted and both partners have consented."""
-    from couples.selectors import link_grants_access
-
-    if link.status != TherapistLink.Status.PENDING or link.therapist_accepted_at is None:
-        return
-    if link.therapist is None or link.couple is None:
-        return
-    link.status = TherapistLink.Status.ACTIVE
-    if not link_grants_access(link):
-        link.status = TherapistLink.Status.PENDING
-        return
-    link.activated_at = timezone.now()
-    link.save(update_fields=["status", "activated_at"])
-    logger.info("therapist link active", extra={"link": link.public_id})
-
-
-def _end_link(link: TherapistLink, *, reason: str) -> None:
-    was_active = link.status == TherapistLink.Status.ACTIVE
-    link.status = TherapistLink.Status.ENDED
-    link.ended_at = timezone.now()
-    link.end_reason = reason
-    if link.code and link.couple_id is None:
-        link.code = None
-    link.save(update_fields=["status", "ended_at", "end_reason", "code"])
-    link.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=link.ended_at)
-    if was_active:
-        _close_consoles_after_commit(link)
-    if link.couple_id:
-        _refresh_couple_after_commit(link.couple_id)
-
-
-def _give_consent(link: TherapistLink, user: User, request=None) -> Consent:
-    consent, created = Consent.objects.get_or_create(link=link, partner=user)
-    if not created and consent.withdrawn_at is not None:
-        raise CoupleError("You withdrew your consent to this link. Please start a new one.")
-    if created:
-        audit(
-            action="consent.given",
-            actor=user,
-            target=link,
-            request=request,
-            couple=link.couple.public_id if link.couple else "",
-        )
-    return consent
-
-
-@transaction.atomic
-def link_code_issue(*, therapist: User) -> TherapistLink:
-    """A fresh link code the therapist gives to a couple (valid for a week, single use)."""
-    _check_verified_therapist(therapist)
-    for _attempt in range(5):
-        code = new_link_code()
-        if not TherapistLink.objects.filter(code=code).exists():
-            break
-    now = timezone.now()
-    link = TherapistLink.objects.create(
-        therapist=therapist,
-        code=code,
-        created_by=therapist,
-        therapist_accepted_at=now,
-        expires_at=now + timedelta(days=LINK_CODE_VALID_DAYS),
-    )
-    audit(action="therapist_link.code_issued", actor=therapist, target=link)
-    return link
-
-
-def _normalize_code(code: str) -> str:
-    raw = "".join(ch for ch in (code or "").upper() if ch.isalnum())[:20]
-    return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
-
-
-def link_code_redeem(*, user: User, code: str, request=None) -> TherapistLink:
-    """A partner enters a therapist's code: the link is made for their couple, with their
-    consent. Access starts once their partner consents too."""
-    code = _normalize_code(code)
-    if not code:
-        raise CoupleError("Please enter the code your therapist gave you.")
-    try:
-        with transaction.atomic():
-            couple = _my_couple_with_partner(user)
-            link = (
-                TherapistLink.objects.select_for_update(of=("self",))
-                .select_related("therapist")
-                .filter(code=code, couple__isnull=True, status=TherapistLink.Status.PENDING)
-                .first()
-            )
-            if link is None or (link.expires_at and link.expires_at <= timezone.now()):
-                raise CoupleError(
-                    "That code isn't valid. Please check it, or ask your therapist for a new one."
-                )
-            if not link.therapist.is_verified_therapist or not link.therapist.is_active:
-                raise CoupleError("This therapist can't be linked right now.")
-            if TherapistLink.objects.filter(
-                therapist=link.therapist, couple=couple, status__in=["pending", "active"]
-            ).exists():
-                raise CoupleError("You're already linked with this therapist.")
-            link.couple = couple
-            link.code = None
-            link.save(update_fields=["couple", "code"])
-            _give_consent(link, user, request)
-            _maybe_activate(link)
-            _refresh_couple_after_commit(couple.pk)
-    except IntegrityError as exc:
-        raise CoupleError("You're already linked with this therapist.") from exc
-    return link
-
-
-@transaction.atomic
-def therapist_invite(*, user: User, email: str, request=None) -> TherapistLink:
-    """A partner invites a therapist by email; the therapist accepts in a therapist account."""
-    couple = _my_couple_with_partner(user)
-    email = (email or "").strip().lower()
-    if not email or "@" not in email or len(email) > 254:
-        raise CoupleError("Please enter your therapist's email address.")
-    if couple.memberships.filter(user__email__iexact=email).exists():
-        raise CoupleError("That's a partner's address; please enter your therapist's.")
-    if (
-        TherapistLink.objects.filter(couple=couple, status__in=["pending", "active"])
-        .filter(Q(invited_email__iexact=email) | Q(therapist__email__iexact=email))
-        .exists()
-    ):
-        raise CoupleError("You've already invited or linked this therapist.")
-    now = timezone.now()
-    link = TherapistLink.objects.create(
-        couple=couple,
-        invited_email=email,
-        created_by=user,
-        expires_at=now + timedelta(days=THERAPIST_INVITATION_VALID_DAYS),
-    )
-    _give_consent(link, user, request)
-    audit(action="therapist_link.invited", actor=user, target=link, request=request)
-    _refresh_couple_after_commit(couple.pk)
-    transaction.on_commit(lambda: _send_therapist_invitation(link, inviter=user))
-    return link
-
-
-def _send_therapist_invitation(link: TherapistLink, *, inviter: User) -> None:
-    context = {
-        "inviter": inviter,
-        "url": settings.SITE_URL + reverse("therapists:dashboard"),
-        "days": THERAPIST_INVITATION_VALID_DAYS,
-    }
-    send_mail(
-        subject=f"[Imago] {inviter.display_name} invites you to facilitate their dialogues",
-        message=render_to_string("couples/email/therapist_invitation.txt", context),
-        from_email=None,
-        recipient_list=[link.invited_email],
-    )
-
-
-def therapist_invitation_accept(
-    *, therapist: User, link_public_id: str, request=None
-) -> TherapistLink:
-    try:
-        with transaction.atomic():
-            _check_verified_therapist(therapist)
-            link = (
-                TherapistLink.objects.select_for_update(of=("self",))
-                .select_related("couple")
-                .filter(
-                    public_id=link_public_id,
-                    therapist__isnull=True,
-                    invited_email__iexact=therapist.email,
-                    status=TherapistLink.Status.PENDING,
-                )
-                .first()
-            )
-            if link is None:
-                raise LinkNotFound()
-            if link.expires_at and link.expires_at <= timezone.now():
-                raise CoupleError("That invitation has expired.")
-            if not link.couple.is_active:
-                raise CoupleError("This couple is no longer active.")
-            link.therapist = therapist
-            link.therapist_accepted_at = timezone.now()
-            link.save(update_fields=["therapist", "therapist_accepted_at"])
-            audit(action="therapist_link.accepted", actor=therapist, target=link, request=request)
-            _maybe_activate(link)
-            _refresh_couple_after_commit(link.couple_id)
-    except IntegrityError as exc:
-        raise CoupleError("You're already linked with this couple.") from exc
-    return link
-
-
-@transaction.atomic
-def therapist_link_end(*, therapist: User, link_public_id: str, request=None) -> TherapistLink:
-    """The therapist declines an invitation, cancels a code, or ends a link."""
-    link = (
-        TherapistLink.objects.select_for_update(of=("self",))
-        .filter(public_id=link_public_id, status__in=["pending", "active"])
-        .filter(
-            Q(therapist=therapist)
-            | Q(therapist__isnull=True, invited_email__iexact=therapist.email)
-        )
-        .first()
-    )
-    if link is None or not therapist.is_therapist:
-        raise LinkNotFound()
-    reason = (
-        TherapistLink.EndReason.DECLINED
-        if link.therapist_id is None
-        else TherapistLink.EndReason.THERAPIST
-    )
-    _end_link(link, reason=reason)
-    audit(
-        action="therapist_link.ended", actor=therapist, target=link, request=request, reason=reason
-    )
-    return link
-
-
-def _partner_link(user: User, link_public_id: str) -> TherapistLink:
-    couple = couple_for(user=user)
-    link = (
-        TherapistLink.objects.select_for_update(of=("self",))
-        .select_related("therapist", "couple")
-        .filter(public_id=link_public_id, couple__isnull=False)
-        .first()
-        if couple is not None and not user.is_therapist
-        else None
-    )
-    if link is None or link.couple_id != couple.pk:
-        raise LinkNotFound()
-    return link
-
-
-@transaction.atomic
-def consent_give(*, user: User, link_public_id: str, request=None) -> TherapistLink:
-    """A partner consents, in their own account. Access starts when both have."""
-    link = _partner_link(user, link_public_id)
-    if not link.is_open:
-        raise CoupleError("This link has ended. Please start a new one if you'd like to.")
-    if link.consents.filter(partner=user, withdrawn_at__isnull=True).exists():
-        return link  # a double-click changes nothing
-    _give_consent(link, user, request)
-    _maybe_activate(link)
-    _refresh_couple_after_commit(link.couple_id)
-    return link
-
-
-@transaction.atomic
-def consent_withdraw(
-    *, user: User, link_public_id: str, request=None, decline: bool = False
-) -> TherapistLink:
-    """Either partner withdraws (or declines): the link ends at once, for both, and any open
-    console socket of the therapist closes."""
-    link = _partner_link(user, link_public_id)
-    if not link.is_open:
-        return link  # already ended: nothing to do
-    consent = link.consents.filter(partner=user, withdrawn_at__isnull=True).first()
-    if consent is not None:
-        consent.withdrawn_at = timezone.now()
-        consent.save(update_fields=["withdrawn_at"])
-    reason = TherapistLink.EndReason.DECLINED if decline else TherapistLink.EndReason.WITHDRAWN
-    _end_link(link, reason=reason)
-    audit(
-        action="consent.declined" if decline and consent is None else "consent.withdrawn",
-        actor=user,
-        target=link,
-        request=request,
-        couple=link.couple.public_id,
-    )
-    logger.info("therapist link ended by a partner", extra={"link": link.public_id})
-    return link
-
-
-def couple_therapist_links_end(*, couple: Couple) -> None:
-    """When a couple ends, its therapist links end too (inside couple_leave's transaction)."""
-    for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
-        couple=couple, status__in=["pending", "active"]
-    ):
-        _end_link(link, reason=TherapistLink.EndReason.COUPLE_ENDED)
-
-
-def therapist_links_end_for(*, therapist: User, reason: str) -> int:
-    """Every open link of this therapist ends, and their open consoles close: they were
-    un-verified, switched off or deleted their account. Partners see the access is gone;
-    a new link needs both partners' consent again."""
-    ended = 0
-    for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
-        therapist=therapist, status__in=["pending", "active"]
-    ):
-        _end_link(link, reason=reason)
-        ended += 1
-    if ended:
-        logger.info("therapist links ended", extra={"count": ended, "reason": reason})
-    return ended
-
-
-@transaction.atomic
-def therapist_link_end_by_staff(*, link: TherapistLink, by: User, request=None) -> TherapistLink:
-    """Staff end a therapist's access to a couple (e.g. after a complaint); audited."""
-    link = TherapistLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
-    if link.is_open:
-        _end_link(link, reason=TherapistLink.EndReason.STAFF)
-        audit(
-            action="therapist_link.ended",
-            actor=by,
-            target=link,
-            request=request,
-            reason=TherapistLink.EndReason.STAFF,
-        )
-    return link
-
-
 # --- accounts: deactivation, therapist verification, deletion --------------------------------
 
-# Other apps connect here to end what they hold for a person whose account is being deleted
-# (e.g. therapist links), inside the same transaction.
-account_deleting = Signal()
-
 DELETED_NAME = "Deleted account"
-
-
-def _close_sockets_after_commit(user_pk: int) -> None:
-    """Every live socket of this person closes (each consumer joins the group user.<pk>)."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(f"user.{user_pk}", {"type": "auth.revoked"})
-
-    transaction.on_commit(send)
 
 
 def user_sessions_end(*, user: User) -> int:
@@ -617,7 +230,7 @@ def user_sessions_end(*, user: User) -> int:
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
             ended += 1
-    _close_sockets_after_commit(user.pk)
+    live.sockets_close_for_user(user_pk=user.pk)
     return ended
 
 
@@ -631,8 +244,7 @@ def user_deactivate(*, user: User, by: User, request=None) -> User:
         user.is_active = False
         user.save(update_fields=["is_active"])
         audit(action="user.deactivated", actor=by, target=user, request=request)
-    if user.is_therapist:
-        therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason.DEACTIVATED)
+    signals.access_ending.send(sender=User, user=user, reason="deactivated")
     user_sessions_end(user=user)
     return user
 
@@ -680,7 +292,7 @@ def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) 
         reason=reason.strip()[:500],
     )
     # Access needs a verified therapist: it ends now, and open consoles close.
-    therapist_links_end_for(therapist=therapist, reason=TherapistLink.EndReason.UNVERIFIED)
+    signals.access_ending.send(sender=User, user=therapist, reason="unverified")
     return therapist
 
 
@@ -696,18 +308,15 @@ def account_delete(*, user: User, request=None) -> None:
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
-    from dialogues import services as dialogue_services
-
     user = User.objects.select_for_update().get(pk=user.pk)
-    couple = couple_for(user=user)
-    if couple is not None:
-        dialogue_services.couple_dialogues_end(couple_id=couple.pk, user=user)
-        couple_leave(user=user)
+    if couple_for(user=user) is not None:
+        couple_leave(user=user)  # its live dialogue and therapist links end with it
     Invitation.objects.filter(
         invited_by=user, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
-    dialogue_services.turns_erase_by(user=user)
-    account_deleting.send(sender=User, user=user)
+    # Their words are erased, their access as a therapist ends (dialogues, therapists).
+    signals.access_ending.send(sender=User, user=user, reason="deleted")
+    signals.account_deleting.send(sender=User, user=user)
 
     pseudonym = f"deleted:{user.public_id}"
     AuditEvent.objects.filter(actor=user).update(actor_email=pseudonym)

@@ -1,4 +1,9 @@
-"""Logins into the audit trail, and the login time into the session (for its 12-hour limit)."""
+"""What other apps hear from couples (sent inside the transaction that makes the change, so
+whatever they do commits or rolls back with it), and the login receivers: logins into the
+audit trail, the login time into the session (for its 12-hour limit), logouts closing sockets.
+
+The apps after couples connect in their AppConfig.ready(): couples never imports them.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,20 @@ import hmac
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from couples import session_limits
 from couples.audit import audit
+from imago_site import live
+
+# A couple is ending (a partner left or deleted their account). kwargs: couple, user.
+couple_ending = Signal()
+# A person's access ends: reason "deactivated", "unverified" (a therapist) or "deleted".
+access_ending = Signal()
+# A person's account is being deleted: erase what they wrote. kwargs: user.
+account_deleting = Signal()
+# A person downloads their data: each receiver returns {section name: data}. kwargs: user.
+account_exporting = Signal()
 
 
 def attempted_account(email: str) -> str:
@@ -35,6 +50,10 @@ def on_login(sender, request, user, **kwargs) -> None:
 
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs) -> None:
+    # Only this browser's login: the person's other devices stay signed in.
+    live.sockets_close_for_login(
+        session_key=getattr(getattr(request, "session", None), "session_key", None)
+    )
     if user is not None:
         audit(action="auth.logout", actor=user, target=user, request=request)
 

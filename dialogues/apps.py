@@ -7,4 +7,9 @@ class DialoguesConfig(AppConfig):
     verbose_name = "Dialogues"
 
     def ready(self) -> None:
-        from dialogues import signals  # noqa: F401
+        from couples import signals
+        from dialogues import services
+
+        signals.couple_ending.connect(services.on_couple_ending, dispatch_uid="dialogues")
+        signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="dialogues")
+        signals.account_exporting.connect(services.on_account_exporting, dispatch_uid="dialogues")

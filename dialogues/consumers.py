@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -20,10 +19,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from couples import session_limits
+from couples.models import User
 from couples.selectors import couple_for
 from dialogues import layer_watch, push, selectors
 from dialogues.selectors import FACILITATOR, PARTNER
-from dialogues.services import couple_group
+from imago_site.live import auth_session_group, couple_group, user_group
 
 logger = logging.getLogger("imago.dialogues")
 
@@ -36,18 +36,6 @@ SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's dea
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY = 4429
-
-
-def auth_session_group(session_key: str | None) -> str | None:
-    """A group per login session, so logging out closes that browser's sockets."""
-    if not session_key:
-        return None
-    return "auth." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
-
-
-def user_group(user_pk: int) -> str:
-    """A group per person, so deactivating or deleting an account closes all their sockets."""
-    return f"user.{user_pk}"
 
 
 def _stored_session(session_key: str | None) -> dict:
@@ -364,44 +352,8 @@ class DialogueConsumer(_Base):
 
 
 def _therapist_name(pk: int) -> str:
-    from couples.models import User
-
     user = User.objects.filter(pk=pk).only("display_name").first()
     return f"{user.display_name} (therapist)" if user else "Your therapist"
-
-
-class FacilitatorConsumer(DialogueConsumer):
-    """A linked therapist's console on a couple's live dialogue: sees every step, shown to the
-    partners as present. Closed at once when either partner withdraws consent."""
-
-    role = FACILITATOR
-
-    def _authorize(self) -> dict | None:
-        from couples.selectors import therapist_access_link
-
-        session = selectors.dialogue_for_facilitator(public_id=self.public_id, user=self.user)
-        link = (
-            therapist_access_link(therapist=self.user, couple_id=session.couple_id)
-            if session
-            else None
-        )
-        if session is None or link is None:
-            return None
-        partners = {
-            p.pk: p.display_name for p in (session.partner_a, session.partner_b) if p is not None
-        }
-        return {"session": session, "groups": [link.access_group], "partners": partners}
-
-    async def send_presence(self, part: str = "all") -> None:
-        online = set(self.present.values())
-        await self.send(
-            push.render_partners_presence(
-                partners=[(name, pk in online) for pk, name in self.watched.items()]
-            )
-        )
-
-    async def therapist_access_ended(self, event) -> None:
-        await self.close(code=CLOSE_FORBIDDEN)
 
 
 class HomeConsumer(_Base):

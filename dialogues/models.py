@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from couples.models import new_public_id
 from dialogues import protocol
+from imago_site.live import dialogue_group
 
 
 class DialogueSession(models.Model):
@@ -86,7 +87,7 @@ class DialogueSession(models.Model):
 
     @property
     def group_name(self) -> str:
-        return f"dialogue.{self.public_id}"
+        return dialogue_group(self.public_id)
 
     def slot_of(self, user) -> str | None:
         if user is None or not getattr(user, "pk", None):

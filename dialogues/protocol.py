@@ -32,6 +32,25 @@ APPOINTMENT = "appointment"
 SCHEDULED = "scheduled"
 CLOSING = "closing"
 FINISHED = "finished"
+START = "start"  # the step the first turn (the appointment request) is recorded at
+
+# Session events: turns that are not protocol moves. What each says in a transcript.
+ASK = "ask"
+PAUSE = "pause"
+READY = "ready"
+RESUME = "resume"
+END = "end"
+REWIND = "rewind"
+COACH = "coach"
+EVENT_PHRASES = {
+    ASK: "asked to talk",
+    PAUSE: "called a time-out",
+    READY: "is ready to go on",
+    RESUME: "resumed the dialogue",
+    END: "ended the dialogue",
+    REWIND: "sent the dialogue back to",
+    COACH: "coached",
+}
 
 # Special transition targets (internal).
 _FIRST = "@first"  # the kind's first content step
@@ -98,6 +117,16 @@ class Move:
     fields: tuple[Field, ...] = ()
     to: str = ""  # next step name, or one of the internal "@..." targets
 
+    @property
+    def phrase(self) -> str:
+        """What a transcript says the person did, e.g. "mirrored"."""
+        return MOVE_PHRASES[self.name]
+
+    @property
+    def starts_dialogue(self) -> bool:
+        """Whether this move begins the dialogue itself (both partners must be ready)."""
+        return self.to == _FIRST
+
     def field(self, name: str) -> Field | None:
         for f in self.fields:
             if f.name == name:
@@ -116,6 +145,7 @@ class Step:
     moves: tuple[Move, ...]
     hint: str | None = None  # language-hint family: "send", "mirror", "empathy" or None
     feelings: bool = False  # True where a feeling-word picker is shown
+    pausable: bool = True  # whether a time-out may be called during this step
 
     def move(self, name: str) -> Move | None:
         for m in self.moves:
@@ -447,11 +477,43 @@ _STEP_LIST: tuple[Step, ...] = (
         stems=(),
         waiting="This dialogue is complete.",
         moves=(),
+        pausable=False,
     ),
 )
 
 STEPS: dict[str, Step] = {s.name: s for s in _STEP_LIST}
 assert len(STEPS) == len(_STEP_LIST), "step names must be unique"
+
+# What a transcript says each move did ("Sam mirrored: …"). Moves that are only an answer
+# ("Yes, you got it") are "said", followed by the button's words.
+MOVE_PHRASES = {
+    "accept_now": "is available now",
+    "propose_time": "offered another time",
+    "begin": "began the dialogue",
+    "send": "shared",
+    "mirror": "mirrored",
+    "got_it": "said",
+    "not_quite": "said not quite",
+    "ask_more": "asked",
+    "there_is_more": "said",
+    "thats_all": "said",
+    "summary": "summed up",
+    "got_it_all": "said",
+    "add": "added",
+    "validate": "validated",
+    "acknowledge": "acknowledged",
+    "empathize": "empathized",
+    "confirm": "said",
+    "make_requests": "made requests",
+    "skip_requests": "made no requests this time",
+    "give": "chose a gift",
+    "switch_roles": "switched roles",
+    "go_to_closing": "moved on to closing",
+    "close": "closed with an appreciation",
+    "appreciate": "shared an appreciation",
+}
+STARTING_MOVES = frozenset(m.name for step in _STEP_LIST for m in step.moves if m.starts_dialogue)
+BEFORE_START = frozenset({APPOINTMENT, SCHEDULED})  # the steps before the dialogue begins
 
 _INTENTIONAL_ROUND = (
     "send",
@@ -596,6 +658,27 @@ def start(kind: Kind | str) -> State:
 
 def step_of(state: State) -> Step:
     return STEPS[state.step]
+
+
+def other_slot(slot: str) -> str:
+    """The other partner's slot."""
+    return _other(slot)
+
+
+def before_start(state: State) -> bool:
+    """Whether the dialogue itself hasn't begun yet (the appointment is being made)."""
+    return state.step in BEFORE_START
+
+
+def starts_dialogue(state: State, move_name: str) -> bool:
+    """Whether this move, now, begins the dialogue itself: both partners must be ready."""
+    move = step_of(state).move(move_name)
+    return move is not None and move.starts_dialogue and before_start(state)
+
+
+def may_pause(state: State) -> bool:
+    """Whether a time-out may be called now."""
+    return step_of(state).pausable
 
 
 def role_of(state: State, slot: str) -> str:

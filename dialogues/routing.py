@@ -5,5 +5,4 @@ from dialogues import consumers
 websocket_urlpatterns = [
     path("ws/dialogues/<str:public_id>/", consumers.DialogueConsumer.as_asgi()),
     path("ws/home/", consumers.HomeConsumer.as_asgi()),
-    path("ws/therapist/dialogues/<str:public_id>/", consumers.FacilitatorConsumer.as_asgi()),
 ]

@@ -7,26 +7,17 @@ person sees can't drift between them. Query counts do not grow with the number o
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
 
-from couples import safety
 from couples.models import Couple, User
 from couples.selectors import partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
-from dialogues.services import STARTING_MOVES
-
-EVENT_PHRASES = {
-    "ask": "asked to talk",
-    "pause": "called a time-out",
-    "ready": "is ready to go on",
-    "resume": "resumed the dialogue",
-    "end": "ended the dialogue",
-    "rewind": "sent the dialogue back to",
-}
+from safety import selectors as safety
 
 PARTNER = "partner"
 FACILITATOR = "facilitator"
@@ -49,10 +40,12 @@ def _people_of(session: DialogueSession) -> dict[int, User]:
     return {p.pk: p for p in (session.partner_a, session.partner_b) if p is not None}
 
 
-def _session_with_partners(public_id: str) -> DialogueSession | None:
+def session_with_partners(public_id: str) -> DialogueSession | None:
     """The session and its two partners in one query. They are who acts, who a private turn
     is for and who paused, nearly always: a push is rendered for every socket of every step,
     so nothing else is joined (the couple, or a therapist who paused, is read when needed)."""
+    if not public_id or len(public_id) > 64 or "\x00" in public_id:
+        return None  # never a public id (PostgreSQL refuses NUL bytes outright)
     session = (
         DialogueSession.objects.select_related("partner_a", "partner_b")
         .filter(public_id=public_id)
@@ -69,20 +62,33 @@ def dialogue_for(*, public_id: str, user: User) -> DialogueSession | None:
     """The session if this person is one of its partners (None otherwise, whatever the reason)."""
     if not user.is_authenticated or not public_id or len(public_id) > 64:
         return None
-    session = _session_with_partners(public_id)
+    session = session_with_partners(public_id)
     if session is None or session.slot_of(user) is None:
         return None
     return session
 
 
-def may_facilitate(*, session: DialogueSession, user: User) -> bool:
-    """Whether `user` may watch and steer this dialogue as its therapist: a verified, active
-    therapist linked to the session's couple with BOTH current partners' consent in force."""
-    from couples.selectors import therapist_access_link
+# --- who may facilitate: the therapists app registers its check ------------------------
 
-    if not getattr(user, "is_verified_therapist", False):
+# check(therapist=..., couple_id=..., for_update=...) -> bool. Called inside the transaction.
+FacilitatorCheck = Callable[..., bool]
+_facilitator_checks: list[FacilitatorCheck] = []
+
+
+def facilitator_check_register(check: FacilitatorCheck) -> None:
+    """The therapists app tells dialogues how to know a therapist's access (apps.ready)."""
+    if check not in _facilitator_checks:
+        _facilitator_checks.append(check)
+
+
+def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False) -> bool:
+    """Whether this person may watch and steer the couple's dialogues now."""
+    if not getattr(therapist, "is_verified_therapist", False):
         return False
-    return therapist_access_link(therapist=user, couple_id=session.couple_id) is not None
+    return any(
+        check(therapist=therapist, couple_id=couple_id, for_update=for_update)
+        for check in _facilitator_checks
+    )
 
 
 def dialogue_for_facilitator(*, public_id: str, user: User) -> DialogueSession | None:
@@ -92,8 +98,8 @@ def dialogue_for_facilitator(*, public_id: str, user: User) -> DialogueSession |
         return None
     if not user.is_verified_therapist:
         return None
-    session = _session_with_partners(public_id)
-    if session is None or not may_facilitate(session=session, user=user):
+    session = session_with_partners(public_id)
+    if session is None or not may_facilitate(therapist=user, couple_id=session.couple_id):
         return None
     return session
 
@@ -187,20 +193,21 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     if turn.visible_to_id is not None:
         private_for = "you" if turn.visible_to_id == viewer.pk else turn.visible_to.display_name
     if turn.kind == Turn.Kind.COACHING:
-        title, phrase, said = "Coaching", "coached", ""
-    elif turn.kind == Turn.Kind.EVENT and turn.move == "rewind":
+        title, phrase, said = "Coaching", protocol.EVENT_PHRASES[protocol.COACH], ""
+    elif turn.kind == Turn.Kind.EVENT and turn.move == protocol.REWIND:
         target = protocol.STEPS.get((turn.data or {}).get("to", ""))
         title, said = "", ""
-        phrase = f"{EVENT_PHRASES['rewind']} {target.title if target else 'an earlier step'}"
+        where = target.title if target else "an earlier step"
+        phrase = f"{protocol.EVENT_PHRASES[protocol.REWIND]} {where}"
     elif turn.kind == Turn.Kind.EVENT:
-        title, phrase, said = "", EVENT_PHRASES.get(turn.move, turn.move), ""
-        if turn.move == "ready" and is_mine:
+        title, phrase, said = "", protocol.EVENT_PHRASES.get(turn.move, turn.move), ""
+        if turn.move == protocol.READY and is_mine:
             phrase = "are ready to go on"
     else:
         step = protocol.STEPS.get(turn.step)
         move = step.move(turn.move) if step else None
         title = step.title if step else turn.step
-        phrase = title.lower() if not move else _phrase_for(move, step)
+        phrase = move.phrase if move else title.lower()
         said = move.label if move and not turn.text and not move.fields else ""
     data = turn.data or {}
     return TurnView(
@@ -227,31 +234,6 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     )
 
 
-def _phrase_for(move: protocol.Move, step: protocol.Step) -> str:
-    phrases = {
-        "send": "shared",
-        "mirror": "mirrored",
-        "summary": "summed up",
-        "validate": "validated",
-        "empathize": "empathized",
-        "appreciate": "shared an appreciation",
-        "close": "closed with an appreciation",
-        "make_requests": "made requests",
-        "give": "chose a gift",
-        "accept_now": "is available now",
-        "propose_time": "offered another time",
-        "begin": "began the dialogue",
-        "switch_roles": "switched roles",
-        "go_to_closing": "moved on to closing",
-        "skip_requests": "made no requests this time",
-        "acknowledge": "acknowledged",
-        "ask_more": "asked",
-        "not_quite": "said not quite",
-        "add": "added",
-    }
-    return phrases.get(move.name, "said")
-
-
 # --- the current step, as one person sees it ---------------------------------------------
 
 
@@ -276,6 +258,10 @@ class MoveForm:
     @property
     def field_names(self) -> set[str]:
         return {f.name for f in self.move.fields}
+
+    @property
+    def starts_dialogue(self) -> bool:
+        return self.move.starts_dialogue
 
     text = property(lambda self: self._field("text"))
     feelings = property(lambda self: self._field("feelings"))
@@ -322,6 +308,15 @@ class Panel:
         return f"{minutes}:{seconds:02d}"
 
     @property
+    def before_start(self) -> bool:
+        """The appointment is still being made: the dialogue itself hasn't begun."""
+        return self.step.name in protocol.BEFORE_START
+
+    @property
+    def may_pause(self) -> bool:
+        return self.step.pausable
+
+    @property
     def has_text(self) -> bool:
         return any(f.text for f in self.forms)
 
@@ -343,15 +338,11 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     other = session.partner_in(other_slot)
     other_name = other.display_name if other else "Your partner"
     not_ready_mine, partner_not_ready = "", False
-    if (
-        session.status == DialogueSession.Status.ACTIVE
-        and slot
-        and state.step in (protocol.APPOINTMENT, protocol.SCHEDULED)
-    ):
+    if session.status == DialogueSession.Status.ACTIVE and slot and protocol.before_start(state):
         gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
         if not gate.open:
             # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
-            moves = tuple(m for m in moves if m.name not in STARTING_MOVES)
+            moves = tuple(m for m in moves if not m.starts_dialogue)
             not_ready_mine = "" if gate.mine == "ready" else gate.mine
             partner_not_ready = not gate.partner_ready
     forms = [MoveForm(move=m, token=secrets.token_urlsafe(16)) for m in moves]
@@ -480,7 +471,6 @@ def dialogue_context(
         "ratings": range(protocol.MIN_RATING, protocol.MAX_RATING + 1),
         "now": timezone.now(),
         "halt_choices": safety.HALT,
-        "starting_moves": STARTING_MOVES,
         "intensity_choices": safety.INTENSITY,
     }
 

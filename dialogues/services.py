@@ -1,33 +1,44 @@
-"""Writes about dialogues. Every change locks the session row, checks the protocol, saves one
-turn with the next sequence number and, after commit, tells the session's channel group.
+"""Writes about dialogues, through one door.
 
-Only ids travel over the channel layer; each consumer re-reads and renders for its own person.
+Every change to a dialogue — a partner's move, a time-out, a resume, an end, and a linked
+therapist's coaching, rewind, pause, resume or end — goes through `session_change`: it locks
+the session row, asks a decision (which asks the protocol), appends one `Turn` with the next
+sequence number, applies the new state, saves, and schedules the broadcast for after commit
+(like healthchecks' `Check.create_flip`). Only ids travel over the channel layer.
+
+Therapists' access is not known here: the therapists app registers its check
+(`selectors.facilitator_check_register`) and hears completed dialogues (`dialogue_completed`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
-from couples import safety
 from couples.models import User
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
+from dialogues.selectors import dialogues_export, may_facilitate
+from imago_site import live
+from safety import selectors as safety
 
 logger = logging.getLogger("imago.dialogues")
 
 MAX_TOPIC = 200
 MAX_APPOINTMENT_MINUTES = 24 * 60
-# Moves that begin the dialogue itself: both partners must be ready (see couples/safety.py).
-STARTING_MOVES = frozenset({"accept_now", "begin"})
+MAX_COACHING = protocol.MAX_TEXT
+FACILITATOR = "facilitator"  # the actor role of a therapist's turns
+ENDED = "This dialogue has ended; it can be read but not changed."
+
+# A dialogue was completed (inside its transaction). kwargs: session.
+dialogue_completed = Signal()
 
 
 class DialogueError(Exception):
@@ -65,112 +76,139 @@ class DialogueNotFound(DialogueError):
 @dataclass(frozen=True)
 class MoveResult:
     session: DialogueSession
-    turn: Turn
-    created: bool  # False when a replayed form token found the turn it already saved
+    turn: Turn | None  # None when the change was already made (a double-click)
+    created: bool  # False when nothing new was saved (a replayed form token, a double-click)
 
 
-# --- fan-out -----------------------------------------------------------------------------
+# --- the one door ----------------------------------------------------------------------------
 
 
-def couple_group(couple_id: int) -> str:
-    return f"couple.{couple_id}"
+@dataclass(frozen=True)
+class Change:
+    """What one decision does to a dialogue: the turn it appends and the state it leaves.
+
+    `state`: the protocol's new state (None: the step doesn't change). `status`: the session's
+    new status (paused, active, ended), or None. `couple_too`: the couple's home pages change
+    too (the dialogue started, paused, resumed or ended)."""
+
+    move: str
+    kind: str = Turn.Kind.MOVE
+    step: str = ""  # the step the turn is recorded at (default: the current one)
+    text: str = ""
+    data: dict | None = None
+    visible_to: User | None = None
+    state: protocol.State | None = None
+    status: str | None = None
+    couple_too: bool = False
 
 
-def _send(group: str, message: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        # The push is only a hint: PostgreSQL has the turn and every reconnect gets a snapshot.
-        logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+# decide(session, slot, actor) -> a Change, or None when there is nothing to do (a double-click).
+# `slot` is "a" or "b" for a partner, None for a facilitator. It raises DialogueError.
+Decide = Callable[[DialogueSession, str | None, User], Change | None]
 
 
-def send_after_commit(group: str, message: dict) -> None:
-    """Send `message` (ids only) to `group` once the current transaction commits."""
-    transaction.on_commit(lambda: _send(group, message))
-
-
-def _broadcast_after_commit(session: DialogueSession, *, couple_too: bool = False) -> None:
-    group, seq, couple_id = session.group_name, session.seq, session.couple_id
-
-    def send() -> None:
-        _send(group, {"type": "dialogue.changed", "seq": seq})
-        if couple_too:
-            _send(couple_group(couple_id), {"type": "couple.changed"})
-
-    transaction.on_commit(send)
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _locked_session_for(*, public_id: str, user: User) -> tuple[DialogueSession, str]:
+def _locked(
+    *, public_id: str, user: User, as_facilitator: bool
+) -> tuple[DialogueSession, str | None]:
+    """The session row, locked, with its partners; and the person's slot (None: facilitator).
+    Not theirs (or no access now): not found, whatever the reason."""
+    if not public_id or len(public_id) > 64 or "\x00" in public_id:
+        raise DialogueNotFound()
     session = (
         DialogueSession.objects.select_for_update(of=("self",))
         .filter(public_id=public_id)
         .select_related("partner_a", "partner_b")
         .first()
     )
-    slot = session.slot_of(user) if session else None
-    if session is None or slot is None:
+    if session is None:
+        raise DialogueNotFound()
+    if as_facilitator:
+        if not may_facilitate(therapist=user, couple_id=session.couple_id, for_update=True):
+            raise DialogueNotFound()
+        return session, None
+    slot = session.slot_of(user)
+    if slot is None:
         raise DialogueNotFound()
     return session, slot
 
 
 def _append_turn(
-    session: DialogueSession,
-    *,
-    actor: User | None,
-    actor_role: str,
-    step: str,
-    move: str,
-    kind: str = Turn.Kind.MOVE,
-    text: str = "",
-    data: dict | None = None,
-    client_token: str | None = None,
-    visible_to: User | None = None,
+    session: DialogueSession, change: Change, *, actor: User, actor_role: str, token: str | None
 ) -> Turn:
     session.seq += 1
     session.updated_at = timezone.now()
     return Turn.objects.create(
         session=session,
         seq=session.seq,
-        kind=kind,
+        kind=change.kind,
         round=session.round,
-        step=step,
-        move=move,
+        step=change.step or session.step,
+        move=change.move,
         actor=actor,
         actor_role=actor_role,
-        text=text,
-        data=data or {},
-        client_token=client_token or None,
-        visible_to=visible_to,
+        text=change.text,
+        data=change.data or {},
+        client_token=token,
+        visible_to=change.visible_to,
     )
 
 
-def _apply_state(session: DialogueSession, new: protocol.State) -> None:
-    old = session.protocol_state
-    session.state = new.to_dict()
-    if (new.step, new.round) != (old.step, old.round):
-        session.step_seq = session.seq
-    session.step = new.step
-    session.round = new.round
-    if new.finished:
-        session.status = DialogueSession.Status.COMPLETED
-        session.ended_at = timezone.now()
-        # Homework asking for a dialogue of this kind is done (in this transaction).
-        from therapists.services import homework_complete_with
+def _apply(session: DialogueSession, change: Change, *, actor: User) -> None:
+    if change.state is not None:
+        old, new = session.protocol_state, change.state
+        session.state = new.to_dict()
+        if (new.step, new.round) != (old.step, old.round):
+            session.step_seq = session.seq
+        session.step, session.round = new.step, new.round
+        if new.finished:
+            session.status = DialogueSession.Status.COMPLETED
+            session.ended_at = timezone.now()
+            dialogue_completed.send(sender=DialogueSession, session=session)
+    if change.status is not None:
+        session.status = change.status
+        paused = change.status == DialogueSession.Status.PAUSED
+        session.paused_by = actor if paused else None
+        session.paused_at = timezone.now() if paused else None
+        session.ready_to_resume = []
+        if change.status == DialogueSession.Status.ENDED:
+            session.ended_at = timezone.now()
 
-        homework_complete_with(session=session)
 
-
-def _check_live(session: DialogueSession) -> None:
-    if session.status == DialogueSession.Status.PAUSED:
-        raise DialogueError("The dialogue is paused for a time-out. Resume it to go on.")
-    if not session.is_live:
-        raise DialogueError("This dialogue has ended; it can be read but not changed.")
+def session_change(
+    *,
+    session_public_id: str,
+    user: User,
+    decide: Decide,
+    as_facilitator: bool = False,
+    token: str | None = None,
+) -> MoveResult:
+    """The one way a dialogue changes. `token`: the form's id; a replayed or double-clicked
+    form finds the turn it saved the first time and saves nothing."""
+    token = (token or "").strip()[:64] or None
+    with transaction.atomic():
+        session, slot = _locked(
+            public_id=session_public_id, user=user, as_facilitator=as_facilitator
+        )
+        if token:
+            existing = session.turns.filter(client_token=token).first()
+            if existing is not None:
+                return MoveResult(session=session, turn=existing, created=False)
+        change = decide(session, slot, user)
+        if change is None:
+            return MoveResult(session=session, turn=None, created=False)
+        role = protocol.role_of(session.protocol_state, slot) if slot else FACILITATOR
+        turn = _append_turn(session, change, actor=user, actor_role=role, token=token)
+        _apply(session, change, actor=user)
+        session.save()
+        live.dialogue_changed(public_id=session.public_id, seq=session.seq)
+        if change.couple_too or not session.is_live:
+            live.couple_changed(couple_id=session.couple_id)
+    logger.info(
+        "dialogue %s",
+        change.move,
+        extra={"session": session.public_id, "step": turn.step, "by": role},
+    )
+    return MoveResult(session=session, turn=turn, created=True)
 
 
 # --- starting ------------------------------------------------------------------------------
@@ -183,6 +221,8 @@ def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
         raise DialogueError("Please name the topic in a short sentence.")
     if len(topic) > MAX_TOPIC:
         raise DialogueError(f"Please keep the topic under {MAX_TOPIC} characters.")
+    if "\x00" in topic:
+        raise DialogueError("Please write the topic as plain text.")
     try:
         kind = protocol.Kind(kind)
     except ValueError:
@@ -207,18 +247,18 @@ def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
                 step=state.step,
                 round=state.round,
             )
+            # The first turn: the appointment request, made with the session (nothing to lock).
             _append_turn(
                 session,
+                Change(move=protocol.ASK, kind=Turn.Kind.EVENT, step=protocol.START, text=topic),
                 actor=user,
-                actor_role=protocol.role_of(state, "a"),
-                step="start",
-                move="ask",
-                kind=Turn.Kind.EVENT,
-                text=topic,
+                actor_role=protocol.role_of(state, protocol.SLOTS[0]),
+                token=None,
             )
             session.step_seq = session.seq
             session.save()
-            _broadcast_after_commit(session, couple_too=True)
+            live.dialogue_changed(public_id=session.public_id, seq=session.seq)
+            live.couple_changed(couple_id=couple.pk)
     except IntegrityError:
         raise DialogueError(
             "You already have a dialogue in progress. Finish or end it before starting another."
@@ -227,24 +267,163 @@ def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
     return session
 
 
-# --- moves ---------------------------------------------------------------------------------
+# --- decisions: what each change does, asked of the protocol ---------------------------------
 
 
-def _payload_to_turn(
-    session: DialogueSession, step: str, move: str, payload: dict
-) -> tuple[str, dict]:
-    text = payload.get("text") or ""
-    data = {k: v for k, v in payload.items() if k != "text" and v not in (None, "", [], ())}
-    if "choice" in data:
-        requests = (
-            session.turns.filter(round=session.round, data__has_key="items")
-            .order_by("-seq")
-            .first()
+def _check_live(session: DialogueSession) -> None:
+    if session.status == DialogueSession.Status.PAUSED:
+        raise DialogueError("The dialogue is paused for a time-out. Resume it to go on.")
+    if not session.is_live:
+        raise DialogueError(ENDED)
+
+
+def _gift_of(session: DialogueSession, choice: int) -> str | None:
+    """The request the receiver chose, from the round's latest requests."""
+    requests = (
+        session.turns.filter(round=session.round, data__has_key="items").order_by("-seq").first()
+    )
+    items = (requests.data.get("items") if requests else None) or []
+    return items[choice] if 0 <= choice < len(items) else None
+
+
+def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | None) -> Decide:
+    """A partner's protocol move. `at` is the step the form was made for."""
+
+    def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
+        _check_live(session)
+        if at is not None and at != session.step_seq:
+            raise DialogueError(
+                "The dialogue has moved on since this form was shown. Here is where it is now.",
+                stale=True,
+            )
+        state = session.protocol_state
+        assert slot is not None  # partners only: a facilitator never makes a protocol move
+        if protocol.starts_dialogue(state, move):
+            other = session.partner_in(protocol.other_slot(slot))
+            gate = safety.start_gate(user=actor, couple=session.couple, partner=other)
+            if not gate.open:
+                raise NotReadyToStart(gate)
+        try:
+            clean = protocol.clean_payload(state, slot, move, dict(payload or {}))
+            new_state = protocol.apply(state, slot, move, clean)
+        except protocol.NoSuchMove as error:
+            raise DialogueError(error.message, stale=True) from None
+        except protocol.ProtocolError as error:
+            raise DialogueError(error.message) from None
+        text = str(clean.pop("text", "") or "")
+        data = {k: v for k, v in clean.items() if v not in (None, "", [], ())}
+        if "time" in data:
+            try:
+                minutes = int(str(data["time"]))
+            except ValueError:
+                minutes = 0
+            if not 1 <= minutes <= MAX_APPOINTMENT_MINUTES:
+                raise DialogueError("Please choose a time within the next 24 hours.")
+            session.scheduled_for = timezone.now() + timedelta(minutes=minutes)
+            data["time"] = session.scheduled_for.isoformat()
+        if "choice" in data and (gift := _gift_of(session, data["choice"])) is not None:
+            data["gift"] = gift
+        return Change(move=move, text=text, data=data, state=new_state)
+
+    return decide
+
+
+def decide_pause(session: DialogueSession, slot: str | None, actor: User) -> Change | None:
+    """A time-out, by either partner or the facilitator: for both, at once."""
+    if not session.is_live:
+        raise DialogueError(ENDED)
+    if session.is_paused:
+        return None  # already paused: a double-click changes nothing
+    if not protocol.may_pause(session.protocol_state):
+        raise DialogueError("A time-out isn't needed here.")
+    return Change(
+        move=protocol.PAUSE,
+        kind=Turn.Kind.EVENT,
+        status=DialogueSession.Status.PAUSED,
+        couple_too=True,
+    )
+
+
+def decide_resume(session: DialogueSession, slot: str | None, actor: User) -> Change | None:
+    """A partner is ready to go on: the dialogue resumes once both are (the first adds a
+    "ready" turn, the second a "resume"). A facilitator resumes for both at once."""
+    if not session.is_live:
+        raise DialogueError(ENDED)
+    if not session.is_paused:
+        return None
+    resume = Change(
+        move=protocol.RESUME,
+        kind=Turn.Kind.EVENT,
+        status=DialogueSession.Status.ACTIVE,
+        couple_too=True,
+    )
+    if slot is None:
+        return resume  # a facilitator's override
+    ready = set(session.ready_to_resume or [])
+    if slot in ready:
+        return None  # already said so: a double-click changes nothing
+    if ready | {slot} >= set(protocol.SLOTS):
+        return resume
+    session.ready_to_resume = sorted(ready | {slot})
+    return Change(move=protocol.READY, kind=Turn.Kind.EVENT, couple_too=True)
+
+
+def decide_end(session: DialogueSession, slot: str | None, actor: User) -> Change:
+    """End early; the dialogue becomes read-only for both."""
+    if not session.is_live:
+        raise DialogueError(ENDED)
+    return Change(move=protocol.END, kind=Turn.Kind.EVENT, status=DialogueSession.Status.ENDED)
+
+
+def decide_coaching(*, text: str, to: str) -> Decide:
+    """A facilitator's short message: to both partners (`to` empty), or privately to one
+    (`to` = "a" or "b"), shown only in that partner's view."""
+    text = (text or "").strip()
+    if not text:
+        raise DialogueError("Please write a short message first.")
+    if len(text) > MAX_COACHING:
+        raise DialogueError(f"Please keep your message under {MAX_COACHING} characters.")
+    if "\x00" in text:
+        raise DialogueError("Please write your message as plain text.")
+    if to not in ("", *protocol.SLOTS):
+        raise DialogueError("Please choose who the message is for.")
+
+    def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
+        if not session.is_live:
+            raise DialogueError(ENDED)
+        return Change(
+            move=protocol.COACH,
+            kind=Turn.Kind.COACHING,
+            text=text,
+            visible_to=session.partner_in(to) if to else None,
         )
-        items = (requests.data.get("items") if requests else None) or []
-        if 0 <= data["choice"] < len(items):
-            data["gift"] = items[data["choice"]]
-    return text, data
+
+    return decide
+
+
+def decide_rewind(*, step: str) -> Decide:
+    """Back to an earlier step of this round ("let's mirror that again"), only where the
+    protocol allows."""
+
+    def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
+        if not session.is_live:
+            raise DialogueError(ENDED)
+        state = session.protocol_state
+        try:
+            new_state = protocol.rewind(state, step)
+        except protocol.ProtocolError as error:
+            raise DialogueError(error.message) from None
+        return Change(
+            move=protocol.REWIND,
+            kind=Turn.Kind.EVENT,
+            data={"from": state.step, "to": step},
+            state=new_state,
+        )
+
+    return decide
+
+
+# --- partners' changes ------------------------------------------------------------------------
 
 
 def move_submit(
@@ -260,284 +439,48 @@ def move_submit(
 
     A replayed or double-clicked form (same token) returns the turn it saved the first time.
     """
-    token = (token or "").strip()[:64] or None
-    with transaction.atomic():
-        session, slot = _locked_session_for(public_id=session_public_id, user=user)
-        if token:
-            existing = session.turns.filter(client_token=token).first()
-            if existing is not None:
-                return MoveResult(session=session, turn=existing, created=False)
-        _check_live(session)
-        if at is not None and at != session.step_seq:
-            raise DialogueError(
-                "The dialogue has moved on since this form was shown. Here is where it is now.",
-                stale=True,
-            )
-        state = session.protocol_state
-        if move in STARTING_MOVES and state.step in (protocol.APPOINTMENT, protocol.SCHEDULED):
-            other = session.partner_in("b" if slot == "a" else "a")
-            gate = safety.start_gate(user=user, couple=session.couple, partner=other)
-            if not gate.open:
-                raise NotReadyToStart(gate)
-        try:
-            clean = protocol.clean_payload(state, slot, move, dict(payload or {}))
-            new_state = protocol.apply(state, slot, move, clean)
-        except protocol.NoSuchMove as error:
-            raise DialogueError(error.message, stale=True) from None
-        except protocol.ProtocolError as error:
-            raise DialogueError(error.message) from None
-        if "time" in clean:
-            try:
-                minutes = int(str(clean["time"]))
-            except ValueError:
-                minutes = 0
-            if not 1 <= minutes <= MAX_APPOINTMENT_MINUTES:
-                raise DialogueError("Please choose a time within the next 24 hours.")
-            session.scheduled_for = timezone.now() + timedelta(minutes=minutes)
-        text, data = _payload_to_turn(session, state.step, move, clean)
-        if "time" in data:
-            data["time"] = session.scheduled_for.isoformat()
-        turn = _append_turn(
-            session,
-            actor=user,
-            actor_role=protocol.role_of(state, slot),
-            step=state.step,
-            move=move,
-            text=text,
-            data=data,
-            client_token=token,
-        )
-        _apply_state(session, new_state)
-        session.save()
-        _broadcast_after_commit(session, couple_too=not session.is_live)
-    logger.info(
-        "dialogue move", extra={"session": session.public_id, "step": state.step, "move": move}
+    decide = decide_move(move=move, payload=payload, at=at)
+    return session_change(
+        session_public_id=session_public_id, user=user, decide=decide, token=token
     )
-    return MoveResult(session=session, turn=turn, created=True)
-
-
-# --- time-out and ending -------------------------------------------------------------------
-
-
-def _event_turn(session: DialogueSession, *, user: User, slot: str | None, event: str) -> Turn:
-    return _append_turn(
-        session,
-        actor=user,
-        actor_role=protocol.role_of(session.protocol_state, slot) if slot else "facilitator",
-        step=session.step,
-        move=event,
-        kind=Turn.Kind.EVENT,
-    )
-
-
-def _pause(session: DialogueSession, *, by: User) -> None:
-    session.status = DialogueSession.Status.PAUSED
-    session.paused_by = by
-    session.paused_at = timezone.now()
-    session.ready_to_resume = []
-
-
-def _resume(session: DialogueSession) -> None:
-    session.status = DialogueSession.Status.ACTIVE
-    session.paused_by = None
-    session.paused_at = None
-    session.ready_to_resume = []
-
-
-def _end(session: DialogueSession) -> None:
-    session.status = DialogueSession.Status.ENDED
-    session.ended_at = timezone.now()
-    session.paused_by = None
-    session.paused_at = None
-    session.ready_to_resume = []
-
-
-def _session_event(*, session_public_id: str, user: User, event: str) -> DialogueSession:
-    with transaction.atomic():
-        session, slot = _locked_session_for(public_id=session_public_id, user=user)
-        if not session.is_live:
-            raise DialogueError("This dialogue has ended; it can be read but not changed.")
-        status = session.status
-        if event == "pause":
-            if status == DialogueSession.Status.PAUSED:
-                return session  # already paused: a double-click changes nothing
-            _pause(session, by=user)
-        elif event == "resume":
-            if status != DialogueSession.Status.PAUSED:
-                return session
-            ready = set(session.ready_to_resume or [])
-            if slot in ready:
-                return session  # already said so: a double-click changes nothing
-            ready.add(slot)
-            if ready >= {"a", "b"}:
-                _resume(session)
-            else:
-                session.ready_to_resume = sorted(ready)
-                event = "ready"
-        elif event == "end":
-            _end(session)
-        else:  # pragma: no cover - callers pass fixed names
-            raise ValueError(event)
-        _event_turn(session, user=user, slot=slot, event=event)
-        session.save()
-        _broadcast_after_commit(session, couple_too=True)
-    logger.info("dialogue %s", event, extra={"session": session.public_id})
-    return session
 
 
 def session_pause(*, session_public_id: str, user: User) -> DialogueSession:
     """A time-out: the dialogue pauses for both partners until both are ready to go on."""
-    return _session_event(session_public_id=session_public_id, user=user, event="pause")
+    return session_change(
+        session_public_id=session_public_id, user=user, decide=decide_pause
+    ).session
 
 
 def session_resume(*, session_public_id: str, user: User) -> DialogueSession:
-    """This partner is ready to go on; the dialogue resumes once both are.
-
-    The first to be ready adds a "ready" turn; the second, a "resume" turn.
-    """
-    return _session_event(session_public_id=session_public_id, user=user, event="resume")
+    """This partner is ready to go on; the dialogue resumes once both are."""
+    return session_change(
+        session_public_id=session_public_id, user=user, decide=decide_resume
+    ).session
 
 
 def session_end(*, session_public_id: str, user: User) -> DialogueSession:
     """End early; the dialogue becomes read-only for both."""
-    return _session_event(session_public_id=session_public_id, user=user, event="end")
+    return session_change(session_public_id=session_public_id, user=user, decide=decide_end).session
 
 
-def couple_dialogues_end(*, couple_id: int, user: User) -> None:
-    """When a couple ends, its live dialogue ends too (called inside couple_leave)."""
-    for session in DialogueSession.objects.filter(
-        couple_id=couple_id, status__in=DialogueSession.LIVE
-    ):
-        session_end(session_public_id=session.public_id, user=user)
+# --- what couples tells us (couples/signals.py, inside its transaction) ----------------------
 
 
-# --- facilitation: a linked therapist coaching and steering ---------------------------------
-
-MAX_COACHING = protocol.MAX_TEXT
-FACILITATOR = "facilitator"
-
-
-def _locked_session_for_facilitator(*, public_id: str, therapist: User) -> DialogueSession:
-    """Lock the session, then the therapist's link, and check access inside the transaction:
-    verified, linked, both partners' consent in force. Otherwise: not found."""
-    from couples.selectors import therapist_access_link
-
-    if not getattr(therapist, "is_verified_therapist", False) or not public_id:
-        raise DialogueNotFound()
-    session = (
-        DialogueSession.objects.select_for_update(of=("self",))
-        .filter(public_id=public_id)
-        .select_related("partner_a", "partner_b")
-        .first()
-    )
-    if session is None:
-        raise DialogueNotFound()
-    link = therapist_access_link(therapist=therapist, couple_id=session.couple_id, for_update=True)
-    if link is None:
-        raise DialogueNotFound()
-    return session
+def on_couple_ending(sender, *, couple, user: User, **kwargs) -> None:
+    """When a couple ends, its live dialogue ends too."""
+    for public_id in DialogueSession.objects.filter(
+        couple=couple, status__in=DialogueSession.LIVE
+    ).values_list("public_id", flat=True):
+        session_end(session_public_id=public_id, user=user)
 
 
-def coaching_send(*, session_public_id: str, therapist: User, text: str, to: str = "") -> Turn:
-    """A short message from the therapist: to both partners (`to` empty), or privately to one
-    partner (`to` = "a" or "b"), shown only in that partner's view."""
-    text = (text or "").strip()
-    if not text:
-        raise DialogueError("Please write a short message first.")
-    if len(text) > MAX_COACHING:
-        raise DialogueError(f"Please keep your message under {MAX_COACHING} characters.")
-    if to not in ("", "a", "b"):
-        raise DialogueError("Please choose who the message is for.")
-    with transaction.atomic():
-        session = _locked_session_for_facilitator(public_id=session_public_id, therapist=therapist)
-        if not session.is_live:
-            raise DialogueError("This dialogue has ended; it can be read but not changed.")
-        audience = session.partner_in(to) if to else None
-        turn = _append_turn(
-            session,
-            actor=therapist,
-            actor_role=FACILITATOR,
-            step=session.step,
-            move="coach",
-            kind=Turn.Kind.COACHING,
-            text=text,
-            visible_to=audience,
-        )
-        session.save()
-        _broadcast_after_commit(session)
-    logger.info("dialogue coaching", extra={"session": session.public_id, "private": bool(to)})
-    return turn
+def on_account_deleting(sender, *, user: User, **kwargs) -> None:
+    turns_erase_by(user=user)
 
 
-def session_rewind(*, session_public_id: str, therapist: User, step: str) -> DialogueSession:
-    """Send the dialogue back to an earlier step of this round ("let's mirror that again"),
-    only to a step the protocol allows; recorded as a "rewind" turn."""
-    with transaction.atomic():
-        session = _locked_session_for_facilitator(public_id=session_public_id, therapist=therapist)
-        if not session.is_live:
-            raise DialogueError("This dialogue has ended; it can be read but not changed.")
-        state = session.protocol_state
-        try:
-            new_state = protocol.rewind(state, step)
-        except protocol.ProtocolError as error:
-            raise DialogueError(error.message) from None
-        _append_turn(
-            session,
-            actor=therapist,
-            actor_role=FACILITATOR,
-            step=state.step,
-            move="rewind",
-            kind=Turn.Kind.EVENT,
-            data={"from": state.step, "to": step},
-        )
-        _apply_state(session, new_state)
-        session.save()
-        _broadcast_after_commit(session)
-    logger.info("dialogue rewind", extra={"session": session.public_id, "to": step})
-    return session
-
-
-def _facilitator_event(*, session_public_id: str, therapist: User, event: str) -> DialogueSession:
-    with transaction.atomic():
-        session = _locked_session_for_facilitator(public_id=session_public_id, therapist=therapist)
-        if not session.is_live:
-            raise DialogueError("This dialogue has ended; it can be read but not changed.")
-        if event == "pause":
-            if session.is_paused:
-                return session  # already paused: a double-click changes nothing
-            _pause(session, by=therapist)
-        elif event == "resume":
-            if not session.is_paused:
-                return session  # not paused: nothing to do, nothing saved
-            _resume(session)  # a facilitator's override: at once, for both
-        elif event == "end":
-            _end(session)
-        else:  # pragma: no cover - callers pass fixed names
-            raise ValueError(event)
-        _event_turn(session, user=therapist, slot=None, event=event)
-        session.save()
-        _broadcast_after_commit(session, couple_too=True)
-    logger.info("dialogue %s by facilitator", event, extra={"session": session.public_id})
-    return session
-
-
-def session_pause_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
-    """The therapist calls a time-out for both partners."""
-    return _facilitator_event(
-        session_public_id=session_public_id, therapist=therapist, event="pause"
-    )
-
-
-def session_resume_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
-    """The therapist resumes a time-out for both partners (a facilitator's override)."""
-    return _facilitator_event(
-        session_public_id=session_public_id, therapist=therapist, event="resume"
-    )
-
-
-def session_end_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
-    """The therapist ends the dialogue; it becomes read-only for both partners."""
-    return _facilitator_event(session_public_id=session_public_id, therapist=therapist, event="end")
+def on_account_exporting(sender, *, user: User, **kwargs) -> dict:
+    return {"dialogues": dialogues_export(user=user)}
 
 
 # --- account deletion ----------------------------------------------------------------------

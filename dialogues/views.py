@@ -8,12 +8,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from couples import safety
 from couples.selectors import couple_for, partner_of
 from dialogues import language, protocol, selectors, services
 from dialogues.forms import StartDialogueForm, move_payload, posted_at
 from dialogues.models import DialogueSession
 from dialogues.services import DialogueError
+from safety import selectors as safety
 
 PAGE = "dialogues/dialogue.html"
 
@@ -114,16 +114,16 @@ def _panel_response(
 def _cooling_response(request, session) -> HttpResponse | None:
     """Before the dialogue begins, a private check-in that runs hot suggests a pause first
     (nothing is saved; the person may go on anyway)."""
+    move, state = request.POST.get("move", ""), session.protocol_state
     if (
-        request.POST.get("move") not in services.STARTING_MOVES
-        or request.POST.get("anyway") == "1"
+        request.POST.get("anyway") == "1"
         or session.status != DialogueSession.Status.ACTIVE
-        or session.step not in (protocol.APPOINTMENT, protocol.SCHEDULED)
+        or not protocol.starts_dialogue(state, move)
         or posted_at(request.POST) not in (None, session.step_seq)
     ):
         return None
-    mine = protocol.allowed_moves(session.protocol_state, session.slot_of(request.user))
-    if request.POST.get("move") not in {m.name for m in mine}:
+    mine = protocol.allowed_moves(state, session.slot_of(request.user))
+    if move not in {m.name for m in mine}:
         return None  # not this person's move: the service says so
     try:
         checkin = safety.checkin_read(request.POST)

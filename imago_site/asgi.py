@@ -13,7 +13,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from dialogues.routing import websocket_urlpatterns  # noqa: E402
+from dialogues import routing as dialogue_routing  # noqa: E402
+from therapists import routing as therapist_routing  # noqa: E402
+
+websocket_urlpatterns = [
+    *dialogue_routing.websocket_urlpatterns,
+    *therapist_routing.websocket_urlpatterns,
+]
 
 if settings.BENCHMARK_ENDPOINTS:  # bench/benchmark.py's bare baseline; never in production
     from imago_site.bench import EchoConsumer

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "couples",
+    "safety",
     "dialogues",
     "therapists",
 ]

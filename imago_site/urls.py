@@ -3,8 +3,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from couples import safety_views
-from couples import views as couple_views
+from imago_site import views as site_views
+from safety import views as safety_views
 
 # The admin has no log-in form of its own: allauth's is throttled and asks for the second
 # factor. Logged-in people who aren't staff get a 403 instead of a loop.
@@ -13,9 +13,10 @@ admin.site.site_header = "Imago administration"
 admin.site.site_title = "Imago admin"
 
 urlpatterns = [
-    path("", couple_views.home, name="home"),
+    path("", site_views.home, name="home"),
     path("notes/", safety_views.neutral_page, name="notes"),
     path("", include("couples.urls")),
+    path("", include("safety.urls")),
     path("", include("dialogues.urls")),
     path("", include("therapists.urls")),
     path("accounts/", include("allauth.urls")),

@@ -7,7 +7,17 @@ class TherapistsConfig(AppConfig):
     verbose_name = "Therapists"
 
     def ready(self) -> None:
-        from couples.services import account_deleting
+        # Lower apps never import this one: they tell us through signals and a registry.
+        from couples import signals
+        from dialogues import selectors as dialogue_selectors
+        from dialogues import services as dialogue_services
         from therapists import services
 
-        account_deleting.connect(services.account_deleting, dispatch_uid="therapists.deleting")
+        signals.couple_ending.connect(services.on_couple_ending, dispatch_uid="therapists")
+        signals.access_ending.connect(services.on_access_ending, dispatch_uid="therapists")
+        signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="therapists")
+        signals.account_exporting.connect(services.on_account_exporting, dispatch_uid="therapists")
+        dialogue_services.dialogue_completed.connect(
+            services.homework_complete_with, dispatch_uid="therapists"
+        )
+        dialogue_selectors.facilitator_check_register(services.may_facilitate)

@@ -1,5 +1,6 @@
 from django import forms
 
+from couples.forms import USER_EMAIL_MAX_LENGTH
 from dialogues import protocol
 from therapists.models import MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE
 
@@ -60,3 +61,21 @@ class HomeworkForm(forms.Form):
         choices=[("", "None")] + [(k.value, info.title) for k, info in protocol.KINDS.items()],
         help_text="A completed dialogue of this kind marks the homework done.",
     )
+
+
+class TherapistCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=20,
+        label="Link code from your therapist",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "placeholder": "ABCDE-FGHJK",
+                "autocapitalize": "characters",
+            }
+        ),
+    )
+
+
+class TherapistInviteForm(forms.Form):
+    email = forms.EmailField(label="Your therapist's email", max_length=USER_EMAIL_MAX_LENGTH)

@@ -1,13 +1,17 @@
-"""What a therapist keeps about a linked couple: private notes and homework.
+"""A therapist's links to couples (with each partner's consent), and what they keep about a
+linked couple: private notes and homework.
 
-Both are private text: never logged, never in admin, never over the channel layer.
-Notes are for the therapist who wrote them only; homework is shared with the couple.
+Notes and homework are private text: never logged, never in admin, never over the channel
+layer. Notes are for the therapist who wrote them only; homework is shared with the couple.
 """
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from couples.models import new_public_id
@@ -16,6 +20,115 @@ from dialogues import protocol
 MAX_NOTE = 2000
 MAX_TITLE = 120
 MAX_INSTRUCTIONS = 2000
+
+
+def new_link_code() -> str:
+    """A short code a therapist reads out or sends to a couple: 10 letters, about 50 bits."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+    raw = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+class TherapistLink(models.Model):
+    """A therapist's access to one couple. Access needs the therapist (verified) and BOTH
+    partners' active consent; either partner withdrawing ends the link at once.
+
+    Made in two ways: the therapist issues a `code` a partner enters (couple empty until then),
+    or a partner invites a therapist by `invited_email` (therapist empty until they accept).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for consent"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    class EndReason(models.TextChoices):
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Consent withdrawn"
+        THERAPIST = "therapist", "Ended by the therapist"
+        COUPLE_ENDED = "couple_ended", "The couple ended"
+        EXPIRED = "expired", "Expired"
+        UNVERIFIED = "unverified", "The therapist is no longer verified"
+        DEACTIVATED = "deactivated", "The therapist's account was switched off"
+        DELETED = "deleted", "The therapist's account was deleted"
+        STAFF = "staff", "Ended by our team"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="therapist_links",
+    )
+    couple = models.ForeignKey(
+        "couples.Couple",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="therapist_links",
+    )
+    code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    invited_email = models.EmailField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)  # for unused codes and invitations
+    therapist_accepted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    activated_at = models.DateTimeField(null=True, blank=True)  # access began (both consented)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        db_table = "couples_therapistlink"  # made in couples/ before links moved here
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["therapist", "couple"],
+                condition=Q(
+                    status__in=["pending", "active"], therapist__isnull=False, couple__isnull=False
+                ),
+                name="one_open_link_per_therapist_and_couple",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Therapist link {self.public_id[:6]} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.ACTIVE)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Consent(models.Model):
+    """One partner's consent to one therapist link, given and perhaps withdrawn in their account."""
+
+    link = models.ForeignKey(TherapistLink, on_delete=models.CASCADE, related_name="consents")
+    partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="therapist_consents"
+    )
+    given_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "couples_consent"  # made in couples/ before links moved here
+        ordering = ["given_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["link", "partner"], name="one_consent_per_partner")
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent of {self.partner_id} to link {self.link_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
 
 
 class TherapistNote(models.Model):

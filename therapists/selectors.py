@@ -1,17 +1,159 @@
-"""Reads for therapists and, for homework, for partners. Every read about a couple goes
-through `couple_for_therapist`, which returns nothing unless the therapist has access now."""
+"""Reads about therapist links, and for therapists (and, for homework and links, partners).
+
+`therapist_access_link` is the one check of a therapist's access to a couple: every read about
+a couple goes through it (or `couple_for_therapist`), and returns nothing without access now."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from couples import safety
-from couples.models import Couple, TherapistLink, User
-from couples.selectors import partners_of, therapist_access_link, therapist_couples
+from django.utils import timezone
+
+from couples.models import Couple, Membership, User
+from couples.selectors import partner_of, partners_of, when
 from dialogues.models import DialogueSession
-from therapists.models import Homework, TherapistNote
+from safety import selectors as safety
+from therapists.models import Consent, Homework, TherapistLink, TherapistNote
 
 RECENT_DIALOGUES = 5
+
+
+# --- therapists ----------------------------------------------------------------------------
+
+
+def link_grants_access(link: TherapistLink | None) -> bool:
+    """True only if the link is active, its therapist verified and active, the couple active,
+    and BOTH current partners' consents are in force."""
+    if link is None or link.status != TherapistLink.Status.ACTIVE:
+        return False
+    therapist, couple = link.therapist, link.couple
+    if therapist is None or not therapist.is_active or not therapist.is_verified_therapist:
+        return False
+    if couple is None or not couple.is_active:
+        return False
+    members = set(
+        Membership.objects.filter(couple=couple, is_active=True).values_list("user_id", flat=True)
+    )
+    consenting = set(
+        link.consents.filter(withdrawn_at__isnull=True).values_list("partner_id", flat=True)
+    )
+    return len(members) == 2 and members <= consenting
+
+
+def therapist_access_link(
+    *, therapist: User, couple_id: int | None, for_update: bool = False
+) -> TherapistLink | None:
+    """The link through which this therapist may read this couple now (None otherwise)."""
+    if (
+        couple_id is None
+        or not getattr(therapist, "is_authenticated", False)
+        or not therapist.is_verified_therapist
+    ):
+        return None
+    links = TherapistLink.objects.filter(
+        therapist=therapist, couple_id=couple_id, status=TherapistLink.Status.ACTIVE
+    ).select_related("therapist", "couple")
+    if for_update:
+        links = links.select_for_update(of=("self",))
+    link = links.first()
+    return link if link_grants_access(link) else None
+
+
+def therapist_couples(*, therapist: User) -> list[TherapistLink]:
+    """The therapist's links that give access now (nothing at all if they're not verified)."""
+    if not getattr(therapist, "is_verified_therapist", False):
+        return []
+    links = (
+        TherapistLink.objects.filter(therapist=therapist, status=TherapistLink.Status.ACTIVE)
+        .select_related("therapist", "couple")
+        .order_by("-activated_at")
+    )
+    return [link for link in links if link_grants_access(link)]
+
+
+def therapist_pending(*, therapist: User) -> dict:
+    """Open codes, links waiting for partners' consent, and invitations waiting for this
+    therapist (by their email address). Names of partners only once a partner asked."""
+    now = timezone.now()
+    codes = TherapistLink.objects.filter(
+        therapist=therapist,
+        couple__isnull=True,
+        status=TherapistLink.Status.PENDING,
+        expires_at__gt=now,
+    ).order_by("-created_at")
+    waiting = (
+        TherapistLink.objects.filter(
+            therapist=therapist, couple__isnull=False, status=TherapistLink.Status.PENDING
+        )
+        .select_related("couple")
+        .prefetch_related("consents")
+        .order_by("-created_at")
+    )
+    invitations = (
+        TherapistLink.objects.filter(
+            therapist__isnull=True,
+            invited_email__iexact=therapist.email,
+            status=TherapistLink.Status.PENDING,
+            expires_at__gt=now,
+            couple__is_active=True,
+        )
+        .select_related("created_by")
+        .order_by("-created_at")
+    )
+    return {
+        "open_codes": list(codes),
+        "awaiting_consent": list(waiting),
+        "invitations": list(invitations),
+    }
+
+
+@dataclass
+class LinkView:
+    """One therapist link as a partner sees it on their home page."""
+
+    link: TherapistLink
+    therapist_name: str
+    my_consent: Consent | None
+    partner_consent: Consent | None
+    partner_name: str
+
+    @property
+    def waiting_for_me(self) -> bool:
+        return self.link.status == TherapistLink.Status.PENDING and self.my_consent is None
+
+    @property
+    def waiting_for_therapist(self) -> bool:
+        return self.link.therapist_accepted_at is None
+
+
+def couple_therapist_links(*, couple: Couple, viewer: User) -> list[LinkView]:
+    """Open therapist links of the couple: who has access and since when, and who is waiting."""
+    links = (
+        TherapistLink.objects.filter(
+            couple=couple, status__in=[TherapistLink.Status.PENDING, TherapistLink.Status.ACTIVE]
+        )
+        .select_related("therapist")
+        .prefetch_related("consents")
+        .order_by("-created_at")
+    )
+    partner = partner_of(user=viewer, couple=couple)
+    views = []
+    for link in links:
+        consents = {c.partner_id: c for c in link.consents.all() if c.is_active}
+        name = link.therapist.display_name if link.therapist else link.invited_email
+        views.append(
+            LinkView(
+                link=link,
+                therapist_name=name,
+                my_consent=consents.get(viewer.pk),
+                partner_consent=consents.get(partner.pk) if partner else None,
+                partner_name=partner.display_name if partner else "Your partner",
+            )
+        )
+    return views
+
+
+# --- reads about linked couples --------------------------------------------------------------
 
 
 def couple_for_therapist(*, therapist: User, couple_public_id: str) -> TherapistLink | None:
@@ -75,8 +217,6 @@ def linked_couple(*, link: TherapistLink) -> LinkedCouple:
 
 def dashboard(*, therapist: User) -> dict:
     """Only couples this therapist may read now; nothing about any other couple."""
-    from couples.selectors import therapist_pending
-
     if not therapist.is_verified_therapist:
         return {"couples": [], "open_codes": [], "awaiting_consent": [], "invitations": []}
     return {
@@ -109,3 +249,62 @@ def couple_safety(*, link: TherapistLink) -> list[PartnerSafety]:
         )
         for partner in partners_of(couple=link.couple)
     ]
+
+
+# --- "your data" export -------------------------------------------------------------------
+
+
+def links_and_homework_export(*, user: User) -> dict:
+    """For couples.selectors.account_export: this person's therapist links and consents (as a
+    partner, and as a therapist), and their couples' homework. Never a therapist's notes."""
+    links = [
+        {
+            "id": c.link.public_id,
+            "therapist": (
+                c.link.therapist.display_name if c.link.therapist else c.link.invited_email
+            ),
+            "couple": c.link.couple.public_id if c.link.couple else None,
+            "status": c.link.status,
+            "your_consent_given_at": when(c.given_at),
+            "your_consent_withdrawn_at": when(c.withdrawn_at),
+            "access_from": when(c.link.activated_at),
+            "access_until": when(c.link.ended_at),
+        }
+        for c in Consent.objects.filter(partner=user)
+        .select_related("link__therapist", "link__couple")
+        .order_by("given_at", "pk")
+    ]
+    if user.is_therapist:
+        links += [
+            {
+                "id": link.public_id,
+                "couple": link.couple.public_id if link.couple else None,
+                "status": link.status,
+                "created_at": when(link.created_at),
+                "access_from": when(link.activated_at),
+                "access_until": when(link.ended_at),
+                "end_reason": link.end_reason,
+            }
+            for link in TherapistLink.objects.filter(therapist=user)
+            .select_related("couple")
+            .order_by("created_at", "pk")
+        ]
+    homework = [
+        {
+            "id": h.public_id,
+            "couple": h.couple.public_id,
+            "title": h.title,
+            "instructions": h.instructions,
+            "due_date": h.due_date.isoformat() if h.due_date else None,
+            "dialogue_kind": h.dialogue_kind,
+            "assigned_at": when(h.created_at),
+            "done_at": when(h.done_at),
+            "done_by": "you"
+            if h.done_by_id == user.pk
+            else (h.done_by.display_name if h.done_by else None),
+        }
+        for h in Homework.objects.filter(couple__memberships__user=user)
+        .select_related("couple", "done_by")
+        .order_by("created_at", "pk")
+    ]
+    return {"therapist_links": links, "homework": homework}

@@ -1,18 +1,46 @@
-"""Writes for therapists' notes and homework. Each checks access inside its transaction."""
+"""Writes for therapists: links and consent, notes, homework, and facilitating a live dialogue.
+
+Each checks access inside its transaction. A therapist's access to a couple needs a verified,
+active therapist, an active link and BOTH current partners' consent in force
+(`selectors.therapist_access_link`); every change to a link is audited here.
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
+from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from couples.models import Couple, TherapistLink, User
-from couples.selectors import couple_for, therapist_access_link
+from couples.audit import audit
+from couples.models import Couple, User
+from couples.selectors import couple_for
 from dialogues import protocol
-from dialogues.models import DialogueSession
-from therapists.models import MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE, Homework, TherapistNote
+from dialogues import services as dialogues
+from dialogues.models import DialogueSession, Turn
+from imago_site import live
+from therapists.models import (
+    MAX_INSTRUCTIONS,
+    MAX_NOTE,
+    MAX_TITLE,
+    Consent,
+    Homework,
+    TherapistLink,
+    TherapistNote,
+    new_link_code,
+)
+from therapists.selectors import (
+    link_grants_access,
+    links_and_homework_export,
+    therapist_access_link,
+)
 
 logger = logging.getLogger("imago.therapists")
 
@@ -28,6 +56,344 @@ class TherapistError(Exception):
 class NotFound(TherapistError):
     def __init__(self) -> None:
         super().__init__("That wasn't found.")
+
+
+class LinkNotFound(TherapistError):
+    """No such therapist link for this person (never says which); views answer 404."""
+
+    def __init__(self) -> None:
+        super().__init__("That therapist link wasn't found.")
+
+
+# --- links and consent ---------------------------------------------------------------------
+
+LINK_CODE_VALID_DAYS = 7
+THERAPIST_INVITATION_VALID_DAYS = 14
+
+
+def _check_verified_therapist(user: User) -> None:
+    if not user.is_therapist:
+        raise TherapistError("Only therapist accounts can do that.")
+    if not user.is_verified_therapist:
+        raise TherapistError(
+            "Your therapist account isn't verified yet. You can link to couples once our team "
+            "has checked it."
+        )
+
+
+def _my_couple_with_partner(user: User) -> Couple:
+    couple = couple_for(user=user)
+    if couple is None or user.is_therapist or user.is_staff:
+        raise TherapistError("You can link a therapist once you're paired with your partner.")
+    if couple.memberships.filter(is_active=True).count() < 2:
+        raise TherapistError("You can link a therapist once your partner has joined you.")
+    return couple
+
+
+def _maybe_activate(link: TherapistLink) -> None:
+    """Access starts when the therapist has accepted and both partners have consented."""
+    if link.status != TherapistLink.Status.PENDING or link.therapist_accepted_at is None:
+        return
+    if link.therapist is None or link.couple is None:
+        return
+    link.status = TherapistLink.Status.ACTIVE
+    if not link_grants_access(link):
+        link.status = TherapistLink.Status.PENDING
+        return
+    link.activated_at = timezone.now()
+    link.save(update_fields=["status", "activated_at"])
+    logger.info("therapist link active", extra={"link": link.public_id})
+
+
+def _end_link(link: TherapistLink, *, reason: str) -> None:
+    was_active = link.status == TherapistLink.Status.ACTIVE
+    link.status = TherapistLink.Status.ENDED
+    link.ended_at = timezone.now()
+    link.end_reason = reason
+    if link.code and link.couple_id is None:
+        link.code = None
+    link.save(update_fields=["status", "ended_at", "end_reason", "code"])
+    link.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=link.ended_at)
+    if was_active:
+        live.consoles_close(link_public_id=link.public_id)
+    if link.couple_id:
+        live.couple_changed(couple_id=link.couple_id)
+
+
+def _give_consent(link: TherapistLink, user: User, request=None) -> Consent:
+    consent, created = Consent.objects.get_or_create(link=link, partner=user)
+    if not created and consent.withdrawn_at is not None:
+        raise TherapistError("You withdrew your consent to this link. Please start a new one.")
+    if created:
+        audit(
+            action="consent.given",
+            actor=user,
+            target=link,
+            request=request,
+            couple=link.couple.public_id if link.couple else "",
+        )
+    return consent
+
+
+@transaction.atomic
+def link_code_issue(*, therapist: User) -> TherapistLink:
+    """A fresh link code the therapist gives to a couple (valid for a week, single use)."""
+    _check_verified_therapist(therapist)
+    for _attempt in range(5):
+        code = new_link_code()
+        if not TherapistLink.objects.filter(code=code).exists():
+            break
+    now = timezone.now()
+    link = TherapistLink.objects.create(
+        therapist=therapist,
+        code=code,
+        created_by=therapist,
+        therapist_accepted_at=now,
+        expires_at=now + timedelta(days=LINK_CODE_VALID_DAYS),
+    )
+    audit(action="therapist_link.code_issued", actor=therapist, target=link)
+    return link
+
+
+def _normalize_code(code: str) -> str:
+    raw = "".join(ch for ch in (code or "").upper() if ch.isalnum())[:20]
+    return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
+
+
+def link_code_redeem(*, user: User, code: str, request=None) -> TherapistLink:
+    """A partner enters a therapist's code: the link is made for their couple, with their
+    consent. Access starts once their partner consents too."""
+    code = _normalize_code(code)
+    if not code:
+        raise TherapistError("Please enter the code your therapist gave you.")
+    try:
+        with transaction.atomic():
+            couple = _my_couple_with_partner(user)
+            link = (
+                TherapistLink.objects.select_for_update(of=("self",))
+                .select_related("therapist")
+                .filter(code=code, couple__isnull=True, status=TherapistLink.Status.PENDING)
+                .first()
+            )
+            if link is None or (link.expires_at and link.expires_at <= timezone.now()):
+                raise TherapistError(
+                    "That code isn't valid. Please check it, or ask your therapist for a new one."
+                )
+            if not link.therapist.is_verified_therapist or not link.therapist.is_active:
+                raise TherapistError("This therapist can't be linked right now.")
+            if TherapistLink.objects.filter(
+                therapist=link.therapist, couple=couple, status__in=["pending", "active"]
+            ).exists():
+                raise TherapistError("You're already linked with this therapist.")
+            link.couple = couple
+            link.code = None
+            link.save(update_fields=["couple", "code"])
+            _give_consent(link, user, request)
+            _maybe_activate(link)
+            live.couple_changed(couple_id=couple.pk)
+    except IntegrityError as exc:
+        raise TherapistError("You're already linked with this therapist.") from exc
+    return link
+
+
+@transaction.atomic
+def therapist_invite(*, user: User, email: str, request=None) -> TherapistLink:
+    """A partner invites a therapist by email; the therapist accepts in a therapist account."""
+    couple = _my_couple_with_partner(user)
+    email = (email or "").strip().lower()
+    if not email or "@" not in email or len(email) > 254:
+        raise TherapistError("Please enter your therapist's email address.")
+    if couple.memberships.filter(user__email__iexact=email).exists():
+        raise TherapistError("That's a partner's address; please enter your therapist's.")
+    if (
+        TherapistLink.objects.filter(couple=couple, status__in=["pending", "active"])
+        .filter(Q(invited_email__iexact=email) | Q(therapist__email__iexact=email))
+        .exists()
+    ):
+        raise TherapistError("You've already invited or linked this therapist.")
+    now = timezone.now()
+    link = TherapistLink.objects.create(
+        couple=couple,
+        invited_email=email,
+        created_by=user,
+        expires_at=now + timedelta(days=THERAPIST_INVITATION_VALID_DAYS),
+    )
+    _give_consent(link, user, request)
+    audit(action="therapist_link.invited", actor=user, target=link, request=request)
+    live.couple_changed(couple_id=couple.pk)
+    transaction.on_commit(lambda: _send_therapist_invitation(link, inviter=user))
+    return link
+
+
+def _send_therapist_invitation(link: TherapistLink, *, inviter: User) -> None:
+    context = {
+        "inviter": inviter,
+        "url": settings.SITE_URL + reverse("therapists:dashboard"),
+        "days": THERAPIST_INVITATION_VALID_DAYS,
+    }
+    send_mail(
+        subject=f"[Imago] {inviter.display_name} invites you to facilitate their dialogues",
+        message=render_to_string("couples/email/therapist_invitation.txt", context),
+        from_email=None,
+        recipient_list=[link.invited_email],
+    )
+
+
+def therapist_invitation_accept(
+    *, therapist: User, link_public_id: str, request=None
+) -> TherapistLink:
+    try:
+        with transaction.atomic():
+            _check_verified_therapist(therapist)
+            link = (
+                TherapistLink.objects.select_for_update(of=("self",))
+                .select_related("couple")
+                .filter(
+                    public_id=link_public_id,
+                    therapist__isnull=True,
+                    invited_email__iexact=therapist.email,
+                    status=TherapistLink.Status.PENDING,
+                )
+                .first()
+            )
+            if link is None:
+                raise LinkNotFound()
+            if link.expires_at and link.expires_at <= timezone.now():
+                raise TherapistError("That invitation has expired.")
+            if not link.couple.is_active:
+                raise TherapistError("This couple is no longer active.")
+            link.therapist = therapist
+            link.therapist_accepted_at = timezone.now()
+            link.save(update_fields=["therapist", "therapist_accepted_at"])
+            audit(action="therapist_link.accepted", actor=therapist, target=link, request=request)
+            _maybe_activate(link)
+            live.couple_changed(couple_id=link.couple_id)
+    except IntegrityError as exc:
+        raise TherapistError("You're already linked with this couple.") from exc
+    return link
+
+
+@transaction.atomic
+def therapist_link_end(*, therapist: User, link_public_id: str, request=None) -> TherapistLink:
+    """The therapist declines an invitation, cancels a code, or ends a link."""
+    link = (
+        TherapistLink.objects.select_for_update(of=("self",))
+        .filter(public_id=link_public_id, status__in=["pending", "active"])
+        .filter(
+            Q(therapist=therapist)
+            | Q(therapist__isnull=True, invited_email__iexact=therapist.email)
+        )
+        .first()
+    )
+    if link is None or not therapist.is_therapist:
+        raise LinkNotFound()
+    reason = (
+        TherapistLink.EndReason.DECLINED
+        if link.therapist_id is None
+        else TherapistLink.EndReason.THERAPIST
+    )
+    _end_link(link, reason=reason)
+    audit(
+        action="therapist_link.ended", actor=therapist, target=link, request=request, reason=reason
+    )
+    return link
+
+
+def _partner_link(user: User, link_public_id: str) -> TherapistLink:
+    couple = couple_for(user=user)
+    link = (
+        TherapistLink.objects.select_for_update(of=("self",))
+        .select_related("therapist", "couple")
+        .filter(public_id=link_public_id, couple__isnull=False)
+        .first()
+        if couple is not None and not user.is_therapist
+        else None
+    )
+    if link is None or link.couple_id != couple.pk:
+        raise LinkNotFound()
+    return link
+
+
+@transaction.atomic
+def consent_give(*, user: User, link_public_id: str, request=None) -> TherapistLink:
+    """A partner consents, in their own account. Access starts when both have."""
+    link = _partner_link(user, link_public_id)
+    if not link.is_open:
+        raise TherapistError("This link has ended. Please start a new one if you'd like to.")
+    if link.consents.filter(partner=user, withdrawn_at__isnull=True).exists():
+        return link  # a double-click changes nothing
+    _give_consent(link, user, request)
+    _maybe_activate(link)
+    live.couple_changed(couple_id=link.couple_id)
+    return link
+
+
+@transaction.atomic
+def consent_withdraw(
+    *, user: User, link_public_id: str, request=None, decline: bool = False
+) -> TherapistLink:
+    """Either partner withdraws (or declines): the link ends at once, for both, and any open
+    console socket of the therapist closes."""
+    link = _partner_link(user, link_public_id)
+    if not link.is_open:
+        return link  # already ended: nothing to do
+    consent = link.consents.filter(partner=user, withdrawn_at__isnull=True).first()
+    if consent is not None:
+        consent.withdrawn_at = timezone.now()
+        consent.save(update_fields=["withdrawn_at"])
+    reason = TherapistLink.EndReason.DECLINED if decline else TherapistLink.EndReason.WITHDRAWN
+    _end_link(link, reason=reason)
+    audit(
+        action="consent.declined" if decline and consent is None else "consent.withdrawn",
+        actor=user,
+        target=link,
+        request=request,
+        couple=link.couple.public_id,
+    )
+    logger.info("therapist link ended by a partner", extra={"link": link.public_id})
+    return link
+
+
+def couple_therapist_links_end(*, couple: Couple) -> None:
+    """When a couple ends, its therapist links end too (inside couple_leave's transaction)."""
+    for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
+        couple=couple, status__in=["pending", "active"]
+    ):
+        _end_link(link, reason=TherapistLink.EndReason.COUPLE_ENDED)
+
+
+def therapist_links_end_for(*, therapist: User, reason: str) -> int:
+    """Every open link of this therapist ends, and their open consoles close: they were
+    un-verified, switched off or deleted their account. Partners see the access is gone;
+    a new link needs both partners' consent again."""
+    ended = 0
+    for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
+        therapist=therapist, status__in=["pending", "active"]
+    ):
+        _end_link(link, reason=reason)
+        ended += 1
+    if ended:
+        logger.info("therapist links ended", extra={"count": ended, "reason": reason})
+    return ended
+
+
+@transaction.atomic
+def therapist_link_end_by_staff(*, link: TherapistLink, by: User, request=None) -> TherapistLink:
+    """Staff end a therapist's access to a couple (e.g. after a complaint); audited."""
+    link = TherapistLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
+    if link.is_open:
+        _end_link(link, reason=TherapistLink.EndReason.STAFF)
+        audit(
+            action="therapist_link.ended",
+            actor=by,
+            target=link,
+            request=request,
+            reason=TherapistLink.EndReason.STAFF,
+        )
+    return link
+
+
+# --- notes and homework ----------------------------------------------------------------
 
 
 def _access(therapist: User, couple_id: int) -> TherapistLink:
@@ -89,9 +455,7 @@ def homework_assign(
         due_date=due_date,
         dialogue_kind=dialogue_kind,
     )
-    from dialogues.services import _send, couple_group
-
-    transaction.on_commit(lambda: _send(couple_group(couple.pk), {"type": "couple.changed"}))
+    live.couple_changed(couple_id=couple.pk)
     logger.info("homework assigned", extra={"homework": homework.public_id})
     return homework
 
@@ -116,9 +480,9 @@ def homework_mark_done(*, user: User, homework_public_id: str) -> Homework:
     return homework
 
 
-def homework_complete_with(*, session: DialogueSession) -> Homework | None:
-    """A completed dialogue completes the oldest open homework asking for its kind (called
-    inside the transaction that completes the session)."""
+def homework_complete_with(sender, *, session: DialogueSession, **kwargs) -> Homework | None:
+    """A completed dialogue completes the oldest open homework asking for its kind
+    (dialogues.services.dialogue_completed, inside the transaction that completes it)."""
     homework = (
         Homework.objects.select_for_update()
         .filter(
@@ -144,19 +508,81 @@ def homework_complete_with(*, session: DialogueSession) -> Homework | None:
 REMOVED_NOTE = "(removed by its author)"
 
 
-def account_deleting(sender, *, user: User, **kwargs) -> None:
-    """A therapist deleting their account (couples.services.account_deleting, inside its
-    transaction): their access ends and open consoles close, their private notes go, and what
-    they wrote in homework is erased (the couple keeps the rows and whether they were done).
+# --- facilitating a live dialogue: through the dialogues' one door -------------------------
 
-    A partner's deletion needs nothing here: leaving the couple already ended its links.
+
+def _facilitate(session_public_id: str, therapist: User, decide: dialogues.Decide):
+    """Every facilitator action: access checked inside the transaction, with the link row
+    locked (verified, linked, both partners' consent in force); otherwise not found."""
+    return dialogues.session_change(
+        session_public_id=session_public_id, user=therapist, decide=decide, as_facilitator=True
+    )
+
+
+def coaching_send(*, session_public_id: str, therapist: User, text: str, to: str = "") -> Turn:
+    """A short message to both partners (`to` empty), or privately to one ("a" or "b"), shown
+    only in that partner's view."""
+    decide = dialogues.decide_coaching(text=text, to=to)
+    turn = _facilitate(session_public_id, therapist, decide).turn
+    assert turn is not None
+    return turn
+
+
+def session_rewind(*, session_public_id: str, therapist: User, step: str) -> DialogueSession:
+    """Send the dialogue back to an earlier step of this round ("let's mirror that again"),
+    only to a step the protocol allows; recorded as a "rewind" turn."""
+    return _facilitate(session_public_id, therapist, dialogues.decide_rewind(step=step)).session
+
+
+def session_pause_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist calls a time-out for both partners."""
+    return _facilitate(session_public_id, therapist, dialogues.decide_pause).session
+
+
+def session_resume_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist resumes a time-out for both partners at once (a facilitator's override
+    of the both-ready rule)."""
+    return _facilitate(session_public_id, therapist, dialogues.decide_resume).session
+
+
+def session_end_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist ends the dialogue; it becomes read-only for both partners."""
+    return _facilitate(session_public_id, therapist, dialogues.decide_end).session
+
+
+def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False) -> bool:
+    """Registered with dialogues (apps.ready): the one access check, asked by the dialogues'
+    door, pages and sockets."""
+    link = therapist_access_link(therapist=therapist, couple_id=couple_id, for_update=for_update)
+    return link is not None
+
+
+# --- what couples tells us (couples/signals.py, inside its transaction) -----------------------
+
+
+def on_couple_ending(sender, *, couple: Couple, **kwargs) -> None:
+    """When a couple ends, its therapist links end too."""
+    couple_therapist_links_end(couple=couple)
+
+
+def on_access_ending(sender, *, user: User, reason: str, **kwargs) -> None:
+    """A therapist un-verified, switched off or deleted: every link ends, consoles close."""
+    if user.is_therapist:
+        therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason(reason))
+
+
+def on_account_exporting(sender, *, user: User, **kwargs) -> dict:
+    return links_and_homework_export(user=user)
+
+
+def on_account_deleting(sender, *, user: User, **kwargs) -> None:
+    """A therapist deleting their account (their links ended already, by `on_access_ending`):
+    their private notes go, and what they wrote in homework is erased (the couple keeps the
+    rows and whether they were done). A partner's deletion needs nothing here: leaving the
+    couple already ended its links.
     """
-    from couples.models import TherapistLink
-    from couples.services import therapist_links_end_for
-
     if not user.is_therapist:
         return
-    therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason.DELETED)
     notes, _ = TherapistNote.objects.filter(therapist=user).delete()
     erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
     logger.info("therapist data erased", extra={"notes": notes, "homework": erased})

@@ -16,9 +16,21 @@ urlpatterns = [
     path("therapist/dialogues/<str:public_id>/transcript/", views.transcript, name="transcript"),
     path("therapist/dialogues/<str:public_id>/coach/", views.coach, name="coach"),
     path("therapist/dialogues/<str:public_id>/rewind/", views.rewind, name="rewind"),
-    path("therapist/dialogues/<str:public_id>/pause/", views.pause, name="pause"),
-    path("therapist/dialogues/<str:public_id>/resume/", views.resume, name="resume"),
-    path("therapist/dialogues/<str:public_id>/end/", views.end, name="end"),
+    path("therapist/dialogues/<str:public_id>/pause/", views.dialogue_pause, name="pause"),
+    path("therapist/dialogues/<str:public_id>/resume/", views.dialogue_resume, name="resume"),
+    path("therapist/dialogues/<str:public_id>/end/", views.dialogue_end, name="end"),
     path("therapist/dialogues/<str:public_id>/notes/", views.session_note, name="session_note"),
     path("homework/<str:public_id>/done/", views.homework_done, name="homework_done"),
+    # The partners' side of links: same addresses as before links had their own app.
+    path("couple/therapist/code/", views.link_code_enter, name="code_enter"),
+    path("couple/therapist/invite/", views.therapist_invite, name="therapist_invite"),
+    path("couple/therapist/<str:public_id>/consent/", views.consent_give, name="consent_give"),
+    path(
+        "couple/therapist/<str:public_id>/decline/", views.consent_decline, name="consent_decline"
+    ),
+    path(
+        "couple/therapist/<str:public_id>/withdraw/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
 ]

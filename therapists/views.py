@@ -1,4 +1,6 @@
-"""The therapist's side: dashboard, couples, the live console, notes and homework.
+"""Therapist links from both sides (the partners' consent; the therapist's codes and
+invitations), and the therapist's pages: dashboard, couples, the live console, notes and
+homework.
 
 Every view checks access itself: a verified therapist, linked, both partners' consent in
 force. Anyone else gets 404, and nothing is revealed. Every read of a couple's dialogue is
@@ -15,17 +17,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from couples import services as couple_services
 from couples.audit import audit
-from couples.services import CoupleError
 from dialogues import selectors as dialogue_selectors
-from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
 from dialogues.services import DialogueError
 from therapists import selectors, services
-from therapists.forms import CoachingForm, HomeworkForm, NoteForm
-from therapists.services import TherapistError
+from therapists.forms import (
+    CoachingForm,
+    HomeworkForm,
+    NoteForm,
+    TherapistCodeForm,
+    TherapistInviteForm,
+)
+from therapists.services import LinkNotFound, TherapistError
 
 PAGE = "therapists/console.html"
 DIALOGUE = "dialogues/dialogue.html"
@@ -72,8 +77,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def link_code_new(request: HttpRequest) -> HttpResponse:
     try:
-        link = couple_services.link_code_issue(therapist=request.user)
-    except CoupleError as error:
+        link = services.link_code_issue(therapist=request.user)
+    except TherapistError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"Your new link code is {link.code}. Give it to the couple.")
@@ -84,12 +89,12 @@ def link_code_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
-        couple_services.therapist_invitation_accept(
+        services.therapist_invitation_accept(
             therapist=request.user, link_public_id=public_id, request=request
         )
-    except couple_services.LinkNotFound:
+    except LinkNotFound:
         raise Http404("No such link.") from None
-    except CoupleError as error:
+    except TherapistError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "Accepted. Your access starts once both partners have consented.")
@@ -100,12 +105,12 @@ def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def link_end(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
-        couple_services.therapist_link_end(
+        services.therapist_link_end(
             therapist=request.user, link_public_id=public_id, request=request
         )
-    except couple_services.LinkNotFound:
+    except LinkNotFound:
         raise Http404("No such link.") from None
-    except CoupleError as error:
+    except TherapistError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "The link has ended.")
@@ -243,7 +248,7 @@ def coach(request: HttpRequest, public_id: str) -> HttpResponse:
     sent = ""
     if form.is_valid():
         try:
-            dialogue_services.coaching_send(
+            services.coaching_send(
                 session_public_id=session.public_id,
                 therapist=request.user,
                 text=form.cleaned_data["text"],
@@ -292,7 +297,7 @@ def _console_state_response(request, session, *, error: str = "", status: int = 
 def rewind(request: HttpRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     try:
-        dialogue_services.session_rewind(
+        services.session_rewind(
             session_public_id=session.public_id,
             therapist=request.user,
             step=request.POST.get("step", "")[:40],
@@ -302,24 +307,32 @@ def rewind(request: HttpRequest, public_id: str) -> HttpResponse:
     return _console_state_response(request, session)
 
 
-def _steer(action):
-    @therapist_only
-    @require_POST
-    def view(request: HttpRequest, public_id: str) -> HttpResponse:
-        session = _session_or_404(request, public_id)
-        try:
-            action(session_public_id=session.public_id, therapist=request.user)
-        except DialogueError as error:
-            return _console_state_response(request, session, error=error.message, status=422)
-        return _console_state_response(request, session)
-
-    view.__name__ = action.__name__
-    return view
+def _steered(request: HttpRequest, public_id: str, steer) -> HttpResponse:
+    """Pause, resume or end from the console: the console's state, or why not."""
+    session = _session_or_404(request, public_id)
+    try:
+        steer(session_public_id=session.public_id, therapist=request.user)
+    except DialogueError as error:
+        return _console_state_response(request, session, error=error.message, status=422)
+    return _console_state_response(request, session)
 
 
-pause = _steer(dialogue_services.session_pause_by_facilitator)
-resume = _steer(dialogue_services.session_resume_by_facilitator)
-end = _steer(dialogue_services.session_end_by_facilitator)
+@therapist_only
+@require_POST
+def dialogue_pause(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _steered(request, public_id, services.session_pause_by_facilitator)
+
+
+@therapist_only
+@require_POST
+def dialogue_resume(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _steered(request, public_id, services.session_resume_by_facilitator)
+
+
+@therapist_only
+@require_POST
+def dialogue_end(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _steered(request, public_id, services.session_end_by_facilitator)
 
 
 @therapist_only
@@ -365,3 +378,99 @@ def homework_done(request: HttpRequest, public_id: str) -> HttpResponse:
         raise Http404(error.message) from None
     messages.success(request, "Well done. Your therapist will see it's done.")
     return redirect("home")
+
+
+# --- links, from the partners' side ---------------------------------------------------------
+
+
+def _link_decision(request: HttpRequest, decide, done: str) -> HttpResponse:
+    """A partner's decision about a link (consent, decline, withdraw): done, or why not."""
+    try:
+        decide()
+    except LinkNotFound:
+        raise Http404("No such therapist link.") from None
+    except TherapistError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def link_code_enter(request: HttpRequest) -> HttpResponse:
+    form = TherapistCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please enter the code your therapist gave you.")
+        return redirect("home")
+    try:
+        link = services.link_code_redeem(
+            user=request.user, code=form.cleaned_data["code"], request=request
+        )
+    except TherapistError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Thank you. {link.therapist.display_name} will have access once your partner "
+            "consents too."
+            if not link.is_active
+            else f"{link.therapist.display_name} now has access.",
+        )
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def therapist_invite(request: HttpRequest) -> HttpResponse:
+    form = TherapistInviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please enter your therapist's email address.")
+        return redirect("home")
+    try:
+        link = services.therapist_invite(
+            user=request.user, email=form.cleaned_data["email"], request=request
+        )
+    except TherapistError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"We've emailed {link.invited_email}. Access starts once they accept and your "
+            "partner consents too.",
+        )
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def consent_give(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _link_decision(
+        request,
+        lambda: services.consent_give(user=request.user, link_public_id=public_id, request=request),
+        "Thank you: your consent is recorded.",
+    )
+
+
+@login_required
+@require_POST
+def consent_decline(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _link_decision(
+        request,
+        lambda: services.consent_withdraw(
+            user=request.user, link_public_id=public_id, request=request, decline=True
+        ),
+        "Declined. The therapist won't have access.",
+    )
+
+
+@login_required
+@require_POST
+def consent_withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _link_decision(
+        request,
+        lambda: services.consent_withdraw(
+            user=request.user, link_public_id=public_id, request=request
+        ),
+        "Done. The therapist no longer has access.",
+    )

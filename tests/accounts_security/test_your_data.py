@@ -231,7 +231,7 @@ def test_the_email_can_sign_up_again_after_deletion(as_, single):
 
 
 def test_other_apps_end_what_they_hold_when_an_account_is_deleted(as_, alex):
-    from couples.services import account_deleting
+    from couples.signals import account_deleting
 
     heard = []
 
@@ -258,7 +258,7 @@ def coached(talked, therapist, alex, sam):
 
     link_with_consent(therapist, alex, sam)
     for text, to in [("For-Alex-only", "a"), ("For-Sam-only", "b"), ("For-both", "")]:
-        services.coaching_send(
+        therapist_services.coaching_send(
             session_public_id=talked.public_id, therapist=therapist, text=text, to=to
         )
     couple = talked.couple

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from couples.models import SupportResource
+from safety.models import SupportResource
 from tests.dialogues.conftest import make_couple, make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]

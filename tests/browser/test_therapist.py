@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from couples import safety
 from dialogues import services
+from safety import services as safety_services
 from tests.dialogues.conftest import make_couple, make_person, screen
 from tests.therapists.conftest import at_mirror, link_with_consent, make_therapist
 
@@ -134,7 +134,7 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_ur
 
     # The couple's page: safety status (Alex shared answers of concern), a note, homework.
     screen(alex, concern=True)
-    safety.screening_set_shared(user=alex, shared=True)
+    safety_services.screening_set_shared(user=alex, shared=True)
     t.get_by_role("link", name="Alex & Sam").first.click()
     expect(t.locator("#safety-title")).to_be_visible()
     expect(t.get_by_text("Needs attention")).to_be_visible()

@@ -4,7 +4,9 @@ from django.core.management import call_command
 
 from couples import selectors
 from couples.management.commands.load_demo_data import DEMO_PASSWORD
-from couples.models import Consent, Couple, Membership, TherapistLink, User
+from couples.models import Couple, Membership, User
+from therapists import selectors as therapist_selectors
+from therapists.models import Consent, TherapistLink
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +75,7 @@ def test_the_demo_therapist_is_linked_to_the_demo_couple_with_both_consents():
     alex = User.objects.get(email="alex@example.com")
     rivera = User.objects.get(email="dr.rivera@example.com")
     couple = selectors.couple_for(user=alex)
-    link = selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk)
+    link = therapist_selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk)
     assert link is not None and link.is_active
     assert {c.partner.email for c in link.consents.all()} == {"alex@example.com", "sam@example.com"}
 
@@ -91,5 +93,7 @@ def test_a_second_run_verifies_the_demo_therapist_again_and_relinks_after_an_end
     rivera.refresh_from_db()
     assert rivera.is_verified_therapist
     couple = selectors.couple_for(user=User.objects.get(email="alex@example.com"))
-    assert selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk) is not None
+    assert (
+        therapist_selectors.therapist_access_link(therapist=rivera, couple_id=couple.pk) is not None
+    )
     assert TherapistLink.objects.filter(status="active").count() == 1

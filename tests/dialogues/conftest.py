@@ -2,9 +2,9 @@
 
 import pytest
 
-from couples import safety
 from couples.models import Couple, Membership, User
 from dialogues import services
+from safety import services as safety_services
 from tests.mfa import give_mfa
 
 
@@ -29,9 +29,9 @@ def make_couple(a: User, b: User, *, ready: bool = True) -> Couple:
 def screen(person: User, *, concern: bool = False, ready: bool = True):
     """The person answers the safety questions (with or without a concern) and decides."""
     answers = {"afraid": "often" if concern else "no", "hurt": "no", "crisis": "no"}
-    screening = safety.screening_save(user=person, answers=answers)
+    screening = safety_services.screening_save(user=person, answers=answers)
     if ready:
-        screening = safety.screening_set_ready(user=person, ready=True)
+        screening = safety_services.screening_set_ready(user=person, ready=True)
     return screening
 
 

@@ -8,12 +8,13 @@ import re
 import pytest
 from django.urls import reverse
 
-from couples import safety
 from couples.models import Couple
 from dialogues import selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound, NotReadyToStart
+from safety import services as safety_services
 from tests.dialogues.conftest import make_couple, make_person, screen
+from therapists import services as therapist_services
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 NEW = reverse("dialogues:new")
@@ -170,14 +171,16 @@ def test_the_partner_sees_the_same_on_the_dialogue_page_whatever_the_reason(
 def test_the_partner_pages_never_carry_the_answers(client, couple):
     alex, sam = couple
     screen(alex)
-    safety.screening_save(user=sam, answers={"afraid": "often", "hurt": "yes", "crisis": "yes"})
-    safety.screening_set_shared(user=sam, shared=True)
-    safety.screening_set_ready(user=sam, ready=True)
+    safety_services.screening_save(
+        user=sam, answers={"afraid": "often", "hurt": "yes", "crisis": "yes"}
+    )
+    safety_services.screening_set_shared(user=sam, shared=True)
+    safety_services.screening_set_ready(user=sam, ready=True)
     session = services.dialogue_start(user=alex, kind="intentional", topic="Money")
     for name, body in alex_sees(client, alex, dialogue=session).items():
         assert revealing(body) is None, (name, revealing(body))
     client.force_login(alex)
-    assert "Thank you for telling us" not in client.get(reverse("couples:safety")).content.decode()
+    assert "Thank you for telling us" not in client.get(reverse("safety:page")).content.decode()
 
 
 def test_the_person_who_is_not_ready_is_shown_their_own_page(client, couple):
@@ -185,8 +188,8 @@ def test_the_person_who_is_not_ready_is_shown_their_own_page(client, couple):
     screen(alex)
     client.force_login(sam)
     home = client.get("/").content.decode()
-    assert reverse("couples:safety") in home and "Answer the private questions" in home
-    assert reverse("couples:safety") in client.get(NEW).content.decode()
+    assert reverse("safety:page") in home and "Answer the private questions" in home
+    assert reverse("safety:page") in client.get(NEW).content.decode()
     put_in_state(sam, "concern_not_ready")
     home = html.unescape(client.get("/").content.decode())
     assert "You haven't said you're ready" in home
@@ -410,26 +413,30 @@ def test_nobody_can_resume_for_both_without_a_consented_link(
     link_with_consent(therapist, couple[0])  # only Alex consented: not enough
     for person in [*couple, therapist, staff, outsider]:
         with pytest.raises(DialogueNotFound):
-            services.session_resume_by_facilitator(
+            therapist_services.session_resume_by_facilitator(
                 session_public_id=paused.public_id, therapist=person
             )
-        assert not selectors.may_facilitate(session=paused, user=person)
+        assert not selectors.may_facilitate(therapist=person, couple_id=paused.couple_id)
     paused.refresh_from_db()
     assert paused.status == "paused"
 
 
 def test_a_facilitator_resumes_at_once(paused, couple, therapist):
     linked(therapist, couple)
-    assert selectors.may_facilitate(session=paused, user=therapist)
+    assert selectors.may_facilitate(therapist=therapist, couple_id=paused.couple_id)
     services.session_resume(session_public_id=paused.public_id, user=couple[0])  # one is ready
-    services.session_resume_by_facilitator(session_public_id=paused.public_id, therapist=therapist)
+    therapist_services.session_resume_by_facilitator(
+        session_public_id=paused.public_id, therapist=therapist
+    )
     paused.refresh_from_db()
     assert paused.status == "active" and paused.ready_to_resume == []
     assert paused.paused_at is None
     last = Turn.objects.order_by("-seq").first()
     assert (last.move, last.actor, last.actor_role) == ("resume", therapist, "facilitator")
     # Not paused: nothing to do, nothing saved.
-    services.session_resume_by_facilitator(session_public_id=paused.public_id, therapist=therapist)
+    therapist_services.session_resume_by_facilitator(
+        session_public_id=paused.public_id, therapist=therapist
+    )
     assert Turn.objects.count() == paused.seq
 
 
@@ -437,7 +444,7 @@ def test_a_facilitator_cannot_change_an_ended_dialogue(paused, therapist, couple
     linked(therapist, couple)
     services.session_end(session_public_id=paused.public_id, user=couple[0])
     with pytest.raises(DialogueError, match="ended"):
-        services.session_resume_by_facilitator(
+        therapist_services.session_resume_by_facilitator(
             session_public_id=paused.public_id, therapist=therapist
         )
 
@@ -445,7 +452,9 @@ def test_a_facilitator_cannot_change_an_ended_dialogue(paused, therapist, couple
 def test_a_facilitators_time_out_is_the_same_calm_time_out(started, couple, therapist):
     linked(therapist, couple)
     services.move_submit(session_public_id=started.public_id, user=couple[1], move="accept_now")
-    services.session_pause_by_facilitator(session_public_id=started.public_id, therapist=therapist)
+    therapist_services.session_pause_by_facilitator(
+        session_public_id=started.public_id, therapist=therapist
+    )
     started.refresh_from_db()
     assert started.status == "paused" and started.paused_at is not None
     assert started.paused_by == therapist and started.ready_to_resume == []

@@ -7,8 +7,8 @@ import re
 import pytest
 from channels.db import database_sync_to_async
 
-from couples import safety
 from dialogues import services
+from safety import services as safety_services
 from tests.dialogues.conftest import screen
 from tests.dialogues.test_consumers import drain, open_socket, path_of, receive_until
 
@@ -37,16 +37,22 @@ async def test_the_home_page_hears_only_whether_the_partner_is_ready(pair, alex,
     ws, connected, _ = await open_socket("/ws/home/", alex)
     assert connected
     act = database_sync_to_async
-    await act(safety.screening_save)(user=sam, answers={"afraid": "often", "crisis": "yes"})
+    await act(safety_services.screening_save)(
+        user=sam, answers={"afraid": "often", "crisis": "yes"}
+    )
     not_ready_concern = await messages_until_quiet(ws)
-    await act(safety.screening_set_ready)(user=sam, ready=True)
+    await act(safety_services.screening_set_ready)(user=sam, ready=True)
     ready = await receive_until(ws, "home-dialogues")
     assert "Start a dialogue" in ready
-    await act(safety.screening_save)(user=sam, answers={"afraid": "no"})  # calm, not ready yet
+    await act(safety_services.screening_save)(
+        user=sam, answers={"afraid": "no"}
+    )  # calm, not ready yet
     not_ready_calm = await receive_until(ws, "home-dialogues")
-    await act(safety.screening_set_ready)(user=sam, ready=True)
+    await act(safety_services.screening_set_ready)(user=sam, ready=True)
     await receive_until(ws, "home-dialogues")
-    await act(safety.screening_save)(user=sam, answers={"hurt": "yes"})  # concern, not ready
+    await act(safety_services.screening_save)(
+        user=sam, answers={"hurt": "yes"}
+    )  # concern, not ready
     not_ready_again = await receive_until(ws, "home-dialogues")
 
     assert "Your partner isn't ready to start yet." in html.unescape(not_ready_calm)

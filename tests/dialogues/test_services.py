@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
+from imago_site import live
 from tests.helpers import at_once
 
 
@@ -253,7 +254,7 @@ def test_it_broadcasts_ids_only_after_commit(
     dialogue, alex, sam, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(services, "_send", lambda group, message: sent.append((group, message)))
+    monkeypatch.setattr(live, "send", lambda group, message: sent.append((group, message)))
     with django_capture_on_commit_callbacks(execute=True):
         move(dialogue, sam, "accept_now")
         assert sent == []  # nothing before the commit
@@ -270,7 +271,7 @@ def test_a_refused_move_broadcasts_nothing(
     dialogue, alex, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(services, "_send", lambda group, message: sent.append(message))
+    monkeypatch.setattr(live, "send", lambda group, message: sent.append(message))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(DialogueError):
         move(dialogue, alex, "accept_now")
     assert sent == []

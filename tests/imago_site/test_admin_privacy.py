@@ -33,7 +33,7 @@ MARKER = "zq7-PRIVATE-marker-41d9"
 PRIVATE_TEXT_FIELDS = {
     "dialogues.dialoguesession": ["topic"],
     "dialogues.turn": ["text", "data"],  # partners' words and a therapist's coaching alike
-    "couples.safetyscreening": ["answers"],  # not registered in the admin at all
+    "safety.safetyscreening": ["answers"],  # not registered in the admin at all
     "therapists.therapistnote": ["text"],  # not registered in the admin at all
     "therapists.homework": ["title", "instructions"],  # registered: metadata only
 }
@@ -46,8 +46,8 @@ NOT_PRIVATE = {
     "couples.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},
     "dialogues.dialoguesession": {"public_id", "step", "state", "ready_to_resume"},  # slots, steps
     "dialogues.turn": {"step", "move", "actor_role", "client_token"},
-    "couples.safetyscreening": {"country"},
-    "couples.supportresource": {
+    "safety.safetyscreening": {"country"},
+    "safety.supportresource": {
         "country",
         "country_name",
         "kind",
@@ -57,7 +57,7 @@ NOT_PRIVATE = {
         "url",
     },
     # The link code is a credential rather than private text: the admin never shows it either.
-    "couples.therapistlink": {"public_id", "code", "invited_email"},
+    "therapists.therapistlink": {"public_id", "code", "invited_email"},
     "therapists.therapistnote": {"public_id"},
     "therapists.homework": {"public_id"},
 }
@@ -96,10 +96,10 @@ def private_rows(pair, alex, sam, outsider, therapist, staff):
     dialogue_services.move_submit(
         session_public_id=session.public_id, user=alex, move="send", payload={"text": "y"}
     )
-    dialogue_services.coaching_send(
+    therapist_services.coaching_send(
         session_public_id=session.public_id, therapist=therapist, text="z", to="a"
     )
-    dialogue_services.coaching_send(
+    therapist_services.coaching_send(
         session_public_id=session.public_id, therapist=therapist, text="z"
     )
     dialogue_services.session_pause(session_public_id=session.public_id, user=sam)
@@ -234,7 +234,7 @@ def test_turns_are_not_in_the_admin():
 
 
 def test_therapist_notes_are_not_in_the_admin_and_the_rest_is_metadata():
-    from couples.models import Consent, TherapistLink
+    from therapists.models import Consent, TherapistLink
 
     assert TherapistNote not in admin.site._registry
     for model in (TherapistLink, Consent, Homework):
@@ -248,31 +248,31 @@ def test_therapist_notes_are_not_in_the_admin_and_the_rest_is_metadata():
 def test_the_therapist_link_admin_shows_who_and_when_never_the_code(
     private_rows, root_client, therapist
 ):
-    from couples.models import TherapistLink
-    from couples.services import link_code_issue
+    from therapists.models import TherapistLink
+    from therapists.services import link_code_issue
 
     open_code = link_code_issue(therapist=therapist)
     link = TherapistLink.objects.filter(couple__isnull=False).get()
     body = root_client.get(
-        reverse("admin:couples_therapistlink_change", args=[link.pk])
+        reverse("admin:therapists_therapistlink_change", args=[link.pk])
     ).content.decode()
     assert link.public_id in body and "Dr. Rivera" in body and "Active" in body
     assert "Consents" in body and "Alex" in body and "Sam" in body  # who consented, when
     for url in (
-        reverse("admin:couples_therapistlink_changelist"),
-        reverse("admin:couples_therapistlink_change", args=[open_code.pk]),
+        reverse("admin:therapists_therapistlink_changelist"),
+        reverse("admin:therapists_therapistlink_change", args=[open_code.pk]),
     ):
         assert open_code.code not in root_client.get(url).content.decode()
-    probe = reverse("admin:couples_therapistlink_changelist") + "?code__startswith=A"
+    probe = reverse("admin:therapists_therapistlink_changelist") + "?code__startswith=A"
     assert root_client.get(probe).status_code == 400
 
 
 def test_staff_can_end_a_therapists_access_and_it_is_audited(private_rows, root_client, therapist):
-    from couples.models import TherapistLink
+    from therapists.models import TherapistLink
 
     link = TherapistLink.objects.get(status="active")
     root_client.post(
-        reverse("admin:couples_therapistlink_changelist"),
+        reverse("admin:therapists_therapistlink_changelist"),
         {"action": "end_access", "_selected_action": [link.pk]},
     )
     link.refresh_from_db()

@@ -1,10 +1,13 @@
 """Production settings, checked in a fresh process with a production-like environment."""
 
+import json
 import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from channels_redis.core import RedisChannelLayer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,10 +71,10 @@ def test_it_is_secure_by_default_in_production():
     )
 
 
-def test_the_channel_layer_has_room_for_bursts_of_sockets_on_every_redis_host():
+def test_the_channel_layer_has_room_for_bursts_and_idle_sockets_on_every_redis_host():
     code = (
-        "from django.conf import settings; "
-        "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])"
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts']))"
     )
     result = run_python(
         ["-c", f"import django; django.setup(); {code}"],
@@ -80,7 +83,11 @@ def test_the_channel_layer_has_room_for_bursts_of_sockets_on_every_redis_host():
         REDIS_URL="redis://r1:6379/0,redis://r2:6379/0",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == (
-        "[{'address': 'redis://r1:6379/0', 'max_connections': 1000}, "
-        "{'address': 'redis://r2:6379/0', 'max_connections': 1000}]"
-    )
+    hosts = json.loads(result.stdout)
+    assert [h["address"] for h in hosts] == ["redis://r1:6379/0", "redis://r2:6379/0"]
+    for host in hosts:
+        assert host["max_connections"] == 1000
+        # Before: redis-py's 5 s read timeout raced channels-redis's 5 s BZPOPMIN, and an idle
+        # socket's consumer died with redis.exceptions.TimeoutError about every 20 seconds.
+        assert host["socket_timeout"] >= 2 * RedisChannelLayer.brpop_timeout
+        assert host["socket_keepalive"] is True

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
 
-from dialogues.routing import websocket_urlpatterns
+from imago_site.asgi import websocket_urlpatterns
 
 
 def walk(patterns, prefix="", namespace=""):

@@ -1,13 +1,14 @@
 """The private safety questions, support lines and the check-in: services and selectors."""
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
-from couples import safety
-from couples.models import AuditEvent, Couple, Membership, SafetyScreening, SupportResource
-from couples.safety import SafetyError
-from dialogues import services as dialogue_services
+from couples.models import AuditEvent, Couple, Membership
+from imago_site import live
+from safety import selectors as safety
+from safety import services as safety_services
+from safety.models import SafetyScreening, SupportResource
+from safety.selectors import SafetyError
 from tests.dialogues.conftest import make_couple, make_person, screen
 
 CONCERNS = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if c.concern]
@@ -27,14 +28,16 @@ def unscreened(db):
 
 def test_every_question_may_be_skipped(unscreened):
     alex, _ = unscreened
-    screening = safety.screening_save(user=alex, answers={})
+    screening = safety_services.screening_save(user=alex, answers={})
     assert screening.completed_at is not None and screening.answers == {}
     assert not screening.needs_attention and not screening.ready
 
 
 def test_unknown_questions_are_dropped(unscreened):
     alex, _ = unscreened
-    screening = safety.screening_save(user=alex, answers={"afraid": "no", "shoe_size": "42"})
+    screening = safety_services.screening_save(
+        user=alex, answers={"afraid": "no", "shoe_size": "42"}
+    )
     assert screening.answers == {"afraid": "no"}
 
 
@@ -42,40 +45,40 @@ def test_unknown_questions_are_dropped(unscreened):
 def test_an_answer_that_was_not_offered_changes_nothing(unscreened, value):
     alex, _ = unscreened
     with pytest.raises(SafetyError, match="choose one of the answers"):
-        safety.screening_save(user=alex, answers={"afraid": value})
+        safety_services.screening_save(user=alex, answers={"afraid": value})
     assert not SafetyScreening.objects.exists()
 
 
 @pytest.mark.parametrize(("key", "value"), CONCERNS)
 def test_each_concerning_answer_needs_attention(unscreened, key, value):
     alex, _ = unscreened
-    assert safety.screening_save(user=alex, answers={key: value}).needs_attention
+    assert safety_services.screening_save(user=alex, answers={key: value}).needs_attention
 
 
 @pytest.mark.parametrize(("key", "value"), CALM)
 def test_calm_answers_do_not_need_attention(unscreened, key, value):
     alex, _ = unscreened
-    assert not safety.screening_save(user=alex, answers={key: value}).needs_attention
+    assert not safety_services.screening_save(user=alex, answers={key: value}).needs_attention
 
 
 def test_going_on_is_the_persons_own_decision(unscreened):
     alex, sam = unscreened
     with pytest.raises(SafetyError, match="answer the questions first"):
-        safety.screening_set_ready(user=alex, ready=True)
-    safety.screening_save(user=alex, answers={"crisis": "yes"})
+        safety_services.screening_set_ready(user=alex, ready=True)
+    safety_services.screening_save(user=alex, answers={"crisis": "yes"})
     assert safety.screening_state(user=alex) == "not_ready"
-    safety.screening_set_ready(user=alex, ready=True)
+    safety_services.screening_set_ready(user=alex, ready=True)
     assert safety.screening_state(user=alex) == "ready"
     assert safety.screening_state(user=sam) == "not_started"
-    safety.screening_set_ready(user=alex, ready=False)
+    safety_services.screening_set_ready(user=alex, ready=False)
     assert safety.screening_state(user=alex) == "not_ready"
 
 
 def test_retaking_replaces_the_answers_and_asks_again_whether_to_go_on(unscreened):
     alex, _ = unscreened
     screen(alex, concern=True)
-    safety.screening_set_shared(user=alex, shared=True)
-    retaken = safety.screening_save(user=alex, answers={"afraid": "no"})
+    safety_services.screening_set_shared(user=alex, shared=True)
+    retaken = safety_services.screening_save(user=alex, answers={"afraid": "no"})
     assert SafetyScreening.objects.count() == 1
     assert retaken.answers == {"afraid": "no"} and not retaken.needs_attention
     assert not retaken.ready and retaken.shared_with_therapist  # sharing stays their choice
@@ -94,16 +97,16 @@ def test_answers_about_an_earlier_partner_do_not_count(unscreened):
 @pytest.mark.parametrize("who", ["therapist", "staff", "single"])
 def test_only_partners_in_a_couple_answer(people, who):
     with pytest.raises(SafetyError):
-        safety.screening_save(user=people[who], answers={"afraid": "no"})
+        safety_services.screening_save(user=people[who], answers={"afraid": "no"})
     assert not SafetyScreening.objects.filter(user=people[who]).exists()
 
 
 def test_answers_are_never_logged_or_audited(unscreened, caplog):
     alex, _ = unscreened
     caplog.set_level("DEBUG")
-    safety.screening_save(user=alex, answers={"afraid": "often", "addiction": "yes"})
-    safety.screening_set_ready(user=alex, ready=True)
-    safety.screening_set_shared(user=alex, shared=True)
+    safety_services.screening_save(user=alex, answers={"afraid": "often", "addiction": "yes"})
+    safety_services.screening_set_ready(user=alex, ready=True)
+    safety_services.screening_set_shared(user=alex, shared=True)
     for word in ("often", "afraid", "addiction", "attention"):
         assert word not in caplog.text
     assert not AuditEvent.objects.exists()
@@ -115,14 +118,16 @@ def test_the_couple_hears_only_when_readiness_changes(
 ):
     alex, _ = unscreened
     sent = []
-    monkeypatch.setattr(dialogue_services, "_send", lambda g, m: sent.append((g, m)))
+    monkeypatch.setattr(live, "send", lambda g, m: sent.append((g, m)))
     couple = Couple.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        safety.screening_save(user=alex, answers={"afraid": "often"})  # not ready before/after
+        safety_services.screening_save(
+            user=alex, answers={"afraid": "often"}
+        )  # not ready before/after
     assert sent == []
     with django_capture_on_commit_callbacks(execute=True):
-        safety.screening_set_ready(user=alex, ready=True)
-        safety.screening_set_ready(user=alex, ready=True)  # no change: no message
+        safety_services.screening_set_ready(user=alex, ready=True)
+        safety_services.screening_set_ready(user=alex, ready=True)  # no change: no message
     assert sent == [(f"couple.{couple.pk}", {"type": "couple.changed"})]
 
 
@@ -141,20 +146,20 @@ def test_a_therapist_sees_whether_attention_is_needed_not_the_answers(unscreened
 
 def test_shared_answers_only_while_the_person_shares_them(unscreened):
     alex, _ = unscreened
-    safety.screening_save(user=alex, answers={"afraid": "often"})
-    safety.screening_set_shared(user=alex, shared=True)
+    safety_services.screening_save(user=alex, answers={"afraid": "often"})
+    safety_services.screening_set_shared(user=alex, shared=True)
     answers = safety.shared_answers_for_therapist(user=alex)
     assert answers[0].question.startswith("Do you ever feel afraid")
     assert answers[0].answer == "Often"
     assert {a.answer for a in answers[1:]} == {"Skipped"}
-    safety.screening_set_shared(user=alex, shared=False)
+    safety_services.screening_set_shared(user=alex, shared=False)
     assert safety.shared_answers_for_therapist(user=alex) is None
 
 
 def test_sharing_needs_answers_first(unscreened):
     alex, _ = unscreened
     with pytest.raises(SafetyError):
-        safety.screening_set_shared(user=alex, shared=True)
+        safety_services.screening_set_shared(user=alex, shared=True)
 
 
 # --- the start gate ------------------------------------------------------------------------------
@@ -219,7 +224,12 @@ def test_the_country_shown_is_asked_for_then_saved_then_the_default(lines, setti
 def test_the_data_migration_adds_placeholders_marked_as_such(db):
     from importlib import import_module
 
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    name = ("couples", "0004_placeholder_support_resources")
     migration = import_module("couples.migrations.0004_placeholder_support_resources")
+    apps = MigrationLoader(connection).project_state(name).apps  # the models as they were then
     SupportResource.objects.all().delete()
     migration.add_placeholders(apps, None)
     migration.add_placeholders(apps, None)  # idempotent
@@ -267,6 +277,6 @@ def test_a_check_in_with_values_not_offered_is_refused(data):
 
 def test_the_models_never_print_private_answers(unscreened):
     alex, _ = unscreened
-    screening = safety.screening_save(user=alex, answers={"crisis": "yes"})
+    screening = safety_services.screening_save(user=alex, answers={"crisis": "yes"})
     assert "yes" not in str(screening) and "crisis" not in str(screening)
     assert screening.updated_at <= timezone.now()

@@ -5,16 +5,17 @@ import html
 import pytest
 from django.urls import reverse
 
-from couples import safety
-from couples.models import SafetyScreening, SupportResource
+from safety import selectors as safety
+from safety import services as safety_services
+from safety.models import SafetyScreening, SupportResource
 from tests.dialogues.conftest import make_couple, make_person, screen
 from tests.mfa import give_mfa
 
-PAGE = reverse("couples:safety")
+PAGE = reverse("safety:page")
 POSTS = {
-    "couples:safety_answer": {"afraid": "often"},
-    "couples:safety_ready": {"ready": "1"},
-    "couples:safety_share": {"shared": "1"},
+    "safety:answer": {"afraid": "often"},
+    "safety:ready": {"ready": "1"},
+    "safety:share": {"shared": "1"},
 }
 
 
@@ -63,7 +64,7 @@ def test_a_concern_shows_support_lines_and_individual_help_first(as_):
         country="GB", country_name="United Kingdom", kind="crisis", name="Kind Line", phone="0800 1"
     )
     client = as_("sam")
-    response = client.post(reverse("couples:safety_answer"), {"afraid": "often", "country": "GB"})
+    response = client.post(reverse("safety:answer"), {"afraid": "often", "country": "GB"})
     assert response.status_code == 302 and response["Location"] == PAGE
     body = client.get(PAGE).content.decode()
     assert "Thank you for telling us" in body and "comes first" in body
@@ -75,27 +76,27 @@ def test_a_concern_shows_support_lines_and_individual_help_first(as_):
 
 def test_without_a_concern_the_person_still_decides_when_to_go_on(as_):
     client = as_("alex")
-    client.post(reverse("couples:safety_answer"), {"afraid": "no"})
+    client.post(reverse("safety:answer"), {"afraid": "no"})
     body = client.get(PAGE).content.decode()
     assert "Thank you for telling us" not in body and "I'm ready to start" in body
-    client.post(reverse("couples:safety_ready"), {"ready": "1"})
+    client.post(reverse("safety:ready"), {"ready": "1"})
     assert SafetyScreening.objects.get(user__email="a@example.com").ready
     assert "I'm not ready after all" in html.unescape(client.get(PAGE).content.decode())
 
 
 def test_the_person_chooses_whether_a_therapist_may_read_the_answers(as_):
     client = as_("alex")
-    client.post(reverse("couples:safety_answer"), {"hurt": "yes"})
-    client.post(reverse("couples:safety_share"), {"shared": "1"})
+    client.post(reverse("safety:answer"), {"hurt": "yes"})
+    client.post(reverse("safety:share"), {"shared": "1"})
     assert SafetyScreening.objects.get().shared_with_therapist
     assert "Stop sharing my answers" in client.get(PAGE).content.decode()
-    client.post(reverse("couples:safety_share"), {"shared": "0"})
+    client.post(reverse("safety:share"), {"shared": "0"})
     assert not SafetyScreening.objects.get().shared_with_therapist
 
 
 def test_retaking_shows_the_earlier_answers(as_):
     client = as_("alex")
-    client.post(reverse("couples:safety_answer"), {"control": "sometimes"})
+    client.post(reverse("safety:answer"), {"control": "sometimes"})
     body = client.get(PAGE + "?retake=1").content.decode()
     assert 'name="control" value="sometimes" checked' in body
 
@@ -105,24 +106,24 @@ def test_the_country_can_be_changed_for_the_lines(as_):
         country="US", country_name="United States", kind="crisis", name="US line"
     )
     client = as_("alex")
-    client.post(reverse("couples:safety_answer"), {})
+    client.post(reverse("safety:answer"), {})
     assert "US line" not in client.get(PAGE).content.decode()
     assert "US line" in client.get(PAGE + "?country=US").content.decode()
 
 
 @pytest.mark.parametrize("data", [{"afraid": "maybe"}, {"crisis": "x" * 3000}])
 def test_bad_answers_get_a_kind_message_and_change_nothing(as_, data):
-    response = as_("alex").post(reverse("couples:safety_answer"), data)
+    response = as_("alex").post(reverse("safety:answer"), data)
     assert response.status_code == 422
     assert "Please choose one of the answers offered" in response.content.decode()
     assert not SafetyScreening.objects.exists()
 
 
-@pytest.mark.parametrize("name", ["couples:safety_ready", "couples:safety_share"])
+@pytest.mark.parametrize("name", ["safety:ready", "safety:share"])
 @pytest.mark.parametrize("value", ["", "yes", "2"])
 def test_a_malformed_decision_changes_nothing(as_, name, value):
     client = as_("alex")
-    client.post(reverse("couples:safety_answer"), {"afraid": "often"})
+    client.post(reverse("safety:answer"), {"afraid": "often"})
     field = "ready" if name.endswith("ready") else "shared"
     client.post(reverse(name), {field: value})
     screening = SafetyScreening.objects.get()
@@ -130,7 +131,7 @@ def test_a_malformed_decision_changes_nothing(as_, name, value):
 
 
 def test_deciding_before_answering_is_refused_kindly(as_):
-    response = as_("alex").post(reverse("couples:safety_ready"), {"ready": "1"}, follow=True)
+    response = as_("alex").post(reverse("safety:ready"), {"ready": "1"}, follow=True)
     assert "Please answer the questions first" in response.content.decode()
     assert not SafetyScreening.objects.exists()
 
@@ -156,7 +157,7 @@ def test_someone_without_a_couple_sees_the_lines_and_answers_later(as_):
     body = client.get(PAGE).content.decode()
     assert "Once you've started a couple" in html.unescape(body)
     assert "Support lines" in body
-    response = client.post(reverse("couples:safety_answer"), {"afraid": "no"})
+    response = client.post(reverse("safety:answer"), {"afraid": "no"})
     assert response.status_code == 422 and not SafetyScreening.objects.exists()
 
 
@@ -166,8 +167,8 @@ def test_writes_need_a_post(as_, name):
 
 
 def test_each_person_sees_only_their_own_answers(as_, cast):
-    safety.screening_save(user=cast["sam"], answers={"hurt": "yes", "addiction": "yes"})
-    safety.screening_set_shared(user=cast["sam"], shared=True)
+    safety_services.screening_save(user=cast["sam"], answers={"hurt": "yes", "addiction": "yes"})
+    safety_services.screening_set_shared(user=cast["sam"], shared=True)
     body = as_("alex").get(PAGE).content.decode()
     assert "Thank you for telling us" not in body and "Your answers" not in body
 
@@ -201,7 +202,7 @@ def test_admins_edit_support_lines_but_never_see_answers(as_, cast):
     cast["staff"].save()
     index = client.get("/admin/").content.decode()
     assert "Support resources" in index and "screening" not in index.lower()
-    assert client.get("/admin/couples/supportresource/").status_code == 200
-    assert client.get("/admin/couples/safetyscreening/").status_code == 404
+    assert client.get("/admin/safety/supportresource/").status_code == 200
+    assert client.get("/admin/safety/safetyscreening/").status_code == 404
     user_page = client.get(f"/admin/couples/user/{cast['sam'].pk}/change/").content.decode()
     assert "often-secret" not in user_page and "needs_attention" not in user_page

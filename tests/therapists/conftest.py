@@ -7,12 +7,12 @@ sends anyone in those roles without it to the set-up page, which would hide a 40
 import pytest
 from django.utils import timezone
 
-from couples import services as couple_services
 from couples.models import User
 from dialogues import services
 from tests.dialogues import conftest as dialogue_fixtures
 from tests.dialogues.conftest import make_couple, make_person
 from tests.mfa import give_mfa
+from therapists import services as therapist_services
 
 # The dialogue tests' people, shared here: Alex and Sam (a couple ready for dialogue), an
 # outsider, staff and Dr. Rivera (a verified therapist, linked by the `link` fixture below).
@@ -41,10 +41,10 @@ def make_therapist(email: str, name: str, *, verified: bool = True) -> User:
 
 def link_with_consent(therapist: User, first: User, second: User | None = None):
     """The code flow: the therapist makes a code, `first` enters it, `second` consents."""
-    link = couple_services.link_code_issue(therapist=therapist)
-    link = couple_services.link_code_redeem(user=first, code=link.code)
+    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_redeem(user=first, code=link.code)
     if second is not None:
-        link = couple_services.consent_give(user=second, link_public_id=link.public_id)
+        link = therapist_services.consent_give(user=second, link_public_id=link.public_id)
     link.refresh_from_db()
     return link
 
@@ -64,7 +64,7 @@ def roles(link, therapist, pair, alex, sam, outsider, staff, unverified_therapis
     unverified.save(update_fields=["therapist_verified_at"])
     withdrawn = make_therapist("withdrawn@example.com", "Dr. Withdrawn")
     gone = link_with_consent(withdrawn, alex, sam)
-    couple_services.consent_withdraw(user=sam, link_public_id=gone.public_id)
+    therapist_services.consent_withdraw(user=sam, link_public_id=gone.public_id)
     one_consent = make_therapist("half@example.com", "Dr. Half")
     link_with_consent(one_consent, alex)
     return {

@@ -7,10 +7,10 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import connections
 
-from couples import services as couple_services
 from dialogues import services
 from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
 from tests.therapists.conftest import NOT_ALLOWED
+from therapists import services as therapist_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +27,7 @@ def console_path(session) -> str:
     return f"/ws/therapist/dialogues/{session.public_id}/"
 
 
-coach = database_sync_to_async(services.coaching_send)
+coach = database_sync_to_async(therapist_services.coaching_send)
 
 
 async def _messages(ws) -> list[str]:
@@ -120,13 +120,13 @@ async def test_steering_is_pushed_to_the_partners(live, therapist, alex, sam):
     await database_sync_to_async(at_mirror)(live, alex, sam)
     ws_b, _, _ = await open_socket(path_of(live), sam)
     await drain(ws_b)
-    await database_sync_to_async(services.session_rewind)(
+    await database_sync_to_async(therapist_services.session_rewind)(
         session_public_id=live.public_id, therapist=therapist, step="mirror"
     )
     update = await receive_until(ws_b, 'id="sync"')
     assert "sent the dialogue back to Mirroring" in update
     assert 'name="move" value="mirror"' in update  # Sam's panel asks Sam to mirror again
-    await database_sync_to_async(services.session_pause_by_facilitator)(
+    await database_sync_to_async(therapist_services.session_pause_by_facilitator)(
         session_public_id=live.public_id, therapist=therapist
     )
     update = await receive_until(ws_b, 'id="sync"')
@@ -140,7 +140,7 @@ async def test_withdrawing_consent_closes_the_console_at_once(live, link, therap
     ws_a, _, _ = await open_socket(path_of(live), alex)
     await drain(ws_t)
     await drain(ws_a)
-    await database_sync_to_async(couple_services.consent_withdraw)(
+    await database_sync_to_async(therapist_services.consent_withdraw)(
         user=sam, link_public_id=link.public_id
     )
     closed = await ws_t.receive_output(timeout=3)
@@ -156,7 +156,7 @@ async def test_withdrawing_consent_closes_the_console_at_once(live, link, therap
 
 
 async def test_access_is_checked_again_on_every_render(live, link, therapist, alex):
-    from couples.models import TherapistLink
+    from therapists.models import TherapistLink
 
     ws_t, _, _ = await open_socket(console_path(live), therapist)
     await drain(ws_t)

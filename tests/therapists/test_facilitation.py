@@ -6,12 +6,13 @@ from dialogues import protocol, selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
 from tests.therapists.conftest import NOT_ALLOWED, at_mirror
+from therapists import services as therapist_services
 
 pytestmark = pytest.mark.django_db
 
 
 def test_public_coaching_is_a_facilitator_turn_everyone_sees(live, therapist, alex, sam):
-    turn = services.coaching_send(
+    turn = therapist_services.coaching_send(
         session_public_id=live.public_id, therapist=therapist, text="Slow down, take a breath."
     )
     assert (turn.kind, turn.actor_role, turn.visible_to, turn.seq) == (
@@ -26,7 +27,7 @@ def test_public_coaching_is_a_facilitator_turn_everyone_sees(live, therapist, al
 
 
 def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, therapist, alex, sam):
-    turn = services.coaching_send(
+    turn = therapist_services.coaching_send(
         session_public_id=live.public_id,
         therapist=therapist,
         text="Alex, try an I-statement.",
@@ -52,14 +53,16 @@ def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, th
 )
 def test_empty_or_too_long_coaching_changes_nothing(live, therapist, text, message):
     with pytest.raises(DialogueError, match=message):
-        services.coaching_send(session_public_id=live.public_id, therapist=therapist, text=text)
+        therapist_services.coaching_send(
+            session_public_id=live.public_id, therapist=therapist, text=text
+        )
     live.refresh_from_db()
     assert live.seq == 2
 
 
 def test_coaching_to_an_unknown_audience_is_refused(live, therapist):
     with pytest.raises(DialogueError, match="who the message is for"):
-        services.coaching_send(
+        therapist_services.coaching_send(
             session_public_id=live.public_id, therapist=therapist, text="Hi", to="c"
         )
 
@@ -71,12 +74,14 @@ def test_rewind_goes_only_to_the_protocols_targets_and_is_recorded(live, therapi
     assert targets == ("send", "mirror")
     for bad in ("check", "ask_more", "closing", "appointment", "nonsense", ""):
         with pytest.raises(DialogueError):
-            services.session_rewind(
+            therapist_services.session_rewind(
                 session_public_id=session.public_id, therapist=therapist, step=bad
             )
     session.refresh_from_db()
     assert (session.step, session.seq) == ("check", 4)
-    services.session_rewind(session_public_id=session.public_id, therapist=therapist, step="mirror")
+    therapist_services.session_rewind(
+        session_public_id=session.public_id, therapist=therapist, step="mirror"
+    )
     session.refresh_from_db()
     assert session.step == "mirror" and session.step_seq == session.seq == 5
     turn = session.turns.get(seq=5)
@@ -100,7 +105,7 @@ def test_rewind_goes_only_to_the_protocols_targets_and_is_recorded(live, therapi
 
 
 def test_pause_resume_and_end_by_the_facilitator(live, therapist):
-    session = services.session_pause_by_facilitator(
+    session = therapist_services.session_pause_by_facilitator(
         session_public_id=live.public_id, therapist=therapist
     )
     assert session.status == "paused" and session.paused_by == therapist
@@ -112,18 +117,18 @@ def test_pause_resume_and_end_by_the_facilitator(live, therapist):
             payload={"text": "hi"},
             at=2,
         )
-    session = services.session_resume_by_facilitator(
+    session = therapist_services.session_resume_by_facilitator(
         session_public_id=live.public_id, therapist=therapist
     )
     assert session.status == "active"
-    session = services.session_end_by_facilitator(
+    session = therapist_services.session_end_by_facilitator(
         session_public_id=live.public_id, therapist=therapist
     )
     assert session.status == "ended"
     moves = list(session.turns.filter(actor_role="facilitator").values_list("move", flat=True))
     assert moves == ["pause", "resume", "end"]
     with pytest.raises(DialogueError, match="ended"):
-        services.coaching_send(
+        therapist_services.coaching_send(
             session_public_id=live.public_id, therapist=therapist, text="Too late"
         )
 
@@ -132,19 +137,19 @@ def test_pause_resume_and_end_by_the_facilitator(live, therapist):
 def test_no_one_else_can_facilitate(live, roles, who):
     person = roles[who]
     calls = [
-        lambda: services.coaching_send(
+        lambda: therapist_services.coaching_send(
             session_public_id=live.public_id, therapist=person, text="Hello"
         ),
-        lambda: services.session_rewind(
+        lambda: therapist_services.session_rewind(
             session_public_id=live.public_id, therapist=person, step="send"
         ),
-        lambda: services.session_pause_by_facilitator(
+        lambda: therapist_services.session_pause_by_facilitator(
             session_public_id=live.public_id, therapist=person
         ),
-        lambda: services.session_resume_by_facilitator(
+        lambda: therapist_services.session_resume_by_facilitator(
             session_public_id=live.public_id, therapist=person
         ),
-        lambda: services.session_end_by_facilitator(
+        lambda: therapist_services.session_end_by_facilitator(
             session_public_id=live.public_id, therapist=person
         ),
     ]
@@ -167,8 +172,6 @@ def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam
     """Captured with a handler of our own (works with or without pytest's logging plugin)."""
     import logging
 
-    from therapists import services as therapist_services
-
     records: list[logging.LogRecord] = []
     handler = logging.Handler(level=logging.DEBUG)
     handler.emit = records.append
@@ -177,7 +180,7 @@ def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        services.coaching_send(
+        therapist_services.coaching_send(
             session_public_id=live.public_id,
             therapist=therapist,
             text="secret-coaching-words",

@@ -8,10 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from couples import services
-from couples.models import AuditEvent, TherapistLink
-from couples.selectors import therapist_access_link, therapist_couples
-from couples.services import CoupleError
+from couples.models import AuditEvent
 from tests.therapists.conftest import link_with_consent, make_therapist
+from therapists import services as therapist_services
+from therapists.models import TherapistLink
+from therapists.selectors import therapist_access_link, therapist_couples
+from therapists.services import TherapistError
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +23,13 @@ def has_access(therapist, couple) -> bool:
 
 
 def test_a_code_entered_by_one_partner_is_not_enough(therapist, pair, alex, sam):
-    link = services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist)
     assert link.couple is None and link.code
-    services.link_code_redeem(user=alex, code=link.code.lower().replace("-", " "))
+    therapist_services.link_code_redeem(user=alex, code=link.code.lower().replace("-", " "))
     link.refresh_from_db()
     assert link.couple == pair and link.status == TherapistLink.Status.PENDING
     assert not has_access(therapist, pair)
-    services.consent_give(user=sam, link_public_id=link.public_id)
+    therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     link.refresh_from_db()
     assert link.status == TherapistLink.Status.ACTIVE and link.activated_at
     assert has_access(therapist, pair)
@@ -35,28 +37,30 @@ def test_a_code_entered_by_one_partner_is_not_enough(therapist, pair, alex, sam)
 
 
 def test_a_code_works_once(therapist, pair, alex, outsider):
-    link = services.link_code_issue(therapist=therapist)
-    services.link_code_redeem(user=alex, code=link.code)
-    with pytest.raises(CoupleError, match="isn't valid"):
-        services.link_code_redeem(user=outsider, code=link.code)
+    link = therapist_services.link_code_issue(therapist=therapist)
+    therapist_services.link_code_redeem(user=alex, code=link.code)
+    with pytest.raises(TherapistError, match="isn't valid"):
+        therapist_services.link_code_redeem(user=outsider, code=link.code)
 
 
 def test_an_expired_or_made_up_code_is_refused(therapist, pair, alex):
-    link = services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist)
     TherapistLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(1))
     for code in (link.code, "ZZZZZ-ZZZZZ", "", "x" * 500):
-        with pytest.raises(CoupleError):
-            services.link_code_redeem(user=alex, code=code)
+        with pytest.raises(TherapistError):
+            therapist_services.link_code_redeem(user=alex, code=code)
     assert not TherapistLink.objects.filter(couple=pair).exists()
 
 
 def test_an_unverified_therapist_can_link_to_no_one(pair, alex):
     unverified = make_therapist("new@example.com", "Dr. New", verified=False)
-    with pytest.raises(CoupleError, match="verified"):
-        services.link_code_issue(therapist=unverified)
-    link = services.therapist_invite(user=alex, email="new@example.com")
-    with pytest.raises(CoupleError, match="verified"):
-        services.therapist_invitation_accept(therapist=unverified, link_public_id=link.public_id)
+    with pytest.raises(TherapistError, match="verified"):
+        therapist_services.link_code_issue(therapist=unverified)
+    link = therapist_services.therapist_invite(user=alex, email="new@example.com")
+    with pytest.raises(TherapistError, match="verified"):
+        therapist_services.therapist_invitation_accept(
+            therapist=unverified, link_public_id=link.public_id
+        )
     link.refresh_from_db()
     assert link.therapist is None
 
@@ -65,40 +69,44 @@ def test_the_email_flow_needs_the_therapist_and_both_partners(
     therapist, pair, alex, sam, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        link = services.therapist_invite(user=alex, email="DR@example.com")
+        link = therapist_services.therapist_invite(user=alex, email="DR@example.com")
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dr@example.com"]
     assert "/therapist/" in mail.outbox[0].body
-    services.consent_give(user=sam, link_public_id=link.public_id)
+    therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     assert not has_access(therapist, pair)  # the therapist hasn't accepted yet
-    services.therapist_invitation_accept(therapist=therapist, link_public_id=link.public_id)
+    therapist_services.therapist_invitation_accept(
+        therapist=therapist, link_public_id=link.public_id
+    )
     link.refresh_from_db()
     assert link.therapist == therapist and link.status == TherapistLink.Status.ACTIVE
     assert has_access(therapist, pair)
 
 
 def test_another_therapist_cannot_accept_an_invitation_to_someone_else(therapist, pair, alex):
-    link = services.therapist_invite(user=alex, email="dr@example.com")
+    link = therapist_services.therapist_invite(user=alex, email="dr@example.com")
     other = make_therapist("other@example.com", "Dr. Other")
-    with pytest.raises(CoupleError):
-        services.therapist_invitation_accept(therapist=other, link_public_id=link.public_id)
+    with pytest.raises(TherapistError):
+        therapist_services.therapist_invitation_accept(
+            therapist=other, link_public_id=link.public_id
+        )
 
 
 def test_either_partner_can_withdraw_and_access_ends_at_once(link, therapist, pair, alex, sam):
     assert has_access(therapist, pair)
-    services.consent_withdraw(user=alex, link_public_id=link.public_id)
+    therapist_services.consent_withdraw(user=alex, link_public_id=link.public_id)
     link.refresh_from_db()
     assert link.status == TherapistLink.Status.ENDED and link.end_reason == "withdrawn"
     assert not has_access(therapist, pair)
     assert link.consents.filter(withdrawn_at__isnull=True).count() == 0
     # Consenting again doesn't revive an ended link.
-    with pytest.raises(CoupleError):
-        services.consent_give(user=sam, link_public_id=link.public_id)
+    with pytest.raises(TherapistError):
+        therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     assert not has_access(therapist, pair)
 
 
 def test_consent_given_and_withdrawn_are_audited(therapist, pair, alex, sam):
     link = link_with_consent(therapist, alex, sam)
-    services.consent_withdraw(user=sam, link_public_id=link.public_id)
+    therapist_services.consent_withdraw(user=sam, link_public_id=link.public_id)
     events = list(AuditEvent.objects.filter(target_id=link.public_id).order_by("pk"))
     actions = [(e.action, e.actor) for e in events]
     assert ("consent.given", alex) in actions and ("consent.given", sam) in actions
@@ -106,11 +114,11 @@ def test_consent_given_and_withdrawn_are_audited(therapist, pair, alex, sam):
 
 
 def test_a_partner_of_another_couple_cannot_touch_the_link(link, outsider, therapist, pair):
-    for action in (services.consent_give, services.consent_withdraw):
-        with pytest.raises(CoupleError, match="wasn't found"):
+    for action in (therapist_services.consent_give, therapist_services.consent_withdraw):
+        with pytest.raises(TherapistError, match="wasn't found"):
             action(user=outsider, link_public_id=link.public_id)
-    with pytest.raises(CoupleError):
-        services.consent_withdraw(user=therapist, link_public_id=link.public_id)
+    with pytest.raises(TherapistError):
+        therapist_services.consent_withdraw(user=therapist, link_public_id=link.public_id)
     assert has_access(therapist, pair)
 
 
@@ -128,9 +136,9 @@ def test_revoking_verification_or_ending_the_couple_ends_access(link, therapist,
 
 def test_a_partner_waiting_for_their_partner_cannot_link(therapist, single):
     services.couple_create(user=single)
-    link = services.link_code_issue(therapist=therapist)
-    with pytest.raises(CoupleError, match="partner has joined"):
-        services.link_code_redeem(user=single, code=link.code)
+    link = therapist_services.link_code_issue(therapist=therapist)
+    with pytest.raises(TherapistError, match="partner has joined"):
+        therapist_services.link_code_redeem(user=single, code=link.code)
 
 
 # --- the partners' home page ---------------------------------------------------------------
@@ -140,11 +148,11 @@ def test_home_shows_pending_links_with_consent_buttons(therapist, pair, alex, sa
     link = link_with_consent(therapist, alex)
     page = client_as(sam).get("/").content.decode()
     assert "Dr. Rivera" in page and "waiting for your consent" in page
-    assert reverse("couples:consent_give", args=[link.public_id]) in page
-    assert reverse("couples:consent_decline", args=[link.public_id]) in page
+    assert reverse("therapists:consent_give", args=[link.public_id]) in page
+    assert reverse("therapists:consent_decline", args=[link.public_id]) in page
     page = client_as(alex).get("/").content.decode()
     assert "Sam: waiting for their consent" in page
-    assert reverse("couples:consent_withdraw", args=[link.public_id]) in page
+    assert reverse("therapists:consent_withdraw", args=[link.public_id]) in page
 
 
 def test_home_shows_who_has_access_and_since_when(link, alex, sam, client_as):
@@ -152,16 +160,16 @@ def test_home_shows_who_has_access_and_since_when(link, alex, sam, client_as):
         page = client_as(person).get("/").content.decode()
         assert "Dr. Rivera (therapist) has access" in page
         assert f"{timezone.localtime(link.activated_at):%Y}" in page
-        assert reverse("couples:consent_withdraw", args=[link.public_id]) in page
+        assert reverse("therapists:consent_withdraw", args=[link.public_id]) in page
 
 
 def test_consent_buttons_work_over_http(therapist, pair, alex, sam, client_as):
     link = link_with_consent(therapist, alex)
-    response = client_as(sam).post(reverse("couples:consent_give", args=[link.public_id]))
+    response = client_as(sam).post(reverse("therapists:consent_give", args=[link.public_id]))
     assert response.status_code == 302
     link.refresh_from_db()
     assert link.status == TherapistLink.Status.ACTIVE
-    client_as(sam).post(reverse("couples:consent_withdraw", args=[link.public_id]))
+    client_as(sam).post(reverse("therapists:consent_withdraw", args=[link.public_id]))
     link.refresh_from_db()
     assert link.status == TherapistLink.Status.ENDED
     page = client_as(alex).get("/").content.decode()
@@ -170,22 +178,20 @@ def test_consent_buttons_work_over_http(therapist, pair, alex, sam, client_as):
 
 def test_decline_over_http(therapist, pair, alex, sam, client_as):
     link = link_with_consent(therapist, alex)
-    client_as(sam).post(reverse("couples:consent_decline", args=[link.public_id]))
+    client_as(sam).post(reverse("therapists:consent_decline", args=[link.public_id]))
     link.refresh_from_db()
     assert link.status == TherapistLink.Status.ENDED and link.end_reason == "declined"
     assert AuditEvent.objects.filter(action="consent.declined", actor=sam).exists()
 
 
 def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as):
-    code = services.link_code_issue(therapist=therapist).code
-    response = client_as(alex).post(reverse("couples:therapist_code"), {"code": code}, follow=True)
+    code = therapist_services.link_code_issue(therapist=therapist).code
+    response = client_as(alex).post(reverse("therapists:code_enter"), {"code": code}, follow=True)
     assert "once your partner consents" in response.content.decode()
-    response = client_as(alex).post(
-        reverse("couples:therapist_code"), {"code": "nope"}, follow=True
-    )
+    response = client_as(alex).post(reverse("therapists:code_enter"), {"code": "nope"}, follow=True)
     assert "isn&#x27;t valid" in response.content.decode()
     response = client_as(alex).post(
-        reverse("couples:therapist_invite"), {"email": "not-an-email"}, follow=True
+        reverse("therapists:therapist_invite"), {"email": "not-an-email"}, follow=True
     )
     assert "therapist&#x27;s email" in response.content.decode()
     assert TherapistLink.objects.filter(couple=pair).count() == 1
@@ -197,7 +203,7 @@ def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as
 def end_access(how: str, *, link, therapist, alex, sam, staff) -> None:
     """End the therapist's access to Alex and Sam in one of the ways it can end."""
     if how == "withdrawn":
-        services.consent_withdraw(user=sam, link_public_id=link.public_id)
+        therapist_services.consent_withdraw(user=sam, link_public_id=link.public_id)
     elif how == "partner_leaves":
         services.couple_leave(user=sam)
     elif how == "partner_deletes_account":
@@ -209,9 +215,9 @@ def end_access(how: str, *, link, therapist, alex, sam, staff) -> None:
     elif how == "therapist_deletes_account":
         services.account_delete(user=therapist)
     elif how == "therapist_ends":
-        services.therapist_link_end(therapist=therapist, link_public_id=link.public_id)
+        therapist_services.therapist_link_end(therapist=therapist, link_public_id=link.public_id)
     elif how == "staff_ends":
-        services.therapist_link_end_by_staff(link=link, by=staff)
+        therapist_services.therapist_link_end_by_staff(link=link, by=staff)
     else:  # pragma: no cover
         raise ValueError(how)
 
@@ -247,7 +253,6 @@ def test_access_ends_for_good_however_it_ends(how, link, therapist, pair, alex, 
 
 
 def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapist, pair):
-    from therapists import services as therapist_services
     from therapists.models import Homework, TherapistNote
 
     therapist_services.note_add(therapist=therapist, couple=pair, text="Private thoughts")
@@ -263,7 +268,7 @@ def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapi
 
 def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam):
     link = link_with_consent(therapist, alex)  # waiting for Sam's consent
-    invited = services.therapist_invite(user=alex, email="someone@example.com")
+    invited = therapist_services.therapist_invite(user=alex, email="someone@example.com")
     services.account_delete(user=alex)
     for pending in (link, invited):
         pending.refresh_from_db()
@@ -280,7 +285,7 @@ def test_the_consent_views_are_404_for_anyone_outside_the_couple(
 ):
     person = request.getfixturevalue(who)
     for name in ("consent_give", "consent_withdraw", "consent_decline"):
-        response = client_as(person).post(reverse(f"couples:{name}", args=[link.public_id]))
+        response = client_as(person).post(reverse(f"therapists:{name}", args=[link.public_id]))
         assert response.status_code == 404, (who, name)
     link.refresh_from_db()
     assert link.status == "active"
@@ -288,14 +293,14 @@ def test_the_consent_views_are_404_for_anyone_outside_the_couple(
 
 def test_the_consent_views_send_anonymous_visitors_to_log_in(link, client_as):
     for name in ("consent_give", "consent_withdraw", "consent_decline"):
-        response = client_as(None).post(reverse(f"couples:{name}", args=[link.public_id]))
+        response = client_as(None).post(reverse(f"therapists:{name}", args=[link.public_id]))
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    assert client_as(None).post(reverse("couples:therapist_code"), {"code": "x"}).status_code == 302
+    assert client_as(None).post(reverse("therapists:code_enter"), {"code": "x"}).status_code == 302
 
 
 def test_another_therapist_gets_404_for_someone_elses_link(link, pair, alex, client_as):
     other = make_therapist("other@example.com", "Dr. Other")
-    invited = services.therapist_invite(user=alex, email="invited@example.com")
+    invited = therapist_services.therapist_invite(user=alex, email="invited@example.com")
     for name, target in (("therapists:link_end", link), ("therapists:accept", invited)):
         response = client_as(other).post(reverse(name, args=[target.public_id]))
         assert response.status_code == 404, name

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from couples.models import AuditEvent
 from dialogues.models import Turn
+from safety import services as safety_services
 from tests.therapists.conftest import NOT_ALLOWED, at_mirror, make_therapist
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
@@ -125,15 +126,13 @@ def test_a_therapist_makes_a_code_and_accepts_an_invitation(therapist, pair, ale
     client = client_as(therapist)
     page = client.post(reverse("therapists:code_new"), follow=True).content.decode()
     assert "Your new link code is" in page and 'class="link-code mono"' in page
-    from couples import services
-
-    link = services.therapist_invite(user=alex, email="dr@example.com")
+    link = therapist_services.therapist_invite(user=alex, email="dr@example.com")
     page = client.get(reverse("therapists:dashboard")).content.decode()
     assert "Alex invited you" in page
     client.post(reverse("therapists:accept", args=[link.public_id]))
     link.refresh_from_db()
     assert link.therapist == therapist and link.status == "pending"
-    services.consent_give(user=sam, link_public_id=link.public_id)
+    therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     page = client.get(reverse("therapists:dashboard")).content.decode()
     assert "Alex &amp; Sam" in page
 
@@ -409,7 +408,6 @@ def test_the_partners_own_pages_stay_404_for_a_linked_therapist(live, therapist,
 def test_the_couple_page_shows_needs_attention_and_only_shared_answers(
     pair, therapist, link, alex, sam, client_as
 ):
-    from couples import safety
     from tests.dialogues.conftest import screen
 
     dashboard = client_as(therapist).get(reverse("therapists:dashboard")).content.decode()
@@ -424,7 +422,7 @@ def test_the_couple_page_shows_needs_attention_and_only_shared_answers(
     assert "isn't appropriate while there is abuse" in page
     assert not AuditEvent.objects.filter(details__what="safety_answers").exists()
 
-    safety.screening_set_shared(user=alex, shared=True)
+    safety_services.screening_set_shared(user=alex, shared=True)
     page = client_as(therapist).get(url).content.decode()
     assert "Answers Alex chose to share with you" in page and "Often" in page
     assert "Answers Sam chose" not in page

@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from couples.models import Consent, Couple, Membership, TherapistLink, User
+from couples.models import Couple, Membership, User
+from therapists.models import Consent, TherapistLink
 
 DEMO_PASSWORD = "imago-demo-password"
 DEMO_PEOPLE = [

@@ -1,5 +1,5 @@
-"""Safety and pacing: the private safety questions, support lines, and the quick check-in
-before a dialogue.
+"""Reads about safety: the private questions, support lines, whether a dialogue may start,
+and the quick check-in before a dialogue.
 
 Imago dialogue is only safe when neither partner is afraid of the other. Before a partner's
 first joint dialogue, each answers a few questions on their own. The answers are private:
@@ -9,20 +9,15 @@ whether this person is ready to start, in words that are the same whatever the r
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
-from couples.models import Couple, SafetyScreening, SupportResource, User
+from couples.models import Couple, User
 from couples.selectors import couple_for
 from couples.services import CoupleError
-
-logger = logging.getLogger("imago.couples")
+from safety.models import SafetyScreening, SupportResource
 
 # What the other partner is told, whatever the reason (not answered, or answered with concern).
 PARTNER_NOT_READY = "Your partner isn't ready to start yet."
@@ -82,27 +77,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
 )
 QUESTION_KEYS = frozenset(q.key for q in QUESTIONS)
-
-
-def answers_clean(answers: Mapping[str, object]) -> dict[str, str]:
-    """Known questions with valid answers; a skipped question is simply left out."""
-    clean: dict[str, str] = {}
-    for question in QUESTIONS:
-        value = answers.get(question.key)
-        if value in (None, ""):
-            continue
-        if not isinstance(value, str) or question.choice(value) is None:
-            raise SafetyError("Please choose one of the answers offered, or skip the question.")
-        clean[question.key] = value
-    return clean
-
-
-def answers_need_attention(answers: Mapping[str, str]) -> bool:
-    for question in QUESTIONS:
-        choice = question.choice(answers.get(question.key, ""))
-        if choice is not None and choice.concern:
-            return True
-    return False
 
 
 # --- support lines -----------------------------------------------------------------------------
@@ -183,7 +157,7 @@ def screening_of(*, user: User) -> SafetyScreening | None:
     return SafetyScreening.objects.filter(user=user).first()
 
 
-def _state_of(screening: SafetyScreening | None, couple: Couple | None) -> State:
+def state_of(screening: SafetyScreening | None, couple: Couple | None) -> State:
     if screening is None or screening.completed_at is None or couple is None:
         return "not_started"
     if screening.couple_id != couple.pk:
@@ -194,7 +168,7 @@ def _state_of(screening: SafetyScreening | None, couple: Couple | None) -> State
 def screening_state(*, user: User, couple: Couple | None = None) -> State:
     """This person's own state: only ever shown to this person."""
     couple = couple or couple_for(user=user)
-    return _state_of(screening_of(user=user), couple)
+    return state_of(screening_of(user=user), couple)
 
 
 @dataclass(frozen=True)
@@ -221,8 +195,8 @@ def start_gate(*, user: User, couple: Couple, partner: User | None) -> StartGate
             user_id__in=[user.pk] + ([partner.pk] if partner else [])
         )
     }
-    mine = _state_of(screenings.get(user.pk), couple)
-    theirs = _state_of(screenings.get(partner.pk), couple) if partner else "not_started"
+    mine = state_of(screenings.get(user.pk), couple)
+    theirs = state_of(screenings.get(partner.pk), couple) if partner else "not_started"
     return StartGate(mine=mine, partner_ready=theirs == "ready")
 
 
@@ -234,7 +208,7 @@ def screening_status_for_therapist(
     The caller checks that the therapist is linked to this person's couple.
     """
     screening = screening_of(user=user)
-    if _state_of(screening, couple_for(user=user)) == "not_started":
+    if state_of(screening, couple_for(user=user)) == "not_started":
         return "not_started"
     return "needs_attention" if screening.needs_attention else "ok"
 
@@ -261,85 +235,9 @@ def shared_answers_for_therapist(*, user: User) -> list[AnswerView] | None:
     screening = screening_of(user=user)
     if screening is None or not screening.shared_with_therapist:
         return None
-    if _state_of(screening, couple_for(user=user)) == "not_started":
+    if state_of(screening, couple_for(user=user)) == "not_started":
         return None
     return answers_view(screening)
-
-
-# --- writes ------------------------------------------------------------------------------------
-
-
-def _tell_the_couple(couple: Couple) -> None:
-    """The partner's home page shows whether a dialogue can start: refresh it (ids only)."""
-    from dialogues.services import couple_group, send_after_commit
-
-    send_after_commit(couple_group(couple.pk), {"type": "couple.changed"})
-
-
-def _couple_to_answer_about(user: User) -> Couple:
-    if not user.is_partner:
-        raise SafetyError("These questions are for partners of a couple.")
-    couple = couple_for(user=user)
-    if couple is None:
-        raise SafetyError("You can answer these once you've started a couple.")
-    return couple
-
-
-@transaction.atomic
-def screening_save(
-    *, user: User, answers: Mapping[str, object], country: str = ""
-) -> SafetyScreening:
-    """Save (or replace) this person's answers. Going on is a separate decision of theirs."""
-    couple = _couple_to_answer_about(user)
-    clean = answers_clean(answers)
-    country = (country or "").strip().upper()
-    if country and country not in {code for code, _ in support_countries()}:
-        country = ""
-    screening, _ = SafetyScreening.objects.select_for_update().get_or_create(user=user)
-    was_ready = _state_of(screening, couple) == "ready"
-    now = timezone.now()
-    screening.couple = couple
-    screening.answers = clean
-    screening.needs_attention = answers_need_attention(clean)
-    screening.completed_at = now
-    screening.ready = False
-    screening.ready_at = None
-    screening.country = country
-    screening.updated_at = now
-    screening.save()
-    if was_ready:
-        _tell_the_couple(couple)
-    logger.info("safety questions answered", extra={"user": user.public_id})
-    return screening
-
-
-@transaction.atomic
-def screening_set_ready(*, user: User, ready: bool) -> SafetyScreening:
-    """The person's own decision to go on to joint dialogue (or not yet)."""
-    couple = _couple_to_answer_about(user)
-    screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
-    if _state_of(screening, couple) == "not_started":
-        raise SafetyError("Please answer the questions first (you may skip any of them).")
-    if screening.ready != ready:
-        screening.ready = ready
-        screening.ready_at = timezone.now() if ready else None
-        screening.updated_at = timezone.now()
-        screening.save(update_fields=["ready", "ready_at", "updated_at"])
-        _tell_the_couple(couple)
-    return screening
-
-
-@transaction.atomic
-def screening_set_shared(*, user: User, shared: bool) -> SafetyScreening:
-    """Whether a linked therapist may read this person's answers; only they decide."""
-    _couple_to_answer_about(user)
-    screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
-    if screening is None or screening.completed_at is None:
-        raise SafetyError("Please answer the questions first (you may skip any of them).")
-    screening.shared_with_therapist = shared
-    screening.updated_at = timezone.now()
-    screening.save(update_fields=["shared_with_therapist", "updated_at"])
-    return screening
 
 
 # --- the quick check-in before a dialogue -------------------------------------------------------

@@ -10,10 +10,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from couples import safety
 from couples.selectors import couple_for
+from safety import selectors, services
+from safety.selectors import SafetyError
 
-PAGE = "couples/safety.html"
+PAGE = "safety/safety.html"
 
 
 def _not_for_partners(request: HttpRequest) -> HttpResponse | None:
@@ -26,9 +27,9 @@ def _not_for_partners(request: HttpRequest) -> HttpResponse | None:
 def _context(request: HttpRequest, *, answers=None, error: str = "", retake: bool = False):
     user = request.user
     couple = couple_for(user=user)
-    screening = safety.screening_of(user=user)
-    state = safety.screening_state(user=user, couple=couple)
-    country = safety.country_choice(
+    screening = selectors.screening_of(user=user)
+    state = selectors.screening_state(user=user, couple=couple)
+    country = selectors.country_choice(
         requested=request.GET.get("country", ""), saved=screening.country if screening else ""
     )
     if answers is None:
@@ -38,11 +39,11 @@ def _context(request: HttpRequest, *, answers=None, error: str = "", retake: boo
         "screening": screening if state != "not_started" else None,
         "state": state,
         "asking": couple is not None and (state == "not_started" or retake or bool(error)),
-        "items": [(q, answers.get(q.key, "")) for q in safety.QUESTIONS],
-        "answers_view": safety.answers_view(screening) if screening else [],
-        "countries": safety.support_countries(),
+        "items": [(q, answers.get(q.key, "")) for q in selectors.QUESTIONS],
+        "answers_view": selectors.answers_view(screening) if screening else [],
+        "countries": selectors.support_countries(),
         "country": country,
-        "resources": safety.support_resources(country=country),
+        "resources": selectors.support_resources(country=country),
         "error": error,
     }
 
@@ -50,7 +51,7 @@ def _context(request: HttpRequest, *, answers=None, error: str = "", retake: boo
 @never_cache
 @login_required
 @require_GET
-def safety_page(request: HttpRequest) -> HttpResponse:
+def page(request: HttpRequest) -> HttpResponse:
     refused = _not_for_partners(request)
     if refused:
         return refused
@@ -61,19 +62,19 @@ def safety_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def safety_answer(request: HttpRequest) -> HttpResponse:
+def answer(request: HttpRequest) -> HttpResponse:
     refused = _not_for_partners(request)
     if refused:
         return refused
-    answers = {q.key: request.POST.get(q.key, "") for q in safety.QUESTIONS}
+    answers = {q.key: request.POST.get(q.key, "") for q in selectors.QUESTIONS}
     try:
-        safety.screening_save(
+        services.screening_save(
             user=request.user, answers=answers, country=request.POST.get("country", "")
         )
-    except safety.SafetyError as error:
+    except SafetyError as error:
         context = _context(request, answers=answers, error=error.message)
         return render(request, PAGE, context, status=422)
-    return redirect("couples:safety")
+    return redirect("safety:page")
 
 
 def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
@@ -83,24 +84,24 @@ def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
     value = request.POST.get(field)
     if value not in ("0", "1"):
         messages.error(request, "Something went wrong with that button; please try again.")
-        return redirect("couples:safety")
+        return redirect("safety:page")
     try:
         service(user=request.user, **{field: value == "1"})
-    except safety.SafetyError as error:
+    except SafetyError as error:
         messages.error(request, error.message)
-    return redirect("couples:safety")
+    return redirect("safety:page")
 
 
 @login_required
 @require_POST
-def safety_ready(request: HttpRequest) -> HttpResponse:
-    return _decision(request, safety.screening_set_ready, "ready")
+def ready(request: HttpRequest) -> HttpResponse:
+    return _decision(request, services.screening_set_ready, "ready")
 
 
 @login_required
 @require_POST
-def safety_share(request: HttpRequest) -> HttpResponse:
-    return _decision(request, safety.screening_set_shared, "shared")
+def share(request: HttpRequest) -> HttpResponse:
+    return _decision(request, services.screening_set_shared, "shared")
 
 
 @require_GET

@@ -1,0 +1,90 @@
+"""The live layer: channel group names and the "something changed" senders.
+
+Every app may import this module (it imports no app). Only ids and event names travel over
+the channel layer, never what anyone wrote: each socket reads what it shows from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger("imago.live")
+
+
+# --- group names ---------------------------------------------------------------------------
+
+
+def dialogue_group(public_id: str) -> str:
+    """Every socket showing one dialogue: both partners' pages and a therapist's console."""
+    return f"dialogue.{public_id}"
+
+
+def couple_group(couple_id: int) -> str:
+    """The couple's home pages: dialogues started, paused or ended, homework, links."""
+    return f"couple.{couple_id}"
+
+
+def user_group(user_pk: int) -> str:
+    """Every socket of one person, so deactivating or deleting an account closes them all."""
+    return f"user.{user_pk}"
+
+
+def auth_session_group(session_key: str | None) -> str | None:
+    """Every socket of one login session, so logging out closes that browser's sockets."""
+    if not session_key:
+        return None
+    return "auth." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def access_group(link_public_id: str) -> str:
+    """A therapist's open consoles through one link (closed when the link's access ends)."""
+    return f"therapist-access.{link_public_id}"
+
+
+# --- senders -------------------------------------------------------------------------------
+
+
+def send(group: str, message: dict) -> None:
+    """Send `message` (ids only) to `group` now. A failed push is logged, never raised: the
+    database has what changed and every reconnect gets a snapshot."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+
+
+def send_after_commit(group: str | None, message: dict) -> None:
+    """Send `message` (ids only) to `group` once the current transaction commits."""
+    if group:
+        transaction.on_commit(lambda: send(group, message))
+
+
+def dialogue_changed(*, public_id: str, seq: int) -> None:
+    send_after_commit(dialogue_group(public_id), {"type": "dialogue.changed", "seq": seq})
+
+
+def couple_changed(*, couple_id: int) -> None:
+    send_after_commit(couple_group(couple_id), {"type": "couple.changed"})
+
+
+def sockets_close_for_user(*, user_pk: int) -> None:
+    send_after_commit(user_group(user_pk), {"type": "auth.revoked"})
+
+
+def sockets_close_for_login(*, session_key: str | None) -> None:
+    """Now, not after commit: logging out is not a transaction."""
+    group = auth_session_group(session_key)
+    if group:
+        send(group, {"type": "auth.revoked"})
+
+
+def consoles_close(*, link_public_id: str) -> None:
+    send_after_commit(access_group(link_public_id), {"type": "therapist.access_ended"})

@@ -1,0 +1,107 @@
+"""Writes about safety: a person's own answers, and their decisions to go on and to share.
+
+Answers are private text: never logged, never in the admin, never shown to the partner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from django.db import transaction
+from django.utils import timezone
+
+from couples.models import Couple, User
+from couples.selectors import couple_for
+from imago_site import live
+from safety.models import SafetyScreening
+from safety.selectors import QUESTIONS, SafetyError, state_of, support_countries
+
+logger = logging.getLogger("imago.safety")
+
+
+def answers_clean(answers: Mapping[str, object]) -> dict[str, str]:
+    """Known questions with valid answers; a skipped question is simply left out."""
+    clean: dict[str, str] = {}
+    for question in QUESTIONS:
+        value = answers.get(question.key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or question.choice(value) is None:
+            raise SafetyError("Please choose one of the answers offered, or skip the question.")
+        clean[question.key] = value
+    return clean
+
+
+def answers_need_attention(answers: Mapping[str, str]) -> bool:
+    for question in QUESTIONS:
+        choice = question.choice(answers.get(question.key, ""))
+        if choice is not None and choice.concern:
+            return True
+    return False
+
+
+def _couple_to_answer_about(user: User) -> Couple:
+    if not user.is_partner:
+        raise SafetyError("These questions are for partners of a couple.")
+    couple = couple_for(user=user)
+    if couple is None:
+        raise SafetyError("You can answer these once you've started a couple.")
+    return couple
+
+
+@transaction.atomic
+def screening_save(
+    *, user: User, answers: Mapping[str, object], country: str = ""
+) -> SafetyScreening:
+    """Save (or replace) this person's answers. Going on is a separate decision of theirs."""
+    couple = _couple_to_answer_about(user)
+    clean = answers_clean(answers)
+    country = (country or "").strip().upper()
+    if country and country not in {code for code, _ in support_countries()}:
+        country = ""
+    screening, _ = SafetyScreening.objects.select_for_update().get_or_create(user=user)
+    was_ready = state_of(screening, couple) == "ready"
+    now = timezone.now()
+    screening.couple = couple
+    screening.answers = clean
+    screening.needs_attention = answers_need_attention(clean)
+    screening.completed_at = now
+    screening.ready = False
+    screening.ready_at = None
+    screening.country = country
+    screening.updated_at = now
+    screening.save()
+    if was_ready:
+        live.couple_changed(couple_id=couple.pk)  # may a dialogue start?
+    logger.info("safety questions answered", extra={"user": user.public_id})
+    return screening
+
+
+@transaction.atomic
+def screening_set_ready(*, user: User, ready: bool) -> SafetyScreening:
+    """The person's own decision to go on to joint dialogue (or not yet)."""
+    couple = _couple_to_answer_about(user)
+    screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
+    if state_of(screening, couple) == "not_started":
+        raise SafetyError("Please answer the questions first (you may skip any of them).")
+    if screening.ready != ready:
+        screening.ready = ready
+        screening.ready_at = timezone.now() if ready else None
+        screening.updated_at = timezone.now()
+        screening.save(update_fields=["ready", "ready_at", "updated_at"])
+        live.couple_changed(couple_id=couple.pk)  # may a dialogue start?
+    return screening
+
+
+@transaction.atomic
+def screening_set_shared(*, user: User, shared: bool) -> SafetyScreening:
+    """Whether a linked therapist may read this person's answers; only they decide."""
+    _couple_to_answer_about(user)
+    screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
+    if screening is None or screening.completed_at is None:
+        raise SafetyError("Please answer the questions first (you may skip any of them).")
+    screening.shared_with_therapist = shared
+    screening.updated_at = timezone.now()
+    screening.save(update_fields=["shared_with_therapist", "updated_at"])
+    return screening
