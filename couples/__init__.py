@@ -1,0 +1,8 @@
+"""Couples: people (the custom user: partners, therapists, staff), couples and the
+invitations that pair them, sign-in receivers, the audit trail, and a person's data (export
+and account deletion).
+
+The lowest app: it imports no other app (only `imago_site.live`). The apps above it hear what
+happens here through `couples.signals` (a couple ending, access ending, an account being
+deleted or exported) and act inside the same transaction.
+"""

@@ -365,15 +365,9 @@ class InvitationAdmin(ViewOnlyAdmin):
     def revoke(self, request, queryset):
         revoked = 0
         for invitation in queryset:
-            if invitation.is_pending:
-                invitation.revoked_at = timezone.now()
-                invitation.save(update_fields=["revoked_at"])
-                audit(
-                    action="invitation.revoked",
-                    actor=request.user,
-                    target=invitation,
-                    request=request,
-                )
+            if services.invitation_revoke_by_staff(
+                invitation=invitation, by=request.user, request=request
+            ):
                 self.log_history(request, invitation, "Revoked")
                 revoked += 1
         self.message_user(request, f"{revoked} invitation(s) revoked.")

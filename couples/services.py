@@ -69,6 +69,21 @@ def couple_create(*, user: User, partner_email: str = "") -> IssuedInvitation:
     return invitation_issue(user=user, couple=couple, email=partner_email)
 
 
+def _invitations_revoke(invitations, *, by: User | None, reason: str, request=None) -> int:
+    """The one way invitations stop working: each is revoked and audited (`by` is None when
+    it stopped with something else, e.g. the couple ending)."""
+    now = timezone.now()
+    revoked = 0
+    for invitation in invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True):
+        invitation.revoked_at = now
+        invitation.save(update_fields=["revoked_at"])
+        audit(
+            action="invitation.revoked", actor=by, target=invitation, request=request, reason=reason
+        )
+        revoked += 1
+    return revoked
+
+
 @transaction.atomic
 def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedInvitation:
     """A fresh single-use link; earlier pending links for this couple stop working."""
@@ -79,10 +94,8 @@ def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedIn
     email = (email or "").strip().lower()
     if email and email == user.email.lower():
         raise CoupleError("That's your own email address; please enter your partner's.")
+    _invitations_revoke(couple.invitations.select_for_update(), by=user, reason="replaced")
     now = timezone.now()
-    couple.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
-        revoked_at=now
-    )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         couple=couple,
@@ -92,6 +105,7 @@ def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedIn
         expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
     issued = IssuedInvitation(invitation=invitation, token=token)
+    audit(action="invitation.issued", actor=user, target=invitation, emailed=bool(email))
     if email:
         transaction.on_commit(lambda: _send_invitation_email(issued, inviter=user))
     return issued
@@ -123,9 +137,16 @@ def invitation_revoke(*, user: User, invitation_public_id: str) -> Invitation:
         raise CoupleError("That invitation wasn't found.")
     if not invitation.is_pending:
         raise CoupleError("That invitation can no longer be revoked.")
-    invitation.revoked_at = timezone.now()
-    invitation.save(update_fields=["revoked_at"])
+    _invitations_revoke(Invitation.objects.filter(pk=invitation.pk), by=user, reason="revoked")
+    invitation.refresh_from_db(fields=["revoked_at"])
     return invitation
+
+
+@transaction.atomic
+def invitation_revoke_by_staff(*, invitation: Invitation, by: User, request=None) -> bool:
+    """Staff stop an invitation link from working (audited). False if it wasn't pending."""
+    pending = Invitation.objects.select_for_update().filter(pk=invitation.pk)
+    return _invitations_revoke(pending, by=by, reason="staff", request=request) == 1
 
 
 def invitation_problem(*, invitation: Invitation | None, user: User | None) -> str | None:
@@ -181,6 +202,7 @@ def invitation_accept(*, user: User, token: str) -> Couple:
             invitation.accepted_at = timezone.now()
             invitation.accepted_by = user
             invitation.save(update_fields=["accepted_at", "accepted_by"])
+            audit(action="invitation.accepted", actor=user, target=invitation)
     except IntegrityError as exc:
         # The database's one-active-couple rule caught a race with another accept.
         raise CoupleError("You're already in a couple.") from exc
@@ -207,9 +229,7 @@ def couple_leave(*, user: User) -> Couple:
     couple.ended_at = now
     couple.save(update_fields=["is_active", "ended_at"])
     couple.memberships.filter(is_active=True).update(is_active=False, left_at=now)
-    couple.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
-        revoked_at=now
-    )
+    _invitations_revoke(couple.invitations.all(), by=None, reason="couple_ended")
     logger.info("couple ended", extra={"couple": couple.public_id})
     return couple
 
@@ -311,9 +331,7 @@ def account_delete(*, user: User, request=None) -> None:
     user = User.objects.select_for_update().get(pk=user.pk)
     if couple_for(user=user) is not None:
         couple_leave(user=user)  # its live dialogue and therapist links end with it
-    Invitation.objects.filter(
-        invited_by=user, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    _invitations_revoke(Invitation.objects.filter(invited_by=user), by=None, reason="deleted")
     # Their words are erased, their access as a therapist ends (dialogues, therapists).
     signals.access_ending.send(sender=User, user=user, reason="deleted")
     signals.account_deleting.send(sender=User, user=user)

@@ -1,0 +1,8 @@
+"""Dialogues: dialogue sessions and their turns, the protocol (`protocol.py`, plain Python:
+steps, who acts, moves, transitions), the partners' page and socket, and the live fan-out.
+
+Every change to a dialogue goes through one door, `services.session_change`. Imports
+`couples`, `safety` and `imago_site.live`, never `therapists`: it learns a therapist's access
+through a registry (`selectors.facilitator_check_register`) and tells therapists about
+completed dialogues through a signal (`services.dialogue_completed`).
+"""

@@ -26,6 +26,7 @@ MAX_RATING = 5
 SLOTS = ("a", "b")  # 'a' = the partner who started the dialogue, 'b' = the other partner
 
 FIELD_NAMES = ("text", "feelings", "items", "choice", "rating", "time")
+GIFT = "gift"  # a saved gift turn's data: the text of the request chosen (from "choice")
 
 # Shared step names.
 APPOINTMENT = "appointment"

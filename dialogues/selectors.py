@@ -226,7 +226,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         said=said,
         feelings=list(data.get("feelings") or []),
         items=list(data.get("items") or []),
-        gift=data.get("gift") or "",
+        gift=data.get(protocol.GIFT) or "",
         rating=data.get("rating"),
         time=data.get("time") or "",
         created_at=turn.created_at,

@@ -322,7 +322,7 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
             session.scheduled_for = timezone.now() + timedelta(minutes=minutes)
             data["time"] = session.scheduled_for.isoformat()
         if "choice" in data and (gift := _gift_of(session, data["choice"])) is not None:
-            data["gift"] = gift
+            data[protocol.GIFT] = gift
         return Change(move=move, text=text, data=data, state=new_state)
 
     return decide

@@ -169,23 +169,31 @@ def dialogue_move(request: HttpRequest, public_id: str) -> HttpResponse:
     return _panel_response(request, session)
 
 
-def _session_action(action):
-    @login_required
-    @require_POST
-    def view(request: HttpRequest, public_id: str) -> HttpResponse:
-        session = _session_or_404(request, public_id)
-        try:
-            action(session_public_id=session.public_id, user=request.user)
-        except DialogueError as error:
-            messages.error(request, error.message)
-        if request.htmx:
-            return _panel_response(request, session)
-        return redirect("dialogues:detail", public_id=public_id)
-
-    view.__name__ = action.__name__
-    return view
+def _session_changed(request: HttpRequest, public_id: str, change) -> HttpResponse:
+    """A time-out, a resume or an end from the page: the move panel as it is now, or why not."""
+    session = _session_or_404(request, public_id)
+    try:
+        change(session_public_id=session.public_id, user=request.user)
+    except DialogueError as error:
+        messages.error(request, error.message)
+    if request.htmx:
+        return _panel_response(request, session)
+    return redirect("dialogues:detail", public_id=public_id)
 
 
-dialogue_pause = _session_action(services.session_pause)
-dialogue_resume = _session_action(services.session_resume)
-dialogue_end = _session_action(services.session_end)
+@login_required
+@require_POST
+def dialogue_pause(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _session_changed(request, public_id, services.session_pause)
+
+
+@login_required
+@require_POST
+def dialogue_resume(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _session_changed(request, public_id, services.session_resume)
+
+
+@login_required
+@require_POST
+def dialogue_end(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _session_changed(request, public_id, services.session_end)

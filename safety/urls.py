@@ -5,8 +5,8 @@ from safety import views
 app_name = "safety"
 
 urlpatterns = [
-    path("safety/", views.page, name="page"),
-    path("safety/answers/", views.answer, name="answer"),
-    path("safety/ready/", views.ready, name="ready"),
-    path("safety/share/", views.share, name="share"),
+    path("safety/", views.screening_page, name="page"),
+    path("safety/answers/", views.screening_answer, name="answer"),
+    path("safety/ready/", views.screening_ready, name="ready"),
+    path("safety/share/", views.screening_share, name="share"),
 ]

@@ -51,7 +51,7 @@ def _context(request: HttpRequest, *, answers=None, error: str = "", retake: boo
 @never_cache
 @login_required
 @require_GET
-def page(request: HttpRequest) -> HttpResponse:
+def screening_page(request: HttpRequest) -> HttpResponse:
     refused = _not_for_partners(request)
     if refused:
         return refused
@@ -62,7 +62,7 @@ def page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def answer(request: HttpRequest) -> HttpResponse:
+def screening_answer(request: HttpRequest) -> HttpResponse:
     refused = _not_for_partners(request)
     if refused:
         return refused
@@ -78,6 +78,7 @@ def answer(request: HttpRequest) -> HttpResponse:
 
 
 def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
+    """A yes/no decision of the person's own (going on, sharing with a therapist)."""
     refused = _not_for_partners(request)
     if refused:
         return refused
@@ -94,13 +95,13 @@ def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def ready(request: HttpRequest) -> HttpResponse:
+def screening_ready(request: HttpRequest) -> HttpResponse:
     return _decision(request, services.screening_set_ready, "ready")
 
 
 @login_required
 @require_POST
-def share(request: HttpRequest) -> HttpResponse:
+def screening_share(request: HttpRequest) -> HttpResponse:
     return _decision(request, services.screening_set_shared, "shared")
 
 

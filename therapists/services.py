@@ -90,7 +90,7 @@ def _my_couple_with_partner(user: User) -> Couple:
     return couple
 
 
-def _maybe_activate(link: TherapistLink) -> None:
+def _maybe_activate(link: TherapistLink, *, by: User, request=None) -> None:
     """Access starts when the therapist has accepted and both partners have consented."""
     if link.status != TherapistLink.Status.PENDING or link.therapist_accepted_at is None:
         return
@@ -102,10 +102,14 @@ def _maybe_activate(link: TherapistLink) -> None:
         return
     link.activated_at = timezone.now()
     link.save(update_fields=["status", "activated_at"])
+    audit(action="therapist_link.activated", actor=by, target=link, request=request)
     logger.info("therapist link active", extra={"link": link.public_id})
 
 
-def _end_link(link: TherapistLink, *, reason: str) -> None:
+def _end_link(link: TherapistLink, *, reason: str, by: User | None, request=None) -> None:
+    """The one way a link ends: consents close, consoles close, the couple's pages refresh,
+    and the audit trail says why (`by` is None when it ended with something else: the couple
+    ended, the therapist's account changed)."""
     was_active = link.status == TherapistLink.Status.ACTIVE
     link.status = TherapistLink.Status.ENDED
     link.ended_at = timezone.now()
@@ -118,6 +122,7 @@ def _end_link(link: TherapistLink, *, reason: str) -> None:
         live.consoles_close(link_public_id=link.public_id)
     if link.couple_id:
         live.couple_changed(couple_id=link.couple_id)
+    audit(action="therapist_link.ended", actor=by, target=link, request=request, reason=reason)
 
 
 def _give_consent(link: TherapistLink, user: User, request=None) -> Consent:
@@ -189,7 +194,7 @@ def link_code_redeem(*, user: User, code: str, request=None) -> TherapistLink:
             link.code = None
             link.save(update_fields=["couple", "code"])
             _give_consent(link, user, request)
-            _maybe_activate(link)
+            _maybe_activate(link, by=user, request=request)
             live.couple_changed(couple_id=couple.pk)
     except IntegrityError as exc:
         raise TherapistError("You're already linked with this therapist.") from exc
@@ -266,7 +271,7 @@ def therapist_invitation_accept(
             link.therapist_accepted_at = timezone.now()
             link.save(update_fields=["therapist", "therapist_accepted_at"])
             audit(action="therapist_link.accepted", actor=therapist, target=link, request=request)
-            _maybe_activate(link)
+            _maybe_activate(link, by=therapist, request=request)
             live.couple_changed(couple_id=link.couple_id)
     except IntegrityError as exc:
         raise TherapistError("You're already linked with this couple.") from exc
@@ -292,10 +297,7 @@ def therapist_link_end(*, therapist: User, link_public_id: str, request=None) ->
         if link.therapist_id is None
         else TherapistLink.EndReason.THERAPIST
     )
-    _end_link(link, reason=reason)
-    audit(
-        action="therapist_link.ended", actor=therapist, target=link, request=request, reason=reason
-    )
+    _end_link(link, reason=reason, by=therapist, request=request)
     return link
 
 
@@ -323,7 +325,7 @@ def consent_give(*, user: User, link_public_id: str, request=None) -> TherapistL
     if link.consents.filter(partner=user, withdrawn_at__isnull=True).exists():
         return link  # a double-click changes nothing
     _give_consent(link, user, request)
-    _maybe_activate(link)
+    _maybe_activate(link, by=user, request=request)
     live.couple_changed(couple_id=link.couple_id)
     return link
 
@@ -342,7 +344,7 @@ def consent_withdraw(
         consent.withdrawn_at = timezone.now()
         consent.save(update_fields=["withdrawn_at"])
     reason = TherapistLink.EndReason.DECLINED if decline else TherapistLink.EndReason.WITHDRAWN
-    _end_link(link, reason=reason)
+    _end_link(link, reason=reason, by=user, request=request)
     audit(
         action="consent.declined" if decline and consent is None else "consent.withdrawn",
         actor=user,
@@ -359,7 +361,7 @@ def couple_therapist_links_end(*, couple: Couple) -> None:
     for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
         couple=couple, status__in=["pending", "active"]
     ):
-        _end_link(link, reason=TherapistLink.EndReason.COUPLE_ENDED)
+        _end_link(link, reason=TherapistLink.EndReason.COUPLE_ENDED, by=None)
 
 
 def therapist_links_end_for(*, therapist: User, reason: str) -> int:
@@ -370,7 +372,7 @@ def therapist_links_end_for(*, therapist: User, reason: str) -> int:
     for link in TherapistLink.objects.select_for_update(of=("self",)).filter(
         therapist=therapist, status__in=["pending", "active"]
     ):
-        _end_link(link, reason=reason)
+        _end_link(link, reason=reason, by=None)
         ended += 1
     if ended:
         logger.info("therapist links ended", extra={"count": ended, "reason": reason})
@@ -382,14 +384,7 @@ def therapist_link_end_by_staff(*, link: TherapistLink, by: User, request=None) 
     """Staff end a therapist's access to a couple (e.g. after a complaint); audited."""
     link = TherapistLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
     if link.is_open:
-        _end_link(link, reason=TherapistLink.EndReason.STAFF)
-        audit(
-            action="therapist_link.ended",
-            actor=by,
-            target=link,
-            request=request,
-            reason=TherapistLink.EndReason.STAFF,
-        )
+        _end_link(link, reason=TherapistLink.EndReason.STAFF, by=by, request=request)
     return link
 
 

@@ -3,9 +3,9 @@ from allauth.account.models import EmailAddress
 from django.core.management import call_command
 
 from couples import selectors
-from couples.management.commands.load_demo_data import DEMO_PASSWORD
 from couples.models import Couple, Membership, User
 from therapists import selectors as therapist_selectors
+from therapists.management.commands.load_demo_data import DEMO_PASSWORD
 from therapists.models import Consent, TherapistLink
 
 pytestmark = pytest.mark.django_db

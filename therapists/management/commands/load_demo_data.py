@@ -1,7 +1,8 @@
 """Demo accounts for trying Imago locally: a paired couple and a verified therapist linked
 to them with both partners' consent.
 
-Idempotent: running it again changes nothing.
+Idempotent: running it again changes nothing. It lives in the top app because it seeds every
+app below it (people and couples, safety answers, a therapist link).
 """
 
 from allauth.account.models import EmailAddress
