@@ -683,6 +683,9 @@ class Socket:
         self.snapshots = self.gaps = self.stale = self.connects = self.reconnects = 0
         self.fatal: str | None = None
         self.closed_for_good: int | None = None
+        # Every end of a connection or of an attempt, until the run stops: (monotonic time,
+        # close code or exception name, whether the socket had been open).
+        self.closes: list[tuple[float, object, bool]] = []
         self.ready = asyncio.Event()  # first snapshot (or, for echo sockets, open)
         self.changed = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -703,6 +706,7 @@ class Socket:
                 continue
             code: object = None
             ws = None
+            opened = False
             try:
                 async with connect(
                     self.bench.ws_base + self.path,
@@ -714,6 +718,7 @@ class Socket:
                     max_size=8 * 2**20,
                 ) as ws:
                     self.ws = ws
+                    opened = True
                     self.connects += 1
                     backoff = 0.5
                     if self.echo:
@@ -735,6 +740,7 @@ class Socket:
                 code = ws.close_code
             if self.bench.stopping():
                 return
+            self.closes.append((time.monotonic(), code, opened))
             if code in CLOSE_FATAL:
                 self.fatal = f"closed by the server with {code}"
                 self.ready.set()
