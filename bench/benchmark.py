@@ -9,10 +9,10 @@ What one run does, bounded in time (--max-time) and in connections (--max-connec
    into the server's database (bulk inserts; session cookies via SessionStore with the auth
    hash, so the bench needs the server's DATABASE_URL and SECRET_KEY). Also one dialogue of
    200 turns, whose page it times (server time for a 200-turn page).
-2. Full pipeline: connects every participant's websocket (two partners, and the couple's
-   therapist when the therapist console exists), measures the workers' memory per idle
-   socket, then submits steps over HTTP like the browser (CSRF token, HX-Request) at --pace
-   seconds per step per dialogue (random start offsets), in the protocol's endless loop
+2. Full pipeline: connects every participant's websocket (two partners and the couple's
+   therapist on the live console), measures the workers' memory per idle socket, then
+   submits steps over HTTP like the browser (CSRF token, HX-Request) at --pace seconds per
+   step per dialogue (random start offsets), in the protocol's endless loop
    send -> mirror -> not quite -> mirror -> not quite -> ...  For every step it measures the
    time from submit to each socket receiving the fragment carrying that step (the
    `id="sync"` marker's data-seq). Clients behave like the browser: a gap asks for a
@@ -87,16 +87,6 @@ def django_setup() -> None:
     logging.getLogger("imago").setLevel(logging.WARNING)  # the seeding's moves, one line each
 
 
-def therapist_console_available() -> bool:
-    """True once the therapist console (a facilitator socket) exists in this codebase."""
-    try:
-        from couples.models import Consent, TherapistLink  # noqa: F401
-        from dialogues.routing import websocket_urlpatterns
-    except ImportError:
-        return False
-    return any("ws/therapist/dialogues/" in str(p.pattern) for p in websocket_urlpatterns)
-
-
 THERAPIST_SOCKET = "/ws/therapist/dialogues/{public_id}/"
 PARTNER_SOCKET = "/ws/dialogues/{public_id}/"
 PARTNER_PAGE = "/dialogues/{public_id}/"
@@ -128,7 +118,6 @@ class Seed:
     user_ids: list[int]
     session_keys: list[str]
     couple_ids: list[int]
-    therapist: bool
     seconds: float
 
 
@@ -152,8 +141,9 @@ def _session_rows(users, expire):
     return keys, rows
 
 
-def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
-    """N couples with a started dialogue at the "send" step, plus a 200-turn dialogue."""
+def seed(n: int, *, run_id: str) -> Seed:
+    """N couples with a started dialogue at the "send" step, each with its therapist, plus a
+    200-turn dialogue."""
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.models import Session
@@ -279,9 +269,7 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
         )
     long.refresh_from_db()
 
-    therapists = []
-    if therapist:
-        therapists = _seed_therapists(run_id=run_id, couples=couples[:n], password=password)
+    therapists = _seed_therapists(run_id=run_id, couples=couples[:n], password=password)
     session_users = list(partners) + therapists
     keys, rows = _session_rows(session_users, expire)
     Session.objects.bulk_create(rows, batch_size=1000)
@@ -313,7 +301,7 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
         return found
 
     dialogues = [
-        SeededDialogue(s.pk, s.public_id, s.seq, participants(s, i, bool(therapists)))
+        SeededDialogue(s.pk, s.public_id, s.seq, participants(s, i, True))
         for i, s in enumerate(sessions)
     ]
     long_seeded = SeededDialogue(long.pk, long.public_id, long.seq, participants(long, n, False))
@@ -324,7 +312,6 @@ def seed(n: int, *, run_id: str, therapist: bool) -> Seed:
         user_ids=[u.pk for u in session_users],
         session_keys=list(keys.values()),
         couple_ids=[c.pk for c in couples],
-        therapist=bool(therapists),
         seconds=now() - started,
     )
 
@@ -696,6 +683,9 @@ class Socket:
         self.snapshots = self.gaps = self.stale = self.connects = self.reconnects = 0
         self.fatal: str | None = None
         self.closed_for_good: int | None = None
+        # Every end of a connection or of an attempt, until the run stops: (monotonic time,
+        # close code or exception name, whether the socket had been open).
+        self.closes: list[tuple[float, object, bool]] = []
         self.ready = asyncio.Event()  # first snapshot (or, for echo sockets, open)
         self.changed = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -716,6 +706,7 @@ class Socket:
                 continue
             code: object = None
             ws = None
+            opened = False
             try:
                 async with connect(
                     self.bench.ws_base + self.path,
@@ -727,6 +718,7 @@ class Socket:
                     max_size=8 * 2**20,
                 ) as ws:
                     self.ws = ws
+                    opened = True
                     self.connects += 1
                     backoff = 0.5
                     if self.echo:
@@ -748,6 +740,7 @@ class Socket:
                 code = ws.close_code
             if self.bench.stopping():
                 return
+            self.closes.append((time.monotonic(), code, opened))
             if code in CLOSE_FATAL:
                 self.fatal = f"closed by the server with {code}"
                 self.ready.set()
@@ -1350,13 +1343,6 @@ def parser() -> argparse.ArgumentParser:
         help="seconds of the bare echo baseline (0: skip it)",
     )
     p.add_argument(
-        "--therapist",
-        choices=["auto", "on", "off"],
-        default="auto",
-        help="a third socket per dialogue, the couple's therapist (auto: when the "
-        "therapist console exists in this codebase)",
-    )
-    p.add_argument(
         "--connect-rate",
         type=float,
         default=100.0,
@@ -1435,22 +1421,14 @@ def prepare(args, config: Config) -> tuple[Seed, dict]:
     django_setup()
     if args.seed is not None:
         random.seed(args.seed)
-    available = therapist_console_available()
-    if args.therapist == "on" and not available:
-        raise SystemExit("--therapist on: this codebase has no therapist console yet")
-    therapist = available and args.therapist != "off"
-    per_dialogue = 3 if therapist else 2
-    sockets = args.n * per_dialogue
+    sockets = args.n * 3  # two partners and the couple's therapist
     if sockets > args.max_connections:
         raise SystemExit(f"{sockets} sockets > --max-connections {args.max_connections}")
     raise_open_files(sockets + args.n)
     info = machine()
     print(f"machine: {info}", flush=True)
-    print(
-        f"seeding {args.n} couples (run {config.run_id}, therapist socket: {therapist})…",
-        flush=True,
-    )
-    seeded = seed(args.n, run_id=config.run_id, therapist=therapist)
+    print(f"seeding {args.n} couples (run {config.run_id})…", flush=True)
+    seeded = seed(args.n, run_id=config.run_id)
     print(f"seeded in {seeded.seconds:.1f} s", flush=True)
     return seeded, info
 
@@ -1493,7 +1471,6 @@ def main(argv: list[str] | None = None, *, chaos=None, extra: dict | None = None
                 "run_id": config.run_id,
                 "command": " ".join(["python", *sys.argv]),
                 "config": {k: v for k, v in vars(config).items() if k != "run_id"},
-                "therapist_socket": seeded.therapist,
                 "machine": info,
                 "setup_seconds": round(seeded.seconds, 1),
                 **(extra or {}),
