@@ -150,9 +150,10 @@ def seed(n: int, *, run_id: str) -> Seed:
     from django.db import transaction
     from django.utils import timezone
 
-    from couples.models import Couple, Membership, SafetyScreening, User
+    from couples.models import Couple, Membership, User
     from dialogues import services
     from dialogues.models import DialogueSession, Turn
+    from safety.models import SafetyScreening
 
     started = now()
     password = make_password(secrets.token_urlsafe(24))  # one hash for all; nobody logs in
@@ -320,7 +321,8 @@ def _seed_therapists(*, run_id: str, couples, password: str) -> list:
     """One verified therapist per couple, linked with both partners' consent."""
     from django.utils import timezone
 
-    from couples.models import Consent, Membership, TherapistLink, User
+    from couples.models import Membership, User
+    from therapists.models import Consent, TherapistLink
 
     at = timezone.now()
     therapists = User.objects.bulk_create(
@@ -336,11 +338,15 @@ def _seed_therapists(*, run_id: str, couples, password: str) -> list:
         ],
         batch_size=1000,
     )
-    link_fields = {f.name for f in TherapistLink._meta.get_fields()}
-    extra = {k: at for k in ("therapist_accepted_at", "activated_at") if k in link_fields}
     links = TherapistLink.objects.bulk_create(
         [
-            TherapistLink(therapist=t, couple=c, status=TherapistLink.Status.ACTIVE, **extra)
+            TherapistLink(
+                therapist=t,
+                couple=c,
+                status=TherapistLink.Status.ACTIVE,
+                therapist_accepted_at=at,
+                activated_at=at,
+            )
             for t, c in zip(therapists, couples, strict=True)
         ],
         batch_size=1000,
@@ -362,6 +368,7 @@ def delete_seed(*, run_id: str | None, session_keys: list[str] | None = None) ->
 
     from couples.models import Couple, Membership, User
     from dialogues.models import DialogueSession, Turn
+    from therapists.models import Consent, TherapistLink
 
     pattern = f"bench-{run_id}-" if run_id else "bench-"
     users = User.objects.filter(email__startswith=pattern, email__endswith=f"@{EMAIL_DOMAIN}")
@@ -374,11 +381,8 @@ def delete_seed(*, run_id: str | None, session_keys: list[str] | None = None) ->
         sessions = DialogueSession.objects.filter(couple_id__in=couple_ids)
         Turn.objects.filter(session__in=sessions).delete()
         sessions.delete()
-        with contextlib.suppress(ImportError):
-            from couples.models import Consent, TherapistLink
-
-            Consent.objects.filter(link__couple_id__in=couple_ids).delete()
-            TherapistLink.objects.filter(couple_id__in=couple_ids).delete()
+        Consent.objects.filter(link__couple_id__in=couple_ids).delete()
+        TherapistLink.objects.filter(couple_id__in=couple_ids).delete()
         Membership.objects.filter(couple_id__in=couple_ids).delete()
         Couple.objects.filter(pk__in=couple_ids).delete()
         if session_keys is None:  # every run's: find their sessions by decoding each row
