@@ -12,6 +12,8 @@ Roles (STYLE.md: every view is tried as each):
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +63,29 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+async def _sockets_closed_after_test(monkeypatch):
+    """Every websocket an async test opened is closed at its end the way a server closes it
+    (`websocket.disconnect`), so its consumer leaves its groups and stops in this test's event
+    loop. Left to pytest-asyncio's teardown, a consumer is cancelled mid-command instead, and
+    a Redis read then only gives up after REDIS_SOCKET_TIMEOUT (30 s) per socket."""
+    from channels.testing import WebsocketCommunicator
+
+    opened: list[WebsocketCommunicator] = []
+    original = WebsocketCommunicator.__init__
+
+    def remember(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(WebsocketCommunicator, "__init__", remember)
+    yield
+    for communicator in opened:
+        if not communicator.future.done():
+            with contextlib.suppress(Exception):
+                await communicator.disconnect(timeout=5)
 
 
 @pytest.fixture
@@ -165,6 +190,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if browser_dir in Path(item.path).parents:
             item.add_marker(pytest.mark.browser)
+        elif inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.insert(0, "_sockets_closed_after_test")
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
