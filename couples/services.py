@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -20,6 +21,9 @@ from couples.audit import audit
 from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
 from couples.selectors import couple_for, invitation_by_token
 from imago_site import live
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 logger = logging.getLogger("imago.couples")
 
@@ -235,7 +239,7 @@ def user_sessions_end(*, user: User) -> int:
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, by: User, request=None) -> User:
+def user_deactivate(*, user: User, by: User, request: HttpRequest | None = None) -> User:
     """Staff switch an account off: it can't log in, and is logged out everywhere now."""
     if user.pk == by.pk:
         raise CoupleError("You can't deactivate your own account.")
@@ -250,7 +254,7 @@ def user_deactivate(*, user: User, by: User, request=None) -> User:
 
 
 @transaction.atomic
-def user_reactivate(*, user: User, by: User, request=None) -> User:
+def user_reactivate(*, user: User, by: User, request: HttpRequest | None = None) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
         user.is_active = True
@@ -260,7 +264,9 @@ def user_reactivate(*, user: User, by: User, request=None) -> User:
 
 
 @transaction.atomic
-def therapist_verify(*, therapist: User, by: User, reason: str, request=None) -> User:
+def therapist_verify(
+    *, therapist: User, by: User, reason: str, request: HttpRequest | None = None
+) -> User:
     """Staff confirm a therapist's credentials; the reason goes to the audit trail."""
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
@@ -278,7 +284,9 @@ def therapist_verify(*, therapist: User, by: User, reason: str, request=None) ->
 
 
 @transaction.atomic
-def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) -> User:
+def therapist_unverify(
+    *, therapist: User, by: User, reason: str, request: HttpRequest | None = None
+) -> User:
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
         raise CoupleError(f"{therapist.email} is not a therapist account.")
@@ -297,7 +305,7 @@ def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) 
 
 
 @transaction.atomic
-def account_delete(*, user: User, request=None) -> None:
+def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
     """Delete a person's account, as README.md ("Your data") promises.
 
     Their own words in shared dialogues are erased (the turns stay, marked as removed, so the
