@@ -6,6 +6,8 @@ only through allauth's login (throttled, two-factor): see imago_site/urls.py.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -29,6 +31,11 @@ from couples.models import (
 )
 from couples.services import CoupleError
 
+if TYPE_CHECKING:  # the mixin below is always combined with ModelAdmin
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
+
 
 def _changed_fields(message) -> list[str]:
     """Field names (never values) from the admin's structured change message."""
@@ -39,7 +46,7 @@ def _changed_fields(message) -> list[str]:
     return fields
 
 
-class AuditedAdmin:
+class AuditedAdmin(_AdminBase):
     """Mixin: admin additions, changes and deletions also go to the audit trail."""
 
     def log_addition(self, request, obj, message):
@@ -279,7 +286,7 @@ class AuthenticatorAdmin(AuditedAdmin, admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["user__email"]
     fields = ["user", "type", "created_at", "last_used_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -296,7 +303,7 @@ class MembershipInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["user", "joined_at", "left_at", "is_active"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -308,7 +315,7 @@ class CoupleAdmin(ViewOnlyAdmin):
     list_filter = ["is_active"]
     search_fields = ["public_id", "memberships__user__email"]
     fields = ["public_id", "created_by", "created_at", "is_active", "ended_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
@@ -358,7 +365,7 @@ class InvitationAdmin(ViewOnlyAdmin):
         "revoked_at",
         "status",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     actions = ["revoke"]
 
     @admin.action(description="Revoke (the link stops working)", permissions=["change"])
@@ -394,7 +401,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "ip_address",
         "details",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     actions = None
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -34,6 +34,8 @@ class SignupDetailsForm(forms.Form):
         # allauth's email field allows 320 characters and would silently cut the address to
         # fit our 254-character column, leaving an account under an email nobody owns.
         cleaned_data = super().clean()
+        assert cleaned_data is not None  # Form.clean returns cleaned_data
+        assert USER_EMAIL_MAX_LENGTH is not None  # an EmailField always has one
         if len(cleaned_data.get("email") or "") > USER_EMAIL_MAX_LENGTH:
             self.add_error(
                 "email",

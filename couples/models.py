@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -50,9 +51,10 @@ class User(AbstractUser):
         PARTNER = "partner", "Partner"
         THERAPIST = "therapist", "Therapist"
 
-    username = None
-    first_name = None
-    last_name = None
+    # Django's way to drop AbstractUser's fields; django-stubs can't express it.
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(
         max_length=60, help_text="How your partner and therapist see you."
@@ -65,7 +67,8 @@ class User(AbstractUser):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["display_name"]
 
-    objects = UserManager()
+    # An email-login manager; django-stubs insists on AbstractUser's username-based one.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["email"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -51,7 +53,7 @@ def invitation_by_token(*, token: str) -> Invitation | None:
     )
 
 
-def when(value) -> str | None:
+def when(value: datetime.date | None) -> str | None:
     """A date or time for an export: ISO 8601, or None."""
     return value.isoformat() if value else None
 
@@ -120,7 +122,8 @@ def account_export(*, user: User) -> dict:
         **{
             name: section
             for _receiver, sections in signals.account_exporting.send(sender=User, user=user)
-            for name, section in (sections or {}).items()
+            # django-stubs types receivers' answers as str | None; these return a dict or None.
+            for name, section in (sections or {}).items()  # type: ignore[union-attr]
         },
         "security_events": security_events,
     }

@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -20,6 +21,10 @@ from couples.audit import audit
 from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
 from couples.selectors import couple_for, invitation_by_token
 from imago_site import live
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
 
 logger = logging.getLogger("imago.couples")
 
@@ -69,7 +74,13 @@ def couple_create(*, user: User, partner_email: str = "") -> IssuedInvitation:
     return invitation_issue(user=user, couple=couple, email=partner_email)
 
 
-def _invitations_revoke(invitations, *, by: User | None, reason: str, request=None) -> int:
+def _invitations_revoke(
+    invitations: QuerySet[Invitation],
+    *,
+    by: User | None,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> int:
     """The one way invitations stop working: each is revoked and audited (`by` is None when
     it stopped with something else, e.g. the couple ending)."""
     now = timezone.now()
@@ -143,7 +154,9 @@ def invitation_revoke(*, user: User, invitation_public_id: str) -> Invitation:
 
 
 @transaction.atomic
-def invitation_revoke_by_staff(*, invitation: Invitation, by: User, request=None) -> bool:
+def invitation_revoke_by_staff(
+    *, invitation: Invitation, by: User, request: HttpRequest | None = None
+) -> bool:
     """Staff stop an invitation link from working (audited). False if it wasn't pending."""
     pending = Invitation.objects.select_for_update().filter(pk=invitation.pk)
     return _invitations_revoke(pending, by=by, reason="staff", request=request) == 1
@@ -255,7 +268,7 @@ def user_sessions_end(*, user: User) -> int:
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, by: User, request=None) -> User:
+def user_deactivate(*, user: User, by: User, request: HttpRequest | None = None) -> User:
     """Staff switch an account off: it can't log in, and is logged out everywhere now."""
     if user.pk == by.pk:
         raise CoupleError("You can't deactivate your own account.")
@@ -270,7 +283,7 @@ def user_deactivate(*, user: User, by: User, request=None) -> User:
 
 
 @transaction.atomic
-def user_reactivate(*, user: User, by: User, request=None) -> User:
+def user_reactivate(*, user: User, by: User, request: HttpRequest | None = None) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
         user.is_active = True
@@ -280,7 +293,9 @@ def user_reactivate(*, user: User, by: User, request=None) -> User:
 
 
 @transaction.atomic
-def therapist_verify(*, therapist: User, by: User, reason: str, request=None) -> User:
+def therapist_verify(
+    *, therapist: User, by: User, reason: str, request: HttpRequest | None = None
+) -> User:
     """Staff confirm a therapist's credentials; the reason goes to the audit trail."""
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
@@ -298,7 +313,9 @@ def therapist_verify(*, therapist: User, by: User, reason: str, request=None) ->
 
 
 @transaction.atomic
-def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) -> User:
+def therapist_unverify(
+    *, therapist: User, by: User, reason: str, request: HttpRequest | None = None
+) -> User:
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
         raise CoupleError(f"{therapist.email} is not a therapist account.")
@@ -317,7 +334,7 @@ def therapist_unverify(*, therapist: User, by: User, reason: str, request=None) 
 
 
 @transaction.atomic
-def account_delete(*, user: User, request=None) -> None:
+def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
     """Delete a person's account, as README.md ("Your data") promises.
 
     Their own words in shared dialogues are erased (the turns stay, marked as removed, so the

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from couples import selectors, services
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
+from couples.http import AuthedRequest
 from couples.services import CoupleError
 
 # The link is shown once to its maker; only its hash is stored.
@@ -40,7 +41,7 @@ def remembered_link(request: HttpRequest, invitations) -> str | None:
 
 @login_required
 @require_POST
-def couple_start(request: HttpRequest) -> HttpResponse:
+def couple_start(request: AuthedRequest) -> HttpResponse:
     form = StartCoupleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Please check the email address.")
@@ -62,7 +63,7 @@ def couple_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_new(request: HttpRequest) -> HttpResponse:
+def invitation_new(request: AuthedRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     couple = selectors.couple_for(user=request.user)
     if couple is None or not form.is_valid():
@@ -86,7 +87,7 @@ def invitation_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
+def invitation_revoke(request: AuthedRequest, public_id: str) -> HttpResponse:
     try:
         services.invitation_revoke(user=request.user, invitation_public_id=public_id)
     except CoupleError as error:
@@ -111,6 +112,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, error.message)
             return redirect(request.path)
         request.session.pop(PENDING_INVITATION, None)
+        assert found is not None  # invitation_accept refuses a token that finds nothing
         messages.success(request, f"You're now paired with {found.invited_by.display_name}.")
         return redirect("home")
     problem = services.invitation_problem(invitation=found, user=user)
@@ -127,7 +129,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def couple_leave(request: HttpRequest) -> HttpResponse:
+def couple_leave(request: AuthedRequest) -> HttpResponse:
     try:
         services.couple_leave(user=request.user)
     except CoupleError as error:
@@ -148,7 +150,7 @@ def your_data(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def your_data_export(request: HttpRequest) -> HttpResponse:
+def your_data_export(request: AuthedRequest) -> HttpResponse:
     data = selectors.account_export(user=request.user)
     audit(action="account.exported", actor=request.user, target=request.user, request=request)
     response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
@@ -160,14 +162,15 @@ def your_data_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: AuthedRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.account_delete(user=request.user, request=request)
         # Already logged out everywhere by the service; forget this browser's session too
         # (not logout(), which would write one more audit event about the erased person).
         request.session.flush()
-        request.user = AnonymousUser()
+        anonymous: HttpRequest = request  # signed out from here on
+        anonymous.user = AnonymousUser()
         messages.success(request, "Your account has been deleted. Take care.")
         return redirect("home")
     status = 422 if request.method == "POST" else 200

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from dialogues.language import FEELINGS
 
@@ -629,8 +630,9 @@ class State:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, object]) -> State:
-        """Rebuild a state from :meth:`to_dict` output. Raises ValueError if invalid."""
+    def from_dict(cls, d: Mapping[str, Any]) -> State:
+        """Rebuild a state from :meth:`to_dict` output. Raises ValueError if invalid
+        (`__post_init__` checks every value)."""
         try:
             return cls(
                 kind=Kind(d["kind"]),
@@ -905,7 +907,9 @@ def _transition(state: State, slot: str, move: Move, cleaned: Mapping[str, objec
         return replace(state, step=step, closed=closed)
     new = replace(state, step=target)
     if "items" in cleaned:
-        new = replace(new, request_count=len(cleaned["items"]))
+        items = cleaned["items"]
+        assert isinstance(items, list)  # clean_payload: "items" is a list[str]
+        new = replace(new, request_count=len(items))
     elif move.name == "skip_requests":
         new = replace(new, request_count=0)
     return new

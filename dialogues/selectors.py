@@ -190,8 +190,10 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     actor_name = _actor_name(turn)
     is_mine = turn.actor_id == viewer.pk
     private_for = ""
-    if turn.visible_to_id is not None:
-        private_for = "you" if turn.visible_to_id == viewer.pk else turn.visible_to.display_name
+    if turn.visible_to_id == viewer.pk:
+        private_for = "you"
+    elif turn.visible_to is not None:  # no query when visible_to_id is None
+        private_for = turn.visible_to.display_name
     if turn.kind == Turn.Kind.COACHING:
         title, phrase, said = "Coaching", protocol.EVENT_PHRASES[protocol.COACH], ""
     elif turn.kind == Turn.Kind.EVENT and turn.move == protocol.REWIND:

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from couples.models import User
+from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
@@ -467,7 +467,7 @@ def session_end(*, session_public_id: str, user: User) -> DialogueSession:
 # --- what couples tells us (couples/signals.py, inside its transaction) ----------------------
 
 
-def on_couple_ending(sender, *, couple, user: User, **kwargs) -> None:
+def on_couple_ending(sender: object, *, couple: Couple, user: User, **kwargs: object) -> None:
     """When a couple ends, its live dialogue ends too."""
     for public_id in DialogueSession.objects.filter(
         couple=couple, status__in=DialogueSession.LIVE
@@ -475,11 +475,11 @@ def on_couple_ending(sender, *, couple, user: User, **kwargs) -> None:
         session_end(session_public_id=public_id, user=user)
 
 
-def on_account_deleting(sender, *, user: User, **kwargs) -> None:
+def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
     turns_erase_by(user=user)
 
 
-def on_account_exporting(sender, *, user: User, **kwargs) -> dict:
+def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dict:
     return {"dialogues": dialogues_export(user=user)}
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from couples.http import AuthedRequest
 from couples.selectors import couple_for, partner_of
 from dialogues import language, protocol, selectors, services
 from dialogues.forms import StartDialogueForm, move_payload, posted_at
@@ -18,7 +19,7 @@ from safety import selectors as safety
 PAGE = "dialogues/dialogue.html"
 
 
-def _session_or_404(request: HttpRequest, public_id: str) -> DialogueSession:
+def _session_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
     session = selectors.dialogue_for(public_id=public_id, user=request.user)
     if session is None:
         raise Http404("No such dialogue.")
@@ -47,12 +48,12 @@ def _checkin_context(post) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dialogue_new(request: HttpRequest) -> HttpResponse:
+def dialogue_new(request: AuthedRequest) -> HttpResponse:
     """Name the topic, after the ground rules and a private check-in. A hot check-in suggests a
     cooling period first; the person may still start anyway."""
     couple = couple_for(user=request.user)
     partner = partner_of(user=request.user, couple=couple) if couple else None
-    if partner is None:
+    if couple is None or partner is None:
         messages.info(request, "You can start a dialogue once your partner has joined you.")
         return redirect("home")
     form = StartDialogueForm(request.POST or None)
@@ -89,14 +90,14 @@ def dialogue_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def dialogue_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_detail(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     return render(request, PAGE, _page_context(session, request.user))
 
 
 @login_required
 @require_GET
-def dialogue_transcript(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_transcript(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     return render(request, "dialogues/transcript.html", _page_context(session, request.user))
 
@@ -143,7 +144,7 @@ def _cooling_response(request, session) -> HttpResponse | None:
 
 @login_required
 @require_POST
-def dialogue_move(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     cooling = _cooling_response(request, session)
     if cooling is not None:
@@ -169,7 +170,7 @@ def dialogue_move(request: HttpRequest, public_id: str) -> HttpResponse:
     return _panel_response(request, session)
 
 
-def _session_changed(request: HttpRequest, public_id: str, change) -> HttpResponse:
+def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResponse:
     """A time-out, a resume or an end from the page: the move panel as it is now, or why not."""
     session = _session_or_404(request, public_id)
     try:
@@ -183,17 +184,17 @@ def _session_changed(request: HttpRequest, public_id: str, change) -> HttpRespon
 
 @login_required
 @require_POST
-def dialogue_pause(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_pause(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_pause)
 
 
 @login_required
 @require_POST
-def dialogue_resume(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_resume(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_resume)
 
 
 @login_required
 @require_POST
-def dialogue_end(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_end)

@@ -26,14 +26,16 @@ if settings.BENCHMARK_ENDPOINTS:  # bench/benchmark.py's bare baseline; never in
 
     websocket_urlpatterns = [
         *websocket_urlpatterns,
-        path("ws/bench/echo/<str:group>/", EchoConsumer.as_asgi()),
+        # django-stubs' path() knows views, not ASGI apps (typeddjango/django-stubs#3354).
+        path("ws/bench/echo/<str:group>/", EchoConsumer.as_asgi()),  # type: ignore[arg-type]
     ]
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            # types-channels wants its own check-only URL pattern type, which path() never gives.
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
         ),
     }
 )

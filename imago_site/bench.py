@@ -56,5 +56,7 @@ def echo_send(request: HttpRequest) -> HttpResponse:
     if not GROUP_NAME.match(name) or number is None:
         return HttpResponseBadRequest("group and n, please")
     message = {"type": "bench.echo", "n": number, "server_time": time.time()}
-    async_to_sync(get_channel_layer().group_send)(echo_group(name), message)
+    layer = get_channel_layer()
+    assert layer is not None  # settings.CHANNEL_LAYERS always has a default
+    async_to_sync(layer.group_send)(echo_group(name), message)
     return HttpResponse(status=204)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from couples import session_limits
+from couples.http import HtmxRequest
 
 # No inline scripts or styles anywhere, no eval: htmx is told not to need them (base.html).
 # connect-src 'self' covers the same-origin ws:/wss: websocket (CSP level 3).
@@ -42,7 +43,7 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-def _to_login(request: HttpRequest, message: str) -> HttpResponse:
+def _to_login(request: HtmxRequest, message: str) -> HttpResponse:
     url = reverse("account_login")
     if request.method == "GET" and not request.htmx:
         url += "?" + urlencode({"next": request.get_full_path()})
@@ -64,7 +65,7 @@ class SessionLimitsMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HtmxRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             session = request.session
@@ -98,7 +99,7 @@ class MfaRequiredMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HtmxRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if (
             user is not None

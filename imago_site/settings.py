@@ -5,7 +5,9 @@ in-memory channel layer. Every variable is listed, with its default, in README.m
 """
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -109,6 +111,7 @@ TEMPLATES = [
 # Database: SQLite by default; DATABASE_URL=postgres://… for PostgreSQL through
 # psycopg 3 with Django's connection pool (never CONN_MAX_AGE under ASGI).
 DATABASE_URL = env_str("DATABASE_URL")
+DATABASES: dict[str, Mapping[str, Any]]  # dj-database-url's dict, or ours for SQLite
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _db["ENGINE"] == "django.db.backends.postgresql":

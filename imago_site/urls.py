@@ -8,7 +8,8 @@ from safety import views as safety_views
 
 # The admin has no log-in form of its own: allauth's is throttled and asks for the second
 # factor. Logged-in people who aren't staff get a 403 instead of a loop.
-admin.site.login = secure_admin_login(admin.site.login)
+# (mypy won't have a method replaced; this is allauth's documented way to wrap the admin login.)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Imago administration"
 admin.site.site_title = "Imago admin"
 

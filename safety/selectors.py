@@ -9,8 +9,9 @@ whether this person is ready to start, in words that are the same whatever the r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 
@@ -208,7 +209,7 @@ def screening_status_for_therapist(
     The caller checks that the therapist is linked to this person's couple.
     """
     screening = screening_of(user=user)
-    if state_of(screening, couple_for(user=user)) == "not_started":
+    if screening is None or state_of(screening, couple_for(user=user)) == "not_started":
         return "not_started"
     return "needs_attention" if screening.needs_attention else "ok"
 
@@ -277,7 +278,7 @@ class CheckIn:
         return [HALT_ADVICE[value] for value, _ in HALT if value in self.halt]
 
 
-def checkin_read(data) -> CheckIn:
+def checkin_read(data: Mapping[str, Any]) -> CheckIn:
     """The check-in from a posted form (a QueryDict or a dict); every part may be skipped."""
     getlist = data.getlist if hasattr(data, "getlist") else lambda k: data.get(k) or []
     values = getlist("halt")

@@ -83,7 +83,7 @@ def screening_set_ready(*, user: User, ready: bool) -> SafetyScreening:
     """The person's own decision to go on to joint dialogue (or not yet)."""
     couple = _couple_to_answer_about(user)
     screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
-    if state_of(screening, couple) == "not_started":
+    if screening is None or state_of(screening, couple) == "not_started":
         raise SafetyError("Please answer the questions first (you may skip any of them).")
     if screening.ready != ready:
         screening.ready = ready

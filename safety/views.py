@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from couples.http import AuthedRequest
 from couples.selectors import couple_for
 from safety import selectors, services
 from safety.selectors import SafetyError
@@ -17,14 +18,14 @@ from safety.selectors import SafetyError
 PAGE = "safety/safety.html"
 
 
-def _not_for_partners(request: HttpRequest) -> HttpResponse | None:
+def _not_for_partners(request: AuthedRequest) -> HttpResponse | None:
     if not request.user.is_partner:
         messages.info(request, "These questions are for partners of a couple.")
         return redirect("home")
     return None
 
 
-def _context(request: HttpRequest, *, answers=None, error: str = "", retake: bool = False):
+def _context(request: AuthedRequest, *, answers=None, error: str = "", retake: bool = False):
     user = request.user
     couple = couple_for(user=user)
     screening = selectors.screening_of(user=user)
@@ -51,7 +52,7 @@ def _context(request: HttpRequest, *, answers=None, error: str = "", retake: boo
 @never_cache
 @login_required
 @require_GET
-def screening_page(request: HttpRequest) -> HttpResponse:
+def screening_page(request: AuthedRequest) -> HttpResponse:
     refused = _not_for_partners(request)
     if refused:
         return refused
@@ -62,7 +63,7 @@ def screening_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def screening_answer(request: HttpRequest) -> HttpResponse:
+def screening_answer(request: AuthedRequest) -> HttpResponse:
     refused = _not_for_partners(request)
     if refused:
         return refused
@@ -77,7 +78,7 @@ def screening_answer(request: HttpRequest) -> HttpResponse:
     return redirect("safety:page")
 
 
-def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
+def _decision(request: AuthedRequest, service, field: str) -> HttpResponse:
     """A yes/no decision of the person's own (going on, sharing with a therapist)."""
     refused = _not_for_partners(request)
     if refused:
@@ -95,13 +96,13 @@ def _decision(request: HttpRequest, service, field: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def screening_ready(request: HttpRequest) -> HttpResponse:
+def screening_ready(request: AuthedRequest) -> HttpResponse:
     return _decision(request, services.screening_set_ready, "ready")
 
 
 @login_required
 @require_POST
-def screening_share(request: HttpRequest) -> HttpResponse:
+def screening_share(request: AuthedRequest) -> HttpResponse:
     return _decision(request, services.screening_set_shared, "shared")
 
 

@@ -38,7 +38,7 @@ class HomeworkAdmin(ViewOnlyAdmin):
         "done_by",
         "done_with",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     actions = None
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
@@ -67,7 +67,7 @@ class ConsentInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["partner", "given_at", "withdrawn_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -101,7 +101,7 @@ class TherapistLinkAdmin(ViewOnlyAdmin):
         "ended_at",
         "end_reason",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     inlines = [ConsentInline]
     actions = ["end_access"]
 
@@ -130,7 +130,7 @@ class ConsentAdmin(ViewOnlyAdmin):
     list_display = ["link", "partner", "given_at", "withdrawn_at"]
     search_fields = ["link__public_id", "partner__email"]
     fields = ["link", "partner", "given_at", "withdrawn_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     actions = None
 
     def get_queryset(self, request):

@@ -19,7 +19,9 @@ class CoachingForm(forms.Form):
 
     def __init__(self, *args, partners=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [("", "Both partners")] + [
+        to = self.fields["to"]
+        assert isinstance(to, forms.ChoiceField)
+        to.choices = [("", "Both partners")] + [
             (slot, f"{name} only (private)") for slot, name in partners
         ]
 

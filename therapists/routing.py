@@ -2,6 +2,7 @@ from django.urls import path
 
 from therapists import consumers
 
+# django-stubs' path() knows views, not ASGI apps (typeddjango/django-stubs#3354).
 websocket_urlpatterns = [
-    path("ws/therapist/dialogues/<str:public_id>/", consumers.FacilitatorConsumer.as_asgi()),
+    path("ws/therapist/dialogues/<str:public_id>/", consumers.FacilitatorConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

@@ -172,7 +172,9 @@ def homework_for_couple(*, couple: Couple) -> list[Homework]:
     return list(Homework.objects.filter(couple=couple).select_related("therapist", "done_by")[:50])
 
 
-def notes_of(*, therapist: User, couple: Couple, session: DialogueSession | None = None):
+def notes_of(
+    *, therapist: User, couple: Couple, session: DialogueSession | None = None
+) -> list[TherapistNote]:
     """Notes written by this therapist (no one else's), about the couple or one session."""
     notes = TherapistNote.objects.filter(therapist=therapist, couple=couple)
     if session is not None:
@@ -196,6 +198,7 @@ class LinkedCouple:
 
 def linked_couple(*, link: TherapistLink) -> LinkedCouple:
     couple = link.couple
+    assert couple is not None  # a link that grants access always has its couple
     sessions = list(
         DialogueSession.objects.filter(couple=couple)
         .select_related("partner_a", "partner_b")
@@ -241,6 +244,7 @@ class PartnerSafety:
 def couple_safety(*, link: TherapistLink) -> list[PartnerSafety]:
     """For the couple page of a therapist with access through `link` (checked by the caller):
     each current partner's screening status, and their answers if they shared them."""
+    assert link.couple is not None  # a link that grants access always has its couple
     return [
         PartnerSafety(
             partner=partner,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -41,6 +42,9 @@ from therapists.selectors import (
     links_and_homework_export,
     therapist_access_link,
 )
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 logger = logging.getLogger("imago.therapists")
 
@@ -90,7 +94,7 @@ def _my_couple_with_partner(user: User) -> Couple:
     return couple
 
 
-def _maybe_activate(link: TherapistLink, *, by: User, request=None) -> None:
+def _maybe_activate(link: TherapistLink, *, by: User, request: HttpRequest | None = None) -> None:
     """Access starts when the therapist has accepted and both partners have consented."""
     if link.status != TherapistLink.Status.PENDING or link.therapist_accepted_at is None:
         return
@@ -106,7 +110,9 @@ def _maybe_activate(link: TherapistLink, *, by: User, request=None) -> None:
     logger.info("therapist link active", extra={"link": link.public_id})
 
 
-def _end_link(link: TherapistLink, *, reason: str, by: User | None, request=None) -> None:
+def _end_link(
+    link: TherapistLink, *, reason: str, by: User | None, request: HttpRequest | None = None
+) -> None:
     """The one way a link ends: consents close, consoles close, the couple's pages refresh,
     and the audit trail says why (`by` is None when it ended with something else: the couple
     ended, the therapist's account changed)."""
@@ -125,7 +131,7 @@ def _end_link(link: TherapistLink, *, reason: str, by: User | None, request=None
     audit(action="therapist_link.ended", actor=by, target=link, request=request, reason=reason)
 
 
-def _give_consent(link: TherapistLink, user: User, request=None) -> Consent:
+def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None = None) -> Consent:
     consent, created = Consent.objects.get_or_create(link=link, partner=user)
     if not created and consent.withdrawn_at is not None:
         raise TherapistError("You withdrew your consent to this link. Please start a new one.")
@@ -165,7 +171,7 @@ def _normalize_code(code: str) -> str:
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
 
 
-def link_code_redeem(*, user: User, code: str, request=None) -> TherapistLink:
+def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = None) -> TherapistLink:
     """A partner enters a therapist's code: the link is made for their couple, with their
     consent. Access starts once their partner consents too."""
     code = _normalize_code(code)
@@ -184,6 +190,7 @@ def link_code_redeem(*, user: User, code: str, request=None) -> TherapistLink:
                 raise TherapistError(
                     "That code isn't valid. Please check it, or ask your therapist for a new one."
                 )
+            assert link.therapist is not None  # a code is only ever issued by a therapist
             if not link.therapist.is_verified_therapist or not link.therapist.is_active:
                 raise TherapistError("This therapist can't be linked right now.")
             if TherapistLink.objects.filter(
@@ -202,7 +209,9 @@ def link_code_redeem(*, user: User, code: str, request=None) -> TherapistLink:
 
 
 @transaction.atomic
-def therapist_invite(*, user: User, email: str, request=None) -> TherapistLink:
+def therapist_invite(
+    *, user: User, email: str, request: HttpRequest | None = None
+) -> TherapistLink:
     """A partner invites a therapist by email; the therapist accepts in a therapist account."""
     couple = _my_couple_with_partner(user)
     email = (email or "").strip().lower()
@@ -245,7 +254,7 @@ def _send_therapist_invitation(link: TherapistLink, *, inviter: User) -> None:
 
 
 def therapist_invitation_accept(
-    *, therapist: User, link_public_id: str, request=None
+    *, therapist: User, link_public_id: str, request: HttpRequest | None = None
 ) -> TherapistLink:
     try:
         with transaction.atomic():
@@ -265,6 +274,7 @@ def therapist_invitation_accept(
                 raise LinkNotFound()
             if link.expires_at and link.expires_at <= timezone.now():
                 raise TherapistError("That invitation has expired.")
+            assert link.couple is not None  # an invitation is always made by a couple
             if not link.couple.is_active:
                 raise TherapistError("This couple is no longer active.")
             link.therapist = therapist
@@ -272,14 +282,16 @@ def therapist_invitation_accept(
             link.save(update_fields=["therapist", "therapist_accepted_at"])
             audit(action="therapist_link.accepted", actor=therapist, target=link, request=request)
             _maybe_activate(link, by=therapist, request=request)
-            live.couple_changed(couple_id=link.couple_id)
+            live.couple_changed(couple_id=link.couple.pk)
     except IntegrityError as exc:
         raise TherapistError("You're already linked with this couple.") from exc
     return link
 
 
 @transaction.atomic
-def therapist_link_end(*, therapist: User, link_public_id: str, request=None) -> TherapistLink:
+def therapist_link_end(
+    *, therapist: User, link_public_id: str, request: HttpRequest | None = None
+) -> TherapistLink:
     """The therapist declines an invitation, cancels a code, or ends a link."""
     link = (
         TherapistLink.objects.select_for_update(of=("self",))
@@ -311,13 +323,15 @@ def _partner_link(user: User, link_public_id: str) -> TherapistLink:
         if couple is not None and not user.is_therapist
         else None
     )
-    if link is None or link.couple_id != couple.pk:
+    if link is None or couple is None or link.couple_id != couple.pk:
         raise LinkNotFound()
     return link
 
 
 @transaction.atomic
-def consent_give(*, user: User, link_public_id: str, request=None) -> TherapistLink:
+def consent_give(
+    *, user: User, link_public_id: str, request: HttpRequest | None = None
+) -> TherapistLink:
     """A partner consents, in their own account. Access starts when both have."""
     link = _partner_link(user, link_public_id)
     if not link.is_open:
@@ -326,13 +340,14 @@ def consent_give(*, user: User, link_public_id: str, request=None) -> TherapistL
         return link  # a double-click changes nothing
     _give_consent(link, user, request)
     _maybe_activate(link, by=user, request=request)
+    assert link.couple_id is not None  # _partner_link: a link of the person's couple
     live.couple_changed(couple_id=link.couple_id)
     return link
 
 
 @transaction.atomic
 def consent_withdraw(
-    *, user: User, link_public_id: str, request=None, decline: bool = False
+    *, user: User, link_public_id: str, request: HttpRequest | None = None, decline: bool = False
 ) -> TherapistLink:
     """Either partner withdraws (or declines): the link ends at once, for both, and any open
     console socket of the therapist closes."""
@@ -345,6 +360,7 @@ def consent_withdraw(
         consent.save(update_fields=["withdrawn_at"])
     reason = TherapistLink.EndReason.DECLINED if decline else TherapistLink.EndReason.WITHDRAWN
     _end_link(link, reason=reason, by=user, request=request)
+    assert link.couple is not None  # _partner_link: a link of the person's couple
     audit(
         action="consent.declined" if decline and consent is None else "consent.withdrawn",
         actor=user,
@@ -380,7 +396,9 @@ def therapist_links_end_for(*, therapist: User, reason: str) -> int:
 
 
 @transaction.atomic
-def therapist_link_end_by_staff(*, link: TherapistLink, by: User, request=None) -> TherapistLink:
+def therapist_link_end_by_staff(
+    *, link: TherapistLink, by: User, request: HttpRequest | None = None
+) -> TherapistLink:
     """Staff end a therapist's access to a couple (e.g. after a complaint); audited."""
     link = TherapistLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
     if link.is_open:
@@ -475,7 +493,9 @@ def homework_mark_done(*, user: User, homework_public_id: str) -> Homework:
     return homework
 
 
-def homework_complete_with(sender, *, session: DialogueSession, **kwargs) -> Homework | None:
+def homework_complete_with(
+    sender: object, *, session: DialogueSession, **kwargs: object
+) -> Homework | None:
     """A completed dialogue completes the oldest open homework asking for its kind
     (dialogues.services.dialogue_completed, inside the transaction that completes it)."""
     homework = (
@@ -506,7 +526,9 @@ REMOVED_NOTE = "(removed by its author)"
 # --- facilitating a live dialogue: through the dialogues' one door -------------------------
 
 
-def _facilitate(session_public_id: str, therapist: User, decide: dialogues.Decide):
+def _facilitate(
+    session_public_id: str, therapist: User, decide: dialogues.Decide
+) -> dialogues.MoveResult:
     """Every facilitator action: access checked inside the transaction, with the link row
     locked (verified, linked, both partners' consent in force); otherwise not found."""
     return dialogues.session_change(
@@ -555,22 +577,22 @@ def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False)
 # --- what couples tells us (couples/signals.py, inside its transaction) -----------------------
 
 
-def on_couple_ending(sender, *, couple: Couple, **kwargs) -> None:
+def on_couple_ending(sender: object, *, couple: Couple, **kwargs: object) -> None:
     """When a couple ends, its therapist links end too."""
     couple_therapist_links_end(couple=couple)
 
 
-def on_access_ending(sender, *, user: User, reason: str, **kwargs) -> None:
+def on_access_ending(sender: object, *, user: User, reason: str, **kwargs: object) -> None:
     """A therapist un-verified, switched off or deleted: every link ends, consoles close."""
     if user.is_therapist:
         therapist_links_end_for(therapist=user, reason=TherapistLink.EndReason(reason))
 
 
-def on_account_exporting(sender, *, user: User, **kwargs) -> dict:
+def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dict:
     return links_and_homework_export(user=user)
 
 
-def on_account_deleting(sender, *, user: User, **kwargs) -> None:
+def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
     """A therapist deleting their account (their links ended already, by `on_access_ending`):
     their private notes go, and what they wrote in homework is erased (the couple keeps the
     rows and whether they were done). A partner's deletion needs nothing here: leaving the

@@ -13,11 +13,12 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from couples.audit import audit
+from couples.http import AuthedRequest
 from dialogues import selectors as dialogue_selectors
 from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
@@ -41,7 +42,7 @@ def therapist_only(view):
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: AuthedRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_therapist or request.user.is_staff:
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
@@ -49,14 +50,14 @@ def therapist_only(view):
     return wrapper
 
 
-def _link_or_404(request: HttpRequest, couple_public_id: str):
+def _link_or_404(request: AuthedRequest, couple_public_id: str):
     link = selectors.couple_for_therapist(therapist=request.user, couple_public_id=couple_public_id)
     if link is None:
         raise Http404("No such couple.")
     return link
 
 
-def _session_or_404(request: HttpRequest, public_id: str) -> DialogueSession:
+def _session_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
     session = dialogue_selectors.dialogue_for_facilitator(public_id=public_id, user=request.user)
     if session is None:
         raise Http404("No such dialogue.")
@@ -68,14 +69,14 @@ def _session_or_404(request: HttpRequest, public_id: str) -> DialogueSession:
 
 @therapist_only
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     context = selectors.dashboard(therapist=request.user)
     return render(request, "therapists/dashboard.html", context)
 
 
 @therapist_only
 @require_POST
-def link_code_new(request: HttpRequest) -> HttpResponse:
+def link_code_new(request: AuthedRequest) -> HttpResponse:
     try:
         link = services.link_code_issue(therapist=request.user)
     except TherapistError as error:
@@ -87,7 +88,7 @@ def link_code_new(request: HttpRequest) -> HttpResponse:
 
 @therapist_only
 @require_POST
-def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
+def invitation_accept(request: AuthedRequest, public_id: str) -> HttpResponse:
     try:
         services.therapist_invitation_accept(
             therapist=request.user, link_public_id=public_id, request=request
@@ -103,7 +104,7 @@ def invitation_accept(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @therapist_only
 @require_POST
-def link_end(request: HttpRequest, public_id: str) -> HttpResponse:
+def link_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     try:
         services.therapist_link_end(
             therapist=request.user, link_public_id=public_id, request=request
@@ -150,7 +151,7 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, status=20
 
 @therapist_only
 @require_GET
-def couple_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def couple_detail(request: AuthedRequest, public_id: str) -> HttpResponse:
     link = _link_or_404(request, public_id)
     audit(
         action="therapist.read",
@@ -164,7 +165,7 @@ def couple_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @therapist_only
 @require_POST
-def couple_note(request: HttpRequest, public_id: str) -> HttpResponse:
+def couple_note(request: AuthedRequest, public_id: str) -> HttpResponse:
     link = _link_or_404(request, public_id)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -182,7 +183,7 @@ def couple_note(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @therapist_only
 @require_POST
-def homework_new(request: HttpRequest, public_id: str) -> HttpResponse:
+def homework_new(request: AuthedRequest, public_id: str) -> HttpResponse:
     link = _link_or_404(request, public_id)
     form = HomeworkForm(request.POST)
     if form.is_valid():
@@ -216,7 +217,7 @@ def _console_context(request, session: DialogueSession) -> dict:
 
 @therapist_only
 @require_GET
-def console(request: HttpRequest, public_id: str) -> HttpResponse:
+def console(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     audit(
         action="therapist.read", actor=request.user, target=session, request=request, what="console"
@@ -226,7 +227,7 @@ def console(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @therapist_only
 @require_GET
-def transcript(request: HttpRequest, public_id: str) -> HttpResponse:
+def transcript(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     audit(
         action="therapist.read",
@@ -241,7 +242,7 @@ def transcript(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @therapist_only
 @require_POST
-def coach(request: HttpRequest, public_id: str) -> HttpResponse:
+def coach(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     console_view = dialogue_selectors.console_for(session=session)
     form = CoachingForm(request.POST, partners=console_view.partners)
@@ -267,7 +268,9 @@ def coach(request: HttpRequest, public_id: str) -> HttpResponse:
     status = 422 if form.errors else 200
     if not request.htmx:
         if form.errors:
-            messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+            messages.error(
+                request, "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            )
         else:
             messages.success(request, sent)
         return redirect("therapists:console", public_id=public_id)
@@ -294,7 +297,7 @@ def _console_state_response(request, session, *, error: str = "", status: int = 
 
 @therapist_only
 @require_POST
-def rewind(request: HttpRequest, public_id: str) -> HttpResponse:
+def rewind(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     try:
         services.session_rewind(
@@ -307,7 +310,7 @@ def rewind(request: HttpRequest, public_id: str) -> HttpResponse:
     return _console_state_response(request, session)
 
 
-def _steered(request: HttpRequest, public_id: str, steer) -> HttpResponse:
+def _steered(request: AuthedRequest, public_id: str, steer) -> HttpResponse:
     """Pause, resume or end from the console: the console's state, or why not."""
     session = _session_or_404(request, public_id)
     try:
@@ -319,25 +322,25 @@ def _steered(request: HttpRequest, public_id: str, steer) -> HttpResponse:
 
 @therapist_only
 @require_POST
-def dialogue_pause(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_pause(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _steered(request, public_id, services.session_pause_by_facilitator)
 
 
 @therapist_only
 @require_POST
-def dialogue_resume(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_resume(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _steered(request, public_id, services.session_resume_by_facilitator)
 
 
 @therapist_only
 @require_POST
-def dialogue_end(request: HttpRequest, public_id: str) -> HttpResponse:
+def dialogue_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _steered(request, public_id, services.session_end_by_facilitator)
 
 
 @therapist_only
 @require_POST
-def session_note(request: HttpRequest, public_id: str) -> HttpResponse:
+def session_note(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -356,7 +359,9 @@ def session_note(request: HttpRequest, public_id: str) -> HttpResponse:
     notes = selectors.notes_of(therapist=request.user, couple=session.couple, session=session)
     if not request.htmx:
         if form.errors:
-            messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+            messages.error(
+                request, "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            )
         return redirect("therapists:console", public_id=public_id)
     return render(
         request,
@@ -371,7 +376,7 @@ def session_note(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def homework_done(request: HttpRequest, public_id: str) -> HttpResponse:
+def homework_done(request: AuthedRequest, public_id: str) -> HttpResponse:
     try:
         services.homework_mark_done(user=request.user, homework_public_id=public_id)
     except TherapistError as error:
@@ -383,7 +388,7 @@ def homework_done(request: HttpRequest, public_id: str) -> HttpResponse:
 # --- links, from the partners' side ---------------------------------------------------------
 
 
-def _link_decision(request: HttpRequest, decide, done: str) -> HttpResponse:
+def _link_decision(request: AuthedRequest, decide, done: str) -> HttpResponse:
     """A partner's decision about a link (consent, decline, withdraw): done, or why not."""
     try:
         decide()
@@ -398,7 +403,7 @@ def _link_decision(request: HttpRequest, decide, done: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_code_enter(request: HttpRequest) -> HttpResponse:
+def link_code_enter(request: AuthedRequest) -> HttpResponse:
     form = TherapistCodeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Please enter the code your therapist gave you.")
@@ -410,6 +415,7 @@ def link_code_enter(request: HttpRequest) -> HttpResponse:
     except TherapistError as error:
         messages.error(request, error.message)
     else:
+        assert link.therapist is not None  # a code is only ever issued by a therapist
         messages.success(
             request,
             f"Thank you. {link.therapist.display_name} will have access once your partner "
@@ -422,7 +428,7 @@ def link_code_enter(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def therapist_invite(request: HttpRequest) -> HttpResponse:
+def therapist_invite(request: AuthedRequest) -> HttpResponse:
     form = TherapistInviteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Please enter your therapist's email address.")
@@ -444,7 +450,7 @@ def therapist_invite(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_give(request: HttpRequest, public_id: str) -> HttpResponse:
+def consent_give(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _link_decision(
         request,
         lambda: services.consent_give(user=request.user, link_public_id=public_id, request=request),
@@ -454,7 +460,7 @@ def consent_give(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_decline(request: HttpRequest, public_id: str) -> HttpResponse:
+def consent_decline(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _link_decision(
         request,
         lambda: services.consent_withdraw(
@@ -466,7 +472,7 @@ def consent_decline(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
+def consent_withdraw(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _link_decision(
         request,
         lambda: services.consent_withdraw(
