@@ -243,6 +243,7 @@ def couple_leave(*, user: User) -> Couple:
     couple.save(update_fields=["is_active", "ended_at"])
     couple.memberships.filter(is_active=True).update(is_active=False, left_at=now)
     _invitations_revoke(couple.invitations.all(), by=None, reason="couple_ended")
+    live.couple_ended(couple_id=couple.pk)  # its home pages' sockets close: access changed
     logger.info("couple ended", extra={"couple": couple.public_id})
     return couple
 

@@ -1,8 +1,14 @@
 """Websockets: push server-rendered fragments to the people in a dialogue.
 
-Writes never come over the socket (they are HTTP posts). The socket carries only three small
-client frames: "typing" (no text, ever), "snapshot" (I saw a gap) and "ping".
-Permission is checked on connect and again on every render.
+Permission is checked when a socket connects; it is closed by an event when access ends
+(logout, deactivation, deletion: `auth.revoked`; a therapist's access: `therapist.access_ended`).
+A step is rendered once per audience when it commits and arrives in the group message: a
+socket that follows forwards its audience's HTML as it is (no query); after a gap, and on
+(re)connect, it renders from PostgreSQL.
+
+The browser sends small frames: "typing" (no text, ever), "snapshot" (I saw a gap), "ping",
+and "move" (a partner's move over the open socket, the same service, token and errors as the
+form's HTTP post, which remains the fallback when the socket is down).
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ from django.conf import settings
 from couples import session_limits
 from couples.models import User
 from couples.selectors import couple_for
-from dialogues import layer_watch, push, selectors
+from dialogues import layer_watch, push, selectors, services
+from dialogues.forms import move_payload, posted_at
 from dialogues.selectors import FACILITATOR, PARTNER
 from imago_site.live import auth_session_group, couple_group, user_group
 
 logger = logging.getLogger("imago.dialogues")
 
 MAX_FRAME_BYTES = 1024
+MAX_MOVE_FRAME_BYTES = 64 * 1024  # a move's text and requests, JSON-escaped
 RATE_LIMIT = (30, 10.0)  # at most 30 client frames per 10 seconds per connection
 TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
 
@@ -184,6 +192,8 @@ class DialogueConsumer(_Base):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         session = allowed["session"]
+        # Whose fragments this socket forwards: the partner's slot, or the facilitators'.
+        self.audience = session.slot_of(self.user) if self.role == PARTNER else FACILITATOR
         # The people whose presence this person is shown: user pk -> name.
         self.watched: dict[int, str] = allowed["partners"]
         self.partner_pk = next(iter(self.watched), None) if self.role == PARTNER else None
@@ -228,13 +238,19 @@ class DialogueConsumer(_Base):
         if not self._frame_allowed():
             await self.close(code=CLOSE_TOO_MANY)
             return
-        if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
+        limit = MAX_MOVE_FRAME_BYTES if self.role == PARTNER else MAX_FRAME_BYTES
+        if bytes_data is not None or text_data is None or len(text_data) > limit:
             return  # ignored: no harm, no change
         try:
             frame = json.loads(text_data)
         except ValueError:
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "move" and self.role == PARTNER:
+            await self.move(frame)
+            return
+        if len(text_data) > MAX_FRAME_BYTES:
+            return
         if kind == "typing" and self.role == PARTNER:
             now = time.monotonic()
             if now - self.last_typing >= TYPING_EVERY:
@@ -259,12 +275,58 @@ class DialogueConsumer(_Base):
         self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
         await self.send(rendered.html)
 
+    async def move(self, frame: dict) -> None:
+        """A move sent over this socket. On success nothing is sent here: the step reaches
+        this socket like every other, in the group message. A refusal goes to this socket
+        only, as the move panel with the message (a stale form is replaced by the current
+        one; otherwise what the person wrote is kept)."""
+        try:
+            await database_sync_to_async(services.move_submit)(
+                session_public_id=self.public_id,
+                user=self.user,
+                move=str(frame.get("move") or "")[:40],
+                payload=move_payload(frame),
+                at=posted_at(frame),
+                token=str(frame.get("token") or ""),
+            )
+        except services.DialogueError as error:
+            html = await database_sync_to_async(push.render_refusal)(
+                public_id=self.public_id,
+                user=self.user,
+                error=error.message,
+                posted_text="" if error.stale else str(frame.get("text") or ""),
+            )
+            if html is None:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            self.panel_key = ""  # the panel shown now is the refusal: the next step replaces it
+            await self.send(html)
+
     async def catch_up(self) -> None:
         await self.dialogue_changed({"seq": self.last_seq + 1})  # renders only what is new
+
+    def _follows(self, event: dict) -> dict | None:
+        """This socket's fragment of the change, if it can be forwarded as it is: rendered for
+        its audience, and following what this socket last showed."""
+        fragment = (event.get("fragments") or {}).get(self.audience)
+        if fragment is None or event.get("prev") != self.last_seq:
+            return None
+        if self.role == FACILITATOR and event.get("by_facilitator"):
+            # Rendered as the therapist who acted: theirs to forward, another's to re-render.
+            return fragment if event.get("actor") == self.user.pk else None
+        return fragment
 
     async def dialogue_changed(self, event) -> None:
         if event.get("seq", 0) <= self.last_seq:
             return  # already shown (a snapshot or an earlier update covered it)
+        fragment = self._follows(event)
+        if fragment is not None:
+            html = fragment["html"]
+            if fragment["panel_key"] != self.panel_key:
+                html += fragment["panel"]
+            self.last_seq, self.panel_key = event["seq"], fragment["panel_key"]
+            await self.send(html)
+            return
         rendered = await database_sync_to_async(push.render_update)(
             public_id=self.public_id,
             user=self.user,
@@ -382,3 +444,9 @@ class HomeConsumer(_Base):
         html = await database_sync_to_async(push.render_home)(user=self.user)
         if html:
             await self.send(html)
+
+    async def couple_ended(self, event) -> None:
+        """The couple this socket was opened for has ended: show the page as it is now, and
+        close (what it listened to is no longer this person's)."""
+        await self.couple_changed(event)
+        await self.close(code=CLOSE_FORBIDDEN)

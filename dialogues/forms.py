@@ -1,4 +1,8 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
+from django.http import QueryDict
 
 from dialogues import protocol
 from dialogues.services import MAX_TOPIC
@@ -24,21 +28,32 @@ class StartDialogueForm(forms.Form):
     )
 
 
-def move_payload(post) -> dict:
-    """The protocol payload from a posted move form (the protocol validates it)."""
+def _values(data: Mapping[str, Any], name: str) -> list:
+    """Every value of a field: from a posted form (a QueryDict) or a socket frame (a dict)."""
+    if isinstance(data, QueryDict):
+        return data.getlist(name)
+    value = data.get(name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def move_payload(data: Mapping[str, Any]) -> dict[str, object]:
+    """The protocol payload from a posted move form or a socket frame (the protocol validates
+    it)."""
     payload: dict[str, object] = {}
     for name in protocol.FIELD_NAMES:
         if name in ("feelings", "items"):
-            values = post.getlist(name)
+            values = _values(data, name)
             if values:
                 payload[name] = values
-        elif name in post:
-            payload[name] = post.get(name)
+        elif name in data:
+            payload[name] = data.get(name)
     return payload
 
 
-def posted_at(post) -> int | None:
+def posted_at(data: Mapping[str, Any]) -> int | None:
     try:
-        return int(post.get("at", ""))
+        return int(str(data.get("at", "")))
     except ValueError:
         return None

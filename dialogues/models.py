@@ -98,6 +98,11 @@ class DialogueSession(models.Model):
             return "b"
         return None
 
+    def slot_of_pk(self, pk: int | None) -> str | None:
+        if pk is None:
+            return None
+        return "a" if pk == self.partner_a_id else "b" if pk == self.partner_b_id else None
+
     def partner_in(self, slot: str):
         return self.partner_a if slot == "a" else self.partner_b
 

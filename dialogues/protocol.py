@@ -733,7 +733,7 @@ def _as_int(value: object, message: str) -> int:
 def _clean_text(value: object, f: Field) -> str:
     if value is None:
         value = ""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         raise InvalidInput("Please write your answer as plain text.")
     text = value.strip()
     if f.required and not text:
@@ -777,7 +777,7 @@ def _clean_items(value: object, f: Field) -> list[str]:
     for item in raw:
         if item is None:
             continue
-        if not isinstance(item, str):
+        if not isinstance(item, str) or "\x00" in item:
             raise InvalidInput("Please write each request as plain text.")
         text = item.strip()
         if not text:

@@ -1,10 +1,15 @@
-"""Fragments pushed over the websocket, rendered for one person from the same partials as the
-page. Each message starts with a sync marker carrying the session's sequence numbers, so a
-browser that sees a gap asks for a snapshot.
+"""Fragments pushed over the websocket, from the same partials as the page.
 
-Sequence numbers are per session. A turn this person may not see (a therapist's private word
-to the other partner) is simply absent from what they get, while the marker still advances
-past it: each person's view stays contiguous.
+A change is rendered once per audience right after it commits (`render_change`: partner "a",
+partner "b", and the facilitators), from the objects the transaction already holds, and the
+HTML travels in the group message; each socket forwards its audience's fragment when it
+follows what that socket last showed. A socket renders from PostgreSQL (`render_update`,
+`render_snapshot`) only when it connects, asks for a snapshot, or has missed a step.
+
+Each message starts with a sync marker carrying the session's sequence numbers, so a browser
+that sees a gap asks for a snapshot. A turn this person may not see (a therapist's private
+word to the other partner) is simply absent from what they get, while the marker still
+advances past it: each person's view stays contiguous.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from couples.models import User
-from dialogues import selectors
+from dialogues import protocol, selectors
+from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import FACILITATOR, PARTNER
 
 PAGE = "dialogues/dialogue.html"
@@ -72,6 +78,72 @@ def render_update(
         panel = "console_state" if role == FACILITATOR else "move_panel"
         parts.append(render_to_string(f"{PAGE}#{panel}", context))
     return Rendered("".join(parts), session.seq, context["panel_key"], session.is_live)
+
+
+def _update_parts(context: dict, *, after: int, seq: int) -> str:
+    return "".join(
+        [
+            _marker("update", after + 1, seq),
+            render_to_string(f"{PAGE}#new_turns", context),
+            render_to_string(f"{PAGE}#status_bar", context),
+            render_to_string(f"{PAGE}#announcer", context),
+            render_to_string(f"{PAGE}#typing", {}),  # whoever was writing has posted
+        ]
+    )
+
+
+def _panel_html(context: dict, role: str) -> str:
+    panel = "console_state" if role == FACILITATOR else "move_panel"
+    return render_to_string(f"{PAGE}#{panel}", context)
+
+
+def _audience(session: DialogueSession, turn: Turn, viewer: User, role: str, after: int) -> dict:
+    visible = turn.visible_to_id is None or viewer.pk in (turn.visible_to_id, turn.actor_id)
+    context = selectors.dialogue_context(
+        session=session, viewer=viewer, turns=[turn] if visible else [], role=role
+    )
+    return {
+        "html": _update_parts(context, after=after, seq=session.seq),
+        "panel": _panel_html(context, role),
+        "panel_key": context["panel_key"],
+    }
+
+
+class _Onlooker:
+    """The facilitators' audience: sees every turn meant for both, and as nobody's own."""
+
+    pk = None
+    display_name = ""
+    is_authenticated = True
+
+
+def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
+    """One committed change, rendered once for each audience: "a" and "b" (the partners) and
+    "facilitator". `session` and `turn` are the objects the transaction saved, with the
+    partners (and the actor) loaded: nothing is read again.
+
+    The facilitators' fragment is rendered as the therapist who acted, when one did (their own
+    coaching reads "You"); another therapist's console renders that step from the database."""
+    after = session.seq - 1
+    fragments = {
+        slot: _audience(session, turn, partner, PARTNER, after)
+        for slot in protocol.SLOTS
+        if (partner := session.partner_in(slot)) is not None
+    }
+    onlooker = turn.actor if turn.actor_role == FACILITATOR else _Onlooker()
+    fragments[FACILITATOR] = _audience(session, turn, onlooker, FACILITATOR, after)  # type: ignore[arg-type]
+    return fragments
+
+
+def render_refusal(*, public_id: str, user: User, error: str, posted_text: str = "") -> str | None:
+    """A move sent over the socket was refused: the move panel as it is now, with the message
+    and what the person wrote (None if the person may not see the dialogue)."""
+    session = selectors.dialogue_for(public_id=public_id, user=user)
+    if session is None:
+        return None
+    context = selectors.dialogue_context(session=session, viewer=user, turns=[])
+    context.update({"error": error, "posted_text": posted_text})
+    return render_to_string(f"{PAGE}#move_panel", context)
 
 
 def render_presence(*, partner_name: str, online: bool) -> str:

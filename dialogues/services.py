@@ -13,8 +13,9 @@ Therapists' access is not known here: the therapists app registers its check
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of
-from dialogues import protocol
+from dialogues import protocol, push
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate
 from imago_site import live
@@ -78,6 +79,8 @@ class MoveResult:
     session: DialogueSession
     turn: Turn | None  # None when the change was already made (a double-click)
     created: bool  # False when nothing new was saved (a replayed form token, a double-click)
+    # Filled in once the change commits: its fragments, rendered once per audience.
+    fragments: dict[str, dict] = field(default_factory=dict)
 
 
 # --- the one door ----------------------------------------------------------------------------
@@ -122,6 +125,8 @@ def _locked(
     )
     if session is None:
         raise DialogueNotFound()
+    if (paused_by := session.slot_of_pk(session.paused_by_id)) is not None:
+        session.paused_by = session.partner_in(paused_by)  # a partner: loaded already
     if as_facilitator:
         if not may_facilitate(therapist=user, couple_id=session.couple_id, for_update=True):
             raise DialogueNotFound()
@@ -174,6 +179,51 @@ def _apply(session: DialogueSession, change: Change, *, actor: User) -> None:
             session.ended_at = timezone.now()
 
 
+# What a change may update on the session row: only those that changed are written.
+_PROGRESS_FIELDS = (
+    "seq",
+    "updated_at",
+    "step_seq",
+    "state",
+    "step",
+    "round",
+    "status",
+    "paused_by",
+    "paused_at",
+    "ready_to_resume",
+    "scheduled_for",
+    "ended_at",
+)
+
+
+_ATTNAMES = {"paused_by": "paused_by_id"}
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes
+
+
+def _progress_of(session: DialogueSession) -> dict[str, object]:
+    # Foreign keys by their id ("paused_by_id"): comparing them loads nobody.
+    return {name: getattr(session, _ATTNAMES.get(name, name)) for name in _PROGRESS_FIELDS}
+
+
+def _publish(session: DialogueSession, turn: Turn, result: MoveResult) -> None:
+    """After commit: render the change once per audience and send it to the dialogue's
+    sockets. If rendering fails, the sockets still hear that something changed (ids only) and
+    read it from the database."""
+    message: dict[str, object] = {
+        "type": "dialogue.changed",
+        "seq": session.seq,
+        "prev": session.seq - 1,
+        "actor": turn.actor_id,
+        "by_facilitator": turn.actor_role == FACILITATOR,
+    }
+    try:
+        result.fragments.update(push.render_change(session=session, turn=turn))
+        message["fragments"] = result.fragments
+    except Exception:
+        logger.exception("rendering a change failed", extra={"session": session.public_id})
+    live.send(live.dialogue_group(session.public_id), message)
+
+
 def session_change(
     *,
     session_public_id: str,
@@ -184,7 +234,9 @@ def session_change(
 ) -> MoveResult:
     """The one way a dialogue changes. `token`: the form's id; a replayed or double-clicked
     form finds the turn it saved the first time and saves nothing."""
-    token = (token or "").strip()[:64] or None
+    token = (token or "").strip() or None
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise DialogueError("This form can't be sent as it is. Please reload the page.")
     with transaction.atomic():
         session, slot = _locked(
             public_id=session_public_id, user=user, as_facilitator=as_facilitator
@@ -193,14 +245,17 @@ def session_change(
             existing = session.turns.filter(client_token=token).first()
             if existing is not None:
                 return MoveResult(session=session, turn=existing, created=False)
+        before = _progress_of(session)  # decisions may change the session too
         change = decide(session, slot, user)
         if change is None:
             return MoveResult(session=session, turn=None, created=False)
         role = protocol.role_of(session.protocol_state, slot) if slot else FACILITATOR
         turn = _append_turn(session, change, actor=user, actor_role=role, token=token)
         _apply(session, change, actor=user)
-        session.save()
-        live.dialogue_changed(public_id=session.public_id, seq=session.seq)
+        after = _progress_of(session)
+        session.save(update_fields=[name for name in after if after[name] != before[name]])
+        result = MoveResult(session=session, turn=turn, created=True)
+        transaction.on_commit(lambda: _publish(session, turn, result))
         if change.couple_too or not session.is_live:
             live.couple_changed(couple_id=session.couple_id)
     logger.info(
@@ -208,7 +263,7 @@ def session_change(
         change.move,
         extra={"session": session.public_id, "step": turn.step, "by": role},
     )
-    return MoveResult(session=session, turn=turn, created=True)
+    return result
 
 
 # --- starting ------------------------------------------------------------------------------

@@ -145,29 +145,38 @@ def _cooling_response(request, session) -> HttpResponse | None:
 @login_required
 @require_POST
 def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
-    session = _session_or_404(request, public_id)
-    cooling = _cooling_response(request, session)
-    if cooling is not None:
-        return cooling
+    """A move over HTTP: the fallback when the page's socket is down (or without JavaScript),
+    and the starting moves, which may first suggest a cooling pause."""
+    if request.POST.get("move") in protocol.STARTING_MOVES:
+        cooling = _cooling_response(request, _session_or_404(request, public_id))
+        if cooling is not None:
+            return cooling
     try:
-        services.move_submit(
-            session_public_id=session.public_id,
+        result = services.move_submit(
+            session_public_id=public_id,
             user=request.user,
             move=request.POST.get("move", ""),
             payload=move_payload(request.POST),
             at=posted_at(request.POST),
             token=request.POST.get("token"),
         )
+    except services.DialogueNotFound:
+        raise Http404("No such dialogue.") from None
     except DialogueError as error:
         if not request.htmx:
             messages.error(request, error.message)
             return redirect("dialogues:detail", public_id=public_id)
         # A stale form is replaced by the current one; otherwise keep what they wrote.
         posted = {} if error.stale else request.POST
+        session = _session_or_404(request, public_id)
         return _panel_response(request, session, error=error.message, status=422, posted=posted)
     if not request.htmx:
         return redirect("dialogues:detail", public_id=public_id)
-    return _panel_response(request, session)
+    # The panel this person's page shows next, as rendered for them once at commit.
+    mine = result.fragments.get(result.session.slot_of(request.user) or "")
+    if mine is not None:
+        return HttpResponse(mine["panel"])
+    return _panel_response(request, result.session)
 
 
 def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResponse:

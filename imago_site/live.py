@@ -75,6 +75,10 @@ def couple_changed(*, couple_id: int) -> None:
     send_after_commit(couple_group(couple_id), {"type": "couple.changed"})
 
 
+def couple_ended(*, couple_id: int) -> None:
+    send_after_commit(couple_group(couple_id), {"type": "couple.ended"})
+
+
 def sockets_close_for_user(*, user_pk: int) -> None:
     send_after_commit(user_group(user_pk), {"type": "auth.revoked"})
 

@@ -137,6 +137,7 @@ else:
 # Channel layer: in-memory by default; REDIS_URL=redis://… for channels-redis.
 REDIS_URL = env_str("REDIS_URL")
 REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
+CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -159,6 +160,11 @@ if REDIS_URL:
                     for url in env_list("REDIS_URL", [])
                 ],
                 "prefix": env_str("CHANNELS_PREFIX", "imago"),
+                # Steps travel as HTML rendered once per audience: never in the clear in Redis.
+                # The first key encrypts, every key decrypts (rotation: put the new key first,
+                # restart every worker, drop the old key once no message older than `expiry`
+                # can be left).
+                "symmetric_encryption_keys": CHANNELS_ENCRYPTION_KEYS,
                 "capacity": 1500,
                 "expiry": 30,
             },

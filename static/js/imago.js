@@ -59,11 +59,56 @@
     localizeTimes(document);
   });
 
+  var socketOpen = false;
   document.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.socketWrapper;
+    socketOpen = true;
     setConnection("open", "Connected");
   });
+
+  // --- moves over the open socket; the form's own HTTP post when the socket is down -------
+  // The same form token goes either way, so a move resent after a drop is never saved twice.
+  function formValues(form) {
+    var values = { type: "move" };
+    new FormData(form).forEach(function (value, name) {
+      if (name === "csrfmiddlewaretoken") return;
+      if (name === "feelings" || name === "items") {
+        (values[name] = values[name] || []).push(value);
+      } else {
+        values[name] = value;
+      }
+    });
+    return values;
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.matches || !form.matches("form[data-ws-move]") || !socketOpen || !socket) return;
+    event.preventDefault();
+    form.setAttribute("data-pending", "");
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    pendingDrafts = Array.prototype.map.call(form.querySelectorAll("[data-draft]"), function (el) { return el.id; });
+    socket.send(JSON.stringify(formValues(form)), form);
+  });
+  var pendingDrafts = [];
+  function settlePendingDrafts() {
+    // The move went through once its form is gone and no refusal took its place.
+    if (!pendingDrafts.length || document.querySelector("form[data-pending]")) return;
+    if (document.querySelector("#move-panel [role=alert]")) { pendingDrafts = []; return; }
+    pendingDrafts.forEach(function (id) {
+      try { sessionStorage.removeItem(DRAFT + id); } catch (e) { /* storage off */ }
+    });
+    pendingDrafts = [];
+  }
+  function releasePendingForms() {
+    document.querySelectorAll("form[data-pending]").forEach(function (form) {
+      form.removeAttribute("data-pending");
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+    });
+  }
+
   document.addEventListener("htmx:wsClose", function (event) {
+    socketOpen = false;
+    releasePendingForms(); // sending again goes over HTTP, with the same token
     var code = event.detail.event && event.detail.event.code;
     if (code === 4401 || code === 4403) {
       setConnection("closed", "Disconnected. Please reload the page or log in again.");
@@ -83,6 +128,7 @@
     if (first !== seen + 1) { event.preventDefault(); requestSnapshot(); } // a gap
   });
   document.addEventListener("htmx:wsAfterMessage", function (event) {
+    settlePendingDrafts();
     var marker = document.getElementById("sync");
     if (marker) seen = parseInt(marker.getAttribute("data-seq"), 10) || seen;
     var typing = document.getElementById("typing");

@@ -235,7 +235,7 @@ async def test_typing_sends_a_hint_and_never_text(dialogue, alex, sam):
     [
         "not json",
         "[1, 2]",
-        json.dumps({"type": "move", "move": "accept_now"}),
+        json.dumps({"type": "unknown", "move": "accept_now"}),
         json.dumps({"type": "typing", "pad": "x" * MAX_FRAME_BYTES}),
         " ",
         "null",
@@ -309,7 +309,9 @@ async def test_the_home_socket_refuses_people_without_a_couple(alex):
     assert not connected
 
 
-async def test_the_channel_layer_carries_ids_only(dialogue, alex, sam, monkeypatch):
+async def test_the_channel_layer_carries_ids_and_rendered_fragments_only(
+    dialogue, alex, sam, monkeypatch
+):
     layer = get_channel_layer()
     sent = []
     original = layer.group_send
@@ -330,6 +332,12 @@ async def test_the_channel_layer_carries_ids_only(dialogue, alex, sam, monkeypat
         at=2,
     )
     await receive_until(ws, "private-words-here")
-    assert sent and "private-words-here" not in repr(sent)
-    assert all(set(m) <= {"type", "seq", "user", "channel", "role"} for m in sent)
+    # Words travel only inside the fragments already rendered for each audience (encrypted
+    # on Redis: tests/imago_site/test_channel_layer.py); everything else is ids.
+    ids = {"type", "seq", "prev", "user", "channel", "role", "actor", "by_facilitator"}
+    without_fragments = [{k: v for k, v in m.items() if k != "fragments"} for m in sent]
+    assert sent and "private-words-here" not in repr(without_fragments)
+    assert all(set(m) <= ids for m in without_fragments)
+    carried = [m["fragments"] for m in sent if "fragments" in m]
+    assert carried and set(carried[-1]) == {"a", "b", "facilitator"}
     await ws.disconnect()

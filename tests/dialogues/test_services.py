@@ -250,7 +250,7 @@ def test_ending_makes_the_dialogue_read_only(dialogue, alex, sam):
     services.dialogue_start(user=sam, kind="appreciation", topic="Thanks")
 
 
-def test_it_broadcasts_ids_only_after_commit(
+def test_it_broadcasts_after_commit_with_each_audiences_fragments_only(
     dialogue, alex, sam, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
@@ -260,10 +260,17 @@ def test_it_broadcasts_ids_only_after_commit(
         assert sent == []  # nothing before the commit
     with django_capture_on_commit_callbacks(execute=True):
         move(dialogue, alex, "send", text="A very private sentence.")
-    assert sent == [
-        (dialogue.group_name, {"type": "dialogue.changed", "seq": 2}),
-        (dialogue.group_name, {"type": "dialogue.changed", "seq": 3}),
+    assert [
+        (group, message["type"], message["seq"], message["prev"]) for group, message in sent
+    ] == [
+        (dialogue.group_name, "dialogue.changed", 2, 1),
+        (dialogue.group_name, "dialogue.changed", 3, 2),
     ]
+    # What anyone wrote travels only inside the fragments, rendered once per audience (and
+    # encrypted on Redis: tests/imago_site/test_channel_layer.py), never as data of its own.
+    fragments = sent[1][1].pop("fragments")
+    assert set(fragments) == {"a", "b", "facilitator"}
+    assert all("A very private sentence." in f["html"] for f in fragments.values())
     assert "private" not in repr(sent)
 
 

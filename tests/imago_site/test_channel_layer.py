@@ -20,3 +20,39 @@ async def test_an_idle_receive_on_real_redis_waits_through_several_blocking_read
     await layer.send(channel, {"type": "still.here"})
     assert await asyncio.wait_for(receiving, timeout=5) == {"type": "still.here"}
     await layer.flush()
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
+async def test_what_travels_through_redis_is_encrypted():
+    """Steps travel as HTML with what partners wrote in it: Redis holds it only encrypted."""
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    assert config["symmetric_encryption_keys"]
+    layer = RedisChannelLayer(**{**config, "prefix": config["prefix"] + ".crypt-test"})
+    channel = await layer.new_channel()
+    secret = "When the week gets busy I feel far from you."
+    await layer.send(channel, {"type": "dialogue.changed", "html": secret})
+    connection = layer.connection(layer.consistent_hash(channel))
+    stored = b""
+    for key in await connection.keys(layer.prefix + "*"):
+        if await connection.type(key) == b"zset":
+            stored += b"".join(await connection.zrange(key, 0, -1))
+    assert stored and secret.encode() not in stored and b"dialogue.changed" not in stored
+    assert (await layer.receive(channel))["html"] == secret
+    await layer.flush()
+
+
+def test_the_encryption_key_comes_from_the_environment_and_rotates():
+    from tests.imago_site.test_settings import run_python
+
+    code = (
+        "import json, imago_site.settings as s; "
+        "print(json.dumps(s.CHANNEL_LAYERS['default']['CONFIG']['symmetric_encryption_keys']))"
+    )
+    result = run_python(
+        ["-c", code],
+        DEBUG="1",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CHANNELS_ENCRYPTION_KEYS="new-key,old-key",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == '["new-key", "old-key"]'

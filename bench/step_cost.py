@@ -1,0 +1,198 @@
+#!/usr/bin/env python
+"""What one step costs the server, in this process, in about a minute.
+
+Run by hand, never from the test suite (figures go to docs/performance.md with the command):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/imago_stepcost .venv/bin/python \
+        bench/step_cost.py --steps 300
+
+It makes its own couple, therapist and dialogue in that database (migrating it first), then
+times the parts of one step the way the server runs them:
+
+- "move": the one lean transaction (lock, token check, insert, update) plus, after commit,
+  rendering the step once per audience (partner a, partner b, the facilitators);
+- "post": the same move as the browser's HTTP fallback sends it (Django's middleware, session,
+  auth, CSRF), through the test client;
+- "forward": what a socket that follows does with the step (picks its audience's fragment);
+- "snapshot": what a (re)connecting socket renders from the database.
+
+CPU time is this process's (time.process_time); the database server's own CPU is not in it
+(the full benchmark, bench/benchmark.py, measures the whole machine). Queries are counted.
+The data it made is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imago_site.settings")
+    os.environ.setdefault("DEBUG", "1")
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("imago").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def summary(name: str, cpu_ms: list[float], queries: list[int]) -> str:
+    cpu_ms = sorted(cpu_ms)
+    p99 = cpu_ms[min(len(cpu_ms) - 1, int(len(cpu_ms) * 0.99))]
+    return (
+        f"{name:9} median {statistics.median(cpu_ms):6.2f} ms  p99 {p99:6.2f} ms  "
+        f"queries {statistics.median(queries):4.0f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=300, help="steps to time (max 2000)")
+    args = parser.parse_args()
+    steps = max(10, min(args.steps, 2000))
+    setup()
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from couples.models import Couple, Membership, User
+    from dialogues import push, services
+    from dialogues.models import DialogueSession
+    from dialogues.selectors import FACILITATOR
+    from safety import services as safety_services
+    from therapists import services as therapist_services
+
+    run = secrets.token_hex(4)
+    people = [
+        User.objects.create_user(
+            email=f"stepcost-{run}-{who}@bench.invalid", password="x", display_name=who
+        )
+        for who in ("Alex", "Sam")
+    ]
+    therapist = User.objects.create_user(
+        email=f"stepcost-{run}-t@bench.invalid",
+        password="x",
+        display_name="Dr. T",
+        kind=User.Kind.THERAPIST,
+    )
+    from django.utils import timezone
+
+    therapist.therapist_verified_at = timezone.now()
+    therapist.save()
+    couple = Couple.objects.create(created_by=people[0])
+    for person in people:
+        Membership.objects.create(couple=couple, user=person)
+        safety_services.screening_save(user=person, answers={"afraid": "no"})
+        safety_services.screening_set_ready(user=person, ready=True)
+    link = therapist_services.link_code_issue(therapist=therapist)
+    therapist_services.link_code_redeem(user=people[0], code=link.code)
+    therapist_services.consent_give(user=people[1], link_public_id=link.public_id)
+    alex, sam = people
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
+    services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    # The loop: send -> mirror -> not quite -> mirror -> not quite -> ... (as the benchmark).
+    plan = [(alex, "send", {"text": "When the week gets busy I feel far from you."})]
+    cycle = [
+        (sam, "mirror", {"text": "If I got it, you feel far from me when the week is busy."}),
+        (alex, "not_quite", {"text": "Not quite: it's the evenings most of all."}),
+    ]
+
+    def endless():
+        yield plan[0]
+        while True:
+            yield from cycle
+
+    script = endless()
+
+    def moves(n):
+        for _ in range(n):
+            yield next(script)
+
+    cpu_move, q_move = [], []
+    cpu_forward = []
+    for user, name, payload in moves(steps):
+        before = time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            result = services.move_submit(
+                session_public_id=session.public_id,
+                user=user,
+                move=name,
+                payload=payload,
+                token=secrets.token_urlsafe(16),
+            )
+        cpu_move.append((time.process_time() - before) * 1000)
+        q_move.append(len(captured))
+        assert result.fragments, "the step was not rendered once per audience"
+        event = {"seq": result.session.seq, "prev": result.session.seq - 1}
+        before = time.process_time()
+        for audience in ("a", "b", FACILITATOR):  # each socket picks its own, sends it as is
+            fragment = result.fragments[audience]
+            html = fragment["html"] + fragment["panel"]
+            assert event["prev"] + 1 == event["seq"] and html
+        cpu_forward.append((time.process_time() - before) * 1000 / 3)
+
+    # The HTTP fallback: the same moves through Django's whole request path.
+    clients = {}
+    for person in people:
+        client = Client(enforce_csrf_checks=False, HTTP_HOST="localhost")
+        client.force_login(person)
+        clients[person.pk] = client
+    cpu_post, q_post = [], []
+    url = f"/dialogues/{session.public_id}/move/"
+    for user, name, payload in moves(min(steps, 200)):
+        before = time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            response = clients[user.pk].post(
+                url,
+                {"move": name, "token": secrets.token_urlsafe(16), **payload},
+                HTTP_HX_REQUEST="true",
+            )
+        cpu_post.append((time.process_time() - before) * 1000)
+        q_post.append(len(captured))
+        assert response.status_code == 200, response.status_code
+
+    cpu_snap, q_snap = [], []
+    for _ in range(50):
+        before = time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            push.render_snapshot(public_id=session.public_id, user=alex)
+        cpu_snap.append((time.process_time() - before) * 1000)
+        q_snap.append(len(captured))
+    turns = DialogueSession.objects.get(pk=session.pk).seq
+
+    print(f"database: {connection.vendor}; steps timed: {steps}; turns at the end: {turns}")
+    # The data made above is deleted below, even when a figure fails to print.
+    print(summary("move", cpu_move, q_move) + "  (transaction + render for 3 audiences)")
+    print(summary("post", cpu_post, q_post) + "  (HTTP fallback, whole request)")
+    print(summary("forward", cpu_forward, [0] * len(cpu_forward)) + "  (per socket)")
+    print(summary("snapshot", cpu_snap, q_snap) + f"  (a {turns}-turn dialogue)")
+    per_step = statistics.median(cpu_move) + 3 * statistics.median(cpu_forward)
+    print(f"server CPU per step in Django (move + 3 forwards): {per_step:.2f} ms")
+
+    DialogueSession.objects.filter(pk=session.pk).delete()
+    from django.db import transaction
+
+    with transaction.atomic():
+        therapist_services.therapist_links_end_for(therapist=therapist, reason="deleted")
+    Membership.objects.filter(couple=couple).delete()
+    couple.delete()
+    User.objects.filter(email__startswith=f"stepcost-{run}-").delete()
+
+
+if __name__ == "__main__":
+    main()

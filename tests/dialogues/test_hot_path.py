@@ -1,0 +1,235 @@
+"""The live core's hot path: one lean transaction per move, each change rendered once per
+audience and forwarded by every socket that follows without reading anything, and moves over
+the socket the page already holds (the same service, token and errors as the HTTP post)."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from dialogues import push, services
+from dialogues.models import DialogueSession, Turn
+from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
+
+submit = database_sync_to_async(services.move_submit)
+
+
+def _accepted(dialogue, sam) -> DialogueSession:
+    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    dialogue.refresh_from_db()
+    return dialogue
+
+
+# --- one lean transaction ---------------------------------------------------------------
+
+
+def statements(captured) -> list[str]:
+    """The SQL statements, without the savepoint the test's own transaction wraps around the
+    service's (in production that is a plain BEGIN ... COMMIT)."""
+    return [
+        q["sql"].split()[0]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+@pytest.mark.django_db
+def test_a_move_is_four_statements_lock_token_insert_update(
+    dialogue, alex, sam, django_assert_num_queries
+):
+    session = _accepted(dialogue, sam)
+    with django_assert_num_queries(6) as captured:  # four, and the test's savepoint
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=alex,
+            move="send",
+            payload={"text": "When the week is busy I feel far from you."},
+            at=session.step_seq,
+            token="form-1",
+        )
+    assert statements(captured) == ["SELECT", "SELECT", "INSERT", "UPDATE"]
+    assert "FOR UPDATE" in captured.captured_queries[1]["sql"] or "sqlite" in str(
+        captured.connection.vendor
+    )
+    update = captured.captured_queries[-1]["sql"]
+    assert '"topic"' not in update and '"couple_id"' not in update  # only what changed
+
+
+@pytest.mark.django_db
+def test_a_move_without_a_form_token_is_three_statements(
+    dialogue, alex, sam, django_assert_num_queries
+):
+    session = _accepted(dialogue, sam)
+    with django_assert_num_queries(5) as captured:  # three, and the test's savepoint
+        services.move_submit(
+            session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+        )
+    assert statements(captured) == ["SELECT", "INSERT", "UPDATE"]
+
+
+@pytest.mark.django_db
+def test_beginning_the_dialogue_also_reads_whether_both_are_ready(
+    dialogue, sam, django_assert_num_queries
+):
+    with django_assert_num_queries(7) as captured:  # five, and the test's savepoint
+        services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    assert statements(captured) == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", ["with\x00nul", "<script>", "x" * 65, "a b"])
+def test_a_form_token_that_was_never_ours_is_refused_and_saves_nothing(dialogue, sam, token):
+    with pytest.raises(services.DialogueError, match="reload"):
+        services.move_submit(
+            session_public_id=dialogue.public_id, user=sam, move="accept_now", token=token
+        )
+    assert Turn.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_moves_text_is_a_clear_refusal(dialogue, alex, sam):
+    session = _accepted(dialogue, sam)
+    with pytest.raises(services.DialogueError, match="plain text"):
+        services.move_submit(
+            session_public_id=session.public_id, user=alex, move="send", payload={"text": "a\x00b"}
+        )
+    assert Turn.objects.count() == 2
+
+
+# --- rendered once per audience, forwarded as it is --------------------------------------
+
+
+pytestmark_sockets = pytest.mark.django_db(transaction=True)
+
+
+@pytestmark_sockets
+async def test_a_step_is_forwarded_to_every_socket_without_reading_the_database(
+    dialogue, alex, sam, monkeypatch
+):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+
+    def no_reads(**kwargs):
+        raise AssertionError("a socket that follows renders nothing itself")
+
+    monkeypatch.setattr(push, "render_update", no_reads)
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    for ws, who in ((ws_a, "Sam"), (ws_b, "You")):
+        update = await receive_until(ws, 'id="sync"')
+        assert marker(update) == {"kind": "update", "from": 2, "seq": 2}
+        assert f"<strong>{who}</strong>" in update  # rendered for this audience
+        assert 'id="move-panel"' in update  # whose move it is changed: the panel comes too
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytestmark_sockets
+async def test_a_socket_that_missed_a_step_reads_both_from_the_database(dialogue, alex, sam):
+    from channels.layers import get_channel_layer
+
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    await receive_until(ws_a, 'data-kind="snapshot"')
+    await drain(ws_a)
+    layer = get_channel_layer()
+    channels = set()
+    # Alex's socket misses step 2 (as if its group membership had been lost for a moment).
+    if hasattr(layer, "groups"):  # the in-memory layer
+        channels = set(layer.groups.get(dialogue.group_name, {}))
+        layer.groups.pop(dialogue.group_name, None)
+    else:  # channels-redis
+        key = layer._group_key(dialogue.group_name)
+        connection = layer.connection(layer.consistent_hash(dialogue.group_name))
+        channels = {c.decode() for c in await connection.zrange(key, 0, -1)}
+        await connection.delete(key)
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    assert await ws_a.receive_nothing(timeout=0.5)
+    for channel in channels:
+        await layer.group_add(dialogue.group_name, channel)
+    await submit(
+        session_public_id=dialogue.public_id, user=alex, move="send", payload={"text": "One."}
+    )
+    update = await receive_until(ws_a, 'id="sync"')
+    assert marker(update) == {"kind": "update", "from": 2, "seq": 3}  # both, in order
+    assert 'id="turn-2"' in update and 'id="turn-3"' in update
+    await ws_a.disconnect()
+
+
+# --- moves over the open socket ----------------------------------------------------------
+
+
+def _move_frame(session, name: str, token: str, **fields) -> str:
+    return json.dumps(
+        {"type": "move", "move": name, "at": session.step_seq, "token": token, **fields}
+    )
+
+
+@pytestmark_sockets
+async def test_a_move_over_the_socket_is_saved_once_and_reaches_both(dialogue, alex, sam):
+    await database_sync_to_async(_accepted)(dialogue, sam)
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    frame = _move_frame(dialogue, "send", "ws-form-1", text="I feel far from you <b>now</b>.")
+    await ws_a.send_to(text_data=frame)
+    for ws in (ws_a, ws_b):
+        update = await receive_until(ws, 'id="sync"')
+        assert marker(update) == {"kind": "update", "from": 3, "seq": 3}
+        assert "&lt;b&gt;now&lt;/b&gt;" in update and "<b>now</b>" not in update
+    await ws_a.send_to(text_data=frame)  # replayed (a reconnect resent it): nothing new
+    assert await ws_b.receive_nothing(timeout=0.5)
+    count = await database_sync_to_async(Turn.objects.filter(session=dialogue).count)()
+    assert count == 3
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytestmark_sockets
+async def test_a_refused_move_over_the_socket_tells_only_that_socket(dialogue, alex, sam):
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    # Alex can't answer the appointment: it is Sam's move.
+    await ws_a.send_to(text_data=_move_frame(dialogue, "accept_now", "ws-form-2"))
+    refusal = await receive_until(ws_a, 'id="move-panel"')
+    assert "not your turn" in refusal.lower()
+    assert await ws_b.receive_nothing(timeout=0.5)
+    count = await database_sync_to_async(Turn.objects.filter(session=dialogue).count)()
+    assert count == 1
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytestmark_sockets
+async def test_a_move_frame_with_bad_input_saves_nothing_and_keeps_the_socket(dialogue, alex, sam):
+    await database_sync_to_async(_accepted)(dialogue, sam)
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws_a)
+    for fields in ({"text": ""}, {"text": "x" * 2001}, {"text": "nul\x00byte"}, {"text": ["a"]}):
+        await ws_a.send_to(text_data=_move_frame(dialogue, "send", "ws-bad", **fields))
+        assert 'id="move-panel"' in await receive_until(ws_a, 'id="move-panel"')
+    count = await database_sync_to_async(Turn.objects.filter(session=dialogue).count)()
+    assert count == 2
+    await ws_a.send_to(text_data=json.dumps({"type": "snapshot"}))  # still connected and well
+    assert marker(await receive_until(ws_a, 'id="sync"'))["seq"] == 2
+    await ws_a.disconnect()
+
+
+# --- access ends: sockets close by event ------------------------------------------------
+
+
+@pytestmark_sockets
+async def test_when_the_couple_ends_its_home_page_sockets_close(pair, alex, sam):
+    from couples import services as couple_services
+
+    ws_sam, connected, _ = await open_socket("/ws/home/", sam)
+    assert connected
+    await drain(ws_sam)
+    await database_sync_to_async(couple_services.couple_leave)(user=alex)
+    shown = await receive_until(ws_sam, "home-dialogues")
+    assert "Start a dialogue" not in shown
+    closed = await ws_sam.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4403}
