@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 FORWARDED_ALLOW_IPS ?= 127.0.0.1
+# Per-message deflate costs each idle socket about 50 KiB of zlib state; pushes are small.
+WS_DEFLATE ?= false
 STAMP := $(VENV)/.installed
 
 .PHONY: run serve test lint install lock clean
@@ -46,7 +48,8 @@ serve: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	exec $(PY) -m uvicorn imago_site.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $(WORKERS) --proxy-headers --forwarded-allow-ips "$(FORWARDED_ALLOW_IPS)" \
-		--lifespan off --no-access-log --timeout-graceful-shutdown 10 $(SERVE_ARGS)
+		--lifespan off --no-access-log --timeout-graceful-shutdown 10 \
+		--ws-per-message-deflate $(WS_DEFLATE) $(SERVE_ARGS)
 
 ## The whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(STAMP)

@@ -50,6 +50,24 @@ def setup() -> None:
     call_command("migrate", verbosity=0)
 
 
+def postgres_cpu_seconds() -> float | None:
+    """User + system CPU of every PostgreSQL process on this machine (None if none is here)."""
+    total, found = 0.0, False
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)
+            if "postgres" not in fields[0]:
+                continue
+            values = fields[1].split()
+            total += (int(values[11]) + int(values[12])) / ticks
+            found = True
+        except (OSError, IndexError, ValueError):
+            continue
+    return total if found else None
+
+
 def summary(name: str, cpu_ms: list[float], queries: list[int]) -> str:
     cpu_ms = sorted(cpu_ms)
     p99 = cpu_ms[min(len(cpu_ms) - 1, int(len(cpu_ms) * 0.99))]
@@ -125,6 +143,7 @@ def main() -> None:
 
     cpu_move, q_move = [], []
     cpu_forward = []
+    pg_before = postgres_cpu_seconds()
     for user, name, payload in moves(steps):
         before = time.process_time()
         with CaptureQueriesContext(connection) as captured:
@@ -146,6 +165,12 @@ def main() -> None:
             assert event["prev"] + 1 == event["seq"] and html
         cpu_forward.append((time.process_time() - before) * 1000 / 3)
 
+    pg_after = postgres_cpu_seconds()
+    pg_per_step = (
+        (pg_after - pg_before) * 1000 / steps
+        if pg_before is not None and pg_after is not None and connection.vendor == "postgresql"
+        else None
+    )
     # The HTTP fallback: the same moves through Django's whole request path.
     clients = {}
     for person in people:
@@ -183,6 +208,8 @@ def main() -> None:
     print(summary("snapshot", cpu_snap, q_snap) + f"  (a {turns}-turn dialogue)")
     per_step = statistics.median(cpu_move) + 3 * statistics.median(cpu_forward)
     print(f"server CPU per step in Django (move + 3 forwards): {per_step:.2f} ms")
+    if pg_per_step is not None:
+        print(f"PostgreSQL CPU per step (every postgres process here): {pg_per_step:.2f} ms")
 
     DialogueSession.objects.filter(pk=session.pk).delete()
     from django.db import transaction

@@ -120,7 +120,10 @@ if DATABASE_URL:
                 "min_size": env_int("DB_POOL_MIN_SIZE", 2),
                 "max_size": env_int("DB_POOL_MAX_SIZE", 20),
                 "timeout": 10,
-            }
+            },
+            # Off until measured on a quiet machine (docs/performance.md): parameters bound by
+            # the server and statements prepared on each pooled connection.
+            "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", False),
         }
     DATABASES = {"default": _db}
 else:

@@ -233,3 +233,17 @@ async def test_when_the_couple_ends_its_home_page_sockets_close(pair, alex, sam)
     assert "Start a dialogue" not in shown
     closed = await ws_sam.receive_output(timeout=3)
     assert closed == {"type": "websocket.close", "code": 4403}
+
+
+@pytest.mark.django_db
+def test_rendering_a_step_for_every_audience_reads_nothing(
+    dialogue, alex, sam, django_assert_num_queries
+):
+    session = _accepted(dialogue, sam)
+    result = services.move_submit(
+        session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+    )
+    assert result.turn is not None
+    with django_assert_num_queries(0):
+        fragments = push.render_change(session=result.session, turn=result.turn)
+    assert set(fragments) == {"a", "b", "facilitator"}
