@@ -23,6 +23,7 @@ from importlib import import_module
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.cache import cache
 
 from couples import session_limits
 from couples.models import User
@@ -40,6 +41,8 @@ RATE_LIMIT = (30, 10.0)  # at most 30 client frames per 10 seconds per connectio
 TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
 
 SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
+SOCKET_LEASE = 3 * SESSION_TICK  # a socket's place in its person's count, renewed every tick
+SNAPSHOT_EVERY = 1.0  # seconds: a socket's snapshot requests beyond one a second are merged
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -61,6 +64,7 @@ class _Base(AsyncWebsocketConsumer):
     groups_joined: list[str]
     _session_deadline: float | None = None
     _session_watch: asyncio.Task | None = None
+    _snapshot_due: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
         try:
@@ -109,18 +113,51 @@ class _Base(AsyncWebsocketConsumer):
             return
         await super().dispatch(message)
 
+    # --- how many sockets one person (and one login) may hold, across every worker ---------
+
+    def _leases(self) -> list[tuple[str, int]]:
+        keys = [(f"sockets.user.{self.user.pk}", settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
+        if login := auth_session_group(self._session_key()):
+            keys.append((f"sockets.{login}", settings.IMAGO_MAX_SOCKETS_PER_LOGIN))
+        return keys
+
+    async def _claim(self, *, renew: bool = False) -> bool:
+        """Take (or renew) this socket's place; False when the person or the login already
+        holds as many sockets as allowed. Places lapse on their own if a worker dies."""
+        now = time.time()
+        for key, limit in self._leases():
+            held = {c: t for c, t in (await cache.aget(key) or {}).items() if t > now}
+            if not renew and self.channel_name not in held and len(held) >= limit:
+                return False
+            held[self.channel_name] = now + SOCKET_LEASE
+            await cache.aset(key, held, int(SOCKET_LEASE))
+        return True
+
+    async def _release(self) -> None:
+        for key, _limit in self._leases():
+            held = await cache.aget(key) or {}
+            if held.pop(self.channel_name, None) is not None:
+                await cache.aset(key, held, int(SOCKET_LEASE))
+
     async def _watch_session(self) -> None:
         """Close a quiet socket too, when its login runs out (a float comparison per tick)."""
         while self._session_deadline is not None:
             await asyncio.sleep(SESSION_TICK)
+            await self._claim(renew=True)
             if session_limits.now() > self._session_deadline and not (
                 await self._session_still_good(self.user, reload=True)
             ):
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return
 
-    async def _join(self, *groups: str | None) -> None:
+    async def _join(self, *groups: str | None) -> bool:
+        """Join the groups, or refuse (close 4429) when this person already holds as many
+        sockets as allowed. True when joined."""
         self.groups_joined = []
+        if not await self._claim():
+            await self.close(code=CLOSE_TOO_MANY)
+            return False
+        self._claimed = True
         for group in (*groups, user_group(self.user.pk)):
             if group:
                 await self.channel_layer.group_add(group, self.channel_name)
@@ -128,6 +165,7 @@ class _Base(AsyncWebsocketConsumer):
         layer_watch.register(self)
         if self._session_deadline is not None and self._session_watch is None:
             self._session_watch = asyncio.ensure_future(self._watch_session())
+        return True
 
     async def rejoin(self) -> None:
         """After Redis forgot the groups (see layer_watch): join again, show what was missed."""
@@ -140,6 +178,8 @@ class _Base(AsyncWebsocketConsumer):
 
     async def disconnect(self, code) -> None:
         layer_watch.unregister(self)
+        if getattr(self, "_claimed", False):
+            await self._release()
         if self._session_watch is not None:
             self._session_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -205,7 +245,10 @@ class DialogueConsumer(_Base):
         self.last_seq = 0
         self.panel_key = ""
         self.last_typing = 0.0
-        await self._join(self.group, *allowed["groups"], auth_session_group(self._session_key()))
+        if not await self._join(
+            self.group, *allowed["groups"], auth_session_group(self._session_key())
+        ):
+            return
         await self.accept()
         await self.send_snapshot()
         await self.send_presence()
@@ -220,6 +263,8 @@ class DialogueConsumer(_Base):
         )
 
     async def disconnect(self, code) -> None:
+        if self._snapshot_due is not None:
+            self._snapshot_due.cancel()
         if hasattr(self, "group") and getattr(self, "user", None):
             await self.channel_layer.group_send(
                 self.group,
@@ -259,13 +304,28 @@ class DialogueConsumer(_Base):
                     self.group, {"type": "typing.hint", "user": self.user.pk}
                 )
         elif kind == "snapshot":
-            await self.send_snapshot()
+            await self._snapshot_soon()
         elif kind == "ping":
             await self.send('<div id="pong" hx-swap-oob="true"></div>')
 
     # --- what we send ----------------------------------------------------------------------
 
+    async def _snapshot_soon(self) -> None:
+        """A snapshot the browser asked for: at once, or, within a second of the last one, once
+        that second is over (many requests make one render)."""
+        wait = getattr(self, "_last_snapshot", 0.0) + SNAPSHOT_EVERY - time.monotonic()
+        if wait <= 0:
+            await self.send_snapshot()
+        elif self._snapshot_due is None:
+            self._snapshot_due = asyncio.ensure_future(self._snapshot_after(wait))
+
+    async def _snapshot_after(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._snapshot_due = None
+        await self.send_snapshot()
+
     async def send_snapshot(self) -> None:
+        self._last_snapshot = time.monotonic()
         rendered = await database_sync_to_async(push.render_snapshot)(
             public_id=self.public_id, user=self.user, role=self.role
         )
@@ -430,7 +490,8 @@ class HomeConsumer(_Base):
         if couple is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self._join(couple_group(couple.pk), auth_session_group(self._session_key()))
+        if not await self._join(couple_group(couple.pk), auth_session_group(self._session_key())):
+            return
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:

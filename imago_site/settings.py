@@ -140,6 +140,9 @@ else:
 # Channel layer: in-memory by default; REDIS_URL=redis://… for channels-redis.
 REDIS_URL = env_str("REDIS_URL")
 REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
+# Live sockets one person may hold at once (tabs, devices), and one login (one browser).
+IMAGO_MAX_SOCKETS_PER_PERSON = env_int("MAX_SOCKETS_PER_PERSON", 12)
+IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
 if REDIS_URL:
     CHANNEL_LAYERS = {

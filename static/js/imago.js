@@ -112,6 +112,8 @@
     var code = event.detail.event && event.detail.event.code;
     if (code === 4401 || code === 4403) {
       setConnection("closed", "Disconnected. Please reload the page or log in again.");
+    } else if (code === 4429) {
+      setConnection("closed", "This page is open in too many windows. Close some, then reload this one.");
     } else {
       setConnection("closed", "Reconnecting…");
     }

@@ -247,3 +247,49 @@ def test_rendering_a_step_for_every_audience_reads_nothing(
     with django_assert_num_queries(0):
         fragments = push.render_change(session=result.session, turn=result.turn)
     assert set(fragments) == {"a", "b", "facilitator"}
+
+
+# --- a person can't make the server work for a crowd ---------------------------------------
+
+
+@pytestmark_sockets
+async def test_a_person_holds_only_so_many_sockets_and_a_closed_one_frees_its_place(
+    dialogue, alex, settings
+):
+    settings.IMAGO_MAX_SOCKETS_PER_PERSON = 3
+    settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 3
+    held = []
+    for _ in range(3):
+        ws, connected, _ = await open_socket(path_of(dialogue), alex)
+        assert connected
+        held.append(ws)
+    _extra, connected, code = await open_socket(path_of(dialogue), alex)
+    assert not connected and code == 4429
+    await held.pop().disconnect()
+    again, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    for ws in [*held, again]:
+        await ws.disconnect()
+
+
+@pytestmark_sockets
+async def test_a_flood_of_snapshot_requests_makes_at_most_one_render_a_second(
+    dialogue, alex, monkeypatch
+):
+    ws, _, _ = await open_socket(path_of(dialogue), alex)
+    await receive_until(ws, 'data-kind="snapshot"')
+    await drain(ws)
+    renders = []
+    original = push.render_snapshot
+
+    def counted(**kwargs):
+        renders.append(1)
+        return original(**kwargs)
+
+    monkeypatch.setattr(push, "render_snapshot", counted)
+    for _ in range(20):
+        await ws.send_to(text_data=json.dumps({"type": "snapshot"}))
+    await receive_until(ws, 'data-kind="snapshot"')
+    await drain(ws)
+    assert 1 <= len(renders) <= 2  # at once, then one for everything asked within the second
+    await ws.disconnect()
