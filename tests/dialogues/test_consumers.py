@@ -1,63 +1,16 @@
 """The dialogue websocket, through the real ASGI stack (origin check, session auth)."""
 
 import json
-import re
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from dialogues import services
 from dialogues.consumers import CLOSE_TOO_MANY, MAX_FRAME_BYTES
-from imago_site.asgi import application
+from tests.sockets import drain, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login_cookie(user) -> tuple[Client, bytes]:
-    client = Client()
-    client.force_login(user)
-    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def open_socket(path, user=None, origin="http://localhost"):
-    headers = [(b"host", b"localhost")]
-    if origin:
-        headers.append((b"origin", origin.encode()))
-    client = None
-    if user is not None:
-        client, cookie = await database_sync_to_async(_login_cookie)(user)
-        headers.append((b"cookie", cookie))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
-    communicator.http_client = client
-    return communicator, connected, code
-
-
-def marker(html: str) -> dict:
-    found = re.search(r'id="sync"[^>]*data-kind="(\w+)" data-from="(\d+)" data-seq="(\d+)"', html)
-    assert found, html[:200]
-    return {"kind": found[1], "from": int(found[2]), "seq": int(found[3])}
-
-
-async def receive_until(communicator, needle: str, limit: int = 10) -> str:
-    """Messages until one contains `needle` (presence and typing hints may come first)."""
-    for _ in range(limit):
-        message = await communicator.receive_from(timeout=3)
-        if needle in message:
-            return message
-    raise AssertionError(f"never received {needle!r}")
-
-
-async def drain(communicator):
-    while not await communicator.receive_nothing(timeout=0.3):
-        await communicator.receive_from()
-
-
-def path_of(session) -> str:
-    return f"/ws/dialogues/{session.public_id}/"
 
 
 submit = database_sync_to_async(services.move_submit)

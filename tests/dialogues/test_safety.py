@@ -13,7 +13,7 @@ from dialogues import selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound, NotReadyToStart
 from safety import services as safety_services
-from tests.dialogues.conftest import make_couple, make_person, screen
+from tests.factories import link_with_consent, make_couple, screen
 from therapists import services as therapist_services
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -51,10 +51,8 @@ def neutral(body: str) -> str:
 
 
 @pytest.fixture
-def couple(db):
-    alex = make_person("alex@example.com", "Alex")
-    sam = make_person("sam@example.com", "Sam")
-    make_couple(alex, sam, ready=False)
+def couple(alex, sam):
+    make_couple(alex, sam)
     return alex, sam
 
 
@@ -400,16 +398,12 @@ def test_the_ready_line_reads_well_for_each(paused, couple):
 
 def linked(therapist, couple):
     """Link the therapist to Alex and Sam with both partners' consent."""
-    from tests.therapists.conftest import link_with_consent
-
     return link_with_consent(therapist, *couple)
 
 
 def test_nobody_can_resume_for_both_without_a_consented_link(
     paused, couple, therapist, staff, outsider
 ):
-    from tests.therapists.conftest import link_with_consent
-
     link_with_consent(therapist, couple[0])  # only Alex consented: not enough
     for person in [*couple, therapist, staff, outsider]:
         with pytest.raises(DialogueNotFound):

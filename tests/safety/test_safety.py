@@ -9,18 +9,10 @@ from safety import selectors as safety
 from safety import services as safety_services
 from safety.models import SafetyScreening, SupportResource
 from safety.selectors import SafetyError
-from tests.dialogues.conftest import make_couple, make_person, screen
+from tests.factories import UserFactory, make_couple, screen
 
 CONCERNS = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if c.concern]
 CALM = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if not c.concern]
-
-
-@pytest.fixture
-def unscreened(db):
-    alex = make_person("a@example.com", "Alex")
-    sam = make_person("s@example.com", "Sam")
-    make_couple(alex, sam, ready=False)
-    return alex, sam
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -89,16 +81,17 @@ def test_answers_about_an_earlier_partner_do_not_count(unscreened):
     screen(alex)
     Membership.objects.filter(user=alex).update(is_active=False)
     Couple.objects.update(is_active=False)
-    make_couple(alex, make_person("kim@example.com", "Kim"), ready=False)
+    make_couple(alex, UserFactory(display_name="Kim"))
     assert safety.screening_state(user=alex) == "not_started"
     assert safety.screening_status_for_therapist(user=alex) == "not_started"
 
 
 @pytest.mark.parametrize("who", ["therapist", "staff", "single"])
-def test_only_partners_in_a_couple_answer(people, who):
+def test_only_partners_in_a_couple_answer(user_in_role, who):
+    person = user_in_role(who)
     with pytest.raises(SafetyError):
-        safety_services.screening_save(user=people[who], answers={"afraid": "no"})
-    assert not SafetyScreening.objects.filter(user=people[who]).exists()
+        safety_services.screening_save(user=person, answers={"afraid": "no"})
+    assert not SafetyScreening.objects.filter(user=person).exists()
 
 
 def test_answers_are_never_logged_or_audited(unscreened, caplog):

@@ -8,7 +8,8 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from dialogues import services
-from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
+from tests.helpers import at_mirror
+from tests.sockets import console_path, drain, marker, open_socket, path_of, receive_until
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
@@ -21,10 +22,6 @@ async def _close_the_sync_threads_connections():
     open in asgiref's sync thread; close it, or it outlives the test database."""
     yield
     await sync_to_async(connections.close_all)()
-
-
-def console_path(session) -> str:
-    return f"/ws/therapist/dialogues/{session.public_id}/"
 
 
 coach = database_sync_to_async(therapist_services.coaching_send)
@@ -115,8 +112,6 @@ async def test_private_coaching_reaches_only_its_partner(live, therapist, alex, 
 
 
 async def test_steering_is_pushed_to_the_partners(live, therapist, alex, sam):
-    from tests.therapists.conftest import at_mirror
-
     await database_sync_to_async(at_mirror)(live, alex, sam)
     ws_b, _, _ = await open_socket(path_of(live), sam)
     await drain(ws_b)
@@ -185,15 +180,11 @@ async def test_access_is_checked_again_on_every_render(live, link, therapist, al
         "staff_ends",
     ],
 )
-async def test_the_console_closes_however_access_ends(how, live, link, therapist, alex, sam, staff):
-    from tests.therapists.test_links import end_access
-
+async def test_the_console_closes_however_access_ends(how, live, therapist, end_access):
     ws_t, connected, _ = await open_socket(console_path(live), therapist)
     assert connected
     await drain(ws_t)
-    await database_sync_to_async(end_access)(
-        how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff
-    )
+    await database_sync_to_async(end_access)(how)
     closed = await ws_t.receive_output(timeout=3)
     while closed["type"] != "websocket.close":
         closed = await ws_t.receive_output(timeout=3)

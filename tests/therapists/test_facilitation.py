@@ -5,7 +5,8 @@ import pytest
 from dialogues import protocol, selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
-from tests.therapists.conftest import NOT_ALLOWED, at_mirror
+from tests.helpers import at_mirror
+from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 
 from dialogues import services
 from safety import services as safety_services
-from tests.dialogues.conftest import screen
-from tests.dialogues.test_consumers import drain, open_socket, path_of, receive_until
+from tests.factories import screen
+from tests.sockets import drain, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
