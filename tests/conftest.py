@@ -8,6 +8,7 @@ authentication for therapists and staff):
     pair                  Alex and Sam's couple (Alex started it); both answered the safety
                           questions and are ready, so a dialogue may start
     dialogue              a dialogue Alex started with Sam ("Sunday mornings")
+    paused                that dialogue in a time-out (Sam accepted, then called one)
     outsider              Olly, a partner in another couple (with Pat), also ready
     single                Sasha, a partner with no couple
     therapist             Dr. Rivera, a verified therapist, linked to nobody unless `link` is used
@@ -104,6 +105,15 @@ def pair(alex: User, sam: User) -> Couple:
 @pytest.fixture
 def dialogue(pair: Couple, alex: User):
     return dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
+
+
+@pytest.fixture
+def paused(dialogue, sam):
+    """`dialogue` in a time-out: Sam accepted it, then called one."""
+    dialogue_services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    dialogue_services.session_pause(session_public_id=dialogue.public_id, user=sam)
+    dialogue.refresh_from_db()
+    return dialogue
 
 
 @pytest.fixture

@@ -147,6 +147,14 @@ def screen(person: User, *, concern: bool = False, ready: bool = True):
     return screening
 
 
+def put_in_state(person: User, state: str) -> None:
+    """Screen the person into one of the states of the start gate: not_started,
+    calm_not_ready, concern_not_ready, concern_ready or ready."""
+    if state == "not_started":
+        return
+    screen(person, concern=state.startswith("concern"), ready=state in ("concern_ready", "ready"))
+
+
 def link_with_consent(therapist: User, first: User, second: User | None = None):
     """The code flow: the therapist makes a code, `first` enters it, `second` consents."""
     link = therapist_services.link_code_issue(therapist=therapist)
