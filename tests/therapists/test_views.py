@@ -272,13 +272,6 @@ def test_notes_are_private_to_the_therapist_who_wrote_them(
     assert "withdraws" not in html.content.decode()
 
 
-def test_notes_are_not_in_the_admin_and_homework_only_as_metadata():
-    from django.contrib import admin
-
-    assert TherapistNote not in admin.site._registry
-    assert not {"title", "instructions"} & set(admin.site._registry[Homework].fields)
-
-
 @pytest.mark.parametrize(
     "text,message", [("", "Please write the note first."), ("y" * 2001, "under 2,000 characters")]
 )
