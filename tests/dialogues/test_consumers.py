@@ -44,25 +44,29 @@ async def test_the_snapshot_is_rendered_for_its_reader(dialogue, alex, sam):
 @pytest.mark.parametrize("who", ["anonymous", "outsider"])
 async def test_it_refuses_anyone_outside_the_couple(dialogue, outsider, who):
     user = outsider if who == "outsider" else None
-    _ws, connected, _ = await open_socket(path_of(dialogue), user)
+    ws, connected, _ = await open_socket(path_of(dialogue), user)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_it_refuses_an_unknown_dialogue(alex, pair):
-    _ws, connected, _ = await open_socket("/ws/dialogues/not-a-real-id/", alex)
+    ws, connected, _ = await open_socket("/ws/dialogues/not-a-real-id/", alex)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_it_refuses_a_cross_origin_handshake(dialogue, alex):
-    _ws, connected, _ = await open_socket(path_of(dialogue), alex, origin="https://evil.example")
+    ws, connected, _ = await open_socket(path_of(dialogue), alex, origin="https://evil.example")
     assert not connected
+    await ws.disconnect()
 
 
 async def test_a_deactivated_person_is_refused(dialogue, alex):
     alex.is_active = False
     await database_sync_to_async(alex.save)()
-    _ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert not connected
+    await ws.disconnect()
 
 
 # --- live steps ----------------------------------------------------------------------------
@@ -258,8 +262,9 @@ async def test_the_partner_hears_on_the_home_page_when_a_dialogue_starts(pair, a
 
 
 async def test_the_home_socket_refuses_people_without_a_couple(alex):
-    _ws, connected, _ = await open_socket("/ws/home/", alex)
+    ws, connected, _ = await open_socket("/ws/home/", alex)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_the_channel_layer_carries_ids_only(dialogue, alex, sam, monkeypatch):

@@ -36,14 +36,16 @@ async def _messages(ws) -> list[str]:
 
 @pytest.mark.parametrize("who", [*NOT_ALLOWED, "anonymous"])
 async def test_the_console_socket_refuses_everyone_but_the_linked_therapist(live, roles, who):
-    _ws, connected, code = await open_socket(console_path(live), roles[who])
+    ws, connected, code = await open_socket(console_path(live), roles[who])
     assert not connected
     assert code in (4401, 4403)
+    await ws.disconnect()
 
 
 async def test_a_therapist_cannot_use_the_partners_socket(live, therapist):
-    _ws, connected, _ = await open_socket(path_of(live), therapist)
+    ws, connected, _ = await open_socket(path_of(live), therapist)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_the_linked_therapist_gets_a_snapshot_with_the_step_machine(live, therapist):
@@ -146,8 +148,9 @@ async def test_withdrawing_consent_closes_the_console_at_once(live, link, therap
     await ws_a.send_to(text_data=json.dumps({"type": "ping"}))
     assert "pong" in await receive_until(ws_a, "pong")
     await ws_a.disconnect()
-    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    ws, connected, _ = await open_socket(console_path(live), therapist)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_access_is_checked_again_on_every_render(live, link, therapist, alex):
@@ -193,5 +196,6 @@ async def test_the_console_closes_however_access_ends(how, live, therapist, end_
         (4401, 4403) if "deactivated" in how or "therapist_del" in how else (4403,)
     )
     await database_sync_to_async(therapist.refresh_from_db)()
-    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    ws, connected, _ = await open_socket(console_path(live), therapist)
     assert not connected
+    await ws.disconnect()
