@@ -1,13 +1,27 @@
-"""Fixtures for the whole suite: people in every role, and clients logged in as them.
+"""The people of the whole suite, one meaning per name, and clients logged in as them.
 
-Roles (STYLE.md: every view is tried as each):
-    anonymous             nobody logged in (user None)
-    single_partner        a partner with no couple
-    partner_a, partner_b  the two partners of `couple` (partner_a started it)
-    other_partner         a partner in another couple
-    therapist             a verified therapist, linked to nobody
-    unverified_therapist  a therapist staff haven't verified yet
-    staff                 a staff user
+People (tests/factories.py makes them: a verified email, the same password, and two-factor
+authentication for therapists and staff):
+
+    alex, sam             two partners, paired only by the `pair` fixture (without it, neither
+                          has a couple yet)
+    pair                  Alex and Sam's couple (Alex started it); both answered the safety
+                          questions and are ready, so a dialogue may start
+    dialogue              a dialogue Alex started with Sam ("Sunday mornings")
+    paused                that dialogue in a time-out (Sam accepted, then called one)
+    outsider              Olly, a partner in another couple (with Pat), also ready
+    single                Sasha, a partner with no couple
+    therapist             Dr. Rivera, a verified therapist, linked to nobody unless `link` is used
+    link                  Dr. Rivera's link to Alex and Sam, both partners consenting
+    unverified_therapist  Dr. New, a therapist staff haven't verified yet
+    staff                 Stan, a staff user without model permissions
+    superuser             Root, a superuser (`root` is a client logged in as Root)
+
+Role matrices (STYLE.md: every view is tried as each role): ROLES names every role once, and
+`user_in_role(role)` gives its person (None for "anonymous"). `client_as(who)` is the one way to
+get a test Client: logged in as a user, as the person a role or fixture name stands for, or
+anonymous (None or "anonymous"). A linked therapist is `therapist` with the `link` fixture;
+tests/therapists/conftest.py has the therapists' own matrix (every state a link can be in).
 """
 
 from __future__ import annotations
@@ -21,22 +35,26 @@ import pytest
 from django.test import Client
 
 from couples.models import Couple, User
+from dialogues import services as dialogue_services
 from tests.browser.chromium import SKIP_REASON_PREFIX
 from tests.factories import (
     StaffFactory,
     TherapistFactory,
     UnverifiedTherapistFactory,
     UserFactory,
+    link_with_consent,
     make_couple,
+    screen,
 )
-from tests.mfa import give_mfa
 
+# Every role, once. Slices are used: ROLES[1:] is everyone logged in, ROLES[2:] every one of
+# them but `single`. A test of the matrix also takes `pair`: alex and sam are its partners.
 ROLES = [
     "anonymous",
-    "single_partner",
-    "partner_a",
-    "partner_b",
-    "other_partner",
+    "single",
+    "alex",
+    "sam",
+    "outsider",
     "therapist",
     "unverified_therapist",
     "staff",
@@ -88,65 +106,103 @@ async def _sockets_closed_after_test(monkeypatch):
                 await communicator.disconnect(timeout=5)
 
 
+# --- people --------------------------------------------------------------------------------
+
+
 @pytest.fixture
-def couple(db) -> Couple:
-    couple, _, _ = make_couple(
-        UserFactory(email="alice@example.com", display_name="Alice"),
-        UserFactory(email="bob@example.com", display_name="Bob"),
-    )
+def alex(db) -> User:
+    return UserFactory(email="alex@example.com", display_name="Alex")
+
+
+@pytest.fixture
+def sam(db) -> User:
+    return UserFactory(email="sam@example.com", display_name="Sam")
+
+
+@pytest.fixture
+def pair(alex: User, sam: User) -> Couple:
+    couple, _, _ = make_couple(alex, sam)
+    screen(alex)
+    screen(sam)
     return couple
 
 
 @pytest.fixture
-def partner_a(couple: Couple) -> User:
-    return couple.memberships.get(user__email="alice@example.com").user
+def dialogue(pair: Couple, alex: User):
+    return dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
 
 
 @pytest.fixture
-def partner_b(couple: Couple) -> User:
-    return couple.memberships.get(user__email="bob@example.com").user
+def paused(dialogue, sam):
+    """`dialogue` in a time-out: Sam accepted it, then called one."""
+    dialogue_services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    dialogue_services.session_pause(session_public_id=dialogue.public_id, user=sam)
+    dialogue.refresh_from_db()
+    return dialogue
 
 
 @pytest.fixture
-def other_partner(db) -> User:
-    _, other, _ = make_couple(
-        UserFactory(email="olga@example.com", display_name="Olga"),
-        UserFactory(email="omar@example.com", display_name="Omar"),
+def outsider(db) -> User:
+    """A partner in another couple, ready for dialogue like Alex and Sam."""
+    _, olly, pat = make_couple(
+        UserFactory(email="olly@example.com", display_name="Olly"),
+        UserFactory(email="pat@example.com", display_name="Pat"),
     )
-    return other
+    screen(olly)
+    screen(pat)
+    return olly
 
 
 @pytest.fixture
-def single_partner(db) -> User:
+def single(db) -> User:
     return UserFactory(email="sasha@example.com", display_name="Sasha")
 
 
 @pytest.fixture
 def therapist(db) -> User:
-    user = TherapistFactory(email="dr.tess@example.com", display_name="Dr. Tess")
-    give_mfa(user)  # therapists must have two-factor before any page
-    return user
+    return TherapistFactory(email="dr@example.com", display_name="Dr. Rivera")
+
+
+@pytest.fixture
+def link(therapist: User, pair: Couple, alex: User, sam: User):
+    return link_with_consent(therapist, alex, sam)
 
 
 @pytest.fixture
 def unverified_therapist(db) -> User:
-    user = UnverifiedTherapistFactory(email="dr.uma@example.com", display_name="Dr. Uma")
-    give_mfa(user)
-    return user
+    return UnverifiedTherapistFactory(email="new.dr@example.com", display_name="Dr. New")
 
 
 @pytest.fixture
 def staff(db) -> User:
-    user = StaffFactory(email="stan@example.com", display_name="Stan")
-    give_mfa(user)
-    return user
+    return StaffFactory(email="stan@example.com", display_name="Stan")
 
 
 @pytest.fixture
-def client_as(db) -> Callable[[User | None], Client]:
-    """client_as(user) -> a fresh test Client logged in as user (anonymous for None)."""
+def superuser(db) -> User:
+    return StaffFactory(email="root@example.com", display_name="Root", is_superuser=True)
 
-    def make(user: User | None) -> Client:
+
+# --- roles and clients -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def user_in_role(request) -> Callable[[str], User | None]:
+    """user_in_role("sam") -> the person of that role or fixture name (None for "anonymous")."""
+
+    def get(role: str) -> User | None:
+        return None if role == "anonymous" else request.getfixturevalue(role)
+
+    return get
+
+
+@pytest.fixture
+def client_as(db, user_in_role) -> Callable[[User | str | None], Client]:
+    """client_as(who) -> a fresh test Client logged in as who: a user, a role or fixture name
+    ("alex", "therapist", ...), or nobody (None or "anonymous")."""
+
+    def make(who: User | str | None) -> Client:
+        user = user_in_role(who) if isinstance(who, str) else who
         client = Client()
         if user is not None:
             client.force_login(user)
@@ -156,13 +212,12 @@ def client_as(db) -> Callable[[User | None], Client]:
 
 
 @pytest.fixture
-def user_in_role(request) -> Callable[[str], User | None]:
-    """user_in_role("partner_b") -> that role's user (None for "anonymous")."""
+def root(client_as, superuser: User) -> Client:
+    """A client logged in as the superuser."""
+    return client_as(superuser)
 
-    def get(role: str) -> User | None:
-        return None if role == "anonymous" else request.getfixturevalue(role)
 
-    return get
+# --- browser tests run last, and say loudly when they were skipped ----------------------------
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -193,10 +248,3 @@ def pytest_collection_modifyitems(config, items) -> None:
         elif inspect.iscoroutinefunction(getattr(item, "function", None)):
             item.fixturenames.insert(0, "_sockets_closed_after_test")
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-
-
-def pytest_runtest_setup(item) -> None:
-    if item.get_closest_marker("browser"):
-        from tests.browser.chromium import skip_or_fail_without_chromium
-
-        skip_or_fail_without_chromium()

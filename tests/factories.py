@@ -1,8 +1,11 @@
-"""Factories for people, couples and invitations (factory-boy).
+"""Factories for people, couples and invitations (factory-boy), and the few helpers that put
+them in a state: the safety questions answered (screen) and a therapist linked (link_with_consent).
 
 Every user has the same password and a verified allauth email address, so the
-login page works for them. Pairing goes through the real services where it
-matters (invitations), and straight to the models where it's only set-up.
+login page works for them; therapists and staff also have two-factor authentication (without
+it the middleware sends them to set it up), unless made with mfa=False. Pairing goes through
+the real services where it matters (invitations, links), and straight to the models where
+it's only set-up.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from django.utils import timezone
 
 from couples import selectors, services
 from couples.models import Couple, Invitation, Membership, User
+from safety import services as safety_services
+from tests.mfa import give_mfa
+from therapists import services as therapist_services
 
 PASSWORD = "correct-horse-battery"
 
@@ -43,6 +49,13 @@ class UserFactory(factory.django.DjangoModelFactory):
             EmailAddress.objects.create(
                 user=obj, email=obj.email, primary=True, verified=extracted is not False
             )
+
+    @factory.post_generation
+    def mfa(obj: User, create: bool, extracted: bool | None, **kwargs) -> None:
+        # Therapists and staff get an authenticator app unless mfa=False; partners only if asked.
+        wanted = (obj.is_therapist or obj.is_staff) if extracted is None else extracted
+        if create and wanted:
+            give_mfa(obj)
 
 
 class TherapistFactory(UserFactory):
@@ -83,7 +96,8 @@ class CoupleFactory(factory.django.DjangoModelFactory):
 
 
 def make_couple(a: User | None = None, b: User | None = None) -> tuple[Couple, User, User]:
-    """A paired couple; returns (couple, a, b) with a as the one who started it."""
+    """A paired couple; returns (couple, a, b) with a as the one who started it. Neither has
+    answered the safety questions yet (see screen)."""
     a = a or UserFactory()
     b = b or UserFactory()
     couple = CoupleFactory(created_by=a, partners=[a, b])
@@ -121,3 +135,31 @@ def make_invitation(
         couple = CoupleFactory(created_by=user, partners=[user])
     issued = services.invitation_issue(user=user, couple=couple, email=email)
     return issued.invitation, issued.token
+
+
+def screen(person: User, *, concern: bool = False, ready: bool = True):
+    """The person answers the safety questions (with or without a concern) and, unless
+    ready=False, says they're ready to start: both partners must, before a dialogue starts."""
+    answers = {"afraid": "often" if concern else "no", "hurt": "no", "crisis": "no"}
+    screening = safety_services.screening_save(user=person, answers=answers)
+    if ready:
+        screening = safety_services.screening_set_ready(user=person, ready=True)
+    return screening
+
+
+def put_in_state(person: User, state: str) -> None:
+    """Screen the person into one of the states of the start gate: not_started,
+    calm_not_ready, concern_not_ready, concern_ready or ready."""
+    if state == "not_started":
+        return
+    screen(person, concern=state.startswith("concern"), ready=state in ("concern_ready", "ready"))
+
+
+def link_with_consent(therapist: User, first: User, second: User | None = None):
+    """The code flow: the therapist makes a code, `first` enters it, `second` consents."""
+    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_redeem(user=first, code=link.code)
+    if second is not None:
+        link = therapist_services.consent_give(user=second, link_public_id=link.public_id)
+    link.refresh_from_db()
+    return link

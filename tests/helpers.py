@@ -1,4 +1,5 @@
-"""Small helpers for reading responses in tests."""
+"""Small helpers for tests: reading responses and emails, a login cookie for sockets and
+browsers, moving a dialogue along, running calls at once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,40 @@ def text_of(response: HttpResponse) -> str:
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.DOTALL)
     body = re.sub(r"<[^>]+>", " ", body)
     return re.sub(r"\s+", " ", html.unescape(body)).strip()
+
+
+def login_cookie(user) -> str:
+    """The value of a `sessionid` cookie logged in as `user`: for sockets, browsers and
+    servers, which can't use a test Client (over HTTP, tests use the client_as fixture)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def at_mirror(session, alex, sam):
+    """Alex sends, Sam mirrors: the dialogue is at "check" (rewind targets: send, mirror)."""
+    from dialogues import services
+
+    session.refresh_from_db()
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "When you sleep in, I feel lonely."},
+        at=session.step_seq,
+    )
+    session.refresh_from_db()
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=sam,
+        move="mirror",
+        payload={"text": "If I got it, you feel lonely."},
+        at=session.step_seq,
+    )
+    session.refresh_from_db()
+    return session
 
 
 def login_url(next_path: str) -> str:

@@ -30,6 +30,9 @@ Fixtures:
   fresh BrowserContext (separate cookies: one per person), base URL set, 10 s default
   timeout. All are closed at test end; if the test failed, a screenshot of each page is
   saved in ``artifacts/``.
+- ``page_as`` (function): ``page_as(user, viewport="desktop")`` -> a page from ``new_page``,
+  already logged in as ``user`` (a real session cookie): for people made by the root
+  conftest's fixtures (alex, sam, therapist, ...) rather than signed up in the browser.
 - ``artifacts_dir`` (session): ``artifacts/`` at the repository root (gitignored), for
   screenshots a test wants to keep.
 
@@ -57,7 +60,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.chromium import LAUNCH_ARGS, chromium_path, skip_or_fail_without_chromium
-from tests.helpers import first_link, verification_code
+from tests.helpers import first_link, login_cookie, verification_code
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VIEWPORTS = {"desktop": (1100, 900), "phone": (375, 800)}
@@ -324,3 +327,16 @@ def new_page(request, browser, asgi_server: LiveServer, artifacts_dir: Path) -> 
                     sys.stderr.write(f"Couldn't save a screenshot: {error}\n")
         context.close()
     asgi_server.check_alive()
+
+
+@pytest.fixture
+def page_as(new_page, asgi_server: LiveServer) -> Callable:
+    """page_as(user, viewport="desktop") -> a Page in its own BrowserContext, logged in as user."""
+
+    def make(user, viewport: str | tuple[int, int] = "desktop"):
+        page = new_page(viewport=viewport)
+        cookie = {"name": "sessionid", "value": login_cookie(user), "url": asgi_server.url}
+        page.context.add_cookies([cookie])
+        return page
+
+    return make

@@ -12,11 +12,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from dialogues import services
 from dialogues.models import Turn
-from tests.dialogues.conftest import make_couple, make_person
+from tests.helpers import login_cookie
 from tests.servers import (
     UvicornServer,
     database_url_for_tests,
@@ -74,13 +73,9 @@ def established_connections(port: int, pid: int) -> int:
 
 
 def open_page(browser, server: UvicornServer, user, public_id: str):
-    client = Client()
-    client.force_login(user)
     context = browser.new_context(base_url=server.url, viewport={"width": 1100, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
+    context.add_cookies([{"name": "sessionid", "value": login_cookie(user), "url": server.url}])
     context.add_init_script(COUNT_CLOSES)
     page = context.new_page()
     page.goto(f"/dialogues/{public_id}/")
@@ -103,11 +98,10 @@ def wait_for_turn(page, seq: int) -> None:
     page.locator(f"li#turn-{seq}").wait_for()
 
 
-def test_the_partners_pages_catch_up_after_a_worker_is_killed(two_worker_server, browser):
+def test_the_partners_pages_catch_up_after_a_worker_is_killed(
+    two_worker_server, browser, dialogue, alex, sam
+):
     server = two_worker_server
-    alex, sam = make_person("alex@example.com", "Alex"), make_person("sam@example.com", "Sam")
-    make_couple(alex, sam)
-    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
     services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
     pages = {
         "alex": open_page(browser, server, alex, dialogue.public_id),

@@ -4,10 +4,7 @@ reload, and a reloaded page comes back exactly where the dialogue is."""
 import pytest
 from playwright.sync_api import expect
 
-from dialogues import services
 from dialogues.models import Turn
-from tests.browser.test_safety import logged_in
-from tests.dialogues.conftest import make_couple, make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -38,12 +35,10 @@ def turn_ids(page) -> list[str]:
 
 
 @pytest.fixture
-def two_partners(live_server_url, new_page):
-    alex, sam = make_person("alex@example.com", "Alex"), make_person("sam@example.com", "Sam")
-    make_couple(alex, sam)
-    session = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
-    a = logged_in(new_page, live_server_url, alex)
-    s = logged_in(new_page, live_server_url, sam, viewport="phone")
+def two_partners(dialogue, alex, sam, page_as):
+    session = dialogue
+    a = page_as(alex)
+    s = page_as(sam, viewport="phone")
     a.goto(f"/dialogues/{session.public_id}/")
     s.goto(f"/dialogues/{session.public_id}/")
     expect(a.locator("#presence")).to_contain_text("Sam is here")

@@ -4,11 +4,10 @@ time-out that resumes only when both are ready, and the quick exit."""
 import re
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from safety.models import SupportResource
-from tests.dialogues.conftest import make_couple, make_person
+from tests.factories import make_couple
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -18,24 +17,12 @@ CONCERN_WORDS = re.compile(
 )
 
 
-def logged_in(new_page, live_server_url, user, viewport="desktop"):
-    client = Client()
-    client.force_login(user)
-    page = new_page(viewport=viewport)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server_url}]
-    )
-    return page
-
-
 def main_text(page) -> str:
     return page.locator("main").inner_text()
 
 
-def test_two_partners_screening_gate_checkin_and_time_out(live_server_url, new_page, artifacts_dir):
-    alex = make_person("alex@example.com", "Alex")
-    sam = make_person("sam@example.com", "Sam")
-    make_couple(alex, sam, ready=False)
+def test_two_partners_screening_gate_checkin_and_time_out(alex, sam, page_as, artifacts_dir):
+    make_couple(alex, sam)  # neither has answered the safety questions yet
     SupportResource.objects.create(
         country="GB",
         country_name="United Kingdom",
@@ -43,8 +30,8 @@ def test_two_partners_screening_gate_checkin_and_time_out(live_server_url, new_p
         name="Test Helpline",
         phone="0800 000 000",
     )
-    a = logged_in(new_page, live_server_url, alex)
-    s = logged_in(new_page, live_server_url, sam, viewport="phone")
+    a = page_as(alex)
+    s = page_as(sam, viewport="phone")
 
     # Neither has answered: each is asked, privately.
     for page in (a, s):

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from dialogues import services
 from safety import services as safety_services
-from tests.dialogues.conftest import make_couple, make_person, screen
-from tests.therapists.conftest import at_mirror, link_with_consent, make_therapist
+from tests.factories import screen
+from tests.helpers import at_mirror
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
-
-
-def logged_in(new_page, user, live_server_url: str, viewport="desktop") -> Page:
-    """A page in its own browser context, logged in as `user` (a real session cookie)."""
-    client = Client()
-    client.force_login(user)
-    page = new_page(viewport=viewport)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server_url}]
-    )
-    return page
 
 
 def screenshots(page: Page, artifacts_dir, name: str) -> None:
@@ -37,18 +25,16 @@ def connected(page: Page) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "open")
 
 
-def test_a_therapist_coaches_and_steers_a_live_dialogue(new_page, live_server_url, artifacts_dir):
-    alex, sam = make_person("alex@example.com", "Alex"), make_person("sam@example.com", "Sam")
-    make_couple(alex, sam)
-    therapist = make_therapist("dr@example.com", "Dr. Rivera")
-    link_with_consent(therapist, alex, sam)
-    session = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
+def test_a_therapist_coaches_and_steers_a_live_dialogue(
+    link, dialogue, alex, sam, therapist, page_as, artifacts_dir
+):
+    session = dialogue
     services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now", at=1)
     session = at_mirror(session, alex, sam)  # Alex is checking Sam's mirror
 
-    a = logged_in(new_page, alex, live_server_url)
-    b = logged_in(new_page, sam, live_server_url, viewport="phone")
-    t = logged_in(new_page, therapist, live_server_url)
+    a = page_as(alex)
+    b = page_as(sam, viewport="phone")
+    t = page_as(therapist)
     a.goto(f"/dialogues/{session.public_id}/")
     b.goto(f"/dialogues/{session.public_id}/")
     connected(a)

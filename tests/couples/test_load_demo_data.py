@@ -80,15 +80,12 @@ def test_the_demo_therapist_is_linked_to_the_demo_couple_with_both_consents():
     assert {c.partner.email for c in link.consents.all()} == {"alex@example.com", "sam@example.com"}
 
 
-def test_a_second_run_verifies_the_demo_therapist_again_and_relinks_after_an_end():
+def test_a_second_run_verifies_the_demo_therapist_again_and_relinks_after_an_end(superuser):
     from couples import services
 
     load()
     rivera = User.objects.get(email="dr.rivera@example.com")
-    staff = User.objects.create_superuser(
-        email="root@example.com", password="x", display_name="Root"
-    )
-    services.therapist_unverify(therapist=rivera, by=staff, reason="demo")
+    services.therapist_unverify(therapist=rivera, by=superuser, reason="demo")
     load()
     rivera.refresh_from_db()
     assert rivera.is_verified_therapist

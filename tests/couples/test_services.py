@@ -36,36 +36,34 @@ def counts() -> tuple[int, int, int]:
 # couple_create
 
 
-def test_it_starts_a_couple_with_its_maker_and_a_link(single_partner, settings):
-    issued = services.couple_create(user=single_partner)
+def test_it_starts_a_couple_with_its_maker_and_a_link(single, settings):
+    issued = services.couple_create(user=single)
     couple = issued.invitation.couple
-    assert couple.is_active and couple.created_by == single_partner
-    assert list(couple.memberships.values_list("user", flat=True)) == [single_partner.pk]
-    assert selectors.couple_for(user=single_partner) == couple
+    assert couple.is_active and couple.created_by == single
+    assert list(couple.memberships.values_list("user", flat=True)) == [single.pk]
+    assert selectors.couple_for(user=single) == couple
     assert issued.invitation.is_pending
-    assert issued.invitation.invited_by == single_partner
+    assert issued.invitation.invited_by == single
     assert issued.invitation.email == ""
     assert issued.url == f"{settings.SITE_URL}/invite/{issued.token}/"
 
 
-def test_it_stores_only_the_tokens_hash(single_partner):
-    issued = services.couple_create(user=single_partner)
+def test_it_stores_only_the_tokens_hash(single):
+    issued = services.couple_create(user=single)
     assert len(issued.token) >= 40
     assert issued.invitation.token_hash == hash_token(issued.token)
     assert not Invitation.objects.filter(token_hash=issued.token).exists()
 
 
-def test_it_lets_invitations_expire_after_seven_days(single_partner):
-    issued = services.couple_create(user=single_partner)
+def test_it_lets_invitations_expire_after_seven_days(single):
+    issued = services.couple_create(user=single)
     lifetime = issued.invitation.expires_at - issued.invitation.created_at
     assert timedelta(days=7) - timedelta(seconds=5) < lifetime <= timedelta(days=7)
 
 
-def test_it_emails_the_link_after_commit(
-    single_partner, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_it_emails_the_link_after_commit(single, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        issued = services.couple_create(user=single_partner, partner_email=" Bob@Example.com ")
+        issued = services.couple_create(user=single, partner_email=" Bob@Example.com ")
     assert issued.invitation.email == "bob@example.com"
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
@@ -76,31 +74,31 @@ def test_it_emails_the_link_after_commit(
 
 
 def test_it_sends_no_email_without_an_address(
-    single_partner, mailoutbox, django_capture_on_commit_callbacks
+    single, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.couple_create(user=single_partner)
+        services.couple_create(user=single)
     assert mailoutbox == []
 
 
-def test_it_refuses_your_own_email_and_makes_nothing(single_partner, mailoutbox):
+def test_it_refuses_your_own_email_and_makes_nothing(single, mailoutbox):
     with refused("That's your own email address"):
-        services.couple_create(user=single_partner, partner_email="SASHA@example.com")
+        services.couple_create(user=single, partner_email="SASHA@example.com")
     assert counts() == (0, 0, 0)
     assert mailoutbox == []
 
 
-def test_it_refuses_a_second_couple(partner_a):
+def test_it_refuses_a_second_couple(alex, pair):
     before = counts()
     with refused("You're already in a couple."):
-        services.couple_create(user=partner_a)
+        services.couple_create(user=alex)
     assert counts() == before
 
 
-def test_it_refuses_a_second_couple_while_waiting_for_a_partner(single_partner):
-    services.couple_create(user=single_partner)
+def test_it_refuses_a_second_couple_while_waiting_for_a_partner(single):
+    services.couple_create(user=single)
     with refused("You're already in a couple."):
-        services.couple_create(user=single_partner)
+        services.couple_create(user=single)
     assert counts() == (1, 1, 1)
 
 
@@ -121,9 +119,9 @@ def test_it_refuses_couples_for_therapists_and_staff(factory, message):
 # invitation_issue
 
 
-def test_it_replaces_the_old_link_with_a_new_one(single_partner):
-    first, first_token = make_invitation(single_partner)
-    second, _ = make_invitation(single_partner)
+def test_it_replaces_the_old_link_with_a_new_one(single):
+    first, first_token = make_invitation(single)
+    second, _ = make_invitation(single)
     first.refresh_from_db()
     assert first.status == Invitation.Status.REVOKED
     assert second.is_pending
@@ -132,32 +130,32 @@ def test_it_replaces_the_old_link_with_a_new_one(single_partner):
         services.invitation_accept(user=UserFactory(), token=first_token)
 
 
-def test_it_issues_links_only_for_your_own_couple(single_partner, couple):
+def test_it_issues_links_only_for_your_own_couple(single, pair):
     with refused("You can only invite a partner to your own couple."):
-        services.invitation_issue(user=single_partner, couple=couple)
-    assert not couple.invitations.exists()
+        services.invitation_issue(user=single, couple=pair)
+    assert not pair.invitations.exists()
 
 
-def test_it_issues_no_links_for_an_ended_couple(single_partner):
-    invitation, _ = make_invitation(single_partner)
-    services.couple_leave(user=single_partner)
+def test_it_issues_no_links_for_an_ended_couple(single):
+    invitation, _ = make_invitation(single)
+    services.couple_leave(user=single)
     with refused("You can only invite a partner to your own couple."):
-        services.invitation_issue(user=single_partner, couple=invitation.couple)
+        services.invitation_issue(user=single, couple=invitation.couple)
     assert invitation.couple.invitations.count() == 1
 
 
-def test_it_issues_no_links_when_the_couple_is_full(partner_a, couple):
+def test_it_issues_no_links_when_the_couple_is_full(alex, pair):
     with refused("Your couple already has two partners."):
-        services.invitation_issue(user=partner_a, couple=couple)
-    assert not couple.invitations.exists()
+        services.invitation_issue(user=alex, couple=pair)
+    assert not pair.invitations.exists()
 
 
 # invitation_revoke
 
 
-def test_it_revokes_a_pending_link(single_partner):
-    invitation, token = make_invitation(single_partner)
-    services.invitation_revoke(user=single_partner, invitation_public_id=invitation.public_id)
+def test_it_revokes_a_pending_link(single):
+    invitation, token = make_invitation(single)
+    services.invitation_revoke(user=single, invitation_public_id=invitation.public_id)
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.REVOKED
     assert services.invitation_problem(
@@ -165,48 +163,48 @@ def test_it_revokes_a_pending_link(single_partner):
     ).startswith("This invitation was withdrawn.")
 
 
-def test_it_revokes_only_your_own_couples_links(single_partner, partner_a):
-    invitation, _ = make_invitation(single_partner)
+def test_it_revokes_only_your_own_couples_links(single, alex, pair):
+    invitation, _ = make_invitation(single)
     with refused("That invitation wasn't found."):
-        services.invitation_revoke(user=partner_a, invitation_public_id=invitation.public_id)
+        services.invitation_revoke(user=alex, invitation_public_id=invitation.public_id)
     invitation.refresh_from_db()
     assert invitation.is_pending
 
 
-def test_it_says_an_unknown_invitation_wasnt_found(single_partner):
+def test_it_says_an_unknown_invitation_wasnt_found(single):
     with refused("That invitation wasn't found."):
-        services.invitation_revoke(user=single_partner, invitation_public_id="nope")
+        services.invitation_revoke(user=single, invitation_public_id="nope")
 
 
-def test_it_cant_revoke_a_used_link(single_partner):
-    invitation, token = make_invitation(single_partner)
+def test_it_cant_revoke_a_used_link(single):
+    invitation, token = make_invitation(single)
     services.invitation_accept(user=UserFactory(), token=token)
     with refused("That invitation can no longer be revoked."):
-        services.invitation_revoke(user=single_partner, invitation_public_id=invitation.public_id)
+        services.invitation_revoke(user=single, invitation_public_id=invitation.public_id)
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.ACCEPTED
 
 
-def test_it_cant_revoke_twice(single_partner):
-    invitation, _ = make_invitation(single_partner)
-    services.invitation_revoke(user=single_partner, invitation_public_id=invitation.public_id)
+def test_it_cant_revoke_twice(single):
+    invitation, _ = make_invitation(single)
+    services.invitation_revoke(user=single, invitation_public_id=invitation.public_id)
     with refused("That invitation can no longer be revoked."):
-        services.invitation_revoke(user=single_partner, invitation_public_id=invitation.public_id)
+        services.invitation_revoke(user=single, invitation_public_id=invitation.public_id)
 
 
-def test_it_lets_no_former_partner_revoke_links(single_partner):
-    invitation, _ = make_invitation(single_partner)
-    services.couple_leave(user=single_partner)
+def test_it_lets_no_former_partner_revoke_links(single):
+    invitation, _ = make_invitation(single)
+    services.couple_leave(user=single)
     with refused("That invitation wasn't found."):
-        services.invitation_revoke(user=single_partner, invitation_public_id=invitation.public_id)
+        services.invitation_revoke(user=single, invitation_public_id=invitation.public_id)
 
 
 # invitation_problem
 
 
-def test_it_finds_no_problem_for_an_invited_partner(single_partner):
+def test_it_finds_no_problem_for_an_invited_partner(single):
     invitation, _ = make_invitation()
-    assert services.invitation_problem(invitation=invitation, user=single_partner) is None
+    assert services.invitation_problem(invitation=invitation, user=single) is None
 
 
 def test_it_finds_no_problem_before_you_log_in():
@@ -245,83 +243,83 @@ def test_it_explains_why_a_link_cant_be_used(change, message):
     ("role", "message"),
     [
         ("maker", "This is your own invitation — send the link to your partner."),
-        ("partner_a", "You're already in a couple. Leave it first if you want to join this one."),
+        ("alex", "You're already in a couple. Leave it first if you want to join this one."),
         ("therapist", "Therapist accounts can't join a couple as a partner."),
         ("unverified_therapist", "Therapist accounts can't join a couple as a partner."),
         ("staff", "Staff accounts can't join a couple as a partner."),
     ],
 )
-def test_it_explains_who_cant_accept(role, message, user_in_role, single_partner):
-    invitation, _ = make_invitation(single_partner)
-    user = single_partner if role == "maker" else user_in_role(role)
+def test_it_explains_who_cant_accept(role, message, user_in_role, single, pair):
+    invitation, _ = make_invitation(single)
+    user = single if role == "maker" else user_in_role(role)
     assert services.invitation_problem(invitation=invitation, user=user).startswith(message)
 
 
 # invitation_accept
 
 
-def test_it_pairs_the_invited_person(single_partner):
+def test_it_pairs_the_invited_person(single):
     invitation, token = make_invitation()
-    couple = services.invitation_accept(user=single_partner, token=token)
+    couple = services.invitation_accept(user=single, token=token)
     assert couple == invitation.couple
-    assert selectors.couple_for(user=single_partner) == couple
-    assert selectors.partners_of(couple=couple) == [invitation.invited_by, single_partner]
-    assert selectors.partner_of(user=single_partner) == invitation.invited_by
-    assert selectors.partner_of(user=invitation.invited_by) == single_partner
+    assert selectors.couple_for(user=single) == couple
+    assert selectors.partners_of(couple=couple) == [invitation.invited_by, single]
+    assert selectors.partner_of(user=single) == invitation.invited_by
+    assert selectors.partner_of(user=invitation.invited_by) == single
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.ACCEPTED
-    assert invitation.accepted_by == single_partner
+    assert invitation.accepted_by == single
 
 
 @pytest.mark.parametrize(
     "token", ["", "x", "y" * 201, "not-a-real-token-but-long-enough-to-look-real"]
 )
-def test_it_refuses_unknown_tokens(single_partner, token):
+def test_it_refuses_unknown_tokens(single, token):
     make_invitation()
     before = counts()
     with refused("This invitation link isn't valid."):
-        services.invitation_accept(user=single_partner, token=token)
+        services.invitation_accept(user=single, token=token)
     assert counts() == before
-    assert selectors.couple_for(user=single_partner) is None
+    assert selectors.couple_for(user=single) is None
 
 
-def test_it_refuses_a_used_link(single_partner):
+def test_it_refuses_a_used_link(single):
     _, token = make_invitation()
     services.invitation_accept(user=UserFactory(), token=token)
     with refused("This invitation has already been used."):
-        services.invitation_accept(user=single_partner, token=token)
-    assert selectors.couple_for(user=single_partner) is None
+        services.invitation_accept(user=single, token=token)
+    assert selectors.couple_for(user=single) is None
 
 
-def test_it_refuses_an_expired_link(single_partner):
+def test_it_refuses_an_expired_link(single):
     invitation, token = make_invitation()
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
     with refused("This invitation has expired."):
-        services.invitation_accept(user=single_partner, token=token)
-    assert selectors.couple_for(user=single_partner) is None
+        services.invitation_accept(user=single, token=token)
+    assert selectors.couple_for(user=single) is None
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
 
 
-def test_it_refuses_a_revoked_link(single_partner):
+def test_it_refuses_a_revoked_link(single):
     invitation, token = make_invitation()
     services.invitation_revoke(
         user=invitation.invited_by, invitation_public_id=invitation.public_id
     )
     with refused("This invitation was withdrawn."):
-        services.invitation_accept(user=single_partner, token=token)
-    assert selectors.couple_for(user=single_partner) is None
+        services.invitation_accept(user=single, token=token)
+    assert selectors.couple_for(user=single) is None
 
 
-def test_it_refuses_your_own_link(single_partner):
-    invitation, token = make_invitation(single_partner)
+def test_it_refuses_your_own_link(single):
+    invitation, token = make_invitation(single)
     with refused("This is your own invitation"):
-        services.invitation_accept(user=single_partner, token=token)
+        services.invitation_accept(user=single, token=token)
     assert invitation.couple.memberships.count() == 1
 
 
-@pytest.mark.parametrize("role", ["partner_a", "other_partner"])
-def test_it_refuses_people_already_in_a_couple(role, user_in_role):
+@pytest.mark.parametrize("role", ["alex", "outsider"])
+def test_it_refuses_people_already_in_a_couple(role, user_in_role, pair):
     user = user_in_role(role)
     own_couple = selectors.couple_for(user=user)
     invitation, token = make_invitation()
@@ -349,22 +347,22 @@ def test_it_refuses_therapists_and_staff(role, message, user_in_role):
     assert invitation.is_pending
 
 
-def test_it_refuses_when_the_couple_is_already_full(single_partner):
+def test_it_refuses_when_the_couple_is_already_full(single):
     invitation, token = make_invitation()
     Membership.objects.create(couple=invitation.couple, user=UserFactory())
     with refused("This couple already has two partners."):
-        services.invitation_accept(user=single_partner, token=token)
+        services.invitation_accept(user=single, token=token)
     assert invitation.couple.memberships.count() == 2
     invitation.refresh_from_db()
     assert invitation.is_pending
 
 
-def test_it_refuses_an_ended_couples_link(single_partner):
+def test_it_refuses_an_ended_couples_link(single):
     invitation, token = make_invitation()
     Couple.objects.filter(pk=invitation.couple_id).update(is_active=False)
     with refused("This couple is no longer active."):
-        services.invitation_accept(user=single_partner, token=token)
-    assert selectors.couple_for(user=single_partner) is None
+        services.invitation_accept(user=single, token=token)
+    assert selectors.couple_for(user=single) is None
 
 
 @on_postgresql
@@ -388,64 +386,64 @@ def test_it_lets_exactly_one_of_two_concurrent_accepts_win(attempt):
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_it_keeps_one_person_in_one_couple_when_accepting_two_links_at_once(single_partner):
+def test_it_keeps_one_person_in_one_couple_when_accepting_two_links_at_once(single):
     (_, token1), (_, token2) = make_invitation(), make_invitation()
     results = at_once(
-        lambda: services.invitation_accept(user=single_partner, token=token1),
-        lambda: services.invitation_accept(user=single_partner, token=token2),
+        lambda: services.invitation_accept(user=single, token=token1),
+        lambda: services.invitation_accept(user=single, token=token2),
     )
     assert sum(isinstance(r, Couple) for r in results) == 1, results
     [loser] = [r for r in results if isinstance(r, CoupleError)]
     assert "already in a couple" in loser.message
-    assert Membership.objects.filter(user=single_partner, is_active=True).count() == 1
+    assert Membership.objects.filter(user=single, is_active=True).count() == 1
 
 
 # couple_leave
 
 
-def test_it_ends_the_couple_for_both_and_keeps_its_history(couple, partner_a, partner_b):
-    ended = services.couple_leave(user=partner_b)
-    assert ended == couple
-    couple.refresh_from_db()
-    assert not couple.is_active and couple.ended_at is not None
-    memberships = list(couple.memberships.all())
-    assert [m.user for m in memberships] == [partner_a, partner_b]  # history kept
-    assert all(not m.is_active and m.left_at == couple.ended_at for m in memberships)
-    assert selectors.couple_for(user=partner_a) is None
-    assert selectors.couple_for(user=partner_b) is None
+def test_it_ends_the_couple_for_both_and_keeps_its_history(pair, alex, sam):
+    ended = services.couple_leave(user=sam)
+    assert ended == pair
+    pair.refresh_from_db()
+    assert not pair.is_active and pair.ended_at is not None
+    memberships = list(pair.memberships.all())
+    assert [m.user for m in memberships] == [alex, sam]  # history kept
+    assert all(not m.is_active and m.left_at == pair.ended_at for m in memberships)
+    assert selectors.couple_for(user=alex) is None
+    assert selectors.couple_for(user=sam) is None
 
 
-def test_it_revokes_open_links_when_leaving(single_partner):
-    invitation, token = make_invitation(single_partner)
-    services.couple_leave(user=single_partner)
+def test_it_revokes_open_links_when_leaving(single):
+    invitation, token = make_invitation(single)
+    services.couple_leave(user=single)
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.REVOKED
     with refused("withdrawn"):
         services.invitation_accept(user=UserFactory(), token=token)
 
 
-def test_it_says_when_you_arent_in_a_couple(single_partner):
+def test_it_says_when_you_arent_in_a_couple(single):
     with refused("You're not in a couple."):
-        services.couple_leave(user=single_partner)
+        services.couple_leave(user=single)
 
 
-def test_it_cant_leave_twice(partner_a, partner_b):
-    services.couple_leave(user=partner_a)
+def test_it_cant_leave_twice(alex, sam, pair):
+    services.couple_leave(user=alex)
     with refused("You're not in a couple."):
-        services.couple_leave(user=partner_b)
+        services.couple_leave(user=sam)
 
 
-def test_it_lets_both_start_new_couples_after_leaving(couple, partner_a, partner_b):
-    services.couple_leave(user=partner_a)
-    issued = services.couple_create(user=partner_a)
-    assert selectors.couple_for(user=partner_a) == issued.invitation.couple != couple
-    services.invitation_accept(user=partner_b, token=make_invitation()[1])
-    assert selectors.couple_for(user=partner_b) not in (None, couple)
+def test_it_lets_both_start_new_couples_after_leaving(pair, alex, sam):
+    services.couple_leave(user=alex)
+    issued = services.couple_create(user=alex)
+    assert selectors.couple_for(user=alex) == issued.invitation.couple != pair
+    services.invitation_accept(user=sam, token=make_invitation()[1])
+    assert selectors.couple_for(user=sam) not in (None, pair)
 
 
-def test_it_lets_former_partners_pair_again(couple, partner_a, partner_b):
-    services.couple_leave(user=partner_a)
-    issued = services.couple_create(user=partner_a)
-    services.invitation_accept(user=partner_b, token=issued.token)
-    assert selectors.partner_of(user=partner_b) == partner_a
+def test_it_lets_former_partners_pair_again(pair, alex, sam):
+    services.couple_leave(user=alex)
+    issued = services.couple_create(user=alex)
+    services.invitation_accept(user=sam, token=issued.token)
+    assert selectors.partner_of(user=sam) == alex
     assert Couple.objects.filter(is_active=True).count() == 1

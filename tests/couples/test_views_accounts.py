@@ -205,8 +205,8 @@ def test_it_returns_to_the_invitation_after_logging_in(client):
     assert response["Location"] == path
 
 
-def test_it_logs_out_on_post(client):
-    client.force_login(UserFactory())
+def test_it_logs_out_on_post(client_as):
+    client = client_as(UserFactory())
     response = client.get(LOGOUT)
     assert response.status_code == 200  # a confirmation page; GET never logs out
     assert logged_in(client)
@@ -246,19 +246,19 @@ INTEGER_IN_URL = re.compile(r'(?:href|action|value)="[^"]*/\d+(?:/|"|\?)')
     "page",
     ["/", "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/", "invite", "waiting"],
 )
-def test_it_puts_no_integer_ids_in_urls(client, page, settings):
+def test_it_puts_no_integer_ids_in_urls(client_as, page, settings):
     _, a, b = make_couple()
     waiting = UserFactory()
     _, token = make_invitation(waiting)
     if page == "waiting":
-        client.force_login(waiting)
+        client = client_as(waiting)
         client.post(reverse("couples:invitation_new"))
         page = "/"
     elif page == "invite":
-        client.force_login(UserFactory())
+        client = client_as(UserFactory())
         page = reverse("couples:invitation", args=[token])
     else:
-        client.force_login(a)
+        client = client_as(a)
     response = client.get(page)
     assert response.status_code == 200
     html = response.content.decode()

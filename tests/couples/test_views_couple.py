@@ -29,9 +29,9 @@ def revoke_url(invitation: Invitation) -> str:
 
 
 @pytest.fixture
-def waiting(single_partner):
-    """single_partner started a couple and waits for their partner: (invitation, token)."""
-    return make_invitation(single_partner)
+def waiting(single):
+    """single started a couple and waits for their partner: (invitation, token)."""
+    return make_invitation(single)
 
 
 # Every view is POST-only and needs a login.
@@ -50,20 +50,20 @@ def test_it_asks_anonymous_people_to_log_in(url, client_as, waiting):
 
 
 @pytest.mark.parametrize("url", [START, LEAVE, NEW_LINK, "revoke"])
-def test_it_refuses_get(url, client_as, single_partner, waiting):
+def test_it_refuses_get(url, client_as, single, waiting):
     url = revoke_url(waiting[0]) if url == "revoke" else url
     before = counts()
-    assert client_as(single_partner).get(url).status_code == 405
+    assert client_as(single).get(url).status_code == 405
     assert counts() == before
 
 
 # couple_start
 
 START_PROBLEM = {
-    "single_partner": None,
-    "partner_a": ALREADY,
-    "partner_b": ALREADY,
-    "other_partner": ALREADY,
+    "single": None,
+    "alex": ALREADY,
+    "sam": ALREADY,
+    "outsider": ALREADY,
     "therapist": THERAPIST,
     "unverified_therapist": THERAPIST,
     "staff": STAFF,
@@ -71,7 +71,7 @@ START_PROBLEM = {
 
 
 @pytest.mark.parametrize("role", ROLES[1:])
-def test_it_starts_a_couple_only_for_a_single_partner(role, user_in_role, client_as):
+def test_it_starts_a_couple_only_for_a_single_partner(role, user_in_role, client_as, pair):
     user = user_in_role(role)
     couple_before = selectors.couple_for(user=user)
     before = counts()
@@ -91,29 +91,25 @@ def test_it_starts_a_couple_only_for_a_single_partner(role, user_in_role, client
 
 
 def test_it_emails_the_partner_when_asked(
-    client_as, single_partner, mailoutbox, django_capture_on_commit_callbacks
+    client_as, single, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_as(single_partner).post(
-            START, {"partner_email": "bob@example.com"}, follow=True
-        )
+        response = client_as(single).post(START, {"partner_email": "bob@example.com"}, follow=True)
     assert "We've emailed your invitation to bob@example.com." in text_of(response)
     assert [m.to for m in mailoutbox] == [["bob@example.com"]]
     assert "http://127.0.0.1:8000/invite/" in mailoutbox[0].body  # SITE_URL
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "bob@", "a" * 300 + "@example.com"])
-def test_it_rejects_a_bad_email_and_starts_nothing(email, client_as, single_partner, mailoutbox):
-    response = client_as(single_partner).post(START, {"partner_email": email}, follow=True)
+def test_it_rejects_a_bad_email_and_starts_nothing(email, client_as, single, mailoutbox):
+    response = client_as(single).post(START, {"partner_email": email}, follow=True)
     assert "Please check the email address." in text_of(response)
     assert counts() == (0, 0, 0)
     assert mailoutbox == []
 
 
-def test_it_rejects_your_own_email_and_starts_nothing(client_as, single_partner):
-    response = client_as(single_partner).post(
-        START, {"partner_email": "Sasha@example.com"}, follow=True
-    )
+def test_it_rejects_your_own_email_and_starts_nothing(client_as, single):
+    response = client_as(single).post(START, {"partner_email": "Sasha@example.com"}, follow=True)
     assert "That's your own email address; please enter your partner's." in text_of(response)
     assert counts() == (0, 0, 0)
 
@@ -121,10 +117,10 @@ def test_it_rejects_your_own_email_and_starts_nothing(client_as, single_partner)
 # invitation_new
 
 NEW_LINK_PROBLEM = {
-    "single_partner": "Start a couple first.",
-    "partner_a": "Your couple already has two partners.",
-    "partner_b": "Your couple already has two partners.",
-    "other_partner": "Your couple already has two partners.",
+    "single": "Start a couple first.",
+    "alex": "Your couple already has two partners.",
+    "sam": "Your couple already has two partners.",
+    "outsider": "Your couple already has two partners.",
     "therapist": "Start a couple first.",
     "unverified_therapist": "Start a couple first.",
     "staff": "Start a couple first.",
@@ -132,7 +128,9 @@ NEW_LINK_PROBLEM = {
 
 
 @pytest.mark.parametrize("role", ROLES[1:])
-def test_it_makes_no_new_links_for_people_without_a_waiting_couple(role, user_in_role, client_as):
+def test_it_makes_no_new_links_for_people_without_a_waiting_couple(
+    role, user_in_role, client_as, pair
+):
     user = user_in_role(role)
     before = counts()
     response = client_as(user).post(NEW_LINK, follow=True)
@@ -140,9 +138,9 @@ def test_it_makes_no_new_links_for_people_without_a_waiting_couple(role, user_in
     assert counts() == before
 
 
-def test_it_replaces_the_link_with_a_new_one(client_as, single_partner, waiting):
+def test_it_replaces_the_link_with_a_new_one(client_as, single, waiting):
     old, old_token = waiting
-    client = client_as(single_partner)
+    client = client_as(single)
     response = client.post(NEW_LINK, follow=True)
     text = text_of(response)
     assert "Here is a new link. Earlier links no longer work." in text
@@ -155,28 +153,26 @@ def test_it_replaces_the_link_with_a_new_one(client_as, single_partner, waiting)
 
 
 def test_it_emails_a_new_link_when_asked(
-    client_as, single_partner, waiting, mailoutbox, django_capture_on_commit_callbacks
+    client_as, single, waiting, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_as(single_partner).post(
+        response = client_as(single).post(
             NEW_LINK, {"partner_email": "bob@example.com"}, follow=True
         )
     assert "We've emailed a new link to bob@example.com." in text_of(response)
     assert len(mailoutbox) == 1
 
 
-def test_it_rejects_a_bad_email_for_a_new_link(client_as, single_partner, waiting):
-    response = client_as(single_partner).post(NEW_LINK, {"partner_email": "nope"}, follow=True)
+def test_it_rejects_a_bad_email_for_a_new_link(client_as, single, waiting):
+    response = client_as(single).post(NEW_LINK, {"partner_email": "nope"}, follow=True)
     assert "Please check the email address." in text_of(response)
     waiting[0].refresh_from_db()
     assert waiting[0].is_pending
     assert Invitation.objects.count() == 1
 
 
-def test_it_rejects_your_own_email_for_a_new_link(client_as, single_partner, waiting):
-    response = client_as(single_partner).post(
-        NEW_LINK, {"partner_email": single_partner.email}, follow=True
-    )
+def test_it_rejects_your_own_email_for_a_new_link(client_as, single, waiting):
+    response = client_as(single).post(NEW_LINK, {"partner_email": single.email}, follow=True)
     assert "That's your own email address" in text_of(response)
     waiting[0].refresh_from_db()
     assert waiting[0].is_pending
@@ -186,8 +182,8 @@ def test_it_rejects_your_own_email_for_a_new_link(client_as, single_partner, wai
 # invitation_revoke
 
 
-def test_it_revokes_your_own_link(client_as, single_partner, waiting):
-    response = client_as(single_partner).post(revoke_url(waiting[0]), follow=True)
+def test_it_revokes_your_own_link(client_as, single, waiting):
+    response = client_as(single).post(revoke_url(waiting[0]), follow=True)
     assert response.redirect_chain == [("/", 302)]
     assert "The invitation link no longer works." in text_of(response)
     waiting[0].refresh_from_db()
@@ -195,27 +191,27 @@ def test_it_revokes_your_own_link(client_as, single_partner, waiting):
 
 
 @pytest.mark.parametrize("role", ROLES[2:])  # everyone but the maker
-def test_it_lets_nobody_else_revoke_a_link(role, user_in_role, client_as, waiting):
+def test_it_lets_nobody_else_revoke_a_link(role, user_in_role, client_as, waiting, pair):
     response = client_as(user_in_role(role)).post(revoke_url(waiting[0]), follow=True)
     assert "That invitation wasn't found." in text_of(response)
     waiting[0].refresh_from_db()
     assert waiting[0].is_pending
 
 
-def test_it_says_a_used_link_cant_be_revoked(client_as, single_partner, waiting, partner_a):
+def test_it_says_a_used_link_cant_be_revoked(client_as, single, waiting, alex, pair):
     from couples import services
     from tests.factories import UserFactory
 
     services.invitation_accept(user=UserFactory(), token=waiting[1])
-    response = client_as(single_partner).post(revoke_url(waiting[0]), follow=True)
+    response = client_as(single).post(revoke_url(waiting[0]), follow=True)
     assert "That invitation can no longer be revoked." in text_of(response)
     waiting[0].refresh_from_db()
     assert waiting[0].status == Invitation.Status.ACCEPTED
 
 
-def test_it_says_an_unknown_link_wasnt_found(client_as, single_partner, waiting):
+def test_it_says_an_unknown_link_wasnt_found(client_as, single, waiting):
     url = reverse("couples:invitation_revoke", args=["no-such-id"])
-    response = client_as(single_partner).post(url, follow=True)
+    response = client_as(single).post(url, follow=True)
     assert "That invitation wasn't found." in text_of(response)
     waiting[0].refresh_from_db()
     assert waiting[0].is_pending
@@ -224,37 +220,37 @@ def test_it_says_an_unknown_link_wasnt_found(client_as, single_partner, waiting)
 # couple_leave
 
 
-@pytest.mark.parametrize("role", ["partner_a", "partner_b"])
-def test_it_ends_the_couple_for_both(role, user_in_role, client_as, couple, partner_a, partner_b):
+@pytest.mark.parametrize("role", ["alex", "sam"])
+def test_it_ends_the_couple_for_both(role, user_in_role, client_as, pair, alex, sam):
     response = client_as(user_in_role(role)).post(LEAVE, follow=True)
     text = text_of(response)
     assert "You've left the couple. Your past dialogues are kept." in text
     assert "You're not paired with your partner yet" in text
-    couple.refresh_from_db()
-    assert not couple.is_active
-    assert couple.memberships.count() == 2
-    other = partner_b if role == "partner_a" else partner_a
+    pair.refresh_from_db()
+    assert not pair.is_active
+    assert pair.memberships.count() == 2
+    other = sam if role == "alex" else alex
     assert "You're not paired with your partner yet" in text_of(client_as(other).get("/"))
 
 
-def test_it_leaves_other_couples_alone(client_as, couple, other_partner):
-    client_as(other_partner).post(LEAVE)
-    couple.refresh_from_db()
-    assert couple.is_active
-    assert Couple.objects.filter(is_active=True).get() == couple
+def test_it_leaves_other_couples_alone(client_as, pair, outsider):
+    client_as(outsider).post(LEAVE)
+    pair.refresh_from_db()
+    assert pair.is_active
+    assert Couple.objects.filter(is_active=True).get() == pair
 
 
-def test_it_lets_a_waiting_partner_give_up(client_as, single_partner, waiting):
-    response = client_as(single_partner).post(LEAVE, follow=True)
+def test_it_lets_a_waiting_partner_give_up(client_as, single, waiting):
+    response = client_as(single).post(LEAVE, follow=True)
     assert "You've left the couple." in text_of(response)
     waiting[0].refresh_from_db()
     assert waiting[0].status == Invitation.Status.REVOKED
-    assert selectors.couple_for(user=single_partner) is None
+    assert selectors.couple_for(user=single) is None
 
 
-@pytest.mark.parametrize("role", ["single_partner", "therapist", "unverified_therapist", "staff"])
-def test_it_says_when_there_is_no_couple_to_leave(role, user_in_role, client_as, couple):
+@pytest.mark.parametrize("role", ["single", "therapist", "unverified_therapist", "staff"])
+def test_it_says_when_there_is_no_couple_to_leave(role, user_in_role, client_as, pair):
     response = client_as(user_in_role(role)).post(LEAVE, follow=True)
     assert "You're not in a couple." in text_of(response)
-    couple.refresh_from_db()
-    assert couple.is_active
+    pair.refresh_from_db()
+    assert pair.is_active

@@ -12,19 +12,19 @@ HOME = reverse("home")
 # What each role sees on the home page, and what they must not see.
 SEES = {
     "anonymous": (["Talk so that each of you feels heard.", "Create an account", "Log in"], []),
-    "single_partner": (
+    "single": (
         ["Hello, Sasha", "You're not paired with your partner yet", "Start our couple"],
         ["Leave the couple", "You're paired with"],
     ),
-    "partner_a": (["Hello, Alice", "You're paired with Bob", "Leave the couple"], ["Start our"]),
-    "partner_b": (["Hello, Bob", "You're paired with Alice", "Leave the couple"], ["Start our"]),
-    "other_partner": (["Hello, Olga", "You're paired with Omar"], ["Alice", "Bob"]),
+    "alex": (["Hello, Alex", "You're paired with Sam", "Leave the couple"], ["Start our"]),
+    "sam": (["Hello, Sam", "You're paired with Alex", "Leave the couple"], ["Start our"]),
+    "outsider": (["Hello, Olly", "You're paired with Pat"], ["Alex", "Sam"]),
     "therapist": (
-        ["Hello, Dr. Tess", "Your therapist account", "Verified since"],
+        ["Hello, Dr. Rivera", "Your therapist account", "Verified since"],
         ["Waiting for verification", "Start our couple", "Leave the couple"],
     ),
     "unverified_therapist": (
-        ["Hello, Dr. Uma", "Waiting for verification."],
+        ["Hello, Dr. New", "Waiting for verification."],
         ["Verified since", "Start our couple", "Leave the couple"],
     ),
     "staff": (["Hello, Stan", "Open the admin"], ["Start our couple", "Leave the couple"]),
@@ -32,7 +32,7 @@ SEES = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_shows_each_role_their_home(role, user_in_role, client_as):
+def test_it_shows_each_role_their_home(role, user_in_role, client_as, pair):
     response = client_as(user_in_role(role)).get(HOME)
     assert response.status_code == 200
     text = text_of(response)
@@ -46,12 +46,12 @@ def test_it_shows_each_role_their_home(role, user_in_role, client_as):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_only_allows_get(role, user_in_role, client_as):
+def test_it_only_allows_get(role, user_in_role, client_as, pair):
     assert client_as(user_in_role(role)).post(HOME).status_code == 405
 
 
-def test_it_shows_the_new_link_to_its_maker(single_partner, client_as):
-    client = client_as(single_partner)
+def test_it_shows_the_new_link_to_its_maker(single, client_as):
+    client = client_as(single)
     response = client.post(reverse("couples:start"), follow=True)
     text = text_of(response)
     assert "Waiting for your partner to join" in text
@@ -62,9 +62,9 @@ def test_it_shows_the_new_link_to_its_maker(single_partner, client_as):
     assert "Copy link" in text
 
 
-def test_it_keeps_the_link_out_of_other_sessions(single_partner, client_as):
-    client_as(single_partner).post(reverse("couples:start"))
-    response = client_as(single_partner).get(HOME)
+def test_it_keeps_the_link_out_of_other_sessions(single, client_as):
+    client_as(single).post(reverse("couples:start"))
+    response = client_as(single).get(HOME)
     text = text_of(response)
     assert "Waiting for your partner to join" in text
     assert "For your privacy we only show a link once" in text
@@ -72,10 +72,10 @@ def test_it_keeps_the_link_out_of_other_sessions(single_partner, client_as):
     assert "Revoke this link" in text
 
 
-def test_it_forgets_the_link_once_it_stops_working(single_partner, client_as):
-    client = client_as(single_partner)
+def test_it_forgets_the_link_once_it_stops_working(single, client_as):
+    client = client_as(single)
     client.post(reverse("couples:start"))
-    invitation = single_partner.invitations_sent.get()
+    invitation = single.invitations_sent.get()
     client.post(reverse("couples:invitation_revoke", args=[invitation.public_id]))
     response = client.get(HOME)
     assert "/invite/" not in response.content.decode()
@@ -83,20 +83,20 @@ def test_it_forgets_the_link_once_it_stops_working(single_partner, client_as):
     assert NEW_INVITE_LINK not in client.session
 
 
-def test_it_lists_the_open_link_with_its_email(single_partner, client_as):
-    client = client_as(single_partner)
+def test_it_lists_the_open_link_with_its_email(single, client_as):
+    client = client_as(single)
     client.post(reverse("couples:start"), {"partner_email": "bob@example.com"})
     text = text_of(client.get(HOME))
     assert "Link sent to bob@example.com, valid until" in text
 
 
-def test_it_offers_an_invitation_opened_before_logging_in(single_partner, client_as):
+def test_it_offers_an_invitation_opened_before_logging_in(single, client_as):
     from tests.factories import make_invitation
 
     invitation, token = make_invitation()
     client = client_as(None)
     client.get(reverse("couples:invitation", args=[token]))
-    client.force_login(single_partner)
+    client.force_login(single)
     response = client.get(HOME)
     text = text_of(response)
     assert "You have an invitation" in text
@@ -104,11 +104,11 @@ def test_it_offers_an_invitation_opened_before_logging_in(single_partner, client
     assert reverse("couples:invitation", args=[token]) in response.content.decode()
 
 
-def test_it_drops_a_remembered_invitation_that_cant_be_used(partner_a, client_as):
+def test_it_drops_a_remembered_invitation_that_cant_be_used(alex, client_as, pair):
     from tests.factories import make_invitation
 
     _, token = make_invitation()
-    client = client_as(partner_a)
+    client = client_as(alex)
     session = client.session
     session[PENDING_INVITATION] = token
     session.save()
@@ -117,8 +117,8 @@ def test_it_drops_a_remembered_invitation_that_cant_be_used(partner_a, client_as
     assert PENDING_INVITATION not in client.session
 
 
-def test_it_drops_a_remembered_unknown_invitation(single_partner, client_as):
-    client = client_as(single_partner)
+def test_it_drops_a_remembered_unknown_invitation(single, client_as):
+    client = client_as(single)
     session = client.session
     session[PENDING_INVITATION] = "made-up"
     session.save()

@@ -19,10 +19,10 @@ STAFF = "Staff accounts can't join a couple as a partner."
 # The problem each role has with someone else's invitation (None: they may accept it).
 PROBLEM = {
     "anonymous": None,
-    "single_partner": None,
-    "partner_a": ALREADY_PAIRED,
-    "partner_b": ALREADY_PAIRED,
-    "other_partner": ALREADY_PAIRED,
+    "single": None,
+    "alex": ALREADY_PAIRED,
+    "sam": ALREADY_PAIRED,
+    "outsider": ALREADY_PAIRED,
     "therapist": THERAPIST,
     "unverified_therapist": THERAPIST,
     "staff": STAFF,
@@ -38,7 +38,7 @@ def robin_invites():
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_shows_the_invitation_to_each_role(role, user_in_role, client_as, robin_invites):
+def test_it_shows_the_invitation_to_each_role(role, user_in_role, client_as, robin_invites, pair):
     invitation, _, path = robin_invites
     response = client_as(user_in_role(role)).get(path)
     assert response.status_code == 200
@@ -61,7 +61,7 @@ def test_it_shows_the_invitation_to_each_role(role, user_in_role, client_as, rob
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_lets_only_the_right_person_accept(role, user_in_role, client_as, robin_invites):
+def test_it_lets_only_the_right_person_accept(role, user_in_role, client_as, robin_invites, pair):
     invitation, _, path = robin_invites
     user = user_in_role(role)
     couple_before = user and selectors.couple_for(user=user)
@@ -71,7 +71,7 @@ def test_it_lets_only_the_right_person_accept(role, user_in_role, client_as, rob
     if role == "anonymous":
         assert response.redirect_chain[0][0].startswith("/accounts/login/?next=")
         assert invitation.is_pending
-    elif role == "single_partner":
+    elif role == "single":
         assert response.redirect_chain == [("/", 302)]
         assert "You're now paired with Robin." in text
         assert "You're paired with Robin" in text
@@ -117,20 +117,18 @@ def test_it_doesnt_remember_an_unusable_invitation(client_as, robin_invites):
     assert PENDING_INVITATION not in client.session
 
 
-def test_it_forgets_the_remembered_invitation_once_accepted(
-    client_as, single_partner, robin_invites
-):
+def test_it_forgets_the_remembered_invitation_once_accepted(client_as, single, robin_invites):
     _, _, path = robin_invites
     client = client_as(None)
     client.get(path)
-    client.force_login(single_partner)
+    client.force_login(single)
     client.post(path)
     assert PENDING_INVITATION not in client.session
     assert "You have an invitation" not in text_of(client.get("/"))
 
 
 @pytest.mark.parametrize("token", ["made-up-token", "x" * 300])
-@pytest.mark.parametrize("role", ["anonymous", "single_partner"])
+@pytest.mark.parametrize("role", ["anonymous", "single"])
 def test_it_says_an_unknown_link_isnt_valid(token, role, user_in_role, client_as):
     client = client_as(user_in_role(role))
     path = reverse("couples:invitation", args=[token])
@@ -154,7 +152,7 @@ def test_it_says_an_unknown_link_isnt_valid(token, role, user_in_role, client_as
         ({"expires_at": timezone.now() - timedelta(hours=1)}, "This invitation has expired."),
     ],
 )
-@pytest.mark.parametrize("role", ["anonymous", "single_partner"])
+@pytest.mark.parametrize("role", ["anonymous", "single"])
 def test_it_explains_why_a_link_no_longer_works(
     change, message, role, user_in_role, client_as, robin_invites
 ):
@@ -172,15 +170,15 @@ def test_it_explains_why_a_link_no_longer_works(
         assert invitation.couple.memberships.count() == 1
 
 
-def test_it_refuses_a_link_twice(client_as, single_partner, robin_invites):
+def test_it_refuses_a_link_twice(client_as, single, robin_invites):
     _, _, path = robin_invites
-    client_as(single_partner).post(path)
+    client_as(single).post(path)
     late = UserFactory()
     response = client_as(late).post(path, follow=True)
     assert "This invitation has already been used." in text_of(response)
     assert selectors.couple_for(user=late) is None
 
 
-def test_it_only_allows_get_and_post(client_as, single_partner, robin_invites):
+def test_it_only_allows_get_and_post(client_as, single, robin_invites):
     _, _, path = robin_invites
-    assert client_as(single_partner).put(path).status_code == 405
+    assert client_as(single).put(path).status_code == 405

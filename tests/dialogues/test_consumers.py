@@ -1,63 +1,16 @@
 """The dialogue websocket, through the real ASGI stack (origin check, session auth)."""
 
 import json
-import re
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from dialogues import services
 from dialogues.consumers import CLOSE_TOO_MANY, MAX_FRAME_BYTES
-from imago_site.asgi import application
+from tests.sockets import drain, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login_cookie(user) -> tuple[Client, bytes]:
-    client = Client()
-    client.force_login(user)
-    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def open_socket(path, user=None, origin="http://localhost"):
-    headers = [(b"host", b"localhost")]
-    if origin:
-        headers.append((b"origin", origin.encode()))
-    client = None
-    if user is not None:
-        client, cookie = await database_sync_to_async(_login_cookie)(user)
-        headers.append((b"cookie", cookie))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
-    communicator.http_client = client
-    return communicator, connected, code
-
-
-def marker(html: str) -> dict:
-    found = re.search(r'id="sync"[^>]*data-kind="(\w+)" data-from="(\d+)" data-seq="(\d+)"', html)
-    assert found, html[:200]
-    return {"kind": found[1], "from": int(found[2]), "seq": int(found[3])}
-
-
-async def receive_until(communicator, needle: str, limit: int = 10) -> str:
-    """Messages until one contains `needle` (presence and typing hints may come first)."""
-    for _ in range(limit):
-        message = await communicator.receive_from(timeout=3)
-        if needle in message:
-            return message
-    raise AssertionError(f"never received {needle!r}")
-
-
-async def drain(communicator):
-    while not await communicator.receive_nothing(timeout=0.3):
-        await communicator.receive_from()
-
-
-def path_of(session) -> str:
-    return f"/ws/dialogues/{session.public_id}/"
 
 
 submit = database_sync_to_async(services.move_submit)
@@ -91,25 +44,29 @@ async def test_the_snapshot_is_rendered_for_its_reader(dialogue, alex, sam):
 @pytest.mark.parametrize("who", ["anonymous", "outsider"])
 async def test_it_refuses_anyone_outside_the_couple(dialogue, outsider, who):
     user = outsider if who == "outsider" else None
-    _ws, connected, _ = await open_socket(path_of(dialogue), user)
+    ws, connected, _ = await open_socket(path_of(dialogue), user)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_it_refuses_an_unknown_dialogue(alex, pair):
-    _ws, connected, _ = await open_socket("/ws/dialogues/not-a-real-id/", alex)
+    ws, connected, _ = await open_socket("/ws/dialogues/not-a-real-id/", alex)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_it_refuses_a_cross_origin_handshake(dialogue, alex):
-    _ws, connected, _ = await open_socket(path_of(dialogue), alex, origin="https://evil.example")
+    ws, connected, _ = await open_socket(path_of(dialogue), alex, origin="https://evil.example")
     assert not connected
+    await ws.disconnect()
 
 
 async def test_a_deactivated_person_is_refused(dialogue, alex):
     alex.is_active = False
     await database_sync_to_async(alex.save)()
-    _ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert not connected
+    await ws.disconnect()
 
 
 # --- live steps ----------------------------------------------------------------------------
@@ -305,8 +262,9 @@ async def test_the_partner_hears_on_the_home_page_when_a_dialogue_starts(pair, a
 
 
 async def test_the_home_socket_refuses_people_without_a_couple(alex):
-    _ws, connected, _ = await open_socket("/ws/home/", alex)
+    ws, connected, _ = await open_socket("/ws/home/", alex)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_the_channel_layer_carries_ids_and_rendered_fragments_only(

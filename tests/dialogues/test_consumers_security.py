@@ -10,8 +10,8 @@ from couples import services as couple_services
 from couples import session_limits
 from dialogues import consumers
 from dialogues.consumers import CLOSE_UNAUTHENTICATED
-from tests.dialogues.test_consumers import drain, open_socket, path_of
 from tests.mfa import give_mfa
+from tests.sockets import drain, open_socket, path_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from dialogues import push, services
 from dialogues.models import DialogueSession, Turn
-from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
+from tests.sockets import drain, marker, open_socket, path_of, receive_until
 
 submit = database_sync_to_async(services.move_submit)
 

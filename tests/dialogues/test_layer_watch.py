@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from dialogues import layer_watch, services
-from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
+from tests.sockets import drain, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,14 +16,12 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.db import models
-from django.test import Client
 from django.urls import reverse
 
 from couples.audit import audit
 from couples.models import AuditEvent
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
-from tests.therapists.conftest import link_with_consent
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
 
@@ -88,9 +86,9 @@ def test_every_text_field_is_classified():
 
 
 @pytest.fixture
-def private_rows(pair, alex, sam, outsider, therapist, staff):
-    """At least one row of every model with private text, every private field = MARKER."""
-    link_with_consent(therapist, alex, sam)  # coaching, notes and homework need access
+def private_rows(pair, alex, sam, outsider, therapist, link, staff):
+    """At least one row of every model with private text, every private field = MARKER.
+    (`link`: coaching, notes and homework need the therapist's access.)"""
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="x")
     dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
     dialogue_services.move_submit(
@@ -124,13 +122,6 @@ def private_rows(pair, alex, sam, outsider, therapist, staff):
     return session
 
 
-@pytest.fixture
-def root_client(superuser) -> Client:
-    client = Client()
-    client.force_login(superuser)
-    return client
-
-
 def admin_urls(model, objects):
     info = (model._meta.app_label, model._meta.model_name)
     yield reverse("admin:{}_{}_changelist".format(*info))
@@ -148,8 +139,8 @@ def test_every_private_model_has_a_row_with_the_marker(private_rows):
     assert Turn.objects.filter(kind="coaching", visible_to__isnull=False).exists()
 
 
-def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
-    root_client.post(  # leave an admin history line too
+def test_no_admin_page_shows_private_text(private_rows, root, alex):
+    root.post(  # leave an admin history line too
         reverse("admin:couples_user_changelist"),
         {"action": "deactivate", "_selected_action": [alex.pk]},
     )
@@ -163,7 +154,7 @@ def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
     assert len(pages) > 40
     seen_ok = 0
     for url in pages:
-        response = root_client.get(url)
+        response = root.get(url)
         assert response.status_code in (200, 403), (url, response.status_code)
         seen_ok += response.status_code == 200
         body = response.content.decode()
@@ -174,7 +165,7 @@ def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
         assert MARKER[:8] not in body, url
     assert seen_ok > 30
     # The verification page (an action's intermediate step) too.
-    response = root_client.post(
+    response = root.post(
         reverse("admin:couples_user_changelist"),
         {
             "action": "verify_therapists",
@@ -185,9 +176,9 @@ def test_no_admin_page_shows_private_text(private_rows, root_client, alex):
     assert MARKER.encode() not in response.content
 
 
-def test_the_search_never_looks_into_private_text(private_rows, root_client):
+def test_the_search_never_looks_into_private_text(private_rows, root):
     url = reverse("admin:dialogues_dialoguesession_changelist")
-    body = root_client.get(url + f"?q={MARKER}").content.decode()
+    body = root.get(url + f"?q={MARKER}").content.decode()
     assert "0 results" in body or "0 dialogue sessions" in body
     assert private_rows.public_id not in body
 
@@ -211,19 +202,19 @@ def probes():
 
 
 @pytest.mark.parametrize("model,lookup", list(probes()), ids=lambda v: getattr(v, "__name__", v))
-def test_private_text_cant_be_probed_with_url_filters(private_rows, root_client, model, lookup):
+def test_private_text_cant_be_probed_with_url_filters(private_rows, root, model, lookup):
     info = (model._meta.app_label, model._meta.model_name)
     url = reverse("admin:{}_{}_changelist".format(*info))
-    response = root_client.get(url + f"?{lookup}={MARKER}")
+    response = root.get(url + f"?{lookup}={MARKER}")
     assert response.status_code == 400, (lookup, response.status_code)
 
 
-def test_the_dialogue_admin_shows_metadata(private_rows, root_client):
+def test_the_dialogue_admin_shows_metadata(private_rows, root):
     url = reverse("admin:dialogues_dialoguesession_change", args=[private_rows.pk])
-    body = root_client.get(url).content.decode()
+    body = root.get(url).content.decode()
     assert private_rows.public_id in body and "Time-out" in body
     assert "Turns" in body or "turns" in body
-    list_body = root_client.get(reverse("admin:dialogues_dialoguesession_changelist")).content
+    list_body = root.get(reverse("admin:dialogues_dialoguesession_changelist")).content
     assert str(private_rows.couple).encode() in list_body
 
 
@@ -245,15 +236,13 @@ def test_therapist_notes_are_not_in_the_admin_and_the_rest_is_metadata():
     assert not {"title", "instructions"} & set(homework_admin.search_fields)
 
 
-def test_the_therapist_link_admin_shows_who_and_when_never_the_code(
-    private_rows, root_client, therapist
-):
+def test_the_therapist_link_admin_shows_who_and_when_never_the_code(private_rows, root, therapist):
     from therapists.models import TherapistLink
     from therapists.services import link_code_issue
 
     open_code = link_code_issue(therapist=therapist)
     link = TherapistLink.objects.filter(couple__isnull=False).get()
-    body = root_client.get(
+    body = root.get(
         reverse("admin:therapists_therapistlink_change", args=[link.pk])
     ).content.decode()
     assert link.public_id in body and "Dr. Rivera" in body and "Active" in body
@@ -262,16 +251,16 @@ def test_the_therapist_link_admin_shows_who_and_when_never_the_code(
         reverse("admin:therapists_therapistlink_changelist"),
         reverse("admin:therapists_therapistlink_change", args=[open_code.pk]),
     ):
-        assert open_code.code not in root_client.get(url).content.decode()
+        assert open_code.code not in root.get(url).content.decode()
     probe = reverse("admin:therapists_therapistlink_changelist") + "?code__startswith=A"
-    assert root_client.get(probe).status_code == 400
+    assert root.get(probe).status_code == 400
 
 
-def test_staff_can_end_a_therapists_access_and_it_is_audited(private_rows, root_client, therapist):
+def test_staff_can_end_a_therapists_access_and_it_is_audited(private_rows, root, therapist):
     from therapists.models import TherapistLink
 
     link = TherapistLink.objects.get(status="active")
-    root_client.post(
+    root.post(
         reverse("admin:therapists_therapistlink_changelist"),
         {"action": "end_access", "_selected_action": [link.pk]},
     )

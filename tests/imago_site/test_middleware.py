@@ -5,12 +5,12 @@ import re
 import time
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from couples import session_limits
 from imago_site.middleware import CSP
-from tests.mfa import give_mfa
+from tests.factories import PASSWORD, StaffFactory, TherapistFactory
+from tests.mfa import give_mfa, totp_code
 
 
 def csp_of(response) -> dict[str, str]:
@@ -40,8 +40,8 @@ def page_urls(dialogue):
 
 
 @pytest.mark.parametrize("who", ["alex", "anonymous"])
-def test_every_page_has_the_csp_and_the_usual_headers(as_, dialogue, who):
-    client = as_(None if who == "anonymous" else who)
+def test_every_page_has_the_csp_and_the_usual_headers(client_as, dialogue, who):
+    client = client_as(who)
     for url in page_urls(dialogue):
         response = client.get(url)
         assert response.status_code in (200, 302, 404), url
@@ -56,8 +56,8 @@ def test_every_page_has_the_csp_and_the_usual_headers(as_, dialogue, who):
         assert response["Referrer-Policy"] == "same-origin"
 
 
-def test_our_pages_have_no_inline_scripts_or_styles(as_, dialogue):
-    client = as_("alex")
+def test_our_pages_have_no_inline_scripts_or_styles(client_as, dialogue):
+    client = client_as("alex")
     for url in page_urls(dialogue):
         body = client.get(url).content.decode()
         scripts = re.findall(r"<script\b([^>]*)>", body)
@@ -67,16 +67,16 @@ def test_our_pages_have_no_inline_scripts_or_styles(as_, dialogue):
         assert " hx-on" not in body and "javascript:" not in body, url
 
 
-def test_htmx_is_configured_for_the_csp(as_):
-    body = as_("alex").get("/").content.decode()
+def test_htmx_is_configured_for_the_csp(client_as):
+    body = client_as("alex").get("/").content.decode()
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', body)
     assert config and '"includeIndicatorStyles": false' in config[1]
     assert '"allowEval": false' in config[1]
     assert body.index("htmx-config") < body.index("htmx-2.min.js")
 
 
-def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(as_, superuser):
-    client = as_(superuser)
+def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(root, superuser):
+    client = root
     for url in [
         "/admin/",
         "/admin/couples/user/",
@@ -98,32 +98,16 @@ def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(as_, superuser):
 # --- two-factor authentication required of therapists and staff -----------------------------
 
 
-def verified_email(user):
-    from allauth.account.models import EmailAddress
-
-    EmailAddress.objects.get_or_create(
-        user=user, email=user.email, defaults={"verified": True, "primary": True}
-    )
-    return user
-
-
 @pytest.fixture
 def bare_therapist(db):
     """A therapist who hasn't set up two-factor authentication yet."""
-    from couples.models import User
-    from tests.dialogues.conftest import make_person
-
-    return verified_email(
-        make_person("fresh.dr@example.com", "Dr. Fresh", kind=User.Kind.THERAPIST)
-    )
+    return TherapistFactory(email="fresh.dr@example.com", display_name="Dr. Fresh", mfa=False)
 
 
 @pytest.fixture
 def bare_staff(db):
-    from tests.dialogues.conftest import make_person
-
-    return verified_email(
-        make_person("fresh.staff@example.com", "Fresh Staff", is_staff=True, is_superuser=True)
+    return StaffFactory(
+        email="fresh.staff@example.com", display_name="Fresh Staff", is_superuser=True, mfa=False
     )
 
 
@@ -132,16 +116,16 @@ def bare_staff(db):
     "url",
     ["/", "/admin/", "/admin/couples/user/", "/account/data/", "/dialogues/new/", "/couple/leave/"],
 )
-def test_therapists_and_staff_without_2fa_are_sent_to_set_it_up(request, as_, person, url):
-    client = as_(request.getfixturevalue(person))
+def test_therapists_and_staff_without_2fa_are_sent_to_set_it_up(client_as, person, url):
+    client = client_as(person)
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_activate_totp")
 
 
 @pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
-def test_only_account_pages_answer_until_2fa_is_set_up(request, as_, person):
-    client = as_(request.getfixturevalue(person))
+def test_only_account_pages_answer_until_2fa_is_set_up(client_as, person):
+    client = client_as(person)
     for url in [
         reverse("mfa_index"),
         reverse("account_email"),
@@ -154,7 +138,7 @@ def test_only_account_pages_answer_until_2fa_is_set_up(request, as_, person):
     assert response.status_code == 302 and response["Location"].startswith(
         reverse("account_reauthenticate")
     )
-    response = client.post(response["Location"], {"password": "correct-horse-battery"})
+    response = client.post(response["Location"], {"password": PASSWORD})
     assert response["Location"] == reverse("mfa_activate_totp")
     page = client.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200 and b"data:image/svg+xml" in page.content
@@ -166,18 +150,17 @@ def test_only_account_pages_answer_until_2fa_is_set_up(request, as_, person):
 
 
 @pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
-def test_with_2fa_they_get_in(request, as_, person):
-    user = request.getfixturevalue(person)
+def test_with_2fa_they_get_in(user_in_role, client_as, person):
+    user = user_in_role(person)
     give_mfa(user)
-    client = as_(user)
+    client = client_as(user)
     assert client.get("/").status_code == 200
     if user.is_staff:
         assert client.get("/admin/").status_code == 200
 
 
-def test_partners_are_not_asked_for_2fa_but_may_turn_it_on(as_, alex):
-    verified_email(alex)
-    client = as_("alex")
+def test_partners_are_not_asked_for_2fa_but_may_turn_it_on(client_as, alex):
+    client = client_as(alex)
     assert client.get("/").status_code == 200
     assert client.get("/account/data/").status_code == 200
     page = client.get(reverse("account_email")).content.decode()
@@ -185,19 +168,10 @@ def test_partners_are_not_asked_for_2fa_but_may_turn_it_on(as_, alex):
     assert client.get(reverse("mfa_index")).status_code == 200
 
 
-def test_a_staff_login_asks_for_the_authenticator_code(staff):
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-
-    from tests.mfa import totp_code
-
-    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
-    Authenticator.objects.filter(user=staff).delete()
+def test_a_staff_login_asks_for_the_authenticator_code(client, db):
+    staff = StaffFactory(mfa=False)
     secret = give_mfa(staff)
-    client = Client()
-    response = client.post(
-        reverse("account_login"), {"login": staff.email, "password": "correct-horse-battery"}
-    )
+    response = client.post(reverse("account_login"), {"login": staff.email, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_authenticate")
     assert client.get("/admin/").status_code == 302  # not logged in yet
@@ -218,14 +192,14 @@ def age(client, *, login: float = 0, seen: float | None = None) -> None:
     session.save()
 
 
-def test_the_login_time_is_stored_at_login(as_):
-    client = as_("alex")
+def test_the_login_time_is_stored_at_login(client_as):
+    client = client_as("alex")
     assert abs(client.session[session_limits.LOGIN_AT] - time.time()) < 5
 
 
 @pytest.mark.parametrize("who", ["therapist", "staff"])
-def test_therapists_and_staff_are_logged_out_after_30_idle_minutes(as_, who):
-    client = as_(who)
+def test_therapists_and_staff_are_logged_out_after_30_idle_minutes(client_as, who):
+    client = client_as(who)
     age(client, login=3600, seen=31 * 60)
     response = client.get("/")
     assert response.status_code == 302
@@ -236,31 +210,31 @@ def test_therapists_and_staff_are_logged_out_after_30_idle_minutes(as_, who):
 
 
 @pytest.mark.parametrize("who", ["therapist", "staff"])
-def test_activity_keeps_them_logged_in(as_, who):
-    client = as_(who)
+def test_activity_keeps_them_logged_in(client_as, who):
+    client = client_as(who)
     age(client, login=3600, seen=29 * 60)
     assert client.get("/").status_code == 200
     assert time.time() - client.session[session_limits.SEEN_AT] < 5
     assert client.get("/").status_code == 200
 
 
-def test_partners_have_no_idle_limit(as_):
-    client = as_("alex")
+def test_partners_have_no_idle_limit(client_as):
+    client = client_as("alex")
     age(client, login=5 * 3600, seen=4 * 3600)
     assert client.get("/").status_code == 200
 
 
 @pytest.mark.parametrize("who", ["alex", "therapist", "staff"])
-def test_everyone_is_logged_out_12_hours_after_logging_in(as_, who):
-    client = as_(who)
+def test_everyone_is_logged_out_12_hours_after_logging_in(client_as, who):
+    client = client_as(who)
     age(client, login=12 * 3600 + 5, seen=10)
     response = client.get("/")
     assert response.status_code == 302 and reverse("account_login") in response["Location"]
     assert "_auth_user_id" not in client.session
 
 
-def test_an_expired_htmx_request_is_redirected_by_htmx(as_, dialogue):
-    client = as_("alex")
+def test_an_expired_htmx_request_is_redirected_by_htmx(client_as, dialogue):
+    client = client_as("alex")
     age(client, login=13 * 3600)
     response = client.post(
         reverse("dialogues:pause", args=[dialogue.public_id]), headers={"HX-Request": "true"}

@@ -1,12 +1,10 @@
-"""People for the couples tests: the same cast as tests/dialogues/conftest.py."""
+import pytest
 
-from tests.dialogues.conftest import (  # noqa: F401
-    alex,
-    outsider,
-    pair,
-    people,
-    sam,
-    single,
-    staff,
-    therapist,
-)
+from tests.factories import make_couple
+
+
+@pytest.fixture
+def unscreened(alex, sam):
+    """(alex, sam), paired, before either has answered the safety questions."""
+    make_couple(alex, sam)
+    return alex, sam

@@ -1,26 +1,27 @@
-"""The private safety questions, support lines and the check-in: services and selectors."""
+"""The private safety questions, the start gate, support lines, the check-in and the calm
+time-out: services and selectors."""
+
+import itertools
 
 import pytest
 from django.utils import timezone
 
 from couples.models import AuditEvent, Couple, Membership
+from dialogues import selectors, services
+from dialogues.models import DialogueSession, Turn
+from dialogues.services import NotReadyToStart
 from imago_site import live
 from safety import selectors as safety
 from safety import services as safety_services
 from safety.models import SafetyScreening, SupportResource
 from safety.selectors import SafetyError
-from tests.dialogues.conftest import make_couple, make_person, screen
+from tests.factories import UserFactory, make_couple, put_in_state, screen
 
 CONCERNS = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if c.concern]
 CALM = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if not c.concern]
 
-
-@pytest.fixture
-def unscreened(db):
-    alex = make_person("a@example.com", "Alex")
-    sam = make_person("s@example.com", "Sam")
-    make_couple(alex, sam, ready=False)
-    return alex, sam
+STATES = ["not_started", "calm_not_ready", "concern_not_ready", "concern_ready", "ready"]
+GOES_ON = {"concern_ready", "ready"}
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -89,16 +90,17 @@ def test_answers_about_an_earlier_partner_do_not_count(unscreened):
     screen(alex)
     Membership.objects.filter(user=alex).update(is_active=False)
     Couple.objects.update(is_active=False)
-    make_couple(alex, make_person("kim@example.com", "Kim"), ready=False)
+    make_couple(alex, UserFactory(display_name="Kim"))
     assert safety.screening_state(user=alex) == "not_started"
     assert safety.screening_status_for_therapist(user=alex) == "not_started"
 
 
 @pytest.mark.parametrize("who", ["therapist", "staff", "single"])
-def test_only_partners_in_a_couple_answer(people, who):
+def test_only_partners_in_a_couple_answer(user_in_role, who):
+    person = user_in_role(who)
     with pytest.raises(SafetyError):
-        safety_services.screening_save(user=people[who], answers={"afraid": "no"})
-    assert not SafetyScreening.objects.filter(user=people[who]).exists()
+        safety_services.screening_save(user=person, answers={"afraid": "no"})
+    assert not SafetyScreening.objects.filter(user=person).exists()
 
 
 def test_answers_are_never_logged_or_audited(unscreened, caplog):
@@ -178,6 +180,45 @@ def test_the_gate_tells_about_the_partner_only_whether_they_are_ready(unscreened
     assert len(set(gates)) == 1  # the same, whatever the reason
     assert gates[0].partner_message == "Your partner isn't ready to start yet."
     assert not hasattr(gates[0], "partner_state")
+
+
+@pytest.mark.parametrize(("mine", "theirs"), list(itertools.product(STATES, STATES)))
+def test_a_dialogue_starts_only_when_both_have_answered_and_are_ready(unscreened, mine, theirs):
+    alex, sam = unscreened
+    put_in_state(alex, mine)
+    put_in_state(sam, theirs)
+    if mine in GOES_ON and theirs in GOES_ON:
+        services.dialogue_start(user=alex, kind="intentional", topic="Money")
+        assert DialogueSession.objects.count() == 1
+        return
+    with pytest.raises(NotReadyToStart) as refused:
+        services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    assert not DialogueSession.objects.exists()
+    if mine in GOES_ON:
+        # About the partner: the same words, whatever the reason.
+        assert not refused.value.mine
+        assert refused.value.message == "Your partner isn't ready to start yet."
+    else:
+        assert refused.value.mine
+        assert "private questions" in refused.value.message or "ready" in refused.value.message
+
+
+@pytest.mark.parametrize("retake", ["concern_not_ready", "calm_not_ready"])
+def test_the_appointment_waits_for_a_partner_who_is_no_longer_ready(dialogue, alex, sam, retake):
+    started = dialogue
+    put_in_state(sam, retake)
+    with pytest.raises(NotReadyToStart) as refused:
+        services.move_submit(session_public_id=started.public_id, user=sam, move="accept_now")
+    assert refused.value.mine
+    panel = selectors.panel_for(session=started, viewer=sam)
+    assert [f.name for f in panel.forms] == ["propose_time"]  # a later time is still fine
+    services.move_submit(
+        session_public_id=started.public_id, user=sam, move="propose_time", payload={"time": "60"}
+    )
+    with pytest.raises(NotReadyToStart) as refused:
+        services.move_submit(session_public_id=started.public_id, user=alex, move="begin")
+    assert refused.value.message == "Your partner isn't ready to start yet."
+    assert Turn.objects.filter(move__in=["accept_now", "begin"]).count() == 0
 
 
 # --- support lines -------------------------------------------------------------------------------
@@ -280,3 +321,42 @@ def test_the_models_never_print_private_answers(unscreened):
     screening = safety_services.screening_save(user=alex, answers={"crisis": "yes"})
     assert "yes" not in str(screening) and "crisis" not in str(screening)
     assert screening.updated_at <= timezone.now()
+
+
+# --- the calm time-out ----------------------------------------------------------------------
+
+
+def test_the_pause_timer_counts_from_the_pause(paused, alex):
+    from datetime import timedelta
+
+    DialogueSession.objects.filter(pk=paused.pk).update(
+        paused_at=paused.paused_at - timedelta(minutes=2, seconds=5)
+    )
+    paused.refresh_from_db()
+    panel = selectors.panel_for(session=paused, viewer=alex)
+    assert panel.paused_for.startswith("2:0")
+
+
+def test_calling_a_new_time_out_forgets_who_was_ready(paused, alex, sam):
+    services.session_resume(session_public_id=paused.public_id, user=alex)
+    services.session_resume(session_public_id=paused.public_id, user=sam)
+    services.session_pause(session_public_id=paused.public_id, user=alex)
+    paused.refresh_from_db()
+    assert paused.ready_to_resume == []
+    services.session_resume(session_public_id=paused.public_id, user=sam)
+    paused.refresh_from_db()
+    assert paused.status == "paused"
+
+
+def test_ending_during_a_time_out_needs_no_one_else(paused, alex, sam):
+    services.session_resume(session_public_id=paused.public_id, user=alex)
+    services.session_end(session_public_id=paused.public_id, user=sam)
+    paused.refresh_from_db()
+    assert paused.status == "ended" and paused.ready_to_resume == []
+
+
+def test_the_ready_line_reads_well_for_each(paused, alex, sam):
+    services.session_resume(session_public_id=paused.public_id, user=alex)
+    ready = Turn.objects.get(move="ready")
+    assert selectors.turn_view(ready, viewer=alex).announcement == "You are ready to go on."
+    assert selectors.turn_view(ready, viewer=sam).announcement == "Alex is ready to go on."

@@ -8,7 +8,8 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from dialogues import services
-from tests.dialogues.test_consumers import drain, marker, open_socket, path_of, receive_until
+from tests.helpers import at_mirror
+from tests.sockets import console_path, drain, marker, open_socket, path_of, receive_until
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
@@ -23,10 +24,6 @@ async def _close_the_sync_threads_connections():
     await sync_to_async(connections.close_all)()
 
 
-def console_path(session) -> str:
-    return f"/ws/therapist/dialogues/{session.public_id}/"
-
-
 coach = database_sync_to_async(therapist_services.coaching_send)
 
 
@@ -39,14 +36,16 @@ async def _messages(ws) -> list[str]:
 
 @pytest.mark.parametrize("who", [*NOT_ALLOWED, "anonymous"])
 async def test_the_console_socket_refuses_everyone_but_the_linked_therapist(live, roles, who):
-    _ws, connected, code = await open_socket(console_path(live), roles[who])
+    ws, connected, code = await open_socket(console_path(live), roles[who])
     assert not connected
     assert code in (4401, 4403)
+    await ws.disconnect()
 
 
 async def test_a_therapist_cannot_use_the_partners_socket(live, therapist):
-    _ws, connected, _ = await open_socket(path_of(live), therapist)
+    ws, connected, _ = await open_socket(path_of(live), therapist)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_the_linked_therapist_gets_a_snapshot_with_the_step_machine(live, therapist):
@@ -115,8 +114,6 @@ async def test_private_coaching_reaches_only_its_partner(live, therapist, alex, 
 
 
 async def test_steering_is_pushed_to_the_partners(live, therapist, alex, sam):
-    from tests.therapists.conftest import at_mirror
-
     await database_sync_to_async(at_mirror)(live, alex, sam)
     ws_b, _, _ = await open_socket(path_of(live), sam)
     await drain(ws_b)
@@ -151,8 +148,9 @@ async def test_withdrawing_consent_closes_the_console_at_once(live, link, therap
     await ws_a.send_to(text_data=json.dumps({"type": "ping"}))
     assert "pong" in await receive_until(ws_a, "pong")
     await ws_a.disconnect()
-    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    ws, connected, _ = await open_socket(console_path(live), therapist)
     assert not connected
+    await ws.disconnect()
 
 
 async def test_access_is_checked_when_the_console_connects_not_on_every_push(
@@ -193,15 +191,11 @@ async def test_access_is_checked_when_the_console_connects_not_on_every_push(
         "staff_ends",
     ],
 )
-async def test_the_console_closes_however_access_ends(how, live, link, therapist, alex, sam, staff):
-    from tests.therapists.test_links import end_access
-
+async def test_the_console_closes_however_access_ends(how, live, therapist, end_access):
     ws_t, connected, _ = await open_socket(console_path(live), therapist)
     assert connected
     await drain(ws_t)
-    await database_sync_to_async(end_access)(
-        how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff
-    )
+    await database_sync_to_async(end_access)(how)
     closed = await ws_t.receive_output(timeout=3)
     while closed["type"] != "websocket.close":
         closed = await ws_t.receive_output(timeout=3)
@@ -210,5 +204,6 @@ async def test_the_console_closes_however_access_ends(how, live, link, therapist
         (4401, 4403) if "deactivated" in how or "therapist_del" in how else (4403,)
     )
     await database_sync_to_async(therapist.refresh_from_db)()
-    _ws, connected, _ = await open_socket(console_path(live), therapist)
+    ws, connected, _ = await open_socket(console_path(live), therapist)
     assert not connected
+    await ws.disconnect()

@@ -1,11 +1,14 @@
-"""Facilitator services: coaching with an audience, rewind, pause/resume/end, access checks."""
+"""Facilitator services: coaching with an audience, rewind, pause/resume/end (a facilitator's
+time-out is the partners' calm time-out), access checks."""
 
 import pytest
 
 from dialogues import protocol, selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
-from tests.therapists.conftest import NOT_ALLOWED, at_mirror
+from tests.factories import link_with_consent
+from tests.helpers import at_mirror
+from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +134,62 @@ def test_pause_resume_and_end_by_the_facilitator(live, therapist):
         therapist_services.coaching_send(
             session_public_id=live.public_id, therapist=therapist, text="Too late"
         )
+
+
+def test_nobody_can_resume_for_both_without_a_consented_link(
+    paused, alex, sam, therapist, staff, outsider
+):
+    link_with_consent(therapist, alex)  # only Alex consented: not enough
+    for person in [alex, sam, therapist, staff, outsider]:
+        with pytest.raises(DialogueNotFound):
+            therapist_services.session_resume_by_facilitator(
+                session_public_id=paused.public_id, therapist=person
+            )
+        assert not selectors.may_facilitate(therapist=person, couple_id=paused.couple_id)
+    paused.refresh_from_db()
+    assert paused.status == "paused"
+
+
+def test_a_facilitator_resumes_at_once(paused, link, alex, therapist):
+    assert selectors.may_facilitate(therapist=therapist, couple_id=paused.couple_id)
+    services.session_resume(session_public_id=paused.public_id, user=alex)  # one is ready
+    therapist_services.session_resume_by_facilitator(
+        session_public_id=paused.public_id, therapist=therapist
+    )
+    paused.refresh_from_db()
+    assert paused.status == "active" and paused.ready_to_resume == []
+    assert paused.paused_at is None
+    last = Turn.objects.order_by("-seq").first()
+    assert (last.move, last.actor, last.actor_role) == ("resume", therapist, "facilitator")
+    # Not paused: nothing to do, nothing saved.
+    therapist_services.session_resume_by_facilitator(
+        session_public_id=paused.public_id, therapist=therapist
+    )
+    assert Turn.objects.count() == paused.seq
+
+
+def test_a_facilitator_cannot_change_an_ended_dialogue(paused, link, alex, therapist):
+    services.session_end(session_public_id=paused.public_id, user=alex)
+    with pytest.raises(DialogueError, match="ended"):
+        therapist_services.session_resume_by_facilitator(
+            session_public_id=paused.public_id, therapist=therapist
+        )
+
+
+def test_a_facilitators_time_out_is_the_same_calm_time_out(dialogue, link, alex, sam, therapist):
+    started = dialogue
+    services.move_submit(session_public_id=started.public_id, user=sam, move="accept_now")
+    therapist_services.session_pause_by_facilitator(
+        session_public_id=started.public_id, therapist=therapist
+    )
+    started.refresh_from_db()
+    assert started.status == "paused" and started.paused_at is not None
+    assert started.paused_by == therapist and started.ready_to_resume == []
+    # The partners then go on as after their own time-out: both say they're ready.
+    for person in (alex, sam):
+        services.session_resume(session_public_id=started.public_id, user=person)
+    started.refresh_from_db()
+    assert started.status == "active"
 
 
 @pytest.mark.parametrize("who", NOT_ALLOWED)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from couples import services
 from couples.models import AuditEvent
-from tests.therapists.conftest import link_with_consent, make_therapist
+from tests.factories import TherapistFactory, link_with_consent
 from therapists import services as therapist_services
 from therapists.models import TherapistLink
 from therapists.selectors import therapist_access_link, therapist_couples
@@ -52,11 +52,11 @@ def test_an_expired_or_made_up_code_is_refused(therapist, pair, alex):
     assert not TherapistLink.objects.filter(couple=pair).exists()
 
 
-def test_an_unverified_therapist_can_link_to_no_one(pair, alex):
-    unverified = make_therapist("new@example.com", "Dr. New", verified=False)
+def test_an_unverified_therapist_can_link_to_no_one(pair, alex, unverified_therapist):
+    unverified = unverified_therapist
     with pytest.raises(TherapistError, match="verified"):
         therapist_services.link_code_issue(therapist=unverified)
-    link = therapist_services.therapist_invite(user=alex, email="new@example.com")
+    link = therapist_services.therapist_invite(user=alex, email=unverified.email)
     with pytest.raises(TherapistError, match="verified"):
         therapist_services.therapist_invitation_accept(
             therapist=unverified, link_public_id=link.public_id
@@ -84,7 +84,7 @@ def test_the_email_flow_needs_the_therapist_and_both_partners(
 
 def test_another_therapist_cannot_accept_an_invitation_to_someone_else(therapist, pair, alex):
     link = therapist_services.therapist_invite(user=alex, email="dr@example.com")
-    other = make_therapist("other@example.com", "Dr. Other")
+    other = TherapistFactory(email="other@example.com", display_name="Dr. Other")
     with pytest.raises(TherapistError):
         therapist_services.therapist_invitation_accept(
             therapist=other, link_public_id=link.public_id
@@ -200,28 +200,6 @@ def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as
 # --- every way access ends ------------------------------------------------------------------
 
 
-def end_access(how: str, *, link, therapist, alex, sam, staff) -> None:
-    """End the therapist's access to Alex and Sam in one of the ways it can end."""
-    if how == "withdrawn":
-        therapist_services.consent_withdraw(user=sam, link_public_id=link.public_id)
-    elif how == "partner_leaves":
-        services.couple_leave(user=sam)
-    elif how == "partner_deletes_account":
-        services.account_delete(user=sam)
-    elif how == "unverified":
-        services.therapist_unverify(therapist=therapist, by=staff, reason="Licence lapsed")
-    elif how == "deactivated":
-        services.user_deactivate(user=therapist, by=staff)
-    elif how == "therapist_deletes_account":
-        services.account_delete(user=therapist)
-    elif how == "therapist_ends":
-        therapist_services.therapist_link_end(therapist=therapist, link_public_id=link.public_id)
-    elif how == "staff_ends":
-        therapist_services.therapist_link_end_by_staff(link=link, by=staff)
-    else:  # pragma: no cover
-        raise ValueError(how)
-
-
 ENDINGS = {
     "withdrawn": "withdrawn",
     "partner_leaves": "couple_ended",
@@ -235,9 +213,9 @@ ENDINGS = {
 
 
 @pytest.mark.parametrize("how", ENDINGS)
-def test_access_ends_for_good_however_it_ends(how, link, therapist, pair, alex, sam, staff):
+def test_access_ends_for_good_however_it_ends(how, link, therapist, pair, end_access):
     assert has_access(therapist, pair)
-    end_access(how, link=link, therapist=therapist, alex=alex, sam=sam, staff=staff)
+    end_access(how)
     link.refresh_from_db()
     therapist.refresh_from_db()
     assert (link.status, link.end_reason) == ("ended", ENDINGS[how])
@@ -280,12 +258,9 @@ def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam
 
 
 @pytest.mark.parametrize("who", ["outsider", "therapist", "staff", "unverified_therapist"])
-def test_the_consent_views_are_404_for_anyone_outside_the_couple(
-    who, link, pair, request, client_as
-):
-    person = request.getfixturevalue(who)
+def test_the_consent_views_are_404_for_anyone_outside_the_couple(who, link, pair, client_as):
     for name in ("consent_give", "consent_withdraw", "consent_decline"):
-        response = client_as(person).post(reverse(f"therapists:{name}", args=[link.public_id]))
+        response = client_as(who).post(reverse(f"therapists:{name}", args=[link.public_id]))
         assert response.status_code == 404, (who, name)
     link.refresh_from_db()
     assert link.status == "active"
@@ -299,7 +274,7 @@ def test_the_consent_views_send_anonymous_visitors_to_log_in(link, client_as):
 
 
 def test_another_therapist_gets_404_for_someone_elses_link(link, pair, alex, client_as):
-    other = make_therapist("other@example.com", "Dr. Other")
+    other = TherapistFactory(email="other@example.com", display_name="Dr. Other")
     invited = therapist_services.therapist_invite(user=alex, email="invited@example.com")
     for name, target in (("therapists:link_end", link), ("therapists:accept", invited)):
         response = client_as(other).post(reverse(name, args=[target.public_id]))

@@ -4,19 +4,14 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
-from django.test import Client
 from django.urls import reverse
 
 from couples.models import AuditEvent, Invitation, User
 from couples.services import couple_create
+from tests.factories import PASSWORD, StaffFactory
 from tests.mfa import give_mfa
 
 USERS = "/admin/couples/user/"
-
-
-@pytest.fixture
-def root(as_, superuser) -> Client:
-    return as_(superuser)
 
 
 def act(client, action, people, follow=False, **extra):
@@ -43,16 +38,16 @@ def test_the_admin_has_no_login_form_of_its_own(client, superuser):
 
 
 @pytest.mark.parametrize("who", ["alex", "outsider", "therapist", "unverified_therapist", "single"])
-def test_people_who_are_not_staff_are_refused(as_, who):
-    client = as_(who)
+def test_people_who_are_not_staff_are_refused(client_as, who):
+    client = client_as(who)
     response = client.get("/admin/", follow=True)
     assert response.status_code == 403
     assert client.get(USERS).status_code in (302, 403)
     assert client.get("/admin/couples/auditevent/", follow=True).status_code == 403
 
 
-def test_staff_without_model_permissions_see_an_empty_admin(as_):
-    client = as_("staff")
+def test_staff_without_model_permissions_see_an_empty_admin(client_as):
+    client = client_as("staff")
     assert client.get("/admin/").status_code == 200
     assert client.get(USERS).status_code == 403
     assert client.get("/admin/couples/auditevent/").status_code == 403
@@ -61,8 +56,8 @@ def test_staff_without_model_permissions_see_an_empty_admin(as_):
 # --- users -------------------------------------------------------------------------------------
 
 
-def test_it_lists_users_with_their_last_login(root, alex):
-    Client().force_login(alex)
+def test_it_lists_users_with_their_last_login(root, alex, client_as):
+    client_as(alex)
     body = root.get(USERS).content.decode()
     assert "alex@example.com" in body and "Last login" in body
 
@@ -90,10 +85,8 @@ def test_it_filters_by_status(root, alex, sam):
     assert "sam@example.com" in body and "alex@example.com" not in body
 
 
-def test_deactivating_logs_the_person_out_everywhere(root, alex, sam, superuser):
-    phone, laptop, partner = Client(), Client(), Client()
-    for client, person in ((phone, alex), (laptop, alex), (partner, sam)):
-        client.force_login(person)
+def test_deactivating_logs_the_person_out_everywhere(root, alex, sam, superuser, client_as):
+    phone, laptop, partner = client_as(alex), client_as(alex), client_as(sam)
     response = act(root, "deactivate", [alex])
     assert response.status_code == 302
     alex.refresh_from_db()
@@ -107,15 +100,9 @@ def test_deactivating_logs_the_person_out_everywhere(root, alex, sam, superuser)
     assert LogEntry.objects.filter(object_id=str(alex.pk), change_message="Deactivated").exists()
 
 
-def test_a_deactivated_person_cant_log_in(root, alex):
-    from allauth.account.models import EmailAddress
-
-    EmailAddress.objects.create(user=alex, email=alex.email, verified=True, primary=True)
+def test_a_deactivated_person_cant_log_in(root, alex, client):
     act(root, "deactivate", [alex])
-    client = Client()
-    client.post(
-        reverse("account_login"), {"login": alex.email, "password": "correct-horse-battery"}
-    )
+    client.post(reverse("account_login"), {"login": alex.email, "password": PASSWORD})
     assert "_auth_user_id" not in client.session
 
 
@@ -139,13 +126,13 @@ def test_is_active_and_verification_are_not_edited_in_the_form(root, alex):
     assert 'name="is_active"' not in page and 'name="therapist_verified_at"' not in page
 
 
-def test_only_superusers_hand_out_staff_rights(as_, staff, alex):
+def test_only_superusers_hand_out_staff_rights(client_as, staff, alex):
     from django.contrib.auth.models import Permission
 
     staff.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_user", "change_user"])
     )
-    page = as_(staff).get(f"{USERS}{alex.pk}/change/").content.decode()
+    page = client_as(staff).get(f"{USERS}{alex.pk}/change/").content.decode()
     assert 'name="display_name"' in page
     assert 'name="is_staff"' not in page and 'name="is_superuser"' not in page
 
@@ -257,8 +244,8 @@ def test_two_factor_devices_show_no_secret_and_can_be_reset(root, therapist, sup
     assert event.actor == superuser and event.target_type == "mfa.authenticator"
 
 
-def test_the_audit_trail_is_read_only(root, alex, superuser):
-    Client().force_login(alex)
+def test_the_audit_trail_is_read_only(root, alex, superuser, client_as):
+    client_as(alex)
     event = AuditEvent.objects.filter(action="auth.login", actor=alex).get()
     base = "/admin/couples/auditevent/"
     assert root.get(base + "add/").status_code == 403
@@ -270,9 +257,9 @@ def test_the_audit_trail_is_read_only(root, alex, superuser):
     assert event.action == "auth.login"
 
 
-def test_the_audit_trail_filters_by_action_and_searches_by_actor(root, alex, sam):
-    Client().force_login(alex)
-    Client().force_login(sam)
+def test_the_audit_trail_filters_by_action_and_searches_by_actor(root, alex, sam, client_as):
+    client_as(alex)
+    client_as(sam)
     body = root.get("/admin/couples/auditevent/?q=sam@").content.decode()
     assert "sam@example.com" in body and "alex@example.com" not in body
     body = root.get("/admin/couples/auditevent/?action=auth.login").content.decode()
@@ -288,10 +275,8 @@ def test_every_admin_is_audited():
         assert isinstance(model_admin, AuditedAdmin | AuditEventAdmin), model
 
 
-def test_give_mfa_is_what_lets_staff_in(as_, db):
-    from tests.dialogues.conftest import make_person
-
-    person = make_person("x.staff@example.com", "X", is_staff=True)
-    assert as_(person).get("/admin/").status_code == 302
+def test_give_mfa_is_what_lets_staff_in(client_as, db):
+    person = StaffFactory(mfa=False)
+    assert client_as(person).get("/admin/").status_code == 302
     give_mfa(person)
-    assert as_(person).get("/admin/").status_code == 200
+    assert client_as(person).get("/admin/").status_code == 200

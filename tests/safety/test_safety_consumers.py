@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 
 from dialogues import services
 from safety import services as safety_services
-from tests.dialogues.conftest import screen
-from tests.dialogues.test_consumers import drain, open_socket, path_of, receive_until
+from tests.factories import screen
+from tests.sockets import drain, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,17 +107,14 @@ async def test_a_time_out_resumes_live_only_when_both_are_ready(dialogue, alex, 
         await ws.disconnect()
 
 
-async def test_a_receivers_check_in_pushes_nothing(dialogue, alex, sam):
-    from django.test import Client
+async def test_a_receivers_check_in_pushes_nothing(dialogue, alex, sam, client_as):
     from django.urls import reverse
 
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
     await drain(ws_a)
 
     def post_hot_check_in():
-        client = Client()
-        client.force_login(sam)
-        return client.post(
+        return client_as(sam).post(
             reverse("dialogues:move", args=[dialogue.public_id]),
             {"move": "accept_now", "at": "1", "intensity": "10", "halt": ["angry"]},
             HTTP_HX_REQUEST="true",

@@ -1,28 +1,10 @@
 """Logins and failed logins go to the audit trail; failed logins are throttled."""
 
-import pytest
-from allauth.account.models import EmailAddress
-from django.core.cache import cache
-from django.test import Client
 from django.urls import reverse
 
 from couples.models import AuditEvent
 from couples.signals import attempted_account
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    cache.clear()  # the test cache is per process (tests/settings.py), never a shared Redis
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def verified_alex(alex):
-    EmailAddress.objects.create(user=alex, email=alex.email, verified=True, primary=True)
-    return alex
+from tests.factories import PASSWORD
 
 
 def log_in(client, email, password, ip="198.51.100.7"):
@@ -31,16 +13,16 @@ def log_in(client, email, password, ip="198.51.100.7"):
     )
 
 
-def test_it_records_a_login_with_the_address(verified_alex):
-    response = log_in(Client(), verified_alex.email, PASSWORD)
+def test_it_records_a_login_with_the_address(alex, client_as):
+    response = log_in(client_as(None), alex.email, PASSWORD)
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="auth.login")
-    assert event.actor == verified_alex and event.ip_address == "198.51.100.7"
-    assert event.target_id == verified_alex.public_id
+    assert event.actor == alex and event.ip_address == "198.51.100.7"
+    assert event.target_id == alex.public_id
 
 
-def test_it_records_a_failed_login_without_the_address_typed(verified_alex):
-    log_in(Client(), "Alex@Example.com", "wrong password here")
+def test_it_records_a_failed_login_without_the_address_typed(alex, client_as):
+    log_in(client_as(None), "Alex@Example.com", "wrong password here")
     event = AuditEvent.objects.get(action="auth.login_failed")
     assert event.actor is None and event.actor_email == ""
     assert event.ip_address == "198.51.100.7"
@@ -55,38 +37,37 @@ def test_the_attempted_account_hash_is_keyed_and_stable(settings):
     assert attempted_account("a@example.com") != first
 
 
-def test_it_records_a_logout(as_, alex):
-    client = as_("alex")
+def test_it_records_a_logout(client_as, alex):
+    client = client_as(alex)
     client.post(reverse("account_logout"))
     assert AuditEvent.objects.filter(action="auth.logout", actor=alex).exists()
 
 
-def test_repeated_failed_logins_are_refused_even_with_the_right_password(verified_alex):
-    client = Client()
+def test_repeated_failed_logins_are_refused_even_with_the_right_password(alex, client_as):
+    client = client_as(None)
     for _ in range(5):
-        response = log_in(client, verified_alex.email, "wrong password here")
+        response = log_in(client, alex.email, "wrong password here")
         assert response.status_code == 200
-    response = log_in(client, verified_alex.email, PASSWORD)
+    response = log_in(client, alex.email, PASSWORD)
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert not AuditEvent.objects.filter(action="auth.login").exists()
 
 
-def test_the_throttle_is_per_account(verified_alex, sam):
-    EmailAddress.objects.create(user=sam, email=sam.email, verified=True, primary=True)
-    client = Client()
+def test_the_throttle_is_per_account(alex, sam, client_as):
+    client = client_as(None)
     for _ in range(5):
-        log_in(client, verified_alex.email, "wrong password here")
+        log_in(client, alex.email, "wrong password here")
     assert log_in(client, sam.email, PASSWORD).status_code == 302
 
 
-def test_many_failures_from_one_address_are_refused(verified_alex, sam):
-    client = Client()
+def test_many_failures_from_one_address_are_refused(alex, sam, client_as):
+    client = client_as(None)
     for n in range(10):
         log_in(client, f"nobody{n}@example.com", "wrong password here")
-    response = log_in(client, verified_alex.email, PASSWORD)
+    response = log_in(client, alex.email, PASSWORD)
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
     # Another address is not affected.
-    assert log_in(Client(), verified_alex.email, PASSWORD, ip="203.0.113.50").status_code == 302
+    assert log_in(client_as(None), alex.email, PASSWORD, ip="203.0.113.50").status_code == 302

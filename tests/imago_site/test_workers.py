@@ -12,12 +12,10 @@ import re
 
 import aiohttp
 import pytest
-from django.test import Client
 from websockets.asyncio.client import connect
 
-from dialogues import services
 from dialogues.models import Turn
-from tests.dialogues.conftest import make_couple, make_person
+from tests.helpers import login_cookie
 from tests.servers import UvicornServer, database_url_for_tests, postgres_and_redis_or_skip
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -37,12 +35,6 @@ def two_workers():
     finally:
         for server in servers:
             server.stop()
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 class Person:
@@ -114,10 +106,7 @@ STEPS = [  # who, move, text
 ]
 
 
-def test_each_step_crosses_between_two_worker_processes(two_workers):
-    alex, sam = make_person("alex@example.com", "Alex"), make_person("sam@example.com", "Sam")
-    make_couple(alex, sam)
-    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
+def test_each_step_crosses_between_two_worker_processes(two_workers, dialogue, alex, sam):
     worker_1, worker_2 = two_workers
     assert worker_1.process.pid != worker_2.process.pid
 
@@ -147,7 +136,7 @@ def test_each_step_crosses_between_two_worker_processes(two_workers):
             await a.close()
             await b.close()
 
-    session_cookie_a, session_cookie_b = session_cookie(alex), session_cookie(sam)
+    session_cookie_a, session_cookie_b = login_cookie(alex), login_cookie(sam)
     seen = asyncio.run(run())
 
     committed = list(

@@ -5,18 +5,17 @@ import json
 import pytest
 from allauth.mfa.models import Authenticator
 from django.contrib.sessions.models import Session
-from django.test import Client
 from django.urls import reverse
 
 from couples.models import AuditEvent, Couple, Invitation, User
 from couples.services import couple_create
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
+from tests.factories import PASSWORD
 
 DATA = "/account/data/"
 EXPORT = "/account/data/export/"
 DELETE = "/account/delete/"
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
@@ -57,9 +56,9 @@ def export(client) -> dict:
 @pytest.mark.parametrize(
     "who", ["alex", "sam", "outsider", "therapist", "unverified_therapist", "staff", "single"]
 )
-def test_everyone_logged_in_sees_their_data_page_and_can_download(as_, who, request):
-    person = request.getfixturevalue(who)
-    client = as_(who)
+def test_everyone_logged_in_sees_their_data_page_and_can_download(client_as, user_in_role, who):
+    person = user_in_role(who)
+    client = client_as(person)
     page = client.get(DATA)
     assert page.status_code == 200
     body = page.content.decode()
@@ -76,17 +75,17 @@ def test_anonymous_visitors_are_sent_to_log_in(client, url):
     assert client.post(DELETE, {"password": "x"}).status_code == 302
 
 
-def test_the_account_pages_link_to_your_data(as_):
-    body = as_("alex").get(reverse("account_change_password")).content.decode()
+def test_the_account_pages_link_to_your_data(client_as):
+    body = client_as("alex").get(reverse("account_change_password")).content.decode()
     assert DATA in body and "Your data" in body
 
 
 # --- export ----------------------------------------------------------------------------------
 
 
-def test_the_export_has_everything_of_the_person(as_, talked, alex, pair, single):
+def test_the_export_has_everything_of_the_person(client_as, talked, alex, pair, single):
     couple_create(user=single, partner_email="friend@example.com")
-    data = export(as_("alex"))
+    data = export(client_as("alex"))
     assert data["account"] == {
         "id": alex.public_id,
         "email": "alex@example.com",
@@ -108,32 +107,34 @@ def test_the_export_has_everything_of_the_person(as_, talked, alex, pair, single
     assert any(e["action"] == "auth.login" for e in data["security_events"])
 
 
-def test_each_partner_gets_the_whole_shared_dialogue(as_, talked):
-    alex_turns = export(as_("alex"))["dialogues"][0]["turns"]
-    sam_turns = export(as_("sam"))["dialogues"][0]["turns"]
+def test_each_partner_gets_the_whole_shared_dialogue(client_as, talked):
+    alex_turns = export(client_as("alex"))["dialogues"][0]["turns"]
+    sam_turns = export(client_as("sam"))["dialogues"][0]["turns"]
     assert [t["text"] for t in alex_turns] == [t["text"] for t in sam_turns]
 
 
-def test_the_export_has_nothing_of_another_couple(as_, talked, other_couples_dialogue, outsider):
-    raw = as_("alex").get(EXPORT).content.decode()
+def test_the_export_has_nothing_of_another_couple(
+    client_as, talked, other_couples_dialogue, outsider
+):
+    raw = client_as("alex").get(EXPORT).content.decode()
     assert "Olly-topic" not in raw and outsider.public_id not in raw
     assert other_couples_dialogue.public_id not in raw and "olly@" not in raw
     assert "pat@" not in raw and "Pat" not in raw
     assert "sam@example.com" not in raw  # the partner by name only
-    raw = as_("outsider").get(EXPORT).content.decode()
+    raw = client_as("outsider").get(EXPORT).content.decode()
     assert "Alex-words" not in raw and "Sunday mornings" not in raw and talked.public_id not in raw
 
 
-def test_the_export_lists_invitations_sent(as_, single):
+def test_the_export_lists_invitations_sent(client_as, single):
     issued = couple_create(user=single, partner_email="friend@example.com")
-    [invitation] = export(as_("single"))["invitations_sent"]
+    [invitation] = export(client_as("single"))["invitations_sent"]
     assert invitation["id"] == issued.invitation.public_id
     assert invitation["email"] == "friend@example.com" and invitation["status"] == "pending"
     assert "token" not in json.dumps(invitation)
 
 
-def test_an_export_is_audited(as_, alex):
-    as_("alex").get(EXPORT)
+def test_an_export_is_audited(client_as, alex):
+    client_as("alex").get(EXPORT)
     event = AuditEvent.objects.get(action="account.exported")
     assert event.actor == alex and event.target_id == alex.public_id and event.details == {}
 
@@ -141,8 +142,8 @@ def test_an_export_is_audited(as_, alex):
 # --- deletion --------------------------------------------------------------------------------
 
 
-def test_a_wrong_password_deletes_nothing(as_, talked, alex):
-    client = as_("alex")
+def test_a_wrong_password_deletes_nothing(client_as, talked, alex):
+    client = client_as("alex")
     for password in ["", "wrong password", "x" * 5000]:
         response = client.post(DELETE, {"password": password})
         assert response.status_code == 422
@@ -153,16 +154,15 @@ def test_a_wrong_password_deletes_nothing(as_, talked, alex):
     assert client.get("/").status_code == 200 and b"Alex" in client.get("/").content
 
 
-def test_deletion_follows_the_written_policy(as_, talked, alex, sam, pair):
-    other_device = Client()
-    other_device.force_login(alex)
+def test_deletion_follows_the_written_policy(client_as, talked, alex, sam, pair):
+    other_device = client_as(alex)
     pending = Invitation.objects.create(
         couple=pair,
         invited_by=alex,
         token_hash="h" * 64,
         expires_at=talked.created_at.replace(year=2999),
     )
-    client = as_("alex")
+    client = client_as("alex")
     response = client.post(DELETE, {"password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
     assert "deleted" in client.get("/").content.decode()
@@ -198,17 +198,21 @@ def test_deletion_follows_the_written_policy(as_, talked, alex, sam, pair):
     assert AuditEvent.objects.filter(actor_email=f"deleted:{alex.public_id}").exists()
 
 
-def test_the_partner_still_reads_a_coherent_transcript(as_, talked, alex):
-    as_("alex").post(DELETE, {"password": PASSWORD})
-    body = as_("sam").get(reverse("dialogues:transcript", args=[talked.public_id])).content.decode()
+def test_the_partner_still_reads_a_coherent_transcript(client_as, talked, alex):
+    client_as("alex").post(DELETE, {"password": PASSWORD})
+    body = (
+        client_as("sam")
+        .get(reverse("dialogues:transcript", args=[talked.public_id]))
+        .content.decode()
+    )
     assert "Alex-words" not in body and "Sunday mornings" not in body
     assert "(removed by its author)" in body
     assert "Sam-words: you feel rushed." in body
     assert "Deleted account" in body
 
 
-def test_a_partner_who_did_not_start_keeps_the_topic(as_, talked, sam):
-    as_("sam").post(DELETE, {"password": PASSWORD})
+def test_a_partner_who_did_not_start_keeps_the_topic(client_as, talked, sam):
+    client_as("sam").post(DELETE, {"password": PASSWORD})
     talked.refresh_from_db()
     assert talked.topic == "Sunday mornings"
     assert not Turn.objects.filter(text__startswith="Sam-words").exists()
@@ -216,21 +220,21 @@ def test_a_partner_who_did_not_start_keeps_the_topic(as_, talked, sam):
 
 
 @pytest.mark.parametrize("who", ["therapist", "staff", "single"])
-def test_people_without_a_couple_can_delete_their_account(as_, who, request):
-    person = request.getfixturevalue(who)
-    client = as_(who)
+def test_people_without_a_couple_can_delete_their_account(client_as, user_in_role, who):
+    person = user_in_role(who)
+    client = client_as(person)
     assert client.post(DELETE, {"password": PASSWORD}).status_code == 302
     person.refresh_from_db()
     assert not person.is_active and not person.is_staff
     assert not Authenticator.objects.filter(user=person).exists()
 
 
-def test_the_email_can_sign_up_again_after_deletion(as_, single):
-    as_("single").post(DELETE, {"password": PASSWORD})
-    assert not User.objects.filter(email="solo@example.com").exists()
+def test_the_email_can_sign_up_again_after_deletion(client_as, single):
+    client_as(single).post(DELETE, {"password": PASSWORD})
+    assert not User.objects.filter(email="sasha@example.com").exists()
 
 
-def test_other_apps_end_what_they_hold_when_an_account_is_deleted(as_, alex):
+def test_other_apps_end_what_they_hold_when_an_account_is_deleted(client_as, alex):
     from couples.signals import account_deleting
 
     heard = []
@@ -240,7 +244,7 @@ def test_other_apps_end_what_they_hold_when_an_account_is_deleted(as_, alex):
 
     account_deleting.connect(receiver)
     try:
-        as_("alex").post(DELETE, {"password": PASSWORD})
+        client_as("alex").post(DELETE, {"password": PASSWORD})
     finally:
         account_deleting.disconnect(receiver)
     assert heard == [(alex.pk, "alex@example.com")]
@@ -250,13 +254,11 @@ def test_other_apps_end_what_they_hold_when_an_account_is_deleted(as_, alex):
 
 
 @pytest.fixture
-def coached(talked, therapist, alex, sam):
+def coached(talked, link, therapist):
     """Dr. Rivera, linked with both consents, coached Alex privately, Sam privately, and both;
     wrote private notes and set homework."""
-    from tests.therapists.conftest import link_with_consent
     from therapists import services as therapist_services
 
-    link_with_consent(therapist, alex, sam)
     for text, to in [("For-Alex-only", "a"), ("For-Sam-only", "b"), ("For-both", "")]:
         therapist_services.coaching_send(
             session_public_id=talked.public_id, therapist=therapist, text=text, to=to
@@ -272,12 +274,12 @@ def coached(talked, therapist, alex, sam):
     return talked
 
 
-def test_a_partners_export_has_coaching_meant_for_them_and_never_notes(as_, coached):
+def test_a_partners_export_has_coaching_meant_for_them_and_never_notes(client_as, coached):
     for who, mine, theirs in [
         ("alex", "For-Alex-only", "For-Sam-only"),
         ("sam", "For-Sam-only", "For-Alex-only"),
     ]:
-        raw = as_(who).get(EXPORT).content.decode()
+        raw = client_as(who).get(EXPORT).content.decode()
         data = json.loads(raw)
         turns = data["dialogues"][0]["turns"]
         coaching = {t["text"]: t for t in turns if t["kind"] == "coaching"}
@@ -295,8 +297,8 @@ def test_a_partners_export_has_coaching_meant_for_them_and_never_notes(as_, coac
         assert homework["title"] == "Homework-title" and homework["done_at"] is None
 
 
-def test_a_therapists_export_has_their_links_but_no_couples_words(as_, coached):
-    raw = as_("therapist").get(EXPORT).content.decode()
+def test_a_therapists_export_has_their_links_but_no_couples_words(client_as, coached):
+    raw = client_as("therapist").get(EXPORT).content.decode()
     data = json.loads(raw)
     [link] = data["therapist_links"]
     assert link["couple"] == coached.couple.public_id and link["status"] == "active"

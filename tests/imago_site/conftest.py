@@ -1,1 +1,0 @@
-from tests.roles import *  # noqa: F403 - the role fixtures

@@ -1,0 +1,64 @@
+"""Websocket tests through the real ASGI stack (origin check, session auth): open a socket as
+someone, read what it receives."""
+
+from __future__ import annotations
+
+import re
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from imago_site.asgi import application
+
+
+def _logged_in_client(user) -> tuple[Client, bytes]:
+    client = Client()
+    client.force_login(user)
+    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def open_socket(path, user=None, origin="http://localhost"):
+    """(communicator, connected, close code) for `user` (None: anonymous). The communicator's
+    http_client is a test Client on the same login, to act over HTTP in the same session."""
+    headers = [(b"host", b"localhost")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    client = None
+    if user is not None:
+        client, cookie = await database_sync_to_async(_logged_in_client)(user)
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect()
+    communicator.http_client = client
+    return communicator, connected, code
+
+
+def path_of(session) -> str:
+    """The partners' socket for a dialogue."""
+    return f"/ws/dialogues/{session.public_id}/"
+
+
+def console_path(session) -> str:
+    """The therapist's console socket for a dialogue."""
+    return f"/ws/therapist/dialogues/{session.public_id}/"
+
+
+def marker(html: str) -> dict:
+    found = re.search(r'id="sync"[^>]*data-kind="(\w+)" data-from="(\d+)" data-seq="(\d+)"', html)
+    assert found, html[:200]
+    return {"kind": found[1], "from": int(found[2]), "seq": int(found[3])}
+
+
+async def receive_until(communicator, needle: str, limit: int = 10) -> str:
+    """Messages until one contains `needle` (presence and typing hints may come first)."""
+    for _ in range(limit):
+        message = await communicator.receive_from(timeout=3)
+        if needle in message:
+            return message
+    raise AssertionError(f"never received {needle!r}")
+
+
+async def drain(communicator):
+    while not await communicator.receive_nothing(timeout=0.3):
+        await communicator.receive_from()
