@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -333,6 +336,25 @@ def therapist_unverify(
     return therapist
 
 
+def _audit_trail_anonymise(user: User) -> None:
+    """The trail keeps what happened and when, without the person: their events keep a
+    pseudonym instead of their address and no network address; failed log-ins to their
+    addresses (theirs or anyone's: we can't tell) keep neither the keyed hash of the address
+    nor where they came from. Others' events about them (staff, a therapist) are the others'."""
+    from allauth.account.models import EmailAddress
+
+    pseudonym = f"deleted:{user.public_id}"
+    AuditEvent.objects.filter(actor=user).update(actor_email=pseudonym, ip_address=None)
+    addresses = {
+        user.email,
+        *EmailAddress.objects.filter(user=user).values_list("email", flat=True),
+    }
+    for address in addresses:
+        AuditEvent.objects.filter(
+            action="auth.login_failed", details__account=signals.attempted_account(address)
+        ).update(ip_address=None, details={"account": pseudonym})
+
+
 @transaction.atomic
 def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
     """Delete a person's account, as README.md ("Your data") promises.
@@ -353,9 +375,15 @@ def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
     signals.access_ending.send(sender=User, user=user, reason="deleted")
     signals.account_deleting.send(sender=User, user=user)
 
-    pseudonym = f"deleted:{user.public_id}"
-    AuditEvent.objects.filter(actor=user).update(actor_email=pseudonym)
-    audit(action="account.deleted", actor=None, target=user, request=request)
+    _audit_trail_anonymise(user)
+    # Recorded with no person and no address: the request came from theirs.
+    audit(action="account.deleted", actor=None, target=user)
+    # Invitations they sent (an address they typed) and sent to them (theirs) keep no address.
+    Invitation.objects.filter(Q(invited_by=user) | Q(email__iexact=user.email)).update(email="")
+    # The admin's history names the account it is about.
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
+    ).update(object_repr=DELETED_NAME)
 
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()

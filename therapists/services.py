@@ -593,13 +593,32 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
 
 
 def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
-    """A therapist deleting their account (their links ended already, by `on_access_ending`):
-    their private notes go, and what they wrote in homework is erased (the couple keeps the
-    rows and whether they were done). A partner's deletion needs nothing here: leaving the
-    couple already ended its links.
+    """Erase what this app holds of a person whose account is being deleted (README, "Your
+    data"); their links ended already (`on_couple_ending`, `on_access_ending`).
+
+    A partner: every therapist's private notes about a couple they were in are deleted. Notes
+    are about the couple, and can't be split into what is about whom; once the couple has
+    ended no one, the therapist included, can open them again (never exported, never in the
+    admin), so keeping them would keep private text about the person for no one. The
+    therapist's clinical record of the work belongs in their own practice's records.
+
+    A therapist: their private notes are deleted, what they wrote in homework is erased (the
+    couple keeps the rows and whether they were done), couples' invitations still waiting for
+    them end, and their address is taken out of every link made by inviting them.
     """
-    if not user.is_therapist:
-        return
-    notes, _ = TherapistNote.objects.filter(therapist=user).delete()
-    erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
-    logger.info("therapist data erased", extra={"notes": notes, "homework": erased})
+    couples = Couple.objects.filter(memberships__user=user)
+    notes, _ = TherapistNote.objects.filter(Q(therapist=user) | Q(couple__in=couples)).delete()
+    erased = 0
+    if user.is_therapist:
+        erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
+    invited = TherapistLink.objects.select_for_update(of=("self",)).filter(
+        therapist__isnull=True, invited_email__iexact=user.email, status__in=["pending", "active"]
+    )
+    for link in invited:  # couples' invitations to this address can't be accepted any more
+        _end_link(link, reason=TherapistLink.EndReason.DELETED, by=None)
+    addressed = TherapistLink.objects.filter(invited_email__iexact=user.email).update(
+        invited_email=""
+    )
+    logger.info(
+        "therapist data erased", extra={"notes": notes, "homework": erased, "links": addressed}
+    )
