@@ -147,9 +147,13 @@ KEPT: dict[str, dict[str, str]] = {
         "actor_role": "a role's name",
         "client_token": "a random form token",
     },
-    "therapists.therapistlink": {"public_id": "a random id", "code": "a random one-time code"},
-    "therapists.therapistnote": {"public_id": "a random id"},
-    "therapists.homework": {"public_id": "a random id"},
+    "therapists.therapistlink": {
+        "public_id": "a random id",
+        "code": "a random one-time code",
+        "client_token": "a random form token",
+    },
+    "therapists.therapistnote": {"public_id": "a random id", "client_token": "a random form token"},
+    "therapists.homework": {"public_id": "a random id", "client_token": "a random form token"},
 }
 
 
