@@ -100,7 +100,11 @@ def _invitations_revoke(
 
 @transaction.atomic
 def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedInvitation:
-    """A fresh single-use link; earlier pending links for this couple stop working."""
+    """A fresh single-use link; every earlier link of this couple that is neither accepted nor
+    revoked stops working, expired ones included (the database allows one open link per
+    couple). The couple's row is locked first: two links asked for at once are made one after
+    the other, and the second revokes the first."""
+    couple = Couple.objects.select_for_update().get(pk=couple.pk)
     if not couple.is_active or not couple.memberships.filter(user=user, is_active=True).exists():
         raise CoupleError("You can only invite a partner to your own couple.")
     if couple.memberships.filter(is_active=True).count() >= 2:
@@ -202,6 +206,8 @@ def invitation_accept(*, user: User, token: str) -> Couple:
     try:
         with transaction.atomic():
             found = invitation_by_token(token=token)
+            if found is not None:  # the couple first, as invitation_issue locks: no deadlock
+                Couple.objects.select_for_update().filter(pk=found.couple_id).first()
             invitation = (
                 Invitation.objects.select_for_update().select_related("couple").get(pk=found.pk)
                 if found
