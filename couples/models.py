@@ -138,7 +138,12 @@ class Membership(models.Model):
 
 
 class Invitation(models.Model):
-    """A single-use link inviting someone to join a couple. Only the token's hash is stored."""
+    """A single-use link inviting someone to join a couple. Only the token's hash is stored.
+
+    A couple has at most one open invitation (neither accepted nor revoked), enforced by the
+    database. Expiry can't be part of the constraint, so an expired link still holds the
+    place until a new link revokes it (`services.invitation_issue`).
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -167,6 +172,13 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["couple"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_couple",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Invitation {self.public_id[:6]} ({self.status})"

@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -97,7 +100,11 @@ def _invitations_revoke(
 
 @transaction.atomic
 def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedInvitation:
-    """A fresh single-use link; earlier pending links for this couple stop working."""
+    """A fresh single-use link; every earlier link of this couple that is neither accepted nor
+    revoked stops working, expired ones included (the database allows one open link per
+    couple). The couple's row is locked first: two links asked for at once are made one after
+    the other, and the second revokes the first."""
+    couple = Couple.objects.select_for_update().get(pk=couple.pk)
     if not couple.is_active or not couple.memberships.filter(user=user, is_active=True).exists():
         raise CoupleError("You can only invite a partner to your own couple.")
     if couple.memberships.filter(is_active=True).count() >= 2:
@@ -199,6 +206,8 @@ def invitation_accept(*, user: User, token: str) -> Couple:
     try:
         with transaction.atomic():
             found = invitation_by_token(token=token)
+            if found is not None:  # the couple first, as invitation_issue locks: no deadlock
+                Couple.objects.select_for_update().filter(pk=found.couple_id).first()
             invitation = (
                 Invitation.objects.select_for_update().select_related("couple").get(pk=found.pk)
                 if found
@@ -334,6 +343,25 @@ def therapist_unverify(
     return therapist
 
 
+def _audit_trail_anonymise(user: User) -> None:
+    """The trail keeps what happened and when, without the person: their events keep a
+    pseudonym instead of their address and no network address; failed log-ins to their
+    addresses (theirs or anyone's: we can't tell) keep neither the keyed hash of the address
+    nor where they came from. Others' events about them (staff, a therapist) are the others'."""
+    from allauth.account.models import EmailAddress
+
+    pseudonym = f"deleted:{user.public_id}"
+    AuditEvent.objects.filter(actor=user).update(actor_email=pseudonym, ip_address=None)
+    addresses = {
+        user.email,
+        *EmailAddress.objects.filter(user=user).values_list("email", flat=True),
+    }
+    for address in addresses:
+        AuditEvent.objects.filter(
+            action="auth.login_failed", details__account=signals.attempted_account(address)
+        ).update(ip_address=None, details={"account": pseudonym})
+
+
 @transaction.atomic
 def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
     """Delete a person's account, as README.md ("Your data") promises.
@@ -354,9 +382,15 @@ def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
     signals.access_ending.send(sender=User, user=user, reason="deleted")
     signals.account_deleting.send(sender=User, user=user)
 
-    pseudonym = f"deleted:{user.public_id}"
-    AuditEvent.objects.filter(actor=user).update(actor_email=pseudonym)
-    audit(action="account.deleted", actor=None, target=user, request=request)
+    _audit_trail_anonymise(user)
+    # Recorded with no person and no address: the request came from theirs.
+    audit(action="account.deleted", actor=None, target=user)
+    # Invitations they sent (an address they typed) and sent to them (theirs) keep no address.
+    Invitation.objects.filter(Q(invited_by=user) | Q(email__iexact=user.email)).update(email="")
+    # The admin's history names the account it is about.
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
+    ).update(object_repr=DELETED_NAME)
 
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -547,13 +548,21 @@ def turns_erase_by(*, user: User) -> int:
     """Erase what this person wrote in their dialogues (their account is being deleted).
 
     The turns stay, emptied and marked removed, so the partner's transcript still reads in
-    order; topics this person named are replaced by a note.
+    order; topics this person named are replaced by a note. A therapist's coaching meant for
+    this person alone is about them and seen by nobody else: it is emptied too. A gift the
+    partner chose quotes this person's request: the quote goes, the partner's own words stay.
     """
     erased = []
-    for turn in Turn.objects.filter(actor=user).only("pk", "text", "data"):
+    mine_or_to_me = Turn.objects.filter(Q(actor=user) | Q(visible_to=user))
+    for turn in mine_or_to_me.only("pk", "text", "data"):
         if turn.text or turn.data:
             turn.text, turn.data = "", {"removed": True}
             erased.append(turn)
+    sessions = DialogueSession.objects.filter(Q(partner_a=user) | Q(partner_b=user))
+    quoting = Turn.objects.filter(session__in=sessions, data__has_key=protocol.GIFT)
+    for turn in quoting.exclude(actor=user).only("pk", "data"):
+        turn.data = {**turn.data, protocol.GIFT: REMOVED_NOTE}
+        erased.append(turn)
     Turn.objects.bulk_update(erased, ["text", "data"], batch_size=500)
     DialogueSession.objects.filter(partner_a=user).update(topic=REMOVED_NOTE)
     logger.info("turns erased", extra={"count": len(erased)})

@@ -13,7 +13,7 @@ from couples import views as couple_views
 from couples.forms import InviteForm, StartCoupleForm
 from dialogues import selectors as dialogue_selectors
 from therapists import selectors as therapist_selectors
-from therapists.forms import TherapistCodeForm, TherapistInviteForm
+from therapists.forms import LinkCodeForm, TherapistCodeForm, TherapistInviteForm
 
 
 @require_GET
@@ -48,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context.update(
             therapist_selectors.dashboard(therapist=user)
         )  # their dashboard is their home page
+        context["link_code_form"] = LinkCodeForm()
     if couple and partner and user.is_partner:
         context["therapist_links"] = therapist_selectors.couple_therapist_links(
             couple=couple, viewer=user

@@ -5,3 +5,10 @@ class SafetyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "safety"
     verbose_name = "Safety"
+
+    def ready(self) -> None:
+        # Couples never imports this app: it tells us through its signals.
+        from couples import signals
+        from safety import services
+
+        signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="safety")

@@ -105,3 +105,14 @@ def screening_set_shared(*, user: User, shared: bool) -> SafetyScreening:
     screening.updated_at = timezone.now()
     screening.save(update_fields=["shared_with_therapist", "updated_at"])
     return screening
+
+
+# --- what couples tells us (couples/signals.py, inside its transaction) -----------------------
+
+
+def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
+    """A person deletes their account: their answers go, and with them whether anything
+    needed attention, their country and their decisions (the row is deleted; we keep no older
+    answers either). The check-in before a dialogue is never saved, so nothing is left."""
+    deleted, _ = SafetyScreening.objects.filter(user=user).delete()
+    logger.info("safety answers erased", extra={"count": deleted})

@@ -1,11 +1,38 @@
+import secrets
+
 from django import forms
 
 from couples.forms import USER_EMAIL_MAX_LENGTH
 from dialogues import protocol
-from therapists.models import MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE
+from therapists.models import FORM_TOKEN, MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE
 
 
-class CoachingForm(forms.Form):
+def form_token() -> str:
+    """A new one-time id for one showing of a form (as a move's form has)."""
+    return secrets.token_urlsafe(16)
+
+
+class OneTimeForm(forms.Form):
+    """A form that saves something: it carries a hidden one-time `token`, made each time the
+    form is shown, so a replayed or double-clicked post saves nothing twice (the service looks
+    for what that token saved). A form shown again after an error keeps its token: nothing
+    was saved with it."""
+
+    token = forms.CharField(required=False, max_length=FORM_TOKEN, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        token = self.fields["token"]
+        token.initial = form_token()
+        # Several such forms share a page (notes and homework): each hidden input its own id.
+        token.widget.attrs["id"] = f"{type(self).__name__.lower()}-token"
+
+
+class LinkCodeForm(OneTimeForm):
+    """The therapist's "Make a link code" button: nothing but its token."""
+
+
+class CoachingForm(OneTimeForm):
     text = forms.CharField(
         label="Your message",
         max_length=protocol.MAX_TEXT,
@@ -26,7 +53,7 @@ class CoachingForm(forms.Form):
         ]
 
 
-class NoteForm(forms.Form):
+class NoteForm(OneTimeForm):
     text = forms.CharField(
         label="Private note",
         max_length=MAX_NOTE,
@@ -39,7 +66,7 @@ class NoteForm(forms.Form):
     )
 
 
-class HomeworkForm(forms.Form):
+class HomeworkForm(OneTimeForm):
     title = forms.CharField(
         label="Title",
         max_length=MAX_TITLE,
@@ -79,5 +106,5 @@ class TherapistCodeForm(forms.Form):
     )
 
 
-class TherapistInviteForm(forms.Form):
+class TherapistInviteForm(OneTimeForm):
     email = forms.EmailField(label="Your therapist's email", max_length=USER_EMAIL_MAX_LENGTH)

@@ -18,6 +18,11 @@ from couples.models import new_public_id
 from dialogues import protocol
 
 MAX_NOTE = 2000
+# Forms that save something carry a one-time token (`forms.OneTimeForm`), stored as
+# `client_token`: a replayed or double-clicked post finds the row the first one saved and
+# saves nothing again, as a move does (dialogues' `Turn.client_token`). NULL, not "", so the
+# partial unique constraints ignore rows saved without one.
+FORM_TOKEN = 64
 MAX_TITLE = 120
 MAX_INSTRUCTIONS = 2000
 
@@ -80,18 +85,25 @@ class TherapistLink(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)  # access began (both consented)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+    # The one-time token of the form that made it (a code, an invitation): see FORM_TOKEN.
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         db_table = "couples_therapistlink"  # made in couples/ before links moved here
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
+                fields=["created_by", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_link_per_form_token",
+            ),
+            models.UniqueConstraint(
                 fields=["therapist", "couple"],
                 condition=Q(
                     status__in=["pending", "active"], therapist__isnull=False, couple__isnull=False
                 ),
                 name="one_open_link_per_therapist_and_couple",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,10 +161,18 @@ class TherapistNote(models.Model):
         related_name="therapist_notes",
     )
     text = models.TextField()
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["therapist", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_note_per_form_token",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Note {self.public_id[:6]}"  # never the text
@@ -190,9 +210,17 @@ class Homework(models.Model):
         blank=True,
         related_name="+",
     )
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["done_at", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["couple", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_homework_per_form_token",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Homework {self.public_id[:6]}"  # never the title

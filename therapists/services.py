@@ -28,6 +28,7 @@ from dialogues import services as dialogues
 from dialogues.models import DialogueSession, Turn
 from imago_site import live
 from therapists.models import (
+    FORM_TOKEN,
     MAX_INSTRUCTIONS,
     MAX_NOTE,
     MAX_TITLE,
@@ -67,6 +68,14 @@ class LinkNotFound(TherapistError):
 
     def __init__(self) -> None:
         super().__init__("That therapist link wasn't found.")
+
+
+def _form_token(token: str | None) -> str | None:
+    """A form's one-time token as stored (models.FORM_TOKEN); None when it had none."""
+    token = (token or "").strip()[:FORM_TOKEN]
+    if "\x00" in token:
+        raise TherapistError("This form can't be read. Please reload the page and try again.")
+    return token or None
 
 
 # --- links and consent ---------------------------------------------------------------------
@@ -147,9 +156,16 @@ def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None =
 
 
 @transaction.atomic
-def link_code_issue(*, therapist: User) -> TherapistLink:
-    """A fresh link code the therapist gives to a couple (valid for a week, single use)."""
+def link_code_issue(*, therapist: User, token: str | None = None) -> TherapistLink:
+    """A fresh link code the therapist gives to a couple (valid for a week, single use).
+    `token`: the form's; a replayed or double-clicked form returns the code it made."""
     _check_verified_therapist(therapist)
+    token = _form_token(token)
+    if token:
+        User.objects.select_for_update().filter(pk=therapist.pk).first()  # one at a time
+        made = TherapistLink.objects.filter(created_by=therapist, client_token=token).first()
+        if made is not None:
+            return made
     for _attempt in range(5):
         code = new_link_code()
         if not TherapistLink.objects.filter(code=code).exists():
@@ -161,6 +177,7 @@ def link_code_issue(*, therapist: User) -> TherapistLink:
         created_by=therapist,
         therapist_accepted_at=now,
         expires_at=now + timedelta(days=LINK_CODE_VALID_DAYS),
+        client_token=token,
     )
     audit(action="therapist_link.code_issued", actor=therapist, target=link)
     return link
@@ -210,10 +227,19 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
 
 @transaction.atomic
 def therapist_invite(
-    *, user: User, email: str, request: HttpRequest | None = None
+    *, user: User, email: str, request: HttpRequest | None = None, token: str | None = None
 ) -> TherapistLink:
-    """A partner invites a therapist by email; the therapist accepts in a therapist account."""
+    """A partner invites a therapist by email; the therapist accepts in a therapist account.
+    `token`: the form's; a replayed or double-clicked form returns the invitation it made
+    (one email)."""
     couple = _my_couple_with_partner(user)
+    token = _form_token(token)
+    # One invitation at a time per couple: two at once can't both pass the check below.
+    Couple.objects.select_for_update().filter(pk=couple.pk).first()
+    if token:
+        made = TherapistLink.objects.filter(created_by=user, client_token=token).first()
+        if made is not None:
+            return made
     email = (email or "").strip().lower()
     if not email or "@" not in email or len(email) > 254:
         raise TherapistError("Please enter your therapist's email address.")
@@ -231,6 +257,7 @@ def therapist_invite(
         invited_email=email,
         created_by=user,
         expires_at=now + timedelta(days=THERAPIST_INVITATION_VALID_DAYS),
+        client_token=token,
     )
     _give_consent(link, user, request)
     audit(action="therapist_link.invited", actor=user, target=link, request=request)
@@ -427,15 +454,26 @@ def _clean_text(text: str, *, limit: int, empty: str) -> str:
 
 @transaction.atomic
 def note_add(
-    *, therapist: User, couple: Couple, text: str, session: DialogueSession | None = None
+    *,
+    therapist: User,
+    couple: Couple,
+    text: str,
+    session: DialogueSession | None = None,
+    token: str | None = None,
 ) -> TherapistNote:
-    """A private note, visible only to the therapist who writes it."""
+    """A private note, visible only to the therapist who writes it. `token`: the form's; a
+    replayed or double-clicked form returns the note it saved."""
     text = _clean_text(text, limit=MAX_NOTE, empty="Please write the note first.")
+    token = _form_token(token)
     if session is not None and session.couple_id != couple.pk:
         raise NotFound()
-    _access(therapist, couple.pk)
+    _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
+    if token:
+        saved = TherapistNote.objects.filter(therapist=therapist, client_token=token).first()
+        if saved is not None:
+            return saved
     note = TherapistNote.objects.create(
-        therapist=therapist, couple=couple, session=session, text=text
+        therapist=therapist, couple=couple, session=session, text=text, client_token=token
     )
     logger.info("note added", extra={"note": note.public_id})
     return note
@@ -450,7 +488,11 @@ def homework_assign(
     instructions: str = "",
     due_date: datetime.date | None = None,
     dialogue_kind: str = "",
+    token: str | None = None,
 ) -> Homework:
+    """Homework for the couple. `token`: the form's; a replayed or double-clicked form returns
+    the homework it saved."""
+    token = _form_token(token)
     title = _clean_text(title, limit=MAX_TITLE, empty="Please give the homework a short title.")
     instructions = (instructions or "").strip()
     if len(instructions) > MAX_INSTRUCTIONS:
@@ -459,7 +501,11 @@ def homework_assign(
         raise TherapistError("Please choose one of the kinds of dialogue listed.")
     if due_date is not None and due_date < timezone.localdate():
         raise TherapistError("Please choose a due date from today on.")
-    _access(therapist, couple.pk)
+    _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
+    if token:
+        saved = Homework.objects.filter(couple=couple, client_token=token).first()
+        if saved is not None:
+            return saved
     homework = Homework.objects.create(
         couple=couple,
         therapist=therapist,
@@ -467,6 +513,7 @@ def homework_assign(
         instructions=instructions,
         due_date=due_date,
         dialogue_kind=dialogue_kind,
+        client_token=token,
     )
     live.couple_changed(couple_id=couple.pk)
     logger.info("homework assigned", extra={"homework": homework.public_id})
@@ -527,20 +574,27 @@ REMOVED_NOTE = "(removed by its author)"
 
 
 def _facilitate(
-    session_public_id: str, therapist: User, decide: dialogues.Decide
+    session_public_id: str, therapist: User, decide: dialogues.Decide, token: str | None = None
 ) -> dialogues.MoveResult:
     """Every facilitator action: access checked inside the transaction, with the link row
     locked (verified, linked, both partners' consent in force); otherwise not found."""
     return dialogues.session_change(
-        session_public_id=session_public_id, user=therapist, decide=decide, as_facilitator=True
+        session_public_id=session_public_id,
+        user=therapist,
+        decide=decide,
+        as_facilitator=True,
+        token=token,
     )
 
 
-def coaching_send(*, session_public_id: str, therapist: User, text: str, to: str = "") -> Turn:
+def coaching_send(
+    *, session_public_id: str, therapist: User, text: str, to: str = "", token: str | None = None
+) -> Turn:
     """A short message to both partners (`to` empty), or privately to one ("a" or "b"), shown
-    only in that partner's view."""
+    only in that partner's view. `token`: the form's; a replayed or double-clicked form
+    returns the turn it saved (the dialogues' door looks it up)."""
     decide = dialogues.decide_coaching(text=text, to=to)
-    turn = _facilitate(session_public_id, therapist, decide).turn
+    turn = _facilitate(session_public_id, therapist, decide, _form_token(token)).turn
     assert turn is not None
     return turn
 
@@ -593,13 +647,32 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
 
 
 def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
-    """A therapist deleting their account (their links ended already, by `on_access_ending`):
-    their private notes go, and what they wrote in homework is erased (the couple keeps the
-    rows and whether they were done). A partner's deletion needs nothing here: leaving the
-    couple already ended its links.
+    """Erase what this app holds of a person whose account is being deleted (README, "Your
+    data"); their links ended already (`on_couple_ending`, `on_access_ending`).
+
+    A partner: every therapist's private notes about a couple they were in are deleted. Notes
+    are about the couple, and can't be split into what is about whom; once the couple has
+    ended no one, the therapist included, can open them again (never exported, never in the
+    admin), so keeping them would keep private text about the person for no one. The
+    therapist's clinical record of the work belongs in their own practice's records.
+
+    A therapist: their private notes are deleted, what they wrote in homework is erased (the
+    couple keeps the rows and whether they were done), couples' invitations still waiting for
+    them end, and their address is taken out of every link made by inviting them.
     """
-    if not user.is_therapist:
-        return
-    notes, _ = TherapistNote.objects.filter(therapist=user).delete()
-    erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
-    logger.info("therapist data erased", extra={"notes": notes, "homework": erased})
+    couples = Couple.objects.filter(memberships__user=user)
+    notes, _ = TherapistNote.objects.filter(Q(therapist=user) | Q(couple__in=couples)).delete()
+    erased = 0
+    if user.is_therapist:
+        erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
+    invited = TherapistLink.objects.select_for_update(of=("self",)).filter(
+        therapist__isnull=True, invited_email__iexact=user.email, status__in=["pending", "active"]
+    )
+    for link in invited:  # couples' invitations to this address can't be accepted any more
+        _end_link(link, reason=TherapistLink.EndReason.DELETED, by=None)
+    addressed = TherapistLink.objects.filter(invited_email__iexact=user.email).update(
+        invited_email=""
+    )
+    logger.info(
+        "therapist data erased", extra={"notes": notes, "homework": erased, "links": addressed}
+    )

@@ -27,6 +27,7 @@ from therapists import selectors, services
 from therapists.forms import (
     CoachingForm,
     HomeworkForm,
+    LinkCodeForm,
     NoteForm,
     TherapistCodeForm,
     TherapistInviteForm,
@@ -71,18 +72,26 @@ def _session_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
 @require_GET
 def dashboard(request: AuthedRequest) -> HttpResponse:
     context = selectors.dashboard(therapist=request.user)
+    context["link_code_form"] = LinkCodeForm()
     return render(request, "therapists/dashboard.html", context)
 
 
 @therapist_only
 @require_POST
 def link_code_new(request: AuthedRequest) -> HttpResponse:
+    form = LinkCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "This form can't be read. Please reload the page and try again.")
+        return redirect("therapists:dashboard")
     try:
-        link = services.link_code_issue(therapist=request.user)
+        link = services.link_code_issue(therapist=request.user, token=form.cleaned_data["token"])
     except TherapistError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Your new link code is {link.code}. Give it to the couple.")
+        if link.code:
+            messages.success(request, f"Your new link code is {link.code}. Give it to the couple.")
+        else:  # the same form again, after its code was used or cancelled
+            messages.info(request, "That code has been used or cancelled already.")
     return redirect("therapists:dashboard")
 
 
@@ -171,7 +180,10 @@ def couple_note(request: AuthedRequest, public_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.note_add(
-                therapist=request.user, couple=link.couple, text=form.cleaned_data["text"]
+                therapist=request.user,
+                couple=link.couple,
+                text=form.cleaned_data["text"],
+                token=form.cleaned_data["token"],
             )
         except TherapistError as error:
             form.add_error("text", error.message)
@@ -254,8 +266,9 @@ def coach(request: AuthedRequest, public_id: str) -> HttpResponse:
                 therapist=request.user,
                 text=form.cleaned_data["text"],
                 to=form.cleaned_data["to"] or "",
+                token=form.cleaned_data["token"],
             )
-        except DialogueError as error:
+        except (DialogueError, TherapistError) as error:
             form.add_error("text", error.message)
         else:
             to = form.cleaned_data["to"]
@@ -350,6 +363,7 @@ def session_note(request: AuthedRequest, public_id: str) -> HttpResponse:
                 couple=session.couple,
                 session=session,
                 text=form.cleaned_data["text"],
+                token=form.cleaned_data["token"],
             )
         except TherapistError as error:
             form.add_error("text", error.message)
@@ -435,7 +449,10 @@ def therapist_invite(request: AuthedRequest) -> HttpResponse:
         return redirect("home")
     try:
         link = services.therapist_invite(
-            user=request.user, email=form.cleaned_data["email"], request=request
+            user=request.user,
+            email=form.cleaned_data["email"],
+            request=request,
+            token=form.cleaned_data["token"],
         )
     except TherapistError as error:
         messages.error(request, error.message)

@@ -55,9 +55,9 @@ NOT_PRIVATE = {
         "url",
     },
     # The link code is a credential rather than private text: the admin never shows it either.
-    "therapists.therapistlink": {"public_id", "code", "invited_email"},
-    "therapists.therapistnote": {"public_id"},
-    "therapists.homework": {"public_id"},
+    "therapists.therapistlink": {"public_id", "code", "invited_email", "client_token"},
+    "therapists.therapistnote": {"public_id", "client_token"},
+    "therapists.homework": {"public_id", "client_token"},
 }
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)

@@ -1,0 +1,413 @@
+"""Deleting an account erases the person's private text and identity everywhere.
+
+Every model with a text-like field (CharField, TextField, JSONField, an IP address) —
+Django's, allauth's and ours, from `apps.get_models()` — has each such field classified
+below: either it can hold a person's content or identity, and deletion erases it (ERASED:
+with the rows that are that person's), or it never does (KEPT: with the reason). A new
+model or field fails `test_every_text_field_is_classified` until it is classified.
+
+Then a whole world is made through the real services (a couple, two dialogues, a linked
+therapist's private and shared coaching, notes, homework, safety answers, invitations,
+audit events from the person's address, two-factor, admin history), every ERASED field of
+the person's rows is filled with a marker as well, the person deletes their account through
+the page, and every text-like value of every row of every model is searched: none may
+still hold the marker, the person's email, name or network address. What others wrote
+stays.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from couples.models import AuditEvent, Invitation, User
+from dialogues import services as dialogue_services
+from dialogues.models import DialogueSession, Turn
+from safety import services as safety_services
+from safety.models import SafetyScreening
+from tests.factories import PASSWORD, InvitationFactory
+from tests.mfa import give_mfa
+from therapists import services as therapist_services
+from therapists.models import Homework, TherapistLink, TherapistNote
+
+TEXTISH = (models.CharField, models.TextField, models.JSONField, models.GenericIPAddressField)
+
+Rows = Callable[[User], QuerySet]
+
+
+def _is_free_text(field: models.Field) -> bool:
+    return isinstance(field, TEXTISH) and not field.choices
+
+
+def _couples_of(person: User) -> QuerySet:
+    return person.memberships.values("couple")
+
+
+# Fields that can hold a person's content or identity, and the rows of them that are that
+# person's: after deletion none of these holds anything of theirs. None: the person's rows
+# already hold their data in the world below (it can't take a marker, e.g. a unique email).
+ERASED: dict[str, dict[str, Rows | None]] = {
+    "admin.logentry": {
+        # The admin's history names the account it is about ("Alice"): renamed.
+        "object_repr": lambda p: LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(User), object_id=str(p.pk)
+        ),
+    },
+    "account.emailaddress": {"email": lambda p: EmailAddress.objects.filter(user=p)},
+    "mfa.authenticator": {"data": lambda p: Authenticator.objects.filter(user=p)},
+    "couples.user": {"display_name": lambda p: User.objects.filter(pk=p.pk), "email": None},
+    "couples.invitation": {
+        # Invitations they sent (someone's address they typed) and those sent to them.
+        "email": lambda p: Invitation.objects.filter(Q(invited_by=p) | Q(email__iexact=p.email)),
+    },
+    "couples.auditevent": {
+        "actor_email": lambda p: AuditEvent.objects.filter(actor=p),
+        "ip_address": lambda p: AuditEvent.objects.filter(actor=p),
+    },
+    "safety.safetyscreening": {
+        "answers": lambda p: SafetyScreening.objects.filter(user=p),
+        "country": None,
+    },
+    "dialogues.dialoguesession": {
+        "topic": lambda p: DialogueSession.objects.filter(partner_a=p),  # who named it
+    },
+    "dialogues.turn": {
+        # What they wrote, and a therapist's coaching meant for them alone.
+        "text": lambda p: Turn.objects.filter(Q(actor=p) | Q(visible_to=p)),
+        "data": lambda p: Turn.objects.filter(Q(actor=p) | Q(visible_to=p)),
+    },
+    "therapists.therapistlink": {
+        "invited_email": lambda p: TherapistLink.objects.filter(invited_email__iexact=p.email),
+    },
+    "therapists.therapistnote": {
+        # A therapist's notes go with their account; notes about a couple go with either
+        # partner's (README, "Your data").
+        "text": lambda p: TherapistNote.objects.filter(
+            Q(therapist=p) | Q(couple__in=_couples_of(p))
+        ),
+    },
+    "therapists.homework": {
+        "title": lambda p: Homework.objects.filter(therapist=p),
+        "instructions": lambda p: Homework.objects.filter(therapist=p),
+    },
+}
+
+# Fields that never hold a person's private content or identity, and why.
+KEPT: dict[str, dict[str, str]] = {
+    "admin.logentry": {
+        "object_id": "a row number",
+        "change_message": "fixed phrases and the names of changed fields, never their values",
+    },
+    "auth.permission": {"name": "made by code", "codename": "made by code"},
+    "auth.group": {"name": "a staff role's name"},
+    "contenttypes.contenttype": {"app_label": "made by code", "model": "made by code"},
+    "sessions.session": {
+        "session_key": "a random key",
+        "session_data": "signed and encoded: the person's sessions are deleted (checked below)",
+    },
+    "account.emailconfirmation": {"key": "a random key; the row goes with its address"},
+    "couples.user": {
+        "password": "a hash, replaced by an unusable one",
+        "public_id": "a random id: the anonymous shell keeps it",
+    },
+    "couples.couple": {"public_id": "a random id"},
+    "couples.invitation": {"public_id": "a random id", "token_hash": "a hash of a random link"},
+    "couples.auditevent": {
+        "action": "a fixed code",
+        "target_type": "a model's name",
+        "target_id": "a random id",
+        "details": "ids and short codes (audit() never takes private text); staff's reason "
+        "for verifying a therapist is kept: it is the trail's record of that decision",
+    },
+    "safety.supportresource": dict.fromkeys(
+        ["country", "country_name", "name", "description", "phone", "url"],
+        "support lines staff edit, about no one",
+    ),
+    "dialogues.dialoguesession": {
+        "public_id": "a random id",
+        "state": "the protocol's state: steps, slots, counts",
+        "step": "a step's name",
+        "ready_to_resume": "slots ('a', 'b')",
+    },
+    "dialogues.turn": {
+        "step": "a step's name",
+        "move": "a move's name",
+        "actor_role": "a role's name",
+        "client_token": "a random form token",
+    },
+    "therapists.therapistlink": {
+        "public_id": "a random id",
+        "code": "a random one-time code",
+        "client_token": "a random form token",
+    },
+    "therapists.therapistnote": {"public_id": "a random id", "client_token": "a random form token"},
+    "therapists.homework": {"public_id": "a random id", "client_token": "a random form token"},
+}
+
+
+def text_fields() -> list[tuple[type[models.Model], models.Field]]:
+    return [
+        (model, field)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if _is_free_text(field)
+    ]
+
+
+def test_every_text_field_is_classified():
+    unclassified = []
+    for model, field in text_fields():
+        label = model._meta.label_lower
+        erased = field.name in ERASED.get(label, {})
+        kept = field.name in KEPT.get(label, {})
+        if erased == kept:  # neither, or (a mistake) both
+            unclassified.append(f"{label}.{field.name}")
+    assert unclassified == [], (
+        "Classify these fields in tests/couples/test_deletion_erases_everything.py: ERASED "
+        "(with the rows that are a person's, and erase them on deletion) or KEPT (and why): "
+        f"{unclassified}"
+    )
+    known = {(label, name) for table in (ERASED, KEPT) for label in table for name in table[label]}
+    present = {(m._meta.label_lower, f.name) for m, f in text_fields()}
+    assert known <= present, f"No longer in the models: {sorted(known - present)}"
+
+
+# --- the world ---------------------------------------------------------------------------------
+
+ALICE_WORDS = "zq7-alice-words"  # what Alice writes
+BOB_WORDS = "zq7-bob-words"  # what Bob writes
+DR_WORDS = "zq7-dr-words"  # what the therapist writes
+ABOUT_ALICE = "zq7-about-alice"  # what the therapist writes to or about Alice alone
+FRIEND = "old.friend@example.org"  # someone Alice once invited
+IPS = {"alice": "203.0.113.7", "bob": "198.51.100.8", "therapist": "192.0.2.9"}
+
+
+@dataclass
+class World:
+    people: dict[str, User]
+    emails: dict[str, str]
+    names: dict[str, str]
+    bcr: DialogueSession  # Alice's behaviour change request: her requests, Bob's gift
+    talk: DialogueSession  # Bob's live intentional dialogue, coached
+
+
+def _screen(person: User) -> None:
+    safety_services.screening_save(user=person, answers={"afraid": "no", "hurt": "no"})
+    safety_services.screening_set_ready(user=person, ready=True)
+    safety_services.screening_set_shared(user=person, shared=True)
+
+
+def _move(session: DialogueSession, user: User, move: str, **payload: object) -> None:
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=user, move=move, payload=payload
+    )
+
+
+@pytest.fixture
+def world(couple, partner_a, partner_b, therapist, staff, client_as) -> World:
+    alice, bob = partner_a, partner_b
+    people = {"alice": alice, "bob": bob, "therapist": therapist}
+    give_mfa(alice)
+    for person in (alice, bob):
+        _screen(person)
+    # Alice invites the therapist by email; the therapist accepts; Bob consents.
+    link = therapist_services.therapist_invite(user=alice, email=therapist.email)
+    therapist_services.therapist_invitation_accept(
+        therapist=therapist, link_public_id=link.public_id
+    )
+    therapist_services.consent_give(user=bob, link_public_id=link.public_id)
+    # Invitations: Bob's, which Alice accepted (her address), and one Alice sent before.
+    InvitationFactory(
+        couple=couple,
+        invited_by=bob,
+        email=alice.email,
+        accepted_at=timezone.now(),
+        accepted_by=alice,
+    )
+    InvitationFactory(couple=couple, invited_by=alice, email=FRIEND, revoked_at=timezone.now())
+
+    bcr = dialogue_services.dialogue_start(
+        user=alice, kind="behavior_change", topic=f"{ALICE_WORDS} topic"
+    )
+    _move(bcr, bob, "accept_now")
+    _move(bcr, alice, "make_requests", items=[f"{ALICE_WORDS} request"])
+    _move(bcr, bob, "give", choice="0", text=f"{BOB_WORDS} gladly")  # copies Alice's request
+
+    talk = dialogue_services.dialogue_start(
+        user=bob, kind="intentional", topic=f"{BOB_WORDS} topic"
+    )
+    _move(talk, alice, "accept_now")
+    _move(talk, bob, "send", text=f"{BOB_WORDS} sent")
+    _move(talk, alice, "mirror", text=f"{ALICE_WORDS} mirrored")
+    to_alice, to_bob = talk.slot_of(alice), talk.slot_of(bob)
+    for text, to in [
+        (f"{DR_WORDS} {ABOUT_ALICE} privately", to_alice),
+        (f"{DR_WORDS} to Bob privately", to_bob),
+        (f"{DR_WORDS} to both", ""),
+    ]:
+        therapist_services.coaching_send(
+            session_public_id=talk.public_id, therapist=therapist, text=text, to=to
+        )
+    therapist_services.note_add(
+        therapist=therapist, couple=couple, text=f"{DR_WORDS} {ABOUT_ALICE} note"
+    )
+    therapist_services.note_add(
+        therapist=therapist, couple=couple, session=talk, text=f"{DR_WORDS} session note"
+    )
+    therapist_services.homework_assign(
+        therapist=therapist, couple=couple, title=f"{DR_WORDS} hw", instructions=DR_WORDS
+    )
+
+    # Audit events from each person's own address: a download each, a failed log-in to
+    # Alice's account, the therapist reading the couple's page; and admin history lines.
+    for who, person in people.items():
+        client = client_as(person)
+        assert client.get("/account/data/export/", REMOTE_ADDR=IPS[who]).status_code == 200
+    client_as(None).post(
+        "/accounts/login/", {"login": alice.email, "password": "wrong"}, REMOTE_ADDR=IPS["alice"]
+    )
+    page = f"/therapist/couples/{couple.public_id}/"
+    assert client_as(therapist).get(page, REMOTE_ADDR=IPS["therapist"]).status_code == 200
+    for person in people.values():
+        LogEntry.objects.create(
+            user=staff,
+            content_type=ContentType.objects.get_for_model(User),
+            object_id=str(person.pk),
+            object_repr=str(person),
+            action_flag=CHANGE,
+            change_message="Deactivated",
+        )
+    assert AuditEvent.objects.filter(ip_address=IPS["alice"], action="auth.login_failed").exists()
+    assert Turn.objects.filter(move="give", data__gift=f"{ALICE_WORDS} request").exists()
+    return World(
+        people=people,
+        emails={k: p.email for k, p in people.items()},
+        names={k: p.display_name for k, p in people.items()},
+        bcr=bcr,
+        talk=talk,
+    )
+
+
+def _fill(person: User, marker: str, ip: str) -> None:
+    """Every ERASED field of the person's rows holds the marker too (or their address)."""
+    for label, fields in ERASED.items():
+        model = apps.get_model(label)
+        for name, rows in fields.items():
+            if rows is None:
+                continue
+            field = model._meta.get_field(name)
+            if isinstance(field, models.GenericIPAddressField):
+                value: object = ip
+            elif isinstance(field, models.JSONField):
+                value = {"text": marker, "items": [marker], "gift": marker}
+            elif isinstance(field, models.EmailField):
+                continue  # rows found by the address itself: the world holds the real ones
+            else:
+                value = marker
+            rows(person).update(**{name: value})
+
+
+def _leftovers(forbidden: list[str]) -> list[str]:
+    """Every text-like value of every row of every model that holds a forbidden string."""
+    found = []
+    lowered = [f.lower() for f in forbidden]
+    for model in apps.get_models():
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, TEXTISH)]
+        fields = [f for f in fields if f.name != "session_data"]
+        if not fields:
+            continue
+        for row in model._default_manager.values("pk", *[f.attname for f in fields]):
+            for field in fields:
+                value = row[field.attname]
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                for needle in lowered:
+                    if needle in (text or "").lower():
+                        found.append(f"{model._meta.label_lower}.{field.name} (row {row['pk']})")
+    return sorted(set(found))
+
+
+def _delete(client_as, person: User, ip: str) -> None:
+    client = client_as(person)
+    response = client.post("/account/delete/", {"password": PASSWORD}, REMOTE_ADDR=ip)
+    assert response.status_code == 302, response.status_code
+
+
+@pytest.mark.parametrize(
+    "who, marker, others_words",
+    [
+        ("alice", ALICE_WORDS, [BOB_WORDS, DR_WORDS]),
+        ("therapist", DR_WORDS, [ALICE_WORDS, BOB_WORDS]),
+    ],
+)
+def test_nothing_of_the_deleted_person_is_left_anywhere(
+    world, client_as, who, marker, others_words
+):
+    person = world.people[who]
+    _fill(person, marker, IPS[who])
+    forbidden = [marker, world.emails[who], world.names[who], IPS[who]]
+    if who == "alice":
+        # Coaching to her alone, notes about her couple, an address she once invited.
+        forbidden += [ABOUT_ALICE, FRIEND]
+    assert len(_leftovers(forbidden)) > 10  # the world really holds them
+
+    _delete(client_as, person, IPS[who])
+
+    left = _leftovers(forbidden)
+    assert left == [], "still holding the deleted person's data:\n" + "\n".join(left)
+    # Their sessions are gone (their data is signed, not searchable).
+    assert not [
+        s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(person.pk)
+    ]
+    # What the others wrote stays, and so do their own addresses in the trail.
+    for words in others_words:
+        assert _leftovers([words]), words
+    for other, ip in IPS.items():
+        if other != who:
+            assert AuditEvent.objects.filter(ip_address=ip).exists(), other
+
+
+def test_the_partner_keeps_their_words_and_sees_what_was_erased(world, client_as):
+    alice, bob = world.people["alice"], world.people["bob"]
+    _delete(client_as, alice, IPS["alice"])
+    assert not SafetyScreening.objects.filter(user=alice).exists()
+    assert SafetyScreening.objects.filter(user=bob).exists()
+    gift = Turn.objects.get(session=world.bcr, move="give")
+    assert gift.actor == bob and gift.text == f"{BOB_WORDS} gladly"
+    assert gift.data["gift"] == "(removed by its author)"
+    private = Turn.objects.get(session=world.talk, kind="coaching", visible_to=alice)
+    assert private.text == "" and private.data == {"removed": True}
+    assert Turn.objects.filter(session=world.talk, text=f"{DR_WORDS} to both").exists()
+    assert Turn.objects.filter(visible_to=bob, text=f"{DR_WORDS} to Bob privately").exists()
+    assert Homework.objects.filter(title=f"{DR_WORDS} hw").exists()
+    assert not TherapistNote.objects.exists()  # about their couple: both notes go
+    transcript = client_as(bob).get(f"/dialogues/{world.bcr.public_id}/transcript/")
+    body = transcript.content.decode()
+    assert transcript.status_code == 200, transcript.status_code
+    assert ALICE_WORDS not in body and "Gift:" in body and BOB_WORDS in body
+
+
+def test_failed_log_ins_to_the_deleted_address_keep_neither_address(world, client_as):
+    from couples.signals import attempted_account
+
+    alice = world.people["alice"]
+    hashed = attempted_account(alice.email)
+    assert AuditEvent.objects.filter(details__account=hashed).exists()
+    _delete(client_as, alice, IPS["alice"])
+    failed = AuditEvent.objects.filter(action="auth.login_failed")
+    assert failed.exists()
+    assert not failed.filter(details__account=hashed).exists()
+    assert not failed.exclude(ip_address=None).exists()
+    deleted = AuditEvent.objects.get(action="account.deleted")
+    assert deleted.ip_address is None and deleted.actor is None

@@ -1,0 +1,198 @@
+"""Every therapist-side write saves once, however often its form is posted.
+
+Like a move, each of these forms carries a one-time `token` (a hidden input made when the
+form is shown): a replayed or double-clicked post finds what the first one saved and saves
+nothing again; a partial unique constraint in the database backs it. A new form (a new
+token) saves a new one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.test import Client
+
+from couples.models import Couple, User
+from dialogues import services as dialogue_services
+from dialogues.models import DialogueSession, Turn
+from safety import services as safety_services
+from tests.helpers import at_once
+from therapists import services as therapist_services
+from therapists.models import Homework, TherapistLink, TherapistNote
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's row locks and real threads"
+)
+
+THERAPIST_EMAIL = "dr.new@example.com"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One form: who posts it, where, what, and the rows it saves."""
+
+    who: str  # "therapist" or "partner_a"
+    url: Callable[[Couple, DialogueSession], str]
+    data: dict[str, str]
+    saved: Callable[[], QuerySet]
+    repeatable: bool = True  # a second form (new token) saves a second row
+
+
+WRITES = {
+    "coaching": Write(
+        "therapist",
+        lambda c, s: f"/therapist/dialogues/{s.public_id}/coach/",
+        {"text": "Take a breath, both of you.", "to": ""},
+        lambda: Turn.objects.filter(kind=Turn.Kind.COACHING),
+    ),
+    "private coaching": Write(
+        "therapist",
+        lambda c, s: f"/therapist/dialogues/{s.public_id}/coach/",
+        {"text": "Slow down a little.", "to": "a"},
+        lambda: Turn.objects.filter(kind=Turn.Kind.COACHING),
+    ),
+    "note on the couple": Write(
+        "therapist",
+        lambda c, s: f"/therapist/couples/{c.public_id}/notes/",
+        {"text": "Both calmer this week."},
+        lambda: TherapistNote.objects.all(),
+    ),
+    "note in the console": Write(
+        "therapist",
+        lambda c, s: f"/therapist/dialogues/{s.public_id}/notes/",
+        {"text": "Good mirroring."},
+        lambda: TherapistNote.objects.all(),
+    ),
+    "homework": Write(
+        "therapist",
+        lambda c, s: f"/therapist/couples/{c.public_id}/homework/",
+        {"title": "Appreciations", "instructions": "One a day.", "dialogue_kind": ""},
+        lambda: Homework.objects.all(),
+    ),
+    "link code": Write(
+        "therapist",
+        lambda c, s: "/therapist/codes/new/",
+        {},
+        lambda: TherapistLink.objects.filter(code__isnull=False),
+    ),
+    "inviting a therapist": Write(
+        "partner_a",
+        lambda c, s: "/couple/therapist/invite/",
+        {"email": THERAPIST_EMAIL},
+        lambda: TherapistLink.objects.filter(invited_email=THERAPIST_EMAIL),
+        repeatable=False,  # the same therapist again is refused ("already invited")
+    ),
+}
+
+
+@pytest.fixture
+def live(couple, partner_a, partner_b, therapist) -> DialogueSession:
+    """The therapist is linked with both consents; Alice and Bob are in a live dialogue."""
+    link = therapist_services.link_code_issue(therapist=therapist)
+    therapist_services.link_code_redeem(user=partner_a, code=link.code)
+    therapist_services.consent_give(user=partner_b, link_public_id=link.public_id)
+    for person in (partner_a, partner_b):
+        safety_services.screening_save(user=person, answers={"afraid": "no"})
+        safety_services.screening_set_ready(user=person, ready=True)
+    session = dialogue_services.dialogue_start(user=partner_a, kind="intentional", topic="Money")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=partner_b, move="accept_now"
+    )
+    return session
+
+
+def _post(client: Client, write: Write, live: DialogueSession, token: str):
+    return client.post(write.url(live.couple, live), {**write.data, "token": token})
+
+
+def _count(write: Write) -> int:
+    return write.saved().count()
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_a_replayed_form_saves_once(name, live, client_as, request):
+    write = WRITES[name]
+    client = client_as(request.getfixturevalue(write.who))
+    before = _count(write)
+    first = _post(client, write, live, "form-1")
+    assert first.status_code in (200, 302), first.status_code
+    assert _count(write) == before + 1
+    replay = _post(client, write, live, "form-1")
+    assert (replay.status_code, replay.get("Location")) == (
+        first.status_code,
+        first.get("Location"),
+    )
+    assert _count(write) == before + 1, "a replayed form saved again"
+    if write.repeatable:
+        _post(client, write, live, "form-2")
+        assert _count(write) == before + 2, "a new form must save a new one"
+
+
+@pytest.mark.parametrize(
+    "page, who",
+    [
+        ("/therapist/couples/{couple}/", "therapist"),
+        ("/therapist/dialogues/{session}/", "therapist"),
+        ("/therapist/", "therapist"),
+        ("/", "partner_a"),
+    ],
+)
+def test_every_form_is_shown_with_a_fresh_token(page, who, live, client_as, request):
+    client = client_as(request.getfixturevalue(who))
+    url = page.format(couple=live.couple.public_id, session=live.public_id)
+    seen = []
+    for _ in range(2):
+        body = client.get(url).content.decode()
+        tokens = re.findall(r'name="token" value="([^"]+)"', body) + re.findall(
+            r'value="([^"]+)" name="token"', body
+        )
+        assert tokens, f"no form token on {url}"
+        assert all(len(t) >= 16 for t in tokens)
+        seen.append(tokens)
+    assert not set(seen[0]) & set(seen[1]), "each showing of a form has its own token"
+
+
+def test_the_console_shows_a_new_token_after_each_message(live, therapist, client_as):
+    client = client_as(therapist)
+    url = f"/therapist/dialogues/{live.public_id}/coach/"
+    response = client.post(
+        url, {"text": "Hello", "to": "", "token": "form-1"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    [token] = re.findall(r'name="token" value="([^"]+)"', response.content.decode())
+    assert token != "form-1"
+    failed = client.post(url, {"text": "", "to": "", "token": "form-2"}, HTTP_HX_REQUEST="true")
+    assert failed.status_code == 422
+    assert 'name="token" value="form-2"' in failed.content.decode()  # nothing saved: same form
+
+
+def test_the_database_refuses_a_second_row_with_one_token(live, therapist, couple):
+    for model, fields in [
+        (TherapistNote, {"therapist": therapist, "couple": couple, "text": "n"}),
+        (Homework, {"therapist": therapist, "couple": couple, "title": "h"}),
+        (TherapistLink, {"created_by": therapist, "therapist": therapist}),
+    ]:
+        model.objects.create(**fields)  # rows without a token are not limited
+        model.objects.create(**fields)
+        model.objects.create(**fields, client_token="t")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            model.objects.create(**fields, client_token="t")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", WRITES)
+def test_ten_identical_posts_at_once_save_one(name, live, client_as, request):
+    write = WRITES[name]
+    person: User = request.getfixturevalue(write.who)
+    clients = [client_as(person) for _ in range(10)]
+    before = _count(write)
+    results = at_once(*[lambda c=c: _post(c, write, live, "same-form") for c in clients])
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert {r.status_code for r in results} <= {200, 302}, [r.status_code for r in results]
+    assert _count(write) == before + 1, f"{_count(write) - before} saved"
