@@ -216,8 +216,8 @@ def _move(session: DialogueSession, user: User, move: str, **payload: object) ->
 
 
 @pytest.fixture
-def world(couple, partner_a, partner_b, therapist, staff, client_as) -> World:
-    alice, bob = partner_a, partner_b
+def world(pair, alex, sam, therapist, staff, client_as) -> World:
+    alice, bob = alex, sam
     people = {"alice": alice, "bob": bob, "therapist": therapist}
     give_mfa(alice)
     for person in (alice, bob):
@@ -230,13 +230,13 @@ def world(couple, partner_a, partner_b, therapist, staff, client_as) -> World:
     therapist_services.consent_give(user=bob, link_public_id=link.public_id)
     # Invitations: Bob's, which Alice accepted (her address), and one Alice sent before.
     InvitationFactory(
-        couple=couple,
+        couple=pair,
         invited_by=bob,
         email=alice.email,
         accepted_at=timezone.now(),
         accepted_by=alice,
     )
-    InvitationFactory(couple=couple, invited_by=alice, email=FRIEND, revoked_at=timezone.now())
+    InvitationFactory(couple=pair, invited_by=alice, email=FRIEND, revoked_at=timezone.now())
 
     bcr = dialogue_services.dialogue_start(
         user=alice, kind="behavior_change", topic=f"{ALICE_WORDS} topic"
@@ -261,13 +261,13 @@ def world(couple, partner_a, partner_b, therapist, staff, client_as) -> World:
             session_public_id=talk.public_id, therapist=therapist, text=text, to=to
         )
     therapist_services.note_add(
-        therapist=therapist, couple=couple, text=f"{DR_WORDS} {ABOUT_ALICE} note"
+        therapist=therapist, couple=pair, text=f"{DR_WORDS} {ABOUT_ALICE} note"
     )
     therapist_services.note_add(
-        therapist=therapist, couple=couple, session=talk, text=f"{DR_WORDS} session note"
+        therapist=therapist, couple=pair, session=talk, text=f"{DR_WORDS} session note"
     )
     therapist_services.homework_assign(
-        therapist=therapist, couple=couple, title=f"{DR_WORDS} hw", instructions=DR_WORDS
+        therapist=therapist, couple=pair, title=f"{DR_WORDS} hw", instructions=DR_WORDS
     )
 
     # Audit events from each person's own address: a download each, a failed log-in to
@@ -278,7 +278,7 @@ def world(couple, partner_a, partner_b, therapist, staff, client_as) -> World:
     client_as(None).post(
         "/accounts/login/", {"login": alice.email, "password": "wrong"}, REMOTE_ADDR=IPS["alice"]
     )
-    page = f"/therapist/couples/{couple.public_id}/"
+    page = f"/therapist/couples/{pair.public_id}/"
     assert client_as(therapist).get(page, REMOTE_ADDR=IPS["therapist"]).status_code == 200
     for person in people.values():
         LogEntry.objects.create(

@@ -36,7 +36,7 @@ THERAPIST_EMAIL = "dr.new@example.com"
 class Write:
     """One form: who posts it, where, what, and the rows it saves."""
 
-    who: str  # "therapist" or "partner_a"
+    who: str  # "therapist" or "alex"
     url: Callable[[Couple, DialogueSession], str]
     data: dict[str, str]
     saved: Callable[[], QuerySet]
@@ -81,7 +81,7 @@ WRITES = {
         lambda: TherapistLink.objects.filter(code__isnull=False),
     ),
     "inviting a therapist": Write(
-        "partner_a",
+        "alex",
         lambda c, s: "/couple/therapist/invite/",
         {"email": THERAPIST_EMAIL},
         lambda: TherapistLink.objects.filter(invited_email=THERAPIST_EMAIL),
@@ -91,18 +91,16 @@ WRITES = {
 
 
 @pytest.fixture
-def live(couple, partner_a, partner_b, therapist) -> DialogueSession:
+def live(pair, alex, sam, therapist) -> DialogueSession:
     """The therapist is linked with both consents; Alice and Bob are in a live dialogue."""
     link = therapist_services.link_code_issue(therapist=therapist)
-    therapist_services.link_code_redeem(user=partner_a, code=link.code)
-    therapist_services.consent_give(user=partner_b, link_public_id=link.public_id)
-    for person in (partner_a, partner_b):
+    therapist_services.link_code_redeem(user=alex, code=link.code)
+    therapist_services.consent_give(user=sam, link_public_id=link.public_id)
+    for person in (alex, sam):
         safety_services.screening_save(user=person, answers={"afraid": "no"})
         safety_services.screening_set_ready(user=person, ready=True)
-    session = dialogue_services.dialogue_start(user=partner_a, kind="intentional", topic="Money")
-    dialogue_services.move_submit(
-        session_public_id=session.public_id, user=partner_b, move="accept_now"
-    )
+    session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
     return session
 
 
@@ -139,7 +137,7 @@ def test_a_replayed_form_saves_once(name, live, client_as, request):
         ("/therapist/couples/{couple}/", "therapist"),
         ("/therapist/dialogues/{session}/", "therapist"),
         ("/therapist/", "therapist"),
-        ("/", "partner_a"),
+        ("/", "alex"),
     ],
 )
 def test_every_form_is_shown_with_a_fresh_token(page, who, live, client_as, request):
@@ -171,10 +169,10 @@ def test_the_console_shows_a_new_token_after_each_message(live, therapist, clien
     assert 'name="token" value="form-2"' in failed.content.decode()  # nothing saved: same form
 
 
-def test_the_database_refuses_a_second_row_with_one_token(live, therapist, couple):
+def test_the_database_refuses_a_second_row_with_one_token(live, therapist, pair):
     for model, fields in [
-        (TherapistNote, {"therapist": therapist, "couple": couple, "text": "n"}),
-        (Homework, {"therapist": therapist, "couple": couple, "title": "h"}),
+        (TherapistNote, {"therapist": therapist, "couple": pair, "text": "n"}),
+        (Homework, {"therapist": therapist, "couple": pair, "title": "h"}),
         (TherapistLink, {"created_by": therapist, "therapist": therapist}),
     ]:
         model.objects.create(**fields)  # rows without a token are not limited
