@@ -899,18 +899,22 @@ JUNK = st.one_of(
 )
 
 
+# Plain text: anything a person can type (a NUL byte is refused as not plain text).
+TYPED = st.characters(blacklist_characters="\x00")
+
+
 def payload_strategy(move: p.Move, state: State):
     """Valid payloads for ``move`` (with some harmless variety)."""
     parts = {}
     for f in move.fields:
         if f.name == "text":
-            s = st.text(min_size=1, max_size=40).filter(lambda t: t.strip())
+            s = st.text(TYPED, min_size=1, max_size=40).filter(lambda t: t.strip())
             parts["text"] = s if f.required else st.one_of(st.just(""), s)
         elif f.name == "feelings":
             parts["feelings"] = st.lists(st.sampled_from(FEELINGS), max_size=4)
         elif f.name == "items":
             parts["items"] = st.lists(
-                st.text(min_size=1, max_size=20).filter(lambda t: t.strip()),
+                st.text(TYPED, min_size=1, max_size=20).filter(lambda t: t.strip()),
                 min_size=1,
                 max_size=MAX_REQUESTS,
             )

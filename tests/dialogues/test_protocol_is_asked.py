@@ -78,3 +78,14 @@ def test_the_protocol_says_which_moves_begin_the_dialogue_and_when_a_time_out_is
     begun = protocol.apply(appointment, "b", "accept_now")
     assert not protocol.before_start(begun) and protocol.may_pause(begun)
     assert not protocol.may_pause(protocol.State(kind=protocol.Kind.INTENTIONAL, step="finished"))
+
+
+def test_a_nul_byte_is_not_plain_text_in_any_text_or_request():
+    state = protocol.apply(protocol.start(protocol.Kind.INTENTIONAL), "b", "accept_now")
+    for payload in ({"text": "a\x00b"},):
+        try:
+            protocol.apply(state, "a", "send", payload)
+        except protocol.InvalidInput as error:
+            assert "plain text" in error.message
+        else:
+            raise AssertionError("a NUL byte was taken as text")
