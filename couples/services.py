@@ -363,7 +363,7 @@ def _audit_trail_anonymise(user: User) -> None:
 
 
 @transaction.atomic
-def account_delete(*, user: User, request: HttpRequest | None = None) -> None:
+def account_delete(*, user: User) -> None:
     """Delete a person's account, as README.md ("Your data") promises.
 
     Their own words in shared dialogues are erased (the turns stay, marked as removed, so the

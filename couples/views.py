@@ -165,7 +165,7 @@ def your_data_export(request: AuthedRequest) -> HttpResponse:
 def account_delete(request: AuthedRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        services.account_delete(user=request.user, request=request)
+        services.account_delete(user=request.user)
         # Already logged out everywhere by the service; forget this browser's session too
         # (not logout(), which would write one more audit event about the erased person).
         request.session.flush()
