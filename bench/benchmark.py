@@ -701,9 +701,9 @@ class Socket:
         self.offline_until = 0.0
         self.pending: set[asyncio.Task] = set()
         # With --served-by-header: the host of the open connection, and every connect's
-        # (monotonic time, host).
+        # (monotonic time it opened, host, seconds its handshake took).
         self.host: str | None = None
-        self.hosts: list[tuple[float, str]] = []
+        self.hosts: list[tuple[float, str, float]] = []
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -720,6 +720,7 @@ class Socket:
             code: object = None
             ws = None
             opened = False
+            attempt = time.monotonic()
             try:
                 async with connect(
                     self.bench.ws_base + self.path,
@@ -735,7 +736,8 @@ class Socket:
                     self.connects += 1
                     if self.bench.config.served_by:
                         self.host = ws.response.headers.get(self.bench.config.served_by, "?")
-                        self.hosts.append((time.monotonic(), self.host))
+                        opened_at = time.monotonic()
+                        self.hosts.append((opened_at, self.host, opened_at - attempt))
                     backoff = 0.5
                     if self.echo:
                         self.ready.set()
@@ -1022,7 +1024,7 @@ def hosts_report(
     """Where the sockets were when the steps began and after the drain, which moved, and how
     long a socket whose connection closed during the steps took to be connected again."""
     moved: Counter = Counter()
-    gaps = []
+    gaps, handshakes = [], []
     for s in sockets:
         first, last = at_start.get(s) or "(not connected)", s.host or "(not connected)"
         if first != last:
@@ -1030,8 +1032,10 @@ def hosts_report(
         for closed_at, _code, was_open in s.closes:
             if not was_open or closed_at < since:
                 continue
-            back = [t for t, _ in s.hosts if t > closed_at]
-            gaps.append(min(back) - closed_at if back else math.inf)
+            back = [(t, took) for t, _, took in s.hosts if t > closed_at]
+            gaps.append(min(back)[0] - closed_at if back else math.inf)
+            if back:
+                handshakes.append(min(back)[1])
     finite = [g for g in gaps if g != math.inf]
     return {
         "header": bench.config.served_by,
@@ -1041,11 +1045,13 @@ def hosts_report(
         "open_per_host_at_end": open_per_host(sockets),
         "moved": dict(moved),
         "sockets_moved": sum(moved.values()),
-        "connections_per_host": dict(Counter(h for s in sockets for _, h in s.hosts)),
+        "connections_per_host": dict(Counter(h for s in sockets for _, h, _ in s.hosts)),
         "posts_per_host": dict(bench.posts_per_host),
         "closed_during_steps": len(gaps),
         "never_reconnected": len(gaps) - len(finite),
         "time_until_connected_again": percentiles(finite),
+        # of that, the successful attempt's handshake (the rest: back-off, failed attempts)
+        "handshake_of_the_reconnect": percentiles(handshakes),
         "timeline": timeline,
     }
 
@@ -1371,7 +1377,9 @@ def summarise(result: dict) -> list[str]:
             f"moved: {hosts['sockets_moved']} {hosts['moved']}; closed during the steps "
             f"{hosts['closed_during_steps']}, never reconnected {hosts['never_reconnected']}",
             f"connected again after: p50 {back.get('p50_ms')} ms, "
-            f"max {back.get('max_ms')} ms ({back.get('count', 0)} closes)",
+            f"max {back.get('max_ms')} ms ({back.get('count', 0)} closes); its handshake: "
+            f"p50 {hosts['handshake_of_the_reconnect'].get('p50_ms')} ms, "
+            f"max {hosts['handshake_of_the_reconnect'].get('max_ms')} ms",
             f"POSTs per host: {hosts['posts_per_host']}",
         ]
     lines.append(f"bench client CPU {result.get('bench_client_cpu_seconds')} s")
