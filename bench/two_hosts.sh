@@ -80,7 +80,8 @@ forwarders_up() {
 }
 
 host_up() {
-  local n=$1 pidfile=$STATE/serve-h$n.pid
+  local n=$1
+  local pidfile=$STATE/serve-h$n.pid
   if alive "$pidfile"; then
     say "host $n already runs (make serve, pid $(cat "$pidfile"))"
     return
@@ -145,7 +146,9 @@ backend hosts
     http-check expect status 200
     # which host served the response (the bench counts sockets per host with it)
     http-response set-header X-Served-By %[srv_name]
-    default-server check inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+    # Active checks every second; and a host whose connect fails (refused: it died) is marked
+    # down at once, so the sockets it dropped don't try it again while the checks catch up.
+    default-server check inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down
 EOF
   local n
   for n in "${HOSTS[@]}"; do
