@@ -256,14 +256,14 @@ down() {
     if alive "$pidfile"; then
       kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
       for _ in $(seq 15); do alive "$pidfile" || break; sleep 1; done
-      alive "$pidfile" && kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null
+      alive "$pidfile" && { kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true; }
       say "stopped host $n"
     fi
     for pidfile in "$STATE"/socat-h"$n"-*.pid; do
       [[ -e $pidfile ]] || continue
       # the listener and the children it forked for open connections
-      alive "$pidfile" && pkill -TERM -P "$(cat "$pidfile")" 2>/dev/null
-      alive "$pidfile" && kill "$(cat "$pidfile")"
+      alive "$pidfile" && { pkill -TERM -P "$(cat "$pidfile")" 2>/dev/null || true; }
+      alive "$pidfile" && { kill "$(cat "$pidfile")" || true; }
     done
     ip link show "imago-h$n" >/dev/null 2>&1 && ip link del "imago-h$n"
     ip netns list | grep -qw "^imago-h$n" && ip netns del "imago-h$n"
