@@ -454,10 +454,11 @@ def listening_pids(port: int) -> list[int]:
     return pids
 
 
-def worker_pids(*, port: int, server_pid: int | None) -> list[int]:
-    """uvicorn's worker processes (or the single server process without --workers)."""
+def worker_pids(*, port: int, server_pid: int | list[int] | None) -> list[int]:
+    """uvicorn's worker processes (or the single server process without --workers), found
+    from uvicorn's parent(s) (any ancestor will do, e.g. `make serve`) or the listening port."""
     if server_pid:
-        todo, everyone = [server_pid], []
+        todo, everyone = [server_pid] if isinstance(server_pid, int) else list(server_pid), []
         while todo:
             pid = todo.pop()
             everyone.append(pid)
@@ -587,9 +588,10 @@ class Config:
     max_time: float
     verify_pages: bool
     port: int
-    server_pid: int | None
+    server_pid: int | list[int] | None
     run_id: str
     label: str = ""
+    served_by: str = ""  # response header naming the host behind a balancer
 
 
 class Bench:
@@ -606,6 +608,7 @@ class Bench:
         self.http = None
         self.events: list[str] = []
         self.cut_off: set[Socket] = set()  # sockets a chaos run keeps offline for a while
+        self.posts_per_host: Counter = Counter()  # with --served-by-header
 
     async def __aenter__(self) -> Bench:
         import aiohttp
@@ -669,6 +672,8 @@ class Bench:
             allow_redirects=False,
         ) as response:
             await response.read()
+        if self.config.served_by:
+            self.posts_per_host[response.headers.get(self.config.served_by, "?")] += 1
         return response.status, now() - started
 
 
@@ -695,6 +700,10 @@ class Socket:
         self.task: asyncio.Task | None = None
         self.offline_until = 0.0
         self.pending: set[asyncio.Task] = set()
+        # With --served-by-header: the host of the open connection, and every connect's
+        # (monotonic time it opened, host, seconds its handshake took).
+        self.host: str | None = None
+        self.hosts: list[tuple[float, str, float]] = []
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -711,6 +720,7 @@ class Socket:
             code: object = None
             ws = None
             opened = False
+            attempt = time.monotonic()
             try:
                 async with connect(
                     self.bench.ws_base + self.path,
@@ -724,6 +734,10 @@ class Socket:
                     self.ws = ws
                     opened = True
                     self.connects += 1
+                    if self.bench.config.served_by:
+                        self.host = ws.response.headers.get(self.bench.config.served_by, "?")
+                        opened_at = time.monotonic()
+                        self.hosts.append((opened_at, self.host, opened_at - attempt))
                     backoff = 0.5
                     if self.echo:
                         self.ready.set()
@@ -740,6 +754,7 @@ class Socket:
                 code = type(error).__name__
             finally:
                 self.ws = None
+                self.host = None
             if ws is not None and ws.close_code is not None:
                 code = ws.close_code
             if self.bench.stopping():
@@ -936,6 +951,14 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
     begin = now()
     end = begin + config.duration
     bench.stepping.set()
+    hosts_at_start = {s: s.host for s in sockets}
+    stepping_since = time.monotonic()
+    timeline: list[tuple[float, dict]] = []
+    watcher = (
+        asyncio.create_task(watch_hosts(bench, sockets, timeline, stepping_since))
+        if config.served_by
+        else None
+    )
     drivers = [
         asyncio.create_task(d.drive(first=begin + random.uniform(0, config.pace), end=end))
         for d in dialogues
@@ -951,6 +974,10 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
         ]
     )
     stop = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
     report = {
         "dialogues": len(dialogues),
         "sockets": len(sockets),
@@ -970,7 +997,63 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
         "gaps": sum(s.gaps for s in sockets),
         "stale_deliveries": sum(s.stale for s in sockets),
     }
+    if config.served_by:
+        report["hosts"] = hosts_report(bench, sockets, hosts_at_start, timeline, stepping_since)
     return report
+
+
+def open_per_host(sockets: list[Socket]) -> dict[str, int]:
+    counts = Counter(s.host or "(not connected)" for s in sockets)
+    return dict(sorted(counts.items()))
+
+
+async def watch_hosts(
+    bench: Bench, sockets: list[Socket], timeline: list, since: float, every: float = 5.0
+) -> None:
+    """Logs the open sockets per host every `every` s while the steps run (cancelled after)."""
+    while not bench.stopping():
+        counts = open_per_host(sockets)
+        timeline.append((round(time.monotonic() - since, 1), counts))
+        bench.log("sockets per host: " + ", ".join(f"{h} {c}" for h, c in counts.items()))
+        await bench.sleep_until(now() + every)
+
+
+def hosts_report(
+    bench: Bench, sockets: list[Socket], at_start: dict, timeline: list, since: float
+) -> dict:
+    """Where the sockets were when the steps began and after the drain, which moved, and how
+    long a socket whose connection closed during the steps took to be connected again."""
+    moved: Counter = Counter()
+    gaps, handshakes = [], []
+    for s in sockets:
+        first, last = at_start.get(s) or "(not connected)", s.host or "(not connected)"
+        if first != last:
+            moved[f"{first} -> {last}"] += 1
+        for closed_at, _code, was_open in s.closes:
+            if not was_open or closed_at < since:
+                continue
+            back = [(t, took) for t, _, took in s.hosts if t > closed_at]
+            gaps.append(min(back)[0] - closed_at if back else math.inf)
+            if back:
+                handshakes.append(min(back)[1])
+    finite = [g for g in gaps if g != math.inf]
+    return {
+        "header": bench.config.served_by,
+        "open_per_host_when_steps_began": dict(
+            sorted(Counter(h or "(not connected)" for h in at_start.values()).items())
+        ),
+        "open_per_host_at_end": open_per_host(sockets),
+        "moved": dict(moved),
+        "sockets_moved": sum(moved.values()),
+        "connections_per_host": dict(Counter(h for s in sockets for _, h, _ in s.hosts)),
+        "posts_per_host": dict(bench.posts_per_host),
+        "closed_during_steps": len(gaps),
+        "never_reconnected": len(gaps) - len(finite),
+        "time_until_connected_again": percentiles(finite),
+        # of that, the successful attempt's handshake (the rest: back-off, failed attempts)
+        "handshake_of_the_reconnect": percentiles(handshakes),
+        "timeline": timeline,
+    }
 
 
 def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -> dict:
@@ -1285,6 +1368,20 @@ def summarise(result: dict) -> list[str]:
             f"pages checked {result['page_check']['pages_checked']}, not matching "
             f"the database {result['page_check']['pages_not_matching_database']}"
         )
+    hosts = full.get("hosts")
+    if hosts:
+        back = hosts["time_until_connected_again"]
+        lines += [
+            f"sockets per host when the steps began: {hosts['open_per_host_when_steps_began']}",
+            f"sockets per host at the end: {hosts['open_per_host_at_end']}",
+            f"moved: {hosts['sockets_moved']} {hosts['moved']}; closed during the steps "
+            f"{hosts['closed_during_steps']}, never reconnected {hosts['never_reconnected']}",
+            f"connected again after: p50 {back.get('p50_ms')} ms, "
+            f"max {back.get('max_ms')} ms ({back.get('count', 0)} closes); its handshake: "
+            f"p50 {hosts['handshake_of_the_reconnect'].get('p50_ms')} ms, "
+            f"max {hosts['handshake_of_the_reconnect'].get('max_ms')} ms",
+            f"POSTs per host: {hosts['posts_per_host']}",
+        ]
     lines.append(f"bench client CPU {result.get('bench_client_cpu_seconds')} s")
     return lines
 
@@ -1368,7 +1465,19 @@ def parser() -> argparse.ArgumentParser:
         "--max-connections", type=int, default=8000, help="refuse to open more websockets than this"
     )
     p.add_argument(
-        "--server-pid", type=int, help="uvicorn's parent pid (default: found by the listening port)"
+        "--server-pid",
+        type=int,
+        action="append",
+        help="uvicorn's parent pid, or an ancestor such as make's; repeat it for several "
+        "servers (default: found by the listening port)",
+    )
+    p.add_argument(
+        "--served-by-header",
+        default="",
+        metavar="NAME",
+        help="behind a balancer that names the host in this response header (HAProxy: "
+        "http-response set-header X-Served-By %%[srv_name]): count sockets and POSTs per host, "
+        "log the open sockets per host every 5 s while the steps run, report which moved",
     )
     p.add_argument(
         "--verify-pages",
@@ -1417,6 +1526,7 @@ def configure(args) -> Config:
         server_pid=args.server_pid,
         run_id=secrets.token_hex(3),
         label=args.label,
+        served_by=args.served_by_header,
     )
 
 

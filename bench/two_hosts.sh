@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Two app hosts as network namespaces on this machine, behind HAProxy (docs/performance.md,
+# "Two hosts behind HAProxy"). Run as root, from anywhere; it uses the checkout it lives in.
+#
+#   bench/two_hosts.sh up                 namespaces, veths, forwarders, 2 x make serve, HAProxy
+#   bench/two_hosts.sh status             what runs, sockets per host, HAProxy's view
+#   bench/two_hosts.sh run SECONDS ARGS   bench/benchmark.py through the balancer; SECONDS after
+#                                         the first step, kill host 1 (0: kill nothing)
+#   bench/two_hosts.sh kill-host N        SIGKILL host N's `make serve` process group
+#   bench/two_hosts.sh start-host N       start host N's `make serve` again
+#   bench/two_hosts.sh down               remove everything `up` made (database included)
+#
+# `up` is idempotent: it makes only what is missing. Addresses: host N is 10.231.N.2 in
+# namespace imago-hN, reached over the veth imago-hN (10.231.N.1 on this side); the
+# namespaces have no default route, so they reach nothing but that veth. PostgreSQL and
+# Redis listen on 127.0.0.1 only: socat forwarders on 10.231.N.1 pass the namespaces'
+# connections to them. HAProxy listens on 127.0.0.1:$LB_PORT only.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${STATE:-/tmp/imago-two-hosts}
+NET=${NET:-10.231}         # host N: $NET.N.1 (this side) and $NET.N.2 (in the namespace)
+LB_PORT=${LB_PORT:-18480}  # HAProxy, on 127.0.0.1
+APP_PORT=8000              # make serve in each namespace
+DB=${DB:-imago_hosts}
+PREFIX=${PREFIX:-imago-hosts}  # CHANNELS_PREFIX
+WORKERS=${WORKERS:-2}
+DB_POOL_MAX_SIZE=${DB_POOL_MAX_SIZE:-5}  # 2 hosts x 2 workers x 5, far under max_connections
+HOSTS=(1 2)
+
+say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() { say "error: $*" >&2; exit 1; }
+alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+need_root() { [[ $(id -u) == 0 ]] || die "run as root (ip netns, veth)"; }
+
+env_file() {
+  # The settings both hosts and the bench share; the key is made once and kept until `down`.
+  mkdir -p "$STATE"
+  if [[ ! -s $STATE/hosts.env ]]; then
+    local key
+    key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')
+    cat > "$STATE/hosts.env" <<EOF
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
+export REDIS_URL=redis://127.0.0.1:6379/0
+export CHANNELS_PREFIX=$PREFIX
+export SECRET_KEY=two-hosts-only-$key
+export HTTPS=0 ALLOWED_HOSTS=127.0.0.1,localhost
+export BENCHMARK_ENDPOINTS=1
+export DB_POOL_MAX_SIZE=$DB_POOL_MAX_SIZE
+EOF
+  fi
+  # shellcheck disable=SC1091
+  . "$STATE/hosts.env"
+}
+
+net_up() {
+  local n=$1 ns=imago-h$1 veth=imago-h$1
+  ip netns list | grep -qw "^$ns" || ip netns add "$ns"
+  if ! ip link show "$veth" >/dev/null 2>&1; then
+    ip link add "$veth" type veth peer name app0 netns "$ns"
+  fi
+  ip addr replace "$NET.$n.1/24" dev "$veth"
+  ip link set "$veth" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr replace "$NET.$n.2/24" dev app0
+  ip -n "$ns" link set app0 up
+}
+
+forwarders_up() {
+  # PostgreSQL and Redis on $NET.N.1, for namespace N only (they listen on loopback).
+  local n=$1 port
+  for port in 5432 6379; do
+    local pidfile=$STATE/socat-h$n-$port.pid
+    alive "$pidfile" && continue
+    socat "TCP-LISTEN:$port,bind=$NET.$n.1,reuseaddr,fork,nodelay,backlog=512" \
+      "TCP:127.0.0.1:$port,nodelay" >>"$STATE/socat-h$n-$port.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+  done
+}
+
+host_up() {
+  local n=$1
+  local pidfile=$STATE/serve-h$n.pid
+  if alive "$pidfile"; then
+    say "host $n already runs (make serve, pid $(cat "$pidfile"))"
+    return
+  fi
+  # setsid: make is the leader of its own process group, so `kill-host` takes the whole host
+  # (make, uvicorn's supervisor and its workers) and nothing else.
+  (
+    ulimit -n 20000
+    exec setsid ip netns exec "imago-h$n" env \
+      DATABASE_URL="postgres://postgres@$NET.$n.1:5432/$DB" \
+      REDIS_URL="redis://$NET.$n.1:6379/0" \
+      HOST="$NET.$n.2" PORT=$APP_PORT WORKERS="$WORKERS" FORWARDED_ALLOW_IPS="$NET.$n.1" \
+      make -C "$REPO" serve
+  ) >>"$STATE/serve-h$n.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  say "host $n: make serve started (pid $(cat "$pidfile")), waiting for it to answer"
+  local i
+  for i in $(seq 120); do
+    if curl -sf -o /dev/null --max-time 2 -H 'Host: 127.0.0.1' "http://$NET.$n.2:$APP_PORT/notes/"; then
+      say "host $n answers on $NET.$n.2:$APP_PORT"
+      return
+    fi
+    alive "$pidfile" || die "host $n's make serve exited: see $STATE/serve-h$n.log"
+    sleep 1
+  done
+  die "host $n didn't answer within 120 s: see $STATE/serve-h$n.log"
+}
+
+haproxy_up() {
+  local cfg=$STATE/haproxy.cfg
+  ulimit -n 20000
+  cat >"$cfg" <<EOF
+# Written by bench/two_hosts.sh: our own process, not the system service.
+global
+    maxconn 9000                  # ~2 fds each, under ulimit -n 20000
+    pidfile $STATE/haproxy.pid
+    stats socket $STATE/haproxy.sock mode 600 level admin
+
+defaults
+    mode http
+    option forwardfor
+    option redispatch 1           # a failed connect is retried on the other host
+    retries 3
+    timeout connect 3s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 5s
+    timeout tunnel 1h             # a websocket, once upgraded: live pages may sit idle
+    timeout client-fin 10s
+    timeout server-fin 10s
+
+frontend imago
+    bind 127.0.0.1:$LB_PORT
+    http-request set-header X-Forwarded-Proto http
+    default_backend hosts
+
+backend hosts
+    balance leastconn             # long-lived websockets: fill the emptiest host
+    option httpchk
+    http-check send meth GET uri /notes/ ver HTTP/1.1 hdr Host 127.0.0.1
+    http-check expect status 200
+    # which host served the response (the bench counts sockets per host with it)
+    http-response set-header X-Served-By %[srv_name]
+    # Active checks every second; and a host whose connect fails (refused: it died) is marked
+    # down at once, so the sockets it dropped don't try it again while the checks catch up.
+    default-server check inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down
+EOF
+  local n
+  for n in "${HOSTS[@]}"; do
+    echo "    server h$n $NET.$n.2:$APP_PORT" >>"$cfg"
+  done
+  haproxy -c -q -f "$cfg" || die "haproxy rejected $cfg"
+  if alive "$STATE/haproxy.pid"; then
+    haproxy -D -f "$cfg" -sf "$(cat "$STATE/haproxy.pid")"  # reload with the same config
+  else
+    haproxy -D -f "$cfg"
+  fi
+  say "HAProxy on 127.0.0.1:$LB_PORT (pid $(cat "$STATE/haproxy.pid"))"
+}
+
+up() {
+  need_root
+  command -v haproxy >/dev/null || die "apt-get install -y haproxy"
+  command -v socat >/dev/null || die "apt-get install -y socat"
+  env_file
+  if ! psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname = '$DB'" | grep -q 1; then
+    createdb -h 127.0.0.1 -U postgres "$DB"
+    say "created database $DB"
+  fi
+  local n
+  for n in "${HOSTS[@]}"; do
+    net_up "$n"
+    forwarders_up "$n"
+  done
+  for n in "${HOSTS[@]}"; do
+    host_up "$n"  # one after the other: the first runs the migrations (README)
+  done
+  haproxy_up
+  status
+}
+
+host_sockets() {
+  # established TCP connections to make serve in namespace N (websockets + HTTP keep-alive)
+  ip netns exec "imago-h$1" ss -Htn state established "( sport = :$APP_PORT )" 2>/dev/null | wc -l
+}
+
+status() {
+  local n
+  for n in "${HOSTS[@]}"; do
+    local state=stopped
+    alive "$STATE/serve-h$n.pid" && state="running (pgid $(cat "$STATE/serve-h$n.pid"))"
+    say "host $n ($NET.$n.2:$APP_PORT): $state, $(host_sockets "$n") TCP connections"
+  done
+  if [[ -S $STATE/haproxy.sock ]]; then
+    echo "show stat" | socat - "UNIX-CONNECT:$STATE/haproxy.sock" |
+      awk -F, '$1 == "hosts" { print "  haproxy " $2 ": " $18 ", current sessions " $5 ", total " $8 }'
+  fi
+}
+
+kill_host() {
+  local n=$1 pidfile=$STATE/serve-h$1.pid
+  alive "$pidfile" || die "host $n doesn't run"
+  say "killing host $n: SIGKILL to process group $(cat "$pidfile") ($(host_sockets "$n") TCP connections)"
+  kill -KILL -- "-$(cat "$pidfile")"
+  rm -f "$pidfile"
+}
+
+run_bench() {
+  # run KILL_AFTER [benchmark args]: the benchmark through the balancer; KILL_AFTER seconds
+  # after its first step, host 1 is killed (0: nothing is killed).
+  local kill_after=${1:?run SECONDS [benchmark args]}
+  shift
+  env_file
+  local out=$STATE/bench-$(date -u +%Y%m%dT%H%M%S).out pids=() n
+  for n in "${HOSTS[@]}"; do
+    alive "$STATE/serve-h$n.pid" && pids+=(--server-pid "$(cat "$STATE/serve-h$n.pid")")
+  done
+  ulimit -n 20000
+  "$REPO/.venv/bin/python" "$REPO/bench/benchmark.py" --url "http://127.0.0.1:$LB_PORT" \
+    --served-by-header X-Served-By "${pids[@]}" "$@" >"$out" 2>&1 &
+  local bench=$!
+  say "benchmark started (pid $bench), output in $out"
+  if [[ $kill_after != 0 ]]; then
+    local waited=0
+    until grep -q "one step each every" "$out"; do
+      kill -0 "$bench" 2>/dev/null || break
+      ((waited++ < 900)) || { say "no step after 900 s: not killing"; break; }
+      sleep 1
+    done
+    if grep -q "one step each every" "$out"; then
+      sleep "$kill_after"
+      kill -0 "$bench" 2>/dev/null && kill_host 1 | tee -a "$out"
+    fi
+  fi
+  local rc=0
+  wait "$bench" || rc=$?
+  cat "$out"
+  say "benchmark exited with $rc; output in $out"
+  return "$rc"
+}
+
+down() {
+  need_root
+  local n pidfile
+  if alive "$STATE/haproxy.pid"; then
+    kill "$(cat "$STATE/haproxy.pid")"
+    say "stopped HAProxy"
+  fi
+  for n in "${HOSTS[@]}"; do
+    pidfile=$STATE/serve-h$n.pid
+    if alive "$pidfile"; then
+      kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
+      for _ in $(seq 15); do alive "$pidfile" || break; sleep 1; done
+      alive "$pidfile" && { kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true; }
+      say "stopped host $n"
+    fi
+    for pidfile in "$STATE"/socat-h"$n"-*.pid; do
+      [[ -e $pidfile ]] || continue
+      # the listener and the children it forked for open connections
+      alive "$pidfile" && { pkill -TERM -P "$(cat "$pidfile")" 2>/dev/null || true; }
+      alive "$pidfile" && { kill "$(cat "$pidfile")" || true; }
+    done
+    ip link show "imago-h$n" >/dev/null 2>&1 && ip link del "imago-h$n"
+    ip netns list | grep -qw "^imago-h$n" && ip netns del "imago-h$n"
+  done
+  say "removed the namespaces, veths and forwarders"
+  if psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname = '$DB'" | grep -q 1; then
+    dropdb -h 127.0.0.1 -U postgres --force "$DB"
+    say "dropped database $DB"
+  fi
+  local keys
+  keys=$(redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$PREFIX*" | wc -l)
+  redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$PREFIX*" | xargs -r -n 100 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
+  say "deleted $keys Redis keys under $PREFIX"
+  rm -rf "$STATE"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) env_file; status ;;
+  run) shift; run_bench "$@" ;;
+  kill-host) need_root; kill_host "${2:?kill-host N}" ;;
+  start-host) need_root; env_file; host_up "${2:?start-host N}"; status ;;
+  *) sed -n '2,18p' "$0"; exit 2 ;;
+esac
