@@ -1,5 +1,5 @@
-"""Site-wide security middleware: Content Security Policy, no NUL bytes, login lifetimes,
-required 2FA."""
+"""Site-wide security middleware: Content Security Policy, nothing private in caches, no NUL
+bytes, login lifetimes, required 2FA."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 from couples import session_limits
 from couples.http import HtmxRequest
@@ -42,6 +43,26 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CSP
+        return response
+
+
+class PrivateNoStoreMiddleware:
+    """Every response to a signed-in person is private and never stored: no browser cache, no
+    proxy, no back button on a shared computer keeps a dialogue, a transcript, a console, a
+    couple page or anyone's home page. One rule for every page, partial, download and
+    redirect (what `never_cache` does: `Cache-Control: max-age=0, no-cache, no-store,
+    must-revalidate, private` and an `Expires` in the past). Visitors' public pages are left
+    alone.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
         return response
 
 

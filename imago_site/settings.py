@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "imago_site.middleware.ContentSecurityPolicyMiddleware",
+    "imago_site.middleware.PrivateNoStoreMiddleware",  # anything for a signed-in person
     # Before anything reads the request's ids or fields (its 400 still gets the headers above).
     "imago_site.middleware.RejectNulBytesMiddleware",
     "imago_site.middleware.SessionLimitsMiddleware",
