@@ -1,7 +1,13 @@
 """Admin for accounts and couples. Shows metadata only, never anything a couple wrote.
 
-Every change made here is written to the audit trail (AuditedAdmin). Staff reach the admin
-only through allauth's login (throttled, two-factor): see imago_site/urls.py.
+Every change made here, and every list or page read here, is written to the audit trail
+(AuditedAdmin). Staff reach the admin only through allauth's login (throttled, two-factor):
+see imago_site/urls.py.
+
+Nobody takes over an account from here: no one (superusers included) sets or resets a
+password, changes an email address or adds an account or an address; the owner does that
+through the normal reset and email pages. Only superusers change a person's kind or staff
+rights.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -46,8 +54,63 @@ def _changed_fields(message) -> list[str]:
     return fields
 
 
-class AuditedAdmin(_AdminBase):
-    """Mixin: admin additions, changes and deletions also go to the audit trail."""
+def _id_of(obj: object) -> str:
+    return str(getattr(obj, "public_id", None) or getattr(obj, "pk", ""))
+
+
+class AuditedReads(_AdminBase):
+    """Mixin: every list and every object's page an admin renders goes to the audit trail.
+
+    Who looked, which rows a list showed (their ids; never what was searched for, which may
+    be someone's address), which object's page was opened, when and from where.
+    """
+
+    def _audit_read(self, request: HttpRequest, response: HttpResponse, page: str) -> None:
+        if response.status_code != 200 or not isinstance(response, TemplateResponse):
+            return
+        context = response.context_data or {}
+        if page == "list":
+            changelist = context.get("cl")
+            if changelist is None:  # an action's own page (it audits what it does)
+                return
+            shown = [_id_of(obj) for obj in changelist.result_list]
+            audit(
+                action="admin.listed",
+                actor=request.user,
+                target_type=self.model._meta.label_lower,
+                request=request,
+                shown=shown,
+                count=len(shown),
+            )
+            return
+        obj = context.get("original") or context.get("object")
+        if isinstance(obj, self.model):
+            audit(action="admin.viewed", actor=request.user, target=obj, request=request, page=page)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        self._audit_read(request, response, "list")
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        self._audit_read(request, response, "change")
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        self._audit_read(request, response, "history")
+        return response
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        self._audit_read(request, response, "delete")
+        return response
+
+
+class AuditedAdmin(AuditedReads):
+    """Mixin: admin additions, changes and deletions also go to the audit trail, and so does
+    every read (AuditedReads)."""
 
     def log_addition(self, request, obj, message):
         audit(action="admin.added", actor=request.user, target=obj, request=request)
@@ -128,7 +191,10 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     ]
     list_filter = ["kind", "is_active", VerifiedFilter, "is_staff"]
     search_fields = ["email", "display_name"]
+    # Never editable here, by anyone: the email address (the login, and where password resets
+    # go) and the password, which isn't even shown. The owner changes both on their own pages.
     readonly_fields = [
+        "email",
         "public_id",
         "last_login",
         "date_joined",
@@ -137,28 +203,28 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
         "verification_history",
     ]
     fieldsets = (
-        (None, {"fields": ("email", "password", "public_id")}),
+        (None, {"fields": ("email", "public_id")}),
         ("Person", {"fields": ("display_name", "kind")}),
         ("Therapist", {"fields": ("therapist_verified_at", "verification_history")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("email", "display_name", "kind", "password1", "password2"),
-            },
-        ),
     )
     actions = ["deactivate", "reactivate", "verify_therapists", "unverify_therapists"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
-            fields += ["is_staff", "is_superuser"]  # only superusers hand out staff rights
+            # Only superusers hand out staff rights, or turn a partner into a therapist.
+            fields += ["kind", "is_staff", "is_superuser"]
         return fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # people sign up (and verify their address) themselves
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting someone's password is taking over their account: nobody does it here.
+        # A person who lost theirs uses "Forgot your password?" on the log-in page.
+        raise PermissionDenied
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # accounts are deactivated here; deleting is the person's own choice
@@ -272,7 +338,21 @@ admin.site.unregister(EmailAddress)
 
 @admin.register(EmailAddress)
 class EmailAddressAdmin(AuditedAdmin, BaseEmailAddressAdmin):
-    pass
+    """Read only. Adding an address, changing one or marking one verified would let whoever
+    did it reset that person's password: only the owner manages their addresses."""
+
+    fields = ["user", "email", "verified", "primary"]
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
+    actions = None  # allauth's "mark verified" included
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 admin.site.unregister(Authenticator)
@@ -384,8 +464,8 @@ class InvitationAdmin(ViewOnlyAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the trail can be browsed, never edited."""
+class AuditEventAdmin(AuditedReads, admin.ModelAdmin):
+    """Read-only: the trail can be browsed, never edited. Reading it is audited too."""
 
     list_display = ["created_at", "action", "actor_email", "target_type", "target_id", "ip_address"]
     list_filter = ["action", "target_type"]

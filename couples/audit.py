@@ -23,9 +23,12 @@ def audit(
     actor=None,
     target: models.Model | None = None,
     request=None,
+    target_type: str = "",
     **details: object,
 ) -> AuditEvent:
-    """Record that `actor` did `action` to `target`. `details`: ids and short codes only."""
+    """Record that `actor` did `action` to `target`. `details`: ids and short codes only.
+
+    `target_type` names the kind of thing when there is no one object (a list of people)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     target_id = ""
@@ -35,7 +38,7 @@ def audit(
         actor=actor,
         actor_email=getattr(actor, "email", "") or "",
         action=action,
-        target_type=target._meta.label_lower if target is not None else "",
+        target_type=target._meta.label_lower if target is not None else target_type,
         target_id=target_id,
         ip_address=client_ip(request),
         details=details,

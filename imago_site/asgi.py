@@ -9,11 +9,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from dialogues import routing as dialogue_routing  # noqa: E402
+from imago_site.origins import SameOriginValidator  # noqa: E402
 from therapists import routing as therapist_routing  # noqa: E402
 
 websocket_urlpatterns = [
@@ -33,7 +33,8 @@ if settings.BENCHMARK_ENDPOINTS:  # bench/benchmark.py's bare baseline; never in
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        # Exactly the site's own origins (scheme, host and port), as Django's CSRF check.
+        "websocket": SameOriginValidator(
             # types-channels wants its own check-only URL pattern type, which path() never gives.
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
         ),

@@ -1,4 +1,5 @@
-"""Site-wide security middleware: Content Security Policy, login lifetimes, required 2FA."""
+"""Site-wide security middleware: Content Security Policy, nothing private in caches, no NUL
+bytes, login lifetimes, required 2FA."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 from couples import session_limits
 from couples.http import HtmxRequest
@@ -41,6 +44,54 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CSP
         return response
+
+
+class PrivateNoStoreMiddleware:
+    """Every response to a signed-in person is private and never stored: no browser cache, no
+    proxy, no back button on a shared computer keeps a dialogue, a transcript, a console, a
+    couple page or anyone's home page. One rule for every page, partial, download and
+    redirect (what `never_cache` does: `Cache-Control: max-age=0, no-cache, no-store,
+    must-revalidate, private` and an `Expires` in the past). Visitors' public pages are left
+    alone.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
+
+
+class NulByteInRequest(SuspiciousOperation):
+    """A NUL byte in a request's address, query or form (logged as django.security.*)."""
+
+
+def _has_nul(data: QueryDict) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in data.lists()
+    )
+
+
+class RejectNulBytesMiddleware:
+    """A NUL byte is never part of an id, a token or anything a person types: a request with
+    one in its path, query string or form fields gets a 400 (templates/400.html) before any
+    view reads it. PostgreSQL refuses NUL bytes in text outright, which made every lookup of
+    such an id a 500; SQLite would have stored them. Uploaded files are not looked into.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or _has_nul(request.GET):
+            raise NulByteInRequest("NUL byte in the URL")
+        if request.method == "POST" and _has_nul(request.POST):
+            raise NulByteInRequest("NUL byte in a form field")
+        return self.get_response(request)
 
 
 def _to_login(request: HtmxRequest, message: str) -> HttpResponse:

@@ -85,6 +85,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "imago_site.middleware.ContentSecurityPolicyMiddleware",
+    "imago_site.middleware.PrivateNoStoreMiddleware",  # anything for a signed-in person
+    # Before anything reads the request's ids or fields (its 400 still gets the headers above).
+    "imago_site.middleware.RejectNulBytesMiddleware",
     "imago_site.middleware.SessionLimitsMiddleware",
     "imago_site.middleware.MfaRequiredMiddleware",
 ]
@@ -226,6 +229,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_SIGNUP_FORM_CLASS = "couples.forms.SignupDetailsForm"
+ACCOUNT_FORMS = {"signup": "couples.signup.SignupForm"}  # two sign-ups of one address at once
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Imago] "
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_SESSION_REMEMBER = None
