@@ -120,23 +120,23 @@ def full_staff(staff) -> User:
 
 
 @pytest.fixture
-def rows(couple, partner_a, partner_b, single_partner, other_partner, therapist, superuser):
+def rows(pair, alex, sam, single, outsider, therapist, superuser):
     """At least one row in every admin, emails in every place an email can be."""
-    couple_services.couple_create(user=single_partner, partner_email="friend@example.com")
-    therapist_services.therapist_invite(user=partner_a, email="dr.new@example.com")
+    couple_services.couple_create(user=single, partner_email="friend@example.com")
+    therapist_services.therapist_invite(user=alex, email="dr.new@example.com")
     link = therapist_services.link_code_issue(therapist=therapist)
-    link = therapist_services.link_code_redeem(user=partner_a, code=link.code)
-    therapist_services.consent_give(user=partner_b, link_public_id=link.public_id)
-    for person in (partner_a, partner_b):
+    link = therapist_services.link_code_redeem(user=alex, code=link.code)
+    therapist_services.consent_give(user=sam, link_public_id=link.public_id)
+    for person in (alex, sam):
         safety_services.screening_save(user=person, answers=CALM)
         safety_services.screening_set_ready(user=person, ready=True)
-    dialogue_services.dialogue_start(user=partner_a, kind="intentional", topic="the dishes")
-    therapist_services.homework_assign(therapist=therapist, couple=couple, title="Appreciate")
+    dialogue_services.dialogue_start(user=alex, kind="intentional", topic="the dishes")
+    therapist_services.homework_assign(therapist=therapist, couple=pair, title="Appreciate")
     # A second address of Alice's she hasn't confirmed: "mark verified" would be a way in.
     EmailAddress.objects.create(
-        user=partner_a, email="alice.old@example.com", verified=False, primary=False
+        user=alex, email="alice.old@example.com", verified=False, primary=False
     )
-    return partner_a
+    return alex
 
 
 def account_snapshot() -> dict:
@@ -266,8 +266,8 @@ def test_people_are_not_added_in_the_admin(client_as, full_staff, superuser):
         assert client_as(person).get(reverse("admin:account_emailaddress_add")).status_code == 403
 
 
-def test_staff_change_nothing_but_a_name(partner_a, client_as, full_staff):
-    url = reverse("admin:couples_user_change", args=[partner_a.pk])
+def test_staff_change_nothing_but_a_name(alex, client_as, full_staff):
+    url = reverse("admin:couples_user_change", args=[alex.pk])
     client = client_as(full_staff)
     names = {name for _t, _k, name, _v in controls_of(client.get(url).content.decode())}
     assert "display_name" in names
@@ -284,10 +284,10 @@ def test_staff_change_nothing_but_a_name(partner_a, client_as, full_staff):
         },
     )
     assert response.status_code == 302
-    partner_a.refresh_from_db()
-    assert partner_a.display_name == "Alicia" and partner_a.email == "alice@example.com"
-    assert partner_a.kind == User.Kind.PARTNER
-    assert not partner_a.is_staff and not partner_a.is_superuser
+    alex.refresh_from_db()
+    assert alex.display_name == "Alicia" and alex.email == "alex@example.com"
+    assert alex.kind == User.Kind.PARTNER
+    assert not alex.is_staff and not alex.is_superuser
 
 
 def test_staff_cant_make_themselves_superuser(client_as, full_staff):
@@ -299,8 +299,8 @@ def test_staff_cant_make_themselves_superuser(client_as, full_staff):
     assert not full_staff.is_superuser
 
 
-def test_only_a_superuser_grants_staff_or_changes_a_kind(partner_a, client_as, superuser):
-    url = reverse("admin:couples_user_change", args=[partner_a.pk])
+def test_only_a_superuser_grants_staff_or_changes_a_kind(alex, client_as, superuser):
+    url = reverse("admin:couples_user_change", args=[alex.pk])
     client = client_as(superuser)
     names = {name for _t, _k, name, _v in controls_of(client.get(url).content.decode())}
     assert {"display_name", "kind", "is_staff", "is_superuser"} <= names
@@ -310,8 +310,8 @@ def test_only_a_superuser_grants_staff_or_changes_a_kind(partner_a, client_as, s
         {"display_name": "Alice", "kind": "partner", "is_staff": "on", "_save": "Save"},
     )
     assert response.status_code == 302
-    partner_a.refresh_from_db()
-    assert partner_a.is_staff and partner_a.email == "alice@example.com"
+    alex.refresh_from_db()
+    assert alex.is_staff and alex.email == "alex@example.com"
 
 
 def test_email_addresses_can_be_read_not_changed(rows, client_as, full_staff):
@@ -332,16 +332,16 @@ def test_email_addresses_can_be_read_not_changed(rows, client_as, full_staff):
 
 
 def test_deactivating_reactivating_and_verifying_still_work(
-    partner_a, unverified_therapist, client_as, full_staff
+    alex, unverified_therapist, client_as, full_staff
 ):
     client = client_as(full_staff)
     url = reverse("admin:couples_user_changelist")
-    client.post(url, {"action": "deactivate", "_selected_action": [partner_a.pk]})
-    partner_a.refresh_from_db()
-    assert not partner_a.is_active
-    client.post(url, {"action": "reactivate", "_selected_action": [partner_a.pk]})
-    partner_a.refresh_from_db()
-    assert partner_a.is_active
+    client.post(url, {"action": "deactivate", "_selected_action": [alex.pk]})
+    alex.refresh_from_db()
+    assert not alex.is_active
+    client.post(url, {"action": "reactivate", "_selected_action": [alex.pk]})
+    alex.refresh_from_db()
+    assert alex.is_active
     client.post(
         url,
         {
@@ -358,22 +358,22 @@ def test_deactivating_reactivating_and_verifying_still_work(
 # --- every look at a person is audited -------------------------------------------------------
 
 
-def test_opening_a_persons_page_is_audited(partner_a, client_as, full_staff):
-    client_as(full_staff).get(reverse("admin:couples_user_change", args=[partner_a.pk]))
+def test_opening_a_persons_page_is_audited(alex, client_as, full_staff):
+    client_as(full_staff).get(reverse("admin:couples_user_change", args=[alex.pk]))
     event = AuditEvent.objects.get(action="admin.viewed")
     assert event.actor == full_staff
-    assert (event.target_type, event.target_id) == ("couples.user", partner_a.public_id)
+    assert (event.target_type, event.target_id) == ("couples.user", alex.public_id)
     assert event.ip_address == "127.0.0.1"
 
 
 def test_a_list_of_people_is_audited_with_who_was_on_it(
-    partner_a, partner_b, therapist, client_as, full_staff
+    alex, sam, therapist, client_as, full_staff
 ):
     client_as(full_staff).get(reverse("admin:couples_user_changelist") + "?q=example.com")
     event = AuditEvent.objects.get(action="admin.listed")
     assert event.actor == full_staff and event.target_type == "couples.user"
     shown = set(event.details["shown"])
-    assert {partner_a.public_id, partner_b.public_id, therapist.public_id} <= shown
+    assert {alex.public_id, sam.public_id, therapist.public_id} <= shown
     assert event.details["count"] == len(shown)
     assert "example.com" not in str(event.details)  # what was searched for is not kept
 

@@ -2,7 +2,7 @@
 
 Any response to a signed-in person is `Cache-Control: private, no-store` (one rule, in
 imago_site.middleware.PrivateNoStoreMiddleware): the dialogue page and its transcript, the
-therapist's console, couple page and dashboard, the home page and every other page, partials
+therapist's console, pair page and dashboard, the home page and every other page, partials
 and redirects included. A shared computer's back button or a proxy keeps none of it.
 """
 
@@ -24,48 +24,44 @@ def never_stored(response) -> bool:
 
 
 @pytest.fixture
-def session(couple, partner_a, partner_b, therapist):
+def session(pair, alex, sam, therapist):
     link = therapist_services.link_code_issue(therapist=therapist)
-    link = therapist_services.link_code_redeem(user=partner_a, code=link.code)
-    therapist_services.consent_give(user=partner_b, link_public_id=link.public_id)
-    for person in (partner_a, partner_b):
+    link = therapist_services.link_code_redeem(user=alex, code=link.code)
+    therapist_services.consent_give(user=sam, link_public_id=link.public_id)
+    for person in (alex, sam):
         safety_services.screening_save(user=person, answers=CALM)
         safety_services.screening_set_ready(user=person, ready=True)
-    session = dialogue_services.dialogue_start(user=partner_a, kind="intentional", topic="Us")
-    dialogue_services.move_submit(
-        session_public_id=session.public_id, user=partner_b, move="accept_now"
-    )
+    session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Us")
+    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
     return session
 
 
-def private_pages(session, couple):
+def private_pages(session, pair):
     """(who, url) for each page the issue names."""
     return [
-        ("partner_a", reverse("home")),
-        ("partner_a", reverse("dialogues:detail", args=[session.public_id])),
-        ("partner_a", reverse("dialogues:transcript", args=[session.public_id])),
+        ("alex", reverse("home")),
+        ("alex", reverse("dialogues:detail", args=[session.public_id])),
+        ("alex", reverse("dialogues:transcript", args=[session.public_id])),
         ("therapist", reverse("home")),
         ("therapist", reverse("therapists:dashboard")),
-        ("therapist", reverse("therapists:couple", args=[couple.public_id])),
+        ("therapist", reverse("therapists:couple", args=[pair.public_id])),
         ("therapist", reverse("therapists:console", args=[session.public_id])),
         ("therapist", reverse("therapists:transcript", args=[session.public_id])),
-        ("partner_a", reverse("safety:page")),
-        ("partner_a", reverse("couples:your_data")),
+        ("alex", reverse("safety:page")),
+        ("alex", reverse("couples:your_data")),
         ("staff", reverse("admin:index")),
     ]
 
 
-def test_every_private_page_is_never_stored(session, couple, client_as, user_in_role):
-    for who, url in private_pages(session, couple):
+def test_every_private_page_is_never_stored(session, pair, client_as, user_in_role):
+    for who, url in private_pages(session, pair):
         response = client_as(user_in_role(who)).get(url)
         assert response.status_code == 200, (who, url)
         assert never_stored(response), (who, url, response.get("Cache-Control"))
 
 
-def test_partials_and_redirects_for_a_signed_in_person_are_never_stored(
-    session, client_as, partner_a
-):
-    client = client_as(partner_a)
+def test_partials_and_redirects_for_a_signed_in_person_are_never_stored(session, client_as, alex):
+    client = client_as(alex)
     partial = client.get(
         reverse("dialogues:detail", args=[session.public_id]), HTTP_HX_REQUEST="true"
     )
@@ -76,8 +72,8 @@ def test_partials_and_redirects_for_a_signed_in_person_are_never_stored(
     assert missing.status_code == 404 and never_stored(missing)
 
 
-def test_the_export_keeps_its_download_headers(client_as, partner_a):
-    response = client_as(partner_a).get(reverse("couples:your_data_export"))
+def test_the_export_keeps_its_download_headers(client_as, alex):
+    response = client_as(alex).get(reverse("couples:your_data_export"))
     assert response.status_code == 200 and never_stored(response)
     assert "attachment" in response["Content-Disposition"]
 

@@ -48,7 +48,7 @@ def assert_friendly(response, status: int, heading: str) -> str:
     return body
 
 
-@pytest.mark.parametrize("who", [None, "partner_a"])
+@pytest.mark.parametrize("who", [None, "alex"])
 def test_a_missing_page_gets_the_friendly_404(client_as, user_in_role, who):
     client = client_as(user_in_role(who) if who else None)
     response = client.get("/no-such-page/")
@@ -57,8 +57,8 @@ def test_a_missing_page_gets_the_friendly_404(client_as, user_in_role, who):
     assert "/no-such-page/" not in body  # the page doesn't echo the address back
 
 
-def test_a_dialogue_that_isnt_yours_gets_the_same_404(client_as, other_partner):
-    response = client_as(other_partner).get("/dialogues/AAAAAAAAAAAAAAAAAAAAAA/")
+def test_a_dialogue_that_isnt_yours_gets_the_same_404(client_as, outsider):
+    response = client_as(outsider).get("/dialogues/AAAAAAAAAAAAAAAAAAAAAA/")
     assert_friendly(response, 404, "We couldn't find that page")
 
 
@@ -83,7 +83,7 @@ def test_a_bad_request_gets_the_friendly_400(client):
     assert "nothing was saved" in body
 
 
-def test_a_refusal_gets_the_friendly_403(client_as, partner_a):
-    response = client_as(partner_a).get("/admin/", follow=True)
+def test_a_refusal_gets_the_friendly_403(client_as, alex):
+    response = client_as(alex).get("/admin/", follow=True)
     assert "403.html" in [t.name for t in response.templates]
     assert_friendly(response, 403, "This page isn't open to you")

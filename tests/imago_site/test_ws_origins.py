@@ -17,7 +17,8 @@ from django.test import Client
 
 from imago_site.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The home page's socket: Alex needs a couple for it to open at all.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("pair")]
 
 HOME = "/ws/home/"
 
@@ -57,8 +58,8 @@ async def handshake(
         ("LOCALHOST", "http://localhost", "ws"),  # host names don't care about case
     ],
 )
-async def test_the_sites_own_origin_is_accepted(partner_a, host, origin, scheme):
-    assert await handshake(partner_a, host=host, origin=origin, scheme=scheme)
+async def test_the_sites_own_origin_is_accepted(alex, host, origin, scheme):
+    assert await handshake(alex, host=host, origin=origin, scheme=scheme)
 
 
 @pytest.mark.parametrize(
@@ -79,27 +80,27 @@ async def test_the_sites_own_origin_is_accepted(partner_a, host, origin, scheme)
         ("localhost", "http://user@localhost", "ws", "not an origin (credentials)"),
     ],
 )
-async def test_any_other_origin_is_refused(partner_a, host, origin, scheme, why):
-    assert not await handshake(partner_a, host=host, origin=origin, scheme=scheme), why
+async def test_any_other_origin_is_refused(alex, host, origin, scheme, why):
+    assert not await handshake(alex, host=host, origin=origin, scheme=scheme), why
 
 
-async def test_with_https_on_only_https_origins_are_accepted(partner_a, settings):
+async def test_with_https_on_only_https_origins_are_accepted(alex, settings):
     settings.HTTPS = True
-    assert not await handshake(partner_a, origin="http://localhost")
-    assert await handshake(partner_a, origin="https://localhost")
+    assert not await handshake(alex, origin="http://localhost")
+    assert await handshake(alex, origin="https://localhost")
 
 
-async def test_behind_a_tls_proxy_the_forwarded_scheme_counts(partner_a, settings):
+async def test_behind_a_tls_proxy_the_forwarded_scheme_counts(alex, settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     proxied = [(b"x-forwarded-proto", b"https")]
-    assert await handshake(partner_a, origin="https://localhost", extra=proxied)
-    assert not await handshake(partner_a, origin="http://localhost", extra=proxied)
+    assert await handshake(alex, origin="https://localhost", extra=proxied)
+    assert not await handshake(alex, origin="http://localhost", extra=proxied)
 
 
-async def test_csrf_trusted_origins_are_accepted_exactly(partner_a, settings):
+async def test_csrf_trusted_origins_are_accepted_exactly(alex, settings):
     settings.CSRF_TRUSTED_ORIGINS = ["https://imago.example.org", "https://*.clinic.example"]
-    assert await handshake(partner_a, origin="https://imago.example.org")
-    assert await handshake(partner_a, origin="https://rooms.clinic.example")
-    assert not await handshake(partner_a, origin="http://imago.example.org")
-    assert not await handshake(partner_a, origin="https://imago.example.org:8443")
-    assert not await handshake(partner_a, origin="https://clinic.example.evil")
+    assert await handshake(alex, origin="https://imago.example.org")
+    assert await handshake(alex, origin="https://rooms.clinic.example")
+    assert not await handshake(alex, origin="http://imago.example.org")
+    assert not await handshake(alex, origin="https://imago.example.org:8443")
+    assert not await handshake(alex, origin="https://clinic.example.evil")
