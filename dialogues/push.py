@@ -112,7 +112,7 @@ def _audience(session: DialogueSession, turn: Turn, viewer: User, role: str, aft
 class _Onlooker:
     """The facilitators' audience: sees every turn meant for both, and as nobody's own."""
 
-    pk = None
+    pk = 0  # matches no one (not even a deleted actor, whose id is None)
     display_name = ""
     is_authenticated = True
 
