@@ -110,3 +110,22 @@ def test_a_reloaded_page_continues_where_the_dialogue_is(two_partners):
     act(a, s, "Yes, you got it")
     expected = [f"turn-{seq}" for seq in Turn.objects.order_by("seq").values_list("seq", flat=True)]
     assert turn_ids(a) == turn_ids(s) == expected
+
+
+def test_moves_travel_over_the_open_socket_and_only_the_start_over_http(two_partners):
+    """A move goes over the socket the page holds; the move that begins the dialogue goes as
+    the form's HTTP post (it may first suggest a cooling pause)."""
+    _session, a, s = two_partners
+    posts = []
+    for page in (a, s):
+        page.on(
+            "request",
+            lambda r: posts.append(r.url) if r.method == "POST" and "/move/" in r.url else None,
+        )
+    act(s, a, "I'm available now")
+    act(a, s, "Send", text="When you sleep in, I feel lonely.")
+    act(s, a, "Mirror back", text="You feel lonely when I sleep in.")
+    act(a, s, "Yes, you got it")
+    assert len(posts) == 1  # only "I'm available now"
+    expected = [f"turn-{seq}" for seq in Turn.objects.order_by("seq").values_list("seq", flat=True)]
+    assert turn_ids(a) == turn_ids(s) == expected
