@@ -105,6 +105,10 @@ class Couple(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     is_active = models.BooleanField(default=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Retention (couples/retention.py): when both partners were told that this ended couple's
+    # content would be erased (once only), and when it was.
+    purge_warned_at = models.DateTimeField(null=True, blank=True)
+    content_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

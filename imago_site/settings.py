@@ -295,6 +295,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The benchmark's bare echo endpoints (imago_site/bench.py): never on in production.
 BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 
+# Retention (couples/retention.py, `manage.py purge`, run daily): an ended couple's content is
+# erased this many days after it ended, both partners being warned by email this many days
+# before; network addresses leave the audit trail after AUDIT_IP_DAYS.
+RETENTION_ENDED_COUPLE_DAYS = env_int("RETENTION_ENDED_COUPLE_DAYS", 365)
+RETENTION_WARNING_DAYS = env_int("RETENTION_WARNING_DAYS", 30)
+AUDIT_IP_DAYS = env_int("AUDIT_IP_DAYS", 90)
+
 # Invitations to pair up as a couple.
 INVITATION_VALID_DAYS = 7
 
