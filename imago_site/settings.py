@@ -229,8 +229,12 @@ ACCOUNT_SIGNUP_FORM_CLASS = "couples.forms.SignupDetailsForm"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Imago] "
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_SESSION_REMEMBER = None
-# Throttling: after 5 failed logins for one address (10 a minute from one IP), refuse for
-# 5 minutes. Covers every log-in form, the admin's too (it goes through allauth).
+# Throttling: after 5 failed logins for one account from one network address (10 a minute
+# from one network address, whatever the account), that address is refused for 5 minutes.
+# The account's key includes the network address (couples/adapter.py): failures from an
+# attacker's address never lock the real person out from theirs. Covers every log-in form,
+# the admin's too (it goes through allauth).
+ACCOUNT_ADAPTER = "couples.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
