@@ -60,7 +60,7 @@ def purge_date(couple: Couple, *, now: datetime) -> datetime:
     return max(due, warned + _days("RETENTION_WARNING_DAYS"))
 
 
-def _ended(now: datetime):
+def _ended():
     return Couple.objects.filter(
         is_active=False, ended_at__isnull=False, content_purged_at__isnull=True
     )
@@ -135,7 +135,7 @@ def retention_run(*, now: datetime | None = None) -> PurgeSummary:
     retention = _days("RETENTION_ENDED_COUPLE_DAYS")
     notice = _days("RETENTION_WARNING_DAYS")
     warned = 0
-    for couple in _ended(now).filter(
+    for couple in _ended().filter(
         purge_warned_at__isnull=True, ended_at__lte=now - retention + notice
     ):
         try:
@@ -143,7 +143,7 @@ def retention_run(*, now: datetime | None = None) -> PurgeSummary:
         except Exception:  # the email failed: not recorded as warned, so tried again tomorrow
             logger.exception("retention warning not sent", extra={"couple": couple.public_id})
     purged = 0
-    for couple in _ended(now).filter(
+    for couple in _ended().filter(
         purge_warned_at__isnull=False,
         purge_warned_at__lte=now - notice,
         ended_at__lte=now - retention,
