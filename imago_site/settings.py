@@ -306,6 +306,11 @@ RETENTION_ENDED_COUPLE_DAYS = env_int("RETENTION_ENDED_COUPLE_DAYS", 365)
 RETENTION_WARNING_DAYS = env_int("RETENTION_WARNING_DAYS", 30)
 AUDIT_IP_DAYS = env_int("AUDIT_IP_DAYS", 90)
 
+# Content-Security-Policy reports (couples/csp.py): per network address a minute, and the
+# most kinds counted (a full table counts only the kinds it has).
+CSP_REPORTS_PER_MINUTE = env_int("CSP_REPORTS_PER_MINUTE", 30)
+CSP_REPORT_MAX_ROWS = env_int("CSP_REPORT_MAX_ROWS", 1000)
+
 # Invitations to pair up as a couple.
 INVITATION_VALID_DAYS = 7
 
