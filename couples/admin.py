@@ -33,6 +33,7 @@ from couples.audit import audit
 from couples.models import (
     AuditEvent,
     Couple,
+    CspReport,
     Invitation,
     Membership,
     User,
@@ -491,4 +492,23 @@ class AuditEventAdmin(AuditedReads, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CspReport)
+class CspReportAdmin(AuditedAdmin, admin.ModelAdmin):
+    """Read-only: what the Content-Security-Policy blocked, counted (couples/csp.py). Staff
+    with the permission may delete rows once dealt with (audited)."""
+
+    list_display = ["directive", "blocked", "document", "count", "first_seen", "last_seen"]
+    list_filter = ["directive"]
+    search_fields = ["directive", "blocked", "document"]
+    fields = ["directive", "blocked", "document", "count", "first_seen", "last_seen"]
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
+    ordering = ["-count", "directive"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -105,6 +105,10 @@ class Couple(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     is_active = models.BooleanField(default=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Retention (couples/retention.py): when both partners were told that this ended couple's
+    # content would be erased (once only), and when it was.
+    purge_warned_at = models.DateTimeField(null=True, blank=True)
+    content_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -232,3 +236,28 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+class CspReport(models.Model):
+    """One kind of Content-Security-Policy violation browsers reported, and how often
+    (couples/csp.py). Never a full URL: the directive, the blocked scheme and host, and the
+    page's path without its query, random ids masked."""
+
+    directive = models.CharField(max_length=64)
+    blocked = models.CharField(max_length=120, blank=True)
+    document = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-count", "directive"]
+        verbose_name = "security policy report"  # CSP: Content-Security-Policy
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directive", "blocked", "document"], name="one_row_per_csp_report_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.directive} {self.blocked or '-'} on {self.document or '-'}"

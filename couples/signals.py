@@ -24,6 +24,9 @@ couple_ending = Signal()
 access_ending = Signal()
 # A person's account is being deleted: erase what they wrote. kwargs: user.
 account_deleting = Signal()
+# An ended couple's content has been kept as long as the retention period allows: erase it
+# (couples/retention.py, the daily purge). kwargs: couple.
+couple_purging = Signal()
 # A person downloads their data: each receiver returns {section name: data}. kwargs: user.
 account_exporting = Signal()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from couples import views
+from couples import csp, views
 
 app_name = "couples"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("account/data/", views.your_data, name="your_data"),
     path("account/data/export/", views.your_data_export, name="your_data_export"),
     path("account/delete/", views.account_delete, name="account_delete"),
+    path("csp-report/", csp.csp_report, name="csp_report"),
 ]

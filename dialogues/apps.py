@@ -13,3 +13,4 @@ class DialoguesConfig(AppConfig):
         signals.couple_ending.connect(services.on_couple_ending, dispatch_uid="dialogues")
         signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="dialogues")
         signals.account_exporting.connect(services.on_account_exporting, dispatch_uid="dialogues")
+        signals.couple_purging.connect(services.on_couple_purging, dispatch_uid="dialogues")

@@ -166,7 +166,8 @@ class TurnView:
     rating: int | None
     time: str
     created_at: object
-    removed: bool = False  # erased when its author deleted their account
+    removed: bool = False  # erased when its author deleted their account, or by retention
+    removed_note: str = "(removed by its author)"
 
     @property
     def announcement(self) -> str:
@@ -233,6 +234,11 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         time=data.get("time") or "",
         created_at=turn.created_at,
         removed=bool(data.get("removed")),
+        removed_note=(
+            "(erased after the retention period)"
+            if data.get("removed") == "retention"
+            else "(removed by its author)"
+        ),
     )
 
 

@@ -539,9 +539,14 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
     return {"dialogues": dialogues_export(user=user)}
 
 
+def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> None:
+    turns_erase_of(couple=couple)
+
+
 # --- account deletion ----------------------------------------------------------------------
 
 REMOVED_NOTE = "(removed by its author)"
+PURGED_NOTE = "(erased after the retention period)"
 
 
 def turns_erase_by(*, user: User) -> int:
@@ -565,5 +570,21 @@ def turns_erase_by(*, user: User) -> int:
         erased.append(turn)
     Turn.objects.bulk_update(erased, ["text", "data"], batch_size=500)
     DialogueSession.objects.filter(partner_a=user).update(topic=REMOVED_NOTE)
+    logger.info("turns erased", extra={"count": len(erased)})
+    return len(erased)
+
+
+def turns_erase_of(*, couple: Couple) -> int:
+    """Erase everything written in an ended couple's dialogues (the retention period is over:
+    couples/retention.py), as `turns_erase_by` erases one person's words: every turn stays,
+    emptied and marked removed, and every topic is replaced by a note."""
+    sessions = DialogueSession.objects.filter(couple=couple)
+    erased = []
+    for turn in Turn.objects.filter(session__in=sessions).only("pk", "text", "data"):
+        if turn.text or turn.data:
+            turn.text, turn.data = "", {"removed": "retention"}
+            erased.append(turn)
+    Turn.objects.bulk_update(erased, ["text", "data"], batch_size=500)
+    sessions.update(topic=PURGED_NOTE)
     logger.info("turns erased", extra={"count": len(erased)})
     return len(erased)

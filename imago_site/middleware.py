@@ -15,6 +15,9 @@ from django.utils.cache import add_never_cache_headers
 from couples import session_limits
 from couples.http import HtmxRequest
 
+CSP_REPORT_PATH = "/csp-report/"  # couples:csp_report
+REPORTING_ENDPOINTS = f'csp="{CSP_REPORT_PATH}"'
+
 # No inline scripts or styles anywhere, no eval: htmx is told not to need them (base.html).
 # connect-src 'self' covers the same-origin ws:/wss: websocket (CSP level 3).
 CSP = "; ".join(
@@ -29,6 +32,11 @@ CSP = "; ".join(
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",
+        # Violations are reported to us and counted in the admin (couples/csp.py): report-to
+        # for browsers with the Reporting API (the endpoint is named in Reporting-Endpoints),
+        # report-uri for the others.
+        f"report-uri {CSP_REPORT_PATH}",
+        "report-to csp",
     ]
 )
 # The same policy for the Django admin: its scripts are all files, and its one inline <style>
@@ -43,6 +51,7 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CSP
+            response["Reporting-Endpoints"] = REPORTING_ENDPOINTS
         return response
 
 
@@ -137,7 +146,7 @@ class SessionLimitsMiddleware:
         return self.get_response(request)
 
 
-MFA_OPEN_PREFIXES = ("/accounts/", "/static/")
+MFA_OPEN_PREFIXES = ("/accounts/", "/static/", CSP_REPORT_PATH)
 
 
 class MfaRequiredMiddleware:

@@ -233,8 +233,12 @@ ACCOUNT_FORMS = {"signup": "couples.signup.SignupForm"}  # two sign-ups of one a
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Imago] "
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_SESSION_REMEMBER = None
-# Throttling: after 5 failed logins for one address (10 a minute from one IP), refuse for
-# 5 minutes. Covers every log-in form, the admin's too (it goes through allauth).
+# Throttling: after 5 failed logins for one account from one network address (10 a minute
+# from one network address, whatever the account), that address is refused for 5 minutes.
+# The account's key includes the network address (couples/adapter.py): failures from an
+# attacker's address never lock the real person out from theirs. Covers every log-in form,
+# the admin's too (it goes through allauth).
+ACCOUNT_ADAPTER = "couples.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -298,6 +302,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The benchmark's bare echo endpoints (imago_site/bench.py): never on in production.
 BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
+
+# Retention (couples/retention.py, `manage.py purge`, run daily): an ended couple's content is
+# erased this many days after it ended, both partners being warned by email this many days
+# before; network addresses leave the audit trail after AUDIT_IP_DAYS.
+RETENTION_ENDED_COUPLE_DAYS = env_int("RETENTION_ENDED_COUPLE_DAYS", 365)
+RETENTION_WARNING_DAYS = env_int("RETENTION_WARNING_DAYS", 30)
+AUDIT_IP_DAYS = env_int("AUDIT_IP_DAYS", 90)
+
+# Content-Security-Policy reports (couples/csp.py): per network address a minute, and the
+# most kinds counted (a full table counts only the kinds it has).
+CSP_REPORTS_PER_MINUTE = env_int("CSP_REPORTS_PER_MINUTE", 30)
+CSP_REPORT_MAX_ROWS = env_int("CSP_REPORT_MAX_ROWS", 1000)
 
 # Invitations to pair up as a couple.
 INVITATION_VALID_DAYS = 7

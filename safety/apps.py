@@ -12,3 +12,4 @@ class SafetyConfig(AppConfig):
         from safety import services
 
         signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="safety")
+        signals.couple_purging.connect(services.on_couple_purging, dispatch_uid="safety")

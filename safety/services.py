@@ -116,3 +116,10 @@ def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None
     answers either). The check-in before a dialogue is never saved, so nothing is left."""
     deleted, _ = SafetyScreening.objects.filter(user=user).delete()
     logger.info("safety answers erased", extra={"count": deleted})
+
+
+def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> None:
+    """An ended couple's retention period is over: answers still about that couple go, as on
+    account deletion (answers a person gave since, about a new couple, stay)."""
+    deleted, _ = SafetyScreening.objects.filter(couple=couple).delete()
+    logger.info("safety answers erased", extra={"count": deleted})

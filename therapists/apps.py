@@ -17,6 +17,7 @@ class TherapistsConfig(AppConfig):
         signals.access_ending.connect(services.on_access_ending, dispatch_uid="therapists")
         signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="therapists")
         signals.account_exporting.connect(services.on_account_exporting, dispatch_uid="therapists")
+        signals.couple_purging.connect(services.on_couple_purging, dispatch_uid="therapists")
         dialogue_services.dialogue_completed.connect(
             services.homework_complete_with, dispatch_uid="therapists"
         )

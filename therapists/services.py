@@ -568,6 +568,7 @@ def homework_complete_with(
 # --- account deletion ----------------------------------------------------------------------
 
 REMOVED_NOTE = "(removed by its author)"
+PURGED_NOTE = "(erased after the retention period)"
 
 
 # --- facilitating a live dialogue: through the dialogues' one door -------------------------
@@ -676,3 +677,13 @@ def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None
     logger.info(
         "therapist data erased", extra={"notes": notes, "homework": erased, "links": addressed}
     )
+
+
+def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> None:
+    """An ended couple's retention period is over (couples/retention.py): every therapist's
+    private notes about it are deleted, homework text is erased (the rows stay, with whether
+    they were done), and the addresses in its therapist invitations go."""
+    notes, _ = TherapistNote.objects.filter(couple=couple).delete()
+    erased = Homework.objects.filter(couple=couple).update(title=PURGED_NOTE, instructions="")
+    TherapistLink.objects.filter(couple=couple).update(invited_email="")
+    logger.info("therapist data erased", extra={"notes": notes, "homework": erased})

@@ -131,6 +131,10 @@ KEPT: dict[str, dict[str, str]] = {
         "details": "ids and short codes (audit() never takes private text); staff's reason "
         "for verifying a therapist is kept: it is the trail's record of that decision",
     },
+    "couples.cspreport": dict.fromkeys(
+        ["directive", "blocked", "document"],
+        "a directive's name, a scheme and host, a path with ids masked (couples/csp.py)",
+    ),
     "safety.supportresource": dict.fromkeys(
         ["country", "country_name", "name", "description", "phone", "url"],
         "support lines staff edit, about no one",

@@ -42,6 +42,8 @@ NOT_PRIVATE = {
     "couples.couple": {"public_id"},
     "couples.invitation": {"public_id", "email", "token_hash"},
     "couples.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},
+    # A directive, a scheme and host, a path with random ids masked (couples/csp.py).
+    "couples.cspreport": {"directive", "blocked", "document"},
     "dialogues.dialoguesession": {"public_id", "step", "state", "ready_to_resume"},  # slots, steps
     "dialogues.turn": {"step", "move", "actor_role", "client_token"},
     "safety.safetyscreening": {"country"},
