@@ -1,6 +1,7 @@
 """Couples: people (the custom user: partners, therapists, staff), couples and the
-invitations that pair them, sign-in receivers, the audit trail, and a person's data (export
-and account deletion).
+invitations that pair them, sign-in receivers, the audit trail, a person's data (export
+and account deletion), and encryption at rest (`encrypted.py`: the encrypted model fields every
+app uses; `mfa.py`: two-factor secrets).
 
 The lowest app: it imports no other app (only `imago_site.live`). The apps above it hear what
 happens here through `couples.signals` (a couple ending, access ending, an account being
