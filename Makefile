@@ -43,6 +43,7 @@ serve: $(STAMP)
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; *) echo "make serve: DATABASE_URL must be a PostgreSQL URL (several workers can't share SQLite)." >&2; exit 2;; esac
 	@test -n "$$REDIS_URL" || { echo "make serve: set REDIS_URL (redis://host:6379/0): workers share live updates through Redis." >&2; exit 2; }
 	@test -n "$$SECRET_KEY" || { echo "make serve: set SECRET_KEY (a long random string, the same on every machine)." >&2; exit 2; }
+	@test -n "$$FIELD_ENCRYPTION_KEYS" || { echo "make serve: set FIELD_ENCRYPTION_KEYS (Fernet keys for encryption at rest, the same on every machine; README)." >&2; exit 2; }
 	$(PY) manage.py check --deploy --fail-level ERROR
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate --noinput

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
 from imago_site.live import dialogue_group
@@ -34,7 +35,7 @@ class DialogueSession(models.Model):
     kind = models.CharField(
         max_length=32, choices=[(k.value, info.title) for k, info in protocol.KINDS.items()]
     )
-    topic = models.CharField(max_length=200)
+    topic = EncryptedCharField(max_length=200)
     partner_a = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -142,8 +143,9 @@ class Turn(models.Model):
         blank=True,
         related_name="+",
     )
-    text = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    # Encrypted at rest (couples/encrypted.py): no SQL lookups on them, filter on step/move.
+    text = EncryptedTextField(blank=True)
+    data = EncryptedJSONField(default=dict, blank=True)
     # NULL, not "", so the partial unique constraint ignores turns without a form token.
     client_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)

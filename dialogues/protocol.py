@@ -486,6 +486,20 @@ _STEP_LIST: tuple[Step, ...] = (
 STEPS: dict[str, Step] = {s.name: s for s in _STEP_LIST}
 assert len(STEPS) == len(_STEP_LIST), "step names must be unique"
 
+
+def moves_asking(field_name: str) -> frozenset[str]:
+    """Names of the moves whose form has this field, e.g. "items": the moves making requests.
+
+    Saved turns are encrypted, so their data can't be searched in SQL: a turn that holds a
+    field is found by its move (a plain column) instead."""
+    return frozenset(
+        m.name for s in _STEP_LIST for m in s.moves if any(f.name == field_name for f in m.fields)
+    )
+
+
+REQUEST_MOVES = moves_asking("items")  # their turns' data holds "items" (the requests)
+GIFT_MOVES = moves_asking("choice")  # their turns' data holds GIFT (the request chosen)
+
 # What a transcript says each move did ("Sam mirrored: …"). Moves that are only an answer
 # ("Yes, you got it") are "said", followed by the button's words.
 MOVE_PHRASES = {

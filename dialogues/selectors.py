@@ -337,6 +337,21 @@ class Panel:
         return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}"
 
 
+def round_requests(session: DialogueSession) -> list[str]:
+    """The requests made last in the session's current round (what a gift is chosen from).
+
+    Found by move name, not by the turn's data: that is encrypted and can't be searched."""
+    latest = (
+        session.turns.filter(
+            round=session.round, kind=Turn.Kind.MOVE, move__in=protocol.REQUEST_MOVES
+        )
+        .order_by("-seq")
+        .first()
+    )
+    items = latest.data.get("items") if latest else None
+    return [str(item) for item in items] if isinstance(items, list) else []
+
+
 def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     state = session.protocol_state
     slot = session.slot_of(viewer)
@@ -356,12 +371,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     forms = [MoveForm(move=m, token=secrets.token_urlsafe(16)) for m in moves]
     requests: list[str] = []
     if any(f.choice for f in forms):
-        latest = (
-            session.turns.filter(round=session.round, data__has_key="items")
-            .order_by("-seq")
-            .first()
-        )
-        requests = list((latest.data.get("items") if latest else None) or [])
+        requests = round_requests(session)
     ready_slots = set(session.ready_to_resume or [])
     gate_closed = bool(not_ready_mine or partner_not_ready)
     if session.status == DialogueSession.Status.PAUSED or forms or gate_closed:

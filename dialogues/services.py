@@ -27,7 +27,7 @@ from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push
 from dialogues.models import DialogueSession, Turn
-from dialogues.selectors import dialogues_export, may_facilitate
+from dialogues.selectors import dialogues_export, may_facilitate, round_requests
 from imago_site import live
 from safety import selectors as safety
 
@@ -335,10 +335,7 @@ def _check_live(session: DialogueSession) -> None:
 
 def _gift_of(session: DialogueSession, choice: int) -> str | None:
     """The request the receiver chose, from the round's latest requests."""
-    requests = (
-        session.turns.filter(round=session.round, data__has_key="items").order_by("-seq").first()
-    )
-    items = (requests.data.get("items") if requests else None) or []
+    items = round_requests(session)
     return items[choice] if 0 <= choice < len(items) else None
 
 
@@ -564,8 +561,13 @@ def turns_erase_by(*, user: User) -> int:
             turn.text, turn.data = "", {"removed": True}
             erased.append(turn)
     sessions = DialogueSession.objects.filter(Q(partner_a=user) | Q(partner_b=user))
-    quoting = Turn.objects.filter(session__in=sessions, data__has_key=protocol.GIFT)
+    # Turns are encrypted: gifts are found by their move, then read in Python.
+    quoting = Turn.objects.filter(
+        session__in=sessions, kind=Turn.Kind.MOVE, move__in=protocol.GIFT_MOVES
+    )
     for turn in quoting.exclude(actor=user).only("pk", "data"):
+        if protocol.GIFT not in turn.data:
+            continue
         turn.data = {**turn.data, protocol.GIFT: REMOVED_NOTE}
         erased.append(turn)
     Turn.objects.bulk_update(erased, ["text", "data"], batch_size=500)

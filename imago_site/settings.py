@@ -4,12 +4,15 @@ With no configuration at all the app runs for development on SQLite and the
 in-memory channel layer. Every variable is listed, with its default, in README.md.
 """
 
+import base64
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,6 +150,25 @@ REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 IMAGO_MAX_SOCKETS_PER_PERSON = env_int("MAX_SOCKETS_PER_PERSON", 12)
 IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
+
+# Encryption at rest (couples/encrypted.py): comma-separated Fernet keys, the first encrypts,
+# all decrypt; `manage.py rotate_encryption_keys` re-encrypts every row with the first.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    # Development only: a key derived from SECRET_KEY.
+    _derived = hashlib.sha256(b"imago field encryption:" + SECRET_KEY.encode()).digest()
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64-encoded bytes): make "
+            'one with python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        ) from None
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -243,6 +265,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Imago"
+# TOTP secrets and recovery-code seeds are stored encrypted with FIELD_ENCRYPTION_KEYS.
+MFA_ADAPTER = "couples.mfa.EncryptingMFAAdapter"
 # Two-factor authentication is required of therapists and staff (imago_site/middleware.py).
 SESSION_IDLE_SECONDS_STRICT = 30 * 60  # therapists and staff
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60  # everyone

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from couples.encrypted import EncryptedJSONField
+
 
 class SafetyScreening(models.Model):
     """A person's private answers to the safety questions asked before joint dialogue.
@@ -23,7 +25,7 @@ class SafetyScreening(models.Model):
     couple = models.ForeignKey(
         "couples.Couple", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    answers = models.JSONField(default=dict, blank=True)
+    answers = EncryptedJSONField(default=dict, blank=True)
     needs_attention = models.BooleanField(default=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     # The person's own decision to go on to joint dialogue; only they can set it.

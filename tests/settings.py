@@ -9,6 +9,8 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("COMPRESS_STATIC", "0")
+# A fixed test key (a Fernet key; never used outside tests).
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdHMtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
 
 from imago_site.settings import *  # noqa: F403
 

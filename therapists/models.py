@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from couples.encrypted import EncryptedCharField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
 
@@ -160,7 +161,7 @@ class TherapistNote(models.Model):
         blank=True,
         related_name="therapist_notes",
     )
-    text = models.TextField()
+    text = EncryptedTextField()
     client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -186,8 +187,8 @@ class Homework(models.Model):
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    title = models.CharField(max_length=MAX_TITLE)
-    instructions = models.TextField(blank=True)
+    title = EncryptedCharField(max_length=MAX_TITLE)
+    instructions = EncryptedTextField(blank=True)
     due_date = models.DateField(null=True, blank=True)
     dialogue_kind = models.CharField(
         max_length=32,

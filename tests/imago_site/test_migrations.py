@@ -15,6 +15,7 @@ BEFORE_THE_MOVES = [
     ("couples", "0005_therapist_links_and_consent"),
     ("dialogues", "0003_turn_audience_and_coaching"),
     ("therapists", "0001_notes_and_homework"),
+    ("safety", "0001_initial"),  # before its answers were encrypted
 ]
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from channels_redis.core import RedisChannelLayer
+from cryptography.fernet import Fernet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +32,7 @@ def test_it_passes_djangos_deployment_checks():
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(64),
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="imago.example.org",
         DJANGO_SETTINGS_MODULE="imago_site.settings",
     )
@@ -44,6 +46,36 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_it_refuses_to_start_without_field_encryption_keys_when_debug_is_off():
+    result = run_python(
+        ["-c", "import imago_site.settings"],
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="imago.example.org",
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off." in result.stderr
+
+
+def test_it_refuses_a_field_encryption_key_that_is_not_a_fernet_key():
+    result = run_python(
+        ["-c", "import imago_site.settings"],
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},too-short",
+        ALLOWED_HOSTS="imago.example.org",
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be Fernet keys" in result.stderr
+
+
+def test_in_debug_the_field_key_is_derived_from_the_secret_key():
+    code = "import imago_site.settings as s; print(len(s.FIELD_ENCRYPTION_KEYS))"
+    result = run_python(["-c", code], DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
 
 
 def test_it_starts_without_a_secret_key_in_debug():
@@ -63,7 +95,11 @@ def test_it_is_secure_by_default_in_production():
         "s.ACCOUNT_EMAIL_VERIFICATION)"
     )
     result = run_python(
-        ["-c", code], DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="imago.example.org"
+        ["-c", code],
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="imago.example.org",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
