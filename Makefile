@@ -9,6 +9,9 @@ WORKERS ?= 2
 FORWARDED_ALLOW_IPS ?= 127.0.0.1
 # Per-message deflate costs each idle socket about 50 KiB of zlib state; pushes are small.
 WS_DEFLATE ?= false
+# uvicorn's supervisor kills a worker that doesn't answer its health check in time (its
+# default, 5 s, killed both workers while 3,000 sockets were connecting at once).
+WORKER_HEALTHCHECK ?= 30
 STAMP := $(VENV)/.installed
 
 .PHONY: run serve test lint install lock clean
@@ -50,7 +53,8 @@ serve: $(STAMP)
 	exec $(PY) -m uvicorn imago_site.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $(WORKERS) --proxy-headers --forwarded-allow-ips "$(FORWARDED_ALLOW_IPS)" \
 		--lifespan off --no-access-log --timeout-graceful-shutdown 10 \
-		--ws-per-message-deflate $(WS_DEFLATE) $(SERVE_ARGS)
+		--ws-per-message-deflate $(WS_DEFLATE) --timeout-worker-healthcheck $(WORKER_HEALTHCHECK) \
+		$(SERVE_ARGS)
 
 ## The whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(STAMP)

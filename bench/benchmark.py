@@ -592,6 +592,7 @@ class Config:
     run_id: str
     label: str = ""
     served_by: str = ""  # response header naming the host behind a balancer
+    moves: str = "socket"  # how a step is submitted: over the actor's open socket, or HTTP
 
 
 class Bench:
@@ -881,6 +882,7 @@ class LiveDialogue:
         self.last = seeded.seq  # last turn this driver saw committed
         self.submitted: dict[int, float] = {}  # seq -> time the POST started
         self.http_times: list[float] = []
+        self.socket_times: list[float] = []  # move frame sent -> the step back on that socket
         self.errors: Counter = Counter()
         self.steps = 0
         self.paused_until = 0.0  # chaos: the participant whose turn it is is offline
@@ -908,6 +910,8 @@ class LiveDialogue:
         data = {"move": move, "at": str(at), "token": secrets.token_urlsafe(16), "text": text}
         seq = self.last + 1
         self.submitted.setdefault(seq, now())
+        if self.bench.config.moves == "socket" and await self.step_over_socket(sock, data, seq):
+            return True
         path = f"/dialogues/{self.seeded.public_id}/move/"
         for attempt in range(5):  # the same form token: a replay saves nothing twice
             try:
@@ -926,6 +930,27 @@ class LiveDialogue:
                 return False
             await asyncio.sleep(0.5 * 2**attempt)
         return False
+
+    async def step_over_socket(self, sock: Socket, data: dict, seq: int) -> bool:
+        """Like the page: the move as a frame over the actor's open socket; success is the step
+        arriving on that socket in the group message (nothing else is sent back). False when
+        the socket is down or the step did not come back in time: the caller then posts the
+        same form (same token) over HTTP, which never saves a step twice."""
+        if sock.ws is None:
+            return False
+        started = now()
+        try:
+            await sock.ws.send(json.dumps({"type": "move", **data}))
+        except Exception as error:
+            self.errors[f"socket {type(error).__name__} (fell back to HTTP)"] += 1
+            return False
+        if not await sock.wait_for(seq, self.bench.config.step_timeout):
+            self.errors["socket move not confirmed in time (fell back to HTTP)"] += 1
+            return False
+        self.socket_times.append(now() - started)
+        self.last = seq
+        self.steps += 1
+        return True
 
 
 async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
@@ -991,6 +1016,7 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
         "server": process_report(start, stop),
         "steps_submitted": sum(d.steps for d in dialogues),
         "http_post": percentiles([t for d in dialogues for t in d.http_times]),
+        "socket_move": percentiles([t for d in dialogues for t in d.socket_times]),
         "errors": dict(sum((d.errors for d in dialogues), Counter())),
         "reconnects": sum(s.reconnects for s in sockets),
         "closed_by_server_for_good": sum(s.closed_for_good is not None for s in sockets),
@@ -1505,6 +1531,13 @@ def parser() -> argparse.ArgumentParser:
         help="only delete every bench run's seeded data (after aborted runs)",
     )
     p.add_argument("--seed", type=int, help="random seed (start offsets)")
+    p.add_argument(
+        "--moves",
+        choices=("socket", "http"),
+        default="socket",
+        help="submit steps like the page: over the actor's open socket (a 'move' frame), "
+        "falling back to the form's HTTP post while it is down (socket); or always HTTP",
+    )
     return p
 
 
@@ -1527,6 +1560,7 @@ def configure(args) -> Config:
         run_id=secrets.token_hex(3),
         label=args.label,
         served_by=args.served_by_header,
+        moves=args.moves,
     )
 
 

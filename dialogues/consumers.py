@@ -20,6 +20,7 @@ import logging
 import time
 from importlib import import_module
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -111,7 +112,13 @@ class _Base(AsyncWebsocketConsumer):
         ):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        await super().dispatch(message)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message.get('type')}")
+        # Not Channels' own dispatch: it first hops to the one sync thread to close old
+        # database connections, for every frame and push. Our database work all runs in
+        # database_sync_to_async, which closes them itself, so a forwarded push stays here.
+        await handler(message)
 
     # --- how many sockets one person (and one login) may hold, across every worker ---------
 

@@ -126,6 +126,29 @@ async def test_a_step_is_forwarded_to_every_socket_without_reading_the_database(
 
 
 @pytestmark_sockets
+async def test_a_forwarded_step_never_waits_for_the_sync_thread(dialogue, alex, sam, monkeypatch):
+    """Channels' own dispatch hops to the one sync thread (to close old database connections)
+    before every handler; a socket that forwards a push must not queue behind that thread."""
+    import channels.consumer
+
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws_a)
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    update = await receive_until(ws_a, 'id="sync"')
+    assert marker(update) == {"kind": "update", "from": 2, "seq": 2}
+    await ws_a.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="pong"' in await receive_until(ws_a, 'id="pong"')
+    assert hops == []
+    await ws_a.disconnect()
+
+
+@pytestmark_sockets
 async def test_a_socket_that_missed_a_step_reads_both_from_the_database(dialogue, alex, sam):
     from channels.layers import get_channel_layer
 
