@@ -20,6 +20,7 @@ import logging
 import time
 from importlib import import_module
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -131,20 +132,37 @@ class _Base(AsyncWebsocketConsumer):
     async def _claim(self, *, renew: bool = False) -> bool:
         """Take (or renew) this socket's place; False when the person or the login already
         holds as many sockets as allowed. Places lapse on their own if a worker dies."""
+        # One hop off the event loop for both counts, and not to the one thread that does the
+        # database work: a connect storm shouldn't queue its counting behind snapshots.
+        return await sync_to_async(self._claim_places, thread_sensitive=False)(renew)
+
+    def _claim_places(self, renew: bool) -> bool:
         now = time.time()
-        for key, limit in self._leases():
-            held = {c: t for c, t in (await cache.aget(key) or {}).items() if t > now}
+        leases = self._leases()
+        stored = cache.get_many([key for key, _limit in leases])
+        updated = {}
+        for key, limit in leases:
+            held = {c: t for c, t in (stored.get(key) or {}).items() if t > now}
             if not renew and self.channel_name not in held and len(held) >= limit:
-                return False
+                return False  # nothing taken: all places or none
             held[self.channel_name] = now + SOCKET_LEASE
-            await cache.aset(key, held, int(SOCKET_LEASE))
+            updated[key] = held
+        cache.set_many(updated, int(SOCKET_LEASE))
         return True
 
     async def _release(self) -> None:
-        for key, _limit in self._leases():
-            held = await cache.aget(key) or {}
+        await sync_to_async(self._release_places, thread_sensitive=False)()
+
+    def _release_places(self) -> None:
+        leases = self._leases()
+        stored = cache.get_many([key for key, _limit in leases])
+        updated = {}
+        for key, _limit in leases:
+            held = stored.get(key) or {}
             if held.pop(self.channel_name, None) is not None:
-                await cache.aset(key, held, int(SOCKET_LEASE))
+                updated[key] = held
+        if updated:
+            cache.set_many(updated, int(SOCKET_LEASE))
 
     async def _watch_session(self) -> None:
         """Close a quiet socket too, when its login runs out (a float comparison per tick)."""

@@ -296,6 +296,22 @@ async def test_a_person_holds_only_so_many_sockets_and_a_closed_one_frees_its_pl
 
 
 @pytestmark_sockets
+async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_count(
+    dialogue, alex, settings
+):
+    from django.core.cache import cache
+
+    settings.IMAGO_MAX_SOCKETS_PER_PERSON = 3
+    settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 1
+    first, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    _extra, connected, code = await open_socket(path_of(dialogue), alex)  # the same login
+    assert not connected and code == 4429
+    assert len(await cache.aget(f"sockets.user.{alex.pk}")) == 1  # all places or none
+    await first.disconnect()
+
+
+@pytestmark_sockets
 async def test_a_flood_of_snapshot_requests_makes_at_most_one_render_a_second(
     dialogue, alex, monkeypatch
 ):
