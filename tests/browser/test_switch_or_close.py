@@ -50,14 +50,18 @@ def test_the_partner_already_heard_suggests_closing_and_the_other_decides_live(
         "Sam is deciding whether to close now or switch roles first."
     )
     expect(panel_button(a, "Yes, let's close")).to_have_count(0)
-    expect(s.locator("#transcript")).to_contain_text("Alex suggested closing")
+    expect(s.locator("#transcript > li").last).to_contain_text(
+        re.compile(r"Alex\s+·\s+Switch or close\s+“Suggest closing”")
+    )
     expect(s.locator("#move-panel")).to_contain_text("Close now?")
     expect(s.locator("#move-panel")).to_contain_text("before you have both been heard")
     panel_button(s, "Switch roles first").click()
     expect(s.locator("#move-panel")).to_contain_text("Sending")
     expect(s.locator("#status-bar")).to_contain_text("Round 2: you are the sender")
     expect(a.locator("#status-bar")).to_contain_text("Round 2: you are the receiver")
-    expect(a.locator("#transcript")).to_contain_text("Sam asked to switch roles first")
+    expect(a.locator("#transcript > li").last).to_contain_text(
+        re.compile(r"Sam\s+·\s+Close now\?\s+“Switch roles first”")
+    )
     session = DialogueSession.objects.get()
     assert (session.step, session.round) == ("send", 2)
 
