@@ -13,7 +13,7 @@ In each round one slot is the sender (``State.sender``), the other the receiver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -33,6 +33,7 @@ GIFT = "gift"  # a saved gift turn's data: the text of the request chosen (from 
 APPOINTMENT = "appointment"
 SCHEDULED = "scheduled"
 CLOSING = "closing"
+CLOSING_PROPOSED = "closing_proposed"  # one partner suggested closing; the other answers
 FINISHED = "finished"
 START = "start"  # the step the first turn (the appointment request) is recorded at
 
@@ -72,7 +73,24 @@ class Actor(StrEnum):
     RECEIVER = "receiver"
     EITHER = "either"  # either partner may make the move (first one wins)
     EACH = "each"  # every partner must act once (closing)
+    OTHER = "other"  # the partner who did not make the proposal (State.proposer) answers it
     NOBODY = "nobody"  # the terminal step: the dialogue is finished
+
+
+class Guard(StrEnum):
+    """When a move is offered, beyond whose turn it is (see `available_moves`)."""
+
+    ALWAYS = "always"
+    ALL_HEARD = "all_heard"  # every partner has been heard as the sender (`heard`)
+    NOT_ALL_HEARD = "not_all_heard"  # someone has not been heard yet
+
+
+class Phase(StrEnum):
+    """The parts a transcript is divided into (`phase_of`)."""
+
+    OPENING = "opening"  # making the appointment
+    ROUND = "round"  # one round: one partner sending, the other receiving
+    ENDING = "ending"  # closing, once the rounds are over
 
 
 # --------------------------------------------------------------------------- errors
@@ -118,6 +136,9 @@ class Move:
     label: str  # button text, e.g. "Yes, you got it"
     fields: tuple[Field, ...] = ()
     to: str = ""  # next step name, or one of the internal "@..." targets
+    when: Guard = Guard.ALWAYS  # offered only while this holds
+    # Shown when the move is asked for while its guard doesn't hold (a stale or forged form).
+    refusal: str = ""
 
     @property
     def phrase(self) -> str:
@@ -148,6 +169,7 @@ class Step:
     hint: str | None = None  # language-hint family: "send", "mirror", "empathy" or None
     feelings: bool = False  # True where a feeling-word picker is shown
     pausable: bool = True  # whether a time-out may be called during this step
+    sender_heard: bool = False  # reaching this step means the round's sender has been heard
 
     def move(self, name: str) -> Move | None:
         for m in self.moves:
@@ -172,6 +194,11 @@ class KindInfo:
 
 
 # --------------------------------------------------------------------------- fields
+
+_CLOSE_NEEDS_BOTH = (
+    "Closing before you have both been heard needs you both to agree: suggest closing, "
+    "and your partner decides."
+)
 
 
 def _text(label: str, required: bool = True) -> Field:
@@ -199,6 +226,7 @@ _STEP_LIST: tuple[Step, ...] = (
             Move("accept_now", "I'm available now", to=_FIRST),
             Move("propose_time", "Offer another time", (_TIME,), to=SCHEDULED),
         ),
+        pausable=False,  # nothing has begun yet: there is nothing to pause
     ),
     Step(
         name=SCHEDULED,
@@ -208,6 +236,7 @@ _STEP_LIST: tuple[Step, ...] = (
         stems=(),
         waiting="{name} can begin once you are both ready.",
         moves=(Move("begin", "We're both ready now", to=_FIRST),),
+        pausable=False,
     ),
     # ---- intentional dialogue ---------------------------------------------------
     Step(
@@ -381,13 +410,46 @@ _STEP_LIST: tuple[Step, ...] = (
         name="switch",
         title="Switch or close",
         actor=Actor.EITHER,
-        explanation="Swap roles so the other partner can be heard, or move on to closing.",
+        explanation=(
+            "Swap roles so the other partner can be heard, or close: closing before you have "
+            "both been heard needs you both to agree."
+        ),
         stems=(),
         waiting="{name} can also choose what comes next.",
         moves=(
             Move("switch_roles", "Switch roles", to=_NEXT_ROUND),
-            Move("go_to_closing", "Move to closing", to=CLOSING),
+            Move(
+                "go_to_closing",
+                "Move to closing",
+                to=CLOSING,
+                when=Guard.ALL_HEARD,
+                refusal=_CLOSE_NEEDS_BOTH,
+            ),
+            Move(
+                "propose_closing",
+                "Suggest closing",
+                to=CLOSING_PROPOSED,
+                when=Guard.NOT_ALL_HEARD,
+                refusal="You have both been heard: either of you can move on to closing.",
+            ),
         ),
+        sender_heard=True,
+    ),
+    Step(
+        name=CLOSING_PROPOSED,
+        title="Close now?",
+        actor=Actor.OTHER,
+        explanation=(
+            "Your partner suggests closing before you have both been heard. Close only if you "
+            "both agree; otherwise switch roles."
+        ),
+        stems=(),
+        waiting="{name} is deciding whether to close now or switch roles first.",
+        moves=(
+            Move("switch_instead", "Switch roles first", to=_NEXT_ROUND),
+            Move("agree_to_close", "Yes, let's close", to=CLOSING),
+        ),
+        sender_heard=True,
     ),
     Step(
         name=CLOSING,
@@ -525,6 +587,9 @@ MOVE_PHRASES = {
     "give": "chose a gift",
     "switch_roles": "switched roles",
     "go_to_closing": "moved on to closing",
+    "propose_closing": "suggested closing",
+    "switch_instead": "asked to switch roles first",
+    "agree_to_close": "agreed to close",
     "close": "closed with an appreciation",
     "appreciate": "shared an appreciation",
 }
@@ -546,6 +611,7 @@ _INTENTIONAL_ROUND = (
     "requests",
     "gift",
     "switch",
+    CLOSING_PROPOSED,
 )
 _APPRECIATION_ROUND = ("appreciate", "appreciation_mirror", "appreciation_check")
 _CHANGE_ROUND = ("change_requests", "change_gift")
@@ -605,6 +671,7 @@ class State:
     sender: str = "a"  # slot of the current round's sender
     closed: frozenset[str] = field(default_factory=frozenset)  # slots that have closed
     request_count: int = 0  # number of requests the sender made (for the gift choice)
+    proposer: str = ""  # at a step answered by Actor.OTHER: the slot that made the proposal
 
     def __post_init__(self) -> None:
         try:
@@ -624,6 +691,12 @@ class State:
         rc = self.request_count
         if isinstance(rc, bool) or not isinstance(rc, int) or not 0 <= rc <= MAX_REQUESTS:
             raise ValueError(f"request_count must be 0..{MAX_REQUESTS}, not {rc!r}")
+        answering = STEPS[self.step].actor is Actor.OTHER
+        if (self.proposer in SLOTS) != answering or (not answering and self.proposer != ""):
+            raise ValueError(
+                f"proposer must be one of {SLOTS} exactly at a step that answers a proposal, "
+                f"not {self.proposer!r} at {self.step!r}"
+            )
 
     @property
     def receiver(self) -> str:
@@ -641,6 +714,7 @@ class State:
             "sender": self.sender,
             "closed": sorted(self.closed),
             "request_count": self.request_count,
+            "proposer": self.proposer,
         }
 
     @classmethod
@@ -655,6 +729,7 @@ class State:
                 sender=d.get("sender", SLOTS[0]),
                 closed=frozenset(d.get("closed", ())),
                 request_count=d.get("request_count", 0),
+                proposer=d.get("proposer", ""),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a dialogue state: {exc}") from None
@@ -716,14 +791,70 @@ def whose_turn(state: State) -> frozenset[str]:
         return frozenset(SLOTS)
     if actor is Actor.EACH:
         return frozenset(SLOTS) - state.closed
+    if actor is Actor.OTHER:
+        return frozenset({_other(state.proposer)})
     return frozenset()
+
+
+def heard(state: State) -> frozenset[str]:
+    """The partners who have been heard as the sender: the senders of the rounds before this
+    one, and this round's sender once the round has reached a step after the hearing
+    (`Step.sender_heard`: switch or close). Rounds alternate senders."""
+    slots = set()
+    if state.round >= 2:
+        slots.add(state.receiver)  # the last round's sender
+    if state.round >= 3 or step_of(state).sender_heard:
+        slots.add(state.sender)
+    return frozenset(slots)
+
+
+def all_heard(state: State) -> bool:
+    """Whether every partner has been heard (the ground rule before closing)."""
+    return heard(state) == frozenset(SLOTS)
+
+
+_GUARDS: dict[Guard, Callable[[State], bool]] = {
+    Guard.ALWAYS: lambda state: True,
+    Guard.ALL_HEARD: all_heard,
+    Guard.NOT_ALL_HEARD: lambda state: not all_heard(state),
+}
+
+
+def available_moves(state: State) -> tuple[Move, ...]:
+    """The moves the current step offers now, whoever may make them."""
+    return tuple(m for m in step_of(state).moves if _GUARDS[m.when](state))
 
 
 def allowed_moves(state: State, slot: str) -> tuple[Move, ...]:
     """The moves this slot may make now (empty if it is not their turn)."""
     if slot not in whose_turn(state):
         return ()
-    return step_of(state).moves
+    return available_moves(state)
+
+
+def sender_in_round(state: State, round_number: int) -> str:
+    """The slot that was (or is) the sender in that round of this dialogue (rounds alternate)."""
+    if round_number < 1:
+        raise ValueError(f"round must be a positive integer, not {round_number!r}")
+    return state.sender if (state.round - round_number) % 2 == 0 else state.receiver
+
+
+# What a transcript calls each part ({round}: the round's number).
+PHASE_TITLES = {
+    Phase.OPENING: "Making the appointment",
+    Phase.ROUND: "Round {round}",
+    Phase.ENDING: "Closing",
+}
+
+
+def phase_of(kind: Kind | str, step_name: str) -> Phase:
+    """Which part of the dialogue a turn recorded at this step belongs to: the appointment
+    (before the dialogue begins), a round, or the ending (closing)."""
+    if step_name == START or step_name in BEFORE_START:
+        return Phase.OPENING
+    if step_name in KINDS[Kind(kind)].round_steps:
+        return Phase.ROUND
+    return Phase.ENDING
 
 
 def waiting_message(state: State, name: str) -> str:
@@ -847,6 +978,8 @@ def _check_move(state: State, slot: str, move_name: str) -> Move:
     move = step.move(move_name)
     if move is None:
         raise NoSuchMove()
+    if move not in available_moves(state):
+        raise NoSuchMove(move.refusal or None)
     if slot not in whose_turn(state):
         if step.actor is Actor.EACH:
             raise NotYourTurn("You've already shared your closing — your partner is next.")
@@ -901,6 +1034,7 @@ def _next_round(state: State) -> State:
         sender=state.receiver,
         closed=frozenset(),
         request_count=0,
+        proposer="",
     )
 
 
@@ -919,7 +1053,8 @@ def _transition(state: State, slot: str, move: Move, cleaned: Mapping[str, objec
         closed = state.closed | {slot}
         step = FINISHED if closed == frozenset(SLOTS) else state.step
         return replace(state, step=step, closed=closed)
-    new = replace(state, step=target)
+    answering = STEPS[target].actor is Actor.OTHER
+    new = replace(state, step=target, proposer=slot if answering else "")
     if "items" in cleaned:
         items = cleaned["items"]
         assert isinstance(items, list)  # clean_payload: "items" is a list[str]
@@ -961,7 +1096,7 @@ def rewind(state: State, step_name: str) -> State:
     """Send the dialogue back to an earlier step of this round ("let's mirror that again")."""
     if step_name not in rewind_targets(state):
         raise InvalidInput("The dialogue can't go back to that step from here.")
-    new = replace(state, step=step_name)
+    new = replace(state, step=step_name, proposer="")  # a proposal is withdrawn
     sequence = KINDS[state.kind].round_steps
     for request_step in _REQUEST_STEPS:
         if request_step in sequence and sequence.index(step_name) <= sequence.index(request_step):

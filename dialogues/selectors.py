@@ -170,6 +170,15 @@ class TurnView:
     removed_note: str = "(removed by its author)"
 
     @property
+    def is_empty(self) -> bool:
+        """A move that left nothing to show (an acknowledgement without words): shown as a
+        line saying what was done, never as a blank card."""
+        if self.is_event or self.is_coaching or self.removed:
+            return False
+        parts = (self.text, self.said, self.feelings, self.items, self.gift, self.rating, self.time)
+        return not any(parts)
+
+    @property
     def announcement(self) -> str:
         """A short line for screen readers when the turn appears."""
         what = self.text or self.said
@@ -240,6 +249,92 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
             else "(removed by its author)"
         ),
     )
+
+
+# --- transcripts: the dialogue's shape ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gift:
+    """The request a receiver agreed to give, as one person reads it."""
+
+    giver: str  # "You", or the giver's name
+    to: str  # "you", or the sender's name
+    text: str
+
+    @property
+    def line(self) -> str:
+        """e.g. "Sam agreed to give Alex" / "You agreed to give Sam"."""
+        return f"{self.giver} agreed to give {self.to}"
+
+
+@dataclass
+class Section:
+    """One part of a transcript: the appointment, one round, or the closing (the protocol's
+    phases). Empty parts are never made."""
+
+    phase: protocol.Phase
+    round: int  # 0 outside the rounds
+    title: str
+    sender: str = ""  # rounds: who was sending and who receiving, as the viewer reads it
+    receiver: str = ""
+    turns: list[TurnView] = field(default_factory=list)
+    gift: Gift | None = None  # the last gift agreed in this round
+
+    @property
+    def is_round(self) -> bool:
+        return self.phase is protocol.Phase.ROUND
+
+
+def _name_for(session: DialogueSession, slot: str, viewer: User, *, subject: bool) -> str:
+    person = session.partner_in(slot)
+    if person is None:
+        return "A former partner" if subject else "a former partner"
+    if person.pk == viewer.pk:
+        return "You" if subject else "you"
+    return person.display_name
+
+
+def transcript_sections(
+    *, session: DialogueSession, viewer: User, turns: list[Turn]
+) -> list[Section]:
+    """The turns this person may see, grouped the way the protocol shapes a dialogue: the
+    appointment, each round (who was sending, who receiving, the gift agreed), the closing.
+    The same for every kind, for partners and therapists alike."""
+    state = session.protocol_state
+    sections: list[Section] = []
+    for turn in turns:
+        phase = protocol.phase_of(session.kind, turn.step)
+        number = turn.round if phase is protocol.Phase.ROUND else 0
+        if not sections or (sections[-1].phase, sections[-1].round) != (phase, number):
+            section = Section(
+                phase=phase,
+                round=number,
+                title=protocol.PHASE_TITLES[phase].format(round=number),
+            )
+            if number:
+                sender = protocol.sender_in_round(state, number)
+                receiver = protocol.other_slot(sender)
+                section.sender = _name_for(session, sender, viewer, subject=True)
+                section.receiver = _name_for(session, receiver, viewer, subject=True)
+            sections.append(section)
+        view = turn_view(turn, viewer=viewer)
+        sections[-1].turns.append(view)
+        if view.gift and not view.removed:
+            sender = protocol.sender_in_round(state, turn.round)
+            sections[-1].gift = Gift(
+                giver=view.actor_name,
+                to=_name_for(session, sender, viewer, subject=False),
+                text=view.gift,
+            )
+    return sections
+
+
+def transcript_of(*, session: DialogueSession, viewer: User, turns: list[Turn]) -> dict:
+    """What a transcript page adds to the dialogue's context: its sections, and the gifts
+    agreed (shown first: they are what the couple takes away)."""
+    sections = transcript_sections(session=session, viewer=viewer, turns=turns)
+    return {"sections": sections, "gifts": [s.gift for s in sections if s.gift is not None]}
 
 
 # --- the current step, as one person sees it ---------------------------------------------
@@ -496,17 +591,55 @@ def dialogue_context(
 # --- home page -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PastDialogue:
+    session: DialogueSession
+    gifts: list[Gift]
+
+
+def _with_gifts(sessions: list[DialogueSession], *, viewer: User) -> list[PastDialogue]:
+    """Each past dialogue with the gifts agreed in it (the last one of each round), in one
+    query for them all. Turns are encrypted: gifts are found by their move."""
+    if not sessions:
+        return []
+    by_pk = {s.pk: s for s in sessions}
+    latest: dict[tuple[int, int], Turn] = {}
+    for turn in (
+        Turn.objects.filter(
+            session__in=list(by_pk), kind=Turn.Kind.MOVE, move__in=protocol.GIFT_MOVES
+        )
+        .only("session", "seq", "round", "actor", "data")
+        .order_by("seq")
+    ):
+        if (turn.data or {}).get(protocol.GIFT) and not turn.data.get("removed"):
+            latest[(turn.session_id, turn.round)] = turn
+    gifts: dict[int, list[Gift]] = {}
+    for (session_pk, number), turn in sorted(latest.items()):
+        session = by_pk[session_pk]
+        state = session.protocol_state
+        giver = session.slot_of_pk(turn.actor_id)
+        sender = protocol.sender_in_round(state, number)
+        gifts.setdefault(session_pk, []).append(
+            Gift(
+                giver=_name_for(session, giver, viewer, subject=True) if giver else "Someone",
+                to=_name_for(session, sender, viewer, subject=False),
+                text=str(turn.data[protocol.GIFT]),
+            )
+        )
+    return [PastDialogue(session=s, gifts=gifts.get(s.pk, [])) for s in sessions]
+
+
 def home_dialogues(*, user: User, couple: Couple | None) -> dict:
     """The live dialogue (if any) and past ones this person took part in."""
     if not user.is_authenticated or user.is_therapist or user.is_staff:
         return {}
     sessions = list(
         DialogueSession.objects.filter(Q(partner_a=user) | Q(partner_b=user))
-        .select_related("partner_a")
+        .select_related("partner_a", "partner_b")
         .order_by("-created_at")[:50]
     )
     live = next((s for s in sessions if s.is_live and couple and s.couple_id == couple.pk), None)
-    past = [s for s in sessions if s is not live]
+    past = _with_gifts([s for s in sessions if s is not live], viewer=user)
     gate = None
     if couple is not None and live is None:
         partner = partner_of(user=user, couple=couple)

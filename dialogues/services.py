@@ -38,6 +38,7 @@ MAX_APPOINTMENT_MINUTES = 24 * 60
 MAX_COACHING = protocol.MAX_TEXT
 FACILITATOR = "facilitator"  # the actor role of a therapist's turns
 ENDED = "This dialogue has ended; it can be read but not changed."
+NOT_STARTED = "The dialogue hasn't started yet, so there's nothing to pause."
 
 # A dialogue was completed (inside its transaction). kwargs: session.
 dialogue_completed = Signal()
@@ -339,16 +340,38 @@ def _gift_of(session: DialogueSession, choice: int) -> str | None:
     return items[choice] if 0 <= choice < len(items) else None
 
 
+MOVED_ON = "The dialogue has moved on since this form was shown. Here is where it is now."
+
+
+def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
+    """Why a form made for an earlier step is refused. When the partner made the move that
+    step was waiting for first (both clicked at once), say what they chose: one more query,
+    only on this path."""
+    first = (
+        session.turns.filter(seq__gt=at, kind=Turn.Kind.MOVE)
+        .exclude(step=protocol.START)
+        .order_by("seq")
+        .only("session", "seq", "step", "move", "actor")
+        .first()
+    )
+    partner = session.partner_in(protocol.other_slot(session.slot_of(actor) or protocol.SLOTS[0]))
+    if first is None or partner is None or first.actor_id != partner.pk:
+        return MOVED_ON
+    step = protocol.STEPS.get(first.step)
+    made = step.move(first.move) if step else None
+    if made is None:
+        return MOVED_ON
+    said = f" “{made.label}”" if made.phrase == "said" else ""
+    return f"{partner.display_name} {made.phrase}{said} just before you. Here is where it is now."
+
+
 def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | None) -> Decide:
     """A partner's protocol move. `at` is the step the form was made for."""
 
     def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
         _check_live(session)
         if at is not None and at != session.step_seq:
-            raise DialogueError(
-                "The dialogue has moved on since this form was shown. Here is where it is now.",
-                stale=True,
-            )
+            raise DialogueError(_moved_on(session, at=at, actor=actor), stale=True)
         state = session.protocol_state
         assert slot is not None  # partners only: a facilitator never makes a protocol move
         if protocol.starts_dialogue(state, move):
@@ -387,7 +410,10 @@ def decide_pause(session: DialogueSession, slot: str | None, actor: User) -> Cha
         raise DialogueError(ENDED)
     if session.is_paused:
         return None  # already paused: a double-click changes nothing
-    if not protocol.may_pause(session.protocol_state):
+    state = session.protocol_state
+    if not protocol.may_pause(state):
+        if protocol.before_start(state):
+            raise DialogueError(NOT_STARTED)
         raise DialogueError("A time-out isn't needed here.")
     return Change(
         move=protocol.PAUSE,

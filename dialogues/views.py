@@ -99,7 +99,10 @@ def dialogue_detail(request: AuthedRequest, public_id: str) -> HttpResponse:
 @require_GET
 def dialogue_transcript(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
-    return render(request, "dialogues/transcript.html", _page_context(session, request.user))
+    turns = selectors.turns_of(session=session, viewer=request.user)
+    context = selectors.dialogue_context(session=session, viewer=request.user, turns=turns)
+    context.update(selectors.transcript_of(session=session, viewer=request.user, turns=turns))
+    return render(request, "dialogues/transcript.html", context)
 
 
 def _panel_response(
@@ -180,12 +183,16 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
 
 
 def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResponse:
-    """A time-out, a resume or an end from the page: the move panel as it is now, or why not."""
+    """A time-out, a resume or an end from the page: the move panel as it is now, or why not
+    (422, with the message, nothing saved)."""
     session = _session_or_404(request, public_id)
     try:
         change(session_public_id=session.public_id, user=request.user)
     except DialogueError as error:
-        messages.error(request, error.message)
+        if request.htmx:
+            return _panel_response(request, session, error=error.message, status=422)
+        context = {**_page_context(session, request.user), "error": error.message}
+        return render(request, PAGE, context, status=422)
     if request.htmx:
         return _panel_response(request, session)
     return redirect("dialogues:detail", public_id=public_id)

@@ -51,6 +51,47 @@ def at_mirror(session, alex, sam):
     return session
 
 
+def round_moves(sender, receiver, *, gift: str = "Wake me at nine?"):
+    """(who, move, payload) for one whole round of an intentional dialogue, from "send" to
+    "switch or close"; with `gift`, the sender asks for two things and the receiver gives
+    that one (without, no requests)."""
+    moves = [
+        (sender, "send", {"text": f"{sender.display_name}: I feel lonely on Sundays."}),
+        (receiver, "mirror", {"text": "You feel lonely on Sundays."}),
+        (sender, "got_it", {}),
+        (receiver, "ask_more", {}),
+        (sender, "thats_all", {}),
+        (receiver, "summary", {"text": "Sundays feel lonely."}),
+        (sender, "got_it_all", {}),
+        (receiver, "validate", {"text": "That makes sense."}),
+        (sender, "acknowledge", {"text": ""}),
+        (receiver, "empathize", {"text": "Lonely, sad.", "feelings": ["lonely", "sad"]}),
+        (sender, "confirm", {}),
+    ]
+    if gift:
+        moves.append((sender, "make_requests", {"items": ["Breakfast on Sunday?", gift]}))
+        moves.append((receiver, "give", {"choice": "1"}))
+    else:
+        moves.append((sender, "skip_requests", {}))
+    return moves
+
+
+def play(session, moves) -> None:
+    """Make the moves, each with a form made for the step it is at."""
+    from dialogues import services
+
+    for user, move, payload in moves:
+        session.refresh_from_db()
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=user,
+            move=move,
+            payload=payload,
+            at=session.step_seq,
+        )
+    session.refresh_from_db()
+
+
 def login_url(next_path: str) -> str:
     from urllib.parse import quote
 

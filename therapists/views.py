@@ -214,11 +214,15 @@ def homework_new(request: AuthedRequest, public_id: str) -> HttpResponse:
 # --- the live console --------------------------------------------------------------------------
 
 
-def _console_context(request, session: DialogueSession) -> dict:
+def _console_context(request, session: DialogueSession, *, transcript: bool = False) -> dict:
     turns = dialogue_selectors.turns_of(session=session, viewer=request.user)
     context = dialogue_selectors.dialogue_context(
         session=session, viewer=request.user, turns=turns, role=FACILITATOR
     )
+    if transcript:  # grouped as the partners' transcript is (dialogues.selectors)
+        context.update(
+            dialogue_selectors.transcript_of(session=session, viewer=request.user, turns=turns)
+        )
     context["coach_form"] = CoachingForm(partners=context["console"].partners)
     context["note_form"] = NoteForm()
     context["notes"] = selectors.notes_of(
@@ -248,7 +252,7 @@ def transcript(request: AuthedRequest, public_id: str) -> HttpResponse:
         request=request,
         what="transcript",
     )
-    context = _console_context(request, session)
+    context = _console_context(request, session, transcript=True)
     return render(request, "therapists/transcript.html", context)
 
 

@@ -186,6 +186,9 @@ def test_state_is_frozen():
         {"kind": I, "step": "closing", "closed": frozenset({"c"})},
         {"kind": I, "step": "gift", "request_count": MAX_REQUESTS + 1},
         {"kind": I, "step": "gift", "request_count": -1},
+        {"kind": I, "step": "closing_proposed"},  # a proposal is always someone's
+        {"kind": I, "step": "closing_proposed", "proposer": "c"},
+        {"kind": I, "step": "switch", "proposer": "a"},  # only a proposal step has one
     ],
 )
 def test_invalid_states_are_refused(kwargs):
@@ -209,6 +212,7 @@ def test_to_dict_is_json_and_round_trips():
         "sender": "b",
         "closed": ["b"],
         "request_count": 0,
+        "proposer": "",
     }
     assert State.from_dict(d) == s
     assert State.from_dict(json.loads(json.dumps(d))) == s
@@ -258,7 +262,8 @@ def test_whose_turn(step, sender, expected):
         moves = p.allowed_moves(s, slot)
         assert bool(moves) == (slot in expected)
         if moves:
-            assert moves == STEPS[step].moves
+            assert moves == p.available_moves(s)
+            assert set(moves) <= set(STEPS[step].moves)
 
 
 def test_whose_turn_in_closing_excludes_who_has_closed():
@@ -358,8 +363,49 @@ TRANSITIONS = [
         {"step": "send", "round": 3, "sender": "a"},
     ),
     (I, "switch", {}, "b", "switch_roles", None, {"step": "send", "round": 2, "sender": "b"}),
-    (I, "switch", {}, "a", "go_to_closing", None, {"step": "closing", "round": 1}),
-    (I, "switch", {}, "b", "go_to_closing", None, {"step": "closing"}),
+    # once both have been heard, either may move on to closing
+    (I, "switch", {"round": 2, "sender": "b"}, "a", "go_to_closing", None, {"step": "closing"}),
+    (I, "switch", {"round": 2, "sender": "b"}, "b", "go_to_closing", None, {"step": "closing"}),
+    (I, "switch", {"round": 3}, "b", "go_to_closing", None, {"step": "closing", "round": 3}),
+    # before that, closing is only suggested: the other partner decides
+    (I, "switch", {}, "a", "propose_closing", None, {"step": "closing_proposed", "proposer": "a"}),
+    (I, "switch", {}, "b", "propose_closing", None, {"step": "closing_proposed", "proposer": "b"}),
+    (
+        I,
+        "closing_proposed",
+        {"proposer": "a"},
+        "b",
+        "agree_to_close",
+        None,
+        {"step": "closing", "round": 1, "proposer": ""},
+    ),
+    (
+        I,
+        "closing_proposed",
+        {"proposer": "b"},
+        "a",
+        "agree_to_close",
+        None,
+        {"step": "closing", "proposer": ""},
+    ),
+    (
+        I,
+        "closing_proposed",
+        {"proposer": "a"},
+        "b",
+        "switch_instead",
+        None,
+        {"step": "send", "round": 2, "sender": "b", "proposer": ""},
+    ),
+    (
+        I,
+        "closing_proposed",
+        {"proposer": "b", "request_count": 1},
+        "a",
+        "switch_instead",
+        None,
+        {"step": "send", "round": 2, "sender": "b", "request_count": 0},
+    ),
     (I, "closing", {}, "a", "close", None, {"step": "closing", "closed": {"a"}}),
     (I, "closing", {}, "b", "close", None, {"step": "closing", "closed": {"b"}}),
     (
@@ -770,10 +816,140 @@ def test_rewind_refuses_other_targets(state, target):
         p.rewind(state, target)
 
 
+# --------------------------------------------------------------------------- switch or close
+
+
+def test_who_has_been_heard():
+    assert p.heard(_at("send")) == frozenset()
+    assert p.heard(_at("gift", request_count=1)) == frozenset()
+    assert p.heard(_at("switch")) == {"a"}
+    assert p.heard(_at("closing_proposed", proposer="b")) == {"a"}
+    assert p.heard(_at("send", round=2, sender="b")) == {"a"}
+    assert p.heard(_at("switch", round=2, sender="b")) == {"a", "b"}
+    assert p.heard(_at("send", round=3)) == {"a", "b"}
+    assert not p.all_heard(_at("switch")) and p.all_heard(_at("switch", round=2, sender="b"))
+
+
+def test_after_one_round_closing_can_only_be_suggested():
+    s = _at("switch")
+    for slot in SLOTS:
+        assert [m.name for m in p.allowed_moves(s, slot)] == ["switch_roles", "propose_closing"]
+        with pytest.raises(NoSuchMove) as exc:
+            p.apply(s, slot, "go_to_closing")
+        assert exc.value.message == (
+            "Closing before you have both been heard needs you both to agree: suggest closing, "
+            "and your partner decides."
+        )
+
+
+def test_the_partner_already_heard_cannot_close_alone():
+    s = p.apply(_at("switch"), "a", "propose_closing")
+    assert s.step == "closing_proposed" and s.proposer == "a" and p.whose_turn(s) == {"b"}
+    assert p.allowed_moves(s, "a") == ()
+    for name in ("agree_to_close", "switch_instead"):
+        with pytest.raises(NotYourTurn) as exc:
+            p.apply(s, "a", name)
+        assert exc.value.message == (
+            "It's not your turn yet — your partner is deciding whether to close now or switch "
+            "roles first."
+        )
+    assert p.apply(s, "b", "agree_to_close") == _at("closing")
+    assert p.apply(s, "b", "switch_instead") == _at("send", round=2, sender="b")
+
+
+def test_a_suggestion_from_the_partner_not_yet_heard_needs_the_other_too():
+    s = p.apply(_at("switch"), "b", "propose_closing")
+    assert p.whose_turn(s) == {"a"}
+    assert p.apply(s, "a", "agree_to_close").step == "closing"
+
+
+def test_once_both_have_been_heard_either_closes_without_asking():
+    s = _at("switch", round=2, sender="b")
+    for slot in SLOTS:
+        assert [m.name for m in p.allowed_moves(s, slot)] == ["switch_roles", "go_to_closing"]
+    with pytest.raises(NoSuchMove) as exc:
+        p.apply(s, "a", "propose_closing")
+    assert "either of you can move on to closing" in exc.value.message
+
+
+def test_a_rewind_withdraws_a_suggestion_to_close():
+    s = _at("closing_proposed", proposer="a", request_count=1)
+    assert p.rewind_targets(s)[-1] == "switch"
+    assert p.rewind(s, "switch") == _at("switch", request_count=1)
+
+
+def test_in_every_kind_only_agreement_or_everyone_heard_leads_to_closing():
+    """Every move that leads to closing is either guarded by "everyone has been heard" or
+    answers a proposal (made by the other partner)."""
+    leading = [
+        (kind, name, move)
+        for kind, info in KINDS.items()
+        for name in info.steps
+        for move in STEPS[name].moves
+        if move.to == "closing"
+    ]
+    assert leading  # the intentional dialogue has a switch/close step
+    for kind, name, move in leading:
+        step = STEPS[name]
+        assert move.when is p.Guard.ALL_HEARD or step.actor is Actor.OTHER, (kind, name)
+        if step.actor is Actor.EITHER:  # where closing is guarded, suggesting it is offered
+            assert any(
+                m.when is p.Guard.NOT_ALL_HEARD and STEPS[m.to].actor is Actor.OTHER
+                for m in step.moves
+            ), (kind, name)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [_at("scheduled"), _at("switch"), _at("switch", round=2, sender="b"), _at("scheduled", A)],
+    ids=["scheduled", "switch-round-1", "switch-round-2", "appreciation-scheduled"],
+)
+def test_when_both_decide_at_once_the_second_decision_is_refused(state):
+    """At a step either partner may decide, whatever the first chose, the other's decision
+    (made for the same step) is refused as stale: never applied on top."""
+    assert STEPS[state.step].actor is Actor.EITHER
+    for first_slot, second_slot in (("a", "b"), ("b", "a")):
+        for first in p.allowed_moves(state, first_slot):
+            after = p.apply(state, first_slot, first.name, valid_payload(first, state))
+            for second in p.allowed_moves(state, second_slot):
+                with pytest.raises(NoSuchMove):
+                    p.apply(after, second_slot, second.name, valid_payload(second, state))
+
+
+def test_rounds_alternate_senders():
+    s = _at("send", round=3, sender="a")
+    assert [p.sender_in_round(s, r) for r in (1, 2, 3)] == ["a", "b", "a"]
+    s = _at("switch", round=2, sender="b")
+    assert [p.sender_in_round(s, r) for r in (1, 2)] == ["a", "b"]
+    with pytest.raises(ValueError):
+        p.sender_in_round(s, 0)
+
+
+def test_each_turn_belongs_to_the_opening_a_round_or_the_ending():
+    assert p.phase_of(I, "start") is p.Phase.OPENING
+    assert p.phase_of(I, "appointment") is p.Phase.OPENING
+    assert p.phase_of(A, "scheduled") is p.Phase.OPENING
+    for kind, info in KINDS.items():
+        for name in info.round_steps:
+            assert p.phase_of(kind, name) is p.Phase.ROUND
+    assert p.phase_of(I, "closing") is p.Phase.ENDING
+    assert p.phase_of(I, "finished") is p.Phase.ENDING
+
+
+def test_no_time_out_before_the_dialogue_has_started():
+    for kind in Kind:
+        assert not p.may_pause(p.start(kind))
+        assert not p.may_pause(_at("scheduled", kind))
+        begun = p.apply(p.start(kind), "b", "accept_now")
+        assert p.may_pause(begun)
+    for name in p.BEFORE_START:
+        assert not STEPS[name].pausable
+
+
 # --------------------------------------------------------------------------- full walks
 
 
-AVOID = {"not_quite", "add", "there_is_more", "switch_roles", "propose_time"}
+AVOID = {"not_quite", "add", "there_is_more", "switch_roles", "switch_instead", "propose_time"}
 
 
 def walk(kind: Kind, max_moves: int = 200) -> list[tuple[str, str, str]]:
@@ -808,7 +984,8 @@ def test_walk_intentional_to_the_end():
         ("empathy_check", "a", "confirm"),
         ("requests", "a", "make_requests"),
         ("gift", "b", "give"),
-        ("switch", "a", "go_to_closing"),
+        ("switch", "a", "propose_closing"),
+        ("closing_proposed", "b", "agree_to_close"),
         ("closing", "a", "close"),
         ("closing", "b", "close"),
     ]
@@ -937,6 +1114,7 @@ class DialogueMachine(RuleBasedStateMachine):
     def begin(self):
         self.state = p.start(self.KIND)
         self.history = [self.state]
+        self.reached_closing_fairly = False
 
     @rule(data=st.data())
     def valid_move(self, data):
@@ -989,8 +1167,8 @@ class DialogueMachine(RuleBasedStateMachine):
             assert self.state == before and before.to_dict() == snapshot
             if slot not in SLOTS:
                 assert isinstance(exc, NotYourTurn)
-            elif move_name not in {m.name for m in p.step_of(before).moves}:
-                assert isinstance(exc, NoSuchMove)
+            elif move_name not in {m.name for m in p.available_moves(before)}:
+                assert isinstance(exc, NoSuchMove)  # not offered now: a stale or forged form
             elif slot not in p.whose_turn(before):
                 assert isinstance(exc, NotYourTurn)
             else:
@@ -999,6 +1177,24 @@ class DialogueMachine(RuleBasedStateMachine):
         assert slot in p.whose_turn(before)
         assert move_name in {m.name for m in p.allowed_moves(before, slot)}
         self._check_step_change(before, after, slot)
+        self.state = after
+        self.history.append(after)
+
+    @rule(data=st.data())
+    def both_decide_at_once(self, data):
+        """Where either partner may decide, both do, for the same step: the first decision
+        is made, the second is refused as stale and changes nothing."""
+        s = self.state
+        if p.step_of(s).actor is not Actor.EITHER:
+            return
+        first_slot = data.draw(st.sampled_from(SLOTS))
+        second_slot = p.other_slot(first_slot)
+        first = data.draw(st.sampled_from(p.allowed_moves(s, first_slot)))
+        second = data.draw(st.sampled_from(p.allowed_moves(s, second_slot)))
+        after = p.apply(s, first_slot, first.name, valid_payload(first, s))
+        with pytest.raises(NoSuchMove):
+            p.apply(after, second_slot, second.name, valid_payload(second, s))
+        self._check_step_change(s, after, first_slot)
         self.state = after
         self.history.append(after)
 
@@ -1032,6 +1228,11 @@ class DialogueMachine(RuleBasedStateMachine):
             assert after.sender == before.sender
         if after.step == "closing" and before.step == "closing":
             assert after.closed == before.closed | {slot}
+        if after.step == "closing" and before.step != "closing":
+            # each is heard: closing earlier needs the agreement of the one who didn't propose
+            agreed = p.step_of(before).actor is Actor.OTHER and slot != before.proposer
+            assert p.all_heard(before) or agreed, (before, slot)
+            self.reached_closing_fairly = True
 
     @invariant()
     def step_belongs_to_kind(self):
@@ -1068,6 +1269,29 @@ class DialogueMachine(RuleBasedStateMachine):
         for slot in p.whose_turn(s):
             for move in p.allowed_moves(s, slot):
                 p.clean_payload(s, slot, move.name, valid_payload(move, s))
+
+    @invariant()
+    def a_proposal_is_answered_by_the_other_partner(self):
+        s = self.state
+        if p.step_of(s).actor is Actor.OTHER:
+            assert s.proposer in SLOTS
+            assert p.whose_turn(s) == {p.other_slot(s.proposer)}
+        else:
+            assert s.proposer == ""
+
+    @invariant()
+    def closing_only_once_everyone_is_heard_or_both_agreed(self):
+        if self.state.step == "closing":
+            assert self.reached_closing_fairly
+        assert p.heard(self.state) <= frozenset(SLOTS)
+        assert p.sender_in_round(self.state, self.state.round) == self.state.sender
+        # the senders of the rounds alternate, starting with the one who asked to talk
+        assert p.sender_in_round(self.state, 1) == "a"
+
+    @invariant()
+    def no_time_out_before_the_start(self):
+        if p.before_start(self.state):
+            assert not p.may_pause(self.state)
 
     @invariant()
     def round_trips(self):

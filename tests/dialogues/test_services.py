@@ -8,7 +8,7 @@ from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
 from imago_site import live
-from tests.helpers import at_once
+from tests.helpers import at_once, play, round_moves
 
 
 def move(session, user, name, token=None, at="current", **payload):
@@ -217,25 +217,161 @@ def test_closing_by_both_completes_the_dialogue(alex, sam, pair):
 
 
 def test_a_time_out_pauses_for_both_and_resumes_only_when_both_are_ready(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
     services.session_pause(session_public_id=dialogue.public_id, user=alex)
     dialogue.refresh_from_db()
     assert dialogue.status == "paused" and dialogue.paused_by == alex
     assert dialogue.paused_at is not None and dialogue.ready_to_resume == []
     with pytest.raises(DialogueError, match="paused"):
-        move(dialogue, sam, "accept_now")
+        move(dialogue, alex, "send", text="I feel.")
     services.session_pause(session_public_id=dialogue.public_id, user=sam)  # double: no-op
     services.session_resume(session_public_id=dialogue.public_id, user=sam)
     services.session_resume(session_public_id=dialogue.public_id, user=sam)  # double: no-op
     dialogue.refresh_from_db()
     assert dialogue.status == "paused" and dialogue.ready_to_resume == ["b"]
     with pytest.raises(DialogueError, match="paused"):
-        move(dialogue, sam, "accept_now")  # one partner ready is not enough
+        move(dialogue, alex, "send", text="I feel.")  # one partner ready is not enough
     services.session_resume(session_public_id=dialogue.public_id, user=alex)
     dialogue.refresh_from_db()
     assert dialogue.status == "active" and dialogue.paused_by is None
     assert dialogue.paused_at is None and dialogue.ready_to_resume == []
-    assert [m for _, _, m in turns(dialogue)] == ["ask", "pause", "ready", "resume"]
-    move(dialogue, sam, "accept_now")
+    moves = [m for _, _, m in turns(dialogue)]
+    assert moves == ["ask", "accept_now", "pause", "ready", "resume"]
+    move(dialogue, alex, "send", text="I feel.")
+
+
+@pytest.mark.parametrize("who", ["alex", "sam"])
+def test_no_time_out_before_the_dialogue_has_started(dialogue, alex, sam, who):
+    person = {"alex": alex, "sam": sam}[who]
+    with pytest.raises(DialogueError) as refused:
+        services.session_pause(session_public_id=dialogue.public_id, user=person)
+    assert refused.value.message == "The dialogue hasn't started yet, so there's nothing to pause."
+    dialogue.refresh_from_db()
+    assert dialogue.status == "active" and dialogue.paused_by is None
+    assert turns(dialogue) == [(1, "start", "ask")]
+    # Nor once a later time is agreed ("scheduled"): the dialogue still hasn't begun.
+    move(dialogue, sam, "propose_time", time="60")
+    with pytest.raises(DialogueError, match="hasn't started yet"):
+        services.session_pause(session_public_id=dialogue.public_id, user=person)
+    assert [m for _, _, m in turns(dialogue)] == ["ask", "propose_time"]
+    move(dialogue, alex, "begin")
+    services.session_pause(session_public_id=dialogue.public_id, user=person)
+    dialogue.refresh_from_db()
+    assert dialogue.status == "paused"
+
+
+# --- switch or close: each of you is heard ---------------------------------------------------
+
+
+def test_after_round_one_the_partner_already_heard_can_only_suggest_closing(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    before = turns(dialogue)
+    with pytest.raises(DialogueError, match="needs you both to agree") as refused:
+        move(dialogue, alex, "go_to_closing")
+    assert refused.value.stale  # the page shows the choices there are
+    assert turns(dialogue) == before
+    move(dialogue, alex, "propose_closing", token="alex-close")
+    dialogue.refresh_from_db()
+    assert dialogue.step == "closing_proposed" and dialogue.state["proposer"] == "a"
+    with pytest.raises(DialogueError, match="not your turn"):
+        move(dialogue, alex, "agree_to_close")
+    move(dialogue, sam, "agree_to_close")
+    dialogue.refresh_from_db()
+    assert dialogue.step == "closing" and dialogue.round == 1
+    assert [m for _, _, m in turns(dialogue)][-2:] == ["propose_closing", "agree_to_close"]
+    roles = Turn.objects.filter(move__in=["propose_closing", "agree_to_close"])
+    assert [(t.actor, t.actor_role) for t in roles.order_by("seq")] == [
+        (alex, "sender"),
+        (sam, "receiver"),
+    ]
+
+
+def test_the_other_partner_can_ask_to_switch_instead(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    move(dialogue, alex, "propose_closing")
+    move(dialogue, sam, "switch_instead")
+    dialogue.refresh_from_db()
+    assert (dialogue.step, dialogue.round) == ("send", 2)
+    assert dialogue.state["sender"] == "b" and dialogue.state["proposer"] == ""
+    move(dialogue, sam, "send", text="I'd like to be heard too.")
+
+
+def test_switching_needs_no_agreement(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    move(dialogue, alex, "switch_roles")
+    dialogue.refresh_from_db()
+    assert (dialogue.step, dialogue.round, dialogue.state["sender"]) == ("send", 2, "b")
+
+
+def test_once_both_have_been_heard_either_partner_moves_to_closing(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    move(dialogue, sam, "switch_roles")
+    play(dialogue, round_moves(sam, alex, gift=""))
+    assert dialogue.step == "switch"
+    with pytest.raises(DialogueError, match="either of you can move on to closing"):
+        move(dialogue, alex, "propose_closing")
+    move(dialogue, alex, "go_to_closing")
+    dialogue.refresh_from_db()
+    assert (dialogue.step, dialogue.round) == ("closing", 2)
+
+
+def test_when_both_decide_at_once_the_one_who_lost_is_told_what_happened(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    dialogue.refresh_from_db()
+    at = dialogue.step_seq
+    move(dialogue, alex, "propose_closing", token="alex-form", at=at)
+    with pytest.raises(DialogueError) as lost:
+        move(dialogue, sam, "switch_roles", token="sam-form", at=at)
+    assert lost.value.stale
+    assert lost.value.message == "Alex suggested closing just before you. Here is where it is now."
+    # Alex's click, replayed, saves nothing again; Sam's form is still refused.
+    assert not move(dialogue, alex, "propose_closing", token="alex-form", at=at).created
+    with pytest.raises(DialogueError, match="Alex suggested closing"):
+        move(dialogue, sam, "propose_closing", token="sam-form-2", at=at)
+    decisions = Turn.objects.filter(move__in=["propose_closing", "switch_roles"])
+    assert list(decisions.values_list("move", "actor")) == [("propose_closing", alex.pk)]
+    dialogue.refresh_from_db()
+    assert dialogue.step == "closing_proposed" and dialogue.seq == at + 1
+
+
+def test_the_loser_of_a_race_to_switch_is_told_too(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    dialogue.refresh_from_db()
+    at = dialogue.step_seq
+    move(dialogue, sam, "switch_roles", at=at)
+    with pytest.raises(DialogueError) as lost:
+        move(dialogue, alex, "propose_closing", at=at)
+    assert lost.value.message == "Sam switched roles just before you. Here is where it is now."
+
+
+def test_a_form_left_behind_by_ones_own_move_gets_the_plain_message(dialogue, alex, sam):
+    walk_to_switch(dialogue, alex, sam)
+    dialogue.refresh_from_db()
+    at = dialogue.step_seq
+    move(dialogue, alex, "propose_closing", at=at)
+    with pytest.raises(DialogueError) as refused:
+        move(dialogue, alex, "switch_roles", at=at)  # the same person, another tab
+    assert refused.value.message == services.MOVED_ON
+
+
+def test_a_refused_decision_costs_one_more_query_and_saves_nothing(
+    dialogue, alex, sam, django_assert_num_queries
+):
+    walk_to_switch(dialogue, alex, sam)
+    dialogue.refresh_from_db()
+    at = dialogue.step_seq
+    move(dialogue, alex, "propose_closing", at=at)
+    count = Turn.objects.count()
+    # savepoint, lock, token, what happened, rollback to the savepoint, release
+    with django_assert_num_queries(6), pytest.raises(DialogueError):
+        services.move_submit(
+            session_public_id=dialogue.public_id,
+            user=sam,
+            move="switch_roles",
+            at=at,
+            token="sam-late",
+        )
+    assert Turn.objects.count() == count
 
 
 def test_ending_makes_the_dialogue_read_only(dialogue, alex, sam):
@@ -332,7 +468,7 @@ def test_when_both_choose_at_once_exactly_one_wins(alex, sam, pair):
         lambda: services.move_submit(
             session_public_id=session.public_id,
             user=sam,
-            move="go_to_closing",
+            move="propose_closing",
             at=before.step_seq,
             token="sam-1",
         ),
@@ -341,7 +477,11 @@ def test_when_both_choose_at_once_exactly_one_wins(alex, sam, pair):
     losses = [r for r in results if isinstance(r, DialogueError)]
     assert len(wins) == 1 and len(losses) == 1, results
     assert losses[0].stale
-    assert Turn.objects.filter(move__in=["switch_roles", "go_to_closing"]).count() == 1
+    assert losses[0].message in {
+        "Alex switched roles just before you. Here is where it is now.",
+        "Sam suggested closing just before you. Here is where it is now.",
+    }
+    assert Turn.objects.filter(move__in=["switch_roles", "propose_closing"]).count() == 1
     seqs = list(Turn.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, before.seq + 2))
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
+from tests.helpers import play, round_moves, text_of
 
 OUTSIDERS = ["outsider", "therapist", "staff", "single"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -212,8 +213,9 @@ def test_actions_need_a_post(client_as, dialogue, action):
     ],
 )
 def test_either_partner_pauses_and_both_must_be_ready_to_resume(
-    client_as, dialogue, pauser, first, second
+    client_as, dialogue, sam, pauser, first, second
 ):
+    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
     response = client_as(pauser).post(url("pause", dialogue), **HTMX)
     assert b"called a time-out" in response.content
     assert DialogueSession.objects.get().status == "paused"
@@ -299,3 +301,149 @@ def test_the_home_page_tells_the_partner_they_are_asked_to_talk(client_as, dialo
     body = client_as("sam").get("/").content.decode()
     assert "Alex would like to talk" in body and url("detail", dialogue) in body
     assert 'ws-connect="/ws/home/"' in body
+
+
+# --- no time-out before the start ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["alex", "sam"])
+def test_no_time_out_is_offered_before_the_dialogue_has_started(client_as, dialogue, sam, who):
+    client = client_as(who)
+    assert 'class="timeout"' not in client.get(url("detail", dialogue)).content.decode()
+    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    assert 'class="timeout"' in client.get(url("detail", dialogue)).content.decode()
+
+
+@pytest.mark.parametrize("who", ["alex", "sam"])
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_time_out_asked_for_before_the_start_is_refused_and_saves_nothing(
+    client_as, dialogue, who, htmx
+):
+    response = client_as(who).post(url("pause", dialogue), **(HTMX if htmx else {}))
+    assert response.status_code == 422
+    assert "hasn't started yet, so there's nothing to pause" in text_of(response)
+    assert b'role="alert"' in response.content
+    assert DialogueSession.objects.get().status == "active"
+    assert list(Turn.objects.values_list("move", flat=True)) == ["ask"]
+
+
+# --- switch or close -------------------------------------------------------------------------
+
+
+def _at_switch(dialogue, alex, sam):
+    play(dialogue, [(sam, "accept_now", {}), *round_moves(alex, sam)])
+    assert dialogue.step == "switch"
+
+
+def test_after_round_one_each_partner_may_switch_or_only_suggest_closing(
+    client_as, dialogue, alex, sam
+):
+    _at_switch(dialogue, alex, sam)
+    for who in ("alex", "sam"):
+        body = client_as(who).get(url("detail", dialogue)).content.decode()
+        assert 'value="switch_roles"' in body and 'value="propose_closing"' in body
+        assert 'value="go_to_closing"' not in body
+    alex_client, sam_client = client_as("alex"), client_as("sam")
+    fields = form_fields(
+        alex_client.get(url("detail", dialogue)).content.decode(), "propose_closing"
+    )
+    response = alex_client.post(url("move", dialogue), fields, **HTMX)
+    assert response.status_code == 200
+    assert "Sam is deciding whether to close now or switch roles first." in text_of(response)
+    body = sam_client.get(url("detail", dialogue)).content.decode()
+    assert 'value="agree_to_close"' in body and 'value="switch_instead"' in body
+    assert "suggests closing before you have both been heard" in body
+    fields = form_fields(body, "agree_to_close")
+    assert sam_client.post(url("move", dialogue), fields, **HTMX).status_code == 200
+    assert DialogueSession.objects.get().step == "closing"
+
+
+def test_the_partner_who_lost_the_race_is_told_what_happened(client_as, dialogue, alex, sam):
+    _at_switch(dialogue, alex, sam)
+    alex_client, sam_client = client_as("alex"), client_as("sam")
+    alex_form = form_fields(
+        alex_client.get(url("detail", dialogue)).content.decode(), "switch_roles"
+    )
+    sam_form = form_fields(
+        sam_client.get(url("detail", dialogue)).content.decode(), "propose_closing"
+    )
+    assert alex_client.post(url("move", dialogue), alex_form, **HTMX).status_code == 200
+    response = sam_client.post(url("move", dialogue), sam_form, **HTMX)
+    assert response.status_code == 422
+    assert "Alex switched roles just before you. Here is where it is now." in text_of(response)
+    assert b'name="move" value="send"' in response.content  # Sam's move now: sending
+    again = sam_client.post(url("move", dialogue), sam_form, **HTMX)  # a double-click
+    assert again.status_code == 422
+    assert Turn.objects.filter(move__in=["switch_roles", "propose_closing"]).count() == 1
+
+
+# --- transcripts -------------------------------------------------------------------------------
+
+
+def _two_rounds(dialogue, alex, sam):
+    play(
+        dialogue,
+        [
+            (sam, "accept_now", {}),
+            *round_moves(alex, sam),
+            (alex, "propose_closing", {}),
+            (sam, "switch_instead", {}),
+            *round_moves(sam, alex, gift="Plan a walk on Saturday?"),
+            (sam, "go_to_closing", {}),
+            (alex, "close", {"text": "Your patience.", "rating": 5}),
+            (sam, "close", {"text": "Your honesty.", "rating": 4}),
+        ],
+    )
+    assert dialogue.status == "completed"
+
+
+@pytest.mark.parametrize("who", ["alex", "sam"])
+def test_a_transcript_keeps_the_shape_of_the_dialogue(client_as, dialogue, alex, sam, who):
+    _two_rounds(dialogue, alex, sam)
+    response = client_as(who).get(url("transcript", dialogue))
+    assert response.status_code == 200
+    text = text_of(response)
+    me, other = ("Alex", "Sam") if who == "alex" else ("Sam", "Alex")
+    parts = [
+        "Making the appointment",
+        "Round 1",
+        "Sending: " + ("You" if who == "alex" else "Alex"),
+        "Receiving: " + ("You" if who == "sam" else "Sam"),
+        "Switch or close “Suggest closing”",
+        "Close now? “Switch roles first”",
+        "Round 2",
+        "Sending: " + ("You" if who == "sam" else "Sam"),
+        "Closing",
+        "Your honesty.",
+    ]
+    positions = [text.index(part) for part in parts]
+    assert positions == sorted(positions), text
+    # The gifts agreed come first, as the viewer reads them.
+    gifts = text[: text.index("Making the appointment")]
+    you_gave = "You agreed to give " + other
+    they_gave = f"{other} agreed to give you"
+    assert (you_gave if who == "sam" else they_gave) + ": “Wake me at nine?”" in gifts
+    assert (you_gave if who == "alex" else they_gave) + ": “Plan a walk on Saturday?”" in gifts
+    # An acknowledgement without words is one line, not a blank "Feeling understood" card.
+    body = response.content.decode()
+    assert "· Feeling understood" not in body
+    assert text.count(" acknowledged.") == 2
+    assert me in text or "You" in text
+
+
+def test_the_home_page_lists_the_gift_agreed_in_each_past_dialogue(client_as, dialogue, alex, sam):
+    _two_rounds(dialogue, alex, sam)
+    text = text_of(client_as("alex").get("/"))
+    assert "Past dialogues" in text
+    assert "Sam agreed to give you: “Wake me at nine?”" in text
+    assert "You agreed to give Sam: “Plan a walk on Saturday?”" in text
+    assert "You agreed to give Alex: “Wake me at nine?”" in text_of(client_as("sam").get("/"))
+
+
+@pytest.mark.parametrize("who", OUTSIDERS)
+def test_nobody_else_sees_a_transcript_or_its_gifts(client_as, dialogue, alex, sam, who):
+    _two_rounds(dialogue, alex, sam)
+    response = client_as(who).get(url("transcript", dialogue))
+    assert response.status_code == 404
+    assert b"Wake me at nine" not in response.content
+    assert b"Wake me at nine" not in client_as(who).get("/").content

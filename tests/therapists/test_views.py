@@ -7,7 +7,7 @@ from couples.models import AuditEvent
 from dialogues.models import Turn
 from safety import services as safety_services
 from tests.factories import TherapistFactory, link_with_consent, screen
-from tests.helpers import at_mirror
+from tests.helpers import at_mirror, play, round_moves, text_of
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
@@ -154,6 +154,45 @@ def test_opening_the_console_transcript_or_couple_is_audited(live, pair, therapi
         (pair.public_id, "couple"),
     ]
     assert all(live.topic not in str(e.details) for e in events)
+
+
+# --- the transcript ------------------------------------------------------------------------------
+
+
+def test_the_therapists_transcript_is_grouped_like_the_partners(
+    live, therapist, alex, sam, client_as
+):
+    play(
+        live,
+        [
+            *round_moves(alex, sam),
+            (sam, "switch_roles", {}),
+            *round_moves(sam, alex, gift=""),
+            (alex, "go_to_closing", {}),
+        ],
+    )
+    therapist_services.coaching_send(
+        session_public_id=live.public_id, therapist=therapist, text="Well done, both.", to=""
+    )
+    response = client_as(therapist).get(reverse("therapists:transcript", args=[live.public_id]))
+    assert response.status_code == 200
+    text = text_of(response)
+    parts = [
+        "The gift agreed",
+        "Sam agreed to give Alex: “Wake me at nine?”",
+        "Making the appointment",
+        "Round 1",
+        "Sending: Alex",
+        "Receiving: Sam",
+        "Round 2",
+        "Sending: Sam",
+        "Receiving: Alex",
+        "Closing",
+        "Well done, both.",
+    ]
+    positions = [text.index(part) for part in parts]
+    assert positions == sorted(positions), text
+    assert "· Feeling understood" not in response.content.decode()
 
 
 # --- the console page --------------------------------------------------------------------------

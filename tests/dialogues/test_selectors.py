@@ -1,0 +1,168 @@
+"""Reads shaped for pages: a transcript grouped as the protocol shapes a dialogue, the same for
+every kind and every reader; the gifts agreed, on the home page."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dialogues import selectors, services
+from tests.helpers import play, round_moves
+
+pytestmark = pytest.mark.django_db
+
+
+def sections_for(session, viewer):
+    session.refresh_from_db()
+    turns = selectors.turns_of(session=session, viewer=viewer)
+    return selectors.transcript_sections(session=session, viewer=viewer, turns=turns)
+
+
+def shape(sections):
+    return [(s.phase.value, s.round, s.title, s.sender, s.receiver) for s in sections]
+
+
+def test_an_intentional_dialogue_reads_as_appointment_rounds_and_closing(dialogue, alex, sam):
+    play(
+        dialogue,
+        [
+            (sam, "accept_now", {}),
+            *round_moves(alex, sam),
+            (sam, "switch_roles", {}),
+            *round_moves(sam, alex, gift=""),
+            (alex, "go_to_closing", {}),
+            (alex, "close", {"text": "Your patience.", "rating": 5}),
+        ],
+    )
+    sections = sections_for(dialogue, alex)
+    assert shape(sections) == [
+        ("opening", 0, "Making the appointment", "", ""),
+        ("round", 1, "Round 1", "You", "Sam"),
+        ("round", 2, "Round 2", "Sam", "You"),
+        ("ending", 0, "Closing", "", ""),
+    ]
+    assert [t.phrase for t in sections[0].turns] == ["asked to talk", "is available now"]
+    assert sections[1].turns[-1].phrase == "switched roles"  # the decision ends its round
+    assert sections[2].turns[-1].phrase == "moved on to closing"
+    assert sum(len(s.turns) for s in sections) == dialogue.seq  # every turn, once, in order
+    assert sections[1].gift == selectors.Gift(giver="Sam", to="you", text="Wake me at nine?")
+    assert sections[2].gift is None
+    assert shape(sections_for(dialogue, sam))[1] == ("round", 1, "Round 1", "Alex", "You")
+
+
+def test_time_outs_and_coaching_stay_in_the_round_they_happened_in(
+    dialogue, alex, sam, therapist, link
+):
+    from therapists import services as therapist_services
+
+    play(dialogue, [(sam, "accept_now", {}), *round_moves(alex, sam)[:3]])
+    services.session_pause(session_public_id=dialogue.public_id, user=sam)
+    services.session_resume(session_public_id=dialogue.public_id, user=sam)
+    services.session_resume(session_public_id=dialogue.public_id, user=alex)
+    therapist_services.coaching_send(
+        session_public_id=dialogue.public_id, therapist=therapist, text="Only Sam.", to="b"
+    )
+    for_alex = sections_for(dialogue, alex)
+    assert shape(for_alex)[1:] == [("round", 1, "Round 1", "You", "Sam")]
+    phrases = [t.phrase for t in for_alex[1].turns]
+    assert phrases[-4:] == [
+        "said",
+        "called a time-out",
+        "is ready to go on",
+        "resumed the dialogue",
+    ]
+    assert "Only Sam." not in [t.text for s in for_alex for t in s.turns]  # not Alex's to read
+    for_therapist = sections_for(dialogue, therapist)
+    assert shape(for_therapist)[1] == ("round", 1, "Round 1", "Alex", "Sam")
+    assert for_therapist[1].turns[-1].text == "Only Sam."
+
+
+def test_an_appreciation_dialogue_has_two_rounds_with_roles_swapped(pair, alex, sam):
+    session = services.dialogue_start(user=alex, kind="appreciation", topic="Thanks")
+    play(
+        session,
+        [
+            (sam, "accept_now", {}),
+            (alex, "appreciate", {"text": "Your calm."}),
+            (sam, "mirror", {"text": "My calm."}),
+            (alex, "got_it", {}),
+            (sam, "appreciate", {"text": "Your jokes."}),
+            (alex, "mirror", {"text": "My jokes."}),
+            (sam, "got_it", {}),
+        ],
+    )
+    assert session.status == "completed"
+    assert shape(sections_for(session, sam)) == [
+        ("opening", 0, "Making the appointment", "", ""),
+        ("round", 1, "Round 1", "Alex", "You"),
+        ("round", 2, "Round 2", "You", "Alex"),
+    ]
+
+
+def test_a_behaviour_change_request_shows_its_gift(pair, alex, sam):
+    session = services.dialogue_start(user=alex, kind="behavior_change", topic="Dishes")
+    play(
+        session,
+        [
+            (sam, "accept_now", {}),
+            (alex, "make_requests", {"items": ["Wash up on Mondays?"]}),
+            (sam, "give", {"choice": "0", "text": "Gladly."}),
+        ],
+    )
+    context = selectors.transcript_of(
+        session=session, viewer=alex, turns=selectors.turns_of(session=session, viewer=alex)
+    )
+    assert context["gifts"] == [selectors.Gift(giver="Sam", to="you", text="Wash up on Mondays?")]
+    assert context["gifts"][0].line == "Sam agreed to give you"
+
+
+def test_an_empty_acknowledgement_is_an_empty_turn_and_words_are_not(dialogue, alex, sam):
+    play(dialogue, [(sam, "accept_now", {}), *round_moves(alex, sam)])
+    views = [v for s in sections_for(dialogue, sam) for v in s.turns]
+    empty = [v.phrase for v in views if v.is_empty]
+    assert empty == ["acknowledged"]
+    assert not any(v.is_empty for v in views if v.is_event or v.text or v.said)
+
+
+def test_the_home_page_reads_every_past_dialogues_gifts_in_one_query(pair, alex, sam):
+    def past_dialogue(gift):
+        session = services.dialogue_start(user=alex, kind="behavior_change", topic="Dishes")
+        play(
+            session,
+            [
+                (sam, "accept_now", {}),
+                (alex, "make_requests", {"items": [gift]}),
+                (sam, "give", {"choice": "0"}),
+            ],
+        )
+
+    def home():
+        with CaptureQueriesContext(connection) as ctx:
+            shown = selectors.home_dialogues(user=alex, couple=pair)
+        return shown, len(ctx.captured_queries)
+
+    past_dialogue("One?")
+    shown, one = home()
+    past_dialogue("Two?")
+    past_dialogue("Three?")
+    shown, three = home()
+    assert three == one
+    assert [[g.text for g in p.gifts] for p in shown["past_dialogues"]] == [
+        ["Three?"],
+        ["Two?"],
+        ["One?"],
+    ]
+    assert shown["past_dialogues"][0].gifts[0].line == "Sam agreed to give you"
+
+
+def test_a_gift_whose_author_deleted_their_account_is_not_listed(pair, alex, sam):
+    session = services.dialogue_start(user=alex, kind="behavior_change", topic="Dishes")
+    play(
+        session,
+        [
+            (sam, "accept_now", {}),
+            (alex, "make_requests", {"items": ["Wash up?"]}),
+            (sam, "give", {"choice": "0"}),
+        ],
+    )
+    services.turns_erase_by(user=sam)  # the giver's own turn is emptied
+    assert selectors.home_dialogues(user=alex, couple=pair)["past_dialogues"][0].gifts == []
