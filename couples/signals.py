@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from allauth.account.signals import email_added
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import Signal, receiver
@@ -65,3 +66,14 @@ def on_logout(sender, request, user, **kwargs) -> None:
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
     email = credentials.get("email") or credentials.get("username") or ""
     audit(action="auth.login_failed", request=request, account=attempted_account(email))
+
+
+@receiver(email_added)
+def on_email_added(sender, request, user, email_address, **kwargs) -> None:
+    """allauth tells the new address (its confirmation code) but not the person's own: a
+    security notification to the main address, like a changed password's."""
+    from allauth.account.adapter import get_adapter
+
+    get_adapter(request).send_notification_mail(
+        "account/email/email_added", user, {"added_email": email_address.email}
+    )
