@@ -85,11 +85,21 @@ def devices_of(*, user: User, request: HttpRequest) -> list[Device]:
 def devices_sign_out(*, user: User, request: HttpRequest, device: str | None = None) -> int:
     """Sign out one of the person's other devices (`device`), or all the others (None).
     This login is never ended here (that is logging out). Returns how many were ended."""
-    current_key = request.session.session_key
-    others = [
-        s
-        for s in UserSession.objects.filter(user_id=user.pk)
-        if s.session_key != current_key and (device is None or device_id(s) == device)
-    ]
+    current_key = getattr(getattr(request, "session", None), "session_key", None)
+    others = []
+    for session in UserSession.objects.filter(user_id=user.pk):
+        if session.session_key == current_key or device not in (None, device_id(session)):
+            continue
+        if not session.exists():
+            session.delete()  # over already (logged out, expired): nothing to end
+            continue
+        others.append(session)
     get_adapter().end_sessions(others)
     return len(others)
+
+
+def devices_sign_out_after_new_password(*, user: User, request: HttpRequest) -> int:
+    """A new password (changed, set or reset) ends every other login: Django already refuses
+    their old session hash on their next request; ending them here also closes their live
+    pages at once, and forgets them on the devices page."""
+    return devices_sign_out(user=user, request=request)

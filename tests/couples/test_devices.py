@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from couples.devices import device_id, device_name
 from couples.models import AuditEvent
+from imago_site import live
 from tests.conftest import ROLES
-from tests.sockets import drain, open_socket, path_of
+from tests.sockets import drain, open_socket, path_of, receive_until
 
 URL = "/accounts/sessions/"
 PHONE = (
@@ -209,11 +210,54 @@ async def test_signing_out_a_device_closes_its_sockets_and_no_others(dialogue, a
             break
     else:
         raise AssertionError("the signed-out device's socket stayed open")
-    # The laptop's socket is still there and answers.
-    await laptop.send_to(text_data='{"type": "ping"}')
+    # The laptop's socket is still there and answers (the home page's hears its couple).
+    if path == "dialogue":
+        await laptop.send_to(text_data='{"type": "ping"}')
+        assert 'id="pong"' in await receive_until(laptop, 'id="pong"')
+    else:
+        await database_sync_to_async(live.send)(
+            live.couple_group(dialogue.couple_id), {"type": "couple.changed"}
+        )
+        assert "home-dialogues" in await receive_until(laptop, "home-dialogues")
+    await laptop.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_new_password_signs_out_the_other_devices_and_closes_their_sockets(dialogue, alex):
+    from tests.factories import PASSWORD
+
+    phone, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    await drain(phone)
+    laptop = phone.http_client.__class__()
+
+    def change_password_on_the_laptop() -> int:
+        laptop.post(
+            reverse("account_login"),
+            {"login": alex.email, "password": PASSWORD},
+            REMOTE_ADDR="203.0.113.9",
+        )
+        new = "a-brand-new-passphrase"
+        return laptop.post(
+            reverse("account_change_password"),
+            {"oldpassword": PASSWORD, "password1": new, "password2": new},
+            REMOTE_ADDR="203.0.113.9",
+        ).status_code
+
+    assert await database_sync_to_async(change_password_on_the_laptop)() == 302
     for _ in range(10):
-        if 'id="pong"' in await laptop.receive_from(timeout=3):
+        output = await phone.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4401
             break
     else:
-        raise AssertionError("the laptop's socket stopped answering")
-    await laptop.disconnect()
+        raise AssertionError("the other device's socket stayed open after a new password")
+
+    def state() -> tuple[bool, bool, int]:
+        return (
+            "_auth_user_id" in phone.http_client.session,
+            "_auth_user_id" in laptop.session,
+            UserSession.objects.filter(user=alex).count(),
+        )
+
+    assert await database_sync_to_async(state)() == (False, True, 1)

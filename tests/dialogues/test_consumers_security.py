@@ -10,6 +10,7 @@ from couples import services as couple_services
 from couples import session_limits
 from dialogues import consumers
 from dialogues.consumers import CLOSE_UNAUTHENTICATED
+from imago_site import live
 from tests.mfa import give_mfa
 from tests.sockets import drain, open_socket, path_of, receive_until
 
@@ -170,8 +171,14 @@ async def test_a_partners_open_page_keeps_the_login_alive_past_the_idle_limit(
     await drain(ws)
     start = session_limits.now()
     monkeypatch.setattr(session_limits, "now", lambda: start + 5 * 3600)
-    await ws.send_to(text_data='{"type": "ping"}')
-    assert 'id="pong"' in await receive_until(ws, 'id="pong"')
+    await ws.send_to(text_data='{"type": "ping"}')  # the socket looks at its login's limits
+    if path == "dialogue":
+        assert 'id="pong"' in await receive_until(ws, 'id="pong"')
+    else:  # the home page's socket answers no ping: it still hears its couple
+        await database_sync_to_async(live.send)(
+            live.couple_group(dialogue.couple_id), {"type": "couple.changed"}
+        )
+        assert "home-dialogues" in await receive_until(ws, "home-dialogues")
     response = await database_sync_to_async(ws.http_client.get)("/")
     assert response.status_code == 200
     monkeypatch.setattr(session_limits, "now", lambda: start + 12 * 3600 + 60)
