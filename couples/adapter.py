@@ -17,13 +17,61 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.core.internal.ratelimit import get_ip
+from allauth.usersessions.adapter import DefaultUserSessionsAdapter
+from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+
+from imago_site import live
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: Any,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """allauth's security notifications (a password, an address or two-factor changed),
+        worded like our other emails (templates/account/email/base_notification.txt): who,
+        when, which kind of device, and where to act if it wasn't them. No network address:
+        the devices page shows those to the person, an email goes through other hands."""
+        from couples.devices import device_name
+
+        ctx = {
+            "user": user,
+            "device": device_name(self.get_http_user_agent(self.request)),
+            "reset_url": settings.SITE_URL + reverse("account_reset_password"),
+            "devices_url": settings.SITE_URL + reverse("couples:devices"),
+            **(context or {}),
+        }
+        super().send_notification_mail(template_prefix, user, ctx, email=email)
+
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         account = super()._get_login_attempts_cache_key(request, **credentials)
         # get_ip: the client's address as allauth's own per-address limit sees it (an IPv6
         # address stands for its /64, so an attacker can't rotate through one network).
         return f"{account}:from:{get_ip(request)}"
+
+
+class UserSessionsAdapter(DefaultUserSessionsAdapter):
+    """allauth's user sessions, ended the way logging out ends one: the login is deleted from
+    the session store, its live sockets close by event (`auth.revoked` to the login's group,
+    as on logout), and the audit trail records it."""
+
+    def end_sessions(self, sessions) -> None:
+        from couples.audit import audit
+
+        request = context.request
+        for session in sessions:
+            session.end()
+            live.sockets_close_for_login(session_key=session.session_key)
+            audit(
+                action="auth.device_signed_out",
+                actor=getattr(request, "user", None),
+                target=session.user,
+                request=request,
+            )

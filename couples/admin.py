@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -357,6 +358,9 @@ class EmailAddressAdmin(AuditedAdmin, BaseEmailAddressAdmin):
 
 
 admin.site.unregister(Authenticator)
+# Signed-in devices (network addresses, browsers) are their owner's to see and end
+# (/accounts/sessions/); staff end every login of a person by deactivating them.
+admin.site.unregister(UserSession)
 
 
 @admin.register(Authenticator)

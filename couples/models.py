@@ -62,6 +62,8 @@ class User(AbstractUser):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PARTNER)
     therapist_verified_at = models.DateTimeField(null=True, blank=True)
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    # A partner said "no thanks" to the home page's suggestion of two-factor authentication.
+    two_factor_hint_dismissed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -1,7 +1,8 @@
 """Retention: what the daily purge (`manage.py purge`) erases, and when (README, "Security and
 privacy" and "Deployment").
 
-- Expired sessions go (Django's `clearsessions`).
+- Expired sessions go (Django's `clearsessions`), and the devices list's rows of logins
+  that are over (allauth's user sessions: an address and a browser each).
 - An ended couple's content (what was written in its dialogues, its topics, a therapist's
   coaching, notes and homework text, the partners' safety answers about it) is erased
   `RETENTION_ENDED_COUPLE_DAYS` after the couple ended. Both partners are emailed
@@ -121,8 +122,12 @@ def couple_purge(couple: Couple, *, now: datetime) -> bool:
 
 
 def _sessions_clear() -> int:
+    from allauth.usersessions.models import UserSession
+
     expired = Session.objects.filter(expire_date__lt=timezone.now()).count()
     call_command("clearsessions")
+    # The devices list's rows (an address, a browser) of logins that are over go with them.
+    UserSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
     return expired
 
 

@@ -37,6 +37,19 @@ def partner_of(*, user: User, couple: Couple | None = None) -> User | None:
     return None
 
 
+def two_factor_suggested(*, user: User, partner: User | None) -> bool:
+    """Offer two-factor authentication to a partner once they are paired (therapists and staff
+    must have it already), until they turn it on or say no thanks."""
+    from allauth.mfa.models import Authenticator
+
+    return (
+        user.is_partner
+        and partner is not None
+        and user.two_factor_hint_dismissed_at is None
+        and not Authenticator.objects.filter(user_id=user.pk).exists()
+    )
+
+
 def pending_invitations(*, couple: Couple) -> QuerySet[Invitation]:
     return couple.invitations.filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()

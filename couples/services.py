@@ -257,6 +257,13 @@ def couple_leave(*, user: User) -> Couple:
     return couple
 
 
+def two_factor_hint_dismiss(*, user: User) -> None:
+    """The partner said no thanks to the two-factor suggestion (again: nothing changes)."""
+    User.objects.filter(pk=user.pk, two_factor_hint_dismissed_at__isnull=True).update(
+        two_factor_hint_dismissed_at=timezone.now()
+    )
+
+
 # --- accounts: deactivation, therapist verification, deletion --------------------------------
 
 DELETED_NAME = "Deleted account"
@@ -268,11 +275,14 @@ def user_sessions_end(*, user: User) -> int:
     Scans the unexpired sessions: bounded by their 12-hour life, and done only on the rare
     deactivation or deletion.
     """
+    from allauth.usersessions.models import UserSession
+
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
             ended += 1
+    UserSession.objects.filter(user=user).delete()  # the devices list: address, browser
     live.sockets_close_for_user(user_pk=user.pk)
     return ended
 

@@ -1,7 +1,14 @@
-"""How long a login lasts: 12 hours for everyone, and 30 idle minutes for therapists and staff.
+"""How long a login lasts: 12 hours for everyone; idle limits of 30 minutes for therapists and
+staff and `PARTNER_IDLE_MINUTES` (4 hours) for partners.
 
 Plain functions over the session's data, shared by the HTTP middleware and the websocket
 consumers, so a page and a socket of the same login always agree on whether it is over.
+
+A partner's open live page counts as activity: its socket marks the login as live in the
+cache every tick (`live_mark`), and the idle limit reads the later of the last page request
+and that mark. A dialogue can wait a long time for the other partner's move; the page open
+in front of the person must not log them out meanwhile. Therapists' and staff's sockets do
+not count: their short limit is about a screen left unattended with other people's data.
 """
 
 from __future__ import annotations
@@ -10,12 +17,19 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.core.cache import cache
+
+from imago_site.live import auth_session_group
 
 LOGIN_AT = "imago_login_at"  # set when the person logs in (time.time())
-SEEN_AT = "imago_seen_at"  # last HTTP request of a therapist or staff member
+SEEN_AT = "imago_seen_at"  # last HTTP request of the login (written at most every SEEN_EVERY)
 
 EXPIRED_ABSOLUTE = "absolute"
 EXPIRED_IDLE = "idle"
+
+# Seconds between two writes of SEEN_AT to the session: a small share of each idle limit.
+SEEN_EVERY_STRICT = 30
+SEEN_EVERY_PARTNER = 300
 
 
 def now() -> float:
@@ -28,26 +42,79 @@ def is_strict(user) -> bool:
     return bool(getattr(user, "is_staff", False) or getattr(user, "is_therapist", False))
 
 
-def expiry_reason(data: Mapping, *, strict: bool, at: float | None = None) -> str | None:
-    """Why this login is over (None while it is still good)."""
+def idle_limit(*, strict: bool) -> int:
+    """Seconds without activity after which a login ends (0: no idle limit)."""
+    return settings.SESSION_IDLE_SECONDS_STRICT if strict else settings.SESSION_IDLE_SECONDS_PARTNER
+
+
+def seen_every(*, strict: bool) -> int:
+    return SEEN_EVERY_STRICT if strict else SEEN_EVERY_PARTNER
+
+
+def _live_key(session_key: str | None) -> str | None:
+    group = auth_session_group(session_key)
+    return f"live-seen.{group}" if group else None
+
+
+async def live_mark(session_key: str | None) -> None:
+    """A partner's socket of this login is open now (kept as long as the idle limit)."""
+    key = _live_key(session_key)
+    limit = settings.SESSION_IDLE_SECONDS_PARTNER
+    if key and limit:
+        await cache.aset(key, now(), limit + SEEN_EVERY_PARTNER)
+
+
+def live_seen(session_key: str | None) -> float | None:
+    """When a partner's live page of this login last said it was open (None: never)."""
+    key = _live_key(session_key)
+    return cache.get(key) if key else None
+
+
+async def alive_seen(session_key: str | None) -> float | None:
+    key = _live_key(session_key)
+    return await cache.aget(key) if key else None
+
+
+def expiry_reason(
+    data: Mapping, *, strict: bool, at: float | None = None, live_at: float | None = None
+) -> str | None:
+    """Why this login is over (None while it is still good). `live_at`: when a partner's
+    live page of this login was last open (see the module's docstring)."""
     at = now() if at is None else at
     login_at = data.get(LOGIN_AT)
     if login_at is not None and at - float(login_at) > settings.SESSION_ABSOLUTE_SECONDS:
         return EXPIRED_ABSOLUTE
+    limit = idle_limit(strict=strict)
     seen_at = data.get(SEEN_AT, login_at)
-    idle_limit = settings.SESSION_IDLE_SECONDS_STRICT
-    if strict and seen_at is not None and at - float(seen_at) > idle_limit:
+    if not limit or seen_at is None:
+        return None
+    seen_at = float(seen_at)
+    if not strict and live_at is not None:
+        seen_at = max(seen_at, float(live_at))
+    if at - seen_at > limit:
         return EXPIRED_IDLE
     return None
 
 
-def deadline(data: Mapping, *, strict: bool) -> float | None:
+def deadline(data: Mapping, *, strict: bool, live_at: float | None = None) -> float | None:
     """When this login will be over if nothing happens meanwhile (None: unknown)."""
     login_at = data.get(LOGIN_AT)
     if login_at is None:
         return None
     ends = float(login_at) + settings.SESSION_ABSOLUTE_SECONDS
-    if strict:
+    limit = idle_limit(strict=strict)
+    if limit:
         seen_at = float(data.get(SEEN_AT, login_at))
-        ends = min(ends, seen_at + settings.SESSION_IDLE_SECONDS_STRICT)
+        if not strict and live_at is not None:
+            seen_at = max(seen_at, float(live_at))
+        ends = min(ends, seen_at + limit)
     return ends
+
+
+def idle_words(*, strict: bool) -> str:
+    """The idle limit in words ("30 minutes", "4 hours") for the message after it."""
+    minutes = idle_limit(strict=strict) // 60
+    if minutes % 60 == 0 and minutes >= 60:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from allauth.account.signals import email_added, password_changed, password_reset, password_set
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import Signal, receiver
@@ -48,7 +49,29 @@ def on_login(sender, request, user, **kwargs) -> None:
         at = session_limits.now()
         request.session[session_limits.LOGIN_AT] = at
         request.session[session_limits.SEEN_AT] = at
+        _device_remember(request, user)
     audit(action="auth.login", actor=user, target=user, request=request)
+
+
+def _device_remember(request, user) -> None:
+    """Every login is on the devices page, however it happened: allauth records those made
+    through its own flows (its `user_logged_in`); this records any other (Django's)."""
+    from allauth.core.internal.httpkit import HTTP_USER_AGENT_MAX_LENGTH, get_client_ip
+    from allauth.usersessions.models import UserSession
+
+    ip = get_client_ip(request)
+    if not ip:
+        return  # no request from a browser (allauth's own record needs an address too)
+    if not request.session.session_key:
+        request.session.save()
+    UserSession.objects.get_or_create(
+        session_key=request.session.session_key,
+        defaults={
+            "user": user,
+            "ip": ip,
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:HTTP_USER_AGENT_MAX_LENGTH],
+        },
+    )
 
 
 @receiver(user_logged_out)
@@ -65,3 +88,23 @@ def on_logout(sender, request, user, **kwargs) -> None:
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
     email = credentials.get("email") or credentials.get("username") or ""
     audit(action="auth.login_failed", request=request, account=attempted_account(email))
+
+
+@receiver(email_added)
+def on_email_added(sender, request, user, email_address, **kwargs) -> None:
+    """allauth tells the new address (its confirmation code) but not the person's own: a
+    security notification to the main address, like a changed password's."""
+    from allauth.account.adapter import get_adapter
+
+    get_adapter(request).send_notification_mail(
+        "account/email/email_added", user, {"added_email": email_address.email}
+    )
+
+
+@receiver(password_changed)
+@receiver(password_set)
+@receiver(password_reset)
+def on_new_password(sender, request, user, **kwargs) -> None:
+    from couples.devices import devices_sign_out_after_new_password
+
+    devices_sign_out_after_new_password(user=user, request=request)

@@ -14,8 +14,12 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("invite/<str:token>/", views.invitation, name="invitation"),
+    path("account/two-factor-hint/", views.two_factor_hint_dismiss, name="two_factor_hint_dismiss"),
     path("account/data/", views.your_data, name="your_data"),
     path("account/data/export/", views.your_data_export, name="your_data_export"),
     path("account/delete/", views.account_delete, name="account_delete"),
+    # Signed-in devices, at allauth's own address for them (imago_site/urls.py includes this
+    # before allauth, so its links land here): allauth's view only signs out all the others.
+    path("accounts/sessions/", views.devices, name="devices"),
     path("csp-report/", csp.csp_report, name="csp_report"),
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from couples import devices as devices_
 from couples import selectors, services
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
@@ -137,6 +138,42 @@ def couple_leave(request: AuthedRequest) -> HttpResponse:
     else:
         messages.success(request, "You've left the couple. Your past dialogues are kept.")
     return redirect("home")
+
+
+@login_required
+@require_POST
+def two_factor_hint_dismiss(request: AuthedRequest) -> HttpResponse:
+    """A partner's "no thanks" to the home page's two-factor suggestion (partners only:
+    therapists and staff must use two-factor authentication)."""
+    if not request.user.is_partner:
+        raise Http404
+    services.two_factor_hint_dismiss(user=request.user)
+    if request.htmx:
+        return HttpResponse("")  # the suggestion swaps itself out
+    messages.info(
+        request, "You can turn on two-factor authentication any time from your account pages."
+    )
+    return redirect("home")
+
+
+# --- signed-in devices (allauth's user sessions) -------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def devices(request: AuthedRequest) -> HttpResponse:
+    """Where the person is logged in; they may sign out one other device, or all the others."""
+    if request.method == "POST":
+        device = request.POST.get("device")
+        ended = devices_.devices_sign_out(user=request.user, request=request, device=device)
+        if ended:
+            text = "That device is signed out." if device else "Your other devices are signed out."
+            messages.success(request, text)
+        else:
+            messages.info(request, "That device was already signed out.")
+        return redirect("couples:devices")
+    listed = devices_.devices_of(user=request.user, request=request)
+    return render(request, "couples/devices.html", {"devices": listed})
 
 
 # --- your data: download and delete ----------------------------------------------------------

@@ -60,8 +60,9 @@ def _stored_session(session_key: str | None) -> dict:
 
 
 class _Base(AsyncWebsocketConsumer):
-    """Shared by every consumer: a login that ends (logout, deactivation, 12 hours, or 30 idle
-    minutes for therapists and staff) closes its sockets with 4401."""
+    """Shared by every consumer: a login that ends (logout, deactivation, signed out from the
+    devices page, 12 hours, or its idle limit) closes its sockets with 4401. A partner's open
+    socket is itself activity: it keeps its login from going idle."""
 
     groups_joined: list[str]
     _session_deadline: float | None = None
@@ -90,16 +91,25 @@ class _Base(AsyncWebsocketConsumer):
     async def _session_still_good(self, user, *, reload: bool) -> bool:
         """Check the login's limits; remember when to look again."""
         if reload:
+            await self._mark_live()  # this socket is itself a partner's open page
             data = await database_sync_to_async(_stored_session)(self._session_key())
             if data.get("_auth_user_id") != str(user.pk):
                 return False  # logged out, flushed or deleted meanwhile
         else:
             data = await database_sync_to_async(lambda: dict(self.scope["session"].items()))()
         strict = session_limits.is_strict(user)
-        if session_limits.expiry_reason(data, strict=strict) is not None:
+        # A partner's open live page counts as activity (couples/session_limits.py).
+        live_at = None if strict else await session_limits.alive_seen(self._session_key())
+        if session_limits.expiry_reason(data, strict=strict, live_at=live_at) is not None:
             return False
-        self._session_deadline = session_limits.deadline(data, strict=strict)
+        self._session_deadline = session_limits.deadline(data, strict=strict, live_at=live_at)
         return True
+
+    async def _mark_live(self) -> None:
+        """This partner's page is open: their login is not idle (therapists' and staff's
+        sockets don't count, see couples/session_limits.py)."""
+        if not session_limits.is_strict(self.user):
+            await session_limits.live_mark(self._session_key())
 
     async def dispatch(self, message) -> None:
         # Cheap on every frame and event: a float comparison; the store is read only once the
@@ -169,6 +179,7 @@ class _Base(AsyncWebsocketConsumer):
         while self._session_deadline is not None:
             await asyncio.sleep(SESSION_TICK)
             await self._claim(renew=True)
+            await self._mark_live()
             if session_limits.now() > self._session_deadline and not (
                 await self._session_still_good(self.user, reload=True)
             ):
@@ -188,6 +199,7 @@ class _Base(AsyncWebsocketConsumer):
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
         layer_watch.register(self)
+        await self._mark_live()
         if self._session_deadline is not None and self._session_watch is None:
             self._session_watch = asyncio.ensure_future(self._watch_session())
         return True

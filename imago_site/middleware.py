@@ -116,7 +116,8 @@ def _to_login(request: HtmxRequest, message: str) -> HttpResponse:
 
 
 class SessionLimitsMiddleware:
-    """12 hours from login for everyone; 30 idle minutes for therapists and staff.
+    """12 hours from login for everyone; 30 idle minutes for therapists and staff, and
+    `PARTNER_IDLE_MINUTES` (4 hours) for partners, whose open live pages count as activity.
 
     Enforced here from the login time stored in the session (couples/signals.py), not by the
     cookie's age alone, which every save of the session slides forward.
@@ -134,15 +135,23 @@ class SessionLimitsMiddleware:
             if session.get(session_limits.LOGIN_AT) is None:
                 session[session_limits.LOGIN_AT] = at  # a login from before this rule
             reason = session_limits.expiry_reason(session, strict=strict, at=at)
+            if reason == session_limits.EXPIRED_IDLE and not strict:
+                # Idle by its page requests: a live page of this login may have been open.
+                live_at = session_limits.live_seen(session.session_key)
+                reason = session_limits.expiry_reason(
+                    session, strict=strict, at=at, live_at=live_at
+                )
             if reason is not None:
                 logout(request)
                 if reason == session_limits.EXPIRED_IDLE:
-                    text = "For your safety you were logged out after 30 minutes without activity."
+                    words = session_limits.idle_words(strict=strict)
+                    text = f"For your safety you were logged out after {words} without activity."
                 else:
                     text = "Your session has ended after 12 hours. Please log in again."
                 return _to_login(request, text)
-            if strict and at - float(session.get(session_limits.SEEN_AT, 0)) > 30:
-                session[session_limits.SEEN_AT] = at  # at most one session write per 30 s
+            seen_at = float(session.get(session_limits.SEEN_AT, 0))
+            if at - seen_at > session_limits.seen_every(strict=strict):
+                session[session_limits.SEEN_AT] = at  # a session write at most this often
         return self.get_response(request)
 
 

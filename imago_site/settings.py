@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the devices page (couples/devices.py)
     "couples",
     "safety",
     "dialogues",
@@ -267,8 +268,17 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Imago"
 # TOTP secrets and recovery-code seeds are stored encrypted with FIELD_ENCRYPTION_KEYS.
 MFA_ADAPTER = "couples.mfa.EncryptingMFAAdapter"
+# Signed-in devices (allauth's user sessions): ending one closes its live sockets.
+USERSESSIONS_ADAPTER = "couples.adapter.UserSessionsAdapter"
+USERSESSIONS_TRACK_ACTIVITY = False  # no write on every request; a device shows when it signed in
+# An email to the person when their password, email or two-factor settings change (the
+# templates are ours: templates/account/email/, templates/mfa/email/).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # Two-factor authentication is required of therapists and staff (imago_site/middleware.py).
 SESSION_IDLE_SECONDS_STRICT = 30 * 60  # therapists and staff
+# Partners: generous, well inside the 12 hours (0: no idle limit); an open live page counts as
+# activity (couples/session_limits.py).
+SESSION_IDLE_SECONDS_PARTNER = max(0, env_int("PARTNER_IDLE_MINUTES", 4 * 60)) * 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60  # everyone
 
 # Email: printed to the console unless an SMTP host is given.

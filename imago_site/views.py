@@ -41,6 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if couple and not partner
         else None,
         "start_form": StartCoupleForm(),
+        "suggest_two_factor": couple_selectors.two_factor_suggested(user=user, partner=partner),
         "invite_form": InviteForm(),
     }
     context.update(dialogue_selectors.home_dialogues(user=user, couple=couple))

@@ -61,6 +61,26 @@ ROLES = [
 ]
 
 
+TEST_BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _force_login_has_an_address():
+    """Client.force_login logs in through a bare HttpRequest; a real login always has the
+    browser's address and user agent, which allauth's devices list (user sessions) records."""
+    import django.test.client
+    from django.http import HttpRequest
+
+    class LoginRequest(HttpRequest):
+        def __init__(self) -> None:
+            super().__init__()
+            self.META.update(REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT=TEST_BROWSER)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(django.test.client, "HttpRequest", LoginRequest)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """allauth's rate limits live in the cache; each test starts with none used."""

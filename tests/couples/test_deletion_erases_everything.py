@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -67,6 +68,11 @@ ERASED: dict[str, dict[str, Rows | None]] = {
     },
     "account.emailaddress": {"email": lambda p: EmailAddress.objects.filter(user=p)},
     "mfa.authenticator": {"data": lambda p: Authenticator.objects.filter(user=p)},
+    "usersessions.usersession": {  # the devices page: each login's address and browser
+        "ip": lambda p: UserSession.objects.filter(user=p),
+        "user_agent": lambda p: UserSession.objects.filter(user=p),
+        "data": lambda p: UserSession.objects.filter(user=p),
+    },
     "couples.user": {"display_name": lambda p: User.objects.filter(pk=p.pk), "email": None},
     "couples.invitation": {
         # Invitations they sent (someone's address they typed) and those sent to them.
@@ -117,6 +123,7 @@ KEPT: dict[str, dict[str, str]] = {
         "session_key": "a random key",
         "session_data": "signed and encoded: the person's sessions are deleted (checked below)",
     },
+    "usersessions.usersession": {"session_key": "a random key; the row goes with its login"},
     "account.emailconfirmation": {"key": "a random key; the row goes with its address"},
     "couples.user": {
         "password": "a hash, replaced by an unusable one",

@@ -217,6 +217,20 @@ def test_expired_sessions_are_cleared(alex):
     assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
 
 
+def test_the_devices_list_forgets_logins_that_are_over(alex, client_as):
+    from allauth.usersessions.models import UserSession
+
+    kept, ended = client_as(alex), client_as(alex)
+    assert UserSession.objects.filter(user=alex).count() == 2
+    Session.objects.filter(session_key=ended.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    retention_run()
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [
+        kept.session.session_key
+    ]
+
+
 def test_the_command_runs_and_records_one_summary_event(ended):
     out = StringIO()
     call_command("purge", stdout=out)

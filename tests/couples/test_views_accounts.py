@@ -244,7 +244,15 @@ INTEGER_IN_URL = re.compile(r'(?:href|action|value)="[^"]*/\d+(?:/|"|\?)')
 
 @pytest.mark.parametrize(
     "page",
-    ["/", "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/", "invite", "waiting"],
+    [
+        "/",
+        "/accounts/email/",
+        "/accounts/password/change/",
+        "/accounts/2fa/",
+        "/accounts/sessions/",
+        "invite",
+        "waiting",
+    ],
 )
 def test_it_puts_no_integer_ids_in_urls(client_as, page, settings):
     _, a, b = make_couple()
@@ -259,6 +267,7 @@ def test_it_puts_no_integer_ids_in_urls(client_as, page, settings):
         page = reverse("couples:invitation", args=[token])
     else:
         client = client_as(a)
+        client_as(a)  # a second device: the devices page has its sign-out button
     response = client.get(page)
     assert response.status_code == 200
     html = response.content.decode()

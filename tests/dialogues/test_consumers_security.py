@@ -10,8 +10,9 @@ from couples import services as couple_services
 from couples import session_limits
 from dialogues import consumers
 from dialogues.consumers import CLOSE_UNAUTHENTICATED
+from imago_site import live
 from tests.mfa import give_mfa
-from tests.sockets import drain, open_socket, path_of
+from tests.sockets import drain, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,7 +117,7 @@ async def test_an_expired_login_cant_open_a_socket(dialogue, alex, monkeypatch):
 async def test_an_idle_therapist_or_staff_login_is_checked_against_the_store(
     dialogue, alex, monkeypatch, settings
 ):
-    """A partner has no idle limit: after 31 quiet minutes the socket stays open."""
+    """A partner's idle limit is hours: after 31 quiet minutes the socket stays open."""
     ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert connected
     await drain(ws)
@@ -157,3 +158,84 @@ async def test_activity_over_http_keeps_a_strict_socket_open(dialogue, alex, mon
     await ws.send_to(text_data='{"type": "ping"}')
     assert 'id="pong"' in await ws.receive_from(timeout=3)
     await ws.disconnect()
+
+
+@pytest.mark.parametrize("path", ["dialogue", "/ws/home/"])
+async def test_a_partners_open_page_keeps_the_login_alive_past_the_idle_limit(
+    dialogue, alex, monkeypatch, path
+):
+    """An open live page is activity: 5 hours with no page request, and the socket (and a
+    page request of the same login) still work, while the 12 hours still hold."""
+    ws, connected, _ = await open_socket(path_of(dialogue) if path == "dialogue" else path, alex)
+    assert connected
+    await drain(ws)
+    start = session_limits.now()
+    monkeypatch.setattr(session_limits, "now", lambda: start + 5 * 3600)
+    await ws.send_to(text_data='{"type": "ping"}')  # the socket looks at its login's limits
+    if path == "dialogue":
+        assert 'id="pong"' in await receive_until(ws, 'id="pong"')
+    else:  # the home page's socket answers no ping: it still hears its couple
+        await database_sync_to_async(live.send)(
+            live.couple_group(dialogue.couple_id), {"type": "couple.changed"}
+        )
+        assert "home-dialogues" in await receive_until(ws, "home-dialogues")
+    response = await database_sync_to_async(ws.http_client.get)("/")
+    assert response.status_code == 200
+    monkeypatch.setattr(session_limits, "now", lambda: start + 12 * 3600 + 60)
+    await ws.send_to(text_data='{"type": "ping"}')
+    assert await closed_with(ws) == CLOSE_UNAUTHENTICATED
+    await ws.disconnect()
+
+
+async def test_a_quiet_partner_socket_marks_its_login_live_every_tick(dialogue, alex, monkeypatch):
+    monkeypatch.setattr(consumers, "SESSION_TICK", 0.1)
+    ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    await drain(ws)
+    key = ws.http_client.cookies["sessionid"].value
+    later = session_limits.now() + 3600
+    monkeypatch.setattr(session_limits, "now", lambda: later)
+    for _ in range(100):  # the consumer's own timer, no frame from the browser
+        if await session_limits.alive_seen(key) == later:
+            break
+        await asyncio.sleep(0.05)
+    assert await session_limits.alive_seen(key) == later
+    await ws.disconnect()
+
+
+async def test_a_therapists_socket_does_not_mark_the_login_live(dialogue, alex, monkeypatch):
+    monkeypatch.setattr(session_limits, "is_strict", lambda user: True)
+    ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    await drain(ws)
+    assert await session_limits.alive_seen(ws.http_client.cookies["sessionid"].value) is None
+    await ws.disconnect()
+
+
+async def test_an_idle_partner_login_cant_open_a_socket(dialogue, alex, monkeypatch):
+    """No page open and no request for over 4 hours: the login is over, sockets included."""
+    ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    await ws.disconnect()
+    await database_sync_to_async(cache_clear)()  # the page's live mark would have lapsed
+    later = session_limits.now() + 4 * 3600 + 60
+    monkeypatch.setattr(session_limits, "now", lambda: later)
+    cookie = dict(ws.scope["headers"])[b"cookie"]
+    from channels.testing import WebsocketCommunicator
+
+    from imago_site.asgi import application
+
+    again = WebsocketCommunicator(
+        application,
+        path_of(dialogue),
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)],
+    )
+    connected, code = await again.connect()
+    assert not connected and code == CLOSE_UNAUTHENTICATED
+    await again.disconnect()
+
+
+def cache_clear() -> None:
+    from django.core.cache import cache
+
+    cache.clear()

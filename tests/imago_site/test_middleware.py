@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.urls import reverse
 
 from couples import session_limits
@@ -218,9 +219,71 @@ def test_activity_keeps_them_logged_in(client_as, who):
     assert client.get("/").status_code == 200
 
 
-def test_partners_have_no_idle_limit(client_as):
+@pytest.mark.parametrize("who", ["alex", "sam", "outsider", "single"])
+def test_partners_are_logged_out_after_4_idle_hours(client_as, pair, who):
+    client = client_as(who)
+    age(client, login=5 * 3600, seen=4 * 3600 + 60)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login") + "?next=")
+    assert "4 hours without activity" in client.get(response["Location"]).content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("who", ["alex", "sam", "outsider", "single"])
+def test_a_partner_active_within_4_hours_stays_logged_in(client_as, pair, who):
+    client = client_as(who)
+    age(client, login=5 * 3600, seen=4 * 3600 - 60)
+    assert client.get("/").status_code == 200
+    assert time.time() - client.session[session_limits.SEEN_AT] < 5  # the clock starts again
+    assert client.get("/").status_code == 200
+
+
+def test_a_partners_last_activity_is_written_at_most_every_5_minutes(client_as, pair):
     client = client_as("alex")
-    age(client, login=5 * 3600, seen=4 * 3600)
+    age(client, login=3600, seen=4 * 60)
+    client.get("/")
+    assert time.time() - client.session[session_limits.SEEN_AT] > 4 * 60 - 5  # not rewritten
+    age(client, login=3600, seen=6 * 60)
+    client.get("/")
+    assert time.time() - client.session[session_limits.SEEN_AT] < 5
+
+
+def test_a_partners_open_live_page_keeps_their_login_active(client_as, pair):
+    """The socket of a page left open (a dialogue waiting for the other's move) marks its
+    login as live; a page request hours later still finds the person logged in."""
+    client = client_as("alex")
+    age(client, login=6 * 3600, seen=5 * 3600)
+    async_to_sync(session_limits.live_mark)(client.session.session_key)
+    assert client.get("/").status_code == 200
+    assert time.time() - client.session[session_limits.SEEN_AT] < 5
+
+
+def test_another_logins_live_page_does_not_keep_this_one(client_as, pair, alex):
+    client, other = client_as(alex), client_as(alex)
+    age(client, login=6 * 3600, seen=5 * 3600)
+    async_to_sync(session_limits.live_mark)(other.session.session_key)
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("who", ["therapist", "staff"])
+def test_a_live_page_does_not_keep_therapists_or_staff_logged_in(client_as, who):
+    client = client_as(who)
+    age(client, login=3600, seen=31 * 60)
+    async_to_sync(session_limits.live_mark)(client.session.session_key)
+    assert client.get("/").status_code == 302
+
+
+def test_partner_idle_minutes_is_a_setting_and_0_turns_it_off(client_as, pair, settings):
+    settings.SESSION_IDLE_SECONDS_PARTNER = 90 * 60
+    client = client_as("alex")
+    age(client, login=3 * 3600, seen=91 * 60)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "90 minutes without activity" in client.get(response["Location"]).content.decode()
+    settings.SESSION_IDLE_SECONDS_PARTNER = 0
+    client = client_as("alex")
+    age(client, login=11 * 3600, seen=11 * 3600)
     assert client.get("/").status_code == 200
 
 
@@ -249,3 +312,4 @@ def test_the_session_cookie_is_not_refreshed_by_requests(settings):
     assert settings.SESSION_SAVE_EVERY_REQUEST is False
     assert settings.SESSION_COOKIE_AGE == 12 * 3600
     assert settings.SESSION_IDLE_SECONDS_STRICT == 30 * 60
+    assert settings.SESSION_IDLE_SECONDS_PARTNER == 4 * 3600  # PARTNER_IDLE_MINUTES

@@ -127,3 +127,14 @@ def test_the_channel_layer_has_room_for_bursts_and_idle_sockets_on_every_redis_h
         # socket's consumer died with redis.exceptions.TimeoutError about every 20 seconds.
         assert host["socket_timeout"] >= 2 * RedisChannelLayer.brpop_timeout
         assert host["socket_keepalive"] is True
+
+
+def test_partner_idle_minutes_comes_from_the_environment():
+    code = "from django.conf import settings; print(settings.SESSION_IDLE_SECONDS_PARTNER)"
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    default = run_python(["-c", "import django; django.setup(); " + code], **env)
+    assert default.stdout.strip() == str(4 * 3600), default.stderr
+    set_ = run_python(
+        ["-c", "import django; django.setup(); " + code], PARTNER_IDLE_MINUTES="2880", **env
+    )
+    assert set_.stdout.strip() == str(2880 * 60), set_.stderr

@@ -1,0 +1,105 @@
+"""A person's signed-in devices: allauth's user sessions (`allauth.usersessions`), named the way
+people recognise them, and signing one or all of the others out.
+
+allauth records a row for every login (its `user_logged_in` receiver); ending one deletes
+that login from the session store through our adapter (`couples.adapter.UserSessionsAdapter`),
+which also closes that login's live sockets by event, as logging out does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from allauth.usersessions.adapter import get_adapter
+from allauth.usersessions.models import UserSession
+from django.http import HttpRequest
+
+from couples.models import User
+
+# (pattern, name) in order: the first match wins (Edge and Opera also say "Chrome").
+_BROWSERS = [
+    (r"Edg(e|A|iOS)?/", "Edge"),
+    (r"OPR/|Opera", "Opera"),
+    (r"SamsungBrowser/", "Samsung Internet"),
+    (r"Firefox/|FxiOS/", "Firefox"),
+    (r"Chrome/|CriOS/|Chromium/", "Chrome"),
+    (r"Safari/", "Safari"),
+]
+_SYSTEMS = [
+    (r"iPhone", "iPhone"),
+    (r"iPad", "iPad"),
+    (r"Android", "Android"),
+    (r"Windows", "Windows"),
+    (r"Mac OS X|Macintosh", "Mac"),
+    (r"CrOS", "ChromeOS"),
+    (r"Linux", "Linux"),
+]
+
+
+def device_name(user_agent: str) -> str:
+    """A device's name as people know it ("Firefox on Windows"), from the browser's
+    user-agent string: a hint, not a proof."""
+    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent)), None)
+    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, user_agent)), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "An unknown browser"
+
+
+def device_id(session: UserSession) -> str:
+    """The id a device is signed out by: a hash of its session key (the key itself never
+    leaves the cookie; the row's number would be guessable)."""
+    return hashlib.sha256(f"device:{session.session_key}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    name: str
+    ip: str
+    signed_in_at: datetime
+    current: bool
+
+
+def devices_of(*, user: User, request: HttpRequest) -> list[Device]:
+    """Every login of this person that is still good, this one first, then newest first.
+    Logins already over (logged out, expired) are forgotten on the way (allauth's purge)."""
+    current_key = request.session.session_key
+    sessions = UserSession.objects.purge_and_list(user)
+    devices = [
+        Device(
+            id=device_id(s),
+            name=device_name(s.user_agent),
+            ip=s.ip,
+            signed_in_at=s.created_at,
+            current=s.session_key == current_key,
+        )
+        for s in sessions
+    ]
+    return sorted(devices, key=lambda d: (not d.current, -d.signed_in_at.timestamp()))
+
+
+def devices_sign_out(*, user: User, request: HttpRequest, device: str | None = None) -> int:
+    """Sign out one of the person's other devices (`device`), or all the others (None).
+    This login is never ended here (that is logging out). Returns how many were ended."""
+    current_key = getattr(getattr(request, "session", None), "session_key", None)
+    others = []
+    for session in UserSession.objects.filter(user_id=user.pk):
+        if session.session_key == current_key or device not in (None, device_id(session)):
+            continue
+        if not session.exists():
+            session.delete()  # over already (logged out, expired): nothing to end
+            continue
+        others.append(session)
+    get_adapter().end_sessions(others)
+    return len(others)
+
+
+def devices_sign_out_after_new_password(*, user: User, request: HttpRequest) -> int:
+    """A new password (changed, set or reset) ends every other login: Django already refuses
+    their old session hash on their next request; ending them here also closes their live
+    pages at once, and forgets them on the devices page."""
+    return devices_sign_out(user=user, request=request)
