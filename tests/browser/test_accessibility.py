@@ -30,6 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from couples.models import CspReport, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession
+from safety.models import SupportResource
 from tests.factories import (
     StaffFactory,
     TherapistFactory,
@@ -151,6 +152,9 @@ def make_world() -> World:
     robin = UserFactory(email="robin@example.com", display_name="Robin")
     _, token = make_invitation(robin)
     CspReport.objects.create(directive="style-src-attr", blocked="inline", document="/")
+    SupportResource.objects.get_or_create(
+        country="GB", country_name="United Kingdom", kind="crisis", name="Kind Line", phone="0800 1"
+    )
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
 
@@ -368,7 +372,7 @@ def report(findings: list[Finding]) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_is_accessible_and_fits(role, browser, live_server_url, transactional_db):
+def test_every_page_is_accessible_and_fits(role, live_server_url, browser, transactional_db):
     world = make_world()
     checker = Checker(browser, live_server_url, person_for(role, world), role)
     try:
@@ -378,10 +382,27 @@ def test_every_page_is_accessible_and_fits(role, browser, live_server_url, trans
     finally:
         checker.close()
     assert not checker.findings, report(checker.findings)
+    assert len(checker.seen) >= 10, checker.seen  # the pages really were visited
 
 
 @pytest.mark.browser
-def test_the_two_factor_pages_are_accessible_and_fit(browser, live_server_url, transactional_db):
+def test_axe_is_really_run(live_server_url, browser, transactional_db):
+    """The sweep would pass silently if axe never ran: it finds an image with no text."""
+    checker = Checker(browser, live_server_url, None, "anonymous")
+    try:
+        checker.visit(reverse("notes"))
+        assert checker.findings == []
+        checker.both(
+            lambda page: page.evaluate("document.querySelector('main').append(new Image())")
+        )
+        checker.check("notes with an unlabelled image")
+    finally:
+        checker.close()
+    assert [f.what.split(" (")[0] for f in checker.findings] == ["axe image-alt"] * len(WIDTHS)
+
+
+@pytest.mark.browser
+def test_the_two_factor_pages_are_accessible_and_fit(live_server_url, browser, transactional_db):
     """The second step of logging in, setting up an authenticator app, and recovery codes."""
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 

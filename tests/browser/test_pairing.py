@@ -81,7 +81,7 @@ def test_it_pairs_two_people_in_two_browsers(new_page, mailbox, artifacts_dir):
 
     # Straight back to the invitation, logged in.
     expect(bob.get_by_role("heading", name="Alice invites you to pair up")).to_be_visible()
-    expect(bob.get_by_text("You're signed in as bob@example.com")).to_be_visible()
+    expect(bob.get_by_text("You're logged in as bob@example.com")).to_be_visible()
     bob.get_by_role("button", name="Accept and pair up").click()
     expect(bob.get_by_text("You're now paired with Alice.")).to_be_visible()
     expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()
