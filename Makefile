@@ -33,6 +33,7 @@ lock: $(STAMP)
 
 ## Set up everything and serve the app over ASGI at http://127.0.0.1:$(PORT)
 run: export DEBUG ?= 1
+run: export PORT := $(PORT)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_data

@@ -10,12 +10,18 @@ therapist, still needs their second factor). Guessing from one address is still 
 tries per account per 5 minutes and 10 tries a minute in all; from many addresses, each one is
 limited the same way, and the second factor stands behind the password for therapists and
 staff.
+
+Two more: whoever opened a partner's invitation before signing up or logging in comes straight
+back to it, however they reached the form (the invitation's own buttons carry `?next=`, the
+header's links don't); and a log-in a moment ago counts as the recent password allauth asks
+for before two-factor set-up, so a therapist isn't asked for it twice in a row.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from allauth.core.internal.ratelimit import get_ip
@@ -24,7 +30,30 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from couples import selectors, services, session_limits
 from imago_site import live
+
+# An invitation opened before signing up or logging in (its token, in the session).
+PENDING_INVITATION = "pending_invitation_token"
+
+
+def pending_invitation_path(request: HttpRequest, user) -> str | None:
+    """The invitation this browser opened before logging in, if this person may still accept it."""
+    token = request.session.get(PENDING_INVITATION)
+    if not token:
+        return None
+    invitation = selectors.invitation_by_token(token=token)
+    if services.invitation_problem(invitation=invitation, user=user):
+        return None
+    return reverse("couples:invitation", args=[token])
+
+
+def logged_in_recently(request: HttpRequest) -> bool:
+    """Whether this login began less than ACCOUNT_REAUTHENTICATION_TIMEOUT ago."""
+    login_at = request.session.get(session_limits.LOGIN_AT)
+    if login_at is None:
+        return False
+    return session_limits.now() - float(login_at) < account_settings.REAUTHENTICATION_TIMEOUT
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -55,6 +84,24 @@ class AccountAdapter(DefaultAccountAdapter):
         # get_ip: the client's address as allauth's own per-address limit sees it (an IPv6
         # address stands for its /64, so an attacker can't rotate through one network).
         return f"{account}:from:{get_ip(request)}"
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # (Only when no ?next= came with the form: allauth prefers that.)
+        return pending_invitation_path(request, request.user) or super().get_login_redirect_url(
+            request
+        )
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        user = request.user if request.user.is_authenticated else None
+        return pending_invitation_path(request, user) or super().get_signup_redirect_url(request)
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        # allauth counts only a reauthentication as recent, not the log-in just made: right after
+        # logging in, setting up two-factor would ask for the password a second time.
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        request = context.request
+        return request is None or not logged_in_recently(request)
 
 
 class UserSessionsAdapter(DefaultUserSessionsAdapter):

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from couples import adapter, selectors, services
 from couples import devices as devices_
-from couples import selectors, services
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest
@@ -19,8 +19,9 @@ from couples.services import CoupleError
 
 # The link is shown once to its maker; only its hash is stored.
 NEW_INVITE_LINK = "new_invitation_link"
-# An invitation opened before signing up, offered again on the home page afterwards.
-PENDING_INVITATION = "pending_invitation_token"
+# An invitation opened before signing up: logging in returns to it (couples/adapter.py), and
+# the home page offers it again.
+PENDING_INVITATION = adapter.PENDING_INVITATION
 
 
 def _remember_link(request: HttpRequest, issued: services.IssuedInvitation) -> None:

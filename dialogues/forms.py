@@ -27,6 +27,19 @@ class StartDialogueForm(forms.Form):
         error_messages={"required": "Please name the topic in a short sentence."},
     )
 
+    def kinds(self) -> list[tuple[Any, str, str]]:
+        """Each kind's radio button, the id of its description and the one-line description
+        (the protocol's), which the button is described by."""
+        choices = []
+        for choice in self["kind"]:
+            value = str(choice.data["value"])
+            description_id = f"kind-{value}-description"
+            choice.data["attrs"] = {**choice.data["attrs"], "aria-describedby": description_id}
+            choices.append(
+                (choice, description_id, protocol.KINDS[protocol.Kind(value)].description)
+            )
+        return choices
+
 
 def _values(data: Mapping[str, Any], name: str) -> list:
     """Every value of a field: from a posted form (a QueryDict) or a socket frame (a dict)."""

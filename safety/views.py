@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from couples.http import AuthedRequest
-from couples.selectors import couple_for
+from couples.selectors import couple_for, partner_of
 from safety import selectors, services
 from safety.selectors import SafetyError
 
@@ -35,8 +35,19 @@ def _context(request: AuthedRequest, *, answers=None, error: str = "", retake: b
     )
     if answers is None:
         answers = (screening.answers or {}) if screening and state != "not_started" else {}
+    partner = partner_of(user=user, couple=couple) if couple else None
     return {
         "couple": couple,
+        "partner": partner,
+        # Where to go once ready: a dialogue, when the partner is ready too.
+        "partner_ready": bool(
+            couple
+            and partner
+            and selectors.start_gate(user=user, couple=couple, partner=partner).open
+        )
+        if state == "ready"
+        else False,
+        "partner_not_ready": selectors.PARTNER_NOT_READY,
         "screening": screening if state != "not_started" else None,
         "state": state,
         "asking": couple is not None and (state == "not_started" or retake or bool(error)),

@@ -20,7 +20,7 @@ def sign_up(page: Page, mailbox, *, name: str, email: str, shots=None) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Create an account").click()
     expect(page.get_by_role("heading", name=re.compile("Email Verification|Enter"))).to_be_visible()
     code = mailbox.wait_for(to=email).code()
     if shots:
@@ -51,7 +51,7 @@ def tab_to(page: Page, name: str, limit: int = 25) -> None:
 def test_it_pairs_two_people_in_two_browsers(new_page, mailbox, artifacts_dir):
     alice = new_page()
     alice.goto("/")
-    alice.get_by_role("link", name="Create an account").click()
+    alice.get_by_role("main").get_by_role("link", name="Create an account").click()
     sign_up(alice, mailbox, name="Alice", email="alice@example.com")
     expect(alice.get_by_role("heading", name="Hello, Alice")).to_be_visible()
     expect(alice.get_by_text("You're not paired with your partner yet")).to_be_visible()
@@ -75,13 +75,13 @@ def test_it_pairs_two_people_in_two_browsers(new_page, mailbox, artifacts_dir):
     bob.goto(link)
     expect(bob.get_by_role("heading", name="Alice invites you to pair up")).to_be_visible()
     bob.screenshot(path=artifacts_dir / "invitation-375.png", full_page=True)
-    bob.get_by_role("link", name="Create an account").click()
+    bob.get_by_role("main").get_by_role("link", name="Create an account").click()
     bob.screenshot(path=artifacts_dir / "signup-375.png", full_page=True)
     sign_up(bob, mailbox, name="Bob", email="bob@example.com", shots=artifacts_dir)
 
     # Straight back to the invitation, logged in.
     expect(bob.get_by_role("heading", name="Alice invites you to pair up")).to_be_visible()
-    expect(bob.get_by_text("You're signed in as bob@example.com")).to_be_visible()
+    expect(bob.get_by_text("You're logged in as bob@example.com")).to_be_visible()
     bob.get_by_role("button", name="Accept and pair up").click()
     expect(bob.get_by_text("You're now paired with Alice.")).to_be_visible()
     expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()
@@ -107,10 +107,16 @@ def test_it_offers_the_invitation_again_after_logging_in_elsewhere(new_page, mai
 
     bob = new_page(viewport="phone")
     bob.goto(link)
-    bob.get_by_role("link", name="Sign up").click()  # the header link: no ?next=
+    # The header's link carries no ?next=, and still leads straight back to the invitation.
+    bob.get_by_role("navigation", name="Account").get_by_role(
+        "link", name="Create an account"
+    ).click()
     sign_up(bob, mailbox, name="Bob", email="bob@example.com")
+    expect(bob.get_by_role("heading", name="Alice invites you to pair up")).to_be_visible()
+    bob.goto("/")  # and home offers it again, with no form to start another couple
     expect(bob.get_by_role("heading", name="You have an invitation")).to_be_visible()
     expect(bob.get_by_text("Alice invited you to pair up.")).to_be_visible()
+    expect(bob.get_by_role("button", name="Start our couple")).to_have_count(0)
     bob.get_by_role("link", name="See the invitation").click()
     bob.get_by_role("button", name="Accept and pair up").click()
     expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()

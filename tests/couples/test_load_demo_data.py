@@ -1,6 +1,7 @@
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
+from django.urls import reverse
 
 from couples import selectors
 from couples.models import Couple, Membership, User
@@ -44,6 +45,20 @@ def test_it_prints_how_to_log_in():
     assert f"password for all: {DEMO_PASSWORD}" in out
     for line in ("Alex", "alex@example.com", "sam@example.com", "dr.rivera@example.com"):
         assert line in out
+    # What each will meet first, so nobody is surprised by it.
+    assert "Dr. Rivera sets up two-factor authentication at the first log-in" in out
+    assert "Alex and Sam each answer a few private questions before their first dialogue" in out
+
+
+def test_what_it_prints_is_true(client):
+    from safety import selectors as safety_selectors
+
+    load()
+    alex = User.objects.get(email="alex@example.com")
+    assert safety_selectors.screening_state(user=alex) == "not_started"
+    rivera = User.objects.get(email="dr.rivera@example.com")
+    client.post("/accounts/login/", {"login": rivera.email, "password": DEMO_PASSWORD})
+    assert client.get("/")["Location"] == reverse("mfa_activate_totp")
 
 
 def test_it_changes_nothing_the_second_time():

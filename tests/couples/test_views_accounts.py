@@ -282,3 +282,34 @@ def test_it_refuses_an_email_too_long_to_store(client):
     assert response.status_code == 200
     assert "Please use an email address of at most 254 characters." in text_of(response)
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("how", ["sign_up", "log_in"])
+def test_it_returns_to_an_invitation_opened_first_even_without_next(client, how):
+    # The header's "Create an account" and "Log in" carry no ?next=: back to the invitation.
+    _, token = make_invitation(UserFactory(display_name="Robin"))
+    path = reverse("couples:invitation", args=[token])
+    client.get(path)
+    if how == "sign_up":
+        sign_up(client)
+        response = enter_code(client)
+    else:
+        UserFactory(email="sasha@example.com")
+        response = client.post(LOGIN, {"login": "sasha@example.com", "password": PASSWORD})
+    assert response["Location"] == path
+    assert "Accept and pair up" in text_of(client.get(path))
+
+
+def test_an_invitation_that_cant_be_used_doesnt_detour_the_log_in(client, pair, alex):
+    # Alex is already in a couple: the invitation isn't for them, so they go home as usual.
+    _, token = make_invitation(UserFactory(display_name="Robin"))
+    client.get(reverse("couples:invitation", args=[token]))
+    response = client.post(LOGIN, {"login": alex.email, "password": PASSWORD})
+    assert response["Location"] == "/"
+
+
+def test_it_says_log_in_and_create_an_account_everywhere(client):
+    for url in (LOGIN, SIGNUP, "/"):
+        text = text_of(client.get(url))
+        assert "Sign In" not in text and "Sign Up" not in text and "sign up" not in text.lower()
+        assert "Log in" in text and "Create an account" in text

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from couples.views import NEW_INVITE_LINK, PENDING_INVITATION
 from tests.conftest import ROLES
+from tests.factories import UserFactory, make_invitation
 from tests.helpers import text_of
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +125,14 @@ def test_it_drops_a_remembered_unknown_invitation(single, client_as):
     session.save()
     assert "You have an invitation" not in text_of(client.get(HOME))
     assert PENDING_INVITATION not in client.session
+
+
+def test_someone_invited_sees_the_invitation_and_no_form_to_start_a_couple(client_as, single):
+    _, token = make_invitation(UserFactory(display_name="Robin"))
+    client = client_as(single)
+    session = client.session
+    session[PENDING_INVITATION] = token
+    session.save()
+    text = text_of(client.get("/"))
+    assert "Robin invited you to pair up." in text and "See the invitation" in text
+    assert "Start our couple" not in text and "You're not paired" not in text

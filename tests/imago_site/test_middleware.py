@@ -134,13 +134,7 @@ def test_only_account_pages_answer_until_2fa_is_set_up(client_as, person):
         reverse("account_reauthenticate"),
     ]:
         assert client.get(url).status_code == 200, url
-    # Setting up asks for the password again first (a fresh login wouldn't); both answer.
-    response = client.get(reverse("mfa_activate_totp"))
-    assert response.status_code == 302 and response["Location"].startswith(
-        reverse("account_reauthenticate")
-    )
-    response = client.post(response["Location"], {"password": PASSWORD})
-    assert response["Location"] == reverse("mfa_activate_totp")
+    # Just logged in: setting up doesn't ask for the password again (tests/couples/test_adapter.py).
     page = client.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200 and b"data:image/svg+xml" in page.content
     assert client.get("/static/css/imago.css").status_code == 200

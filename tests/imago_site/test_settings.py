@@ -138,3 +138,39 @@ def test_partner_idle_minutes_comes_from_the_environment():
         ["-c", "import django; django.setup(); " + code], PARTNER_IDLE_MINUTES="2880", **env
     )
     assert set_.stdout.strip() == str(2880 * 60), set_.stderr
+
+
+def test_make_run_links_emails_to_the_port_it_serves():
+    # `make run`'s three commands (migrate, demo data, the server), each replaced by printing
+    # the SITE_URL Django would use for links in emails; -o: don't reinstall the venv.
+    show = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'imago_site.settings'; "
+        "from django.conf import settings; print('SITE_URL', settings.SITE_URL)"
+    )
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-o",
+            ".venv/.installed",
+            "run",
+            "PORT=8123",
+            f'PY={sys.executable} -c "{show}"',
+        ],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split("\n")[:3] == ["SITE_URL http://127.0.0.1:8123"] * 3
+
+
+def test_site_url_defaults_to_the_port_and_can_be_set():
+    show = ["-c", "import imago_site.settings as s; print(s.SITE_URL)"]
+    assert run_python(show, DEBUG="1").stdout.strip() == "http://127.0.0.1:8000"
+    assert run_python(show, DEBUG="1", PORT="9001").stdout.strip() == "http://127.0.0.1:9001"
+    given = run_python(show, DEBUG="1", PORT="9001", SITE_URL="https://imago.example.org/")
+    assert given.stdout.strip() == "https://imago.example.org"

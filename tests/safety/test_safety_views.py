@@ -453,3 +453,28 @@ def test_admins_edit_support_lines_but_never_see_answers(client_as, unscreened, 
     assert client.get("/admin/safety/safetyscreening/").status_code == 404
     user_page = client.get(f"/admin/couples/user/{sam.pk}/change/").content.decode()
     assert "often-secret" not in user_page and "needs_attention" not in user_page
+
+
+def test_once_ready_the_page_offers_the_next_step(client_as, unscreened):
+    _, sam = unscreened
+    client = client_as("alex")
+    client.post(reverse("safety:answer"), {"afraid": "no"})
+    client.post(reverse("safety:ready"), {"ready": "1"})
+    body = html.unescape(client.get(PAGE).content.decode())
+    # Sam hasn't answered yet: home is where "Start a dialogue" appears (no reason given).
+    assert "Your partner isn't ready to start yet." in body
+    assert 'href="/">Go to your home page</a>' in body and f'href="{NEW}"' not in body
+    screen(sam)
+    body = html.unescape(client.get(PAGE).content.decode())
+    assert "Sam is ready too." in body and f'href="{NEW}">Start a dialogue</a>' in body
+
+
+def test_without_a_partner_yet_the_next_step_is_home(client_as, alex):
+    from couples import services as couple_services
+
+    couple_services.couple_create(user=alex, partner_email="")
+    client = client_as(alex)
+    client.post(reverse("safety:answer"), {"afraid": "no"})
+    client.post(reverse("safety:ready"), {"ready": "1"})
+    body = html.unescape(client.get(PAGE).content.decode())
+    assert "Once your partner has joined you" in body and "Go to your home page" in body

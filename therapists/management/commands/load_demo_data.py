@@ -54,6 +54,15 @@ class Command(BaseCommand):
         for email, name, kind in DEMO_PEOPLE:
             self.stdout.write(f"  {kind.label:<10} {name:<11} {email}")
         self.stdout.write("")
+        self.stdout.write(
+            "Dr. Rivera sets up two-factor authentication at the first log-in (any"
+            " authenticator app; the page also shows the secret to type in)."
+        )
+        self.stdout.write(
+            "Alex and Sam each answer a few private questions before their first dialogue"
+            " (their home page leads there)."
+        )
+        self.stdout.write("")
 
     def _link_therapist(self, therapist: User, alex: User, sam: User) -> None:
         """Dr. Rivera facilitates Alex and Sam, with both partners' consent (made once)."""
