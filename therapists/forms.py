@@ -75,7 +75,7 @@ class CoachingForm(OneTimeForm):
                 "value": str(v),
                 "label": label,
                 "readers": self.readers[str(v)][0],
-                "send": self.readers[str(v)][1],
+                "button": self.readers[str(v)][1],
                 "chosen": str(v) == chosen,
             }
             for v, label in to.choices

@@ -182,6 +182,7 @@ def link_code_issue(*, therapist: User, token: str | None = None) -> TherapistLi
         client_token=token,
     )
     audit(action="therapist_link.code_issued", actor=therapist, target=link)
+    live.dashboard_changed(therapist_pk=therapist.pk)  # their other open dashboards
     return link
 
 

@@ -268,7 +268,7 @@
     var readers = form.querySelector("[data-coach-readers]");
     var send = form.querySelector("[data-coach-send]");
     if (readers) readers.textContent = radio.getAttribute("data-readers");
-    if (send) send.textContent = radio.getAttribute("data-send");
+    if (send) send.textContent = radio.getAttribute("data-button");
     form.classList.toggle("private", radio.value !== "");
   });
 

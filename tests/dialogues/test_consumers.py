@@ -305,7 +305,7 @@ async def test_a_waiting_page_reconnecting_after_the_partner_joined_goes_on_at_o
     await accept(user=robin, token=waiting)  # while the page's socket was away
     ws, connected, _ = await open_socket(WAITING, single)
     assert connected
-    assert "Robin has joined you" in await ws.receive_from()
+    assert "Robin has joined you" in await ws.receive_from(timeout=5)
     await ws.disconnect()
     # The invited partner, and a paired home page, get no such message.
     for person in (robin, single):

@@ -228,7 +228,7 @@ async def test_the_dashboard_socket_refuses_all_but_verified_therapists(roles, w
 async def test_the_dashboard_gets_a_snapshot_of_only_the_couples_its_therapist_may_read(roles):
     ws, connected, _ = await open_socket(DASHBOARD, roles["linked"])
     assert connected
-    snapshot = await ws.receive_from()
+    snapshot = await ws.receive_from(timeout=5)
     assert 'id="dashboard-couples"' in snapshot and 'id="dashboard-links"' in snapshot
     assert "Alex &amp; Sam" in snapshot and "No dialogue in progress" in snapshot
     await ws.disconnect()
@@ -237,7 +237,7 @@ async def test_the_dashboard_gets_a_snapshot_of_only_the_couples_its_therapist_m
     for who in ("unlinked", "withdrawn", "one_consent"):
         ws, connected, _ = await open_socket(DASHBOARD, roles[who])
         assert connected, who
-        snapshot = await ws.receive_from()
+        snapshot = await ws.receive_from(timeout=5)
         assert "Alex" not in snapshot and "Sam" not in snapshot, who
         await ws.disconnect()
 
@@ -311,7 +311,7 @@ async def test_a_couple_linking_while_the_dashboard_is_open_is_watched_from_then
     pair, therapist, alex, sam
 ):
     ws, _, _ = await open_socket(DASHBOARD, therapist)
-    assert "Alex" not in await ws.receive_from()
+    assert "Alex" not in await ws.receive_from(timeout=5)
     issue = database_sync_to_async(therapist_services.link_code_issue)
     code = (await issue(therapist=therapist)).code
     assert "Link codes" in await receive_until(ws, code)
@@ -336,7 +336,7 @@ async def test_a_link_ending_drops_that_couple_from_the_open_dashboard(
 ):
     ws, connected, _ = await open_socket(DASHBOARD, therapist)
     assert connected
-    assert "Alex &amp; Sam" in await ws.receive_from()
+    assert "Alex &amp; Sam" in await ws.receive_from(timeout=5)
     await database_sync_to_async(end_access)(how)
     update = await receive_until(ws, "dashboard-couples")
     assert "Alex" not in update.split('id="dashboard-links"')[0]

@@ -169,8 +169,8 @@ def test_the_console_shows_the_step_machine_and_every_turn(live, therapist, alex
     assert "When you sleep in, I feel lonely." in html and "If I got it" in html
     assert 'id="console-state"' in html and "Did they get it?" in html
     assert "Alex (sender)" in html  # whose move
-    assert '<option value="send">Sending</option>' in html
-    assert '<option value="mirror">Mirroring</option>' in html
+    assert '<option value="send">1. Sending (Alex, sender)</option>' in html
+    assert '<option value="mirror">2. Mirroring (Sam, receiver)</option>' in html
     assert f'ws-connect="/ws/therapist/dialogues/{session.public_id}/"' in html
     assert 'name="move"' not in html  # the therapist never gets a partner's move form
 
@@ -545,9 +545,14 @@ def test_a_therapists_home_page_is_their_dashboard(live, therapist, client_as):
     assert "Alex &amp; Sam" in home
     assert reverse("therapists:console", args=[live.public_id]) in home
     assert f'href="{reverse("therapists:dashboard")}"' in home  # "Your couples" in the nav
+    # Live, on the home page as on /therapist/: the dashboard's socket.
+    for page in (home, client_as(therapist).get(reverse("therapists:dashboard")).content.decode()):
+        assert page.count('ws-connect="/ws/therapist/dashboard/"') == 1
+        assert 'id="dashboard-couples"' in page and 'id="dashboard-links"' in page
 
 
 def test_an_unverified_therapists_home_has_no_dashboard(roles, client_as):
     home = client_as(roles["never_verified"]).get("/").content.decode()
     assert "Waiting for verification" in home and "Linked couples" not in home
     assert "Make a link code" not in home
+    assert "/ws/therapist/dashboard/" not in home  # its socket would be refused
