@@ -50,9 +50,10 @@ class CoachingForm(OneTimeForm):
         assert isinstance(to, forms.ChoiceField)
         names = dict(partners)
         both = " and ".join(names.values())
-        to.choices = [("", f"Both partners ({both})" if both else "Both partners")] + [
-            (slot, f"Only {name} (private)") for slot, name in partners
-        ]
+        self.to_choices: list[tuple[str, str]] = [
+            ("", "Both partners")
+        ] + [(slot, f"Only {name}") for slot, name in partners]
+        to.choices = self.to_choices
         # For each choice: who will read the message, and the send button's words.
         self.readers = {"": (f"{both or 'Both partners'} will both read this.", "Send to both")}
         for slot, name in partners:
@@ -66,19 +67,16 @@ class CoachingForm(OneTimeForm):
         """The "To" choices as the console shows them, with who reads each and the button's
         words; `chosen` is the one in force (the last one used, until changed)."""
         value = str(self["to"].value() or "")
-        to = self.fields["to"]
-        assert isinstance(to, forms.ChoiceField)
-        values = [str(v) for v, _label in to.choices]
-        chosen = value if value in values else ""
+        chosen = value if value in dict(self.to_choices) else ""
         return [
             {
-                "value": str(v),
+                "value": v,
                 "label": label,
-                "readers": self.readers[str(v)][0],
-                "button": self.readers[str(v)][1],
-                "chosen": str(v) == chosen,
+                "readers": self.readers[v][0],
+                "button": self.readers[v][1],
+                "chosen": v == chosen,
             }
-            for v, label in to.choices
+            for v, label in self.to_choices
         ]
 
 

@@ -59,20 +59,32 @@ def test_the_console_keeps_its_controls_in_view_beside_a_long_transcript(
     a_dozen_turns(dialogue, alex, sam, therapist)
     t = page_as(therapist, viewport=(1280, 800))
     errors: list[str] = []
-    t.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # (The favicon is not this page's: its 404 is left out.)
+    t.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and "favicon" not in m.location.get("url", "")
+            else None
+        ),
+    )
     t.on("pageerror", lambda e: errors.append(str(e)))
+    t.add_init_script(
+        "window.cspBlocked = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.cspBlocked.push(e.violatedDirective + ' ' + (e.target.id || e.target.tagName)));"
+    )
     t.goto(f"/therapist/dialogues/{dialogue.public_id}/")
     expect(t.locator("#connection")).to_have_attribute("data-state", "open")
     transcript = t.locator("#transcript")
     expect(transcript.locator("> li")).to_have_count(14)
 
-    # Wide: the transcript scrolls inside its own box, showing its newest step...
+    # Wide: the transcript scrolls inside its own box, showing its newest step, and with the
+    # page scrolled past its heading the state, the controls and the coach box are all on
+    # screen at once, beside it.
     scroll = transcript.evaluate("el => [el.scrollHeight, el.clientHeight, el.scrollTop]")
     assert scroll[0] > scroll[1] and scroll[2] > 0
+    t.evaluate("document.querySelector('.console-grid').scrollIntoView()")
     assert in_view(t, "#transcript > li:last-child")
-    # ...and with the page scrolled to its end, the state, the controls and the coach box are
-    # all on screen at once.
-    t.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     for selector in (
         "#console-state .state-list",
         "#rewind-step",
@@ -92,4 +104,20 @@ def test_the_console_keeps_its_controls_in_view_beside_a_long_transcript(
     t.screenshot(path=artifacts_dir / "console-375.png", full_page=True)
     t.get_by_role("link", name="Jump to the controls and the coach box").click()
     assert in_view(t, "#console-state h2")
+
+    # Using the controls blocks nothing either: a private word, a rewind asked and called off.
+    t.set_viewport_size({"width": 1280, "height": 800})
+    t.get_by_label("Only Sam").check()
+    expect(t.locator("#coach-readers")).to_have_text("Only Sam will read this; Alex won't see it.")
+    t.get_by_label("Your message").fill("Sam, take a breath before you answer.")
+    t.get_by_role("button", name="Send to Sam only").click()
+    expect(t.locator("#coach-panel")).to_contain_text("Sent privately to Sam.")
+    expect(t.get_by_label("Only Sam")).to_be_checked()
+    t.get_by_label("Send the dialogue back to").select_option(index=2)
+    t.get_by_role("button", name="Send back").click()
+    expect(t.get_by_role("button", name="No, keep going")).to_be_focused()
+    t.screenshot(path=artifacts_dir / "console-1280-confirm.png")
+    t.get_by_role("button", name="No, keep going").click()
+    expect(t.locator("#rewind-step")).to_have_value("")
     assert errors == []
+    assert t.evaluate("window.cspBlocked") == []

@@ -60,18 +60,18 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(
 
     # A private word to Alex, then one to both.
     t.get_by_label("Your message").fill("Alex, take your time: breathe first.")
-    t.get_by_label("Only Alex (private)").check()
+    t.get_by_label("Only Alex").check()
     expect(t.locator("#coach-readers")).to_have_text("Only Alex will read this; Sam won't see it.")
     t.get_by_role("button", name="Send to Alex only").click()
     expect(t.locator("#coach-panel")).to_contain_text("Sent privately to Alex.")
-    expect(t.get_by_label("Only Alex (private)")).to_be_checked()  # the choice is kept
+    expect(t.get_by_label("Only Alex")).to_be_checked()  # the choice is kept
     private = a.locator(".turn.coaching.private")
     expect(private).to_contain_text("Alex, take your time: breathe first.")
     expect(private).to_contain_text("From your therapist, only you can see this")
     expect(t.locator(".turn.coaching.private")).to_contain_text("To Alex only")
 
     t.get_by_label("Your message").fill("You're both doing well. Let's slow down.")
-    t.get_by_label("Both partners (Alex and Sam)").check()
+    t.get_by_label("Both partners").check()
     t.get_by_role("button", name="Send to both").click()
     for page in (a, b, t):
         expect(page.locator(".turn.coaching").last).to_contain_text("Let's slow down.")
