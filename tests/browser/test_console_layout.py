@@ -71,7 +71,7 @@ def test_the_console_keeps_its_controls_in_view_beside_a_long_transcript(
     t.on("pageerror", lambda e: errors.append(str(e)))
     t.add_init_script(
         "window.cspBlocked = []; document.addEventListener('securitypolicyviolation',"
-        " e => window.cspBlocked.push(e.violatedDirective + ' ' + (e.target.id || e.target.tagName)));"
+        " e => window.cspBlocked.push(e.violatedDirective + ' ' + e.target.tagName));"
     )
     t.goto(f"/therapist/dialogues/{dialogue.public_id}/")
     expect(t.locator("#connection")).to_have_attribute("data-state", "open")
