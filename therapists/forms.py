@@ -50,9 +50,9 @@ class CoachingForm(OneTimeForm):
         assert isinstance(to, forms.ChoiceField)
         names = dict(partners)
         both = " and ".join(names.values())
-        self.to_choices: list[tuple[str, str]] = [
-            ("", "Both partners")
-        ] + [(slot, f"Only {name}") for slot, name in partners]
+        self.to_choices: list[tuple[str, str]] = [("", "Both partners")] + [
+            (slot, f"Only {name}") for slot, name in partners
+        ]
         to.choices = self.to_choices
         # For each choice: who will read the message, and the send button's words.
         self.readers = {"": (f"{both or 'Both partners'} will both read this.", "Send to both")}
