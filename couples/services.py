@@ -225,6 +225,7 @@ def invitation_accept(*, user: User, token: str) -> Couple:
             invitation.accepted_by = user
             invitation.save(update_fields=["accepted_at", "accepted_by"])
             audit(action="invitation.accepted", actor=user, target=invitation)
+            live.couple_changed(couple_id=couple.pk)  # the inviter's waiting page goes on
     except IntegrityError as exc:
         # The database's one-active-couple rule caught a race with another accept.
         raise CoupleError("You're already in a couple.") from exc

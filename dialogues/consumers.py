@@ -516,7 +516,8 @@ def _therapist_name(pk: int) -> str:
 
 
 class HomeConsumer(_Base):
-    """The home page: hears when the couple's dialogues start, pause or end."""
+    """The home page: hears when the couple's dialogues start, pause or end, and, while the
+    person waits for their partner to accept the invitation, when the partner joins."""
 
     async def connect(self) -> None:
         self.user = self._authenticated_user()
@@ -530,6 +531,11 @@ class HomeConsumer(_Base):
         if not await self._join(couple_group(couple.pk), auth_session_group(self._session_key())):
             return
         await self.accept()
+        # The page waiting for the partner says so (?waiting=1): if they joined while this
+        # socket was away (or before it connected), the page goes on at once, as a snapshot.
+        self.waiting = b"waiting=1" in self.scope.get("query_string", b"").split(b"&")
+        if self.waiting:
+            await self.couple_changed({})
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if not self._frame_allowed():
@@ -539,6 +545,12 @@ class HomeConsumer(_Base):
         await self.couple_changed({})
 
     async def couple_changed(self, event) -> None:
+        if getattr(self, "waiting", False):
+            html = await database_sync_to_async(push.render_partner_joined)(user=self.user)
+            if html:  # from now on the page shows the dialogues, like any paired home page
+                self.waiting = False
+                await self.send(html)
+            return
         html = await database_sync_to_async(push.render_home)(user=self.user)
         if html:
             await self.send(html)

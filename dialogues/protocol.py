@@ -1092,6 +1092,25 @@ def rewind_targets(state: State) -> tuple[str, ...]:
     )
 
 
+@dataclass(frozen=True)
+class RewindChoice:
+    """One step a facilitator may send the dialogue back to, as the console lists it."""
+
+    step: str
+    place: int  # its place in the round, from 1 (steps of a round may share a title)
+    title: str
+    actor: Actor  # who makes that step: the sender or the receiver
+
+
+def rewind_choices(state: State) -> tuple[RewindChoice, ...]:
+    """`rewind_targets`, each once, in the round's order, with its place in the round."""
+    sequence = KINDS[state.kind].round_steps
+    return tuple(
+        RewindChoice(name, sequence.index(name) + 1, STEPS[name].title, STEPS[name].actor)
+        for name in rewind_targets(state)
+    )
+
+
 def rewind(state: State, step_name: str) -> State:
     """Send the dialogue back to an earlier step of this round ("let's mirror that again")."""
     if step_name not in rewind_targets(state):

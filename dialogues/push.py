@@ -52,6 +52,8 @@ def render_snapshot(*, public_id: str, user: User, role: str = PARTNER) -> Rende
     turns = selectors.turns_of(session=session, viewer=user)
     context = selectors.dialogue_context(session=session, viewer=user, turns=turns, role=role)
     html = _marker("snapshot", 1, session.seq) + render_to_string(f"{PAGE}#live", context)
+    if role == FACILITATOR:  # beside the transcript on the console, not inside #live
+        html += render_to_string(f"{PAGE}#console_state", context)
     return Rendered(html, session.seq, context["panel_key"], session.is_live)
 
 
@@ -172,3 +174,21 @@ def render_home(*, user: User) -> str | None:
     couple = couple_for(user=user)
     context = {"user": user, "couple": couple, **selectors.home_dialogues(user=user, couple=couple)}
     return render_to_string("dialogues/_home.html#home_dialogues", context)
+
+
+def render_partner_joined(*, user: User) -> str | None:
+    """For the page waiting for the partner: once they have joined, what replaces the waiting
+    card (who joined, and the couple's dialogues with the next step). None while waiting."""
+    from couples.selectors import couple_for, partner_of
+
+    couple = couple_for(user=user)
+    partner = partner_of(user=user, couple=couple) if couple else None
+    if couple is None or partner is None:
+        return None
+    context = {
+        "user": user,
+        "couple": couple,
+        "partner": partner,
+        **selectors.home_dialogues(user=user, couple=couple),
+    }
+    return render_to_string("couples/_partner_joined.html", context)

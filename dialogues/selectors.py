@@ -512,7 +512,7 @@ class Console:
     sender_name: str
     receiver_name: str
     acting: str  # who may act now, e.g. "Sam (receiver)"
-    rewind_targets: list[tuple[str, str]]  # (step name, title)
+    rewind_targets: list[tuple[str, str]]  # (step name, label: place, title and who acts)
     partners: list[tuple[str, str]]  # (slot, name) for choosing a private audience
 
     @property
@@ -532,7 +532,12 @@ def console_for(*, session: DialogueSession) -> Console:
         for slot in protocol.SLOTS
         if slot in protocol.whose_turn(state)
     ]
-    targets = protocol.rewind_targets(state) if session.is_live else ()
+    targets = protocol.rewind_choices(state) if session.is_live else ()
+
+    def who(choice: protocol.RewindChoice) -> str:
+        slot = state.sender if choice.actor is protocol.Actor.SENDER else state.receiver
+        return f"{names[slot]}, {protocol.role_of(state, slot)}"
+
     return Console(
         session=session,
         step=protocol.step_of(state),
@@ -541,7 +546,9 @@ def console_for(*, session: DialogueSession) -> Console:
         sender_name=names[state.sender],
         receiver_name=names[state.receiver],
         acting=" or ".join(acting) if acting else "Nobody",
-        rewind_targets=[(name, protocol.STEPS[name].title) for name in targets],
+        rewind_targets=[
+            (choice.step, f"{choice.place}. {choice.title} ({who(choice)})") for choice in targets
+        ],
         partners=[(slot, names[slot]) for slot in protocol.SLOTS],
     )
 

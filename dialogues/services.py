@@ -480,13 +480,22 @@ def decide_coaching(*, text: str, to: str) -> Decide:
     return decide
 
 
-def decide_rewind(*, step: str) -> Decide:
+REWIND_MOVED_ON = (
+    "The dialogue has moved on since you chose that step, so nothing was changed. "
+    "Please choose again."
+)
+
+
+def decide_rewind(*, step: str, at: int | None = None) -> Decide:
     """Back to an earlier step of this round ("let's mirror that again"), only where the
-    protocol allows."""
+    protocol allows. `at`: the step (its `step_seq`) the facilitator chose from; if the
+    dialogue has moved on since, nothing changes."""
 
     def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
         if not session.is_live:
             raise DialogueError(ENDED)
+        if at is not None and at != session.step_seq:
+            raise DialogueError(REWIND_MOVED_ON, stale=True)
         state = session.protocol_state
         try:
             new_state = protocol.rewind(state, step)

@@ -42,8 +42,21 @@ def auth_session_group(session_key: str | None) -> str | None:
 
 
 def access_group(link_public_id: str) -> str:
-    """A therapist's open consoles through one link (closed when the link's access ends)."""
+    """A therapist's open consoles and dashboards through one link (closed, or for a dashboard
+    that couple dropped, when the link's access ends)."""
     return f"therapist-access.{link_public_id}"
+
+
+def dashboard_group(therapist_pk: int) -> str:
+    """One therapist's open dashboards: their links changed (a couple linked, consented, an
+    invitation arrived, a link ended), so which couples they may watch may have changed."""
+    return f"therapist-dashboard.{therapist_pk}"
+
+
+def couple_therapists_group(couple_id: int) -> str:
+    """The dashboards of the therapists with access to one couple: what only they are told
+    (a partner's safety questions need attention), never the partners' own pages."""
+    return f"couple-therapists.{couple_id}"
 
 
 # --- senders -------------------------------------------------------------------------------
@@ -79,6 +92,17 @@ def couple_ended(*, couple_id: int) -> None:
     send_after_commit(couple_group(couple_id), {"type": "couple.ended"})
 
 
+def couple_attention_changed(*, couple_id: int) -> None:
+    """For the couple's therapists only: whether a partner's safety questions need attention
+    may have changed. The partners' pages never hear it (not even that something changed)."""
+    send_after_commit(couple_therapists_group(couple_id), {"type": "couple.changed"})
+
+
+def dashboard_changed(*, therapist_pk: int | None) -> None:
+    if therapist_pk is not None:
+        send_after_commit(dashboard_group(therapist_pk), {"type": "dashboard.changed"})
+
+
 def sockets_close_for_user(*, user_pk: int) -> None:
     send_after_commit(user_group(user_pk), {"type": "auth.revoked"})
 
@@ -91,4 +115,7 @@ def sockets_close_for_login(*, session_key: str | None) -> None:
 
 
 def consoles_close(*, link_public_id: str) -> None:
-    send_after_commit(access_group(link_public_id), {"type": "therapist.access_ended"})
+    """Access through this link ended: its consoles close, its dashboards drop the couple."""
+    send_after_commit(
+        access_group(link_public_id), {"type": "therapist.access_ended", "link": link_public_id}
+    )

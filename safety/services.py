@@ -62,6 +62,7 @@ def screening_save(
         country = ""
     screening, _ = SafetyScreening.objects.select_for_update().get_or_create(user=user)
     was_ready = state_of(screening, couple) == "ready"
+    had_attention = state_of(screening, couple) != "not_started" and screening.needs_attention
     now = timezone.now()
     screening.couple = couple
     screening.answers = clean
@@ -74,6 +75,8 @@ def screening_save(
     screening.save()
     if was_ready:
         live.couple_changed(couple_id=couple.pk)  # may a dialogue start?
+    if screening.needs_attention != had_attention:  # the therapists' dashboards, not the partner
+        live.couple_attention_changed(couple_id=couple.pk)
     logger.info("safety questions answered", extra={"user": user.public_id})
     return screening
 

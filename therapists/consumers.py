@@ -1,19 +1,47 @@
-"""The therapist's console socket: a linked therapist watching a couple's live dialogue.
+"""The therapist's sockets: the console (a linked therapist watching a couple's live
+dialogue) and the dashboard (their couples, kept up to date).
 
-It is the partners' dialogue socket seen from the facilitator's seat: every step, the step
-machine's state, and which partners are on the page. Access is checked when it connects, and
-it closes at once when access ends (a partner withdraws consent, the link ends, the therapist
-is un-verified, switched off or deleted: `therapist.access_ended` on the link's group).
+The console is the partners' dialogue socket seen from the facilitator's seat: every step, the
+step machine's state, and which partners are on the page. Access is checked when it connects,
+and it closes at once when access ends (a partner withdraws consent, the link ends, the
+therapist is un-verified, switched off or deleted: `therapist.access_ended` on the link's
+group).
+
+The dashboard listens to each couple the therapist may read now (their home pages' group, and
+the group only the couple's therapists hear), to each of those links' access, and to the
+therapist's own links. Every message carries ids only; on each one the dashboard's fragments
+are rendered again from PostgreSQL, through the one access check, so a couple whose access
+ended is dropped (its groups left) and a newly linked one is joined.
 """
 
 from __future__ import annotations
 
+from channels.db import database_sync_to_async
+from django.template.loader import render_to_string
+
+from couples.models import User
 from dialogues import push
 from dialogues import selectors as dialogue_selectors
-from dialogues.consumers import CLOSE_FORBIDDEN, DialogueConsumer
+from dialogues.consumers import (
+    CLOSE_FORBIDDEN,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAUTHENTICATED,
+    DialogueConsumer,
+    _Base,
+)
 from dialogues.selectors import FACILITATOR
-from imago_site.live import access_group
+from imago_site.live import (
+    access_group,
+    auth_session_group,
+    couple_group,
+    couple_therapists_group,
+    dashboard_group,
+)
+from therapists import selectors
+from therapists.forms import LinkCodeForm
 from therapists.selectors import therapist_access_link
+
+DASHBOARD = "therapists/_dashboard.html"
 
 
 class FacilitatorConsumer(DialogueConsumer):
@@ -46,3 +74,123 @@ class FacilitatorConsumer(DialogueConsumer):
 
     async def therapist_access_ended(self, event) -> None:
         await self.close(code=CLOSE_FORBIDDEN)
+
+
+def _may_have_dashboard(user: User) -> bool:
+    """The dashboard's own door (as `views.therapist_only`): an active, verified therapist."""
+    return user.is_active and user.is_therapist and not user.is_staff and user.is_verified_therapist
+
+
+def _watchable(*, therapist: User) -> dict[str, int] | None:
+    """The couples this therapist may read now, by link: {link public id: couple id}. None
+    when they may have no live dashboard at all."""
+    therapist.refresh_from_db(fields=["therapist_verified_at", "is_active", "kind", "is_staff"])
+    if not _may_have_dashboard(therapist):
+        return None
+    return {
+        link.public_id: link.couple_id
+        for link in selectors.therapist_couples(therapist=therapist)
+        if link.couple_id is not None
+    }
+
+
+def render_dashboard(*, therapist: User) -> str | None:
+    """The dashboard's live fragments as they are now (None: no dashboard for this person;
+    `therapist` as `_watchable` just read it)."""
+    if not _may_have_dashboard(therapist):
+        return None
+    context = {
+        "user": therapist,
+        **selectors.dashboard(therapist=therapist),
+        "link_code_form": LinkCodeForm(),
+    }
+    return render_to_string(f"{DASHBOARD}#dashboard_couples", context) + render_to_string(
+        f"{DASHBOARD}#dashboard_links", context
+    )
+
+
+class DashboardConsumer(_Base):
+    """A verified therapist's dashboard: couples start, pause and end dialogues, a partner's
+    safety questions need attention, links come and go: each shows at once."""
+
+    async def connect(self) -> None:
+        self.user = self._authenticated_user()
+        if self.user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        links = await database_sync_to_async(_watchable)(therapist=self.user)
+        if links is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.watching: dict[str, list[str]] = {}  # link public id -> the groups it adds
+        if not await self._join(
+            dashboard_group(self.user.pk), auth_session_group(self._session_key())
+        ):
+            return
+        await self.accept()
+        await self._watch(links)
+        await self.send_snapshot()
+
+    async def _watch(self, links: dict[str, int]) -> None:
+        """Listen to exactly these couples: leave those no longer readable, join new ones."""
+        for link_id in [lid for lid in self.watching if lid not in links]:
+            await self._drop(link_id)
+        for link_id, couple_id in links.items():
+            if link_id in self.watching:
+                continue
+            groups = [
+                access_group(link_id),
+                couple_group(couple_id),
+                couple_therapists_group(couple_id),
+            ]
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+            self.watching[link_id] = groups
+
+    async def _drop(self, link_id: str) -> None:
+        for group in self.watching.pop(link_id, []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+            if group in self.groups_joined:
+                self.groups_joined.remove(group)
+
+    async def send_snapshot(self) -> None:
+        html = await database_sync_to_async(render_dashboard)(therapist=self.user)
+        if html is None:  # no longer a verified therapist
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.send(html)
+
+    async def refresh(self) -> None:
+        """Something about the therapist's couples changed (ids only): which couples they may
+        read, then what the dashboard shows, both from the database."""
+        links = await database_sync_to_async(_watchable)(therapist=self.user)
+        if links is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self._watch(links)
+        await self.send_snapshot()
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if not self._frame_allowed():
+            await self.close(code=CLOSE_TOO_MANY)
+
+    async def catch_up(self) -> None:
+        await self.refresh()
+
+    async def couple_changed(self, event) -> None:
+        await self.refresh()
+
+    async def couple_ended(self, event) -> None:
+        await self.refresh()
+
+    async def dashboard_changed(self, event) -> None:
+        await self.refresh()
+
+    async def therapist_access_ended(self, event) -> None:
+        """Access through one link ended: that couple's groups are left at once, before
+        anything else about it can arrive, and the dashboard shows it gone."""
+        link_id = event.get("link")
+        if isinstance(link_id, str):
+            await self._drop(link_id)
+        await self.refresh()

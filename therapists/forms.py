@@ -48,8 +48,35 @@ class CoachingForm(OneTimeForm):
         super().__init__(*args, **kwargs)
         to = self.fields["to"]
         assert isinstance(to, forms.ChoiceField)
-        to.choices = [("", "Both partners")] + [
-            (slot, f"{name} only (private)") for slot, name in partners
+        names = dict(partners)
+        both = " and ".join(names.values())
+        self.to_choices: list[tuple[str, str]] = [("", "Both partners")] + [
+            (slot, f"Only {name}") for slot, name in partners
+        ]
+        to.choices = self.to_choices
+        # For each choice: who will read the message, and the send button's words.
+        self.readers = {"": (f"{both or 'Both partners'} will both read this.", "Send to both")}
+        for slot, name in partners:
+            others = [n for s, n in partners if s != slot]
+            self.readers[slot] = (
+                f"Only {name} will read this" + (f"; {others[0]} won't see it." if others else "."),
+                f"Send to {name} only",
+            )
+
+    def choices_shown(self) -> list[dict]:
+        """The "To" choices as the console shows them, with who reads each and the button's
+        words; `chosen` is the one in force (the last one used, until changed)."""
+        value = str(self["to"].value() or "")
+        chosen = value if value in dict(self.to_choices) else ""
+        return [
+            {
+                "value": v,
+                "label": label,
+                "readers": self.readers[v][0],
+                "button": self.readers[v][1],
+                "chosen": v == chosen,
+            }
+            for v, label in self.to_choices
         ]
 
 

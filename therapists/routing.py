@@ -5,4 +5,5 @@ from therapists import consumers
 # django-stubs' path() knows views, not ASGI apps (typeddjango/django-stubs#3354).
 websocket_urlpatterns = [
     path("ws/therapist/dialogues/<str:public_id>/", consumers.FacilitatorConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("ws/therapist/dashboard/", consumers.DashboardConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

@@ -115,6 +115,7 @@ def _maybe_activate(link: TherapistLink, *, by: User, request: HttpRequest | Non
         return
     link.activated_at = timezone.now()
     link.save(update_fields=["status", "activated_at"])
+    live.dashboard_changed(therapist_pk=link.therapist_id)  # a couple to watch from now on
     audit(action="therapist_link.activated", actor=by, target=link, request=request)
     logger.info("therapist link active", extra={"link": link.public_id})
 
@@ -137,6 +138,7 @@ def _end_link(
         live.consoles_close(link_public_id=link.public_id)
     if link.couple_id:
         live.couple_changed(couple_id=link.couple_id)
+    live.dashboard_changed(therapist_pk=link.therapist_id)
     audit(action="therapist_link.ended", actor=by, target=link, request=request, reason=reason)
 
 
@@ -180,6 +182,7 @@ def link_code_issue(*, therapist: User, token: str | None = None) -> TherapistLi
         client_token=token,
     )
     audit(action="therapist_link.code_issued", actor=therapist, target=link)
+    live.dashboard_changed(therapist_pk=therapist.pk)  # their other open dashboards
     return link
 
 
@@ -220,6 +223,7 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
             _give_consent(link, user, request)
             _maybe_activate(link, by=user, request=request)
             live.couple_changed(couple_id=couple.pk)
+            live.dashboard_changed(therapist_pk=link.therapist_id)  # the code was used
     except IntegrityError as exc:
         raise TherapistError("You're already linked with this therapist.") from exc
     return link
@@ -262,6 +266,8 @@ def therapist_invite(
     _give_consent(link, user, request)
     audit(action="therapist_link.invited", actor=user, target=link, request=request)
     live.couple_changed(couple_id=couple.pk)
+    invited = User.objects.filter(email__iexact=email, kind=User.Kind.THERAPIST).first()
+    live.dashboard_changed(therapist_pk=invited.pk if invited else None)  # on their dashboard
     transaction.on_commit(lambda: _send_therapist_invitation(link, inviter=user))
     return link
 
@@ -369,6 +375,7 @@ def consent_give(
     _maybe_activate(link, by=user, request=request)
     assert link.couple_id is not None  # _partner_link: a link of the person's couple
     live.couple_changed(couple_id=link.couple_id)
+    live.dashboard_changed(therapist_pk=link.therapist_id)  # "2 of 2 consented", or access
     return link
 
 
@@ -600,10 +607,14 @@ def coaching_send(
     return turn
 
 
-def session_rewind(*, session_public_id: str, therapist: User, step: str) -> DialogueSession:
+def session_rewind(
+    *, session_public_id: str, therapist: User, step: str, at: int | None = None
+) -> DialogueSession:
     """Send the dialogue back to an earlier step of this round ("let's mirror that again"),
-    only to a step the protocol allows; recorded as a "rewind" turn."""
-    return _facilitate(session_public_id, therapist, dialogues.decide_rewind(step=step)).session
+    only to a step the protocol allows; recorded as a "rewind" turn. `at`: the step the
+    therapist confirmed from (the session's `step_seq` then): refused if it has moved on."""
+    decide = dialogues.decide_rewind(step=step, at=at)
+    return _facilitate(session_public_id, therapist, decide).session
 
 
 def session_pause_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:

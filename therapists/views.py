@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from couples.audit import audit
 from couples.http import AuthedRequest
 from dialogues import selectors as dialogue_selectors
+from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
 from dialogues.services import DialogueError
@@ -214,6 +215,16 @@ def homework_new(request: AuthedRequest, public_id: str) -> HttpResponse:
 # --- the live console --------------------------------------------------------------------------
 
 
+def _coach_to_key(session: DialogueSession) -> str:
+    return f"coach_to.{session.public_id}"
+
+
+def _last_coach_to(request, session: DialogueSession) -> str:
+    """Whom this therapist last coached in this dialogue ("" both, else a partner's slot): the
+    console keeps that choice, so a follow-up goes where the last message went."""
+    return str(request.session.get(_coach_to_key(session), ""))
+
+
 def _console_context(request, session: DialogueSession, *, transcript: bool = False) -> dict:
     turns = dialogue_selectors.turns_of(session=session, viewer=request.user)
     context = dialogue_selectors.dialogue_context(
@@ -223,7 +234,9 @@ def _console_context(request, session: DialogueSession, *, transcript: bool = Fa
         context.update(
             dialogue_selectors.transcript_of(session=session, viewer=request.user, turns=turns)
         )
-    context["coach_form"] = CoachingForm(partners=context["console"].partners)
+    context["coach_form"] = CoachingForm(
+        partners=context["console"].partners, initial={"to": _last_coach_to(request, session)}
+    )
     context["note_form"] = NoteForm()
     context["notes"] = selectors.notes_of(
         therapist=request.user, couple=session.couple, session=session
@@ -275,13 +288,14 @@ def coach(request: AuthedRequest, public_id: str) -> HttpResponse:
         except (DialogueError, TherapistError) as error:
             form.add_error("text", error.message)
         else:
-            to = form.cleaned_data["to"]
+            to = form.cleaned_data["to"] or ""
             sent = (
                 f"Sent privately to {dict(console_view.partners)[to]}."
                 if to
                 else "Sent to both partners."
             )
-            form = CoachingForm(partners=console_view.partners)
+            request.session[_coach_to_key(session)] = to  # kept for the next message
+            form = CoachingForm(partners=console_view.partners, initial={"to": to})
     status = 422 if form.errors else 200
     if not request.htmx:
         if form.errors:
@@ -299,8 +313,15 @@ def coach(request: AuthedRequest, public_id: str) -> HttpResponse:
     )
 
 
-def _console_state_response(request, session, *, error: str = "", status: int = 200):
+def _console_state_response(
+    request, session, *, error: str = "", status: int = 200, confirm_rewind: dict | None = None
+):
     if not request.htmx:
+        if confirm_rewind:  # without htmx: the whole console, asking to confirm
+            session.refresh_from_db()
+            context = _console_context(request, session)
+            context["confirm_rewind"] = confirm_rewind
+            return render(request, PAGE, context, status=status)
         if error:
             messages.error(request, error)
         return redirect("therapists:console", public_id=session.public_id)
@@ -309,18 +330,44 @@ def _console_state_response(request, session, *, error: str = "", status: int = 
         session=session, viewer=request.user, turns=[], role=FACILITATOR
     )
     context["error"] = error
+    context["confirm_rewind"] = confirm_rewind
     return render(request, f"{DIALOGUE}#console_state", context, status=status)
+
+
+REWIND_CHOOSE = "Please choose the step to send the dialogue back to."
+REWIND_NOT_HERE = "The dialogue can't go back to that step from here."
+
+
+def _posted_at(request: AuthedRequest) -> int | None:
+    raw = request.POST.get("at", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 @therapist_only
 @require_POST
 def rewind(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Two steps: the step chosen is confirmed first (nothing changes until then), and the
+    confirmation is refused if the dialogue has moved on meanwhile. "Cancel" changes nothing."""
     session = _session_or_404(request, public_id)
+    step = request.POST.get("step", "")[:40]
+    if request.POST.get("cancel"):
+        return _console_state_response(request, session)
+    if not step:
+        return _console_state_response(request, session, error=REWIND_CHOOSE, status=422)
+    if request.POST.get("confirmed") != "yes":
+        label = dict(dialogue_selectors.console_for(session=session).rewind_targets).get(step)
+        if label is None:
+            return _console_state_response(request, session, error=REWIND_NOT_HERE, status=422)
+        confirm = {"step": step, "label": label, "at": session.step_seq}
+        return _console_state_response(request, session, confirm_rewind=confirm)
+    at = _posted_at(request)
+    if at is None:
+        return _console_state_response(
+            request, session, error=dialogue_services.REWIND_MOVED_ON, status=422
+        )
     try:
         services.session_rewind(
-            session_public_id=session.public_id,
-            therapist=request.user,
-            step=request.POST.get("step", "")[:40],
+            session_public_id=session.public_id, therapist=request.user, step=step, at=at
         )
     except DialogueError as error:
         return _console_state_response(request, session, error=error.message, status=422)

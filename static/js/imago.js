@@ -64,6 +64,7 @@
     socket = event.detail.socketWrapper;
     socketOpen = true;
     setConnection("open", "Connected");
+    if (event.detail.elt && event.detail.elt.setAttribute) event.detail.elt.setAttribute("data-socket", "open");
   });
 
   // --- moves over the open socket; the form's own HTTP post when the socket is down -------
@@ -108,6 +109,7 @@
 
   document.addEventListener("htmx:wsClose", function (event) {
     socketOpen = false;
+    if (event.detail.elt && event.detail.elt.setAttribute) event.detail.elt.setAttribute("data-socket", "closed");
     releasePendingForms(); // sending again goes over HTTP, with the same token
     var code = event.detail.event && event.detail.event.code;
     if (code === 4401 || code === 4403) {
@@ -257,6 +259,52 @@
     });
   }
   setInterval(tickTimers, 1000);
+
+  // --- the console's coach box: say who will read the message before it is sent -----------
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    var form = radio.closest && radio.closest("form[data-coach-form]");
+    if (!form || radio.name !== "to") return;
+    var readers = form.querySelector("[data-coach-readers]");
+    var send = form.querySelector("[data-coach-send]");
+    if (readers) readers.textContent = radio.getAttribute("data-readers");
+    if (send) send.textContent = radio.getAttribute("data-button");
+    form.classList.toggle("private", radio.value !== "");
+  });
+
+  // --- the console's transcript scrolls on its own: the newest step stays in view, unless
+  // the therapist has scrolled up to reread (then it stays where they are) -----------------
+  var stickToEnd = true;
+  function consoleTranscript() { return document.querySelector(".console #transcript"); }
+  function keepEndInView() {
+    var el = consoleTranscript();
+    if (el && stickToEnd) el.scrollTop = el.scrollHeight;
+  }
+  document.addEventListener("scroll", function (event) {
+    var el = consoleTranscript();
+    if (el && event.target === el) stickToEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+  }, true);
+  document.addEventListener("DOMContentLoaded", keepEndInView);
+  document.addEventListener("htmx:wsAfterMessage", keepEndInView);
+
+  // --- forms pushed over a socket are rendered without a request, so without a CSRF token:
+  // give them the page's own (the one htmx sends as a header) just before they are posted.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[method=post]")) return;
+    var field = form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (field && field.value) return;
+    var token = null;
+    try { token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"]; } catch (e) { /* none */ }
+    if (!token) return;
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "csrfmiddlewaretoken";
+      form.appendChild(field);
+    }
+    field.value = token;
+  }, true);
 
   // htmx: keep 422 responses (a clear message about bad input) and swap them in.
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -60,16 +60,19 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(
 
     # A private word to Alex, then one to both.
     t.get_by_label("Your message").fill("Alex, take your time: breathe first.")
-    t.get_by_label("To", exact=True).select_option(label="Alex only (private)")
-    t.get_by_role("button", name="Send message").click()
+    t.get_by_label("Only Alex").check()
+    expect(t.locator("#coach-readers")).to_have_text("Only Alex will read this; Sam won't see it.")
+    t.get_by_role("button", name="Send to Alex only").click()
     expect(t.locator("#coach-panel")).to_contain_text("Sent privately to Alex.")
+    expect(t.get_by_label("Only Alex")).to_be_checked()  # the choice is kept
     private = a.locator(".turn.coaching.private")
     expect(private).to_contain_text("Alex, take your time: breathe first.")
     expect(private).to_contain_text("From your therapist, only you can see this")
     expect(t.locator(".turn.coaching.private")).to_contain_text("To Alex only")
 
     t.get_by_label("Your message").fill("You're both doing well. Let's slow down.")
-    t.get_by_role("button", name="Send message").click()
+    t.get_by_label("Both partners").check()
+    t.get_by_role("button", name="Send to both").click()
     for page in (a, b, t):
         expect(page.locator(".turn.coaching").last).to_contain_text("Let's slow down.")
     # Sam got the public message after the private one, and never the private one.
@@ -78,8 +81,11 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(
     screenshots(a, artifacts_dir, "partner-a")
 
     # Back to mirroring: Sam is asked to mirror again, everyone sees why.
-    t.get_by_label("Send the dialogue back to").select_option(label="Mirroring")
+    t.get_by_label("Send the dialogue back to").select_option(label="2. Mirroring (Sam, receiver)")
     t.get_by_role("button", name="Send back").click()
+    expect(t.get_by_role("group", name="Send the dialogue back?")).to_be_visible()
+    expect(b.locator("#transcript")).not_to_contain_text("sent the dialogue back")  # not yet
+    t.get_by_role("button", name="Yes, send it back").click()
     for page in (a, b):
         expect(page.locator("#transcript")).to_contain_text(
             "Dr. Rivera (therapist) sent the dialogue back to Mirroring"

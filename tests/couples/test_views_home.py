@@ -63,6 +63,17 @@ def test_it_shows_the_new_link_to_its_maker(single, client_as):
     assert "Copy link" in text
 
 
+def test_the_waiting_page_is_live_and_a_paired_home_page_is_not_waiting(
+    single, alex, pair, client_as
+):
+    client = client_as(single)
+    html = client.post(reverse("couples:start"), follow=True).content.decode()
+    assert html.count('ws-connect="/ws/home/?waiting=1"') == 1  # goes on when the partner joins
+    assert 'id="couple-status"' in html and 'id="home-announcer"' in html
+    paired = client_as(alex).get(HOME).content.decode()
+    assert "?waiting=1" not in paired and 'ws-connect="/ws/home/"' in paired
+
+
 def test_it_keeps_the_link_out_of_other_sessions(single, client_as):
     client_as(single).post(reverse("couples:start"))
     response = client_as(single).get(HOME)

@@ -6,8 +6,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from couples import services as couple_services
 from dialogues import services
 from dialogues.consumers import CLOSE_TOO_MANY, MAX_FRAME_BYTES
+from safety import services as safety_services
+from tests.factories import UserFactory, make_invitation
 from tests.sockets import drain, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -259,6 +262,56 @@ async def test_the_partner_hears_on_the_home_page_when_a_dialogue_starts(pair, a
     assert "Alex would like to talk" in update
     assert "Sunday mornings" not in update  # the topic is shown on the dialogue page itself
     await ws.disconnect()
+
+
+WAITING = "/ws/home/?waiting=1"  # the home page of a partner whose partner hasn't joined yet
+
+
+@pytest.fixture
+def waiting(single, db):
+    """Sasha started a couple and made an invitation link; nobody has accepted it yet."""
+    _, token = make_invitation(single)
+    return token
+
+
+accept = database_sync_to_async(couple_services.invitation_accept)
+
+
+async def test_the_waiting_page_goes_on_when_the_partner_accepts(waiting, single, outsider):
+    ws, connected, _ = await open_socket(WAITING, single)
+    assert connected
+    assert await ws.receive_nothing(timeout=0.3)  # still waiting: nothing to show
+    other, _, _ = await open_socket("/ws/home/", outsider)  # another couple's home page
+    robin = await database_sync_to_async(UserFactory)(display_name="Robin")
+    await accept(user=robin, token=waiting)
+    update = await receive_until(ws, "couple-status")
+    assert "Robin has joined you" in update
+    assert 'id="home-dialogues"' in update and "Answer the private questions" in update
+    assert "Robin has accepted your invitation" in update  # announced once, politely
+    assert await other.receive_nothing(timeout=0.5)  # no one else hears of it
+    # From now on it is a paired home page: news replaces the dialogues' card only.
+    await database_sync_to_async(safety_services.screening_save)(user=single, answers={})
+    await database_sync_to_async(safety_services.screening_set_ready)(user=single, ready=True)
+    update = await receive_until(ws, "home-dialogues")
+    assert "couple-status" not in update
+    await ws.disconnect()
+    await other.disconnect()
+
+
+async def test_a_waiting_page_reconnecting_after_the_partner_joined_goes_on_at_once(
+    waiting, single
+):
+    robin = await database_sync_to_async(UserFactory)(display_name="Robin")
+    await accept(user=robin, token=waiting)  # while the page's socket was away
+    ws, connected, _ = await open_socket(WAITING, single)
+    assert connected
+    assert "Robin has joined you" in await ws.receive_from(timeout=5)
+    await ws.disconnect()
+    # The invited partner, and a paired home page, get no such message.
+    for person in (robin, single):
+        ws, connected, _ = await open_socket("/ws/home/", person)
+        assert connected and await ws.receive_nothing(timeout=0.3)
+        await ws.disconnect()
 
 
 async def test_the_home_socket_refuses_people_without_a_couple(alex):

@@ -126,7 +126,12 @@ def test_the_couple_hears_only_when_readiness_changes(
         safety_services.screening_save(
             user=alex, answers={"afraid": "often"}
         )  # not ready before/after
-    assert sent == []
+    # The partners' pages hear nothing; the couple's therapists hear that attention changed.
+    assert sent == [(f"couple-therapists.{couple.pk}", {"type": "couple.changed"})]
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        safety_services.screening_save(user=alex, answers={"afraid": "often", "hurt": "no"})
+    assert sent == []  # still needs attention, still not ready: nobody is told anything
     with django_capture_on_commit_callbacks(execute=True):
         safety_services.screening_set_ready(user=alex, ready=True)
         safety_services.screening_set_ready(user=alex, ready=True)  # no change: no message

@@ -5,9 +5,12 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.db import connections
 
 from dialogues import services
+from imago_site import live as live_layer
+from safety import services as safety_services
 from tests.helpers import at_mirror
 from tests.sockets import console_path, drain, marker, open_socket, path_of, receive_until
 from tests.therapists.conftest import NOT_ALLOWED
@@ -205,5 +208,162 @@ async def test_the_console_closes_however_access_ends(how, live, therapist, end_
     )
     await database_sync_to_async(therapist.refresh_from_db)()
     ws, connected, _ = await open_socket(console_path(live), therapist)
+    assert not connected
+    await ws.disconnect()
+
+
+# --- the dashboard's socket -------------------------------------------------------------------
+
+DASHBOARD = "/ws/therapist/dashboard/"
+
+
+@pytest.mark.parametrize("who", ["never_verified", "partner", "outsider", "staff", "anonymous"])
+async def test_the_dashboard_socket_refuses_all_but_verified_therapists(roles, who):
+    ws, connected, code = await open_socket(DASHBOARD, roles[who])
+    assert not connected
+    assert code == (4401 if who == "anonymous" else 4403)
+    await ws.disconnect()
+
+
+async def test_the_dashboard_gets_a_snapshot_of_only_the_couples_its_therapist_may_read(roles):
+    ws, connected, _ = await open_socket(DASHBOARD, roles["linked"])
+    assert connected
+    snapshot = await ws.receive_from(timeout=5)
+    assert 'id="dashboard-couples"' in snapshot and 'id="dashboard-links"' in snapshot
+    assert "Alex &amp; Sam" in snapshot and "No dialogue in progress" in snapshot
+    await ws.disconnect()
+    # Verified therapists without access (unlinked, withdrawn, one consent) get their own
+    # dashboard, with nothing about Alex and Sam.
+    for who in ("unlinked", "withdrawn", "one_consent"):
+        ws, connected, _ = await open_socket(DASHBOARD, roles[who])
+        assert connected, who
+        snapshot = await ws.receive_from(timeout=5)
+        assert "Alex" not in snapshot and "Sam" not in snapshot, who
+        await ws.disconnect()
+
+
+start = database_sync_to_async(services.dialogue_start)
+
+
+async def test_a_dialogue_starting_pausing_and_ending_reaches_only_the_linked_dashboard(
+    roles, alex, sam, outsider
+):
+    dashboards = {}
+    for who in ("linked", "unlinked", "withdrawn", "one_consent"):
+        ws, connected, _ = await open_socket(DASHBOARD, roles[who])
+        assert connected
+        await drain(ws)
+        dashboards[who] = ws
+    linked = dashboards["linked"]
+
+    session = await start(user=alex, kind="intentional", topic="The dishes")
+    update = await receive_until(linked, "dashboard-couples")
+    assert "Live now" in update and f"/therapist/dialogues/{session.public_id}/" in update
+    assert "The dishes" not in update  # the topic is never on the dashboard
+
+    await database_sync_to_async(services.move_submit)(
+        session_public_id=session.public_id, user=sam, move="accept_now", at=1
+    )
+    await drain(linked)
+    await database_sync_to_async(services.session_pause)(
+        session_public_id=session.public_id, user=sam
+    )
+    assert "Time-out" in await receive_until(linked, "dashboard-couples")
+    await database_sync_to_async(services.session_end)(
+        session_public_id=session.public_id, user=alex
+    )
+    ended = await receive_until(linked, "dashboard-couples")
+    assert "No dialogue in progress" in ended and "Live now" not in ended
+
+    # Another couple's dialogue reaches no one here.
+    await start(user=outsider, kind="intentional", topic="Olly's topic")
+    for who, ws in dashboards.items():
+        assert await ws.receive_nothing(timeout=0.5), who
+        await ws.disconnect()
+
+
+async def test_a_partners_safety_needing_attention_reaches_the_dashboard_not_the_partner(
+    link, therapist, alex, sam
+):
+    save = database_sync_to_async(safety_services.screening_save)
+    await save(user=alex, answers={"afraid": "no"})  # Alex is no longer "ready": both hear it
+    dashboard, _, _ = await open_socket(DASHBOARD, therapist)
+    home_sam, _, _ = await open_socket("/ws/home/", sam)
+    home_alex, _, _ = await open_socket("/ws/home/", alex)
+    for ws in (dashboard, home_sam, home_alex):
+        await drain(ws)
+
+    await save(user=alex, answers={"afraid": "often"})
+    update = await receive_until(dashboard, "dashboard-couples")
+    assert "Safety questions need attention" in update
+    assert "often" not in update.lower()  # never the answers
+    # Neither partner's page hears anything: not even that something changed.
+    assert await home_sam.receive_nothing(timeout=0.5)
+    assert await home_alex.receive_nothing(timeout=0.5)
+
+    await save(user=alex, answers={"afraid": "no"})
+    assert "need attention" not in await receive_until(dashboard, "dashboard-couples")
+    for ws in (dashboard, home_sam, home_alex):
+        await ws.disconnect()
+
+
+async def test_a_couple_linking_while_the_dashboard_is_open_is_watched_from_then_on(
+    pair, therapist, alex, sam
+):
+    ws, _, _ = await open_socket(DASHBOARD, therapist)
+    assert "Alex" not in await ws.receive_from(timeout=5)
+    issue = database_sync_to_async(therapist_services.link_code_issue)
+    code = (await issue(therapist=therapist)).code
+    assert "Link codes" in await receive_until(ws, code)
+    link = await database_sync_to_async(therapist_services.link_code_redeem)(user=alex, code=code)
+    assert "1 of 2 partners consented" in await receive_until(ws, "consented")
+    await database_sync_to_async(therapist_services.consent_give)(
+        user=sam, link_public_id=link.public_id
+    )
+    assert "Alex &amp; Sam" in await receive_until(ws, "Alex &amp; Sam")
+    await drain(ws)
+    await start(user=alex, kind="intentional", topic="Now watched")
+    assert "Live now" in await receive_until(ws, "Live now")
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["withdrawn", "partner_leaves", "partner_deletes_account", "therapist_ends", "staff_ends"],
+)
+async def test_a_link_ending_drops_that_couple_from_the_open_dashboard(
+    how, pair, link, therapist, end_access
+):
+    ws, connected, _ = await open_socket(DASHBOARD, therapist)
+    assert connected
+    assert "Alex &amp; Sam" in await ws.receive_from(timeout=5)
+    await database_sync_to_async(end_access)(how)
+    update = await receive_until(ws, "dashboard-couples")
+    assert "Alex" not in update.split('id="dashboard-links"')[0]
+    await drain(ws)
+    # The dashboard left that couple's groups: nothing more about it arrives.
+    layer = get_channel_layer()
+    await layer.group_send(live_layer.couple_group(pair.pk), {"type": "couple.changed"})
+    await layer.group_send(live_layer.couple_therapists_group(pair.pk), {"type": "couple.changed"})
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.send_to(text_data=json.dumps({"type": "ping"}))  # the dashboard itself stays open
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("how", ["unverified", "deactivated", "therapist_deletes_account"])
+async def test_the_dashboard_closes_when_its_therapist_may_have_none(
+    how, link, therapist, end_access
+):
+    ws, connected, _ = await open_socket(DASHBOARD, therapist)
+    assert connected
+    await drain(ws)
+    await database_sync_to_async(end_access)(how)
+    closed = await ws.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await ws.receive_output(timeout=3)
+    assert closed["code"] in (4401, 4403)
+    await database_sync_to_async(therapist.refresh_from_db)()
+    ws, connected, _ = await open_socket(DASHBOARD, therapist)
     assert not connected
     await ws.disconnect()

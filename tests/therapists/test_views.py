@@ -1,9 +1,12 @@
 """Every therapist view, tried as each role; notes and coaching input; audit; homework."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from couples.models import AuditEvent
+from dialogues import services
 from dialogues.models import Turn
 from safety import services as safety_services
 from tests.factories import TherapistFactory, link_with_consent, screen
@@ -205,8 +208,8 @@ def test_the_console_shows_the_step_machine_and_every_turn(live, therapist, alex
     assert "When you sleep in, I feel lonely." in html and "If I got it" in html
     assert 'id="console-state"' in html and "Did they get it?" in html
     assert "Alex (sender)" in html  # whose move
-    assert '<option value="send">Sending</option>' in html
-    assert '<option value="mirror">Mirroring</option>' in html
+    assert '<option value="send">1. Sending (Alex, sender)</option>' in html
+    assert '<option value="mirror">2. Mirroring (Sam, receiver)</option>' in html
     assert f'ws-connect="/ws/therapist/dialogues/{session.public_id}/"' in html
     assert 'name="move"' not in html  # the therapist never gets a partner's move form
 
@@ -262,18 +265,120 @@ def test_private_coaching_appears_only_on_its_partners_page_and_transcript(
     assert "To Alex only" in console.content.decode()
 
 
-def test_rewind_over_http(live, therapist, alex, sam, client_as):
+def test_rewind_over_http_asks_to_confirm_first(live, therapist, alex, sam, client_as):
     session = at_mirror(live, alex, sam)
     client = client_as(therapist)
     url = reverse("therapists:rewind", args=[session.public_id])
+    rewinds = Turn.objects.filter(session=session, move="rewind")
+
+    response = client.post(url, {"step": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and "Please choose the step" in response.content.decode()
     response = client.post(url, {"step": "ask_more"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422 and "can&#x27;t go back" in response.content.decode()
+
+    # Choosing a step only asks: nothing changes yet.
     response = client.post(url, {"step": "mirror"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Send the dialogue back?" in html and "2. Mirroring (Sam, receiver)" in html
+    assert f'name="at" value="{session.step_seq}"' in html and "No, keep going" in html
+    assert "<script" not in html and "style=" not in html  # CSP: no inline script or style
+    session.refresh_from_db()
+    assert session.step == "check" and not rewinds.exists()
+
+    # "No, keep going" changes nothing, and the list is back.
+    response = client.post(
+        url,
+        {"step": "mirror", "cancel": "1", "confirmed": "yes", "at": session.step_seq},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and 'id="rewind-step"' in response.content.decode()
+    session.refresh_from_db()
+    assert session.step == "check" and not rewinds.exists()
+
+    # A confirmation from a step the dialogue has left is refused.
+    stale = {"step": "mirror", "confirmed": "yes", "at": session.step_seq - 1}
+    response = client.post(url, stale, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and "moved on" in response.content.decode()
+    response = client.post(url, {"step": "mirror", "confirmed": "yes"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    session.refresh_from_db()
+    assert session.step == "check" and not rewinds.exists()
+
+    confirmed = {"step": "mirror", "confirmed": "yes", "at": session.step_seq}
+    response = client.post(url, confirmed, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     session.refresh_from_db()
-    assert session.step == "mirror"
+    assert session.step == "mirror" and rewinds.count() == 1
     page = client_as(sam).get(reverse("dialogues:detail", args=[session.public_id]))
     assert "sent the dialogue back to Mirroring" in page.content.decode()
+    # The same confirmation again (a double click, a replay) changes nothing more.
+    response = client.post(url, confirmed, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and rewinds.count() == 1
+
+
+def test_rewind_without_htmx_confirms_on_the_console_page(live, therapist, alex, sam, client_as):
+    session = at_mirror(live, alex, sam)
+    client = client_as(therapist)
+    url = reverse("therapists:rewind", args=[session.public_id])
+    response = client.post(url, {"step": "send"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Send the dialogue back?" in html and 'id="transcript"' in html
+    response = client.post(url, {"step": "send", "confirmed": "yes", "at": session.step_seq})
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.step == "send"
+
+
+def test_the_rewind_list_names_each_step_once_by_its_place_with_no_default(
+    live, therapist, alex, sam, client_as
+):
+    session = at_mirror(live, alex, sam)
+    for who, move in ((alex, "got_it"), (sam, "ask_more"), (alex, "thats_all")):
+        services.move_submit(session_public_id=session.public_id, user=who, move=move)
+    session.refresh_from_db()
+    assert session.step == "summary"
+    html = client_as(therapist).get(reverse("therapists:console", args=[session.public_id]))
+    select = re.search(r'<select id="rewind-step"[^>]*>(.*?)</select>', html.content.decode())
+    assert select is not None and "required" in select.group(0)
+    options = re.findall(r'<option value="(\w*)"( selected)?>([^<]*)</option>', select.group(1))
+    assert options == [
+        ("", " selected", "Choose a step…"),
+        ("send", "", "1. Sending (Alex, sender)"),
+        ("mirror", "", "2. Mirroring (Sam, receiver)"),
+        ("check", "", "3. Did they get it? (Alex, sender)"),
+        ("ask_more", "", "4. Is there more? (Sam, receiver)"),
+        ("more", "", "5. Is there more? (Alex, sender)"),
+    ]
+
+
+def test_coaching_keeps_whom_it_was_for_and_says_who_will_read_it(live, therapist, client_as):
+    client = client_as(therapist)
+    url = reverse("therapists:coach", args=[live.public_id])
+    console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
+    assert re.search(r'value=""[^>]*checked', console)  # at first: both partners
+    assert "Alex and Sam will both read this." in console and ">Send to both<" in console
+
+    response = client.post(url, {"text": "Alex, breathe", "to": "a"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "Sent privately to Alex." in html
+    assert re.search(r'value="a"[^>]*checked', html) and not re.search(
+        r'value=""[^>]*checked', html
+    )
+    assert "Only Alex will read this; Sam won&#x27;t see it." in html
+    assert ">Send to Alex only<" in html and "coach-form private" in html
+    assert "Alex, breathe" not in html.split("</textarea>")[0].split("<textarea")[1]  # emptied
+    # A reload (or the page without htmx) keeps the choice too.
+    console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
+    assert re.search(r'value="a"[^>]*checked', console)
+    # A message that is refused keeps what was chosen.
+    response = client.post(url, {"text": "", "to": "b"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert re.search(r'value="b"[^>]*checked', response.content.decode())
+    client.post(url, {"text": "Both of you", "to": ""}, HTTP_HX_REQUEST="true")
+    console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
+    assert re.search(r'value=""[^>]*checked', console)
 
 
 # --- notes -------------------------------------------------------------------------------------
@@ -479,9 +584,14 @@ def test_a_therapists_home_page_is_their_dashboard(live, therapist, client_as):
     assert "Alex &amp; Sam" in home
     assert reverse("therapists:console", args=[live.public_id]) in home
     assert f'href="{reverse("therapists:dashboard")}"' in home  # "Your couples" in the nav
+    # Live, on the home page as on /therapist/: the dashboard's socket.
+    for page in (home, client_as(therapist).get(reverse("therapists:dashboard")).content.decode()):
+        assert page.count('ws-connect="/ws/therapist/dashboard/"') == 1
+        assert 'id="dashboard-couples"' in page and 'id="dashboard-links"' in page
 
 
 def test_an_unverified_therapists_home_has_no_dashboard(roles, client_as):
     home = client_as(roles["never_verified"]).get("/").content.decode()
     assert "Waiting for verification" in home and "Linked couples" not in home
     assert "Make a link code" not in home
+    assert "/ws/therapist/dashboard/" not in home  # its socket would be refused
