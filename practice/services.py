@@ -122,14 +122,24 @@ def agreement_from_gift(
         },
     )
     if created:
+        # A therapist sent the round back and the gift was chosen again: the new one stands.
+        Agreement.objects.filter(session=session, gift_turn__round=turn.round).exclude(
+            pk=agreement.pk
+        ).delete()
         live.couple_changed(couple_id=session.couple_id)
         logger.info("agreement made", extra={"agreement": agreement.public_id})
     return agreement
 
 
-def _agreement_locked(user: User, public_id: str) -> Agreement:
-    if not public_id or len(public_id) > 64:
+def _checked(public_id: str) -> str:
+    """An id from a URL or form: never empty, long or holding a NUL (PostgreSQL refuses it)."""
+    if not public_id or len(public_id) > 64 or "\x00" in public_id:
         raise NotFound()
+    return public_id
+
+
+def _agreement_locked(user: User, public_id: str) -> Agreement:
+    _checked(public_id)
     couple = _my_couple_locked(user)
     agreement = (
         Agreement.objects.filter(public_id=public_id, couple=couple)
@@ -238,7 +248,7 @@ def caring_item_remove(*, user: User, item_public_id: str) -> CaringBehaviour:
     """Take an item off one's own list (what was given from it stays in the history)."""
     couple = _my_couple_locked(user)
     item = CaringBehaviour.objects.filter(
-        public_id=item_public_id, caring_list__couple=couple, caring_list__author=user
+        public_id=_checked(item_public_id), caring_list__couple=couple, caring_list__author=user
     ).first()
     if item is None:
         raise NotFound()
@@ -271,7 +281,7 @@ def caring_give(*, user: User, item_public_id: str) -> CaringGiven:
     couple = _my_couple_locked(user)
     item = (
         CaringBehaviour.objects.filter(
-            public_id=item_public_id,
+            public_id=_checked(item_public_id),
             caring_list__couple=couple,
             caring_list__shared_at__isnull=False,
             removed_at__isnull=True,
@@ -301,7 +311,7 @@ def caring_acknowledge(*, user: User, given_public_id: str) -> CaringGiven:
     """The partner whose list it was says they noticed. Twice is once."""
     couple = _my_couple_locked(user)
     given = CaringGiven.objects.filter(
-        public_id=given_public_id, couple=couple, behaviour__caring_list__author=user
+        public_id=_checked(given_public_id), couple=couple, behaviour__caring_list__author=user
     ).first()
     if given is None:
         raise NotFound()

@@ -42,7 +42,7 @@ def closed_dialogue(alex, sam, ratings):
         (alex, "got_it_all", {}),
         (sam, "validate", {"text": "Makes sense."}),
         (alex, "acknowledge", {}),
-        (sam, "empathize", {"text": "Glad.", "feelings": ["glad"]}),
+        (sam, "empathize", {"text": "Glad.", "feelings": ["happy"]}),
         (alex, "confirm", {}),
         (alex, "skip_requests", {}),
         (sam, "go_to_closing", {}),

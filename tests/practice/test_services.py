@@ -57,6 +57,44 @@ def test_it_makes_an_agreement_from_a_gift_in_an_intentional_dialogue(pair, alex
     assert agreement.session == s
 
 
+INTENTIONAL_TO_REQUESTS = [
+    ("sam", "accept_now", {}),
+    ("alex", "send", {"text": "When you work late, I feel alone."}),
+    ("sam", "mirror", {"text": "You feel alone."}),
+    ("alex", "got_it", {}),
+    ("sam", "ask_more", {}),
+    ("alex", "thats_all", {}),
+    ("sam", "summary", {"text": "You feel alone when I work late."}),
+    ("alex", "got_it_all", {}),
+    ("sam", "validate", {"text": "You make sense."}),
+    ("alex", "acknowledge", {}),
+    ("sam", "empathize", {"text": "I imagine you feel lonely.", "feelings": ["lonely"]}),
+    ("alex", "confirm", {}),
+]
+
+
+def test_a_gift_chosen_again_after_a_rewind_replaces_the_first(pair, alex, sam, therapist, link):
+    from dialogues import services as ds
+    from therapists import services as therapist_services
+
+    people = {"alex": alex, "sam": sam}
+    s = ds.dialogue_start(user=alex, kind="intentional", topic="Evenings")
+
+    def move(who, name, **payload):
+        ds.move_submit(session_public_id=s.public_id, user=people[who], move=name, payload=payload)
+
+    for who, name, payload in INTENTIONAL_TO_REQUESTS:
+        move(who, name, **payload)
+    move("alex", "make_requests", items=["Call me at lunch"])
+    move("sam", "give", choice="0")
+    therapist_services.session_rewind(
+        session_public_id=s.public_id, therapist=therapist, step="requests"
+    )
+    move("alex", "make_requests", items=["Text me when you'll be late"])
+    move("sam", "give", choice="0")
+    assert [a.text for a in Agreement.objects.all()] == ["Text me when you'll be late"]
+
+
 def test_a_gift_heard_twice_makes_one_agreement(agreement):
     turn = agreement.gift_turn
     again = services.agreement_from_gift(None, session=turn.session, turn=turn)
@@ -339,3 +377,30 @@ def test_ten_gives_at_once_save_one(pair, alex, sam):
     if connection.vendor != "sqlite":
         assert [r for r in results if isinstance(r, Exception)] == []
     assert CaringGiven.objects.count() == 1
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+
+def test_an_ended_couples_practice_is_erased_when_purged(agreement, alex, sam, sam_shared, pair):
+    from couples import signals
+
+    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="zq-thx")
+    signals.couple_purging.send(sender=None, couple=pair)
+    assert {a.text for a in Agreement.objects.all()} == {services.PURGED_NOTE}
+    assert {t.text for t in AgreementThanks.objects.all()} == {services.PURGED_NOTE}
+    assert {c.text for c in CaringBehaviour.objects.all()} == {services.PURGED_NOTE}
+
+
+def test_deleting_an_account_erases_only_what_that_person_wrote(agreement, alex, sam, sam_shared):
+    services.caring_item_add(user=alex, text="zq-alex-item")
+    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="zq-thx")
+    services.practice_erase_by(user=sam)
+    agreement.refresh_from_db()
+    assert agreement.text == REQUEST  # Alex's request: Alex's words stay
+    assert CaringBehaviour.objects.get(caring_list__author=sam).text == services.REMOVED_NOTE
+    assert CaringBehaviour.objects.get(caring_list__author=alex).text == "zq-alex-item"
+    services.practice_erase_by(user=alex)
+    agreement.refresh_from_db()
+    assert agreement.text == services.REMOVED_NOTE
+    assert AgreementThanks.objects.get().text == services.REMOVED_NOTE
