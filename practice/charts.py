@@ -30,6 +30,7 @@ class Series:
 class Tick:
     at: float
     label: str
+    minor: bool = False  # hidden on a narrow screen, where every other label is enough
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,10 @@ def _x_positions(count: int, left: float, right: float) -> list[float]:
 
 def _sparse(labels: list[str], xs: list[float], most: int = 8) -> list[Tick]:
     every = max(1, -(-len(labels) // most))
-    return [
-        Tick(x, label)
-        for i, (x, label) in enumerate(zip(xs, labels, strict=True))
-        if i % every == 0
+    shown = [
+        (x, label) for i, (x, label) in enumerate(zip(xs, labels, strict=True)) if i % every == 0
     ]
+    return [Tick(x, label, minor=i % 2 == 1) for i, (x, label) in enumerate(shown)]
 
 
 def line_chart(

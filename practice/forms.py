@@ -18,6 +18,7 @@ class OneTimeForm(forms.Form):
     token = forms.CharField(required=False, max_length=FORM_TOKEN, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["token"].initial = form_token()
 

@@ -71,12 +71,12 @@ def test_the_progress_page_draws_and_tabulates_everything(client_as, pair, alex,
     response = client_as("alex").get("/between/progress/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert page.count("<svg") == 3 and page.count("<table") == 3 + 1  # + agreements table
+    assert page.count("<svg") == 3 and page.count("<table") == 3  # a table beside each chart
     assert 'role="img"' in page and "<title" in page
     assert "style=" not in page and "<script>" not in page  # CSP-clean
     text = text_of(response)
     assert "3 of 5" in text and "5 of 5" in text
-    assert f"Sam agreed to {REQUEST}" in text and "1 of 1 so far" in text
+    assert f"Sam agreed to: “{REQUEST}”" in text and "Kept 1 of 1 day so far" in text
     # Dialogues this week: one intentional, one appreciation, one behaviour change.
     this_week = re.findall(r"<tr><th scope=\"row\">[^<]+</th>(?:<td>\d+</td>)+</tr>", page)
     assert any(row.count("<td>1</td>") == 3 for row in this_week)
@@ -120,7 +120,7 @@ def test_the_couple_page_shows_open_agreements_to_the_linked_therapist(
     client_as, pair, link, agreement
 ):
     text = text_of(client_as("therapist").get(f"/therapist/couples/{pair.public_id}/"))
-    assert f"Sam agreed to {REQUEST}" in text
+    assert f"Sam agreed to: “{REQUEST}”" in text
 
 
 def test_the_dashboard_shows_a_sparkline_of_felt_heard(client_as, pair, link, alex, sam):

@@ -68,8 +68,8 @@ def test_pages_only_answer_their_methods(client_as, pair, agreement):
 def test_the_home_page_shows_open_agreements_to_both(client_as, agreement):
     sam_home = text_of(client_as("sam").get("/"))
     alex_home = text_of(client_as("alex").get("/"))
-    assert f"You agreed to {REQUEST}" in sam_home and "Mark today done" in sam_home
-    assert f"Sam agreed to {REQUEST}" in alex_home and "Mark today done" not in alex_home
+    assert f"You agreed to: “{REQUEST}”" in sam_home and "Mark today done" in sam_home
+    assert f"Sam agreed to: “{REQUEST}”" in alex_home and "Mark today done" not in alex_home
     assert "one-line appreciation" in alex_home and "one-line appreciation" not in sam_home
     assert REQUEST not in text_of(client_as("outsider").get("/"))
 
