@@ -148,6 +148,7 @@ def _agreement_locked(user: User, public_id: str) -> Agreement:
     )
     if agreement is None:
         raise NotFound()
+    agreement.couple = couple  # the locked row, already loaded
     return agreement
 
 

@@ -404,3 +404,17 @@ def test_deleting_an_account_erases_only_what_that_person_wrote(agreement, alex,
     agreement.refresh_from_db()
     assert agreement.text == services.REMOVED_NOTE
     assert AgreementThanks.objects.get().text == services.REMOVED_NOTE
+
+
+# --- what a write costs ------------------------------------------------------------------------
+
+
+def test_marking_a_day_done_is_six_statements_and_a_replay_four(
+    agreement, sam, django_assert_num_queries
+):
+    # The membership, the couple locked, the agreement, the day looked for, the insert, and
+    # the homework that might ask for it; and the test's savepoint around them.
+    with django_assert_num_queries(6 + 2):
+        services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
+    with django_assert_num_queries(4 + 2):  # a replay stops once it finds the day
+        services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
