@@ -14,6 +14,7 @@ advances past it: each person's view stays contiguous.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
@@ -168,12 +169,23 @@ def render_typing(*, partner_name: str) -> str:
     return render_to_string(f"{PAGE}#typing", {"typing_name": partner_name})
 
 
+# Apps above this one add their own home-page sections to the home socket's pushes: each
+# renderer takes (user=, couple=) and returns HTML whose top elements carry ids to swap.
+_HOME_PARTS: list[Callable[..., str]] = []
+
+
+def home_part_register(render: Callable[..., str]) -> None:
+    if render not in _HOME_PARTS:
+        _HOME_PARTS.append(render)
+
+
 def render_home(*, user: User) -> str | None:
     from couples.selectors import couple_for
 
     couple = couple_for(user=user)
     context = {"user": user, "couple": couple, **selectors.home_dialogues(user=user, couple=couple)}
-    return render_to_string("dialogues/_home.html#home_dialogues", context)
+    html = render_to_string("dialogues/_home.html#home_dialogues", context)
+    return html + "".join(part(user=user, couple=couple) for part in _HOME_PARTS)
 
 
 def render_partner_joined(*, user: User) -> str | None:

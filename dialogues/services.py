@@ -7,7 +7,8 @@ sequence number, applies the new state, saves, and schedules the broadcast for a
 (like healthchecks' `Check.create_flip`). Only ids travel over the channel layer.
 
 Therapists' access is not known here: the therapists app registers its check
-(`selectors.facilitator_check_register`) and hears completed dialogues (`dialogue_completed`).
+(`selectors.facilitator_check_register`) and hears completed dialogues (`dialogue_completed`);
+the practice app hears gifts chosen (`gift_given`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ NOT_STARTED = "The dialogue hasn't started yet, so there's nothing to pause."
 
 # A dialogue was completed (inside its transaction). kwargs: session.
 dialogue_completed = Signal()
+# A partner chose a gift (inside its transaction). kwargs: session, turn (its data holds the
+# request chosen under protocol.GIFT). The practice app makes it an agreement.
+gift_given = Signal()
 
 
 class DialogueError(Exception):
@@ -254,6 +258,8 @@ def session_change(
         role = protocol.role_of(session.protocol_state, slot) if slot else FACILITATOR
         turn = _append_turn(session, change, actor=user, actor_role=role, token=token)
         _apply(session, change, actor=user)
+        if turn.kind == Turn.Kind.MOVE and turn.move in protocol.GIFT_MOVES:
+            gift_given.send(sender=Turn, session=session, turn=turn)
         after = _progress_of(session)
         session.save(update_fields=[name for name in after if after[name] != before[name]])
         result = MoveResult(session=session, turn=turn, created=True)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "couples",
     "safety",
     "dialogues",
+    "practice",
     "therapists",
 ]
 
@@ -342,6 +343,9 @@ BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 # erased this many days after it ended, both partners being warned by email this many days
 # before; network addresses leave the audit trail after AUDIT_IP_DAYS.
 RETENTION_ENDED_COUPLE_DAYS = env_int("RETENTION_ENDED_COUPLE_DAYS", 365)
+# How many days an agreement (a gift chosen at the end of a request) runs at first; the
+# partner who agreed can change it on the agreement (1 to 90).
+AGREEMENT_DAYS = min(90, max(1, env_int("AGREEMENT_DAYS", 14)))
 RETENTION_WARNING_DAYS = env_int("RETENTION_WARNING_DAYS", 30)
 AUDIT_IP_DAYS = env_int("AUDIT_IP_DAYS", 90)
 

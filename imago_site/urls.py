@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("couples.urls")),
     path("", include("safety.urls")),
     path("", include("dialogues.urls")),
+    path("", include("practice.urls")),
     path("", include("therapists.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

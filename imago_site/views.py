@@ -12,6 +12,7 @@ from couples import services as couple_services
 from couples import views as couple_views
 from couples.forms import InviteForm, StartCoupleForm
 from dialogues import selectors as dialogue_selectors
+from practice import views as practice_views
 from therapists import selectors as therapist_selectors
 from therapists.forms import LinkCodeForm, TherapistCodeForm, TherapistInviteForm
 
@@ -55,6 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
             couple=couple, viewer=user
         )
         context["homework"] = therapist_selectors.homework_for_couple(couple=couple)
+        context.update(practice_views.home_context(user=user, couple=couple))
         context["code_form"] = TherapistCodeForm()
         context["therapist_invite_form"] = TherapistInviteForm()
     return render(request, "home.html", context)

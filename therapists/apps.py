@@ -11,6 +11,7 @@ class TherapistsConfig(AppConfig):
         from couples import signals
         from dialogues import selectors as dialogue_selectors
         from dialogues import services as dialogue_services
+        from practice import services as practice_services
         from therapists import services
 
         signals.couple_ending.connect(services.on_couple_ending, dispatch_uid="therapists")
@@ -20,5 +21,8 @@ class TherapistsConfig(AppConfig):
         signals.couple_purging.connect(services.on_couple_purging, dispatch_uid="therapists")
         dialogue_services.dialogue_completed.connect(
             services.homework_complete_with, dispatch_uid="therapists"
+        )
+        practice_services.practice_recorded.connect(
+            services.homework_complete_with_practice, dispatch_uid="therapists"
         )
         dialogue_selectors.facilitator_check_register(services.may_facilitate)

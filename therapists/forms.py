@@ -4,6 +4,7 @@ from django import forms
 
 from couples.forms import USER_EMAIL_MAX_LENGTH
 from dialogues import protocol
+from practice.models import PRACTICES
 from therapists.models import FORM_TOKEN, MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE
 
 
@@ -117,6 +118,30 @@ class HomeworkForm(OneTimeForm):
         choices=[("", "None")] + [(k.value, info.title) for k, info in protocol.KINDS.items()],
         help_text="A completed dialogue of this kind marks the homework done.",
     )
+    practice = forms.ChoiceField(
+        label="A practice between dialogues (optional)",
+        required=False,
+        choices=[("", "None"), *PRACTICES.items()],
+        help_text="Done by itself once the couple records it this many times within a week.",
+    )
+    practice_target = forms.IntegerField(
+        label="How many times a week",
+        required=False,
+        min_value=1,
+        max_value=14,
+        error_messages={
+            "min_value": "Please choose 1 to 14.",
+            "max_value": "Please choose 1 to 14.",
+        },
+    )
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("practice") and not data.get("practice_target"):
+            self.add_error("practice_target", "Please say how many times a week.")
+        if not data.get("practice"):
+            data["practice_target"] = None
+        return data
 
 
 class TherapistCodeForm(forms.Form):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from couples.encrypted import EncryptedCharField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
+from practice.models import PRACTICES
 
 MAX_NOTE = 2000
 # Forms that save something carry a one-time token (`forms.OneTimeForm`), stored as
@@ -195,6 +196,10 @@ class Homework(models.Model):
         blank=True,
         choices=[(k.value, info.title) for k, info in protocol.KINDS.items()],
     )
+    # A practice between dialogues to do `practice_target` times within a week (caring
+    # behaviours given, agreement days kept): what the couple records completes it.
+    practice = models.CharField(max_length=32, blank=True, choices=list(PRACTICES.items()))
+    practice_target = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(

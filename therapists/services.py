@@ -27,6 +27,8 @@ from dialogues import protocol
 from dialogues import services as dialogues
 from dialogues.models import DialogueSession, Turn
 from imago_site import live
+from practice import selectors as practice_selectors
+from practice.models import AGREEMENT_DAY, CARING, PRACTICES
 from therapists.models import (
     FORM_TOKEN,
     MAX_INSTRUCTIONS,
@@ -495,6 +497,8 @@ def homework_assign(
     instructions: str = "",
     due_date: datetime.date | None = None,
     dialogue_kind: str = "",
+    practice: str = "",
+    practice_target: int | None = None,
     token: str | None = None,
 ) -> Homework:
     """Homework for the couple. `token`: the form's; a replayed or double-clicked form returns
@@ -508,6 +512,12 @@ def homework_assign(
         raise TherapistError("Please choose one of the kinds of dialogue listed.")
     if due_date is not None and due_date < timezone.localdate():
         raise TherapistError("Please choose a due date from today on.")
+    if practice and practice not in PRACTICES:
+        raise TherapistError("Please choose one of the practices listed.")
+    if practice and not (isinstance(practice_target, int) and 1 <= practice_target <= 14):
+        raise TherapistError("Please say how many times a week, from 1 to 14.")
+    if not practice:
+        practice_target = None
     _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
     if token:
         saved = Homework.objects.filter(couple=couple, client_token=token).first()
@@ -520,6 +530,8 @@ def homework_assign(
         instructions=instructions,
         due_date=due_date,
         dialogue_kind=dialogue_kind,
+        practice=practice,
+        practice_target=practice_target,
         client_token=token,
     )
     live.couple_changed(couple_id=couple.pk)
@@ -570,6 +582,32 @@ def homework_complete_with(
     homework.save(update_fields=["done_at", "done_with"])
     logger.info("homework done with a dialogue", extra={"homework": homework.public_id})
     return homework
+
+
+def homework_complete_with_practice(
+    sender: object, *, couple: Couple, practice: str, at: datetime.datetime, **kwargs: object
+) -> list[Homework]:
+    """The couple recorded a practice (practice.services.practice_recorded, inside its
+    transaction): open homework asking for it is done once the couple has recorded it
+    `practice_target` times within the last week, counting only since it was assigned."""
+    open_homework = list(
+        Homework.objects.select_for_update().filter(
+            couple=couple, practice=practice, done_at__isnull=True, created_at__lte=at
+        )
+    )
+    count = {
+        CARING: practice_selectors.caring_given_since,
+        AGREEMENT_DAY: practice_selectors.agreement_days_since,
+    }[practice]
+    done = []
+    for homework in open_homework:
+        since = max(homework.created_at, at - datetime.timedelta(days=7))
+        if count(couple=couple, since=since) >= (homework.practice_target or 1):
+            homework.done_at = timezone.now()
+            homework.save(update_fields=["done_at"])
+            done.append(homework)
+            logger.info("homework done with practice", extra={"homework": homework.public_id})
+    return done
 
 
 # --- account deletion ----------------------------------------------------------------------

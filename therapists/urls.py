@@ -11,6 +11,9 @@ urlpatterns = [
     path("therapist/links/<str:public_id>/end/", views.link_end, name="link_end"),
     path("therapist/couples/<str:public_id>/", views.couple_detail, name="couple"),
     path("therapist/couples/<str:public_id>/notes/", views.couple_note, name="couple_note"),
+    path(
+        "therapist/couples/<str:public_id>/progress/", views.couple_progress, name="couple_progress"
+    ),
     path("therapist/couples/<str:public_id>/homework/", views.homework_new, name="homework_new"),
     path("therapist/dialogues/<str:public_id>/", views.console, name="console"),
     path("therapist/dialogues/<str:public_id>/transcript/", views.transcript, name="transcript"),

@@ -19,11 +19,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from couples.audit import audit
 from couples.http import AuthedRequest
+from couples.selectors import partners_of
 from dialogues import selectors as dialogue_selectors
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
 from dialogues.services import DialogueError
+from practice import selectors as practice_selectors
 from therapists import selectors, services
 from therapists.forms import (
     CoachingForm,
@@ -154,8 +156,33 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, status=20
             "notes": selectors.notes_of(therapist=request.user, couple=couple),
             "note_form": note_form or NoteForm(),
             "homework_form": homework_form or HomeworkForm(),
+            "agreements": practice_selectors.agreements_open(couple=couple),
+            "caring_lists": practice_selectors.caring_shared_lists(couple=couple),
         },
         status=status,
+    )
+
+
+@therapist_only
+@require_GET
+def couple_progress(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """The couple's progress page, as they see it (ratings, weeks, agreements, caring)."""
+    link = _link_or_404(request, public_id)
+    audit(
+        action="therapist.read",
+        actor=request.user,
+        target=link.couple,
+        request=request,
+        what="progress",
+    )
+    view = selectors.linked_couple(link=link)
+    progress = practice_selectors.progress_for(
+        couple=link.couple, partners=partners_of(couple=link.couple)
+    )
+    return render(
+        request,
+        "practice/progress.html",
+        {"progress": progress, "for_therapist": True, "couple_names": view.names, "link": link},
     )
 
 

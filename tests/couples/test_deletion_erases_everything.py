@@ -36,6 +36,8 @@ from django.utils import timezone
 from couples.models import AuditEvent, Invitation, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
+from practice import services as practice_services
+from practice.models import Agreement, AgreementThanks, CaringBehaviour
 from safety import services as safety_services
 from safety.models import SafetyScreening
 from tests.factories import PASSWORD, InvitationFactory
@@ -93,6 +95,14 @@ ERASED: dict[str, dict[str, Rows | None]] = {
         # What they wrote, and a therapist's coaching meant for them alone.
         "text": lambda p: Turn.objects.filter(Q(actor=p) | Q(visible_to=p)),
         "data": lambda p: Turn.objects.filter(Q(actor=p) | Q(visible_to=p)),
+    },
+    "practice.agreement": {
+        # The request it quotes is the receiver's words (as a gift turn quotes it).
+        "text": lambda p: Agreement.objects.filter(receiver=p),
+    },
+    "practice.agreementthanks": {"text": lambda p: AgreementThanks.objects.filter(author=p)},
+    "practice.caringbehaviour": {
+        "text": lambda p: CaringBehaviour.objects.filter(caring_list__author=p),
     },
     "therapists.therapistlink": {
         "invited_email": lambda p: TherapistLink.objects.filter(invited_email__iexact=p.email),
@@ -158,6 +168,13 @@ KEPT: dict[str, dict[str, str]] = {
         "actor_role": "a role's name",
         "client_token": "a random form token",
     },
+    "practice.agreement": {"public_id": "a random id"},
+    "practice.agreementthanks": {"public_id": "a random id", "client_token": "a random form token"},
+    "practice.caringbehaviour": {
+        "public_id": "a random id",
+        "client_token": "a random form token",
+    },
+    "practice.caringgiven": {"public_id": "a random id"},
     "therapists.therapistlink": {
         "public_id": "a random id",
         "code": "a random one-time code",
@@ -255,6 +272,17 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     _move(bcr, bob, "accept_now")
     _move(bcr, alice, "make_requests", items=[f"{ALICE_WORDS} request"])
     _move(bcr, bob, "give", choice="0", text=f"{BOB_WORDS} gladly")  # copies Alice's request
+    # The gift is Bob's agreement; Alice thanks him; each writes a caring list and shares it.
+    agreement = Agreement.objects.get(session=bcr)
+    practice_services.agreement_mark_done(user=bob, agreement_public_id=agreement.public_id)
+    practice_services.agreement_thank(
+        user=alice, agreement_public_id=agreement.public_id, text=f"{ALICE_WORDS} thanks"
+    )
+    for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
+        practice_services.caring_item_add(user=person, text=f"{words} caring")
+        practice_services.caring_list_share(user=person)
+    bobs = CaringBehaviour.objects.get(caring_list__author=bob)
+    practice_services.caring_give(user=alice, item_public_id=bobs.public_id)
 
     talk = dialogue_services.dialogue_start(
         user=bob, kind="intentional", topic=f"{BOB_WORDS} topic"

@@ -10,7 +10,7 @@ from pathlib import Path
 from dialogues import protocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APPS = ("couples", "safety", "dialogues", "therapists", "imago_site")
+APPS = ("couples", "safety", "dialogues", "practice", "therapists", "imago_site")
 PROTOCOL_MODULES = {"dialogues/protocol.py", "dialogues/language.py"}
 NAMES = set(protocol.STEPS) | {m.name for step in protocol.STEPS.values() for m in step.moves}
 TEMPLATE_TAG = re.compile(r"{%.*?%}|{{.*?}}", re.DOTALL)

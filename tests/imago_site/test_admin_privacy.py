@@ -17,11 +17,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from couples.audit import audit
 from couples.models import AuditEvent
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
+from practice.models import Agreement, AgreementThanks, CaringBehaviour, CaringList
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
 
@@ -34,6 +36,10 @@ PRIVATE_TEXT_FIELDS = {
     "safety.safetyscreening": ["answers"],  # not registered in the admin at all
     "therapists.therapistnote": ["text"],  # not registered in the admin at all
     "therapists.homework": ["title", "instructions"],  # registered: metadata only
+    # Agreements, appreciations and caring lists: not registered in the admin at all.
+    "practice.agreement": ["text"],
+    "practice.agreementthanks": ["text"],
+    "practice.caringbehaviour": ["text"],
 }
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
@@ -60,6 +66,10 @@ NOT_PRIVATE = {
     "therapists.therapistlink": {"public_id", "code", "invited_email", "client_token"},
     "therapists.therapistnote": {"public_id", "client_token"},
     "therapists.homework": {"public_id", "client_token"},
+    "practice.agreement": {"public_id"},
+    "practice.agreementthanks": {"public_id", "client_token"},
+    "practice.caringbehaviour": {"public_id", "client_token"},
+    "practice.caringgiven": {"public_id"},
 }
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -108,6 +118,12 @@ def private_rows(pair, alex, sam, outsider, therapist, link, staff):
     therapist_services.homework_assign(
         therapist=therapist, couple=pair, title="h", instructions="i", dialogue_kind="appreciation"
     )
+    agreement = Agreement.objects.create(
+        couple=pair, giver=sam, receiver=alex, text="a", starts_on=timezone.localdate(), days=14
+    )
+    AgreementThanks.objects.create(agreement=agreement, author=alex, text="t")
+    caring_list = CaringList.objects.create(couple=pair, author=alex, shared_at=timezone.now())
+    CaringBehaviour.objects.create(caring_list=caring_list, text="c")
     marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
     for label, fields in PRIVATE_TEXT_FIELDS.items():
         model = apps.get_model(label)

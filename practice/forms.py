@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import secrets
+
+from django import forms
+
+from practice.models import FORM_TOKEN, MAX_APPRECIATION, MAX_CARING, MAX_DAYS, MIN_DAYS
+
+
+def form_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class OneTimeForm(forms.Form):
+    """Carries a hidden one-time token, made each time the form is shown, so a replayed or
+    double-clicked post saves nothing twice (the service looks for what it saved)."""
+
+    token = forms.CharField(required=False, max_length=FORM_TOKEN, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["token"].initial = form_token()
+
+
+class CaringItemForm(OneTimeForm):
+    text = forms.CharField(
+        label="I feel loved when you …",
+        max_length=MAX_CARING,
+        help_text="Something specific and positive, that you'd like more of.",
+    )
+
+
+class ThanksForm(OneTimeForm):
+    text = forms.CharField(label="A one-line appreciation", max_length=MAX_APPRECIATION)
+
+
+class DaysForm(forms.Form):
+    days = forms.IntegerField(label="For how many days", min_value=MIN_DAYS, max_value=MAX_DAYS)

@@ -1,0 +1,176 @@
+"""Agreements and caring behaviours. What partners write here is as private as dialogue text:
+encrypted at rest, never logged, never in the admin, in each partner's export, erased when
+its author deletes their account."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from couples.encrypted import EncryptedCharField, EncryptedTextField
+from couples.models import new_public_id
+
+FORM_TOKEN = 64
+MAX_APPRECIATION = 200  # one line
+MAX_CARING = 200
+MAX_CARING_ITEMS = 30
+MIN_DAYS, MAX_DAYS = 1, 90
+# Practices a therapist's homework can ask for ("do three caring behaviours a week").
+CARING = "caring"
+AGREEMENT_DAY = "agreement_day"
+PRACTICES = {CARING: "Caring behaviours given", AGREEMENT_DAY: "Days an agreement was kept"}
+
+
+class Agreement(models.Model):
+    """The gift a partner chose at the end of a request: "Sam agreed to … for the next 14 days".
+
+    `giver` chose it (the receiver of the request's round), `receiver` asked for it; `text` is
+    the request chosen (the receiver's words), copied from the gift turn."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    # One agreement per gift turn, in the database: a gift heard twice makes one agreement.
+    gift_turn = models.OneToOneField(
+        "dialogues.Turn", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    session = models.ForeignKey(
+        "dialogues.DialogueSession",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    giver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    text = EncryptedTextField()
+    starts_on = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Agreement {self.public_id[:6]}"  # never the text
+
+    @property
+    def ends_on(self) -> datetime.date:
+        return self.starts_on + datetime.timedelta(days=self.days - 1)
+
+    def is_open_on(self, day: datetime.date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+class AgreementDay(models.Model):
+    """One day the giver kept the agreement (one row per agreement and day, in the database)."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="days_done")
+    day = models.DateField()
+    done_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "day"], name="one_mark_per_agreement_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Agreement day {self.day}"
+
+
+class AgreementThanks(models.Model):
+    """A one-line appreciation the receiver sends the giver for keeping the agreement."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="thanks")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    text = EncryptedCharField(max_length=MAX_APPRECIATION)
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_thanks_per_form_token",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Thanks {self.public_id[:6]}"
+
+
+class CaringList(models.Model):
+    """One partner's "I feel loved when you…" list in one couple: private until they share it."""
+
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    shared_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["couple", "author"], name="one_caring_list_per_author")
+        ]
+
+    def __str__(self) -> str:
+        return f"Caring list {self.pk}"
+
+
+class CaringBehaviour(models.Model):
+    """One item of a caring list: "I feel loved when you … bring me coffee in bed"."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    caring_list = models.ForeignKey(CaringList, on_delete=models.CASCADE, related_name="items")
+    text = EncryptedCharField(max_length=MAX_CARING)
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)  # kept for the week's history
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caring_list", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_caring_item_per_form_token",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Caring behaviour {self.public_id[:6]}"  # never the text
+
+
+class CaringGiven(models.Model):
+    """A partner gave one caring behaviour from the other's list on a day (one a day, each)."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    behaviour = models.ForeignKey(CaringBehaviour, on_delete=models.CASCADE, related_name="given")
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    giver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["day", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["couple", "giver", "day"], name="one_caring_given_per_partner_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Caring given {self.public_id[:6]}"

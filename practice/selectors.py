@@ -1,0 +1,363 @@
+"""Reads for agreements, caring behaviours and progress. A caring list is shown to its author
+always, to the partner (and a linked therapist) only once shared: every read here takes the
+viewer and filters on that."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from couples.models import Couple, User
+from couples.selectors import when
+from dialogues import protocol
+from dialogues.models import DialogueSession, Turn
+from practice import charts
+from practice.models import (
+    Agreement,
+    AgreementDay,
+    AgreementThanks,
+    CaringBehaviour,
+    CaringGiven,
+    CaringList,
+)
+
+WEEKS = 8  # the progress page's weeks
+RATING_MOVES = protocol.moves_asking("rating")
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def week_start(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())  # Monday
+
+
+# --- agreements --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgreementView:
+    agreement: Agreement
+    days_done: list[datetime.date]
+    done_today: bool
+    days_so_far: int  # days of it that have come (today included)
+    thanks: list[AgreementThanks]
+    is_open: bool
+
+    @property
+    def kept(self) -> int:
+        return len(self.days_done)
+
+
+def _agreements(couple: Couple, *, since: datetime.date | None = None) -> list[AgreementView]:
+    today = _today()
+    rows = (
+        Agreement.objects.filter(couple=couple)
+        .select_related("giver", "receiver")
+        .prefetch_related(
+            Prefetch("days_done", queryset=AgreementDay.objects.order_by("day")),
+            Prefetch("thanks", queryset=AgreementThanks.objects.order_by("created_at", "pk")),
+        )
+    )
+    views = []
+    for agreement in rows:
+        if since is not None and agreement.ends_on < since:
+            continue
+        days = [d.day for d in agreement.days_done.all()]
+        so_far = max(0, min((today - agreement.starts_on).days + 1, agreement.days))
+        views.append(
+            AgreementView(
+                agreement=agreement,
+                days_done=days,
+                done_today=today in days,
+                days_so_far=so_far,
+                thanks=list(agreement.thanks.all()),
+                is_open=agreement.is_open_on(today),
+            )
+        )
+    return views
+
+
+def agreements_open(*, couple: Couple | None) -> list[AgreementView]:
+    """The couple's agreements running today (home page, couple page)."""
+    if couple is None:
+        return []
+    return [v for v in _agreements(couple) if v.is_open]
+
+
+def agreements_all(*, couple: Couple) -> list[AgreementView]:
+    return _agreements(couple)
+
+
+def agreement_days_since(*, couple: Couple, since: datetime.datetime) -> int:
+    return AgreementDay.objects.filter(agreement__couple=couple, done_at__gte=since).count()
+
+
+# --- caring behaviours -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    day: datetime.date
+    mine: CaringGiven | None  # what the viewer gave that day
+    theirs: CaringGiven | None  # what the partner gave the viewer that day
+
+
+@dataclass(frozen=True)
+class CaringView:
+    my_list: CaringList | None
+    my_items: list[CaringBehaviour]
+    partner_shared: bool
+    partner_items: list[CaringBehaviour]  # empty unless shared
+    given_today: CaringGiven | None
+    week: list[WeekDay]
+    week_of: datetime.date
+
+
+def caring_for(
+    *, user: User, partner: User, couple: Couple, week_of: datetime.date | None = None
+) -> CaringView:
+    """One partner's caring page: their own list, the partner's once shared, and a week of
+    what each gave the other."""
+    today = _today()
+    start = week_start(week_of or today)
+    lists = {cl.author_id: cl for cl in CaringList.objects.filter(couple=couple)}
+    mine, theirs = lists.get(user.pk), lists.get(partner.pk)
+    my_items = list(mine.items.filter(removed_at__isnull=True)) if mine else []
+    shared = bool(theirs and theirs.shared_at)
+    partner_items = list(theirs.items.filter(removed_at__isnull=True)) if theirs and shared else []
+    given = list(
+        CaringGiven.objects.filter(
+            couple=couple, day__gte=start, day__lt=start + datetime.timedelta(days=7)
+        ).select_related("behaviour")
+    )
+    by = {(g.giver_id, g.day): g for g in given}
+    week = [
+        WeekDay(day, by.get((user.pk, day)), by.get((partner.pk, day)))
+        for day in (start + datetime.timedelta(days=i) for i in range(7))
+    ]
+    return CaringView(
+        my_list=mine,
+        my_items=my_items,
+        partner_shared=shared,
+        partner_items=partner_items,
+        given_today=by.get((user.pk, today)),
+        week=week,
+        week_of=start,
+    )
+
+
+def caring_shared_lists(*, couple: Couple) -> list[tuple[User, list[CaringBehaviour]]]:
+    """For a linked therapist: the lists their authors have shared (nothing of one not shared)."""
+    lists = CaringList.objects.filter(couple=couple, shared_at__isnull=False).select_related(
+        "author"
+    )
+    return [(cl.author, list(cl.items.filter(removed_at__isnull=True))) for cl in lists]
+
+
+def caring_given_since(*, couple: Couple, since: datetime.datetime) -> int:
+    return CaringGiven.objects.filter(couple=couple, created_at__gte=since).count()
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeardRow:
+    session: DialogueSession
+    ratings: list[int | None]  # one per partner, in the partners' order
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    week: datetime.date
+    counts: list[int]  # one per kind (dialogues) or per partner (caring)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True)
+class Progress:
+    partners: list[User]
+    heard: list[HeardRow]
+    heard_chart: charts.Chart
+    kinds: list[str]
+    dialogue_weeks: list[WeekRow]
+    dialogue_chart: charts.Chart
+    agreements: list[AgreementView]
+    caring_weeks: list[WeekRow]
+    caring_chart: charts.Chart
+
+
+def heard_ratings(*, couple: Couple, partners: list[User], limit: int = 30) -> list[HeardRow]:
+    """How heard each partner felt at the close of each dialogue, oldest first (closing
+    ratings are in the turns' encrypted data: found by move, read in Python)."""
+    turns = (
+        Turn.objects.filter(session__couple=couple, kind=Turn.Kind.MOVE, move__in=RATING_MOVES)
+        .select_related("session")
+        .order_by("session__created_at", "session_id", "seq")
+    )
+    rows: dict[int, HeardRow] = {}
+    index = {p.pk: i for i, p in enumerate(partners)}
+    for turn in turns:
+        rating = turn.data.get("rating")
+        if not isinstance(rating, int) or turn.actor_id not in index:
+            continue
+        row = rows.setdefault(turn.session_id, HeardRow(turn.session, [None] * len(partners)))
+        row.ratings[index[turn.actor_id]] = rating
+    return list(rows.values())[-limit:]
+
+
+def _short(day: datetime.date) -> str:
+    return f"{day.day} {day:%b}"  # "3 Mar"
+
+
+def _weeks(today: datetime.date) -> list[datetime.date]:
+    last = week_start(today)
+    return [last - datetime.timedelta(weeks=WEEKS - 1 - i) for i in range(WEEKS)]
+
+
+def progress_for(*, couple: Couple, partners: list[User]) -> Progress:
+    """Everything the progress page shows, for the couple's partners and a linked therapist."""
+    today = _today()
+    weeks = _weeks(today)
+    heard = heard_ratings(couple=couple, partners=partners)
+    heard_chart = charts.line_chart(
+        labels=[_short(timezone.localtime(r.session.created_at).date()) for r in heard],
+        series=[(p.display_name, [r.ratings[i] for r in heard]) for i, p in enumerate(partners)],
+        low=protocol.MIN_RATING,
+        high=protocol.MAX_RATING,
+    )
+    kinds = list(protocol.KINDS)
+    counts: Counter[tuple[datetime.date, str]] = Counter()
+    for created, kind in DialogueSession.objects.filter(
+        couple=couple, created_at__date__gte=weeks[0]
+    ).values_list("created_at", "kind"):
+        counts[(week_start(timezone.localtime(created).date()), kind)] += 1
+    dialogue_weeks = [WeekRow(w, [counts[(w, k.value)] for k in kinds]) for w in weeks]
+    labels = [_short(w) for w in weeks]
+    dialogue_chart = charts.bar_chart(
+        labels=labels,
+        stacks=[
+            (protocol.KINDS[k].title, [row.counts[i] for row in dialogue_weeks])
+            for i, k in enumerate(kinds)
+        ],
+    )
+    given: Counter[tuple[datetime.date, int]] = Counter()
+    for day, giver in CaringGiven.objects.filter(couple=couple, day__gte=weeks[0]).values_list(
+        "day", "giver_id"
+    ):
+        given[(week_start(day), giver)] += 1
+    caring_weeks = [WeekRow(w, [given[(w, p.pk)] for p in partners]) for w in weeks]
+    caring_chart = charts.bar_chart(
+        labels=labels,
+        stacks=[
+            (p.display_name, [row.counts[i] for row in caring_weeks])
+            for i, p in enumerate(partners)
+        ],
+    )
+    return Progress(
+        partners=partners,
+        heard=heard,
+        heard_chart=heard_chart,
+        kinds=[protocol.KINDS[k].title for k in kinds],
+        dialogue_weeks=dialogue_weeks,
+        dialogue_chart=dialogue_chart,
+        agreements=_agreements(couple),
+        caring_weeks=caring_weeks,
+        caring_chart=caring_chart,
+    )
+
+
+def heard_sparkline(*, couple: Couple, partners: list[User]) -> tuple[str, str]:
+    """For a therapist's dashboard: the points of the last ten dialogues' mean felt-heard
+    rating, and a sentence saying the same."""
+    means = [
+        sum(v for v in r.ratings if v is not None) / len([v for v in r.ratings if v is not None])
+        for r in heard_ratings(couple=couple, partners=partners, limit=10)
+        if any(v is not None for v in r.ratings)
+    ]
+    if not means:
+        return "", "No felt-heard ratings yet."
+    words = ", ".join(f"{m:.1f}".rstrip("0").rstrip(".") for m in means)
+    return charts.sparkline(means), f"Felt heard, last {len(means)} dialogues (mean of 5): {words}."
+
+
+# --- "your data" export --------------------------------------------------------------------
+
+
+def agreements_export(*, user: User) -> list[dict]:
+    """Every agreement this person gave or received, with the days kept and appreciations."""
+    rows = (
+        Agreement.objects.filter(Q(giver=user) | Q(receiver=user))
+        .select_related("giver", "receiver", "couple")
+        .prefetch_related("days_done", "thanks")
+        .order_by("created_at", "pk")
+    )
+    return [
+        {
+            "id": a.public_id,
+            "couple": a.couple.public_id,
+            "you": "gave" if a.giver_id == user.pk else "received",
+            "text": a.text,
+            "starts_on": when(a.starts_on),
+            "days": a.days,
+            "days_done": [when(d.day) for d in a.days_done.all()],
+            "appreciations": [
+                {
+                    "by": "you" if t.author_id == user.pk else "partner",
+                    "text": t.text,
+                    "at": when(t.created_at),
+                }
+                for t in a.thanks.all()
+            ],
+        }
+        for a in rows
+    ]
+
+
+def caring_export(*, user: User) -> dict:
+    """This person's own caring lists (all of them), their partners' lists as far as shared
+    with them, and what each gave the other."""
+    couples = user.memberships.values("couple")
+    lists = CaringList.objects.filter(couple__in=couples).select_related("author", "couple")
+    exported: dict[str, list] = {"my_lists": [], "shared_with_me": [], "given": []}
+    for cl in lists:
+        if cl.author_id == user.pk:
+            key = "my_lists"
+        elif cl.shared_at is not None:
+            key = "shared_with_me"
+        else:
+            continue
+        exported[key].append(
+            {
+                "couple": cl.couple.public_id,
+                "shared_at": when(cl.shared_at),
+                "items": [
+                    {"id": i.public_id, "text": i.text, "removed_at": when(i.removed_at)}
+                    for i in cl.items.all()
+                ],
+            }
+        )
+    given = (
+        CaringGiven.objects.filter(couple__in=couples)
+        .filter(Q(giver=user) | Q(behaviour__caring_list__author=user))
+        .select_related("behaviour")
+    )
+    exported["given"] = [
+        {
+            "by": "you" if g.giver_id == user.pk else "partner",
+            "behaviour": g.behaviour.public_id,
+            "day": when(g.day),
+            "acknowledged_at": when(g.acknowledged_at),
+        }
+        for g in given.order_by("day", "pk")
+    ]
+    return exported

@@ -1,0 +1,360 @@
+"""Writes for agreements and caring behaviours. Every write is idempotent: marking a day done
+twice is one mark, a replayed appreciation or caring item (same form token) saves nothing
+again, one caring behaviour a day per partner (in the database). Writes lock the couple row,
+which orders them; what people wrote is never logged."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.utils import timezone
+
+from couples.models import Couple, User
+from couples.selectors import couple_for
+from dialogues import protocol
+from dialogues.models import DialogueSession, Turn
+from imago_site import live
+from practice.models import (
+    AGREEMENT_DAY,
+    CARING,
+    MAX_APPRECIATION,
+    MAX_CARING,
+    MAX_CARING_ITEMS,
+    MAX_DAYS,
+    MIN_DAYS,
+    Agreement,
+    AgreementDay,
+    AgreementThanks,
+    CaringBehaviour,
+    CaringGiven,
+    CaringList,
+)
+from practice.selectors import agreements_export, caring_export
+
+logger = logging.getLogger("imago.practice")
+
+# The couple recorded some practice (inside its transaction): the therapists app completes
+# homework asking for it. kwargs: couple, practice (one of PRACTICES), at (a datetime).
+practice_recorded = Signal()
+
+REMOVED_NOTE = "(removed by its author)"
+PURGED_NOTE = "(erased after the retention period)"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class PracticeError(Exception):
+    """Something that can't be done; `message` is shown to the person as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(PracticeError):
+    def __init__(self) -> None:
+        super().__init__("That wasn't found.")
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _token(token: str | None) -> str | None:
+    token = (token or "").strip() or None
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise PracticeError("This form can't be sent as it is. Please reload the page.")
+    return token
+
+
+def _line(text: str, *, limit: int, empty: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise PracticeError(empty)
+    if len(text) > limit:
+        raise PracticeError(f"Please keep it under {limit} characters.")
+    if "\x00" in text or "\n" in text or "\r" in text:
+        raise PracticeError("Please write it as one line of plain text.")
+    return text
+
+
+def _my_couple_locked(user: User) -> Couple:
+    """The person's active couple, its row locked (it orders every write of theirs here)."""
+    couple = couple_for(user=user) if user.is_authenticated and user.is_partner else None
+    if couple is None:
+        raise NotFound()
+    return Couple.objects.select_for_update().get(pk=couple.pk, is_active=True)
+
+
+def _recorded(couple: Couple, practice: str) -> None:
+    practice_recorded.send(sender=Couple, couple=couple, practice=practice, at=timezone.now())
+    live.couple_changed(couple_id=couple.pk)
+
+
+# --- agreements --------------------------------------------------------------------------------
+
+
+def agreement_from_gift(
+    sender: object, *, session: DialogueSession, turn: Turn, **kwargs: object
+) -> Agreement | None:
+    """The gift a partner just chose becomes an agreement (dialogues.services.gift_given,
+    inside the transaction that saved the gift)."""
+    gift = turn.data.get(protocol.GIFT)
+    giver_slot = session.slot_of_pk(turn.actor_id)
+    if not gift or giver_slot is None:
+        return None
+    receiver = session.partner_in(protocol.other_slot(giver_slot))
+    agreement, created = Agreement.objects.get_or_create(
+        gift_turn=turn,
+        defaults={
+            "couple_id": session.couple_id,
+            "session": session,
+            "giver_id": turn.actor_id,
+            "receiver": receiver,
+            "text": str(gift),
+            "starts_on": today(),
+            "days": settings.AGREEMENT_DAYS,
+        },
+    )
+    if created:
+        # A therapist sent the round back and the gift was chosen again: the new one stands.
+        Agreement.objects.filter(session=session, gift_turn__round=turn.round).exclude(
+            pk=agreement.pk
+        ).delete()
+        live.couple_changed(couple_id=session.couple_id)
+        logger.info("agreement made", extra={"agreement": agreement.public_id})
+    return agreement
+
+
+def _checked(public_id: str) -> str:
+    """An id from a URL or form: never empty, long or holding a NUL (PostgreSQL refuses it)."""
+    if not public_id or len(public_id) > 64 or "\x00" in public_id:
+        raise NotFound()
+    return public_id
+
+
+def _agreement_locked(user: User, public_id: str) -> Agreement:
+    _checked(public_id)
+    couple = _my_couple_locked(user)
+    agreement = (
+        Agreement.objects.filter(public_id=public_id, couple=couple)
+        .filter(Q(giver=user) | Q(receiver=user))
+        .first()
+    )
+    if agreement is None:
+        raise NotFound()
+    agreement.couple = couple  # the locked row, already loaded
+    return agreement
+
+
+@transaction.atomic
+def agreement_mark_done(
+    *, user: User, agreement_public_id: str, day: datetime.date | None = None
+) -> AgreementDay:
+    """The giver kept the agreement today (or on an earlier day of it). Twice is once."""
+    agreement = _agreement_locked(user, agreement_public_id)
+    if agreement.giver_id != user.pk:
+        raise PracticeError("Only the partner who agreed can mark a day done.")
+    day = day or today()
+    if day > today():
+        raise PracticeError("A day can be marked done once it has come.")
+    if not agreement.is_open_on(day):
+        raise PracticeError("That day isn't part of this agreement.")
+    mark = AgreementDay.objects.filter(agreement=agreement, day=day).first()
+    if mark is not None:
+        return mark  # a double-click or a replay: already marked
+    mark = AgreementDay.objects.create(agreement=agreement, day=day)
+    _recorded(agreement.couple, AGREEMENT_DAY)
+    logger.info("agreement day done", extra={"agreement": agreement.public_id})
+    return mark
+
+
+@transaction.atomic
+def agreement_set_days(*, user: User, agreement_public_id: str, days: object) -> Agreement:
+    """The giver chooses how long the agreement runs (from the day it was made)."""
+    agreement = _agreement_locked(user, agreement_public_id)
+    if agreement.giver_id != user.pk:
+        raise PracticeError("Only the partner who agreed can change how long it runs.")
+    try:
+        number = int(str(days).strip())
+    except ValueError:
+        raise PracticeError(
+            f"Please choose a number of days from {MIN_DAYS} to {MAX_DAYS}."
+        ) from None
+    if not MIN_DAYS <= number <= MAX_DAYS:
+        raise PracticeError(f"Please choose a number of days from {MIN_DAYS} to {MAX_DAYS}.")
+    if number != agreement.days:
+        agreement.days = number
+        agreement.save(update_fields=["days"])
+        live.couple_changed(couple_id=agreement.couple_id)
+    return agreement
+
+
+@transaction.atomic
+def agreement_thank(
+    *, user: User, agreement_public_id: str, text: str, token: str | None = None
+) -> AgreementThanks:
+    """The receiver's one-line appreciation for the agreement kept; the giver sees it live."""
+    token = _token(token)
+    text = _line(text, limit=MAX_APPRECIATION, empty="Please write your appreciation first.")
+    agreement = _agreement_locked(user, agreement_public_id)
+    if agreement.receiver_id != user.pk:
+        raise PracticeError("Appreciations are sent by the partner who asked for the gift.")
+    if token:
+        saved = AgreementThanks.objects.filter(agreement=agreement, client_token=token).first()
+        if saved is not None:
+            return saved
+    thanks = AgreementThanks.objects.create(
+        agreement=agreement, author=user, text=text, client_token=token
+    )
+    live.couple_changed(couple_id=agreement.couple_id)
+    logger.info("agreement appreciated", extra={"agreement": agreement.public_id})
+    return thanks
+
+
+# --- caring behaviours -------------------------------------------------------------------------
+
+
+def _my_list(user: User, couple: Couple) -> CaringList:
+    caring_list, _ = CaringList.objects.get_or_create(couple=couple, author=user)
+    return caring_list
+
+
+@transaction.atomic
+def caring_item_add(*, user: User, text: str, token: str | None = None) -> CaringBehaviour:
+    """Add "I feel loved when you …" to the person's own list (private until shared)."""
+    token = _token(token)
+    text = _line(text, limit=MAX_CARING, empty="Please write one specific thing first.")
+    couple = _my_couple_locked(user)
+    caring_list = _my_list(user, couple)
+    if token:
+        saved = caring_list.items.filter(client_token=token).first()
+        if saved is not None:
+            return saved
+    if caring_list.items.filter(removed_at__isnull=True).count() >= MAX_CARING_ITEMS:
+        raise PracticeError(f"A list holds up to {MAX_CARING_ITEMS} caring behaviours.")
+    item = CaringBehaviour.objects.create(caring_list=caring_list, text=text, client_token=token)
+    if caring_list.shared_at is not None:
+        live.couple_changed(couple_id=couple.pk)
+    return item
+
+
+@transaction.atomic
+def caring_item_remove(*, user: User, item_public_id: str) -> CaringBehaviour:
+    """Take an item off one's own list (what was given from it stays in the history)."""
+    couple = _my_couple_locked(user)
+    item = CaringBehaviour.objects.filter(
+        public_id=_checked(item_public_id), caring_list__couple=couple, caring_list__author=user
+    ).first()
+    if item is None:
+        raise NotFound()
+    if item.removed_at is None:
+        item.removed_at = timezone.now()
+        item.save(update_fields=["removed_at"])
+        live.couple_changed(couple_id=couple.pk)
+    return item
+
+
+@transaction.atomic
+def caring_list_share(*, user: User) -> CaringList:
+    """Share one's list with the partner (a choice made once; items added later are shared
+    too). Sharing twice is once."""
+    couple = _my_couple_locked(user)
+    caring_list = _my_list(user, couple)
+    if not caring_list.items.filter(removed_at__isnull=True).exists():
+        raise PracticeError("Write at least one caring behaviour before sharing your list.")
+    if caring_list.shared_at is None:
+        caring_list.shared_at = timezone.now()
+        caring_list.save(update_fields=["shared_at"])
+        live.couple_changed(couple_id=couple.pk)
+    return caring_list
+
+
+@transaction.atomic
+def caring_give(*, user: User, item_public_id: str) -> CaringGiven:
+    """Today the person gave one caring behaviour from their partner's shared list. One a day:
+    the same one again is a double-click (nothing new); another one is refused."""
+    couple = _my_couple_locked(user)
+    item = (
+        CaringBehaviour.objects.filter(
+            public_id=_checked(item_public_id),
+            caring_list__couple=couple,
+            caring_list__shared_at__isnull=False,
+            removed_at__isnull=True,
+        )
+        .exclude(caring_list__author=user)
+        .first()
+    )
+    if item is None:
+        raise NotFound()
+    day = today()
+    given = CaringGiven.objects.filter(couple=couple, giver=user, day=day).first()
+    if given is not None:
+        if given.behaviour_id == item.pk:
+            return given
+        raise PracticeError("You've already marked a caring behaviour today. Thank you!")
+    try:
+        with transaction.atomic():
+            given = CaringGiven.objects.create(behaviour=item, couple=couple, giver=user, day=day)
+    except IntegrityError:  # the same moment, another request (the couple lock backs this)
+        raise PracticeError("You've already marked a caring behaviour today. Thank you!") from None
+    _recorded(couple, CARING)
+    return given
+
+
+@transaction.atomic
+def caring_acknowledge(*, user: User, given_public_id: str) -> CaringGiven:
+    """The partner whose list it was says they noticed. Twice is once."""
+    couple = _my_couple_locked(user)
+    given = CaringGiven.objects.filter(
+        public_id=_checked(given_public_id), couple=couple, behaviour__caring_list__author=user
+    ).first()
+    if given is None:
+        raise NotFound()
+    if given.acknowledged_at is None:
+        given.acknowledged_at = timezone.now()
+        given.save(update_fields=["acknowledged_at"])
+        live.couple_changed(couple_id=couple.pk)
+    return given
+
+
+# --- what couples tells us (couples/signals.py, inside its transaction) ----------------------
+
+
+def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dict:
+    return {
+        "agreements": agreements_export(user=user),
+        "caring_behaviours": caring_export(user=user),
+    }
+
+
+def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
+    practice_erase_by(user=user)
+
+
+def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> None:
+    practice_erase_of(couple=couple)
+
+
+def practice_erase_by(*, user: User) -> int:
+    """Erase what this person wrote here: the requests of theirs that agreements quote, their
+    appreciations and their caring list. The rows stay, so the partner's history still reads."""
+    erased = Agreement.objects.filter(receiver=user).update(text=REMOVED_NOTE)
+    erased += AgreementThanks.objects.filter(author=user).update(text=REMOVED_NOTE)
+    erased += CaringBehaviour.objects.filter(caring_list__author=user).update(text=REMOVED_NOTE)
+    logger.info("practice erased", extra={"count": erased})
+    return erased
+
+
+def practice_erase_of(*, couple: Couple) -> int:
+    """Erase everything written in an ended couple's practice (its retention period is over)."""
+    erased = Agreement.objects.filter(couple=couple).update(text=PURGED_NOTE)
+    erased += AgreementThanks.objects.filter(agreement__couple=couple).update(text=PURGED_NOTE)
+    erased += CaringBehaviour.objects.filter(caring_list__couple=couple).update(text=PURGED_NOTE)
+    logger.info("practice erased", extra={"count": erased})
+    return erased

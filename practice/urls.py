@@ -1,0 +1,30 @@
+from django.urls import path
+
+from practice import views
+
+app_name = "practice"
+
+urlpatterns = [
+    path("between/caring/", views.caring_page, name="caring"),
+    path("between/caring/items/", views.caring_item_add, name="caring_add"),
+    path(
+        "between/caring/items/<str:public_id>/remove/",
+        views.caring_item_remove,
+        name="caring_remove",
+    ),
+    path("between/caring/items/<str:public_id>/given/", views.caring_give, name="caring_give"),
+    path("between/caring/share/", views.caring_share, name="caring_share"),
+    path(
+        "between/caring/given/<str:public_id>/acknowledge/",
+        views.caring_acknowledge,
+        name="caring_acknowledge",
+    ),
+    path("between/agreements/<str:public_id>/done/", views.agreement_done, name="agreement_done"),
+    path(
+        "between/agreements/<str:public_id>/thanks/",
+        views.agreement_thanks,
+        name="agreement_thanks",
+    ),
+    path("between/agreements/<str:public_id>/days/", views.agreement_days, name="agreement_days"),
+    path("between/progress/", views.progress_page, name="progress"),
+]

@@ -1,0 +1,253 @@
+"""The partners' pages for practice between dialogues: their agreements (on the home page,
+live over its socket), caring behaviours and progress. Partners of an active couple with both
+partners only; anyone else gets 404 and learns nothing. A linked therapist's views of the
+same are on the therapists' couple page (therapists/views.py)."""
+
+from __future__ import annotations
+
+import datetime
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from couples.http import AuthedRequest
+from couples.models import Couple, User
+from couples.selectors import couple_for, partner_of, partners_of
+from practice import selectors, services
+from practice.forms import CaringItemForm, DaysForm, ThanksForm
+from practice.services import NotFound, PracticeError
+
+HOME = "practice/_home.html"
+CARING = "practice/caring.html"
+
+
+def partner_only(view):
+    """A partner whose couple has both partners; anyone else: 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: AuthedRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        couple = couple_for(user=user) if user.is_partner and not user.is_staff else None
+        partner = partner_of(user=user, couple=couple) if couple else None
+        if couple is None or partner is None:
+            raise Http404("No such page.")
+        request.couple, request.partner = couple, partner  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --- the home page's section -----------------------------------------------------------------
+
+
+def home_context(*, user: User, couple: Couple | None, error: str = "") -> dict:
+    if couple is None or not user.is_partner or partner_of(user=user, couple=couple) is None:
+        return {}
+    partner = partner_of(user=user, couple=couple)
+    assert partner is not None
+    caring = selectors.caring_for(user=user, partner=partner, couple=couple)
+    today = next((d for d in caring.week if d.day == services.today()), None)
+    return {
+        "practice_on": True,
+        "agreements": selectors.agreements_open(couple=couple),
+        "caring_today": today,
+        "practice_error": error,
+        "thanks_form": ThanksForm(),
+    }
+
+
+def render_home_part(*, user: User, couple: Couple | None) -> str:
+    """For the home socket (dialogues.push.home_part_register): this section, as it is now."""
+    context = home_context(user=user, couple=couple)
+    if not context:
+        return ""
+    return render_to_string(f"{HOME}#home_practice", {"user": user, **context})
+
+
+def _home_answer(request: AuthedRequest, *, done: str = "", error: str = "", status: int = 200):
+    """After a write from the home page: the section for htmx (422 with the message on bad
+    input, swapped in by imago.js), else back home with a message."""
+    if request.htmx:
+        context = home_context(user=request.user, couple=request.couple, error=error)  # type: ignore[attr-defined]
+        return render(request, f"{HOME}#home_practice", context, status=422 if error else status)
+    if error:
+        messages.error(request, error)
+    elif done:
+        messages.success(request, done)
+    return redirect("home")
+
+
+def _agreement_write(request: AuthedRequest, write, done: str) -> HttpResponse:
+    try:
+        write()
+    except NotFound:
+        raise Http404("No such agreement.") from None
+    except PracticeError as error:
+        return _home_answer(request, error=error.message)
+    return _home_answer(request, done=done)
+
+
+@partner_only
+@require_POST
+def agreement_done(request: AuthedRequest, public_id: str) -> HttpResponse:
+    return _agreement_write(
+        request,
+        lambda: services.agreement_mark_done(user=request.user, agreement_public_id=public_id),
+        "Marked done for today. Thank you for keeping it.",
+    )
+
+
+@partner_only
+@require_POST
+def agreement_thanks(request: AuthedRequest, public_id: str) -> HttpResponse:
+    form = ThanksForm(request.POST)
+    if not form.is_valid():
+        return _home_answer(request, error="Please write a short, one-line appreciation.")
+    return _agreement_write(
+        request,
+        lambda: services.agreement_thank(
+            user=request.user,
+            agreement_public_id=public_id,
+            text=form.cleaned_data["text"],
+            token=form.cleaned_data["token"],
+        ),
+        "Your appreciation was sent.",
+    )
+
+
+@partner_only
+@require_POST
+def agreement_days(request: AuthedRequest, public_id: str) -> HttpResponse:
+    form = DaysForm(request.POST)
+    if not form.is_valid():
+        return _home_answer(request, error="Please choose a number of days from 1 to 90.")
+    return _agreement_write(
+        request,
+        lambda: services.agreement_set_days(
+            user=request.user, agreement_public_id=public_id, days=form.cleaned_data["days"]
+        ),
+        "The agreement's length was changed.",
+    )
+
+
+# --- caring behaviours -----------------------------------------------------------------------
+
+
+def _week_of(request: AuthedRequest) -> datetime.date | None:
+    raw = request.GET.get("week", "")
+    try:
+        return datetime.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _caring_page(request: AuthedRequest, *, form=None, error: str = "", status: int = 200):
+    couple, partner = request.couple, request.partner  # type: ignore[attr-defined]
+    view = selectors.caring_for(
+        user=request.user, partner=partner, couple=couple, week_of=_week_of(request)
+    )
+    week = datetime.timedelta(days=7)
+    context = {
+        "caring": view,
+        "partner": partner,
+        "item_form": form or CaringItemForm(),
+        "error": error,
+        "previous_week": view.week_of - week,
+        "next_week": view.week_of + week if view.week_of + week <= services.today() else None,
+        "today": services.today(),
+    }
+    return render(request, CARING, context, status=status)
+
+
+@partner_only
+@require_GET
+def caring_page(request: AuthedRequest) -> HttpResponse:
+    return _caring_page(request)
+
+
+def _caring_write(request: AuthedRequest, write, done: str) -> HttpResponse:
+    try:
+        write()
+    except NotFound:
+        raise Http404("Not found.") from None
+    except PracticeError as error:
+        return _caring_page(request, error=error.message, status=400)
+    messages.success(request, done)
+    return redirect("practice:caring")
+
+
+@partner_only
+@require_POST
+def caring_item_add(request: AuthedRequest) -> HttpResponse:
+    form = CaringItemForm(request.POST)
+    if not form.is_valid():
+        return _caring_page(
+            request, form=form, error="Please write one specific thing.", status=400
+        )
+    return _caring_write(
+        request,
+        lambda: services.caring_item_add(
+            user=request.user, text=form.cleaned_data["text"], token=form.cleaned_data["token"]
+        ),
+        "Added to your list.",
+    )
+
+
+@partner_only
+@require_POST
+def caring_item_remove(request: AuthedRequest, public_id: str) -> HttpResponse:
+    return _caring_write(
+        request,
+        lambda: services.caring_item_remove(user=request.user, item_public_id=public_id),
+        "Taken off your list.",
+    )
+
+
+@partner_only
+@require_POST
+def caring_share(request: AuthedRequest) -> HttpResponse:
+    return _caring_write(
+        request,
+        lambda: services.caring_list_share(user=request.user),
+        f"Your list is shared with {request.partner.display_name}.",  # type: ignore[attr-defined]
+    )
+
+
+@partner_only
+@require_POST
+def caring_give(request: AuthedRequest, public_id: str) -> HttpResponse:
+    return _caring_write(
+        request,
+        lambda: services.caring_give(user=request.user, item_public_id=public_id),
+        "Marked for today. Thank you for caring.",
+    )
+
+
+@partner_only
+@require_POST
+def caring_acknowledge(request: AuthedRequest, public_id: str) -> HttpResponse:
+    try:
+        services.caring_acknowledge(user=request.user, given_public_id=public_id)
+    except NotFound:
+        raise Http404("Not found.") from None
+    if request.htmx:
+        return _home_answer(request)
+    messages.success(request, "Thank you for noticing.")
+    return redirect("practice:caring")
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+@partner_only
+@require_GET
+def progress_page(request: AuthedRequest) -> HttpResponse:
+    couple = request.couple  # type: ignore[attr-defined]
+    progress = selectors.progress_for(couple=couple, partners=partners_of(couple=couple))
+    return render(request, "practice/progress.html", {"progress": progress, "for_therapist": False})
