@@ -18,19 +18,23 @@ def _logged_in_client(user) -> tuple[Client, bytes]:
     return client, f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def open_socket(path, user=None, origin="http://localhost"):
-    """(communicator, connected, close code) for `user` (None: anonymous). The communicator's
-    http_client is a test Client on the same login, to act over HTTP in the same session."""
+async def open_socket(path, user=None, origin="http://localhost", *, same_login_as=None):
+    """(communicator, connected, close code) for `user` (None: anonymous), logged in afresh or
+    on the login of `same_login_as` (another communicator). The communicator's http_client is a
+    test Client on the same login, to act over HTTP in the same session."""
     headers = [(b"host", b"localhost")]
     if origin:
         headers.append((b"origin", origin.encode()))
-    client = None
-    if user is not None:
+    client = cookie = None
+    if same_login_as is not None:
+        client, cookie = same_login_as.http_client, same_login_as.cookie
+    elif user is not None:
         client, cookie = await database_sync_to_async(_logged_in_client)(user)
+    if cookie is not None:
         headers.append((b"cookie", cookie))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect()
-    communicator.http_client = client
+    communicator.http_client, communicator.cookie = client, cookie
     return communicator, connected, code
 
 

@@ -305,7 +305,7 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
     settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 1
     first, connected, _ = await open_socket(path_of(dialogue), alex)
     assert connected
-    _extra, connected, code = await open_socket(path_of(dialogue), alex)  # the same login
+    _extra, connected, code = await open_socket(path_of(dialogue), same_login_as=first)
     assert not connected and code == 4429
     assert len(await cache.aget(f"sockets.user.{alex.pk}")) == 1  # all places or none
     await first.disconnect()
