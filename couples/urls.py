@@ -17,5 +17,9 @@ urlpatterns = [
     path("account/data/", views.your_data, name="your_data"),
     path("account/data/export/", views.your_data_export, name="your_data_export"),
     path("account/delete/", views.account_delete, name="account_delete"),
+    path("account/settings/", views.account_settings, name="account_settings"),
+    path("account/time-zone/", views.time_zone_detect, name="time_zone"),
+    path("account/calendar-feed/new/", views.calendar_feed_new, name="calendar_feed_new"),
+    path("account/calendar-feed/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),
     path("csp-report/", csp.csp_report, name="csp_report"),
 ]

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "django_tasks",
+    "django_tasks_db",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "imago_site.middleware.RejectNulBytesMiddleware",
     "imago_site.middleware.SessionLimitsMiddleware",
     "imago_site.middleware.MfaRequiredMiddleware",
+    "imago_site.middleware.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "imago_site.urls"
@@ -270,6 +273,18 @@ MFA_ADAPTER = "couples.mfa.EncryptingMFAAdapter"
 # Two-factor authentication is required of therapists and staff (imago_site/middleware.py).
 SESSION_IDLE_SECONDS_STRICT = 30 * 60  # therapists and staff
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60  # everyone
+
+# Background jobs (reminders, calendar emails, "your move" emails): Django's task framework
+# (the django-tasks backport) with its database backend; `manage.py db_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+IMAGO_JOB_RETRIES = env_int("JOB_RETRIES", 3)  # attempts after the first, then recorded
+IMAGO_REMINDER_MINUTES = env_int("REMINDER_MINUTES", 15)  # before a scheduled dialogue
+IMAGO_DIALOGUE_MINUTES = env_int("DIALOGUE_MINUTES", 45)  # length in calendar files
+IMAGO_YOUR_MOVE_EMAILS = env_bool("YOUR_MOVE_EMAILS", True)
+IMAGO_YOUR_MOVE_AFTER_MINUTES = env_int("YOUR_MOVE_AFTER_MINUTES", 10)
+# Tests only: a file holding an ISO time that couples.clock.now() returns (a clock the
+# browser tests control across processes). Never set in production.
+IMAGO_CLOCK_FILE = env_str("IMAGO_CLOCK_FILE")
 
 # Email: printed to the console unless an SMTP host is given.
 EMAIL_HOST = env_str("EMAIL_HOST")
