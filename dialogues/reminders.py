@@ -273,7 +273,7 @@ def reminder_email(reminder: Reminder) -> EmailMessage | None:
         minutes = max(1, round((at - clock.now()).total_seconds() / 60))
         return _message(
             person,
-            f"In {minutes} minutes: your dialogue with {other}",
+            f"In {minutes} minute{'s' if minutes != 1 else ''}: your dialogue with {other}",
             [
                 f"Your {kind} with {other} opens at {local_time(at, person)}.",
                 f"Open it: {url}",

@@ -74,6 +74,8 @@ def _moot(reminder: Reminder) -> bool:
         return False
     # Appointment work: moot once the dialogue is no longer waiting for this very time.
     at = session.scheduled_for
+    if reminder.kind == Reminder.Kind.REMINDER and at is not None and at <= clock.now():
+        return True  # too late to remind: the time has come
     return (
         not session.is_live
         or not protocol.is_scheduled(session.protocol_state)
@@ -100,17 +102,34 @@ def reminder_deliver(*, reminder_id: int) -> str:
             reminder.cancelled_at = now
             reminder.save(update_fields=["cancelled_at"])
             return MOOT
+        message = None
         if reminder.kind == Reminder.Kind.OPEN:
+            # In the database only: opened and marked done in one transaction, exactly once.
             services.session_open_due(session_public_id=reminder.session.public_id)
         else:
             message = reminders.reminder_email(reminder)
-            if message is not None:
-                message.send()
+        # The claim: once this commits, no worker will send it again.
         reminder.sent_at = now
         reminder.attempts += 1
         reminder.save(update_fields=["sent_at", "attempts"])
+    if message is not None:
+        _send_or_release(message, Reminder.objects.filter(pk=reminder.pk), sent_at=None)
     logger.info("reminder delivered", extra={"reminder": reminder_id, "kind": reminder.kind})
     return SENT
+
+
+def _send_or_release(message, claim, **release) -> None:
+    """Send after the claim committed. If sending fails, release the claim (so a retry may
+    send it) and raise. A worker killed right here leaves the claim: that email is lost, and
+    recorded as sent, rather than ever sent twice."""
+    try:
+        message.send()
+    except Exception:
+        if release:
+            claim.update(**release)
+        else:
+            claim.delete()
+        raise
 
 
 def your_move_enqueue(*, session_id: int, people: list[int], step_seq: int, due, now: bool) -> None:
@@ -195,10 +214,11 @@ def your_move_deliver(*, session_id: int, person_id: int, step_seq: int, now: bo
                     attempts=1,
                 )
         except IntegrityError:
-            return SKIPPED  # another worker sent it
+            return SKIPPED  # another worker claimed it
         message = reminders.reminder_email(reminder)
-        if message is not None:
-            message.send()
+    # The claim (the row, unique per person and step) has committed: now send.
+    if message is not None:
+        _send_or_release(message, Reminder.objects.filter(pk=reminder.pk))
     logger.info("your-move email sent", extra={"session": session.public_id})
     return SENT
 

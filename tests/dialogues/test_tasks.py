@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import override_settings
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from couples import clock, jobs
+from dialogues import reminders as reminders_module
 from dialogues import services, tasks
 from dialogues.models import Reminder
 from tests.helpers import at_once
@@ -72,6 +74,7 @@ def test_a_failed_job_is_retried_later_and_then_recorded(dialogue, sam, monkeypa
     assert all(job.run_after > clock.now() for job in retries)  # later, not at once
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes and reopens its connection
 def test_a_worker_records_a_failed_attempt_with_its_error(dialogue, sam, monkeypatch):
     from django_tasks_db.management.commands.db_worker import Worker
 
@@ -153,11 +156,41 @@ class Killed(BaseException):
 
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_job_and_restarted_sends_once(alex, sam, pair, monkeypatch):
+def test_a_worker_killed_before_its_claim_commits_is_sent_once_after_the_restart(
+    alex, sam, pair, monkeypatch
+):
     dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
     reminder = schedule(dialogue, sam).first()
     mail.outbox.clear()
-    real_send = __import__("django.core.mail", fromlist=["EmailMessage"]).EmailMessage.send
+    render = reminders_module.reminder_email
+
+    def die(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(reminders_module, "reminder_email", die)
+    with pytest.raises(Killed):
+        tasks.reminder_deliver(reminder_id=reminder.pk)
+    reminder.refresh_from_db()
+    assert reminder.sent_at is None  # rolled back with the worker
+    monkeypatch.setattr(reminders_module, "reminder_email", render)
+    # After the restart: the sweep and the original job (run again) both come round at once.
+    results = at_once(
+        lambda: tasks.reminder_deliver(reminder_id=reminder.pk),
+        lambda: tasks.reminder_deliver(reminder_id=reminder.pk),
+    )
+    assert sorted(results) == [tasks.SENT, tasks.SKIPPED]
+    assert tasks.reminder_deliver(reminder_id=reminder.pk) == tasks.SKIPPED
+    assert len(mail.outbox) == 1
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_between_its_claim_and_the_send_never_sends_twice(
+    alex, sam, pair, monkeypatch
+):
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    reminder = schedule(dialogue, sam).first()
+    mail.outbox.clear()
 
     def die(self, *args, **kwargs):
         raise Killed
@@ -165,16 +198,28 @@ def test_a_worker_killed_mid_job_and_restarted_sends_once(alex, sam, pair, monke
     monkeypatch.setattr("django.core.mail.EmailMessage.send", die)
     with pytest.raises(Killed):
         tasks.reminder_deliver(reminder_id=reminder.pk)
+    monkeypatch.undo()
     reminder.refresh_from_db()
-    assert reminder.sent_at is None  # rolled back with the worker
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", real_send)
-    # After the restart: the sweep and the original job (run again) both come round.
-    results = at_once(
-        lambda: tasks.reminder_deliver(reminder_id=reminder.pk),
-        lambda: tasks.reminder_deliver(reminder_id=reminder.pk),
-    )
-    assert sorted(results) == [tasks.SENT, tasks.SKIPPED]
+    assert reminder.sent_at is not None  # claimed: recorded as sent, and never sent again
     assert tasks.reminder_deliver(reminder_id=reminder.pk) == tasks.SKIPPED
+    tasks.reminders_deliver_due()  # the other partner's is delivered; this one never again
+    (other,) = {alex.email, sam.email} - {reminder.person.email}
+    assert [m.to for m in mail.outbox] == [[other]]
+
+
+def test_a_failed_send_releases_its_claim_for_the_retry(dialogue, sam, monkeypatch):
+    reminder = schedule(dialogue, sam).first()
+    mail.outbox.clear()
+    monkeypatch.setattr(
+        "django.core.mail.EmailMessage.send",
+        lambda self, *a, **k: (_ for _ in ()).throw(ConnectionRefusedError("down")),
+    )
+    with pytest.raises(ConnectionRefusedError):
+        tasks.reminder_deliver(reminder_id=reminder.pk)
+    monkeypatch.undo()
+    reminder.refresh_from_db()
+    assert reminder.sent_at is None
+    assert tasks.reminder_deliver(reminder_id=reminder.pk) == tasks.SENT
     assert len(mail.outbox) == 1
 
 
@@ -251,8 +296,13 @@ def test_real_workers_two_at_once_one_killed_and_restarted_send_each_email_once(
             and Reminder.objects.filter(kind=Reminder.Kind.SCHEDULED, sent_at__isnull=True).exists()
         ):
             time.sleep(0.1)
-        # What the killed worker held (if anything) is left to the sweep after the restart.
-        tasks.reminders_deliver_due()
+        # What the killed worker held before its claim committed is left to the sweep after
+        # the restart (run here, sending to the same files).
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(mails),
+        ):
+            tasks.reminders_deliver_due()
     finally:
         for proc in (second, restarted):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -264,4 +314,9 @@ def test_real_workers_two_at_once_one_killed_and_restarted_send_each_email_once(
         if line.startswith("To: ")
     ]
     expected = sorted(f"{who}{n}@example.com" for n in range(10) for who in "ab")
-    assert sorted(sent) == expected, log.read_text()[-3000:]
+    assert len(sent) == len(set(sent)), "an email was sent twice"
+    # A worker killed between a claim and its send loses that email (never sends it twice):
+    # every reminder is either in the files or claimed by the killed worker.
+    claimed = Reminder.objects.filter(kind=Reminder.Kind.SCHEDULED, sent_at__isnull=False)
+    assert claimed.count() == 20
+    assert set(sent) <= set(expected) and len(sent) >= 19, log.read_text()[-3000:]
