@@ -393,7 +393,9 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
             data["time"] = moment.isoformat()
         if "choice" in data and (gift := _gift_of(session, data["choice"])) is not None:
             data[protocol.GIFT] = gift
-        return Change(move=move, text=text, data=data, state=new_state)
+        # The home pages show a scheduled dialogue and its time: they change too.
+        couple_too = move in protocol.SCHEDULING_MOVES or protocol.starts_dialogue(state, move)
+        return Change(move=move, text=text, data=data, state=new_state, couple_too=couple_too)
 
     return decide
 
