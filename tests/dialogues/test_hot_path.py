@@ -52,7 +52,7 @@ def test_a_move_is_five_statements_lock_token_insert_update_and_its_your_move_jo
         captured.connection.vendor
     )
     # The last: the "your move" email job for Sam, due in 10 minutes (dialogues/reminders.py).
-    assert "django_tasks_db" in captured.captured_queries[-2]["sql"]
+    assert "dbtaskresult" in captured.captured_queries[-2]["sql"]
     update = captured.captured_queries[-3]["sql"]
     assert '"topic"' not in update and '"couple_id"' not in update  # only what changed
 
