@@ -194,7 +194,7 @@ def calendar_event(
     event.add("dtstamp", clock.now())
     event.add("dtstart", at.astimezone(ZoneInfo("UTC")))
     event.add("dtend", at.astimezone(ZoneInfo("UTC")) + dialogue_length(session))
-    event.add("summary", summary or f"Imago: {protocol.kind_info(session.kind).title}")
+    event.add("SUMMARY", summary or f"Imago: {protocol.kind_info(session.kind).title}")
     event.add("description", f"Open the dialogue: {dialogue_url(session)}")
     event.add("url", dialogue_url(session))
     # A later time or a cancellation replaces what calendars hold: SEQUENCE only grows.
