@@ -14,7 +14,7 @@ WS_DEFLATE ?= false
 WORKER_HEALTHCHECK ?= 30
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint install lock clean
+.PHONY: run serve worker test lint install lock clean
 
 # Installs exactly the versions in requirements.lock (pyproject.toml keeps the ranges).
 $(STAMP): pyproject.toml requirements.lock
@@ -37,6 +37,10 @@ run: export PORT := $(PORT)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py jobs_start
+	@# The background worker (reminders, calendar emails) runs beside the server and stops with it.
+	$(PY) manage.py db_worker --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## Production: $(WORKERS) uvicorn worker processes on $(HOST):$(PORT), PostgreSQL and Redis required
@@ -51,11 +55,18 @@ serve: $(STAMP)
 	$(PY) manage.py check --deploy --fail-level ERROR
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py jobs_start
 	exec $(PY) -m uvicorn imago_site.asgi:application --host $(HOST) --port $(PORT) \
 		--workers $(WORKERS) --proxy-headers --forwarded-allow-ips "$(FORWARDED_ALLOW_IPS)" \
 		--lifespan off --no-access-log --timeout-graceful-shutdown 10 \
 		--ws-per-message-deflate $(WS_DEFLATE) --timeout-worker-healthcheck $(WORKER_HEALTHCHECK) \
 		$(SERVE_ARGS)
+
+## Production: one background worker (run as many as you like, on any machine; see README)
+worker: export DEBUG := 0
+worker: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make worker: set DATABASE_URL (the same as make serve's)." >&2; exit 2; }
+	exec $(PY) manage.py db_worker --interval 1
 
 ## The whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -16,6 +17,27 @@ from django.utils import timezone
 def new_public_id() -> str:
     """An unguessable id for URLs (128 random bits)."""
     return secrets.token_urlsafe(16)
+
+
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The IANA zone of this name, or UTC if it is empty or unknown."""
+    if name and name in known_zones():
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo("UTC")
+
+
+_ZONES: frozenset[str] = frozenset()
+
+
+def known_zones() -> frozenset[str]:
+    """Every IANA zone name this machine knows (tzdata)."""
+    global _ZONES
+    if not _ZONES:
+        _ZONES = frozenset(available_timezones())
+    return _ZONES
 
 
 def hash_token(token: str) -> str:
@@ -64,6 +86,11 @@ class User(AbstractUser):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     # A partner said "no thanks" to the home page's suggestion of two-factor authentication.
     two_factor_hint_dismissed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # An IANA zone ("Europe/Berlin"): every time is shown in it. Empty until the browser
+    # says (first visit) or the person chooses one; UTC meanwhile.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # One email with a link when it's their move and they aren't there (can be turned off).
+    your_move_emails = models.BooleanField(default=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -77,6 +104,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """This person's time zone (UTC until known)."""
+        return zone_or_utc(self.time_zone)
 
     def get_full_name(self) -> str:
         return self.display_name
@@ -263,3 +295,23 @@ class CspReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.directive} {self.blocked or '-'} on {self.document or '-'}"
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar feed: a long random token in the URL (only its hash is
+    kept, so it is shown once), revocable. At most one open feed per person."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(revoked_at__isnull=True), name="one_open_feed"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendar feed {self.pk}"

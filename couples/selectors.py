@@ -140,3 +140,25 @@ def account_export(*, user: User) -> dict:
         },
         "security_events": security_events,
     }
+
+
+def calendar_feed_person(*, token: str) -> User | None:
+    """Whose open calendar feed this token is (None: unknown, revoked or malformed)."""
+    from couples.models import CalendarFeed
+
+    if not token or len(token) > 100 or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    feed = (
+        CalendarFeed.objects.filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        .select_related("person")
+        .first()
+    )
+    if feed is None or not feed.person.is_active:
+        return None
+    return feed.person
+
+
+def calendar_feed_open(*, user: User) -> bool:
+    from couples.models import CalendarFeed
+
+    return CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).exists()

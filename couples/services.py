@@ -21,7 +21,16 @@ from django.utils import timezone
 
 from couples import signals
 from couples.audit import audit
-from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from couples.models import (
+    AuditEvent,
+    CalendarFeed,
+    Couple,
+    Invitation,
+    Membership,
+    User,
+    hash_token,
+    known_zones,
+)
 from couples.selectors import couple_for, invitation_by_token
 from imago_site import live
 
@@ -418,3 +427,43 @@ def account_delete(*, user: User) -> None:
     user.user_permissions.clear()
     user_sessions_end(user=user)
     logger.info("account deleted", extra={"user": user.public_id})
+
+
+# --- time zone, email choices and the calendar feed ----------------------------------------
+
+
+def person_time_zone_set(*, user: User, zone: str, only_if_unset: bool = False) -> bool:
+    """Set this person's time zone (an IANA name). `only_if_unset`: the browser's guess on a
+    first visit, which never overrides a choice. True when it changed."""
+    zone = (zone or "").strip()
+    if zone not in known_zones():
+        raise CoupleError("Please choose a time zone from the list.")
+    if only_if_unset:
+        return bool(User.objects.filter(pk=user.pk, time_zone="").update(time_zone=zone))
+    changed = user.time_zone != zone
+    user.time_zone = zone
+    User.objects.filter(pk=user.pk).update(time_zone=zone)
+    return changed
+
+
+def person_your_move_emails_set(*, user: User, on: bool) -> None:
+    user.your_move_emails = on
+    User.objects.filter(pk=user.pk).update(your_move_emails=on)
+
+
+def calendar_feed_new(*, user: User) -> str:
+    """A new private feed token for this person (shown once); any earlier one stops working."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        CalendarFeed.objects.create(person=user, token_hash=hash_token(token))
+    return token
+
+
+def calendar_feed_revoke(*, user: User) -> int:
+    return CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

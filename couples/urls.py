@@ -21,5 +21,9 @@ urlpatterns = [
     # Signed-in devices, at allauth's own address for them (imago_site/urls.py includes this
     # before allauth, so its links land here): allauth's view only signs out all the others.
     path("accounts/sessions/", views.devices, name="devices"),
+    path("account/settings/", views.account_settings, name="account_settings"),
+    path("account/time-zone/", views.time_zone_detect, name="time_zone"),
+    path("account/calendar-feed/new/", views.calendar_feed_new, name="calendar_feed_new"),
+    path("account/calendar-feed/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),
     path("csp-report/", csp.csp_report, name="csp_report"),
 ]

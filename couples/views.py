@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +17,7 @@ from couples import devices as devices_
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest
+from couples.models import known_zones
 from couples.services import CoupleError
 
 # The link is shown once to its maker; only its hash is stored.
@@ -213,3 +216,65 @@ def account_delete(request: AuthedRequest) -> HttpResponse:
         return redirect("home")
     status = 422 if request.method == "POST" else 200
     return render(request, "couples/account_delete.html", {"form": form}, status=status)
+
+
+# --- account settings: time zone, "your move" emails, the private calendar feed --------------
+
+NEW_FEED_URL = "new_calendar_feed_url"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request: AuthedRequest) -> HttpResponse:
+    """Time zone (every time is shown in it) and which emails to get."""
+    error = ""
+    if request.method == "POST":
+        try:
+            services.person_time_zone_set(user=request.user, zone=request.POST.get("time_zone", ""))
+        except CoupleError as exc:
+            error = exc.message
+        else:
+            services.person_your_move_emails_set(
+                user=request.user, on=request.POST.get("your_move_emails") == "on"
+            )
+            messages.success(request, "Saved.")
+            return redirect("couples:account_settings")
+    context = {
+        "zones": sorted(known_zones()),
+        "error": error,
+        "feed_open": selectors.calendar_feed_open(user=request.user),
+        "feed_url": request.session.pop(NEW_FEED_URL, None),
+        "your_move_minutes": settings.IMAGO_YOUR_MOVE_AFTER_MINUTES,
+    }
+    return render(request, "couples/account_settings.html", context, status=422 if error else 200)
+
+
+@login_required
+@require_POST
+def time_zone_detect(request: AuthedRequest) -> HttpResponse:
+    """The browser's own zone, sent on a first visit: kept only if none is set yet."""
+    try:
+        changed = services.person_time_zone_set(
+            user=request.user, zone=request.POST.get("time_zone", ""), only_if_unset=True
+        )
+    except CoupleError as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse({"changed": changed})
+
+
+@login_required
+@require_POST
+def calendar_feed_new(request: AuthedRequest) -> HttpResponse:
+    token = services.calendar_feed_new(user=request.user)
+    request.session[NEW_FEED_URL] = request.build_absolute_uri(
+        reverse("dialogues:feed", args=[token])
+    )
+    return redirect("couples:account_settings")
+
+
+@login_required
+@require_POST
+def calendar_feed_revoke(request: AuthedRequest) -> HttpResponse:
+    services.calendar_feed_revoke(user=request.user)
+    messages.success(request, "Your calendar feed is turned off. Its link no longer works.")
+    return redirect("couples:account_settings")

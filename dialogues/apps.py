@@ -8,9 +8,10 @@ class DialoguesConfig(AppConfig):
 
     def ready(self) -> None:
         from couples import signals
-        from dialogues import services
+        from dialogues import services, tasks  # tasks: registers its periodic sweep
 
         signals.couple_ending.connect(services.on_couple_ending, dispatch_uid="dialogues")
         signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="dialogues")
         signals.account_exporting.connect(services.on_account_exporting, dispatch_uid="dialogues")
         signals.couple_purging.connect(services.on_couple_purging, dispatch_uid="dialogues")
+        assert tasks.reminders_sweep is not None

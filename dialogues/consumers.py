@@ -32,6 +32,7 @@ from couples.models import User
 from couples.selectors import couple_for
 from dialogues import layer_watch, push, selectors, services
 from dialogues.forms import move_payload, posted_at
+from dialogues.reminders import person_sockets_key
 from dialogues.selectors import FACILITATOR, PARTNER
 from imago_site.live import auth_session_group, couple_group, user_group
 
@@ -134,7 +135,7 @@ class _Base(AsyncWebsocketConsumer):
     # --- how many sockets one person (and one login) may hold, across every worker ---------
 
     def _leases(self) -> list[tuple[str, int]]:
-        keys = [(f"sockets.user.{self.user.pk}", settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
+        keys = [(person_sockets_key(self.user.pk), settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
         if login := auth_session_group(self._session_key()):
             keys.append((f"sockets.{login}", settings.IMAGO_MAX_SOCKETS_PER_LOGIN))
         return keys

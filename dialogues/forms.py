@@ -62,6 +62,10 @@ def move_payload(data: Mapping[str, Any]) -> dict[str, object]:
                 payload[name] = values
         elif name in data:
             payload[name] = data.get(name)
+    # An appointment at a time of day ("20:00") wins over the suggestions beside it.
+    at = data.get("time_at")
+    if isinstance(at, str) and at.strip():
+        payload["time"] = at.strip()
     return payload
 
 

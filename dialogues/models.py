@@ -163,3 +163,54 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return f"Turn {self.seq} ({self.step}/{self.move})"
+
+
+class Reminder(models.Model):
+    """One piece of scheduled work about a dialogue, done once: an email to one person (the
+    calendar file, the reminder before, "it's your move"), or opening the dialogue at its
+    time (`person` empty). A background job delivers it (dialogues/tasks.py): it claims the
+    row with a lock, does the work and marks it sent in one transaction, so two workers, a
+    retry or a restart never do it twice. What it says is rendered when sent, from the
+    session; the row holds no text."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "planned", "Appointment made (calendar file)"
+        CANCELLED = "cancelled", "Appointment cancelled"
+        REMINDER = "reminder", "Reminder before the time"
+        OPEN = "open", "Open the dialogue at its time"
+        YOUR_MOVE = "your_move", "It's your move"
+
+    session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    # The appointment (or, for "your move", the step) this was planned for: a later change
+    # makes it moot, and the same plan is never made twice.
+    planned_for = models.CharField(max_length=40)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)  # an exception's class, no text
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "person", "kind", "planned_for"],
+                condition=Q(person__isnull=False),
+                name="one_reminder_per_plan",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "kind", "planned_for"],
+                condition=Q(person__isnull=True),
+                name="one_opening_per_plan",
+            ),
+        ]
+        indexes = [models.Index(fields=["due_at"], name="reminder_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.due_at:%Y-%m-%d %H:%M}"

@@ -45,6 +45,8 @@ RESUME = "resume"
 END = "end"
 REWIND = "rewind"
 COACH = "coach"
+CANCEL = "cancel"  # either partner cancels an appointment made for later
+OPEN = "open"  # the appointed time came: the dialogue opens by itself
 EVENT_PHRASES = {
     ASK: "asked to talk",
     PAUSE: "called a time-out",
@@ -53,6 +55,8 @@ EVENT_PHRASES = {
     END: "ended the dialogue",
     REWIND: "sent the dialogue back to",
     COACH: "coached",
+    CANCEL: "cancelled the appointment",
+    OPEN: "The appointed time came; the dialogue began",
 }
 
 # Special transition targets (internal).
@@ -232,10 +236,16 @@ _STEP_LIST: tuple[Step, ...] = (
         name=SCHEDULED,
         title="Appointment made",
         actor=Actor.EITHER,
-        explanation="When you are both here and ready, either of you can begin.",
+        explanation=(
+            "The dialogue opens by itself at the time you agreed. If you are both here "
+            "sooner, either of you can begin now; either can also offer another time."
+        ),
         stems=(),
         waiting="{name} can begin once you are both ready.",
-        moves=(Move("begin", "We're both ready now", to=_FIRST),),
+        moves=(
+            Move("begin", "We're both ready now", to=_FIRST),
+            Move("reschedule", "Offer another time", (_TIME,), to=SCHEDULED),
+        ),
         pausable=False,
     ),
     # ---- intentional dialogue ---------------------------------------------------
@@ -568,6 +578,7 @@ MOVE_PHRASES = {
     "accept_now": "is available now",
     "propose_time": "offered another time",
     "begin": "began the dialogue",
+    "reschedule": "offered another time",
     "send": "shared",
     "mirror": "mirrored",
     "got_it": "said",
@@ -860,6 +871,28 @@ def phase_of(kind: Kind | str, step_name: str) -> Phase:
 def waiting_message(state: State, name: str) -> str:
     """What the person who is *not* acting sees, e.g. "Sam is mirroring what you said."."""
     return step_of(state).waiting.format(name=name)
+
+
+def is_scheduled(state: State) -> bool:
+    """Whether an appointment for later is made: the dialogue waits for its time."""
+    return state.step == SCHEDULED
+
+
+def may_cancel(state: State) -> bool:
+    """Whether the appointment may be cancelled now (only while it waits for its time)."""
+    return is_scheduled(state)
+
+
+def open_scheduled(state: State) -> State:
+    """The appointed time came: the dialogue opens at its first step, the sender to move."""
+    if not is_scheduled(state):
+        raise NoSuchMove("This dialogue isn't waiting for an appointed time.")
+    return replace(state, step=KINDS[state.kind].round_start)
+
+
+SCHEDULING_MOVES = frozenset(
+    m.name for s in _STEP_LIST for m in s.moves if any(f.name == "time" for f in m.fields)
+)
 
 
 # --------------------------------------------------------------------------- validation

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.template.loader import render_to_string
+from django.template.loader import render_to_string as _render
+from django.utils import timezone
 from django.utils.html import format_html
 
 from couples.models import User
@@ -34,6 +35,14 @@ class Rendered:
     seq: int
     panel_key: str
     live: bool
+
+
+def render_to_string(template: str, context: dict) -> str:
+    """Render in the viewer's own time zone (the context's `viewer` or `user`)."""
+    person = context.get("viewer") or context.get("user")
+    zone = getattr(person, "zone", None)
+    with timezone.override(zone or timezone.get_default_timezone()):
+        return _render(template, context)
 
 
 def _marker(kind: str, first: int, seq: int) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
+from couples import clock
 from couples.models import Couple, User
 from couples.selectors import partner_of
 from dialogues import language, protocol
@@ -21,6 +23,7 @@ from safety import selectors as safety
 
 PARTNER = "partner"
 FACILITATOR = "facilitator"
+SYSTEM = "system"  # the actor role of what happens by itself (services.SYSTEM)
 
 APPOINTMENT_CHOICES = [
     (15, "In 15 minutes"),
@@ -185,10 +188,21 @@ class TurnView:
         if self.is_coaching:
             who = "Privately from your therapist" if self.is_private else "From the therapist"
             return f"{who}, {self.actor_name}: {what}"
-        return f"{self.actor_name} {self.phrase}" + (f": {what}" if what else ".")
+        line = f"{self.actor_name} {self.phrase}".strip()
+        return line + (f": {what}" if what else ".")
+
+    @property
+    def time_at(self) -> datetime | None:
+        """The proposed time as a moment (shown in the viewer's zone)."""
+        try:
+            return datetime.fromisoformat(self.time) if self.time else None
+        except ValueError:
+            return None
 
 
 def _actor_name(turn: Turn) -> str:
+    if turn.actor_role == SYSTEM:
+        return ""  # what happened by itself ("The appointed time came; …")
     if turn.actor is None:
         return "Someone"
     if turn.actor_role == FACILITATOR:
@@ -411,6 +425,19 @@ class Panel:
         return f"{minutes}:{seconds:02d}"
 
     @property
+    def is_scheduled(self) -> bool:
+        """An appointment for later is made: the dialogue opens by itself at its time."""
+        return self.session.is_live and protocol.is_scheduled(self.session.protocol_state)
+
+    @property
+    def may_cancel(self) -> bool:
+        return self.session.is_live and protocol.may_cancel(self.session.protocol_state)
+
+    @property
+    def seconds_left(self) -> int:
+        return seconds_until(self.session.scheduled_for)
+
+    @property
     def before_start(self) -> bool:
         """The appointment is still being made: the dialogue itself hasn't begun."""
         return self.step.name in protocol.BEFORE_START
@@ -429,7 +456,16 @@ class Panel:
         moves = ",".join(f.name for f in self.forms)
         ready = f"{int(self.i_am_ready)}{int(self.partner_is_ready)}"
         gate = f"{self.not_ready_mine}{int(self.partner_not_ready)}"
-        return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}"
+        at = self.session.scheduled_for
+        when = at.timestamp() if at is not None and self.is_scheduled else ""
+        return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}:{when}"
+
+
+def seconds_until(moment: datetime | None) -> int:
+    """Whole seconds from our clock's now until this moment (0 once it has come)."""
+    if moment is None:
+        return 0
+    return max(0, int((moment - clock.now()).total_seconds()))
 
 
 def round_requests(session: DialogueSession) -> list[str]:
@@ -658,9 +694,22 @@ def home_dialogues(*, user: User, couple: Couple | None) -> dict:
         "live_is_waiting_for_me": bool(
             live and user.pk == live.partner_b_id and live.step == protocol.APPOINTMENT
         ),
+        "live_is_scheduled": bool(live and protocol.is_scheduled(live.protocol_state)),
+        "live_seconds_left": seconds_until(live.scheduled_for) if live else 0,
         "past_dialogues": past,
         "dialogue_kinds": [(k.value, info) for k, info in protocol.KINDS.items()],
     }
+
+
+def scheduled_dialogues_of(*, user: User) -> list[DialogueSession]:
+    """This person's dialogues waiting for an appointed time (their calendar feed)."""
+    sessions = DialogueSession.objects.filter(
+        Q(partner_a=user) | Q(partner_b=user),
+        status=DialogueSession.Status.ACTIVE,
+        step=protocol.SCHEDULED,
+        scheduled_for__isnull=False,
+    ).select_related("partner_a", "partner_b")
+    return list(sessions.order_by("scheduled_for"))
 
 
 # --- "your data" export --------------------------------------------------------------------

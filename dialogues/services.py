@@ -17,16 +17,17 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from couples import clock
 from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of
-from dialogues import protocol, push
+from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
 from imago_site import live
@@ -38,6 +39,7 @@ MAX_TOPIC = 200
 MAX_APPOINTMENT_MINUTES = 24 * 60
 MAX_COACHING = protocol.MAX_TEXT
 FACILITATOR = "facilitator"  # the actor role of a therapist's turns
+SYSTEM = selectors.SYSTEM  # the actor role of what happens by itself (the appointed time came)
 ENDED = "This dialogue has ended; it can be read but not changed."
 NOT_STARTED = "The dialogue hasn't started yet, so there's nothing to pause."
 
@@ -113,11 +115,11 @@ class Change:
 
 # decide(session, slot, actor) -> a Change, or None when there is nothing to do (a double-click).
 # `slot` is "a" or "b" for a partner, None for a facilitator. It raises DialogueError.
-Decide = Callable[[DialogueSession, str | None, User], Change | None]
+Decide = Callable[[DialogueSession, str | None, User | None], Change | None]
 
 
 def _locked(
-    *, public_id: str, user: User, as_facilitator: bool
+    *, public_id: str, user: User | None, as_facilitator: bool, as_system: bool = False
 ) -> tuple[DialogueSession, str | None]:
     """The session row, locked, with its partners; and the person's slot (None: facilitator).
     Not theirs (or no access now): not found, whatever the reason."""
@@ -133,8 +135,12 @@ def _locked(
         raise DialogueNotFound()
     if (paused_by := session.slot_of_pk(session.paused_by_id)) is not None:
         session.paused_by = session.partner_in(paused_by)  # a partner: loaded already
+    if as_system:
+        return session, None
     if as_facilitator:
-        if not may_facilitate(therapist=user, couple_id=session.couple_id, for_update=True):
+        if user is None or not may_facilitate(
+            therapist=user, couple_id=session.couple_id, for_update=True
+        ):
             raise DialogueNotFound()
         return session, None
     slot = session.slot_of(user)
@@ -144,7 +150,12 @@ def _locked(
 
 
 def _append_turn(
-    session: DialogueSession, change: Change, *, actor: User, actor_role: str, token: str | None
+    session: DialogueSession,
+    change: Change,
+    *,
+    actor: User | None,
+    actor_role: str,
+    token: str | None,
 ) -> Turn:
     session.seq += 1
     session.updated_at = timezone.now()
@@ -164,7 +175,7 @@ def _append_turn(
     )
 
 
-def _apply(session: DialogueSession, change: Change, *, actor: User) -> None:
+def _apply(session: DialogueSession, change: Change, *, actor: User | None) -> None:
     if change.state is not None:
         old, new = session.protocol_state, change.state
         session.state = new.to_dict()
@@ -233,19 +244,25 @@ def _publish(session: DialogueSession, turn: Turn, result: MoveResult) -> None:
 def session_change(
     *,
     session_public_id: str,
-    user: User,
+    user: User | None,
     decide: Decide,
     as_facilitator: bool = False,
+    as_system: bool = False,
     token: str | None = None,
 ) -> MoveResult:
     """The one way a dialogue changes. `token`: the form's id; a replayed or double-clicked
-    form finds the turn it saved the first time and saves nothing."""
+    form finds the turn it saved the first time and saves nothing. `as_system`: a change
+    nobody makes (the appointed time came); `user` is then only who `decide` acts for, and
+    the turn has no actor."""
     token = (token or "").strip() or None
     if token is not None and not _TOKEN.fullmatch(token):
         raise DialogueError("This form can't be sent as it is. Please reload the page.")
     with transaction.atomic():
         session, slot = _locked(
-            public_id=session_public_id, user=user, as_facilitator=as_facilitator
+            public_id=session_public_id,
+            user=user,
+            as_facilitator=as_facilitator,
+            as_system=as_system,
         )
         if token:
             existing = session.turns.filter(client_token=token).first()
@@ -256,12 +273,15 @@ def session_change(
         if change is None:
             return MoveResult(session=session, turn=None, created=False)
         role = protocol.role_of(session.protocol_state, slot) if slot else FACILITATOR
-        turn = _append_turn(session, change, actor=user, actor_role=role, token=token)
-        _apply(session, change, actor=user)
+        actor = None if as_system else user
+        role = SYSTEM if as_system else role
+        turn = _append_turn(session, change, actor=actor, actor_role=role, token=token)
+        _apply(session, change, actor=actor)
         if turn.kind == Turn.Kind.MOVE and turn.move in protocol.GIFT_MOVES:
             gift_given.send(sender=Turn, session=session, turn=turn)
         after = _progress_of(session)
         session.save(update_fields=[name for name in after if after[name] != before[name]])
+        reminders.session_planned(session=session, before=before, turn=turn)
         result = MoveResult(session=session, turn=turn, created=True)
         transaction.on_commit(lambda: _publish(session, turn, result))
         if change.couple_too or not session.is_live:
@@ -320,6 +340,7 @@ def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
             )
             session.step_seq = session.seq
             session.save()
+            reminders.session_planned(session=session, before={}, turn=None)
             live.dialogue_changed(public_id=session.public_id, seq=session.seq)
             live.couple_changed(couple_id=couple.pk)
     except IntegrityError:
@@ -374,12 +395,13 @@ def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
 def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | None) -> Decide:
     """A partner's protocol move. `at` is the step the form was made for."""
 
-    def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
+    def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
+        # Partners only: a facilitator (or the clock) never makes a partner's protocol move.
+        assert slot is not None and actor is not None
         _check_live(session)
         if at is not None and at != session.step_seq:
             raise DialogueError(_moved_on(session, at=at, actor=actor), stale=True)
         state = session.protocol_state
-        assert slot is not None  # partners only: a facilitator never makes a protocol move
         if protocol.starts_dialogue(state, move):
             other = session.partner_in(protocol.other_slot(slot))
             gate = safety.start_gate(user=actor, couple=session.couple, partner=other)
@@ -395,22 +417,85 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
         text = str(clean.pop("text", "") or "")
         data = {k: v for k, v in clean.items() if v not in (None, "", [], ())}
         if "time" in data:
-            try:
-                minutes = int(str(data["time"]))
-            except ValueError:
-                minutes = 0
-            if not 1 <= minutes <= MAX_APPOINTMENT_MINUTES:
-                raise DialogueError("Please choose a time within the next 24 hours.")
-            session.scheduled_for = timezone.now() + timedelta(minutes=minutes)
-            data["time"] = session.scheduled_for.isoformat()
+            moment = appointment_time(str(data["time"]), person=actor, now=clock.now())
+            session.scheduled_for = moment
+            data["time"] = moment.isoformat()
         if "choice" in data and (gift := _gift_of(session, data["choice"])) is not None:
             data[protocol.GIFT] = gift
-        return Change(move=move, text=text, data=data, state=new_state)
+        # The home pages show a scheduled dialogue and its time: they change too.
+        couple_too = move in protocol.SCHEDULING_MOVES or protocol.starts_dialogue(state, move)
+        return Change(move=move, text=text, data=data, state=new_state, couple_too=couple_too)
 
     return decide
 
 
-def decide_pause(session: DialogueSession, slot: str | None, actor: User) -> Change | None:
+def appointment_time(value: str, *, person: User, now: datetime) -> datetime:
+    """The moment a partner offers, in their own time zone: minutes from now ("90"), a time
+    of day ("20:00": its next occurrence) or a local date and time ("2026-12-01T20:00").
+    It must be in the future and within 24 hours."""
+    value = (value or "").strip()[:40]
+    zone = person.zone
+    at: datetime | None = None
+    if value.isdigit():
+        at = now + timedelta(minutes=int(value))
+    else:
+        try:
+            if "T" in value or " " in value.strip():
+                parsed = datetime.fromisoformat(value)
+                at = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+            else:
+                hour, minute = (int(part) for part in value.split(":")[:2])
+                local_now = now.astimezone(zone)
+                at = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+                if at <= local_now:
+                    at = (local_now + timedelta(days=1)).replace(
+                        hour=hour, minute=minute, second=0, microsecond=0
+                    )
+        except ValueError:
+            at = None
+    if at is None:
+        raise DialogueError("Please choose a time, like 20:00, or one of the suggestions.")
+    at = at.astimezone(timezone.get_default_timezone())
+    if at <= now + timedelta(minutes=1):
+        raise DialogueError("That time has passed; please choose a later one.")
+    if at > now + timedelta(minutes=MAX_APPOINTMENT_MINUTES):
+        raise DialogueError("Please choose a time within the next 24 hours.")
+    return at.replace(microsecond=0)
+
+
+def decide_cancel(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
+    """Either partner cancels an appointment made for later: the dialogue ends before it
+    began, and the other is told (page, email, calendar)."""
+    if not session.is_live:
+        raise DialogueError(ENDED)
+    if not protocol.may_cancel(session.protocol_state):
+        raise DialogueError("There's no appointment to cancel now.", stale=True)
+    return Change(
+        move=protocol.CANCEL,
+        kind=Turn.Kind.EVENT,
+        status=DialogueSession.Status.ENDED,
+        couple_too=True,
+    )
+
+
+def decide_open(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
+    """The appointed time came: the dialogue opens, and it is the sender's move. Nothing when
+    it opened already (both began early), was cancelled or moved to a later time."""
+    state = session.protocol_state
+    at = session.scheduled_for
+    if not session.is_live or not protocol.is_scheduled(state) or at is None:
+        return None
+    if at > clock.now():
+        return None  # moved to a later time meanwhile
+    return Change(
+        move=protocol.OPEN,
+        kind=Turn.Kind.EVENT,
+        state=protocol.open_scheduled(state),
+        couple_too=True,
+    )
+
+
+def decide_pause(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
     """A time-out, by either partner or the facilitator: for both, at once."""
     if not session.is_live:
         raise DialogueError(ENDED)
@@ -429,7 +514,7 @@ def decide_pause(session: DialogueSession, slot: str | None, actor: User) -> Cha
     )
 
 
-def decide_resume(session: DialogueSession, slot: str | None, actor: User) -> Change | None:
+def decide_resume(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
     """A partner is ready to go on: the dialogue resumes once both are (the first adds a
     "ready" turn, the second a "resume"). A facilitator resumes for both at once."""
     if not session.is_live:
@@ -453,7 +538,7 @@ def decide_resume(session: DialogueSession, slot: str | None, actor: User) -> Ch
     return Change(move=protocol.READY, kind=Turn.Kind.EVENT, couple_too=True)
 
 
-def decide_end(session: DialogueSession, slot: str | None, actor: User) -> Change:
+def decide_end(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
     """End early; the dialogue becomes read-only for both."""
     if not session.is_live:
         raise DialogueError(ENDED)
@@ -473,7 +558,7 @@ def decide_coaching(*, text: str, to: str) -> Decide:
     if to not in ("", *protocol.SLOTS):
         raise DialogueError("Please choose who the message is for.")
 
-    def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
+    def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
         if not session.is_live:
             raise DialogueError(ENDED)
         return Change(
@@ -497,7 +582,7 @@ def decide_rewind(*, step: str, at: int | None = None) -> Decide:
     protocol allows. `at`: the step (its `step_seq`) the facilitator chose from; if the
     dialogue has moved on since, nothing changes."""
 
-    def decide(session: DialogueSession, slot: str | None, actor: User) -> Change:
+    def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
         if not session.is_live:
             raise DialogueError(ENDED)
         if at is not None and at != session.step_seq:
@@ -551,6 +636,20 @@ def session_resume(*, session_public_id: str, user: User) -> DialogueSession:
     return session_change(
         session_public_id=session_public_id, user=user, decide=decide_resume
     ).session
+
+
+def session_cancel(*, session_public_id: str, user: User) -> DialogueSession:
+    """Cancel the appointment made for later (either partner)."""
+    return session_change(
+        session_public_id=session_public_id, user=user, decide=decide_cancel
+    ).session
+
+
+def session_open_due(*, session_public_id: str) -> MoveResult:
+    """The appointed time came (a background job): open the dialogue for both."""
+    return session_change(
+        session_public_id=session_public_id, user=None, decide=decide_open, as_system=True
+    )
 
 
 def session_end(*, session_public_id: str, user: User) -> DialogueSession:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from couples.http import AuthedRequest
-from couples.selectors import couple_for, partner_of
-from dialogues import language, protocol, selectors, services
+from couples.selectors import calendar_feed_person, couple_for, partner_of
+from dialogues import language, protocol, reminders, selectors, services
 from dialogues.forms import StartDialogueForm, move_payload, posted_at
 from dialogues.models import DialogueSession
 from dialogues.services import DialogueError
@@ -214,3 +214,30 @@ def dialogue_resume(request: AuthedRequest, public_id: str) -> HttpResponse:
 @require_POST
 def dialogue_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_end)
+
+
+@login_required
+@require_POST
+def dialogue_cancel(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Cancel an appointment made for later (either partner); the other is told."""
+    return _session_changed(request, public_id, services.session_cancel)
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A person's private calendar feed (the token is the key: no log-in, as calendar apps
+    subscribe without one): their scheduled dialogues, with times and links, never a topic."""
+    person = calendar_feed_person(token=token)
+    if person is None:
+        raise Http404("No such calendar.")
+    events = [
+        reminders.calendar_event(session, at=session.scheduled_for)
+        for session in selectors.scheduled_dialogues_of(user=person)
+        if session.scheduled_for is not None
+    ]
+    response = HttpResponse(
+        reminders.calendar_file(events), content_type="text/calendar; charset=utf-8"
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = 'inline; filename="imago.ics"'
+    return response

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "django_tasks",
+    "django_tasks_db",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -96,6 +98,7 @@ MIDDLEWARE = [
     "imago_site.middleware.RejectNulBytesMiddleware",
     "imago_site.middleware.SessionLimitsMiddleware",
     "imago_site.middleware.MfaRequiredMiddleware",
+    "imago_site.middleware.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "imago_site.urls"
@@ -282,6 +285,18 @@ SESSION_IDLE_SECONDS_STRICT = 30 * 60  # therapists and staff
 # activity (couples/session_limits.py).
 SESSION_IDLE_SECONDS_PARTNER = max(0, env_int("PARTNER_IDLE_MINUTES", 4 * 60)) * 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60  # everyone
+
+# Background jobs (reminders, calendar emails, "your move" emails): Django's task framework
+# (the django-tasks backport) with its database backend; `manage.py db_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+IMAGO_JOB_RETRIES = env_int("JOB_RETRIES", 3)  # attempts after the first, then recorded
+IMAGO_REMINDER_MINUTES = env_int("REMINDER_MINUTES", 15)  # before a scheduled dialogue
+IMAGO_DIALOGUE_MINUTES = env_int("DIALOGUE_MINUTES", 45)  # length in calendar files
+IMAGO_YOUR_MOVE_EMAILS = env_bool("YOUR_MOVE_EMAILS", True)
+IMAGO_YOUR_MOVE_AFTER_MINUTES = env_int("YOUR_MOVE_AFTER_MINUTES", 10)
+# Tests only: a file holding an ISO time that couples.clock.now() returns (a clock the
+# browser tests control across processes). Never set in production.
+IMAGO_CLOCK_FILE = env_str("IMAGO_CLOCK_FILE")
 
 # Email: printed to the console unless an SMTP host is given.
 EMAIL_HOST = env_str("EMAIL_HOST")

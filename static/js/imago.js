@@ -305,6 +305,44 @@
     }
     field.value = token;
   }, true);
+  // --- the person's time zone, from the browser on a first visit (never over a choice) ----
+  (function sendZone() {
+    var url = document.body && document.body.getAttribute("data-zone-url");
+    var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!url || !zone || !window.fetch) return;
+    var headers = {};
+    try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) {}
+    var body = new URLSearchParams({ time_zone: zone });
+    // Saved for the next page: this one isn't reloaded under the person's hands.
+    fetch(url, { method: "POST", headers: headers, body: body, credentials: "same-origin" })
+      .catch(function () {});
+  })();
+
+  // --- countdown to a scheduled dialogue (the server says how many seconds are left) ------
+  // At zero the dialogue opens (a background job); the page then reloads once to show it,
+  // in case the push that says so comes from another process that can't reach this page.
+  function countdownText(s) {
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    if (h > 0) return h + " h " + String(m).padStart(2, "0") + " min";
+    if (m > 0) return m + " min " + String(sec).padStart(2, "0") + " s";
+    return sec + " s";
+  }
+  function tickCountdowns() {
+    document.querySelectorAll("[data-remaining]").forEach(function (el) {
+      if (!el.hasAttribute("data-ends")) {
+        var left = parseInt(el.getAttribute("data-remaining"), 10) || 0;
+        el.setAttribute("data-ends", String(Date.now() + left * 1000));
+      }
+      var s = Math.max(0, Math.ceil((parseInt(el.getAttribute("data-ends"), 10) - Date.now()) / 1000));
+      el.textContent = countdownText(s);
+      if (s === 0 && !el.hasAttribute("data-reloading")) {
+        el.setAttribute("data-reloading", "");
+        setTimeout(function () { if (document.body.contains(el)) window.location.reload(); }, 4000);
+      }
+    });
+  }
+  setInterval(tickCountdowns, 1000);
+  tickCountdowns();
 
   // htmx: keep 422 responses (a clear message about bad input) and swap them in.
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -33,6 +33,8 @@ Fixtures:
 - ``page_as`` (function): ``page_as(user, viewport="desktop")`` -> a page from ``new_page``,
   already logged in as ``user`` (a real session cookie): for people made by the root
   conftest's fixtures (alex, sam, therapist, ...) rather than signed up in the browser.
+- ``server_clock`` (function): ``server_clock(moment)`` sets the time the server's services
+  read (couples/clock.py) and this process's; real time again after the test.
 - ``artifacts_dir`` (session): ``artifacts/`` at the repository root (gitignored), for
   screenshots a test wants to keep.
 
@@ -66,6 +68,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VIEWPORTS = {"desktop": (1100, 900), "phone": (375, 800)}
 DEFAULT_TIMEOUT_MS = 10_000
 SERVER_START_TIMEOUT_S = 30
+SERVER_CLOCK_FILE = Path(tempfile.gettempdir()) / f"imago-test-clock-{os.getpid()}"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -102,6 +105,21 @@ def _database_url(settings_dict: dict) -> str:
     raise RuntimeError(f"No live-server support for {engine}")
 
 
+@pytest.fixture
+def server_clock() -> Iterator[Callable[[object], None]]:
+    """server_clock(moment) sets the time the live server's services read (an aware
+    datetime; None: real time again), and this process's too. Reset after the test."""
+    from couples import clock
+
+    def set_to(moment) -> None:
+        SERVER_CLOCK_FILE.write_text(moment.isoformat() if moment is not None else "")
+        clock.clock_set(moment)  # type: ignore[arg-type]
+
+    set_to(None)
+    yield set_to
+    set_to(None)
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     path = REPO_ROOT / "artifacts"
@@ -132,6 +150,8 @@ class LiveServer:
             "SITE_URL": self.url,
             "PYTHONUNBUFFERED": "1",
             "IMAGO_LIVE_TEST_SERVER": "1",  # see tests/settings.py
+            # The server's clock (couples/clock.py): real time while the file is empty.
+            "IMAGO_CLOCK_FILE": str(SERVER_CLOCK_FILE),
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server must keep Django's checks
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())

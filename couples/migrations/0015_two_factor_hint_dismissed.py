@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("couples", "0012_encrypt_mfa_secrets"),
+        ("couples", "0014_calendar_feed"),
     ]
 
     operations = [

@@ -1,0 +1,303 @@
+"""Work planned for later about a dialogue: emails and the opening at the appointed time.
+
+Planning happens inside the change that calls for it (`session_planned`, called by
+`services.session_change` in its transaction): it writes `Reminder` rows and enqueues one
+background job per row (dialogues/tasks.py) due at the row's time. The job database is the
+same database, so a change that rolls back plans nothing. Delivery (tasks.py) locks the row,
+does the work and marks it sent in one transaction.
+
+Nothing here writes private text: emails and calendar files name the kind of dialogue, the
+partner and the time, never the topic or a word anyone wrote.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import EmailMessage
+from django.urls import reverse
+
+from couples import clock
+from couples.models import User
+from dialogues import protocol
+from dialogues.models import DialogueSession, Reminder, Turn
+
+APPOINTMENT_KINDS = (Reminder.Kind.SCHEDULED, Reminder.Kind.REMINDER, Reminder.Kind.OPEN)
+PRODID = "-//Imago//Scheduled dialogues//EN"
+
+
+def person_sockets_key(pk: int) -> str:
+    """The cache key under which a person's open live pages are counted (dialogues/consumers)."""
+    return f"sockets.user.{pk}"
+
+
+def person_is_online(pk: int) -> bool:
+    """Whether this person has any live page of the app open now (any worker)."""
+    held = cache.get(person_sockets_key(pk)) or {}
+    now = time.time()
+    return any(expires > now for expires in held.values())
+
+
+def dialogue_url(session: DialogueSession) -> str:
+    return settings.SITE_URL + reverse("dialogues:detail", args=[session.public_id])
+
+
+def planned_key(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _partners(session: DialogueSession) -> list[User]:
+    return [p for p in (session.partner_a, session.partner_b) if p is not None]
+
+
+def _plan(
+    session: DialogueSession,
+    *,
+    kind: str,
+    due_at: datetime,
+    planned_for: str,
+    person: User | None,
+) -> Reminder | None:
+    from dialogues import tasks  # the job module imports this one
+
+    reminder, created = Reminder.objects.get_or_create(
+        session=session,
+        person=person,
+        kind=kind,
+        planned_for=planned_for,
+        defaults={"due_at": due_at},
+    )
+    if not created:
+        return None  # the same plan was made before: nothing twice
+    tasks.reminder_enqueue(reminder)
+    return reminder
+
+
+def _cancel_pending(session: DialogueSession, kinds: tuple[str, ...]) -> int:
+    return Reminder.objects.filter(
+        session=session, kind__in=kinds, sent_at__isnull=True, cancelled_at__isnull=True
+    ).update(cancelled_at=clock.now())
+
+
+def session_planned(
+    *, session: DialogueSession, before: dict[str, object], turn: Turn | None
+) -> None:
+    """After a change to a dialogue (inside its transaction): plan or cancel what follows.
+
+    `before`: the session's progress columns before the change (services._progress_of)."""
+    now = clock.now()
+    was_scheduled = before.get("step") == protocol.SCHEDULED and before.get("status") in (
+        DialogueSession.LIVE
+    )
+    state = session.protocol_state
+    scheduled_now = protocol.is_scheduled(state) and session.is_live
+    if (
+        scheduled_now
+        and session.scheduled_for
+        and session.scheduled_for != before.get("scheduled_for")
+    ):
+        _cancel_pending(session, APPOINTMENT_KINDS)
+        at = session.scheduled_for
+        key = planned_key(at)
+        remind_at = at - timedelta(minutes=settings.IMAGO_REMINDER_MINUTES)
+        for person in _partners(session):
+            _plan(session, kind=Reminder.Kind.SCHEDULED, due_at=now, planned_for=key, person=person)
+            if remind_at > now:
+                _plan(
+                    session,
+                    kind=Reminder.Kind.REMINDER,
+                    due_at=remind_at,
+                    planned_for=key,
+                    person=person,
+                )
+        _plan(session, kind=Reminder.Kind.OPEN, due_at=at, planned_for=key, person=None)
+    elif was_scheduled and not scheduled_now:
+        # (The opening being delivered now is marked sent by its own job.)
+        _cancel_pending(session, (Reminder.Kind.SCHEDULED, Reminder.Kind.REMINDER))
+        if turn is None or turn.move != protocol.OPEN:
+            _cancel_pending(session, (Reminder.Kind.OPEN,))
+        old = before.get("scheduled_for")
+        if not session.is_live and isinstance(old, datetime):
+            # Cancelled (or ended) before its time: both are told, and calendars drop it.
+            for person in _partners(session):
+                _plan(
+                    session,
+                    kind=Reminder.Kind.CANCELLED,
+                    due_at=now,
+                    planned_for=planned_key(old),
+                    person=person,
+                )
+    _plan_your_move(session=session, before=before, turn=turn, now=now)
+
+
+def _plan_your_move(
+    *, session: DialogueSession, before: dict[str, object], turn: Turn | None, now: datetime
+) -> None:
+    """When it becomes someone's move: one email if they aren't on the page (asked for an
+    appointment, or the appointed time came), or if they still haven't moved after
+    YOUR_MOVE_AFTER_MINUTES. One job per change (one INSERT, no row of ours): the job checks
+    again when due and claims its `Reminder` row only when it sends (tasks.py)."""
+    if not settings.IMAGO_YOUR_MOVE_EMAILS:
+        return
+    if session.status != DialogueSession.Status.ACTIVE or not session.is_live:
+        return
+    if turn is not None and before.get("step_seq") == session.step_seq:
+        return  # the step didn't change: nobody new is waited on
+    state = session.protocol_state
+    if protocol.is_scheduled(state):
+        return  # an appointment: the reminders say when
+    waiting = [
+        p.pk for slot in sorted(protocol.whose_turn(state)) if (p := session.partner_in(slot))
+    ]
+    if not waiting:
+        return
+    from dialogues import tasks  # the job module imports this one
+
+    wait = timedelta(minutes=settings.IMAGO_YOUR_MOVE_AFTER_MINUTES)
+    if turn is None or turn.move in (protocol.ASK, protocol.OPEN):
+        # Asked to talk, or the appointed time came: at once, if they aren't on the page.
+        tasks.your_move_enqueue(
+            session_id=session.pk, people=waiting, step_seq=session.step_seq, due=now, now=True
+        )
+    tasks.your_move_enqueue(
+        session_id=session.pk, people=waiting, step_seq=session.step_seq, due=now + wait, now=False
+    )
+
+
+# --- what is sent -------------------------------------------------------------------------
+
+
+def local_time(moment: datetime, person: User) -> str:
+    """A moment as this person reads it, with their zone: "Tue 2 Dec, 20:00 (Europe/Berlin)"."""
+    zone = person.zone
+    return f"{moment.astimezone(zone):%a %-d %b, %H:%M} ({zone.key})"
+
+
+def _other_name(session: DialogueSession, person: User) -> str:
+    slot = session.slot_of(person)
+    other = session.partner_in(protocol.other_slot(slot)) if slot else None
+    return other.display_name if other else "your partner"
+
+
+def calendar_event(
+    session: DialogueSession, *, at: datetime, cancelled: bool = False, summary: str = ""
+) -> icalendar.Event:
+    """One VEVENT for a scheduled dialogue: a stable UID per dialogue (a new time updates it,
+    a cancellation removes it), the dialogue's link, and no private text."""
+    event = icalendar.Event()
+    event.add("uid", f"{session.public_id}@imago")
+    event.add("dtstamp", clock.now())
+    event.add("dtstart", at.astimezone(ZoneInfo("UTC")))
+    event.add("dtend", at.astimezone(ZoneInfo("UTC")) + dialogue_length(session))
+    event.add("SUMMARY", summary or f"Imago: {protocol.kind_info(session.kind).title}")
+    event.add("description", f"Open the dialogue: {dialogue_url(session)}")
+    event.add("url", dialogue_url(session))
+    # A later time or a cancellation replaces what calendars hold: SEQUENCE only grows.
+    event.add("sequence", int(clock.now().timestamp()))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def dialogue_length(session: DialogueSession) -> timedelta:
+    return timedelta(minutes=settings.IMAGO_DIALOGUE_MINUTES)
+
+
+def calendar_file(events: list[icalendar.Event], *, method: str = "") -> bytes:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    for event in events:
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def _message(person: User, subject: str, lines: list[str]) -> EmailMessage:
+    body = "\n\n".join([f"Hello {person.display_name},", *lines, "— Imago"]) + "\n"
+    return EmailMessage(
+        subject=f"[Imago] {subject}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[person.email],
+    )
+
+
+def reminder_email(reminder: Reminder) -> EmailMessage | None:
+    """The email this reminder sends (None: nobody to send to)."""
+    session, person = reminder.session, reminder.person
+    if person is None or not person.email or not person.is_active:
+        return None
+    other = _other_name(session, person)
+    kind = protocol.kind_info(session.kind).title
+    url = dialogue_url(session)
+    at = session.scheduled_for
+    if reminder.kind == Reminder.Kind.SCHEDULED and at is not None:
+        when = local_time(at, person)
+        message = _message(
+            person,
+            f"Dialogue with {other}: {when}",
+            [
+                f"Your {kind} with {other} is planned for {when}.",
+                "It opens by itself at that time; you'll get a reminder "
+                f"{settings.IMAGO_REMINDER_MINUTES} minutes before. The calendar file "
+                "attached adds it to your calendar.",
+                f"Open it, or change the time: {url}",
+            ],
+        )
+        ics = calendar_file([calendar_event(session, at=at)], method="PUBLISH")
+        message.attach("dialogue.ics", ics, "text/calendar")
+        return message
+    if reminder.kind == Reminder.Kind.CANCELLED:
+        old = parse_planned(reminder.planned_for)
+        message = _message(
+            person,
+            f"Dialogue with {other} cancelled",
+            [
+                f"The {kind} with {other} planned for {local_time(old, person)} "
+                "was cancelled. Nothing else changed.",
+                f"When you're both ready, start another from your home page: {settings.SITE_URL}/",
+            ],
+        )
+        ics = calendar_file([calendar_event(session, at=old, cancelled=True)], method="CANCEL")
+        message.attach("dialogue.ics", ics, "text/calendar")
+        return message
+    if reminder.kind == Reminder.Kind.REMINDER and at is not None:
+        minutes = max(1, round((at - clock.now()).total_seconds() / 60))
+        return _message(
+            person,
+            f"In {minutes} minute{'s' if minutes != 1 else ''}: your dialogue with {other}",
+            [
+                f"Your {kind} with {other} opens at {local_time(at, person)}.",
+                f"Open it: {url}",
+            ],
+        )
+    if reminder.kind == Reminder.Kind.YOUR_MOVE:
+        if session.step == protocol.APPOINTMENT:
+            line = f"{other} would like to talk. Say whether now is a good time, or offer one."
+            subject = f"{other} would like to talk"
+        else:
+            line = f"It's your move in your {kind} with {other}."
+            subject = "It's your move"
+        return _message(
+            person,
+            subject,
+            [
+                line,
+                f"Open the dialogue: {url}",
+                "You get this email at most once while you're waited on. You can turn "
+                "these emails off in your account settings.",
+            ],
+        )
+    return None
+
+
+def parse_planned(key: str) -> datetime:
+    return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=ZoneInfo("UTC"))
