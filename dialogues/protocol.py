@@ -143,11 +143,27 @@ class Move:
     when: Guard = Guard.ALWAYS  # offered only while this holds
     # Shown when the move is asked for while its guard doesn't hold (a stale or forged form).
     refusal: str = ""
+    # Sentence stems that fit this move's own text box (a correction's, on a check step).
+    stems: tuple[str, ...] = ()
+    # A correction: its box opens only once its button is pressed, and a second button sends
+    # it, so one click never tells a partner the opposite of what was meant.
+    opens_first: bool = False
+    send_label: str = ""  # the button that sends an opened box (the label if empty)
 
     @property
     def phrase(self) -> str:
         """What a transcript says the person did, e.g. "mirrored"."""
         return MOVE_PHRASES[self.name]
+
+    @property
+    def quotes_label(self) -> bool:
+        """Whether saying what the person did quotes the button ("said: Yes, you got it"):
+        moves that are only an answer. Others say it all ("switched roles")."""
+        return self.phrase in QUOTING_PHRASES
+
+    @property
+    def sends_with(self) -> str:
+        return self.send_label or self.label
 
     @property
     def starts_dialogue(self) -> bool:
@@ -167,6 +183,8 @@ class Step:
     title: str
     actor: Actor
     explanation: str  # one plain line for the person whose move it is
+    # Stems for the step's one text box. A step offering a choice has none: each move's
+    # box carries the stems that fit it (Move.stems), so none lands in the wrong box.
     stems: tuple[str, ...]
     waiting: str  # what the other person sees; {name} = the actor's display name
     moves: tuple[Move, ...]
@@ -180,6 +198,17 @@ class Step:
             if m.name == name:
                 return m
         return None
+
+    @property
+    def is_check(self) -> bool:
+        """A check: one plain answer ("Yes, you got it") or a correction that opens first."""
+        return any(m.opens_first for m in self.moves)
+
+    def stems_for(self, move: Move) -> tuple[str, ...]:
+        """The stems offered in this move's text box (none if it has no text box)."""
+        if move.field("text") is None:
+            return ()
+        return move.stems or self.stems
 
 
 @dataclass(frozen=True)
@@ -210,10 +239,24 @@ def _text(label: str, required: bool = True) -> Field:
 
 
 _TIME = Field("time", "A time that works for me (within 24 hours)")
-_FEELINGS = Field("feelings", "Feeling words (optional)", required=False)
+_FEELINGS = Field("feelings", "Feeling words: tick one to add it to your sentence", required=False)
 _ITEMS = Field("items", "Your requests (up to three)")
 _CHOICE = Field("choice", "The request I'll give as a gift")
 _RATING = Field("rating", "How heard did you feel? (1 = not really, 5 = completely)")
+
+
+def _not_quite(back_to: str) -> Move:
+    """A check's correction: what was missed, then the receiver mirrors again."""
+    return Move(
+        "not_quite",
+        "Not quite",
+        (_text("What they missed"),),
+        to=back_to,
+        stems=("What I meant was …", "The part I'd like you to hear again is …"),
+        opens_first=True,
+        send_label="Send, so they can mirror again",
+    )
+
 
 # --------------------------------------------------------------------------- steps
 
@@ -274,12 +317,9 @@ _STEP_LIST: tuple[Step, ...] = (
         title="Did they get it?",
         actor=Actor.SENDER,
         explanation="Let your partner know if they heard you, or gently say what they missed.",
-        stems=("Yes, you got it.", "Not quite: …"),
+        stems=(),
         waiting="{name} is checking whether you got it.",
-        moves=(
-            Move("got_it", "Yes, you got it", to="ask_more"),
-            Move("not_quite", "Not quite", (_text("Not quite: …"),), to="mirror"),
-        ),
+        moves=(Move("got_it", "Yes, you got it", to="ask_more"), _not_quite("mirror")),
     ),
     Step(
         name="ask_more",
@@ -317,11 +357,19 @@ _STEP_LIST: tuple[Step, ...] = (
         title="Did they get it all?",
         actor=Actor.SENDER,
         explanation="Let your partner know if the summary is complete, or add what's missing.",
-        stems=("Yes, you got it all.", "There's one more thing: …"),
+        stems=(),
         waiting="{name} is checking your summary.",
         moves=(
             Move("got_it_all", "Yes, you got it all", to="validation"),
-            Move("add", "Add something", (_text("What's missing"),), to="summary"),
+            Move(
+                "add",
+                "Something's missing",
+                (_text("What's missing"),),
+                to="summary",
+                stems=("There's one more thing: …", "I'd also like you to hear …"),
+                opens_first=True,
+                send_label="Send what's missing",
+            ),
         ),
     ),
     Step(
@@ -380,11 +428,19 @@ _STEP_LIST: tuple[Step, ...] = (
         title="Did they get your feelings?",
         actor=Actor.SENDER,
         explanation="Let your partner know if they named your feelings, or add one.",
-        stems=("Yes, that's how I feel.", "I also feel …"),
+        stems=(),
         waiting="{name} is checking the feelings you named.",
         moves=(
             Move("confirm", "Yes, that's it", to="requests"),
-            Move("add", "Add a feeling", (_text("I also feel …"), _FEELINGS), to="empathy"),
+            Move(
+                "add",
+                "Add a feeling",
+                (_text("The feelings you'd add"), _FEELINGS),
+                to="empathy",
+                stems=("I also feel …",),
+                opens_first=True,
+                send_label="Send the feelings",
+            ),
         ),
         feelings=True,
     ),
@@ -509,11 +565,11 @@ _STEP_LIST: tuple[Step, ...] = (
         title="Did they get it?",
         actor=Actor.SENDER,
         explanation="Let your partner know if they heard you, or gently say what they missed.",
-        stems=("Yes, you got it.", "Not quite: …"),
+        stems=(),
         waiting="{name} is checking whether you got it.",
         moves=(
             Move("got_it", "Yes, you got it", to=_NEXT_ROUND_OR_FINISH),
-            Move("not_quite", "Not quite", (_text("Not quite: …"),), to="appreciation_mirror"),
+            _not_quite("appreciation_mirror"),
         ),
     ),
     # ---- behavior change request dialogue -------------------------------------
@@ -573,7 +629,8 @@ REQUEST_MOVES = moves_asking("items")  # their turns' data holds "items" (the re
 GIFT_MOVES = moves_asking("choice")  # their turns' data holds GIFT (the request chosen)
 
 # What a transcript says each move did ("Sam mirrored: …"). Moves that are only an answer
-# ("Yes, you got it") are "said", followed by the button's words.
+# ("Yes, you got it") are "said" (or "asked"), followed by the button's words.
+QUOTING_PHRASES = frozenset({"said", "asked"})
 MOVE_PHRASES = {
     "accept_now": "is available now",
     "propose_time": "offered another time",

@@ -172,6 +172,9 @@ class TurnView:
     removed: bool = False  # erased when its author deleted their account, or by retention
     removed_note: str = "(removed by its author)"
 
+    quotes_said: bool = False  # the announcement quotes `said` ("said: Yes, you got it")
+    said_label: str = ""  # the move's button, which a typed text may repeat ("Not quite: …")
+
     @property
     def is_empty(self) -> bool:
         """A move that left nothing to show (an acknowledgement without words): shown as a
@@ -183,13 +186,24 @@ class TurnView:
 
     @property
     def announcement(self) -> str:
-        """A short line for screen readers when the turn appears."""
-        what = self.text or self.said
+        """One plain line for screen readers when the turn appears: who did what, and what
+        they wrote, each said once ("Alex said not quite: on Sundays.", "Alex switched
+        roles.")."""
+        if self.removed:
+            return f"{self.actor_name} {self.phrase}."
         if self.is_coaching:
             who = "Privately from your therapist" if self.is_private else "From the therapist"
-            return f"{who}, {self.actor_name}: {what}"
-        line = f"{self.actor_name} {self.phrase}".strip()
-        return line + (f": {what}" if what else ".")
+            return f"{who}, {self.actor_name}: {_sentence(self.text)}"
+        what = _without_prefix(self.text, self.said_label)
+        if not what and self.quotes_said:
+            what = self.said
+        if self.is_event and self.text:  # the request to talk names the topic
+            return f"{self.actor_name} {self.phrase}: {_sentence(what)} Is now a good time?"
+        said = [_sentence(what)] if what else []
+        said += [_sentence(item) for item in self.items]
+        if self.gift:
+            said.append(_sentence(self.gift))
+        return f"{self.actor_name} {self.phrase}" + (f": {' '.join(said)}" if said else ".")
 
     @property
     def time_at(self) -> datetime | None:
@@ -198,6 +212,28 @@ class TurnView:
             return datetime.fromisoformat(self.time) if self.time else None
         except ValueError:
             return None
+
+
+def _sentence(text: str) -> str:
+    """Text as one spoken sentence: its line breaks as spaces, ending with a full stop."""
+    text = " ".join(text.split())
+    return text if not text or text[-1] in ".!?…”\"'" else f"{text}."
+
+
+_AFTER_A_LABEL = frozenset(":;,.-…\u2013\u2014")  # ... and the en and em dashes
+
+
+def _without_prefix(text: str, label: str) -> str:
+    """The text without a leading repeat of the move's button, when punctuation follows it
+    (a typed "Not quite: on Sundays" after "Alex said not quite")."""
+    stripped = text.strip()
+    head = stripped[: len(label)]
+    rest = stripped[len(label) :]
+    if label and head.lower() == label.lower() and rest[:1] in _AFTER_A_LABEL:
+        rest = rest.lstrip(" " + "".join(_AFTER_A_LABEL))
+        if rest:
+            return rest
+    return stripped
 
 
 def _actor_name(turn: Turn) -> str:
@@ -218,6 +254,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         private_for = "you"
     elif turn.visible_to is not None:  # no query when visible_to_id is None
         private_for = turn.visible_to.display_name
+    quotes_said, said_label = False, ""
     if turn.kind == Turn.Kind.COACHING:
         title, phrase, said = "Coaching", protocol.EVENT_PHRASES[protocol.COACH], ""
     elif turn.kind == Turn.Kind.EVENT and turn.move == protocol.REWIND:
@@ -235,6 +272,8 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         title = step.title if step else turn.step
         phrase = move.phrase if move else title.lower()
         said = move.label if move and not turn.text and not move.fields else ""
+        quotes_said = bool(move and move.quotes_label)
+        said_label = move.label if move else ""
     data = turn.data or {}
     return TurnView(
         seq=turn.seq,
@@ -256,6 +295,8 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         rating=data.get("rating"),
         time=data.get("time") or "",
         created_at=turn.created_at,
+        quotes_said=quotes_said,
+        said_label=said_label,
         removed=bool(data.get("removed")),
         removed_note=(
             "(erased after the retention period)"
@@ -360,6 +401,7 @@ class MoveForm:
 
     move: protocol.Move
     token: str
+    stems: tuple[str, ...] = ()  # the stems that fit this form's text box
 
     def _field(self, name: str) -> protocol.Field | None:
         return self.move.field(name)
@@ -379,6 +421,15 @@ class MoveForm:
     @property
     def starts_dialogue(self) -> bool:
         return self.move.starts_dialogue
+
+    @property
+    def opens_first(self) -> bool:
+        """A correction: the box opens behind its button, and another button sends it."""
+        return self.move.opens_first
+
+    @property
+    def send_label(self) -> str:
+        return self.move.sends_with
 
     text = property(lambda self: self._field("text"))
     feelings = property(lambda self: self._field("feelings"))
@@ -451,6 +502,16 @@ class Panel:
         return any(f.text for f in self.forms)
 
     @property
+    def your_move(self) -> bool:
+        """It is this person's move now, and the dialogue isn't in a time-out."""
+        return self.is_my_turn and self.status == DialogueSession.Status.ACTIVE
+
+    @property
+    def your_move_said(self) -> str:
+        """What a screen reader hears after the partner's step, when it is now yours."""
+        return f"It's your move: {_sentence(self.step.title)}"
+
+    @property
     def key(self) -> str:
         """Changes exactly when the panel must be re-rendered for this person."""
         moves = ",".join(f.name for f in self.forms)
@@ -499,7 +560,9 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
             moves = tuple(m for m in moves if not m.starts_dialogue)
             not_ready_mine = "" if gate.mine == "ready" else gate.mine
             partner_not_ready = not gate.partner_ready
-    forms = [MoveForm(move=m, token=secrets.token_urlsafe(16)) for m in moves]
+    forms = [
+        MoveForm(move=m, token=secrets.token_urlsafe(16), stems=step.stems_for(m)) for m in moves
+    ]
     requests: list[str] = []
     if any(f.choice for f in forms):
         requests = round_requests(session)

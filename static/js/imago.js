@@ -18,12 +18,12 @@
     }
   });
 
-  // --- sentence stems: put the stem into the text box ----------------------------------
+  // --- sentence stems: put the stem into the text box of its own form --------------------
   document.addEventListener("click", function (event) {
     var stem = event.target.closest("[data-stem]");
     if (!stem) return;
-    var panel = stem.closest("#move-panel");
-    var box = panel && panel.querySelector("textarea");
+    var form = stem.closest("form");
+    var box = form && form.querySelector("textarea");
     if (!box) return;
     var text = stem.getAttribute("data-stem").replace(/\s*…\s*$/, " ");
     box.value = box.value ? box.value.replace(/\s*$/, " ") + text : text;
@@ -343,6 +343,257 @@
   }
   setInterval(tickCountdowns, 1000);
   tickCountdowns();
+  // --- the partner's move panel: corrections, feelings, focus, "your move" -------------------
+
+  // A correction opens behind its button (a <details>): once opened, its box has the focus.
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest("details.opens-first > summary");
+    if (!summary) return;
+    var details = summary.parentElement;
+    setTimeout(function () {
+      if (!details.open) return;
+      var box = firstField(details);
+      if (box) box.focus();
+    }, 0);
+  });
+  function openRestoredCorrections() {
+    document.querySelectorAll("details.opens-first:not([open])").forEach(function (details) {
+      var box = details.querySelector("textarea");
+      if (box && box.value.trim()) details.open = true; // a half-written correction, restored
+    });
+  }
+
+  // Ticking a feeling word writes it into the sentence; unticking takes it out again.
+  function joinWords(words) {
+    if (words.length < 2) return words.join("");
+    return words.slice(0, -1).join(", ") + " and " + words[words.length - 1];
+  }
+  function replaceLast(text, part, by) {
+    var at = text.lastIndexOf(part);
+    return at === -1 ? text : text.slice(0, at) + by + text.slice(at + part.length);
+  }
+  document.addEventListener("change", function (event) {
+    var tick = event.target;
+    if (!tick.matches || !tick.matches("input[type=checkbox][name=feelings]")) return;
+    var set = tick.closest("[data-feelings-into]");
+    var area = set && document.getElementById(set.getAttribute("data-feelings-into"));
+    if (!area) return;
+    var words = set.imagoWords || [];
+    var i = words.indexOf(tick.value);
+    var text = area.value;
+    if (!tick.checked && i === -1) return; // a word they wrote themselves stays
+    if (tick.checked && new RegExp("\\b" + tick.value + "\\b", "i").test(text)) return; // written already
+    if (tick.checked && i === -1) words.push(tick.value);
+    if (!tick.checked) words.splice(i, 1);
+    set.imagoWords = words;
+    var before = set.getAttribute("data-feelings-text") || "";
+    var start = (set.getAttribute("data-feelings-stem") || "").replace(/\s*…\s*$/, " ").replace(/^\s+$/, "");
+    if (before && text.indexOf(before) === -1) {
+      // They rewrote the sentence: their words stand, and a new tick is added to them.
+      if (!tick.checked) return;
+      words = set.imagoWords = [tick.value];
+      before = "";
+    }
+    var now = joinWords(words);
+    if (before) {
+      var whole = start + before + ".";
+      if (now) {
+        text = replaceLast(text, before, now);
+      } else if (start && text.lastIndexOf(whole) !== -1) {
+        text = replaceLast(text, whole, "");
+      } else {
+        var at = text.lastIndexOf(before);
+        var head = text.slice(0, at).replace(/(,\s*|\s+and\s+|\s+)$/, "");
+        text = head + text.slice(at + before.length);
+      }
+    } else if (now) {
+      if (!text.trim()) text = start + now + ".";
+      else if (/[.!?]\s*$/.test(text)) text = text.replace(/\s*$/, " ") + start + now + ".";
+      else if (/\s$/.test(text)) text = text + now;
+      else text = text + ", " + now;
+    }
+    text = text.replace(/[ \t]{2,}/g, " ").replace(/^\s+/, "");
+    set.setAttribute("data-feelings-text", now);
+    area.value = text;
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // The first field of a form (its text box first), or null when it has only buttons.
+  function firstField(root) {
+    var fields = root.querySelectorAll("textarea, input:not([type=hidden]), select");
+    var visible = Array.prototype.filter.call(fields, function (el) {
+      var closed = el.closest("details:not([open])"); // a correction not opened yet
+      if (el.disabled || (closed && closed !== root)) return false;
+      return el.checkVisibility ? el.checkVisibility() : el.getClientRects().length > 0;
+    });
+    var text = visible.filter(function (el) { return el.matches("textarea"); });
+    return text[0] || visible[0] || null;
+  }
+  function yourMovePanel() {
+    var panel = document.getElementById("move-panel");
+    return panel && panel.hasAttribute("data-your-move") ? panel : null;
+  }
+
+  // After a move (or a time-out, a resume, an end) the panel is replaced: focus goes on to
+  // the next meaningful place, never back to the page's top.
+  var submitted = null;
+  document.addEventListener("submit", function (event) {
+    if (event.target.closest && event.target.closest("#move-panel")) submitted = event.target;
+  }, true);
+  function focusNext() {
+    var panel = document.getElementById("move-panel");
+    if (!panel) return;
+    var alert = panel.querySelector("[role=alert]");
+    var target = null;
+    if (yourMovePanel() || alert) target = firstField(panel);
+    if (!target && alert) { alert.setAttribute("tabindex", "-1"); target = alert; }
+    if (!target && yourMovePanel()) target = panel.querySelector("#move-title");
+    if (!target) target = document.getElementById("status-line") || panel.querySelector("#move-title");
+    if (target) target.focus();
+  }
+  function afterPanelChange() {
+    if (submitted && !submitted.isConnected) {
+      submitted = null;
+      focusNext();
+    }
+    openRestoredCorrections();
+    updateYourMove(true);
+    updateNotifyOffer();
+    updateFold();
+  }
+  // A push that replaces the focused part (the status line, the panel's heading) keeps the
+  // focus where it was, on the new copy.
+  var focusedId = "";
+  document.addEventListener("htmx:wsBeforeMessage", function () {
+    var el = document.activeElement;
+    focusedId = el && el !== document.body && el.id ? el.id : "";
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var el = document.activeElement;
+    if (focusedId && (!el || el === document.body)) {
+      var again = document.getElementById(focusedId);
+      if (again) again.focus({ preventScroll: true });
+    }
+    focusedId = "";
+  });
+  document.addEventListener("htmx:wsAfterMessage", afterPanelChange);
+  document.addEventListener("htmx:afterSettle", afterPanelChange);
+
+  // One tap to the form: the status line's "Your move" link (and a notification's click).
+  function jumpToMove() {
+    var panel = document.getElementById("move-panel");
+    if (!panel) return;
+    panel.scrollIntoView({ block: "start" });
+    var target = (yourMovePanel() && firstField(panel)) || panel.querySelector("#move-title");
+    if (target) target.focus({ preventScroll: true });
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-jump]");
+    if (!link) return;
+    event.preventDefault();
+    jumpToMove();
+  });
+
+  // "Your move" outside the page: the tab's title and icon, and a notification if asked for.
+  var baseTitle = document.title;
+  var wasYourMove = null;
+  var YOUR_MOVE_TITLE = "\u25cf Your move \u2014 Imago";
+  function updateYourMove(fromPush) {
+    if (!document.getElementById("move-panel")) return; // not a partner's dialogue page
+    var panel = yourMovePanel();
+    document.title = panel ? YOUR_MOVE_TITLE : baseTitle;
+    var icon = document.querySelector("link[rel=icon][data-your-move]");
+    if (icon) {
+      if (!icon.hasAttribute("data-plain")) icon.setAttribute("data-plain", icon.getAttribute("href"));
+      icon.setAttribute("href", icon.getAttribute(panel ? "data-your-move" : "data-plain"));
+    }
+    if (panel && wasYourMove === false && fromPush) notifyYourMove(panel.getAttribute("data-your-move"));
+    wasYourMove = !!panel;
+  }
+
+  var NOTIFY = "imago-notify";
+  function notifyWanted() {
+    try { return localStorage.getItem(NOTIFY) === "on"; } catch (e) { return false; }
+  }
+  function notifyRemember(on) {
+    try { localStorage.setItem(NOTIFY, on ? "on" : "off"); } catch (e) { /* storage off */ }
+  }
+  function notifyState() {
+    if (!("Notification" in window)) return "";
+    if (!notifyWanted()) return "off";
+    if (Notification.permission === "granted") return "on";
+    if (Notification.permission === "denied") return "blocked";
+    return "off";
+  }
+  function updateNotifyOffer(focusIt) {
+    var state = notifyState();
+    document.querySelectorAll("[data-notify]").forEach(function (box) {
+      box.hidden = !state;
+      box.querySelectorAll("[data-notify-when]").forEach(function (line) {
+        line.hidden = line.getAttribute("data-notify-when") !== state;
+        if (focusIt && !line.hidden) {
+          var target = line.querySelector("button");
+          if (!target) { line.setAttribute("tabindex", "-1"); target = line; }
+          target.focus();
+        }
+      });
+    });
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-notify-stop]")) {
+      notifyRemember(false);
+      updateNotifyOffer(true);
+      return;
+    }
+    if (!event.target.closest("[data-notify-ask]") || !("Notification" in window)) return;
+    var settle = function (permission) {
+      if (permission !== "default") notifyRemember(true); // granted, or blocked: say which
+      updateNotifyOffer(true);
+    };
+    if (Notification.permission !== "default") { settle(Notification.permission); return; }
+    var asked = Notification.requestPermission(); // only ever here, on this click
+    if (asked && asked.then) asked.then(settle);
+  });
+  function notifyYourMove(step) {
+    if (notifyState() !== "on" || !document.hidden) return;
+    try {
+      // Never what anyone wrote: a notification can show on a locked screen.
+      var note = new Notification(YOUR_MOVE_TITLE, { body: step ? "It's your move: " + step + "." : "", tag: "imago-your-move" });
+      note.onclick = function () { window.focus(); jumpToMove(); note.close(); };
+    } catch (e) { /* some browsers only notify from a service worker */ }
+  }
+
+  // On a phone the conversation so far folds to its latest steps, so the form is near.
+  var LATEST = 4;
+  var unfolded = false;
+  function updateFold() {
+    var list = document.getElementById("transcript");
+    var toggle = document.querySelector("[data-fold]");
+    if (!list || !toggle) return;
+    var earlier = list.children.length - LATEST;
+    if (earlier <= 0) { toggle.hidden = true; list.removeAttribute("data-folded"); return; }
+    toggle.hidden = false;
+    toggle.setAttribute("aria-expanded", String(unfolded));
+    if (unfolded) {
+      list.removeAttribute("data-folded");
+      toggle.textContent = "Show only the latest steps";
+    } else {
+      list.setAttribute("data-folded", "");
+      toggle.textContent = earlier === 1 ? "Show 1 earlier step" : "Show the " + earlier + " earlier steps";
+    }
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-fold]")) return;
+    unfolded = !unfolded;
+    updateFold();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    openRestoredCorrections();
+    updateYourMove(false);
+    updateNotifyOffer();
+    updateFold();
+  });
 
   // htmx: keep 422 responses (a clear message about bad input) and swap them in.
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -12,10 +12,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 def act(
     page, other, button, text=None, feelings=(), items=(), choice=None, rating=None, shows=None
 ):
-    """Make a move in `page`'s browser; `other` then shows `shows` without a reload."""
-    form = page.locator("#move-panel form.move-form").filter(
-        has=page.get_by_role("button", name=button, exact=True)
-    )
+    """Make a move in `page`'s browser; `other` then shows `shows` without a reload.
+
+    A check's correction ("Not quite") opens behind its button first, and is then sent by the
+    one send button of its box."""
+    panel = page.locator("#move-panel")
+    opener = panel.locator("details.opens-first > summary", has_text=button)
+    plain = panel.get_by_role("button", name=button, exact=True)
+    opener.or_(plain).first.wait_for()
+    if opener.count():
+        opener.click()
+        form = panel.locator("details.opens-first[open] form.move-form")
+        send = form.locator("button[type=submit]")
+    else:
+        form = panel.locator("form.move-form").filter(
+            has=page.get_by_role("button", name=button, exact=True)
+        )
+        send = form.get_by_role("button", name=button, exact=True)
     if text is not None:
         form.locator("textarea").fill(text)
     for word in feelings:
@@ -26,7 +39,7 @@ def act(
         form.locator("input[name=choice]").nth(choice).check()
     if rating is not None:
         form.locator(f"input[name=rating][value='{rating}']").check()
-    form.get_by_role("button", name=button, exact=True).click()
+    send.click()
     expect(other.locator("#transcript")).to_contain_text(shows or text or button)
 
 

@@ -1341,3 +1341,48 @@ TestAppreciationMachine = AppreciationMachine.TestCase
 TestAppreciationMachine.settings = _MACHINE_SETTINGS
 TestBehaviorChangeMachine = BehaviorChangeMachine.TestCase
 TestBehaviorChangeMachine.settings = _MACHINE_SETTINGS
+
+
+# --------------------------------------------------------------------------- stems and checks
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_a_step_offering_a_choice_keeps_each_stem_in_the_box_it_fits(name):
+    step = STEPS[name]
+    boxes = [m for m in step.moves if m.field("text") is not None]
+    if len(step.moves) > 1 and boxes:
+        assert step.stems == (), "a choice's stems belong to the move whose box they fit"
+    for move in step.moves:
+        if move.field("text") is None:
+            assert step.stems_for(move) == ()  # a button-only answer has no box to fill
+        else:
+            assert step.stems_for(move) == (move.stems or step.stems)
+
+
+@pytest.mark.parametrize("name", [n for n, s in sorted(STEPS.items()) if s.is_check])
+def test_a_check_offers_a_plain_yes_and_a_correction_that_opens_first(name):
+    step = STEPS[name]
+    plain = [m for m in step.moves if not m.opens_first]
+    corrections = [m for m in step.moves if m.opens_first]
+    assert len(plain) == 1 and plain[0].fields == ()  # one click says yes, nothing else
+    assert len(corrections) == 1
+    correction = corrections[0]
+    assert correction.field("text") is not None and correction.stems
+    assert correction.sends_with != correction.label  # opening it sends nothing
+    # No stem in the correction's box says the opposite ("Yes, you got it").
+    assert not any(stem.lower().startswith("yes") for stem in step.stems_for(correction))
+
+
+def test_every_check_step_of_every_kind_is_a_check():
+    assert {n for n, s in STEPS.items() if s.is_check} == {
+        "check",
+        "summary_check",
+        "empathy_check",
+        "appreciation_check",
+    }
+
+
+def test_answers_quote_their_button_and_other_moves_say_it_all():
+    assert STEPS["check"].move("got_it").quotes_label
+    assert STEPS["ask_more"].move("ask_more").quotes_label  # "asked: Is there more?"
+    assert not STEPS["switch"].move("switch_roles").quotes_label  # "switched roles."

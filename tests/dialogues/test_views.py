@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from dialogues import services
+from dialogues.language import FEELINGS
 from dialogues.models import DialogueSession, Turn
 from tests.helpers import play, round_moves, text_of
 
@@ -447,3 +448,111 @@ def test_nobody_else_sees_a_transcript_or_its_gifts(client_as, dialogue, alex, s
     assert response.status_code == 404
     assert b"Wake me at nine" not in response.content
     assert b"Wake me at nine" not in client_as(who).get("/").content
+
+
+# --- the move panel: checks, feelings, whose move ----------------------------------------
+
+
+def to_step(dialogue, alex, sam, step):
+    """Walk the dialogue forward until it reaches `step` (of round 1)."""
+    path = [
+        (sam, "accept_now", {}),
+        (alex, "send", {"text": "When you sleep in, I feel lonely."}),
+        (sam, "mirror", {"text": "You feel lonely when I sleep in."}),
+        (alex, "got_it", {}),
+        (sam, "ask_more", {}),
+        (alex, "thats_all", {}),
+        (sam, "summary", {"text": "Lonely when I sleep in."}),
+        (alex, "got_it_all", {}),
+        (sam, "validate", {"text": "That makes sense."}),
+        (alex, "acknowledge", {"text": ""}),
+        (sam, "empathize", {"text": "I imagine you feel sad.", "feelings": ["sad"]}),
+    ]
+    for user, move, payload in path:
+        dialogue.refresh_from_db()
+        if dialogue.step == step:
+            return
+        services.move_submit(
+            session_public_id=dialogue.public_id, user=user, move=move, payload=payload
+        )
+    dialogue.refresh_from_db()
+    assert dialogue.step == step
+
+
+def panel_of(body: str) -> str:
+    return re.search(r'<section id="move-panel".*?</section>', body, re.S)[0]
+
+
+def form_of(panel: str, move: str) -> str:
+    return re.search(
+        rf'<form[^>]*>(?:(?!</form>).)*?name="move" value="{move}"(?:(?!</form>).)*</form>',
+        panel,
+        re.S,
+    )[0]
+
+
+@pytest.mark.parametrize(
+    ("step", "answer", "correction"),
+    [
+        ("check", "got_it", "not_quite"),
+        ("summary_check", "got_it_all", "add"),
+        ("empathy_check", "confirm", "add"),
+    ],
+)
+def test_a_check_offers_two_clear_choices_and_the_correction_box_opens_only_after_one(
+    client_as, dialogue, alex, sam, step, answer, correction
+):
+    to_step(dialogue, alex, sam, step)
+    panel = panel_of(client_as("alex").get(url("detail", dialogue)).content.decode())
+    yes = form_of(panel, answer)
+    assert "<textarea" not in yes and "data-stem" not in yes  # one click, and nothing to paste
+    assert 'class="primary"' in yes
+    # The correction sits closed behind its own button, with its own stems and send button.
+    details = re.search(r'<details class="opens-first">(.*?)</details>', panel, re.S)[1]
+    assert f'value="{correction}"' in details and "<textarea" in details
+    assert "data-stem" in details and "Yes, you got it" not in details
+    assert panel.count("data-stem") == details.count("data-stem")  # no stem outside it
+    summary = re.search(r"<summary.*?</summary>", details, re.S)[0]
+    assert 'type="submit"' not in summary  # opening the box sends nothing
+
+
+def test_a_refused_correction_comes_back_open_with_what_was_written(client_as, dialogue, alex, sam):
+    to_step(dialogue, alex, sam, "check")
+    client = client_as("alex")
+    fields = form_fields(client.get(url("detail", dialogue)).content.decode(), "not_quite")
+    response = client.post(url("move", dialogue), {**fields, "text": "x" * 2001}, **HTMX)
+    assert response.status_code == 422
+    assert b'<details class="opens-first" open>' in response.content
+
+
+def test_the_empathy_picker_writes_into_the_sentence_box(client_as, dialogue, alex, sam):
+    to_step(dialogue, alex, sam, "empathy")
+    panel = panel_of(client_as("sam").get(url("detail", dialogue)).content.decode())
+    form = form_of(panel, "empathize")
+    box = re.search(r'<textarea id="([^"]+)"', form)[1]
+    assert f'data-feelings-into="{box}"' in form
+    assert 'data-feelings-stem="I imagine you might be feeling …"' in form
+    assert form.index('<fieldset class="feelings"') < form.index("<textarea")  # tick, then read
+    assert form.count('name="feelings"') == len(FEELINGS)
+
+
+def test_the_page_says_whose_move_it_is_and_offers_a_jump_to_the_form(client_as, dialogue):
+    sam_page = client_as("sam").get(url("detail", dialogue)).content.decode()
+    assert re.search(
+        r'<section id="move-panel"[^>]* data-your-move="Is now a good time\?"', sam_page
+    )
+    assert (
+        'href="#move-panel" data-jump' in sam_page and 'id="status-line" tabindex="-1"' in sam_page
+    )
+    assert "data-notify" not in panel_of(sam_page)  # not offered while it is your move
+    alex_page = client_as("alex").get(url("detail", dialogue)).content.decode()
+    assert "data-your-move=" not in panel_of(alex_page) and "data-jump" not in alex_page
+    # Waiting: notifications are offered by a button; nothing asks the browser by itself.
+    assert "data-notify-ask" in panel_of(alex_page)
+    assert 'rel="icon"' in alex_page and "favicon-your-move.svg" in alex_page
+
+
+def test_a_paused_dialogue_is_nobodys_move(client_as, paused):
+    for who in ("alex", "sam"):
+        body = client_as(who).get(url("detail", paused)).content.decode()
+        assert "data-your-move=" not in panel_of(body)
