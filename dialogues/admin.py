@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
-from couples.admin import ViewOnlyAdmin
+from couples.admin import AuditedReads, ViewOnlyAdmin
 from dialogues.models import DialogueSession
 
 if TYPE_CHECKING:
@@ -64,3 +66,13 @@ class DialogueSessionAdmin(ViewOnlyAdmin):
     @admin.display(description="turns", ordering="turn_count")
     def turns(self, session: "WithAnnotations[DialogueSession, _TurnCount]") -> int:
         return session.turn_count
+
+
+# Background jobs (dialogues/tasks.py): their arguments are ids only. django-tasks-db's own
+# read-only admin, with every staff read audited like every other admin page.
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(AuditedReads, DBTaskResultAdmin):
+    search_fields = ("task_path",)  # which job: never its arguments

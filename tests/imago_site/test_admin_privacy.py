@@ -44,7 +44,8 @@ PRIVATE_TEXT_FIELDS = {
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
 NOT_PRIVATE = {
-    "couples.user": {"password", "email", "display_name", "public_id"},
+    "couples.user": {"password", "email", "display_name", "public_id", "time_zone"},
+    "couples.calendarfeed": {"token_hash"},
     "couples.couple": {"public_id"},
     "couples.invitation": {"public_id", "email", "token_hash"},
     "couples.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},
@@ -52,6 +53,8 @@ NOT_PRIVATE = {
     "couples.cspreport": {"directive", "blocked", "document"},
     "dialogues.dialoguesession": {"public_id", "step", "state", "ready_to_resume"},  # slots, steps
     "dialogues.turn": {"step", "move", "actor_role", "client_token"},
+    # A reminder's planned moment ("20261201T200000Z") and its error's class name, never text.
+    "dialogues.reminder": {"planned_for", "last_error"},
     "safety.safetyscreening": {"country"},
     "safety.supportresource": {
         "country",
