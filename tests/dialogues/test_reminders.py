@@ -244,7 +244,7 @@ def test_cancelling_is_only_for_an_appointment_and_by_a_partner(dialogue, schedu
 
 
 def test_a_scheduled_dialogue_can_not_be_paused(scheduled, sam):
-    with pytest.raises(DialogueError, match="time-out"):
+    with pytest.raises(DialogueError, match="started yet, so there"):
         services.session_pause(session_public_id=scheduled.public_id, user=sam)
 
 

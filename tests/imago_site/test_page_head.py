@@ -8,7 +8,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-ICON = '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">'
+ICON = '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml"'
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,8 @@ def appreciation_dialogue(alex, sam):
 
 
 def closed_dialogue(alex, sam, ratings):
-    """An intentional dialogue straight to closing, each partner rating how heard they felt."""
+    """An intentional dialogue closed after one round (both agreeing to close before both were
+    heard), each partner rating how heard they felt."""
     s = ds.dialogue_start(user=alex, kind="intentional", topic="Evenings")
     steps = [
         (sam, "accept_now", {}),
@@ -45,7 +46,8 @@ def closed_dialogue(alex, sam, ratings):
         (sam, "empathize", {"text": "Glad.", "feelings": ["happy"]}),
         (alex, "confirm", {}),
         (alex, "skip_requests", {}),
-        (sam, "go_to_closing", {}),
+        (sam, "propose_closing", {}),
+        (alex, "agree_to_close", {}),
         (alex, "close", {"text": "I appreciate you.", "rating": str(ratings[0])}),
         (sam, "close", {"text": "I appreciate you too.", "rating": str(ratings[1])}),
     ]
