@@ -414,6 +414,8 @@ def account_delete(*, user: User) -> None:
 
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
+    CalendarFeed.objects.filter(person=user).delete()  # its link stops working at once
+    user.time_zone = ""  # where they live, roughly
     user.email = f"deleted-{user.public_id.lower()}@deleted.invalid"
     user.display_name = DELETED_NAME
     user.is_active = False

@@ -10,7 +10,7 @@ from django.db.models import Count
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from couples.admin import AuditedReads, ViewOnlyAdmin
+from couples.admin import AuditedAdmin, ViewOnlyAdmin
 from dialogues.models import DialogueSession
 
 if TYPE_CHECKING:
@@ -74,5 +74,5 @@ admin.site.unregister(DBTaskResult)
 
 
 @admin.register(DBTaskResult)
-class TaskResultAdmin(AuditedReads, DBTaskResultAdmin):
+class TaskResultAdmin(AuditedAdmin, DBTaskResultAdmin):
     search_fields = ("task_path",)  # which job: never its arguments

@@ -75,7 +75,11 @@ ERASED: dict[str, dict[str, Rows | None]] = {
         "user_agent": lambda p: UserSession.objects.filter(user=p),
         "data": lambda p: UserSession.objects.filter(user=p),
     },
-    "couples.user": {"display_name": lambda p: User.objects.filter(pk=p.pk), "email": None},
+    "couples.user": {
+        "display_name": lambda p: User.objects.filter(pk=p.pk),
+        "time_zone": lambda p: User.objects.filter(pk=p.pk),
+        "email": None,
+    },
     "couples.invitation": {
         # Invitations they sent (someone's address they typed) and those sent to them.
         "email": lambda p: Invitation.objects.filter(Q(invited_by=p) | Q(email__iexact=p.email)),
@@ -140,6 +144,25 @@ KEPT: dict[str, dict[str, str]] = {
         "public_id": "a random id: the anonymous shell keeps it",
     },
     "couples.couple": {"public_id": "a random id"},
+    "couples.calendarfeed": {"token_hash": "a hash of a random link; the row goes on deletion"},
+    "dialogues.reminder": {
+        "planned_for": "the moment planned (20261201T200000Z)",
+        "last_error": "an exception's class name, no text",
+    },
+    "django_tasks_database.dbtaskresult": dict.fromkeys(
+        [
+            "args_kwargs",
+            "task_path",
+            "worker_ids",
+            "queue_name",
+            "backend_name",
+            "return_value",
+            "exception_class_path",
+            "traceback",
+        ],
+        "a background job: its arguments are row ids (dialogues/tasks.py), its result and "
+        "traceback name no one's words",
+    ),
     "couples.invitation": {"public_id": "a random id", "token_hash": "a hash of a random link"},
     "couples.auditevent": {
         "action": "a fixed code",
