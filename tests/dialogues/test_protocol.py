@@ -289,14 +289,17 @@ TRANSITIONS = [
     (I, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
     (I, "scheduled", {}, "a", "begin", None, {"step": "send"}),
     (I, "scheduled", {}, "b", "begin", None, {"step": "send"}),
+    (I, "scheduled", {}, "b", "reschedule", None, {"step": "scheduled"}),
     (A, "appointment", {}, "receiver", "accept_now", None, {"step": "appreciate"}),
     (A, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
     (A, "scheduled", {}, "a", "begin", None, {"step": "appreciate"}),
     (A, "scheduled", {}, "b", "begin", None, {"step": "appreciate"}),
+    (A, "scheduled", {}, "b", "reschedule", None, {"step": "scheduled"}),
     (B, "appointment", {}, "receiver", "accept_now", None, {"step": "change_requests"}),
     (B, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
     (B, "scheduled", {}, "a", "begin", None, {"step": "change_requests"}),
     (B, "scheduled", {}, "b", "begin", None, {"step": "change_requests"}),
+    (B, "scheduled", {}, "b", "reschedule", None, {"step": "scheduled"}),
     # -- intentional round
     (I, "send", {}, "sender", "send", None, {"step": "mirror"}),
     (I, "send", {"sender": "b", "round": 2}, "sender", "send", None, {"step": "mirror"}),
@@ -911,6 +914,8 @@ def test_when_both_decide_at_once_the_second_decision_is_refused(state):
     for first_slot, second_slot in (("a", "b"), ("b", "a")):
         for first in p.allowed_moves(state, first_slot):
             after = p.apply(state, first_slot, first.name, valid_payload(first, state))
+            if after.step == state.step:
+                continue  # another time offered: the step and its choices stay open to both
             for second in p.allowed_moves(state, second_slot):
                 with pytest.raises(NoSuchMove):
                     p.apply(after, second_slot, second.name, valid_payload(second, state))
@@ -1192,8 +1197,9 @@ class DialogueMachine(RuleBasedStateMachine):
         first = data.draw(st.sampled_from(p.allowed_moves(s, first_slot)))
         second = data.draw(st.sampled_from(p.allowed_moves(s, second_slot)))
         after = p.apply(s, first_slot, first.name, valid_payload(first, s))
-        with pytest.raises(NoSuchMove):
-            p.apply(after, second_slot, second.name, valid_payload(second, s))
+        if after.step != s.step:  # (another time offered keeps the step open to both)
+            with pytest.raises(NoSuchMove):
+                p.apply(after, second_slot, second.name, valid_payload(second, s))
         self._check_step_change(s, after, first_slot)
         self.state = after
         self.history.append(after)
