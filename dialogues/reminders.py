@@ -138,35 +138,36 @@ def session_planned(
 def _plan_your_move(
     *, session: DialogueSession, before: dict[str, object], turn: Turn | None, now: datetime
 ) -> None:
-    """When it becomes someone's move: one email if they aren't on the page (asked for an
-    appointment, or the appointed time came), or if they still haven't moved after
-    YOUR_MOVE_AFTER_MINUTES. One job per change (one INSERT, no row of ours): the job checks
-    again when due and claims its `Reminder` row only when it sends (tasks.py)."""
+    """When someone is asked to talk, or the appointed time came: one email at once if they
+    aren't on the page (one job, one INSERT, only at those two moments). Whoever still hasn't
+    moved after YOUR_MOVE_AFTER_MINUTES is found by the every-minute sweep
+    (`tasks.your_move_deliver_due`), so an ordinary move adds no statement of its own."""
     if not settings.IMAGO_YOUR_MOVE_EMAILS:
+        return
+    if turn is not None and turn.move not in (protocol.ASK, protocol.OPEN):
         return
     if session.status != DialogueSession.Status.ACTIVE or not session.is_live:
         return
-    if turn is not None and before.get("step_seq") == session.step_seq:
-        return  # the step didn't change: nobody new is waited on
     state = session.protocol_state
     if protocol.is_scheduled(state):
         return  # an appointment: the reminders say when
-    waiting = [
-        p.pk for slot in sorted(protocol.whose_turn(state)) if (p := session.partner_in(slot))
-    ]
+    waiting = waited_on(session)
     if not waiting:
         return
     from dialogues import tasks  # the job module imports this one
 
-    wait = timedelta(minutes=settings.IMAGO_YOUR_MOVE_AFTER_MINUTES)
-    if turn is None or turn.move in (protocol.ASK, protocol.OPEN):
-        # Asked to talk, or the appointed time came: at once, if they aren't on the page.
-        tasks.your_move_enqueue(
-            session_id=session.pk, people=waiting, step_seq=session.step_seq, due=now, now=True
-        )
     tasks.your_move_enqueue(
-        session_id=session.pk, people=waiting, step_seq=session.step_seq, due=now + wait, now=False
+        session_id=session.pk, people=waiting, step_seq=session.step_seq, due=now, now=True
     )
+
+
+def waited_on(session: DialogueSession) -> list[int]:
+    """The partners whose move it is (their ids), as the protocol says."""
+    return [
+        p.pk
+        for slot in sorted(protocol.whose_turn(session.protocol_state))
+        if (p := session.partner_in(slot))
+    ]
 
 
 # --- what is sent -------------------------------------------------------------------------

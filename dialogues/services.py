@@ -158,7 +158,7 @@ def _append_turn(
     token: str | None,
 ) -> Turn:
     session.seq += 1
-    session.updated_at = timezone.now()
+    session.updated_at = clock.now()  # the your-move sweep compares it with the clock
     return Turn.objects.create(
         session=session,
         seq=session.seq,

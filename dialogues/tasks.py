@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django_tasks import task
 
 from couples import clock, jobs
@@ -223,6 +224,40 @@ def your_move_deliver(*, session_id: int, person_id: int, step_seq: int, now: bo
     return SENT
 
 
+YOUR_MOVE_HORIZON = timedelta(hours=1)  # how long a sweep missed (workers down) is made up for
+
+
+def your_move_deliver_due() -> int:
+    """The "it's your move" emails of those waited on for YOUR_MOVE_AFTER_MINUTES: each live
+    dialogue whose last change is that old (and at most YOUR_MOVE_HORIZON older), unless an
+    email went out since. `your_move_deliver` decides for each person, once."""
+    if not settings.IMAGO_YOUR_MOVE_EMAILS:
+        return 0
+    latest = clock.now() - timedelta(minutes=settings.IMAGO_YOUR_MOVE_AFTER_MINUTES)
+    emailed = Reminder.objects.filter(
+        session=OuterRef("pk"), kind=Reminder.Kind.YOUR_MOVE, sent_at__gte=OuterRef("updated_at")
+    )
+    waiting = (
+        DialogueSession.objects.filter(
+            status=DialogueSession.Status.ACTIVE,
+            updated_at__lte=latest,
+            updated_at__gt=latest - YOUR_MOVE_HORIZON,
+        )
+        .exclude(Exists(emailed))
+        .select_related("partner_a", "partner_b")
+    )
+    sent = 0
+    for session in waiting:
+        if protocol.is_scheduled(session.protocol_state):
+            continue  # an appointment: the reminders say when
+        for pk in reminders.waited_on(session):
+            result = your_move_deliver(
+                session_id=session.pk, person_id=pk, step_seq=session.step_seq, now=False
+            )
+            sent += result == SENT
+    return sent
+
+
 def reminders_deliver_due(*, grace: timedelta = timedelta(0)) -> int:
     """Deliver every reminder due by our clock (`grace` ago: the sweep leaves the newest to
     their own jobs). Returns how many were sent."""
@@ -240,10 +275,10 @@ SWEEP_EVERY = timedelta(minutes=1)
 
 @task()
 def reminders_sweep() -> int:
-    """Every minute: deliver what is overdue (a job lost when a worker was killed mid-job),
-    then queue the next sweep."""
+    """Every minute: deliver what is overdue (a job lost when a worker was killed mid-job)
+    and the "it's your move" emails now due, then queue the next sweep."""
     try:
-        return reminders_deliver_due(grace=SWEEP_EVERY)
+        return reminders_deliver_due(grace=SWEEP_EVERY) + your_move_deliver_due()
     finally:
         jobs.next_run(reminders_sweep, at=clock.now() + SWEEP_EVERY)
 

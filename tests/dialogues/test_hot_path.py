@@ -34,11 +34,11 @@ def statements(captured) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_move_is_five_statements_lock_token_insert_update_and_its_your_move_job(
+def test_a_move_is_four_statements_lock_token_insert_update(
     dialogue, alex, sam, django_assert_num_queries
 ):
     session = _accepted(dialogue, sam)
-    with django_assert_num_queries(7) as captured:  # five, and the test's savepoint
+    with django_assert_num_queries(6) as captured:  # four, and the test's savepoint
         services.move_submit(
             session_public_id=session.public_id,
             user=alex,
@@ -47,13 +47,12 @@ def test_a_move_is_five_statements_lock_token_insert_update_and_its_your_move_jo
             at=session.step_seq,
             token="form-1",
         )
-    assert statements(captured) == ["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT"]
+    assert statements(captured) == ["SELECT", "SELECT", "INSERT", "UPDATE"]
     assert "FOR UPDATE" in captured.captured_queries[1]["sql"] or "sqlite" in str(
         captured.connection.vendor
     )
-    # The last: the "your move" email job for Sam, due in 10 minutes (dialogues/reminders.py).
-    assert "dbtaskresult" in captured.captured_queries[-2]["sql"]
-    update = captured.captured_queries[-3]["sql"]
+    # No job: the every-minute sweep finds who is still waited on (dialogues/tasks.py).
+    update = captured.captured_queries[-2]["sql"]
     assert '"topic"' not in update and '"couple_id"' not in update  # only what changed
 
 
@@ -62,20 +61,20 @@ def test_a_move_without_a_form_token_is_three_statements(
     dialogue, alex, sam, django_assert_num_queries
 ):
     session = _accepted(dialogue, sam)
-    with django_assert_num_queries(6) as captured:  # four, and the test's savepoint
+    with django_assert_num_queries(5) as captured:  # three, and the test's savepoint
         services.move_submit(
             session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
         )
-    assert statements(captured) == ["SELECT", "INSERT", "UPDATE", "INSERT"]
+    assert statements(captured) == ["SELECT", "INSERT", "UPDATE"]
 
 
 @pytest.mark.django_db
 def test_beginning_the_dialogue_also_reads_whether_both_are_ready(
     dialogue, sam, django_assert_num_queries
 ):
-    with django_assert_num_queries(8) as captured:  # six, and the test's savepoint
+    with django_assert_num_queries(7) as captured:  # five, and the test's savepoint
         services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    assert statements(captured) == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "INSERT"]
+    assert statements(captured) == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
 
 
 @pytest.mark.django_db

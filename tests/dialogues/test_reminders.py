@@ -260,7 +260,8 @@ def test_a_partner_not_on_the_page_when_asked_gets_one_email_with_a_link(dialogu
 
 
 def deliver_moves() -> None:
-    """The your-move jobs due by our clock (the test backend only stores them)."""
+    """The your-move jobs due by our clock (the test backend only stores them), then the
+    every-minute sweep's part for those still waited on."""
     from django_tasks_db.models import DBTaskResult
 
     for job in DBTaskResult.objects.filter(task_path__endswith="your_move_send"):
@@ -270,6 +271,7 @@ def deliver_moves() -> None:
                 tasks.your_move_deliver(
                     session_id=args[0], person_id=pk, step_seq=args[2], now=args[3]
                 )
+    tasks.your_move_deliver_due()
 
 
 def test_no_email_when_the_partner_is_on_the_page(dialogue, sam):
@@ -293,6 +295,18 @@ def test_after_10_minutes_waited_on_one_email_and_not_again(dialogue, alex, sam)
     deliver_moves()
     assert len(mail.outbox) == 1
     assert "I feel unheard" not in mail.outbox[0].body
+
+
+def test_the_sweep_makes_up_for_an_hour_of_missed_sweeps_and_no_more(dialogue, alex, sam):
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "send", text="I feel unheard.")
+    mail.outbox.clear()
+    later(10 + 61)  # the workers were down for longer than the hour
+    assert tasks.your_move_deliver_due() == 0
+    move(dialogue, sam, "mirror", text="You feel unheard.")
+    later(10 + 59)
+    assert tasks.your_move_deliver_due() == 1
+    assert subjects(alex.email) == ["[Imago] It's your move"]
 
 
 def test_no_email_once_they_moved(dialogue, alex, sam):
