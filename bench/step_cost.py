@@ -80,6 +80,9 @@ def summary(name: str, cpu_ms: list[float], queries: list[int]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="steps to time (max 2000)")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print the N costliest functions of a move"
+    )
     args = parser.parse_args()
     steps = max(10, min(args.steps, 2000))
     setup()
@@ -143,8 +146,15 @@ def main() -> None:
 
     cpu_move, q_move = [], []
     cpu_forward = []
+    profile = None
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
     pg_before = postgres_cpu_seconds()
     for user, name, payload in moves(steps):
+        if profile is not None:
+            profile.enable()
         before = time.process_time()
         with CaptureQueriesContext(connection) as captured:
             result = services.move_submit(
@@ -155,6 +165,8 @@ def main() -> None:
                 token=secrets.token_urlsafe(16),
             )
         cpu_move.append((time.process_time() - before) * 1000)
+        if profile is not None:
+            profile.disable()
         q_move.append(len(captured))
         assert result.fragments, "the step was not rendered once per audience"
         event = {"seq": result.session.seq, "prev": result.session.seq - 1}
@@ -210,6 +222,13 @@ def main() -> None:
     print(f"server CPU per step in Django (move + 3 forwards): {per_step:.2f} ms")
     if pg_per_step is not None:
         print(f"PostgreSQL CPU per step (every postgres process here): {pg_per_step:.2f} ms")
+
+    if profile is not None:
+        import pstats
+
+        stats = pstats.Stats(profile).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(args.profile)
+        stats.sort_stats("tottime").print_stats(args.profile)
 
     DialogueSession.objects.filter(pk=session.pk).delete()
     from django.db import transaction

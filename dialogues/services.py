@@ -31,6 +31,7 @@ from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
 from imago_site import live
+from imago_site.prepared import Param, Prepared
 from safety import selectors as safety
 
 logger = logging.getLogger("imago.dialogues")
@@ -118,6 +119,22 @@ class Change:
 Decide = Callable[[DialogueSession, str | None, User | None], Change | None]
 
 
+# The two reads of every move, compiled once (imago_site/prepared.py).
+_LOCK = Prepared(
+    lambda p: (
+        DialogueSession.objects.select_for_update(of=("self",))
+        .filter(public_id=p["public_id"])
+        .select_related("partner_a", "partner_b")
+    ),
+    Param("public_id"),
+)
+_SAVED_BY_TOKEN = Prepared(
+    lambda p: Turn.objects.filter(session_id=p["session_id"], client_token=p["token"]),
+    Param("session_id", int),
+    Param("token"),
+)
+
+
 def _locked(
     *, public_id: str, user: User | None, as_facilitator: bool, as_system: bool = False
 ) -> tuple[DialogueSession, str | None]:
@@ -125,12 +142,7 @@ def _locked(
     Not theirs (or no access now): not found, whatever the reason."""
     if not public_id or len(public_id) > 64 or "\x00" in public_id:
         raise DialogueNotFound()
-    session = (
-        DialogueSession.objects.select_for_update(of=("self",))
-        .filter(public_id=public_id)
-        .select_related("partner_a", "partner_b")
-        .first()
-    )
+    session = _LOCK.first(public_id=public_id)  # public_id is unique
     if session is None:
         raise DialogueNotFound()
     if (paused_by := session.slot_of_pk(session.paused_by_id)) is not None:
@@ -265,7 +277,7 @@ def session_change(
             as_system=as_system,
         )
         if token:
-            existing = session.turns.filter(client_token=token).first()
+            existing = _SAVED_BY_TOKEN.first(session_id=session.pk, token=token)
             if existing is not None:
                 return MoveResult(session=session, turn=existing, created=False)
         before = _progress_of(session)  # decisions may change the session too
