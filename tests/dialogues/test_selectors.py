@@ -240,3 +240,16 @@ def test_an_answer_is_announced_with_its_words_and_a_move_without_words_as_itsel
     assert announcement(dialogue, alex) == "Sam chose a gift: Wake me at nine."
     move(dialogue, alex, "switch_roles")
     assert announcement(dialogue, sam) == "Alex switched roles."
+
+
+def test_a_dialogues_form_addresses_are_reversed_once_and_match_the_urlconf(dialogue, monkeypatch):
+    from django.urls import reverse
+
+    urls = selectors.dialogue_urls(dialogue.public_id)
+    assert urls is selectors.dialogue_urls(dialogue.public_id)
+    for key, name in selectors.DialogueUrls.NAMES.items():
+        assert urls[key] == reverse(name, args=[dialogue.public_id])
+    monkeypatch.setattr(selectors, "reverse", lambda *a, **k: pytest.fail("reversed again"))
+    assert urls["move"] == f"/dialogues/{dialogue.public_id}/move/"
+    with pytest.raises(KeyError):
+        urls["nonsense"]
