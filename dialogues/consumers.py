@@ -97,7 +97,7 @@ class _Base(AsyncWebsocketConsumer):
             if data.get("_auth_user_id") != str(user.pk):
                 return False  # logged out, flushed or deleted meanwhile
         else:
-            data = await database_sync_to_async(lambda: dict(self.scope["session"].items()))()
+            data = await self._session_data()
         strict = session_limits.is_strict(user)
         # A partner's open live page counts as activity (couples/session_limits.py).
         live_at = None if strict else await session_limits.alive_seen(self._session_key())
@@ -105,6 +105,16 @@ class _Base(AsyncWebsocketConsumer):
             return False
         self._session_deadline = session_limits.deadline(data, strict=strict, live_at=live_at)
         return True
+
+    async def _session_data(self) -> dict:
+        """The login session as this socket's connection loaded it. Channels' auth middleware
+        has read it already (to find the user), so it is usually in memory: no trip to the
+        database thread, which a connect storm would otherwise queue on."""
+        store = self.scope["session"]
+        loaded = getattr(store, "_session_cache", None)  # SessionBase's own cache, once read
+        if isinstance(loaded, dict):
+            return dict(loaded)
+        return await database_sync_to_async(lambda: dict(store.items()))()
 
     async def _mark_live(self) -> None:
         """This partner's page is open: their login is not idle (therapists' and staff's
