@@ -81,7 +81,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="steps to time (max 2000)")
     parser.add_argument(
-        "--profile", type=int, default=0, metavar="N", help="print the N costliest functions of a move"
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N costliest functions of a move",
     )
     args = parser.parse_args()
     steps = max(10, min(args.steps, 2000))

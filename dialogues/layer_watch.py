@@ -7,6 +7,12 @@ host's `run_id` (one INFO call every few seconds); when it changes, every socket
 process joins its groups again and catches up from the database (it renders what it missed,
 if anything: the steps saved while Redis was away were never pushed).
 
+channels-redis's pub/sub layer (CHANNEL_LAYER=pubsub) keeps no groups in Redis: its
+subscriptions live on each process's connection, which redis-py subscribes again by itself
+once Redis is back. What was published meanwhile is gone, though, so a restart is watched the
+same way there, with a client of our own per host, and every socket catches up (twice: at
+once, and once more a watch later, for a step published before the subscriptions were back).
+
 With the in-memory channel layer (development, tests) there is nothing to watch.
 """
 
@@ -40,9 +46,34 @@ def unregister(consumer) -> None:
         _watcher.cancel()  # the last socket of this process is gone
 
 
+def _is_pubsub(layer) -> bool:
+    return type(layer).__name__ == "RedisPubSubChannelLayer"
+
+
 def _watched_layer():
     layer = get_channel_layer()
-    return layer if layer is not None and hasattr(layer, "ring_size") else None
+    if layer is None:
+        return None
+    return layer if hasattr(layer, "ring_size") or _is_pubsub(layer) else None
+
+
+_own_clients: dict[tuple[int, int], list] = {}  # (layer, event loop) -> a client per host
+
+
+def _clients(layer) -> list:
+    """A Redis client per host: the core layer's own connections; for the pub/sub layer,
+    clients of ours (its connection is busy listening)."""
+    if not _is_pubsub(layer):
+        return [layer.connection(index) for index in range(layer.ring_size)]
+    key = (id(layer), id(asyncio.get_running_loop()))
+    if key not in _own_clients:
+        from channels_redis.utils import create_pool
+        from redis import asyncio as aioredis
+
+        _own_clients[key] = [
+            aioredis.Redis(connection_pool=create_pool(shard.host)) for shard in layer._shards
+        ]
+    return _own_clients[key]
 
 
 def _ensure_watching() -> None:
@@ -58,9 +89,9 @@ def _ensure_watching() -> None:
 async def run_ids(layer) -> list[str | None]:
     """Each Redis host's run_id (None while it can't be reached)."""
     ids: list[str | None] = []
-    for index in range(layer.ring_size):
+    for client in _clients(layer):
         try:
-            info = await asyncio.wait_for(layer.connection(index).info("server"), timeout=2)
+            info = await asyncio.wait_for(client.info("server"), timeout=2)
             ids.append(info.get("run_id"))
         except Exception:
             ids.append(None)
@@ -103,6 +134,9 @@ async def _watch(layer) -> None:
                 extra={"sockets": len(_sockets)},
             )
             await rejoin_all()
+            if _is_pubsub(layer):
+                await asyncio.sleep(WATCH_EVERY)
+                await rejoin_all()  # a step published before the subscriptions were back
         known = [
             now if now is not None else before for now, before in zip(current, known, strict=True)
         ]

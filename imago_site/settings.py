@@ -175,10 +175,19 @@ for _key in FIELD_ENCRYPTION_KEYS:
             'one with python -c "from cryptography.fernet import Fernet; '
             'print(Fernet.generate_key().decode())"'
         ) from None
+# CHANNEL_LAYER=pubsub: channels-redis's pub/sub layer (one PUBLISH per group send, no
+# per-channel lists in Redis); "redis" (the default): its list-based core layer.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "redis")
+if CHANNEL_LAYER not in ("redis", "pubsub"):
+    raise ImproperlyConfigured("CHANNEL_LAYER must be 'redis' or 'pubsub'.")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": (
+                "channels_redis.pubsub.RedisPubSubChannelLayer"
+                if CHANNEL_LAYER == "pubsub"
+                else "channels_redis.core.RedisChannelLayer"
+            ),
             "CONFIG": {
                 # redis-py's pool allows 100 connections and then fails at once ("Too many
                 # connections"): a burst of sockets joining or leaving groups (a worker

@@ -66,3 +66,29 @@ async def receive_until(communicator, needle: str, limit: int = 10) -> str:
 async def drain(communicator):
     while not await communicator.receive_nothing(timeout=0.3):
         await communicator.receive_from()
+
+
+async def forget_group(group: str) -> set[str]:
+    """What a lost membership (or a Redis restart) does to a group: its sockets stay open but
+    hear nothing sent to it. Returns the channels that were in it (`remember_group` puts them
+    back), whichever channel layer the run uses."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if hasattr(layer, "ring_size"):  # channels-redis's core layer: the group lives in Redis
+        key = layer._group_key(group)
+        connection = layer.connection(layer.consistent_hash(group))
+        channels = {c.decode() for c in await connection.zrange(key, 0, -1)}
+        await connection.delete(key)
+        return channels
+    if type(layer).__name__ == "RedisPubSubChannelLayer":  # the process's own subscribers
+        return set(layer.groups.pop(layer._get_group_channel_name(group), set()))
+    return set(layer.groups.pop(group, {}))  # the in-memory layer
+
+
+async def remember_group(group: str, channels: set[str]) -> None:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    for channel in channels:
+        await layer.group_add(group, channel)

@@ -9,7 +9,15 @@ from channels.db import database_sync_to_async
 
 from dialogues import push, services
 from dialogues.models import DialogueSession, Turn
-from tests.sockets import drain, marker, open_socket, path_of, receive_until
+from tests.sockets import (
+    drain,
+    forget_group,
+    marker,
+    open_socket,
+    path_of,
+    receive_until,
+    remember_group,
+)
 
 submit = database_sync_to_async(services.move_submit)
 
@@ -151,26 +159,14 @@ async def test_a_forwarded_step_never_waits_for_the_sync_thread(dialogue, alex, 
 
 @pytestmark_sockets
 async def test_a_socket_that_missed_a_step_reads_both_from_the_database(dialogue, alex, sam):
-    from channels.layers import get_channel_layer
-
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
     await receive_until(ws_a, 'data-kind="snapshot"')
     await drain(ws_a)
-    layer = get_channel_layer()
-    channels = set()
     # Alex's socket misses step 2 (as if its group membership had been lost for a moment).
-    if hasattr(layer, "groups"):  # the in-memory layer
-        channels = set(layer.groups.get(dialogue.group_name, {}))
-        layer.groups.pop(dialogue.group_name, None)
-    else:  # channels-redis
-        key = layer._group_key(dialogue.group_name)
-        connection = layer.connection(layer.consistent_hash(dialogue.group_name))
-        channels = {c.decode() for c in await connection.zrange(key, 0, -1)}
-        await connection.delete(key)
+    channels = await forget_group(dialogue.group_name)
     await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
     assert await ws_a.receive_nothing(timeout=0.5)
-    for channel in channels:
-        await layer.group_add(dialogue.group_name, channel)
+    await remember_group(dialogue.group_name, channels)
     await submit(
         session_public_id=dialogue.public_id, user=alex, move="send", payload={"text": "One."}
     )

@@ -4,23 +4,13 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
 from dialogues import layer_watch, services
-from tests.sockets import drain, marker, open_socket, path_of, receive_until
+from tests.sockets import drain, forget_group, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 submit = database_sync_to_async(services.move_submit)
-
-
-async def forget_group(group: str) -> None:
-    """What a Redis restart does to a group: its members are forgotten, the sockets stay."""
-    layer = get_channel_layer()
-    if hasattr(layer, "ring_size"):  # channels-redis
-        await layer.connection(layer.consistent_hash(group)).delete(layer._group_key(group))
-    else:
-        layer.groups.pop(group, None)
 
 
 async def test_a_socket_whose_group_was_forgotten_catches_up_when_it_rejoins(dialogue, alex, sam):
