@@ -294,7 +294,7 @@ def reminder_email(reminder: Reminder) -> EmailMessage | None:
         when = local_time(at, person)
         moved = _moved(reminder)
         booked = (
-            f"{by.display_name} {'moved' if moved else 'scheduled'} a {what} with you and "
+            f"{by.display_name} {'has moved' if moved else 'has booked'} a {what} with you and "
             f"{other}: {when}, for {int(dialogue_length(session).total_seconds() // 60)} "
             "minutes."
             if by and not mine

@@ -122,7 +122,7 @@ def test_both_partners_and_the_therapist_get_the_calendar_file_in_their_own_zone
         assert str(event["url"]).endswith(url)
         assert str(event["status"]) == "CONFIRMED"
     # The partners are told who scheduled it.
-    assert "Dr. Rivera scheduled a facilitated Intentional Dialogue" in to(sam)[0].body
+    assert "Dr. Rivera has booked a facilitated Intentional Dialogue" in to(sam)[0].body
     assert "facilitated by Dr. Rivera" in str(event_of(to(alex)[0])[1]["summary"])
     assert "Dialogue with Sam and Alex:" in to(therapist)[0].subject
 
@@ -269,7 +269,7 @@ def test_moving_it_tells_everyone_the_new_time_and_reminds_at_the_new_time(
     assert deliver() == 3
     (to_sam,) = to(sam)
     assert to_sam.subject.startswith("[Imago] New time with Alex, facilitated by Dr. Rivera")
-    assert "15:30 (Europe/Berlin)" in to_sam.subject and "Dr. Rivera moved" in to_sam.body
+    assert "15:30 (Europe/Berlin)" in to_sam.subject and "Dr. Rivera has moved" in to_sam.body
     _, event = event_of(to_sam)
     assert event.decoded("dtstart") == new and event.decoded("dtend") == new + timedelta(minutes=45)
     # The old time's reminder and opening are gone: nothing happens at the old time.
