@@ -9,14 +9,17 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 from django.core import mail
+from django.db import connection
 
 from couples import clock
 from couples import services as couple_services
 from couples.models import User
 from dialogues import protocol, services, tasks
+from dialogues import reminders as reminders_module
 from dialogues.models import DialogueSession, Reminder
 from dialogues.services import DialogueError
 from safety import services as safety_services
+from tests.helpers import at_once
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
@@ -510,3 +513,55 @@ def test_a_therapist_whose_access_ended_no_longer_has_it_in_their_feed(
     therapist_services.consent_withdraw(user=alex, link_public_id=link.public_id)
     response = client_as(None).get(f"/calendar/{token}.ics")
     assert icalendar.Calendar.from_ical(response.content).walk("VEVENT") == []
+
+
+# --- two workers, and a restart in the middle (real row locks) ------------------------------
+
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are tested on PostgreSQL"
+)
+
+
+class Killed(BaseException):
+    """A worker dying mid-job: its transaction never commits."""
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_and_a_restart_send_each_calendar_file_and_reminder_once(
+    link, pair, therapist, sam, zones, monkeypatch
+):
+    booked = therapist_services.facilitated_book(
+        therapist=therapist, couple=pair, first=sam.public_id, **BOOKING
+    )
+    mail.outbox.clear()
+    for reminder in Reminder.objects.filter(session=booked, kind=Reminder.Kind.SCHEDULED):
+        results = at_once(
+            lambda r=reminder: tasks.reminder_deliver(reminder_id=r.pk),
+            lambda r=reminder: tasks.reminder_deliver(reminder_id=r.pk),
+        )
+        assert sorted(results) == [tasks.SENT, tasks.SKIPPED], results
+    assert len(mail.outbox) == 3
+    set_clock(AT - timedelta(minutes=15))
+    first, *others = Reminder.objects.filter(session=booked, kind=Reminder.Kind.REMINDER)
+    render = reminders_module.reminder_email
+
+    def die(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(reminders_module, "reminder_email", die)
+    with pytest.raises(Killed):
+        tasks.reminder_deliver(reminder_id=first.pk)  # the worker dies before its claim commits
+    monkeypatch.setattr(reminders_module, "reminder_email", render)
+    # After the restart: the sweep and the original jobs come round at once, twice each.
+    for reminder in (first, *others):
+        results = at_once(
+            lambda r=reminder: tasks.reminder_deliver(reminder_id=r.pk),
+            lambda r=reminder: tasks.reminder_deliver(reminder_id=r.pk),
+        )
+        assert sorted(results) == [tasks.SENT, tasks.SKIPPED], results
+    assert tasks.reminders_deliver_due() == 0
+    assert len(mail.outbox) == 6
+    assert sorted(m.to[0] for m in mail.outbox if "In 15 minutes" in m.subject) == sorted(
+        ["alex@example.com", "sam@example.com", "dr@example.com"]
+    )
