@@ -139,10 +139,28 @@ def _end_link(
     link.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=link.ended_at)
     if was_active:
         live.consoles_close(link_public_id=link.public_id)
+        if link.couple_id and link.therapist_id:
+            _booked_sessions_cancel(therapist_id=link.therapist_id, couple_id=link.couple_id)
     if link.couple_id:
         live.couple_changed(couple_id=link.couple_id)
     live.dashboard_changed(therapist_pk=link.therapist_id)
     audit(action="therapist_link.ended", actor=by, target=link, request=request, reason=reason)
+
+
+def _booked_sessions_cancel(*, therapist_id: int, couple_id: int) -> int:
+    """Access ended: the sessions this therapist booked with the couple are cancelled, by
+    nobody (the partners are told, their calendars drop them)."""
+    booked = DialogueSession.objects.filter(
+        couple_id=couple_id, scheduled_by_id=therapist_id, status=DialogueSession.Status.PLANNED
+    ).values_list("public_id", flat=True)
+    for public_id in list(booked):
+        dialogues.session_change(
+            session_public_id=public_id,
+            user=None,
+            decide=dialogues.decide_cancel_booked,
+            as_system=True,
+        )
+    return len(booked)
 
 
 def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None = None) -> Consent:

@@ -565,3 +565,24 @@ def test_two_workers_and_a_restart_send_each_calendar_file_and_reminder_once(
     assert sorted(m.to[0] for m in mail.outbox if "In 15 minutes" in m.subject) == sorted(
         ["alex@example.com", "sam@example.com", "dr@example.com"]
     )
+
+
+def test_when_access_ends_the_sessions_the_therapist_booked_are_cancelled_and_both_told(
+    booked, link, alex, sam, therapist
+):
+    deliver()
+    mail.outbox.clear()
+    therapist_services.consent_withdraw(user=alex, link_public_id=link.public_id)
+    booked.refresh_from_db()
+    assert booked.status == DialogueSession.Status.ENDED
+    cancel = booked.turns.get(move=protocol.CANCEL)
+    assert (cancel.actor, cancel.actor_role) == (None, "system")
+    deliver()
+    for person in (alex, sam):
+        (message,) = to(person)
+        assert "cancelled" in message.subject
+        assert str(event_of(message)[0]["method"]) == "CANCEL"
+    set_clock(AT)
+    deliver()
+    booked.refresh_from_db()
+    assert booked.status == DialogueSession.Status.ENDED  # never opens
