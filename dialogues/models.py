@@ -25,8 +25,13 @@ class DialogueSession(models.Model):
         PAUSED = "paused", "Time-out"
         COMPLETED = "completed", "Completed"
         ENDED = "ended", "Ended early"
+        # A facilitated session a therapist booked for a set time: it waits (and doesn't
+        # stand in the way of the couple's own dialogues) until its time opens it.
+        PLANNED = "planned", "Planned"
 
     LIVE = (Status.ACTIVE, Status.PAUSED)
+    # Waiting for an appointed time: a partner's appointment (live) or a booked session.
+    WAITING = (Status.ACTIVE, Status.PLANNED)
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     couple = models.ForeignKey(
@@ -56,6 +61,11 @@ class DialogueSession(models.Model):
     # During a time-out: the slots ("a", "b") of the partners who are ready to go on.
     ready_to_resume = models.JSONField(default=list, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
+    # A facilitated session: the linked therapist who booked it, and its length in minutes.
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -81,6 +91,22 @@ class DialogueSession(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE
+
+    @property
+    def is_planned(self) -> bool:
+        """A facilitated session booked for later, not open yet."""
+        return self.status == self.Status.PLANNED
+
+    @property
+    def is_facilitated(self) -> bool:
+        """Booked by a therapist (`scheduled_by`), whether or not it has opened yet."""
+        return self.scheduled_by_id is not None
+
+    @property
+    def waits_for_time(self) -> bool:
+        """An appointment or a booked session waiting for its time (the protocol's scheduled
+        step, not yet open, not cancelled)."""
+        return self.status in self.WAITING and protocol.is_scheduled(self.protocol_state)
 
     @property
     def is_paused(self) -> bool:

@@ -47,6 +47,8 @@ REWIND = "rewind"
 COACH = "coach"
 CANCEL = "cancel"  # either partner cancels an appointment made for later
 OPEN = "open"  # the appointed time came: the dialogue opens by itself
+BOOK = "book"  # a linked therapist booked a facilitated session for a set time
+MOVE_TIME = "move_time"  # the therapist moved the booked session to another time
 EVENT_PHRASES = {
     ASK: "asked to talk",
     PAUSE: "called a time-out",
@@ -57,6 +59,8 @@ EVENT_PHRASES = {
     COACH: "coached",
     CANCEL: "cancelled the appointment",
     OPEN: "The appointed time came; the dialogue began",
+    BOOK: "scheduled this facilitated session",
+    MOVE_TIME: "moved the session to another time",
 }
 
 # Special transition targets (internal).
@@ -933,6 +937,12 @@ def waiting_message(state: State, name: str) -> str:
 def is_scheduled(state: State) -> bool:
     """Whether an appointment for later is made: the dialogue waits for its time."""
     return state.step == SCHEDULED
+
+
+def start_booked(kind: Kind | str) -> State:
+    """A session booked for a set time (a therapist's facilitated session): no appointment
+    to ask for, it waits at the scheduled step; slot "a" is the first sender."""
+    return replace(start(kind), step=SCHEDULED)
 
 
 def may_cancel(state: State) -> bool:

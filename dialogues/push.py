@@ -128,6 +128,11 @@ class _Onlooker:
     display_name = ""
     is_authenticated = True
 
+    @property
+    def zone(self):
+        """Times are rendered in the default zone (render_to_string), and say so."""
+        return timezone.get_default_timezone()
+
 
 def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
     """One committed change, rendered once for each audience: "a" and "b" (the partners) and

@@ -43,7 +43,11 @@ def person_is_online(pk: int) -> bool:
     return any(expires > now for expires in held.values())
 
 
-def dialogue_url(session: DialogueSession) -> str:
+def dialogue_url(session: DialogueSession, person: User | None = None) -> str:
+    """The dialogue's page for this person: the partners' page, or the console for the
+    therapist who booked it (by its URL name: dialogues never imports therapists)."""
+    if person is not None and session.slot_of(person) is None and person.is_therapist:
+        return settings.SITE_URL + reverse("therapists:console", args=[session.public_id])
     return settings.SITE_URL + reverse("dialogues:detail", args=[session.public_id])
 
 
@@ -53,6 +57,14 @@ def planned_key(moment: datetime) -> str:
 
 def _partners(session: DialogueSession) -> list[User]:
     return [p for p in (session.partner_a, session.partner_b) if p is not None]
+
+
+def _recipients(session: DialogueSession) -> list[User]:
+    """Who hears about the appointment: both partners, and the therapist who booked it."""
+    people = _partners(session)
+    if session.is_facilitated and session.scheduled_by is not None:
+        people.append(session.scheduled_by)
+    return people
 
 
 def _plan(
@@ -92,10 +104,9 @@ def session_planned(
     `before`: the session's progress columns before the change (services._progress_of)."""
     now = clock.now()
     was_scheduled = before.get("step") == protocol.SCHEDULED and before.get("status") in (
-        DialogueSession.LIVE
+        DialogueSession.WAITING
     )
-    state = session.protocol_state
-    scheduled_now = protocol.is_scheduled(state) and session.is_live
+    scheduled_now = session.waits_for_time
     if (
         scheduled_now
         and session.scheduled_for
@@ -105,7 +116,7 @@ def session_planned(
         at = session.scheduled_for
         key = planned_key(at)
         remind_at = at - timedelta(minutes=settings.IMAGO_REMINDER_MINUTES)
-        for person in _partners(session):
+        for person in _recipients(session):
             _plan(session, kind=Reminder.Kind.SCHEDULED, due_at=now, planned_for=key, person=person)
             if remind_at > now:
                 _plan(
@@ -124,7 +135,7 @@ def session_planned(
         old = before.get("scheduled_for")
         if not session.is_live and isinstance(old, datetime):
             # Cancelled (or ended) before its time: both are told, and calendars drop it.
-            for person in _partners(session):
+            for person in _recipients(session):
                 _plan(
                     session,
                     kind=Reminder.Kind.CANCELLED,
@@ -180,24 +191,45 @@ def local_time(moment: datetime, person: User) -> str:
 
 
 def _other_name(session: DialogueSession, person: User) -> str:
+    """Who the dialogue is with, for this person: the partner, or (for the therapist who
+    booked it) both partners."""
     slot = session.slot_of(person)
-    other = session.partner_in(protocol.other_slot(slot)) if slot else None
+    if slot is None:
+        return " and ".join(p.display_name for p in _partners(session)) or "the couple"
+    other = session.partner_in(protocol.other_slot(slot))
     return other.display_name if other else "your partner"
 
 
 def calendar_event(
-    session: DialogueSession, *, at: datetime, cancelled: bool = False, summary: str = ""
+    session: DialogueSession,
+    *,
+    at: datetime,
+    cancelled: bool = False,
+    summary: str = "",
+    person: User | None = None,
 ) -> icalendar.Event:
     """One VEVENT for a scheduled dialogue: a stable UID per dialogue (a new time updates it,
-    a cancellation removes it), the dialogue's link, and no private text."""
+    a cancellation removes it), the dialogue's link, and no private text. For `person`: in
+    their own time zone (calendar_file adds its VTIMEZONE) and with their link."""
+    zone = person.zone if person is not None else ZoneInfo("UTC")
+    url = dialogue_url(session, person)
+    kind = protocol.kind_info(session.kind).title
+    if not summary and session.is_facilitated:
+        by = session.scheduled_by.display_name if session.scheduled_by else "your therapist"
+        with_whom = _other_name(session, person) if person is not None else ""
+        summary = (
+            f"Imago: {kind} with {with_whom} (facilitated)"
+            if person is not None and session.slot_of(person) is None
+            else f"Imago: {kind}, facilitated by {by}"
+        )
     event = icalendar.Event()
     event.add("uid", f"{session.public_id}@imago")
     event.add("dtstamp", clock.now())
-    event.add("dtstart", at.astimezone(ZoneInfo("UTC")))
-    event.add("dtend", at.astimezone(ZoneInfo("UTC")) + dialogue_length(session))
-    event.add("SUMMARY", summary or f"Imago: {protocol.kind_info(session.kind).title}")
-    event.add("description", f"Open the dialogue: {dialogue_url(session)}")
-    event.add("url", dialogue_url(session))
+    event.add("dtstart", at.astimezone(zone))
+    event.add("dtend", at.astimezone(zone) + dialogue_length(session))
+    event.add("SUMMARY", summary or f"Imago: {kind}")
+    event.add("description", f"Open the dialogue: {url}")
+    event.add("url", url)
     # A later time or a cancellation replaces what calendars hold: SEQUENCE only grows.
     event.add("sequence", int(clock.now().timestamp()))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -206,7 +238,7 @@ def calendar_event(
 
 
 def dialogue_length(session: DialogueSession) -> timedelta:
-    return timedelta(minutes=settings.IMAGO_DIALOGUE_MINUTES)
+    return timedelta(minutes=session.minutes or settings.IMAGO_DIALOGUE_MINUTES)
 
 
 def calendar_file(events: list[icalendar.Event], *, method: str = "") -> bytes:
@@ -218,6 +250,7 @@ def calendar_file(events: list[icalendar.Event], *, method: str = "") -> bytes:
         cal.add("method", method)
     for event in events:
         cal.add_component(event)
+    cal.add_missing_timezones()  # a VTIMEZONE for each zone the events are in (RFC 5545)
     return cal.to_ical()
 
 
@@ -231,6 +264,20 @@ def _message(person: User, subject: str, lines: list[str]) -> EmailMessage:
     )
 
 
+def _moved(reminder: Reminder) -> bool:
+    """Whether this person was sent an earlier time for this dialogue (it was moved)."""
+    return (
+        Reminder.objects.filter(
+            session=reminder.session,
+            person=reminder.person,
+            kind=Reminder.Kind.SCHEDULED,
+            sent_at__isnull=False,
+        )
+        .exclude(planned_for=reminder.planned_for)
+        .exists()
+    )
+
+
 def reminder_email(reminder: Reminder) -> EmailMessage | None:
     """The email this reminder sends (None: nobody to send to)."""
     session, person = reminder.session, reminder.person
@@ -238,45 +285,62 @@ def reminder_email(reminder: Reminder) -> EmailMessage | None:
         return None
     other = _other_name(session, person)
     kind = protocol.kind_info(session.kind).title
-    url = dialogue_url(session)
+    url = dialogue_url(session, person)
     at = session.scheduled_for
+    by = session.scheduled_by if session.is_facilitated else None
+    mine = by is not None and by.pk == person.pk  # the therapist who booked it
+    with_whom = f"{other}, facilitated by {by.display_name}" if by and not mine else other
+    what = f"facilitated {kind}" if by else kind
     if reminder.kind == Reminder.Kind.SCHEDULED and at is not None:
         when = local_time(at, person)
+        moved = _moved(reminder)
+        booked = (
+            f"{by.display_name} {'has moved' if moved else 'has booked'} a {what} with you and "
+            f"{other}: {when}, for {int(dialogue_length(session).total_seconds() // 60)} "
+            "minutes."
+            if by and not mine
+            else f"Your {what} with {other} is {'now ' if moved else ''}planned for {when}."
+        )
+        change = f"Open it: {url}" if by else f"Open it, or change the time: {url}"
         message = _message(
             person,
-            f"Dialogue with {other}: {when}",
+            f"{'New time' if moved else 'Dialogue'} with {with_whom}: {when}",
             [
-                f"Your {kind} with {other} is planned for {when}.",
+                booked,
                 "It opens by itself at that time; you'll get a reminder "
                 f"{settings.IMAGO_REMINDER_MINUTES} minutes before. The calendar file "
-                "attached adds it to your calendar.",
-                f"Open it, or change the time: {url}",
+                f"attached adds it to your calendar (times in {person.zone.key}).",
+                change,
             ],
         )
-        ics = calendar_file([calendar_event(session, at=at)], method="PUBLISH")
+        ics = calendar_file([calendar_event(session, at=at, person=person)], method="PUBLISH")
         message.attach("dialogue.ics", ics, "text/calendar")
         return message
     if reminder.kind == Reminder.Kind.CANCELLED:
         old = parse_planned(reminder.planned_for)
+        who = f" by {by.display_name}" if by and not mine else ""
         message = _message(
             person,
-            f"Dialogue with {other} cancelled",
+            f"Dialogue with {with_whom} cancelled",
             [
-                f"The {kind} with {other} planned for {local_time(old, person)} "
-                "was cancelled. Nothing else changed.",
-                f"When you're both ready, start another from your home page: {settings.SITE_URL}/",
+                f"The {what} with {other} planned for {local_time(old, person)} "
+                f"was cancelled{who}. Nothing else changed.",
+                f"When you're both ready, start another from your home page: {settings.SITE_URL}/"
+                if not mine
+                else f"Book another from the couple's page: {settings.SITE_URL}/therapist/",
             ],
         )
-        ics = calendar_file([calendar_event(session, at=old, cancelled=True)], method="CANCEL")
+        event = calendar_event(session, at=old, cancelled=True, person=person)
+        ics = calendar_file([event], method="CANCEL")
         message.attach("dialogue.ics", ics, "text/calendar")
         return message
     if reminder.kind == Reminder.Kind.REMINDER and at is not None:
         minutes = max(1, round((at - clock.now()).total_seconds() / 60))
         return _message(
             person,
-            f"In {minutes} minute{'s' if minutes != 1 else ''}: your dialogue with {other}",
+            f"In {minutes} minute{'s' if minutes != 1 else ''}: your dialogue with {with_whom}",
             [
-                f"Your {kind} with {other} opens at {local_time(at, person)}.",
+                f"Your {what} with {other} opens at {local_time(at, person)}.",
                 f"Open it: {url}",
             ],
         )

@@ -480,10 +480,12 @@ class Panel:
     @property
     def is_scheduled(self) -> bool:
         """An appointment for later is made: the dialogue opens by itself at its time."""
-        return self.session.is_live and protocol.is_scheduled(self.session.protocol_state)
+        return self.session.waits_for_time
 
     @property
     def may_cancel(self) -> bool:
+        if self.session.is_facilitated:
+            return False  # the therapist who booked it cancels or moves it
         return self.session.is_live and protocol.may_cancel(self.session.protocol_state)
 
     @property
@@ -555,7 +557,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     other = session.partner_in(other_slot)
     other_name = other.display_name if other else "Your partner"
     not_ready_mine, partner_not_ready = "", False
-    if session.status == DialogueSession.Status.ACTIVE and slot and protocol.before_start(state):
+    if session.status in DialogueSession.WAITING and slot and protocol.before_start(state):
         gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
         if not gate.open:
             # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
@@ -617,9 +619,15 @@ class Console:
     partners: list[tuple[str, str]]  # (slot, name) for choosing a private audience
 
     @property
+    def seconds_left(self) -> int:
+        return seconds_until(self.session.scheduled_for) if self.session.is_planned else 0
+
+    @property
     def key(self) -> str:
         targets = ",".join(name for name, _ in self.rewind_targets)
-        return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}"
+        at = self.session.scheduled_for
+        when = at.timestamp() if at is not None and self.session.is_planned else ""
+        return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}"
 
 
 def console_for(*, session: DialogueSession) -> Console:
@@ -783,7 +791,7 @@ def home_dialogues(*, user: User, couple: Couple | None) -> dict:
         .order_by("-created_at")[:50]
     )
     live = next((s for s in sessions if s.is_live and couple and s.couple_id == couple.pk), None)
-    past = _with_gifts([s for s in sessions if s is not live], viewer=user)
+    past = _with_gifts([s for s in sessions if s is not live and not s.is_planned], viewer=user)
     gate = None
     if couple is not None and live is None:
         partner = partner_of(user=user, couple=couple)
@@ -797,20 +805,57 @@ def home_dialogues(*, user: User, couple: Couple | None) -> dict:
         ),
         "live_is_scheduled": bool(live and protocol.is_scheduled(live.protocol_state)),
         "live_seconds_left": seconds_until(live.scheduled_for) if live else 0,
+        "booked_sessions": [
+            (s, seconds_until(s.scheduled_for))
+            for s in (booked_sessions_of(couple_id=couple.pk) if couple else [])
+        ],
         "past_dialogues": past,
         "dialogue_kinds": [(k.value, info) for k, info in protocol.KINDS.items()],
     }
 
 
 def scheduled_dialogues_of(*, user: User) -> list[DialogueSession]:
-    """This person's dialogues waiting for an appointed time (their calendar feed)."""
-    sessions = DialogueSession.objects.filter(
-        Q(partner_a=user) | Q(partner_b=user),
-        status=DialogueSession.Status.ACTIVE,
-        step=protocol.SCHEDULED,
-        scheduled_for__isnull=False,
-    ).select_related("partner_a", "partner_b")
-    return list(sessions.order_by("scheduled_for"))
+    """This person's dialogues waiting for an appointed time (their calendar feed): their
+    own appointments and booked sessions, and, for a therapist, the sessions they booked with
+    couples they may still facilitate."""
+    waiting = DialogueSession.objects.filter(
+        status__in=DialogueSession.WAITING, step=protocol.SCHEDULED, scheduled_for__isnull=False
+    ).select_related("partner_a", "partner_b", "scheduled_by")
+    if getattr(user, "is_therapist", False):
+        sessions = [
+            s
+            for s in waiting.filter(scheduled_by=user)
+            if may_facilitate(therapist=user, couple_id=s.couple_id)
+        ]
+    else:
+        sessions = list(waiting.filter(Q(partner_a=user) | Q(partner_b=user)))
+    return sorted(sessions, key=lambda s: (s.scheduled_for, s.pk))
+
+
+def booked_sessions_of(*, couple_id: int) -> list[DialogueSession]:
+    """The couple's facilitated sessions booked for later, soonest first."""
+    return list(
+        DialogueSession.objects.filter(
+            couple_id=couple_id, status=DialogueSession.Status.PLANNED, scheduled_for__isnull=False
+        )
+        .select_related("partner_a", "partner_b", "scheduled_by")
+        .order_by("scheduled_for", "pk")
+    )
+
+
+def next_scheduled_of(*, couple_id: int) -> DialogueSession | None:
+    """The couple's next dialogue waiting for its time: an appointment or a booked session."""
+    return (
+        DialogueSession.objects.filter(
+            couple_id=couple_id,
+            status__in=DialogueSession.WAITING,
+            step=protocol.SCHEDULED,
+            scheduled_for__isnull=False,
+        )
+        .select_related("scheduled_by")
+        .order_by("scheduled_for", "pk")
+        .first()
+    )
 
 
 # --- "your data" export --------------------------------------------------------------------

@@ -221,6 +221,7 @@ _PROGRESS_FIELDS = (
     "paused_at",
     "ready_to_resume",
     "scheduled_for",
+    "minutes",
     "ended_at",
 )
 
@@ -367,6 +368,8 @@ def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
 
 
 def _check_live(session: DialogueSession) -> None:
+    if session.is_planned:
+        raise DialogueError("This session opens by itself at its time; your therapist can move it.")
     if session.status == DialogueSession.Status.PAUSED:
         raise DialogueError("The dialogue is paused for a time-out. Resume it to go on.")
     if not session.is_live:
@@ -492,19 +495,222 @@ def decide_cancel(session: DialogueSession, slot: str | None, actor: User | None
 
 def decide_open(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
     """The appointed time came: the dialogue opens, and it is the sender's move. Nothing when
-    it opened already (both began early), was cancelled or moved to a later time."""
-    state = session.protocol_state
+    it opened already (both began early), was cancelled or moved to a later time, or when a
+    partner isn't ready (the safety gate, as for beginning by hand: the page says what is
+    needed, and they begin once ready)."""
     at = session.scheduled_for
-    if not session.is_live or not protocol.is_scheduled(state) or at is None:
+    if not session.waits_for_time or at is None:
         return None
     if at > clock.now():
         return None  # moved to a later time meanwhile
+    if not _gate_open(session):
+        return None
+    return _opening(session)
+
+
+def _gate_open(session: DialogueSession) -> bool:
+    """Both partners' safety gate (safety.start_gate): open only when both are ready."""
+    first, second = session.partner_a, session.partner_b
+    if first is None or second is None:
+        return False
+    return safety.start_gate(user=first, couple=session.couple, partner=second).open
+
+
+def _opening(session: DialogueSession) -> Change:
+    """The waiting dialogue opens at its first step. A booked session that opens while the
+    couple has another dialogue going ends that one first (one live dialogue per couple; the
+    therapist's session is what they meet for), recorded there as an end nobody made."""
+    if session.is_planned:
+        others = DialogueSession.objects.filter(
+            couple_id=session.couple_id, status__in=DialogueSession.LIVE
+        ).exclude(pk=session.pk)
+        for public_id in others.values_list("public_id", flat=True):
+            session_change(
+                session_public_id=public_id, user=None, decide=decide_end, as_system=True
+            )
     return Change(
         move=protocol.OPEN,
         kind=Turn.Kind.EVENT,
-        state=protocol.open_scheduled(state),
+        state=protocol.open_scheduled(session.protocol_state),
+        status=DialogueSession.Status.ACTIVE if session.is_planned else None,
         couple_too=True,
     )
+
+
+# --- facilitated sessions a linked therapist books (therapists/services.py checks access) ---
+
+MIN_SESSION_MINUTES = 15
+MAX_SESSION_MINUTES = 180
+MAX_BOOKING_DAYS = 365
+NOT_BOOKED = "This session isn't waiting for its time any more."
+
+
+def booking_time(*, day: str, time: str, person: User, now: datetime) -> datetime:
+    """The moment a therapist books, from a local date ("2026-12-08") and time ("18:00") in
+    their own zone: at least 5 minutes ahead, within a year."""
+    try:
+        local = datetime.fromisoformat(f"{(day or '').strip()[:10]}T{(time or '').strip()[:5]}")
+    except ValueError:
+        raise DialogueError("Please give a date and a time, like 2026-12-08 and 18:00.") from None
+    if local.tzinfo is not None:
+        raise DialogueError("Please give a date and a time, like 2026-12-08 and 18:00.")
+    at = local.replace(tzinfo=person.zone).astimezone(timezone.get_default_timezone())
+    if at < now + timedelta(minutes=5):
+        raise DialogueError("That time has passed or is too close; please choose a later one.")
+    if at > now + timedelta(days=MAX_BOOKING_DAYS):
+        raise DialogueError("Please choose a time within the next year.")
+    return at
+
+
+def booking_minutes(value: object) -> int:
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        minutes = 0
+    if not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
+        raise DialogueError(
+            f"Please choose a length from {MIN_SESSION_MINUTES} to {MAX_SESSION_MINUTES} minutes."
+        )
+    return minutes
+
+
+def _booking_clash(
+    *, couple: Couple, at: datetime, minutes: int, exclude: int | None = None
+) -> DialogueSession | None:
+    """Another booked session of the couple that overlaps this time."""
+    booked = DialogueSession.objects.filter(
+        couple=couple, status=DialogueSession.Status.PLANNED, scheduled_for__isnull=False
+    )
+    if exclude is not None:
+        booked = booked.exclude(pk=exclude)
+    end = at + timedelta(minutes=minutes)
+    for other in booked.filter(scheduled_for__lt=end):
+        length = timedelta(minutes=other.minutes or MAX_SESSION_MINUTES)
+        if other.scheduled_for and other.scheduled_for + length > at:
+            return other
+    return None
+
+
+def session_book(
+    *,
+    couple: Couple,
+    therapist: User,
+    kind: str,
+    at: datetime,
+    minutes: int,
+    first: User,
+    second: User,
+) -> tuple[DialogueSession, bool]:
+    """A facilitated session for a set time, booked by a linked therapist (access checked,
+    and the link row locked, by the caller's transaction). The same booking sent twice (a
+    double click) finds the first: (session, False). Its calendar files and reminders are
+    planned here, as for a partner's appointment (reminders.session_planned)."""
+    try:
+        kind = protocol.Kind(kind)
+    except ValueError:
+        raise DialogueError("Please choose a kind of dialogue.") from None
+    minutes = booking_minutes(minutes)
+    same = DialogueSession.objects.filter(
+        couple=couple,
+        scheduled_by=therapist,
+        status=DialogueSession.Status.PLANNED,
+        scheduled_for=at,
+    ).first()
+    if same is not None:
+        return same, False
+    if _booking_clash(couple=couple, at=at, minutes=minutes) is not None:
+        raise DialogueError("That overlaps another session booked with this couple.")
+    state = protocol.start_booked(kind)
+    with transaction.atomic():
+        session = DialogueSession.objects.create(
+            couple=couple,
+            kind=kind.value,
+            topic=f"Session with {therapist.display_name}"[:MAX_TOPIC],
+            partner_a=first,
+            partner_b=second,
+            state=state.to_dict(),
+            step=state.step,
+            round=state.round,
+            status=DialogueSession.Status.PLANNED,
+            scheduled_for=at,
+            scheduled_by=therapist,
+            minutes=minutes,
+        )
+        _append_turn(
+            session,
+            Change(move=protocol.BOOK, kind=Turn.Kind.EVENT, step=protocol.START),
+            actor=therapist,
+            actor_role=FACILITATOR,
+            token=None,
+        )
+        session.step_seq = session.seq
+        session.save()
+        reminders.session_planned(session=session, before={}, turn=None)
+        live.couple_changed(couple_id=couple.pk)
+    logger.info("session booked", extra={"session": session.public_id, "kind": kind.value})
+    return session, True
+
+
+def _check_booked(session: DialogueSession, actor: User | None) -> None:
+    """A booked session, still waiting; changed only by the therapist who booked it (another
+    therapist linked to the couple sees it, but it isn't theirs to move)."""
+    if not session.is_facilitated or (actor is not None and actor.pk != session.scheduled_by_id):
+        raise DialogueNotFound()
+    if not session.is_planned or not session.waits_for_time:
+        raise DialogueError(NOT_BOOKED, stale=True)
+
+
+def decide_move_time(*, at: datetime, minutes: int) -> Decide:
+    """The therapist moves a booked session to another time (or length): the partners are
+    told (page, email, calendar) and the reminders follow the new time."""
+    minutes = booking_minutes(minutes)
+
+    def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
+        _check_booked(session, actor)
+        if session.scheduled_for == at and session.minutes == minutes:
+            return None  # the same time again (a double click): nothing changes
+        if _booking_clash(couple=session.couple, at=at, minutes=minutes, exclude=session.pk):
+            raise DialogueError("That overlaps another session booked with this couple.")
+        session.scheduled_for, session.minutes = at, minutes
+        return Change(
+            move=protocol.MOVE_TIME,
+            kind=Turn.Kind.EVENT,
+            data={"time": at.isoformat()},
+            couple_too=True,
+        )
+
+    return decide
+
+
+def decide_cancel_booked(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> Change | None:
+    """The therapist cancels a booked session before it opens: the partners are told."""
+    ended = session.is_facilitated and session.status == DialogueSession.Status.ENDED
+    if ended and session.turns.filter(move=protocol.CANCEL).exists():
+        return None  # cancelled already (a double click)
+    _check_booked(session, actor)
+    return Change(
+        move=protocol.CANCEL,
+        kind=Turn.Kind.EVENT,
+        status=DialogueSession.Status.ENDED,
+        couple_too=True,
+    )
+
+
+def decide_open_booked(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> Change | None:
+    """The therapist opens a booked session now (everyone is here early, or the timed
+    opening waited for a partner to be ready)."""
+    if session.is_facilitated and session.is_live and not session.waits_for_time:
+        return None  # opened already
+    _check_booked(session, actor)
+    if not _gate_open(session):
+        raise DialogueError(
+            "It can't begin yet: a partner hasn't finished getting ready on their own page."
+        )
+    return _opening(session)
 
 
 def decide_pause(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:

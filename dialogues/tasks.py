@@ -78,8 +78,7 @@ def _moot(reminder: Reminder) -> bool:
     if reminder.kind == Reminder.Kind.REMINDER and at is not None and at <= clock.now():
         return True  # too late to remind: the time has come
     return (
-        not session.is_live
-        or not protocol.is_scheduled(session.protocol_state)
+        not session.waits_for_time
         or at is None
         or reminders.planned_key(at) != reminder.planned_for
     )
@@ -92,7 +91,13 @@ def reminder_deliver(*, reminder_id: int) -> str:
         reminder = (
             Reminder.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=reminder_id, sent_at__isnull=True, cancelled_at__isnull=True)
-            .select_related("session", "session__partner_a", "session__partner_b", "person")
+            .select_related(
+                "session",
+                "session__partner_a",
+                "session__partner_b",
+                "session__scheduled_by",
+                "person",
+            )
             .first()
         )
         if reminder is None:

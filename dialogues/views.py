@@ -231,7 +231,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     if person is None:
         raise Http404("No such calendar.")
     events = [
-        reminders.calendar_event(session, at=session.scheduled_for)
+        reminders.calendar_event(session, at=session.scheduled_for, person=person)
         for session in selectors.scheduled_dialogues_of(user=person)
         if session.scheduled_for is not None
     ]

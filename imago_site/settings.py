@@ -220,7 +220,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Cache (login throttling counts live here): shared through Redis when there is one, so
-# every worker process sees the same counts; per-process memory otherwise.
+# every worker process sees the same counts; on disk otherwise (one machine: `make run`).
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -230,7 +230,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded default: on disk, so `make run`'s server and its background worker share it
+    # (the worker asks whether a person has a live page open before a "your move" email).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env_str("CACHE_DIR", str(BASE_DIR / ".cache")),
+        }
+    }
 
 AUTH_USER_MODEL = "couples.User"
 AUTHENTICATION_BACKENDS = [

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from couples.models import User
 from dialogues import push
@@ -104,9 +105,10 @@ def render_dashboard(*, therapist: User) -> str | None:
         **selectors.dashboard(therapist=therapist),
         "link_code_form": LinkCodeForm(),
     }
-    return render_to_string(f"{DASHBOARD}#dashboard_couples", context) + render_to_string(
-        f"{DASHBOARD}#dashboard_links", context
-    )
+    with timezone.override(therapist.zone):  # times in the therapist's own zone
+        return render_to_string(f"{DASHBOARD}#dashboard_couples", context) + render_to_string(
+            f"{DASHBOARD}#dashboard_links", context
+        )
 
 
 class DashboardConsumer(_Base):

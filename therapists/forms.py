@@ -160,3 +160,69 @@ class TherapistCodeForm(forms.Form):
 
 class TherapistInviteForm(OneTimeForm):
     email = forms.EmailField(label="Your therapist's email", max_length=USER_EMAIL_MAX_LENGTH)
+
+
+SESSION_LENGTHS = [(30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1½ hours")]
+
+
+class BookingForm(forms.Form):
+    """A facilitated session: a date and time in the therapist's own zone, a length, the
+    kind of dialogue and who shares first. The service checks the rest (not past, within a
+    year, no overlap); the same booking posted twice saves one."""
+
+    day = forms.DateField(
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Please choose a date.",
+            "invalid": "Please enter a date like 2026-12-08.",
+        },
+    )
+    time = forms.TimeField(
+        label="Time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": "Please choose a time.",
+            "invalid": "Please enter a time like 18:00.",
+        },
+    )
+    minutes = forms.TypedChoiceField(
+        label="Length",
+        choices=SESSION_LENGTHS,
+        coerce=int,
+        initial=60,
+        error_messages={"invalid_choice": "Please choose one of the lengths listed."},
+    )
+
+    def __init__(self, *args, zone_name: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if zone_name:
+            self.fields["time"].help_text = f"Your time ({zone_name})."
+        prefix = f"{self.prefix}-" if self.prefix else ""
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("id", f"{prefix}book-{name}")
+
+    def cleaned_strings(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "day": data["day"].isoformat(),
+            "time": data["time"].strftime("%H:%M"),
+            "minutes": data["minutes"],
+        }
+
+
+class NewBookingForm(BookingForm):
+    kind = forms.ChoiceField(
+        label="Kind of dialogue",
+        choices=[(k.value, info.title) for k, info in protocol.KINDS.items()],
+        error_messages={"invalid_choice": "Please choose one of the kinds of dialogue listed."},
+    )
+    first = forms.ChoiceField(label="Shares first", choices=())
+
+    def __init__(self, *args, partners=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        first = self.fields["first"]
+        assert isinstance(first, forms.ChoiceField)
+        first.choices = [(p.public_id, p.display_name) for p in partners]
+        first.error_messages["invalid_choice"] = "Please choose which partner shares first."
+        self.order_fields(["day", "time", "minutes", "kind", "first"])

@@ -12,6 +12,7 @@ from django.utils import timezone
 from couples.models import Couple, Membership, User
 from couples.selectors import partner_of, partners_of, when
 from dialogues.models import DialogueSession
+from dialogues.selectors import next_scheduled_of
 from safety import selectors as safety
 from therapists.models import Consent, Homework, TherapistLink, TherapistNote
 
@@ -190,6 +191,8 @@ class LinkedCouple:
     recent: list[DialogueSession]
     homework: list[Homework]
     safety_attention: bool = False  # a partner's safety questions need attention (not why)
+    # The next dialogue waiting for its time: a session booked, or the couple's appointment.
+    next_scheduled: DialogueSession | None = None
 
     @property
     def homework_open(self) -> int:
@@ -209,12 +212,13 @@ def linked_couple(*, link: TherapistLink) -> LinkedCouple:
         link=link,
         names=" & ".join(p.display_name for p in partners_of(couple=couple)),
         live=live,
-        recent=[s for s in sessions if s is not live][:RECENT_DIALOGUES],
+        recent=[s for s in sessions if s is not live and not s.is_planned][:RECENT_DIALOGUES],
         homework=list(Homework.objects.filter(couple=couple, therapist=link.therapist)[:20]),
         safety_attention=any(
             safety.screening_status_for_therapist(user=p) == "needs_attention"
             for p in partners_of(couple=couple)
         ),
+        next_scheduled=next_scheduled_of(couple_id=couple.pk),
     )
 
 

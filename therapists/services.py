@@ -20,9 +20,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from couples import clock
 from couples.audit import audit
 from couples.models import Couple, User
-from couples.selectors import couple_for
+from couples.selectors import couple_for, partners_of
 from dialogues import protocol
 from dialogues import services as dialogues
 from dialogues.models import DialogueSession, Turn
@@ -138,10 +139,28 @@ def _end_link(
     link.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=link.ended_at)
     if was_active:
         live.consoles_close(link_public_id=link.public_id)
+        if link.couple_id and link.therapist_id:
+            _booked_sessions_cancel(therapist_id=link.therapist_id, couple_id=link.couple_id)
     if link.couple_id:
         live.couple_changed(couple_id=link.couple_id)
     live.dashboard_changed(therapist_pk=link.therapist_id)
     audit(action="therapist_link.ended", actor=by, target=link, request=request, reason=reason)
+
+
+def _booked_sessions_cancel(*, therapist_id: int, couple_id: int) -> int:
+    """Access ended: the sessions this therapist booked with the couple are cancelled, by
+    nobody (the partners are told, their calendars drop them)."""
+    booked = DialogueSession.objects.filter(
+        couple_id=couple_id, scheduled_by_id=therapist_id, status=DialogueSession.Status.PLANNED
+    ).values_list("public_id", flat=True)
+    for public_id in list(booked):
+        dialogues.session_change(
+            session_public_id=public_id,
+            user=None,
+            decide=dialogues.decide_cancel_booked,
+            as_system=True,
+        )
+    return len(booked)
 
 
 def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None = None) -> Consent:
@@ -669,6 +688,86 @@ def session_resume_by_facilitator(*, session_public_id: str, therapist: User) ->
 def session_end_by_facilitator(*, session_public_id: str, therapist: User) -> DialogueSession:
     """The therapist ends the dialogue; it becomes read-only for both partners."""
     return _facilitate(session_public_id, therapist, dialogues.decide_end).session
+
+
+# --- facilitated sessions: booked for a set time, through the dialogues' services ----------
+
+
+def _as_therapist_error(error: dialogues.DialogueError) -> TherapistError:
+    return (
+        NotFound()
+        if isinstance(error, dialogues.DialogueNotFound)
+        else TherapistError(error.message)
+    )
+
+
+@transaction.atomic
+def facilitated_book(
+    *,
+    therapist: User,
+    couple: Couple,
+    day: str,
+    time: str,
+    minutes: int,
+    kind: str = protocol.Kind.INTENTIONAL.value,
+    first: str = "",
+) -> DialogueSession:
+    """A linked therapist books a facilitated session with the couple, at a date and time in
+    the therapist's own zone, for `minutes`; `first`: the public id of the partner who sends
+    first (default: either, the couple's first). Both partners and the therapist get the
+    calendar file and reminders; at its time it opens for all three. The same booking sent
+    twice (a double click) saves one."""
+    _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
+    partners = partners_of(couple=couple)
+    if len(partners) != 2:
+        raise NotFound()
+    if first and first not in {p.public_id for p in partners}:
+        raise TherapistError("Please choose which partner shares first.")
+    if first == partners[1].public_id:
+        partners.reverse()
+    try:
+        at = dialogues.booking_time(day=day, time=time, person=therapist, now=clock.now())
+        session, created = dialogues.session_book(
+            couple=couple,
+            therapist=therapist,
+            kind=kind,
+            at=at,
+            minutes=minutes,
+            first=partners[0],
+            second=partners[1],
+        )
+    except dialogues.DialogueError as error:
+        raise _as_therapist_error(error) from None
+    if created:
+        live.dashboard_changed(therapist_pk=therapist.pk)
+    return session
+
+
+def facilitated_move(
+    *, session_public_id: str, therapist: User, day: str, time: str, minutes: int
+) -> DialogueSession:
+    """The therapist who booked the session moves it (or changes its length); the partners
+    are told, by page and email with the updated calendar file."""
+    try:
+        at = dialogues.booking_time(day=day, time=time, person=therapist, now=clock.now())
+        decide = dialogues.decide_move_time(at=at, minutes=minutes)
+        return _facilitate(session_public_id, therapist, decide).session
+    except dialogues.DialogueError as error:
+        raise _as_therapist_error(error) from None
+
+
+def facilitated_cancel(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist who booked the session cancels it before it opens; the partners are
+    told, by page and email with a calendar cancellation."""
+    try:
+        return _facilitate(session_public_id, therapist, dialogues.decide_cancel_booked).session
+    except dialogues.DialogueError as error:
+        raise _as_therapist_error(error) from None
+
+
+def facilitated_open(*, session_public_id: str, therapist: User) -> DialogueSession:
+    """The therapist opens a booked session now, for all three (if both partners are ready)."""
+    return _facilitate(session_public_id, therapist, dialogues.decide_open_booked).session
 
 
 def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False) -> bool:

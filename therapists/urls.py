@@ -15,7 +15,11 @@ urlpatterns = [
         "therapist/couples/<str:public_id>/progress/", views.couple_progress, name="couple_progress"
     ),
     path("therapist/couples/<str:public_id>/homework/", views.homework_new, name="homework_new"),
+    path("therapist/couples/<str:public_id>/sessions/", views.session_book, name="book"),
     path("therapist/dialogues/<str:public_id>/", views.console, name="console"),
+    path("therapist/dialogues/<str:public_id>/move/", views.session_move, name="book_move"),
+    path("therapist/dialogues/<str:public_id>/cancel/", views.session_cancel, name="book_cancel"),
+    path("therapist/dialogues/<str:public_id>/begin/", views.session_begin, name="book_open"),
     path("therapist/dialogues/<str:public_id>/transcript/", views.transcript, name="transcript"),
     path("therapist/dialogues/<str:public_id>/coach/", views.coach, name="coach"),
     path("therapist/dialogues/<str:public_id>/rewind/", views.rewind, name="rewind"),

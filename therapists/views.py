@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -28,9 +29,11 @@ from dialogues.services import DialogueError
 from practice import selectors as practice_selectors
 from therapists import selectors, services
 from therapists.forms import (
+    BookingForm,
     CoachingForm,
     HomeworkForm,
     LinkCodeForm,
+    NewBookingForm,
     NoteForm,
     TherapistCodeForm,
     TherapistInviteForm,
@@ -133,7 +136,28 @@ def link_end(request: AuthedRequest, public_id: str) -> HttpResponse:
 # --- one couple --------------------------------------------------------------------------------
 
 
-def _couple_page(request, link, *, note_form=None, homework_form=None, status=200):
+def _booked(request, couple, *, failed: tuple[str, BookingForm] | None = None) -> list:
+    """The couple's booked sessions, each with its form to move it (in the therapist's zone)."""
+    zone = request.user.zone
+    rows = []
+    for session in dialogue_selectors.booked_sessions_of(couple_id=couple.pk):
+        if failed and failed[0] == session.public_id:
+            form = failed[1]
+        else:
+            assert session.scheduled_for is not None  # booked sessions always have their time
+            local = session.scheduled_for.astimezone(zone)
+            form = BookingForm(
+                prefix=f"move-{session.public_id[:8]}",
+                zone_name=zone.key,
+                initial={"day": local.date(), "time": local.time(), "minutes": session.minutes},
+            )
+        rows.append((session, form, session.scheduled_by_id == request.user.pk))
+    return rows
+
+
+def _couple_page(
+    request, link, *, note_form=None, homework_form=None, booking_form=None, moving=None, status=200
+):
     couple = link.couple
     partners_safety = selectors.couple_safety(link=link)
     for item in partners_safety:
@@ -156,6 +180,10 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, status=20
             "notes": selectors.notes_of(therapist=request.user, couple=couple),
             "note_form": note_form or NoteForm(),
             "homework_form": homework_form or HomeworkForm(),
+            "booking_form": booking_form
+            or NewBookingForm(partners=partners_of(couple=couple), zone_name=request.user.zone.key),
+            "booked": _booked(request, couple, failed=moving),
+            "reminder_minutes": settings.IMAGO_REMINDER_MINUTES,
             "agreements": practice_selectors.agreements_open(couple=couple),
             "caring_lists": practice_selectors.caring_shared_lists(couple=couple),
         },
@@ -237,6 +265,97 @@ def homework_new(request: AuthedRequest, public_id: str) -> HttpResponse:
             messages.success(request, "Homework assigned. The couple sees it on their home page.")
             return redirect("therapists:couple", public_id=public_id)
     return _couple_page(request, link, homework_form=form, status=422)
+
+
+# --- facilitated sessions -------------------------------------------------------------------
+
+
+@therapist_only
+@require_POST
+def session_book(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Book a facilitated session with the couple (linked, with both partners' consent)."""
+    link = _link_or_404(request, public_id)
+    partners = partners_of(couple=link.couple)
+    form = NewBookingForm(request.POST, partners=partners, zone_name=request.user.zone.key)
+    if form.is_valid():
+        try:
+            session = services.facilitated_book(
+                therapist=request.user,
+                couple=link.couple,
+                kind=form.cleaned_data["kind"],
+                first=form.cleaned_data["first"],
+                **form.cleaned_strings(),
+            )
+        except LinkNotFound:
+            raise Http404("No such couple.") from None
+        except TherapistError as error:
+            form.add_error(None, error.message)
+        else:
+            assert session.scheduled_for is not None
+            when = session.scheduled_for.astimezone(request.user.zone)
+            messages.success(
+                request,
+                f"Session booked for {when:%a %-d %b, %H:%M} ({request.user.zone.key}). "
+                "Both partners get the calendar file and a reminder.",
+            )
+            return redirect("therapists:couple", public_id=public_id)
+    return _couple_page(request, link, booking_form=form, status=422)
+
+
+def _booked_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
+    session = _session_or_404(request, public_id)
+    if session.scheduled_by_id != request.user.pk:
+        raise Http404("No such session.")
+    return session
+
+
+@therapist_only
+@require_POST
+def session_move(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Move a booked session to another time (or length); the partners are told."""
+    session = _booked_or_404(request, public_id)
+    link = _link_or_404(request, session.couple.public_id)
+    form = BookingForm(
+        request.POST, prefix=f"move-{session.public_id[:8]}", zone_name=request.user.zone.key
+    )
+    if form.is_valid():
+        try:
+            services.facilitated_move(
+                session_public_id=public_id, therapist=request.user, **form.cleaned_strings()
+            )
+        except services.NotFound:
+            raise Http404("No such session.") from None
+        except TherapistError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Session moved. Both partners are told the new time.")
+            return redirect("therapists:couple", public_id=link.couple.public_id)
+    return _couple_page(request, link, moving=(session.public_id, form), status=422)
+
+
+@therapist_only
+@require_POST
+def session_cancel(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Cancel a booked session before it opens; the partners are told."""
+    session = _booked_or_404(request, public_id)
+    link = _link_or_404(request, session.couple.public_id)
+    try:
+        services.facilitated_cancel(session_public_id=public_id, therapist=request.user)
+    except services.NotFound:
+        raise Http404("No such session.") from None
+    except TherapistError as error:
+        messages.error(request, error.message)
+        return redirect("therapists:couple", public_id=link.couple.public_id)
+    messages.success(request, "Session cancelled. Both partners are told.")
+    return redirect("therapists:couple", public_id=link.couple.public_id)
+
+
+@therapist_only
+@require_POST
+def session_begin(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """From the console: open a booked session now, for all three."""
+    _booked_or_404(request, public_id)
+    return _steered(request, public_id, services.facilitated_open)
 
 
 # --- the live console --------------------------------------------------------------------------

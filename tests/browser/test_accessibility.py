@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from couples.models import CspReport, User
 from dialogues import services as dialogue_services
@@ -75,6 +77,10 @@ EXCLUDED: dict[str, str] = {
     "therapists:resume": "POST only (htmx): the button is on the console",
     "therapists:end": "POST only (htmx): the button is on the console",
     "therapists:session_note": "POST only: the form is on the console",
+    "therapists:book": "POST only: the form is on the couple page",
+    "therapists:book_move": "POST only: the form is on the couple page",
+    "therapists:book_cancel": "POST only: the button is on the couple page",
+    "therapists:book_open": "POST only (htmx): the button is on a booked session's console",
     "therapists:homework_done": "POST only: the button is on the home page",
     "therapists:code_enter": "POST only: the form is on the home page",
     "therapists:therapist_invite": "POST only: the form is on the home page",
@@ -135,6 +141,7 @@ class World:
     staff: User
     live: DialogueSession
     past: DialogueSession
+    booked: DialogueSession  # a facilitated session booked for next week
     couple_public_id: str
     invitation_token: str
     reset_path: str
@@ -162,6 +169,13 @@ def make_world() -> World:
     therapist_services.note_add(
         therapist=therapist, couple=couple, text="Calmer this week.", session=past
     )
+    booked = therapist_services.facilitated_book(
+        therapist=therapist,
+        couple=couple,
+        day=(timezone.now() + timedelta(days=7)).date().isoformat(),
+        time="18:00",
+        minutes=60,
+    )
     staff = StaffFactory(email="stan@example.com", display_name="Stan")
     staff.user_permissions.add(*Permission.objects.all())  # every admin page opens
     robin = UserFactory(email="robin@example.com", display_name="Robin")
@@ -183,6 +197,7 @@ def make_world() -> World:
         staff=staff,
         live=live,
         past=past,
+        booked=booked,
         couple_public_id=couple.public_id,
         invitation_token=token,
         reset_path=reset,
@@ -230,11 +245,17 @@ def pages(world: World) -> dict[str, list[str]]:
         "couples:account_delete": [reverse("couples:account_delete")],
         "safety:page": [reverse("safety:page"), reverse("safety:page") + "?retake=1"],
         "dialogues:new": [reverse("dialogues:new")],
-        "dialogues:detail": [reverse("dialogues:detail", args=[live])],
+        "dialogues:detail": [
+            reverse("dialogues:detail", args=[live]),
+            reverse("dialogues:detail", args=[world.booked.public_id]),
+        ],
         "dialogues:transcript": [reverse("dialogues:transcript", args=[past])],
         "therapists:dashboard": [reverse("therapists:dashboard")],
         "therapists:couple": [reverse("therapists:couple", args=[world.couple_public_id])],
-        "therapists:console": [reverse("therapists:console", args=[live])],
+        "therapists:console": [
+            reverse("therapists:console", args=[live]),
+            reverse("therapists:console", args=[world.booked.public_id]),
+        ],
         "therapists:transcript": [reverse("therapists:transcript", args=[past])],
         "account_reset_password_from_key": [world.reset_path],
         "couples:account_settings": [reverse("couples:account_settings")],

@@ -180,3 +180,18 @@ def test_an_update_shows_no_turn_beyond_its_own_sequence_number(
     )
     assert marker_seq(rendered.html) == rendered.seq == before
     assert turn_seqs(rendered.html) == [before]
+
+
+def test_the_facilitators_fragment_says_which_zone_a_proposed_time_is_in(dialogue, alex, sam):
+    """Rendered once for every console, not as one therapist: in the default zone, saying so
+    (it used to show "()" beside the time)."""
+    result = services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "60"},
+        at=dialogue.step_seq,
+    )
+    html = push.render_change(session=result.session, turn=result.turn)["facilitator"]["html"]
+    assert "Proposed time" in html
+    assert "()" not in html and "(UTC)" in html
