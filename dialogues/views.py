@@ -56,7 +56,8 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
     if couple is None or partner is None:
         messages.info(request, "You can start a dialogue once your partner has joined you.")
         return redirect("home")
-    form = StartDialogueForm(request.POST or None)
+    suggested = selectors.dialogue_kind_suggested(couple=couple)
+    form = StartDialogueForm(request.POST or None, initial={"kind": suggested.value})
     cooling = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -83,6 +84,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
         "partner": partner,
         "gate": safety.start_gate(user=request.user, couple=couple, partner=partner),
         "cooling": cooling,
+        "suggested": protocol.kind_info(suggested),
         **_checkin_context(request.POST),
     }
     return render(request, "dialogues/new.html", context, status=status)
