@@ -15,6 +15,9 @@ urlpatterns = [
         "therapist/couples/<str:public_id>/progress/", views.couple_progress, name="couple_progress"
     ),
     path("therapist/couples/<str:public_id>/homework/", views.homework_new, name="homework_new"),
+    path(
+        "therapist/couples/<str:public_id>/dialogues/new/", views.dialogue_new, name="dialogue_new"
+    ),
     path("therapist/dialogues/<str:public_id>/", views.console, name="console"),
     path("therapist/dialogues/<str:public_id>/transcript/", views.transcript, name="transcript"),
     path("therapist/dialogues/<str:public_id>/coach/", views.coach, name="coach"),

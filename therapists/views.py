@@ -29,6 +29,7 @@ from practice import selectors as practice_selectors
 from therapists import selectors, services
 from therapists.forms import (
     CoachingForm,
+    FacilitatedStartForm,
     HomeworkForm,
     LinkCodeForm,
     NoteForm,
@@ -133,7 +134,7 @@ def link_end(request: AuthedRequest, public_id: str) -> HttpResponse:
 # --- one couple --------------------------------------------------------------------------------
 
 
-def _couple_page(request, link, *, note_form=None, homework_form=None, status=200):
+def _couple_page(request, link, *, note_form=None, homework_form=None, start_form=None, status=200):
     couple = link.couple
     partners_safety = selectors.couple_safety(link=link)
     for item in partners_safety:
@@ -156,6 +157,7 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, status=20
             "notes": selectors.notes_of(therapist=request.user, couple=couple),
             "note_form": note_form or NoteForm(),
             "homework_form": homework_form or HomeworkForm(),
+            "start_form": start_form or FacilitatedStartForm(partners=partners_of(couple=couple)),
             "agreements": practice_selectors.agreements_open(couple=couple),
             "caring_lists": practice_selectors.caring_shared_lists(couple=couple),
         },
@@ -219,6 +221,29 @@ def couple_note(request: AuthedRequest, public_id: str) -> HttpResponse:
             messages.success(request, "Note saved.")
             return redirect("therapists:couple", public_id=public_id)
     return _couple_page(request, link, note_form=form, status=422)
+
+
+@therapist_only
+@require_POST
+def dialogue_new(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Start a dialogue for the couple (a Parent-Child Dialogue is best with a therapist
+    present), then facilitate it from the console."""
+    link = _link_or_404(request, public_id)
+    form = FacilitatedStartForm(request.POST, partners=partners_of(couple=link.couple))
+    if form.is_valid():
+        try:
+            session = services.dialogue_start_facilitated(
+                therapist=request.user,
+                couple=link.couple,
+                first=form.partners[form.cleaned_data["first"]],
+                kind=form.cleaned_data["kind"],
+                topic=form.cleaned_data["topic"],
+            )
+        except TherapistError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("therapists:console", public_id=session.public_id)
+    return _couple_page(request, link, start_form=form, status=422)
 
 
 @therapist_only

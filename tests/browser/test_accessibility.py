@@ -69,6 +69,7 @@ EXCLUDED: dict[str, str] = {
     "therapists:link_end": "POST only: the button is on the couple page",
     "therapists:couple_note": "POST only: the form is on the couple page",
     "therapists:homework_new": "POST only: the form is on the couple page",
+    "therapists:dialogue_new": "POST only: the form is on the couple page",
     "therapists:coach": "POST only (htmx): the form is on the console",
     "therapists:rewind": "POST only (htmx): the form is on the console",
     "therapists:pause": "POST only (htmx): the button is on the console",
