@@ -228,6 +228,8 @@ class KindInfo:
     # Best done with a linked therapist present (the start page says so; a therapist may
     # start it for the couple from their page).
     with_therapist: bool = False
+    # The childhood reflections the partners share can be opened beside it.
+    reflection: bool = False
 
     @property
     def round_start(self) -> str:
@@ -1060,6 +1062,7 @@ KINDS: dict[Kind, KindInfo] = {
         round_steps=_PARENT_CHILD_ROUND,
         suggested_for="a deep pattern, with your therapist present",
         with_therapist=True,
+        reflection=True,
     ),
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,15 +28,20 @@ from practice.models import (
     MAX_CARING,
     MAX_CARING_ITEMS,
     MAX_DAYS,
+    MAX_REFLECTION,
     MIN_DAYS,
+    PARTNER,
+    REFLECTION_KEYS,
+    THERAPIST,
     Agreement,
     AgreementDay,
     AgreementThanks,
     CaringBehaviour,
     CaringGiven,
     CaringList,
+    ChildhoodReflection,
 )
-from practice.selectors import agreements_export, caring_export
+from practice.selectors import agreements_export, caring_export, reflection_export
 
 logger = logging.getLogger("imago.practice")
 
@@ -323,6 +329,56 @@ def caring_acknowledge(*, user: User, given_public_id: str) -> CaringGiven:
     return given
 
 
+# --- the childhood reflection -------------------------------------------------------------------
+
+
+def _reflection_text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or "\x00" in value:
+        raise PracticeError("Please write your answers as plain text.")
+    text = value.strip()
+    if len(text) > MAX_REFLECTION:
+        raise PracticeError(f"Please keep each answer under {MAX_REFLECTION:,} characters.")
+    return text
+
+
+@transaction.atomic
+def reflection_save(*, user: User, answers: Mapping[str, object]) -> ChildhoodReflection:
+    """Save the person's own answers (any may be empty; unknown keys are ignored). Saving the
+    same answers again changes nothing but the time."""
+    cleaned = {key: _reflection_text(answers.get(key)) for key in REFLECTION_KEYS}
+    couple = _my_couple_locked(user)
+    reflection, _ = ChildhoodReflection.objects.get_or_create(couple=couple, author=user)
+    reflection.answers = {key: text for key, text in cleaned.items() if text}
+    reflection.updated_at = timezone.now()
+    reflection.save(update_fields=["answers", "updated_at"])
+    logger.info("reflection saved", extra={"reflection": reflection.public_id})
+    return reflection
+
+
+@transaction.atomic
+def reflection_share(*, user: User, audience: str, shared: bool) -> ChildhoodReflection:
+    """Share the person's reflection with their partner or their linked therapist (each
+    separately), or stop sharing it. Asking twice is once."""
+    if audience not in (PARTNER, THERAPIST):
+        raise PracticeError("Please choose whom to share it with: your partner or your therapist.")
+    couple = _my_couple_locked(user)
+    reflection = ChildhoodReflection.objects.filter(couple=couple, author=user).first()
+    if reflection is None or not reflection.answers:
+        raise PracticeError("Write at least one answer before sharing your reflection.")
+    field = "shared_with_partner_at" if audience == PARTNER else "shared_with_therapist_at"
+    if shared != (getattr(reflection, field) is not None):
+        setattr(reflection, field, timezone.now() if shared else None)
+        reflection.save(update_fields=[field])
+        logger.info(
+            "reflection sharing changed",
+            extra={"reflection": reflection.public_id, "audience": audience, "shared": shared},
+        )
+        live.couple_changed(couple_id=couple.pk)
+    return reflection
+
+
 # --- what couples tells us (couples/signals.py, inside its transaction) ----------------------
 
 
@@ -330,6 +386,7 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
     return {
         "agreements": agreements_export(user=user),
         "caring_behaviours": caring_export(user=user),
+        "childhood_reflections": reflection_export(user=user),
     }
 
 
@@ -347,6 +404,7 @@ def practice_erase_by(*, user: User) -> int:
     erased = Agreement.objects.filter(receiver=user).update(text=REMOVED_NOTE)
     erased += AgreementThanks.objects.filter(author=user).update(text=REMOVED_NOTE)
     erased += CaringBehaviour.objects.filter(caring_list__author=user).update(text=REMOVED_NOTE)
+    erased += ChildhoodReflection.objects.filter(author=user).delete()[0]  # theirs alone
     logger.info("practice erased", extra={"count": erased})
     return erased
 
@@ -356,5 +414,6 @@ def practice_erase_of(*, couple: Couple) -> int:
     erased = Agreement.objects.filter(couple=couple).update(text=PURGED_NOTE)
     erased += AgreementThanks.objects.filter(agreement__couple=couple).update(text=PURGED_NOTE)
     erased += CaringBehaviour.objects.filter(caring_list__couple=couple).update(text=PURGED_NOTE)
+    erased += ChildhoodReflection.objects.filter(couple=couple).delete()[0]
     logger.info("practice erased", extra={"count": erased})
     return erased

@@ -27,4 +27,6 @@ urlpatterns = [
     ),
     path("between/agreements/<str:public_id>/days/", views.agreement_days, name="agreement_days"),
     path("between/progress/", views.progress_page, name="progress"),
+    path("between/reflection/", views.reflection_page, name="reflection"),
+    path("between/reflection/share/", views.reflection_share, name="reflection_share"),
 ]

@@ -147,6 +147,16 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, start_for
                 what="safety_answers",
                 couple=couple.public_id,
             )
+    reflections = practice_selectors.reflections_shared_with_therapist(couple=couple)
+    for reflection in reflections:  # a partner's own words, shared with the therapist
+        audit(
+            action="therapist.read",
+            actor=request.user,
+            target=reflection.author,
+            request=request,
+            what="childhood_reflection",
+            couple=couple.public_id,
+        )
     return render(
         request,
         "therapists/couple.html",
@@ -160,6 +170,7 @@ def _couple_page(request, link, *, note_form=None, homework_form=None, start_for
             "start_form": start_form or FacilitatedStartForm(partners=partners_of(couple=couple)),
             "agreements": practice_selectors.agreements_open(couple=couple),
             "caring_lists": practice_selectors.caring_shared_lists(couple=couple),
+            "reflections": reflections,
         },
         status=status,
     )

@@ -97,6 +97,7 @@ EXCLUDED: dict[str, str] = {
     "practice:caring_share": "POST only: the button is on the caring page",
     "practice:caring_give": "POST only: the button is on the caring page",
     "practice:caring_acknowledge": "POST only: the button is on the caring page",
+    "practice:reflection_share": "POST only: the buttons are on the reflection page",
     "mfa_download_recovery_codes": "a text file download, not a page",
     "account_confirm_login_code": "logging in by emailed code is off: answers 404 (checked)",
     "admin:jsi18n": "JavaScript for the admin, not a page",
@@ -242,6 +243,7 @@ def pages(world: World) -> dict[str, list[str]]:
         "couples:devices": [reverse("couples:devices")],
         "practice:caring": [reverse("practice:caring")],
         "practice:progress": [reverse("practice:progress")],
+        "practice:reflection": [reverse("practice:reflection")],
         "therapists:couple_progress": [
             reverse("therapists:couple_progress", args=[world.couple_public_id])
         ],

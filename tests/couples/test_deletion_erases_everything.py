@@ -37,7 +37,7 @@ from couples.models import AuditEvent, Invitation, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from practice import services as practice_services
-from practice.models import Agreement, AgreementThanks, CaringBehaviour
+from practice.models import Agreement, AgreementThanks, CaringBehaviour, ChildhoodReflection
 from safety import services as safety_services
 from safety.models import SafetyScreening
 from tests.factories import PASSWORD, InvitationFactory
@@ -107,6 +107,10 @@ ERASED: dict[str, dict[str, Rows | None]] = {
     "practice.agreementthanks": {"text": lambda p: AgreementThanks.objects.filter(author=p)},
     "practice.caringbehaviour": {
         "text": lambda p: CaringBehaviour.objects.filter(caring_list__author=p),
+    },
+    # Their childhood reflection, shared or not, goes with their account (rows and all).
+    "practice.childhoodreflection": {
+        "answers": lambda p: ChildhoodReflection.objects.filter(author=p),
     },
     "therapists.therapistlink": {
         "invited_email": lambda p: TherapistLink.objects.filter(invited_email__iexact=p.email),
@@ -198,6 +202,7 @@ KEPT: dict[str, dict[str, str]] = {
         "client_token": "a random form token",
     },
     "practice.caringgiven": {"public_id": "a random id"},
+    "practice.childhoodreflection": {"public_id": "a random id"},
     "therapists.therapistlink": {
         "public_id": "a random id",
         "code": "a random one-time code",
@@ -304,6 +309,13 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
         practice_services.caring_item_add(user=person, text=f"{words} caring")
         practice_services.caring_list_share(user=person)
+    # Each writes a childhood reflection; Alice shares hers with Bob and the therapist.
+    for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
+        practice_services.reflection_save(
+            user=person, answers={"wanted_most": f"{words} reflection"}
+        )
+    for audience in ("partner", "therapist"):
+        practice_services.reflection_share(user=alice, audience=audience, shared=True)
     bobs = CaringBehaviour.objects.get(caring_list__author=bob)
     practice_services.caring_give(user=alice, item_public_id=bobs.public_id)
 
