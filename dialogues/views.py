@@ -57,7 +57,9 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
         messages.info(request, "You can start a dialogue once your partner has joined you.")
         return redirect("home")
     suggested = selectors.dialogue_kind_suggested(couple=couple)
-    form = StartDialogueForm(request.POST or None, initial={"kind": suggested.value})
+    asked_for = request.GET.get("kind", "")  # a link to one kind ("Tell them in an Exits …")
+    chosen = asked_for if asked_for in {k.value for k in protocol.Kind} else suggested.value
+    form = StartDialogueForm(request.POST or None, initial={"kind": chosen})
     cooling = None
     if request.method == "POST" and form.is_valid():
         try:

@@ -9,6 +9,7 @@ from practice.models import (
     MAX_APPRECIATION,
     MAX_CARING,
     MAX_DAYS,
+    MAX_EXIT,
     MAX_REFLECTION,
     MIN_DAYS,
     REFLECTION_QUESTIONS,
@@ -61,3 +62,17 @@ class ReflectionForm(forms.Form):
                 max_length=MAX_REFLECTION,
                 widget=forms.Textarea(attrs={"rows": 4}),
             )
+
+
+class ExitForm(OneTimeForm):
+    text = forms.CharField(
+        label="An exit of mine",
+        max_length=MAX_EXIT,
+        help_text="Something you do instead of being with your partner: a few words.",
+    )
+    avoids = forms.CharField(
+        label="What I avoid by it (optional)",
+        max_length=MAX_EXIT,
+        required=False,
+        help_text="The closeness, tension or feeling it spares you.",
+    )

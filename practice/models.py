@@ -20,6 +20,10 @@ MAX_APPRECIATION = 200  # one line
 MAX_CARING = 200
 MAX_CARING_ITEMS = 30
 MIN_DAYS, MAX_DAYS = 1, 90
+MAX_EXIT = 200  # one line
+MAX_EXITS = 20
+# Closing an exit, or reducing it: what the agreement then says the giver agreed to.
+EXIT_PLEDGES = {"close": "close my exit: {exit}", "reduce": "reduce my exit: {exit}"}
 # Practices a therapist's homework can ask for ("do three caring behaviours a week").
 CARING = "caring"
 AGREEMENT_DAY = "agreement_day"
@@ -52,6 +56,12 @@ class Agreement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     text = EncryptedTextField()
+    # An exit its giver chose to close: the agreement's text is the giver's own words (a gift
+    # quotes the receiver's request). One agreement per exit.
+    exit = models.OneToOneField(
+        "practice.Exit", on_delete=models.SET_NULL, null=True, blank=True, related_name="closing"
+    )
+    giver_wrote = models.BooleanField(default=False)  # whose words `text` is (for erasing)
     starts_on = models.DateField()
     days = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -175,6 +185,33 @@ class CaringGiven(models.Model):
 
     def __str__(self) -> str:
         return f"Caring given {self.public_id[:6]}"
+
+
+class Exit(models.Model):
+    """One way a partner steps out of the relationship to avoid closeness or tension (work,
+    the phone, TV, going out …), and what they avoid by it: on their own list, private."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = EncryptedCharField(max_length=MAX_EXIT)
+    avoids = EncryptedCharField(max_length=MAX_EXIT, blank=True)
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_exit_per_form_token",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Exit {self.public_id[:6]}"  # never the text
 
 
 # The childhood reflection worksheet: (key, question, a gentle prompt). Each partner answers

@@ -24,6 +24,7 @@ from practice.models import (
     CaringGiven,
     CaringList,
     ChildhoodReflection,
+    Exit,
 )
 
 WEEKS = 8  # the progress page's weeks
@@ -289,6 +290,38 @@ def heard_sparkline(*, couple: Couple, partners: list[User]) -> tuple[str, str]:
         return "", "No felt-heard ratings yet."
     words = ", ".join(f"{m:.1f}".rstrip("0").rstrip(".") for m in means)
     return charts.sparkline(means), f"Felt heard, last {len(means)} dialogues (mean of 5): {words}."
+
+
+# --- closing exits ------------------------------------------------------------------------------
+
+
+def exits_own(*, user: User, couple: Couple) -> list[Exit]:
+    """The person's own exits (private to them), each with the agreement closing it, if any."""
+    return list(
+        Exit.objects.filter(couple=couple, author=user, removed_at__isnull=True).select_related(
+            "closing"
+        )
+    )
+
+
+def exits_closing(*, couple: Couple) -> list[AgreementView]:
+    """The exits either partner has chosen to close, as agreements both of them see."""
+    return [v for v in _agreements(couple) if v.agreement.giver_wrote]
+
+
+def exits_export(*, user: User) -> list[dict]:
+    """This person's own exits (their partner's are never in it)."""
+    return [
+        {
+            "id": e.public_id,
+            "couple": e.couple.public_id,
+            "exit": e.text,
+            "what_i_avoid": e.avoids,
+            "created_at": when(e.created_at),
+            "removed_at": when(e.removed_at),
+        }
+        for e in Exit.objects.filter(author=user).select_related("couple").order_by("created_at")
+    ]
 
 
 # --- the childhood reflection -----------------------------------------------------------------

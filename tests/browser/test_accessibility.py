@@ -98,6 +98,9 @@ EXCLUDED: dict[str, str] = {
     "practice:caring_give": "POST only: the button is on the caring page",
     "practice:caring_acknowledge": "POST only: the button is on the caring page",
     "practice:reflection_share": "POST only: the buttons are on the reflection page",
+    "practice:exit_add": "POST only: the form is on the exits page",
+    "practice:exit_remove": "POST only: the button is on the exits page",
+    "practice:exit_close": "POST only: the form is on the exits page",
     "mfa_download_recovery_codes": "a text file download, not a page",
     "account_confirm_login_code": "logging in by emailed code is off: answers 404 (checked)",
     "admin:jsi18n": "JavaScript for the admin, not a page",
@@ -244,6 +247,7 @@ def pages(world: World) -> dict[str, list[str]]:
         "practice:caring": [reverse("practice:caring")],
         "practice:progress": [reverse("practice:progress")],
         "practice:reflection": [reverse("practice:reflection")],
+        "practice:exits": [reverse("practice:exits")],
         "therapists:couple_progress": [
             reverse("therapists:couple_progress", args=[world.couple_public_id])
         ],

@@ -29,6 +29,7 @@ from practice.models import (
     CaringBehaviour,
     CaringList,
     ChildhoodReflection,
+    Exit,
 )
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
@@ -48,6 +49,7 @@ PRIVATE_TEXT_FIELDS = {
     "practice.caringbehaviour": ["text"],
     # A partner's childhood reflection: not registered in the admin at all.
     "practice.childhoodreflection": ["answers"],
+    "practice.exit": ["text", "avoids"],  # not registered in the admin at all
 }
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
@@ -82,6 +84,7 @@ NOT_PRIVATE = {
     "practice.caringbehaviour": {"public_id", "client_token"},
     "practice.caringgiven": {"public_id"},
     "practice.childhoodreflection": {"public_id"},
+    "practice.exit": {"public_id", "client_token"},
 }
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -143,6 +146,7 @@ def private_rows(pair, alex, sam, outsider, therapist, link, staff):
         shared_with_partner_at=timezone.now(),
         shared_with_therapist_at=timezone.now(),
     )
+    Exit.objects.create(couple=pair, author=alex, text="e", avoids="v")
     marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
     for label, fields in PRIVATE_TEXT_FIELDS.items():
         model = apps.get_model(label)

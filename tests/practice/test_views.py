@@ -3,6 +3,8 @@ before its author shares it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from couples.encrypted import PREFIX
@@ -400,3 +402,118 @@ def test_the_parent_child_dialogue_page_opens_the_shared_reflections(client_as, 
     dialogue_services.session_end(session_public_id=session.public_id, user=alex)
     other = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Sundays")
     assert REFLECTION not in client_as("sam").get(f"/dialogues/{other.public_id}/").content.decode()
+
+
+# --- closing exits: a private list, one exit closed as an agreement the partner sees ----------
+
+ALEX_EXIT = "zq-alex-exit-phone-at-dinner"
+EXITS = "/between/exits/"
+
+
+@pytest.fixture
+def alex_exit(pair, alex):
+    return services.exit_add(user=alex, text=ALEX_EXIT, avoids="the quiet after work")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_exits_page_is_each_partners_own_and_the_list_private(
+    client_as, pair, alex_exit, link, role
+):
+    response = client_as(role).get(EXITS)
+    if role == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif role in PARTNERS or role == "outsider":
+        assert response.status_code == 200
+        body = text_of(response)
+        assert (ALEX_EXIT in body) == (role == "alex")
+        assert ("the quiet after work" in body) == (role == "alex")
+    else:
+        assert response.status_code == 404
+
+
+def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
+    client_as, pair, alex_exit, sam
+):
+    from practice.models import Agreement
+
+    alex_client, sam_client = client_as("alex"), client_as("sam")
+    response = alex_client.post(
+        f"{EXITS}{alex_exit.public_id}/close/", {"how": "reduce", "days": "10"}
+    )
+    assert response.status_code == 302
+    agreement = Agreement.objects.get()
+    assert agreement.giver.display_name == "Alex" and agreement.receiver == sam
+    assert agreement.text == f"reduce my exit: {ALEX_EXIT}" and agreement.days == 10
+    # Sam sees it (on the exits page and at home) but still not the "what I avoid"
+    for page in (EXITS, "/"):
+        body = text_of(sam_client.get(page))
+        assert f"reduce my exit: {ALEX_EXIT}" in body and "the quiet after work" not in body
+    response = sam_client.post(
+        f"/between/agreements/{agreement.public_id}/thanks/", {"text": "Thank you for dinners"}
+    )
+    assert response.status_code in (200, 302)
+    assert "Thank you for dinners" in text_of(alex_client.get("/"))
+    # agreeing twice is once
+    alex_client.post(f"{EXITS}{alex_exit.public_id}/close/", {"how": "close", "days": "10"})
+    assert Agreement.objects.count() == 1
+
+
+def test_only_its_author_closes_or_removes_an_exit(client_as, pair, alex_exit, link):
+    from practice.models import Agreement
+
+    for role in ("sam", "outsider"):
+        for action in ("close", "remove"):
+            response = client_as(role).post(
+                f"{EXITS}{alex_exit.public_id}/{action}/", {"how": "close", "days": "7"}
+            )
+            assert response.status_code == 404, (role, action)
+    for role in ("therapist", "staff", "single"):
+        response = client_as(role).post(f"{EXITS}{alex_exit.public_id}/remove/")
+        assert response.status_code == 404
+    alex_exit.refresh_from_db()
+    assert alex_exit.removed_at is None
+    assert not Agreement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"how": "vanish", "days": "7"}, "close the exit or to reduce it"),
+        ({"how": "close", "days": "0"}, "Please choose 1 to 90 days"),
+        ({"how": "close", "days": "many"}, "Please choose 1 to 90 days"),
+    ],
+)
+def test_a_bad_closing_gets_a_clear_message_and_agrees_nothing(
+    client_as, pair, alex_exit, data, message
+):
+    from practice.models import Agreement
+
+    response = client_as("alex").post(f"{EXITS}{alex_exit.public_id}/close/", data)
+    assert response.status_code == 400 and message in text_of(response)
+    assert not Agreement.objects.exists()
+
+
+def test_an_exit_needs_a_name_and_one_line(client_as, pair):
+    from practice.models import Exit
+
+    client = client_as("alex")
+    assert client.post(f"{EXITS}add/", {"text": ""}).status_code == 400
+    assert client.post(f"{EXITS}add/", {"text": "x" * 201}).status_code == 400
+    assert client.post(f"{EXITS}add/", {"text": "late\nnights"}).status_code == 400
+    assert not Exit.objects.exists()
+    token = "tok-1"
+    for _ in range(2):
+        client.post(f"{EXITS}add/", {"text": "Working late", "token": token})
+    assert Exit.objects.count() == 1
+
+
+def test_exits_are_in_their_authors_export_only(client_as, pair, alex_exit):
+    assert ALEX_EXIT in client_as("alex").get("/account/data/export/").content.decode()
+    assert ALEX_EXIT not in client_as("sam").get("/account/data/export/").content.decode()
+
+
+def test_the_exits_page_offers_an_exits_dialogue(client_as, pair, alex_exit):
+    page = client_as("alex").get(EXITS).content.decode()
+    assert 'href="/dialogues/new/?kind=exits"' in page
+    start = client_as("alex").get("/dialogues/new/?kind=exits").content.decode()
+    assert re.search(r'<input[^>]*value="exits"[^>]*checked', start)
