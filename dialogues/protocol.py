@@ -281,9 +281,11 @@ def _said_mirrored_checked(
     mirror_stems: tuple[str, ...] = ("If I got it, you said …", "Did I get it?"),
     mirror_explanation: str = "Say back what you heard, without adding, judging or answering.",
     hint: str | None = None,
+    box: str = "",
 ) -> tuple[Step, ...]:
     """Three steps: the sender says one piece (with its stems), the receiver mirrors it, the
-    sender checks ("Did I get it?"); a correction goes back to the mirror, a yes to ``then``."""
+    sender checks ("Did I get it?"); a correction goes back to the mirror, a yes to ``then``.
+    ``box``: the label of the sender's text box (the first stem if empty)."""
     return (
         Step(
             name=prefix,
@@ -292,7 +294,7 @@ def _said_mirrored_checked(
             explanation=explanation,
             stems=stems,
             waiting=waiting,
-            moves=(Move(move, label, (_text(stems[0]),), to=f"{prefix}_mirror"),),
+            moves=(Move(move, label, (_text(box or stems[0]),), to=f"{prefix}_mirror"),),
             hint=hint,
         ),
         Step(
@@ -465,6 +467,7 @@ def _parent_child_steps() -> tuple[Step, ...]:
                 waiting="{name} is answering as the child they were.",
                 move="answer_as_child",
                 label="Answer",
+                box="Your answer, as the child you were",
                 then=then,
                 mirror_stems=("If I got it, you said …", "Did I get it?"),
                 mirror_explanation=(
@@ -533,6 +536,7 @@ def _exits_steps() -> tuple[Step, ...]:
             waiting="{name} is telling you about an exit they're closing.",
             move="share_exit",
             label="Send",
+            box="The exit you're closing, and what you avoid by it",
             then="exit_validation",
             hint="send",
         ),

@@ -198,3 +198,54 @@ def test_a_therapist_starts_a_parent_child_dialogue_from_their_page(
         expect(page.locator(".turn.coaching").last).to_contain_text("Speak as the little one.")
     screenshots(t, artifacts_dir, "therapist-console")
     screenshots(a, artifacts_dir, "parent-child-with-therapist")
+
+
+def test_the_start_page_suggests_the_warm_up_the_first_time(pair, alex, page_as, artifacts_dir):
+    a = page_as(alex)
+    a.goto("/dialogues/new/")
+    expect(a.locator(".kind-suggestion")).to_contain_text("Appreciation warm-up")
+    expect(a.get_by_label("Appreciation warm-up")).to_be_checked()
+    expect(a.locator("#kind-parent_child-description")).to_contain_text(
+        "Best with your therapist present"
+    )
+    screenshots(a, artifacts_dir, "start")
+
+
+def test_a_reflection_shared_and_an_exit_closed_in_two_browsers(
+    pair, alex, sam, page_as, artifacts_dir
+):
+    a = page_as(alex)
+    s = page_as(sam, viewport="phone")
+    a.goto("/between/reflection/")
+    expect(a.locator(".status.waiting")).to_contain_text("Private")
+    a.get_by_label("What you wanted most as a child and didn't get").fill("To be listened to.")
+    a.get_by_label("How you reacted then").fill("I went quiet.")
+    a.get_by_role("button", name="Save my answers").click()
+    expect(a.get_by_label("How you reacted then")).to_have_value("I went quiet.")
+    s.goto("/between/reflection/")
+    expect(s.locator("#shared-with-you")).to_contain_text("Alex hasn't shared a reflection")
+    a.get_by_role("button", name="Share with Sam").click()
+    expect(a.get_by_role("button", name="Stop sharing with Sam")).to_be_visible()
+    screenshots(a, artifacts_dir, "reflection")
+    s.reload()
+    expect(s.locator("#shared-with-you")).to_contain_text("To be listened to.")
+    screenshots(s, artifacts_dir, "reflection-shared")
+
+    a.goto("/between/exits/")
+    a.get_by_label("An exit of mine").fill("Scrolling my phone in bed")
+    a.get_by_label("What I avoid by it (optional)").fill("Talking about the day")
+    a.get_by_role("button", name="Add to my list").click()
+    expect(a.locator(".exit-list")).to_contain_text("Scrolling my phone in bed")
+    a.get_by_label("Reduce it").check()
+    a.get_by_role("button", name="Agree to it").click()
+    expect(a.locator(".exit-list")).to_contain_text("You agreed to reduce my exit")
+    screenshots(a, artifacts_dir, "exits")
+    s.goto("/")
+    agreement = s.locator("article.agreement", has_text="Scrolling my phone in bed")
+    expect(agreement).to_contain_text("Alex agreed to")
+    expect(s.locator("main")).not_to_contain_text("Talking about the day")
+    agreement.get_by_label("Send Alex a one-line appreciation").fill("Thank you for bedtime.")
+    agreement.get_by_role("button", name="Send").click()
+    expect(a.locator("#home-practice")).to_have_count(0)  # Alex is on the exits page
+    a.goto("/")
+    expect(a.locator("article.agreement")).to_contain_text("Thank you for bedtime.")
