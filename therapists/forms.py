@@ -171,7 +171,9 @@ class FacilitatedStartForm(forms.Form):
     def __init__(self, *args, partners=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.partners = {p.public_id: p for p in partners}
-        self.fields["first"].choices = [(p.public_id, p.display_name) for p in partners]
+        first = self.fields["first"]
+        assert isinstance(first, forms.ChoiceField)
+        first.choices = [(p.public_id, p.display_name) for p in partners]
 
 
 class TherapistCodeForm(forms.Form):
