@@ -23,7 +23,7 @@ MIN_DAYS, MAX_DAYS = 1, 90
 MAX_EXIT = 200  # one line
 MAX_EXITS = 20
 # Closing an exit, or reducing it: what the agreement then says the giver agreed to.
-EXIT_PLEDGES = {"close": "close my exit: {exit}", "reduce": "reduce my exit: {exit}"}
+EXIT_PLEDGES = {"shut": "close my exit: {exit}", "lessen": "reduce my exit: {exit}"}
 # Practices a therapist's homework can ask for ("do three caring behaviours a week").
 CARING = "caring"
 AGREEMENT_DAY = "agreement_day"
@@ -59,7 +59,7 @@ class Agreement(models.Model):
     # An exit its giver chose to close: the agreement's text is the giver's own words (a gift
     # quotes the receiver's request). One agreement per exit.
     exit = models.OneToOneField(
-        "practice.Exit", on_delete=models.SET_NULL, null=True, blank=True, related_name="closing"
+        "practice.Exit", on_delete=models.SET_NULL, null=True, blank=True, related_name="closed_by"
     )
     giver_wrote = models.BooleanField(default=False)  # whose words `text` is (for erasing)
     starts_on = models.DateField()

@@ -299,7 +299,7 @@ def exits_own(*, user: User, couple: Couple) -> list[Exit]:
     """The person's own exits (private to them), each with the agreement closing it, if any."""
     return list(
         Exit.objects.filter(couple=couple, author=user, removed_at__isnull=True).select_related(
-            "closing"
+            "closed_by"
         )
     )
 

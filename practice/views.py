@@ -253,7 +253,7 @@ def _exits_page(request: AuthedRequest, *, form=None, error: str = "", status: i
     couple, partner = request.couple, request.partner  # type: ignore[attr-defined]
     context = {
         "exits": selectors.exits_own(user=request.user, couple=couple),
-        "closing": selectors.exits_closing(couple=couple),
+        "exits_closed": selectors.exits_closing(couple=couple),
         "exit_form": form or ExitForm(),
         "partner": partner,
         "pledges": list(EXIT_PLEDGES),

@@ -488,7 +488,6 @@ def note_add(
     return note
 
 
-@transaction.atomic
 def dialogue_start_facilitated(
     *, therapist: User, couple: Couple, first: User, kind: str, topic: str
 ) -> DialogueSession:
@@ -520,6 +519,7 @@ def dialogue_start_facilitated(
     return session
 
 
+@transaction.atomic
 def homework_assign(
     *,
     therapist: User,

@@ -336,7 +336,7 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     closing = practice_services.exit_close(
         user=alice,
         exit_public_id=Exit.objects.get(author=alice).public_id,
-        how="close",
+        how="shut",
         days=14,
     )
     practice_services.agreement_thank(

@@ -438,7 +438,7 @@ def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
 
     alex_client, sam_client = client_as("alex"), client_as("sam")
     response = alex_client.post(
-        f"{EXITS}{alex_exit.public_id}/close/", {"how": "reduce", "days": "10"}
+        f"{EXITS}{alex_exit.public_id}/close/", {"how": "lessen", "days": "10"}
     )
     assert response.status_code == 302
     agreement = Agreement.objects.get()
@@ -454,7 +454,7 @@ def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
     assert response.status_code in (200, 302)
     assert "Thank you for dinners" in text_of(alex_client.get("/"))
     # agreeing twice is once
-    alex_client.post(f"{EXITS}{alex_exit.public_id}/close/", {"how": "close", "days": "10"})
+    alex_client.post(f"{EXITS}{alex_exit.public_id}/close/", {"how": "shut", "days": "10"})
     assert Agreement.objects.count() == 1
 
 
@@ -464,7 +464,7 @@ def test_only_its_author_closes_or_removes_an_exit(client_as, pair, alex_exit, l
     for role in ("sam", "outsider"):
         for action in ("close", "remove"):
             response = client_as(role).post(
-                f"{EXITS}{alex_exit.public_id}/{action}/", {"how": "close", "days": "7"}
+                f"{EXITS}{alex_exit.public_id}/{action}/", {"how": "shut", "days": "7"}
             )
             assert response.status_code == 404, (role, action)
     for role in ("therapist", "staff", "single"):
@@ -479,8 +479,8 @@ def test_only_its_author_closes_or_removes_an_exit(client_as, pair, alex_exit, l
     "data, message",
     [
         ({"how": "vanish", "days": "7"}, "close the exit or to reduce it"),
-        ({"how": "close", "days": "0"}, "Please choose 1 to 90 days"),
-        ({"how": "close", "days": "many"}, "Please choose 1 to 90 days"),
+        ({"how": "shut", "days": "0"}, "Please choose 1 to 90 days"),
+        ({"how": "shut", "days": "many"}, "Please choose 1 to 90 days"),
     ],
 )
 def test_a_bad_closing_gets_a_clear_message_and_agrees_nothing(
