@@ -446,7 +446,7 @@ def _parent_child_steps() -> tuple[Step, ...]:
             )
         else:
             ask = Move("ask_caregiver_question", question, to=prefix)
-            ask_explanation = "Still in the caregiver's role, ask the next question, kindly."
+            ask_explanation = "Still in the caregiver's role, kindly ask what comes next."
         steps.append(
             Step(
                 name=f"{prefix}_ask",
@@ -1057,9 +1057,9 @@ KINDS: dict[Kind, KindInfo] = {
         kind=Kind.PARENT_CHILD,
         title="Parent-Child Dialogue",
         description=(
-            "You speak as the child you were; your partner, in your caregiver's role, asks four "
-            "gentle questions and mirrors each answer, then steps out of the role to validate "
-            "and empathise."
+            "You speak as the child you were; your partner, in your caregiver's role, gently asks "
+            "what it was like and what you needed, mirrors each answer, then steps out of the "
+            "role to validate and empathise."
         ),
         steps=(APPOINTMENT, SCHEDULED, *_PARENT_CHILD_ROUND, CLOSING, FINISHED),
         first_step=APPOINTMENT,
