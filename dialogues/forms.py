@@ -27,17 +27,16 @@ class StartDialogueForm(forms.Form):
         error_messages={"required": "Please name the topic in a short sentence."},
     )
 
-    def kinds(self) -> list[tuple[Any, str, str]]:
-        """Each kind's radio button, the id of its description and the one-line description
-        (the protocol's), which the button is described by."""
+    def kinds(self) -> list[tuple[Any, str, protocol.KindInfo]]:
+        """Each kind's radio button, the id of its description and the kind as the protocol
+        describes it (its plain description, when to choose it, whether a therapist should be
+        there), which the button is described by."""
         choices = []
         for choice in self["kind"]:
             value = str(choice.data["value"])
             description_id = f"kind-{value}-description"
             choice.data["attrs"] = {**choice.data["attrs"], "aria-describedby": description_id}
-            choices.append(
-                (choice, description_id, protocol.KINDS[protocol.Kind(value)].description)
-            )
+            choices.append((choice, description_id, protocol.KINDS[protocol.Kind(value)]))
         return choices
 
 

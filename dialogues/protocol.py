@@ -74,6 +74,9 @@ class Kind(StrEnum):
     INTENTIONAL = "intentional"
     APPRECIATION = "appreciation"
     BEHAVIOR_CHANGE = "behavior_change"
+    WARM_UP = "warm_up"
+    PARENT_CHILD = "parent_child"
+    EXITS = "exits"
 
 
 class Actor(StrEnum):
@@ -224,6 +227,13 @@ class KindInfo:
     first_step: str
     round_steps: tuple[str, ...] = ()  # the steps one round goes through, in order
     max_rounds: int | None = None  # None = as many rounds as the couple likes
+    # The start page's suggestion: when this kind is the one to choose (one plain phrase).
+    suggested_for: str = ""
+    # Best done with a linked therapist present (the start page says so; a therapist may
+    # start it for the couple from their page).
+    with_therapist: bool = False
+    # The childhood reflections the partners share can be opened beside it.
+    reflection: bool = False
 
     @property
     def round_start(self) -> str:
@@ -259,6 +269,289 @@ def _not_quite(back_to: str) -> Move:
         stems=("What I meant was …", "The part I'd like you to hear again is …"),
         opens_first=True,
         send_label="Send, so they can mirror again",
+    )
+
+
+def _said_mirrored_checked(
+    *,
+    prefix: str,
+    title: str,
+    explanation: str,
+    stems: tuple[str, ...],
+    waiting: str,
+    move: str,
+    label: str,
+    then: str,
+    mirror_stems: tuple[str, ...] = ("If I got it, you said …", "Did I get it?"),
+    mirror_explanation: str = "Say back what you heard, without adding, judging or answering.",
+    hint: str | None = None,
+    box: str = "",
+) -> tuple[Step, ...]:
+    """Three steps: the sender says one piece (with its stems), the receiver mirrors it, the
+    sender checks ("Did I get it?"); a correction goes back to the mirror, a yes to ``then``.
+    ``box``: the label of the sender's text box (the first stem if empty)."""
+    return (
+        Step(
+            name=prefix,
+            title=title,
+            actor=Actor.SENDER,
+            explanation=explanation,
+            stems=stems,
+            waiting=waiting,
+            moves=(Move(move, label, (_text(box or stems[0]),), to=f"{prefix}_mirror"),),
+            hint=hint,
+        ),
+        Step(
+            name=f"{prefix}_mirror",
+            title="Mirroring",
+            actor=Actor.RECEIVER,
+            explanation=mirror_explanation,
+            stems=mirror_stems,
+            waiting="{name} is mirroring what you said.",
+            moves=(
+                Move("mirror", "Mirror back", (_text("What you heard"),), to=f"{prefix}_check"),
+            ),
+            hint="mirror",
+        ),
+        Step(
+            name=f"{prefix}_check",
+            title="Did they get it?",
+            actor=Actor.SENDER,
+            explanation="Let your partner know if they heard you, or gently say what they missed.",
+            stems=(),
+            waiting="{name} is checking whether you got it.",
+            moves=(Move("got_it", "Yes, you got it", to=then), _not_quite(f"{prefix}_mirror")),
+        ),
+    )
+
+
+def _validated_empathized(*, prefix: str, explanation: str, then: str) -> tuple[Step, ...]:
+    """The receiver says what makes sense and names the feelings they imagine; the sender
+    confirms the feelings or adds one. Then ``then``."""
+    return (
+        Step(
+            name=f"{prefix}_validation",
+            title="Validation",
+            actor=Actor.RECEIVER,
+            explanation=explanation,
+            stems=("You make sense, and what makes sense is …",),
+            waiting="{name} is saying what makes sense to them.",
+            moves=(
+                Move(
+                    "validate",
+                    "Share validation",
+                    (_text("What makes sense to you"),),
+                    to=f"{prefix}_empathy",
+                ),
+            ),
+            hint="mirror",
+        ),
+        Step(
+            name=f"{prefix}_empathy",
+            title="Empathy",
+            actor=Actor.RECEIVER,
+            explanation="Name the feelings you imagine your partner has — single feeling words.",
+            stems=("I imagine you might be feeling …", "Did I get that?"),
+            waiting="{name} is imagining how you feel.",
+            moves=(
+                Move(
+                    "empathize",
+                    "Share empathy",
+                    (_text("The feelings you imagine"), _FEELINGS),
+                    to=f"{prefix}_empathy_check",
+                ),
+            ),
+            hint="empathy",
+            feelings=True,
+        ),
+        Step(
+            name=f"{prefix}_empathy_check",
+            title="Did they get your feelings?",
+            actor=Actor.SENDER,
+            explanation="Let your partner know if they named your feelings, or add one.",
+            stems=(),
+            waiting="{name} is checking the feelings you named.",
+            moves=(
+                Move("confirm", "Yes, that's it", to=then),
+                Move(
+                    "add",
+                    "Add a feeling",
+                    (_text("The feelings you'd add"), _FEELINGS),
+                    to=f"{prefix}_empathy",
+                    stems=("I also feel …",),
+                    opens_first=True,
+                    send_label="Send the feelings",
+                ),
+            ),
+            feelings=True,
+        ),
+    )
+
+
+# The Parent-Child Dialogue's questions, asked by the receiver in the caregiver's role, in
+# order: (step prefix, the question, what the sender's answer box stems with).
+PARENT_CHILD_QUESTIONS = (
+    (
+        "pc_life",
+        "I am your … What was it like to live with me?",
+        ("Living with you was …", "As a child I felt …"),
+    ),
+    ("pc_worst", "What was the worst of it?", ("The worst of it was …", "What hurt most was …")),
+    (
+        "pc_need_then",
+        "What did you need most from me that you didn't get?",
+        ("What I needed most from you was …", "I wish you had …"),
+    ),
+    (
+        "pc_need_now",
+        "What do you need most from me now, as your partner?",
+        ("What I need most from you now is …", "It would heal something if you …"),
+    ),
+)
+
+
+def _parent_child_steps() -> tuple[Step, ...]:
+    """The sender names the caregiver; the receiver, in that role, asks each question; each
+    answer (from the sender's childhood self) is mirrored and checked; then the receiver steps
+    out of the role, validates and empathises, and they may switch."""
+    steps: list[Step] = [
+        Step(
+            name="pc_caregiver",
+            title="Who will your partner be?",
+            actor=Actor.SENDER,
+            explanation=(
+                "Choose the caregiver your partner will speak as (a parent, or whoever raised "
+                "you). You will answer as the child you were."
+            ),
+            stems=("Please be my …",),
+            waiting="{name} is choosing which caregiver you will speak as.",
+            moves=(
+                Move(
+                    "name_caregiver",
+                    "Ask my partner to be them",
+                    (_text("Whom your partner will be"),),
+                    to="pc_life_ask",
+                ),
+            ),
+        ),
+    ]
+    for index, (prefix, question, answer_stems) in enumerate(PARENT_CHILD_QUESTIONS):
+        last = index == len(PARENT_CHILD_QUESTIONS) - 1
+        then = "pc_validation" if last else f"{PARENT_CHILD_QUESTIONS[index + 1][0]}_ask"
+        if index == 0:
+            ask = Move(
+                "ask_as_caregiver",
+                "Ask",
+                (_text("In the caregiver's role"),),
+                to=prefix,
+            )
+            ask_explanation = (
+                "Step gently into the role your partner asked for: say who you are, and ask."
+            )
+        else:
+            ask = Move("ask_caregiver_question", question, to=prefix)
+            ask_explanation = "Still in the caregiver's role, kindly ask what comes next."
+        steps.append(
+            Step(
+                name=f"{prefix}_ask",
+                title=question.replace("I am your … ", ""),
+                actor=Actor.RECEIVER,
+                explanation=ask_explanation,
+                stems=(question,) if index == 0 else (),
+                waiting="{name} is asking, in the caregiver's role.",
+                moves=(ask,),
+            )
+        )
+        steps.extend(
+            _said_mirrored_checked(
+                prefix=prefix,
+                title=question.replace("I am your … ", ""),
+                explanation="Answer as the child you were: say what comes, in a few sentences.",
+                stems=answer_stems,
+                waiting="{name} is answering as the child they were.",
+                move="answer_as_child",
+                label="Answer",
+                box="Your answer, as the child you were",
+                then=then,
+                mirror_stems=("If I got it, you said …", "Did I get it?"),
+                mirror_explanation=(
+                    "Still in the role, say back what the child told you, without defending "
+                    "or explaining."
+                ),
+            )
+        )
+    steps.extend(
+        _validated_empathized(
+            prefix="pc",
+            explanation=(
+                "Step out of the role and speak as yourself, the partner: say what makes sense "
+                "about what that child lived through."
+            ),
+            then="switch",
+        )
+    )
+    return tuple(steps)
+
+
+# The warm-up's stems, sent one after another, each mirrored and checked:
+# (step prefix, the stem, the move, its transcript phrase).
+WARM_UP_STEMS = (
+    ("warmup_appreciate", "Something I appreciate about you is …", "appreciate"),
+    ("warmup_memory", "A memory I treasure is …", "share_memory"),
+    ("warmup_admire", "Something I admire in you is …", "share_admiration"),
+)
+
+
+def _warm_up_steps() -> tuple[Step, ...]:
+    steps: list[Step] = []
+    for index, (prefix, stem, move) in enumerate(WARM_UP_STEMS):
+        last = index == len(WARM_UP_STEMS) - 1
+        steps.extend(
+            _said_mirrored_checked(
+                prefix=prefix,
+                title=stem.replace(" …", "…"),
+                explanation="Finish the sentence with something warm and true about your partner.",
+                stems=(stem,),
+                waiting="{name} is writing something warm for you.",
+                move=move,
+                label="Send",
+                then=_NEXT_ROUND_OR_FINISH if last else WARM_UP_STEMS[index + 1][0],
+                mirror_stems=("If I got it, you said …", "Did I get it?"),
+                mirror_explanation="Say back what you heard, and let it land.",
+            )
+        )
+    return tuple(steps)
+
+
+def _exits_steps() -> tuple[Step, ...]:
+    return (
+        *_said_mirrored_checked(
+            prefix="exit_share",
+            title="An exit I'm closing",
+            explanation=(
+                "Tell your partner about one exit you are closing or reducing: what you do, "
+                "what you avoid by it, and what you will do instead."
+            ),
+            stems=(
+                "An exit I'd like to close is …",
+                "What I avoid by it is …",
+                "What I'll do instead is …",
+            ),
+            waiting="{name} is telling you about an exit they're closing.",
+            move="share_exit",
+            label="Send",
+            box="The exit you're closing, and what you avoid by it",
+            then="exit_validation",
+            hint="send",
+        ),
+        *_validated_empathized(
+            prefix="exit",
+            explanation=(
+                "Say what makes sense about that exit and about closing it — "
+                "you don't have to agree."
+            ),
+            then="switch",
+        ),
     )
 
 
@@ -602,6 +895,10 @@ _STEP_LIST: tuple[Step, ...] = (
             ),
         ),
     ),
+    # ---- warm-up, Parent-Child Dialogue, exits dialogue ---------------------------
+    *_warm_up_steps(),
+    *_parent_child_steps(),
+    *_exits_steps(),
     # ---- terminal ----------------------------------------------------------------
     Step(
         name=FINISHED,
@@ -664,6 +961,13 @@ MOVE_PHRASES = {
     "agree_to_close": "agreed to close",
     "close": "closed with an appreciation",
     "appreciate": "shared an appreciation",
+    "share_memory": "shared a memory they treasure",
+    "share_admiration": "shared something they admire",
+    "name_caregiver": "named the caregiver to speak as",
+    "ask_as_caregiver": "asked, in the caregiver's role",
+    "ask_caregiver_question": "asked",
+    "answer_as_child": "answered as the child they were",
+    "share_exit": "shared an exit they're closing",
 }
 STARTING_MOVES = frozenset(m.name for step in _STEP_LIST for m in step.moves if m.starts_dialogue)
 BEFORE_START = frozenset({APPOINTMENT, SCHEDULED})  # the steps before the dialogue begins
@@ -687,8 +991,25 @@ _INTENTIONAL_ROUND = (
 )
 _APPRECIATION_ROUND = ("appreciate", "appreciation_mirror", "appreciation_check")
 _CHANGE_ROUND = ("change_requests", "change_gift")
+_SWITCH = ("switch", CLOSING_PROPOSED)  # swap roles or close, as after an intentional round
+_WARM_UP_ROUND = tuple(s.name for s in _warm_up_steps())
+_PARENT_CHILD_ROUND = (*(s.name for s in _parent_child_steps()), *_SWITCH)
+_EXITS_ROUND = (*(s.name for s in _exits_steps()), *_SWITCH)
 
 KINDS: dict[Kind, KindInfo] = {
+    Kind.WARM_UP: KindInfo(
+        kind=Kind.WARM_UP,
+        title="Appreciation warm-up",
+        description=(
+            "Three warm sentence stems each — something you appreciate, a memory you treasure, "
+            "something you admire — each heard and mirrored back. A gentle way to begin."
+        ),
+        steps=(APPOINTMENT, SCHEDULED, *_WARM_UP_ROUND, FINISHED),
+        first_step=APPOINTMENT,
+        round_steps=_WARM_UP_ROUND,
+        max_rounds=2,
+        suggested_for="your first time",
+    ),
     Kind.INTENTIONAL: KindInfo(
         kind=Kind.INTENTIONAL,
         title="Intentional Dialogue",
@@ -699,6 +1020,7 @@ KINDS: dict[Kind, KindInfo] = {
         steps=(APPOINTMENT, SCHEDULED, *_INTENTIONAL_ROUND, CLOSING, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_INTENTIONAL_ROUND,
+        suggested_for="a frustration you'd like to be heard about",
     ),
     Kind.APPRECIATION: KindInfo(
         kind=Kind.APPRECIATION,
@@ -708,6 +1030,7 @@ KINDS: dict[Kind, KindInfo] = {
         first_step=APPOINTMENT,
         round_steps=_APPRECIATION_ROUND,
         max_rounds=2,
+        suggested_for="a few quiet minutes of goodwill",
     ),
     Kind.BEHAVIOR_CHANGE: KindInfo(
         kind=Kind.BEHAVIOR_CHANGE,
@@ -720,8 +1043,40 @@ KINDS: dict[Kind, KindInfo] = {
         first_step=APPOINTMENT,
         round_steps=_CHANGE_ROUND,
         max_rounds=1,
+        suggested_for="a gift you'd like to ask for",
+    ),
+    Kind.EXITS: KindInfo(
+        kind=Kind.EXITS,
+        title="Exits dialogue",
+        description=(
+            "Tell your partner about one way you step out of the relationship (an exit) that "
+            "you are closing; they mirror, validate and empathise."
+        ),
+        steps=(APPOINTMENT, SCHEDULED, *_EXITS_ROUND, CLOSING, FINISHED),
+        first_step=APPOINTMENT,
+        round_steps=_EXITS_ROUND,
+        suggested_for="an exit you've chosen to close",
+    ),
+    Kind.PARENT_CHILD: KindInfo(
+        kind=Kind.PARENT_CHILD,
+        title="Parent-Child Dialogue",
+        description=(
+            "You speak as the child you were; your partner, in your caregiver's role, gently asks "
+            "what it was like and what you needed, mirrors each answer, then steps out of the "
+            "role to validate and empathise."
+        ),
+        steps=(APPOINTMENT, SCHEDULED, *_PARENT_CHILD_ROUND, CLOSING, FINISHED),
+        first_step=APPOINTMENT,
+        round_steps=_PARENT_CHILD_ROUND,
+        suggested_for="a deep pattern, with your therapist present",
+        with_therapist=True,
+        reflection=True,
     ),
 }
+
+# The kind the start page suggests: a gentle warm-up the first time, then the dialogue itself.
+FIRST_TIME_KIND = Kind.WARM_UP
+USUAL_KIND = Kind.INTENTIONAL
 
 # Steps that are not part of a round's content and never rewind targets.
 _NOT_REWINDABLE = frozenset({APPOINTMENT, SCHEDULED, CLOSING, FINISHED})

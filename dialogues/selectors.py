@@ -814,6 +814,13 @@ def home_dialogues(*, user: User, couple: Couple | None) -> dict:
     }
 
 
+def dialogue_kind_suggested(*, couple: Couple) -> protocol.Kind:
+    """The kind the start page suggests: the warm-up until the couple has completed a
+    dialogue together, then the Intentional Dialogue."""
+    completed = couple.dialogue_sessions.filter(status=DialogueSession.Status.COMPLETED)
+    return protocol.USUAL_KIND if completed.exists() else protocol.FIRST_TIME_KIND
+
+
 def scheduled_dialogues_of(*, user: User) -> list[DialogueSession]:
     """This person's dialogues waiting for an appointed time (their calendar feed): their
     own appointments and booked sessions, and, for a therapist, the sessions they booked with

@@ -310,8 +310,13 @@ def session_change(
 # --- starting ------------------------------------------------------------------------------
 
 
-def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
-    """The starter names the topic and asks for an appointment ("Is now a good time?")."""
+def dialogue_start(
+    *, user: User, kind: str, topic: str, facilitator: User | None = None
+) -> DialogueSession:
+    """The starter names the topic and asks for an appointment ("Is now a good time?").
+
+    `facilitator`: a linked therapist who starts it for the couple (the caller has checked
+    their access); `user` is then the partner who goes first, and the request is theirs."""
     topic = (topic or "").strip()
     if not topic:
         raise DialogueError("Please name the topic in a short sentence.")
@@ -347,8 +352,10 @@ def dialogue_start(*, user: User, kind: str, topic: str) -> DialogueSession:
             _append_turn(
                 session,
                 Change(move=protocol.ASK, kind=Turn.Kind.EVENT, step=protocol.START, text=topic),
-                actor=user,
-                actor_role=protocol.role_of(state, protocol.SLOTS[0]),
+                actor=facilitator or user,
+                actor_role=FACILITATOR
+                if facilitator
+                else protocol.role_of(state, protocol.SLOTS[0]),
                 token=None,
             )
             session.step_seq = session.seq

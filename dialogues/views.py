@@ -56,7 +56,10 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
     if couple is None or partner is None:
         messages.info(request, "You can start a dialogue once your partner has joined you.")
         return redirect("home")
-    form = StartDialogueForm(request.POST or None)
+    suggested = selectors.dialogue_kind_suggested(couple=couple)
+    asked_for = request.GET.get("kind", "")  # a link to one kind ("Tell them in an Exits …")
+    chosen = asked_for if asked_for in {k.value for k in protocol.Kind} else suggested.value
+    form = StartDialogueForm(request.POST or None, initial={"kind": chosen})
     cooling = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -83,6 +86,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
         "partner": partner,
         "gate": safety.start_gate(user=request.user, couple=couple, partner=partner),
         "cooling": cooling,
+        "suggested": protocol.kind_info(suggested),
         **_checkin_context(request.POST),
     }
     return render(request, "dialogues/new.html", context, status=status)

@@ -4,7 +4,16 @@ import secrets
 
 from django import forms
 
-from practice.models import FORM_TOKEN, MAX_APPRECIATION, MAX_CARING, MAX_DAYS, MIN_DAYS
+from practice.models import (
+    FORM_TOKEN,
+    MAX_APPRECIATION,
+    MAX_CARING,
+    MAX_DAYS,
+    MAX_EXIT,
+    MAX_REFLECTION,
+    MIN_DAYS,
+    REFLECTION_QUESTIONS,
+)
 
 
 def form_token() -> str:
@@ -37,3 +46,33 @@ class ThanksForm(OneTimeForm):
 
 class DaysForm(forms.Form):
     days = forms.IntegerField(label="For how many days", min_value=MIN_DAYS, max_value=MAX_DAYS)
+
+
+class ReflectionForm(forms.Form):
+    """The childhood reflection worksheet: one box per question, each may stay empty."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        for key, question, prompt in REFLECTION_QUESTIONS:
+            self.fields[key] = forms.CharField(
+                label=question,
+                help_text=prompt,
+                required=False,
+                max_length=MAX_REFLECTION,
+                widget=forms.Textarea(attrs={"rows": 4}),
+            )
+
+
+class ExitForm(OneTimeForm):
+    text = forms.CharField(
+        label="An exit of mine",
+        max_length=MAX_EXIT,
+        help_text="Something you do instead of being with your partner: a few words.",
+    )
+    avoids = forms.CharField(
+        label="What I avoid by it (optional)",
+        max_length=MAX_EXIT,
+        required=False,
+        help_text="The closeness, tension or feeling it spares you.",
+    )

@@ -1,6 +1,7 @@
-"""Agreements and caring behaviours. What partners write here is as private as dialogue text:
-encrypted at rest, never logged, never in the admin, in each partner's export, erased when
-its author deletes their account."""
+"""Agreements, caring behaviours and the childhood reflection. What partners write here is as
+private as dialogue text: encrypted at rest, never logged, never in the admin, in each
+partner's export (a reflection only in its author's), erased when its author deletes their
+account."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from couples.encrypted import EncryptedCharField, EncryptedTextField
+from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
 
 FORM_TOKEN = 64
@@ -19,6 +20,10 @@ MAX_APPRECIATION = 200  # one line
 MAX_CARING = 200
 MAX_CARING_ITEMS = 30
 MIN_DAYS, MAX_DAYS = 1, 90
+MAX_EXIT = 200  # one line
+MAX_EXITS = 20
+# Closing an exit, or reducing it: what the agreement then says the giver agreed to.
+EXIT_PLEDGES = {"shut": "close my exit: {exit}", "lessen": "reduce my exit: {exit}"}
 # Practices a therapist's homework can ask for ("do three caring behaviours a week").
 CARING = "caring"
 AGREEMENT_DAY = "agreement_day"
@@ -51,6 +56,12 @@ class Agreement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     text = EncryptedTextField()
+    # An exit its giver chose to close: the agreement's text is the giver's own words (a gift
+    # quotes the receiver's request). One agreement per exit.
+    exit = models.OneToOneField(
+        "practice.Exit", on_delete=models.SET_NULL, null=True, blank=True, related_name="closed_by"
+    )
+    giver_wrote = models.BooleanField(default=False)  # whose words `text` is (for erasing)
     starts_on = models.DateField()
     days = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -174,3 +185,92 @@ class CaringGiven(models.Model):
 
     def __str__(self) -> str:
         return f"Caring given {self.public_id[:6]}"
+
+
+class Exit(models.Model):
+    """One way a partner steps out of the relationship to avoid closeness or tension (work,
+    the phone, TV, going out …), and what they avoid by it: on their own list, private."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = EncryptedCharField(max_length=MAX_EXIT)
+    avoids = EncryptedCharField(max_length=MAX_EXIT, blank=True)
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_exit_per_form_token",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Exit {self.public_id[:6]}"  # never the text
+
+
+# The childhood reflection worksheet: (key, question, a gentle prompt). Each partner answers
+# alone; any answer may stay empty.
+MAX_REFLECTION = 2000
+REFLECTION_QUESTIONS = (
+    (
+        "caregivers_positive",
+        "The good in the people who raised you",
+        "Their positive traits, as you remember them: warm, funny, steady, there for you …",
+    ),
+    (
+        "caregivers_negative",
+        "What was hard about them",
+        "Their negative traits: busy, critical, distant, unpredictable, anxious …",
+    ),
+    (
+        "wanted_most",
+        "What you wanted most as a child and didn't get",
+        "To be listened to, held, noticed, allowed to make mistakes …",
+    ),
+    (
+        "reactions",
+        "How you reacted then",
+        "What you did to cope: went quiet, tried harder, got angry, hid away …",
+    ),
+    (
+        "feelings_now",
+        "The feelings today's frustrations bring back",
+        "When you and your partner struggle now, which old feelings return?",
+    ),
+)
+REFLECTION_KEYS = tuple(key for key, _question, _prompt in REFLECTION_QUESTIONS)
+# Whom a reflection can be shared with, each separately and revocably.
+PARTNER, THERAPIST = "partner", "therapist"
+
+
+class ChildhoodReflection(models.Model):
+    """One partner's childhood reflection, in one couple: private to its author until they
+    share it with their partner and/or their linked therapist (each may be withdrawn)."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    answers = EncryptedJSONField(default=dict)  # REFLECTION_KEYS -> text
+    shared_with_partner_at = models.DateTimeField(null=True, blank=True)
+    shared_with_therapist_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["couple", "author"], name="one_reflection_per_author")
+        ]
+
+    def __str__(self) -> str:
+        return f"Childhood reflection {self.public_id[:6]}"  # never the answers
+
+    def answered(self) -> list[tuple[str, str]]:
+        """(question, answer) for each question answered, in the worksheet's order."""
+        answers = self.answers or {}
+        return [(q, answers[key]) for key, q, _prompt in REFLECTION_QUESTIONS if answers.get(key)]

@@ -23,6 +23,8 @@ from practice.models import (
     CaringBehaviour,
     CaringGiven,
     CaringList,
+    ChildhoodReflection,
+    Exit,
 )
 
 WEEKS = 8  # the progress page's weeks
@@ -288,6 +290,84 @@ def heard_sparkline(*, couple: Couple, partners: list[User]) -> tuple[str, str]:
         return "", "No felt-heard ratings yet."
     words = ", ".join(f"{m:.1f}".rstrip("0").rstrip(".") for m in means)
     return charts.sparkline(means), f"Felt heard, last {len(means)} dialogues (mean of 5): {words}."
+
+
+# --- closing exits ------------------------------------------------------------------------------
+
+
+def exits_own(*, user: User, couple: Couple) -> list[Exit]:
+    """The person's own exits (private to them), each with the agreement closing it, if any."""
+    return list(
+        Exit.objects.filter(couple=couple, author=user, removed_at__isnull=True).select_related(
+            "closed_by"
+        )
+    )
+
+
+def exits_closing(*, couple: Couple) -> list[AgreementView]:
+    """The exits either partner has chosen to close, as agreements both of them see."""
+    return [v for v in _agreements(couple) if v.agreement.giver_wrote]
+
+
+def exits_export(*, user: User) -> list[dict]:
+    """This person's own exits (their partner's are never in it)."""
+    return [
+        {
+            "id": e.public_id,
+            "couple": e.couple.public_id,
+            "exit": e.text,
+            "what_i_avoid": e.avoids,
+            "created_at": when(e.created_at),
+            "removed_at": when(e.removed_at),
+        }
+        for e in Exit.objects.filter(author=user).select_related("couple").order_by("created_at")
+    ]
+
+
+# --- the childhood reflection -----------------------------------------------------------------
+# Its author always sees it; their partner only while it is shared with the partner; a linked
+# therapist (the caller checks the link) only while it is shared with the therapist.
+
+
+def reflection_own(*, user: User, couple: Couple) -> ChildhoodReflection | None:
+    return ChildhoodReflection.objects.filter(couple=couple, author=user).first()
+
+
+def reflection_shared_by_partner(
+    *, viewer: User, partner: User, couple: Couple
+) -> ChildhoodReflection | None:
+    """The partner's reflection, if they share it with the viewer now."""
+    if viewer.pk == partner.pk:
+        return None
+    return ChildhoodReflection.objects.filter(
+        couple=couple, author=partner, shared_with_partner_at__isnull=False
+    ).first()
+
+
+def reflections_shared_with_therapist(*, couple: Couple) -> list[ChildhoodReflection]:
+    """The reflections the couple's partners share with their linked therapist now."""
+    return list(
+        ChildhoodReflection.objects.filter(couple=couple, shared_with_therapist_at__isnull=False)
+        .select_related("author")
+        .order_by("author__display_name", "pk")
+    )
+
+
+def reflection_export(*, user: User) -> list[dict]:
+    """This person's own reflections only: never the partner's, even one shared with them."""
+    return [
+        {
+            "id": r.public_id,
+            "couple": r.couple.public_id,
+            "answers": [{"question": q, "answer": a} for q, a in r.answered()],
+            "shared_with_partner_since": when(r.shared_with_partner_at),
+            "shared_with_therapist_since": when(r.shared_with_therapist_at),
+            "updated_at": when(r.updated_at),
+        }
+        for r in ChildhoodReflection.objects.filter(author=user)
+        .select_related("couple")
+        .order_by("created_at", "pk")
+    ]
 
 
 # --- "your data" export --------------------------------------------------------------------

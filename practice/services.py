@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,26 +17,40 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from couples.models import Couple, User
-from couples.selectors import couple_for
+from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
 from imago_site import live
 from practice.models import (
     AGREEMENT_DAY,
     CARING,
+    EXIT_PLEDGES,
     MAX_APPRECIATION,
     MAX_CARING,
     MAX_CARING_ITEMS,
     MAX_DAYS,
+    MAX_EXIT,
+    MAX_EXITS,
+    MAX_REFLECTION,
     MIN_DAYS,
+    PARTNER,
+    REFLECTION_KEYS,
+    THERAPIST,
     Agreement,
     AgreementDay,
     AgreementThanks,
     CaringBehaviour,
     CaringGiven,
     CaringList,
+    ChildhoodReflection,
+    Exit,
 )
-from practice.selectors import agreements_export, caring_export
+from practice.selectors import (
+    agreements_export,
+    caring_export,
+    exits_export,
+    reflection_export,
+)
 
 logger = logging.getLogger("imago.practice")
 
@@ -323,6 +338,133 @@ def caring_acknowledge(*, user: User, given_public_id: str) -> CaringGiven:
     return given
 
 
+# --- closing exits ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exit_add(*, user: User, text: str, avoids: str = "", token: str | None = None) -> Exit:
+    """Add one of the person's exits to their own private list, and what they avoid by it."""
+    token = _token(token)
+    text = _line(text, limit=MAX_EXIT, empty="Please name the exit first, in a few words.")
+    avoids = (avoids or "").strip()
+    if avoids:
+        avoids = _line(avoids, limit=MAX_EXIT, empty="")
+    couple = _my_couple_locked(user)
+    mine = Exit.objects.filter(couple=couple, author=user)
+    if token:
+        saved = mine.filter(client_token=token).first()
+        if saved is not None:
+            return saved
+    if mine.filter(removed_at__isnull=True).count() >= MAX_EXITS:
+        raise PracticeError(f"A list holds up to {MAX_EXITS} exits: close some first.")
+    return Exit.objects.create(
+        couple=couple, author=user, text=text, avoids=avoids, client_token=token
+    )
+
+
+def _my_exit_locked(user: User, public_id: str) -> tuple[Couple, Exit]:
+    couple = _my_couple_locked(user)
+    exit_ = Exit.objects.filter(
+        public_id=_checked(public_id), couple=couple, author=user, removed_at__isnull=True
+    ).first()
+    if exit_ is None:
+        raise NotFound()
+    return couple, exit_
+
+
+@transaction.atomic
+def exit_remove(*, user: User, exit_public_id: str) -> Exit:
+    """Take an exit off one's own list (an agreement to close it stays)."""
+    _couple, exit_ = _my_exit_locked(user, exit_public_id)
+    exit_.removed_at = timezone.now()
+    exit_.save(update_fields=["removed_at"])
+    return exit_
+
+
+@transaction.atomic
+def exit_close(*, user: User, exit_public_id: str, how: str, days: object) -> Agreement:
+    """The person chooses to close (or reduce) one of their exits: an agreement of theirs,
+    which their partner sees and can appreciate, like a gift. Choosing it twice is once."""
+    if how not in EXIT_PLEDGES:
+        raise PracticeError("Please choose whether to close the exit or to reduce it.")
+    try:
+        days = int(str(days))
+    except ValueError:
+        raise PracticeError(f"Please choose {MIN_DAYS} to {MAX_DAYS} days.") from None
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise PracticeError(f"Please choose {MIN_DAYS} to {MAX_DAYS} days.")
+    couple, exit_ = _my_exit_locked(user, exit_public_id)
+    existing = Agreement.objects.filter(exit=exit_).first()
+    if existing is not None:
+        return existing
+    partner = partner_of(user=user, couple=couple)
+    if partner is None:
+        raise NotFound()
+    agreement = Agreement.objects.create(
+        couple=couple,
+        exit=exit_,
+        giver=user,
+        receiver=partner,
+        giver_wrote=True,
+        text=EXIT_PLEDGES[how].format(exit=exit_.text),
+        starts_on=today(),
+        days=days,
+    )
+    logger.info("exit closing agreed", extra={"agreement": agreement.public_id})
+    live.couple_changed(couple_id=couple.pk)
+    return agreement
+
+
+# --- the childhood reflection -------------------------------------------------------------------
+
+
+def _reflection_text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or "\x00" in value:
+        raise PracticeError("Please write your answers as plain text.")
+    text = value.strip()
+    if len(text) > MAX_REFLECTION:
+        raise PracticeError(f"Please keep each answer under {MAX_REFLECTION:,} characters.")
+    return text
+
+
+@transaction.atomic
+def reflection_save(*, user: User, answers: Mapping[str, object]) -> ChildhoodReflection:
+    """Save the person's own answers (any may be empty; unknown keys are ignored). Saving the
+    same answers again changes nothing but the time."""
+    cleaned = {key: _reflection_text(answers.get(key)) for key in REFLECTION_KEYS}
+    couple = _my_couple_locked(user)
+    reflection, _ = ChildhoodReflection.objects.get_or_create(couple=couple, author=user)
+    reflection.answers = {key: text for key, text in cleaned.items() if text}
+    reflection.updated_at = timezone.now()
+    reflection.save(update_fields=["answers", "updated_at"])
+    logger.info("reflection saved", extra={"reflection": reflection.public_id})
+    return reflection
+
+
+@transaction.atomic
+def reflection_share(*, user: User, audience: str, shared: bool) -> ChildhoodReflection:
+    """Share the person's reflection with their partner or their linked therapist (each
+    separately), or stop sharing it. Asking twice is once."""
+    if audience not in (PARTNER, THERAPIST):
+        raise PracticeError("Please choose whom to share it with: your partner or your therapist.")
+    couple = _my_couple_locked(user)
+    reflection = ChildhoodReflection.objects.filter(couple=couple, author=user).first()
+    if reflection is None or not reflection.answers:
+        raise PracticeError("Write at least one answer before sharing your reflection.")
+    field = "shared_with_partner_at" if audience == PARTNER else "shared_with_therapist_at"
+    if shared != (getattr(reflection, field) is not None):
+        setattr(reflection, field, timezone.now() if shared else None)
+        reflection.save(update_fields=[field])
+        logger.info(
+            "reflection sharing changed",
+            extra={"reflection": reflection.public_id, "audience": audience, "shared": shared},
+        )
+        live.couple_changed(couple_id=couple.pk)
+    return reflection
+
+
 # --- what couples tells us (couples/signals.py, inside its transaction) ----------------------
 
 
@@ -330,6 +472,8 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
     return {
         "agreements": agreements_export(user=user),
         "caring_behaviours": caring_export(user=user),
+        "childhood_reflections": reflection_export(user=user),
+        "exits": exits_export(user=user),
     }
 
 
@@ -344,9 +488,14 @@ def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> No
 def practice_erase_by(*, user: User) -> int:
     """Erase what this person wrote here: the requests of theirs that agreements quote, their
     appreciations and their caring list. The rows stay, so the partner's history still reads."""
-    erased = Agreement.objects.filter(receiver=user).update(text=REMOVED_NOTE)
+    # An agreement's text is its receiver's request, or (an exit closed) its giver's words.
+    erased = Agreement.objects.filter(
+        Q(receiver=user, giver_wrote=False) | Q(giver=user, giver_wrote=True)
+    ).update(text=REMOVED_NOTE)
     erased += AgreementThanks.objects.filter(author=user).update(text=REMOVED_NOTE)
     erased += CaringBehaviour.objects.filter(caring_list__author=user).update(text=REMOVED_NOTE)
+    erased += ChildhoodReflection.objects.filter(author=user).delete()[0]  # theirs alone
+    erased += Exit.objects.filter(author=user).delete()[0]
     logger.info("practice erased", extra={"count": erased})
     return erased
 
@@ -356,5 +505,7 @@ def practice_erase_of(*, couple: Couple) -> int:
     erased = Agreement.objects.filter(couple=couple).update(text=PURGED_NOTE)
     erased += AgreementThanks.objects.filter(agreement__couple=couple).update(text=PURGED_NOTE)
     erased += CaringBehaviour.objects.filter(caring_list__couple=couple).update(text=PURGED_NOTE)
+    erased += ChildhoodReflection.objects.filter(couple=couple).delete()[0]
+    erased += Exit.objects.filter(couple=couple).delete()[0]
     logger.info("practice erased", extra={"count": erased})
     return erased

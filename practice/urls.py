@@ -27,4 +27,10 @@ urlpatterns = [
     ),
     path("between/agreements/<str:public_id>/days/", views.agreement_days, name="agreement_days"),
     path("between/progress/", views.progress_page, name="progress"),
+    path("between/reflection/", views.reflection_page, name="reflection"),
+    path("between/exits/", views.exits_page, name="exits"),
+    path("between/exits/add/", views.exit_add, name="exit_add"),
+    path("between/exits/<str:public_id>/remove/", views.exit_remove, name="exit_remove"),
+    path("between/exits/<str:public_id>/close/", views.exit_close, name="exit_close"),
+    path("between/reflection/share/", views.reflection_share, name="reflection_share"),
 ]

@@ -8,21 +8,25 @@ from __future__ import annotations
 import datetime
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from couples.http import AuthedRequest
 from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of, partners_of
 from practice import selectors, services
-from practice.forms import CaringItemForm, DaysForm, ThanksForm
+from practice.forms import CaringItemForm, DaysForm, ExitForm, ReflectionForm, ThanksForm
+from practice.models import EXIT_PLEDGES, PARTNER, THERAPIST
 from practice.services import NotFound, PracticeError
 
 HOME = "practice/_home.html"
+REFLECTION = "practice/reflection.html"
+EXITS = "practice/exits.html"
 CARING = "practice/caring.html"
 
 
@@ -240,6 +244,143 @@ def caring_acknowledge(request: AuthedRequest, public_id: str) -> HttpResponse:
         return _home_answer(request)
     messages.success(request, "Thank you for noticing.")
     return redirect("practice:caring")
+
+
+# --- closing exits ------------------------------------------------------------------------------
+
+
+def _exits_page(request: AuthedRequest, *, form=None, error: str = "", status: int = 200):
+    couple, partner = request.couple, request.partner  # type: ignore[attr-defined]
+    context = {
+        "exits": selectors.exits_own(user=request.user, couple=couple),
+        "exits_closed": selectors.exits_closing(couple=couple),
+        "exit_form": form or ExitForm(),
+        "partner": partner,
+        "pledges": list(EXIT_PLEDGES),
+        "default_days": settings.AGREEMENT_DAYS,
+        "error": error,
+    }
+    return render(request, EXITS, context, status=status)
+
+
+@partner_only
+@require_GET
+def exits_page(request: AuthedRequest) -> HttpResponse:
+    return _exits_page(request)
+
+
+def _exit_write(request: AuthedRequest, write, done: str) -> HttpResponse:
+    try:
+        write()
+    except NotFound:
+        raise Http404("Not found.") from None
+    except PracticeError as error:
+        return _exits_page(request, error=error.message, status=400)
+    messages.success(request, done)
+    return redirect("practice:exits")
+
+
+@partner_only
+@require_POST
+def exit_add(request: AuthedRequest) -> HttpResponse:
+    form = ExitForm(request.POST)
+    if not form.is_valid():
+        return _exits_page(
+            request, form=form, error="Please name the exit in a few words.", status=400
+        )
+    return _exit_write(
+        request,
+        lambda: services.exit_add(
+            user=request.user,
+            text=form.cleaned_data["text"],
+            avoids=form.cleaned_data["avoids"],
+            token=form.cleaned_data["token"],
+        ),
+        "Added to your list. Only you can see it.",
+    )
+
+
+@partner_only
+@require_POST
+def exit_remove(request: AuthedRequest, public_id: str) -> HttpResponse:
+    return _exit_write(
+        request,
+        lambda: services.exit_remove(user=request.user, exit_public_id=public_id),
+        "Taken off your list.",
+    )
+
+
+@partner_only
+@require_POST
+def exit_close(request: AuthedRequest, public_id: str) -> HttpResponse:
+    partner = request.partner  # type: ignore[attr-defined]
+    return _exit_write(
+        request,
+        lambda: services.exit_close(
+            user=request.user,
+            exit_public_id=public_id,
+            how=request.POST.get("how", ""),
+            days=request.POST.get("days", ""),
+        ),
+        f"Agreed. {partner.display_name} sees it and can send you an appreciation.",
+    )
+
+
+# --- the childhood reflection -------------------------------------------------------------------
+
+
+def _reflection_page(request: AuthedRequest, *, form=None, error: str = "", status: int = 200):
+    couple, partner = request.couple, request.partner  # type: ignore[attr-defined]
+    own = selectors.reflection_own(user=request.user, couple=couple)
+    context = {
+        "reflection": own,
+        "form": form or ReflectionForm(initial=(own.answers if own else {})),
+        "partner": partner,
+        "partners_reflection": selectors.reflection_shared_by_partner(
+            viewer=request.user, partner=partner, couple=couple
+        ),
+        "error": error,
+        "PARTNER": PARTNER,
+        "THERAPIST": THERAPIST,
+    }
+    return render(request, REFLECTION, context, status=status)
+
+
+@partner_only
+@require_http_methods(["GET", "POST"])
+def reflection_page(request: AuthedRequest) -> HttpResponse:
+    """The private worksheet: the person's own answers, and what their partner shares."""
+    if request.method == "GET":
+        return _reflection_page(request)
+    form = ReflectionForm(request.POST)
+    if not form.is_valid():
+        return _reflection_page(
+            request, form=form, error="Please shorten the answers marked below.", status=400
+        )
+    try:
+        services.reflection_save(user=request.user, answers=form.cleaned_data)
+    except PracticeError as error:
+        return _reflection_page(request, form=form, error=error.message, status=400)
+    messages.success(request, "Saved. Only you can see it unless you choose to share it.")
+    return redirect("practice:reflection")
+
+
+@partner_only
+@require_POST
+def reflection_share(request: AuthedRequest) -> HttpResponse:
+    audience = request.POST.get("audience", "")
+    shared = request.POST.get("shared") == "1"
+    try:
+        services.reflection_share(user=request.user, audience=audience, shared=shared)
+    except NotFound:
+        raise Http404("Not found.") from None
+    except PracticeError as error:
+        return _reflection_page(request, error=error.message, status=400)
+    whom = request.partner.display_name if audience == PARTNER else "your therapist"  # type: ignore[attr-defined]
+    messages.success(
+        request, f"Shared with {whom}." if shared else f"No longer shared with {whom}."
+    )
+    return redirect("practice:reflection")
 
 
 # --- progress --------------------------------------------------------------------------------

@@ -144,6 +144,38 @@ class HomeworkForm(OneTimeForm):
         return data
 
 
+def _kinds_with_therapist_first() -> list[tuple[str, str]]:
+    """The kinds a therapist may start, those best done with a therapist first."""
+    kinds = sorted(protocol.KINDS.values(), key=lambda info: not info.with_therapist)
+    return [(info.kind.value, info.title) for info in kinds]
+
+
+class FacilitatedStartForm(forms.Form):
+    """A therapist starts a dialogue for the couple, with them present."""
+
+    kind = forms.ChoiceField(
+        label="Kind of dialogue",
+        choices=_kinds_with_therapist_first,
+        error_messages={"invalid_choice": "Please choose one of the kinds of dialogue listed."},
+    )
+    first = forms.ChoiceField(
+        label="Who goes first (in a Parent-Child Dialogue: who speaks as the child)"
+    )
+    topic = forms.CharField(
+        label="What it is about, in a few words",
+        max_length=200,
+        help_text="Both partners see it; the partner who listens first is asked if now is good.",
+        error_messages={"required": "Please name what the dialogue is about."},
+    )
+
+    def __init__(self, *args, partners=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.partners = {p.public_id: p for p in partners}
+        first = self.fields["first"]
+        assert isinstance(first, forms.ChoiceField)
+        first.choices = [(p.public_id, p.display_name) for p in partners]
+
+
 class TherapistCodeForm(forms.Form):
     code = forms.CharField(
         max_length=20,

@@ -507,6 +507,37 @@ def note_add(
     return note
 
 
+def dialogue_start_facilitated(
+    *, therapist: User, couple: Couple, first: User, kind: str, topic: str
+) -> DialogueSession:
+    """A linked therapist starts a dialogue for the couple (a Parent-Child Dialogue is best
+    begun with them present); `first` is the partner who goes first, as the sender. The other
+    partner is asked whether now is a good time, as always."""
+    if first not in partners_of(couple=couple):
+        raise TherapistError("Please choose one of the two partners to go first.")
+    with transaction.atomic():
+        _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
+        try:
+            session = dialogues.dialogue_start(
+                user=first, kind=kind, topic=topic, facilitator=therapist
+            )
+        except dialogues.NotReadyToStart:
+            raise TherapistError(
+                "This dialogue can't start yet: both partners first answer their private "
+                "questions and say they're ready."
+            ) from None
+        except dialogues.DialogueError as error:
+            raise TherapistError(error.message) from None
+    audit(
+        action="therapist.dialogue_started",
+        actor=therapist,
+        target=couple,
+        session=session.public_id,
+        kind=session.kind,
+    )
+    return session
+
+
 @transaction.atomic
 def homework_assign(
     *,

@@ -16,6 +16,9 @@ urlpatterns = [
     ),
     path("therapist/couples/<str:public_id>/homework/", views.homework_new, name="homework_new"),
     path("therapist/couples/<str:public_id>/sessions/", views.session_book, name="book"),
+    path(
+        "therapist/couples/<str:public_id>/dialogues/new/", views.dialogue_new, name="dialogue_new"
+    ),
     path("therapist/dialogues/<str:public_id>/", views.console, name="console"),
     path("therapist/dialogues/<str:public_id>/move/", views.session_move, name="book_move"),
     path("therapist/dialogues/<str:public_id>/cancel/", views.session_cancel, name="book_cancel"),

@@ -31,6 +31,7 @@ from therapists import selectors, services
 from therapists.forms import (
     BookingForm,
     CoachingForm,
+    FacilitatedStartForm,
     HomeworkForm,
     LinkCodeForm,
     NewBookingForm,
@@ -156,7 +157,15 @@ def _booked(request, couple, *, failed: tuple[str, BookingForm] | None = None) -
 
 
 def _couple_page(
-    request, link, *, note_form=None, homework_form=None, booking_form=None, moving=None, status=200
+    request,
+    link,
+    *,
+    note_form=None,
+    homework_form=None,
+    booking_form=None,
+    moving=None,
+    start_form=None,
+    status=200,
 ):
     couple = link.couple
     partners_safety = selectors.couple_safety(link=link)
@@ -170,6 +179,16 @@ def _couple_page(
                 what="safety_answers",
                 couple=couple.public_id,
             )
+    reflections = practice_selectors.reflections_shared_with_therapist(couple=couple)
+    for reflection in reflections:  # a partner's own words, shared with the therapist
+        audit(
+            action="therapist.read",
+            actor=request.user,
+            target=reflection.author,
+            request=request,
+            what="childhood_reflection",
+            couple=couple.public_id,
+        )
     return render(
         request,
         "therapists/couple.html",
@@ -184,8 +203,10 @@ def _couple_page(
             or NewBookingForm(partners=partners_of(couple=couple), zone_name=request.user.zone.key),
             "booked": _booked(request, couple, failed=moving),
             "reminder_minutes": settings.IMAGO_REMINDER_MINUTES,
+            "start_form": start_form or FacilitatedStartForm(partners=partners_of(couple=couple)),
             "agreements": practice_selectors.agreements_open(couple=couple),
             "caring_lists": practice_selectors.caring_shared_lists(couple=couple),
+            "reflections": reflections,
         },
         status=status,
     )
@@ -247,6 +268,29 @@ def couple_note(request: AuthedRequest, public_id: str) -> HttpResponse:
             messages.success(request, "Note saved.")
             return redirect("therapists:couple", public_id=public_id)
     return _couple_page(request, link, note_form=form, status=422)
+
+
+@therapist_only
+@require_POST
+def dialogue_new(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Start a dialogue for the couple (a Parent-Child Dialogue is best with a therapist
+    present), then facilitate it from the console."""
+    link = _link_or_404(request, public_id)
+    form = FacilitatedStartForm(request.POST, partners=partners_of(couple=link.couple))
+    if form.is_valid():
+        try:
+            session = services.dialogue_start_facilitated(
+                therapist=request.user,
+                couple=link.couple,
+                first=form.partners[form.cleaned_data["first"]],
+                kind=form.cleaned_data["kind"],
+                topic=form.cleaned_data["topic"],
+            )
+        except TherapistError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("therapists:console", public_id=session.public_id)
+    return _couple_page(request, link, start_form=form, status=422)
 
 
 @therapist_only

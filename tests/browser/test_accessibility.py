@@ -71,6 +71,7 @@ EXCLUDED: dict[str, str] = {
     "therapists:link_end": "POST only: the button is on the couple page",
     "therapists:couple_note": "POST only: the form is on the couple page",
     "therapists:homework_new": "POST only: the form is on the couple page",
+    "therapists:dialogue_new": "POST only: the form is on the couple page",
     "therapists:coach": "POST only (htmx): the form is on the console",
     "therapists:rewind": "POST only (htmx): the form is on the console",
     "therapists:pause": "POST only (htmx): the button is on the console",
@@ -102,6 +103,10 @@ EXCLUDED: dict[str, str] = {
     "practice:caring_share": "POST only: the button is on the caring page",
     "practice:caring_give": "POST only: the button is on the caring page",
     "practice:caring_acknowledge": "POST only: the button is on the caring page",
+    "practice:reflection_share": "POST only: the buttons are on the reflection page",
+    "practice:exit_add": "POST only: the form is on the exits page",
+    "practice:exit_remove": "POST only: the button is on the exits page",
+    "practice:exit_close": "POST only: the form is on the exits page",
     "mfa_download_recovery_codes": "a text file download, not a page",
     "account_confirm_login_code": "logging in by emailed code is off: answers 404 (checked)",
     "admin:jsi18n": "JavaScript for the admin, not a page",
@@ -262,6 +267,8 @@ def pages(world: World) -> dict[str, list[str]]:
         "couples:devices": [reverse("couples:devices")],
         "practice:caring": [reverse("practice:caring")],
         "practice:progress": [reverse("practice:progress")],
+        "practice:reflection": [reverse("practice:reflection")],
+        "practice:exits": [reverse("practice:exits")],
         "therapists:couple_progress": [
             reverse("therapists:couple_progress", args=[world.couple_public_id])
         ],

@@ -73,6 +73,7 @@ def test_two_partners_screening_gate_checkin_and_time_out(alex, sam, page_as, ar
     expect(a.get_by_text("Either of you can call a time-out at any moment.")).to_be_visible()
     a.get_by_label("Tired").check()
     a.locator("label.rate", has_text=re.compile(r"^\s*9\s*$")).click()
+    a.get_by_label("Intentional Dialogue").check()  # (the first time, the warm-up is suggested)
     a.get_by_label("What would you like to talk about?").fill("Sunday mornings")
     a.screenshot(path=artifacts_dir / "safety-start-1100.png", full_page=True)
     a.get_by_role("button", name="Ask Sam to talk").click()

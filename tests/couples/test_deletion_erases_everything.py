@@ -37,7 +37,13 @@ from couples.models import AuditEvent, Invitation, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from practice import services as practice_services
-from practice.models import Agreement, AgreementThanks, CaringBehaviour
+from practice.models import (
+    Agreement,
+    AgreementThanks,
+    CaringBehaviour,
+    ChildhoodReflection,
+    Exit,
+)
 from safety import services as safety_services
 from safety.models import SafetyScreening
 from tests.factories import PASSWORD, InvitationFactory
@@ -101,12 +107,23 @@ ERASED: dict[str, dict[str, Rows | None]] = {
         "data": lambda p: Turn.objects.filter(Q(actor=p) | Q(visible_to=p)),
     },
     "practice.agreement": {
-        # The request it quotes is the receiver's words (as a gift turn quotes it).
-        "text": lambda p: Agreement.objects.filter(receiver=p),
+        # The request it quotes is the receiver's words (as a gift turn quotes it); an exit
+        # closed is its giver's.
+        "text": lambda p: Agreement.objects.filter(
+            Q(receiver=p, giver_wrote=False) | Q(giver=p, giver_wrote=True)
+        ),
+    },
+    "practice.exit": {
+        "text": lambda p: Exit.objects.filter(author=p),
+        "avoids": lambda p: Exit.objects.filter(author=p),
     },
     "practice.agreementthanks": {"text": lambda p: AgreementThanks.objects.filter(author=p)},
     "practice.caringbehaviour": {
         "text": lambda p: CaringBehaviour.objects.filter(caring_list__author=p),
+    },
+    # Their childhood reflection, shared or not, goes with their account (rows and all).
+    "practice.childhoodreflection": {
+        "answers": lambda p: ChildhoodReflection.objects.filter(author=p),
     },
     "therapists.therapistlink": {
         "invited_email": lambda p: TherapistLink.objects.filter(invited_email__iexact=p.email),
@@ -198,6 +215,8 @@ KEPT: dict[str, dict[str, str]] = {
         "client_token": "a random form token",
     },
     "practice.caringgiven": {"public_id": "a random id"},
+    "practice.childhoodreflection": {"public_id": "a random id"},
+    "practice.exit": {"public_id": "a random id", "client_token": "a random form token"},
     "therapists.therapistlink": {
         "public_id": "a random id",
         "code": "a random one-time code",
@@ -304,6 +323,25 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
         practice_services.caring_item_add(user=person, text=f"{words} caring")
         practice_services.caring_list_share(user=person)
+    # Each writes a childhood reflection; Alice shares hers with Bob and the therapist.
+    for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
+        practice_services.reflection_save(
+            user=person, answers={"wanted_most": f"{words} reflection"}
+        )
+    for audience in ("partner", "therapist"):
+        practice_services.reflection_share(user=alice, audience=audience, shared=True)
+    # Each lists an exit; Alice agrees to close hers, and Bob appreciates it.
+    for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
+        practice_services.exit_add(user=person, text=f"{words} exit", avoids=f"{words} avoid")
+    closing = practice_services.exit_close(
+        user=alice,
+        exit_public_id=Exit.objects.get(author=alice).public_id,
+        how="shut",
+        days=14,
+    )
+    practice_services.agreement_thank(
+        user=bob, agreement_public_id=closing.public_id, text=f"{BOB_WORDS} thanks for closing"
+    )
     bobs = CaringBehaviour.objects.get(caring_list__author=bob)
     practice_services.caring_give(user=alice, item_public_id=bobs.public_id)
 

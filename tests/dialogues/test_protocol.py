@@ -28,6 +28,7 @@ from dialogues.protocol import (
 )
 
 I, A, B = Kind.INTENTIONAL, Kind.APPRECIATION, Kind.BEHAVIOR_CHANGE
+W, PC, X = Kind.WARM_UP, Kind.PARENT_CHILD, Kind.EXITS
 
 
 def valid_payload(move: p.Move, state: State) -> dict:
@@ -477,6 +478,190 @@ TRANSITIONS = [
         "give",
         {"choice": 0},
         {"step": "finished", "request_count": 2},
+    ),
+    # -- the shared opening of the warm-up, the Parent-Child and the exits dialogues
+    (W, "appointment", {}, "receiver", "accept_now", None, {"step": "warmup_appreciate"}),
+    (W, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
+    (W, "scheduled", {}, "a", "begin", None, {"step": "warmup_appreciate"}),
+    (W, "scheduled", {}, "b", "begin", None, {"step": "warmup_appreciate"}),
+    (W, "scheduled", {}, "a", "reschedule", None, {"step": "scheduled"}),
+    (PC, "appointment", {}, "receiver", "accept_now", None, {"step": "pc_caregiver"}),
+    (PC, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
+    (PC, "scheduled", {}, "a", "begin", None, {"step": "pc_caregiver"}),
+    (PC, "scheduled", {}, "b", "begin", None, {"step": "pc_caregiver"}),
+    (PC, "scheduled", {}, "b", "reschedule", None, {"step": "scheduled"}),
+    (X, "appointment", {}, "receiver", "accept_now", None, {"step": "exit_share"}),
+    (X, "appointment", {}, "receiver", "propose_time", None, {"step": "scheduled"}),
+    (X, "scheduled", {}, "a", "begin", None, {"step": "exit_share"}),
+    (X, "scheduled", {}, "b", "begin", None, {"step": "exit_share"}),
+    (X, "scheduled", {}, "b", "reschedule", None, {"step": "scheduled"}),
+    # -- appreciation warm-up: three stems, each sent, mirrored and checked; then the other way
+    (
+        W,
+        "warmup_appreciate",
+        {},
+        "sender",
+        "appreciate",
+        None,
+        {"step": "warmup_appreciate_mirror"},
+    ),
+    (
+        W,
+        "warmup_appreciate_mirror",
+        {},
+        "receiver",
+        "mirror",
+        None,
+        {"step": "warmup_appreciate_check"},
+    ),
+    (
+        W,
+        "warmup_appreciate_check",
+        {},
+        "sender",
+        "not_quite",
+        None,
+        {"step": "warmup_appreciate_mirror"},
+    ),
+    (W, "warmup_appreciate_check", {}, "sender", "got_it", None, {"step": "warmup_memory"}),
+    (W, "warmup_memory", {}, "sender", "share_memory", None, {"step": "warmup_memory_mirror"}),
+    (W, "warmup_memory_mirror", {}, "receiver", "mirror", None, {"step": "warmup_memory_check"}),
+    (W, "warmup_memory_check", {}, "sender", "not_quite", None, {"step": "warmup_memory_mirror"}),
+    (W, "warmup_memory_check", {}, "sender", "got_it", None, {"step": "warmup_admire"}),
+    (W, "warmup_admire", {}, "sender", "share_admiration", None, {"step": "warmup_admire_mirror"}),
+    (W, "warmup_admire_mirror", {}, "receiver", "mirror", None, {"step": "warmup_admire_check"}),
+    (W, "warmup_admire_check", {}, "sender", "not_quite", None, {"step": "warmup_admire_mirror"}),
+    (
+        W,
+        "warmup_admire_check",
+        {},
+        "sender",
+        "got_it",
+        None,
+        {"step": "warmup_appreciate", "round": 2, "sender": "b"},
+    ),
+    (
+        W,
+        "warmup_admire_check",
+        {"round": 2, "sender": "b"},
+        "sender",
+        "got_it",
+        None,
+        {"step": "finished", "round": 2, "sender": "b"},
+    ),
+    # -- Parent-Child Dialogue: the caregiver's four questions, in order
+    (PC, "pc_caregiver", {}, "sender", "name_caregiver", None, {"step": "pc_life_ask"}),
+    (PC, "pc_life_ask", {}, "receiver", "ask_as_caregiver", None, {"step": "pc_life"}),
+    (PC, "pc_life", {}, "sender", "answer_as_child", None, {"step": "pc_life_mirror"}),
+    (PC, "pc_life_mirror", {}, "receiver", "mirror", None, {"step": "pc_life_check"}),
+    (PC, "pc_life_check", {}, "sender", "not_quite", None, {"step": "pc_life_mirror"}),
+    (PC, "pc_life_check", {}, "sender", "got_it", None, {"step": "pc_worst_ask"}),
+    (PC, "pc_worst_ask", {}, "receiver", "ask_caregiver_question", None, {"step": "pc_worst"}),
+    (PC, "pc_worst", {}, "sender", "answer_as_child", None, {"step": "pc_worst_mirror"}),
+    (PC, "pc_worst_mirror", {}, "receiver", "mirror", None, {"step": "pc_worst_check"}),
+    (PC, "pc_worst_check", {}, "sender", "not_quite", None, {"step": "pc_worst_mirror"}),
+    (PC, "pc_worst_check", {}, "sender", "got_it", None, {"step": "pc_need_then_ask"}),
+    (
+        PC,
+        "pc_need_then_ask",
+        {},
+        "receiver",
+        "ask_caregiver_question",
+        None,
+        {"step": "pc_need_then"},
+    ),
+    (PC, "pc_need_then", {}, "sender", "answer_as_child", None, {"step": "pc_need_then_mirror"}),
+    (PC, "pc_need_then_mirror", {}, "receiver", "mirror", None, {"step": "pc_need_then_check"}),
+    (PC, "pc_need_then_check", {}, "sender", "not_quite", None, {"step": "pc_need_then_mirror"}),
+    (PC, "pc_need_then_check", {}, "sender", "got_it", None, {"step": "pc_need_now_ask"}),
+    (
+        PC,
+        "pc_need_now_ask",
+        {},
+        "receiver",
+        "ask_caregiver_question",
+        None,
+        {"step": "pc_need_now"},
+    ),
+    (PC, "pc_need_now", {}, "sender", "answer_as_child", None, {"step": "pc_need_now_mirror"}),
+    (PC, "pc_need_now_mirror", {}, "receiver", "mirror", None, {"step": "pc_need_now_check"}),
+    (PC, "pc_need_now_check", {}, "sender", "not_quite", None, {"step": "pc_need_now_mirror"}),
+    # after the last answer the receiver steps out of the role
+    (PC, "pc_need_now_check", {}, "sender", "got_it", None, {"step": "pc_validation"}),
+    (PC, "pc_validation", {}, "receiver", "validate", None, {"step": "pc_empathy"}),
+    (PC, "pc_empathy", {}, "receiver", "empathize", None, {"step": "pc_empathy_check"}),
+    (PC, "pc_empathy_check", {}, "sender", "add", None, {"step": "pc_empathy"}),
+    (PC, "pc_empathy_check", {}, "sender", "confirm", None, {"step": "switch"}),
+    (
+        PC,
+        "switch",
+        {},
+        "b",
+        "switch_roles",
+        None,
+        {"step": "pc_caregiver", "round": 2, "sender": "b"},
+    ),
+    (PC, "switch", {"round": 2, "sender": "b"}, "a", "go_to_closing", None, {"step": "closing"}),
+    (PC, "switch", {}, "a", "propose_closing", None, {"step": "closing_proposed", "proposer": "a"}),
+    (PC, "closing_proposed", {"proposer": "a"}, "b", "agree_to_close", None, {"step": "closing"}),
+    (
+        PC,
+        "closing_proposed",
+        {"proposer": "b"},
+        "a",
+        "switch_instead",
+        None,
+        {"step": "pc_caregiver", "round": 2, "sender": "b"},
+    ),
+    (PC, "closing", {}, "a", "close", None, {"step": "closing", "closed": {"a"}}),
+    (
+        PC,
+        "closing",
+        {"closed": frozenset({"a"})},
+        "b",
+        "close",
+        None,
+        {"step": "finished", "closed": {"a", "b"}},
+    ),
+    # -- exits dialogue: an exit being closed, mirrored, validated, empathised
+    (X, "exit_share", {}, "sender", "share_exit", None, {"step": "exit_share_mirror"}),
+    (X, "exit_share_mirror", {}, "receiver", "mirror", None, {"step": "exit_share_check"}),
+    (X, "exit_share_check", {}, "sender", "not_quite", None, {"step": "exit_share_mirror"}),
+    (X, "exit_share_check", {}, "sender", "got_it", None, {"step": "exit_validation"}),
+    (X, "exit_validation", {}, "receiver", "validate", None, {"step": "exit_empathy"}),
+    (X, "exit_empathy", {}, "receiver", "empathize", None, {"step": "exit_empathy_check"}),
+    (X, "exit_empathy_check", {}, "sender", "add", None, {"step": "exit_empathy"}),
+    (X, "exit_empathy_check", {}, "sender", "confirm", None, {"step": "switch"}),
+    (
+        X,
+        "switch",
+        {},
+        "a",
+        "switch_roles",
+        None,
+        {"step": "exit_share", "round": 2, "sender": "b"},
+    ),
+    (X, "switch", {"round": 2, "sender": "b"}, "b", "go_to_closing", None, {"step": "closing"}),
+    (X, "switch", {}, "b", "propose_closing", None, {"step": "closing_proposed", "proposer": "b"}),
+    (X, "closing_proposed", {"proposer": "b"}, "a", "agree_to_close", None, {"step": "closing"}),
+    (
+        X,
+        "closing_proposed",
+        {"proposer": "a"},
+        "b",
+        "switch_instead",
+        None,
+        {"step": "exit_share", "round": 2, "sender": "b"},
+    ),
+    (X, "closing", {}, "b", "close", None, {"step": "closing", "closed": {"b"}}),
+    (
+        X,
+        "closing",
+        {"closed": frozenset({"b"})},
+        "a",
+        "close",
+        None,
+        {"step": "finished", "closed": {"a", "b"}},
     ),
 ]
 
@@ -1016,6 +1201,124 @@ def test_walk_behavior_change_to_the_end():
     ]
 
 
+def test_walk_warm_up_to_the_end():
+    one_way = [
+        ("warmup_appreciate", "appreciate"),
+        ("warmup_appreciate_mirror", "mirror"),
+        ("warmup_appreciate_check", "got_it"),
+        ("warmup_memory", "share_memory"),
+        ("warmup_memory_mirror", "mirror"),
+        ("warmup_memory_check", "got_it"),
+        ("warmup_admire", "share_admiration"),
+        ("warmup_admire_mirror", "mirror"),
+        ("warmup_admire_check", "got_it"),
+    ]
+    # each stem sent by the sender, mirrored by the receiver, checked by the sender; both ways
+    acts = {"mirror": ("b", "a")}
+    expected = [("appointment", "b", "accept_now")]
+    for round_index in (0, 1):
+        for step, move in one_way:
+            sender, receiver = ("a", "b") if round_index == 0 else ("b", "a")
+            expected.append((step, receiver if move in acts else sender, move))
+    assert walk(W) == expected
+
+
+def test_warm_up_offers_each_stem_in_turn():
+    assert [STEPS[prefix].stems for prefix, _stem, _move in p.WARM_UP_STEMS] == [
+        ("Something I appreciate about you is …",),
+        ("A memory I treasure is …",),
+        ("Something I admire in you is …",),
+    ]
+    for prefix, _stem, _move in p.WARM_UP_STEMS:
+        assert STEPS[prefix].actor is Actor.SENDER
+        assert STEPS[f"{prefix}_mirror"].actor is Actor.RECEIVER
+        assert "Did I get it?" in STEPS[f"{prefix}_mirror"].stems
+        assert STEPS[f"{prefix}_check"].is_check
+
+
+def test_walk_parent_child_to_the_end():
+    questions = []
+    for prefix in ("pc_life", "pc_worst", "pc_need_then", "pc_need_now"):
+        ask = "ask_as_caregiver" if prefix == "pc_life" else "ask_caregiver_question"
+        questions += [
+            (f"{prefix}_ask", "b", ask),
+            (prefix, "a", "answer_as_child"),
+            (f"{prefix}_mirror", "b", "mirror"),
+            (f"{prefix}_check", "a", "got_it"),
+        ]
+    assert walk(PC) == [
+        ("appointment", "b", "accept_now"),
+        ("pc_caregiver", "a", "name_caregiver"),
+        *questions,
+        ("pc_validation", "b", "validate"),
+        ("pc_empathy", "b", "empathize"),
+        ("pc_empathy_check", "a", "confirm"),
+        ("switch", "a", "propose_closing"),
+        ("closing_proposed", "b", "agree_to_close"),
+        ("closing", "a", "close"),
+        ("closing", "b", "close"),
+    ]
+
+
+def test_parent_child_asks_the_canonical_questions_in_order_as_the_caregiver():
+    asked = [STEPS["pc_life_ask"].stems[0]] + [
+        STEPS[f"{prefix}_ask"].move("ask_caregiver_question").label
+        for prefix in ("pc_worst", "pc_need_then", "pc_need_now")
+    ]
+    assert asked == [
+        "I am your … What was it like to live with me?",
+        "What was the worst of it?",
+        "What did you need most from me that you didn't get?",
+        "What do you need most from me now, as your partner?",
+    ]
+    for prefix, _question, _stems in p.PARENT_CHILD_QUESTIONS:
+        assert STEPS[f"{prefix}_ask"].actor is Actor.RECEIVER  # the caregiver asks
+        assert STEPS[prefix].actor is Actor.SENDER  # the child answers
+        assert STEPS[f"{prefix}_mirror"].actor is Actor.RECEIVER
+        assert STEPS[f"{prefix}_check"].is_check
+    # stepping out of the role: validation and empathy, by the receiver as themselves
+    assert "out of the role" in STEPS["pc_validation"].explanation
+    assert STEPS["pc_empathy"].feelings and STEPS["pc_empathy"].actor is Actor.RECEIVER
+
+
+def test_only_the_parent_child_dialogue_asks_for_a_therapist_and_every_kind_is_suggested():
+    assert [k for k, info in KINDS.items() if info.with_therapist] == [PC]
+    assert all(info.suggested_for and info.description for info in KINDS.values())
+    assert "first time" in KINDS[W].suggested_for
+
+
+def test_a_time_out_can_be_called_at_every_step_of_the_new_kinds_once_begun():
+    for kind in (W, PC, X):
+        for name in KINDS[kind].round_steps:
+            assert p.may_pause(
+                State(kind=kind, step=name, proposer="a" if name == "closing_proposed" else "")
+            )
+
+
+def test_a_facilitator_can_send_a_parent_child_dialogue_back_to_an_earlier_question():
+    s = _at("pc_worst_check", PC, round=2, sender="b")
+    targets = p.rewind_targets(s)
+    assert targets[:3] == ("pc_caregiver", "pc_life_ask", "pc_life")
+    back = p.rewind(s, "pc_life_mirror")
+    assert (back.step, back.round, back.sender) == ("pc_life_mirror", 2, "b")
+
+
+def test_walk_exits_to_the_end():
+    assert walk(X) == [
+        ("appointment", "b", "accept_now"),
+        ("exit_share", "a", "share_exit"),
+        ("exit_share_mirror", "b", "mirror"),
+        ("exit_share_check", "a", "got_it"),
+        ("exit_validation", "b", "validate"),
+        ("exit_empathy", "b", "empathize"),
+        ("exit_empathy_check", "a", "confirm"),
+        ("switch", "a", "propose_closing"),
+        ("closing_proposed", "b", "agree_to_close"),
+        ("closing", "a", "close"),
+        ("closing", "b", "close"),
+    ]
+
+
 def test_scripted_intentional_with_detours_and_two_rounds():
     s = p.start("intentional")
     script = [
@@ -1107,6 +1410,15 @@ def payload_strategy(move: p.Move, state: State):
         elif f.name == "time":
             parts["time"] = st.just("2030-01-01T18:00")
     return st.fixed_dictionaries(parts)
+
+
+# Where each Parent-Child question (and stepping out of the role) may only be reached from.
+PARENT_CHILD_ORDER = {
+    "pc_worst_ask": "pc_life_check",
+    "pc_need_then_ask": "pc_worst_check",
+    "pc_need_now_ask": "pc_need_then_check",
+    "pc_validation": "pc_need_now_check",
+}
 
 
 class DialogueMachine(RuleBasedStateMachine):
@@ -1232,6 +1544,10 @@ class DialogueMachine(RuleBasedStateMachine):
             assert after.request_count == 0
         else:
             assert after.sender == before.sender
+        if after.step != before.step and after.step in PARENT_CHILD_ORDER:
+            # the caregiver's questions come in order: each only once the one before it was
+            # answered, mirrored and checked (and stepping out of the role only after the last)
+            assert before.step == PARENT_CHILD_ORDER[after.step], (before.step, after.step)
         if after.step == "closing" and before.step == "closing":
             assert after.closed == before.closed | {slot}
         if after.step == "closing" and before.step != "closing":
@@ -1261,7 +1577,10 @@ class DialogueMachine(RuleBasedStateMachine):
         assert s.round >= 1
         assert s.sender in SLOTS and s.receiver in SLOTS and s.sender != s.receiver
         assert 0 <= s.request_count <= MAX_REQUESTS
-        if s.kind is Kind.APPRECIATION:
+        max_rounds = KINDS[s.kind].max_rounds
+        if max_rounds is not None:
+            assert s.round <= max_rounds
+        if s.kind is Kind.APPRECIATION or s.kind is Kind.WARM_UP:
             assert s.round <= 2
         if s.kind is Kind.BEHAVIOR_CHANGE:
             assert s.round == 1
@@ -1329,24 +1648,19 @@ _MACHINE_SETTINGS = settings(
 )
 
 
-class IntentionalMachine(DialogueMachine):
-    KIND = Kind.INTENTIONAL
+# One machine per kind, every kind: a new kind is driven as soon as the protocol lists it.
+for _kind in Kind:
+    _name = "".join(part.title() for part in _kind.value.split("_")) + "Machine"
+    _machine = type(_name, (DialogueMachine,), {"KIND": _kind})
+    _test = _machine.TestCase
+    _test.settings = _MACHINE_SETTINGS
+    globals()[f"Test{_name}"] = _test
 
 
-class AppreciationMachine(DialogueMachine):
-    KIND = Kind.APPRECIATION
-
-
-class BehaviorChangeMachine(DialogueMachine):
-    KIND = Kind.BEHAVIOR_CHANGE
-
-
-TestIntentionalMachine = IntentionalMachine.TestCase
-TestIntentionalMachine.settings = _MACHINE_SETTINGS
-TestAppreciationMachine = AppreciationMachine.TestCase
-TestAppreciationMachine.settings = _MACHINE_SETTINGS
-TestBehaviorChangeMachine = BehaviorChangeMachine.TestCase
-TestBehaviorChangeMachine.settings = _MACHINE_SETTINGS
+def test_every_kind_has_its_machine():
+    for kind in Kind:
+        name = "".join(part.title() for part in kind.value.split("_"))
+        assert globals()[f"Test{name}Machine"].settings is _MACHINE_SETTINGS
 
 
 # --------------------------------------------------------------------------- stems and checks
@@ -1385,6 +1699,16 @@ def test_every_check_step_of_every_kind_is_a_check():
         "summary_check",
         "empathy_check",
         "appreciation_check",
+        "warmup_appreciate_check",
+        "warmup_memory_check",
+        "warmup_admire_check",
+        "pc_life_check",
+        "pc_worst_check",
+        "pc_need_then_check",
+        "pc_need_now_check",
+        "pc_empathy_check",
+        "exit_share_check",
+        "exit_empathy_check",
     }
 
 

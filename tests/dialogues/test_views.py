@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from dialogues import services
+from dialogues import protocol, services
 from dialogues.language import FEELINGS
 from dialogues.models import DialogueSession, Turn
 from tests.helpers import play, round_moves, text_of
@@ -556,3 +556,73 @@ def test_a_paused_dialogue_is_nobodys_move(client_as, paused):
     for who in ("alex", "sam"):
         body = client_as(who).get(url("detail", paused)).content.decode()
         assert "data-your-move=" not in panel_of(body)
+
+
+# --- every kind, on the same pages, with no code per kind -----------------------------------
+
+
+def _payload_for(move, request_count: int, n: int) -> dict:
+    payload: dict[str, object] = {}
+    for f in move.fields:
+        if f.name == "text":
+            payload["text"] = f"Words number {n}."
+        elif f.name == "feelings":
+            payload["feelings"] = ["hopeful"]
+        elif f.name == "items":
+            payload["items"] = ["Would you be willing to walk with me on Sunday?"]
+        elif f.name == "choice":
+            payload["choice"] = "0"
+        elif f.name == "rating":
+            payload["rating"] = "5"
+    return payload
+
+
+@pytest.mark.parametrize("kind", [k.value for k in protocol.Kind])
+def test_every_kind_walks_to_the_end_on_the_same_pages(
+    kind, pair, alex, sam, link, therapist, client_as
+):
+    """Each step of every kind shows on both partners' pages and the therapist's console; the
+    transcript and each partner's export hold every answer, in the protocol's own words."""
+    session = services.dialogue_start(user=alex, kind=kind, topic="Our week")
+    people = {session.partner_a_id: alex, session.partner_b_id: sam}
+    clients = {"alex": client_as("alex"), "sam": client_as("sam"), "dr": client_as(therapist)}
+    avoid = {"propose_time", "not_quite", "add", "there_is_more", "switch_roles", "switch_instead"}
+    written = []
+    for n in range(80):
+        session.refresh_from_db()
+        state = session.protocol_state
+        if state.finished:
+            break
+        step = protocol.step_of(state)
+        for who in ("alex", "sam"):
+            page = text_of(clients[who].get(url("detail", session)))
+            assert step.title in page, (kind, step.name, who)
+        console = clients["dr"].get(reverse("therapists:console", args=[session.public_id]))
+        assert console.status_code == 200 and step.title in text_of(console)
+        slot = min(protocol.whose_turn(state))
+        user = alex if slot == "a" else sam
+        move = next(
+            (m for m in protocol.allowed_moves(state, slot) if m.name not in avoid),
+            protocol.allowed_moves(state, slot)[0],
+        )
+        payload = _payload_for(move, state.request_count, n)
+        if "text" in payload:
+            written.append(payload["text"])
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=user,
+            move=move.name,
+            payload=payload,
+            at=session.step_seq,
+        )
+    else:
+        raise AssertionError(f"{kind} did not finish")
+    assert set(people.values()) == {alex, sam}
+    assert session.status == DialogueSession.Status.COMPLETED
+    transcript = text_of(clients["alex"].get(url("transcript", session)))
+    assert protocol.kind_info(kind).title in transcript
+    for text in written:
+        assert text in transcript
+    exported = clients["sam"].get(reverse("couples:your_data_export")).content.decode()
+    for text in written:
+        assert text in exported

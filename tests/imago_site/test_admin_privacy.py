@@ -23,7 +23,14 @@ from couples.audit import audit
 from couples.models import AuditEvent
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
-from practice.models import Agreement, AgreementThanks, CaringBehaviour, CaringList
+from practice.models import (
+    Agreement,
+    AgreementThanks,
+    CaringBehaviour,
+    CaringList,
+    ChildhoodReflection,
+    Exit,
+)
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
 
@@ -40,6 +47,9 @@ PRIVATE_TEXT_FIELDS = {
     "practice.agreement": ["text"],
     "practice.agreementthanks": ["text"],
     "practice.caringbehaviour": ["text"],
+    # A partner's childhood reflection: not registered in the admin at all.
+    "practice.childhoodreflection": ["answers"],
+    "practice.exit": ["text", "avoids"],  # not registered in the admin at all
 }
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
@@ -73,6 +83,8 @@ NOT_PRIVATE = {
     "practice.agreementthanks": {"public_id", "client_token"},
     "practice.caringbehaviour": {"public_id", "client_token"},
     "practice.caringgiven": {"public_id"},
+    "practice.childhoodreflection": {"public_id"},
+    "practice.exit": {"public_id", "client_token"},
 }
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -127,6 +139,14 @@ def private_rows(pair, alex, sam, outsider, therapist, link, staff):
     AgreementThanks.objects.create(agreement=agreement, author=alex, text="t")
     caring_list = CaringList.objects.create(couple=pair, author=alex, shared_at=timezone.now())
     CaringBehaviour.objects.create(caring_list=caring_list, text="c")
+    ChildhoodReflection.objects.create(
+        couple=pair,
+        author=alex,
+        answers={"wanted_most": "w"},
+        shared_with_partner_at=timezone.now(),
+        shared_with_therapist_at=timezone.now(),
+    )
+    Exit.objects.create(couple=pair, author=alex, text="e", avoids="v")
     marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
     for label, fields in PRIVATE_TEXT_FIELDS.items():
         model = apps.get_model(label)

@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from dialogues.models import Turn
 from practice import services
-from practice.models import Agreement, AgreementDay, AgreementThanks, CaringBehaviour, CaringGiven
+from practice.models import (
+    Agreement,
+    AgreementDay,
+    AgreementThanks,
+    CaringBehaviour,
+    CaringGiven,
+    ChildhoodReflection,
+)
 from practice.services import NotFound, PracticeError
 from tests.helpers import at_once
 from tests.practice.conftest import REQUEST, SAM_ITEM, give_gift
@@ -418,3 +425,50 @@ def test_marking_a_day_done_is_six_statements_and_a_replay_four(
         services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
     with django_assert_num_queries(4 + 2):  # a replay stops once it finds the day
         services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
+
+
+# --- the childhood reflection ----------------------------------------------------------------
+
+
+def test_a_reflection_keeps_only_the_worksheets_questions_and_what_was_written(pair, alex):
+    reflection = services.reflection_save(
+        user=alex,
+        answers={"wanted_most": "  to be held  ", "reactions": "", "other": "dropped"},
+    )
+    assert reflection.answers == {"wanted_most": "to be held"}
+    assert reflection.answered() == [
+        ("What you wanted most as a child and didn't get", "to be held")
+    ]
+    assert reflection.shared_with_partner_at is None and reflection.shared_with_therapist_at is None
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "x" * 2001, 3, ["list"]])
+def test_a_reflection_answer_must_be_plain_text_of_a_sensible_length(pair, alex, value):
+    with pytest.raises(services.PracticeError):
+        services.reflection_save(user=alex, answers={"wanted_most": value})
+    assert not ChildhoodReflection.objects.exists()
+
+
+def test_only_a_partner_in_a_couple_has_a_reflection(single, therapist):
+    for person in (single, therapist):
+        with pytest.raises(services.NotFound):
+            services.reflection_save(user=person, answers={"wanted_most": "x"})
+
+
+def test_sharing_with_the_partner_and_the_therapist_are_separate_and_revocable(pair, alex):
+    services.reflection_save(user=alex, answers={"reactions": "hid"})
+    r = services.reflection_share(user=alex, audience="partner", shared=True)
+    assert r.shared_with_partner_at is not None and r.shared_with_therapist_at is None
+    r = services.reflection_share(user=alex, audience="therapist", shared=True)
+    assert r.shared_with_partner_at is not None and r.shared_with_therapist_at is not None
+    r = services.reflection_share(user=alex, audience="partner", shared=False)
+    assert r.shared_with_partner_at is None and r.shared_with_therapist_at is not None
+
+
+def test_deleting_the_account_deletes_the_reflection_and_the_partners_stays(pair, alex, sam):
+    services.reflection_save(user=alex, answers={"reactions": "hid"})
+    services.reflection_save(user=sam, answers={"reactions": "shouted"})
+    services.practice_erase_by(user=alex)
+    assert [r.author for r in ChildhoodReflection.objects.all()] == [sam]
+    services.practice_erase_of(couple=pair)
+    assert not ChildhoodReflection.objects.exists()

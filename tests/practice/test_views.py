@@ -3,8 +3,11 @@ before its author shares it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from couples.encrypted import PREFIX
 from practice import services
 from practice.models import AgreementDay, AgreementThanks, CaringBehaviour, CaringGiven
 from tests.conftest import ROLES
@@ -223,3 +226,294 @@ def test_each_partner_exports_their_agreements_and_lists(
     assert alex_data["caring_behaviours"]["my_lists"][0]["items"][0]["text"] == ALEX_PRIVATE
     assert alex_data["caring_behaviours"]["shared_with_me"][0]["items"][0]["text"] == SAM_ITEM
     assert ALEX_PRIVATE not in str(sam_data)  # not shared with Sam
+
+
+# --- the childhood reflection: private until shared, with each audience separately ----------
+
+ALEX_CHILDHOOD = "zq-alex-childhood-answer"
+REFLECTION = "/between/reflection/"
+SHARE = "/between/reflection/share/"
+
+
+@pytest.fixture
+def alex_reflection(pair, alex):
+    """Alex's reflection, written alone and not shared."""
+    return services.reflection_save(
+        user=alex,
+        answers={"wanted_most": f"{ALEX_CHILDHOOD} to be listened to", "reactions": "went quiet"},
+    )
+
+
+def _therapist_page(client_as, who, pair):
+    return client_as(who).get(f"/therapist/couples/{pair.public_id}/")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_reflection_page_is_each_partners_own_and_private_before_sharing(
+    client_as, pair, alex_reflection, link, role
+):
+    response = client_as(role).get(REFLECTION)
+    if role == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif role in PARTNERS or role == "outsider":
+        assert response.status_code == 200
+        body = text_of(response)
+        assert (ALEX_CHILDHOOD in body) == (role == "alex")
+        if role == "sam":
+            assert "Alex hasn't shared a reflection with you" in body
+    else:  # single, therapists, staff: there is no such page for them
+        assert response.status_code == 404
+        assert ALEX_CHILDHOOD not in response.content.decode()
+
+
+def test_the_partner_reads_it_once_shared_and_no_longer_once_withdrawn(
+    client_as, pair, alex_reflection, link, therapist
+):
+    alex_client, sam_client = client_as("alex"), client_as("sam")
+    response = alex_client.post(SHARE, {"audience": "partner", "shared": "1"})
+    assert response.status_code == 302
+    assert ALEX_CHILDHOOD in text_of(sam_client.get(REFLECTION))
+    assert "What you wanted most as a child and didn't get" in text_of(sam_client.get(REFLECTION))
+    # shared with the partner only: the therapist still doesn't see it
+    assert ALEX_CHILDHOOD not in text_of(_therapist_page(client_as, therapist, pair))
+    assert ALEX_CHILDHOOD not in text_of(client_as("outsider").get(REFLECTION))
+    alex_client.post(SHARE, {"audience": "partner", "shared": "0"})
+    assert ALEX_CHILDHOOD not in text_of(sam_client.get(REFLECTION))
+
+
+def test_the_linked_therapist_reads_it_once_shared_with_them_and_the_read_is_audited(
+    client_as, pair, alex_reflection, link, therapist
+):
+    from couples.models import AuditEvent
+
+    before = text_of(_therapist_page(client_as, therapist, pair))
+    assert ALEX_CHILDHOOD not in before and "Neither partner shares a childhood" in before
+    services.reflection_share(user=alex_reflection.author, audience="therapist", shared=True)
+    page = text_of(_therapist_page(client_as, therapist, pair))
+    assert ALEX_CHILDHOOD in page
+    assert (
+        AuditEvent.objects.filter(
+            action="therapist.read", actor=therapist, details__what="childhood_reflection"
+        ).count()
+        == 1
+    )
+    # shared with the therapist only: Sam still doesn't see it
+    assert ALEX_CHILDHOOD not in text_of(client_as("sam").get(REFLECTION))
+    services.reflection_share(user=alex_reflection.author, audience="therapist", shared=False)
+    assert ALEX_CHILDHOOD not in text_of(_therapist_page(client_as, therapist, pair))
+
+
+def test_an_unlinked_therapist_staff_and_another_couple_never_reach_it(
+    client_as, pair, alex_reflection, link, staff
+):
+    for audience in ("partner", "therapist"):
+        services.reflection_share(user=alex_reflection.author, audience=audience, shared=True)
+    for role in ("unverified_therapist", "staff", "outsider", "single"):
+        for url in (REFLECTION, f"/therapist/couples/{pair.public_id}/"):
+            response = client_as(role).get(url)
+            assert ALEX_CHILDHOOD not in response.content.decode(), (role, url)
+    from tests.factories import TherapistFactory
+
+    unlinked = TherapistFactory(email="unlinked@example.com")
+    assert _therapist_page(client_as, unlinked, pair).status_code == 404
+
+
+def test_it_is_in_its_authors_export_and_never_in_the_partners(
+    client_as, pair, alex_reflection, link
+):
+    services.reflection_share(user=alex_reflection.author, audience="partner", shared=True)
+    assert ALEX_CHILDHOOD in client_as("alex").get("/account/data/export/").content.decode()
+    assert ALEX_CHILDHOOD not in client_as("sam").get("/account/data/export/").content.decode()
+
+
+def test_it_is_never_logged_and_encrypted_at_rest(client_as, pair, alex, caplog):
+    from django.db import connection
+
+    from practice.models import ChildhoodReflection
+
+    caplog.set_level("DEBUG")
+    client = client_as("alex")
+    client.post(REFLECTION, {"wanted_most": ALEX_CHILDHOOD, "feelings_now": "alone"})
+    client.post(SHARE, {"audience": "partner", "shared": "1"})
+    client.get(REFLECTION)
+    assert ALEX_CHILDHOOD not in caplog.text
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT answers FROM {ChildhoodReflection._meta.db_table}")
+        (raw,) = cursor.fetchone()
+    assert ALEX_CHILDHOOD not in raw and raw.startswith(PREFIX)
+    assert ChildhoodReflection.objects.get().answers["wanted_most"] == ALEX_CHILDHOOD
+
+
+def test_it_is_not_in_the_admin(root, pair, alex_reflection):
+    from django.contrib import admin
+
+    from practice.models import ChildhoodReflection
+
+    assert not admin.site.is_registered(ChildhoodReflection)
+    for page in ("/admin/", "/admin/practice/", "/admin/couples/user/"):
+        assert ALEX_CHILDHOOD not in root.get(page).content.decode()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"wanted_most": "x" * 2001}, "Please shorten the answers"),
+        ({"wanted_most": "a\x00b"}, "Request not accepted"),  # the site refuses NUL bytes
+    ],
+)
+def test_a_bad_answer_gets_a_clear_message_and_saves_nothing(client_as, pair, data, message):
+    from practice.models import ChildhoodReflection
+
+    response = client_as("alex").post(REFLECTION, data)
+    assert response.status_code == 400 and message in text_of(response)
+    assert not ChildhoodReflection.objects.exists()
+
+
+def test_sharing_needs_something_written_and_a_known_audience(client_as, pair, alex):
+    client = client_as("alex")
+    response = client.post(SHARE, {"audience": "partner", "shared": "1"})
+    assert response.status_code == 400 and "Write at least one answer" in text_of(response)
+    services.reflection_save(user=alex, answers={"reactions": "hid"})
+    response = client.post(SHARE, {"audience": "everyone", "shared": "1"})
+    assert response.status_code == 400 and "Please choose whom" in text_of(response)
+
+
+def test_saving_or_sharing_twice_is_once(client_as, pair, alex):
+    from practice.models import ChildhoodReflection
+
+    client = client_as("alex")
+    for _ in range(2):
+        client.post(REFLECTION, {"reactions": "hid"})
+        client.post(SHARE, {"audience": "therapist", "shared": "1"})
+    reflection = ChildhoodReflection.objects.get()
+    assert reflection.answers == {"reactions": "hid"}
+    first = reflection.shared_with_therapist_at
+    client.post(SHARE, {"audience": "therapist", "shared": "1"})
+    reflection.refresh_from_db()
+    assert reflection.shared_with_therapist_at == first
+
+
+def test_the_parent_child_dialogue_page_opens_the_shared_reflections(client_as, pair, alex):
+    from dialogues import services as dialogue_services
+
+    session = dialogue_services.dialogue_start(user=alex, kind="parent_child", topic="Growing up")
+    page = client_as("sam").get(f"/dialogues/{session.public_id}/").content.decode()
+    assert f'href="{REFLECTION}#shared-with-you"' in page
+    dialogue_services.session_end(session_public_id=session.public_id, user=alex)
+    other = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Sundays")
+    assert REFLECTION not in client_as("sam").get(f"/dialogues/{other.public_id}/").content.decode()
+
+
+# --- closing exits: a private list, one exit closed as an agreement the partner sees ----------
+
+ALEX_EXIT = "zq-alex-exit-phone-at-dinner"
+EXITS = "/between/exits/"
+
+
+@pytest.fixture
+def alex_exit(pair, alex):
+    return services.exit_add(user=alex, text=ALEX_EXIT, avoids="the quiet after work")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_exits_page_is_each_partners_own_and_the_list_private(
+    client_as, pair, alex_exit, link, role
+):
+    response = client_as(role).get(EXITS)
+    if role == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif role in PARTNERS or role == "outsider":
+        assert response.status_code == 200
+        body = text_of(response)
+        assert (ALEX_EXIT in body) == (role == "alex")
+        assert ("the quiet after work" in body) == (role == "alex")
+    else:
+        assert response.status_code == 404
+
+
+def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
+    client_as, pair, alex_exit, sam
+):
+    from practice.models import Agreement
+
+    alex_client, sam_client = client_as("alex"), client_as("sam")
+    response = alex_client.post(
+        f"{EXITS}{alex_exit.public_id}/close/", {"how": "lessen", "days": "10"}
+    )
+    assert response.status_code == 302
+    agreement = Agreement.objects.get()
+    assert agreement.giver.display_name == "Alex" and agreement.receiver == sam
+    assert agreement.text == f"reduce my exit: {ALEX_EXIT}" and agreement.days == 10
+    # Sam sees it (on the exits page and at home) but still not the "what I avoid"
+    for page in (EXITS, "/"):
+        body = text_of(sam_client.get(page))
+        assert f"reduce my exit: {ALEX_EXIT}" in body and "the quiet after work" not in body
+    response = sam_client.post(
+        f"/between/agreements/{agreement.public_id}/thanks/", {"text": "Thank you for dinners"}
+    )
+    assert response.status_code in (200, 302)
+    assert "Thank you for dinners" in text_of(alex_client.get("/"))
+    # agreeing twice is once
+    alex_client.post(f"{EXITS}{alex_exit.public_id}/close/", {"how": "shut", "days": "10"})
+    assert Agreement.objects.count() == 1
+
+
+def test_only_its_author_closes_or_removes_an_exit(client_as, pair, alex_exit, link):
+    from practice.models import Agreement
+
+    for role in ("sam", "outsider"):
+        for action in ("close", "remove"):
+            response = client_as(role).post(
+                f"{EXITS}{alex_exit.public_id}/{action}/", {"how": "shut", "days": "7"}
+            )
+            assert response.status_code == 404, (role, action)
+    for role in ("therapist", "staff", "single"):
+        response = client_as(role).post(f"{EXITS}{alex_exit.public_id}/remove/")
+        assert response.status_code == 404
+    alex_exit.refresh_from_db()
+    assert alex_exit.removed_at is None
+    assert not Agreement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"how": "vanish", "days": "7"}, "close the exit or to reduce it"),
+        ({"how": "shut", "days": "0"}, "Please choose 1 to 90 days"),
+        ({"how": "shut", "days": "many"}, "Please choose 1 to 90 days"),
+    ],
+)
+def test_a_bad_closing_gets_a_clear_message_and_agrees_nothing(
+    client_as, pair, alex_exit, data, message
+):
+    from practice.models import Agreement
+
+    response = client_as("alex").post(f"{EXITS}{alex_exit.public_id}/close/", data)
+    assert response.status_code == 400 and message in text_of(response)
+    assert not Agreement.objects.exists()
+
+
+def test_an_exit_needs_a_name_and_one_line(client_as, pair):
+    from practice.models import Exit
+
+    client = client_as("alex")
+    assert client.post(f"{EXITS}add/", {"text": ""}).status_code == 400
+    assert client.post(f"{EXITS}add/", {"text": "x" * 201}).status_code == 400
+    assert client.post(f"{EXITS}add/", {"text": "late\nnights"}).status_code == 400
+    assert not Exit.objects.exists()
+    token = "tok-1"
+    for _ in range(2):
+        client.post(f"{EXITS}add/", {"text": "Working late", "token": token})
+    assert Exit.objects.count() == 1
+
+
+def test_exits_are_in_their_authors_export_only(client_as, pair, alex_exit):
+    assert ALEX_EXIT in client_as("alex").get("/account/data/export/").content.decode()
+    assert ALEX_EXIT not in client_as("sam").get("/account/data/export/").content.decode()
+
+
+def test_the_exits_page_offers_an_exits_dialogue(client_as, pair, alex_exit):
+    page = client_as("alex").get(EXITS).content.decode()
+    assert 'href="/dialogues/new/?kind=exits"' in page
+    start = client_as("alex").get("/dialogues/new/?kind=exits").content.decode()
+    assert re.search(r'<input[^>]*value="exits"[^>]*checked', start)

@@ -36,6 +36,7 @@ COUPLE_VIEWS = {
     "couple": ("get", {}),
     "couple_note": ("post", {"text": "A note"}),
     "homework_new": ("post", {"title": "One appreciation a day"}),
+    "dialogue_new": ("post", {"kind": "parent_child", "first": "x", "topic": "Childhood"}),
 }
 
 
@@ -94,7 +95,9 @@ def test_the_linked_therapist_reaches_every_view(live, pair, therapist, alex, sa
         response = getattr(client, method)(
             reverse(f"therapists:{name}", args=[pair.public_id]), data
         )
-        assert response.status_code in (200, 302), name
+        # (a dialogue is live and "x" is nobody: the linked therapist is answered, not refused)
+        expected = (422,) if name == "dialogue_new" else (200, 302)
+        assert response.status_code in expected, name
     response = client.post(reverse("therapists:end", args=[live.public_id]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     live.refresh_from_db()
@@ -595,3 +598,80 @@ def test_an_unverified_therapists_home_has_no_dashboard(roles, client_as):
     assert "Waiting for verification" in home and "Linked couples" not in home
     assert "Make a link code" not in home
     assert "/ws/therapist/dashboard/" not in home  # its socket would be refused
+
+
+# --- starting a dialogue for the couple ------------------------------------------------------
+
+
+def test_the_linked_therapist_starts_a_parent_child_dialogue_and_opens_the_console(
+    link, pair, alex, sam, therapist, client_as
+):
+    client = client_as(therapist)
+    page = text_of(client.get(reverse("therapists:couple", args=[pair.public_id])))
+    assert "Start a dialogue with them now" in page
+    response = client.post(
+        reverse("therapists:dialogue_new", args=[pair.public_id]),
+        {"kind": "parent_child", "first": sam.public_id, "topic": "Growing up"},
+    )
+    session = pair.dialogue_sessions.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("therapists:console", args=[session.public_id])
+    assert session.kind == "parent_child" and session.partner_a == sam
+    ask = session.turns.get()
+    assert ask.actor == therapist and ask.actor_role == "facilitator"
+    assert AuditEvent.objects.filter(action="therapist.dialogue_started").count() == 1
+    # Alex, who listens first, is asked whether now is a good time; the request names Dr.
+    alex_page = text_of(client_as(alex).get(reverse("dialogues:detail", args=[session.public_id])))
+    assert "Is now a good time?" in alex_page and "(therapist)" in alex_page
+
+
+def test_the_kinds_best_with_a_therapist_come_first_on_the_form(link, pair, therapist, client_as):
+    html = client_as(therapist).get(reverse("therapists:couple", args=[pair.public_id]))
+    options = re.findall(
+        r'<option value="([a-z_]+)"', html.content.decode().split("facilitated-start")[1]
+    )
+    assert options[0] == "parent_child"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"kind": "parent_child", "first": "nobody", "topic": "Growing up"},
+            "Select a valid choice",
+        ),
+        (
+            {"kind": "shouting", "first": "SAM", "topic": "Growing up"},
+            "Please choose one of the kinds",
+        ),
+        ({"kind": "parent_child", "first": "SAM", "topic": ""}, "Please name what the dialogue"),
+    ],
+)
+def test_a_bad_start_gets_a_clear_message_and_starts_nothing(
+    link, pair, sam, therapist, client_as, data, message
+):
+    data = {**data, "first": sam.public_id if data["first"] == "SAM" else data["first"]}
+    response = client_as(therapist).post(
+        reverse("therapists:dialogue_new", args=[pair.public_id]), data
+    )
+    assert response.status_code == 422 and message in text_of(response)
+    assert not pair.dialogue_sessions.exists()
+
+
+def test_no_second_dialogue_while_one_is_live(live, pair, sam, therapist, client_as):
+    response = client_as(therapist).post(
+        reverse("therapists:dialogue_new", args=[pair.public_id]),
+        {"kind": "parent_child", "first": sam.public_id, "topic": "Growing up"},
+    )
+    assert response.status_code == 422 and "already have a dialogue in progress" in text_of(
+        response
+    )
+    assert pair.dialogue_sessions.count() == 1
+
+
+def test_a_partner_of_another_couple_cannot_be_made_to_go_first(link, pair, outsider, therapist):
+    with pytest.raises(therapist_services.TherapistError):
+        therapist_services.dialogue_start_facilitated(
+            therapist=therapist, couple=pair, first=outsider, kind="parent_child", topic="x"
+        )
+    assert not pair.dialogue_sessions.exists()
