@@ -247,6 +247,7 @@ class NewBookingForm(BookingForm):
     kind = forms.ChoiceField(
         label="Kind of dialogue",
         choices=[(k.value, info.title) for k, info in protocol.KINDS.items()],
+        initial=protocol.Kind.INTENTIONAL.value,  # what a booked session usually is
         error_messages={"invalid_choice": "Please choose one of the kinds of dialogue listed."},
     )
     first = forms.ChoiceField(label="Shares first", choices=())

@@ -59,6 +59,7 @@ def test_a_therapist_books_a_session_and_at_its_time_all_three_pages_open_on_it(
     form.get_by_label("Date").fill(local.date().isoformat())
     form.get_by_label("Time").fill(local.strftime("%H:%M"))
     form.get_by_label("Length").select_option("45")
+    assert form.get_by_label("Kind of dialogue").input_value() == "intentional"  # the default
     form.get_by_label("Shares first").select_option(label="Sam")
     shots(t, artifacts_dir, "couple-page-form")
     form.get_by_role("button", name="Book the session").click()
