@@ -175,15 +175,21 @@ def caring_page(request: AuthedRequest) -> HttpResponse:
     return _caring_page(request)
 
 
-def _caring_write(request: AuthedRequest, write, done: str) -> HttpResponse:
+def _page_write(request: AuthedRequest, write, done: str, *, page, then: str) -> HttpResponse:
+    """A write from one of the practice pages: done (a message, back to `then`), or the
+    page again with why not (400)."""
     try:
         write()
     except NotFound:
         raise Http404("Not found.") from None
     except PracticeError as error:
-        return _caring_page(request, error=error.message, status=400)
+        return page(request, error=error.message, status=400)
     messages.success(request, done)
-    return redirect("practice:caring")
+    return redirect(then)
+
+
+def _caring_write(request: AuthedRequest, write, done: str) -> HttpResponse:
+    return _page_write(request, write, done, page=_caring_page, then="practice:caring")
 
 
 @partner_only
@@ -270,14 +276,7 @@ def exits_page(request: AuthedRequest) -> HttpResponse:
 
 
 def _exit_write(request: AuthedRequest, write, done: str) -> HttpResponse:
-    try:
-        write()
-    except NotFound:
-        raise Http404("Not found.") from None
-    except PracticeError as error:
-        return _exits_page(request, error=error.message, status=400)
-    messages.success(request, done)
-    return redirect("practice:exits")
+    return _page_write(request, write, done, page=_exits_page, then="practice:exits")
 
 
 @partner_only

@@ -17,8 +17,6 @@ ended is dropped (its groups left) and a newly linked one is joined.
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from django.template.loader import render_to_string
-from django.utils import timezone
 
 from couples.models import User
 from dialogues import push
@@ -105,10 +103,10 @@ def render_dashboard(*, therapist: User) -> str | None:
         **selectors.dashboard(therapist=therapist),
         "link_code_form": LinkCodeForm(),
     }
-    with timezone.override(therapist.zone):  # times in the therapist's own zone
-        return render_to_string(f"{DASHBOARD}#dashboard_couples", context) + render_to_string(
-            f"{DASHBOARD}#dashboard_links", context
-        )
+    # push.render_to_string renders in the context's user's own zone.
+    return push.render_to_string(f"{DASHBOARD}#dashboard_couples", context) + (
+        push.render_to_string(f"{DASHBOARD}#dashboard_links", context)
+    )
 
 
 class DashboardConsumer(_Base):
