@@ -89,6 +89,9 @@ class User(AbstractUser):
     # An IANA zone ("Europe/Berlin"): every time is shown in it. Empty until the browser
     # says (first visit) or the person chooses one; UTC meanwhile.
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # The language of their pages, pushes and emails (a code from settings.LANGUAGES; no
+    # choices here, so adding a language needs no migration). Empty until the first request.
+    language = models.CharField(max_length=16, blank=True, default="")
     # One email with a link when it's their move and they aren't there (can be turned off).
     your_move_emails = models.BooleanField(default=True)
 
@@ -109,6 +112,13 @@ class User(AbstractUser):
     def zone(self) -> ZoneInfo:
         """This person's time zone (UTC until known)."""
         return zone_or_utc(self.time_zone)
+
+    @property
+    def language_code(self) -> str:
+        """The language this person is addressed in (the site's default until known)."""
+        from couples.languages import language_of
+
+        return language_of(self)
 
     def get_full_name(self) -> str:
         return self.display_name

@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from couples import signals
+from couples import languages, signals
 from couples.audit import audit
 from couples.models import (
     AuditEvent,
@@ -416,6 +417,7 @@ def account_delete(*, user: User) -> None:
     Authenticator.objects.filter(user=user).delete()
     CalendarFeed.objects.filter(person=user).delete()  # its link stops working at once
     user.time_zone = ""  # where they live, roughly
+    user.language = ""  # and where they may come from
     user.email = f"deleted-{user.public_id.lower()}@deleted.invalid"
     user.display_name = DELETED_NAME
     user.is_active = False
@@ -445,6 +447,22 @@ def person_time_zone_set(*, user: User, zone: str, only_if_unset: bool = False) 
     changed = user.time_zone != zone
     user.time_zone = zone
     User.objects.filter(pk=user.pk).update(time_zone=zone)
+    return changed
+
+
+def person_language_set(*, user: User, language: str, only_if_unset: bool = False) -> bool:
+    """Set the language of this person's pages, pushes and emails. `only_if_unset`: the
+    browser's language on a first request, which never overrides a choice. True if changed."""
+    code = languages.supported(language)
+    if code is None or (language or "").strip().lower() != code:
+        raise CoupleError(_("Please choose a language from the list."))
+    if only_if_unset:
+        changed = bool(User.objects.filter(pk=user.pk, language="").update(language=code))
+    else:
+        changed = user.language != code
+        User.objects.filter(pk=user.pk).update(language=code)
+    if changed or not only_if_unset:
+        user.language = code
     return changed
 
 

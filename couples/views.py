@@ -9,10 +9,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from couples import adapter, selectors, services
+from couples import adapter, languages, selectors, services
 from couples import devices as devices_
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
@@ -226,10 +228,13 @@ NEW_FEED_URL = "new_calendar_feed_url"
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_settings(request: AuthedRequest) -> HttpResponse:
-    """Time zone (every time is shown in it) and which emails to get."""
+    """Language, time zone (every time is shown in it) and which emails to get."""
     error = ""
     if request.method == "POST":
         try:
+            if "language" in request.POST:  # the page always sends it
+                services.person_language_set(user=request.user, language=request.POST["language"])
+                translation.activate(request.user.language)  # the message below is in it
             services.person_time_zone_set(user=request.user, zone=request.POST.get("time_zone", ""))
         except CoupleError as exc:
             error = exc.message
@@ -241,12 +246,43 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
             return redirect("couples:account_settings")
     context = {
         "zones": sorted(known_zones()),
+        "languages": languages.choices(),
         "error": error,
         "feed_open": selectors.calendar_feed_open(user=request.user),
         "feed_url": request.session.pop(NEW_FEED_URL, None),
         "your_move_minutes": settings.IMAGO_YOUR_MOVE_AFTER_MINUTES,
     }
     return render(request, "couples/account_settings.html", context, status=422 if error else 200)
+
+
+@require_POST
+def language_choose(request: HttpRequest) -> HttpResponse:
+    """The footer's language chooser, signed in or not: kept in a cookie, and on the account
+    of whoever is signed in (their emails follow it too). Back to the page it was chosen on."""
+    code = request.POST.get("language", "")
+    user = request.user
+    try:
+        if user.is_authenticated:
+            services.person_language_set(user=user, language=code)  # type: ignore[arg-type]
+        elif languages.supported(code) != code.strip().lower():
+            raise CoupleError(_("Please choose a language from the list."))
+    except CoupleError as exc:
+        return render(request, "400.html", {"message": exc.message}, status=400)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("home")
+    response = redirect(next_url)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        languages.supported(code),
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=True,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
 
 
 @login_required

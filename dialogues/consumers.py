@@ -26,6 +26,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
+from django.utils.translation import gettext
 
 from couples import session_limits
 from couples.models import User
@@ -87,6 +89,10 @@ class _Base(AsyncWebsocketConsumer):
         if user is not None and not await self._session_still_good(user, reload=False):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if user is not None:
+            # Everything this socket renders or says is in the person's language: Channels
+            # runs every handler in this task, and database threads copy its context.
+            translation.activate(user.language_code)
         await super().websocket_connect(message)
 
     async def _session_still_good(self, user, *, reload: bool) -> bool:
@@ -285,7 +291,9 @@ class DialogueConsumer(_Base):
         # The people whose presence this person is shown: user pk -> name.
         self.watched: dict[int, str] = allowed["partners"]
         self.partner_pk = next(iter(self.watched), None) if self.role == PARTNER else None
-        self.partner_name = self.watched.get(self.partner_pk, "Your partner")
+        self.language = self.user.language_code  # of every fragment this socket renders
+        with translation.override(self.language):
+            self.partner_name = self.watched.get(self.partner_pk) or gettext("Your partner")
         self.group = session.group_name
         self.present: dict[str, int] = {}  # channel -> user pk, for the people watched
         self.facilitators: dict[str, int] = {}  # channel -> therapist pk (partners only)
@@ -419,6 +427,8 @@ class DialogueConsumer(_Base):
         fragment = (event.get("fragments") or {}).get(self.audience)
         if fragment is None or event.get("prev") != self.last_seq:
             return None
+        if fragment.get("lang") != self.language:
+            return None  # rendered in another language (a console, a language just changed)
         if self.role == FACILITATOR and event.get("by_facilitator"):
             # Rendered as the therapist who acted: theirs to forward, another's to re-render.
             return fragment if event.get("actor") == self.user.pk else None
@@ -457,12 +467,14 @@ class DialogueConsumer(_Base):
             online = set(self.present.values())
             await self.send(
                 push.render_presence(
-                    partner_name=self.partner_name, online=self.partner_pk in online
+                    partner_name=self.partner_name,
+                    online=self.partner_pk in online,
+                    language=self.language,
                 )
             )
         if part in ("all", "facilitators"):
             names = sorted({self.facilitator_names[pk] for pk in self.facilitators.values()})
-            await self.send(push.render_facilitator_presence(names=names))
+            await self.send(push.render_facilitator_presence(names=names, language=self.language))
 
     async def _arrived(self, event) -> str | None:
         """Note who arrived; which part of the presence shown to this person changed."""
@@ -518,7 +530,9 @@ class DialogueConsumer(_Base):
         if event["user"] == self.partner_pk or (
             self.role == FACILITATOR and event["user"] in self.watched
         ):
-            await self.send(push.render_typing(partner_name=self.watched[event["user"]]))
+            await self.send(push.render_typing(
+                    partner_name=self.watched[event["user"]], language=self.language
+                ))
 
 
 def _therapist_name(pk: int) -> str:

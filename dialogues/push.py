@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string as _render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 
+from couples.languages import language_of
 from couples.models import User
 from dialogues import protocol, selectors
 from dialogues.models import DialogueSession, Turn
@@ -37,11 +38,14 @@ class Rendered:
     live: bool
 
 
-def render_to_string(template: str, context: dict) -> str:
-    """Render in the viewer's own time zone (the context's `viewer` or `user`)."""
+def render_to_string(template: str, context: dict, *, language: str | None = None) -> str:
+    """Render in the viewer's own language and time zone (the context's `viewer` or `user`;
+    `language` for a fragment that names no one, like presence)."""
     person = context.get("viewer") or context.get("user")
     zone = getattr(person, "zone", None)
-    with timezone.override(zone or timezone.get_default_timezone()):
+    if language is None:
+        language = language_of(person) if person is not None else translation.get_language()
+    with timezone.override(zone or timezone.get_default_timezone()), translation.override(language):
         return _render(template, context)
 
 
@@ -84,7 +88,7 @@ def render_update(
         render_to_string(f"{PAGE}#new_turns", context),
         render_to_string(f"{PAGE}#status_bar", context),
         render_to_string(f"{PAGE}#announcer", context),
-        render_to_string(f"{PAGE}#typing", {}),  # whoever was writing has posted
+        render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),  # whoever was writing has posted
     ]
     if context["panel_key"] != panel_key:
         panel = "console_state" if role == FACILITATOR else "move_panel"
@@ -99,7 +103,7 @@ def _update_parts(context: dict, *, after: int, seq: int) -> str:
             render_to_string(f"{PAGE}#new_turns", context),
             render_to_string(f"{PAGE}#status_bar", context),
             render_to_string(f"{PAGE}#announcer", context),
-            render_to_string(f"{PAGE}#typing", {}),  # whoever was writing has posted
+            render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),  # whoever was writing has posted
         ]
     )
 
@@ -118,6 +122,7 @@ def _audience(session: DialogueSession, turn: Turn, viewer: User, role: str, aft
         "html": _update_parts(context, after=after, seq=session.seq),
         "panel": _panel_html(context, role),
         "panel_key": context["panel_key"],
+        "lang": language_of(viewer),  # a socket in another language renders its own
     }
 
 
@@ -126,6 +131,7 @@ class _Onlooker:
 
     pk = 0  # matches no one (not even a deleted actor, whose id is None)
     display_name = ""
+    language = ""  # the site's default: a console in another language renders its own
     is_authenticated = True
 
     @property
@@ -163,24 +169,30 @@ def render_refusal(*, public_id: str, user: User, error: str, posted_text: str =
     return render_to_string(f"{PAGE}#move_panel", context)
 
 
-def render_presence(*, partner_name: str, online: bool) -> str:
+def render_presence(*, partner_name: str, online: bool, language: str) -> str:
     return render_to_string(
-        f"{PAGE}#presence", {"partner_name": partner_name, "partner_online": online}
+        f"{PAGE}#presence",
+        {"partner_name": partner_name, "partner_online": online},
+        language=language,
     )
 
 
-def render_facilitator_presence(*, names: list[str]) -> str:
+def render_facilitator_presence(*, names: list[str], language: str) -> str:
     """For partners: which therapist is present on the console now."""
-    return render_to_string(f"{PAGE}#facilitator_presence", {"facilitator_names": names})
+    return render_to_string(
+        f"{PAGE}#facilitator_presence", {"facilitator_names": names}, language=language
+    )
 
 
-def render_partners_presence(*, partners: list[tuple[str, bool]]) -> str:
+def render_partners_presence(*, partners: list[tuple[str, bool]], language: str) -> str:
     """For the therapist: which partners are on the dialogue page now."""
-    return render_to_string(f"{PAGE}#partners_presence", {"partners_online": partners})
+    return render_to_string(
+        f"{PAGE}#partners_presence", {"partners_online": partners}, language=language
+    )
 
 
-def render_typing(*, partner_name: str) -> str:
-    return render_to_string(f"{PAGE}#typing", {"typing_name": partner_name})
+def render_typing(*, partner_name: str, language: str) -> str:
+    return render_to_string(f"{PAGE}#typing", {"typing_name": partner_name}, language=language)
 
 
 # Apps above this one add their own home-page sections to the home socket's pushes: each

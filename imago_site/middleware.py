@@ -10,7 +10,8 @@ from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.cache import add_never_cache_headers
 
 from couples import session_limits
@@ -196,6 +197,37 @@ def mfa_enabled(user) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
+
+
+class LanguageMiddleware:
+    """Every page is in the person's own language: the one on their account once signed in
+    (kept from the first request that has none), before that the one chosen in the footer
+    (a cookie) or the browser's `Accept-Language`."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from couples import languages, services
+
+        user = getattr(request, "user", None)
+        language = None
+        if user is not None and user.is_authenticated:
+            language = languages.supported(user.language)
+            if language is None:
+                language = translation.get_language_from_request(request)
+                services.person_language_set(user=user, language=language, only_if_unset=True)
+        if language is None:
+            language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            translation.deactivate()
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+        return response
 
 
 class TimeZoneMiddleware:

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "imago_site.middleware.LanguageMiddleware",  # the person's language, else the browser's
     "django_htmx.middleware.HtmxMiddleware",
     "imago_site.middleware.ContentSecurityPolicyMiddleware",
     "imago_site.middleware.PrivateNoStoreMiddleware",  # anything for a signed-in person
@@ -115,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -345,7 +347,28 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS  # 12 hours, enforced server-side from login time
 SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every request
 
+# Languages: English (the source, British spelling and dates) and one more for each catalogue
+# in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages` (README).
 LANGUAGE_CODE = "en-gb"
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+
+def _languages() -> list[tuple[str, str]]:
+    from django.conf.locale import LANG_INFO
+
+    found = [("en-gb", "English")]
+    for catalogue in sorted(LOCALE_PATHS[0].glob("*/LC_MESSAGES/django.po")):
+        code = catalogue.parent.parent.name.lower().replace("_", "-")
+        info = LANG_INFO.get(code) or LANG_INFO.get(code.split("-")[0]) or {}
+        found.append((code, str(info.get("name_local", code))))
+    return found
+
+
+LANGUAGES = _languages()
+LANGUAGE_COOKIE_NAME = "imago_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -67,7 +67,8 @@ class FacilitatorConsumer(DialogueConsumer):
         online = set(self.present.values())
         await self.send(
             push.render_partners_presence(
-                partners=[(name, pk in online) for pk, name in self.watched.items()]
+                partners=[(name, pk in online) for pk, name in self.watched.items()],
+                language=self.language,
             )
         )
 

@@ -84,6 +84,7 @@ ERASED: dict[str, dict[str, Rows | None]] = {
     "couples.user": {
         "display_name": lambda p: User.objects.filter(pk=p.pk),
         "time_zone": lambda p: User.objects.filter(pk=p.pk),
+        "language": lambda p: User.objects.filter(pk=p.pk),
         "email": None,
     },
     "couples.invitation": {

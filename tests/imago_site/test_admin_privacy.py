@@ -54,7 +54,7 @@ PRIVATE_TEXT_FIELDS = {
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
 NOT_PRIVATE = {
-    "couples.user": {"password", "email", "display_name", "public_id", "time_zone"},
+    "couples.user": {"password", "email", "display_name", "public_id", "time_zone", "language"},
     "couples.calendarfeed": {"token_hash"},
     "couples.couple": {"public_id"},
     "couples.invitation": {"public_id", "email", "token_hash"},

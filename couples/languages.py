@@ -1,0 +1,30 @@
+"""The languages the app speaks: English and one more for each catalogue in locale/ (settings).
+
+A person's language is kept on their account (`User.language`); these helpers say which
+codes are offered and which one a person's pages, pushes and emails use."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+
+
+def supported(code: str | None) -> str | None:
+    """The offered language this code means ("es-MX" -> "es"), or None."""
+    if not code:
+        return None
+    try:
+        return translation.get_supported_language_variant(code.strip().lower())
+    except LookupError:
+        return None
+
+
+def language_of(person: object) -> str:
+    """The language to use for this person (a user, or anyone with a `language`): theirs if
+    it is offered, else the site's default."""
+    return supported(getattr(person, "language", "")) or settings.LANGUAGE_CODE
+
+
+def choices() -> list[tuple[str, str]]:
+    """(code, name in that language), for a chooser."""
+    return [(code, name) for code, name in settings.LANGUAGES]
