@@ -263,7 +263,7 @@ def language_choose(request: HttpRequest) -> HttpResponse:
     user = request.user
     try:
         if user.is_authenticated:
-            services.person_language_set(user=user, language=code)  # type: ignore[arg-type]
+            services.person_language_set(user=user, language=code)
         elif languages.supported(code) != code.strip().lower():
             raise CoupleError(_("Please choose a language from the list."))
     except CoupleError as exc:
@@ -276,11 +276,11 @@ def language_choose(request: HttpRequest) -> HttpResponse:
     response = redirect(next_url)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
-        languages.supported(code),
+        languages.supported(code) or settings.LANGUAGE_CODE,
         max_age=settings.LANGUAGE_COOKIE_AGE,
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=True,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite="Lax",
     )
     return response
 

@@ -530,9 +530,9 @@ class DialogueConsumer(_Base):
         if event["user"] == self.partner_pk or (
             self.role == FACILITATOR and event["user"] in self.watched
         ):
-            await self.send(push.render_typing(
-                    partner_name=self.watched[event["user"]], language=self.language
-                ))
+            await self.send(
+                push.render_typing(partner_name=self.watched[event["user"]], language=self.language)
+            )
 
 
 def _therapist_name(pk: int) -> str:

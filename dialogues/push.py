@@ -88,7 +88,8 @@ def render_update(
         render_to_string(f"{PAGE}#new_turns", context),
         render_to_string(f"{PAGE}#status_bar", context),
         render_to_string(f"{PAGE}#announcer", context),
-        render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),  # whoever was writing has posted
+        # whoever was writing has posted
+        render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),
     ]
     if context["panel_key"] != panel_key:
         panel = "console_state" if role == FACILITATOR else "move_panel"
@@ -103,7 +104,8 @@ def _update_parts(context: dict, *, after: int, seq: int) -> str:
             render_to_string(f"{PAGE}#new_turns", context),
             render_to_string(f"{PAGE}#status_bar", context),
             render_to_string(f"{PAGE}#announcer", context),
-            render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),  # whoever was writing has posted
+            # whoever was writing has posted
+            render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),
         ]
     )
 
