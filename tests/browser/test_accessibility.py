@@ -90,6 +90,7 @@ EXCLUDED: dict[str, str] = {
     "therapists:consent_withdraw": "POST only: the button is on the home page",
     "couples:two_factor_hint_dismiss": "POST only: the button is on the home page",
     "couples:time_zone": "POST only: the page's script sends the browser's zone",
+    "couples:language": "POST only: the language chooser in every page's footer",
     "couples:calendar_feed_new": "POST only: the form is on the account settings page",
     "couples:calendar_feed_revoke": "POST only: the form is on the account settings page",
     "usersessions_list": "allauth's own address for it answers with couples:devices (visited)",
