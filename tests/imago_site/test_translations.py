@@ -41,7 +41,8 @@ def _entries(po: Path, *flags: str) -> str:
         ["msgattrib", *flags, "--no-wrap", str(po)], capture_output=True, text=True, check=True
     )
     # msgattrib prints the header entry with whatever it selects; only real entries count.
-    blocks = [b for b in result.stdout.split("\n\n") if "msgid" in b and 'msgid ""\nmsgstr' not in b]
+    blocks = result.stdout.split("\n\n")
+    blocks = [b for b in blocks if "msgid" in b and 'msgid ""\nmsgstr' not in b]
     return "\n\n".join(blocks)
 
 
@@ -84,7 +85,8 @@ def test_every_string_in_the_code_is_translated(po: Path, extracted: Path):
 def test_no_translation_is_left_fuzzy(po: Path, extracted: Path):
     fresh = extracted / po.relative_to(ROOT)
     fuzzy = _entries(fresh, "--only-fuzzy")
-    assert fuzzy == "", f"check these guesses in {po.relative_to(ROOT)}, then drop `fuzzy`:\n{fuzzy}"
+    where = po.relative_to(ROOT)
+    assert fuzzy == "", f"check these guesses in {where}, then drop `fuzzy`:\n{fuzzy}"
 
 
 @pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: p.parent.parent.name)
