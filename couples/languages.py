@@ -6,6 +6,7 @@ codes are offered and which one a person's pages, pushes and emails use."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 
@@ -28,3 +29,18 @@ def language_of(person: object) -> str:
 def choices() -> list[tuple[str, str]]:
     """(code, name in that language), for a chooser."""
     return [(code, name) for code, name in settings.LANGUAGES]
+
+
+def remember(request: HttpRequest, response: HttpResponse, language: str) -> None:
+    """Keep the language in this browser's cookie too, so that the pages after logging out
+    (the log-in page, a password reset) stay in it."""
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) == language:
+        return
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )

@@ -274,14 +274,7 @@ def language_choose(request: HttpRequest) -> HttpResponse:
     ):
         next_url = reverse("home")
     response = redirect(next_url)
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        languages.supported(code) or settings.LANGUAGE_CODE,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+    languages.remember(request, response, languages.supported(code) or settings.LANGUAGE_CODE)
     return response
 
 

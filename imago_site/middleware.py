@@ -226,6 +226,8 @@ class LanguageMiddleware:
             translation.deactivate()
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
+        if user is not None and user.is_authenticated:
+            languages.remember(request, response, language)
         return response
 
 

@@ -109,3 +109,14 @@ def test_the_site_speaks_the_languages_of_its_catalogues():
     assert codes[0] == settings.LANGUAGE_CODE
     assert "es" in codes
     assert dict(settings.LANGUAGES)["es"] == "español"
+
+
+def test_the_accounts_language_stays_after_logging_out(alex: User):
+    alex.language = "es"
+    alex.save()
+    client = Client()
+    client.force_login(alex)
+    client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB")
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "es"
+    client.post(reverse("account_logout"))  # (the test client's logout() drops every cookie)
+    assert lang_of(client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="en-GB")) == "es"
