@@ -95,6 +95,17 @@ def test_the_copy_button_says_copied_in_english_by_default(client_as, single):
     assert 'data-copied="Copied"' in client.get("/").content.decode()
 
 
+def test_the_partner_joined_push_is_in_the_viewers_language(pair, alex, sam):
+    from dialogues import push
+
+    spanish = push.render_partner_joined(user=speaks(alex, "es"))
+    assert spanish is not None
+    assert "Sam se ha unido a ti" in spanish
+    assert "Sam ha aceptado tu invitación: ya forman pareja." in spanish
+    english = push.render_partner_joined(user=speaks(sam, "en"))
+    assert english is not None and "Alex has joined you" in english
+
+
 def test_the_invitation_page_is_in_spanish_for_a_spanish_speaker(client_as, single):
     _, token = make_invitation()
     page = client_as(speaks(single, "es")).get(reverse("couples:invitation", args=[token]))
