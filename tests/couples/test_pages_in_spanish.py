@@ -17,6 +17,7 @@ from couples.devices import device_name
 from couples.models import User
 from couples.retention import retention_run
 from couples.session_limits import idle_words
+from dialogues import push
 from tests.factories import PASSWORD, make_invitation
 from tests.helpers import text_of
 
@@ -96,8 +97,6 @@ def test_the_copy_button_says_copied_in_english_by_default(client_as, single):
 
 
 def test_the_partner_joined_push_is_in_the_viewers_language(pair, alex, sam):
-    from dialogues import push
-
     spanish = push.render_partner_joined(user=speaks(alex, "es"))
     assert spanish is not None
     assert "Sam se ha unido a ti" in spanish
