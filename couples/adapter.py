@@ -11,6 +11,10 @@ tries per account per 5 minutes and 10 tries a minute in all; from many addresse
 limited the same way, and the second factor stands behind the password for therapists and
 staff.
 
+Emails allauth sends (templates/account/email/, templates/mfa/email/) are in the language of
+the account their address belongs to, else the page's (`send_mail`); a new account takes the
+language its sign-up page was in (`save_user`), so its first emails are in it.
+
 Two more: whoever opened a partner's invitation before signing up or logging in comes straight
 back to it, however they reached the form (the invitation's own buttons carry `?next=`, the
 header's links don't); and a log-in a moment ago counts as the recent password allauth asks
@@ -29,8 +33,9 @@ from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 
-from couples import selectors, services, session_limits
+from couples import languages, selectors, services, session_limits
 from imago_site import live
 
 # An invitation opened before signing up or logging in (its token, in the session).
@@ -56,7 +61,37 @@ def logged_in_recently(request: HttpRequest) -> bool:
     return session_limits.now() - float(login_at) < account_settings.REAUTHENTICATION_TIMEOUT
 
 
+def address_language(email: str) -> str | None:
+    """The language of the account this address belongs to (None: no account, or one with no
+    language yet). A confirmed address first: an unconfirmed one may be anyone's typing."""
+    from allauth.account.models import EmailAddress
+
+    from couples.models import User
+
+    address = (
+        EmailAddress.objects.filter(email__iexact=email)
+        .select_related("user")
+        .order_by("-verified", "-primary")
+        .first()
+    )
+    user = address.user if address else User.objects.filter(email__iexact=email).first()
+    return languages.supported(user.language) if user else None
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        """A new account speaks the language its sign-up page was in."""
+        if not user.language:
+            user.language = languages.supported(translation.get_language()) or ""
+        return super().save_user(request, user, form, commit=commit)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Every email allauth sends, in the language of the account the address belongs to
+        (else the language of the page that sent it)."""
+        language = address_language(email) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(template_prefix, email, context)
+
     def send_notification_mail(
         self,
         template_prefix: str,
@@ -70,14 +105,17 @@ class AccountAdapter(DefaultAccountAdapter):
         the devices page shows those to the person, an email goes through other hands."""
         from couples.devices import device_name
 
-        ctx = {
-            "user": user,
-            "device": device_name(self.get_http_user_agent(self.request)),
-            "reset_url": settings.SITE_URL + reverse("account_reset_password"),
-            "devices_url": settings.SITE_URL + reverse("couples:devices"),
-            **(context or {}),
-        }
-        super().send_notification_mail(template_prefix, user, ctx, email=email)
+        # In the person's language, also when it goes to an address no longer theirs (an
+        # address changed or removed).
+        with translation.override(languages.supported(user.language) or translation.get_language()):
+            ctx = {
+                "user": user,
+                "device": device_name(self.get_http_user_agent(self.request)),
+                "reset_url": settings.SITE_URL + reverse("account_reset_password"),
+                "devices_url": settings.SITE_URL + reverse("couples:devices"),
+                **(context or {}),
+            }
+            super().send_notification_mail(template_prefix, user, ctx, email=email)
 
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         account = super()._get_login_attempts_cache_key(request, **credentials)

@@ -28,6 +28,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from couples import services
 from couples.audit import audit
@@ -159,16 +161,21 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the audit trail, e.g. “Licence 12345 checked on the state register”.",
+        help_text=gettext_lazy(
+            "Kept in the audit trail, e.g. “Licence 12345 checked on the state register”."
+        ),
     )
 
 
 class VerifiedFilter(admin.SimpleListFilter):
-    title = "therapist verification"
+    title = gettext_lazy("therapist verification")
     parameter_name = "verified"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Verified therapists"), ("no", "Therapists waiting for verification")]
+        return [
+            ("yes", _("Verified therapists")),
+            ("no", _("Therapists waiting for verification")),
+        ]
 
     def queryset(self, request, queryset):
         therapists = queryset.filter(kind=User.Kind.THERAPIST)
@@ -206,10 +213,10 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     ]
     fieldsets = (
         (None, {"fields": ("email", "public_id")}),
-        ("Person", {"fields": ("display_name", "kind")}),
-        ("Therapist", {"fields": ("therapist_verified_at", "verification_history")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Person"), {"fields": ("display_name", "kind")}),
+        (gettext_lazy("Therapist"), {"fields": ("therapist_verified_at", "verification_history")}),
+        (gettext_lazy("Access"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (gettext_lazy("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     actions = ["deactivate", "reactivate", "verify_therapists", "unverify_therapists"]
 
@@ -231,11 +238,11 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # accounts are deactivated here; deleting is the person's own choice
 
-    @admin.display(boolean=True, description="verified")
+    @admin.display(boolean=True, description=gettext_lazy("verified"))
     def is_verified(self, user: User) -> bool | None:
         return user.is_verified_therapist if user.is_therapist else None
 
-    @admin.display(description="verification history")
+    @admin.display(description=gettext_lazy("verification history"))
     def verification_history(self, user: User) -> str:
         events = AuditEvent.objects.filter(
             target_type="couples.user",
@@ -259,7 +266,7 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
         )
 
     @admin.action(
-        description="Deactivate (log out everywhere, close live connections)",
+        description=gettext_lazy("Deactivate (log out everywhere, close live connections)"),
         permissions=["change"],
     )
     def deactivate(self, request, queryset):
@@ -273,14 +280,27 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
             self.log_history(request, user, "Deactivated")
             done += 1
         if done:
-            self.message_user(request, f"{done} account(s) deactivated and logged out.")
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d account deactivated and logged out.",
+                    "%(count)d accounts deactivated and logged out.",
+                    done,
+                )
+                % {"count": done},
+            )
 
-    @admin.action(description="Reactivate", permissions=["change"])
+    @admin.action(description=gettext_lazy("Reactivate"), permissions=["change"])
     def reactivate(self, request, queryset):
         for user in queryset:
             services.user_reactivate(user=user, by=request.user, request=request)
             self.log_history(request, user, "Reactivated")
-        self.message_user(request, f"{queryset.count()} account(s) reactivated.")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d account reactivated.", "%(count)d accounts reactivated.", count)
+            % {"count": count},
+        )
 
     def _with_reason(self, request, queryset, *, verify: bool):
         """An admin action with an intermediate page asking for the reason."""
@@ -302,15 +322,24 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
                 self.log_history(request, user, "Verified" if verify else "Verification removed")
                 done += 1
             if done:
-                what = "verified" if verify else "no longer verified"
-                self.message_user(request, f"{done} therapist(s) {what}.")
+                if verify:
+                    text = ngettext(
+                        "%(count)d therapist verified.", "%(count)d therapists verified.", done
+                    )
+                else:
+                    text = ngettext(
+                        "%(count)d therapist no longer verified.",
+                        "%(count)d therapists no longer verified.",
+                        done,
+                    )
+                self.message_user(request, text % {"count": done})
             return None
         return TemplateResponse(
             request,
             "admin/couples/user/therapist_verification.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Verify therapists" if verify else "Remove therapist verification",
+                "title": _("Verify therapists") if verify else _("Remove therapist verification"),
                 "opts": self.model._meta,
                 "people": queryset,
                 "form": form,
@@ -321,12 +350,15 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
             },
         )
 
-    @admin.action(description="Verify therapists (asks for a reason)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Verify therapists (asks for a reason)"), permissions=["change"]
+    )
     def verify_therapists(self, request, queryset):
         return self._with_reason(request, queryset, verify=True)
 
     @admin.action(
-        description="Remove therapist verification (asks for a reason)", permissions=["change"]
+        description=gettext_lazy("Remove therapist verification (asks for a reason)"),
+        permissions=["change"],
     )
     def unverify_therapists(self, request, queryset):
         return self._with_reason(request, queryset, verify=False)
@@ -406,13 +438,13 @@ class CoupleAdmin(ViewOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("memberships__user")
 
-    @admin.display(description="partners")
+    @admin.display(description=gettext_lazy("partners"))
     def members(self, couple: Couple) -> str:
         return ", ".join(m.user.email for m in couple.memberships.all())
 
 
 class InvitationStatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = gettext_lazy("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
@@ -453,7 +485,9 @@ class InvitationAdmin(ViewOnlyAdmin):
     readonly_fields = fields  # type: ignore[assignment]  # stubs: `fields` may nest groups
     actions = ["revoke"]
 
-    @admin.action(description="Revoke (the link stops working)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Revoke (the link stops working)"), permissions=["change"]
+    )
     def revoke(self, request, queryset):
         revoked = 0
         for invitation in queryset:
@@ -462,7 +496,11 @@ class InvitationAdmin(ViewOnlyAdmin):
             ):
                 self.log_history(request, invitation, "Revoked")
                 revoked += 1
-        self.message_user(request, f"{revoked} invitation(s) revoked.")
+        self.message_user(
+            request,
+            ngettext("%(count)d invitation revoked.", "%(count)d invitations revoked.", revoked)
+            % {"count": revoked},
+        )
 
 
 # --- the audit trail -------------------------------------------------------------------------

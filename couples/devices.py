@@ -16,6 +16,7 @@ from datetime import datetime
 from allauth.usersessions.adapter import get_adapter
 from allauth.usersessions.models import UserSession
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from couples.models import User
 
@@ -45,8 +46,9 @@ def device_name(user_agent: str) -> str:
     browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent)), None)
     system = next((name for pattern, name in _SYSTEMS if re.search(pattern, user_agent)), None)
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or "An unknown browser"
+        # Translators: a device, e.g. "Firefox on Windows".
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or _("An unknown browser")
 
 
 def device_id(session: UserSession) -> str:

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from couples.models import Invitation, User
 
@@ -12,14 +13,14 @@ class SignupDetailsForm(forms.Form):
 
     display_name = forms.CharField(
         max_length=60,
-        label="Your name",
-        help_text="How your partner (and therapist) will see you.",
+        label=_("Your name"),
+        help_text=_("How your partner (and therapist) will see you."),
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
     is_therapist = forms.BooleanField(
         required=False,
-        label="I'm a therapist",
-        help_text="Therapist accounts are checked by our team before they can link to couples.",
+        label=_("I'm a therapist"),
+        help_text=_("Therapist accounts are checked by our team before they can link to couples."),
     )
 
     field_order = ["display_name", "email", "password1", "password2", "is_therapist"]
@@ -27,7 +28,7 @@ class SignupDetailsForm(forms.Form):
     def clean_display_name(self) -> str:
         name = self.cleaned_data["display_name"].strip()
         if not name:
-            raise forms.ValidationError("Please tell us your name.")
+            raise forms.ValidationError(_("Please tell us your name."))
         return name
 
     def clean(self) -> dict:
@@ -39,7 +40,8 @@ class SignupDetailsForm(forms.Form):
         if len(cleaned_data.get("email") or "") > USER_EMAIL_MAX_LENGTH:
             self.add_error(
                 "email",
-                f"Please use an email address of at most {USER_EMAIL_MAX_LENGTH} characters.",
+                _("Please use an email address of at most %(limit)s characters.")
+                % {"limit": USER_EMAIL_MAX_LENGTH},
             )
         return cleaned_data
 
@@ -53,8 +55,8 @@ class StartCoupleForm(forms.Form):
     partner_email = forms.EmailField(
         required=False,
         max_length=EMAIL_MAX_LENGTH,
-        label="Your partner's email (optional)",
-        help_text="We'll email them the link. You can also copy it and send it yourself.",
+        label=_("Your partner's email (optional)"),
+        help_text=_("We'll email them the link. You can also copy it and send it yourself."),
     )
 
 
@@ -62,7 +64,7 @@ class InviteForm(forms.Form):
     partner_email = forms.EmailField(
         required=False,
         max_length=EMAIL_MAX_LENGTH,
-        label="Your partner's email (optional)",
+        label=_("Your partner's email (optional)"),
     )
 
 
@@ -70,7 +72,7 @@ class DeleteAccountForm(forms.Form):
     """Deleting an account is confirmed with its password."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -82,5 +84,5 @@ class DeleteAccountForm(forms.Form):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That password isn't right. Nothing was deleted.")
+            raise forms.ValidationError(_("That password isn't right. Nothing was deleted."))
         return password

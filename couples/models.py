@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def new_public_id() -> str:
@@ -70,16 +71,16 @@ class User(AbstractUser):
     """A person: a partner, a therapist, or staff (is_staff). Email is the login."""
 
     class Kind(models.TextChoices):
-        PARTNER = "partner", "Partner"
-        THERAPIST = "therapist", "Therapist"
+        PARTNER = "partner", _("Partner")
+        THERAPIST = "therapist", _("Therapist")
 
     # Django's way to drop AbstractUser's fields; django-stubs can't express it.
     username = None  # type: ignore[assignment]
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     display_name = models.CharField(
-        max_length=60, help_text="How your partner and therapist see you."
+        max_length=60, help_text=_("How your partner and therapist see you.")
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PARTNER)
     therapist_verified_at = models.DateTimeField(null=True, blank=True)
@@ -194,10 +195,10 @@ class Invitation(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", _("Waiting")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="invitations")
@@ -296,7 +297,7 @@ class CspReport(models.Model):
 
     class Meta:
         ordering = ["-count", "directive"]
-        verbose_name = "security policy report"  # CSP: Content-Security-Policy
+        verbose_name = _("security policy report")  # CSP: Content-Security-Policy
         constraints = [
             models.UniqueConstraint(
                 fields=["directive", "blocked", "document"], name="one_row_per_csp_report_kind"

@@ -28,7 +28,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from couples import signals
 from couples.audit import audit
@@ -94,13 +95,13 @@ def couple_warn(couple: Couple, *, now: datetime) -> bool:
             "data_url": settings.SITE_URL + reverse("couples:your_data"),
         }
         for user in recipients:  # one email each: partners never see each other's address
-            send_mail(
-                subject="[Imago] What you wrote in an ended couple will be erased",
-                message=render_to_string(
+            with translation.override(user.language_code):  # the recipient's language
+                subject = _("[Imago] What you wrote in an ended couple will be erased")
+                message = render_to_string(
                     "couples/email/retention_warning.txt", {**context, "user": user}
-                ),
-                from_email=None,
-                recipient_list=[user.email],
+                )
+            send_mail(
+                subject=subject, message=message, from_email=None, recipient_list=[user.email]
             )
         audit(action="retention.warned", target=couple, recipients=len(recipients))
     return True

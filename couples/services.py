@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from couples import languages, signals
@@ -67,11 +67,13 @@ class IssuedInvitation:
 def _check_can_be_partner(user: User) -> None:
     if user.is_therapist:
         raise CoupleError(
-            "Therapist accounts can't join a couple as a partner. "
-            "Please use a personal account for your own relationship."
+            _(
+                "Therapist accounts can't join a couple as a partner. "
+                "Please use a personal account for your own relationship."
+            )
         )
     if user.is_staff:
-        raise CoupleError("Staff accounts can't join a couple as a partner.")
+        raise CoupleError(_("Staff accounts can't join a couple as a partner."))
 
 
 @transaction.atomic
@@ -80,7 +82,7 @@ def couple_create(*, user: User, partner_email: str = "") -> IssuedInvitation:
     _check_can_be_partner(user)
     User.objects.select_for_update().get(pk=user.pk)
     if couple_for(user=user) is not None:
-        raise CoupleError("You're already in a couple.")
+        raise CoupleError(_("You're already in a couple."))
     couple = Couple.objects.create(created_by=user)
     Membership.objects.create(couple=couple, user=user)
     logger.info("couple created", extra={"couple": couple.public_id})
@@ -116,12 +118,12 @@ def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedIn
     the other, and the second revokes the first."""
     couple = Couple.objects.select_for_update().get(pk=couple.pk)
     if not couple.is_active or not couple.memberships.filter(user=user, is_active=True).exists():
-        raise CoupleError("You can only invite a partner to your own couple.")
+        raise CoupleError(_("You can only invite a partner to your own couple."))
     if couple.memberships.filter(is_active=True).count() >= 2:
-        raise CoupleError("Your couple already has two partners.")
+        raise CoupleError(_("Your couple already has two partners."))
     email = (email or "").strip().lower()
     if email and email == user.email.lower():
-        raise CoupleError("That's your own email address; please enter your partner's.")
+        raise CoupleError(_("That's your own email address; please enter your partner's."))
     _invitations_revoke(couple.invitations.select_for_update(), by=user, reason="replaced")
     now = timezone.now()
     token = secrets.token_urlsafe(32)
@@ -140,10 +142,14 @@ def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedIn
 
 
 def _send_invitation_email(issued: IssuedInvitation, *, inviter: User) -> None:
+    """To an address that may have no account yet: in the inviter's language."""
     context = {"inviter": inviter, "url": issued.url, "days": settings.INVITATION_VALID_DAYS}
+    with translation.override(inviter.language_code):
+        subject = _("[Imago] %(name)s invites you to pair up") % {"name": inviter.display_name}
+        message = render_to_string("couples/email/invitation.txt", context)
     send_mail(
-        subject=f"[Imago] {inviter.display_name} invites you to pair up",
-        message=render_to_string("couples/email/invitation.txt", context),
+        subject=subject,
+        message=message,
         from_email=None,
         recipient_list=[issued.invitation.email],
     )
@@ -162,9 +168,9 @@ def invitation_revoke(*, user: User, invitation_public_id: str) -> Invitation:
         .first()
     )
     if invitation is None:
-        raise CoupleError("That invitation wasn't found.")
+        raise CoupleError(_("That invitation wasn't found."))
     if not invitation.is_pending:
-        raise CoupleError("That invitation can no longer be revoked.")
+        raise CoupleError(_("That invitation can no longer be revoked."))
     _invitations_revoke(Invitation.objects.filter(pk=invitation.pk), by=user, reason="revoked")
     invitation.refresh_from_db(fields=["revoked_at"])
     return invitation
@@ -182,32 +188,32 @@ def invitation_revoke_by_staff(
 def invitation_problem(*, invitation: Invitation | None, user: User | None) -> str | None:
     """Why this person can't accept this invitation now (None if they can)."""
     if invitation is None:
-        return "This invitation link isn't valid. Please ask your partner for a new one."
+        return _("This invitation link isn't valid. Please ask your partner for a new one.")
     status = invitation.status
     if status == Invitation.Status.ACCEPTED:
-        return "This invitation has already been used."
+        return _("This invitation has already been used.")
     if status == Invitation.Status.REVOKED:
-        return "This invitation was withdrawn. Please ask your partner for a new one."
+        return _("This invitation was withdrawn. Please ask your partner for a new one.")
     if status == Invitation.Status.EXPIRED:
-        return "This invitation has expired. Please ask your partner for a new one."
+        return _("This invitation has expired. Please ask your partner for a new one.")
     if not invitation.couple.is_active:
-        return "This couple is no longer active."
+        return _("This couple is no longer active.")
     if user is None or not user.is_authenticated:
         return None
     if (
         invitation.invited_by_id == user.pk
         or invitation.couple.memberships.filter(user=user).exists()
     ):
-        return "This is your own invitation — send the link to your partner."
+        return _("This is your own invitation — send the link to your partner.")
     if user.is_therapist:
-        return (
+        return _(
             "Therapist accounts can't join a couple as a partner. "
             "Please use a personal account for your own relationship."
         )
     if user.is_staff:
-        return "Staff accounts can't join a couple as a partner."
+        return _("Staff accounts can't join a couple as a partner.")
     if couple_for(user=user) is not None:
-        return "You're already in a couple. Leave it first if you want to join this one."
+        return _("You're already in a couple. Leave it first if you want to join this one.")
     return None
 
 
@@ -229,7 +235,7 @@ def invitation_accept(*, user: User, token: str) -> Couple:
             assert invitation is not None
             couple = Couple.objects.select_for_update().get(pk=invitation.couple_id)
             if couple.memberships.filter(is_active=True).count() >= 2:
-                raise CoupleError("This couple already has two partners.")
+                raise CoupleError(_("This couple already has two partners."))
             Membership.objects.create(couple=couple, user=user)
             invitation.accepted_at = timezone.now()
             invitation.accepted_by = user
@@ -238,7 +244,7 @@ def invitation_accept(*, user: User, token: str) -> Couple:
             live.couple_changed(couple_id=couple.pk)  # the inviter's waiting page goes on
     except IntegrityError as exc:
         # The database's one-active-couple rule caught a race with another accept.
-        raise CoupleError("You're already in a couple.") from exc
+        raise CoupleError(_("You're already in a couple.")) from exc
     logger.info("invitation accepted", extra={"couple": couple.public_id})
     return couple
 
@@ -253,7 +259,7 @@ def couple_leave(*, user: User) -> Couple:
         .first()
     )
     if membership is None:
-        raise CoupleError("You're not in a couple.")
+        raise CoupleError(_("You're not in a couple."))
     couple = membership.couple
     # A live dialogue and every therapist link end with the couple (dialogues, therapists).
     signals.couple_ending.send(sender=Couple, couple=couple, user=user)
@@ -302,7 +308,7 @@ def user_sessions_end(*, user: User) -> int:
 def user_deactivate(*, user: User, by: User, request: HttpRequest | None = None) -> User:
     """Staff switch an account off: it can't log in, and is logged out everywhere now."""
     if user.pk == by.pk:
-        raise CoupleError("You can't deactivate your own account.")
+        raise CoupleError(_("You can't deactivate your own account."))
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:
         user.is_active = False
@@ -330,7 +336,7 @@ def therapist_verify(
     """Staff confirm a therapist's credentials; the reason goes to the audit trail."""
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
-        raise CoupleError(f"{therapist.email} is not a therapist account.")
+        raise CoupleError(_("%(email)s is not a therapist account.") % {"email": therapist.email})
     therapist.therapist_verified_at = timezone.now()
     therapist.save(update_fields=["therapist_verified_at"])
     audit(
@@ -349,7 +355,7 @@ def therapist_unverify(
 ) -> User:
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
-        raise CoupleError(f"{therapist.email} is not a therapist account.")
+        raise CoupleError(_("%(email)s is not a therapist account.") % {"email": therapist.email})
     therapist.therapist_verified_at = None
     therapist.save(update_fields=["therapist_verified_at"])
     audit(
@@ -441,7 +447,7 @@ def person_time_zone_set(*, user: User, zone: str, only_if_unset: bool = False) 
     first visit, which never overrides a choice. True when it changed."""
     zone = (zone or "").strip()
     if zone not in known_zones():
-        raise CoupleError("Please choose a time zone from the list.")
+        raise CoupleError(_("Please choose a time zone from the list."))
     if only_if_unset:
         return bool(User.objects.filter(pk=user.pk, time_zone="").update(time_zone=zone))
     changed = user.time_zone != zone

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import ngettext
 
 from imago_site.live import auth_session_group
 
@@ -116,5 +117,5 @@ def idle_words(*, strict: bool) -> str:
     minutes = idle_limit(strict=strict) // 60
     if minutes % 60 == 0 and minutes >= 60:
         hours = minutes // 60
-        return "1 hour" if hours == 1 else f"{hours} hours"
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}

@@ -51,7 +51,7 @@ def remembered_link(request: HttpRequest, invitations) -> str | None:
 def couple_start(request: AuthedRequest) -> HttpResponse:
     form = StartCoupleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Please check the email address.")
+        messages.error(request, _("Please check the email address."))
         return redirect("home")
     try:
         issued = services.couple_create(
@@ -62,9 +62,12 @@ def couple_start(request: AuthedRequest) -> HttpResponse:
         return redirect("home")
     _remember_link(request, issued)
     if issued.invitation.email:
-        messages.success(request, f"We've emailed your invitation to {issued.invitation.email}.")
+        messages.success(
+            request,
+            _("We've emailed your invitation to %(email)s.") % {"email": issued.invitation.email},
+        )
     else:
-        messages.success(request, "Your couple is ready. Send the link below to your partner.")
+        messages.success(request, _("Your couple is ready. Send the link below to your partner."))
     return redirect("home")
 
 
@@ -74,7 +77,7 @@ def invitation_new(request: AuthedRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     couple = selectors.couple_for(user=request.user)
     if couple is None or not form.is_valid():
-        problem = "Please check the email address." if couple else "Start a couple first."
+        problem = _("Please check the email address.") if couple else _("Start a couple first.")
         messages.error(request, problem)
         return redirect("home")
     try:
@@ -86,9 +89,12 @@ def invitation_new(request: AuthedRequest) -> HttpResponse:
         return redirect("home")
     _remember_link(request, issued)
     if issued.invitation.email:
-        messages.success(request, f"We've emailed a new link to {issued.invitation.email}.")
+        messages.success(
+            request,
+            _("We've emailed a new link to %(email)s.") % {"email": issued.invitation.email},
+        )
     else:
-        messages.success(request, "Here is a new link. Earlier links no longer work.")
+        messages.success(request, _("Here is a new link. Earlier links no longer work."))
     return redirect("home")
 
 
@@ -101,7 +107,7 @@ def invitation_revoke(request: AuthedRequest, public_id: str) -> HttpResponse:
         messages.error(request, error.message)
     else:
         request.session.pop(NEW_INVITE_LINK, None)
-        messages.success(request, "The invitation link no longer works.")
+        messages.success(request, _("The invitation link no longer works."))
     return redirect("home")
 
 
@@ -120,7 +126,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(request.path)
         request.session.pop(PENDING_INVITATION, None)
         assert found is not None  # invitation_accept refuses a token that finds nothing
-        messages.success(request, f"You're now paired with {found.invited_by.display_name}.")
+        messages.success(
+            request,
+            _("You're now paired with %(name)s.") % {"name": found.invited_by.display_name},
+        )
         return redirect("home")
     problem = services.invitation_problem(invitation=found, user=user)
     if user is None and problem is None:
@@ -142,7 +151,7 @@ def couple_leave(request: AuthedRequest) -> HttpResponse:
     except CoupleError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "You've left the couple. Your past dialogues are kept.")
+        messages.success(request, _("You've left the couple. Your past dialogues are kept."))
     return redirect("home")
 
 
@@ -157,7 +166,7 @@ def two_factor_hint_dismiss(request: AuthedRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponse("")  # the suggestion swaps itself out
     messages.info(
-        request, "You can turn on two-factor authentication any time from your account pages."
+        request, _("You can turn on two-factor authentication any time from your account pages.")
     )
     return redirect("home")
 
@@ -173,10 +182,14 @@ def devices(request: AuthedRequest) -> HttpResponse:
         device = request.POST.get("device")
         ended = devices_.devices_sign_out(user=request.user, request=request, device=device)
         if ended:
-            text = "That device is signed out." if device else "Your other devices are signed out."
+            text = (
+                _("That device is signed out.")
+                if device
+                else _("Your other devices are signed out.")
+            )
             messages.success(request, text)
         else:
-            messages.info(request, "That device was already signed out.")
+            messages.info(request, _("That device was already signed out."))
         return redirect("couples:devices")
     listed = devices_.devices_of(user=request.user, request=request)
     return render(request, "couples/devices.html", {"devices": listed})
@@ -214,7 +227,7 @@ def account_delete(request: AuthedRequest) -> HttpResponse:
         request.session.flush()
         anonymous: HttpRequest = request  # signed out from here on
         anonymous.user = AnonymousUser()
-        messages.success(request, "Your account has been deleted. Take care.")
+        messages.success(request, _("Your account has been deleted. Take care."))
         return redirect("home")
     status = 422 if request.method == "POST" else 200
     return render(request, "couples/account_delete.html", {"form": form}, status=status)
@@ -242,7 +255,7 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
             services.person_your_move_emails_set(
                 user=request.user, on=request.POST.get("your_move_emails") == "on"
             )
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("couples:account_settings")
     context = {
         "zones": sorted(known_zones()),
@@ -305,5 +318,5 @@ def calendar_feed_new(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def calendar_feed_revoke(request: AuthedRequest) -> HttpResponse:
     services.calendar_feed_revoke(user=request.user)
-    messages.success(request, "Your calendar feed is turned off. Its link no longer works.")
+    messages.success(request, _("Your calendar feed is turned off. Its link no longer works."))
     return redirect("couples:account_settings")

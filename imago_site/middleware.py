@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import gettext as _
 
 from couples import session_limits
 from couples.http import HtmxRequest
@@ -146,9 +147,11 @@ class SessionLimitsMiddleware:
                 logout(request)
                 if reason == session_limits.EXPIRED_IDLE:
                     words = session_limits.idle_words(strict=strict)
-                    text = f"For your safety you were logged out after {words} without activity."
+                    text = _(
+                        "For your safety you were logged out after %(duration)s without activity."
+                    ) % {"duration": words}
                 else:
-                    text = "Your session has ended after 12 hours. Please log in again."
+                    text = _("Your session has ended after 12 hours. Please log in again.")
                 return _to_login(request, text)
             seen_at = float(session.get(session_limits.SEEN_AT, 0))
             if at - seen_at > session_limits.seen_every(strict=strict):
@@ -181,8 +184,10 @@ class MfaRequiredMiddleware:
             url = reverse("mfa_activate_totp")
             messages.info(
                 request,
-                "Please set up two-factor authentication first: therapist and staff "
-                "accounts need it to protect the couples they work with.",
+                _(
+                    "Please set up two-factor authentication first: therapist and staff "
+                    "accounts need it to protect the couples they work with."
+                ),
             )
             if request.htmx:
                 response = HttpResponse(status=204)

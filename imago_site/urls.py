@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from imago_site import views as site_views
 from safety import views as safety_views
@@ -21,8 +22,8 @@ def admin_password_change(request: HttpRequest, extra_context: object = None) ->
 
 # (A redirect, where the stubs expect the admin's own page.)
 admin.site.password_change = admin_password_change  # type: ignore[method-assign,assignment]
-admin.site.site_header = "Imago administration"
-admin.site.site_title = "Imago admin"
+admin.site.site_header = _("Imago administration")
+admin.site.site_title = _("Imago admin")
 
 urlpatterns = [
     path("", site_views.home, name="home"),
