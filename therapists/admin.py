@@ -5,6 +5,7 @@ Therapists' private notes are not registered at all: nobody but their author rea
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy, ngettext
 
 from couples.admin import ViewOnlyAdmin
 from therapists import services
@@ -113,7 +114,8 @@ class TherapistLinkAdmin(ViewOnlyAdmin):
         return super().get_queryset(request).select_related("therapist", "couple").defer("code")
 
     @admin.action(
-        description="End the therapist's access (closes their live console)", permissions=["change"]
+        description=gettext_lazy("End the therapist's access (closes their live console)"),
+        permissions=["change"],
     )
     def end_access(self, request, queryset):
         ended = 0
@@ -122,7 +124,11 @@ class TherapistLinkAdmin(ViewOnlyAdmin):
                 services.therapist_link_end_by_staff(link=link, by=request.user, request=request)
                 self.log_history(request, link, "Access ended")
                 ended += 1
-        self.message_user(request, f"{ended} therapist link(s) ended.")
+        self.message_user(
+            request,
+            ngettext("%(count)d therapist link ended.", "%(count)d therapist links ended.", ended)
+            % {"count": ended},
+        )
 
 
 @admin.register(Consent)

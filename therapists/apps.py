@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TherapistsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "therapists"
-    verbose_name = "Therapists"
+    verbose_name = _("Therapists")
 
     def ready(self) -> None:
         # Lower apps never import this one: they tell us through signals and a registry.

@@ -1,11 +1,19 @@
 import secrets
 
 from django import forms
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from couples.forms import USER_EMAIL_MAX_LENGTH
 from dialogues import protocol
 from practice.models import PRACTICES
-from therapists.models import FORM_TOKEN, MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE
+from therapists.models import FORM_TOKEN, MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE, limit_text
+
+
+def _with_limit(message: Promise, limit: int) -> str:
+    """A lazy error message naming a length limit (`%(limit)s`), in the reader's language."""
+    return lazy(lambda: str(message) % {"limit": limit_text(limit)}, str)()
 
 
 def form_token() -> str:
@@ -35,33 +43,45 @@ class LinkCodeForm(OneTimeForm):
 
 class CoachingForm(OneTimeForm):
     text = forms.CharField(
-        label="Your message",
+        label=gettext_lazy("Your message"),
         max_length=protocol.MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={
-            "required": "Please write a short message first.",
-            "max_length": f"Please keep your message under {protocol.MAX_TEXT:,} characters.",
+            "required": gettext_lazy("Please write a short message first."),
+            "max_length": _with_limit(
+                gettext_lazy("Please keep your message under %(limit)s characters."),
+                protocol.MAX_TEXT,
+            ),
         },
     )
-    to = forms.ChoiceField(label="To", required=False)
+    # Translators: whom the therapist's coaching message goes to.
+    to = forms.ChoiceField(label=pgettext_lazy("recipient", "To"), required=False)
 
     def __init__(self, *args, partners=(), **kwargs):
         super().__init__(*args, **kwargs)
         to = self.fields["to"]
         assert isinstance(to, forms.ChoiceField)
-        names = dict(partners)
-        both = " and ".join(names.values())
-        self.to_choices: list[tuple[str, str]] = [("", "Both partners")] + [
-            (slot, f"Only {name}") for slot, name in partners
+        names = [name for _slot, name in partners]
+        self.to_choices: list[tuple[str, str]] = [("", _("Both partners"))] + [
+            (slot, _("Only %(name)s") % {"name": name}) for slot, name in partners
         ]
         to.choices = self.to_choices
         # For each choice: who will read the message, and the send button's words.
-        self.readers = {"": (f"{both or 'Both partners'} will both read this.", "Send to both")}
+        both = (
+            _("%(first)s and %(second)s will both read this.")
+            % {"first": names[0], "second": names[1]}
+            if len(names) == 2
+            else _("Both partners will read this.")
+        )
+        self.readers = {"": (both, _("Send to both"))}
         for slot, name in partners:
             others = [n for s, n in partners if s != slot]
             self.readers[slot] = (
-                f"Only {name} will read this" + (f"; {others[0]} won't see it." if others else "."),
-                f"Send to {name} only",
+                _("Only %(name)s will read this; %(other)s won't see it.")
+                % {"name": name, "other": others[0]}
+                if others
+                else _("Only %(name)s will read this.") % {"name": name},
+                _("Send to %(name)s only") % {"name": name},
             )
 
     def choices_shown(self) -> list[dict]:
@@ -83,62 +103,67 @@ class CoachingForm(OneTimeForm):
 
 class NoteForm(OneTimeForm):
     text = forms.CharField(
-        label="Private note",
+        label=gettext_lazy("Private note"),
         max_length=MAX_NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Only you can see your notes. Never the couple, never our staff.",
+        help_text=gettext_lazy("Only you can see your notes. Never the couple, never our staff."),
         error_messages={
-            "required": "Please write the note first.",
-            "max_length": f"Please keep it under {MAX_NOTE:,} characters.",
+            "required": gettext_lazy("Please write the note first."),
+            "max_length": _with_limit(
+                gettext_lazy("Please keep it under %(limit)s characters."), MAX_NOTE
+            ),
         },
     )
 
 
 class HomeworkForm(OneTimeForm):
     title = forms.CharField(
-        label="Title",
+        label=gettext_lazy("Title"),
         max_length=MAX_TITLE,
-        error_messages={"required": "Please give the homework a short title."},
+        error_messages={"required": gettext_lazy("Please give the homework a short title.")},
     )
     instructions = forms.CharField(
-        label="Instructions",
+        label=gettext_lazy("Instructions"),
         required=False,
         max_length=MAX_INSTRUCTIONS,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     due_date = forms.DateField(
-        label="Due date (optional)",
+        label=gettext_lazy("Due date (optional)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Please enter a date like 2025-06-30."},
+        error_messages={"invalid": gettext_lazy("Please enter a date like 2025-06-30.")},
     )
     dialogue_kind = forms.ChoiceField(
-        label="A dialogue to practise (optional)",
+        label=gettext_lazy("A dialogue to practise (optional)"),
         required=False,
-        choices=[("", "None")] + [(k.value, info.title) for k, info in protocol.KINDS.items()],
-        help_text="A completed dialogue of this kind marks the homework done.",
+        choices=[("", pgettext_lazy("no kind of dialogue", "None"))]
+        + [(k.value, info.title) for k, info in protocol.KINDS.items()],
+        help_text=gettext_lazy("A completed dialogue of this kind marks the homework done."),
     )
     practice = forms.ChoiceField(
-        label="A practice between dialogues (optional)",
+        label=gettext_lazy("A practice between dialogues (optional)"),
         required=False,
-        choices=[("", "None"), *PRACTICES.items()],
-        help_text="Done by itself once the couple records it this many times within a week.",
+        choices=[("", pgettext_lazy("no practice", "None")), *PRACTICES.items()],
+        help_text=gettext_lazy(
+            "Done by itself once the couple records it this many times within a week."
+        ),
     )
     practice_target = forms.IntegerField(
-        label="How many times a week",
+        label=gettext_lazy("How many times a week"),
         required=False,
         min_value=1,
         max_value=14,
         error_messages={
-            "min_value": "Please choose 1 to 14.",
-            "max_value": "Please choose 1 to 14.",
+            "min_value": gettext_lazy("Please choose 1 to 14."),
+            "max_value": gettext_lazy("Please choose 1 to 14."),
         },
     )
 
     def clean(self) -> dict:
         data = super().clean() or {}
         if data.get("practice") and not data.get("practice_target"):
-            self.add_error("practice_target", "Please say how many times a week.")
+            self.add_error("practice_target", _("Please say how many times a week."))
         if not data.get("practice"):
             data["practice_target"] = None
         return data
@@ -154,18 +179,22 @@ class FacilitatedStartForm(forms.Form):
     """A therapist starts a dialogue for the couple, with them present."""
 
     kind = forms.ChoiceField(
-        label="Kind of dialogue",
+        label=gettext_lazy("Kind of dialogue"),
         choices=_kinds_with_therapist_first,
-        error_messages={"invalid_choice": "Please choose one of the kinds of dialogue listed."},
+        error_messages={
+            "invalid_choice": gettext_lazy("Please choose one of the kinds of dialogue listed.")
+        },
     )
     first = forms.ChoiceField(
-        label="Who goes first (in a Parent-Child Dialogue: who speaks as the child)"
+        label=gettext_lazy("Who goes first (in a Parent-Child Dialogue: who speaks as the child)")
     )
     topic = forms.CharField(
-        label="What it is about, in a few words",
+        label=gettext_lazy("What it is about, in a few words"),
         max_length=200,
-        help_text="Both partners see it; the partner who listens first is asked if now is good.",
-        error_messages={"required": "Please name what the dialogue is about."},
+        help_text=gettext_lazy(
+            "Both partners see it; the partner who listens first is asked if now is good."
+        ),
+        error_messages={"required": gettext_lazy("Please name what the dialogue is about.")},
     )
 
     def __init__(self, *args, partners=(), **kwargs) -> None:
@@ -179,7 +208,7 @@ class FacilitatedStartForm(forms.Form):
 class TherapistCodeForm(forms.Form):
     code = forms.CharField(
         max_length=20,
-        label="Link code from your therapist",
+        label=gettext_lazy("Link code from your therapist"),
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",
@@ -191,10 +220,17 @@ class TherapistCodeForm(forms.Form):
 
 
 class TherapistInviteForm(OneTimeForm):
-    email = forms.EmailField(label="Your therapist's email", max_length=USER_EMAIL_MAX_LENGTH)
+    email = forms.EmailField(
+        label=gettext_lazy("Your therapist's email"), max_length=USER_EMAIL_MAX_LENGTH
+    )
 
 
-SESSION_LENGTHS = [(30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1½ hours")]
+SESSION_LENGTHS = [
+    (30, gettext_lazy("30 minutes")),
+    (45, gettext_lazy("45 minutes")),
+    (60, gettext_lazy("1 hour")),
+    (90, gettext_lazy("1½ hours")),
+]
 
 
 class BookingForm(forms.Form):
@@ -203,33 +239,34 @@ class BookingForm(forms.Form):
     year, no overlap); the same booking posted twice saves one."""
 
     day = forms.DateField(
-        label="Date",
+        label=gettext_lazy("Date"),
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={
-            "required": "Please choose a date.",
-            "invalid": "Please enter a date like 2026-12-08.",
+            "required": gettext_lazy("Please choose a date."),
+            "invalid": gettext_lazy("Please enter a date like 2026-12-08."),
         },
     )
     time = forms.TimeField(
-        label="Time",
+        label=gettext_lazy("Time"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={
-            "required": "Please choose a time.",
-            "invalid": "Please enter a time like 18:00.",
+            "required": gettext_lazy("Please choose a time."),
+            "invalid": gettext_lazy("Please enter a time like 18:00."),
         },
     )
     minutes = forms.TypedChoiceField(
-        label="Length",
+        # Translators: how long a booked session lasts.
+        label=pgettext_lazy("duration", "Length"),
         choices=SESSION_LENGTHS,
         coerce=int,
         initial=60,
-        error_messages={"invalid_choice": "Please choose one of the lengths listed."},
+        error_messages={"invalid_choice": gettext_lazy("Please choose one of the lengths listed.")},
     )
 
     def __init__(self, *args, zone_name: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if zone_name:
-            self.fields["time"].help_text = f"Your time ({zone_name})."
+            self.fields["time"].help_text = _("Your time (%(zone)s).") % {"zone": zone_name}
         prefix = f"{self.prefix}-" if self.prefix else ""
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("id", f"{prefix}book-{name}")
@@ -245,17 +282,19 @@ class BookingForm(forms.Form):
 
 class NewBookingForm(BookingForm):
     kind = forms.ChoiceField(
-        label="Kind of dialogue",
+        label=gettext_lazy("Kind of dialogue"),
         choices=[(k.value, info.title) for k, info in protocol.KINDS.items()],
         initial=protocol.Kind.INTENTIONAL.value,  # what a booked session usually is
-        error_messages={"invalid_choice": "Please choose one of the kinds of dialogue listed."},
+        error_messages={
+            "invalid_choice": gettext_lazy("Please choose one of the kinds of dialogue listed.")
+        },
     )
-    first = forms.ChoiceField(label="Shares first", choices=())
+    first = forms.ChoiceField(label=gettext_lazy("Shares first"), choices=())
 
     def __init__(self, *args, partners=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         first = self.fields["first"]
         assert isinstance(first, forms.ChoiceField)
         first.choices = [(p.public_id, p.display_name) for p in partners]
-        first.error_messages["invalid_choice"] = "Please choose which partner shares first."
+        first.error_messages["invalid_choice"] = _("Please choose which partner shares first.")
         self.order_fields(["day", "time", "minutes", "kind", "first"])

@@ -13,6 +13,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from couples.encrypted import EncryptedCharField, EncryptedTextField
 from couples.models import new_public_id
@@ -29,10 +32,15 @@ MAX_TITLE = 120
 MAX_INSTRUCTIONS = 2000
 
 
+def limit_text(limit: int) -> str:
+    """A length limit written the reader's way ("2,000", "2 000")."""
+    return number_format(limit, force_grouping=True)
+
+
 def new_link_code() -> str:
     """A short code a therapist reads out or sends to a couple: 10 letters, about 50 bits."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-    raw = "".join(secrets.choice(alphabet) for _ in range(10))
+    raw = "".join(secrets.choice(alphabet) for _i in range(10))
     return f"{raw[:5]}-{raw[5:]}"
 
 
@@ -45,20 +53,20 @@ class TherapistLink(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for consent"
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
+        PENDING = "pending", _("Waiting for consent")
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
 
     class EndReason(models.TextChoices):
-        DECLINED = "declined", "Declined"
-        WITHDRAWN = "withdrawn", "Consent withdrawn"
-        THERAPIST = "therapist", "Ended by the therapist"
-        COUPLE_ENDED = "couple_ended", "The couple ended"
-        EXPIRED = "expired", "Expired"
-        UNVERIFIED = "unverified", "The therapist is no longer verified"
-        DEACTIVATED = "deactivated", "The therapist's account was switched off"
-        DELETED = "deleted", "The therapist's account was deleted"
-        STAFF = "staff", "Ended by our team"
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Consent withdrawn")
+        THERAPIST = "therapist", _("Ended by the therapist")
+        COUPLE_ENDED = "couple_ended", _("The couple ended")
+        EXPIRED = "expired", pgettext_lazy("why a therapist link ended", "Expired")
+        UNVERIFIED = "unverified", _("The therapist is no longer verified")
+        DEACTIVATED = "deactivated", _("The therapist's account was switched off")
+        DELETED = "deleted", _("The therapist's account was deleted")
+        STAFF = "staff", _("Ended by our team")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     therapist = models.ForeignKey(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from couples.models import Couple, Membership, User
 from couples.selectors import partner_of, partners_of, when
@@ -148,7 +149,7 @@ def couple_therapist_links(*, couple: Couple, viewer: User) -> list[LinkView]:
                 therapist_name=name,
                 my_consent=consents.get(viewer.pk),
                 partner_consent=consents.get(partner.pk) if partner else None,
-                partner_name=partner.display_name if partner else "Your partner",
+                partner_name=partner.display_name if partner else _("Your partner"),
             )
         )
     return views

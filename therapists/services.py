@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from couples import clock
 from couples.audit import audit
@@ -39,6 +40,7 @@ from therapists.models import (
     Homework,
     TherapistLink,
     TherapistNote,
+    limit_text,
     new_link_code,
 )
 from therapists.selectors import (
@@ -63,21 +65,21 @@ class TherapistError(Exception):
 
 class NotFound(TherapistError):
     def __init__(self) -> None:
-        super().__init__("That wasn't found.")
+        super().__init__(_("That wasn't found."))
 
 
 class LinkNotFound(TherapistError):
     """No such therapist link for this person (never says which); views answer 404."""
 
     def __init__(self) -> None:
-        super().__init__("That therapist link wasn't found.")
+        super().__init__(_("That therapist link wasn't found."))
 
 
 def _form_token(token: str | None) -> str | None:
     """A form's one-time token as stored (models.FORM_TOKEN); None when it had none."""
     token = (token or "").strip()[:FORM_TOKEN]
     if "\x00" in token:
-        raise TherapistError("This form can't be read. Please reload the page and try again.")
+        raise TherapistError(_("This form can't be read. Please reload the page and try again."))
     return token or None
 
 
@@ -89,20 +91,22 @@ THERAPIST_INVITATION_VALID_DAYS = 14
 
 def _check_verified_therapist(user: User) -> None:
     if not user.is_therapist:
-        raise TherapistError("Only therapist accounts can do that.")
+        raise TherapistError(_("Only therapist accounts can do that."))
     if not user.is_verified_therapist:
         raise TherapistError(
-            "Your therapist account isn't verified yet. You can link to couples once our team "
-            "has checked it."
+            _(
+                "Your therapist account isn't verified yet. You can link to couples once our "
+                "team has checked it."
+            )
         )
 
 
 def _my_couple_with_partner(user: User) -> Couple:
     couple = couple_for(user=user)
     if couple is None or user.is_therapist or user.is_staff:
-        raise TherapistError("You can link a therapist once you're paired with your partner.")
+        raise TherapistError(_("You can link a therapist once you're paired with your partner."))
     if couple.memberships.filter(is_active=True).count() < 2:
-        raise TherapistError("You can link a therapist once your partner has joined you.")
+        raise TherapistError(_("You can link a therapist once your partner has joined you."))
     return couple
 
 
@@ -166,7 +170,7 @@ def _booked_sessions_cancel(*, therapist_id: int, couple_id: int) -> int:
 def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None = None) -> Consent:
     consent, created = Consent.objects.get_or_create(link=link, partner=user)
     if not created and consent.withdrawn_at is not None:
-        raise TherapistError("You withdrew your consent to this link. Please start a new one.")
+        raise TherapistError(_("You withdrew your consent to this link. Please start a new one."))
     if created:
         audit(
             action="consent.given",
@@ -217,7 +221,7 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
     consent. Access starts once their partner consents too."""
     code = _normalize_code(code)
     if not code:
-        raise TherapistError("Please enter the code your therapist gave you.")
+        raise TherapistError(_("Please enter the code your therapist gave you."))
     try:
         with transaction.atomic():
             couple = _my_couple_with_partner(user)
@@ -229,15 +233,18 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
             )
             if link is None or (link.expires_at and link.expires_at <= timezone.now()):
                 raise TherapistError(
-                    "That code isn't valid. Please check it, or ask your therapist for a new one."
+                    _(
+                        "That code isn't valid. Please check it, or ask your therapist for a "
+                        "new one."
+                    )
                 )
             assert link.therapist is not None  # a code is only ever issued by a therapist
             if not link.therapist.is_verified_therapist or not link.therapist.is_active:
-                raise TherapistError("This therapist can't be linked right now.")
+                raise TherapistError(_("This therapist can't be linked right now."))
             if TherapistLink.objects.filter(
                 therapist=link.therapist, couple=couple, status__in=["pending", "active"]
             ).exists():
-                raise TherapistError("You're already linked with this therapist.")
+                raise TherapistError(_("You're already linked with this therapist."))
             link.couple = couple
             link.code = None
             link.save(update_fields=["couple", "code"])
@@ -246,7 +253,7 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
             live.couple_changed(couple_id=couple.pk)
             live.dashboard_changed(therapist_pk=link.therapist_id)  # the code was used
     except IntegrityError as exc:
-        raise TherapistError("You're already linked with this therapist.") from exc
+        raise TherapistError(_("You're already linked with this therapist.")) from exc
     return link
 
 
@@ -267,15 +274,15 @@ def therapist_invite(
             return made
     email = (email or "").strip().lower()
     if not email or "@" not in email or len(email) > 254:
-        raise TherapistError("Please enter your therapist's email address.")
+        raise TherapistError(_("Please enter your therapist's email address."))
     if couple.memberships.filter(user__email__iexact=email).exists():
-        raise TherapistError("That's a partner's address; please enter your therapist's.")
+        raise TherapistError(_("That's a partner's address; please enter your therapist's."))
     if (
         TherapistLink.objects.filter(couple=couple, status__in=["pending", "active"])
         .filter(Q(invited_email__iexact=email) | Q(therapist__email__iexact=email))
         .exists()
     ):
-        raise TherapistError("You've already invited or linked this therapist.")
+        raise TherapistError(_("You've already invited or linked this therapist."))
     now = timezone.now()
     link = TherapistLink.objects.create(
         couple=couple,
@@ -293,15 +300,27 @@ def therapist_invite(
     return link
 
 
+def _invitation_language(link: TherapistLink, *, inviter: User) -> str:
+    """The invitation's language: the recipient's if the address belongs to an account (a
+    therapist who signed up first), else the inviting partner's."""
+    recipient = User.objects.filter(email__iexact=link.invited_email).first()
+    return (recipient or inviter).language_code
+
+
 def _send_therapist_invitation(link: TherapistLink, *, inviter: User) -> None:
     context = {
         "inviter": inviter,
         "url": settings.SITE_URL + reverse("therapists:dashboard"),
         "days": THERAPIST_INVITATION_VALID_DAYS,
     }
+    with translation.override(_invitation_language(link, inviter=inviter)):
+        subject = _("[Imago] %(name)s invites you to facilitate their dialogues") % {
+            "name": inviter.display_name
+        }
+        message = render_to_string("couples/email/therapist_invitation.txt", context)
     send_mail(
-        subject=f"[Imago] {inviter.display_name} invites you to facilitate their dialogues",
-        message=render_to_string("couples/email/therapist_invitation.txt", context),
+        subject=subject,
+        message=message,
         from_email=None,
         recipient_list=[link.invited_email],
     )
@@ -327,10 +346,10 @@ def therapist_invitation_accept(
             if link is None:
                 raise LinkNotFound()
             if link.expires_at and link.expires_at <= timezone.now():
-                raise TherapistError("That invitation has expired.")
+                raise TherapistError(_("That invitation has expired."))
             assert link.couple is not None  # an invitation is always made by a couple
             if not link.couple.is_active:
-                raise TherapistError("This couple is no longer active.")
+                raise TherapistError(_("This couple is no longer active."))
             link.therapist = therapist
             link.therapist_accepted_at = timezone.now()
             link.save(update_fields=["therapist", "therapist_accepted_at"])
@@ -338,7 +357,7 @@ def therapist_invitation_accept(
             _maybe_activate(link, by=therapist, request=request)
             live.couple_changed(couple_id=link.couple.pk)
     except IntegrityError as exc:
-        raise TherapistError("You're already linked with this couple.") from exc
+        raise TherapistError(_("You're already linked with this couple.")) from exc
     return link
 
 
@@ -389,7 +408,7 @@ def consent_give(
     """A partner consents, in their own account. Access starts when both have."""
     link = _partner_link(user, link_public_id)
     if not link.is_open:
-        raise TherapistError("This link has ended. Please start a new one if you'd like to.")
+        raise TherapistError(_("This link has ended. Please start a new one if you'd like to."))
     if link.consents.filter(partner=user, withdrawn_at__isnull=True).exists():
         return link  # a double-click changes nothing
     _give_consent(link, user, request)
@@ -476,7 +495,9 @@ def _clean_text(text: str, *, limit: int, empty: str) -> str:
     if not text:
         raise TherapistError(empty)
     if len(text) > limit:
-        raise TherapistError(f"Please keep it under {limit:,} characters.")
+        raise TherapistError(
+            _("Please keep it under %(limit)s characters.") % {"limit": limit_text(limit)}
+        )
     return text
 
 
@@ -491,7 +512,7 @@ def note_add(
 ) -> TherapistNote:
     """A private note, visible only to the therapist who writes it. `token`: the form's; a
     replayed or double-clicked form returns the note it saved."""
-    text = _clean_text(text, limit=MAX_NOTE, empty="Please write the note first.")
+    text = _clean_text(text, limit=MAX_NOTE, empty=_("Please write the note first."))
     token = _form_token(token)
     if session is not None and session.couple_id != couple.pk:
         raise NotFound()
@@ -514,7 +535,7 @@ def dialogue_start_facilitated(
     begun with them present); `first` is the partner who goes first, as the sender. The other
     partner is asked whether now is a good time, as always."""
     if first not in partners_of(couple=couple):
-        raise TherapistError("Please choose one of the two partners to go first.")
+        raise TherapistError(_("Please choose one of the two partners to go first."))
     with transaction.atomic():
         _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
         try:
@@ -523,8 +544,10 @@ def dialogue_start_facilitated(
             )
         except dialogues.NotReadyToStart:
             raise TherapistError(
-                "This dialogue can't start yet: both partners first answer their private "
-                "questions and say they're ready."
+                _(
+                    "This dialogue can't start yet: both partners first answer their private "
+                    "questions and say they're ready."
+                )
             ) from None
         except dialogues.DialogueError as error:
             raise TherapistError(error.message) from None
@@ -554,18 +577,21 @@ def homework_assign(
     """Homework for the couple. `token`: the form's; a replayed or double-clicked form returns
     the homework it saved."""
     token = _form_token(token)
-    title = _clean_text(title, limit=MAX_TITLE, empty="Please give the homework a short title.")
+    title = _clean_text(title, limit=MAX_TITLE, empty=_("Please give the homework a short title."))
     instructions = (instructions or "").strip()
     if len(instructions) > MAX_INSTRUCTIONS:
-        raise TherapistError(f"Please keep the instructions under {MAX_INSTRUCTIONS:,} characters.")
+        raise TherapistError(
+            _("Please keep the instructions under %(limit)s characters.")
+            % {"limit": limit_text(MAX_INSTRUCTIONS)}
+        )
     if dialogue_kind and dialogue_kind not in {k.value for k in protocol.Kind}:
-        raise TherapistError("Please choose one of the kinds of dialogue listed.")
+        raise TherapistError(_("Please choose one of the kinds of dialogue listed."))
     if due_date is not None and due_date < timezone.localdate():
-        raise TherapistError("Please choose a due date from today on.")
+        raise TherapistError(_("Please choose a due date from today on."))
     if practice and practice not in PRACTICES:
-        raise TherapistError("Please choose one of the practices listed.")
+        raise TherapistError(_("Please choose one of the practices listed."))
     if practice and not (isinstance(practice_target, int) and 1 <= practice_target <= 14):
-        raise TherapistError("Please say how many times a week, from 1 to 14.")
+        raise TherapistError(_("Please say how many times a week, from 1 to 14."))
     if not practice:
         practice_target = None
     _access(therapist, couple.pk)  # locks the link: one write at a time for this couple
@@ -753,7 +779,7 @@ def facilitated_book(
     if len(partners) != 2:
         raise NotFound()
     if first and first not in {p.public_id for p in partners}:
-        raise TherapistError("Please choose which partner shares first.")
+        raise TherapistError(_("Please choose which partner shares first."))
     if first == partners[1].public_id:
         partners.reverse()
     try:
@@ -841,7 +867,7 @@ def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None
     them end, and their address is taken out of every link made by inviting them.
     """
     couples = Couple.objects.filter(memberships__user=user)
-    notes, _ = TherapistNote.objects.filter(Q(therapist=user) | Q(couple__in=couples)).delete()
+    notes = TherapistNote.objects.filter(Q(therapist=user) | Q(couple__in=couples)).delete()[0]
     erased = 0
     if user.is_therapist:
         erased = Homework.objects.filter(therapist=user).update(title=REMOVED_NOTE, instructions="")
@@ -862,7 +888,7 @@ def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> No
     """An ended couple's retention period is over (couples/retention.py): every therapist's
     private notes about it are deleted, homework text is erased (the rows stay, with whether
     they were done), and the addresses in its therapist invitations go."""
-    notes, _ = TherapistNote.objects.filter(couple=couple).delete()
+    notes = TherapistNote.objects.filter(couple=couple).delete()[0]
     erased = Homework.objects.filter(couple=couple).update(title=PURGED_NOTE, instructions="")
     TherapistLink.objects.filter(couple=couple).update(invited_email="")
     logger.info("therapist data erased", extra={"notes": notes, "homework": erased})

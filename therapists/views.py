@@ -16,6 +16,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from couples.audit import audit
@@ -88,7 +91,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
 def link_code_new(request: AuthedRequest) -> HttpResponse:
     form = LinkCodeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "This form can't be read. Please reload the page and try again.")
+        messages.error(request, _("This form can't be read. Please reload the page and try again."))
         return redirect("therapists:dashboard")
     try:
         link = services.link_code_issue(therapist=request.user, token=form.cleaned_data["token"])
@@ -96,9 +99,12 @@ def link_code_new(request: AuthedRequest) -> HttpResponse:
         messages.error(request, error.message)
     else:
         if link.code:
-            messages.success(request, f"Your new link code is {link.code}. Give it to the couple.")
+            messages.success(
+                request,
+                _("Your new link code is %(code)s. Give it to the couple.") % {"code": link.code},
+            )
         else:  # the same form again, after its code was used or cancelled
-            messages.info(request, "That code has been used or cancelled already.")
+            messages.info(request, _("That code has been used or cancelled already."))
     return redirect("therapists:dashboard")
 
 
@@ -114,7 +120,9 @@ def invitation_accept(request: AuthedRequest, public_id: str) -> HttpResponse:
     except TherapistError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Accepted. Your access starts once both partners have consented.")
+        messages.success(
+            request, _("Accepted. Your access starts once both partners have consented.")
+        )
     return redirect("therapists:dashboard")
 
 
@@ -130,7 +138,7 @@ def link_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     except TherapistError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "The link has ended.")
+        messages.success(request, _("The link has ended."))
     return redirect("therapists:dashboard")
 
 
@@ -265,7 +273,7 @@ def couple_note(request: AuthedRequest, public_id: str) -> HttpResponse:
         except TherapistError as error:
             form.add_error("text", error.message)
         else:
-            messages.success(request, "Note saved.")
+            messages.success(request, _("Note saved."))
             return redirect("therapists:couple", public_id=public_id)
     return _couple_page(request, link, note_form=form, status=422)
 
@@ -306,7 +314,9 @@ def homework_new(request: AuthedRequest, public_id: str) -> HttpResponse:
         except TherapistError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Homework assigned. The couple sees it on their home page.")
+            messages.success(
+                request, _("Homework assigned. The couple sees it on their home page.")
+            )
             return redirect("therapists:couple", public_id=public_id)
     return _couple_page(request, link, homework_form=form, status=422)
 
@@ -337,10 +347,15 @@ def session_book(request: AuthedRequest, public_id: str) -> HttpResponse:
         else:
             assert session.scheduled_for is not None
             when = session.scheduled_for.astimezone(request.user.zone)
+            # Translators: a Django date format (weekday, day, month, time).
+            day_fmt = pgettext("date format", "D j M, H:i")
             messages.success(
                 request,
-                f"Session booked for {when:%a %-d %b, %H:%M} ({request.user.zone.key}). "
-                "Both partners get the calendar file and a reminder.",
+                _(
+                    "Session booked for %(when)s (%(zone)s). "
+                    "Both partners get the calendar file and a reminder."
+                )
+                % {"when": date_format(when, day_fmt), "zone": request.user.zone.key},
             )
             return redirect("therapists:couple", public_id=public_id)
     return _couple_page(request, link, booking_form=form, status=422)
@@ -372,7 +387,7 @@ def session_move(request: AuthedRequest, public_id: str) -> HttpResponse:
         except TherapistError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Session moved. Both partners are told the new time.")
+            messages.success(request, _("Session moved. Both partners are told the new time."))
             return redirect("therapists:couple", public_id=link.couple.public_id)
     return _couple_page(request, link, moving=(session.public_id, form), status=422)
 
@@ -390,7 +405,7 @@ def session_cancel(request: AuthedRequest, public_id: str) -> HttpResponse:
     except TherapistError as error:
         messages.error(request, error.message)
         return redirect("therapists:couple", public_id=link.couple.public_id)
-    messages.success(request, "Session cancelled. Both partners are told.")
+    messages.success(request, _("Session cancelled. Both partners are told."))
     return redirect("therapists:couple", public_id=link.couple.public_id)
 
 
@@ -480,9 +495,9 @@ def coach(request: AuthedRequest, public_id: str) -> HttpResponse:
         else:
             to = form.cleaned_data["to"] or ""
             sent = (
-                f"Sent privately to {dict(console_view.partners)[to]}."
+                _("Sent privately to %(name)s.") % {"name": dict(console_view.partners)[to]}
                 if to
-                else "Sent to both partners."
+                else _("Sent to both partners.")
             )
             request.session[_coach_to_key(session)] = to  # kept for the next message
             form = CoachingForm(partners=console_view.partners, initial={"to": to})
@@ -524,8 +539,8 @@ def _console_state_response(
     return render(request, f"{DIALOGUE}#console_state", context, status=status)
 
 
-REWIND_CHOOSE = "Please choose the step to send the dialogue back to."
-REWIND_NOT_HERE = "The dialogue can't go back to that step from here."
+REWIND_CHOOSE = gettext_lazy("Please choose the step to send the dialogue back to.")
+REWIND_NOT_HERE = gettext_lazy("The dialogue can't go back to that step from here.")
 
 
 def _posted_at(request: AuthedRequest) -> int | None:
@@ -543,11 +558,11 @@ def rewind(request: AuthedRequest, public_id: str) -> HttpResponse:
     if request.POST.get("cancel"):
         return _console_state_response(request, session)
     if not step:
-        return _console_state_response(request, session, error=REWIND_CHOOSE, status=422)
+        return _console_state_response(request, session, error=str(REWIND_CHOOSE), status=422)
     if request.POST.get("confirmed") != "yes":
         label = dict(dialogue_selectors.console_for(session=session).rewind_targets).get(step)
         if label is None:
-            return _console_state_response(request, session, error=REWIND_NOT_HERE, status=422)
+            return _console_state_response(request, session, error=str(REWIND_NOT_HERE), status=422)
         confirm = {"step": step, "label": label, "at": session.step_seq}
         return _console_state_response(request, session, confirm_rewind=confirm)
     at = _posted_at(request)
@@ -636,7 +651,7 @@ def homework_done(request: AuthedRequest, public_id: str) -> HttpResponse:
         services.homework_mark_done(user=request.user, homework_public_id=public_id)
     except TherapistError as error:
         raise Http404(error.message) from None
-    messages.success(request, "Well done. Your therapist will see it's done.")
+    messages.success(request, _("Well done. Your therapist will see it's done."))
     return redirect("home")
 
 
@@ -661,7 +676,7 @@ def _link_decision(request: AuthedRequest, decide, done: str) -> HttpResponse:
 def link_code_enter(request: AuthedRequest) -> HttpResponse:
     form = TherapistCodeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Please enter the code your therapist gave you.")
+        messages.error(request, _("Please enter the code your therapist gave you."))
         return redirect("home")
     try:
         link = services.link_code_redeem(
@@ -671,12 +686,13 @@ def link_code_enter(request: AuthedRequest) -> HttpResponse:
         messages.error(request, error.message)
     else:
         assert link.therapist is not None  # a code is only ever issued by a therapist
+        name = link.therapist.display_name
         messages.success(
             request,
-            f"Thank you. {link.therapist.display_name} will have access once your partner "
-            "consents too."
+            _("Thank you. %(name)s will have access once your partner consents too.")
+            % {"name": name}
             if not link.is_active
-            else f"{link.therapist.display_name} now has access.",
+            else _("%(name)s now has access.") % {"name": name},
         )
     return redirect("home")
 
@@ -686,7 +702,7 @@ def link_code_enter(request: AuthedRequest) -> HttpResponse:
 def therapist_invite(request: AuthedRequest) -> HttpResponse:
     form = TherapistInviteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Please enter your therapist's email address.")
+        messages.error(request, _("Please enter your therapist's email address."))
         return redirect("home")
     try:
         link = services.therapist_invite(
@@ -700,8 +716,11 @@ def therapist_invite(request: AuthedRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"We've emailed {link.invited_email}. Access starts once they accept and your "
-            "partner consents too.",
+            _(
+                "We've emailed %(email)s. Access starts once they accept and your "
+                "partner consents too."
+            )
+            % {"email": link.invited_email},
         )
     return redirect("home")
 
@@ -712,7 +731,7 @@ def consent_give(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _link_decision(
         request,
         lambda: services.consent_give(user=request.user, link_public_id=public_id, request=request),
-        "Thank you: your consent is recorded.",
+        _("Thank you: your consent is recorded."),
     )
 
 
@@ -724,7 +743,7 @@ def consent_decline(request: AuthedRequest, public_id: str) -> HttpResponse:
         lambda: services.consent_withdraw(
             user=request.user, link_public_id=public_id, request=request, decline=True
         ),
-        "Declined. The therapist won't have access.",
+        _("Declined. The therapist won't have access."),
     )
 
 
@@ -736,5 +755,5 @@ def consent_withdraw(request: AuthedRequest, public_id: str) -> HttpResponse:
         lambda: services.consent_withdraw(
             user=request.user, link_public_id=public_id, request=request
         ),
-        "Done. The therapist no longer has access.",
+        _("Done. The therapist no longer has access."),
     )
