@@ -167,7 +167,9 @@ def test_a_bad_code_is_answered_400_and_changes_nothing(client_as, alex):
     response = client.post(reverse("couples:language"), {"language": "xx", "next": "/"})
     assert response.status_code == 400
     assert "Please choose a language from the list." in text_of(response)
-    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    # The browser keeps the account's language, unchanged (the middleware remembers it).
+    cookie = response.cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    assert cookie is None or cookie.value == "en-gb"
     alex.refresh_from_db()
     assert alex.language == "en"
 
