@@ -177,9 +177,10 @@ for _key in FIELD_ENCRYPTION_KEYS:
             'one with python -c "from cryptography.fernet import Fernet; '
             'print(Fernet.generate_key().decode())"'
         ) from None
-# CHANNEL_LAYER=pubsub: channels-redis's pub/sub layer (one PUBLISH per group send, no
-# per-channel lists in Redis); "redis" (the default): its list-based core layer.
-CHANNEL_LAYER = env_str("CHANNEL_LAYER", "redis")
+# CHANNEL_LAYER=pubsub (the default): channels-redis's pub/sub layer (one PUBLISH per group
+# send, no per-channel lists in Redis: a third of Redis's CPU per step; it passed the chaos
+# run and the idle soak, docs/performance.md); "redis": its list-based core layer.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 if CHANNEL_LAYER not in ("redis", "pubsub"):
     raise ImproperlyConfigured("CHANNEL_LAYER must be 'redis' or 'pubsub'.")
 if REDIS_URL:

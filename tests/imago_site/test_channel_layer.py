@@ -56,3 +56,31 @@ def test_the_encryption_key_comes_from_the_environment_and_rotates():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '["new-key", "old-key"]'
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
+async def test_what_the_pubsub_layer_publishes_is_encrypted():
+    """The pub/sub layer (the default) publishes each message to Redis: only encrypted."""
+    import redis.asyncio as redis
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    layer = RedisPubSubChannelLayer(**{**config, "prefix": config["prefix"] + ".crypt-pubsub"})
+    channel = await layer.new_channel()
+    spy = redis.Redis.from_url(settings.REDIS_URL)
+    listener = spy.pubsub()
+    await listener.subscribe(channel)
+    await listener.get_message(timeout=1)  # the subscription's own confirmation
+    secret = "When the week gets busy I feel far from you."
+    await layer.send(channel, {"type": "dialogue.changed", "html": secret})
+    raw = None
+    for _ in range(20):
+        raw = await listener.get_message(timeout=0.5)
+        if raw and raw["type"] == "message":
+            break
+    assert raw and raw["type"] == "message", "nothing was published"
+    assert secret.encode() not in raw["data"] and b"dialogue.changed" not in raw["data"]
+    assert (await layer.receive(channel))["html"] == secret
+    await listener.aclose()
+    await spy.aclose()
+    await layer.flush()
