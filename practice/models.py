@@ -281,6 +281,9 @@ class ChildhoodReflection(models.Model):
         return f"Childhood reflection {self.public_id[:6]}"  # never the answers
 
     def answered(self) -> list[tuple[str, str]]:
-        """(question, answer) for each question answered, in the worksheet's order."""
+        """(question, answer) for each question answered, in the worksheet's order (the
+        question in the active language)."""
         answers = self.answers or {}
-        return [(q, answers[key]) for key, q, _prompt in REFLECTION_QUESTIONS if answers.get(key)]
+        return [
+            (str(q), answers[key]) for key, q, _prompt in REFLECTION_QUESTIONS if answers.get(key)
+        ]

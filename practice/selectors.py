@@ -369,7 +369,7 @@ def reflection_export(*, user: User) -> list[dict]:
         {
             "id": r.public_id,
             "couple": r.couple.public_id,
-            "answers": [{"question": str(q), "answer": a} for q, a in r.answered()],
+            "answers": [{"question": q, "answer": a} for q, a in r.answered()],
             "shared_with_partner_since": when(r.shared_with_partner_at),
             "shared_with_therapist_since": when(r.shared_with_therapist_at),
             "updated_at": when(r.updated_at),
