@@ -81,7 +81,7 @@ def test_the_home_pages_practice_section_is_in_each_partners_language(
     alex_home = text_of(client_as("alex").get("/"))
     sam_home = text_of(client_as("sam").get("/"))
     # Alex asked for it (Spanish), Sam agreed to it (English); the request is as Alex wrote it.
-    assert f"Sam se comprometió a: “{REQUEST}”" in alex_home
+    assert f"Sam se comprometió a: «{REQUEST}»" in alex_home
     assert "Envía a Sam un mensaje de aprecio de una línea" in alex_home
     assert "Entre diálogos" in alex_home and "Between dialogues" not in alex_home
     assert f"You agreed to: “{REQUEST}”" in sam_home and "Mark today done" in sam_home
@@ -92,7 +92,7 @@ def test_the_home_sections_dates_and_plurals_are_spanish(client_as, alex, sam, a
     speaks_spanish(sam)
     services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
     text = text_of(client_as("sam").get("/"))
-    month = SPANISH_MONTHS[agreement.ends_on.month - 1].title()
+    month = SPANISH_MONTHS[agreement.ends_on.month - 1]
     assert f"durante 14 días, hasta el {agreement.ends_on.day} {month}." in text
     assert "Cumplido 1 de 1 día hasta ahora." in text and "Cumplido hoy" in text
 
@@ -102,7 +102,7 @@ def test_the_progress_charts_are_in_spanish_with_spanish_dates(client_as, pair, 
     session = closed_dialogue(alex, sam, (3, 5))
     page = client_as("alex").get("/between/progress/").content.decode()
     day = timezone.localtime(session.created_at).date()
-    label = f"{day.day} {SPANISH_MONTHS[day.month - 1].title()}"
+    label = f"{day.day} {SPANISH_MONTHS[day.month - 1]}"
     # The dots' tooltips, the axis' labels, the charts' titles and the table beside them.
     assert f"Alex, {label}: 3 de 5</title>" in page and f"Sam, {label}: 5 de 5</title>" in page
     assert f">{label}</text>" in page
@@ -202,7 +202,7 @@ def test_an_exit_closed_in_spanish_is_agreed_in_the_givers_words(client_as, pair
 def test_an_erasure_note_is_shown_in_the_viewers_language(client_as, alex, sam, agreement):
     speaks_spanish(sam)
     Agreement.objects.filter(pk=agreement.pk).update(text=services.REMOVED_NOTE)
-    assert "“(eliminado por quien lo escribió)”" in text_of(client_as("sam").get("/"))
+    assert "«(eliminado por quien lo escribió)»" in text_of(client_as("sam").get("/"))
     assert f"“{services.REMOVED_NOTE}”" in text_of(client_as("alex").get("/"))
 
 
