@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PracticeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "practice"
-    verbose_name = "Practice between dialogues"
+    verbose_name = _("Practice between dialogues")
 
     def ready(self) -> None:
         # Lower apps never import this one: they tell us through signals and a registry.

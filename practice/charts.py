@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 40, 16, 16, 40
 
@@ -91,12 +94,18 @@ def line_chart(
     def y_of(value: int) -> float:
         return round(chart.bottom - (value - low) / (high - low) * span, 1)
 
-    chart.y_ticks = [Tick(y_of(v), str(v)) for v in range(low, high + 1)]
+    chart.y_ticks = [Tick(y_of(v), number_format(v)) for v in range(low, high + 1)]
     chart.x_ticks = _sparse(labels, xs)
     for index, (name, values) in enumerate(series):
         css = f"series-{index + 1}"
         dots = [
-            Dot(x, y_of(v), f"{name}, {label}: {v} of {high}")
+            Dot(
+                x,
+                y_of(v),
+                # Translators: a dot of a chart: "Alex, 3 Mar: 4 of 5".
+                _("%(name)s, %(day)s: %(value)s of %(high)s")
+                % {"name": name, "day": label, "value": v, "high": high},
+            )
             for x, label, v in zip(xs, labels, values, strict=True)
             if v is not None
         ]
@@ -120,7 +129,8 @@ def bar_chart(*, labels: list[str], stacks: list[tuple[str, list[int]]]) -> Char
     xs = [round(chart.left + slot * (i + 0.5), 1) for i in range(len(labels))]
     every = 1 if top <= 6 else -(-top // 5)
     chart.y_ticks = [
-        Tick(round(chart.bottom - v / top * span, 1), str(v)) for v in range(0, top + 1, every)
+        Tick(round(chart.bottom - v / top * span, 1), number_format(v))
+        for v in range(0, top + 1, every)
     ]
     chart.x_ticks = _sparse(labels, xs)
     base = [0] * len(labels)
@@ -132,9 +142,13 @@ def bar_chart(*, labels: list[str], stacks: list[tuple[str, list[int]]]) -> Char
                 continue
             height = round(value / top * span, 1)
             y = round(chart.bottom - (base[i] + value) / top * span, 1)
-            chart.bars.append(
-                Bar(xs[i] - width / 2, y, width, height, css, f"{labels[i]}: {name} {value}")
-            )
+            # Translators: a bar of a chart: "3 Mar: Alex 2" (the week, who or what, how many).
+            label = _("%(day)s: %(name)s %(count)s") % {
+                "day": labels[i],
+                "name": name,
+                "count": value,
+            }
+            chart.bars.append(Bar(xs[i] - width / 2, y, width, height, css, label))
             base[i] += value
     if not any(totals):
         chart.bars = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from practice.models import (
     FORM_TOKEN,
@@ -34,18 +35,18 @@ class OneTimeForm(forms.Form):
 
 class CaringItemForm(OneTimeForm):
     text = forms.CharField(
-        label="I feel loved when you …",
+        label=_("I feel loved when you …"),
         max_length=MAX_CARING,
-        help_text="Something specific and positive, that you'd like more of.",
+        help_text=_("Something specific and positive, that you'd like more of."),
     )
 
 
 class ThanksForm(OneTimeForm):
-    text = forms.CharField(label="A one-line appreciation", max_length=MAX_APPRECIATION)
+    text = forms.CharField(label=_("A one-line appreciation"), max_length=MAX_APPRECIATION)
 
 
 class DaysForm(forms.Form):
-    days = forms.IntegerField(label="For how many days", min_value=MIN_DAYS, max_value=MAX_DAYS)
+    days = forms.IntegerField(label=_("For how many days"), min_value=MIN_DAYS, max_value=MAX_DAYS)
 
 
 class ReflectionForm(forms.Form):
@@ -66,13 +67,13 @@ class ReflectionForm(forms.Form):
 
 class ExitForm(OneTimeForm):
     text = forms.CharField(
-        label="An exit of mine",
+        label=_("An exit of mine"),
         max_length=MAX_EXIT,
-        help_text="Something you do instead of being with your partner: a few words.",
+        help_text=_("Something you do instead of being with your partner: a few words."),
     )
     avoids = forms.CharField(
-        label="What I avoid by it (optional)",
+        label=_("What I avoid by it (optional)"),
         max_length=MAX_EXIT,
         required=False,
-        help_text="The closeness, tension or feeling it spares you.",
+        help_text=_("The closeness, tension or feeling it spares you."),
     )

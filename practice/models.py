@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
@@ -22,12 +23,21 @@ MAX_CARING_ITEMS = 30
 MIN_DAYS, MAX_DAYS = 1, 90
 MAX_EXIT = 200  # one line
 MAX_EXITS = 20
-# Closing an exit, or reducing it: what the agreement then says the giver agreed to.
-EXIT_PLEDGES = {"shut": "close my exit: {exit}", "lessen": "reduce my exit: {exit}"}
+# Closing an exit, or reducing it: what the agreement then says the giver agreed to (written
+# into the agreement in the giver's language, as their own words: services.exit_close).
+EXIT_PLEDGES = {
+    # Translators: what a partner agreed to, shown as "You agreed to close my exit: work late".
+    "shut": _("close my exit: %(exit)s"),
+    # Translators: what a partner agreed to, shown as "You agreed to reduce my exit: work late".
+    "lessen": _("reduce my exit: %(exit)s"),
+}
 # Practices a therapist's homework can ask for ("do three caring behaviours a week").
 CARING = "caring"
 AGREEMENT_DAY = "agreement_day"
-PRACTICES = {CARING: "Caring behaviours given", AGREEMENT_DAY: "Days an agreement was kept"}
+PRACTICES = {
+    CARING: _("Caring behaviours given"),
+    AGREEMENT_DAY: _("Days an agreement was kept"),
+}
 
 
 class Agreement(models.Model):
@@ -220,28 +230,28 @@ MAX_REFLECTION = 2000
 REFLECTION_QUESTIONS = (
     (
         "caregivers_positive",
-        "The good in the people who raised you",
-        "Their positive traits, as you remember them: warm, funny, steady, there for you …",
+        _("The good in the people who raised you"),
+        _("Their positive traits, as you remember them: warm, funny, steady, there for you …"),
     ),
     (
         "caregivers_negative",
-        "What was hard about them",
-        "Their negative traits: busy, critical, distant, unpredictable, anxious …",
+        _("What was hard about them"),
+        _("Their negative traits: busy, critical, distant, unpredictable, anxious …"),
     ),
     (
         "wanted_most",
-        "What you wanted most as a child and didn't get",
-        "To be listened to, held, noticed, allowed to make mistakes …",
+        _("What you wanted most as a child and didn't get"),
+        _("To be listened to, held, noticed, allowed to make mistakes …"),
     ),
     (
         "reactions",
-        "How you reacted then",
-        "What you did to cope: went quiet, tried harder, got angry, hid away …",
+        _("How you reacted then"),
+        _("What you did to cope: went quiet, tried harder, got angry, hid away …"),
     ),
     (
         "feelings_now",
-        "The feelings today's frustrations bring back",
-        "When you and your partner struggle now, which old feelings return?",
+        _("The feelings today's frustrations bring back"),
+        _("When you and your partner struggle now, which old feelings return?"),
     ),
 )
 REFLECTION_KEYS = tuple(key for key, _question, _prompt in REFLECTION_QUESTIONS)
@@ -271,6 +281,9 @@ class ChildhoodReflection(models.Model):
         return f"Childhood reflection {self.public_id[:6]}"  # never the answers
 
     def answered(self) -> list[tuple[str, str]]:
-        """(question, answer) for each question answered, in the worksheet's order."""
+        """(question, answer) for each question answered, in the worksheet's order (the
+        question in the active language)."""
         answers = self.answers or {}
-        return [(q, answers[key]) for key, q, _prompt in REFLECTION_QUESTIONS if answers.get(key)]
+        return [
+            (str(q), answers[key]) for key, q, _prompt in REFLECTION_QUESTIONS if answers.get(key)
+        ]

@@ -9,7 +9,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q
-from django.utils import timezone
+from django.template.defaultfilters import floatformat
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from couples.models import Couple, User
 from couples.selectors import when
@@ -218,7 +221,8 @@ def heard_ratings(*, couple: Couple, partners: list[User], limit: int = 30) -> l
 
 
 def _short(day: datetime.date) -> str:
-    return f"{day.day} {day:%b}"  # "3 Mar"
+    # Translators: a Django date format for a chart's axis: "3 Mar".
+    return dateformat.format(day, pgettext("date format", "j M"))
 
 
 def _weeks(today: datetime.date) -> list[datetime.date]:
@@ -287,9 +291,15 @@ def heard_sparkline(*, couple: Couple, partners: list[User]) -> tuple[str, str]:
         if any(v is not None for v in r.ratings)
     ]
     if not means:
-        return "", "No felt-heard ratings yet."
-    words = ", ".join(f"{m:.1f}".rstrip("0").rstrip(".") for m in means)
-    return charts.sparkline(means), f"Felt heard, last {len(means)} dialogues (mean of 5): {words}."
+        return "", _("No felt-heard ratings yet.")
+    # Translators: between the ratings of a list ("2.5, 4.5"); "; " where "," marks decimals.
+    words = pgettext("list of numbers", ", ").join(floatformat(m, -1) for m in means)
+    sentence = ngettext(
+        "Felt heard, last dialogue (mean of 5): %(ratings)s.",
+        "Felt heard, last %(count)s dialogues (mean of 5): %(ratings)s.",
+        len(means),
+    ) % {"count": len(means), "ratings": words}
+    return charts.sparkline(means), sentence
 
 
 # --- closing exits ------------------------------------------------------------------------------

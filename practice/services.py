@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of
@@ -73,7 +75,7 @@ class PracticeError(Exception):
 
 class NotFound(PracticeError):
     def __init__(self) -> None:
-        super().__init__("That wasn't found.")
+        super().__init__(_("That wasn't found."))
 
 
 def today() -> datetime.date:
@@ -83,8 +85,19 @@ def today() -> datetime.date:
 def _token(token: str | None) -> str | None:
     token = (token or "").strip() or None
     if token is not None and not _TOKEN.fullmatch(token):
-        raise PracticeError("This form can't be sent as it is. Please reload the page.")
+        raise PracticeError(_("This form can't be sent as it is. Please reload the page."))
     return token
+
+
+def _days_error() -> str:
+    return _("Please choose a number of days from %(low)s to %(high)s.") % {
+        "low": MIN_DAYS,
+        "high": MAX_DAYS,
+    }
+
+
+def _exit_days_error() -> str:
+    return _("Please choose %(low)s to %(high)s days.") % {"low": MIN_DAYS, "high": MAX_DAYS}
 
 
 def _line(text: str, *, limit: int, empty: str) -> str:
@@ -92,9 +105,9 @@ def _line(text: str, *, limit: int, empty: str) -> str:
     if not text:
         raise PracticeError(empty)
     if len(text) > limit:
-        raise PracticeError(f"Please keep it under {limit} characters.")
+        raise PracticeError(_("Please keep it under %(limit)s characters.") % {"limit": limit})
     if "\x00" in text or "\n" in text or "\r" in text:
-        raise PracticeError("Please write it as one line of plain text.")
+        raise PracticeError(_("Please write it as one line of plain text."))
     return text
 
 
@@ -174,12 +187,12 @@ def agreement_mark_done(
     """The giver kept the agreement today (or on an earlier day of it). Twice is once."""
     agreement = _agreement_locked(user, agreement_public_id)
     if agreement.giver_id != user.pk:
-        raise PracticeError("Only the partner who agreed can mark a day done.")
+        raise PracticeError(_("Only the partner who agreed can mark a day done."))
     day = day or today()
     if day > today():
-        raise PracticeError("A day can be marked done once it has come.")
+        raise PracticeError(_("A day can be marked done once it has come."))
     if not agreement.is_open_on(day):
-        raise PracticeError("That day isn't part of this agreement.")
+        raise PracticeError(_("That day isn't part of this agreement."))
     mark = AgreementDay.objects.filter(agreement=agreement, day=day).first()
     if mark is not None:
         return mark  # a double-click or a replay: already marked
@@ -194,15 +207,13 @@ def agreement_set_days(*, user: User, agreement_public_id: str, days: object) ->
     """The giver chooses how long the agreement runs (from the day it was made)."""
     agreement = _agreement_locked(user, agreement_public_id)
     if agreement.giver_id != user.pk:
-        raise PracticeError("Only the partner who agreed can change how long it runs.")
+        raise PracticeError(_("Only the partner who agreed can change how long it runs."))
     try:
         number = int(str(days).strip())
     except ValueError:
-        raise PracticeError(
-            f"Please choose a number of days from {MIN_DAYS} to {MAX_DAYS}."
-        ) from None
+        raise PracticeError(_days_error()) from None
     if not MIN_DAYS <= number <= MAX_DAYS:
-        raise PracticeError(f"Please choose a number of days from {MIN_DAYS} to {MAX_DAYS}.")
+        raise PracticeError(_days_error())
     if number != agreement.days:
         agreement.days = number
         agreement.save(update_fields=["days"])
@@ -216,10 +227,10 @@ def agreement_thank(
 ) -> AgreementThanks:
     """The receiver's one-line appreciation for the agreement kept; the giver sees it live."""
     token = _token(token)
-    text = _line(text, limit=MAX_APPRECIATION, empty="Please write your appreciation first.")
+    text = _line(text, limit=MAX_APPRECIATION, empty=_("Please write your appreciation first."))
     agreement = _agreement_locked(user, agreement_public_id)
     if agreement.receiver_id != user.pk:
-        raise PracticeError("Appreciations are sent by the partner who asked for the gift.")
+        raise PracticeError(_("Appreciations are sent by the partner who asked for the gift."))
     if token:
         saved = AgreementThanks.objects.filter(agreement=agreement, client_token=token).first()
         if saved is not None:
@@ -244,7 +255,7 @@ def _my_list(user: User, couple: Couple) -> CaringList:
 def caring_item_add(*, user: User, text: str, token: str | None = None) -> CaringBehaviour:
     """Add "I feel loved when you …" to the person's own list (private until shared)."""
     token = _token(token)
-    text = _line(text, limit=MAX_CARING, empty="Please write one specific thing first.")
+    text = _line(text, limit=MAX_CARING, empty=_("Please write one specific thing first."))
     couple = _my_couple_locked(user)
     caring_list = _my_list(user, couple)
     if token:
@@ -252,7 +263,9 @@ def caring_item_add(*, user: User, text: str, token: str | None = None) -> Carin
         if saved is not None:
             return saved
     if caring_list.items.filter(removed_at__isnull=True).count() >= MAX_CARING_ITEMS:
-        raise PracticeError(f"A list holds up to {MAX_CARING_ITEMS} caring behaviours.")
+        raise PracticeError(
+            _("A list holds up to %(count)s caring behaviours.") % {"count": MAX_CARING_ITEMS}
+        )
     item = CaringBehaviour.objects.create(caring_list=caring_list, text=text, client_token=token)
     if caring_list.shared_at is not None:
         live.couple_changed(couple_id=couple.pk)
@@ -282,7 +295,7 @@ def caring_list_share(*, user: User) -> CaringList:
     couple = _my_couple_locked(user)
     caring_list = _my_list(user, couple)
     if not caring_list.items.filter(removed_at__isnull=True).exists():
-        raise PracticeError("Write at least one caring behaviour before sharing your list.")
+        raise PracticeError(_("Write at least one caring behaviour before sharing your list."))
     if caring_list.shared_at is None:
         caring_list.shared_at = timezone.now()
         caring_list.save(update_fields=["shared_at"])
@@ -312,12 +325,14 @@ def caring_give(*, user: User, item_public_id: str) -> CaringGiven:
     if given is not None:
         if given.behaviour_id == item.pk:
             return given
-        raise PracticeError("You've already marked a caring behaviour today. Thank you!")
+        raise PracticeError(_("You've already marked a caring behaviour today. Thank you!"))
     try:
         with transaction.atomic():
             given = CaringGiven.objects.create(behaviour=item, couple=couple, giver=user, day=day)
     except IntegrityError:  # the same moment, another request (the couple lock backs this)
-        raise PracticeError("You've already marked a caring behaviour today. Thank you!") from None
+        raise PracticeError(
+            _("You've already marked a caring behaviour today. Thank you!")
+        ) from None
     _recorded(couple, CARING)
     return given
 
@@ -345,7 +360,7 @@ def caring_acknowledge(*, user: User, given_public_id: str) -> CaringGiven:
 def exit_add(*, user: User, text: str, avoids: str = "", token: str | None = None) -> Exit:
     """Add one of the person's exits to their own private list, and what they avoid by it."""
     token = _token(token)
-    text = _line(text, limit=MAX_EXIT, empty="Please name the exit first, in a few words.")
+    text = _line(text, limit=MAX_EXIT, empty=_("Please name the exit first, in a few words."))
     avoids = (avoids or "").strip()
     if avoids:
         avoids = _line(avoids, limit=MAX_EXIT, empty="")
@@ -356,7 +371,9 @@ def exit_add(*, user: User, text: str, avoids: str = "", token: str | None = Non
         if saved is not None:
             return saved
     if mine.filter(removed_at__isnull=True).count() >= MAX_EXITS:
-        raise PracticeError(f"A list holds up to {MAX_EXITS} exits: close some first.")
+        raise PracticeError(
+            _("A list holds up to %(count)s exits: close some first.") % {"count": MAX_EXITS}
+        )
     return Exit.objects.create(
         couple=couple, author=user, text=text, avoids=avoids, client_token=token
     )
@@ -386,13 +403,13 @@ def exit_close(*, user: User, exit_public_id: str, how: str, days: object) -> Ag
     """The person chooses to close (or reduce) one of their exits: an agreement of theirs,
     which their partner sees and can appreciate, like a gift. Choosing it twice is once."""
     if how not in EXIT_PLEDGES:
-        raise PracticeError("Please choose whether to close the exit or to reduce it.")
+        raise PracticeError(_("Please choose whether to close the exit or to reduce it."))
     try:
         days = int(str(days))
     except ValueError:
-        raise PracticeError(f"Please choose {MIN_DAYS} to {MAX_DAYS} days.") from None
+        raise PracticeError(_exit_days_error()) from None
     if not MIN_DAYS <= days <= MAX_DAYS:
-        raise PracticeError(f"Please choose {MIN_DAYS} to {MAX_DAYS} days.")
+        raise PracticeError(_exit_days_error())
     couple, exit_ = _my_exit_locked(user, exit_public_id)
     existing = Agreement.objects.filter(exit=exit_).first()
     if existing is not None:
@@ -406,7 +423,7 @@ def exit_close(*, user: User, exit_public_id: str, how: str, days: object) -> Ag
         giver=user,
         receiver=partner,
         giver_wrote=True,
-        text=EXIT_PLEDGES[how].format(exit=exit_.text),
+        text=EXIT_PLEDGES[how] % {"exit": exit_.text},  # in the giver's language: their words
         starts_on=today(),
         days=days,
     )
@@ -422,10 +439,13 @@ def _reflection_text(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or "\x00" in value:
-        raise PracticeError("Please write your answers as plain text.")
+        raise PracticeError(_("Please write your answers as plain text."))
     text = value.strip()
     if len(text) > MAX_REFLECTION:
-        raise PracticeError(f"Please keep each answer under {MAX_REFLECTION:,} characters.")
+        raise PracticeError(
+            _("Please keep each answer under %(limit)s characters.")
+            % {"limit": number_format(MAX_REFLECTION, force_grouping=True)}
+        )
     return text
 
 
@@ -448,11 +468,13 @@ def reflection_share(*, user: User, audience: str, shared: bool) -> ChildhoodRef
     """Share the person's reflection with their partner or their linked therapist (each
     separately), or stop sharing it. Asking twice is once."""
     if audience not in (PARTNER, THERAPIST):
-        raise PracticeError("Please choose whom to share it with: your partner or your therapist.")
+        raise PracticeError(
+            _("Please choose whom to share it with: your partner or your therapist.")
+        )
     couple = _my_couple_locked(user)
     reflection = ChildhoodReflection.objects.filter(couple=couple, author=user).first()
     if reflection is None or not reflection.answers:
-        raise PracticeError("Write at least one answer before sharing your reflection.")
+        raise PracticeError(_("Write at least one answer before sharing your reflection."))
     field = "shared_with_partner_at" if audience == PARTNER else "shared_with_therapist_at"
     if shared != (getattr(reflection, field) is not None):
         setattr(reflection, field, timezone.now() if shared else None)

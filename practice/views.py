@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from couples.http import AuthedRequest
@@ -103,7 +104,7 @@ def agreement_done(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _agreement_write(
         request,
         lambda: services.agreement_mark_done(user=request.user, agreement_public_id=public_id),
-        "Marked done for today. Thank you for keeping it.",
+        _("Marked done for today. Thank you for keeping it."),
     )
 
 
@@ -112,7 +113,7 @@ def agreement_done(request: AuthedRequest, public_id: str) -> HttpResponse:
 def agreement_thanks(request: AuthedRequest, public_id: str) -> HttpResponse:
     form = ThanksForm(request.POST)
     if not form.is_valid():
-        return _home_answer(request, error="Please write a short, one-line appreciation.")
+        return _home_answer(request, error=_("Please write a short, one-line appreciation."))
     return _agreement_write(
         request,
         lambda: services.agreement_thank(
@@ -121,7 +122,7 @@ def agreement_thanks(request: AuthedRequest, public_id: str) -> HttpResponse:
             text=form.cleaned_data["text"],
             token=form.cleaned_data["token"],
         ),
-        "Your appreciation was sent.",
+        _("Your appreciation was sent."),
     )
 
 
@@ -130,13 +131,13 @@ def agreement_thanks(request: AuthedRequest, public_id: str) -> HttpResponse:
 def agreement_days(request: AuthedRequest, public_id: str) -> HttpResponse:
     form = DaysForm(request.POST)
     if not form.is_valid():
-        return _home_answer(request, error="Please choose a number of days from 1 to 90.")
+        return _home_answer(request, error=_("Please choose a number of days from 1 to 90."))
     return _agreement_write(
         request,
         lambda: services.agreement_set_days(
             user=request.user, agreement_public_id=public_id, days=form.cleaned_data["days"]
         ),
-        "The agreement's length was changed.",
+        _("The agreement's length was changed."),
     )
 
 
@@ -198,14 +199,14 @@ def caring_item_add(request: AuthedRequest) -> HttpResponse:
     form = CaringItemForm(request.POST)
     if not form.is_valid():
         return _caring_page(
-            request, form=form, error="Please write one specific thing.", status=400
+            request, form=form, error=_("Please write one specific thing."), status=400
         )
     return _caring_write(
         request,
         lambda: services.caring_item_add(
             user=request.user, text=form.cleaned_data["text"], token=form.cleaned_data["token"]
         ),
-        "Added to your list.",
+        _("Added to your list."),
     )
 
 
@@ -215,7 +216,7 @@ def caring_item_remove(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _caring_write(
         request,
         lambda: services.caring_item_remove(user=request.user, item_public_id=public_id),
-        "Taken off your list.",
+        _("Taken off your list."),
     )
 
 
@@ -225,7 +226,7 @@ def caring_share(request: AuthedRequest) -> HttpResponse:
     return _caring_write(
         request,
         lambda: services.caring_list_share(user=request.user),
-        f"Your list is shared with {request.partner.display_name}.",  # type: ignore[attr-defined]
+        _("Your list is shared with %(name)s.") % {"name": request.partner.display_name},  # type: ignore[attr-defined]
     )
 
 
@@ -235,7 +236,7 @@ def caring_give(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _caring_write(
         request,
         lambda: services.caring_give(user=request.user, item_public_id=public_id),
-        "Marked for today. Thank you for caring.",
+        _("Marked for today. Thank you for caring."),
     )
 
 
@@ -248,7 +249,7 @@ def caring_acknowledge(request: AuthedRequest, public_id: str) -> HttpResponse:
         raise Http404("Not found.") from None
     if request.htmx:
         return _home_answer(request)
-    messages.success(request, "Thank you for noticing.")
+    messages.success(request, _("Thank you for noticing."))
     return redirect("practice:caring")
 
 
@@ -285,7 +286,7 @@ def exit_add(request: AuthedRequest) -> HttpResponse:
     form = ExitForm(request.POST)
     if not form.is_valid():
         return _exits_page(
-            request, form=form, error="Please name the exit in a few words.", status=400
+            request, form=form, error=_("Please name the exit in a few words."), status=400
         )
     return _exit_write(
         request,
@@ -295,7 +296,7 @@ def exit_add(request: AuthedRequest) -> HttpResponse:
             avoids=form.cleaned_data["avoids"],
             token=form.cleaned_data["token"],
         ),
-        "Added to your list. Only you can see it.",
+        _("Added to your list. Only you can see it."),
     )
 
 
@@ -305,7 +306,7 @@ def exit_remove(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _exit_write(
         request,
         lambda: services.exit_remove(user=request.user, exit_public_id=public_id),
-        "Taken off your list.",
+        _("Taken off your list."),
     )
 
 
@@ -321,7 +322,8 @@ def exit_close(request: AuthedRequest, public_id: str) -> HttpResponse:
             how=request.POST.get("how", ""),
             days=request.POST.get("days", ""),
         ),
-        f"Agreed. {partner.display_name} sees it and can send you an appreciation.",
+        _("Agreed. %(name)s sees it and can send you an appreciation.")
+        % {"name": partner.display_name},
     )
 
 
@@ -354,13 +356,13 @@ def reflection_page(request: AuthedRequest) -> HttpResponse:
     form = ReflectionForm(request.POST)
     if not form.is_valid():
         return _reflection_page(
-            request, form=form, error="Please shorten the answers marked below.", status=400
+            request, form=form, error=_("Please shorten the answers marked below."), status=400
         )
     try:
         services.reflection_save(user=request.user, answers=form.cleaned_data)
     except PracticeError as error:
         return _reflection_page(request, form=form, error=error.message, status=400)
-    messages.success(request, "Saved. Only you can see it unless you choose to share it.")
+    messages.success(request, _("Saved. Only you can see it unless you choose to share it."))
     return redirect("practice:reflection")
 
 
@@ -375,10 +377,17 @@ def reflection_share(request: AuthedRequest) -> HttpResponse:
         raise Http404("Not found.") from None
     except PracticeError as error:
         return _reflection_page(request, error=error.message, status=400)
-    whom = request.partner.display_name if audience == PARTNER else "your therapist"  # type: ignore[attr-defined]
-    messages.success(
-        request, f"Shared with {whom}." if shared else f"No longer shared with {whom}."
-    )
+    if audience == PARTNER:
+        name = {"name": request.partner.display_name}  # type: ignore[attr-defined]
+        done = _("Shared with %(name)s.") if shared else _("No longer shared with %(name)s.")
+        done %= name
+    else:
+        done = (
+            _("Shared with your therapist.")
+            if shared
+            else _("No longer shared with your therapist.")
+        )
+    messages.success(request, done)
     return redirect("practice:reflection")
 
 
