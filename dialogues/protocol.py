@@ -16,12 +16,13 @@ In each round one slot is the sender (``State.sender``), the other the receiver.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from django.utils.formats import number_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +45,52 @@ CLOSING_PROPOSED = "closing_proposed"  # one partner suggested closing; the othe
 FINISHED = "finished"
 START = "start"  # the step the first turn (the appointment request) is recorded at
 
+# --------------------------------------------------------------------------- texts
+
+
+def _read(value: Any) -> Any:
+    """A text as the active language says it: a lazily translated string (or a tuple of
+    them) becomes a plain str when read, so every consumer gets real strings."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, tuple) and any(isinstance(v, Promise) for v in value):
+        return tuple(str(v) if isinstance(v, Promise) else v for v in value)
+    return value
+
+
+class _ReadsTranslated:
+    """Gives the texts named in ``_TEXTS`` in the language active when they are read (they
+    are defined once, at import, as lazy translations)."""
+
+    _TEXTS: frozenset[str] = frozenset()
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name in type(self)._TEXTS:
+            return _read(value)
+        return value
+
+
+class _Texts(Mapping[str, str]):
+    """A mapping of lazily translated texts whose values are read in the active language."""
+
+    def __init__(self, texts: Mapping[str, Any]):
+        self._texts = dict(texts)
+
+    def __getitem__(self, key: str) -> str:
+        return str(self._texts[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def raw(self, key: str) -> Any:
+        """The text as defined (not yet translated), for comparing which text it is."""
+        return self._texts[key]
+
+
 # Session events: turns that are not protocol moves. What each says in a transcript.
 ASK = "ask"
 PAUSE = "pause"
@@ -56,19 +103,41 @@ CANCEL = "cancel"  # either partner cancels an appointment made for later
 OPEN = "open"  # the appointed time came: the dialogue opens by itself
 BOOK = "book"  # a linked therapist booked a facilitated session for a set time
 MOVE_TIME = "move_time"  # the therapist moved the booked session to another time
-EVENT_PHRASES = {
-    ASK: _("asked to talk"),
-    PAUSE: _("called a time-out"),
-    READY: _("is ready to go on"),
-    RESUME: _("resumed the dialogue"),
-    END: _("ended the dialogue"),
-    REWIND: _("sent the dialogue back to"),
-    COACH: _("coached"),
-    CANCEL: _("cancelled the appointment"),
-    OPEN: _("The appointed time came; the dialogue began"),
-    BOOK: _("scheduled this facilitated session"),
-    MOVE_TIME: _("moved the session to another time"),
-}
+EVENT_PHRASES = _Texts(
+    {
+        ASK: _("asked to talk"),
+        PAUSE: _("called a time-out"),
+        READY: _("is ready to go on"),
+        RESUME: _("resumed the dialogue"),
+        END: _("ended the dialogue"),
+        REWIND: _("sent the dialogue back to"),
+        COACH: _("coached"),
+        CANCEL: _("cancelled the appointment"),
+        OPEN: _("The appointed time came; the dialogue began"),
+        BOOK: _("scheduled this facilitated session"),
+        MOVE_TIME: _("moved the session to another time"),
+    }
+)
+# The same, said of the person reading ("You called a time-out"): languages that conjugate
+# for "you" differ here (English "You are ready to go on").
+MY_EVENT_PHRASES = _Texts(
+    {
+        # Translators: what *you* did, after "You" in a transcript ("You mirrored: …"): conjugated
+        # for tú in Spanish ("reflejaste"); the same phrase without this context is said of
+        # someone else ("Sam reflejó").
+        ASK: pgettext_lazy("what you did", "asked to talk"),
+        PAUSE: pgettext_lazy("what you did", "called a time-out"),
+        READY: pgettext_lazy("what you did", "are ready to go on"),
+        RESUME: pgettext_lazy("what you did", "resumed the dialogue"),
+        END: pgettext_lazy("what you did", "ended the dialogue"),
+        REWIND: pgettext_lazy("what you did", "sent the dialogue back to"),
+        COACH: pgettext_lazy("what you did", "coached"),
+        CANCEL: pgettext_lazy("what you did", "cancelled the appointment"),
+        OPEN: pgettext_lazy("what you did", "The appointed time came; the dialogue began"),
+        BOOK: pgettext_lazy("what you did", "scheduled this facilitated session"),
+        MOVE_TIME: pgettext_lazy("what you did", "moved the session to another time"),
+    }
+)
 
 # Special transition targets (internal).
 _FIRST = "@first"  # the kind's first content step
@@ -141,8 +210,10 @@ class InvalidInput(ProtocolError):
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(_ReadsTranslated):
     """What a move asks the person for."""
+
+    _TEXTS = frozenset({"label"})
 
     name: str  # one of FIELD_NAMES
     label: str  # form label, e.g. "What you heard"
@@ -150,7 +221,9 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Move:
+class Move(_ReadsTranslated):
+    _TEXTS = frozenset({"label", "refusal", "stems", "send_label"})
+
     name: str  # e.g. "mirror", "got_it", "not_quite"
     label: str  # button text, e.g. "Yes, you got it"
     fields: tuple[Field, ...] = ()
@@ -171,11 +244,17 @@ class Move:
         return MOVE_PHRASES[self.name]
 
     @property
+    def my_phrase(self) -> str:
+        """The same, said of the person reading it: "You mirrored" (conjugated for "you" in
+        languages that need it)."""
+        return MY_MOVE_PHRASES[self.name]
+
+    @property
     def quotes_label(self) -> bool:
         """Whether saying what the person did quotes the button ("said: Yes, you got it"):
         moves that are only an answer. Others say it all ("switched roles"). The same in
         every language (it asks which phrase it is, not what it reads)."""
-        phrase = MOVE_PHRASES[self.name]
+        phrase = MOVE_PHRASES.raw(self.name)
         return any(phrase is quoting for quoting in QUOTING_PHRASES)
 
     @property
@@ -195,7 +274,9 @@ class Move:
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(_ReadsTranslated):
+    _TEXTS = frozenset({"title", "explanation", "stems", "waiting"})
+
     name: str
     title: str
     actor: Actor
@@ -229,7 +310,10 @@ class Step:
 
 
 @dataclass(frozen=True)
-class KindInfo:
+class KindInfo(_ReadsTranslated):
+    # The title stays a lazy translation: model and form choices are built from it at import.
+    _TEXTS = frozenset({"description", "suggested_for"})
+
     kind: Kind
     title: str
     description: str
@@ -1006,43 +1090,88 @@ _SAID = _("said")
 _ASKED = _("asked")
 QUOTING_PHRASES = (_SAID, _ASKED)  # compared by identity, so in every language
 # Translators: the phrases below follow a person's name in a transcript ("Sam mirrored: …").
-MOVE_PHRASES = {
-    "accept_now": _("is available now"),
-    "propose_time": _("offered another time"),
-    "begin": _("began the dialogue"),
-    "reschedule": _("offered another time"),
-    "send": _("shared"),
-    "mirror": _("mirrored"),
-    "got_it": _SAID,
-    "not_quite": _("said not quite"),
-    "ask_more": _ASKED,
-    "there_is_more": _SAID,
-    "thats_all": _SAID,
-    "summary": _("summed up"),
-    "got_it_all": _SAID,
-    "add": _("added"),
-    "validate": _("validated"),
-    "acknowledge": _("acknowledged"),
-    "empathize": _("empathized"),
-    "confirm": _SAID,
-    "make_requests": _("made requests"),
-    "skip_requests": _("made no requests this time"),
-    "give": _("chose a gift"),
-    "switch_roles": _("switched roles"),
-    "go_to_closing": _("moved on to closing"),
-    "propose_closing": _("suggested closing"),
-    "switch_instead": _("asked to switch roles first"),
-    "agree_to_close": _("agreed to close"),
-    "close": _("closed with an appreciation"),
-    "appreciate": _("shared an appreciation"),
-    "share_memory": _("shared a memory they treasure"),
-    "share_admiration": _("shared something they admire"),
-    "name_caregiver": _("named the caregiver to speak as"),
-    "ask_as_caregiver": _("asked, in the caregiver's role"),
-    "ask_caregiver_question": _ASKED,
-    "answer_as_child": _("answered as the child they were"),
-    "share_exit": _("shared an exit they're closing"),
-}
+MOVE_PHRASES = _Texts(
+    {
+        "accept_now": _("is available now"),
+        "propose_time": _("offered another time"),
+        "begin": _("began the dialogue"),
+        "reschedule": _("offered another time"),
+        "send": _("shared"),
+        "mirror": _("mirrored"),
+        "got_it": _SAID,
+        "not_quite": _("said not quite"),
+        "ask_more": _ASKED,
+        "there_is_more": _SAID,
+        "thats_all": _SAID,
+        "summary": _("summed up"),
+        "got_it_all": _SAID,
+        "add": _("added"),
+        "validate": _("validated"),
+        "acknowledge": _("acknowledged"),
+        "empathize": _("empathized"),
+        "confirm": _SAID,
+        "make_requests": _("made requests"),
+        "skip_requests": _("made no requests this time"),
+        "give": _("chose a gift"),
+        "switch_roles": _("switched roles"),
+        "go_to_closing": _("moved on to closing"),
+        "propose_closing": _("suggested closing"),
+        "switch_instead": _("asked to switch roles first"),
+        "agree_to_close": _("agreed to close"),
+        "close": _("closed with an appreciation"),
+        "appreciate": _("shared an appreciation"),
+        "share_memory": _("shared a memory they treasure"),
+        "share_admiration": _("shared something they admire"),
+        "name_caregiver": _("named the caregiver to speak as"),
+        "ask_as_caregiver": _("asked, in the caregiver's role"),
+        "ask_caregiver_question": _ASKED,
+        "answer_as_child": _("answered as the child they were"),
+        "share_exit": _("shared an exit they're closing"),
+    }
+)
+# The same, said of the person reading ("You mirrored: …").
+MY_MOVE_PHRASES = _Texts(
+    {
+        # Translators: what *you* did, after "You" in a transcript ("You mirrored: …"): conjugated
+        # for tú in Spanish ("reflejaste"); the same phrase without this context is said of
+        # someone else ("Sam reflejó").
+        "accept_now": pgettext_lazy("what you did", "is available now"),
+        "propose_time": pgettext_lazy("what you did", "offered another time"),
+        "begin": pgettext_lazy("what you did", "began the dialogue"),
+        "reschedule": pgettext_lazy("what you did", "offered another time"),
+        "send": pgettext_lazy("what you did", "shared"),
+        "mirror": pgettext_lazy("what you did", "mirrored"),
+        "got_it": pgettext_lazy("what you did", "said"),
+        "not_quite": pgettext_lazy("what you did", "said not quite"),
+        "ask_more": pgettext_lazy("what you did", "asked"),
+        "there_is_more": pgettext_lazy("what you did", "said"),
+        "thats_all": pgettext_lazy("what you did", "said"),
+        "summary": pgettext_lazy("what you did", "summed up"),
+        "got_it_all": pgettext_lazy("what you did", "said"),
+        "add": pgettext_lazy("what you did", "added"),
+        "validate": pgettext_lazy("what you did", "validated"),
+        "acknowledge": pgettext_lazy("what you did", "acknowledged"),
+        "empathize": pgettext_lazy("what you did", "empathized"),
+        "confirm": pgettext_lazy("what you did", "said"),
+        "make_requests": pgettext_lazy("what you did", "made requests"),
+        "skip_requests": pgettext_lazy("what you did", "made no requests this time"),
+        "give": pgettext_lazy("what you did", "chose a gift"),
+        "switch_roles": pgettext_lazy("what you did", "switched roles"),
+        "go_to_closing": pgettext_lazy("what you did", "moved on to closing"),
+        "propose_closing": pgettext_lazy("what you did", "suggested closing"),
+        "switch_instead": pgettext_lazy("what you did", "asked to switch roles first"),
+        "agree_to_close": pgettext_lazy("what you did", "agreed to close"),
+        "close": pgettext_lazy("what you did", "closed with an appreciation"),
+        "appreciate": pgettext_lazy("what you did", "shared an appreciation"),
+        "share_memory": pgettext_lazy("what you did", "shared a memory they treasure"),
+        "share_admiration": pgettext_lazy("what you did", "shared something they admire"),
+        "name_caregiver": pgettext_lazy("what you did", "named the caregiver to speak as"),
+        "ask_as_caregiver": pgettext_lazy("what you did", "asked, in the caregiver's role"),
+        "ask_caregiver_question": pgettext_lazy("what you did", "asked"),
+        "answer_as_child": pgettext_lazy("what you did", "answered as the child they were"),
+        "share_exit": pgettext_lazy("what you did", "shared an exit they're closing"),
+    }
+)
 STARTING_MOVES = frozenset(m.name for step in _STEP_LIST for m in step.moves if m.starts_dialogue)
 BEFORE_START = frozenset({APPOINTMENT, SCHEDULED})  # the steps before the dialogue begins
 
@@ -1351,12 +1480,14 @@ def sender_in_round(state: State, round_number: int) -> str:
 
 
 # What a transcript calls each part ({round}: the round's number).
-PHASE_TITLES = {
-    Phase.OPENING: _("Making the appointment"),
-    # Translators: a transcript's heading; {round} is the round's number.
-    Phase.ROUND: _("Round {round}"),
-    Phase.ENDING: _("Closing"),
-}
+PHASE_TITLES = _Texts(
+    {
+        Phase.OPENING: _("Making the appointment"),
+        # Translators: a transcript's heading; {round} is the round's number.
+        Phase.ROUND: _("Round {round}"),
+        Phase.ENDING: _("Closing"),
+    }
+)
 
 
 def phase_of(kind: Kind | str, step_name: str) -> Phase:
