@@ -557,12 +557,12 @@ def _parent_child_steps() -> tuple[Step, ...]:
                 (_text(_("In the caregiver's role")),),
                 to=prefix,
             )
-            ask_explanation = (
+            ask_explanation = _(
                 "Step gently into the role your partner asked for: say who you are, and ask."
             )
         else:
             ask = Move("ask_caregiver_question", question, to=prefix)
-            ask_explanation = "Still in the caregiver's role, kindly ask what comes next."
+            ask_explanation = _("Still in the caregiver's role, kindly ask what comes next.")
         steps.append(
             Step(
                 name=f"{prefix}_ask",
