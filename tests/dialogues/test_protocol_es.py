@@ -55,7 +55,7 @@ def test_every_text_a_person_reads_is_in_spanish():
     assert spanish["check/got_it.label"] == "Sí, lo has entendido"
     with translation.override("es"):
         assert "¿Lo he entendido bien?" in p.STEPS["mirror"].stems
-        assert "¿Hay algo más?" == p.STEPS["ask_more"].title
+        assert p.STEPS["ask_more"].title == "¿Hay algo más?"
 
 
 def test_texts_are_plain_strings_in_the_active_language():
@@ -73,7 +73,7 @@ def test_names_of_kinds_steps_and_moves_are_never_translated():
     with translation.override("es"):
         assert set(p.STEPS) >= {"send", "mirror", "check", "appointment", "closing"}
         assert {m.name for m in p.STEPS["check"].moves} == {"got_it", "not_quite"}
-        assert [k.value for k in p.KINDS][0] == "warm_up"
+        assert p.Kind.WARM_UP.value == "warm_up" and p.Kind.WARM_UP in p.KINDS
         state = p.start("intentional")
         assert p.State.from_dict(state.to_dict()) == state
         assert p.role_of(state, "a") == "sender"
