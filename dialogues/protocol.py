@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from django.utils.formats import number_format
 from django.utils.functional import Promise
-from django.utils.translation import gettext, pgettext_lazy
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _gettext_lazy
+from django.utils.translation import pgettext_lazy as _pgettext_lazy
 
 from dialogues.language import feeling_code
 
@@ -46,6 +47,16 @@ FINISHED = "finished"
 START = "start"  # the step the first turn (the appointment request) is recorded at
 
 # --------------------------------------------------------------------------- texts
+
+
+# The texts are defined once, at import, as lazy translations, and are read as plain strings
+# in the language active then (`_ReadsTranslated`, `_Texts`). Typed as str for that reason.
+def _(message: str) -> str:
+    return cast(str, _gettext_lazy(message))
+
+
+def pgettext_lazy(context: str, message: str) -> str:
+    return cast(str, _pgettext_lazy(context, message))
 
 
 def _read(value: Any) -> Any:

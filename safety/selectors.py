@@ -11,16 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy as _gettext_lazy
+from django.utils.translation import pgettext_lazy as _pgettext_lazy
 
 from couples.models import Couple, User
 from couples.selectors import couple_for
 from couples.services import CoupleError
 from safety.models import SafetyScreening, SupportResource
+
+
+# Texts defined at import as lazy translations (read in the language active when shown).
+# Typed as str: they are used wherever a str is, and render as one.
+def gettext_lazy(message: str) -> str:
+    return cast(str, _gettext_lazy(message))
+
+
+def pgettext_lazy(context: str, message: str) -> str:
+    return cast(str, _pgettext_lazy(context, message))
+
 
 # What the other partner is told, whatever the reason (not answered, or answered with concern).
 PARTNER_NOT_READY = gettext_lazy("Your partner isn't ready to start yet.")
