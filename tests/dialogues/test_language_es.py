@@ -207,3 +207,54 @@ def test_the_protocol_takes_spanish_feeling_words_and_keeps_the_codes():
     with pytest.raises(protocol.InvalidInput) as refused:
         protocol.clean_payload(state, "b", "empathize", {"text": "t", "feelings": ["tristeza"]})
     assert refused.value.message == "“tristeza” isn't on the list of feeling words."
+
+
+# --------------------------------------------------------------------------- on the page
+
+TO_EMPATHY = [
+    ("sam", "accept_now", {}),
+    ("alex", "send", {"text": "I feel lonely."}),
+    ("sam", "mirror", {"text": "You feel lonely."}),
+    ("alex", "got_it", {}),
+    ("sam", "ask_more", {}),
+    ("alex", "thats_all", {}),
+    ("sam", "summary", {"text": "Lonely."}),
+    ("alex", "got_it_all", {}),
+    ("sam", "validate", {"text": "That makes sense."}),
+    ("alex", "acknowledge", {"text": ""}),
+]
+
+
+def test_a_spanish_speaker_picks_spanish_feeling_words_and_sees_spanish_hints(
+    dialogue, alex, sam, client_as
+):
+    from django.urls import reverse
+
+    from dialogues import services
+    from dialogues.models import Turn
+
+    people = {"alex": alex, "sam": sam}
+    for who, move, payload in TO_EMPATHY:
+        services.move_submit(
+            session_public_id=dialogue.public_id, user=people[who], move=move, payload=payload
+        )
+    sam.language = "es"
+    sam.save()
+    page = client_as(sam).get(reverse("dialogues:detail", args=[dialogue.public_id]))
+    body = page.content.decode()
+    assert "Empatía" in body and "Me imagino que sientes …" in body
+    assert 'value="tristeza">tristeza</label>' in body and ">Dolor</span>" in body
+    assert 'value="sad"' not in body
+    rules = json.loads(re.search(r'id="hint-rules"[^>]*>(.*?)</script>', body, re.S).group(1))
+    assert any("pero" in r["pattern"] for r in rules if r["code"] == "but")
+    assert all(r["message"].startswith("Escribiste") for r in rules)
+    # What the picker ticked (the Spanish word) is kept as the language-independent code.
+    with translation.override("es"):
+        services.move_submit(
+            session_public_id=dialogue.public_id,
+            user=sam,
+            move="empathize",
+            payload={"text": "Me imagino que sientes tristeza.", "feelings": ["tristeza"]},
+        )
+    turn = Turn.objects.filter(session=dialogue, move="empathize").get()
+    assert turn.data["feelings"] == ["sad"]
