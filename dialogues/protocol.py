@@ -1431,6 +1431,23 @@ def role_of(state: State, slot: str) -> str:
     return "sender" if slot == state.sender else "receiver"
 
 
+# What each role is called where a person reads it (the therapist's console: "Sam (receiver)").
+# role_of's values are compared and stored; these are only shown.
+ROLE_LABELS = _Texts(
+    {
+        # Translators: the partner who speaks in this round ("Sam (sender)").
+        "sender": pgettext_lazy("dialogue role", "sender"),
+        # Translators: the partner who listens and mirrors in this round ("Sam (receiver)").
+        "receiver": pgettext_lazy("dialogue role", "receiver"),
+    }
+)
+
+
+def role_label(role: str) -> str:
+    """A role ("sender", "receiver") as the active language says it; anything else as it is."""
+    return ROLE_LABELS.get(role, role)
+
+
 def whose_turn(state: State) -> frozenset[str]:
     """The slots that may act now (empty when finished)."""
     actor = step_of(state).actor

@@ -138,3 +138,12 @@ def test_the_parent_child_and_warm_up_titles_are_their_own_sentences():
         assert p.PHASE_TITLES[p.Phase.ROUND].format(round=2) == "Ronda 2"
     assert p.STEPS["pc_life_ask"].title == "What was it like to live with me?"
     assert p.STEPS["warmup_memory"].title == "A memory I treasure is…"
+
+
+def test_roles_are_compared_as_codes_and_shown_in_spanish():
+    state = p.start("intentional")
+    with translation.override("es"):
+        assert p.role_of(state, "a") == "sender"  # compared and stored: never translated
+        assert p.role_label(p.role_of(state, "a")) == "quien habla"
+        assert p.role_label("receiver") == "quien escucha"
+    assert p.role_label("receiver") == "receiver"
