@@ -1,24 +1,132 @@
-"""Gentle, rule-based language hints and the feeling-word list.
+"""Gentle, rule-based language hints and the feeling-word list, in the person's language.
 
 Hints never block anything. Each one says what was noticed and why it may
-matter, so people can decide for themselves. No Django imports.
+matter, so people can decide for themselves. The only Django used is its translation:
+every rule's message *and its regular expression* come from the catalogue, so a language
+is added by translating them (no code change); the patterns are compiled once per language.
+
+Feeling words are stored and compared as their English codes (``FEELINGS``); people see
+and write them in their own language (``FEELING_GROUPS``, ``feeling_label``), and a word
+ticked in the picker is mapped back to its code (``feeling_code``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-# Feeling words, loosely grouped for the picker. Single words only.
-FEELING_GROUPS: dict[str, tuple[str, ...]] = {
-    "Hurt": ("hurt", "sad", "lonely", "disappointed", "rejected", "invisible"),
-    "Afraid": ("scared", "anxious", "worried", "insecure", "confused"),
-    "Angry": ("frustrated", "angry", "resentful", "jealous"),
-    "Ashamed": ("ashamed", "embarrassed", "guilty"),
-    "Worn out": ("tired", "overwhelmed", "helpless"),
-    "Warm": ("grateful", "hopeful", "relieved", "loved", "safe", "calm", "happy"),
+from django.utils.functional import Promise
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+# Feeling words, loosely grouped for the picker: (group code, its label, word codes). The
+# codes are what is stored and compared; single words only.
+_GROUPS: tuple[tuple[str, Promise, tuple[str, ...]], ...] = (
+    (
+        "hurt",
+        pgettext_lazy("feeling group", "Hurt"),
+        ("hurt", "sad", "lonely", "disappointed", "rejected", "invisible"),
+    ),
+    (
+        "afraid",
+        pgettext_lazy("feeling group", "Afraid"),
+        ("scared", "anxious", "worried", "insecure", "confused"),
+    ),
+    (
+        "angry",
+        pgettext_lazy("feeling group", "Angry"),
+        ("frustrated", "angry", "resentful", "jealous"),
+    ),
+    ("ashamed", pgettext_lazy("feeling group", "Ashamed"), ("ashamed", "embarrassed", "guilty")),
+    ("worn_out", pgettext_lazy("feeling group", "Worn out"), ("tired", "overwhelmed", "helpless")),
+    (
+        "warm",
+        pgettext_lazy("feeling group", "Warm"),
+        ("grateful", "hopeful", "relieved", "loved", "safe", "calm", "happy"),
+    ),
+)
+FEELING_CODES: dict[str, tuple[str, ...]] = {code: words for code, _label, words in _GROUPS}
+FEELINGS: tuple[str, ...] = tuple(w for words in FEELING_CODES.values() for w in words)
+
+# What each feeling word is called in the person's language.
+_FEELING_LABELS: dict[str, Promise] = {
+    # Translators: the feeling words: each a single word that fits after the translated
+    # stems "I imagine you might be feeling …" and "I also feel …" (in Spanish a noun, such
+    # as "tristeza", keeps it free of grammatical gender). Each must differ from the others.
+    "hurt": pgettext_lazy("feeling word", "hurt"),
+    "sad": pgettext_lazy("feeling word", "sad"),
+    "lonely": pgettext_lazy("feeling word", "lonely"),
+    "disappointed": pgettext_lazy("feeling word", "disappointed"),
+    "rejected": pgettext_lazy("feeling word", "rejected"),
+    "invisible": pgettext_lazy("feeling word", "invisible"),
+    "scared": pgettext_lazy("feeling word", "scared"),
+    "anxious": pgettext_lazy("feeling word", "anxious"),
+    "worried": pgettext_lazy("feeling word", "worried"),
+    "insecure": pgettext_lazy("feeling word", "insecure"),
+    "confused": pgettext_lazy("feeling word", "confused"),
+    "frustrated": pgettext_lazy("feeling word", "frustrated"),
+    "angry": pgettext_lazy("feeling word", "angry"),
+    "resentful": pgettext_lazy("feeling word", "resentful"),
+    "jealous": pgettext_lazy("feeling word", "jealous"),
+    "ashamed": pgettext_lazy("feeling word", "ashamed"),
+    "embarrassed": pgettext_lazy("feeling word", "embarrassed"),
+    "guilty": pgettext_lazy("feeling word", "guilty"),
+    "tired": pgettext_lazy("feeling word", "tired"),
+    "overwhelmed": pgettext_lazy("feeling word", "overwhelmed"),
+    "helpless": pgettext_lazy("feeling word", "helpless"),
+    "grateful": pgettext_lazy("feeling word", "grateful"),
+    "hopeful": pgettext_lazy("feeling word", "hopeful"),
+    "relieved": pgettext_lazy("feeling word", "relieved"),
+    "loved": pgettext_lazy("feeling word", "loved"),
+    "safe": pgettext_lazy("feeling word", "safe"),
+    "calm": pgettext_lazy("feeling word", "calm"),
+    "happy": pgettext_lazy("feeling word", "happy"),
 }
-FEELINGS: tuple[str, ...] = tuple(w for words in FEELING_GROUPS.values() for w in words)
+assert set(_FEELING_LABELS) == set(FEELINGS), "every feeling word has a label"
+
+
+def feeling_label(code: str) -> str:
+    """The feeling word as the active language says it (an unknown code as it is)."""
+    label = _FEELING_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def feeling_code(word: str) -> str | None:
+    """The stored code of a feeling word given as its code or as the active language says
+    it (case-insensitive); None if it isn't one of the feeling words."""
+    w = word.strip().casefold()
+    if w in _FEELING_LABELS:
+        return w
+    for code, label in _FEELING_LABELS.items():
+        if str(label).casefold() == w:
+            return code
+    return None
+
+
+class _FeelingGroups(Mapping[str, tuple[str, ...]]):
+    """The picker's groups as the active language says them: group label -> its words.
+
+    A live view (each read is in the language active then), so the page's
+    ``{% for group, words in feelings.items %}`` shows, and ticks, the person's own words."""
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(label) for _code, label, _words in _GROUPS)
+
+    def __len__(self) -> int:
+        return len(_GROUPS)
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        for _code, label, words in _GROUPS:
+            if str(label) == key:
+                return tuple(feeling_label(w) for w in words)
+        raise KeyError(key)
+
+
+FEELING_GROUPS: Mapping[str, tuple[str, ...]] = _FeelingGroups()
 
 HINT_FAMILIES = ("send", "mirror", "empathy")
 
@@ -31,78 +139,142 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class _RuleText:
+    code: str
+    pattern: Promise  # a regular expression, from the catalogue
+    message: Promise  # may contain {matched}
+
+
+@dataclass(frozen=True)
 class _Rule:
     code: str
     pattern: re.Pattern[str]
     message: str  # may contain {matched}
 
 
-def _rule(code: str, pattern: str, message: str) -> _Rule:
-    return _Rule(code, re.compile(pattern, re.IGNORECASE), message)
-
-
-_RULES: dict[str, tuple[_Rule, ...]] = {
+# Every pattern is a translatable string: in each language it is a regular expression that
+# Python's `re` and the browser's JavaScript `RegExp` both run, case-insensitively, the same
+# way. (JavaScript's \b and \w know only ASCII letters: a language with accents writes its
+# word edges as lookarounds on its letters instead, e.g. (?<![A-Za-zÁÉÍÓÚÜÑáéíóúüñ]).)
+_RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
     "send": (
-        _rule(
+        _RuleText(
             "always_never",
-            r"\byou(?:'re| are)?\s+(?:always|never)\b",
-            "You wrote “{matched}”. “Always” and “never” can sound like an accusation; "
-            "you might describe one moment and how you felt: “When …, I feel …”.",
+            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # case-insensitively) that finds a blaming "you always" / "you never" / "never"
+            # in your language. Do not use \b or \w next to accented letters.
+            _(r"\byou(?:'re| are)?\s+(?:always|never)\b"),
+            _(
+                "You wrote “{matched}”. “Always” and “never” can sound like an accusation; "
+                "you might describe one moment and how you felt: “When …, I feel …”."
+            ),
         ),
-        _rule(
+        _RuleText(
             "should",
-            r"\byou\s+should(?:n't)?\b",
-            "You wrote “{matched}”. Telling your partner what they should do can feel "
-            "like blame; you might say what you'd like instead: “What I'd like is …”.",
+            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # case-insensitively) that finds "you should" / "you shouldn't" in your language.
+            # Do not use \b or \w next to accented letters.
+            _(r"\byou\s+should(?:n't)?\b"),
+            _(
+                "You wrote “{matched}”. Telling your partner what they should do can feel "
+                "like blame; you might say what you'd like instead: “What I'd like is …”."
+            ),
         ),
-        _rule(
+        _RuleText(
             "blame",
-            r"\byou\s+(?:make|made)\s+me\b|\b(?:it's\s+|it\s+is\s+)?(?:all\s+)?your\s+fault\b",
-            "You wrote “{matched}”. This puts the cause on your partner, which can make "
-            "it hard to listen; “I” language keeps it about you: “I feel …”.",
+            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # case-insensitively) that finds blame: "you make me (feel)", "it's your fault"
+            # in your language. Do not use \b or \w next to accented letters.
+            _(r"\byou\s+(?:make|made)\s+me\b|\b(?:it's\s+|it\s+is\s+)?(?:all\s+)?your\s+fault\b"),
+            _(
+                "You wrote “{matched}”. This puts the cause on your partner, which can make "
+                "it hard to listen; “I” language keeps it about you: “I feel …”."
+            ),
         ),
     ),
     "mirror": (
-        _rule(
+        _RuleText(
             "but",
-            r"\bbut\b",
-            "You wrote “{matched}”. In mirroring, “but” often starts an answer; for now "
-            "you might just reflect what you heard — your turn to share comes later.",
+            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # case-insensitively) that finds the word "but" in your language, as a whole
+            # word. Do not use \b or \w next to accented letters.
+            _(r"\bbut\b"),
+            _(
+                "You wrote “{matched}”. In mirroring, “but” often starts an answer; for now "
+                "you might just reflect what you heard — your turn to share comes later."
+            ),
         ),
-        _rule(
+        _RuleText(
             "rebuttal",
-            r"\bthat's\s+not\s+(?:true|what\s+happened)\b|\bthat\s+is\s+not\s+true\b"
-            r"|\bi\s+didn't\b|\bi\s+did\s+not\b|\byou're\s+wrong\b|\byou\s+are\s+wrong\b",
-            "You wrote “{matched}”. That sounds like a reply rather than a reflection; "
-            "you might just say back what you heard, without answering yet.",
+            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # case-insensitively) that finds a rebuttal: "that's not true", "I didn't",
+            # "you're wrong" in your language. Do not use \b or \w next to accented letters.
+            _(
+                r"\bthat's\s+not\s+(?:true|what\s+happened)\b|\bthat\s+is\s+not\s+true\b"
+                r"|\bi\s+didn't\b|\bi\s+did\s+not\b|\byou're\s+wrong\b|\byou\s+are\s+wrong\b"
+            ),
+            _(
+                "You wrote “{matched}”. That sounds like a reply rather than a reflection; "
+                "you might just say back what you heard, without answering yet."
+            ),
         ),
     ),
     "empathy": (
-        _rule(
+        _RuleText(
             "thought_not_feeling",
-            r"\bfeel(?:s|ing)?\s+(?:like|that\b(?!\s+way))\b",
-            "You wrote “{matched}”. Words after “feel like” or “feel that” are often a "
-            "thought rather than a feeling; a single feeling word, like “hurt” or "
-            "“lonely”, usually lands more softly.",
+            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # case-insensitively) that finds "feel like" / "feel that" (a thought, not a
+            # feeling) in your language. Do not use \b or \w next to accented letters.
+            _(r"\bfeel(?:s|ing)?\s+(?:like|that\b(?!\s+way))\b"),
+            _(
+                "You wrote “{matched}”. Words after “feel like” or “feel that” are often a "
+                "thought rather than a feeling; a single feeling word, like “hurt” or "
+                "“lonely”, usually lands more softly."
+            ),
         ),
     ),
 }
+
+_COMPILED: dict[str, dict[str, tuple[_Rule, ...]]] = {}  # language code -> family -> rules
+
+
+def _rules() -> dict[str, tuple[_Rule, ...]]:
+    """The active language's rules, compiled once per language."""
+    language = get_language() or ""
+    rules = _COMPILED.get(language)
+    if rules is None:
+        rules = {}
+        for family, texts in _RULE_TEXTS.items():
+            compiled: list[_Rule] = []
+            for text in texts:
+                try:
+                    pattern = re.compile(str(text.pattern), re.IGNORECASE)
+                except re.error:
+                    # A broken translation must not break the page: that hint is left out.
+                    logger.warning("hint rule %s does not compile in %s", text.code, language)
+                    continue
+                compiled.append(_Rule(text.code, pattern, str(text.message)))
+            rules[family] = tuple(compiled)
+        _COMPILED[language] = rules
+    return rules
+
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
 
 
 def hints_for(family: str | None, text: str) -> list[Hint]:
-    """Gentle hints about ``text`` written at a step whose hint family is ``family``.
+    """Gentle hints about ``text`` written at a step whose hint family is ``family``, in the
+    active language (its rules and its messages).
 
     Case-insensitive and word-boundary aware; curly apostrophes count as straight
     ones. At most one hint per rule, in the order they first appear in the text.
     """
-    if not family or not text or family not in _RULES:
+    if not family or not text or family not in _RULE_TEXTS:
         return []
     # Same length as the original, so match positions map back to the text as written.
     normalised = text.translate(_APOSTROPHES)
     found: list[tuple[int, Hint]] = []
-    for rule in _RULES[family]:
+    for rule in _rules()[family]:
         match = rule.pattern.search(normalised)
         if match is None:
             continue
@@ -114,8 +286,8 @@ def hints_for(family: str | None, text: str) -> list[Hint]:
 
 
 def rules_for_browser() -> list[dict[str, str]]:
-    """The same rules, as data for the page's script: hints appear while typing, and nothing
-    of the text leaves the browser before it is sent."""
+    """The same rules, in the active language, as data for the page's script: hints appear
+    while typing, and nothing of the text leaves the browser before it is sent."""
     return [
         {
             "family": family,
@@ -123,6 +295,6 @@ def rules_for_browser() -> list[dict[str, str]]:
             "pattern": rule.pattern.pattern,
             "message": rule.message,
         }
-        for family, rules in _RULES.items()
+        for family, rules in _rules().items()
         for rule in rules
     ]

@@ -1,6 +1,9 @@
 """The Imago dialogue protocol: steps, who may act, and the transitions.
 
-Plain Python, no Django: services call it, the UI reads it, tests drive it.
+Plain Python (of Django only its translation): services call it, the UI reads it, tests
+drive it. Every text a person reads (titles, explanations, stems, labels, phrases, errors) is
+translated in the language active when it is read; names of kinds, steps and moves are
+stored and compared, and never translated.
 
 A dialogue's progress is a small immutable :class:`State`. :func:`apply` checks a
 partner's move against the current :class:`Step` and returns the next state;
@@ -13,12 +16,18 @@ In each round one slot is the sender (``State.sender``), the other the receiver.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from dialogues.language import FEELINGS
+from django.utils.formats import number_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _gettext_lazy
+from django.utils.translation import pgettext_lazy as _pgettext_lazy
+
+from dialogues.language import feeling_code
 
 MAX_TEXT = 2000  # characters, per text field
 MAX_REQUESTS = 3
@@ -37,6 +46,62 @@ CLOSING_PROPOSED = "closing_proposed"  # one partner suggested closing; the othe
 FINISHED = "finished"
 START = "start"  # the step the first turn (the appointment request) is recorded at
 
+# --------------------------------------------------------------------------- texts
+
+
+# The texts are defined once, at import, as lazy translations, and are read as plain strings
+# in the language active then (`_ReadsTranslated`, `_Texts`). Typed as str for that reason.
+def _(message: str) -> str:
+    return cast(str, _gettext_lazy(message))
+
+
+def pgettext_lazy(context: str, message: str) -> str:
+    return cast(str, _pgettext_lazy(context, message))
+
+
+def _read(value: Any) -> Any:
+    """A text as the active language says it: a lazily translated string (or a tuple of
+    them) becomes a plain str when read, so every consumer gets real strings."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, tuple) and any(isinstance(v, Promise) for v in value):
+        return tuple(str(v) if isinstance(v, Promise) else v for v in value)
+    return value
+
+
+class _ReadsTranslated:
+    """Gives the texts named in ``_TEXTS`` in the language active when they are read (they
+    are defined once, at import, as lazy translations)."""
+
+    _TEXTS: frozenset[str] = frozenset()
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name in type(self)._TEXTS:
+            return _read(value)
+        return value
+
+
+class _Texts(Mapping[str, str]):
+    """A mapping of lazily translated texts whose values are read in the active language."""
+
+    def __init__(self, texts: Mapping[str, Any]):
+        self._texts = dict(texts)
+
+    def __getitem__(self, key: str) -> str:
+        return str(self._texts[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def raw(self, key: str) -> Any:
+        """The text as defined (not yet translated), for comparing which text it is."""
+        return self._texts[key]
+
+
 # Session events: turns that are not protocol moves. What each says in a transcript.
 ASK = "ask"
 PAUSE = "pause"
@@ -49,19 +114,41 @@ CANCEL = "cancel"  # either partner cancels an appointment made for later
 OPEN = "open"  # the appointed time came: the dialogue opens by itself
 BOOK = "book"  # a linked therapist booked a facilitated session for a set time
 MOVE_TIME = "move_time"  # the therapist moved the booked session to another time
-EVENT_PHRASES = {
-    ASK: "asked to talk",
-    PAUSE: "called a time-out",
-    READY: "is ready to go on",
-    RESUME: "resumed the dialogue",
-    END: "ended the dialogue",
-    REWIND: "sent the dialogue back to",
-    COACH: "coached",
-    CANCEL: "cancelled the appointment",
-    OPEN: "The appointed time came; the dialogue began",
-    BOOK: "scheduled this facilitated session",
-    MOVE_TIME: "moved the session to another time",
-}
+EVENT_PHRASES = _Texts(
+    {
+        ASK: _("asked to talk"),
+        PAUSE: _("called a time-out"),
+        READY: _("is ready to go on"),
+        RESUME: _("resumed the dialogue"),
+        END: _("ended the dialogue"),
+        REWIND: _("sent the dialogue back to"),
+        COACH: _("coached"),
+        CANCEL: _("cancelled the appointment"),
+        OPEN: _("The appointed time came; the dialogue began"),
+        BOOK: _("scheduled this facilitated session"),
+        MOVE_TIME: _("moved the session to another time"),
+    }
+)
+# The same, said of the person reading ("You called a time-out"): languages that conjugate
+# for "you" differ here (English "You are ready to go on").
+MY_EVENT_PHRASES = _Texts(
+    {
+        # Translators: what *you* did, after "You" in a transcript ("You mirrored: …"): conjugated
+        # for tú in Spanish ("reflejaste"); the same phrase without this context is said of
+        # someone else ("Sam reflejó").
+        ASK: pgettext_lazy("what you did", "asked to talk"),
+        PAUSE: pgettext_lazy("what you did", "called a time-out"),
+        READY: pgettext_lazy("what you did", "are ready to go on"),
+        RESUME: pgettext_lazy("what you did", "resumed the dialogue"),
+        END: pgettext_lazy("what you did", "ended the dialogue"),
+        REWIND: pgettext_lazy("what you did", "sent the dialogue back to"),
+        COACH: pgettext_lazy("what you did", "coached"),
+        CANCEL: pgettext_lazy("what you did", "cancelled the appointment"),
+        OPEN: pgettext_lazy("what you did", "The appointed time came; the dialogue began"),
+        BOOK: pgettext_lazy("what you did", "scheduled this facilitated session"),
+        MOVE_TIME: pgettext_lazy("what you did", "moved the session to another time"),
+    }
+)
 
 # Special transition targets (internal).
 _FIRST = "@first"  # the kind's first content step
@@ -110,31 +197,34 @@ class Phase(StrEnum):
 class ProtocolError(Exception):
     """A move that cannot be made. ``message`` is safe and kind to show to people."""
 
-    default_message = "That can't be done right now."
+    default_message = _("That can't be done right now.")
 
     def __init__(self, message: str | None = None):
-        self.message = message or self.default_message
+        # Translated now, in the language of the person who made the move.
+        self.message = str(message or self.default_message)
         super().__init__(self.message)
 
 
 class NotYourTurn(ProtocolError):
-    default_message = "It's not your turn yet."
+    default_message = _("It's not your turn yet.")
 
 
 class NoSuchMove(ProtocolError):
-    default_message = "This dialogue has moved on — the page has been refreshed."
+    default_message = _("This dialogue has moved on — the page has been refreshed.")
 
 
 class InvalidInput(ProtocolError):
-    default_message = "Something in that answer needs another look."
+    default_message = _("Something in that answer needs another look.")
 
 
 # --------------------------------------------------------------------------- data
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(_ReadsTranslated):
     """What a move asks the person for."""
+
+    _TEXTS = frozenset({"label"})
 
     name: str  # one of FIELD_NAMES
     label: str  # form label, e.g. "What you heard"
@@ -142,7 +232,9 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Move:
+class Move(_ReadsTranslated):
+    _TEXTS = frozenset({"label", "refusal", "stems", "send_label"})
+
     name: str  # e.g. "mirror", "got_it", "not_quite"
     label: str  # button text, e.g. "Yes, you got it"
     fields: tuple[Field, ...] = ()
@@ -159,14 +251,22 @@ class Move:
 
     @property
     def phrase(self) -> str:
-        """What a transcript says the person did, e.g. "mirrored"."""
+        """What a transcript says the person did, e.g. "mirrored" (in the active language)."""
         return MOVE_PHRASES[self.name]
+
+    @property
+    def my_phrase(self) -> str:
+        """The same, said of the person reading it: "You mirrored" (conjugated for "you" in
+        languages that need it)."""
+        return MY_MOVE_PHRASES[self.name]
 
     @property
     def quotes_label(self) -> bool:
         """Whether saying what the person did quotes the button ("said: Yes, you got it"):
-        moves that are only an answer. Others say it all ("switched roles")."""
-        return self.phrase in QUOTING_PHRASES
+        moves that are only an answer. Others say it all ("switched roles"). The same in
+        every language (it asks which phrase it is, not what it reads)."""
+        phrase = MOVE_PHRASES.raw(self.name)
+        return any(phrase is quoting for quoting in QUOTING_PHRASES)
 
     @property
     def sends_with(self) -> str:
@@ -185,7 +285,9 @@ class Move:
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(_ReadsTranslated):
+    _TEXTS = frozenset({"title", "explanation", "stems", "waiting"})
+
     name: str
     title: str
     actor: Actor
@@ -219,7 +321,10 @@ class Step:
 
 
 @dataclass(frozen=True)
-class KindInfo:
+class KindInfo(_ReadsTranslated):
+    # The title stays a lazy translation: model and form choices are built from it at import.
+    _TEXTS = frozenset({"description", "suggested_for"})
+
     kind: Kind
     title: str
     description: str
@@ -242,7 +347,7 @@ class KindInfo:
 
 # --------------------------------------------------------------------------- fields
 
-_CLOSE_NEEDS_BOTH = (
+_CLOSE_NEEDS_BOTH = _(
     "Closing before you have both been heard needs you both to agree: suggest closing, "
     "and your partner decides."
 )
@@ -252,23 +357,25 @@ def _text(label: str, required: bool = True) -> Field:
     return Field("text", label, required)
 
 
-_TIME = Field("time", "A time that works for me (within 24 hours)")
-_FEELINGS = Field("feelings", "Feeling words: tick one to add it to your sentence", required=False)
-_ITEMS = Field("items", "Your requests (up to three)")
-_CHOICE = Field("choice", "The request I'll give as a gift")
-_RATING = Field("rating", "How heard did you feel? (1 = not really, 5 = completely)")
+_TIME = Field("time", _("A time that works for me (within 24 hours)"))
+_FEELINGS = Field(
+    "feelings", _("Feeling words: tick one to add it to your sentence"), required=False
+)
+_ITEMS = Field("items", _("Your requests (up to three)"))
+_CHOICE = Field("choice", _("The request I'll give as a gift"))
+_RATING = Field("rating", _("How heard did you feel? (1 = not really, 5 = completely)"))
 
 
 def _not_quite(back_to: str) -> Move:
     """A check's correction: what was missed, then the receiver mirrors again."""
     return Move(
         "not_quite",
-        "Not quite",
-        (_text("What they missed"),),
+        _("Not quite"),
+        (_text(_("What they missed")),),
         to=back_to,
-        stems=("What I meant was …", "The part I'd like you to hear again is …"),
+        stems=(_("What I meant was …"), _("The part I'd like you to hear again is …")),
         opens_first=True,
-        send_label="Send, so they can mirror again",
+        send_label=_("Send, so they can mirror again"),
     )
 
 
@@ -282,8 +389,8 @@ def _said_mirrored_checked(
     move: str,
     label: str,
     then: str,
-    mirror_stems: tuple[str, ...] = ("If I got it, you said …", "Did I get it?"),
-    mirror_explanation: str = "Say back what you heard, without adding, judging or answering.",
+    mirror_stems: tuple[str, ...] = (_("If I got it, you said …"), _("Did I get it?")),
+    mirror_explanation: str = _("Say back what you heard, without adding, judging or answering."),
     hint: str | None = None,
     box: str = "",
 ) -> tuple[Step, ...]:
@@ -303,24 +410,30 @@ def _said_mirrored_checked(
         ),
         Step(
             name=f"{prefix}_mirror",
-            title="Mirroring",
+            title=_("Mirroring"),
             actor=Actor.RECEIVER,
             explanation=mirror_explanation,
             stems=mirror_stems,
-            waiting="{name} is mirroring what you said.",
+            # Translators: the waiting lines ("{name} is …") tell the other person what is
+            # happening; {name} is the acting partner's name (or "your partner").
+            waiting=_("{name} is mirroring what you said."),
             moves=(
-                Move("mirror", "Mirror back", (_text("What you heard"),), to=f"{prefix}_check"),
+                Move(
+                    "mirror", _("Mirror back"), (_text(_("What you heard")),), to=f"{prefix}_check"
+                ),
             ),
             hint="mirror",
         ),
         Step(
             name=f"{prefix}_check",
-            title="Did they get it?",
+            title=_("Did they get it?"),
             actor=Actor.SENDER,
-            explanation="Let your partner know if they heard you, or gently say what they missed.",
+            explanation=_(
+                "Let your partner know if they heard you, or gently say what they missed."
+            ),
             stems=(),
-            waiting="{name} is checking whether you got it.",
-            moves=(Move("got_it", "Yes, you got it", to=then), _not_quite(f"{prefix}_mirror")),
+            waiting=_("{name} is checking whether you got it."),
+            moves=(Move("got_it", _("Yes, you got it"), to=then), _not_quite(f"{prefix}_mirror")),
         ),
     )
 
@@ -331,16 +444,16 @@ def _validated_empathized(*, prefix: str, explanation: str, then: str) -> tuple[
     return (
         Step(
             name=f"{prefix}_validation",
-            title="Validation",
+            title=_("Validation"),
             actor=Actor.RECEIVER,
             explanation=explanation,
-            stems=("You make sense, and what makes sense is …",),
-            waiting="{name} is saying what makes sense to them.",
+            stems=(_("You make sense, and what makes sense is …"),),
+            waiting=_("{name} is saying what makes sense to them."),
             moves=(
                 Move(
                     "validate",
-                    "Share validation",
-                    (_text("What makes sense to you"),),
+                    _("Share validation"),
+                    (_text(_("What makes sense to you")),),
                     to=f"{prefix}_empathy",
                 ),
             ),
@@ -348,16 +461,16 @@ def _validated_empathized(*, prefix: str, explanation: str, then: str) -> tuple[
         ),
         Step(
             name=f"{prefix}_empathy",
-            title="Empathy",
+            title=_("Empathy"),
             actor=Actor.RECEIVER,
-            explanation="Name the feelings you imagine your partner has — single feeling words.",
-            stems=("I imagine you might be feeling …", "Did I get that?"),
-            waiting="{name} is imagining how you feel.",
+            explanation=_("Name the feelings you imagine your partner has — single feeling words."),
+            stems=(_("I imagine you might be feeling …"), _("Did I get that?")),
+            waiting=_("{name} is imagining how you feel."),
             moves=(
                 Move(
                     "empathize",
-                    "Share empathy",
-                    (_text("The feelings you imagine"), _FEELINGS),
+                    _("Share empathy"),
+                    (_text(_("The feelings you imagine")), _FEELINGS),
                     to=f"{prefix}_empathy_check",
                 ),
             ),
@@ -366,21 +479,21 @@ def _validated_empathized(*, prefix: str, explanation: str, then: str) -> tuple[
         ),
         Step(
             name=f"{prefix}_empathy_check",
-            title="Did they get your feelings?",
+            title=_("Did they get your feelings?"),
             actor=Actor.SENDER,
-            explanation="Let your partner know if they named your feelings, or add one.",
+            explanation=_("Let your partner know if they named your feelings, or add one."),
             stems=(),
-            waiting="{name} is checking the feelings you named.",
+            waiting=_("{name} is checking the feelings you named."),
             moves=(
-                Move("confirm", "Yes, that's it", to=then),
+                Move("confirm", _("Yes, that's it"), to=then),
                 Move(
                     "add",
-                    "Add a feeling",
-                    (_text("The feelings you'd add"), _FEELINGS),
+                    _("Add a feeling"),
+                    (_text(_("The feelings you'd add")), _FEELINGS),
                     to=f"{prefix}_empathy",
-                    stems=("I also feel …",),
+                    stems=(_("I also feel …"),),
                     opens_first=True,
-                    send_label="Send the feelings",
+                    send_label=_("Send the feelings"),
                 ),
             ),
             feelings=True,
@@ -393,21 +506,29 @@ def _validated_empathized(*, prefix: str, explanation: str, then: str) -> tuple[
 PARENT_CHILD_QUESTIONS = (
     (
         "pc_life",
-        "I am your … What was it like to live with me?",
-        ("Living with you was …", "As a child I felt …"),
+        _("I am your … What was it like to live with me?"),
+        (_("Living with you was …"), _("As a child I felt …")),
     ),
-    ("pc_worst", "What was the worst of it?", ("The worst of it was …", "What hurt most was …")),
+    (
+        "pc_worst",
+        _("What was the worst of it?"),
+        (_("The worst of it was …"), _("What hurt most was …")),
+    ),
     (
         "pc_need_then",
-        "What did you need most from me that you didn't get?",
-        ("What I needed most from you was …", "I wish you had …"),
+        _("What did you need most from me that you didn't get?"),
+        (_("What I needed most from you was …"), _("I wish you had …")),
     ),
     (
         "pc_need_now",
-        "What do you need most from me now, as your partner?",
-        ("What I need most from you now is …", "It would heal something if you …"),
+        _("What do you need most from me now, as your partner?"),
+        (_("What I need most from you now is …"), _("It would heal something if you …")),
     ),
 )
+
+
+# A question's title when it differs from the question (the first one names the role first).
+_PARENT_CHILD_TITLES = {"pc_life": _("What was it like to live with me?")}
 
 
 def _parent_child_steps() -> tuple[Step, ...]:
@@ -417,19 +538,21 @@ def _parent_child_steps() -> tuple[Step, ...]:
     steps: list[Step] = [
         Step(
             name="pc_caregiver",
-            title="Who will your partner be?",
+            title=_("Who will your partner be?"),
             actor=Actor.SENDER,
             explanation=(
-                "Choose the caregiver your partner will speak as (a parent, or whoever raised "
-                "you). You will answer as the child you were."
+                _(
+                    "Choose the caregiver your partner will speak as (a parent, or whoever raised "
+                    "you). You will answer as the child you were."
+                )
             ),
-            stems=("Please be my …",),
-            waiting="{name} is choosing which caregiver you will speak as.",
+            stems=(_("Please be my …"),),
+            waiting=_("{name} is choosing which caregiver you will speak as."),
             moves=(
                 Move(
                     "name_caregiver",
-                    "Ask my partner to be them",
-                    (_text("Whom your partner will be"),),
+                    _("Ask my partner to be them"),
+                    (_text(_("Whom your partner will be")),),
                     to="pc_life_ask",
                 ),
             ),
@@ -441,42 +564,44 @@ def _parent_child_steps() -> tuple[Step, ...]:
         if index == 0:
             ask = Move(
                 "ask_as_caregiver",
-                "Ask",
-                (_text("In the caregiver's role"),),
+                pgettext_lazy("dialogue move", "Ask"),
+                (_text(_("In the caregiver's role")),),
                 to=prefix,
             )
-            ask_explanation = (
+            ask_explanation = _(
                 "Step gently into the role your partner asked for: say who you are, and ask."
             )
         else:
             ask = Move("ask_caregiver_question", question, to=prefix)
-            ask_explanation = "Still in the caregiver's role, kindly ask what comes next."
+            ask_explanation = _("Still in the caregiver's role, kindly ask what comes next.")
         steps.append(
             Step(
                 name=f"{prefix}_ask",
-                title=question.replace("I am your … ", ""),
+                title=_PARENT_CHILD_TITLES.get(prefix, question),
                 actor=Actor.RECEIVER,
                 explanation=ask_explanation,
                 stems=(question,) if index == 0 else (),
-                waiting="{name} is asking, in the caregiver's role.",
+                waiting=_("{name} is asking, in the caregiver's role."),
                 moves=(ask,),
             )
         )
         steps.extend(
             _said_mirrored_checked(
                 prefix=prefix,
-                title=question.replace("I am your … ", ""),
-                explanation="Answer as the child you were: say what comes, in a few sentences.",
+                title=_PARENT_CHILD_TITLES.get(prefix, question),
+                explanation=_("Answer as the child you were: say what comes, in a few sentences."),
                 stems=answer_stems,
-                waiting="{name} is answering as the child they were.",
+                waiting=_("{name} is answering as the child they were."),
                 move="answer_as_child",
-                label="Answer",
-                box="Your answer, as the child you were",
+                label=pgettext_lazy("dialogue move", "Answer"),
+                box=_("Your answer, as the child you were"),
                 then=then,
-                mirror_stems=("If I got it, you said …", "Did I get it?"),
+                mirror_stems=(_("If I got it, you said …"), _("Did I get it?")),
                 mirror_explanation=(
-                    "Still in the role, say back what the child told you, without defending "
-                    "or explaining."
+                    _(
+                        "Still in the role, say back what the child told you, without defending "
+                        "or explaining."
+                    )
                 ),
             )
         )
@@ -484,8 +609,10 @@ def _parent_child_steps() -> tuple[Step, ...]:
         _validated_empathized(
             prefix="pc",
             explanation=(
-                "Step out of the role and speak as yourself, the partner: say what makes sense "
-                "about what that child lived through."
+                _(
+                    "Step out of the role and speak as yourself, the partner: say what makes sense "
+                    "about what that child lived through."
+                )
             ),
             then="switch",
         )
@@ -496,10 +623,18 @@ def _parent_child_steps() -> tuple[Step, ...]:
 # The warm-up's stems, sent one after another, each mirrored and checked:
 # (step prefix, the stem, the move, its transcript phrase).
 WARM_UP_STEMS = (
-    ("warmup_appreciate", "Something I appreciate about you is …", "appreciate"),
-    ("warmup_memory", "A memory I treasure is …", "share_memory"),
-    ("warmup_admire", "Something I admire in you is …", "share_admiration"),
+    ("warmup_appreciate", _("Something I appreciate about you is …"), "appreciate"),
+    ("warmup_memory", _("A memory I treasure is …"), "share_memory"),
+    ("warmup_admire", _("Something I admire in you is …"), "share_admiration"),
 )
+
+
+# Each warm-up step's title: its stem, with the ellipsis closed up.
+_WARM_UP_TITLES = {
+    "warmup_appreciate": _("Something I appreciate about you is…"),
+    "warmup_memory": _("A memory I treasure is…"),
+    "warmup_admire": _("Something I admire in you is…"),
+}
 
 
 def _warm_up_steps() -> tuple[Step, ...]:
@@ -509,15 +644,17 @@ def _warm_up_steps() -> tuple[Step, ...]:
         steps.extend(
             _said_mirrored_checked(
                 prefix=prefix,
-                title=stem.replace(" …", "…"),
-                explanation="Finish the sentence with something warm and true about your partner.",
+                title=_WARM_UP_TITLES[prefix],
+                explanation=_(
+                    "Finish the sentence with something warm and true about your partner."
+                ),
                 stems=(stem,),
-                waiting="{name} is writing something warm for you.",
+                waiting=_("{name} is writing something warm for you."),
                 move=move,
-                label="Send",
+                label=pgettext_lazy("dialogue move", "Send"),
                 then=_NEXT_ROUND_OR_FINISH if last else WARM_UP_STEMS[index + 1][0],
-                mirror_stems=("If I got it, you said …", "Did I get it?"),
-                mirror_explanation="Say back what you heard, and let it land.",
+                mirror_stems=(_("If I got it, you said …"), _("Did I get it?")),
+                mirror_explanation=_("Say back what you heard, and let it land."),
             )
         )
     return tuple(steps)
@@ -527,28 +664,32 @@ def _exits_steps() -> tuple[Step, ...]:
     return (
         *_said_mirrored_checked(
             prefix="exit_share",
-            title="An exit I'm closing",
+            title=_("An exit I'm closing"),
             explanation=(
-                "Tell your partner about one exit you are closing or reducing: what you do, "
-                "what you avoid by it, and what you will do instead."
+                _(
+                    "Tell your partner about one exit you are closing or reducing: what you do, "
+                    "what you avoid by it, and what you will do instead."
+                )
             ),
             stems=(
-                "An exit I'd like to close is …",
-                "What I avoid by it is …",
-                "What I'll do instead is …",
+                _("An exit I'd like to close is …"),
+                _("What I avoid by it is …"),
+                _("What I'll do instead is …"),
             ),
-            waiting="{name} is telling you about an exit they're closing.",
+            waiting=_("{name} is telling you about an exit they're closing."),
             move="share_exit",
-            label="Send",
-            box="The exit you're closing, and what you avoid by it",
+            label=pgettext_lazy("dialogue move", "Send"),
+            box=_("The exit you're closing, and what you avoid by it"),
             then="exit_validation",
             hint="send",
         ),
         *_validated_empathized(
             prefix="exit",
             explanation=(
-                "Say what makes sense about that exit and about closing it — "
-                "you don't have to agree."
+                _(
+                    "Say what makes sense about that exit and about closing it — "
+                    "you don't have to agree."
+                )
             ),
             then="switch",
         ),
@@ -561,126 +702,137 @@ _STEP_LIST: tuple[Step, ...] = (
     # ---- shared opening -------------------------------------------------------
     Step(
         name=APPOINTMENT,
-        title="Is now a good time?",
+        title=_("Is now a good time?"),
         actor=Actor.RECEIVER,
-        explanation="Your partner would like to talk; say whether now works, or offer a time.",
-        stems=("I'm available now.", "Now isn't good for me; could we talk at …?"),
-        waiting="{name} is looking at your request to talk.",
+        explanation=_("Your partner would like to talk; say whether now works, or offer a time."),
+        stems=(_("I'm available now."), _("Now isn't good for me; could we talk at …?")),
+        waiting=_("{name} is looking at your request to talk."),
         moves=(
-            Move("accept_now", "I'm available now", to=_FIRST),
-            Move("propose_time", "Offer another time", (_TIME,), to=SCHEDULED),
+            Move("accept_now", _("I'm available now"), to=_FIRST),
+            Move("propose_time", _("Offer another time"), (_TIME,), to=SCHEDULED),
         ),
         pausable=False,  # nothing has begun yet: there is nothing to pause
     ),
     Step(
         name=SCHEDULED,
-        title="Appointment made",
+        title=_("Appointment made"),
         actor=Actor.EITHER,
         explanation=(
-            "The dialogue opens by itself at the time you agreed. If you are both here "
-            "sooner, either of you can begin now; either can also offer another time."
+            _(
+                "The dialogue opens by itself at the time you agreed. If you are both here "
+                "sooner, either of you can begin now; either can also offer another time."
+            )
         ),
         stems=(),
-        waiting="{name} can begin once you are both ready.",
+        waiting=_("{name} can begin once you are both ready."),
         moves=(
-            Move("begin", "We're both ready now", to=_FIRST),
-            Move("reschedule", "Offer another time", (_TIME,), to=SCHEDULED),
+            Move("begin", _("We're both ready now"), to=_FIRST),
+            Move("reschedule", _("Offer another time"), (_TIME,), to=SCHEDULED),
         ),
         pausable=False,
     ),
     # ---- intentional dialogue ---------------------------------------------------
     Step(
         name="send",
-        title="Sending",
+        title=_("Sending"),
         actor=Actor.SENDER,
-        explanation="Share one short piece about yourself, starting with “I”.",
-        stems=("When …, I feel …", "What I'd like is …"),
-        waiting="{name} is writing what they'd like you to hear.",
-        moves=(Move("send", "Send", (_text("What I'd like you to hear"),), to="mirror"),),
+        explanation=_("Share one short piece about yourself, starting with “I”."),
+        stems=(_("When …, I feel …"), _("What I'd like is …")),
+        waiting=_("{name} is writing what they'd like you to hear."),
+        moves=(
+            Move(
+                "send",
+                pgettext_lazy("dialogue move", "Send"),
+                (_text(_("What I'd like you to hear")),),
+                to="mirror",
+            ),
+        ),
         hint="send",
     ),
     Step(
         name="mirror",
-        title="Mirroring",
+        title=_("Mirroring"),
         actor=Actor.RECEIVER,
-        explanation="Say back what you heard, without adding, judging or answering.",
-        stems=("If I got it, you said …", "Did I get it?"),
-        waiting="{name} is mirroring what you said.",
-        moves=(Move("mirror", "Mirror back", (_text("What you heard"),), to="check"),),
+        explanation=_("Say back what you heard, without adding, judging or answering."),
+        stems=(_("If I got it, you said …"), _("Did I get it?")),
+        waiting=_("{name} is mirroring what you said."),
+        moves=(Move("mirror", _("Mirror back"), (_text(_("What you heard")),), to="check"),),
         hint="mirror",
     ),
     Step(
         name="check",
-        title="Did they get it?",
+        title=_("Did they get it?"),
         actor=Actor.SENDER,
-        explanation="Let your partner know if they heard you, or gently say what they missed.",
+        explanation=_("Let your partner know if they heard you, or gently say what they missed."),
         stems=(),
-        waiting="{name} is checking whether you got it.",
-        moves=(Move("got_it", "Yes, you got it", to="ask_more"), _not_quite("mirror")),
+        waiting=_("{name} is checking whether you got it."),
+        moves=(Move("got_it", _("Yes, you got it"), to="ask_more"), _not_quite("mirror")),
     ),
     Step(
         name="ask_more",
-        title="Is there more?",
+        title=_("Is there more?"),
         actor=Actor.RECEIVER,
-        explanation="Invite your partner to say more, with curiosity.",
-        stems=("Is there more about that?",),
-        waiting="{name} is about to ask whether there is more.",
-        moves=(Move("ask_more", "Is there more?", to="more"),),
+        explanation=_("Invite your partner to say more, with curiosity."),
+        stems=(_("Is there more about that?"),),
+        waiting=_("{name} is about to ask whether there is more."),
+        moves=(Move("ask_more", _("Is there more?"), to="more"),),
     ),
     Step(
         name="more",
-        title="Is there more?",
+        title=_("Is there more?"),
         actor=Actor.SENDER,
-        explanation="Say whether there is more you'd like your partner to hear.",
-        stems=("Yes, there's more.", "That's all for now."),
-        waiting="{name} is deciding whether there is more.",
+        explanation=_("Say whether there is more you'd like your partner to hear."),
+        stems=(_("Yes, there's more."), _("That's all for now.")),
+        waiting=_("{name} is deciding whether there is more."),
         moves=(
-            Move("there_is_more", "Yes, there's more", to="send"),
-            Move("thats_all", "That's all", to="summary"),
+            Move("there_is_more", _("Yes, there's more"), to="send"),
+            Move("thats_all", _("That's all"), to="summary"),
         ),
     ),
     Step(
         name="summary",
-        title="Summary",
+        title=_("Summary"),
         actor=Actor.RECEIVER,
-        explanation="Sum up everything you heard, in your own words.",
-        stems=("Let me see if I got all of that …", "Did I get it all?"),
-        waiting="{name} is summing up what you shared.",
-        moves=(Move("summary", "Share summary", (_text("Your summary"),), to="summary_check"),),
+        explanation=_("Sum up everything you heard, in your own words."),
+        stems=(_("Let me see if I got all of that …"), _("Did I get it all?")),
+        waiting=_("{name} is summing up what you shared."),
+        moves=(
+            Move("summary", _("Share summary"), (_text(_("Your summary")),), to="summary_check"),
+        ),
         hint="mirror",
     ),
     Step(
         name="summary_check",
-        title="Did they get it all?",
+        title=_("Did they get it all?"),
         actor=Actor.SENDER,
-        explanation="Let your partner know if the summary is complete, or add what's missing.",
+        explanation=_("Let your partner know if the summary is complete, or add what's missing."),
         stems=(),
-        waiting="{name} is checking your summary.",
+        waiting=_("{name} is checking your summary."),
         moves=(
-            Move("got_it_all", "Yes, you got it all", to="validation"),
+            Move("got_it_all", _("Yes, you got it all"), to="validation"),
             Move(
                 "add",
-                "Something's missing",
-                (_text("What's missing"),),
+                _("Something's missing"),
+                (_text(_("What's missing")),),
                 to="summary",
-                stems=("There's one more thing: …", "I'd also like you to hear …"),
+                stems=(_("There's one more thing: …"), _("I'd also like you to hear …")),
                 opens_first=True,
-                send_label="Send what's missing",
+                send_label=_("Send what's missing"),
             ),
         ),
     ),
     Step(
         name="validation",
-        title="Validation",
+        title=_("Validation"),
         actor=Actor.RECEIVER,
-        explanation="Say what makes sense from your partner's side — you don't have to agree.",
-        stems=("You make sense, and what makes sense is …",),
-        waiting="{name} is saying what makes sense to them.",
+        explanation=_("Say what makes sense from your partner's side — you don't have to agree."),
+        stems=(_("You make sense, and what makes sense is …"),),
+        waiting=_("{name} is saying what makes sense to them."),
         moves=(
             Move(
                 "validate",
-                "Share validation",
-                (_text("What makes sense to you"),),
+                _("Share validation"),
+                (_text(_("What makes sense to you")),),
                 to="validation_ack",
             ),
         ),
@@ -688,32 +840,32 @@ _STEP_LIST: tuple[Step, ...] = (
     ),
     Step(
         name="validation_ack",
-        title="Feeling understood",
+        title=_("Feeling understood"),
         actor=Actor.SENDER,
-        explanation="Let your partner know their validation reached you.",
-        stems=("Thank you, that helps.",),
-        waiting="{name} is reading your validation.",
+        explanation=_("Let your partner know their validation reached you."),
+        stems=(_("Thank you, that helps."),),
+        waiting=_("{name} is reading your validation."),
         moves=(
             Move(
                 "acknowledge",
-                "Thank you",
-                (_text("Anything you'd like to say (optional)", required=False),),
+                _("Thank you"),
+                (_text(_("Anything you'd like to say (optional)"), required=False),),
                 to="empathy",
             ),
         ),
     ),
     Step(
         name="empathy",
-        title="Empathy",
+        title=_("Empathy"),
         actor=Actor.RECEIVER,
-        explanation="Name the feelings you imagine your partner has — single feeling words.",
-        stems=("I imagine you might be feeling …", "Did I get that?"),
-        waiting="{name} is imagining how you feel.",
+        explanation=_("Name the feelings you imagine your partner has — single feeling words."),
+        stems=(_("I imagine you might be feeling …"), _("Did I get that?")),
+        waiting=_("{name} is imagining how you feel."),
         moves=(
             Move(
                 "empathize",
-                "Share empathy",
-                (_text("The feelings you imagine"), _FEELINGS),
+                _("Share empathy"),
+                (_text(_("The feelings you imagine")), _FEELINGS),
                 to="empathy_check",
             ),
         ),
@@ -722,110 +874,116 @@ _STEP_LIST: tuple[Step, ...] = (
     ),
     Step(
         name="empathy_check",
-        title="Did they get your feelings?",
+        title=_("Did they get your feelings?"),
         actor=Actor.SENDER,
-        explanation="Let your partner know if they named your feelings, or add one.",
+        explanation=_("Let your partner know if they named your feelings, or add one."),
         stems=(),
-        waiting="{name} is checking the feelings you named.",
+        waiting=_("{name} is checking the feelings you named."),
         moves=(
-            Move("confirm", "Yes, that's it", to="requests"),
+            Move("confirm", _("Yes, that's it"), to="requests"),
             Move(
                 "add",
-                "Add a feeling",
-                (_text("The feelings you'd add"), _FEELINGS),
+                _("Add a feeling"),
+                (_text(_("The feelings you'd add")), _FEELINGS),
                 to="empathy",
-                stems=("I also feel …",),
+                stems=(_("I also feel …"),),
                 opens_first=True,
-                send_label="Send the feelings",
+                send_label=_("Send the feelings"),
             ),
         ),
         feelings=True,
     ),
     Step(
         name="requests",
-        title="Requests (optional)",
+        title=_("Requests (optional)"),
         actor=Actor.SENDER,
-        explanation="If you like, turn the frustration into up to three positive, doable requests.",
-        stems=("Would you be willing to …?",),
-        waiting="{name} is thinking about requests.",
+        explanation=_(
+            "If you like, turn the frustration into up to three positive, doable requests."
+        ),
+        stems=(_("Would you be willing to …?"),),
+        waiting=_("{name} is thinking about requests."),
         moves=(
-            Move("make_requests", "Make requests", (_ITEMS,), to="gift"),
-            Move("skip_requests", "No requests this time", to="switch"),
+            Move("make_requests", _("Make requests"), (_ITEMS,), to="gift"),
+            Move("skip_requests", _("No requests this time"), to="switch"),
         ),
     ),
     Step(
         name="gift",
-        title="A gift",
+        title=_("A gift"),
         actor=Actor.RECEIVER,
-        explanation="Choose one request you are willing to give as a gift.",
-        stems=("I'd like to give you …",),
-        waiting="{name} is choosing a request to give as a gift.",
+        explanation=_("Choose one request you are willing to give as a gift."),
+        stems=(_("I'd like to give you …"),),
+        waiting=_("{name} is choosing a request to give as a gift."),
         moves=(
             Move(
                 "give",
-                "Give this gift",
-                (_CHOICE, _text("Anything you'd like to say (optional)", required=False)),
+                _("Give this gift"),
+                (_CHOICE, _text(_("Anything you'd like to say (optional)"), required=False)),
                 to="switch",
             ),
         ),
     ),
     Step(
         name="switch",
-        title="Switch or close",
+        title=_("Switch or close"),
         actor=Actor.EITHER,
         explanation=(
-            "Swap roles so the other partner can be heard, or close: closing before you have "
-            "both been heard needs you both to agree."
+            _(
+                "Swap roles so the other partner can be heard, or close: closing before you have "
+                "both been heard needs you both to agree."
+            )
         ),
         stems=(),
-        waiting="{name} can also choose what comes next.",
+        waiting=_("{name} can also choose what comes next."),
         moves=(
-            Move("switch_roles", "Switch roles", to=_NEXT_ROUND),
+            Move("switch_roles", _("Switch roles"), to=_NEXT_ROUND),
             Move(
                 "go_to_closing",
-                "Move to closing",
+                _("Move to closing"),
                 to=CLOSING,
                 when=Guard.ALL_HEARD,
                 refusal=_CLOSE_NEEDS_BOTH,
             ),
             Move(
                 "propose_closing",
-                "Suggest closing",
+                _("Suggest closing"),
                 to=CLOSING_PROPOSED,
                 when=Guard.NOT_ALL_HEARD,
-                refusal="You have both been heard: either of you can move on to closing.",
+                refusal=_("You have both been heard: either of you can move on to closing."),
             ),
         ),
         sender_heard=True,
     ),
     Step(
         name=CLOSING_PROPOSED,
-        title="Close now?",
+        title=_("Close now?"),
         actor=Actor.OTHER,
         explanation=(
-            "Your partner suggests closing before you have both been heard. Close only if you "
-            "both agree; otherwise switch roles."
+            _(
+                "Your partner suggests closing before you have both been heard. Close only if you "
+                "both agree; otherwise switch roles."
+            )
         ),
         stems=(),
-        waiting="{name} is deciding whether to close now or switch roles first.",
+        waiting=_("{name} is deciding whether to close now or switch roles first."),
         moves=(
-            Move("switch_instead", "Switch roles first", to=_NEXT_ROUND),
-            Move("agree_to_close", "Yes, let's close", to=CLOSING),
+            Move("switch_instead", _("Switch roles first"), to=_NEXT_ROUND),
+            Move("agree_to_close", _("Yes, let's close"), to=CLOSING),
         ),
         sender_heard=True,
     ),
     Step(
         name=CLOSING,
-        title="Closing",
+        title=_("Closing"),
         actor=Actor.EACH,
-        explanation="Share one appreciation, and say how heard you felt.",
-        stems=("One thing I appreciate about you is …",),
-        waiting="{name} is writing their closing appreciation.",
+        explanation=_("Share one appreciation, and say how heard you felt."),
+        stems=(_("One thing I appreciate about you is …"),),
+        waiting=_("{name} is writing their closing appreciation."),
         moves=(
             Move(
                 "close",
-                "Share and close",
-                (_text("One thing I appreciate about you is …"), _RATING),
+                _("Share and close"),
+                (_text(_("One thing I appreciate about you is …")), _RATING),
                 to=_CLOSE,
             ),
         ),
@@ -833,64 +991,68 @@ _STEP_LIST: tuple[Step, ...] = (
     # ---- appreciation dialogue ------------------------------------------------
     Step(
         name="appreciate",
-        title="An appreciation",
+        title=_("An appreciation"),
         actor=Actor.SENDER,
-        explanation="Share one thing you appreciate about your partner.",
-        stems=("One thing I appreciate about you is …",),
-        waiting="{name} is writing an appreciation for you.",
+        explanation=_("Share one thing you appreciate about your partner."),
+        stems=(_("One thing I appreciate about you is …"),),
+        waiting=_("{name} is writing an appreciation for you."),
         moves=(
             Move(
                 "appreciate",
-                "Send",
-                (_text("One thing I appreciate about you is …"),),
+                pgettext_lazy("dialogue move", "Send"),
+                (_text(_("One thing I appreciate about you is …")),),
                 to="appreciation_mirror",
             ),
         ),
     ),
     Step(
         name="appreciation_mirror",
-        title="Mirroring",
+        title=_("Mirroring"),
         actor=Actor.RECEIVER,
-        explanation="Say back the appreciation you heard, and let it land.",
-        stems=("If I got it, you appreciate …", "Did I get it?"),
-        waiting="{name} is mirroring your appreciation.",
-        moves=(Move("mirror", "Mirror back", (_text("What you heard"),), to="appreciation_check"),),
+        explanation=_("Say back the appreciation you heard, and let it land."),
+        stems=(_("If I got it, you appreciate …"), _("Did I get it?")),
+        waiting=_("{name} is mirroring your appreciation."),
+        moves=(
+            Move(
+                "mirror", _("Mirror back"), (_text(_("What you heard")),), to="appreciation_check"
+            ),
+        ),
         hint="mirror",
     ),
     Step(
         name="appreciation_check",
-        title="Did they get it?",
+        title=_("Did they get it?"),
         actor=Actor.SENDER,
-        explanation="Let your partner know if they heard you, or gently say what they missed.",
+        explanation=_("Let your partner know if they heard you, or gently say what they missed."),
         stems=(),
-        waiting="{name} is checking whether you got it.",
+        waiting=_("{name} is checking whether you got it."),
         moves=(
-            Move("got_it", "Yes, you got it", to=_NEXT_ROUND_OR_FINISH),
+            Move("got_it", _("Yes, you got it"), to=_NEXT_ROUND_OR_FINISH),
             _not_quite("appreciation_mirror"),
         ),
     ),
     # ---- behavior change request dialogue -------------------------------------
     Step(
         name="change_requests",
-        title="Requests",
+        title=_("Requests"),
         actor=Actor.SENDER,
-        explanation="Turn a frustration into up to three positive, specific, doable requests.",
-        stems=("Would you be willing to …?",),
-        waiting="{name} is writing requests.",
-        moves=(Move("make_requests", "Make requests", (_ITEMS,), to="change_gift"),),
+        explanation=_("Turn a frustration into up to three positive, specific, doable requests."),
+        stems=(_("Would you be willing to …?"),),
+        waiting=_("{name} is writing requests."),
+        moves=(Move("make_requests", _("Make requests"), (_ITEMS,), to="change_gift"),),
     ),
     Step(
         name="change_gift",
-        title="A gift",
+        title=_("A gift"),
         actor=Actor.RECEIVER,
-        explanation="Choose one request you are willing to give as a gift.",
-        stems=("I'd like to give you …",),
-        waiting="{name} is choosing a request to give as a gift.",
+        explanation=_("Choose one request you are willing to give as a gift."),
+        stems=(_("I'd like to give you …"),),
+        waiting=_("{name} is choosing a request to give as a gift."),
         moves=(
             Move(
                 "give",
-                "Give this gift",
-                (_CHOICE, _text("Anything you'd like to say (optional)", required=False)),
+                _("Give this gift"),
+                (_CHOICE, _text(_("Anything you'd like to say (optional)"), required=False)),
                 to=FINISHED,
             ),
         ),
@@ -902,11 +1064,11 @@ _STEP_LIST: tuple[Step, ...] = (
     # ---- terminal ----------------------------------------------------------------
     Step(
         name=FINISHED,
-        title="Finished",
+        title=_("Finished"),
         actor=Actor.NOBODY,
-        explanation="This dialogue is complete. Thank you both.",
+        explanation=_("This dialogue is complete. Thank you both."),
         stems=(),
-        waiting="This dialogue is complete.",
+        waiting=_("This dialogue is complete."),
         moves=(),
         pausable=False,
     ),
@@ -931,44 +1093,96 @@ GIFT_MOVES = moves_asking("choice")  # their turns' data holds GIFT (the request
 
 # What a transcript says each move did ("Sam mirrored: …"). Moves that are only an answer
 # ("Yes, you got it") are "said" (or "asked"), followed by the button's words.
-QUOTING_PHRASES = frozenset({"said", "asked"})
-MOVE_PHRASES = {
-    "accept_now": "is available now",
-    "propose_time": "offered another time",
-    "begin": "began the dialogue",
-    "reschedule": "offered another time",
-    "send": "shared",
-    "mirror": "mirrored",
-    "got_it": "said",
-    "not_quite": "said not quite",
-    "ask_more": "asked",
-    "there_is_more": "said",
-    "thats_all": "said",
-    "summary": "summed up",
-    "got_it_all": "said",
-    "add": "added",
-    "validate": "validated",
-    "acknowledge": "acknowledged",
-    "empathize": "empathized",
-    "confirm": "said",
-    "make_requests": "made requests",
-    "skip_requests": "made no requests this time",
-    "give": "chose a gift",
-    "switch_roles": "switched roles",
-    "go_to_closing": "moved on to closing",
-    "propose_closing": "suggested closing",
-    "switch_instead": "asked to switch roles first",
-    "agree_to_close": "agreed to close",
-    "close": "closed with an appreciation",
-    "appreciate": "shared an appreciation",
-    "share_memory": "shared a memory they treasure",
-    "share_admiration": "shared something they admire",
-    "name_caregiver": "named the caregiver to speak as",
-    "ask_as_caregiver": "asked, in the caregiver's role",
-    "ask_caregiver_question": "asked",
-    "answer_as_child": "answered as the child they were",
-    "share_exit": "shared an exit they're closing",
-}
+# Translators: what a transcript says a person did before the words of the button they
+# pressed: "Sam said: Yes, you got it".
+_SAID = _("said")
+# Translators: what a transcript says a person did before the question they asked: "Sam
+# asked: Is there more?".
+_ASKED = _("asked")
+QUOTING_PHRASES = (_SAID, _ASKED)  # compared by identity, so in every language
+# Translators: the phrases below follow a person's name in a transcript ("Sam mirrored: …").
+MOVE_PHRASES = _Texts(
+    {
+        "accept_now": _("is available now"),
+        "propose_time": _("offered another time"),
+        "begin": _("began the dialogue"),
+        "reschedule": _("offered another time"),
+        "send": _("shared"),
+        "mirror": _("mirrored"),
+        "got_it": _SAID,
+        "not_quite": _("said not quite"),
+        "ask_more": _ASKED,
+        "there_is_more": _SAID,
+        "thats_all": _SAID,
+        "summary": _("summed up"),
+        "got_it_all": _SAID,
+        "add": _("added"),
+        "validate": _("validated"),
+        "acknowledge": _("acknowledged"),
+        "empathize": _("empathized"),
+        "confirm": _SAID,
+        "make_requests": _("made requests"),
+        "skip_requests": _("made no requests this time"),
+        "give": _("chose a gift"),
+        "switch_roles": _("switched roles"),
+        "go_to_closing": _("moved on to closing"),
+        "propose_closing": _("suggested closing"),
+        "switch_instead": _("asked to switch roles first"),
+        "agree_to_close": _("agreed to close"),
+        "close": _("closed with an appreciation"),
+        "appreciate": _("shared an appreciation"),
+        "share_memory": _("shared a memory they treasure"),
+        "share_admiration": _("shared something they admire"),
+        "name_caregiver": _("named the caregiver to speak as"),
+        "ask_as_caregiver": _("asked, in the caregiver's role"),
+        "ask_caregiver_question": _ASKED,
+        "answer_as_child": _("answered as the child they were"),
+        "share_exit": _("shared an exit they're closing"),
+    }
+)
+# The same, said of the person reading ("You mirrored: …").
+MY_MOVE_PHRASES = _Texts(
+    {
+        # Translators: what *you* did, after "You" in a transcript ("You mirrored: …"): conjugated
+        # for tú in Spanish ("reflejaste"); the same phrase without this context is said of
+        # someone else ("Sam reflejó").
+        "accept_now": pgettext_lazy("what you did", "is available now"),
+        "propose_time": pgettext_lazy("what you did", "offered another time"),
+        "begin": pgettext_lazy("what you did", "began the dialogue"),
+        "reschedule": pgettext_lazy("what you did", "offered another time"),
+        "send": pgettext_lazy("what you did", "shared"),
+        "mirror": pgettext_lazy("what you did", "mirrored"),
+        "got_it": pgettext_lazy("what you did", "said"),
+        "not_quite": pgettext_lazy("what you did", "said not quite"),
+        "ask_more": pgettext_lazy("what you did", "asked"),
+        "there_is_more": pgettext_lazy("what you did", "said"),
+        "thats_all": pgettext_lazy("what you did", "said"),
+        "summary": pgettext_lazy("what you did", "summed up"),
+        "got_it_all": pgettext_lazy("what you did", "said"),
+        "add": pgettext_lazy("what you did", "added"),
+        "validate": pgettext_lazy("what you did", "validated"),
+        "acknowledge": pgettext_lazy("what you did", "acknowledged"),
+        "empathize": pgettext_lazy("what you did", "empathized"),
+        "confirm": pgettext_lazy("what you did", "said"),
+        "make_requests": pgettext_lazy("what you did", "made requests"),
+        "skip_requests": pgettext_lazy("what you did", "made no requests this time"),
+        "give": pgettext_lazy("what you did", "chose a gift"),
+        "switch_roles": pgettext_lazy("what you did", "switched roles"),
+        "go_to_closing": pgettext_lazy("what you did", "moved on to closing"),
+        "propose_closing": pgettext_lazy("what you did", "suggested closing"),
+        "switch_instead": pgettext_lazy("what you did", "asked to switch roles first"),
+        "agree_to_close": pgettext_lazy("what you did", "agreed to close"),
+        "close": pgettext_lazy("what you did", "closed with an appreciation"),
+        "appreciate": pgettext_lazy("what you did", "shared an appreciation"),
+        "share_memory": pgettext_lazy("what you did", "shared a memory they treasure"),
+        "share_admiration": pgettext_lazy("what you did", "shared something they admire"),
+        "name_caregiver": pgettext_lazy("what you did", "named the caregiver to speak as"),
+        "ask_as_caregiver": pgettext_lazy("what you did", "asked, in the caregiver's role"),
+        "ask_caregiver_question": pgettext_lazy("what you did", "asked"),
+        "answer_as_child": pgettext_lazy("what you did", "answered as the child they were"),
+        "share_exit": pgettext_lazy("what you did", "shared an exit they're closing"),
+    }
+)
 STARTING_MOVES = frozenset(m.name for step in _STEP_LIST for m in step.moves if m.starts_dialogue)
 BEFORE_START = frozenset({APPOINTMENT, SCHEDULED})  # the steps before the dialogue begins
 
@@ -999,76 +1213,86 @@ _EXITS_ROUND = (*(s.name for s in _exits_steps()), *_SWITCH)
 KINDS: dict[Kind, KindInfo] = {
     Kind.WARM_UP: KindInfo(
         kind=Kind.WARM_UP,
-        title="Appreciation warm-up",
+        title=_("Appreciation warm-up"),
         description=(
-            "Three warm sentence stems each — something you appreciate, a memory you treasure, "
-            "something you admire — each heard and mirrored back. A gentle way to begin."
+            _(
+                "Three warm sentence stems each — something you appreciate, a memory you treasure, "
+                "something you admire — each heard and mirrored back. A gentle way to begin."
+            )
         ),
         steps=(APPOINTMENT, SCHEDULED, *_WARM_UP_ROUND, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_WARM_UP_ROUND,
         max_rounds=2,
-        suggested_for="your first time",
+        suggested_for=_("your first time"),
     ),
     Kind.INTENTIONAL: KindInfo(
         kind=Kind.INTENTIONAL,
-        title="Intentional Dialogue",
+        title=_("Intentional Dialogue"),
         description=(
-            "One of you shares, the other mirrors, validates and empathises; "
-            "then you can swap roles."
+            _(
+                "One of you shares, the other mirrors, validates and empathises; "
+                "then you can swap roles."
+            )
         ),
         steps=(APPOINTMENT, SCHEDULED, *_INTENTIONAL_ROUND, CLOSING, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_INTENTIONAL_ROUND,
-        suggested_for="a frustration you'd like to be heard about",
+        suggested_for=_("a frustration you'd like to be heard about"),
     ),
     Kind.APPRECIATION: KindInfo(
         kind=Kind.APPRECIATION,
-        title="Appreciation Dialogue",
-        description="Each of you shares one appreciation and hears it mirrored back.",
+        title=_("Appreciation Dialogue"),
+        description=_("Each of you shares one appreciation and hears it mirrored back."),
         steps=(APPOINTMENT, SCHEDULED, *_APPRECIATION_ROUND, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_APPRECIATION_ROUND,
         max_rounds=2,
-        suggested_for="a few quiet minutes of goodwill",
+        suggested_for=_("a few quiet minutes of goodwill"),
     ),
     Kind.BEHAVIOR_CHANGE: KindInfo(
         kind=Kind.BEHAVIOR_CHANGE,
-        title="Behavior Change Request",
+        title=_("Behavior Change Request"),
         description=(
-            "Turn a frustration into up to three positive, doable requests; "
-            "your partner chooses one to give as a gift."
+            _(
+                "Turn a frustration into up to three positive, doable requests; "
+                "your partner chooses one to give as a gift."
+            )
         ),
         steps=(APPOINTMENT, SCHEDULED, *_CHANGE_ROUND, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_CHANGE_ROUND,
         max_rounds=1,
-        suggested_for="a gift you'd like to ask for",
+        suggested_for=_("a gift you'd like to ask for"),
     ),
     Kind.EXITS: KindInfo(
         kind=Kind.EXITS,
-        title="Exits dialogue",
+        title=_("Exits dialogue"),
         description=(
-            "Tell your partner about one way you step out of the relationship (an exit) that "
-            "you are closing; they mirror, validate and empathise."
+            _(
+                "Tell your partner about one way you step out of the relationship (an exit) that "
+                "you are closing; they mirror, validate and empathise."
+            )
         ),
         steps=(APPOINTMENT, SCHEDULED, *_EXITS_ROUND, CLOSING, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_EXITS_ROUND,
-        suggested_for="an exit you've chosen to close",
+        suggested_for=_("an exit you've chosen to close"),
     ),
     Kind.PARENT_CHILD: KindInfo(
         kind=Kind.PARENT_CHILD,
-        title="Parent-Child Dialogue",
+        title=_("Parent-Child Dialogue"),
         description=(
-            "You speak as the child you were; your partner, in your caregiver's role, gently asks "
-            "what it was like and what you needed, mirrors each answer, then steps out of the "
-            "role to validate and empathise."
+            _(
+                "You speak as the child you were; your partner, in your caregiver's role, "
+                "gently asks what it was like and what you needed, mirrors each answer, then "
+                "steps out of the role to validate and empathise."
+            )
         ),
         steps=(APPOINTMENT, SCHEDULED, *_PARENT_CHILD_ROUND, CLOSING, FINISHED),
         first_step=APPOINTMENT,
         round_steps=_PARENT_CHILD_ROUND,
-        suggested_for="a deep pattern, with your therapist present",
+        suggested_for=_("a deep pattern, with your therapist present"),
         with_therapist=True,
         reflection=True,
     ),
@@ -1207,6 +1431,23 @@ def role_of(state: State, slot: str) -> str:
     return "sender" if slot == state.sender else "receiver"
 
 
+# What each role is called where a person reads it (the therapist's console: "Sam (receiver)").
+# role_of's values are compared and stored; these are only shown.
+ROLE_LABELS = _Texts(
+    {
+        # Translators: the partner who speaks in this round ("Sam (sender)").
+        "sender": pgettext_lazy("dialogue role", "sender"),
+        # Translators: the partner who listens and mirrors in this round ("Sam (receiver)").
+        "receiver": pgettext_lazy("dialogue role", "receiver"),
+    }
+)
+
+
+def role_label(role: str) -> str:
+    """A role ("sender", "receiver") as the active language says it; anything else as it is."""
+    return ROLE_LABELS.get(role, role)
+
+
 def whose_turn(state: State) -> frozenset[str]:
     """The slots that may act now (empty when finished)."""
     actor = step_of(state).actor
@@ -1267,11 +1508,14 @@ def sender_in_round(state: State, round_number: int) -> str:
 
 
 # What a transcript calls each part ({round}: the round's number).
-PHASE_TITLES = {
-    Phase.OPENING: "Making the appointment",
-    Phase.ROUND: "Round {round}",
-    Phase.ENDING: "Closing",
-}
+PHASE_TITLES = _Texts(
+    {
+        Phase.OPENING: _("Making the appointment"),
+        # Translators: a transcript's heading; {round} is the round's number.
+        Phase.ROUND: _("Round {round}"),
+        Phase.ENDING: _("Closing"),
+    }
+)
 
 
 def phase_of(kind: Kind | str, step_name: str) -> Phase:
@@ -1286,7 +1530,7 @@ def phase_of(kind: Kind | str, step_name: str) -> Phase:
 
 def waiting_message(state: State, name: str) -> str:
     """What the person who is *not* acting sees, e.g. "Sam is mirroring what you said."."""
-    return step_of(state).waiting.format(name=name)
+    return str(step_of(state).waiting).format(name=name)
 
 
 def is_scheduled(state: State) -> bool:
@@ -1308,7 +1552,7 @@ def may_cancel(state: State) -> bool:
 def open_scheduled(state: State) -> State:
     """The appointed time came: the dialogue opens at its first step, the sender to move."""
     if not is_scheduled(state):
-        raise NoSuchMove("This dialogue isn't waiting for an appointed time.")
+        raise NoSuchMove(gettext("This dialogue isn't waiting for an appointed time."))
     return replace(state, step=KINDS[state.kind].round_start)
 
 
@@ -1334,12 +1578,15 @@ def _clean_text(value: object, f: Field) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str) or "\x00" in value:
-        raise InvalidInput("Please write your answer as plain text.")
+        raise InvalidInput(gettext("Please write your answer as plain text."))
     text = value.strip()
     if f.required and not text:
-        raise InvalidInput("Please write something before sending.")
+        raise InvalidInput(gettext("Please write something before sending."))
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"That's longer than {MAX_TEXT:,} characters; please shorten it.")
+        raise InvalidInput(
+            gettext("That's longer than %(max)s characters; please shorten it.")
+            % {"max": number_format(MAX_TEXT, force_grouping=True)}
+        )
     return text
 
 
@@ -1354,81 +1601,91 @@ def _as_list(value: object, message: str) -> list:
 
 
 def _clean_feelings(value: object, f: Field) -> list[str]:
-    words = _as_list(value, "Please choose feeling words from the list.")
+    words = _as_list(value, gettext("Please choose feeling words from the list."))
     cleaned: list[str] = []
     for word in words:
         if not isinstance(word, str):
-            raise InvalidInput("Please choose feeling words from the list.")
-        w = word.strip().lower()
-        if not w:
+            raise InvalidInput(gettext("Please choose feeling words from the list."))
+        if not word.strip():
             continue
-        if w not in FEELINGS:
-            raise InvalidInput(f"“{word.strip()}” isn't on the list of feeling words.")
+        w = feeling_code(word)  # the code, from the word as the person's language says it
+        if w is None:
+            raise InvalidInput(
+                gettext("“%(word)s” isn't on the list of feeling words.") % {"word": word.strip()}
+            )
         if w not in cleaned:
             cleaned.append(w)
     if f.required and not cleaned:
-        raise InvalidInput("Please choose at least one feeling word.")
+        raise InvalidInput(gettext("Please choose at least one feeling word."))
     return cleaned
 
 
 def _clean_items(value: object, f: Field) -> list[str]:
-    raw = _as_list(value, "Please write your requests as a list.")
+    raw = _as_list(value, gettext("Please write your requests as a list."))
     items: list[str] = []
     for item in raw:
         if item is None:
             continue
         if not isinstance(item, str) or "\x00" in item:
-            raise InvalidInput("Please write each request as plain text.")
+            raise InvalidInput(gettext("Please write each request as plain text."))
         text = item.strip()
         if not text:
             continue  # blank boxes in the form are simply ignored
         if len(text) > MAX_TEXT:
             raise InvalidInput(
-                f"One request is longer than {MAX_TEXT:,} characters; please shorten it."
+                gettext("One request is longer than %(max)s characters; please shorten it.")
+                % {"max": number_format(MAX_TEXT, force_grouping=True)}
             )
         items.append(text)
     if len(items) > MAX_REQUESTS:
-        raise InvalidInput(f"Please choose at most {MAX_REQUESTS} requests — fewer is fine.")
+        raise InvalidInput(
+            gettext("Please choose at most %(max)s requests — fewer is fine.")
+            % {"max": MAX_REQUESTS}
+        )
     if f.required and not items:
-        raise InvalidInput("Please write at least one request.")
+        raise InvalidInput(gettext("Please write at least one request."))
     return items
 
 
 def _clean_choice(value: object, f: Field, state: State) -> int | None:
     if value is None or value == "":
         if f.required:
-            raise InvalidInput("Please choose one request to give.")
+            raise InvalidInput(gettext("Please choose one request to give."))
         return None
-    choice = _as_int(value, "Please choose one of the requests.")
+    choice = _as_int(value, gettext("Please choose one of the requests."))
     if not 0 <= choice < state.request_count:
-        raise InvalidInput("Please choose one of the requests.")
+        raise InvalidInput(gettext("Please choose one of the requests."))
     return choice
 
 
 def _clean_rating(value: object, f: Field) -> int | None:
+    message = gettext("Please choose a number from %(low)s to %(high)s.") % {
+        "low": MIN_RATING,
+        "high": MAX_RATING,
+    }
     if value is None or value == "":
         if f.required:
-            raise InvalidInput(f"Please choose a number from {MIN_RATING} to {MAX_RATING}.")
+            raise InvalidInput(message)
         return None
-    rating = _as_int(value, f"Please choose a number from {MIN_RATING} to {MAX_RATING}.")
+    rating = _as_int(value, message)
     if not MIN_RATING <= rating <= MAX_RATING:
-        raise InvalidInput(f"Please choose a number from {MIN_RATING} to {MAX_RATING}.")
+        raise InvalidInput(message)
     return rating
 
 
 def _clean_time(value: object, f: Field) -> object:
     if value is None or value == "":
         if f.required:
-            raise InvalidInput("Please suggest a time that works for you.")
+            raise InvalidInput(gettext("Please suggest a time that works for you."))
         return None
     return value  # the service checks it is a real time within 24 hours
 
 
 def _check_move(state: State, slot: str, move_name: str) -> Move:
     if slot not in SLOTS:
-        raise NotYourTurn("Only the two partners in this dialogue can take a turn.")
+        raise NotYourTurn(gettext("Only the two partners in this dialogue can take a turn."))
     if state.finished:
-        raise NoSuchMove("This dialogue is complete — the page has been refreshed.")
+        raise NoSuchMove(gettext("This dialogue is complete — the page has been refreshed."))
     step = step_of(state)
     move = step.move(move_name)
     if move is None:
@@ -1437,9 +1694,13 @@ def _check_move(state: State, slot: str, move_name: str) -> Move:
         raise NoSuchMove(move.refusal or None)
     if slot not in whose_turn(state):
         if step.actor is Actor.EACH:
-            raise NotYourTurn("You've already shared your closing — your partner is next.")
-        partner = step.waiting.format(name="your partner")
-        raise NotYourTurn(f"It's not your turn yet — {partner}")
+            raise NotYourTurn(gettext("You've already shared your closing — your partner is next."))
+        # Translators: stands for the partner's name in a waiting line ("{name} is mirroring
+        # what you said."), at the start of a clause after a dash.
+        partner = str(step.waiting).format(name=gettext("your partner"))
+        # Translators: %(waiting)s is a waiting line, e.g. "your partner is mirroring what
+        # you said."
+        raise NotYourTurn(gettext("It's not your turn yet — %(waiting)s") % {"waiting": partner})
     return move
 
 
@@ -1569,7 +1830,7 @@ def rewind_choices(state: State) -> tuple[RewindChoice, ...]:
 def rewind(state: State, step_name: str) -> State:
     """Send the dialogue back to an earlier step of this round ("let's mirror that again")."""
     if step_name not in rewind_targets(state):
-        raise InvalidInput("The dialogue can't go back to that step from here.")
+        raise InvalidInput(gettext("The dialogue can't go back to that step from here."))
     new = replace(state, step=step_name, proposer="")  # a proposal is withdrawn
     sequence = KINDS[state.kind].round_steps
     for request_step in _REQUEST_STEPS:

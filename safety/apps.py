@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SafetyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "safety"
-    verbose_name = "Safety"
+    verbose_name = _("Safety")
 
     def ready(self) -> None:
         # Couples never imports this app: it tells us through its signals.

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedJSONField
 
@@ -37,6 +39,8 @@ class SafetyScreening(models.Model):
 
     class Meta:
         db_table = "couples_safetyscreening"  # made in couples/ before safety/ had an app
+        verbose_name = _("safety questions")
+        verbose_name_plural = _("safety questions")
 
     def __str__(self) -> str:
         # Never the answers.
@@ -50,34 +54,46 @@ class SupportResource(models.Model):
     """
 
     class Kind(models.TextChoices):
-        EMERGENCY = "emergency", "Emergency"
-        CRISIS = "crisis", "Crisis line"
-        DOMESTIC_VIOLENCE = "domestic_violence", "Domestic-violence line"
-        ADDICTION = "addiction", "Addiction support"
-        OTHER = "other", "Other support"
+        EMERGENCY = "emergency", _("Emergency")
+        CRISIS = "crisis", _("Crisis line")
+        DOMESTIC_VIOLENCE = "domestic_violence", _("Domestic-violence line")
+        ADDICTION = "addiction", _("Addiction support")
+        OTHER = "other", _("Other support")
 
     country = models.CharField(
+        _("country"),
         max_length=2,
         blank=True,
         db_index=True,
-        help_text="Two-letter country code (GB, US, …). Leave empty for the default lines, "
-        "shown where a country has none of its own.",
+        help_text=_(
+            "Two-letter country code (GB, US, …). Leave empty for the default lines, "
+            "shown where a country has none of its own."
+        ),
     )
-    country_name = models.CharField(max_length=60, blank=True, help_text="e.g. United Kingdom")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    name = models.CharField(max_length=120)
-    description = models.CharField(max_length=240, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    url = models.URLField(blank=True)
-    order = models.PositiveSmallIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    country_name = models.CharField(
+        _("country name"), max_length=60, blank=True, help_text=_("e.g. United Kingdom")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    # The line's own name, description and number are written by staff, as the line says them.
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=240, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    url = models.URLField(_("web address"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
     is_placeholder = models.BooleanField(
-        default=False, help_text="Shipped as an example: check it and untick before launch."
+        _("placeholder"),
+        default=False,
+        help_text=_("Shipped as an example: check it and untick before launch."),
     )
 
     class Meta:
         db_table = "couples_supportresource"  # made in couples/ before safety/ had an app
         ordering = ["country", "order", "pk"]
+        verbose_name = _("support resource")
+        verbose_name_plural = _("support resources")
 
     def __str__(self) -> str:
-        return f"{self.country or 'default'}: {self.name}"
+        # Translators: a support line in the admin's lists, when it has no country.
+        country = self.country or gettext("default")
+        return f"{country}: {self.name}"

@@ -11,17 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _gettext_lazy
+from django.utils.translation import pgettext_lazy as _pgettext_lazy
 
 from couples.models import Couple, User
 from couples.selectors import couple_for
 from couples.services import CoupleError
 from safety.models import SafetyScreening, SupportResource
 
+
+# Texts defined at import as lazy translations (read in the language active when shown).
+# Typed as str: they are used wherever a str is, and render as one.
+def gettext_lazy(message: str) -> str:
+    return cast(str, _gettext_lazy(message))
+
+
+def pgettext_lazy(context: str, message: str) -> str:
+    return cast(str, _pgettext_lazy(context, message))
+
+
 # What the other partner is told, whatever the reason (not answered, or answered with concern).
-PARTNER_NOT_READY = "Your partner isn't ready to start yet."
+PARTNER_NOT_READY = gettext_lazy("Your partner isn't ready to start yet.")
 
 
 class SafetyError(CoupleError):
@@ -48,33 +62,44 @@ class Question:
         return next((c for c in self.choices if c.value == value), None)
 
 
-_NO = Choice("no", "No")
+# The answers' values are stored; their labels are what the person reads.
+_NO = Choice("no", pgettext_lazy("safety answer", "No"))
+_YES = Choice("yes", pgettext_lazy("safety answer", "Yes"), True)
+_SOMETIMES = Choice("sometimes", pgettext_lazy("safety answer", "Sometimes"), True)
+_OFTEN = Choice("often", pgettext_lazy("safety answer", "Often"), True)
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "afraid",
-        "Do you ever feel afraid of your partner?",
-        (_NO, Choice("sometimes", "Sometimes", True), Choice("often", "Often", True)),
+        gettext_lazy("Do you ever feel afraid of your partner?"),
+        (_NO, _SOMETIMES, _OFTEN),
     ),
     Question(
         "hurt",
-        "In the past year, has your partner hurt you, threatened you, or made you do "
-        "something you didn't want to?",
-        (_NO, Choice("yes", "Yes", True)),
+        gettext_lazy(
+            "In the past year, has your partner hurt you, threatened you, or made you do "
+            "something you didn't want to?"
+        ),
+        (_NO, _YES),
     ),
     Question(
         "control",
-        "Does your partner try to control where you go, who you see, your money or your phone?",
-        (_NO, Choice("sometimes", "Sometimes", True), Choice("often", "Often", True)),
+        gettext_lazy(
+            "Does your partner try to control where you go, who you see, your money or your phone?"
+        ),
+        (_NO, _SOMETIMES, _OFTEN),
     ),
     Question(
         "addiction",
-        "Is either of you struggling right now with alcohol, drugs, gambling or another addiction?",
-        (_NO, Choice("unsure", "I'm not sure"), Choice("yes", "Yes", True)),
+        gettext_lazy(
+            "Is either of you struggling right now with alcohol, drugs, gambling or another "
+            "addiction?"
+        ),
+        (_NO, Choice("unsure", pgettext_lazy("safety answer", "I'm not sure")), _YES),
     ),
     Question(
         "crisis",
-        "Are you in crisis right now, or having thoughts of harming yourself?",
-        (_NO, Choice("yes", "Yes", True)),
+        gettext_lazy("Are you in crisis right now, or having thoughts of harming yourself?"),
+        (_NO, _YES),
     ),
 )
 QUESTION_KEYS = frozenset(q.key for q in QUESTIONS)
@@ -96,16 +121,18 @@ class Resource:
 FALLBACK_RESOURCES = (
     Resource(
         "emergency",
-        "Your local emergency number",
-        "If you are in danger right now, call your local emergency number "
-        "(for example 112, 911 or 999).",
+        gettext_lazy("Your local emergency number"),
+        gettext_lazy(
+            "If you are in danger right now, call your local emergency number "
+            "(for example 112, 911 or 999)."
+        ),
         "",
         "",
     ),
     Resource(
         "crisis",
-        "A crisis line near you",
-        "Free, confidential helplines, listed by country.",
+        gettext_lazy("A crisis line near you"),
+        gettext_lazy("Free, confidential helplines, listed by country."),
         "",
         "https://findahelpline.com",
     ),
@@ -128,7 +155,7 @@ def support_countries() -> list[tuple[str, str]]:
 
 def country_choice(*, requested: str = "", saved: str = "") -> str:
     """The country to show lines for: asked for, else saved, else the site default."""
-    codes = {code for code, _ in support_countries()}
+    codes = {code for code, _name in support_countries()}
     for candidate in (requested, saved, settings.SAFETY_DEFAULT_COUNTRY):
         candidate = (candidate or "").strip().upper()[:2]
         if candidate in codes:
@@ -224,7 +251,8 @@ def answers_view(screening: SafetyScreening) -> list[AnswerView]:
     views = []
     for question in QUESTIONS:
         choice = question.choice((screening.answers or {}).get(question.key, ""))
-        views.append(AnswerView(question.text, choice.label if choice else "Skipped"))
+        answer = choice.label if choice else _("Skipped")
+        views.append(AnswerView(str(question.text), str(answer)))
     return views
 
 
@@ -243,12 +271,21 @@ def shared_answers_for_therapist(*, user: User) -> list[AnswerView] | None:
 
 # --- the quick check-in before a dialogue -------------------------------------------------------
 
-HALT = (("hungry", "Hungry"), ("angry", "Angry"), ("lonely", "Lonely"), ("tired", "Tired"))
+# The check-in's words (values stored in the form, labels read). Translators: each label is
+# also said, lowercased, in "You said you're …" (in Spanish a noun, e.g. "hambre", fits
+# "Dijiste que sientes …").
+HALT = (
+    ("hungry", pgettext_lazy("check-in", "Hungry")),
+    ("angry", pgettext_lazy("check-in", "Angry")),
+    ("lonely", pgettext_lazy("check-in", "Lonely")),
+    ("tired", pgettext_lazy("check-in", "Tired")),
+)
+# Translators: what may help first, each fitting "It may help to … first."
 HALT_ADVICE = {
-    "hungry": "eat something",
-    "angry": "let the anger settle",
-    "lonely": "reach out to someone",
-    "tired": "rest",
+    "hungry": gettext_lazy("eat something"),
+    "angry": gettext_lazy("let the anger settle"),
+    "lonely": gettext_lazy("reach out to someone"),
+    "tired": gettext_lazy("rest"),
 }
 INTENSITY = range(1, 11)
 COOLING_AT = 8
@@ -271,11 +308,11 @@ class CheckIn:
 
     @property
     def halt_labels(self) -> list[str]:
-        return [label.lower() for value, label in HALT if value in self.halt]
+        return [str(label).lower() for value, label in HALT if value in self.halt]
 
     @property
     def advice(self) -> list[str]:
-        return [HALT_ADVICE[value] for value, _ in HALT if value in self.halt]
+        return [str(HALT_ADVICE[value]) for value, _label in HALT if value in self.halt]
 
 
 def checkin_read(data: Mapping[str, Any]) -> CheckIn:
@@ -284,14 +321,17 @@ def checkin_read(data: Mapping[str, Any]) -> CheckIn:
     values = getlist("halt")
     if isinstance(values, str):
         values = [values]
-    known = {value for value, _ in HALT}
+    known = {value for value, _label in HALT}
     if any(v not in known for v in values):
-        raise SafetyError("Please tick only the words listed.")
-    halt = tuple(value for value, _ in HALT if value in values)
+        raise SafetyError(_("Please tick only the words listed."))
+    halt = tuple(value for value, _label in HALT if value in values)
     raw = str(data.get("intensity") or "").strip()
     intensity = None
     if raw:
         if not raw.isdigit() or int(raw) not in INTENSITY:
-            raise SafetyError("Please choose a number from 1 to 10, or leave it out.")
+            raise SafetyError(
+                _("Please choose a number from %(low)s to %(high)s, or leave it out.")
+                % {"low": INTENSITY.start, "high": INTENSITY.stop - 1}
+            )
         intensity = int(raw)
     return CheckIn(halt=halt, intensity=intensity)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from couples.models import Couple, User
 from couples.selectors import couple_for
@@ -28,7 +29,7 @@ def answers_clean(answers: Mapping[str, object]) -> dict[str, str]:
         if value in (None, ""):
             continue
         if not isinstance(value, str) or question.choice(value) is None:
-            raise SafetyError("Please choose one of the answers offered, or skip the question.")
+            raise SafetyError(_("Please choose one of the answers offered, or skip the question."))
         clean[question.key] = value
     return clean
 
@@ -43,10 +44,10 @@ def answers_need_attention(answers: Mapping[str, str]) -> bool:
 
 def _couple_to_answer_about(user: User) -> Couple:
     if not user.is_partner:
-        raise SafetyError("These questions are for partners of a couple.")
+        raise SafetyError(_("These questions are for partners of a couple."))
     couple = couple_for(user=user)
     if couple is None:
-        raise SafetyError("You can answer these once you've started a couple.")
+        raise SafetyError(_("You can answer these once you've started a couple."))
     return couple
 
 
@@ -58,9 +59,9 @@ def screening_save(
     couple = _couple_to_answer_about(user)
     clean = answers_clean(answers)
     country = (country or "").strip().upper()
-    if country and country not in {code for code, _ in support_countries()}:
+    if country and country not in {code for code, _name in support_countries()}:
         country = ""
-    screening, _ = SafetyScreening.objects.select_for_update().get_or_create(user=user)
+    screening, _created = SafetyScreening.objects.select_for_update().get_or_create(user=user)
     was_ready = state_of(screening, couple) == "ready"
     had_attention = state_of(screening, couple) != "not_started" and screening.needs_attention
     now = timezone.now()
@@ -87,7 +88,7 @@ def screening_set_ready(*, user: User, ready: bool) -> SafetyScreening:
     couple = _couple_to_answer_about(user)
     screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
     if screening is None or state_of(screening, couple) == "not_started":
-        raise SafetyError("Please answer the questions first (you may skip any of them).")
+        raise SafetyError(_("Please answer the questions first (you may skip any of them)."))
     if screening.ready != ready:
         screening.ready = ready
         screening.ready_at = timezone.now() if ready else None
@@ -103,7 +104,7 @@ def screening_set_shared(*, user: User, shared: bool) -> SafetyScreening:
     _couple_to_answer_about(user)
     screening = SafetyScreening.objects.select_for_update().filter(user=user).first()
     if screening is None or screening.completed_at is None:
-        raise SafetyError("Please answer the questions first (you may skip any of them).")
+        raise SafetyError(_("Please answer the questions first (you may skip any of them)."))
     screening.shared_with_therapist = shared
     screening.updated_at = timezone.now()
     screening.save(update_fields=["shared_with_therapist", "updated_at"])
@@ -117,12 +118,12 @@ def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None
     """A person deletes their account: their answers go, and with them whether anything
     needed attention, their country and their decisions (the row is deleted; we keep no older
     answers either). The check-in before a dialogue is never saved, so nothing is left."""
-    deleted, _ = SafetyScreening.objects.filter(user=user).delete()
+    deleted, _rows = SafetyScreening.objects.filter(user=user).delete()
     logger.info("safety answers erased", extra={"count": deleted})
 
 
 def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> None:
     """An ended couple's retention period is over: answers still about that couple go, as on
     account deletion (answers a person gave since, about a new couple, stay)."""
-    deleted, _ = SafetyScreening.objects.filter(couple=couple).delete()
+    deleted, _rows = SafetyScreening.objects.filter(couple=couple).delete()
     logger.info("safety answers erased", extra={"count": deleted})

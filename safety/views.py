@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,7 +21,7 @@ PAGE = "safety/safety.html"
 
 def _not_for_partners(request: AuthedRequest) -> HttpResponse | None:
     if not request.user.is_partner:
-        messages.info(request, "These questions are for partners of a couple.")
+        messages.info(request, _("These questions are for partners of a couple."))
         return redirect("home")
     return None
 
@@ -96,7 +97,7 @@ def _decision(request: AuthedRequest, service, field: str) -> HttpResponse:
         return refused
     value = request.POST.get(field)
     if value not in ("0", "1"):
-        messages.error(request, "Something went wrong with that button; please try again.")
+        messages.error(request, _("Something went wrong with that button; please try again."))
         return redirect("safety:page")
     try:
         service(user=request.user, **{field: value == "1"})

@@ -63,7 +63,7 @@ def test_a_partner_is_asked_the_questions_privately(client_as, unscreened):
     assert response.status_code == 200
     assert "Only you can see this page" in body
     for question in safety.QUESTIONS:
-        assert question.text in html.unescape(body)
+        assert str(question.text) in html.unescape(body)
     assert body.count('value="" checked') == len(safety.QUESTIONS)  # skipping is the default
     assert "no-store" in response["Cache-Control"]
 
