@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from couples.http import AuthedRequest
@@ -54,7 +55,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
     couple = couple_for(user=request.user)
     partner = partner_of(user=request.user, couple=couple) if couple else None
     if couple is None or partner is None:
-        messages.info(request, "You can start a dialogue once your partner has joined you.")
+        messages.info(request, _("You can start a dialogue once your partner has joined you."))
         return redirect("home")
     suggested = selectors.dialogue_kind_suggested(couple=couple)
     asked_for = request.GET.get("kind", "")  # a link to one kind ("Tell them in an Exits …")
