@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -413,11 +414,11 @@ def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
     )
     partner = session.partner_in(protocol.other_slot(session.slot_of(actor) or protocol.SLOTS[0]))
     if first is None or partner is None or first.actor_id != partner.pk:
-        return MOVED_ON
+        return str(MOVED_ON)
     step = protocol.STEPS.get(first.step)
     made = step.move(first.move) if step else None
     if made is None:
-        return MOVED_ON
+        return str(MOVED_ON)
     if made.phrase == "said":
         return _("%(name)s said “%(label)s” just before you. Here is where it is now.") % {
             "name": partner.display_name,
@@ -816,9 +817,13 @@ def decide_coaching(*, text: str, to: str) -> Decide:
     return decide
 
 
-REWIND_MOVED_ON = _lazy(
-    "The dialogue has moved on since you chose that step, so nothing was changed. "
-    "Please choose again."
+# Lazy, shown as text wherever it is rendered (the console's page passes it on as a str).
+REWIND_MOVED_ON = cast(
+    str,
+    _lazy(
+        "The dialogue has moved on since you chose that step, so nothing was changed. "
+        "Please choose again."
+    ),
 )
 
 
