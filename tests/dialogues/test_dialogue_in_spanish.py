@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -235,3 +236,32 @@ def test_the_appointment_and_reminder_emails_are_in_the_recipients_language(
         english = reminders.reminder_email(for_alex)
     assert english is not None
     assert english.subject.startswith("[Imago] Dialogue with Sam: Tue 1 Dec")
+
+
+def test_the_calendar_feed_is_in_its_owners_language(
+    held_clock, link, pair, therapist, alex, spanish_sam, client_as
+):
+    """A calendar app fetches the feed without the person's cookie or browser language."""
+    from couples import services as couple_services
+    from therapists import services as therapist_services
+
+    therapist_services.facilitated_book(
+        therapist=therapist,
+        couple=pair,
+        kind="intentional",
+        first=spanish_sam.public_id,
+        day="2026-12-03",
+        time="13:00",
+        minutes=60,
+    )
+    token = couple_services.calendar_feed_new(user=spanish_sam)
+    feed = client_as(None).get(f"/calendar/{token}.ics", HTTP_ACCEPT_LANGUAGE="en")
+    event = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")[0]
+    assert str(event["summary"]).endswith("como terapeuta")
+    assert str(event["description"]).startswith("Abre el diálogo: ")
+    english = client_as(None).get(
+        f"/calendar/{couple_services.calendar_feed_new(user=alex)}.ics",
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+    event = icalendar.Calendar.from_ical(english.content).walk("VEVENT")[0]
+    assert str(event["description"]).startswith("Open the dialogue: ")
