@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
@@ -63,7 +64,7 @@ class DialogueSessionAdmin(ViewOnlyAdmin):
             .defer("topic", "state")
         )
 
-    @admin.display(description="turns", ordering="turn_count")
+    @admin.display(description=_("turns"), ordering="turn_count")
     def turns(self, session: "WithAnnotations[DialogueSession, _TurnCount]") -> int:
         return session.turn_count
 

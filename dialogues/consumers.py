@@ -537,7 +537,9 @@ class DialogueConsumer(_Base):
 
 def _therapist_name(pk: int) -> str:
     user = User.objects.filter(pk=pk).only("display_name").first()
-    return f"{user.display_name} (therapist)" if user else "Your therapist"
+    if user is None:
+        return gettext("Your therapist")
+    return gettext("%(name)s (therapist)") % {"name": user.display_name}
 
 
 class HomeConsumer(_Base):

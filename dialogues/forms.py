@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from dialogues import protocol
 from dialogues.services import MAX_TOPIC
@@ -13,18 +14,18 @@ class StartDialogueForm(forms.Form):
         choices=[(k.value, info.title) for k, info in protocol.KINDS.items()],
         widget=forms.RadioSelect,
         initial=protocol.Kind.INTENTIONAL.value,
-        label="Kind of dialogue",
+        label=_("Kind of dialogue"),
         error_messages={
-            "required": "Please choose a kind of dialogue.",
-            "invalid_choice": "Please choose one of the kinds of dialogue listed.",
+            "required": _("Please choose a kind of dialogue."),
+            "invalid_choice": _("Please choose one of the kinds of dialogue listed."),
         },
     )
     topic = forms.CharField(
         max_length=MAX_TOPIC,
-        label="What would you like to talk about?",
-        help_text="One short sentence, about one topic. Your partner sees it when you ask.",
+        label=_("What would you like to talk about?"),
+        help_text=_("One short sentence, about one topic. Your partner sees it when you ask."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        error_messages={"required": "Please name the topic in a short sentence."},
+        error_messages={"required": _("Please name the topic in a short sentence.")},
     )
 
     def kinds(self) -> list[tuple[Any, str, protocol.KindInfo]]:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
@@ -21,13 +22,13 @@ class DialogueSession(models.Model):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "In progress"
-        PAUSED = "paused", "Time-out"
-        COMPLETED = "completed", "Completed"
-        ENDED = "ended", "Ended early"
+        ACTIVE = "active", _("In progress")
+        PAUSED = "paused", _("Time-out")
+        COMPLETED = "completed", _("Completed")
+        ENDED = "ended", _("Ended early")
         # A facilitated session a therapist booked for a set time: it waits (and doesn't
         # stand in the way of the couple's own dialogues) until its time opens it.
-        PLANNED = "planned", "Planned"
+        PLANNED = "planned", _("Planned")
 
     LIVE = (Status.ACTIVE, Status.PAUSED)
     # Waiting for an appointed time: a partner's appointment (live) or a booked session.
@@ -146,9 +147,9 @@ class Turn(models.Model):
     """One saved step of a dialogue, in order. Text is private: never logged, never in admin."""
 
     class Kind(models.TextChoices):
-        MOVE = "move", "Protocol move"
-        EVENT = "event", "Session event"  # started, time-out, ready, resumed, ended, rewind
-        COACHING = "coaching", "Coaching"  # a therapist's message, to both or to one partner
+        MOVE = "move", _("Protocol move")
+        EVENT = "event", _("Session event")  # started, time-out, ready, resumed, ended, rewind
+        COACHING = "coaching", _("Coaching")  # a therapist's message, to both or to one partner
 
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="turns")
     seq = models.PositiveIntegerField()
@@ -200,11 +201,11 @@ class Reminder(models.Model):
     session; the row holds no text."""
 
     class Kind(models.TextChoices):
-        SCHEDULED = "planned", "Appointment made (calendar file)"
-        CANCELLED = "cancelled", "Appointment cancelled"
-        REMINDER = "reminder", "Reminder before the time"
-        OPEN = "open", "Open the dialogue at its time"
-        YOUR_MOVE = "your_move", "It's your move"
+        SCHEDULED = "planned", _("Appointment made (calendar file)")
+        CANCELLED = "cancelled", _("Appointment cancelled")
+        REMINDER = "reminder", _("Reminder before the time")
+        OPEN = "open", _("Open the dialogue at its time")
+        YOUR_MOVE = "your_move", _("It's your move")
 
     session = models.ForeignKey(DialogueSession, on_delete=models.CASCADE, related_name="+")
     person = models.ForeignKey(

@@ -21,6 +21,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.urls import reverse
+from django.utils import dateformat, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from couples import clock
 from couples.models import User
@@ -185,9 +188,11 @@ def waited_on(session: DialogueSession) -> list[int]:
 
 
 def local_time(moment: datetime, person: User) -> str:
-    """A moment as this person reads it, with their zone: "Tue 2 Dec, 20:00 (Europe/Berlin)"."""
+    """A moment as this person reads it, with their zone: "Tue 2 Dec, 20:00 (Europe/Berlin)",
+    in the active language (an email's, its recipient's)."""
     zone = person.zone
-    return f"{moment.astimezone(zone):%a %-d %b, %H:%M} ({zone.key})"
+    when = dateformat.format(moment.astimezone(zone), pgettext("date format", "D j M, H:i"))
+    return f"{when} ({zone.key})"
 
 
 def _other_name(session: DialogueSession, person: User) -> str:
@@ -195,9 +200,12 @@ def _other_name(session: DialogueSession, person: User) -> str:
     booked it) both partners."""
     slot = session.slot_of(person)
     if slot is None:
-        return " and ".join(p.display_name for p in _partners(session)) or "the couple"
+        names = [p.display_name for p in _partners(session)]
+        if len(names) == 2:
+            return _("%(first)s and %(second)s") % {"first": names[0], "second": names[1]}
+        return names[0] if names else _("the couple")
     other = session.partner_in(protocol.other_slot(slot))
-    return other.display_name if other else "your partner"
+    return other.display_name if other else _("your partner")
 
 
 def calendar_event(
@@ -215,20 +223,21 @@ def calendar_event(
     url = dialogue_url(session, person)
     kind = protocol.kind_info(session.kind).title
     if not summary and session.is_facilitated:
-        by = session.scheduled_by.display_name if session.scheduled_by else "your therapist"
+        by = session.scheduled_by.display_name if session.scheduled_by else _("your therapist")
         with_whom = _other_name(session, person) if person is not None else ""
         summary = (
-            f"Imago: {kind} with {with_whom} (facilitated)"
+            _("Imago: %(kind)s with %(with_whom)s (facilitated)")
+            % {"kind": kind, "with_whom": with_whom}
             if person is not None and session.slot_of(person) is None
-            else f"Imago: {kind}, facilitated by {by}"
+            else _("Imago: %(kind)s, facilitated by %(by)s") % {"kind": kind, "by": by}
         )
     event = icalendar.Event()
     event.add("uid", f"{session.public_id}@imago")
     event.add("dtstamp", clock.now())
     event.add("dtstart", at.astimezone(zone))
     event.add("dtend", at.astimezone(zone) + dialogue_length(session))
-    event.add("SUMMARY", summary or f"Imago: {kind}")
-    event.add("description", f"Open the dialogue: {url}")
+    event.add("SUMMARY", summary or _("Imago: %(kind)s") % {"kind": kind})
+    event.add("description", _("Open the dialogue: %(url)s") % {"url": url})
     event.add("url", url)
     # A later time or a cancellation replaces what calendars hold: SEQUENCE only grows.
     event.add("sequence", int(clock.now().timestamp()))
@@ -255,7 +264,8 @@ def calendar_file(events: list[icalendar.Event], *, method: str = "") -> bytes:
 
 
 def _message(person: User, subject: str, lines: list[str]) -> EmailMessage:
-    body = "\n\n".join([f"Hello {person.display_name},", *lines, "— Imago"]) + "\n"
+    hello = _("Hello %(name)s,") % {"name": person.display_name}
+    body = "\n\n".join([hello, *lines, _("— Imago")]) + "\n"
     return EmailMessage(
         subject=f"[Imago] {subject}",
         body=body,
@@ -279,37 +289,70 @@ def _moved(reminder: Reminder) -> bool:
 
 
 def reminder_email(reminder: Reminder) -> EmailMessage | None:
-    """The email this reminder sends (None: nobody to send to)."""
-    session, person = reminder.session, reminder.person
+    """The email this reminder sends (None: nobody to send to), in its recipient's language."""
+    person = reminder.person
     if person is None or not person.email or not person.is_active:
         return None
+    with translation.override(person.language_code):
+        return _reminder_email(reminder, person)
+
+
+def _reminder_email(reminder: Reminder, person: User) -> EmailMessage | None:
+    session = reminder.session
     other = _other_name(session, person)
     kind = protocol.kind_info(session.kind).title
     url = dialogue_url(session, person)
     at = session.scheduled_for
     by = session.scheduled_by if session.is_facilitated else None
     mine = by is not None and by.pk == person.pk  # the therapist who booked it
-    with_whom = f"{other}, facilitated by {by.display_name}" if by and not mine else other
-    what = f"facilitated {kind}" if by else kind
+    with_whom = (
+        _("%(other)s, facilitated by %(by)s") % {"other": other, "by": by.display_name}
+        if by and not mine
+        else other
+    )
+    what = _("facilitated %(kind)s") % {"kind": kind} if by else kind
     if reminder.kind == Reminder.Kind.SCHEDULED and at is not None:
         when = local_time(at, person)
         moved = _moved(reminder)
-        booked = (
-            f"{by.display_name} {'has moved' if moved else 'has booked'} a {what} with you and "
-            f"{other}: {when}, for {int(dialogue_length(session).total_seconds() // 60)} "
-            "minutes."
-            if by and not mine
-            else f"Your {what} with {other} is {'now ' if moved else ''}planned for {when}."
+        names = {"by": by.display_name if by else "", "what": what, "other": other, "when": when}
+        minutes = int(dialogue_length(session).total_seconds() // 60)
+        if by and not mine:
+            if moved:
+                booked = _(
+                    "%(by)s has moved a %(what)s with you and %(other)s: %(when)s, "
+                    "for %(minutes)s minutes."
+                )
+            else:
+                booked = _(
+                    "%(by)s has booked a %(what)s with you and %(other)s: %(when)s, "
+                    "for %(minutes)s minutes."
+                )
+            booked = booked % {**names, "minutes": minutes}
+        elif moved:
+            booked = _("Your %(what)s with %(other)s is now planned for %(when)s.") % names
+        else:
+            booked = _("Your %(what)s with %(other)s is planned for %(when)s.") % names
+        change = (
+            _("Open it: %(url)s") % {"url": url}
+            if by
+            else _("Open it, or change the time: %(url)s") % {"url": url}
         )
-        change = f"Open it: {url}" if by else f"Open it, or change the time: {url}"
+        subject = (
+            _("New time with %(with_whom)s: %(when)s")
+            if moved
+            else _("Dialogue with %(with_whom)s: %(when)s")
+        ) % {"with_whom": with_whom, "when": when}
         message = _message(
             person,
-            f"{'New time' if moved else 'Dialogue'} with {with_whom}: {when}",
+            subject,
             [
                 booked,
-                "It opens by itself at that time; you'll get a reminder "
-                f"{settings.IMAGO_REMINDER_MINUTES} minutes before. The calendar file "
-                f"attached adds it to your calendar (times in {person.zone.key}).",
+                _(
+                    "It opens by itself at that time; you'll get a reminder %(minutes)s minutes "
+                    "before. The calendar file attached adds it to your calendar (times in "
+                    "%(zone)s)."
+                )
+                % {"minutes": settings.IMAGO_REMINDER_MINUTES, "zone": person.zone.key},
                 change,
             ],
         )
@@ -318,16 +361,30 @@ def reminder_email(reminder: Reminder) -> EmailMessage | None:
         return message
     if reminder.kind == Reminder.Kind.CANCELLED:
         old = parse_planned(reminder.planned_for)
-        who = f" by {by.display_name}" if by and not mine else ""
+        names = {"what": what, "other": other, "when": local_time(old, person)}
+        if by and not mine:
+            cancelled = _(
+                "The %(what)s with %(other)s planned for %(when)s was cancelled by %(by)s. "
+                "Nothing else changed."
+            ) % {**names, "by": by.display_name}
+        else:
+            cancelled = (
+                _(
+                    "The %(what)s with %(other)s planned for %(when)s was cancelled. "
+                    "Nothing else changed."
+                )
+                % names
+            )
         message = _message(
             person,
-            f"Dialogue with {with_whom} cancelled",
+            _("Dialogue with %(with_whom)s cancelled") % {"with_whom": with_whom},
             [
-                f"The {what} with {other} planned for {local_time(old, person)} "
-                f"was cancelled{who}. Nothing else changed.",
-                f"When you're both ready, start another from your home page: {settings.SITE_URL}/"
+                cancelled,
+                _("When you're both ready, start another from your home page: %(url)s")
+                % {"url": f"{settings.SITE_URL}/"}
                 if not mine
-                else f"Book another from the couple's page: {settings.SITE_URL}/therapist/",
+                else _("Book another from the couple's page: %(url)s")
+                % {"url": f"{settings.SITE_URL}/therapist/"},
             ],
         )
         event = calendar_event(session, at=old, cancelled=True, person=person)
@@ -338,27 +395,40 @@ def reminder_email(reminder: Reminder) -> EmailMessage | None:
         minutes = max(1, round((at - clock.now()).total_seconds() / 60))
         return _message(
             person,
-            f"In {minutes} minute{'s' if minutes != 1 else ''}: your dialogue with {with_whom}",
+            ngettext(
+                "In %(minutes)s minute: your dialogue with %(with_whom)s",
+                "In %(minutes)s minutes: your dialogue with %(with_whom)s",
+                minutes,
+            )
+            % {"minutes": minutes, "with_whom": with_whom},
             [
-                f"Your {what} with {other} opens at {local_time(at, person)}.",
-                f"Open it: {url}",
+                _("Your %(what)s with %(other)s opens at %(when)s.")
+                % {"what": what, "other": other, "when": local_time(at, person)},
+                _("Open it: %(url)s") % {"url": url},
             ],
         )
     if reminder.kind == Reminder.Kind.YOUR_MOVE:
         if session.step == protocol.APPOINTMENT:
-            line = f"{other} would like to talk. Say whether now is a good time, or offer one."
-            subject = f"{other} would like to talk"
+            line = _(
+                "%(other)s would like to talk. Say whether now is a good time, or offer one."
+            ) % {"other": other}
+            subject = _("%(other)s would like to talk") % {"other": other}
         else:
-            line = f"It's your move in your {kind} with {other}."
-            subject = "It's your move"
+            line = _("It's your move in your %(kind)s with %(other)s.") % {
+                "kind": kind,
+                "other": other,
+            }
+            subject = _("It's your move")
         return _message(
             person,
             subject,
             [
                 line,
-                f"Open the dialogue: {url}",
-                "You get this email at most once while you're waited on. You can turn "
-                "these emails off in your account settings.",
+                _("Open the dialogue: %(url)s") % {"url": url},
+                _(
+                    "You get this email at most once while you're waited on. You can turn "
+                    "these emails off in your account settings."
+                ),
             ],
         )
     return None

@@ -15,6 +15,8 @@ from datetime import datetime
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from couples import clock
 from couples.models import Couple, User
@@ -28,16 +30,16 @@ FACILITATOR = "facilitator"
 SYSTEM = "system"  # the actor role of what happens by itself (services.SYSTEM)
 
 APPOINTMENT_CHOICES = [
-    (15, "In 15 minutes"),
-    (30, "In 30 minutes"),
-    (60, "In 1 hour"),
-    (120, "In 2 hours"),
-    (180, "In 3 hours"),
-    (240, "In 4 hours"),
-    (360, "In 6 hours"),
-    (480, "In 8 hours"),
-    (720, "In 12 hours"),
-    (1440, "Tomorrow, at this time"),
+    (15, gettext_lazy("In 15 minutes")),
+    (30, gettext_lazy("In 30 minutes")),
+    (60, gettext_lazy("In 1 hour")),
+    (120, gettext_lazy("In 2 hours")),
+    (180, gettext_lazy("In 3 hours")),
+    (240, gettext_lazy("In 4 hours")),
+    (360, gettext_lazy("In 6 hours")),
+    (480, gettext_lazy("In 8 hours")),
+    (720, gettext_lazy("In 12 hours")),
+    (1440, gettext_lazy("Tomorrow, at this time")),
 ]
 
 
@@ -172,7 +174,8 @@ class TurnView:
     time: str
     created_at: object
     removed: bool = False  # erased when its author deleted their account, or by retention
-    removed_note: str = "(removed by its author)"
+    removed_note: str = ""  # "(removed by its author)", in the viewer's language
+    lang: str = ""  # the language its author writes in (what they wrote is shown as written)
 
     quotes_said: bool = False  # the announcement quotes `said` ("said: Yes, you got it")
     said_label: str = ""  # the move's button, which a typed text may repeat ("Not quite: …")
@@ -192,20 +195,33 @@ class TurnView:
         they wrote, each said once ("Alex said not quite: on Sundays.", "Alex switched
         roles.")."""
         if self.removed:
-            return f"{self.actor_name} {self.phrase}."
+            return _("%(name)s %(phrase)s.") % {"name": self.actor_name, "phrase": self.phrase}
         if self.is_coaching:
-            who = "Privately from your therapist" if self.is_private else "From the therapist"
-            return f"{who}, {self.actor_name}: {_sentence(self.text)}"
+            if self.is_private:
+                line = _("Privately from your therapist, %(name)s: %(text)s")
+            else:
+                line = _("From the therapist, %(name)s: %(text)s")
+            return line % {"name": self.actor_name, "text": _sentence(self.text)}
         what = _without_prefix(self.text, self.said_label)
         if not what and self.quotes_said:
             what = self.said
         if self.is_event and self.text:  # the request to talk names the topic
-            return f"{self.actor_name} {self.phrase}: {_sentence(what)} Is now a good time?"
+            return _("%(name)s %(phrase)s: %(topic)s Is now a good time?") % {
+                "name": self.actor_name,
+                "phrase": self.phrase,
+                "topic": _sentence(what),
+            }
         said = [_sentence(what)] if what else []
         said += [_sentence(item) for item in self.items]
         if self.gift:
             said.append(_sentence(self.gift))
-        return f"{self.actor_name} {self.phrase}" + (f": {' '.join(said)}" if said else ".")
+        if said:
+            return _("%(name)s %(phrase)s: %(said)s") % {
+                "name": self.actor_name,
+                "phrase": self.phrase,
+                "said": " ".join(said),
+            }
+        return _("%(name)s %(phrase)s.") % {"name": self.actor_name, "phrase": self.phrase}
 
     @property
     def time_at(self) -> datetime | None:
@@ -242,9 +258,9 @@ def _actor_name(turn: Turn) -> str:
     if turn.actor_role == SYSTEM:
         return ""  # what happened by itself ("The appointed time came; …")
     if turn.actor is None:
-        return "Someone"
+        return _("Someone")
     if turn.actor_role == FACILITATOR:
-        return f"{turn.actor.display_name} (therapist)"
+        return _("%(name)s (therapist)") % {"name": turn.actor.display_name}
     return turn.actor.display_name
 
 
@@ -258,16 +274,16 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         private_for = turn.visible_to.display_name
     quotes_said, said_label = False, ""
     if turn.kind == Turn.Kind.COACHING:
-        title, phrase, said = "Coaching", protocol.EVENT_PHRASES[protocol.COACH], ""
+        title, phrase, said = _("Coaching"), protocol.EVENT_PHRASES[protocol.COACH], ""
     elif turn.kind == Turn.Kind.EVENT and turn.move == protocol.REWIND:
         target = protocol.STEPS.get((turn.data or {}).get("to", ""))
         title, said = "", ""
-        where = target.title if target else "an earlier step"
+        where = target.title if target else _("an earlier step")
         phrase = f"{protocol.EVENT_PHRASES[protocol.REWIND]} {where}"
     elif turn.kind == Turn.Kind.EVENT:
         title, phrase, said = "", protocol.EVENT_PHRASES.get(turn.move, turn.move), ""
         if turn.move == protocol.READY and is_mine:
-            phrase = "are ready to go on"
+            phrase = _("are ready to go on")
     else:
         step = protocol.STEPS.get(turn.step)
         move = step.move(turn.move) if step else None
@@ -285,7 +301,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         is_facilitator=turn.actor_role == FACILITATOR,
         is_private=turn.visible_to_id is not None,
         private_for=private_for,
-        actor_name="You" if is_mine else actor_name,
+        actor_name=_("You") if is_mine else actor_name,
         role=turn.actor_role,
         title=title,
         phrase=phrase,
@@ -301,10 +317,12 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         said_label=said_label,
         removed=bool(data.get("removed")),
         removed_note=(
-            "(erased after the retention period)"
+            _("(erased after the retention period)")
             if data.get("removed") == "retention"
-            else "(removed by its author)"
+            else _("(removed by its author)")
         ),
+        # The partners come with the session (turns_of): no query for their language.
+        lang=turn.actor.language_code if turn.actor is not None else "",
     )
 
 
@@ -318,11 +336,17 @@ class Gift:
     giver: str  # "You", or the giver's name
     to: str  # "you", or the sender's name
     text: str
+    giver_is_viewer: bool = field(default=False, compare=False)
+    to_is_viewer: bool = field(default=False, compare=False)
 
     @property
     def line(self) -> str:
         """e.g. "Sam agreed to give Alex" / "You agreed to give Sam"."""
-        return f"{self.giver} agreed to give {self.to}"
+        if self.giver_is_viewer:
+            return _("You agreed to give %(to)s") % {"to": self.to}
+        if self.to_is_viewer:
+            return _("%(giver)s agreed to give you") % {"giver": self.giver}
+        return _("%(giver)s agreed to give %(to)s") % {"giver": self.giver, "to": self.to}
 
 
 @dataclass
@@ -343,12 +367,17 @@ class Section:
         return self.phase is protocol.Phase.ROUND
 
 
+def _is_viewer(session: DialogueSession, slot: str, viewer: User) -> bool:
+    person = session.partner_in(slot)
+    return person is not None and person.pk == viewer.pk
+
+
 def _name_for(session: DialogueSession, slot: str, viewer: User, *, subject: bool) -> str:
     person = session.partner_in(slot)
     if person is None:
-        return "A former partner" if subject else "a former partner"
+        return _("A former partner") if subject else _("a former partner")
     if person.pk == viewer.pk:
-        return "You" if subject else "you"
+        return _("You") if subject else _("you")
     return person.display_name
 
 
@@ -383,6 +412,8 @@ def transcript_sections(
                 giver=view.actor_name,
                 to=_name_for(session, sender, viewer, subject=False),
                 text=view.gift,
+                giver_is_viewer=view.is_mine,
+                to_is_viewer=_is_viewer(session, sender, viewer),
             )
     return sections
 
@@ -454,6 +485,7 @@ class Panel:
     forms: list[MoveForm]
     waiting: str
     paused_by_name: str = ""
+    paused_by_me: bool = False
     requests: list[str] = field(default_factory=list)
     closed: bool = False
     # During a time-out: who has said they're ready to go on.
@@ -513,7 +545,7 @@ class Panel:
     @property
     def your_move_said(self) -> str:
         """What a screen reader hears after the partner's step, when it is now yours."""
-        return f"It's your move: {_sentence(self.step.title)}"
+        return _("It's your move: %(step)s") % {"step": _sentence(self.step.title)}
 
     @property
     def key(self) -> str:
@@ -555,7 +587,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     moves = protocol.allowed_moves(state, slot) if session.is_live and slot else ()
     other_slot = "b" if slot == "a" else "a"
     other = session.partner_in(other_slot)
-    other_name = other.display_name if other else "Your partner"
+    other_name = other.display_name if other else _("Your partner")
     not_ready_mine, partner_not_ready = "", False
     if session.status in DialogueSession.WAITING and slot and protocol.before_start(state):
         gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
@@ -577,7 +609,9 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     elif state.finished:
         waiting = step.explanation
     elif slot in state.closed:
-        waiting = f"Thank you. {other_name} is writing their closing appreciation."
+        waiting = _("Thank you. %(name)s is writing their closing appreciation.") % {
+            "name": other_name
+        }
     else:
         waiting = protocol.waiting_message(state, other_name)
     return Panel(
@@ -590,7 +624,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         forms=forms,
         waiting=waiting,
         paused_by_name=(
-            ("you" if session.paused_by_id == viewer.pk else session.paused_by.display_name)
+            (_("you") if session.paused_by_id == viewer.pk else session.paused_by.display_name)
             if session.paused_by
             else ""
         ),
@@ -599,6 +633,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         i_am_ready=slot in ready_slots,
         partner_is_ready=other_slot in ready_slots,
         partner_name=other_name,
+        paused_by_me=session.paused_by_id is not None and session.paused_by_id == viewer.pk,
         not_ready_mine=not_ready_mine,
         partner_not_ready=partner_not_ready,
     )
@@ -637,7 +672,7 @@ def console_for(*, session: DialogueSession) -> Console:
         for slot in protocol.SLOTS
     }
     acting = [
-        f"{names[slot]} ({protocol.role_of(state, slot)})"
+        _("%(name)s (%(role)s)") % {"name": names[slot], "role": protocol.role_of(state, slot)}
         for slot in protocol.SLOTS
         if slot in protocol.whose_turn(state)
     ]
@@ -654,7 +689,7 @@ def console_for(*, session: DialogueSession) -> Console:
         status=session.status,
         sender_name=names[state.sender],
         receiver_name=names[state.receiver],
-        acting=" or ".join(acting) if acting else "Nobody",
+        acting=_(" or ").join(acting) if acting else _("Nobody"),
         rewind_targets=[
             (choice.step, f"{choice.place}. {choice.title} ({who(choice)})") for choice in targets
         ],
@@ -773,9 +808,11 @@ def _with_gifts(sessions: list[DialogueSession], *, viewer: User) -> list[PastDi
         sender = protocol.sender_in_round(state, number)
         gifts.setdefault(session_pk, []).append(
             Gift(
-                giver=_name_for(session, giver, viewer, subject=True) if giver else "Someone",
+                giver=_name_for(session, giver, viewer, subject=True) if giver else _("Someone"),
                 to=_name_for(session, sender, viewer, subject=False),
                 text=str(turn.data[protocol.GIFT]),
+                giver_is_viewer=turn.actor_id == viewer.pk,
+                to_is_viewer=_is_viewer(session, sender, viewer),
             )
         )
     return [PastDialogue(session=s, gifts=gifts.get(s.pk, [])) for s in sessions]

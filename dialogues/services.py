@@ -18,11 +18,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from couples import clock
 from couples.models import Couple, User
@@ -41,8 +45,8 @@ MAX_APPOINTMENT_MINUTES = 24 * 60
 MAX_COACHING = protocol.MAX_TEXT
 FACILITATOR = "facilitator"  # the actor role of a therapist's turns
 SYSTEM = selectors.SYSTEM  # the actor role of what happens by itself (the appointed time came)
-ENDED = "This dialogue has ended; it can be read but not changed."
-NOT_STARTED = "The dialogue hasn't started yet, so there's nothing to pause."
+ENDED = _lazy("This dialogue has ended; it can be read but not changed.")
+NOT_STARTED = _lazy("The dialogue hasn't started yet, so there's nothing to pause.")
 
 # A dialogue was completed (inside its transaction). kwargs: session.
 dialogue_completed = Signal()
@@ -54,7 +58,8 @@ gift_given = Signal()
 class DialogueError(Exception):
     """A move that can't be made; `message` is shown to the person as it is."""
 
-    def __init__(self, message: str, *, stale: bool = False) -> None:
+    def __init__(self, message: str | Promise, *, stale: bool = False) -> None:
+        message = str(message)  # in the language active when it is raised (the person's)
         super().__init__(message)
         self.message = message
         self.stale = stale
@@ -68,9 +73,9 @@ class NotReadyToStart(DialogueError):
     def __init__(self, gate: safety.StartGate) -> None:
         self.mine = gate.mine != "ready"
         if gate.mine == "not_started":
-            message = "Before your first dialogue, please answer a few private questions."
+            message = _("Before your first dialogue, please answer a few private questions.")
         elif gate.mine == "not_ready":
-            message = "You haven't said you're ready to start yet."
+            message = _("You haven't said you're ready to start yet.")
         else:
             message = safety.PARTNER_NOT_READY
         super().__init__(message)
@@ -80,7 +85,7 @@ class DialogueNotFound(DialogueError):
     """No such session for this person (never says which)."""
 
     def __init__(self) -> None:
-        super().__init__("That dialogue wasn't found.")
+        super().__init__(_("That dialogue wasn't found."))
 
 
 @dataclass(frozen=True)
@@ -269,7 +274,7 @@ def session_change(
     the turn has no actor."""
     token = (token or "").strip() or None
     if token is not None and not _TOKEN.fullmatch(token):
-        raise DialogueError("This form can't be sent as it is. Please reload the page.")
+        raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
     with transaction.atomic():
         session, slot = _locked(
             public_id=session_public_id,
@@ -319,19 +324,21 @@ def dialogue_start(
     their access); `user` is then the partner who goes first, and the request is theirs."""
     topic = (topic or "").strip()
     if not topic:
-        raise DialogueError("Please name the topic in a short sentence.")
+        raise DialogueError(_("Please name the topic in a short sentence."))
     if len(topic) > MAX_TOPIC:
-        raise DialogueError(f"Please keep the topic under {MAX_TOPIC} characters.")
+        raise DialogueError(
+            _("Please keep the topic under %(count)d characters.") % {"count": MAX_TOPIC}
+        )
     if "\x00" in topic:
-        raise DialogueError("Please write the topic as plain text.")
+        raise DialogueError(_("Please write the topic as plain text."))
     try:
         kind = protocol.Kind(kind)
     except ValueError:
-        raise DialogueError("Please choose a kind of dialogue.") from None
+        raise DialogueError(_("Please choose a kind of dialogue.")) from None
     couple = couple_for(user=user)
     partner = partner_of(user=user, couple=couple) if couple else None
     if couple is None or partner is None:
-        raise DialogueError("You can start a dialogue once your partner has joined you.")
+        raise DialogueError(_("You can start a dialogue once your partner has joined you."))
     gate = safety.start_gate(user=user, couple=couple, partner=partner)
     if not gate.open:
         raise NotReadyToStart(gate)
@@ -365,7 +372,7 @@ def dialogue_start(
             live.couple_changed(couple_id=couple.pk)
     except IntegrityError:
         raise DialogueError(
-            "You already have a dialogue in progress. Finish or end it before starting another."
+            _("You already have a dialogue in progress. Finish or end it before starting another.")
         ) from None
     logger.info("dialogue started", extra={"session": session.public_id, "kind": kind.value})
     return session
@@ -376,9 +383,11 @@ def dialogue_start(
 
 def _check_live(session: DialogueSession) -> None:
     if session.is_planned:
-        raise DialogueError("This session opens by itself at its time; your therapist can move it.")
+        raise DialogueError(
+            _("This session opens by itself at its time; your therapist can move it.")
+        )
     if session.status == DialogueSession.Status.PAUSED:
-        raise DialogueError("The dialogue is paused for a time-out. Resume it to go on.")
+        raise DialogueError(_("The dialogue is paused for a time-out. Resume it to go on."))
     if not session.is_live:
         raise DialogueError(ENDED)
 
@@ -389,7 +398,7 @@ def _gift_of(session: DialogueSession, choice: int) -> str | None:
     return items[choice] if 0 <= choice < len(items) else None
 
 
-MOVED_ON = "The dialogue has moved on since this form was shown. Here is where it is now."
+MOVED_ON = _lazy("The dialogue has moved on since this form was shown. Here is where it is now.")
 
 
 def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
@@ -405,13 +414,20 @@ def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
     )
     partner = session.partner_in(protocol.other_slot(session.slot_of(actor) or protocol.SLOTS[0]))
     if first is None or partner is None or first.actor_id != partner.pk:
-        return MOVED_ON
+        return str(MOVED_ON)
     step = protocol.STEPS.get(first.step)
     made = step.move(first.move) if step else None
     if made is None:
-        return MOVED_ON
-    said = f" “{made.label}”" if made.phrase == "said" else ""
-    return f"{partner.display_name} {made.phrase}{said} just before you. Here is where it is now."
+        return str(MOVED_ON)
+    if made.phrase == "said":
+        return _("%(name)s said “%(label)s” just before you. Here is where it is now.") % {
+            "name": partner.display_name,
+            "label": made.label,
+        }
+    return _("%(name)s %(phrase)s just before you. Here is where it is now.") % {
+        "name": partner.display_name,
+        "phrase": made.phrase,
+    }
 
 
 def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | None) -> Decide:
@@ -476,12 +492,12 @@ def appointment_time(value: str, *, person: User, now: datetime) -> datetime:
         except ValueError:
             at = None
     if at is None:
-        raise DialogueError("Please choose a time, like 20:00, or one of the suggestions.")
+        raise DialogueError(_("Please choose a time, like 20:00, or one of the suggestions."))
     at = at.astimezone(timezone.get_default_timezone())
     if at <= now + timedelta(minutes=1):
-        raise DialogueError("That time has passed; please choose a later one.")
+        raise DialogueError(_("That time has passed; please choose a later one."))
     if at > now + timedelta(minutes=MAX_APPOINTMENT_MINUTES):
-        raise DialogueError("Please choose a time within the next 24 hours.")
+        raise DialogueError(_("Please choose a time within the next 24 hours."))
     return at.replace(microsecond=0)
 
 
@@ -491,7 +507,7 @@ def decide_cancel(session: DialogueSession, slot: str | None, actor: User | None
     if not session.is_live:
         raise DialogueError(ENDED)
     if not protocol.may_cancel(session.protocol_state):
-        raise DialogueError("There's no appointment to cancel now.", stale=True)
+        raise DialogueError(_("There's no appointment to cancel now."), stale=True)
     return Change(
         move=protocol.CANCEL,
         kind=Turn.Kind.EVENT,
@@ -549,7 +565,7 @@ def _opening(session: DialogueSession) -> Change:
 MIN_SESSION_MINUTES = 15
 MAX_SESSION_MINUTES = 180
 MAX_BOOKING_DAYS = 365
-NOT_BOOKED = "This session isn't waiting for its time any more."
+NOT_BOOKED = _lazy("This session isn't waiting for its time any more.")
 
 
 def booking_time(*, day: str, time: str, person: User, now: datetime) -> datetime:
@@ -558,14 +574,16 @@ def booking_time(*, day: str, time: str, person: User, now: datetime) -> datetim
     try:
         local = datetime.fromisoformat(f"{(day or '').strip()[:10]}T{(time or '').strip()[:5]}")
     except ValueError:
-        raise DialogueError("Please give a date and a time, like 2026-12-08 and 18:00.") from None
+        raise DialogueError(
+            _("Please give a date and a time, like 2026-12-08 and 18:00.")
+        ) from None
     if local.tzinfo is not None:
-        raise DialogueError("Please give a date and a time, like 2026-12-08 and 18:00.")
+        raise DialogueError(_("Please give a date and a time, like 2026-12-08 and 18:00."))
     at = local.replace(tzinfo=person.zone).astimezone(timezone.get_default_timezone())
     if at < now + timedelta(minutes=5):
-        raise DialogueError("That time has passed or is too close; please choose a later one.")
+        raise DialogueError(_("That time has passed or is too close; please choose a later one."))
     if at > now + timedelta(days=MAX_BOOKING_DAYS):
-        raise DialogueError("Please choose a time within the next year.")
+        raise DialogueError(_("Please choose a time within the next year."))
     return at
 
 
@@ -576,7 +594,8 @@ def booking_minutes(value: object) -> int:
         minutes = 0
     if not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
         raise DialogueError(
-            f"Please choose a length from {MIN_SESSION_MINUTES} to {MAX_SESSION_MINUTES} minutes."
+            _("Please choose a length from %(min)d to %(max)d minutes.")
+            % {"min": MIN_SESSION_MINUTES, "max": MAX_SESSION_MINUTES}
         )
     return minutes
 
@@ -615,7 +634,7 @@ def session_book(
     try:
         kind = protocol.Kind(kind)
     except ValueError:
-        raise DialogueError("Please choose a kind of dialogue.") from None
+        raise DialogueError(_("Please choose a kind of dialogue.")) from None
     minutes = booking_minutes(minutes)
     same = DialogueSession.objects.filter(
         couple=couple,
@@ -626,7 +645,7 @@ def session_book(
     if same is not None:
         return same, False
     if _booking_clash(couple=couple, at=at, minutes=minutes) is not None:
-        raise DialogueError("That overlaps another session booked with this couple.")
+        raise DialogueError(_("That overlaps another session booked with this couple."))
     state = protocol.start_booked(kind)
     with transaction.atomic():
         session = DialogueSession.objects.create(
@@ -677,7 +696,7 @@ def decide_move_time(*, at: datetime, minutes: int) -> Decide:
         if session.scheduled_for == at and session.minutes == minutes:
             return None  # the same time again (a double click): nothing changes
         if _booking_clash(couple=session.couple, at=at, minutes=minutes, exclude=session.pk):
-            raise DialogueError("That overlaps another session booked with this couple.")
+            raise DialogueError(_("That overlaps another session booked with this couple."))
         session.scheduled_for, session.minutes = at, minutes
         return Change(
             move=protocol.MOVE_TIME,
@@ -715,7 +734,7 @@ def decide_open_booked(
     _check_booked(session, actor)
     if not _gate_open(session):
         raise DialogueError(
-            "It can't begin yet: a partner hasn't finished getting ready on their own page."
+            _("It can't begin yet: a partner hasn't finished getting ready on their own page.")
         )
     return _opening(session)
 
@@ -730,7 +749,7 @@ def decide_pause(session: DialogueSession, slot: str | None, actor: User | None)
     if not protocol.may_pause(state):
         if protocol.before_start(state):
             raise DialogueError(NOT_STARTED)
-        raise DialogueError("A time-out isn't needed here.")
+        raise DialogueError(_("A time-out isn't needed here."))
     return Change(
         move=protocol.PAUSE,
         kind=Turn.Kind.EVENT,
@@ -775,13 +794,15 @@ def decide_coaching(*, text: str, to: str) -> Decide:
     (`to` = "a" or "b"), shown only in that partner's view."""
     text = (text or "").strip()
     if not text:
-        raise DialogueError("Please write a short message first.")
+        raise DialogueError(_("Please write a short message first."))
     if len(text) > MAX_COACHING:
-        raise DialogueError(f"Please keep your message under {MAX_COACHING} characters.")
+        raise DialogueError(
+            _("Please keep your message under %(count)d characters.") % {"count": MAX_COACHING}
+        )
     if "\x00" in text:
-        raise DialogueError("Please write your message as plain text.")
+        raise DialogueError(_("Please write your message as plain text."))
     if to not in ("", *protocol.SLOTS):
-        raise DialogueError("Please choose who the message is for.")
+        raise DialogueError(_("Please choose who the message is for."))
 
     def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
         if not session.is_live:
@@ -796,9 +817,13 @@ def decide_coaching(*, text: str, to: str) -> Decide:
     return decide
 
 
-REWIND_MOVED_ON = (
-    "The dialogue has moved on since you chose that step, so nothing was changed. "
-    "Please choose again."
+# Lazy, shown as text wherever it is rendered (the console's page passes it on as a str).
+REWIND_MOVED_ON = cast(
+    str,
+    _lazy(
+        "The dialogue has moved on since you chose that step, so nothing was changed. "
+        "Please choose again."
+    ),
 )
 
 

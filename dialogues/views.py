@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from couples.http import AuthedRequest
@@ -54,7 +56,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
     couple = couple_for(user=request.user)
     partner = partner_of(user=request.user, couple=couple) if couple else None
     if couple is None or partner is None:
-        messages.info(request, "You can start a dialogue once your partner has joined you.")
+        messages.info(request, _("You can start a dialogue once your partner has joined you."))
         return redirect("home")
     suggested = selectors.dialogue_kind_suggested(couple=couple)
     asked_for = request.GET.get("kind", "")  # a link to one kind ("Tell them in an Exits …")
@@ -234,11 +236,13 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     person = calendar_feed_person(token=token)
     if person is None:
         raise Http404("No such calendar.")
-    events = [
-        reminders.calendar_event(session, at=session.scheduled_for, person=person)
-        for session in selectors.scheduled_dialogues_of(user=person)
-        if session.scheduled_for is not None
-    ]
+    # A calendar app asks without the person's cookie or browser: their own language.
+    with translation.override(person.language_code):
+        events = [
+            reminders.calendar_event(session, at=session.scheduled_for, person=person)
+            for session in selectors.scheduled_dialogues_of(user=person)
+            if session.scheduled_for is not None
+        ]
     response = HttpResponse(
         reminders.calendar_file(events), content_type="text/calendar; charset=utf-8"
     )

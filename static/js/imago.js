@@ -9,7 +9,8 @@
     var field = document.querySelector(button.getAttribute("data-copy"));
     if (!field) return;
     field.select();
-    var done = function () { button.textContent = "Copied"; };
+    // The page says "Copied" in its own language (data-copied on the button).
+    var done = function () { button.textContent = button.getAttribute("data-copied") || "Copied"; };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
     } else {
@@ -43,11 +44,25 @@
     t.innerHTML = html;
     return t.content.querySelector("#sync");
   }
-  function setConnection(state, text) {
+  // Every text this script shows comes from the page, in the page's language (a data-*
+  // attribute the template renders translated); the English is only a last resort.
+  function textOf(el, name, fallback) {
+    var text = el && el.getAttribute(name);
+    return text || fallback;
+  }
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+  function pageLanguage() {
+    return document.documentElement.lang || undefined;
+  }
+  function setConnection(state, name, fallback) {
     var el = document.getElementById("connection");
     if (!el) return;
     el.setAttribute("data-state", state);
-    el.textContent = text;
+    el.textContent = textOf(el, name, fallback);
   }
   function requestSnapshot() {
     if (socket) socket.send(JSON.stringify({ type: "snapshot" }));
@@ -63,7 +78,7 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.socketWrapper;
     socketOpen = true;
-    setConnection("open", "Connected");
+    setConnection("open", "data-connected", "Connected");
     if (event.detail.elt && event.detail.elt.setAttribute) event.detail.elt.setAttribute("data-socket", "open");
   });
 
@@ -113,11 +128,11 @@
     releasePendingForms(); // sending again goes over HTTP, with the same token
     var code = event.detail.event && event.detail.event.code;
     if (code === 4401 || code === 4403) {
-      setConnection("closed", "Disconnected. Please reload the page or log in again.");
+      setConnection("closed", "data-disconnected", "Disconnected. Please reload the page or log in again.");
     } else if (code === 4429) {
-      setConnection("closed", "This page is open in too many windows. Close some, then reload this one.");
+      setConnection("closed", "data-too-many", "This page is open in too many windows. Close some, then reload this one.");
     } else {
-      setConnection("closed", "Reconnecting…");
+      setConnection("closed", "data-reconnecting", "Reconnecting…");
     }
   });
 
@@ -224,7 +239,7 @@
   function localizeTimes(root) {
     root.querySelectorAll("time[data-local]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
-      if (!isNaN(d)) el.textContent = d.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+      if (!isNaN(d)) el.textContent = d.toLocaleString(pageLanguage(), { weekday: "short", hour: "2-digit", minute: "2-digit" });
     });
   }
 
@@ -321,11 +336,13 @@
   // --- countdown to a scheduled dialogue (the server says how many seconds are left) ------
   // At zero the dialogue opens (a background job); the page then reloads once to show it,
   // in case the push that says so comes from another process that can't reach this page.
-  function countdownText(s) {
+  // The formats come from the countdown's paragraph (data-h, data-m, data-s: "{h} h {m} min").
+  function countdownText(el, s) {
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    if (h > 0) return h + " h " + String(m).padStart(2, "0") + " min";
-    if (m > 0) return m + " min " + String(sec).padStart(2, "0") + " s";
-    return sec + " s";
+    var formats = el.closest("[data-h]");
+    if (h > 0) return fill(textOf(formats, "data-h", "{h} h {m} min"), { h: h, m: String(m).padStart(2, "0") });
+    if (m > 0) return fill(textOf(formats, "data-m", "{m} min {s} s"), { m: m, s: String(sec).padStart(2, "0") });
+    return fill(textOf(formats, "data-s", "{s} s"), { s: sec });
   }
   function tickCountdowns() {
     document.querySelectorAll("[data-remaining]").forEach(function (el) {
@@ -334,7 +351,7 @@
         el.setAttribute("data-ends", String(Date.now() + left * 1000));
       }
       var s = Math.max(0, Math.ceil((parseInt(el.getAttribute("data-ends"), 10) - Date.now()) / 1000));
-      el.textContent = countdownText(s);
+      el.textContent = countdownText(el, s);
       if (s === 0 && !el.hasAttribute("data-reloading")) {
         el.setAttribute("data-reloading", "");
         setTimeout(function () { if (document.body.contains(el)) window.location.reload(); }, 4000);
@@ -497,17 +514,20 @@
   // "Your move" outside the page: the tab's title and icon, and a notification if asked for.
   var baseTitle = document.title;
   var wasYourMove = null;
-  var YOUR_MOVE_TITLE = "\u25cf Your move \u2014 Imago";
+  var YOUR_MOVE_TITLE = "\u25cf Your move \u2014 Imago"; // the panel's data-your-move-title first
+  function yourMoveTitle(panel) {
+    return textOf(panel, "data-your-move-title", YOUR_MOVE_TITLE);
+  }
   function updateYourMove(fromPush) {
     if (!document.getElementById("move-panel")) return; // not a partner's dialogue page
     var panel = yourMovePanel();
-    document.title = panel ? YOUR_MOVE_TITLE : baseTitle;
+    document.title = panel ? yourMoveTitle(panel) : baseTitle;
     var icon = document.querySelector("link[rel=icon][data-your-move]");
     if (icon) {
       if (!icon.hasAttribute("data-plain")) icon.setAttribute("data-plain", icon.getAttribute("href"));
       icon.setAttribute("href", icon.getAttribute(panel ? "data-your-move" : "data-plain"));
     }
-    if (panel && wasYourMove === false && fromPush) notifyYourMove(panel.getAttribute("data-your-move"));
+    if (panel && wasYourMove === false && fromPush) notifyYourMove(panel);
     wasYourMove = !!panel;
   }
 
@@ -554,11 +574,13 @@
     var asked = Notification.requestPermission(); // only ever here, on this click
     if (asked && asked.then) asked.then(settle);
   });
-  function notifyYourMove(step) {
+  function notifyYourMove(panel) {
     if (notifyState() !== "on" || !document.hidden) return;
+    var step = panel.getAttribute("data-your-move");
+    var body = step ? fill(textOf(panel, "data-your-move-body", "It's your move: {step}."), { step: step }) : "";
     try {
       // Never what anyone wrote: a notification can show on a locked screen.
-      var note = new Notification(YOUR_MOVE_TITLE, { body: step ? "It's your move: " + step + "." : "", tag: "imago-your-move" });
+      var note = new Notification(yourMoveTitle(panel), { body: body, tag: "imago-your-move", lang: pageLanguage() || "" });
       note.onclick = function () { window.focus(); jumpToMove(); note.close(); };
     } catch (e) { /* some browsers only notify from a service worker */ }
   }
@@ -576,10 +598,13 @@
     toggle.setAttribute("aria-expanded", String(unfolded));
     if (unfolded) {
       list.removeAttribute("data-folded");
-      toggle.textContent = "Show only the latest steps";
+      toggle.textContent = textOf(toggle, "data-latest", "Show only the latest steps");
     } else {
       list.setAttribute("data-folded", "");
-      toggle.textContent = earlier === 1 ? "Show 1 earlier step" : "Show the " + earlier + " earlier steps";
+      // Both forms come from the page (data-one, data-many with {n}); Spanish has the same two.
+      toggle.textContent = earlier === 1
+        ? fill(textOf(toggle, "data-one", "Show 1 earlier step"), { n: earlier })
+        : fill(textOf(toggle, "data-many", "Show the {n} earlier steps"), { n: earlier });
     }
   }
   document.addEventListener("click", function (event) {
