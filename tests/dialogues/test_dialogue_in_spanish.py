@@ -223,7 +223,7 @@ def test_the_appointment_and_reminder_emails_are_in_the_recipients_language(
         message = reminders.reminder_email(planned)
     assert message is not None
     # 20:00 in Madrid on Tuesday 1 December, with Spanish day and month names.
-    assert message.subject == "[Imago] Diálogo con Alex: mar 1 de Dic, 20:00 (Europe/Madrid)"
+    assert message.subject == "[Imago] Diálogo con Alex: mar 1 de dic, 20:00 (Europe/Madrid)"
     assert "Se abrirá solo a esa hora" in message.body
     before = Reminder.objects.get(kind=Reminder.Kind.REMINDER, person=spanish_sam)
     clock.clock_set(NOW + timedelta(minutes=45))  # 20:00 in Madrid is 19:00 UTC

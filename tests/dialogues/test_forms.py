@@ -31,7 +31,7 @@ def test_the_start_page_describes_each_kind_beside_its_button(client_as, pair):
         assert f'id="kind-{kind.value}-description">{info.description}' in body
         assert f"For {info.suggested_for}: {info.title}" in body
         assert re.search(
-            rf">{re.escape(info.title)}( <span class=\"badge\">Suggested</span>)?</label>", body
+            rf">{re.escape(str(info.title))}( <span class=\"badge\">Suggested</span>)?</label>", body
         )
 
 
