@@ -14,8 +14,10 @@ advances past it: each person's view stays contiguous.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.template.loader import render_to_string as _render
 from django.utils import timezone, translation
@@ -28,6 +30,7 @@ from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import FACILITATOR, PARTNER
 
 PAGE = "dialogues/dialogue.html"
+R = TypeVar("R")
 
 
 @dataclass
@@ -49,6 +52,19 @@ def render_to_string(template: str, context: dict, *, language: str | None = Non
         return _render(template, context)
 
 
+def _in_their_language(render: Callable[..., R]) -> Callable[..., R]:
+    """Everything a render builds for `user` (the context's sentences as well as the
+    templates) in that person's language, whatever language the caller is in: a step is
+    pushed from the request of whoever made it, and the other partner may speak another."""
+
+    @functools.wraps(render)
+    def wrapper(*args, **kwargs) -> R:
+        with translation.override(language_of(kwargs["user"])):
+            return render(*args, **kwargs)
+
+    return wrapper
+
+
 def _marker(kind: str, first: int, seq: int) -> str:
     return format_html(
         '<div id="sync" hx-swap-oob="true" data-kind="{}" data-from="{}" data-seq="{}"></div>',
@@ -58,6 +74,7 @@ def _marker(kind: str, first: int, seq: int) -> str:
     )
 
 
+@_in_their_language
 def render_snapshot(*, public_id: str, user: User, role: str = PARTNER) -> Rendered | None:
     """The whole live part of the page, as it is now (None if the person may not see it)."""
     session = selectors.dialogue_for_viewer(public_id=public_id, user=user, role=role)
@@ -71,6 +88,7 @@ def render_snapshot(*, public_id: str, user: User, role: str = PARTNER) -> Rende
     return Rendered(html, session.seq, context["panel_key"], session.is_live)
 
 
+@_in_their_language
 def render_update(
     *, public_id: str, user: User, after: int, panel_key: str, role: str = PARTNER
 ) -> Rendered | None:
@@ -116,6 +134,13 @@ def _panel_html(context: dict, role: str) -> str:
 
 
 def _audience(session: DialogueSession, turn: Turn, viewer: User, role: str, after: int) -> dict:
+    with translation.override(language_of(viewer)):
+        return _audience_in_their_language(session, turn, viewer, role, after)
+
+
+def _audience_in_their_language(
+    session: DialogueSession, turn: Turn, viewer: User, role: str, after: int
+) -> dict:
     visible = turn.visible_to_id is None or viewer.pk in (turn.visible_to_id, turn.actor_id)
     context = selectors.dialogue_context(
         session=session, viewer=viewer, turns=[turn] if visible else [], role=role
@@ -160,6 +185,7 @@ def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
     return fragments
 
 
+@_in_their_language
 def render_refusal(*, public_id: str, user: User, error: str, posted_text: str = "") -> str | None:
     """A move sent over the socket was refused: the move panel as it is now, with the message
     and what the person wrote (None if the person may not see the dialogue)."""
@@ -207,6 +233,7 @@ def home_part_register(render: Callable[..., str]) -> None:
         _HOME_PARTS.append(render)
 
 
+@_in_their_language
 def render_home(*, user: User) -> str | None:
     from couples.selectors import couple_for
 
@@ -216,6 +243,7 @@ def render_home(*, user: User) -> str | None:
     return html + "".join(part(user=user, couple=couple) for part in _HOME_PARTS)
 
 
+@_in_their_language
 def render_partner_joined(*, user: User) -> str | None:
     """For the page waiting for the partner: once they have joined, what replaces the waiting
     card (who joined, and the couple's dialogues with the next step). None while waiting."""

@@ -146,6 +146,12 @@ def test_a_pushed_change_gives_each_partner_their_own_language(dialogue, alex, s
     assert "Te toca" in for_sam and "Your move" not in for_sam
     assert "Te toca" not in for_alex
     assert 'lang="en-gb">I feel unheard on Sundays.' in for_sam
+    # Not only the templates' words: the sentences the context builds (what Alex did, the
+    # stems, the waiting text) are Sam's language too, though the step came from Alex's.
+    from tests.imago_site.test_spanish_everywhere import english_in
+
+    written = ["I feel unheard on Sundays.", alex.display_name, spanish_sam.display_name]
+    assert english_in(for_sam, written) == []
 
 
 def test_the_start_page_is_in_spanish(client_as, pair, alex, spanish_sam):

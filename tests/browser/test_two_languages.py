@@ -1,0 +1,75 @@
+"""One dialogue, two languages: Sam's account is in Spanish, Alex's in English. Each browser
+shows the steps, stems and explanations in its own person's language, and each partner's words
+exactly as they were written, live, without a reload. Screenshots of the Spanish page at a
+phone's 375 px and a desktop's 1280 px are kept in artifacts/ (and nothing overflows)."""
+
+import pytest
+from django.utils import translation
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
+
+OVERFLOW_JS = """() => document.documentElement.scrollWidth - document.documentElement.clientWidth"""
+
+
+def es(english: str) -> str:
+    """The Spanish the catalogue has for an English string (and it has one)."""
+    with translation.override("es"):
+        spanish = translation.gettext(english)
+    assert spanish != english, f"no Spanish for {english!r}"
+    return spanish
+
+
+def move(page, other, value: str, text: str | None = None, shows: str | None = None) -> None:
+    """Make the move named `value` in `page` (whatever its button says in that language)."""
+    panel = page.locator("#move-panel")
+    button = panel.locator(f"button[name=move][value={value}]")
+    button.wait_for()
+    if text is not None:
+        button.locator("xpath=ancestor::form[1]").locator("textarea").fill(text)
+    button.click()
+    if shows is not None:
+        expect(other.locator("#transcript")).to_contain_text(shows)
+
+
+def test_each_partner_follows_the_dialogue_in_their_own_language(
+    dialogue, alex, sam, page_as, artifacts_dir
+):
+    sam.language = "es"
+    sam.save(update_fields=["language"])
+    alex.language = "en-gb"
+    alex.save(update_fields=["language"])
+    a = page_as(alex)
+    s = page_as(sam, viewport=(1280, 900))
+    a.goto(f"/dialogues/{dialogue.public_id}/")
+    s.goto(f"/dialogues/{dialogue.public_id}/")
+    expect(a.locator("html")).to_have_attribute("lang", "en-gb")
+    expect(s.locator("html")).to_have_attribute("lang", "es")
+
+    # Sam (Spanish) accepts; Alex (English) sends; Sam mirrors in Spanish.
+    move(s, a, "accept_now")
+    expect(a.locator("#move-panel")).to_contain_text("Sending")
+    sent = "When you sleep in, I feel lonely."
+    move(a, s, "send", text=sent, shows=sent)
+    expect(s.locator("#move-panel")).to_contain_text(es("Mirroring"))
+    expect(s.locator("#move-panel")).not_to_contain_text("Mirroring")
+    expect(s.locator("#move-panel button[name=move][value=mirror]")).to_have_text(
+        es("Mirror back")
+    )
+    mirrored = "Si te entendí bien, te sientes sola cuando duermo hasta tarde."
+    move(s, a, "mirror", text=mirrored, shows=mirrored)
+
+    # Each sees the other's words as written, marked with the language they were written in.
+    expect(s.locator("#transcript")).to_contain_text(sent)
+    expect(a.locator("#transcript")).to_contain_text(mirrored)
+    expect(a.locator("#transcript [lang=es]", has_text=mirrored)).to_have_count(1)
+    expect(s.locator("#transcript [lang='en-gb']", has_text=sent)).to_have_count(1)
+    # Alex's page is English throughout; Sam's has no English step names.
+    expect(a.locator("#move-panel")).to_contain_text("Did I get it?")
+    expect(s.locator("#status-bar")).not_to_contain_text("Sending")
+
+    for width in (375, 1280):
+        s.set_viewport_size({"width": width, "height": 900})
+        s.wait_for_timeout(100)
+        assert s.evaluate(OVERFLOW_JS) <= 0, f"the Spanish page overflows at {width} px"
+        s.screenshot(path=artifacts_dir / f"dialogue-es-{width}.png", full_page=True)
