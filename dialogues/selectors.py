@@ -273,22 +273,23 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     elif turn.visible_to is not None:  # no query when visible_to_id is None
         private_for = turn.visible_to.display_name
     quotes_said, said_label = False, ""
+    # What was done, said of "you" or of someone else (languages conjugate the two apart).
+    events = protocol.MY_EVENT_PHRASES if is_mine else protocol.EVENT_PHRASES
     if turn.kind == Turn.Kind.COACHING:
-        title, phrase, said = _("Coaching"), protocol.EVENT_PHRASES[protocol.COACH], ""
+        title, phrase, said = _("Coaching"), events[protocol.COACH], ""
     elif turn.kind == Turn.Kind.EVENT and turn.move == protocol.REWIND:
         target = protocol.STEPS.get((turn.data or {}).get("to", ""))
         title, said = "", ""
         where = target.title if target else _("an earlier step")
-        phrase = f"{protocol.EVENT_PHRASES[protocol.REWIND]} {where}"
+        phrase = f"{events[protocol.REWIND]} {where}"
     elif turn.kind == Turn.Kind.EVENT:
-        title, phrase, said = "", protocol.EVENT_PHRASES.get(turn.move, turn.move), ""
-        if turn.move == protocol.READY and is_mine:
-            phrase = _("are ready to go on")
+        title, phrase, said = "", events.get(turn.move, turn.move), ""
     else:
         step = protocol.STEPS.get(turn.step)
         move = step.move(turn.move) if step else None
         title = step.title if step else turn.step
-        phrase = move.phrase if move else title.lower()
+        mine, theirs = (move.my_phrase, move.phrase) if move else (title.lower(), title.lower())
+        phrase = mine if is_mine else theirs
         said = move.label if move and not turn.text and not move.fields else ""
         quotes_said = bool(move and move.quotes_label)
         said_label = move.label if move else ""
@@ -307,7 +308,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         phrase=phrase,
         text=turn.text,
         said=said,
-        feelings=list(data.get("feelings") or []),
+        feelings=[language.feeling_label(code) for code in data.get("feelings") or []],
         items=list(data.get("items") or []),
         gift=data.get(protocol.GIFT) or "",
         rating=data.get("rating"),
@@ -620,7 +621,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         status=session.status,
         at=session.step_seq,
         is_my_turn=bool(forms),
-        my_role=protocol.role_of(state, slot) if slot else "",
+        my_role=protocol.role_label(protocol.role_of(state, slot)) if slot else "",
         forms=forms,
         waiting=waiting,
         paused_by_name=(
@@ -672,7 +673,8 @@ def console_for(*, session: DialogueSession) -> Console:
         for slot in protocol.SLOTS
     }
     acting = [
-        _("%(name)s (%(role)s)") % {"name": names[slot], "role": protocol.role_of(state, slot)}
+        _("%(name)s (%(role)s)")
+        % {"name": names[slot], "role": protocol.role_label(protocol.role_of(state, slot))}
         for slot in protocol.SLOTS
         if slot in protocol.whose_turn(state)
     ]
@@ -680,7 +682,7 @@ def console_for(*, session: DialogueSession) -> Console:
 
     def who(choice: protocol.RewindChoice) -> str:
         slot = state.sender if choice.actor is protocol.Actor.SENDER else state.receiver
-        return f"{names[slot]}, {protocol.role_of(state, slot)}"
+        return f"{names[slot]}, {protocol.role_label(protocol.role_of(state, slot))}"
 
     return Console(
         session=session,

@@ -419,7 +419,7 @@ def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
     made = step.move(first.move) if step else None
     if made is None:
         return str(MOVED_ON)
-    if made.phrase == "said":
+    if made.quotes_label:
         return _("%(name)s said “%(label)s” just before you. Here is where it is now.") % {
             "name": partner.display_name,
             "label": made.label,

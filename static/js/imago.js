@@ -381,10 +381,17 @@
   }
 
   // Ticking a feeling word writes it into the sentence; unticking takes it out again.
+  // "sad, lonely and tired" in the page's own language ("tristeza, soledad y cansancio").
+  var pageLang = document.documentElement.lang || "en";
+  var listFormat = window.Intl && Intl.ListFormat
+    ? new Intl.ListFormat(pageLang, { style: "long", type: "conjunction" }) : null;
+  var conjunction = listFormat ? listFormat.format(["\u0001", "\u0002"]).split("\u0001")[1].split("\u0002")[0] : " and ";
   function joinWords(words) {
     if (words.length < 2) return words.join("");
-    return words.slice(0, -1).join(", ") + " and " + words[words.length - 1];
+    if (listFormat) return listFormat.format(words);
+    return words.slice(0, -1).join(", ") + conjunction + words[words.length - 1];
   }
+  function escapeRegExp(text) { return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
   function replaceLast(text, part, by) {
     var at = text.lastIndexOf(part);
     return at === -1 ? text : text.slice(0, at) + by + text.slice(at + part.length);
@@ -420,7 +427,8 @@
         text = replaceLast(text, whole, "");
       } else {
         var at = text.lastIndexOf(before);
-        var head = text.slice(0, at).replace(/(,\s*|\s+and\s+|\s+)$/, "");
+        var head = text.slice(0, at).replace(
+          new RegExp("(,\\s*|" + escapeRegExp(conjunction.trim()).replace(/^|$/g, "\\s+") + "|\\s+)$"), "");
         text = head + text.slice(at + before.length);
       }
     } else if (now) {

@@ -271,3 +271,23 @@ def test_the_calendar_feed_is_in_its_owners_language(
     )
     event = icalendar.Calendar.from_ical(english.content).walk("VEVENT")[0]
     assert str(event["description"]).startswith("Open the dialogue: ")
+
+
+def test_what_you_did_is_said_to_you_and_what_they_did_of_them(dialogue, alex, spanish_sam):
+    """Spanish conjugates for "you": Sam reads "Tú reflejaste", Alex (in Spanish too) reads
+    "Sam reflejó"; English says "You mirrored" / "Sam mirrored"."""
+    from dialogues import protocol, selectors
+    from dialogues.models import Turn
+
+    begun(dialogue, alex, spanish_sam)
+    move(dialogue, spanish_sam, "mirror", text="Te sientes sin escuchar los domingos.")
+    turn = Turn.objects.get(session=dialogue, move="mirror")
+    mirror = protocol.STEPS[turn.step].move("mirror")
+    with translation.override("es"):
+        mine = selectors.turn_view(turn, viewer=spanish_sam)
+        theirs = selectors.turn_view(turn, viewer=alex)
+        assert (mine.actor_name, mine.phrase) == ("Tú", mirror.my_phrase)
+        assert theirs.phrase == mirror.phrase
+        assert mine.phrase != theirs.phrase
+    with translation.override("en-gb"):
+        assert selectors.turn_view(turn, viewer=spanish_sam).phrase == "mirrored"

@@ -30,9 +30,8 @@ def test_the_start_page_describes_each_kind_beside_its_button(client_as, pair):
         assert described, kind
         assert f'id="kind-{kind.value}-description">{info.description}' in body
         assert f"For {info.suggested_for}: {info.title}" in body
-        assert re.search(
-            rf">{re.escape(str(info.title))}( <span class=\"badge\">Suggested</span>)?</label>", body
-        )
+        title = re.escape(str(info.title))
+        assert re.search(rf">{title}( <span class=\"badge\">Suggested</span>)?</label>", body)
 
 
 @pytest.mark.django_db
