@@ -173,7 +173,7 @@ def test_a_notification_is_asked_for_only_by_a_click_and_comes_when_the_tab_is_h
     act(s, a, "I'm available now")
     a.wait_for_function("window.__shown.length === 1")
     shown = a.evaluate("window.__shown")
-    assert shown == [{"title": YOUR_MOVE, "body": "It's your move: Sending."}]
+    assert shown == [{"title": YOUR_MOVE, "body": "It’s your move: Sending."}]
 
     # Sent, and back to waiting, the choice is remembered (and nothing is asked again).
     a.evaluate("window.__hidden = false")
