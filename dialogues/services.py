@@ -23,7 +23,7 @@ from typing import cast
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -647,11 +647,15 @@ def session_book(
     if _booking_clash(couple=couple, at=at, minutes=minutes) is not None:
         raise DialogueError(_("That overlaps another session booked with this couple."))
     state = protocol.start_booked(kind)
+    # The topic is stored like one a partner wrote: in the language of the partner who starts
+    # (the page marks it with that language), which is nearly always the couple's.
+    with translation.override(first.language_code):
+        topic = _("Session with %(name)s") % {"name": therapist.display_name}
     with transaction.atomic():
         session = DialogueSession.objects.create(
             couple=couple,
             kind=kind.value,
-            topic=f"Session with {therapist.display_name}"[:MAX_TOPIC],
+            topic=topic[:MAX_TOPIC],
             partner_a=first,
             partner_b=second,
             state=state.to_dict(),

@@ -291,3 +291,29 @@ def test_what_you_did_is_said_to_you_and_what_they_did_of_them(dialogue, alex, s
         assert mine.phrase != theirs.phrase
     with translation.override("en-gb"):
         assert selectors.turn_view(turn, viewer=spanish_sam).phrase == "mirrored"
+
+
+def test_a_booked_sessions_topic_is_in_the_language_of_the_partner_who_starts(
+    pair, alex, spanish_sam, link, therapist
+):
+    from therapists import services as therapist_services
+
+    day = (datetime.now(ZoneInfo("UTC")) + timedelta(days=3)).date().isoformat()
+    booked = therapist_services.facilitated_book(
+        therapist=therapist,
+        couple=pair,
+        day=day,
+        time="18:00",
+        minutes=60,
+        first=spanish_sam.public_id,
+    )
+    assert booked.topic == f"Sesión con {therapist.display_name}"
+    english = therapist_services.facilitated_book(
+        therapist=therapist,
+        couple=pair,
+        day=day,
+        time="20:00",
+        minutes=60,
+        first=alex.public_id,
+    )
+    assert english.topic == f"Session with {therapist.display_name}"
