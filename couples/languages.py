@@ -20,6 +20,13 @@ def supported(code: str | None) -> str | None:
         return None
 
 
+def offered(code: str | None) -> str | None:
+    """This code if it is exactly one of the offered languages (any case), else None: what a
+    person chooses from a list must be on it ("es-MX" is not, though it would mean "es")."""
+    found = supported(code)
+    return found if found is not None and (code or "").strip().lower() == found else None
+
+
 def language_of(person: object) -> str:
     """The language to use for this person (a user, or anyone with a `language`): theirs if
     it is offered, else the site's default."""

@@ -459,8 +459,8 @@ def person_time_zone_set(*, user: User, zone: str, only_if_unset: bool = False) 
 def person_language_set(*, user: User, language: str, only_if_unset: bool = False) -> bool:
     """Set the language of this person's pages, pushes and emails. `only_if_unset`: the
     browser's language on a first request, which never overrides a choice. True if changed."""
-    code = languages.supported(language)
-    if code is None or (language or "").strip().lower() != code:
+    code = languages.offered(language)
+    if code is None:
         raise CoupleError(_("Please choose a language from the list."))
     if only_if_unset:
         changed = bool(User.objects.filter(pk=user.pk, language="").update(language=code))

@@ -277,7 +277,7 @@ def language_choose(request: HttpRequest) -> HttpResponse:
     try:
         if user.is_authenticated:
             services.person_language_set(user=user, language=code)
-        elif languages.supported(code) != code.strip().lower():
+        elif languages.offered(code) is None:
             raise CoupleError(_("Please choose a language from the list."))
     except CoupleError as exc:
         return render(request, "400.html", {"message": exc.message}, status=400)
@@ -287,7 +287,7 @@ def language_choose(request: HttpRequest) -> HttpResponse:
     ):
         next_url = reverse("home")
     response = redirect(next_url)
-    languages.remember(request, response, languages.supported(code) or settings.LANGUAGE_CODE)
+    languages.remember(request, response, languages.offered(code) or settings.LANGUAGE_CODE)
     return response
 
 

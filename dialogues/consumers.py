@@ -291,9 +291,9 @@ class DialogueConsumer(_Base):
         # The people whose presence this person is shown: user pk -> name.
         self.watched: dict[int, str] = allowed["partners"]
         self.partner_pk = next(iter(self.watched), None) if self.role == PARTNER else None
-        self.language = self.user.language_code  # of every fragment this socket renders
-        with translation.override(self.language):
-            self.partner_name = self.watched.get(self.partner_pk) or gettext("Your partner")
+        # The language of every fragment this socket renders (active since websocket_connect).
+        self.language = self.user.language_code
+        self.partner_name = self.watched.get(self.partner_pk) or gettext("Your partner")
         self.group = session.group_name
         self.present: dict[str, int] = {}  # channel -> user pk, for the people watched
         self.facilitators: dict[str, int] = {}  # channel -> therapist pk (partners only)

@@ -246,14 +246,14 @@ def _rules() -> dict[str, tuple[_Rule, ...]]:
         rules = {}
         for family, texts in _RULE_TEXTS.items():
             compiled: list[_Rule] = []
-            for text in texts:
+            for rule in texts:  # the rule's own words (no one's writing)
                 try:
-                    pattern = re.compile(str(text.pattern), re.IGNORECASE)
+                    pattern = re.compile(str(rule.pattern), re.IGNORECASE)
                 except re.error:
                     # A broken translation must not break the page: that hint is left out.
-                    logger.warning("hint rule %s does not compile in %s", text.code, language)
+                    logger.warning("hint rule %s does not compile in %s", rule.code, language)
                     continue
-                compiled.append(_Rule(text.code, pattern, str(text.message)))
+                compiled.append(_Rule(rule.code, pattern, str(rule.message)))
             rules[family] = tuple(compiled)
         _COMPILED[language] = rules
     return rules
