@@ -14,7 +14,10 @@ times the parts of one step the way the server runs them:
 - "post": the same move as the browser's HTTP fallback sends it (Django's middleware, session,
   auth, CSRF), through the test client;
 - "forward": what a socket that follows does with the step (picks its audience's fragment);
-- "snapshot": what a (re)connecting socket renders from the database.
+- "snapshot": what a (re)connecting socket renders from the database;
+- "connect": a whole socket connect through the ASGI stack the server runs (origin check,
+  session and user, access, places, groups, snapshot, presence), for a partner's page and a
+  therapist's console, on the same dialogue.
 
 CPU time is this process's (time.process_time); the database server's own CPU is not in it
 (the full benchmark, bench/benchmark.py, measures the whole machine). Queries are counted.
@@ -75,6 +78,67 @@ def summary(name: str, cpu_ms: list[float], queries: list[int]) -> str:
         f"{name:9} median {statistics.median(cpu_ms):6.2f} ms  p99 {p99:6.2f} ms  "
         f"queries {statistics.median(queries):4.0f}"
     )
+
+
+class _QueryCount:
+    """Queries run by any thread (a socket's database work runs in a database thread, which has
+    its own connection, out of CaptureQueriesContext's sight)."""
+
+    count = 0
+
+    @classmethod
+    def install(cls) -> None:
+        from django.db.backends import utils
+
+        original = utils.CursorWrapper.execute  # CursorDebugWrapper's calls it too
+
+        def execute(self, *args, **kwargs):
+            cls.count += 1
+            return original(self, *args, **kwargs)
+
+        utils.CursorWrapper.execute = execute  # type: ignore[method-assign]
+
+
+def connects(*, paths: dict[int, str], people: list, rounds: int = 60):
+    """CPU (ms) and queries of whole socket connects, per person, through the server's ASGI
+    application: connect, receive until the snapshot, disconnect (not timed)."""
+    import asyncio
+
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.test import Client
+
+    from imago_site.asgi import application
+
+    _QueryCount.install()
+
+    def cookie_of(person) -> bytes:
+        client = Client()
+        client.force_login(person)
+        return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def run():
+        cpu: dict[str, list[float]] = {}
+        queries: dict[str, list[int]] = {}
+        for person in people:
+            cookie = await database_sync_to_async(cookie_of)(person)
+            headers = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+            headers.append((b"cookie", cookie))
+            name = person.display_name
+            cpu[name], queries[name] = [], []
+            for _ in range(rounds):
+                communicator = WebsocketCommunicator(application, paths[person.pk], headers=headers)
+                before, counted = time.process_time(), _QueryCount.count
+                connected, code = await communicator.connect(timeout=10)
+                assert connected, code
+                while 'data-kind="snapshot"' not in await communicator.receive_from(timeout=10):
+                    pass
+                cpu[name].append((time.process_time() - before) * 1000)
+                queries[name].append(_QueryCount.count - counted)
+                await communicator.disconnect()
+        return cpu, queries
+
+    return asyncio.run(run())
 
 
 def main() -> None:
@@ -143,6 +207,14 @@ def main() -> None:
             yield from cycle
 
     script = endless()
+    # Connecting to the dialogue as the benchmark's sockets do: just begun (a few turns).
+    cpu_connect, q_connect = connects(
+        paths={
+            alex.pk: f"/ws/dialogues/{session.public_id}/",
+            therapist.pk: f"/ws/therapist/dialogues/{session.public_id}/",
+        },
+        people=[alex, therapist],
+    )
 
     def moves(n):
         for _ in range(n):
@@ -222,6 +294,8 @@ def main() -> None:
     print(summary("post", cpu_post, q_post) + "  (HTTP fallback, whole request)")
     print(summary("forward", cpu_forward, [0] * len(cpu_forward)) + "  (per socket)")
     print(summary("snapshot", cpu_snap, q_snap) + f"  (a {turns}-turn dialogue)")
+    for (who, cpu), queries in zip(cpu_connect.items(), q_connect.values(), strict=True):
+        print(summary("connect", cpu, queries) + f"  ({who}'s socket, 2 turns, with its snapshot)")
     per_step = statistics.median(cpu_move) + 3 * statistics.median(cpu_forward)
     print(f"server CPU per step in Django (move + 3 forwards): {per_step:.2f} ms")
     if pg_per_step is not None:

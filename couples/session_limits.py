@@ -17,10 +17,9 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import ngettext
 
-from imago_site.live import auth_session_group
+from imago_site.live import auth_session_group, socket_cache
 
 LOGIN_AT = "imago_login_at"  # set when the person logs in (time.time())
 SEEN_AT = "imago_seen_at"  # last HTTP request of the login (written at most every SEEN_EVERY)
@@ -62,18 +61,18 @@ async def live_mark(session_key: str | None) -> None:
     key = _live_key(session_key)
     limit = settings.SESSION_IDLE_SECONDS_PARTNER
     if key and limit:
-        await cache.aset(key, now(), limit + SEEN_EVERY_PARTNER)
+        await socket_cache().aset(key, now(), limit + SEEN_EVERY_PARTNER)
 
 
 def live_seen(session_key: str | None) -> float | None:
     """When a partner's live page of this login last said it was open (None: never)."""
     key = _live_key(session_key)
-    return cache.get(key) if key else None
+    return socket_cache().get(key) if key else None
 
 
 async def alive_seen(session_key: str | None) -> float | None:
     key = _live_key(session_key)
-    return await cache.aget(key) if key else None
+    return await socket_cache().aget(key) if key else None
 
 
 def expiry_reason(

@@ -25,7 +25,6 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -36,7 +35,7 @@ from dialogues import layer_watch, push, selectors, services
 from dialogues.forms import move_payload, posted_at
 from dialogues.reminders import person_sockets_key
 from dialogues.selectors import FACILITATOR, PARTNER
-from imago_site.live import auth_session_group, couple_group, user_group
+from imago_site.live import auth_session_group, couple_group, socket_cache, user_group
 
 logger = logging.getLogger("imago.dialogues")
 
@@ -166,7 +165,7 @@ class _Base(AsyncWebsocketConsumer):
     def _claim_places(self, renew: bool) -> bool:
         now = time.time()
         leases = self._leases()
-        stored = cache.get_many([key for key, _limit in leases])
+        stored = socket_cache().get_many([key for key, _limit in leases])
         updated = {}
         for key, limit in leases:
             held = {c: t for c, t in (stored.get(key) or {}).items() if t > now}
@@ -174,7 +173,7 @@ class _Base(AsyncWebsocketConsumer):
                 return False  # nothing taken: all places or none
             held[self.channel_name] = now + SOCKET_LEASE
             updated[key] = held
-        cache.set_many(updated, int(SOCKET_LEASE))
+        socket_cache().set_many(updated, int(SOCKET_LEASE))
         return True
 
     async def _release(self) -> None:
@@ -182,14 +181,14 @@ class _Base(AsyncWebsocketConsumer):
 
     def _release_places(self) -> None:
         leases = self._leases()
-        stored = cache.get_many([key for key, _limit in leases])
+        stored = socket_cache().get_many([key for key, _limit in leases])
         updated = {}
         for key, _limit in leases:
             held = stored.get(key) or {}
             if held.pop(self.channel_name, None) is not None:
                 updated[key] = held
         if updated:
-            cache.set_many(updated, int(SOCKET_LEASE))
+            socket_cache().set_many(updated, int(SOCKET_LEASE))
 
     async def _watch_session(self) -> None:
         """Close a quiet socket too, when its login runs out (a float comparison per tick)."""

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import dateformat, translation
@@ -29,6 +28,7 @@ from couples import clock
 from couples.models import User
 from dialogues import protocol
 from dialogues.models import DialogueSession, Reminder, Turn
+from imago_site.live import socket_cache
 
 APPOINTMENT_KINDS = (Reminder.Kind.SCHEDULED, Reminder.Kind.REMINDER, Reminder.Kind.OPEN)
 PRODID = "-//Imago//Scheduled dialogues//EN"
@@ -41,7 +41,7 @@ def person_sockets_key(pk: int) -> str:
 
 def person_is_online(pk: int) -> bool:
     """Whether this person has any live page of the app open now (any worker)."""
-    held = cache.get(person_sockets_key(pk)) or {}
+    held = socket_cache().get(person_sockets_key(pk)) or {}
     now = time.time()
     return any(expires > now for expires in held.values())
 

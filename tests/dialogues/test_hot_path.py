@@ -309,6 +309,31 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
 
 
 @pytestmark_sockets
+async def test_sockets_share_one_cache_client_instead_of_opening_one_each(
+    dialogue, alex, sam, monkeypatch, settings
+):
+    """Django's `cache` is one object per async context: a socket counting its place through
+    it would open (and keep) a connection to Redis of its own. Many sockets make none."""
+    from django.core.cache import caches
+
+    from imago_site.live import socket_cache
+
+    settings.IMAGO_MAX_SOCKETS_PER_PERSON = settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 10
+    shared = socket_cache()  # made once per process (here: maybe now)
+    made = []
+    original = caches.create_connection
+    monkeypatch.setattr(
+        caches, "create_connection", lambda alias: made.append(alias) or original(alias)
+    )
+    sockets = [await open_socket(path_of(dialogue), person) for person in (alex, sam) * 3]
+    assert all(connected for _ws, connected, _code in sockets)
+    assert made == []  # the one shared client did it all
+    assert socket_cache() is shared
+    for ws, _connected, _code in sockets:
+        await ws.disconnect()
+
+
+@pytestmark_sockets
 async def test_a_flood_of_snapshot_requests_makes_at_most_one_render_a_second(
     dialogue, alex, monkeypatch
 ):
