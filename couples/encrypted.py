@@ -62,6 +62,16 @@ def decrypt_str(token: str, keys: Sequence[str] | None = None) -> str:
         ) from None
 
 
+@lru_cache(maxsize=65_536)
+def _read(token: str, keys: tuple[str, ...]) -> str:
+    """What a stored token says, remembered: the same rows are read again and again (a
+    dialogue's turns for every page, snapshot and reconnect), and each decryption costs
+    ~25 µs. A token is never reused (each encryption has its own IV), so a changed value is
+    a new token, and the keys are part of what is remembered. In this process's memory only,
+    like the rows it was read from; a token no key decrypts raises, and is not remembered."""
+    return decrypt_str(token, keys)
+
+
 def is_encrypted(value: str, keys: Sequence[str] | None = None) -> bool:
     """Whether this stored value is a token one of the keys decrypts (migrations use it)."""
     if not value.startswith(PREFIX):
@@ -105,7 +115,7 @@ class EncryptedMixin:
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return self.decode(decrypt_str(value))
+        return self.decode(_read(value, tuple(settings.FIELD_ENCRYPTION_KEYS)))
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "isnull":

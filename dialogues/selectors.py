@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
@@ -325,6 +326,28 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         # The partners come with the session (turns_of): no query for their language.
         lang=turn.actor.language_code if turn.actor is not None else "",
     )
+
+
+class TurnViews(Sequence[TurnView]):
+    """The views of these turns for one person, built when first read (most renders only
+    need the turns' HTML, which is usually rendered already)."""
+
+    def __init__(self, turns: list[Turn], *, viewer: User):
+        self._turns = turns
+        self._viewer = viewer
+
+    @functools.cached_property
+    def _views(self) -> list[TurnView]:
+        return [turn_view(t, viewer=self._viewer) for t in self._turns]
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._views[index]
+
+    def __iter__(self) -> Iterator[TurnView]:
+        return iter(self._views)
 
 
 # --- transcripts: the dialogue's shape ------------------------------------------------------
@@ -736,8 +759,12 @@ def dialogue_urls(public_id: str) -> DialogueUrls:
 def dialogue_context(
     *, session: DialogueSession, viewer: User, turns: list[Turn], role: str = PARTNER
 ) -> dict:
-    """Everything the dialogue page and its partials need, for one person in one role."""
-    views = [turn_view(t, viewer=viewer) for t in turns]
+    """Everything the dialogue page and its partials need, for one person in one role.
+
+    `shown_turns` are the turns themselves: the transcript renders each through the turn HTML
+    kept in memory (dialogues/turn_html.py). `turns` are their views, built only if a partial
+    reads them (the screen reader's line for what is new)."""
+    views = TurnViews(turns, viewer=viewer)
     if role == FACILITATOR:
         console = console_for(session=session)
         return {
@@ -746,6 +773,7 @@ def dialogue_context(
             "viewer_role": FACILITATOR,
             "partner": None,
             "turns": views,
+            "shown_turns": turns,
             "console": console,
             "panel_key": console.key,
             "urls": dialogue_urls(session.public_id),
@@ -762,6 +790,7 @@ def dialogue_context(
         "viewer_role": PARTNER,
         "partner": other,
         "turns": views,
+        "shown_turns": turns,
         "panel": panel,
         "panel_key": panel.key,
         "urls": dialogue_urls(session.public_id),

@@ -75,7 +75,7 @@ def socket_cache() -> BaseCache:
     return caches.create_connection("default")
 
 
-def _forget_socket_cache(*, setting: str, **kwargs) -> None:
+def _forget_socket_cache(*, setting: str, **kwargs: object) -> None:
     if setting == "CACHES":
         socket_cache.cache_clear()
 

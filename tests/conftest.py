@@ -83,10 +83,14 @@ def _force_login_has_an_address():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """allauth's rate limits live in the cache; each test starts with none used."""
+    """allauth's rate limits live in the cache; each test starts with none used, and with no
+    turn rendered yet."""
     from django.core.cache import cache
 
+    from dialogues import turn_html
+
     cache.clear()
+    turn_html.forget_all()  # the worker's rendered turns (ids come round again in SQLite)
     yield
     cache.clear()
 

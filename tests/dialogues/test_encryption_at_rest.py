@@ -130,6 +130,19 @@ def test_a_wrong_key_fails_loudly_instead_of_showing_ciphertext(private_rows):
         DialogueSession.objects.get(pk=private_rows.pk)
 
 
+def test_a_value_read_before_is_remembered_only_for_the_keys_that_read_it(private_rows):
+    """Reads are memoized (the same rows come back on every page), never across keys."""
+    from couples import encrypted
+
+    DialogueSession.objects.get(pk=private_rows.pk)  # read (and remembered) with the right key
+    hits = encrypted._read.cache_info().hits
+    DialogueSession.objects.get(pk=private_rows.pk)
+    assert encrypted._read.cache_info().hits > hits  # the second read decrypted nothing
+    wrong = [Fernet.generate_key().decode()]
+    with override_settings(FIELD_ENCRYPTION_KEYS=wrong), pytest.raises(UnreadableValue):
+        DialogueSession.objects.get(pk=private_rows.pk)
+
+
 def test_the_gift_is_found_by_move_not_by_encrypted_data(dialogue, alex, sam):
     """The requests a gift is chosen from are found by their move (data can't be searched)."""
     from dialogues.selectors import round_requests
