@@ -24,6 +24,7 @@ from couples.models import Couple, User
 from couples.selectors import partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
+from imago_site.prepared import Param, Prepared
 from safety import selectors as safety
 
 PARTNER = "partner"
@@ -44,6 +45,31 @@ APPOINTMENT_CHOICES = [
 ]
 
 
+def _audience(*, visible_to: object, actor: object) -> Q:
+    return Q(visible_to__isnull=True) | Q(visible_to=visible_to) | Q(actor=actor)
+
+
+# What every page, snapshot and reconnect reads, compiled to SQL once (imago_site/prepared.py).
+_WITH_PARTNERS = Prepared(
+    lambda p: DialogueSession.objects.select_related("partner_a", "partner_b").filter(
+        public_id=p["public_id"]
+    ),
+    Param("public_id"),
+)
+_TURNS_FOR = Prepared(
+    lambda p: (
+        Turn.objects.filter(session_id=p["session_id"], seq__gt=p["after"], seq__lte=p["seq"])
+        .filter(_audience(visible_to=p["visible_to"], actor=p["actor"]))
+        .order_by("seq")
+    ),
+    Param("session_id", int),
+    Param("after", int, positive=True),
+    Param("seq", int, positive=True),
+    Param("visible_to", int),
+    Param("actor", int),
+)
+
+
 def _people_of(session: DialogueSession) -> dict[int, User]:
     return {p.pk: p for p in (session.partner_a, session.partner_b) if p is not None}
 
@@ -54,11 +80,7 @@ def session_with_partners(public_id: str) -> DialogueSession | None:
     so nothing else is joined (the couple, or a therapist who paused, is read when needed)."""
     if not public_id or len(public_id) > 64 or "\x00" in public_id:
         return None  # never a public id (PostgreSQL refuses NUL bytes outright)
-    session = (
-        DialogueSession.objects.select_related("partner_a", "partner_b")
-        .filter(public_id=public_id)
-        .first()
-    )
+    session = _WITH_PARTNERS.first(public_id=public_id)  # public_id is unique
     if session is not None and session.paused_by_id:
         known = _people_of(session)
         if session.paused_by_id in known:
@@ -120,7 +142,7 @@ def dialogue_for_viewer(*, public_id: str, user: User, role: str) -> DialogueSes
 
 def audience_q(viewer: User) -> Q:
     """The turns this person may see: everyone's, those meant for them, and their own."""
-    return Q(visible_to__isnull=True) | Q(visible_to=viewer) | Q(actor=viewer)
+    return _audience(visible_to=viewer.pk, actor=viewer.pk)
 
 
 def turns_of(*, session: DialogueSession, viewer: User, after: int = 0) -> list[Turn]:
@@ -130,10 +152,12 @@ def turns_of(*, session: DialogueSession, viewer: User, after: int = 0) -> list[
     A step may be saved between reading the session and reading its turns; without the upper
     bound a page or push would show that turn under an older sequence number, and the browser
     would append it a second time when its own update arrives."""
-    turns = list(
-        session.turns.filter(seq__gt=after, seq__lte=session.seq)
-        .filter(audience_q(viewer))
-        .order_by("seq")
+    turns = _TURNS_FOR.fetch(
+        session_id=session.pk,
+        after=after,
+        seq=session.seq,
+        visible_to=viewer.pk,
+        actor=viewer.pk,
     )
     # Who acted and whom a turn was for: the partners already loaded with the session; any
     # one else (a therapist) in one more query, only when there is such a turn.

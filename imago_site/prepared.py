@@ -28,15 +28,19 @@ M = TypeVar("M", bound=Model)
 
 class Param:
     """A stand-in for one value, named as `fetch` will receive it. Strings and integers are
-    the kinds the hot path filters on; an integer stand-in is negative (no id is)."""
+    the kinds the hot path filters on; an integer stand-in is negative (no id is), or, for a
+    positive integer field, a large positive number."""
 
-    def __init__(self, name: str, kind: type = str):
+    def __init__(self, name: str, kind: type = str, *, positive: bool = False):
         self.name = name
         self.kind = kind
+        self.positive = positive  # compared with a positive integer field (a value below its
+        # range would make Django drop the condition: EmptyResultSet)
 
     def value(self, index: int) -> Any:
         if self.kind is int:
-            return -(10**9 + 7919 * (index + 1))
+            stand_in = 10**9 + 7919 * (index + 1)  # within a 32-bit integer column's range
+            return stand_in if self.positive else -stand_in
         return f"\x00prepared:{index}:{self.name}\x00"
 
 
