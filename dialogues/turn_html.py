@@ -37,7 +37,8 @@ def _digest(turn: Turn) -> bytes:
 
 
 def _key(turn: Turn, viewer) -> tuple:
-    """Everything one turn's HTML depends on, besides the turn's own (unchanging) words."""
+    """Everything one turn's HTML depends on: the turn (and what it says now), its reader,
+    their language and zone, and the names in it."""
     actor, private_for = turn.actor, turn.visible_to
     return (
         turn.pk,
