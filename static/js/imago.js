@@ -177,8 +177,25 @@
   function saveDraft(el) {
     try { sessionStorage.setItem(DRAFT + el.id, el.value); } catch (e) { /* storage off */ }
   }
+  // Ticked feelings are a draft too: a push or a snapshot that redraws the panel between two
+  // ticks must not forget the first one (nor which words the sentence holds).
+  function saveFeelings(set) {
+    var ticked = Array.prototype.map.call(set.querySelectorAll("input[name=feelings]:checked"), function (b) { return b.value; });
+    var state = { ticked: ticked, words: set.imagoWords || [], text: set.getAttribute("data-feelings-text") || "" };
+    try { sessionStorage.setItem(DRAFT + set.id, JSON.stringify(state)); } catch (e) { /* storage off */ }
+  }
+  function restoreFeelings(set) {
+    if (set.imagoWords) return; // ticked here already, not redrawn since
+    var state = null;
+    try { state = JSON.parse(sessionStorage.getItem(DRAFT + set.id) || "null"); } catch (e) { state = null; }
+    if (!state || !Array.isArray(state.ticked)) return;
+    set.querySelectorAll("input[name=feelings]").forEach(function (b) { b.checked = state.ticked.indexOf(b.value) !== -1; });
+    set.imagoWords = Array.isArray(state.words) ? state.words.filter(function (w) { return typeof w === "string"; }) : [];
+    if (typeof state.text === "string" && state.text) set.setAttribute("data-feelings-text", state.text);
+  }
   function restoreDrafts() {
     document.querySelectorAll("[data-draft]").forEach(function (el) {
+      if (el.matches("fieldset")) { restoreFeelings(el); return; }
       if (el.value) return;
       var v = null;
       try { v = sessionStorage.getItem(DRAFT + el.id); } catch (e) { /* storage off */ }
@@ -441,6 +458,13 @@
     set.setAttribute("data-feelings-text", now);
     area.value = text;
     area.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  document.addEventListener("change", function (event) {
+    var tick = event.target;
+    if (!tick.matches || !tick.matches("input[type=checkbox][name=feelings]")) return;
+    var set = tick.closest("fieldset[data-draft]");
+    if (set && set.id) saveFeelings(set); // after the sentence above was written
   });
 
   // The first field of a form (its text box first), or null when it has only buttons.

@@ -92,6 +92,40 @@ def test_a_check_says_yes_in_one_click_and_opens_a_box_only_after_not_quite(
     assert dialogue.turns.order_by("-seq").first().move == "not_quite"
 
 
+def test_ticked_feelings_survive_the_panel_being_redrawn_between_two_ticks(
+    page_as, dialogue, alex, sam
+):
+    # A snapshot (on connect) or a reload redraws the panel: the first tick must not be
+    # forgotten, or the next one starts a second sentence.
+    for who, name, payload in [
+        (sam, "accept_now", {}),
+        (alex, "send", {"text": "When you sleep in, I feel lonely."}),
+        (sam, "mirror", {"text": "You feel lonely when I sleep in."}),
+        (alex, "got_it", {}),
+        (sam, "ask_more", {}),
+        (alex, "thats_all", {}),
+        (sam, "summary", {"text": "Lonely when I sleep in."}),
+        (alex, "got_it_all", {}),
+        (sam, "validate", {"text": "That makes sense."}),
+        (alex, "acknowledge", {"text": ""}),
+    ]:
+        move(dialogue, who, name, **payload)
+    s = page_as(sam, viewport="phone")
+    s.goto(f"/dialogues/{dialogue.public_id}/")
+    s.locator('#connection[data-state="open"]').wait_for()
+    form = s.locator("#move-panel form.move-form")
+    form.get_by_label("sad", exact=True).check()
+    expect(form.locator("textarea")).to_have_value("I imagine you might be feeling sad.")
+    s.reload()
+    s.locator('#connection[data-state="open"]').wait_for()
+    form = s.locator("#move-panel form.move-form")
+    expect(form.get_by_label("sad", exact=True)).to_be_checked()
+    form.get_by_label("lonely", exact=True).check()
+    expect(form.locator("textarea")).to_have_value("I imagine you might be feeling sad and lonely.")
+    form.get_by_label("sad", exact=True).uncheck()
+    expect(form.locator("textarea")).to_have_value("I imagine you might be feeling lonely.")
+
+
 def test_ticking_a_feeling_writes_it_into_the_sentence_and_unticking_takes_it_out(
     page_as, dialogue, alex, sam, artifacts_dir
 ):
