@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from importlib import import_module
 
@@ -35,7 +36,13 @@ from dialogues import layer_watch, push, selectors, services
 from dialogues.forms import move_payload, posted_at
 from dialogues.reminders import person_sockets_key
 from dialogues.selectors import FACILITATOR, PARTNER
-from imago_site.live import auth_session_group, couple_group, socket_cache, user_group
+from imago_site.live import (
+    auth_session_group,
+    couple_group,
+    dialogue_group,
+    socket_cache,
+    user_group,
+)
 
 logger = logging.getLogger("imago.dialogues")
 
@@ -47,6 +54,8 @@ TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
 SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
 SOCKET_LEASE = 3 * SESSION_TICK  # a socket's place in its person's count, renewed every tick
 SNAPSHOT_EVERY = 1.0  # seconds: a socket's snapshot requests beyond one a second are merged
+
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what couples.models.new_public_id makes
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -70,6 +79,11 @@ class _Base(AsyncWebsocketConsumer):
     _session_deadline: float | None = None
     _session_watch: asyncio.Task | None = None
     _snapshot_due: asyncio.Task | None = None
+    _accepted = False
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        self._accepted = True
+        await super().accept(subprotocol, headers)
 
     async def __call__(self, scope, receive, send):
         try:
@@ -139,6 +153,9 @@ class _Base(AsyncWebsocketConsumer):
         ):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        kind = message.get("type", "")
+        if not self._accepted and not kind.startswith("websocket."):
+            return  # a group event queued while a refused socket was being checked
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message.get('type')}")
@@ -230,14 +247,21 @@ class _Base(AsyncWebsocketConsumer):
         pass
 
     async def disconnect(self, code) -> None:
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Undo `_join`: its places, its groups, its watch (once; safe to call again)."""
         layer_watch.unregister(self)
         if getattr(self, "_claimed", False):
+            self._claimed = False
             await self._release()
-        if self._session_watch is not None:
-            self._session_watch.cancel()
+        watch, self._session_watch = self._session_watch, None
+        if watch is not None:
+            watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._session_watch
-        for group in getattr(self, "groups_joined", []):
+                await watch
+        groups, self.groups_joined = getattr(self, "groups_joined", []), []
+        for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def auth_revoked(self, event) -> None:
@@ -260,9 +284,16 @@ class DialogueConsumer(_Base):
     """One partner's browser tab on one dialogue page."""
 
     role = PARTNER
+    # A partner's socket joins its groups first, then checks access and renders its snapshot
+    # in one trip to the database: a step saved meanwhile arrives as a group message (skipped
+    # when the snapshot has it already), and access that ends meanwhile is either seen by the
+    # check or arrives as its event. A console (FacilitatorConsumer) listens on its link's
+    # group, known only from the database: it checks, joins, then renders (checking again).
+    joins_first = True
 
     def _authorize(self) -> dict | None:
-        """Who this socket may watch (runs in a database thread). None: refuse."""
+        """Who this socket may watch (runs in a database thread). None: refuse. With the
+        snapshot to send, rendered from the same read."""
         session = selectors.dialogue_for(public_id=self.public_id, user=self.user)
         if session is None:
             return None
@@ -272,6 +303,7 @@ class DialogueConsumer(_Base):
             "session": session,
             "groups": [],
             "partners": {partner.pk: partner.display_name} if partner else {},
+            "snapshot": push.render_snapshot_of(session=session, user=self.user),
         }
 
     async def connect(self) -> None:
@@ -280,10 +312,25 @@ class DialogueConsumer(_Base):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.public_id = self.scope["url_route"]["kwargs"]["public_id"]
-        allowed = await database_sync_to_async(self._authorize)()
-        if allowed is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+        if not PUBLIC_ID.fullmatch(self.public_id):
+            await self.close(code=CLOSE_FORBIDDEN)  # no such dialogue: not worth a query
             return
+        groups = (dialogue_group(self.public_id), auth_session_group(self._session_key()))
+        if self.joins_first:
+            if not await self._join(*groups):
+                return
+            allowed = await database_sync_to_async(self._authorize)()
+            if allowed is None:
+                await self._leave()
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+        else:
+            allowed = await database_sync_to_async(self._authorize)()
+            if allowed is None:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            if not await self._join(*groups, *allowed["groups"]):
+                return
         session = allowed["session"]
         # Whose fragments this socket forwards: the partner's slot, or the facilitators'.
         self.audience = session.slot_of(self.user) if self.role == PARTNER else FACILITATOR
@@ -300,12 +347,14 @@ class DialogueConsumer(_Base):
         self.last_seq = 0
         self.panel_key = ""
         self.last_typing = 0.0
-        if not await self._join(
-            self.group, *allowed["groups"], auth_session_group(self._session_key())
-        ):
-            return
         await self.accept()
-        await self.send_snapshot()
+        snapshot = allowed.get("snapshot")
+        if snapshot is None:
+            await self.send_snapshot()
+        else:
+            self._last_snapshot = time.monotonic()
+            self.last_seq, self.panel_key = snapshot.seq, snapshot.panel_key
+            await self.send(snapshot.html)
         await self.send_presence()
         await self.channel_layer.group_send(
             self.group,

@@ -80,6 +80,17 @@ def render_snapshot(*, public_id: str, user: User, role: str = PARTNER) -> Rende
     session = selectors.dialogue_for_viewer(public_id=public_id, user=user, role=role)
     if session is None:
         return None
+    return _snapshot(session=session, user=user, role=role)
+
+
+@_in_their_language
+def render_snapshot_of(*, session: DialogueSession, user: User, role: str = PARTNER) -> Rendered:
+    """The same, for a session the caller has just read and checked this person's access to
+    (a partner's socket connecting: one trip to the database, not two)."""
+    return _snapshot(session=session, user=user, role=role)
+
+
+def _snapshot(*, session: DialogueSession, user: User, role: str) -> Rendered:
     turns = selectors.turns_of(session=session, viewer=user)
     context = selectors.dialogue_context(session=session, viewer=user, turns=turns, role=role)
     html = _marker("snapshot", 1, session.seq) + render_to_string(f"{PAGE}#live", context)

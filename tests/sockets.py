@@ -4,6 +4,7 @@ someone, read what it receives."""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -36,6 +37,13 @@ async def open_socket(path, user=None, origin="http://localhost", *, same_login_
     connected, code = await communicator.connect()
     communicator.http_client, communicator.cookie = client, cookie
     return communicator, connected, code
+
+
+async def logged_in(user) -> SimpleNamespace:
+    """A login of `user`, to open sockets on with `same_login_as` (logging in is not part of
+    what they cost)."""
+    client, cookie = await database_sync_to_async(_logged_in_client)(user)
+    return SimpleNamespace(http_client=client, cookie=cookie)
 
 
 def path_of(session) -> str:
@@ -92,3 +100,35 @@ async def remember_group(group: str, channels: set[str]) -> None:
     layer = get_channel_layer()
     for channel in channels:
         await layer.group_add(group, channel)
+
+
+class QueriesInEveryThread:
+    """The SQL run while it is open, by any thread: a socket's database work runs in Channels'
+    database threads, each on its own connection, which django_assert_num_queries can't see."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def __enter__(self) -> QueriesInEveryThread:
+        from django.db.backends import utils
+
+        self._utils = utils
+        self._original = original = utils.CursorWrapper.execute  # the debug wrapper calls it too
+        sql = self.sql
+
+        def execute(cursor, query, params=None):
+            sql.append(str(query))
+            return original(cursor, query, params)
+
+        utils.CursorWrapper.execute = execute  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._utils.CursorWrapper.execute = self._original  # type: ignore[method-assign]
+
+    def tables(self) -> list[str]:
+        """The first table each statement names, in order."""
+        return [
+            (re.search(r'FROM "(\w+)"', q) or re.search(r'"(\w+)"', q) or [q[:20], q[:20]])[1]
+            for q in self.sql
+        ]

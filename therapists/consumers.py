@@ -48,6 +48,7 @@ class FacilitatorConsumer(DialogueConsumer):
     partners as present. Closed at once when either partner withdraws consent."""
 
     role = FACILITATOR
+    joins_first = False  # its link's group comes from the database (see DialogueConsumer)
 
     def _authorize(self) -> dict | None:
         session = dialogue_selectors.session_with_partners(self.public_id)

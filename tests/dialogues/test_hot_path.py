@@ -8,10 +8,13 @@ import pytest
 from channels.db import database_sync_to_async
 
 from dialogues import push, services
+from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
 from tests.sockets import (
+    QueriesInEveryThread,
     drain,
     forget_group,
+    logged_in,
     marker,
     open_socket,
     path_of,
@@ -354,3 +357,105 @@ async def test_a_flood_of_snapshot_requests_makes_at_most_one_render_a_second(
     await drain(ws)
     assert 1 <= len(renders) <= 2  # at once, then one for everything asked within the second
     await ws.disconnect()
+
+
+# --- connecting: one trip to the database, groups joined first -----------------------------
+
+
+@pytestmark_sockets
+async def test_a_partners_socket_connects_with_four_queries_in_one_database_trip(
+    dialogue, alex, sam
+):
+    # The login, the user (Channels' auth, one trip), then the session with its partners and
+    # this person's turns: access and snapshot from the same read (a second trip). (Before
+    # the dialogue has begun, its panel also reads whether both partners are ready.)
+    await database_sync_to_async(_accepted)(dialogue, sam)
+    login = await logged_in(alex)
+    with QueriesInEveryThread() as seen:
+        ws, connected, _ = await open_socket(path_of(dialogue), same_login_as=login)
+    assert connected
+    assert seen.tables() == [
+        "django_session",
+        "couples_user",
+        "dialogues_dialoguesession",
+        "dialogues_turn",
+    ]
+    assert marker(await receive_until(ws, 'id="sync"'))["kind"] == "snapshot"
+    await ws.disconnect()
+
+
+def _saving_while_checking(monkeypatch, *, before_read: bool, **move):
+    """The other partner's step saved while a socket checks its access: just before its read,
+    or just after it (both are after the socket joined its groups)."""
+    original = DialogueConsumer._authorize
+
+    def authorize(consumer):
+        if before_read:
+            services.move_submit(**move)
+        allowed = original(consumer)
+        if not before_read:
+            services.move_submit(**move)
+        return allowed
+
+    monkeypatch.setattr(DialogueConsumer, "_authorize", authorize)
+
+
+@pytestmark_sockets
+@pytest.mark.parametrize("before_read", [True, False], ids=["before-its-read", "after-its-read"])
+async def test_a_step_saved_while_a_socket_connects_is_shown_once(
+    dialogue, alex, sam, monkeypatch, before_read
+):
+    _saving_while_checking(
+        monkeypatch,
+        before_read=before_read,
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="accept_now",
+    )
+    ws, connected, _ = await open_socket(path_of(dialogue), alex)
+    assert connected
+    snapshot = await receive_until(ws, 'id="sync"')
+    markers = [marker(snapshot)]
+    while not await ws.receive_nothing(timeout=0.5):
+        message = await ws.receive_from()
+        if 'id="sync"' in message:
+            markers.append(marker(message))
+    if before_read:  # in the snapshot, and its group message skipped
+        assert markers == [{"kind": "snapshot", "from": 1, "seq": 2}]
+    else:  # not in the snapshot: its group message follows it
+        assert markers == [
+            {"kind": "snapshot", "from": 1, "seq": 1},
+            {"kind": "update", "from": 2, "seq": 2},
+        ]
+    await ws.disconnect()
+
+
+@pytestmark_sockets
+async def test_a_refused_socket_leaves_its_groups_and_its_place_and_hears_nothing_queued(
+    dialogue, outsider, sam, settings
+):
+    settings.IMAGO_MAX_SOCKETS_PER_PERSON = 2
+    settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 2
+    for _ in range(3):  # more refusals than places: each gave its place back
+        _ws, connected, code = await open_socket(path_of(dialogue), outsider)
+        assert not connected and code == 4403
+    # A step after the refusals reaches no one it was refused to (the group forgot them).
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    channels = await forget_group(dialogue.group_name)
+    await remember_group(dialogue.group_name, channels)
+    assert channels == set()
+    ws, connected, _ = await open_socket("/ws/home/", outsider)  # a place of their own left
+    assert connected
+    await ws.disconnect()
+
+
+@pytestmark_sockets
+@pytest.mark.parametrize("public_id", ["x" * 65, "with space", "ünïcode", "a.b", "%00"])
+async def test_a_socket_for_a_malformed_dialogue_id_is_refused_without_a_query(
+    dialogue, alex, public_id
+):
+    login = await logged_in(alex)
+    with QueriesInEveryThread() as seen:
+        _ws, connected, code = await open_socket(f"/ws/dialogues/{public_id}/", same_login_as=login)
+    assert not connected and code == 4403
+    assert "dialogues_dialoguesession" not in seen.tables()
