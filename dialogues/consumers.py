@@ -267,6 +267,10 @@ class _Base(AsyncWebsocketConsumer):
     async def auth_revoked(self, event) -> None:
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
+    async def console_access_ended(self, event) -> None:
+        """A therapist's access through one link ended: only a console on it closes (every
+        socket of the therapist's hears it, on their own group)."""
+
     def _frame_allowed(self) -> bool:
         now = time.monotonic()
         window = getattr(self, "_window", [])
@@ -284,12 +288,11 @@ class DialogueConsumer(_Base):
     """One partner's browser tab on one dialogue page."""
 
     role = PARTNER
-    # A partner's socket joins its groups first, then checks access and renders its snapshot
-    # in one trip to the database: a step saved meanwhile arrives as a group message (skipped
-    # when the snapshot has it already), and access that ends meanwhile is either seen by the
-    # check or arrives as its event. A console (FacilitatorConsumer) listens on its link's
-    # group, known only from the database: it checks, joins, then renders (checking again).
-    joins_first = True
+    # A socket joins its groups first, then checks access and renders its snapshot in one
+    # trip to the database: a step saved meanwhile arrives as a group message (skipped when
+    # the snapshot has it already), and access that ends meanwhile is either seen by the
+    # check or arrives as its event (on groups known before the read: the dialogue's, the
+    # person's own and their login's).
 
     def _authorize(self) -> dict | None:
         """Who this socket may watch (runs in a database thread). None: refuse. With the
@@ -301,7 +304,6 @@ class DialogueConsumer(_Base):
         partner = session.partner_in("b" if slot == "a" else "a")
         return {
             "session": session,
-            "groups": [],
             "partners": {partner.pk: partner.display_name} if partner else {},
             "snapshot": push.render_snapshot_of(session=session, user=self.user),
         }
@@ -315,22 +317,15 @@ class DialogueConsumer(_Base):
         if not PUBLIC_ID.fullmatch(self.public_id):
             await self.close(code=CLOSE_FORBIDDEN)  # no such dialogue: not worth a query
             return
-        groups = (dialogue_group(self.public_id), auth_session_group(self._session_key()))
-        if self.joins_first:
-            if not await self._join(*groups):
-                return
-            allowed = await database_sync_to_async(self._authorize)()
-            if allowed is None:
-                await self._leave()
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-        else:
-            allowed = await database_sync_to_async(self._authorize)()
-            if allowed is None:
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-            if not await self._join(*groups, *allowed["groups"]):
-                return
+        if not await self._join(
+            dialogue_group(self.public_id), auth_session_group(self._session_key())
+        ):
+            return
+        allowed = await database_sync_to_async(self._authorize)()
+        if allowed is None:
+            await self._leave()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         session = allowed["session"]
         # Whose fragments this socket forwards: the partner's slot, or the facilitators'.
         self.audience = session.slot_of(self.user) if self.role == PARTNER else FACILITATOR
@@ -348,13 +343,10 @@ class DialogueConsumer(_Base):
         self.panel_key = ""
         self.last_typing = 0.0
         await self.accept()
-        snapshot = allowed.get("snapshot")
-        if snapshot is None:
-            await self.send_snapshot()
-        else:
-            self._last_snapshot = time.monotonic()
-            self.last_seq, self.panel_key = snapshot.seq, snapshot.panel_key
-            await self.send(snapshot.html)
+        snapshot = allowed["snapshot"]
+        self._last_snapshot = time.monotonic()
+        self.last_seq, self.panel_key = snapshot.seq, snapshot.panel_key
+        await self.send(snapshot.html)
         await self.send_presence()
         await self.channel_layer.group_send(
             self.group,

@@ -138,8 +138,14 @@ def sockets_close_for_login(*, session_key: str | None) -> None:
         send(group, {"type": "auth.revoked"})
 
 
-def consoles_close(*, link_public_id: str) -> None:
-    """Access through this link ended: its consoles close, its dashboards drop the couple."""
+def consoles_close(*, link_public_id: str, therapist_pk: int | None) -> None:
+    """Access through this link ended: its dashboards drop the couple (on the link's group),
+    and its consoles close (on the therapist's own group, which a console joins before it
+    reads the database: see therapists/consumers.py)."""
     send_after_commit(
         access_group(link_public_id), {"type": "therapist.access_ended", "link": link_public_id}
     )
+    if therapist_pk is not None:
+        send_after_commit(
+            user_group(therapist_pk), {"type": "console.access_ended", "link": link_public_id}
+        )

@@ -4,8 +4,8 @@ dialogue) and the dashboard (their couples, kept up to date).
 The console is the partners' dialogue socket seen from the facilitator's seat: every step, the
 step machine's state, and which partners are on the page. Access is checked when it connects,
 and it closes at once when access ends (a partner withdraws consent, the link ends, the
-therapist is un-verified, switched off or deleted: `therapist.access_ended` on the link's
-group).
+therapist is un-verified, switched off or deleted: `console.access_ended` on the therapist's
+own group, naming the link; `auth.revoked` for the account).
 
 The dashboard listens to each couple the therapist may read now (their home pages' group, and
 the group only the couple's therapists hear), to each of those links' access, and to the
@@ -48,9 +48,11 @@ class FacilitatorConsumer(DialogueConsumer):
     partners as present. Closed at once when either partner withdraws consent."""
 
     role = FACILITATOR
-    joins_first = False  # its link's group comes from the database (see DialogueConsumer)
+    link_id = ""
 
     def _authorize(self) -> dict | None:
+        """Access and the snapshot from one read, after the socket joined the therapist's own
+        group: a link that ends from then on closes it by event (`console_access_ended`)."""
         session = dialogue_selectors.session_with_partners(self.public_id)
         link = (
             therapist_access_link(therapist=self.user, couple_id=session.couple_id)
@@ -59,10 +61,16 @@ class FacilitatorConsumer(DialogueConsumer):
         )  # the one access check, once
         if session is None or link is None:
             return None
+        self.link_id = link.public_id
         partners = {
             p.pk: p.display_name for p in (session.partner_a, session.partner_b) if p is not None
         }
-        return {"session": session, "groups": [access_group(link.public_id)], "partners": partners}
+        snapshot = push.render_snapshot_of(session=session, user=self.user, role=FACILITATOR)
+        return {"session": session, "partners": partners, "snapshot": snapshot}
+
+    async def console_access_ended(self, event) -> None:
+        if event.get("link") == self.link_id:
+            await self.close(code=CLOSE_FORBIDDEN)
 
     async def send_presence(self, part: str = "all") -> None:
         online = set(self.present.values())
@@ -72,9 +80,6 @@ class FacilitatorConsumer(DialogueConsumer):
                 language=self.language,
             )
         )
-
-    async def therapist_access_ended(self, event) -> None:
-        await self.close(code=CLOSE_FORBIDDEN)
 
 
 def _may_have_dashboard(user: User) -> bool:

@@ -142,7 +142,7 @@ def _end_link(
     link.save(update_fields=["status", "ended_at", "end_reason", "code"])
     link.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=link.ended_at)
     if was_active:
-        live.consoles_close(link_public_id=link.public_id)
+        live.consoles_close(link_public_id=link.public_id, therapist_pk=link.therapist_id)
         if link.couple_id and link.therapist_id:
             _booked_sessions_cancel(therapist_id=link.therapist_id, couple_id=link.couple_id)
     if link.couple_id:

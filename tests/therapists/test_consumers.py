@@ -11,10 +11,21 @@ from django.db import connections
 from dialogues import services
 from imago_site import live as live_layer
 from safety import services as safety_services
+from tests.factories import link_with_consent
 from tests.helpers import at_mirror
-from tests.sockets import console_path, drain, marker, open_socket, path_of, receive_until
+from tests.sockets import (
+    QueriesInEveryThread,
+    console_path,
+    drain,
+    logged_in,
+    marker,
+    open_socket,
+    path_of,
+    receive_until,
+)
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
+from therapists.consumers import FacilitatorConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -210,6 +221,75 @@ async def test_the_console_closes_however_access_ends(how, live, therapist, end_
     ws, connected, _ = await open_socket(console_path(live), therapist)
     assert not connected
     await ws.disconnect()
+
+
+async def test_the_console_connects_with_seven_queries_in_one_database_trip(live, therapist):
+    # The login and the user (Channels' auth), then the session with its partners, the link
+    # and what it rests on (the therapist's membership check and the partners' consents), and
+    # the turns: access and snapshot from the same read, after the socket joined its groups.
+    login = await logged_in(therapist)
+    with QueriesInEveryThread() as seen:
+        ws, connected, _ = await open_socket(console_path(live), same_login_as=login)
+    assert connected
+    assert seen.tables() == [
+        "django_session",
+        "couples_user",
+        "dialogues_dialoguesession",
+        "couples_therapistlink",
+        "couples_membership",
+        "couples_consent",
+        "dialogues_turn",
+    ]
+    await ws.disconnect()
+
+
+def _ending_access_while_checking(monkeypatch, end, *, before_read: bool) -> None:
+    """The console's access ends while it connects: just before its read, or just after it
+    (both after it joined its groups)."""
+    original = FacilitatorConsumer._authorize
+
+    def authorize(consumer):
+        if before_read:
+            end("therapist_ends")
+        allowed = original(consumer)
+        if not before_read:
+            end("therapist_ends")
+        return allowed
+
+    monkeypatch.setattr(FacilitatorConsumer, "_authorize", authorize)
+
+
+@pytest.mark.parametrize("before_read", [True, False], ids=["before-its-read", "after-its-read"])
+async def test_access_that_ends_while_the_console_connects_closes_it(
+    live, therapist, end_access, monkeypatch, before_read
+):
+    _ending_access_while_checking(monkeypatch, end_access, before_read=before_read)
+    ws, connected, code = await open_socket(console_path(live), therapist)
+    if before_read:
+        assert not connected and code == 4403
+        return
+    assert connected  # it read the link before it ended: the event closes it
+    closed = await ws.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await ws.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+async def test_another_couples_link_ending_leaves_this_console_open(live, therapist, outsider):
+    def other_link():
+        partner = outsider.memberships.get().couple.memberships.exclude(user=outsider).get().user
+        return link_with_consent(therapist, outsider, partner)
+
+    other = await database_sync_to_async(other_link)()
+    ws_t, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    await drain(ws_t)
+    await database_sync_to_async(therapist_services.therapist_link_end)(
+        therapist=therapist, link_public_id=other.public_id
+    )
+    await ws_t.send_to(text_data=json.dumps({"type": "ping"}))
+    assert "pong" in await receive_until(ws_t, "pong")
+    await ws_t.disconnect()
 
 
 # --- the dashboard's socket -------------------------------------------------------------------
