@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -294,10 +295,14 @@ def user_sessions_end(*, user: User) -> int:
     """
     from allauth.usersessions.models import UserSession
 
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
+            store.delete(session.session_key)  # through the store: its cached copy goes too
+            # and again once the deletion is committed: a request that read the row
+            # meanwhile may have put it back in the cache.
+            transaction.on_commit(lambda key=session.session_key: store.delete(key))
             ended += 1
     UserSession.objects.filter(user=user).delete()  # the devices list: address, browser
     live.sockets_close_for_user(user_pk=user.pk)

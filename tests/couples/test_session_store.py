@@ -1,0 +1,73 @@
+"""Logins in the shared cache, written through to the database (settings.SESSION_ENGINE is
+cached_db wherever there is Redis): read without a query, and every way a login ends takes
+its cached copy with it, so no worker goes on trusting a login that is over."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from couples import services
+from couples.devices import device_id
+from tests.couples.test_devices import URL, _as_phone
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _cached_sessions(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+
+def _login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    assert client.get(URL).status_code == 200  # read once: in the cache from now on
+    return client
+
+
+def _signed_in(client) -> bool:
+    return client.get(URL).status_code == 200  # the devices page asks for a login
+
+
+def _cached(client) -> bool:
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+
+    return cache.get(KEY_PREFIX + client.cookies["sessionid"].value) is not None
+
+
+def test_a_login_is_read_from_the_cache_not_the_table(alex):
+    client = _login(alex)
+    assert _cached(client)
+    with CaptureQueriesContext(connection) as seen:
+        assert client.get(URL).status_code == 200
+    assert not [q for q in seen.captured_queries if "django_session" in q["sql"]]
+
+
+def test_ending_every_login_of_a_person_drops_the_cached_copies_too(alex, sam):
+    laptop, phone, sams = _login(alex), _login(alex), _login(sam)
+    services.user_sessions_end(user=alex)  # as deactivation and deletion do
+    alex.refresh_from_db()
+    assert alex.is_active  # so only the ended login can keep them out
+    assert not _signed_in(laptop) and not _signed_in(phone)
+    assert _signed_in(sams)
+
+
+def test_signing_out_another_device_drops_its_cached_copy(alex):
+    laptop, phone = _login(alex), _login(alex)
+    assert laptop.post(URL, {"device": device_id(_as_phone(phone))}).status_code == 302
+    assert not _cached(phone)
+    assert not _signed_in(phone) and _signed_in(laptop)
+
+
+def test_logging_out_drops_the_cached_copy_and_a_replayed_cookie_is_nobody(alex):
+    client = _login(alex)
+    cookie = client.cookies["sessionid"].value
+    assert client.post(reverse("account_logout")).status_code == 302
+    replay = Client()
+    replay.cookies["sessionid"] = cookie
+    assert not _signed_in(replay)
