@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -302,7 +303,7 @@ def user_sessions_end(*, user: User) -> int:
             store.delete(session.session_key)  # through the store: its cached copy goes too
             # and again once the deletion is committed: a request that read the row
             # meanwhile may have put it back in the cache.
-            transaction.on_commit(lambda key=session.session_key: store.delete(key))
+            transaction.on_commit(functools.partial(store.delete, session.session_key))
             ended += 1
     UserSession.objects.filter(user=user).delete()  # the devices list: address, browser
     live.sockets_close_for_user(user_pk=user.pk)
