@@ -482,6 +482,23 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(rest[11]) + int(rest[12])) / CLOCK_TICKS
 
 
+SERVICES = ("postgres", "redis-server")
+
+
+def services_cpu_seconds() -> dict[str, float]:
+    """CPU seconds of every PostgreSQL and Redis process on this machine (they serve only
+    the benchmark while it runs), and of this bench client."""
+    total = dict.fromkeys(SERVICES, 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        stat = _read(f"/proc/{pid}/stat")
+        name = stat[stat.find("(") + 1 : stat.rfind(")")] if stat else ""
+        if name in total:
+            total[name] += cpu_seconds(int(pid)) or 0.0
+    mine = os.times()
+    total["bench client"] = mine.user + mine.system
+    return total
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     values = {}
     for line in _read(f"/proc/{pid}/status").splitlines():
@@ -506,11 +523,18 @@ class ProcessSample:
     cpu: dict[int, float]
     memory: dict[int, dict[str, int]]
     machine: dict[str, int]
+    services: dict[str, float]
 
     @classmethod
     def take(cls, pids: list[int]) -> ProcessSample:
         cpu = {p: c for p in pids if (c := cpu_seconds(p)) is not None}
-        return cls(now(), cpu, {p: memory_kib(p) for p in cpu}, machine_cpu_ticks())
+        return cls(
+            now(),
+            cpu,
+            {p: memory_kib(p) for p in cpu},
+            machine_cpu_ticks(),
+            services_cpu_seconds(),
+        )
 
     def rss_kib(self) -> int:
         return sum(m.get("VmRSS", 0) for m in self.memory.values())
@@ -533,6 +557,11 @@ def process_report(before: ProcessSample, after: ProcessSample) -> dict:
     return {
         "wall_seconds": round(wall, 1),
         "workers": workers,
+        # PostgreSQL, Redis and the bench client itself, over the same phase (CPU seconds)
+        "services": {
+            name: round(after.services.get(name, 0.0) - used, 2)
+            for name, used in before.services.items()
+        },
         "machine": machine_report(before.machine, after.machine),
     }
 
@@ -1019,6 +1048,15 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
         "socket_move": percentiles([t for d in dialogues for t in d.socket_times]),
         "errors": dict(sum((d.errors for d in dialogues), Counter())),
         "reconnects": sum(s.reconnects for s in sockets),
+        # Why sockets reconnected: close code (or error) -> count, split by whether the
+        # connection had opened ("TimeoutError, never opened": a handshake over 20 s).
+        "closes": dict(
+            Counter(
+                f"{code}, {'opened' if opened else 'never opened'}"
+                for s in sockets
+                for _at, code, opened in s.closes
+            )
+        ),
         "closed_by_server_for_good": sum(s.closed_for_good is not None for s in sockets),
         "gaps": sum(s.gaps for s in sockets),
         "stale_deliveries": sum(s.stale for s in sockets),
@@ -1377,8 +1415,18 @@ def summarise(result: dict) -> list[str]:
     worker_cpu = sum(w["cpu_seconds"] or 0 for w in server.get("workers", {}).values())
     steps = check.get("steps_committed") or 0
     machine = server.get("machine", {})
+    services = server.get("services", {})
+    backing = sum(services.get(name, 0.0) for name in SERVICES)
     if steps:
         lines.append(f"server CPU per step (all workers): {1000 * worker_cpu / steps:.1f} ms")
+        if services:
+            lines.append(
+                f"server CPU per step (workers + PostgreSQL + Redis): "
+                f"{1000 * (worker_cpu + backing) / steps:.1f} ms (PostgreSQL "
+                f"{1000 * services.get('postgres', 0.0) / steps:.1f}, Redis "
+                f"{1000 * services.get('redis-server', 0.0) / steps:.1f}); the bench client "
+                f"used {services.get('bench client', 0.0):.1f} CPU s meanwhile"
+            )
     if machine:
         lines.append(
             f"machine during the steps: {machine['busy_percent']}% busy (all processes: "
@@ -1387,6 +1435,8 @@ def summarise(result: dict) -> list[str]:
         )
     idle = full.get("idle_memory", {})
     lines.append(f"memory per idle socket: {idle.get('kib_per_idle_socket')} KiB")
+    if full.get("reconnects"):
+        lines.append(f"reconnects {full['reconnects']}: {full.get('closes')}")
     page = result.get("pages", {}).get("page_200_turns", {})
     lines.append(f"200-turn page: median {page.get('p50_ms')} ms, max {page.get('max_ms')} ms")
     if "page_check" in result:

@@ -15,6 +15,7 @@ times the parts of one step the way the server runs them:
   auth, CSRF), through the test client;
 - "forward": what a socket that follows does with the step (picks its audience's fragment);
 - "snapshot": what a (re)connecting socket renders from the database;
+- "page": a partner's whole dialogue page over HTTP, when it has just begun and at the end;
 - "connect": a whole socket connect through the ASGI stack the server runs (origin check,
   session and user, access, places, groups, snapshot, presence), for a partner's page and a
   therapist's console, on the same dialogue.
@@ -151,6 +152,13 @@ def main() -> None:
         metavar="N",
         help="print the N costliest functions of a move",
     )
+    parser.add_argument(
+        "--profile-page",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N costliest functions of the long page",
+    )
     args = parser.parse_args()
     steps = max(10, min(args.steps, 2000))
     setup()
@@ -215,6 +223,28 @@ def main() -> None:
         },
         people=[alex, therapist],
     )
+
+    page_client = Client(HTTP_HOST="localhost")
+    page_client.force_login(alex)
+    page_url = f"/dialogues/{session.public_id}/"
+
+    def pages(rounds: int = 40, profile=None) -> tuple[list[float], list[int]]:
+        """Alex's whole dialogue page over HTTP (middleware, session, auth, the page)."""
+        cpu, queries = [], []
+        for i in range(rounds):
+            if profile is not None and i >= 5:
+                profile.enable()
+            before = time.process_time()
+            with CaptureQueriesContext(connection) as captured:
+                response = page_client.get(page_url)
+            cpu.append((time.process_time() - before) * 1000)
+            if profile is not None:
+                profile.disable()
+            queries.append(len(captured))
+            assert response.status_code == 200, response.status_code
+        return cpu[5:], queries[5:]  # the first few fill the worker's caches
+
+    cpu_page_short, q_page_short = pages()
 
     def moves(n):
         for _ in range(n):
@@ -287,6 +317,12 @@ def main() -> None:
         cpu_snap.append((time.process_time() - before) * 1000)
         q_snap.append(len(captured))
     turns = DialogueSession.objects.get(pk=session.pk).seq
+    page_profile = None
+    if args.profile_page:
+        import cProfile
+
+        page_profile = cProfile.Profile()
+    cpu_page_long, q_page_long = pages(profile=page_profile)
 
     print(f"database: {connection.vendor}; steps timed: {steps}; turns at the end: {turns}")
     # The data made above is deleted below, even when a figure fails to print.
@@ -294,6 +330,8 @@ def main() -> None:
     print(summary("post", cpu_post, q_post) + "  (HTTP fallback, whole request)")
     print(summary("forward", cpu_forward, [0] * len(cpu_forward)) + "  (per socket)")
     print(summary("snapshot", cpu_snap, q_snap) + f"  (a {turns}-turn dialogue)")
+    print(summary("page", cpu_page_short, q_page_short) + "  (Alex's page, 2 turns, whole request)")
+    print(summary("page", cpu_page_long, q_page_long) + f"  (Alex's page, {turns} turns)")
     for (who, cpu), queries in zip(cpu_connect.items(), q_connect.values(), strict=True):
         print(summary("connect", cpu, queries) + f"  ({who}'s socket, 2 turns, with its snapshot)")
     per_step = statistics.median(cpu_move) + 3 * statistics.median(cpu_forward)
@@ -301,12 +339,13 @@ def main() -> None:
     if pg_per_step is not None:
         print(f"PostgreSQL CPU per step (every postgres process here): {pg_per_step:.2f} ms")
 
-    if profile is not None:
-        import pstats
+    for profiled, top in ((profile, args.profile), (page_profile, args.profile_page)):
+        if profiled is not None:
+            import pstats
 
-        stats = pstats.Stats(profile).strip_dirs()
-        stats.sort_stats("cumulative").print_stats(args.profile)
-        stats.sort_stats("tottime").print_stats(args.profile)
+            stats = pstats.Stats(profiled).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(top)
+            stats.sort_stats("tottime").print_stats(top)
 
     DialogueSession.objects.filter(pk=session.pk).delete()
     from django.db import transaction

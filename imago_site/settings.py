@@ -351,11 +351,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # instead of a query on every request and socket connect. Only with Redis: every worker must
 # see a logout at once, and every way a login ends goes through the session store
 # (couples.services.user_sessions_end, allauth's devices page, logout), never the table alone.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if REDIS_URL
-    else "django.contrib.sessions.backends.db"
-)
+SESSION_ENGINE = "imago_site.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS  # 12 hours, enforced server-side from login time
 SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every request
 

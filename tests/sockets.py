@@ -46,6 +46,14 @@ async def logged_in(user) -> SimpleNamespace:
     return SimpleNamespace(http_client=client, cookie=cookie)
 
 
+def login_read() -> list[str]:
+    """The query that reads a login: one on the database store, none where logins are read
+    from the shared cache (with Redis: imago_site/sessions.py)."""
+    from django.conf import settings
+
+    return ["django_session"] if settings.SESSION_ENGINE.endswith(".db") else []
+
+
 def path_of(session) -> str:
     """The partners' socket for a dialogue."""
     return f"/ws/dialogues/{session.public_id}/"

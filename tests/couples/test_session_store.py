@@ -4,6 +4,8 @@ its cached copy with it, so no worker goes on trusting a login that is over."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _cached_sessions(settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "imago_site.sessions"
 
 
 def _login(user) -> Client:
@@ -71,3 +73,25 @@ def test_logging_out_drops_the_cached_copy_and_a_replayed_cookie_is_nobody(alex)
     replay = Client()
     replay.cookies["sessionid"] = cookie
     assert not _signed_in(replay)
+
+
+@pytest.mark.django_db(transaction=True)  # requests in other threads see the login
+def test_requests_read_logins_through_the_one_cache_object_of_the_process(alex, monkeypatch):
+    """Django's `caches["default"]` is one object per thread and async context, each with a
+    Redis pool of its own: under ASGI every request would open a connection to read its
+    login. The store uses the process's shared one (`live.socket_cache`)."""
+    from django.core.cache import caches
+
+    client = _login(alex)
+    made = []
+    original = caches.create_connection
+    monkeypatch.setattr(
+        caches, "create_connection", lambda alias: made.append(alias) or original(alias)
+    )
+    codes = []
+    for _ in range(3):  # each in a thread of its own, as ASGI's requests come in contexts
+        thread = threading.Thread(target=lambda: codes.append(client.get(URL).status_code))
+        thread.start()
+        thread.join()
+    assert codes == [200, 200, 200]
+    assert made == []

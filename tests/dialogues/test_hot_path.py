@@ -15,6 +15,7 @@ from tests.sockets import (
     drain,
     forget_group,
     logged_in,
+    login_read,
     marker,
     open_socket,
     path_of,
@@ -312,15 +313,20 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
 
 
 @pytestmark_sockets
+@pytest.mark.parametrize(
+    "engine", ["django.contrib.sessions.backends.db", "imago_site.sessions"], ids=["db", "cached"]
+)
 async def test_sockets_share_one_cache_client_instead_of_opening_one_each(
-    dialogue, alex, sam, monkeypatch, settings
+    dialogue, alex, sam, monkeypatch, settings, engine
 ):
-    """Django's `cache` is one object per async context: a socket counting its place through
-    it would open (and keep) a connection to Redis of its own. Many sockets make none."""
+    """Django's `cache` is one object per async context: a socket counting its place, or
+    reading its login from the cache (the session store with Redis), through it would open
+    (and keep) a connection to Redis of its own. Many sockets make none."""
     from django.core.cache import caches
 
     from imago_site.live import socket_cache
 
+    settings.SESSION_ENGINE = engine
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 10
     shared = socket_cache()  # made once per process (here: maybe now)
     made = []
@@ -363,19 +369,20 @@ async def test_a_flood_of_snapshot_requests_makes_at_most_one_render_a_second(
 
 
 @pytestmark_sockets
-async def test_a_partners_socket_connects_with_four_queries_in_one_database_trip(
+async def test_a_partners_socket_connects_with_four_queries_or_three_in_one_database_trip(
     dialogue, alex, sam
 ):
-    # The login, the user (Channels' auth, one trip), then the session with its partners and
-    # this person's turns: access and snapshot from the same read (a second trip). (Before
-    # the dialogue has begun, its panel also reads whether both partners are ready.)
+    # The login (no query where logins are cached: three in all), the user (Channels' auth,
+    # one trip), then the session with its partners and this person's turns: access and
+    # snapshot from the same read (a second trip). (Before the dialogue has begun, its panel
+    # also reads whether both partners are ready.)
     await database_sync_to_async(_accepted)(dialogue, sam)
     login = await logged_in(alex)
     with QueriesInEveryThread() as seen:
         ws, connected, _ = await open_socket(path_of(dialogue), same_login_as=login)
     assert connected
     assert seen.tables() == [
-        "django_session",
+        *login_read(),
         "couples_user",
         "dialogues_dialoguesession",
         "dialogues_turn",
