@@ -6,11 +6,14 @@ the channel layer, never what anyone wrote: each socket reads what it shows from
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import logging
+import os
+import weakref
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import BaseCache, caches
 from django.core.signals import setting_changed
@@ -88,14 +91,72 @@ setting_changed.connect(_forget_socket_cache)
 
 def send(group: str, message: dict) -> None:
     """Send `message` (ids only) to `group` now. A failed push is logged, never raised: the
-    database has what changed and every reconnect gets a snapshot."""
+    database has what changed and every reconnect gets a snapshot.
+
+    Called from the database thread of a server process (a move, after its commit), the
+    message is handed to the event loop that thread works for, and the thread goes on to the
+    next move at once: waiting for the loop to publish it held the worker's one database
+    thread (measured: 8 % of its time at N = 1,000). One publisher per loop sends them in the
+    order they were handed over. Anywhere else (a command, the job worker, a test calling a
+    service) it is sent before this returns."""
     layer = get_channel_layer()
     if layer is None:
         return
+    loop = _serving_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(_hand_over, loop, group, message)
+            return
+        except RuntimeError:  # the loop closed meanwhile: send it here
+            pass
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:
         logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop this thread does sync work for (asgiref's sync_to_async keeps
+    it, as AsyncToSync finds it); None in any other thread."""
+    try:
+        asyncio.get_running_loop()
+        return None  # a loop runs in this very thread: not one of its sync workers
+    except RuntimeError:
+        pass
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _hand_over(loop: asyncio.AbstractEventLoop, group: str, message: dict) -> None:
+    """In the loop: queue the message for this loop's publisher (started on first use)."""
+    outbox = _outboxes.get(loop)
+    if outbox is None:
+        outbox = _outboxes[loop] = asyncio.Queue()
+        task = loop.create_task(_publisher(outbox))
+        _publishers.add(task)
+        task.add_done_callback(_publishers.discard)
+    outbox.put_nowait((group, message))
+
+
+_publishers: set[asyncio.Task] = set()  # held here, or the loop might collect them
+
+
+async def _publisher(outbox: asyncio.Queue) -> None:
+    while True:
+        group, message = await outbox.get()
+        layer = get_channel_layer()
+        try:
+            if layer is not None:
+                await layer.group_send(group, message)
+        except Exception:
+            logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
 
 
 def send_after_commit(group: str | None, message: dict) -> None:

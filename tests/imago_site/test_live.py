@@ -1,0 +1,86 @@
+"""imago_site.live.send from a server's database thread: the push is handed to the event loop
+and the thread goes on at once (it is the worker's one database thread); the loop's publisher
+sends the pushes in the order they were handed over, and a failure is logged, not raised."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from imago_site import live
+
+
+@pytest.fixture
+def layer_sends(monkeypatch):
+    """What reaches the channel layer's group_send, in order; `gate` holds them back."""
+    layer = get_channel_layer()
+    sent: list[tuple[str, dict]] = []
+    gate = asyncio.Event()
+    gate.set()
+
+    async def group_send(group, message):
+        await gate.wait()
+        if message.get("fail"):
+            raise ConnectionError("Redis went away")
+        sent.append((group, message))
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    return sent, gate
+
+
+async def _until(condition, timeout: float = 3.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "never happened"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_database_thread_hands_a_push_over_and_never_waits_for_the_layer(
+    layer_sends,
+):
+    sent, gate = layer_sends
+    gate.clear()  # the layer is stuck: a thread waiting for it would wait for ever
+    await asyncio.wait_for(
+        sync_to_async(live.send)("dialogue.x", {"type": "dialogue.changed", "seq": 1}),
+        timeout=2,
+    )
+    assert sent == []  # handed over, not sent yet
+    gate.set()
+    await _until(lambda: sent)
+    assert sent == [("dialogue.x", {"type": "dialogue.changed", "seq": 1})]
+
+
+async def test_pushes_are_sent_in_the_order_they_were_handed_over(layer_sends):
+    sent, _gate = layer_sends
+
+    def many():
+        for seq in range(1, 51):
+            live.send("dialogue.x", {"type": "dialogue.changed", "seq": seq})
+
+    await sync_to_async(many)()
+    await _until(lambda: len(sent) == 50)
+    assert [m["seq"] for _g, m in sent] == list(range(1, 51))
+
+
+async def test_a_push_that_fails_is_logged_and_the_next_one_still_goes(layer_sends, caplog):
+    sent, _gate = layer_sends
+    caplog.set_level(logging.WARNING, logger="imago.live")
+
+    def two():
+        live.send("dialogue.x", {"type": "dialogue.changed", "fail": True})
+        live.send("dialogue.x", {"type": "dialogue.changed", "seq": 2})
+
+    await sync_to_async(two)()
+    await _until(lambda: sent)
+    assert sent == [("dialogue.x", {"type": "dialogue.changed", "seq": 2})]
+    assert "broadcast failed" in caplog.text
+
+
+def test_outside_a_server_thread_a_push_is_sent_before_send_returns(layer_sends):
+    sent, _gate = layer_sends  # a command, the job worker, a test calling a service
+    live.send("dialogue.x", {"type": "dialogue.changed", "seq": 1})
+    assert sent == [("dialogue.x", {"type": "dialogue.changed", "seq": 1})]
