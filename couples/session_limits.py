@@ -14,12 +14,16 @@ not count: their short limit is about a screen left unattended with other people
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils.translation import ngettext
 
 from imago_site.live import auth_session_group, socket_cache
+
+T = TypeVar("T")
 
 LOGIN_AT = "imago_login_at"  # set when the person logs in (time.time())
 SEEN_AT = "imago_seen_at"  # last HTTP request of the login (written at most every SEEN_EVERY)
@@ -51,6 +55,12 @@ def seen_every(*, strict: bool) -> int:
     return SEEN_EVERY_STRICT if strict else SEEN_EVERY_PARTNER
 
 
+def _off_the_loop(call: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """A cache call from a socket, in a pool thread: not Django's `aget`/`aset`, which hop to
+    the worker's one database thread and queue every socket's tick behind the moves."""
+    return sync_to_async(call, thread_sensitive=False)
+
+
 def _live_key(session_key: str | None) -> str | None:
     group = auth_session_group(session_key)
     return f"live-seen.{group}" if group else None
@@ -61,7 +71,7 @@ async def live_mark(session_key: str | None) -> None:
     key = _live_key(session_key)
     limit = settings.SESSION_IDLE_SECONDS_PARTNER
     if key and limit:
-        await socket_cache().aset(key, now(), limit + SEEN_EVERY_PARTNER)
+        await _off_the_loop(socket_cache().set)(key, now(), limit + SEEN_EVERY_PARTNER)
 
 
 def live_seen(session_key: str | None) -> float | None:
@@ -72,7 +82,7 @@ def live_seen(session_key: str | None) -> float | None:
 
 async def alive_seen(session_key: str | None) -> float | None:
     key = _live_key(session_key)
-    return await socket_cache().aget(key) if key else None
+    return await _off_the_loop(socket_cache().get)(key) if key else None
 
 
 def expiry_reason(

@@ -466,3 +466,24 @@ async def test_a_socket_for_a_malformed_dialogue_id_is_refused_without_a_query(
         _ws, connected, code = await open_socket(f"/ws/dialogues/{public_id}/", same_login_as=login)
     assert not connected and code == 4403
     assert "dialogues_dialoguesession" not in seen.tables()
+
+
+async def test_a_sockets_tick_does_not_queue_behind_the_database_thread():
+    """A socket marks its partner's page open and reads when it last did, every minute: in a
+    pool thread, never on the worker's one database thread, busy with everyone's moves."""
+    import asyncio
+    import threading
+
+    from asgiref.sync import sync_to_async
+
+    from couples import session_limits
+
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait)())  # the database thread, held
+    try:
+        key = "a-login-key"
+        await asyncio.wait_for(session_limits.live_mark(key), timeout=2)
+        assert await asyncio.wait_for(session_limits.alive_seen(key), timeout=2) is not None
+    finally:
+        release.set()
+        await busy
