@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -40,3 +41,12 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# A worker holds thousands of sockets, and Python's collector walks every tracked object of
+# the process on a full pass: 0.16-0.48 s each, in a connect storm of 1,500 sockets a worker
+# (measured: bench/benchmark.py --n 1000), with every socket of that worker stalled. What is
+# loaded by now lives as long as the process: frozen, no pass walks it again. The youngest
+# generation is collected every 50,000 allocations instead of 700 (sockets and pushes make
+# few cycles; reference counting frees nearly everything).
+gc.freeze()
+gc.set_threshold(50_000, 20, 100)
