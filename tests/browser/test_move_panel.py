@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from dialogues import services
 from tests.browser.test_dialogue import act
+from tests.helpers import round_moves
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -39,6 +40,13 @@ def move(dialogue, user, name, **payload):
     services.move_submit(
         session_public_id=dialogue.public_id, user=user, move=name, payload=payload
     )
+
+
+def at_empathy(dialogue, alex, sam) -> None:
+    """Sam accepts, and the round goes up to Sam's empathy (Alex has acknowledged)."""
+    move(dialogue, sam, "accept_now")
+    for who, name, payload in round_moves(alex, sam)[:9]:
+        move(dialogue, who, name, **payload)
 
 
 def open_both(page_as, dialogue, alex, sam, *, alex_viewport="desktop", sam_viewport="desktop"):
@@ -97,19 +105,7 @@ def test_ticked_feelings_survive_the_panel_being_redrawn_between_two_ticks(
 ):
     # A snapshot (on connect) or a reload redraws the panel: the first tick must not be
     # forgotten, or the next one starts a second sentence.
-    for who, name, payload in [
-        (sam, "accept_now", {}),
-        (alex, "send", {"text": "When you sleep in, I feel lonely."}),
-        (sam, "mirror", {"text": "You feel lonely when I sleep in."}),
-        (alex, "got_it", {}),
-        (sam, "ask_more", {}),
-        (alex, "thats_all", {}),
-        (sam, "summary", {"text": "Lonely when I sleep in."}),
-        (alex, "got_it_all", {}),
-        (sam, "validate", {"text": "That makes sense."}),
-        (alex, "acknowledge", {"text": ""}),
-    ]:
-        move(dialogue, who, name, **payload)
+    at_empathy(dialogue, alex, sam)
     s = page_as(sam, viewport="phone")
     s.goto(f"/dialogues/{dialogue.public_id}/")
     s.locator('#connection[data-state="open"]').wait_for()
@@ -129,19 +125,7 @@ def test_ticked_feelings_survive_the_panel_being_redrawn_between_two_ticks(
 def test_ticking_a_feeling_writes_it_into_the_sentence_and_unticking_takes_it_out(
     page_as, dialogue, alex, sam, artifacts_dir
 ):
-    for who, name, payload in [
-        (sam, "accept_now", {}),
-        (alex, "send", {"text": "When you sleep in, I feel lonely."}),
-        (sam, "mirror", {"text": "You feel lonely when I sleep in."}),
-        (alex, "got_it", {}),
-        (sam, "ask_more", {}),
-        (alex, "thats_all", {}),
-        (sam, "summary", {"text": "Lonely when I sleep in."}),
-        (alex, "got_it_all", {}),
-        (sam, "validate", {"text": "That makes sense."}),
-        (alex, "acknowledge", {"text": ""}),
-    ]:
-        move(dialogue, who, name, **payload)
+    at_empathy(dialogue, alex, sam)
     a, s = open_both(page_as, dialogue, alex, sam, sam_viewport="phone")
     form = s.locator("#move-panel form.move-form")
     box = form.locator("textarea")
