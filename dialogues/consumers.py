@@ -1,7 +1,8 @@
 """Websockets: push server-rendered fragments to the people in a dialogue.
 
 Permission is checked when a socket connects; it is closed by an event when access ends
-(logout, deactivation, deletion: `auth.revoked`; a therapist's access: `therapist.access_ended`).
+(logout, deactivation, deletion: `auth.revoked`; a therapist's access through one link:
+`therapist.access_ended`, on the therapist's own group).
 A step is rendered once per audience when it commits and arrives in the group message: a
 socket that follows forwards its audience's HTML as it is (no query); after a gap, and on
 (re)connect, it renders from PostgreSQL.
@@ -267,9 +268,9 @@ class _Base(AsyncWebsocketConsumer):
     async def auth_revoked(self, event) -> None:
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
-    async def console_access_ended(self, event) -> None:
-        """A therapist's access through one link ended: only a console on it closes (every
-        socket of the therapist's hears it, on their own group)."""
+    async def therapist_access_ended(self, event) -> None:
+        """A therapist's access through one link ended: every socket of theirs hears it, on
+        their own group; the console on that link and the dashboard act on it."""
 
     def _frame_allowed(self) -> bool:
         now = time.monotonic()

@@ -47,12 +47,6 @@ def auth_session_group(session_key: str | None) -> str | None:
     return "auth." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
-def access_group(link_public_id: str) -> str:
-    """A therapist's open consoles and dashboards through one link (closed, or for a dashboard
-    that couple dropped, when the link's access ends)."""
-    return f"therapist-access.{link_public_id}"
-
-
 def dashboard_group(therapist_pk: int) -> str:
     """One therapist's open dashboards: their links changed (a couple linked, consented, an
     invitation arrived, a link ended), so which couples they may watch may have changed."""
@@ -200,13 +194,10 @@ def sockets_close_for_login(*, session_key: str | None) -> None:
 
 
 def consoles_close(*, link_public_id: str, therapist_pk: int | None) -> None:
-    """Access through this link ended: its dashboards drop the couple (on the link's group),
-    and its consoles close (on the therapist's own group, which a console joins before it
-    reads the database: see therapists/consumers.py)."""
-    send_after_commit(
-        access_group(link_public_id), {"type": "therapist.access_ended", "link": link_public_id}
-    )
+    """Access through this link ended: the therapist's consoles on it close and their
+    dashboards drop the couple. Sent on the therapist's own group, which every socket of
+    theirs joins before it reads the database (see therapists/consumers.py)."""
     if therapist_pk is not None:
         send_after_commit(
-            user_group(therapist_pk), {"type": "console.access_ended", "link": link_public_id}
+            user_group(therapist_pk), {"type": "therapist.access_ended", "link": link_public_id}
         )

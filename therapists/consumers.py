@@ -4,14 +4,14 @@ dialogue) and the dashboard (their couples, kept up to date).
 The console is the partners' dialogue socket seen from the facilitator's seat: every step, the
 step machine's state, and which partners are on the page. Access is checked when it connects,
 and it closes at once when access ends (a partner withdraws consent, the link ends, the
-therapist is un-verified, switched off or deleted: `console.access_ended` on the therapist's
+therapist is un-verified, switched off or deleted: `therapist.access_ended` on the therapist's
 own group, naming the link; `auth.revoked` for the account).
 
 The dashboard listens to each couple the therapist may read now (their home pages' group, and
-the group only the couple's therapists hear), to each of those links' access, and to the
-therapist's own links. Every message carries ids only; on each one the dashboard's fragments
-are rendered again from PostgreSQL, through the one access check, so a couple whose access
-ended is dropped (its groups left) and a newly linked one is joined.
+the group only the couple's therapists hear), and to the therapist's own group (their links,
+and access through one ending). Every message carries ids only; on each one the dashboard's
+fragments are rendered again from PostgreSQL, through the one access check, so a couple whose
+access ended is dropped (its groups left) and a newly linked one is joined.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from dialogues.consumers import (
 )
 from dialogues.selectors import FACILITATOR
 from imago_site.live import (
-    access_group,
     auth_session_group,
     couple_group,
     couple_therapists_group,
@@ -52,7 +51,7 @@ class FacilitatorConsumer(DialogueConsumer):
 
     def _authorize(self) -> dict | None:
         """Access and the snapshot from one read, after the socket joined the therapist's own
-        group: a link that ends from then on closes it by event (`console_access_ended`)."""
+        group: a link that ends from then on closes it by event (`therapist_access_ended`)."""
         session = dialogue_selectors.session_with_partners(self.public_id)
         link = (
             therapist_access_link(therapist=self.user, couple_id=session.couple_id)
@@ -68,7 +67,7 @@ class FacilitatorConsumer(DialogueConsumer):
         snapshot = push.render_snapshot_of(session=session, user=self.user, role=FACILITATOR)
         return {"session": session, "partners": partners, "snapshot": snapshot}
 
-    async def console_access_ended(self, event) -> None:
+    async def therapist_access_ended(self, event) -> None:
         if event.get("link") == self.link_id:
             await self.close(code=CLOSE_FORBIDDEN)
 
@@ -145,11 +144,7 @@ class DashboardConsumer(_Base):
         for link_id, couple_id in links.items():
             if link_id in self.watching:
                 continue
-            groups = [
-                access_group(link_id),
-                couple_group(couple_id),
-                couple_therapists_group(couple_id),
-            ]
+            groups = [couple_group(couple_id), couple_therapists_group(couple_id)]
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
