@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -18,6 +19,15 @@ from django.utils.translation import gettext_lazy as _
 def new_public_id() -> str:
     """An unguessable id for URLs (128 random bits)."""
     return secrets.token_urlsafe(16)
+
+
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what token_urlsafe makes, with room to spare
+
+
+def is_public_id(value: object) -> bool:
+    """Whether a value from a URL or a form could be one of our public ids at all: anything
+    else (empty, long, a NUL byte, markup) is not found without asking the database."""
+    return isinstance(value, str) and _PUBLIC_ID.fullmatch(value) is not None
 
 
 def zone_or_utc(name: str | None) -> ZoneInfo:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from importlib import import_module
 
@@ -31,7 +30,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from couples import session_limits
-from couples.models import User
+from couples.models import User, is_public_id
 from couples.selectors import couple_for
 from dialogues import layer_watch, push, selectors, services
 from dialogues.forms import move_payload, posted_at
@@ -55,8 +54,6 @@ TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
 SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
 SOCKET_LEASE = 3 * SESSION_TICK  # a socket's place in its person's count, renewed every tick
 SNAPSHOT_EVERY = 1.0  # seconds: a socket's snapshot requests beyond one a second are merged
-
-PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what couples.models.new_public_id makes
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -315,7 +312,7 @@ class DialogueConsumer(_Base):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.public_id = self.scope["url_route"]["kwargs"]["public_id"]
-        if not PUBLIC_ID.fullmatch(self.public_id):
+        if not is_public_id(self.public_id):
             await self.close(code=CLOSE_FORBIDDEN)  # no such dialogue: not worth a query
             return
         if not await self._join(

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from couples import clock
-from couples.models import Couple, User
+from couples.models import Couple, User, is_public_id
 from couples.selectors import partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
@@ -78,8 +78,8 @@ def session_with_partners(public_id: str) -> DialogueSession | None:
     """The session and its two partners in one query. They are who acts, who a private turn
     is for and who paused, nearly always: a push is rendered for every socket of every step,
     so nothing else is joined (the couple, or a therapist who paused, is read when needed)."""
-    if not public_id or len(public_id) > 64 or "\x00" in public_id:
-        return None  # never a public id (PostgreSQL refuses NUL bytes outright)
+    if not is_public_id(public_id):
+        return None  # never a public id (and PostgreSQL refuses NUL bytes outright)
     session = _WITH_PARTNERS.first(public_id=public_id)  # public_id is unique
     if session is not None and session.paused_by_id:
         known = _people_of(session)
@@ -90,7 +90,7 @@ def session_with_partners(public_id: str) -> DialogueSession | None:
 
 def dialogue_for(*, public_id: str, user: User) -> DialogueSession | None:
     """The session if this person is one of its partners (None otherwise, whatever the reason)."""
-    if not user.is_authenticated or not public_id or len(public_id) > 64:
+    if not user.is_authenticated or not is_public_id(public_id):
         return None
     session = session_with_partners(public_id)
     if session is None or session.slot_of(user) is None:
@@ -124,7 +124,7 @@ def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False)
 def dialogue_for_facilitator(*, public_id: str, user: User) -> DialogueSession | None:
     """The session if this person may facilitate it now (None otherwise, whatever the
     reason)."""
-    if not user.is_authenticated or not public_id or len(public_id) > 64:
+    if not user.is_authenticated or not is_public_id(public_id):
         return None
     if not user.is_verified_therapist:
         return None

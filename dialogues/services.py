@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from couples import clock
-from couples.models import Couple, User
+from couples.models import Couple, User, is_public_id
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
@@ -145,7 +145,7 @@ def _locked(
 ) -> tuple[DialogueSession, str | None]:
     """The session row, locked, with its partners; and the person's slot (None: facilitator).
     Not theirs (or no access now): not found, whatever the reason."""
-    if not public_id or len(public_id) > 64 or "\x00" in public_id:
+    if not is_public_id(public_id):
         raise DialogueNotFound()
     session = _LOCK.first(public_id=public_id)  # public_id is unique
     if session is None:

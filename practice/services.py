@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from couples.models import Couple, User
+from couples.models import Couple, User, is_public_id
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
@@ -161,7 +161,7 @@ def agreement_from_gift(
 
 def _checked(public_id: str) -> str:
     """An id from a URL or form: never empty, long or holding a NUL (PostgreSQL refuses it)."""
-    if not public_id or len(public_id) > 64 or "\x00" in public_id:
+    if not is_public_id(public_id):
         raise NotFound()
     return public_id
 

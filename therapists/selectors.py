@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from couples.models import Couple, Membership, User
+from couples.models import Couple, Membership, User, is_public_id
 from couples.selectors import partner_of, partners_of, when
 from dialogues.models import DialogueSession
 from dialogues.selectors import next_scheduled_of
@@ -162,7 +162,7 @@ def couple_for_therapist(*, therapist: User, couple_public_id: str) -> Therapist
     """The link through which this therapist may read this couple (None: 404)."""
     if not getattr(therapist, "is_verified_therapist", False):
         return None
-    if not couple_public_id or len(couple_public_id) > 64:
+    if not is_public_id(couple_public_id):
         return None
     couple = Couple.objects.filter(public_id=couple_public_id).first()
     if couple is None:

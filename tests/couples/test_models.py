@@ -4,7 +4,15 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from couples.models import Couple, Invitation, Membership, User, hash_token, new_public_id
+from couples.models import (
+    Couple,
+    Invitation,
+    Membership,
+    User,
+    hash_token,
+    is_public_id,
+    new_public_id,
+)
 from tests.factories import (
     InvitationFactory,
     StaffFactory,
@@ -106,3 +114,12 @@ def test_it_works_out_invitation_status(changes, status):
     assert invitation.status == status
     assert invitation.is_pending == (status == Invitation.Status.PENDING)
     assert status.value in str(invitation)
+
+
+@pytest.mark.parametrize("value", ["", "x" * 65, "a\x00b", "<b>", "a b", "ünï", "a.b", None, 7])
+def test_what_could_never_be_a_public_id_is_told_apart_without_the_database(value):
+    assert not is_public_id(value)
+
+
+def test_every_public_id_we_make_is_one():
+    assert all(is_public_id(new_public_id()) for _ in range(200))
