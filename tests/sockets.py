@@ -46,6 +46,16 @@ async def logged_in(user) -> SimpleNamespace:
     return SimpleNamespace(http_client=client, cookie=cookie)
 
 
+async def open_socket_reading(path, user):
+    """(communicator, the tables its connect read, in order) for `user`, logged in beforehand
+    (logging in is not part of what a connect costs); the socket must be accepted."""
+    login = await logged_in(user)
+    with QueriesInEveryThread() as seen:
+        communicator, connected, code = await open_socket(path, same_login_as=login)
+    assert connected, code
+    return communicator, seen.tables()
+
+
 def login_read() -> list[str]:
     """The query that reads a login: one on the database store, none where logins are read
     from the shared cache (with Redis: imago_site/sessions.py)."""

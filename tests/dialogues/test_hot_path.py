@@ -18,6 +18,7 @@ from tests.sockets import (
     login_read,
     marker,
     open_socket,
+    open_socket_reading,
     path_of,
     receive_until,
     remember_group,
@@ -377,11 +378,8 @@ async def test_a_partners_socket_connects_with_four_queries_or_three_in_one_data
     # snapshot from the same read (a second trip). (Before the dialogue has begun, its panel
     # also reads whether both partners are ready.)
     await database_sync_to_async(_accepted)(dialogue, sam)
-    login = await logged_in(alex)
-    with QueriesInEveryThread() as seen:
-        ws, connected, _ = await open_socket(path_of(dialogue), same_login_as=login)
-    assert connected
-    assert seen.tables() == [
+    ws, tables = await open_socket_reading(path_of(dialogue), alex)
+    assert tables == [
         *login_read(),
         "couples_user",
         "dialogues_dialoguesession",

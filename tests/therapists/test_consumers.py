@@ -14,13 +14,12 @@ from safety import services as safety_services
 from tests.factories import link_with_consent
 from tests.helpers import at_mirror
 from tests.sockets import (
-    QueriesInEveryThread,
     console_path,
     drain,
-    logged_in,
     login_read,
     marker,
     open_socket,
+    open_socket_reading,
     path_of,
     receive_until,
 )
@@ -226,14 +225,11 @@ async def test_the_console_closes_however_access_ends(how, live, therapist, end_
 
 async def test_the_console_connects_with_seven_queries_or_six_in_one_database_trip(live, therapist):
     # The login (no query where logins are cached: six in all) and the user (Channels' auth),
-    # then the session with its partners, the link
-    # and what it rests on (the therapist's membership check and the partners' consents), and
-    # the turns: access and snapshot from the same read, after the socket joined its groups.
-    login = await logged_in(therapist)
-    with QueriesInEveryThread() as seen:
-        ws, connected, _ = await open_socket(console_path(live), same_login_as=login)
-    assert connected
-    assert seen.tables() == [
+    # then the session with its partners, the link and what it rests on (the therapist's
+    # membership check and the partners' consents), and the turns: access and snapshot from
+    # the same read, after the socket joined its groups.
+    ws, tables = await open_socket_reading(console_path(live), therapist)
+    assert tables == [
         *login_read(),
         "couples_user",
         "dialogues_dialoguesession",
