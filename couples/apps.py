@@ -8,3 +8,6 @@ class CouplesConfig(AppConfig):
 
     def ready(self) -> None:
         from couples import signals  # noqa: F401
+        from imago_site import translation_memo
+
+        translation_memo.install()  # every app's templates translate through it
