@@ -8,6 +8,6 @@ class CouplesConfig(AppConfig):
 
     def ready(self) -> None:
         from couples import signals  # noqa: F401
-        from imago_site import translation_memo
+        from imago_site import i18n
 
-        translation_memo.install()  # every app's templates translate through it
+        i18n.install()  # every app's templates translate through it
