@@ -2,8 +2,9 @@
 
 A translation object remembers what it translated: the same answers as Django's own lookup
 through its fallback catalogues, without walking them again; a new catalogue (settings
-changed) starts a new memo; the memo has a bound. The active language lives in a ContextVar
-and is exactly as local as in Django's asgiref `Local`: each scenario below runs with both."""
+changed) starts a new memo; the memo has a bound. The active language and time zone live in
+ContextVars and are exactly as local as in Django's asgiref `Local`: each scenario below runs
+with both."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from asgiref.local import Local
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import trans_real
 
 from imago_site import i18n
@@ -36,7 +37,8 @@ def test_it_is_installed_when_the_apps_are_ready():
     assert trans_real.DjangoTranslation.gettext is i18n._gettext
     # (a test that changes translation settings makes Django put a new Local in place)
     i18n.install()
-    assert isinstance(trans_real._active, i18n.ActiveTranslation)
+    assert isinstance(trans_real._active, i18n.ContextValue)
+    assert isinstance(timezone._active, i18n.ContextValue)
 
 
 @pytest.mark.parametrize("language", ["en-gb", "es"])
@@ -91,10 +93,37 @@ def test_the_memo_stops_growing_at_its_limit(monkeypatch):
 
 @pytest.fixture(params=["django's Local", "ours"])
 def active(request, monkeypatch):
-    """Runs a test with Django's own store of the active language, then with ours."""
-    store = Local() if request.param == "django's Local" else i18n.ActiveTranslation()
+    """Runs a test with Django's own stores of the active language and time zone, then with
+    ours; returns the language's."""
+    ours = request.param == "ours"
+    monkeypatch.setattr(timezone, "_active", i18n.ContextValue("t") if ours else Local())
+    store = i18n.ContextValue("l") if ours else Local()
     monkeypatch.setattr(trans_real, "_active", store)
     return store
+
+
+def test_a_time_zone_is_local_to_its_thread_and_task_and_goes_into_sync_to_async(active):
+    default = timezone.get_default_timezone_name()
+    with timezone.override("Europe/Madrid"):
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(timezone.get_current_timezone_name()))
+        thread.start()
+        thread.join()
+        assert seen == [default]
+        assert timezone.get_current_timezone_name() == "Europe/Madrid"
+
+    async def one(zone):
+        timezone.activate(zone)
+        await asyncio.sleep(0)
+        inside = await sync_to_async(timezone.get_current_timezone_name)()
+        return timezone.get_current_timezone_name(), inside
+
+    async def both():
+        return await asyncio.gather(one("Asia/Tokyo"), one("America/Lima"))
+
+    assert asyncio.run(both()) == [("Asia/Tokyo",) * 2, ("America/Lima",) * 2]
+    assert timezone.get_current_timezone_name() == default
+    timezone.deactivate()  # nothing active: still fine
 
 
 def test_an_activated_language_is_local_to_its_thread(active):
