@@ -112,31 +112,16 @@ def render_update(
         return Rendered("", after, panel_key, session.is_live)
     turns = selectors.turns_of(session=session, viewer=user, after=after)
     context = selectors.dialogue_context(session=session, viewer=user, turns=turns, role=role)
-    parts = [
-        _marker("update", after + 1, session.seq),
-        render_to_string(f"{PAGE}#new_turns", context),
-        render_to_string(f"{PAGE}#status_bar", context),
-        render_to_string(f"{PAGE}#announcer", context),
-        # whoever was writing has posted
-        render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),
-    ]
+    html = _update_parts(context, after=after, seq=session.seq)
     if context["panel_key"] != panel_key:
-        panel = "console_state" if role == FACILITATOR else "move_panel"
-        parts.append(render_to_string(f"{PAGE}#{panel}", context))
-    return Rendered("".join(parts), session.seq, context["panel_key"], session.is_live)
+        html += _panel_html(context, role)
+    return Rendered(html, session.seq, context["panel_key"], session.is_live)
 
 
 def _update_parts(context: dict, *, after: int, seq: int) -> str:
-    return "".join(
-        [
-            _marker("update", after + 1, seq),
-            render_to_string(f"{PAGE}#new_turns", context),
-            render_to_string(f"{PAGE}#status_bar", context),
-            render_to_string(f"{PAGE}#announcer", context),
-            # whoever was writing has posted
-            render_to_string(f"{PAGE}#typing", {"viewer": context["viewer"]}),
-        ]
-    )
+    """The new turns, the status bar, the announcement and an empty "writing…" line (whoever
+    was writing has posted): one render of the partials the page is made of."""
+    return _marker("update", after + 1, seq) + render_to_string(f"{PAGE}#step_update", context)
 
 
 def _panel_html(context: dict, role: str) -> str:

@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dialogues import push, services
+from dialogues import push, selectors, services
 from dialogues.models import Turn
+from dialogues.selectors import PARTNER
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +196,16 @@ def test_the_facilitators_fragment_says_which_zone_a_proposed_time_is_in(dialogu
     html = push.render_change(session=result.session, turn=result.turn)["facilitator"]["html"]
     assert "Proposed time" in html
     assert "()" not in html and "(UTC)" in html
+
+
+def test_an_update_is_the_four_partials_of_the_page_in_one_render(dialogue, alex, sam):
+    grow(dialogue, alex, sam, 6)
+    session = selectors.dialogue_for_viewer(public_id=dialogue.public_id, user=sam, role=PARTNER)
+    turns = selectors.turns_of(session=session, viewer=sam, after=session.seq - 2)
+    context = selectors.dialogue_context(session=session, viewer=sam, turns=turns, role=PARTNER)
+    one_by_one = "".join(
+        push.render_to_string(f"{push.PAGE}#{name}", context)
+        for name in ("new_turns", "status_bar", "announcer")
+    ) + push.render_to_string(f"{push.PAGE}#typing", {"viewer": sam})
+    assert 'id="announcer"' in one_by_one and 'id="typing"' in one_by_one
+    assert push.render_to_string(f"{push.PAGE}#step_update", context) == one_by_one
