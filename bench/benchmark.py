@@ -585,6 +585,9 @@ def machine_report(before: dict[str, int], after: dict[str, int]) -> dict:
 # --------------------------------------------------------------------------- statistics
 
 
+LATENCY_WINDOW = 10.0  # seconds: the result also gives p50/p99 for each such slice of the run
+
+
 def percentiles(values: list[float]) -> dict:
     if not values:
         return {"count": 0}
@@ -1123,6 +1126,8 @@ def hosts_report(
 def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -> dict:
     """Every committed turn shown exactly once, in order, by every socket; latencies."""
     latencies, slowest, via_snapshot = [], [], 0
+    by_window: dict[int, list[float]] = {}  # latencies by when the step was submitted
+    start = min((t for d in dialogues for t in d.submitted.values()), default=0.0)
     lost = duplicated = out_of_order = sockets_wrong = 0
     for d in dialogues:
         turns = committed[d.seeded.pk]
@@ -1138,6 +1143,8 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
                     via_snapshot += 1
                 times.append(arrival[0] - d.submitted[seq])
             latencies += times
+            window = int((d.submitted[seq] - start) // LATENCY_WINDOW)
+            by_window.setdefault(window, []).extend(times)
             if times and len(times) == len(d.sockets):
                 slowest.append(max(times))
         for s in d.sockets.values():
@@ -1155,6 +1162,9 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
         ),
         "latency_per_socket": percentiles(latencies),
         "latency_until_every_socket": percentiles(slowest),
+        "latency_by_window": {
+            f"{w * LATENCY_WINDOW:g}s": percentiles(v) for w, v in sorted(by_window.items())
+        },
         "arrived_by_snapshot": via_snapshot,
         "lost": lost,
         "duplicated": duplicated,
@@ -1398,6 +1408,12 @@ def summarise(result: dict) -> list[str]:
         f"lost {check.get('lost')}, duplicated {check.get('duplicated')}, sockets not matching "
         f"the database {check.get('sockets_not_matching_database')}",
     ]
+    windows = check.get("latency_by_window") or {}
+    if windows:
+        lines.append(
+            "p50/p99 ms by when the step was sent: "
+            + ", ".join(f"{k} {v.get('p50_ms')}/{v.get('p99_ms')}" for k, v in windows.items())
+        )
     if base.get("count"):
         lines.append(
             f"bare echo baseline: p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms; "

@@ -304,7 +304,9 @@ def session_change(
         transaction.on_commit(lambda: _publish(session, turn, result))
         if change.couple_too or not session.is_live:
             live.couple_changed(couple_id=session.couple_id)
-    logger.info(
+    # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL
+    # hand-back after the write stalled moves behind the event loop; docs/performance.md).
+    logger.debug(
         "dialogue %s",
         change.move,
         extra={"session": session.public_id, "step": turn.step, "by": role},
