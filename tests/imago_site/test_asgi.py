@@ -25,3 +25,12 @@ def test_a_worker_freezes_what_it_loaded_and_collects_garbage_less_often():
     threshold, frozen = json.loads(out.stdout.strip().splitlines()[-1])
     assert threshold == [50_000, 20, 100]
     assert frozen > 50_000  # Django, the apps and their modules: never walked again
+
+
+def test_a_worker_hands_the_gil_between_its_threads_every_millisecond():
+    probe = "import sys, imago_site.asgi; print(sys.getswitchinterval())"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "imago_site.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert float(out.stdout.strip().splitlines()[-1]) == 0.001  # Python's own default: 0.005
