@@ -55,7 +55,7 @@ gc.set_threshold(50_000, 20, 100)
 # The worker's database thread (moves, connects) and its event loop (every socket) share one
 # GIL. Each of a move's round trips to PostgreSQL gives the GIL up, and the thread then waits
 # for the loop to hand it back: up to Python's switch interval, 5 ms, per round trip when the
-# loop is busy, so at 2,000 dialogues moves queued behind each other. With 1 ms: p99 103 and
-# 131 ms against 170-181 ms at 5 ms, same CPU per step (bench/benchmark.py --n 2000, two runs
-# each; docs/performance.md). 0.5 ms was no better (145, 129 ms).
+# loop is busy, so at 2,000 dialogues moves queued behind each other. With 1 ms: p99 76, 103
+# and 131 ms in three runs against 170-181 ms at 5 ms, no more CPU per step
+# (bench/benchmark.py --n 2000; docs/performance.md). 0.5 ms was no better (145, 129 ms).
 sys.setswitchinterval(0.001)
