@@ -487,16 +487,27 @@ SERVICES = ("postgres", "redis-server")
 
 def services_cpu_seconds() -> dict[str, float]:
     """CPU seconds of every PostgreSQL and Redis process on this machine (they serve only
-    the benchmark while it runs), and of this bench client."""
-    total = dict.fromkeys(SERVICES, 0.0)
+    the benchmark while it runs), by process ("redis-server 1234"), and of this bench
+    client. By process, so that one restarted meanwhile (the chaos run restarts Redis) counts
+    from zero instead of making the total go down."""
+    total: dict[str, float] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         stat = _read(f"/proc/{pid}/stat")
         name = stat[stat.find("(") + 1 : stat.rfind(")")] if stat else ""
-        if name in total:
-            total[name] += cpu_seconds(int(pid)) or 0.0
+        if name in SERVICES:
+            total[f"{name} {pid}"] = cpu_seconds(int(pid)) or 0.0
     mine = os.times()
     total["bench client"] = mine.user + mine.system
     return total
+
+
+def services_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each service (and the bench client) used between two readings."""
+    used = dict.fromkeys((*SERVICES, "bench client"), 0.0)
+    for key, seconds in after.items():
+        name = key.rsplit(" ", 1)[0] if key != "bench client" else key
+        used[name] += seconds - before.get(key, 0.0)
+    return {name: round(value, 2) for name, value in used.items()}
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -558,10 +569,7 @@ def process_report(before: ProcessSample, after: ProcessSample) -> dict:
         "wall_seconds": round(wall, 1),
         "workers": workers,
         # PostgreSQL, Redis and the bench client itself, over the same phase (CPU seconds)
-        "services": {
-            name: round(after.services.get(name, 0.0) - used, 2)
-            for name, used in before.services.items()
-        },
+        "services": services_used(before.services, after.services),
         "machine": machine_report(before.machine, after.machine),
     }
 
