@@ -21,13 +21,19 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what token_urlsafe makes, with room to spare
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what token_urlsafe makes, with room to spare
+
+
+def is_token(value: object) -> bool:
+    """Whether a value from a URL, a form or a frame could be a token we made at all
+    (`secrets.token_urlsafe`: a public id, a form's one-time token): anything else (empty,
+    long, a NUL byte, markup) is refused without asking the database."""
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
 
 
 def is_public_id(value: object) -> bool:
-    """Whether a value from a URL or a form could be one of our public ids at all: anything
-    else (empty, long, a NUL byte, markup) is not found without asking the database."""
-    return isinstance(value, str) and _PUBLIC_ID.fullmatch(value) is not None
+    """Whether a value could be one of our public ids (`new_public_id`) at all."""
+    return is_token(value)
 
 
 def zone_or_utc(name: str | None) -> ZoneInfo:

@@ -14,7 +14,6 @@ the practice app hears gifts chosen (`gift_given`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from couples import clock
-from couples.models import Couple, User, is_public_id
+from couples.models import Couple, User, is_public_id, is_token
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
@@ -232,7 +231,6 @@ _PROGRESS_FIELDS = (
 
 
 _ATTNAMES = {"paused_by": "paused_by_id"}
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes
 
 
 def _progress_of(session: DialogueSession) -> dict[str, object]:
@@ -273,7 +271,7 @@ def session_change(
     nobody makes (the appointed time came); `user` is then only who `decide` acts for, and
     the turn has no actor."""
     token = (token or "").strip() or None
-    if token is not None and not _TOKEN.fullmatch(token):
+    if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
     with transaction.atomic():
         session, slot = _locked(

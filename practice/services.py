@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from couples.models import Couple, User, is_public_id
+from couples.models import Couple, User, is_public_id, is_token
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
@@ -62,7 +61,6 @@ practice_recorded = Signal()
 
 REMOVED_NOTE = "(removed by its author)"
 PURGED_NOTE = "(erased after the retention period)"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class PracticeError(Exception):
@@ -84,7 +82,7 @@ def today() -> datetime.date:
 
 def _token(token: str | None) -> str | None:
     token = (token or "").strip() or None
-    if token is not None and not _TOKEN.fullmatch(token):
+    if token is not None and not is_token(token):
         raise PracticeError(_("This form can't be sent as it is. Please reload the page."))
     return token
 

@@ -1,3 +1,4 @@
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from couples.models import (
     User,
     hash_token,
     is_public_id,
+    is_token,
     new_public_id,
 )
 from tests.factories import (
@@ -119,7 +121,9 @@ def test_it_works_out_invitation_status(changes, status):
 @pytest.mark.parametrize("value", ["", "x" * 65, "a\x00b", "<b>", "a b", "ünï", "a.b", None, 7])
 def test_what_could_never_be_a_public_id_is_told_apart_without_the_database(value):
     assert not is_public_id(value)
+    assert not is_token(value)
 
 
-def test_every_public_id_we_make_is_one():
+def test_every_public_id_and_form_token_we_make_is_one():
     assert all(is_public_id(new_public_id()) for _ in range(200))
+    assert all(is_token(secrets.token_urlsafe(16)) for _ in range(200))  # as forms make them
