@@ -921,6 +921,7 @@ class LiveDialogue:
         self.sockets = {p.slot: Socket(bench, p, p.socket_path) for p in seeded.participants}
         self.last = seeded.seq  # last turn this driver saw committed
         self.submitted: dict[int, float] = {}  # seq -> time the POST started
+        self.actor: dict[int, str] = {}  # seq -> slot of the partner who submitted it
         self.http_times: list[float] = []
         self.socket_times: list[float] = []  # move frame sent -> the step back on that socket
         self.errors: Counter = Counter()
@@ -950,6 +951,7 @@ class LiveDialogue:
         data = {"move": move, "at": str(at), "token": secrets.token_urlsafe(16), "text": text}
         seq = self.last + 1
         self.submitted.setdefault(seq, now())
+        self.actor.setdefault(seq, slot)
         if self.bench.config.moves == "socket" and await self.step_over_socket(sock, data, seq):
             return True
         path = f"/dialogues/{self.seeded.public_id}/move/"
@@ -1135,6 +1137,7 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
     """Every committed turn shown exactly once, in order, by every socket; latencies."""
     latencies, slowest, via_snapshot = [], [], 0
     by_window: dict[int, list[float]] = {}  # latencies by when the step was submitted
+    by_socket: dict[str, list[float]] = {}  # the actor's, the other partner's, the therapist's
     start = min((t for d in dialogues for t in d.submitted.values()), default=0.0)
     lost = duplicated = out_of_order = sockets_wrong = 0
     for d in dialogues:
@@ -1143,13 +1146,16 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
             if seq not in d.submitted:
                 continue  # seeded before the run
             times = []
-            for s in d.sockets.values():
+            for slot, s in d.sockets.items():
                 arrival = s.arrivals.get(seq)
                 if arrival is None:
                     continue
                 if arrival[1] == "snapshot":
                     via_snapshot += 1
                 times.append(arrival[0] - d.submitted[seq])
+                whose = "actor" if slot == d.actor.get(seq) else "other"
+                whose = "therapist" if slot == "t" else whose
+                by_socket.setdefault(whose, []).append(times[-1])
             latencies += times
             window = int((d.submitted[seq] - start) // LATENCY_WINDOW)
             by_window.setdefault(window, []).extend(times)
@@ -1170,6 +1176,7 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
         ),
         "latency_per_socket": percentiles(latencies),
         "latency_until_every_socket": percentiles(slowest),
+        "latency_by_socket": {whose: percentiles(v) for whose, v in sorted(by_socket.items())},
         "latency_by_window": {
             f"{w * LATENCY_WINDOW:g}s": percentiles(v) for w, v in sorted(by_window.items())
         },
@@ -1416,6 +1423,12 @@ def summarise(result: dict) -> list[str]:
         f"lost {check.get('lost')}, duplicated {check.get('duplicated')}, sockets not matching "
         f"the database {check.get('sockets_not_matching_database')}",
     ]
+    sockets = check.get("latency_by_socket") or {}
+    if sockets:
+        lines.append(
+            "p50/p99 ms by socket: "
+            + ", ".join(f"{k} {v.get('p50_ms')}/{v.get('p99_ms')}" for k, v in sockets.items())
+        )
     windows = check.get("latency_by_window") or {}
     if windows:
         lines.append(
