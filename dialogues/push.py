@@ -15,10 +15,13 @@ advances past it: each person's view stays contiguous.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.db import connections
 from django.template.loader import render_to_string as _render
 from django.utils import timezone, translation
 from django.utils.html import format_html
@@ -179,6 +182,40 @@ def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
     onlooker = turn.actor if turn.actor_role == FACILITATOR else _Onlooker()
     fragments[FACILITATOR] = _audience(session, turn, onlooker, FACILITATOR, after)  # type: ignore[arg-type]
     return fragments
+
+
+_render_thread: ThreadPoolExecutor | None = None
+_render_thread_lock = threading.Lock()
+
+
+class RenderReadTheDatabase(RuntimeError):
+    """A change's render ran a query: it must use only the objects the transaction saved."""
+
+
+def _reads_nothing(execute, sql, params, many, context):
+    raise RenderReadTheDatabase("a change is rendered from the saved objects, with no query")
+
+
+def _render_change_reading_nothing(session: DialogueSession, turn: Turn) -> dict[str, dict]:
+    # In the render thread, outside the mover's transaction: a query here would read what
+    # isn't committed yet as absent, so none may run (the tests also count them: zero).
+    with connections["default"].execute_wrapper(_reads_nothing):
+        return render_change(session=session, turn=turn)
+
+
+def render_change_soon(*, session: DialogueSession, turn: Turn) -> Future[dict[str, dict]]:
+    """`render_change` in this process's render thread, started while the caller commits.
+
+    A move's COMMIT waits about a millisecond for PostgreSQL to flush it to disk, and its
+    thread sits idle meanwhile; rendering in that time instead of after it brings every step
+    to the sockets sooner (docs/performance.md). Only the outermost transaction may do this
+    (nothing else runs in it after the call), and nothing rendered is sent before the commit:
+    a transaction that rolls back just leaves its future unread."""
+    global _render_thread
+    with _render_thread_lock:
+        if _render_thread is None:
+            _render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+    return _render_thread.submit(_render_change_reading_nothing, session, turn)
 
 
 @_in_their_language

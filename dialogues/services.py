@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
@@ -238,10 +239,16 @@ def _progress_of(session: DialogueSession) -> dict[str, object]:
     return {name: getattr(session, _ATTNAMES.get(name, name)) for name in _PROGRESS_FIELDS}
 
 
-def _publish(session: DialogueSession, turn: Turn, result: MoveResult) -> None:
-    """After commit: render the change once per audience and send it to the dialogue's
-    sockets. If rendering fails, the sockets still hear that something changed (ids only) and
-    read it from the database."""
+def _publish(
+    session: DialogueSession,
+    turn: Turn,
+    result: MoveResult,
+    rendering: Future[dict[str, dict]] | None,
+) -> None:
+    """After commit: the change rendered once per audience (`rendering`: started before the
+    commit, in the render thread; None: render it now), sent to the dialogue's sockets. If
+    rendering fails, the sockets still hear that something changed (ids only) and read it
+    from the database."""
     message: dict[str, object] = {
         "type": "dialogue.changed",
         "seq": session.seq,
@@ -250,7 +257,10 @@ def _publish(session: DialogueSession, turn: Turn, result: MoveResult) -> None:
         "by_facilitator": turn.actor_role == FACILITATOR,
     }
     try:
-        result.fragments.update(push.render_change(session=session, turn=turn))
+        if rendering is not None:
+            result.fragments.update(rendering.result())
+        else:
+            result.fragments.update(push.render_change(session=session, turn=turn))
         message["fragments"] = result.fragments
     except Exception:
         logger.exception("rendering a change failed", extra={"session": session.public_id})
@@ -273,6 +283,7 @@ def session_change(
     token = (token or "").strip() or None
     if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
+    outermost = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
         session, slot = _locked(
             public_id=session_public_id,
@@ -299,9 +310,12 @@ def session_change(
         session.save(update_fields=[name for name in after if after[name] != before[name]])
         reminders.session_planned(session=session, before=before, turn=turn)
         result = MoveResult(session=session, turn=turn, created=True)
-        transaction.on_commit(lambda: _publish(session, turn, result))
         if change.couple_too or not session.is_live:
             live.couple_changed(couple_id=session.couple_id)
+        # Rendered while PostgreSQL flushes the commit, when nothing follows in this
+        # transaction; inside a caller's transaction, once that one commits.
+        rendering = push.render_change_soon(session=session, turn=turn) if outermost else None
+        transaction.on_commit(lambda: _publish(session, turn, result, rendering))
     # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL
     # hand-back after the write stalled moves behind the event loop; docs/performance.md).
     logger.debug(

@@ -274,6 +274,85 @@ def test_rendering_a_step_for_every_audience_reads_nothing(
     assert set(fragments) == {"a", "b", "facilitator"}
 
 
+def _published_steps(monkeypatch) -> list[dict]:
+    from imago_site import live
+
+    sent: list[dict] = []
+    monkeypatch.setattr(live, "send", lambda group, message: sent.append(message))
+    return sent
+
+
+def _render_threads(monkeypatch) -> list[str]:
+    import threading
+
+    threads: list[str] = []
+    render = push.render_change
+
+    def recording(**kwargs):
+        threads.append(threading.current_thread().name)
+        return render(**kwargs)
+
+    monkeypatch.setattr(push, "render_change", recording)
+    return threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex, sam, monkeypatch):
+    session = _accepted(dialogue, sam)
+    sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
+    result = services.move_submit(
+        session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+    )
+    assert len(threads) == 1 and threads[0].startswith("render")
+    steps = [m for m in sent if m["type"] == "dialogue.changed"]
+    assert [m["seq"] for m in steps] == [result.session.seq]
+    assert set(steps[0]["fragments"]) == {"a", "b", "facilitator"}
+    assert "Hi." in steps[0]["fragments"]["b"]["html"]
+    assert result.fragments == steps[0]["fragments"]  # the HTTP fallback answers with "a"'s
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
+    dialogue, alex, sam, monkeypatch
+):
+    from django.db import transaction
+
+    session = _accepted(dialogue, sam)
+    sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
+    with transaction.atomic():
+        services.move_submit(
+            session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+        )
+        assert threads == [] and sent == []  # nothing rendered, nothing sent: not committed
+    assert len(threads) == 1 and not threads[0].startswith("render")
+    assert [set(m["fragments"]) for m in sent if m["type"] == "dialogue.changed"] == [
+        {"a", "b", "facilitator"}
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_render_that_reads_the_database_is_refused_and_the_step_still_announced(
+    dialogue, alex, sam, monkeypatch, caplog
+):
+    """In the render thread a query would run outside the mover's transaction: it is
+    refused, and the sockets hear the step as ids only (they read it themselves)."""
+    session = _accepted(dialogue, sam)
+    sent = _published_steps(monkeypatch)
+
+    def reading(**kwargs):
+        return {"a": {"html": str(Turn.objects.count())}}
+
+    monkeypatch.setattr(push, "render_change", reading)
+    result = services.move_submit(
+        session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+    )
+    steps = [m for m in sent if m["type"] == "dialogue.changed"]
+    assert [m["seq"] for m in steps] == [result.session.seq] and "fragments" not in steps[0]
+    assert Turn.objects.filter(session=session, move="send").count() == 1  # saved all the same
+    assert "rendering a change failed" in caplog.text
+    assert any(r.exc_info and r.exc_info[0] is push.RenderReadTheDatabase for r in caplog.records)
+
+
 # --- a person can't make the server work for a crowd ---------------------------------------
 
 
