@@ -34,7 +34,7 @@ from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
-from imago_site import live
+from imago_site import live, prepared
 from imago_site.prepared import Param, Prepared
 from safety import selectors as safety
 
@@ -176,7 +176,7 @@ def _append_turn(
 ) -> Turn:
     session.seq += 1
     session.updated_at = clock.now()  # the your-move sweep compares it with the clock
-    return Turn.objects.create(
+    turn = Turn(
         session=session,
         seq=session.seq,
         kind=change.kind,
@@ -190,6 +190,8 @@ def _append_turn(
         client_token=token,
         visible_to=change.visible_to,
     )
+    prepared.insert(turn)  # INSERT ... RETURNING id, its SQL built once
+    return turn
 
 
 def _apply(session: DialogueSession, change: Change, *, actor: User | None) -> None:
@@ -307,7 +309,7 @@ def session_change(
         if turn.kind == Turn.Kind.MOVE and turn.move in protocol.GIFT_MOVES:
             gift_given.send(sender=Turn, session=session, turn=turn)
         after = _progress_of(session)
-        session.save(update_fields=[name for name in after if after[name] != before[name]])
+        prepared.update(session, [name for name in after if after[name] != before[name]])
         reminders.session_planned(session=session, before=before, turn=turn)
         result = MoveResult(session=session, turn=turn, created=True)
         if change.couple_too or not session.is_live:

@@ -11,16 +11,20 @@ execute wrappers and the debug log see them as any other.
 
 Only plain filters on stand-in values are supported: each stand-in must come out of the
 compiler as exactly one parameter, which `Prepared` checks when it compiles.
+
+The move's two writes are the same idea: `insert` (one `INSERT ... RETURNING id`) and `update`
+(one UPDATE of the columns that changed) build their SQL once per model and set of columns,
+and still convert each value through its field.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar, cast
 
-from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db import DatabaseError, connections
+from django.db.models import Model, QuerySet, signals
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
@@ -112,3 +116,127 @@ class Prepared(Generic[M]):
     def first(self, *, using: str = "default", **values: Any) -> M | None:
         found = self.fetch(using=using, **values)
         return found[0] if found else None
+
+
+# --- writes: one INSERT ... RETURNING, one UPDATE of the changed columns ----------------------
+
+
+class _Write:
+    """One write statement for a model and a set of fields: its SQL, built once."""
+
+    def __init__(self, sql: str, fields: list, returning: list):
+        self.sql = sql
+        self.fields = fields
+        self.returning = returning
+
+
+_writes = threading.local()
+
+
+def _plain(model: type[Model], fields: list) -> bool:
+    """Whether a write of these fields can skip Django's save machinery without changing what
+    it does (with `_heard`): no field compiles its value into SQL of its own (a placeholder
+    other than %s), no parent table, no ordering column to fill in."""
+    if model._meta.order_with_respect_to is not None or model._meta.parents:
+        return False
+    return not any(hasattr(f, "get_placeholder") or f.generated for f in fields)
+
+
+def _insert_write(model: type[Model], alias: str) -> _Write | None:
+    cache = _writes.__dict__.setdefault("insert", {})
+    key = (model, alias)
+    if key not in cache:
+        connection: Any = connections[alias]
+        meta: Any = model._meta
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        returning = list(meta.db_returning_fields)
+        write = None
+        if (
+            _plain(model, fields)
+            and connection.features.can_return_columns_from_insert
+            and returning == [meta.auto_field]
+        ):
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(f.column) for f in fields)
+            values = ", ".join(["%s"] * len(fields))
+            tail, tail_params = connection.ops.return_insert_columns(returning)
+            table = quote(meta.db_table)
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) {tail}"  # noqa: S608
+            if not tail_params:  # (the names are quoted; the values are parameters)
+                write = _Write(sql, fields, returning)
+        cache[key] = write
+    return cache[key]
+
+
+def _update_write(model: type[Model], names: tuple[str, ...], alias: str) -> _Write | None:
+    cache = _writes.__dict__.setdefault("update", {})
+    key = (model, names, alias)
+    if key not in cache:
+        connection: Any = connections[alias]
+        meta: Any = model._meta
+        fields = [meta.get_field(name) for name in names]
+        write = None
+        if _plain(model, fields) and all(
+            f.concrete and not f.primary_key and f.model is model for f in fields
+        ):
+            quote = connection.ops.quote_name
+            sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+            table, pk = quote(meta.db_table), quote(meta.pk.column)
+            sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608 (quoted names)
+            write = _Write(sql, fields, [])
+        cache[key] = write
+    return cache[key]
+
+
+def _heard(model: type[Model]) -> bool:
+    """Someone listens to this model's saves (asked on every write: Django caches it)."""
+    return signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model)
+
+
+def _value(field, obj: Model, *, add: bool, connection) -> Any:
+    value = field.pre_save(obj, add)
+    if hasattr(value, "resolve_expression"):
+        raise TypeError(f"{field.name}: an expression can't be written by a prepared write")
+    return field.get_db_prep_save(value, connection=connection)
+
+
+def insert(obj: Model, *, using: str = "default") -> None:
+    """`obj.save(force_insert=True)` as one `INSERT ... RETURNING id` whose SQL is built once
+    per model and database: each value still goes through its field (defaults, encryption,
+    JSON), only the compiling is skipped (~0.4 ms a move, bench/step_cost.py). A model whose
+    save signals have listeners, or that the backend can't insert this way, is saved by
+    Django as usual."""
+    write = _insert_write(type(obj), using)
+    if write is None or _heard(type(obj)):
+        obj.save(force_insert=True, using=using)
+        return
+    cast(Any, obj)._prepare_related_fields_for_save(operation_name="save")  # Django's check
+    connection = connections[using]
+    params = [_value(f, obj, add=True, connection=connection) for f in write.fields]
+    with connection.cursor() as cursor:
+        cursor.execute(write.sql, params)
+        row = cursor.fetchone()
+    for value, field in zip(row, write.returning, strict=True):
+        setattr(obj, field.attname, value)
+    obj._state.adding = False
+    obj._state.db = using
+
+
+def update(obj: Model, fields: Iterable[str], *, using: str = "default") -> None:
+    """`obj.save(update_fields=fields)` as one UPDATE of those columns, its SQL built once per
+    set of fields. Nothing to update writes nothing (as Django's save does)."""
+    names = tuple(fields)
+    if not names:
+        return
+    write = _update_write(type(obj), names, using)
+    if write is None or _heard(type(obj)):
+        obj.save(update_fields=names, using=using)
+        return
+    cast(Any, obj)._prepare_related_fields_for_save(operation_name="save", fields=write.fields)
+    connection = connections[using]
+    params = [_value(f, obj, add=False, connection=connection) for f in write.fields]
+    with connection.cursor() as cursor:
+        cursor.execute(write.sql, [*params, obj.pk])
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.db = using

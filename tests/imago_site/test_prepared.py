@@ -104,3 +104,108 @@ def test_a_locking_query_compiles_and_runs_inside_a_transaction(dialogue):
     )
     with transaction.atomic():
         assert locking.first(id=dialogue.public_id).pk == dialogue.pk
+
+
+# --- the move's writes: insert and update -------------------------------------------------
+
+
+def _turn(dialogue, user, **extra) -> Turn:
+    values = {
+        "session": dialogue,
+        "seq": dialogue.seq + 1,
+        "step": "send",
+        "move": "send",
+        "actor": user,
+        "actor_role": "sender",
+        "text": "When the week is busy I feel far from you.",
+        "data": {"feelings": ["lonely"]},
+        "client_token": "form-1",
+    }
+    return Turn(**{**values, **extra})
+
+
+def _columns(model, pk) -> dict:
+    row = model.objects.get(pk=pk)
+    return {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields}
+
+
+def test_an_insert_saves_the_row_djangos_save_would_in_one_statement(
+    dialogue, alex, django_assert_num_queries
+):
+    from imago_site import prepared
+
+    ours = _turn(dialogue, alex)
+    with django_assert_num_queries(1):
+        prepared.insert(ours)
+    theirs = _turn(dialogue, alex, seq=dialogue.seq + 2, client_token="form-2")
+    theirs.save(force_insert=True)
+    assert ours.pk is not None and not ours._state.adding and ours._state.db == "default"
+    mine, django = _columns(Turn, ours.pk), _columns(Turn, theirs.pk)
+    differs = {"id", "seq", "client_token", "created_at"}
+    assert {k: v for k, v in mine.items() if k not in differs} == {
+        k: v for k, v in django.items() if k not in differs
+    }
+    assert mine["text"] == "When the week is busy I feel far from you."  # encrypted, read back
+    assert mine["data"] == {"feelings": ["lonely"]}
+
+
+def test_an_insert_keeps_djangos_checks_and_its_signals(dialogue, alex):
+    from django.db.models.signals import post_save
+
+    from couples.models import User
+    from imago_site import prepared
+
+    unsaved = User(email="nobody@example.com")
+    with pytest.raises(ValueError, match="unsaved related object"):
+        prepared.insert(_turn(dialogue, unsaved))
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(listener, sender=Turn)
+    try:
+        turn = _turn(dialogue, alex)
+        prepared.insert(turn)  # with a listener, Django saves it, signals and all
+    finally:
+        post_save.disconnect(listener, sender=Turn)
+    assert heard == [(turn.pk, True)]
+
+
+def test_an_update_writes_only_the_columns_named_in_one_statement(
+    dialogue, django_assert_num_queries
+):
+    from imago_site import prepared
+
+    dialogue.seq, dialogue.step = 41, "mirror"
+    dialogue.round = 7  # changed here, not named: not written
+    with django_assert_num_queries(1) as captured:
+        prepared.update(dialogue, ["seq", "step"])
+    sql = captured.captured_queries[0]["sql"]
+    assert sql.startswith("UPDATE") and '"round"' not in sql
+    stored = DialogueSession.objects.get(pk=dialogue.pk)
+    assert (stored.seq, stored.step, stored.round) == (41, "mirror", 1)
+
+
+def test_an_update_writes_none_as_null_and_nothing_when_nothing_changed(
+    dialogue, alex, django_assert_num_queries
+):
+    from imago_site import prepared
+
+    DialogueSession.objects.filter(pk=dialogue.pk).update(paused_by=alex)
+    dialogue.paused_by = None
+    prepared.update(dialogue, ["paused_by"])
+    assert DialogueSession.objects.get(pk=dialogue.pk).paused_by_id is None
+    with django_assert_num_queries(0):
+        prepared.update(dialogue, [])
+
+
+def test_an_update_of_a_row_that_is_gone_is_an_error(dialogue):
+    from django.db import DatabaseError
+
+    from imago_site import prepared
+
+    DialogueSession.objects.filter(pk=dialogue.pk).delete()
+    dialogue.seq = 5
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        prepared.update(dialogue, ["seq"])
