@@ -430,12 +430,13 @@ class DialogueConsumer(_Base):
         await self.send(rendered.html)
 
     async def move(self, frame: dict) -> None:
-        """A move sent over this socket. On success nothing is sent here: the step reaches
-        this socket like every other, in the group message. A refusal goes to this socket
-        only, as the move panel with the message (a stale form is replaced by the current
-        one; otherwise what the person wrote is kept)."""
+        """A move sent over this socket. On success this socket shows the step at once, from
+        the fragment rendered for its audience at commit (the group message that brings it to
+        the others then finds it shown). A refusal goes to this socket only, as the move
+        panel with the message (a stale form is replaced by the current one; otherwise what
+        the person wrote is kept)."""
         try:
-            await database_sync_to_async(services.move_submit)(
+            result = await database_sync_to_async(services.move_submit)(
                 session_public_id=self.public_id,
                 user=self.user,
                 move=str(frame.get("move") or "")[:40],
@@ -455,6 +456,18 @@ class DialogueConsumer(_Base):
                 return
             self.panel_key = ""  # the panel shown now is the refusal: the next step replaces it
             await self.send(html)
+            return
+        if result.created and result.turn is not None:
+            seq = result.session.seq
+            await self.dialogue_changed(
+                {
+                    "seq": seq,
+                    "prev": seq - 1,
+                    "actor": self.user.pk,
+                    "by_facilitator": False,
+                    "fragments": result.fragments,
+                }
+            )
 
     async def catch_up(self) -> None:
         await self.dialogue_changed({"seq": self.last_seq + 1})  # renders only what is new

@@ -212,6 +212,47 @@ async def test_a_move_over_the_socket_is_saved_once_and_reaches_both(dialogue, a
 
 
 @pytestmark_sockets
+async def test_a_move_over_the_socket_is_shown_to_that_socket_at_once_not_after_a_round_trip(
+    dialogue, alex, sam, monkeypatch
+):
+    """The mover's own socket shows the step from the fragment rendered at commit, without
+    waiting for the group message to come back through the channel layer; the others hear
+    it in that message (dropped here: the partner's socket hears nothing)."""
+    from imago_site import live
+
+    await database_sync_to_async(_accepted)(dialogue, sam)
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    send = live.send
+    monkeypatch.setattr(
+        live,
+        "send",
+        lambda group, message: (
+            None if message["type"] == "dialogue.changed" else send(group, message)
+        ),
+    )
+    await ws_a.send_to(text_data=_move_frame(dialogue, "send", "ws-form-9", text="Far."))
+    update = await receive_until(ws_a, 'id="sync"')
+    assert marker(update) == {"kind": "update", "from": 3, "seq": 3}
+    assert "Far." in update and 'id="move-panel"' in update  # now the partner's move
+    assert await ws_b.receive_nothing(timeout=0.5)
+    monkeypatch.setattr(live, "send", send)
+    await submit(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="mirror",
+        payload={"text": "You feel far."},
+        at=3,
+    )
+    update = await receive_until(ws_a, 'id="sync"')
+    assert marker(update) == {"kind": "update", "from": 4, "seq": 4}  # shown once, in order
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytestmark_sockets
 async def test_a_refused_move_over_the_socket_tells_only_that_socket(dialogue, alex, sam):
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
     ws_b, _, _ = await open_socket(path_of(dialogue), sam)
