@@ -50,6 +50,12 @@ export BENCHMARK_ENDPOINTS=1
 export DB_POOL_MAX_SIZE=$DB_POOL_MAX_SIZE
 EOF
   fi
+  if ! grep -q FIELD_ENCRYPTION_KEYS "$STATE/hosts.env"; then
+    # Both hosts must read what the other encrypted: one Fernet key, shared (an env file
+    # written before make serve required it gets one too).
+    echo "export FIELD_ENCRYPTION_KEYS=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')" \
+      >> "$STATE/hosts.env"
+  fi
   # shellcheck disable=SC1091
   . "$STATE/hosts.env"
 }

@@ -5,7 +5,7 @@ Permission is checked when a socket connects; it is closed by an event when acce
 `therapist.access_ended`, on the therapist's own group).
 A step is rendered once per audience when it commits and arrives in the group message: a
 socket that follows forwards its audience's HTML as it is (no query); after a gap, and on
-(re)connect, it renders from PostgreSQL.
+(re)connect, it renders from PostgreSQL. The socket a move came in on shows it at once.
 
 The browser sends small frames: "typing" (no text, ever), "snapshot" (I saw a gap), "ping",
 and "move" (a partner's move over the open socket, the same service, token and errors as the

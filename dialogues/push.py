@@ -1,9 +1,10 @@
 """Fragments pushed over the websocket, from the same partials as the page.
 
-A change is rendered once per audience right after it commits (`render_change`: partner "a",
-partner "b", and the facilitators), from the objects the transaction already holds, and the
-HTML travels in the group message; each socket forwards its audience's fragment when it
-follows what that socket last showed. A socket renders from PostgreSQL (`render_update`,
+A change is rendered once per audience as it commits (`render_change`: partner "a", partner
+"b", and the facilitators; in the render thread while PostgreSQL flushes the commit), from the
+objects the transaction already holds, and after commit the HTML travels in the group
+message; each socket forwards its audience's fragment when it follows what that socket last
+showed. A socket renders from PostgreSQL (`render_update`,
 `render_snapshot`) only when it connects, asks for a snapshot, or has missed a step.
 
 Each message starts with a sync marker carrying the session's sequence numbers, so a browser
@@ -15,6 +16,7 @@ advances past it: each person's view stays contiguous.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -186,6 +188,14 @@ def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
 
 _render_thread: ThreadPoolExecutor | None = None
 _render_thread_lock = threading.Lock()
+
+
+def _forget_render_thread() -> None:
+    global _render_thread, _render_thread_lock
+    _render_thread, _render_thread_lock = None, threading.Lock()  # a forked child has neither
+
+
+os.register_at_fork(after_in_child=_forget_render_thread)
 
 
 class RenderReadTheDatabase(RuntimeError):
