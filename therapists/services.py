@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from couples import clock
 from couples.audit import audit
-from couples.models import Couple, User
+from couples.models import Couple, User, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import protocol
 from dialogues import services as dialogues
@@ -76,11 +76,15 @@ class LinkNotFound(TherapistError):
 
 
 def _form_token(token: str | None) -> str | None:
-    """A form's one-time token as stored (models.FORM_TOKEN); None when it had none."""
-    token = (token or "").strip()[:FORM_TOKEN]
-    if "\x00" in token:
+    """A form's one-time token; None when it had none. Anything our forms can't have made
+    (markup, spaces, a NUL byte, too long for models.FORM_TOKEN) is refused, as a move's is,
+    not cut to fit."""
+    token = (token or "").strip()
+    if not token:
+        return None
+    if not is_token(token) or len(token) > FORM_TOKEN:
         raise TherapistError(_("This form can't be read. Please reload the page and try again."))
-    return token or None
+    return token
 
 
 # --- links and consent ---------------------------------------------------------------------

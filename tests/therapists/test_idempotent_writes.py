@@ -194,3 +194,25 @@ def test_ten_identical_posts_at_once_save_one(name, live, client_as, request):
     assert all(not isinstance(r, Exception) for r in results), results
     assert {r.status_code for r in results} <= {200, 302}, [r.status_code for r in results]
     assert _count(write) == before + 1, f"{_count(write) - before} saved"
+
+
+@pytest.mark.parametrize("token", ["<b>x</b>", "with space", "nul\x00byte", "é" * 10])
+@pytest.mark.parametrize("name", WRITES)
+def test_a_form_token_that_was_never_ours_is_refused_and_saves_nothing(
+    name, token, live, client_as, request
+):
+    """As a move's form: anything `secrets.token_urlsafe` can't have made is refused with a
+    clear message (a NUL byte already at the door: 400), not cut or stored as it came."""
+    write = WRITES[name]
+    client = client_as(request.getfixturevalue(write.who))
+    before = _count(write)
+    response = _post(client, write, live, token)
+    if "\x00" in token:
+        assert response.status_code == 400
+    else:
+        if response.status_code == 302:  # a form without htmx: back to its page, which says why
+            response = client.get(response["Location"])
+        else:
+            assert response.status_code == 422
+        assert "please reload the page" in response.content.decode().lower()
+    assert _count(write) == before
