@@ -110,6 +110,18 @@ class DialogueSession(models.Model):
         return self.status in self.WAITING and protocol.is_scheduled(self.protocol_state)
 
     @property
+    def was_cancelled(self) -> bool:
+        """Ended while it waited for its appointed time (a partner cancelled the appointment,
+        or the therapist the session they booked): it never began."""
+        return self.status == self.Status.ENDED and self.step == protocol.SCHEDULED
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it: a dialogue cancelled before it began says so,
+        rather than "Ended early"."""
+        return str(_("Cancelled")) if self.was_cancelled else str(self.get_status_display())
+
+    @property
     def is_paused(self) -> bool:
         return self.status == self.Status.PAUSED
 

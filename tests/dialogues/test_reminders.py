@@ -235,6 +235,26 @@ def test_either_can_cancel_and_the_other_is_told(scheduled, alex, sam):
     assert scheduled.status == "ended" and len(mail.outbox) == 2  # no reminder, no opening
 
 
+def test_a_cancelled_appointment_reads_cancelled_not_ended_early(
+    scheduled, dialogue, alex, sam, client_as
+):
+    services.session_cancel(session_public_id=scheduled.public_id, user=alex)
+    scheduled.refresh_from_db()
+    assert scheduled.was_cancelled and scheduled.status_label == "Cancelled"
+    for person in (alex, sam):
+        client = client_as(person)
+        home = client.get("/").content.decode()
+        assert "· Cancelled" in home and "Ended early" not in home
+        transcript = client.get(f"/dialogues/{scheduled.public_id}/transcript/")
+        assert "· Cancelled" in transcript.content.decode()
+    # One that began and was ended is still "ended early".
+    other = services.dialogue_start(user=sam, kind="intentional", topic="Chores")
+    services.move_submit(session_public_id=other.public_id, user=alex, move="accept_now")
+    services.session_end(session_public_id=other.public_id, user=alex)
+    other.refresh_from_db()
+    assert not other.was_cancelled and other.status_label == "Ended early"
+
+
 def test_cancelling_is_only_for_an_appointment_and_by_a_partner(dialogue, scheduled, outsider):
     with pytest.raises(services.DialogueNotFound):
         services.session_cancel(session_public_id=scheduled.public_id, user=outsider)

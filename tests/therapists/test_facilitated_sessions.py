@@ -439,6 +439,8 @@ def test_the_linked_therapist_moves_and_cancels_from_the_couple_page(
     assert client.post(f"/therapist/dialogues/{booked.public_id}/cancel/").status_code == 302
     booked.refresh_from_db()
     assert booked.status == DialogueSession.Status.ENDED
+    page = client.get(f"/therapist/couples/{pair.public_id}/").content.decode()
+    assert "· Cancelled" in page and "Ended early" not in page  # it never began
 
 
 def test_a_partners_appointment_can_not_be_moved_or_cancelled_as_a_booking(
