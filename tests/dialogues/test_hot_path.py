@@ -3,13 +3,16 @@ audience and forwarded by every socket that follows without reading anything, an
 the socket the page already holds (the same service, token and errors as the HTTP post)."""
 
 import json
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import transaction
 
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
+from imago_site import live
 from tests.sockets import (
     QueriesInEveryThread,
     drain,
@@ -218,8 +221,6 @@ async def test_a_move_over_the_socket_is_shown_to_that_socket_at_once_not_after_
     """The mover's own socket shows the step from the fragment rendered at commit, without
     waiting for the group message to come back through the channel layer; the others hear
     it in that message (dropped here: the partner's socket hears nothing)."""
-    from imago_site import live
-
     await database_sync_to_async(_accepted)(dialogue, sam)
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
     ws_b, _, _ = await open_socket(path_of(dialogue), sam)
@@ -316,16 +317,12 @@ def test_rendering_a_step_for_every_audience_reads_nothing(
 
 
 def _published_steps(monkeypatch) -> list[dict]:
-    from imago_site import live
-
     sent: list[dict] = []
     monkeypatch.setattr(live, "send", lambda group, message: sent.append(message))
     return sent
 
 
 def _render_threads(monkeypatch) -> list[str]:
-    import threading
-
     threads: list[str] = []
     render = push.render_change
 
@@ -356,8 +353,6 @@ def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex
 def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
     dialogue, alex, sam, monkeypatch
 ):
-    from django.db import transaction
-
     session = _accepted(dialogue, sam)
     sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
     with transaction.atomic():
@@ -590,7 +585,6 @@ async def test_a_sockets_tick_does_not_queue_behind_the_database_thread():
     """A socket marks its partner's page open and reads when it last did, every minute: in a
     pool thread, never on the worker's one database thread, busy with everyone's moves."""
     import asyncio
-    import threading
 
     from asgiref.sync import sync_to_async
 

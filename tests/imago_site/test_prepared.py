@@ -3,10 +3,13 @@
 import threading
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models.signals import post_save
 
+from couples.models import User
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
+from imago_site import prepared
 from imago_site.prepared import Param, Prepared
 
 pytestmark = pytest.mark.django_db
@@ -81,8 +84,6 @@ def test_a_stand_in_that_is_not_a_plain_parameter_is_refused(db):
 
 
 def test_it_compiles_once_per_thread(dialogue, monkeypatch):
-    from imago_site import prepared
-
     compiled = []
     real = prepared._Compiled.__init__
 
@@ -132,8 +133,6 @@ def _columns(model, pk) -> dict:
 def test_an_insert_saves_the_row_djangos_save_would_in_one_statement(
     dialogue, alex, django_assert_num_queries
 ):
-    from imago_site import prepared
-
     ours = _turn(dialogue, alex)
     with django_assert_num_queries(1):
         prepared.insert(ours)
@@ -150,11 +149,6 @@ def test_an_insert_saves_the_row_djangos_save_would_in_one_statement(
 
 
 def test_an_insert_keeps_djangos_checks_and_its_signals(dialogue, alex):
-    from django.db.models.signals import post_save
-
-    from couples.models import User
-    from imago_site import prepared
-
     unsaved = User(email="nobody@example.com")
     with pytest.raises(ValueError, match="unsaved related object"):
         prepared.insert(_turn(dialogue, unsaved))
@@ -175,8 +169,6 @@ def test_an_insert_keeps_djangos_checks_and_its_signals(dialogue, alex):
 def test_an_update_writes_only_the_columns_named_in_one_statement(
     dialogue, django_assert_num_queries
 ):
-    from imago_site import prepared
-
     dialogue.seq, dialogue.step = 41, "mirror"
     dialogue.round = 7  # changed here, not named: not written
     with django_assert_num_queries(1) as captured:
@@ -190,8 +182,6 @@ def test_an_update_writes_only_the_columns_named_in_one_statement(
 def test_an_update_writes_none_as_null_and_nothing_when_nothing_changed(
     dialogue, alex, django_assert_num_queries
 ):
-    from imago_site import prepared
-
     DialogueSession.objects.filter(pk=dialogue.pk).update(paused_by=alex)
     dialogue.paused_by = None
     prepared.update(dialogue, ["paused_by"])
@@ -201,10 +191,6 @@ def test_an_update_writes_none_as_null_and_nothing_when_nothing_changed(
 
 
 def test_an_update_of_a_row_that_is_gone_is_an_error(dialogue):
-    from django.db import DatabaseError
-
-    from imago_site import prepared
-
     DialogueSession.objects.filter(pk=dialogue.pk).delete()
     dialogue.seq = 5
     with pytest.raises(DatabaseError, match="did not affect any rows"):
