@@ -20,16 +20,36 @@
   });
 
   // --- sentence stems: put the stem into the text box of its own form --------------------
+  // A stem's "…" marks where the person writes ("When …, I feel …"): the gaps go in empty,
+  // never as a character they would have to delete, and the cursor waits in the first one.
+  var GAP = /\s*(?:\u2026|\.\.\.)\s*/;
+  function stemWithGaps(stem) {
+    var parts = stem.split(GAP);
+    var text = "";
+    var caret = -1;
+    parts.forEach(function (part, i) {
+      if (i > 0) {
+        // A gap: a space before it (after the words that lead to it), none before punctuation.
+        if (text && !/\s$/.test(text)) text += " ";
+        if (caret === -1) caret = text.length;
+        if (part && !/^[,.;:!?)\u00bb\u201d]/.test(part)) part = " " + part;
+      }
+      text += part;
+    });
+    if (caret === -1) caret = text.length; // no gap: carry on after the stem
+    return { text: text, caret: caret };
+  }
   document.addEventListener("click", function (event) {
     var stem = event.target.closest("[data-stem]");
     if (!stem) return;
     var form = stem.closest("form");
     var box = form && form.querySelector("textarea");
     if (!box) return;
-    var text = stem.getAttribute("data-stem").replace(/\s*…\s*$/, " ");
-    box.value = box.value ? box.value.replace(/\s*$/, " ") + text : text;
+    var inserted = stemWithGaps(stem.getAttribute("data-stem"));
+    var before = box.value ? box.value.replace(/\s*$/, " ") : "";
+    box.value = before + inserted.text;
     box.focus();
-    box.setSelectionRange(box.value.length, box.value.length);
+    box.setSelectionRange(before.length + inserted.caret, before.length + inserted.caret);
     box.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
