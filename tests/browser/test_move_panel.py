@@ -301,7 +301,7 @@ def test_a_stem_waits_for_words_in_its_first_gap_and_sends_no_ellipsis(page_as, 
 
 
 def test_a_stem_in_spanish_keeps_its_question_after_the_gap(page_as, pair, alex, sam):
-    # The Parent–Child step's stem has its gap in the middle: "Soy tu … ¿Cómo era vivir conmigo?"
+    # The Parent-Child step's stem has its gap in the middle: "Soy tu … ¿Cómo era vivir conmigo?"
     dialogue = services.dialogue_start(user=alex, kind="parent_child", topic="Growing up")
     move(dialogue, sam, "accept_now")
     move(dialogue, alex, "name_caregiver", text="Mamá")
