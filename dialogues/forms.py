@@ -24,19 +24,21 @@ class StartDialogueForm(forms.Form):
         max_length=MAX_TOPIC,
         label=_("What would you like to talk about?"),
         help_text=_("One short sentence, about one topic. Your partner sees it when you ask."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "aria-describedby": "topic-help"}),
         error_messages={"required": _("Please name the topic in a short sentence.")},
     )
 
     def kinds(self) -> list[tuple[Any, str, protocol.KindInfo]]:
         """Each kind's radio button, the id of its description and the kind as the protocol
         describes it (its plain description, when to choose it, whether a therapist should be
-        there), which the button is described by."""
+        there). The button is described by when to choose it (shown beside it) and by the
+        whole description (behind a disclosure)."""
         choices = []
         for choice in self["kind"]:
             value = str(choice.data["value"])
             description_id = f"kind-{value}-description"
-            choice.data["attrs"] = {**choice.data["attrs"], "aria-describedby": description_id}
+            described_by = f"kind-{value}-for {description_id}"
+            choice.data["attrs"] = {**choice.data["attrs"], "aria-describedby": described_by}
             choices.append((choice, description_id, protocol.KINDS[protocol.Kind(value)]))
         return choices
 
