@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dialogues import protocol
-from dialogues.forms import StartDialogueForm
+from dialogues.forms import StartDialogueForm, clock_time, move_payload
 from dialogues.models import DialogueSession
 
 
@@ -62,3 +62,31 @@ def test_the_parent_child_dialogue_says_it_is_best_with_a_therapist(client_as, p
         "Best with your therapist present"
         not in body.split('id="kind-exits-description">')[1].split("</dd>")[0]
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("20:00", "20:00"),
+        (" 20.00 ", "20:00"),
+        ("20h", "20:00"),
+        ("20h30", "20:30"),
+        ("2000", "20:00"),
+        ("830", "08:30"),
+        ("8", "08:00"),
+        ("8:30 pm", "20:30"),
+        ("12am", "00:00"),
+        ("25:00", ""),
+        ("20:75", ""),
+        ("13pm", ""),
+        ("soon", ""),
+    ],
+)
+def test_a_time_of_day_is_read_as_people_type_it_on_the_24_hour_clock(typed, read):
+    assert clock_time(typed) == read
+
+
+def test_a_typed_time_is_never_taken_for_minutes_from_now():
+    assert move_payload({"time_at": "2000", "time": "15"})["time"] == "20:00"
+    assert move_payload({"time_at": "90", "time": "15"})["time"] == "--:--"  # refused, clearly
+    assert move_payload({"time_at": " ", "time": "15"})["time"] == "15"
