@@ -29,7 +29,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from couples import services
 from couples.audit import audit
@@ -192,7 +192,7 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     list_display = [
         "email",
         "display_name",
-        "kind",
+        "kind_shown",
         "is_verified",
         "is_active",
         "is_staff",
@@ -219,6 +219,16 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
         (gettext_lazy("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     actions = ["deactivate", "reactivate", "verify_therapists", "unverify_therapists"]
+
+    @admin.display(description=gettext_lazy("Kind"), ordering="kind")
+    def kind_shown(self, obj: User) -> str:
+        """What the account is: an admin or staff account says so (its `kind` field keeps its
+        default, "partner", which it is not)."""
+        if obj.is_superuser:
+            return pgettext("kind of account", "Admin")
+        if obj.is_staff:
+            return pgettext("kind of account", "Staff")
+        return obj.get_kind_display()
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,19 +25,21 @@ class StartDialogueForm(forms.Form):
         max_length=MAX_TOPIC,
         label=_("What would you like to talk about?"),
         help_text=_("One short sentence, about one topic. Your partner sees it when you ask."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "aria-describedby": "topic-help"}),
         error_messages={"required": _("Please name the topic in a short sentence.")},
     )
 
     def kinds(self) -> list[tuple[Any, str, protocol.KindInfo]]:
         """Each kind's radio button, the id of its description and the kind as the protocol
         describes it (its plain description, when to choose it, whether a therapist should be
-        there), which the button is described by."""
+        there). The button is described by when to choose it (shown beside it) and by the
+        whole description (behind a disclosure)."""
         choices = []
         for choice in self["kind"]:
             value = str(choice.data["value"])
             description_id = f"kind-{value}-description"
-            choice.data["attrs"] = {**choice.data["attrs"], "aria-describedby": description_id}
+            described_by = f"kind-{value}-for {description_id}"
+            choice.data["attrs"] = {**choice.data["attrs"], "aria-describedby": described_by}
             choices.append((choice, description_id, protocol.KINDS[protocol.Kind(value)]))
         return choices
 
@@ -62,11 +65,39 @@ def move_payload(data: Mapping[str, Any]) -> dict[str, object]:
                 payload[name] = values
         elif name in data:
             payload[name] = data.get(name)
-    # An appointment at a time of day ("20:00") wins over the suggestions beside it.
+    # An appointment at a time of day ("20:00") wins over the suggestions beside it. A time
+    # that can't be read goes on as one (never as bare digits, which mean minutes from now):
+    # the service refuses it with its clear message.
     at = data.get("time_at")
     if isinstance(at, str) and at.strip():
-        payload["time"] = at.strip()
+        payload["time"] = clock_time(at) or "--:--"
     return payload
+
+
+_CLOCK = re.compile(r"(\d{1,2})(?:[:.h](\d{2})?)?|(\d{1,2})(\d{2})")
+
+
+def clock_time(value: str) -> str:
+    """A time of day as people type it ("20:00", "20.00", "20h", "2000", "830", "8:30 pm")
+    as "HH:MM" on the 24-hour clock; "" when it isn't one."""
+    text = value.strip().lower().replace(" ", "")
+    half = ""
+    for mark in ("a.m.", "p.m.", "am", "pm"):
+        if text.endswith(mark):
+            half, text = mark[0], text[: -len(mark)]
+            break
+    match = _CLOCK.fullmatch(text)
+    if match is None:
+        return ""
+    hour = int(match.group(1) or match.group(3))
+    minute = int(match.group(2) or match.group(4) or 0)
+    if half:
+        if not 1 <= hour <= 12:
+            return ""
+        hour = hour % 12 + (12 if half == "p" else 0)
+    if hour > 23 or minute > 59:
+        return ""
+    return f"{hour:02d}:{minute:02d}"
 
 
 def posted_at(data: Mapping[str, Any]) -> int | None:

@@ -295,8 +295,9 @@ def heard_sparkline(*, couple: Couple, partners: list[User]) -> tuple[str, str]:
     # Translators: between the ratings of a list ("2.5, 4.5"); "; " where "," marks decimals.
     words = pgettext("list of numbers", ", ").join(floatformat(m, -1) for m in means)
     sentence = ngettext(
-        "Felt heard, last dialogue (mean of 5): %(ratings)s.",
-        "Felt heard, last %(count)s dialogues (mean of 5): %(ratings)s.",
+        # Translators: each rating is the mean of both partners' closing ratings, from 1 to 5.
+        "Felt heard in the last dialogue: %(ratings)s of 5.",
+        "Felt heard in the last %(count)s dialogues, each out of 5: %(ratings)s.",
         len(means),
     ) % {"count": len(means), "ratings": words}
     return charts.sparkline(means), sentence

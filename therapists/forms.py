@@ -248,7 +248,16 @@ class BookingForm(forms.Form):
     )
     time = forms.TimeField(
         label=gettext_lazy("Time"),
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        # Our own 24-hour field: a browser's <input type=time> shows "--:-- --" (12-hour) by
+        # its own locale, whatever the page's language.
+        widget=forms.TimeInput(
+            attrs={
+                "placeholder": pgettext_lazy("time format", "hh:mm"),
+                "autocomplete": "off",
+                "maxlength": 8,
+            },
+            format="%H:%M",
+        ),
         error_messages={
             "required": gettext_lazy("Please choose a time."),
             "invalid": gettext_lazy("Please enter a time like 18:00."),
@@ -266,7 +275,9 @@ class BookingForm(forms.Form):
     def __init__(self, *args, zone_name: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if zone_name:
-            self.fields["time"].help_text = _("Your time (%(zone)s).") % {"zone": zone_name}
+            self.fields["time"].help_text = _("24-hour clock, your time (%(zone)s).") % {
+                "zone": zone_name
+            }
         prefix = f"{self.prefix}-" if self.prefix else ""
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("id", f"{prefix}book-{name}")

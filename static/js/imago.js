@@ -20,16 +20,36 @@
   });
 
   // --- sentence stems: put the stem into the text box of its own form --------------------
+  // A stem's "…" marks where the person writes ("When …, I feel …"): the gaps go in empty,
+  // never as a character they would have to delete, and the cursor waits in the first one.
+  var GAP = /\s*(?:\u2026|\.\.\.)\s*/;
+  function stemWithGaps(stem) {
+    var parts = stem.split(GAP);
+    var text = "";
+    var caret = -1;
+    parts.forEach(function (part, i) {
+      if (i > 0) {
+        // A gap: a space before it (after the words that lead to it), none before punctuation.
+        if (text && !/\s$/.test(text)) text += " ";
+        if (caret === -1) caret = text.length;
+        if (part && !/^[,.;:!?)\u00bb\u201d]/.test(part)) part = " " + part;
+      }
+      text += part;
+    });
+    if (caret === -1) caret = text.length; // no gap: carry on after the stem
+    return { text: text, caret: caret };
+  }
   document.addEventListener("click", function (event) {
     var stem = event.target.closest("[data-stem]");
     if (!stem) return;
     var form = stem.closest("form");
     var box = form && form.querySelector("textarea");
     if (!box) return;
-    var text = stem.getAttribute("data-stem").replace(/\s*…\s*$/, " ");
-    box.value = box.value ? box.value.replace(/\s*$/, " ") + text : text;
+    var inserted = stemWithGaps(stem.getAttribute("data-stem"));
+    var before = box.value ? box.value.replace(/\s*$/, " ") : "";
+    box.value = before + inserted.text;
     box.focus();
-    box.setSelectionRange(box.value.length, box.value.length);
+    box.setSelectionRange(before.length + inserted.caret, before.length + inserted.caret);
     box.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
@@ -102,7 +122,7 @@
     event.preventDefault();
     form.setAttribute("data-pending", "");
     form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
-    pendingDrafts = Array.prototype.map.call(form.querySelectorAll("[data-draft]"), function (el) { return el.id; });
+    pendingDrafts = Array.prototype.map.call(form.querySelectorAll("[data-draft]"), draftKey);
     socket.send(JSON.stringify(formValues(form)), form);
   });
   var pendingDrafts = [];
@@ -110,9 +130,7 @@
     // The move went through once its form is gone and no refusal took its place.
     if (!pendingDrafts.length || document.querySelector("form[data-pending]")) return;
     if (document.querySelector("#move-panel [role=alert]")) { pendingDrafts = []; return; }
-    pendingDrafts.forEach(function (id) {
-      try { sessionStorage.removeItem(DRAFT + id); } catch (e) { /* storage off */ }
-    });
+    pendingDrafts.forEach(forgetDraft);
     pendingDrafts = [];
   }
   function releasePendingForms() {
@@ -171,23 +189,76 @@
     }
   });
 
-  // --- drafts: what a person is writing survives pushes, reconnects and reloads ---------
-  // Field ids include the step's turn number, so a draft never leaks into a later step.
+  // --- drafts: what a person is writing survives pushes, reconnects, reloads and a closed tab --
+  // Kept on this device only (localStorage), under the signed-in person's id, the page's
+  // dialogue and the field (whose id includes the step's turn number, so a draft never leaks
+  // into a later step). Gone once sent, at log-out, after a week, and whenever someone else
+  // signs in on this device: a shared computer never shows one person's words to the next.
   var DRAFT = "imago-draft:";
+  var DRAFT_DAYS = 7;
+  function draftOwner() {
+    var meta = document.querySelector("meta[name=imago-drafts]");
+    return meta ? meta.getAttribute("content") : "";
+  }
+  function draftKey(el) {
+    var scope = el.closest("[data-draft-scope]");
+    return DRAFT + draftOwner() + ":" + (scope ? scope.getAttribute("data-draft-scope") + ":" : "") + el.id;
+  }
+  function storeDraft(el, value) {
+    if (!draftOwner()) return;
+    try { localStorage.setItem(draftKey(el), JSON.stringify({ at: Date.now(), value: value })); } catch (e) { /* storage off */ }
+  }
+  function readDraft(el) {
+    if (!draftOwner()) return null;
+    try {
+      var kept = JSON.parse(localStorage.getItem(draftKey(el)) || "null");
+      return kept && Object.prototype.hasOwnProperty.call(kept, "value") ? kept.value : null;
+    } catch (e) { return null; }
+  }
+  function forgetDraft(key) {
+    try { localStorage.removeItem(key); } catch (e) { /* storage off */ }
+  }
+  function draftKeys() {
+    var keys = [];
+    try {
+      for (var i = 0; i < localStorage.length; i++) {
+        var key = localStorage.key(i);
+        if (key && key.indexOf(DRAFT) === 0) keys.push(key);
+      }
+    } catch (e) { /* storage off */ }
+    return keys;
+  }
+  function forgetAllDrafts() { draftKeys().forEach(forgetDraft); }
+  (function tidyDrafts() {
+    var owner = draftOwner();
+    if (!owner) return; // signed out: theirs wait for them (keyed by their id), unread
+    var oldest = Date.now() - DRAFT_DAYS * 24 * 3600 * 1000;
+    draftKeys().forEach(function (key) {
+      var kept = null;
+      try { kept = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { kept = null; }
+      if (key.indexOf(DRAFT + owner + ":") !== 0 || !kept || !(kept.at > oldest)) forgetDraft(key);
+    });
+  })();
+  document.addEventListener("submit", function (event) {
+    var meta = document.querySelector("meta[name=imago-drafts]");
+    var logout = meta && meta.getAttribute("data-logout");
+    var form = event.target;
+    if (!logout || !form.getAttribute) return;
+    var action = new URL(form.getAttribute("action") || window.location.href, window.location.href);
+    if (action.pathname === logout) forgetAllDrafts();
+  }, true);
   function saveDraft(el) {
-    try { sessionStorage.setItem(DRAFT + el.id, el.value); } catch (e) { /* storage off */ }
+    storeDraft(el, el.value);
   }
   // Ticked feelings are a draft too: a push or a snapshot that redraws the panel between two
   // ticks must not forget the first one (nor which words the sentence holds).
   function saveFeelings(set) {
     var ticked = Array.prototype.map.call(set.querySelectorAll("input[name=feelings]:checked"), function (b) { return b.value; });
-    var state = { ticked: ticked, words: set.imagoWords || [], text: set.getAttribute("data-feelings-text") || "" };
-    try { sessionStorage.setItem(DRAFT + set.id, JSON.stringify(state)); } catch (e) { /* storage off */ }
+    storeDraft(set, { ticked: ticked, words: set.imagoWords || [], text: set.getAttribute("data-feelings-text") || "" });
   }
   function restoreFeelings(set) {
     if (set.imagoWords) return; // ticked here already, not redrawn since
-    var state = null;
-    try { state = JSON.parse(sessionStorage.getItem(DRAFT + set.id) || "null"); } catch (e) { state = null; }
+    var state = readDraft(set);
     if (!state || !Array.isArray(state.ticked)) return;
     set.querySelectorAll("input[name=feelings]").forEach(function (b) { b.checked = state.ticked.indexOf(b.value) !== -1; });
     set.imagoWords = Array.isArray(state.words) ? state.words.filter(function (w) { return typeof w === "string"; }) : [];
@@ -197,15 +268,12 @@
     document.querySelectorAll("[data-draft]").forEach(function (el) {
       if (el.matches("fieldset")) { restoreFeelings(el); return; }
       if (el.value) return;
-      var v = null;
-      try { v = sessionStorage.getItem(DRAFT + el.id); } catch (e) { /* storage off */ }
-      if (v) { el.value = v; if (el.matches("textarea[data-typing]")) showHints(el); }
+      var v = readDraft(el);
+      if (typeof v === "string" && v) { el.value = v; if (el.matches("textarea[data-typing]")) showHints(el); }
     });
   }
   function clearDrafts(form) {
-    form.querySelectorAll("[data-draft]").forEach(function (el) {
-      try { sessionStorage.removeItem(DRAFT + el.id); } catch (e) { /* storage off */ }
-    });
+    form.querySelectorAll("[data-draft]").forEach(function (el) { forgetDraft(draftKey(el)); });
   }
   document.addEventListener("input", function (event) {
     if (event.target.matches && event.target.matches("[data-draft]")) saveDraft(event.target);

@@ -496,3 +496,42 @@ def test_the_two_factor_pages_are_accessible_and_fit(live_server_url, browser, t
         checker.close()
     findings += checker.findings
     assert not findings, report(findings)
+
+
+CUT_TABLES_JS = """() => [...document.querySelectorAll('.table-scroll')]
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => (e.querySelector('caption') || e).textContent.trim())"""
+
+
+@pytest.mark.browser
+def test_progress_with_data_and_a_finished_console_are_accessible(
+    live_server_url, browser, transactional_db
+):
+    """The progress page's tables with rows in them (wide ones scroll inside their own box,
+    which the keyboard can reach; at 1280 px none is cut), for the partner and the therapist,
+    and the console of a finished dialogue, whose transcript scrolls on its own."""
+    from tests.practice.test_progress import appreciation_dialogue, closed_dialogue
+
+    world = make_world()
+    sam = User.objects.get(email="sam@example.com")
+    dialogue_services.session_end(session_public_id=world.live.public_id, user=world.alex)
+    finished = closed_dialogue(world.alex, sam, (3, 5))
+    closed_dialogue(world.alex, sam, (4, 4))
+    appreciation_dialogue(world.alex, sam)
+    findings: list[Finding] = []
+    for role, path in (
+        ("partner", reverse("practice:progress")),
+        ("therapist", reverse("therapists:couple_progress", args=[world.couple_public_id])),
+        ("therapist", reverse("therapists:console", args=[finished.public_id])),
+    ):
+        checker = Checker(browser, live_server_url, person_for(role, world), role)
+        try:
+            checker.visit(path)
+            checker.watched.set_viewport_size({"width": 1280, "height": 800})
+            cut = checker.watched.evaluate(CUT_TABLES_JS)
+            if cut:
+                findings.append(Finding(role, 1280, path, f"tables cut off: {cut}"))
+        finally:
+            checker.close()
+        findings += checker.findings
+    assert not findings, report(findings)

@@ -86,3 +86,26 @@ def test_tonight_at_8_is_scheduled_live_and_opens_for_both(
     expect(a.locator("#move-panel textarea")).to_be_visible()
     expect(s.locator("#move-panel")).to_contain_text("Alex is writing")
     expect(a.locator("#transcript")).to_contain_text("The appointed time came")
+
+
+def test_the_time_field_is_24_hour_in_spanish_and_reads_a_time_typed_without_a_colon(
+    dialogue, sam, page_as, server_clock, artifacts_dir
+):
+    # A browser's own time field showed "--:-- --" (12-hour, by the browser's locale), even
+    # on a Spanish page.
+    User.objects.filter(pk=sam.pk).update(time_zone="Europe/Madrid", language="es")
+    now = datetime.now(ZoneInfo("Europe/Madrid")).replace(
+        hour=19, minute=0, second=0, microsecond=0
+    )
+    server_clock(now)
+    s = page_as(sam, viewport="phone")
+    s.goto(f"/dialogues/{dialogue.public_id}/")
+    expect(s.locator("#connection[data-state=open]")).to_have_count(1)
+    field = s.locator("#move-panel input[name=time_at]")
+    expect(field).to_have_attribute("type", "text")
+    expect(field).to_have_attribute("placeholder", "hh:mm")
+    expect(s.locator("#move-panel .appointment-time")).to_contain_text("reloj de 24 horas")
+    s.locator("#move-panel .appointment-time").screenshot(path=artifacts_dir / "time-es-375.png")
+    field.fill("2030")
+    s.get_by_role("button", name="Proponer otra hora").click()
+    expect(s.locator("#move-panel")).to_contain_text("20:30")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from couples.models import User
 from dialogues import services
 from therapists import services as therapist_services
 
@@ -121,3 +122,20 @@ def test_the_console_keeps_its_controls_in_view_beside_a_long_transcript(
     expect(t.locator("#rewind-step")).to_have_value("")
     assert errors == []
     assert t.evaluate("window.cspBlocked") == []
+
+
+def test_the_console_fits_a_phone_in_spanish_with_long_names(
+    link, dialogue, alex, sam, therapist, page_as, artifacts_dir
+):
+    # Spanish labels are longer ("Los dos miembros de la pareja"), and so are some names: the
+    # coach's "To" choices and the rewind's steps wrap or narrow, never widen the page.
+    a_dozen_turns(dialogue, alex, sam, therapist)
+    User.objects.filter(pk=therapist.pk).update(language="es")
+    User.objects.filter(pk=alex.pk).update(display_name="Alexandrina-Maximiliana")
+    User.objects.filter(pk=sam.pk).update(display_name="Samuel-Bartholomew")
+    t = page_as(therapist, viewport="phone")
+    t.goto(f"/therapist/dialogues/{dialogue.public_id}/")
+    expect(t.locator("#connection")).to_have_attribute("data-state", "open")
+    expect(t.locator(".coach-to label")).to_have_count(3)
+    t.screenshot(path=artifacts_dir / "console-375-es.png", full_page=True)
+    assert t.evaluate("document.scrollingElement.scrollWidth") <= 375

@@ -204,7 +204,7 @@ def test_a_therapist_starts_a_parent_child_dialogue_from_their_page(
 def test_the_start_page_suggests_the_warm_up_the_first_time(pair, alex, page_as, artifacts_dir):
     a = page_as(alex)
     a.goto("/dialogues/new/")
-    expect(a.locator(".kind-suggestion")).to_contain_text("Appreciation warm-up")
+    expect(a.locator(".kind-choice", has_text="Suggested")).to_contain_text("Appreciation warm-up")
     expect(a.get_by_label("Appreciation warm-up")).to_be_checked()
     expect(a.locator("#kind-parent_child-description")).to_contain_text(
         "Best with your therapist present"
@@ -250,3 +250,25 @@ def test_a_reflection_shared_and_an_exit_closed_in_two_browsers(
     expect(a.locator("#home-practice")).to_have_count(0)  # Alex is on the exits page
     a.goto("/")
     expect(a.locator("article.agreement")).to_contain_text("Thank you for bedtime.")
+
+
+def test_the_start_page_is_short_on_a_phone_with_each_name_beside_its_button(
+    pair, alex, page_as, artifacts_dir
+):
+    # It was 2,770 px tall at 375 px (the rules, the check-in and each kind described twice),
+    # and the suggested kind's name wrapped below its button.
+    a = page_as(alex, viewport="phone")
+    a.goto("/dialogues/new/")
+    assert a.evaluate("document.scrollingElement.scrollHeight") < 2770 / 2
+    for row in a.locator(".kind-choice").all():
+        radio = row.locator("input[type=radio]").bounding_box()
+        label = row.locator("label").bounding_box()
+        assert radio and label
+        assert label["x"] >= radio["x"] + radio["width"]  # beside it, not under it
+        assert label["y"] < radio["y"] + radio["height"]
+    # The rules and the kinds' whole descriptions are one tap away.
+    a.get_by_text("Ground rules").click()
+    expect(a.get_by_text("Either of you can call a time-out at any moment.")).to_be_visible()
+    a.get_by_text("What happens in each kind").click()
+    expect(a.locator("#kind-parent_child-description")).to_be_visible()
+    a.screenshot(path=artifacts_dir / "start-375-open.png", full_page=True)

@@ -6,6 +6,7 @@ every move."""
 import pytest
 from playwright.sync_api import expect
 
+from couples.models import User
 from dialogues import services
 from tests.browser.test_dialogue import act
 from tests.helpers import round_moves
@@ -276,3 +277,42 @@ def test_focus_goes_on_after_every_move_and_each_new_turn_is_heard_once(
     assert focused(a).endswith("-send-text")
     # The mover hears nothing about their own step.
     expect(a.locator("#announcer")).to_have_text("")
+
+
+def sent_text(dialogue) -> str:
+    return dialogue.turns.order_by("-seq").first().text
+
+
+def test_a_stem_waits_for_words_in_its_first_gap_and_sends_no_ellipsis(page_as, dialogue, sam):
+    move(dialogue, sam, "accept_now")
+    a = page_as(dialogue.partner_a, viewport="phone")
+    a.goto(f"/dialogues/{dialogue.public_id}/")
+    a.locator('#connection[data-state="open"]').wait_for()
+    form = a.locator("#move-panel form.move-form").filter(has=a.locator("textarea"))
+    form.get_by_role("button", name="When …, I feel …").click()
+    expect(form.locator("textarea")).to_be_focused()
+    a.keyboard.type("you work late on Sundays")
+    a.keyboard.press("ControlOrMeta+End")  # the end of the text, not of the line
+    a.keyboard.type("alone.")
+    expect(form.locator("textarea")).to_have_value("When you work late on Sundays, I feel alone.")
+    form.locator("button[type=submit]").click()
+    expect(a.locator("#transcript")).to_contain_text("I feel alone.")
+    assert sent_text(dialogue) == "When you work late on Sundays, I feel alone."
+
+
+def test_a_stem_in_spanish_keeps_its_question_after_the_gap(page_as, pair, alex, sam):
+    # The Parent-Child step's stem has its gap in the middle: "Soy tu … ¿Cómo era vivir conmigo?"
+    dialogue = services.dialogue_start(user=alex, kind="parent_child", topic="Growing up")
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "name_caregiver", text="Mamá")
+    User.objects.filter(pk=sam.pk).update(language="es")
+    s = page_as(sam)
+    s.goto(f"/dialogues/{dialogue.public_id}/")
+    s.locator('#connection[data-state="open"]').wait_for()
+    form = s.locator("#move-panel form.move-form").filter(has=s.locator("textarea"))
+    form.get_by_role("button", name="Soy tu … ¿Cómo era vivir conmigo?").click()
+    s.keyboard.type("madre.")
+    expect(form.locator("textarea")).to_have_value("Soy tu madre. ¿Cómo era vivir conmigo?")
+    form.locator("button[type=submit]").click()
+    expect(s.locator("#transcript")).to_contain_text("Soy tu madre.")
+    assert sent_text(dialogue) == "Soy tu madre. ¿Cómo era vivir conmigo?"

@@ -70,6 +70,7 @@ def test_two_partners_screening_gate_checkin_and_time_out(alex, sam, page_as, ar
 
     # Alex is running hot: the cooling path is offered first, and "Start anyway" works.
     a.get_by_role("link", name="Start a dialogue").click()
+    a.get_by_text("Ground rules").click()  # behind a disclosure, one tap away
     expect(a.get_by_text("Either of you can call a time-out at any moment.")).to_be_visible()
     a.get_by_label("Tired").check()
     a.locator("label.rate", has_text=re.compile(r"^\s*9\s*$")).click()

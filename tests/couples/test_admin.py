@@ -62,6 +62,21 @@ def test_it_lists_users_with_their_last_login(root, alex, client_as):
     assert "alex@example.com" in body and "Last login" in body
 
 
+def test_the_list_says_admin_or_staff_rather_than_partner_for_those_accounts(
+    root, alex, staff, superuser
+):
+    response = root.get(USERS)
+    kinds = {
+        row.email: response.context["cl"].model_admin.kind_shown(row)
+        for row in response.context["cl"].result_list
+    }
+    assert kinds[superuser.email] == "Admin"
+    assert kinds[staff.email] == "Staff"
+    assert kinds[alex.email] == "Partner"
+    body = response.content.decode()
+    assert '<td class="field-kind_shown">Admin</td>' in body
+
+
 @pytest.mark.parametrize(
     "query,shown,hidden",
     [

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dialogues import protocol
-from dialogues.forms import StartDialogueForm
+from dialogues.forms import StartDialogueForm, clock_time, move_payload
 from dialogues.models import DialogueSession
 
 
@@ -19,26 +19,27 @@ def test_each_kind_comes_with_its_description_from_the_protocol():
     for choice, description_id, info in kinds:
         assert info is protocol.KINDS[protocol.Kind(str(choice.data["value"]))]
         assert info.description
-        assert f'aria-describedby="{description_id}"' in choice.tag()
+        assert re.search(rf'aria-describedby="[^"]*\b{description_id}\b', choice.tag())
 
 
 @pytest.mark.django_db
 def test_the_start_page_describes_each_kind_beside_its_button(client_as, pair):
     body = html.unescape(client_as("alex").get(reverse("dialogues:new")).content.decode())
     for kind, info in protocol.KINDS.items():
-        described = re.search(rf'aria-describedby="kind-{kind.value}-description"', body)
-        assert described, kind
+        described = f'aria-describedby="kind-{kind.value}-for kind-{kind.value}-description"'
+        assert described in body, kind
         assert f'id="kind-{kind.value}-description">{info.description}' in body
-        assert f"For {info.suggested_for}: {info.title}" in body
-        title = re.escape(str(info.title))
-        assert re.search(rf">{title}( <span class=\"badge\">Suggested</span>)?</label>", body)
+        suggested_for = re.escape(f"For {info.suggested_for}</span>")
+        badge = re.escape('<span class="badge">Suggested</span> ')
+        assert re.search(rf'id="kind-{kind.value}-for">({badge})?{suggested_for}', body), kind
+        assert f">{info.title}</label>" in body
 
 
 @pytest.mark.django_db
 def test_the_first_time_the_warm_up_is_suggested_and_chosen(client_as, pair):
     body = html.unescape(client_as("alex").get(reverse("dialogues:new")).content.decode())
-    warm_up = protocol.KINDS[protocol.Kind.WARM_UP]
-    assert f"We suggest the <strong>{warm_up.title}</strong> for your first time" in body
+    assert 'id="kind-warm_up-for"><span class="badge">Suggested</span>' in body
+    assert body.count('class="badge"') == 1
     assert re.search(r'<input[^>]*value="warm_up"[^>]*checked', body)
 
 
@@ -47,16 +48,45 @@ def test_once_a_dialogue_is_completed_the_intentional_dialogue_is_suggested(clie
     dialogue.status = DialogueSession.Status.COMPLETED
     dialogue.save(update_fields=["status"])
     body = html.unescape(client_as("alex").get(reverse("dialogues:new")).content.decode())
-    assert "We suggest the <strong>Intentional Dialogue</strong>" in body
+    assert 'id="kind-intentional-for"><span class="badge">Suggested</span>' in body
+    assert body.count('class="badge"') == 1
     assert re.search(r'<input[^>]*value="intentional"[^>]*checked', body)
 
 
 @pytest.mark.django_db
 def test_the_parent_child_dialogue_says_it_is_best_with_a_therapist(client_as, pair):
     body = html.unescape(client_as("alex").get(reverse("dialogues:new")).content.decode())
-    description = body.split('id="kind-parent_child-description">', 1)[1].split("</span>", 1)[0]
+    description = body.split('id="kind-parent_child-description">', 1)[1].split("</dd>", 1)[0]
     assert "Best with your therapist present" in description
     assert (
         "Best with your therapist present"
-        not in body.split('id="kind-exits-description">')[1].split("</span>")[0]
+        not in body.split('id="kind-exits-description">')[1].split("</dd>")[0]
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("20:00", "20:00"),
+        (" 20.00 ", "20:00"),
+        ("20h", "20:00"),
+        ("20h30", "20:30"),
+        ("2000", "20:00"),
+        ("830", "08:30"),
+        ("8", "08:00"),
+        ("8:30 pm", "20:30"),
+        ("12am", "00:00"),
+        ("25:00", ""),
+        ("20:75", ""),
+        ("13pm", ""),
+        ("soon", ""),
+    ],
+)
+def test_a_time_of_day_is_read_as_people_type_it_on_the_24_hour_clock(typed, read):
+    assert clock_time(typed) == read
+
+
+def test_a_typed_time_is_never_taken_for_minutes_from_now():
+    assert move_payload({"time_at": "2000", "time": "15"})["time"] == "20:00"
+    assert move_payload({"time_at": "90", "time": "15"})["time"] == "--:--"  # refused, clearly
+    assert move_payload({"time_at": " ", "time": "15"})["time"] == "15"

@@ -130,19 +130,19 @@ def test_the_therapists_sparkline_sentence_is_spanish_with_spanish_decimals(
     closed_dialogue(alex, sam, (2, 3))
     closed_dialogue(alex, sam, (4, 5))
     page = client_as("therapist").get("/therapist/").content.decode()
-    assert "Escucha percibida, últimos 2 diálogos (media sobre 5): 2,5; 4,5." in page
+    assert "Escucha percibida en los últimos 2 diálogos, cada uno sobre 5: 2,5; 4,5." in page
 
 
 def test_the_sparkline_sentence_counts_one_dialogue():
     with translation.override("es"):
         assert (
             translation.ngettext(
-                "Felt heard, last dialogue (mean of 5): %(ratings)s.",
-                "Felt heard, last %(count)s dialogues (mean of 5): %(ratings)s.",
+                "Felt heard in the last dialogue: %(ratings)s of 5.",
+                "Felt heard in the last %(count)s dialogues, each out of 5: %(ratings)s.",
                 1,
             )
             % {"count": 1, "ratings": "4"}
-            == "Escucha percibida, último diálogo (media sobre 5): 4."
+            == "Escucha percibida en el último diálogo: 4 de 5."
         )
 
 
@@ -209,7 +209,7 @@ def test_an_erasure_note_is_shown_in_the_viewers_language(client_as, alex, sam, 
 def test_what_a_partner_wrote_is_shown_as_written(client_as, pair, alex, sam_shared):
     speaks_spanish(alex)
     text = text_of(client_as("alex").get("/between/caring/"))
-    assert f"Sam siente tu cariño cuando … {SAM_ITEM}" in text
+    assert "Sam siente tu cariño cuando:" in text and f"«{SAM_ITEM}»" in text
 
 
 def test_the_reflection_shares_and_its_questions_follow_the_readers_language(

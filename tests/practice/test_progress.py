@@ -130,7 +130,15 @@ def test_the_dashboard_shows_a_sparkline_of_felt_heard(client_as, pair, link, al
     closed_dialogue(alex, sam, (4, 5))
     page = client_as("therapist").get("/therapist/").content.decode()
     assert 'class="sparkline"' in page
-    assert "Felt heard, last 2 dialogues (mean of 5): 2.5, 4.5." in page
+    assert "Felt heard in the last 2 dialogues, each out of 5: 2.5, 4.5." in page
+
+
+def test_the_sparkline_sentence_for_one_dialogue_reads_as_a_rating_of_5(
+    client_as, pair, link, alex, sam
+):
+    closed_dialogue(alex, sam, (4, 5))
+    page = client_as("therapist").get("/therapist/").content.decode()
+    assert "Felt heard in the last dialogue: 4.5 of 5." in page
 
 
 def test_charts_scale_and_skip_missing_values():

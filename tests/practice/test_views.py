@@ -517,3 +517,12 @@ def test_the_exits_page_offers_an_exits_dialogue(client_as, pair, alex_exit):
     assert 'href="/dialogues/new/?kind=exits"' in page
     start = client_as("alex").get("/dialogues/new/?kind=exits").content.decode()
     assert re.search(r'<input[^>]*value="exits"[^>]*checked', start)
+
+
+def test_the_partners_list_quotes_their_words_after_one_lead_line(client_as, sam_shared):
+    # Sam wrote "… bring me tea" to finish "I feel loved when you …": Alex reads Sam's words
+    # quoted, after "Sam feels loved when you:", not run into a sentence in another person.
+    page = text_of(client_as("alex").get("/between/caring/"))
+    assert "Sam feels loved when you:" in page
+    assert f"“{SAM_ITEM}”" in page
+    assert "feels loved when you …" not in page
