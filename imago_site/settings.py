@@ -294,6 +294,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Imago"
 # TOTP secrets and recovery-code seeds are stored encrypted with FIELD_ENCRYPTION_KEYS.
 MFA_ADAPTER = "couples.mfa.EncryptingMFAAdapter"
+# The set-up page keeps showing the secret it first showed until it is turned on.
+MFA_FORMS = {"activate_totp": "couples.mfa.ActivateTOTPForm"}
 # Signed-in devices (allauth's user sessions): ending one closes its live sockets.
 USERSESSIONS_ADAPTER = "couples.adapter.UserSessionsAdapter"
 USERSESSIONS_TRACK_ACTIVITY = False  # no write on every request; a device shows when it signed in
