@@ -361,7 +361,9 @@ SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every re
 # Languages: English (the source, British spelling and dates) and one more for each catalogue
 # in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages` (README).
 LANGUAGE_CODE = "en-gb"
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The second: allauth's own words as our pages say them (sentence case, "Log in"; and in
+# Spanish, "tú"), overriding allauth's catalogues (locale_allauth/en/LC_MESSAGES/django.po).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_allauth"]
 
 
 def _languages() -> list[tuple[str, str]]:
