@@ -71,8 +71,8 @@ class FacilitatorConsumer(DialogueConsumer):
         return {"session": session, "partners": partners, "snapshot": snapshot}
 
     def _snapshot_read(self) -> push.Rendered | None:
-        """A snapshot asked for on an open console (a gap, a reconnect of the layer): the
-        whole transcript again, so a read of its own, audited as the first one was."""
+        """A snapshot asked for on an open console (its page saw a gap): the whole transcript
+        delivered again, so a read of its own, audited as the first one was."""
         session = dialogue_selectors.dialogue_for_viewer(
             public_id=self.public_id, user=self.user, role=FACILITATOR
         )
