@@ -18,7 +18,8 @@ language its sign-up page was in (`save_user`), so its first emails are in it.
 Two more: whoever opened a partner's invitation before signing up or logging in comes straight
 back to it, however they reached the form (the invitation's own buttons carry `?next=`, the
 header's links don't); and a log-in a moment ago counts as the recent password allauth asks
-for before two-factor set-up, so a therapist isn't asked for it twice in a row.
+for before two-factor set-up, so a therapist isn't asked for it twice in a row (only for the
+set-up: turning it off always asks again).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from django.utils import translation
 
 from couples import languages, selectors, services, session_limits
 from imago_site import live
+
+# Pages that remove a second factor: they ask for a reauthentication however recent the log-in.
+REMOVING_A_FACTOR = frozenset({"mfa_deactivate_totp"})
 
 # An invitation opened before signing up or logging in (its token, in the session).
 PENDING_INVITATION = "pending_invitation_token"
@@ -135,11 +139,15 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
         # allauth counts only a reauthentication as recent, not the log-in just made: right after
-        # logging in, setting up two-factor would ask for the password a second time.
+        # logging in, setting up two-factor would ask for the password a second time. That
+        # log-in never counts for turning two-factor off: that always asks again.
         if not super().is_reauthentication_required(app=app, **kwargs):
             return False
         request = context.request
-        return request is None or not logged_in_recently(request)
+        if request is None or not logged_in_recently(request):
+            return True
+        match = getattr(request, "resolver_match", None)
+        return match is not None and match.url_name in REMOVING_A_FACTOR
 
 
 class UserSessionsAdapter(DefaultUserSessionsAdapter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from django.db import models
 
@@ -12,8 +13,12 @@ logger = logging.getLogger("imago.audit")
 
 
 def client_ip(request) -> str | None:
+    """The client's address: of an HTTP request, or of a websocket (its ASGI scope)."""
     if request is None:
         return None
+    if isinstance(request, Mapping):  # a socket's scope: (host, port), as the server saw it
+        client = request.get("client")
+        return str(client[0]) if client else None
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -28,7 +33,8 @@ def audit(
 ) -> AuditEvent:
     """Record that `actor` did `action` to `target`. `details`: ids and short codes only.
 
-    `target_type` names the kind of thing when there is no one object (a list of people)."""
+    `target_type` names the kind of thing when there is no one object (a list of people).
+    `request`: the HTTP request, or a socket's ASGI scope (for the client's address)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     target_id = ""

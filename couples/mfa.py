@@ -1,15 +1,25 @@
 """allauth's MFA adapter, encrypting what it stores: TOTP secrets and recovery-code seeds are
 kept in Authenticator.data as Fernet tokens under FIELD_ENCRYPTION_KEYS (couples/encrypted.py),
-through the adapter's own encrypt/decrypt hook."""
+through the adapter's own encrypt/decrypt hook.
+
+And allauth's two-factor set-up form (MFA_FORMS["activate_totp"]), keeping the secret already
+shown until it is turned on."""
 
 from __future__ import annotations
 
-from allauth.mfa.adapter import DefaultMFAAdapter
+from typing import Any
 
-from couples.encrypted import decrypt_str, encrypt_str
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.totp.forms import ActivateTOTPForm as BaseActivateTOTPForm
+
+from couples.encrypted import UnreadableValue, decrypt_str, encrypt_str
 
 # The values in Authenticator.data that allauth passes through encrypt()/decrypt().
 SECRET_KEYS = ("secret", "seed")
+
+# The secret the set-up page shows, until it is turned on: {"user": pk, "secret": Fernet token}.
+PENDING_SECRET = "imago_totp_pending"
 
 
 class EncryptingMFAAdapter(DefaultMFAAdapter):
@@ -18,3 +28,37 @@ class EncryptingMFAAdapter(DefaultMFAAdapter):
 
     def decrypt(self, encrypted_text: str) -> str:
         return decrypt_str(encrypted_text)
+
+
+class ActivateTOTPForm(BaseActivateTOTPForm):
+    """allauth's set-up form, showing the same secret every time until it is turned on.
+
+    allauth makes a new secret on every GET of the set-up page, so anything that loaded it
+    again (a second tab, a reload, a request redirected there in the background) left the QR
+    code on the screen stale and every code typed from it "Incorrect". The secret first shown
+    to this login is kept in its session (encrypted, like a stored one) and used for every
+    page and post after, until two-factor authentication is turned on
+    (couples/signals.py forgets it then) or the login ends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        session = context.request.session
+        pending = session.get(PENDING_SECRET)
+        secret = None
+        if isinstance(pending, dict) and pending.get("user") == self.user.pk:
+            try:
+                secret = decrypt_str(str(pending.get("secret", "")))
+            except UnreadableValue:  # the keys changed meanwhile: show a new one
+                secret = None
+        if secret:
+            self.secret = secret
+        elif not self.is_bound:
+            session[PENDING_SECRET] = {"user": self.user.pk, "secret": encrypt_str(self.secret)}
+
+
+def pending_secret_forget(*, request: Any) -> None:
+    """Two-factor authentication was turned on: the next set-up (after removing it) shows a
+    new secret."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.pop(PENDING_SECRET, None)

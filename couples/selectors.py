@@ -37,6 +37,31 @@ def partner_of(*, user: User, couple: Couple | None = None) -> User | None:
     return None
 
 
+def has_authenticator_app(*, user: User) -> bool:
+    """Whether the person has an authenticator app set up (their second factor)."""
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+
+    if not user.is_authenticated:
+        return False
+    return get_adapter().is_mfa_enabled(user, types=[Authenticator.Type.TOTP])
+
+
+def two_factor_required(*, user: User) -> bool:
+    """Therapists and staff see more than their own data: they log in with a second factor."""
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_therapist", False))
+
+
+def two_factor_missing(*, user: User) -> bool:
+    """The one rule pages and sockets share: someone who must have two-factor authentication
+    and has no authenticator app now reads nothing (pages: imago_site/middleware.py; sockets:
+    dialogues/consumers.py) until they set one up, whether they never had one or just removed
+    it (or staff deleted it, a lost phone's reset). No query for anyone else."""
+    if not user.is_authenticated or not two_factor_required(user=user):
+        return False
+    return not has_authenticator_app(user=user)
+
+
 def two_factor_suggested(*, user: User, partner: User | None) -> bool:
     """Offer two-factor authentication to a partner once they are paired (therapists and staff
     must have it already), until they turn it on or say no thanks."""

@@ -31,7 +31,7 @@ from django.utils.translation import gettext
 
 from couples import session_limits
 from couples.models import User, is_public_id
-from couples.selectors import couple_for
+from couples.selectors import couple_for, two_factor_missing, two_factor_required
 from dialogues import layer_watch, push, selectors, services
 from dialogues.forms import move_payload, posted_at
 from dialogues.reminders import person_sockets_key
@@ -218,8 +218,9 @@ class _Base(AsyncWebsocketConsumer):
                 return
 
     async def _join(self, *groups: str | None) -> bool:
-        """Join the groups, or refuse (close 4429) when this person already holds as many
-        sockets as allowed. True when joined."""
+        """Join the groups, or refuse: close 4429 when this person already holds as many
+        sockets as allowed, 4403 when they lack the second factor they must have. True when
+        joined."""
         self.groups_joined = []
         if not await self._claim():
             await self.close(code=CLOSE_TOO_MANY)
@@ -229,11 +230,24 @@ class _Base(AsyncWebsocketConsumer):
             if group:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
+        if await self._two_factor_missing():
+            await self._leave()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
         layer_watch.register(self)
         await self._mark_live()
         if self._session_deadline is not None and self._session_watch is None:
             self._session_watch = asyncio.ensure_future(self._watch_session())
         return True
+
+    async def _two_factor_missing(self) -> bool:
+        """The pages' rule (`couples.selectors.two_factor_missing`): therapists and staff read
+        nothing without their second factor. Asked once the socket is in the person's own
+        group, so an authenticator removed from then on closes it by event (couples/signals.py);
+        partners cost no query."""
+        if not two_factor_required(user=self.user):
+            return False
+        return await database_sync_to_async(two_factor_missing)(user=self.user)
 
     async def rejoin(self) -> None:
         """After Redis forgot the groups (see layer_watch): join again, show what was missed."""
@@ -420,14 +434,16 @@ class DialogueConsumer(_Base):
 
     async def send_snapshot(self) -> None:
         self._last_snapshot = time.monotonic()
-        rendered = await database_sync_to_async(push.render_snapshot)(
-            public_id=self.public_id, user=self.user, role=self.role
-        )
+        rendered = await database_sync_to_async(self._snapshot_read)()
         if rendered is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
         await self.send(rendered.html)
+
+    def _snapshot_read(self) -> push.Rendered | None:
+        """The snapshot to send now (in a database thread; None: no longer allowed)."""
+        return push.render_snapshot(public_id=self.public_id, user=self.user, role=self.role)
 
     async def move(self, frame: dict) -> None:
         """A move sent over this socket. On success this socket shows the step at once, from

@@ -8,7 +8,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
@@ -16,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from couples import session_limits
 from couples.http import HtmxRequest
+from couples.selectors import two_factor_missing
 
 CSP_REPORT_PATH = "/csp-report/"  # couples:csp_report
 REPORTING_ENDPOINTS = f'csp="{CSP_REPORT_PATH}"'
@@ -160,13 +167,32 @@ class SessionLimitsMiddleware:
 
 
 MFA_OPEN_PREFIXES = ("/accounts/", "/static/", CSP_REPORT_PATH)
+# What the pages themselves ask in the background, harmless before the second factor: the
+# person's own time zone (sent by every page until they have one, the set-up page included)
+# and language. Logging out is an account page (/accounts/logout/).
+MFA_OPEN_PATHS = ("/account/time-zone/", "/language/")  # couples:time_zone, couples:language
+
+
+def is_navigation(request: HtmxRequest) -> bool:
+    """A page the person opened (address bar, link, reload): a GET that is neither htmx nor a
+    script's fetch (browsers say which with Sec-Fetch-Mode; older ones don't say)."""
+    if request.method not in ("GET", "HEAD") or request.htmx:
+        return False
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return False
+    return request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate"
 
 
 class MfaRequiredMiddleware:
     """Therapists and staff set up two-factor authentication before anything else.
 
-    Until they have an authenticator app, only the account pages (log out, two-factor setup,
-    email, password) and static files answer; everything else sends them to the setup page.
+    Until they have an authenticator app (`couples.selectors.two_factor_missing`, the rule the
+    sockets use too), only the account pages (log out, two-factor setup, email, password),
+    static files and the two settings pages send in the background answer. A page they open
+    is sent to the set-up page; anything else (htmx, a script's fetch, any POST) is refused
+    with a 403 and never redirected there: a background request that followed the redirect
+    loaded the set-up page again behind the person's back (it used to make a new secret,
+    leaving the QR code on the screen stale).
     """
 
     def __init__(self, get_response) -> None:
@@ -176,31 +202,19 @@ class MfaRequiredMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
-            and user.is_authenticated
-            and session_limits.is_strict(user)
             and not request.path.startswith(MFA_OPEN_PREFIXES)
-            and not mfa_enabled(user)
+            and request.path not in MFA_OPEN_PATHS
+            and two_factor_missing(user=user)
         ):
-            url = reverse("mfa_activate_totp")
-            messages.info(
-                request,
-                _(
-                    "Please set up two-factor authentication first: therapist and staff "
-                    "accounts need it to protect the couples they work with."
-                ),
+            text = _(
+                "Please set up two-factor authentication first: therapist and staff "
+                "accounts need it to protect the couples they work with."
             )
-            if request.htmx:
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = url
-                return response
-            return HttpResponseRedirect(url)
+            if not is_navigation(request):
+                return JsonResponse({"error": text}, status=403)
+            messages.info(request, text)
+            return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
-
-
-def mfa_enabled(user) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
 
 
 class LanguageMiddleware:

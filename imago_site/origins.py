@@ -7,7 +7,8 @@ AllowedHostsOriginValidator compared host names only, so a page on another port 
 host, or on plain http next to https, could open a socket with the person's cookie.
 
 https is required when HTTPS is on (a page served over TLS, whatever the last hop was).
-A handshake without an Origin, or with several, is refused: browsers always send one.
+A handshake without an Origin, or with several, is refused: browsers always send one. So is
+one in capitals ("HTTP://LOCALHOST"): only the form browsers send, lowercase, is accepted.
 """
 
 from __future__ import annotations
@@ -89,9 +90,13 @@ def _trusted(origin: str) -> bool:
 
 
 def origin_allowed(scope: Scope) -> bool:
-    origin = (_header(scope, b"origin") or "").lower()
+    origin = _header(scope, b"origin") or ""
     if not ORIGIN.fullmatch(origin):
         return False  # missing, repeated, "null", or not scheme://host[:port]
+    if origin != origin.lower():
+        # Not how an origin is written: RFC 6454 (6.2) serializes scheme and host in
+        # lowercase, browsers send nothing else, and Django's CSRF check compares exactly.
+        return False
     return origin == own_origin(scope) or _trusted(origin)
 
 

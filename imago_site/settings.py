@@ -294,6 +294,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Imago"
 # TOTP secrets and recovery-code seeds are stored encrypted with FIELD_ENCRYPTION_KEYS.
 MFA_ADAPTER = "couples.mfa.EncryptingMFAAdapter"
+# The set-up page keeps showing the secret it first showed until it is turned on.
+MFA_FORMS = {"activate_totp": "couples.mfa.ActivateTOTPForm"}
 # Signed-in devices (allauth's user sessions): ending one closes its live sockets.
 USERSESSIONS_ADAPTER = "couples.adapter.UserSessionsAdapter"
 USERSESSIONS_TRACK_ACTIVITY = False  # no write on every request; a device shows when it signed in
@@ -359,7 +361,9 @@ SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every re
 # Languages: English (the source, British spelling and dates) and one more for each catalogue
 # in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages` (README).
 LANGUAGE_CODE = "en-gb"
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The second: allauth's own words as our pages say them (sentence case, "Log in"; and in
+# Spanish, "tú"), overriding allauth's catalogues (locale_allauth/en/LC_MESSAGES/django.po).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_allauth"]
 
 
 def _languages() -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
+from couples.audit import audit
 from couples.models import User
 from dialogues import push
 from dialogues import selectors as dialogue_selectors
@@ -28,6 +29,7 @@ from dialogues.consumers import (
     DialogueConsumer,
     _Base,
 )
+from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
 from imago_site.live import (
     auth_session_group,
@@ -65,7 +67,33 @@ class FacilitatorConsumer(DialogueConsumer):
             p.pk: p.display_name for p in (session.partner_a, session.partner_b) if p is not None
         }
         snapshot = push.render_snapshot_of(session=session, user=self.user, role=FACILITATOR)
+        self._read_audited(session)
         return {"session": session, "partners": partners, "snapshot": snapshot}
+
+    def _snapshot_read(self) -> push.Rendered | None:
+        """A snapshot asked for on an open console (its page saw a gap): the whole transcript
+        delivered again, so a read of its own, audited as the first one was."""
+        session = dialogue_selectors.dialogue_for_viewer(
+            public_id=self.public_id, user=self.user, role=FACILITATOR
+        )
+        if session is None:
+            return None
+        rendered = push.render_snapshot_of(session=session, user=self.user, role=FACILITATOR)
+        self._read_audited(session)
+        return rendered
+
+    def _read_audited(self, session: DialogueSession) -> None:
+        """Every snapshot of a couple's dialogue delivered to a therapist is a read, audited
+        like the console page's (therapists/views.py). The steps forwarded to an open console
+        afterwards are part of the read its snapshot began."""
+        audit(
+            action="therapist.read",
+            actor=self.user,
+            target=session,
+            request=self.scope,
+            what="console",
+            via="socket",
+        )
 
     async def therapist_access_ended(self, event) -> None:
         if event.get("link") == self.link_id:

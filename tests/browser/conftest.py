@@ -318,13 +318,14 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def new_page(request, browser, asgi_server: LiveServer, artifacts_dir: Path) -> Iterator[Callable]:
-    """new_page(viewport="desktop"|"phone"|(w, h)) -> a Page in its own BrowserContext."""
+    """new_page(viewport="desktop"|"phone"|(w, h), **context_options) -> a Page in its own
+    BrowserContext (options as Playwright's new_context takes them, e.g. timezone_id)."""
     contexts = []
 
-    def make(viewport: str | tuple[int, int] = "desktop"):
+    def make(viewport: str | tuple[int, int] = "desktop", **options):
         width, height = VIEWPORTS[viewport] if isinstance(viewport, str) else viewport
         context = browser.new_context(
-            base_url=asgi_server.url, viewport={"width": width, "height": height}
+            base_url=asgi_server.url, viewport={"width": width, "height": height}, **options
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from couples import session_limits
 from tests.factories import PASSWORD, TherapistFactory
-from tests.mfa import totp_code
+from tests.mfa import give_mfa, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +70,19 @@ def test_turning_two_factor_off_later_still_asks_for_the_password(
     later(monkeypatch, settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 1)
     response = client.get(reverse("mfa_deactivate_totp"))
     assert response.status_code == 302 and response["Location"].startswith(REAUTHENTICATE)
+
+
+def test_turning_two_factor_off_right_after_logging_in_asks_again(client):
+    therapist = TherapistFactory(email="dr.two@example.com", mfa=False)
+    secret = give_mfa(therapist)
+    response = client.post(LOGIN, {"login": therapist.email, "password": PASSWORD})
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert client.post(response["Location"], {"code": totp_code(secret)})["Location"] == "/"
+    deactivate = reverse("mfa_deactivate_totp")
+    for response in (client.get(deactivate), client.post(deactivate)):
+        assert response.status_code == 302 and response["Location"].startswith(REAUTHENTICATE)
+    assert therapist.authenticator_set.filter(type="totp").exists()
+    # Once reauthenticated, it is turned off.
+    client.post(REAUTHENTICATE, {"password": PASSWORD})
+    assert client.post(deactivate).status_code == 302
+    assert not therapist.authenticator_set.filter(type="totp").exists()

@@ -14,6 +14,12 @@ def test_it_records_who_did_what_to_which_object(alex, rf):
     assert event.ip_address == "203.0.113.9" and event.details == {"n": 3}
 
 
+def test_a_sockets_read_records_the_address_from_its_scope(alex):
+    scope = {"type": "websocket", "client": ("203.0.113.7", 50123)}
+    assert audit(action="therapist.read", actor=alex, request=scope).ip_address == "203.0.113.7"
+    assert audit(action="therapist.read", actor=alex, request={"client": None}).ip_address is None
+
+
 def test_it_is_append_only(alex):
     event = audit(action="login", actor=alex)
     event.action = "changed"

@@ -239,3 +239,38 @@ def cache_clear() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+# --- the second factor: sockets refuse what pages refuse ------------------------------------
+
+
+def _made_staff(person) -> None:
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+
+
+@pytest.mark.parametrize("path", ["dialogue", "/ws/home/"])
+async def test_a_staff_member_in_a_couple_needs_their_second_factor_on_sockets(
+    dialogue, alex, path
+):
+    """Staff read nothing without their second factor, their own dialogues included; the
+    partners' sockets (dialogue and home page) are the only ones a staff member could open."""
+    await database_sync_to_async(_made_staff)(alex)
+    where = path_of(dialogue) if path == "dialogue" else path
+    ws, connected, code = await open_socket(where, alex)
+    assert (connected, code) == (False, 4403)
+    await ws.disconnect()
+    page = await database_sync_to_async(ws.http_client.get)("/")
+    assert page.status_code == 302 and page["Location"] == "/accounts/2fa/totp/activate/"
+
+    await database_sync_to_async(give_mfa)(alex)
+    ws, connected, _ = await open_socket(where, alex)
+    assert connected
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("path", ["dialogue", "/ws/home/"])
+async def test_partners_need_no_second_factor_on_sockets(dialogue, alex, path):
+    ws, connected, _ = await open_socket(path_of(dialogue) if path == "dialogue" else path, alex)
+    assert connected
+    await ws.disconnect()

@@ -138,10 +138,79 @@ def test_only_account_pages_answer_until_2fa_is_set_up(client_as, person):
     page = client.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200 and b"data:image/svg+xml" in page.content
     assert client.get("/static/css/imago.css").status_code == 200
-    htmx = client.post("/couple/leave/", headers={"HX-Request": "true"})
-    assert htmx.status_code == 204 and htmx["HX-Redirect"] == reverse("mfa_activate_totp")
+    # Nothing but a page opened is sent to the set-up page (tests below).
+    assert client.post("/couple/leave/", headers={"HX-Request": "true"}).status_code == 403
     assert client.post(reverse("account_logout")).status_code == 302
     assert client.get("/").status_code == 200  # logged out: the public home page
+
+
+BACKGROUND = {
+    "htmx": {"HX-Request": "true"},
+    "fetch": {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"},
+    "xhr": {"X-Requested-With": "XMLHttpRequest"},
+}
+
+
+@pytest.mark.parametrize("how", BACKGROUND)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_background_request_without_2fa_is_refused_never_sent_to_set_it_up(
+    client_as, bare_therapist, how, method
+):
+    client = client_as(bare_therapist)
+    response = getattr(client, method)("/couple/leave/", headers=BACKGROUND[how])
+    assert response.status_code == 403
+    assert "Location" not in response and "HX-Redirect" not in response
+    assert "two-factor authentication first" in response.json()["error"]
+    # No message waits for the next page either: nothing was shown.
+    assert "two-factor" not in client.get(reverse("mfa_index")).content.decode()
+
+
+@pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
+def test_a_form_posted_without_2fa_is_refused_not_redirected(client_as, person):
+    response = client_as(person).post("/couple/leave/")
+    assert response.status_code == 403 and "Location" not in response
+
+
+@pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])
+def test_the_time_zone_and_language_a_page_sends_are_kept_before_2fa(
+    client_as, user_in_role, person
+):
+    user = user_in_role(person)
+    client = client_as(user)
+    fetch = BACKGROUND["fetch"]
+    zone = client.post(reverse("couples:time_zone"), {"time_zone": "Europe/Madrid"}, headers=fetch)
+    assert zone.status_code == 200 and zone.json() == {"changed": True}
+    language = client.post(reverse("couples:language"), {"language": "es", "next": "/"})
+    assert language.status_code == 302
+    user.refresh_from_db()
+    assert (user.time_zone, user.language) == ("Europe/Madrid", "es")
+
+
+def test_the_set_up_page_shows_the_same_secret_until_it_is_turned_on(client_as, bare_therapist):
+    client = client_as(bare_therapist)
+    activate = reverse("mfa_activate_totp")
+
+    def secret_shown() -> str:
+        page = client.get(activate).content.decode()
+        return re.search(r'id="authenticator_secret"[^>]*value="(\w+)"', page).group(1)
+
+    first = secret_shown()
+    assert first and secret_shown() == first  # a reload, a second tab: the same QR code
+    response = client.post(activate, {"code": totp_code(first)})
+    assert response["Location"] == reverse("mfa_view_recovery_codes")
+    assert bare_therapist.authenticator_set.filter(type="totp").exists()
+
+
+@pytest.mark.django_db(transaction=True)  # allauth's "turned on" comes after its commit
+def test_after_turning_it_off_the_set_up_page_shows_a_new_secret(client_as, bare_therapist):
+    client = client_as(bare_therapist)
+    activate = reverse("mfa_activate_totp")
+    pattern = r'id="authenticator_secret"[^>]*value="(\w+)"'
+    first = re.search(pattern, client.get(activate).content.decode()).group(1)
+    client.post(activate, {"code": totp_code(first)})
+    bare_therapist.authenticator_set.all().delete()  # staff reset a lost phone
+    again = re.search(pattern, client.get(activate).content.decode()).group(1)
+    assert again != first
 
 
 @pytest.mark.parametrize("person", ["bare_therapist", "bare_staff"])

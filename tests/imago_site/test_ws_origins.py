@@ -78,6 +78,9 @@ async def test_the_sites_own_origin_is_accepted(alex, host, origin, scheme):
         ("localhost", "null", "ws", "an opaque origin (sandboxed frame, file://)"),
         ("localhost", "http://localhost/", "ws", "not an origin (a path)"),
         ("localhost", "http://user@localhost", "ws", "not an origin (credentials)"),
+        ("localhost", "http://LOCALHOST", "ws", "capitals: not how browsers write an origin"),
+        ("localhost", "HTTP://localhost", "ws", "capitals in the scheme"),
+        ("LOCALHOST", "http://Localhost", "ws", "capitals, whatever the Host"),
     ],
 )
 async def test_any_other_origin_is_refused(alex, host, origin, scheme, why):
@@ -104,3 +107,4 @@ async def test_csrf_trusted_origins_are_accepted_exactly(alex, settings):
     assert not await handshake(alex, origin="http://imago.example.org")
     assert not await handshake(alex, origin="https://imago.example.org:8443")
     assert not await handshake(alex, origin="https://clinic.example.evil")
+    assert not await handshake(alex, origin="https://Imago.example.org")  # only lowercase

@@ -11,11 +11,12 @@ from django.db import connections
 from dialogues import services
 from imago_site import live as live_layer
 from safety import services as safety_services
-from tests.factories import link_with_consent
+from tests.factories import PASSWORD, link_with_consent
 from tests.helpers import at_mirror
 from tests.sockets import (
     console_path,
     drain,
+    logged_in,
     login_read,
     marker,
     open_socket,
@@ -223,20 +224,25 @@ async def test_the_console_closes_however_access_ends(how, live, therapist, end_
     await ws.disconnect()
 
 
-async def test_the_console_connects_with_seven_queries_or_six_in_one_database_trip(live, therapist):
-    # The login (no query where logins are cached: six in all) and the user (Channels' auth),
-    # then the session with its partners, the link and what it rests on (the therapist's
-    # membership check and the partners' consents), and the turns: access and snapshot from
-    # the same read, after the socket joined its groups.
+async def test_the_console_connects_with_nine_queries_or_eight_in_two_database_trips(
+    live, therapist
+):
+    # The login (no query where logins are cached: eight in all) and the user (Channels' auth);
+    # once the socket joined its groups, the second factor a therapist must have (the pages'
+    # rule); then the session with its partners, the link and what it rests on (the
+    # therapist's membership check and the partners' consents), the turns, and the audit row
+    # of the read: access, snapshot and audit from the same trip.
     ws, tables = await open_socket_reading(console_path(live), therapist)
     assert tables == [
         *login_read(),
         "couples_user",
+        "mfa_authenticator",
         "dialogues_dialoguesession",
         "couples_therapistlink",
         "couples_membership",
         "couples_consent",
         "dialogues_turn",
+        "couples_auditevent",
     ]
     await ws.disconnect()
 
@@ -445,3 +451,124 @@ async def test_the_dashboard_closes_when_its_therapist_may_have_none(
     ws, connected, _ = await open_socket(DASHBOARD, therapist)
     assert not connected
     await ws.disconnect()
+
+
+# --- the second factor: sockets refuse what pages refuse ------------------------------------
+
+
+def _factor_remove(how: str, therapist, client, staff_client) -> None:
+    """The therapist's authenticator app goes: turned off by them (allauth's page, after the
+    reauthentication it asks for), or deleted by staff in the admin (a lost phone's reset)."""
+    from allauth.mfa.models import Authenticator
+    from django.urls import reverse
+
+    app = Authenticator.objects.get(user=therapist, type=Authenticator.Type.TOTP)
+    if how == "turned_off":
+        client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+        assert client.post(reverse("mfa_deactivate_totp")).status_code == 302
+    else:
+        staff_client.post(f"/admin/mfa/authenticator/{app.pk}/delete/", {"post": "yes"})
+    assert not Authenticator.objects.filter(pk=app.pk).exists()
+
+
+async def test_a_therapist_without_their_second_factor_gets_no_console_and_no_dashboard(
+    live, therapist
+):
+    await database_sync_to_async(therapist.authenticator_set.all().delete)()
+    for path in (console_path(live), "/ws/therapist/dashboard/"):
+        ws, connected, code = await open_socket(path, therapist)
+        assert (connected, code) == (False, 4403), path
+        await ws.disconnect()
+
+
+@pytest.mark.parametrize("how", ["turned_off", "deleted_by_staff"])
+async def test_removing_the_factor_closes_the_console_and_the_dashboard_and_keeps_them_shut(
+    how, live, therapist, superuser
+):
+    console, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    dashboard, connected, _ = await open_socket("/ws/therapist/dashboard/", same_login_as=console)
+    assert connected
+    await drain(console)
+    await drain(dashboard)
+    staff_login = await logged_in(superuser)
+    await database_sync_to_async(_factor_remove)(
+        how, therapist, console.http_client, staff_login.http_client
+    )
+    for ws in (console, dashboard):
+        closed = await ws.receive_output(timeout=3)
+        while closed["type"] != "websocket.close":
+            closed = await ws.receive_output(timeout=3)
+        assert closed["code"] == 4401
+    # Logged in still, with the password: pages send them to set up a new factor, sockets refuse.
+    page = await sync_to_async(console.http_client.get)("/")
+    assert page.status_code == 302 and page["Location"] == "/accounts/2fa/totp/activate/"
+    for path in (console_path(live), "/ws/therapist/dashboard/"):
+        ws, connected, code = await open_socket(path, same_login_as=console)
+        assert (connected, code) == (False, 4403), path
+        await ws.disconnect()
+
+
+async def test_a_partner_removing_their_factor_keeps_their_sockets(live, alex):
+    from tests.mfa import give_mfa
+
+    await database_sync_to_async(give_mfa)(alex)
+    ws, connected, _ = await open_socket(path_of(live), alex)
+    assert connected
+    await drain(ws)
+    await database_sync_to_async(alex.authenticator_set.all().delete)()
+    assert await ws.receive_nothing(timeout=0.3)  # partners needn't have one: nothing closes
+    await ws.disconnect()
+
+
+# --- a therapist's read over the socket is audited ------------------------------------------
+
+
+def _console_reads(therapist) -> list[dict]:
+    from couples.models import AuditEvent
+
+    return list(
+        AuditEvent.objects.filter(action="therapist.read", actor=therapist)
+        .order_by("pk")
+        .values("target_id", "details")
+    )
+
+
+async def test_each_snapshot_of_the_console_socket_is_an_audited_read(live, therapist, alex):
+    reads = database_sync_to_async(_console_reads)
+    ws, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    await drain(ws)
+    read = {"what": "console", "via": "socket"}
+    assert await reads(therapist) == [{"target_id": live.public_id, "details": read}]
+
+    # A step arriving on the open console is part of the read it began: no new row.
+    await database_sync_to_async(services.move_submit)(
+        session_public_id=live.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "One more step"},
+        at=2,
+    )
+    await receive_until(ws, "One more step")
+    assert len(await reads(therapist)) == 1
+
+    # A snapshot the page asks for (it saw a gap) delivers the whole transcript again: a read.
+    await ws.send_to(json.dumps({"type": "snapshot"}))
+    assert marker(await receive_until(ws, 'data-kind="snapshot"'))["kind"] == "snapshot"
+    assert len(await reads(therapist)) == 2
+    await ws.disconnect()
+
+    # So is a reconnect's.
+    again, connected, _ = await open_socket(console_path(live), therapist)
+    assert connected
+    await drain(again)
+    assert [r["details"] for r in await reads(therapist)] == [read, read, read]
+    await again.disconnect()
+
+
+async def test_a_refused_console_socket_audits_nothing(live, roles):
+    ws, connected, _ = await open_socket(console_path(live), roles["unlinked"])
+    assert not connected
+    await ws.disconnect()
+    assert await database_sync_to_async(_console_reads)(roles["unlinked"]) == []

@@ -1,5 +1,5 @@
 """`compilemessages` for this project: Django's own, compiling only our catalogues in locale/
-(not every package's in the virtualenv). See makemessages.py beside this."""
+and locale_allauth/ (not every package's in the virtualenv). See makemessages.py beside this."""
 
 from __future__ import annotations
 
