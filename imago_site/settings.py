@@ -399,8 +399,6 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The benchmark's bare echo endpoints (imago_site/bench.py): never on in production.
-BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 
 # Retention (couples/retention.py, `manage.py purge`, run daily): an ended couple's content is
 # erased this many days after it ended, both partners being warned by email this many days
