@@ -12,6 +12,8 @@ WS_DEFLATE ?= false
 # uvicorn's supervisor kills a worker that doesn't answer its health check in time (its
 # default, 5 s, killed both workers while 3,000 sockets were connecting at once).
 WORKER_HEALTHCHECK ?= 30
+# The ASGI application served; the bench serves bench.asgi:application (docs/performance.md).
+ASGI_APP ?= imago_site.asgi:application
 STAMP := $(VENV)/.installed
 
 .PHONY: run serve worker test lint install lock clean
@@ -56,7 +58,7 @@ serve: $(STAMP)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py jobs_start
-	exec $(PY) -m uvicorn imago_site.asgi:application --host $(HOST) --port $(PORT) \
+	exec $(PY) -m uvicorn $(ASGI_APP) --host $(HOST) --port $(PORT) \
 		--workers $(WORKERS) --proxy-headers --forwarded-allow-ips "$(FORWARDED_ALLOW_IPS)" \
 		--lifespan off --no-access-log --timeout-graceful-shutdown 10 \
 		--ws-per-message-deflate $(WS_DEFLATE) --timeout-worker-healthcheck $(WORKER_HEALTHCHECK) \

@@ -20,7 +20,7 @@ What one run does, bounded in time (--max-time) and in connections (--max-connec
 3. Checks against the database: every committed turn must be shown exactly once, in
    order, by every socket (lost / duplicated / out of order), and, with --verify-pages,
    on every participant's page fetched over HTTP at the end.
-4. Bare baseline on the same servers (needs BENCHMARK_ENDPOINTS=1 on the server): the same
+4. Bare baseline on the same servers (the server must run bench/asgi.py): the same
    number of groups and sockets, the same pace, but a consumer that only echoes a
    group_send made by a tiny HTTP endpoint. Prints full median / baseline median.
 5. Server CPU (user+sys from /proc/<pid>/stat) and memory (VmRSS, VmHWM) per worker.
@@ -1229,9 +1229,9 @@ async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
     if status != 204:
         bench.log(
             f"baseline skipped: POST /bench/echo/ gave {status} "
-            "(start the server with BENCHMARK_ENDPOINTS=1)"
+            "(serve bench.asgi:application with DJANGO_SETTINGS_MODULE=bench.settings)"
         )
-        return {"skipped": f"POST /bench/echo/ -> {status}; server needs BENCHMARK_ENDPOINTS=1"}
+        return {"skipped": f"POST /bench/echo/ -> {status}; server needs bench.asgi:application"}
     groups = []
     for i, s in enumerate(seeded):
         name = f"{config.run_id}-{i}"

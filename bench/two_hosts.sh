@@ -46,9 +46,14 @@ export REDIS_URL=redis://127.0.0.1:6379/0
 export CHANNELS_PREFIX=$PREFIX
 export SECRET_KEY=two-hosts-only-$key
 export HTTPS=0 ALLOWED_HOSTS=127.0.0.1,localhost
-export BENCHMARK_ENDPOINTS=1
+export DJANGO_SETTINGS_MODULE=bench.settings ASGI_APP=bench.asgi:application  # + echo baseline
 export DB_POOL_MAX_SIZE=$DB_POOL_MAX_SIZE
 EOF
+  fi
+  if ! grep -q ASGI_APP "$STATE/hosts.env"; then  # an env file from before bench/asgi.py
+    sed -i '/BENCHMARK_ENDPOINTS/d' "$STATE/hosts.env"
+    echo "export DJANGO_SETTINGS_MODULE=bench.settings ASGI_APP=bench.asgi:application" \
+      >> "$STATE/hosts.env"
   fi
   if ! grep -q FIELD_ENCRYPTION_KEYS "$STATE/hosts.env"; then
     # Both hosts must read what the other encrypted: one Fernet key, shared (an env file

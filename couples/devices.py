@@ -9,7 +9,6 @@ which also closes that login's live sockets by event, as logging out does.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,34 +16,37 @@ from allauth.usersessions.adapter import get_adapter
 from allauth.usersessions.models import UserSession
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from ua_parser import parse as ua_parse
 
 from couples.models import User
 
-# (pattern, name) in order: the first match wins (Edge and Opera also say "Chrome").
-_BROWSERS = [
-    (r"Edg(e|A|iOS)?/", "Edge"),
-    (r"OPR/|Opera", "Opera"),
-    (r"SamsungBrowser/", "Samsung Internet"),
-    (r"Firefox/|FxiOS/", "Firefox"),
-    (r"Chrome/|CriOS/|Chromium/", "Chrome"),
-    (r"Safari/", "Safari"),
-]
-_SYSTEMS = [
-    (r"iPhone", "iPhone"),
-    (r"iPad", "iPad"),
-    (r"Android", "Android"),
-    (r"Windows", "Windows"),
-    (r"Mac OS X|Macintosh", "Mac"),
-    (r"CrOS", "ChromeOS"),
-    (r"Linux", "Linux"),
-]
+# ua-parser's family names, shortened to the ones people use for their own browser and machine.
+_BROWSER_NAMES = {
+    "Mobile Safari": "Safari",
+    "Chrome Mobile": "Chrome",
+    "Chrome Mobile iOS": "Chrome",
+    "Chrome Mobile WebView": "Chrome",
+    "HeadlessChrome": "Chrome",
+    "Firefox Mobile": "Firefox",
+    "Firefox iOS": "Firefox",
+    "Edge Mobile": "Edge",
+    "Opera Mobile": "Opera",
+}
+_SYSTEM_NAMES = {"Mac OS X": "Mac", "Chrome OS": "ChromeOS"}
+_APPLE_DEVICES = {"iPhone", "iPad"}
 
 
 def device_name(user_agent: str) -> str:
     """A device's name as people know it ("Firefox on Windows"), from the browser's
-    user-agent string: a hint, not a proof."""
-    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent)), None)
-    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, user_agent)), None)
+    user-agent string (read by ua-parser, which keeps up with browsers): a hint, not a proof."""
+    result = ua_parse(user_agent)
+    browser = result.user_agent.family if result.user_agent else None
+    browser = _BROWSER_NAMES.get(browser, browser) if browser and browser != "Other" else None
+    system = None
+    if result.device and result.device.family in _APPLE_DEVICES:
+        system = result.device.family
+    elif result.os and result.os.family != "Other":
+        system = _SYSTEM_NAMES.get(result.os.family, result.os.family)
     if browser and system:
         # Translators: a device, e.g. "Firefox on Windows".
         return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}

@@ -140,11 +140,6 @@ def dialogue_for_viewer(*, public_id: str, user: User, role: str) -> DialogueSes
     return dialogue_for(public_id=public_id, user=user)
 
 
-def audience_q(viewer: User) -> Q:
-    """The turns this person may see: everyone's, those meant for them, and their own."""
-    return _audience(visible_to=viewer.pk, actor=viewer.pk)
-
-
 def turns_of(*, session: DialogueSession, viewer: User, after: int = 0) -> list[Turn]:
     """The turns after `after` that this person may see (others are simply not there), up to
     the session's `seq` as this instance read it.

@@ -11,8 +11,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.urls import path  # noqa: E402
 
 from dialogues import routing as dialogue_routing  # noqa: E402
 from imago_site.origins import SameOriginValidator  # noqa: E402
@@ -23,14 +21,6 @@ websocket_urlpatterns = [
     *therapist_routing.websocket_urlpatterns,
 ]
 
-if settings.BENCHMARK_ENDPOINTS:  # bench/benchmark.py's bare baseline; never in production
-    from imago_site.bench import EchoConsumer
-
-    websocket_urlpatterns = [
-        *websocket_urlpatterns,
-        # django-stubs' path() knows views, not ASGI apps (typeddjango/django-stubs#3354).
-        path("ws/bench/echo/<str:group>/", EchoConsumer.as_asgi()),  # type: ignore[arg-type]
-    ]
 
 application = ProtocolTypeRouter(
     {

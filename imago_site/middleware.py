@@ -1,4 +1,4 @@
-"""Site-wide security middleware: Content Security Policy, nothing private in caches, no NUL
+"""Site-wide security middleware: where CSP reports go, nothing private in caches, no NUL
 bytes, login lifetimes, required 2FA."""
 
 from __future__ import annotations
@@ -27,39 +27,17 @@ from couples.selectors import two_factor_missing
 CSP_REPORT_PATH = "/csp-report/"  # couples:csp_report
 REPORTING_ENDPOINTS = f'csp="{CSP_REPORT_PATH}"'
 
-# No inline scripts or styles anywhere, no eval: htmx is told not to need them (base.html).
-# connect-src 'self' covers the same-origin ws:/wss: websocket (CSP level 3).
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",  # data: for the two-factor QR code allauth renders
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        # Violations are reported to us and counted in the admin (couples/csp.py): report-to
-        # for browsers with the Reporting API (the endpoint is named in Reporting-Endpoints),
-        # report-uri for the others.
-        f"report-uri {CSP_REPORT_PATH}",
-        "report-to csp",
-    ]
-)
-# The same policy for the Django admin: its scripts are all files, and its one inline <style>
-# (change lists with no action bar at all) is never printed here, since every list has one.
 
+class ReportingEndpointsMiddleware:
+    """Names the endpoint the policy's `report-to csp` means (the Reporting API's header);
+    django-csp writes the policy itself (settings.CONTENT_SECURITY_POLICY)."""
 
-class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = CSP
+        if "Content-Security-Policy" in response:
             response["Reporting-Endpoints"] = REPORTING_ENDPOINTS
         return response
 

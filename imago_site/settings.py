@@ -13,6 +13,7 @@ from typing import Any
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -93,7 +94,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "imago_site.middleware.LanguageMiddleware",  # the person's language, else the browser's
     "django_htmx.middleware.HtmxMiddleware",
-    "imago_site.middleware.ContentSecurityPolicyMiddleware",
+    "imago_site.middleware.ReportingEndpointsMiddleware",  # after CSPMiddleware's header
+    "csp.middleware.CSPMiddleware",
     "imago_site.middleware.PrivateNoStoreMiddleware",  # anything for a signed-in person
     # Before anything reads the request's ids or fields (its 400 still gets the headers above).
     "imago_site.middleware.RejectNulBytesMiddleware",
@@ -101,6 +103,28 @@ MIDDLEWARE = [
     "imago_site.middleware.MfaRequiredMiddleware",
     "imago_site.middleware.TimeZoneMiddleware",
 ]
+
+# Content-Security-Policy, written by django-csp on every response (the admin and error pages
+# too): no inline scripts or styles, no eval (htmx is told not to need them: base.html);
+# connect-src 'self' covers the same-origin ws:/wss: socket (CSP level 3). Violations are
+# reported to us (couples/csp.py): report-to where the Reporting API is (its endpoint named by
+# imago_site.middleware.ReportingEndpointsMiddleware), report-uri elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for the two-factor QR code allauth renders
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report/",  # couples:csp_report
+        "report-to": "csp",
+    }
+}
 
 ROOT_URLCONF = "imago_site.urls"
 WSGI_APPLICATION = "imago_site.wsgi.application"
@@ -403,8 +427,6 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The benchmark's bare echo endpoints (imago_site/bench.py): never on in production.
-BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 
 # Retention (couples/retention.py, `manage.py purge`, run daily): an ended couple's content is
 # erased this many days after it ended, both partners being warned by email this many days

@@ -1,5 +1,4 @@
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -36,8 +35,3 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.BENCHMARK_ENDPOINTS:
-    from imago_site import bench
-
-    urlpatterns.append(path("bench/echo/", bench.echo_send, name="bench_echo"))

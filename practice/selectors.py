@@ -95,10 +95,6 @@ def agreements_open(*, couple: Couple | None) -> list[AgreementView]:
     return [v for v in _agreements(couple) if v.is_open]
 
 
-def agreements_all(*, couple: Couple) -> list[AgreementView]:
-    return _agreements(couple)
-
-
 def agreement_days_since(*, couple: Couple, since: datetime.datetime) -> int:
     return AgreementDay.objects.filter(agreement__couple=couple, done_at__gte=since).count()
 

@@ -102,7 +102,6 @@ QUESTIONS: tuple[Question, ...] = (
         (_NO, _YES),
     ),
 )
-QUESTION_KEYS = frozenset(q.key for q in QUESTIONS)
 
 
 # --- support lines -----------------------------------------------------------------------------

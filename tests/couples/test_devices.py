@@ -175,8 +175,14 @@ def test_the_admin_does_not_show_devices(root):
             "Gecko) Version/18.1 Safari/605.1.15",
             "Safari on Mac",
         ),
-        ("curl/8.5.0", "An unknown browser"),
+        (
+            "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+            "Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1",
+            "Chrome on iPad",
+        ),
+        ("curl/8.5.0", "curl"),  # not a browser, but named as what it is
         ("", "An unknown browser"),
+        ("Mozilla/5.0 (compatible)", "An unknown browser"),
     ],
 )
 def test_devices_are_named_the_way_people_know_them(agent, name):

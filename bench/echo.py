@@ -1,9 +1,10 @@
 """A bare baseline for the benchmark (bench/benchmark.py): a websocket that only echoes what a
 `group_send` brings, and an HTTP endpoint that makes that `group_send`.
 
-Both exist only when BENCHMARK_ENDPOINTS=1 (never in production): the benchmark compares the
-full dialogue pipeline (HTTP post, database, fan-out, per-person rendering) with this, the
-cost of the transport alone on the same servers. Nothing here touches the database.
+They live here, with the bench, and are served only by the bench's own ASGI application
+(`bench/asgi.py`, never in production): the benchmark compares the full dialogue pipeline
+(database, fan-out, per-person rendering) with this, the cost of the transport alone on the
+same servers. Nothing here touches the database.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The benchmark's bare echo endpoints: absent unless BENCHMARK_ENDPOINTS=1, and minimal."""
+"""The benchmark's bare echo endpoints (bench/echo.py): served only by the bench's own ASGI
+application and URLs, never by the site's, and minimal."""
 
 import json
 
@@ -9,12 +10,22 @@ from channels.testing import WebsocketCommunicator
 from django.test import RequestFactory
 from django.urls import path
 
-from imago_site import asgi, bench
+from bench import asgi as bench_asgi
+from bench import echo as bench
+from bench import urls as bench_urls
+from imago_site import asgi, urls
 
 
-def test_they_are_off_by_default(client, db):
+def test_the_site_serves_neither(client, db):
     assert client.post("/bench/echo/", {"group": "g1", "n": "1"}).status_code == 404
     assert not any("bench" in str(p.pattern) for p in asgi.websocket_urlpatterns)
+    assert not any("bench" in str(p.pattern) for p in urls.urlpatterns)
+
+
+def test_the_bench_serves_both_beside_the_whole_site():
+    names = [p.name for p in bench_urls.urlpatterns if hasattr(p, "name")]
+    assert "bench_echo" in names and "home" in names
+    assert bench_asgi.site_application is asgi.application
 
 
 def echo_app():
@@ -63,3 +74,13 @@ async def test_the_echo_socket_refuses_a_bad_group_name():
     ws = WebsocketCommunicator(echo_app(), "/ws/bench/echo/a.b/")
     connected, _ = await ws.connect()
     assert not connected
+
+
+@pytest.mark.django_db
+async def test_the_bench_application_routes_the_echo_socket_and_leaves_the_rest_to_the_site():
+    ws = WebsocketCommunicator(bench_asgi.application, "/ws/bench/echo/g3/")
+    assert (await ws.connect())[0]
+    await ws.disconnect()
+    # Anything else is the site's: its origin check refuses a socket with no Origin.
+    site = WebsocketCommunicator(bench_asgi.application, "/ws/home/")
+    assert not (await site.connect())[0]
