@@ -1,5 +1,5 @@
 # Two commands do everything: `make run` and `make test`. See README.md.
-# `make serve` runs the app for production (README, "Deployment").
+# `make serve` runs the app for production (docs/deployment.md).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -53,7 +53,7 @@ serve: $(STAMP)
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; *) echo "make serve: DATABASE_URL must be a PostgreSQL URL (several workers can't share SQLite)." >&2; exit 2;; esac
 	@test -n "$$REDIS_URL" || { echo "make serve: set REDIS_URL (redis://host:6379/0): workers share live updates through Redis." >&2; exit 2; }
 	@test -n "$$SECRET_KEY" || { echo "make serve: set SECRET_KEY (a long random string, the same on every machine)." >&2; exit 2; }
-	@test -n "$$FIELD_ENCRYPTION_KEYS" || { echo "make serve: set FIELD_ENCRYPTION_KEYS (Fernet keys for encryption at rest, the same on every machine; README)." >&2; exit 2; }
+	@test -n "$$FIELD_ENCRYPTION_KEYS" || { echo "make serve: set FIELD_ENCRYPTION_KEYS (Fernet keys for encryption at rest, the same on every machine; docs/security.md)." >&2; exit 2; }
 	$(PY) manage.py check --deploy --fail-level ERROR
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate --noinput
@@ -64,7 +64,7 @@ serve: $(STAMP)
 		--ws-per-message-deflate $(WS_DEFLATE) --timeout-worker-healthcheck $(WORKER_HEALTHCHECK) \
 		$(SERVE_ARGS)
 
-## Production: one background worker (run as many as you like, on any machine; see README)
+## Production: one background worker (run as many as you like, on any machine; see docs/deployment.md)
 worker: export DEBUG := 0
 worker: $(STAMP)
 	@test -n "$$DATABASE_URL" || { echo "make worker: set DATABASE_URL (the same as make serve's)." >&2; exit 2; }

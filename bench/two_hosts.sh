@@ -189,7 +189,7 @@ up() {
     forwarders_up "$n"
   done
   for n in "${HOSTS[@]}"; do
-    host_up "$n"  # one after the other: the first runs the migrations (README)
+    host_up "$n"  # one after the other: the first runs the migrations (docs/deployment.md)
   done
   haproxy_up
   status

@@ -1,5 +1,5 @@
-"""Retention: what the daily purge (`manage.py purge`) erases, and when (README, "Security and
-privacy" and "Deployment").
+"""Retention: what the daily purge (`manage.py purge`) erases, and when (docs/security.md
+and docs/deployment.md).
 
 - Expired sessions go (Django's `clearsessions`), and the devices list's rows of logins
   that are over (allauth's user sessions: an address and a browser each).

@@ -397,7 +397,7 @@ def _audit_trail_anonymise(user: User) -> None:
 
 @transaction.atomic
 def account_delete(*, user: User) -> None:
-    """Delete a person's account, as README.md ("Your data") promises.
+    """Delete a person's account, as docs/security.md ("Your data") promises.
 
     Their own words in shared dialogues are erased (the turns stay, marked as removed, so the
     partner's transcript still reads in order); live dialogues end; the couple ends;

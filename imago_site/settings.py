@@ -1,7 +1,7 @@
 """Imago settings: one file, driven by environment variables.
 
 With no configuration at all the app runs for development on SQLite and the
-in-memory channel layer. Every variable is listed, with its default, in README.md.
+in-memory channel layer. Every variable is listed, with its default, in docs/settings.md.
 """
 
 import base64
@@ -383,7 +383,8 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS  # 12 hours, enforced server-side 
 SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every request
 
 # Languages: English (the source, British spelling and dates) and one more for each catalogue
-# in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages` (README).
+# in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages`
+# (docs/languages.md).
 LANGUAGE_CODE = "en-gb"
 # The second: allauth's own words as our pages say them (sentence case, "Log in"; and in
 # Spanish, "tú"), overriding allauth's catalogues (locale_allauth/en/LC_MESSAGES/django.po).

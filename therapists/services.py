@@ -857,8 +857,8 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
 
 
 def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
-    """Erase what this app holds of a person whose account is being deleted (README, "Your
-    data"); their links ended already (`on_couple_ending`, `on_access_ending`).
+    """Erase what this app holds of a person whose account is being deleted (docs/security.md,
+    "Your data"); their links ended already (`on_couple_ending`, `on_access_ending`).
 
     A partner: every therapist's private notes about a couple they were in are deleted. Notes
     are about the couple, and can't be split into what is about whom; once the couple has

@@ -131,7 +131,7 @@ ERASED: dict[str, dict[str, Rows | None]] = {
     },
     "therapists.therapistnote": {
         # A therapist's notes go with their account; notes about a couple go with either
-        # partner's (README, "Your data").
+        # partner's (docs/security.md, "Your data").
         "text": lambda p: TherapistNote.objects.filter(
             Q(therapist=p) | Q(couple__in=_couples_of(p))
         ),

@@ -1,4 +1,5 @@
-"""'Your data': the JSON download and account deletion, as each role, following README.md."""
+"""'Your data': the JSON download and account deletion, as each role, following
+docs/security.md ("Your data")."""
 
 import json
 

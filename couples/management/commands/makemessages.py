@@ -2,7 +2,7 @@
 
 The catalogues live in locale/<code>/ (settings.LOCALE_PATHS); adding a language is
 `manage.py makemessages -l <code>`, translating locale/<code>/LC_MESSAGES/django.po, and
-`manage.py compilemessages` (README, "Languages"). Entries no longer in the code are dropped,
+`manage.py compilemessages` (docs/languages.md). Entries no longer in the code are dropped,
 and only file names (not line numbers) are written, so catalogues change only when the text
 does."""
 

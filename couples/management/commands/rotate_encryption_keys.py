@@ -1,8 +1,8 @@
 """Re-encrypt everything encrypted at rest with the first of FIELD_ENCRYPTION_KEYS.
 
 To rotate: put a new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it), restart
-every worker, run this command, then drop the old keys and restart again (README, "Security
-and privacy"). Safe to run again, and while the app runs: each row is rewritten by itself.
+every worker, run this command, then drop the old keys and restart again (docs/security.md,
+"Encryption at rest"). Safe to run again, and while the app runs: each row is rewritten by itself.
 """
 
 from __future__ import annotations
