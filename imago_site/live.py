@@ -13,6 +13,7 @@ import logging
 import os
 import weakref
 
+import redis.exceptions
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import BaseCache, caches
@@ -61,6 +62,12 @@ def couple_therapists_group(couple_id: int) -> str:
 
 # --- what sockets keep in the cache ------------------------------------------------------
 
+# What the shared cache's Redis raises when it can't be reached (stopped, restarting, cut off).
+CACHE_UNREACHABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
 
 @functools.cache
 def socket_cache() -> BaseCache:
@@ -72,9 +79,20 @@ def socket_cache() -> BaseCache:
     return caches.create_connection("default")
 
 
+@functools.cache
+def strict_socket_cache() -> BaseCache:
+    """`socket_cache()` raising when Redis can't be reached (imago_site/cache.py reads an
+    unreachable Redis as an empty cache): for the callers that must know a write or a
+    deletion didn't happen, or that "nothing there" is not what Redis said."""
+    cache = socket_cache()
+    strict = getattr(cache, "strict", None)
+    return strict() if callable(strict) else cache
+
+
 def _forget_socket_cache(*, setting: str, **kwargs: object) -> None:
     if setting == "CACHES":
         socket_cache.cache_clear()
+        strict_socket_cache.cache_clear()
 
 
 setting_changed.connect(_forget_socket_cache)

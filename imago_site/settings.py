@@ -229,9 +229,13 @@ else:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, where an unreachable Redis is an empty cache, not a 500
+            # (imago_site/cache.py): PostgreSQL is the truth.
+            "BACKEND": "imago_site.cache.RedisCache",
             "LOCATION": env_list("REDIS_URL", [])[0],
             "KEY_PREFIX": env_str("CHANNELS_PREFIX", "imago") + ".cache",
+            # A Redis that hangs (rather than refuses) holds a request for seconds, not forever.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
 else:
