@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends import redis as django_redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 from imago_site.live import CACHE_UNREACHABLE
 
@@ -79,7 +80,7 @@ class RedisCache(django_redis.RedisCache):
         note_reachable()
         return result
 
-    def add(self, key, value, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         # True: allauth's rate limits take a lock with add(); with Redis away, no limit.
         call = functools.partial(super().add, key, value, timeout, version)
         return self._guard(call, True)
@@ -87,10 +88,10 @@ class RedisCache(django_redis.RedisCache):
     def get(self, key, default=None, version=None):
         return self._guard(functools.partial(super().get, key, default, version), default)
 
-    def set(self, key, value, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         self._guard(functools.partial(super().set, key, value, timeout, version), None)
 
-    def touch(self, key, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
         return self._guard(functools.partial(super().touch, key, timeout, version), False)
 
     def delete(self, key, version=None):
@@ -105,7 +106,7 @@ class RedisCache(django_redis.RedisCache):
     def incr(self, key, delta=1, version=None):
         return self._guard(functools.partial(super().incr, key, delta, version), delta)
 
-    def set_many(self, data, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
         call = functools.partial(super().set_many, data, timeout, version)
         return self._guard(call, list(data))
 

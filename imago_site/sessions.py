@@ -94,7 +94,7 @@ class SessionStore(CachedDBStore):
     def load(self) -> dict:
         data = self._cached(self.cache_key)
         if data is None:
-            s = self._get_session_from_db()
+            s = self._get_session_from_db()  # type: ignore[attr-defined]
             if s:
                 data = self.decode(s.session_data)
                 self._cache_put(self.cache_key, data, self.get_expiry_age(expiry=s.expire_date))
@@ -102,14 +102,14 @@ class SessionStore(CachedDBStore):
                 data = {}
         return data
 
-    def exists(self, session_key: str | None) -> bool:
+    def exists(self, session_key: str) -> bool:
         if session_key and self._cached(self.cache_key_prefix + session_key) is not None:
             return True
         return DBStore.exists(self, session_key)
 
     def save(self, must_create: bool = False) -> None:
         DBStore.save(self, must_create)
-        self._cache_put(self.cache_key, self._session, self.get_expiry_age())
+        self._cache_put(self.cache_key, self._session, self.get_expiry_age())  # type: ignore[attr-defined]
 
     def delete(self, session_key: str | None = None) -> None:
         DBStore.delete(self, session_key)
@@ -124,7 +124,7 @@ class SessionStore(CachedDBStore):
     async def aload(self) -> dict:
         return await sync_to_async(self.load)()
 
-    async def aexists(self, session_key: str | None) -> bool:
+    async def aexists(self, session_key: str) -> bool:
         return await sync_to_async(self.exists)(session_key)
 
     async def asave(self, must_create: bool = False) -> None:
