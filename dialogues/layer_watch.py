@@ -178,6 +178,7 @@ async def _rejoin(sockets: list) -> list:
 
 async def _watch(layer) -> None:
     global _trouble
+    _trouble = False  # (reported while this process had no socket: nobody to catch up)
     known = await run_ids(layer)
     interrupted = False
     while _sockets:  # ends with the last socket; the next one starts it again
