@@ -41,3 +41,5 @@ if settings.BENCHMARK_ENDPOINTS:
     from imago_site import bench
 
     urlpatterns.append(path("bench/echo/", bench.echo_send, name="bench_echo"))
+
+handler500 = "imago_site.views.server_error"  # a calm 503 while Redis is unreachable
