@@ -9,7 +9,8 @@ process watches the layer every few seconds:
   so between two looks;
 - a real round trip: a message published to a group this process listens on, and received.
   It fails while Redis is away, and keeps failing until the subscriptions are back;
-- a publish that failed in this process (imago_site.live tells us).
+- a publish that failed in this process (imago_site.live tells us), or a break of its
+  pub/sub connection (channels-redis logs it), however short.
 
 After any of these, recovery is declared only once a round trip succeeds again, that is once
 what is published reaches this process's subscriptions: then every socket joins its groups
@@ -51,6 +52,20 @@ def _publish_failed() -> None:
 
 
 live.on_layer_trouble(_publish_failed)
+
+
+class _ReceiveTrouble(logging.Filter):
+    """channels-redis's pub/sub receiver says (only in its log) when its connection broke: it
+    then subscribes again by itself, a second or more later, and what was published in
+    between never arrives. Heard here, it is an interruption like any other."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            _publish_failed()
+        return True  # the record is logged as before
+
+
+logging.getLogger("channels_redis.pubsub").addFilter(_ReceiveTrouble())
 
 
 def register(consumer) -> None:

@@ -93,6 +93,18 @@ async def test_a_failed_publish_makes_the_sockets_catch_up_once_the_layer_carrie
     assert await _rejoins_while_watching(meanwhile=live.layer_trouble) == 1
 
 
+async def test_a_break_of_the_pubsub_connection_makes_the_sockets_catch_up(monkeypatch):
+    """However short (between two looks), as channels-redis's receiver logs it."""
+    import logging
+
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: True)
+
+    def receiver_breaks():
+        logging.getLogger("channels_redis.pubsub").error("Unexpected exception in receive task")
+
+    assert await _rejoins_while_watching(meanwhile=receiver_breaks) == 1
+
+
 def _watch_fakes(monkeypatch, *, run_ids, probe) -> None:
     monkeypatch.setattr(layer_watch, "WATCH_EVERY", 0.01)
     monkeypatch.setattr(layer_watch, "_watched_layer", lambda: object())

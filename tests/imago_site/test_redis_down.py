@@ -98,10 +98,17 @@ def test_logging_in_and_out_work_with_redis_down_and_a_logout_stays_out(redis, p
     assert replay.get(DEVICES).status_code == 302  # to the login page: nobody
 
 
-def test_a_login_in_redis_is_encrypted_and_holds_no_email(redis, alex):
+def test_a_login_in_redis_is_encrypted_and_holds_no_email(redis, pair, alex):
     import redis as redis_py
 
-    _signed_in(alex)
+    client = Client()
+    response = client.post(
+        reverse("account_login"), {"login": "alex@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    session = client.session
+    assert "alex@example.com" in str(dict(session.items()))  # what a login holds (allauth)
+    assert client.get(DEVICES).status_code == 200
     raw = redis_py.Redis.from_url(redis.url)
     keys = raw.keys("down:*cached_db*")
     assert keys
