@@ -71,3 +71,31 @@ class PrivateRedis:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",  # the default
+    "core": "channels_redis.core.RedisChannelLayer",  # CHANNEL_LAYER=redis
+}
+
+
+@pytest.fixture
+def private_layer(settings, request):
+    """The channel layer (pub/sub, as deployed, unless the test asks for another) on a
+    redis-server of this test's own."""
+    from channels.layers import channel_layers
+
+    from dialogues import layer_watch
+
+    with PrivateRedis() as server:
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": LAYERS[getattr(request, "param", "pubsub")],
+                "CONFIG": {"hosts": [server.url], "prefix": "watch"},
+            }
+        }
+        channel_layers.backends.clear()
+        layer_watch._own_clients.clear()
+        yield server
+        channel_layers.backends.clear()
+        layer_watch._own_clients.clear()

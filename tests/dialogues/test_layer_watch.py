@@ -6,7 +6,6 @@ import pytest
 from channels.db import database_sync_to_async
 
 from dialogues import layer_watch, services
-from tests.redis_server import PrivateRedis
 from tests.sockets import drain, forget_group, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,32 +184,6 @@ def test_the_in_memory_layer_has_nothing_to_watch(settings):
 
 
 # --- against a real Redis, stopped and started ------------------------------------------------
-
-
-LAYERS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",  # the default
-    "core": "channels_redis.core.RedisChannelLayer",  # CHANNEL_LAYER=redis
-}
-
-
-@pytest.fixture
-def private_layer(settings, request):
-    """The channel layer (pub/sub, as deployed, unless the test asks for another) on a
-    redis-server of this test's own."""
-    from channels.layers import channel_layers
-
-    with PrivateRedis() as server:
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": LAYERS[getattr(request, "param", "pubsub")],
-                "CONFIG": {"hosts": [server.url], "prefix": "watch"},
-            }
-        }
-        channel_layers.backends.clear()
-        layer_watch._own_clients.clear()
-        yield server
-        channel_layers.backends.clear()
-        layer_watch._own_clients.clear()
 
 
 async def test_a_step_made_seconds_after_redis_comes_back_reaches_every_open_socket(
