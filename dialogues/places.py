@@ -86,10 +86,16 @@ _CLAIM = (
     + """
 local now, expires, member = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local renew, beat, ttl = ARGV[4] == '1', ARGV[5], tonumber(ARGV[6])
+local mine = string.match(member, '^([^|]*)|') .. '|'
 for i, key in ipairs(KEYS) do
   prune(key, now, beat)
   if not renew and not redis.call('ZSCORE', key, member)
      and redis.call('ZCARD', key) >= tonumber(ARGV[6 + i]) then
+    for _, m in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+      if string.sub(m, 1, #mine) ~= mine then
+        return 2  -- full, with places of other workers (one may have just died)
+      end
+    end
     return 0
   end
 end
@@ -171,12 +177,20 @@ def _local_count(key: str) -> int:
 _held_here = 0  # places this process holds (its heartbeat runs while there are any)
 
 
+TAKEN, FULL, FULL_ELSEWHERE = 1, 0, 2
+
+
 def claim(counts: list[tuple[str, int]], *, channel: str, renew: bool = False) -> bool:
     """Take (or renew) `channel`'s place in every count (key, limit), or in none: False when
     one of them is full. Runs in a pool thread (see `aclaim`)."""
+    return _claim(counts, channel, renew) == TAKEN
+
+
+def _claim(counts: list[tuple[str, int]], channel: str, renew: bool) -> int:
+    """TAKEN; FULL; or FULL_ELSEWHERE: full, and some places are other workers'."""
     url = _redis_url()
     if not url:
-        return _local_claim(counts, channel, renew)
+        return TAKEN if _local_claim(counts, channel, renew) else FULL
     client, script, _count = _client(url)
     now = time.time()
     try:
@@ -195,8 +209,8 @@ def claim(counts: list[tuple[str, int]], *, channel: str, renew: bool = False) -
         )
     except CACHE_UNREACHABLE:
         logger.warning("socket places not counted: Redis unreachable")
-        return True
-    return bool(taken)
+        return TAKEN
+    return int(taken)
 
 
 def release(keys: list[str], *, channel: str) -> None:
@@ -245,7 +259,16 @@ async def aclaim(counts: list[tuple[str, int]], *, channel: str, renew: bool = F
     """`claim` from the event loop: in a pool thread, not the worker's one database thread (a
     connect storm shouldn't queue its counting behind snapshots)."""
     global _held_here
-    taken = await sync_to_async(claim, thread_sensitive=False)(counts, channel=channel, renew=renew)
+    outcome = await sync_to_async(_claim, thread_sensitive=False)(counts, channel, renew)
+    waited = 0.0
+    while outcome == FULL_ELSEWHERE and waited < HEARTBEAT_TTL + 1:
+        # A worker killed a moment ago still counts until its heartbeat lapses: its pages,
+        # reconnecting now, wait that long rather than be refused (a real extra tab waits
+        # too, then is refused).
+        await asyncio.sleep(1.0)
+        waited += 1.0
+        outcome = await sync_to_async(_claim, thread_sensitive=False)(counts, channel, renew)
+    taken = outcome == TAKEN
     if taken and not renew:
         _held_here += 1
         _ensure_beating()

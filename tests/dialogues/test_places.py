@@ -36,7 +36,7 @@ async def test_twenty_sockets_connecting_at_once_on_one_login_leave_exactly_eigh
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = 12
     login = await logged_in(alex)
     opened = await asyncio.gather(
-        *(open_socket(path_of(dialogue), same_login_as=login) for _ in range(20))
+        *(open_socket(path_of(dialogue), same_login_as=login, timeout=30) for _ in range(20))
     )
     accepted = [ws for ws, connected, _code in opened if connected]
     assert len(accepted) == 8
@@ -50,7 +50,7 @@ async def test_sockets_closing_at_once_leave_no_ghost_places(dialogue, alex, set
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = 12
     first, second = await logged_in(alex), await logged_in(alex)
     sockets = [
-        await open_socket(path_of(dialogue), same_login_as=login)
+        await open_socket(path_of(dialogue), same_login_as=login, timeout=10)
         for login in [first] * 6 + [second] * 6
     ]
     assert all(connected for _ws, connected, _code in sockets)
@@ -58,7 +58,9 @@ async def test_sockets_closing_at_once_leave_no_ghost_places(dialogue, alex, set
 
     assert await sync_to_async(places.held)(places.person_key(alex.pk)) == 0
     fresh = await logged_in(alex)  # a new login has every place there is
-    again = [await open_socket(path_of(dialogue), same_login_as=fresh) for _ in range(8)]
+    again = [
+        await open_socket(path_of(dialogue), same_login_as=fresh, timeout=10) for _ in range(8)
+    ]
     assert all(connected for _ws, connected, _code in again)
     for ws, _connected, _code in again:
         await ws.disconnect()
@@ -117,3 +119,27 @@ def test_twenty_claims_at_the_same_moment_take_exactly_the_places_there_are(own_
         thread.join()
     assert taken.count(True) == 8
     assert places.held(counts[0][0]) == 8 and places.held(counts[1][0]) == 8
+
+
+async def test_a_page_reconnecting_just_after_its_worker_died_waits_and_gets_in(
+    own_redis, monkeypatch
+):
+    """Its old places still count for a few seconds (the dead worker's heartbeat hasn't
+    lapsed yet): the reconnect waits for that instead of being refused."""
+    if own_redis is None:
+        pytest.skip("one process without Redis: there is no other worker to die")
+    counts = [(places.login_key("auth.reconnecting"), 1)]
+    dead = f"gone-host.{os.getpid()}.deadbeef"
+    with monkeypatch.context() as patch:
+        patch.setattr(places, "WORKER", dead)
+        assert await sync_to_async(places.claim)(counts, channel="old")
+    client, _claim, _count = places._client(places._redis_url())
+
+    async def heartbeat_lapses():
+        await asyncio.sleep(1.5)
+        await sync_to_async(client.delete)(places._beat_prefix() + dead)
+
+    lapse = asyncio.ensure_future(heartbeat_lapses())
+    assert await places.aclaim(counts, channel="new")
+    await lapse
+    await places.arelease([counts[0][0]], channel="new")
