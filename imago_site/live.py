@@ -129,7 +129,10 @@ def send(group: str, message: dict) -> None:
             return
         except RuntimeError:  # the loop closed meanwhile: send it here
             pass
-    async_to_sync(_publish)(group, message, time.monotonic() + SEND_RETRY_FOR)
+    try:
+        async_to_sync(_publish)(group, message, time.monotonic() + SEND_RETRY_FOR)
+    except Exception:  # e.g. called from code running inside an event loop's own thread
+        logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
