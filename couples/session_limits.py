@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils.translation import ngettext
 
-from imago_site.live import auth_session_group, socket_cache
+from imago_site.live import CACHE_UNREACHABLE, auth_session_group, socket_cache, strict_socket_cache
 
 T = TypeVar("T")
 
@@ -75,14 +75,19 @@ async def live_mark(session_key: str | None) -> None:
 
 
 def live_seen(session_key: str | None) -> float | None:
-    """When a partner's live page of this login last said it was open (None: never)."""
+    """When a partner's live page of this login last said it was open (None: never). While
+    the cache can't be asked, now: a partner isn't logged out as idle because Redis is away."""
     key = _live_key(session_key)
-    return socket_cache().get(key) if key else None
+    if not key:
+        return None
+    try:
+        return strict_socket_cache().get(key)
+    except CACHE_UNREACHABLE:
+        return now()
 
 
 async def alive_seen(session_key: str | None) -> float | None:
-    key = _live_key(session_key)
-    return await _off_the_loop(socket_cache().get)(key) if key else None
+    return await _off_the_loop(live_seen)(session_key)
 
 
 def expiry_reason(

@@ -21,7 +21,6 @@ import logging
 import time
 from importlib import import_module
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -32,15 +31,13 @@ from django.utils.translation import gettext
 from couples import session_limits
 from couples.models import User, is_public_id
 from couples.selectors import couple_for, two_factor_missing, two_factor_required
-from dialogues import layer_watch, push, selectors, services
+from dialogues import layer_watch, places, push, selectors, services
 from dialogues.forms import move_payload, posted_at
-from dialogues.reminders import person_sockets_key
 from dialogues.selectors import FACILITATOR, PARTNER
 from imago_site.live import (
     auth_session_group,
     couple_group,
     dialogue_group,
-    socket_cache,
     user_group,
 )
 
@@ -52,7 +49,6 @@ RATE_LIMIT = (30, 10.0)  # at most 30 client frames per 10 seconds per connectio
 TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
 
 SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
-SOCKET_LEASE = 3 * SESSION_TICK  # a socket's place in its person's count, renewed every tick
 SNAPSHOT_EVERY = 1.0  # seconds: a socket's snapshot requests beyond one a second are merged
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -88,6 +84,10 @@ class _Base(AsyncWebsocketConsumer):
             return await super().__call__(scope, receive, send)
         finally:  # also when the consumer died (e.g. Redis went away under it)
             layer_watch.unregister(self)
+            if getattr(self, "_claimed", False):  # its place, given back once
+                self._claimed = False
+                with contextlib.suppress(Exception):
+                    await self._release()
 
     def _authenticated_user(self):
         user = self.scope.get("user")
@@ -165,45 +165,20 @@ class _Base(AsyncWebsocketConsumer):
     # --- how many sockets one person (and one login) may hold, across every worker ---------
 
     def _leases(self) -> list[tuple[str, int]]:
-        keys = [(person_sockets_key(self.user.pk), settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
+        keys = [(places.person_key(self.user.pk), settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
         if login := auth_session_group(self._session_key()):
-            keys.append((f"sockets.{login}", settings.IMAGO_MAX_SOCKETS_PER_LOGIN))
+            keys.append((places.login_key(login), settings.IMAGO_MAX_SOCKETS_PER_LOGIN))
         return keys
 
     async def _claim(self, *, renew: bool = False) -> bool:
         """Take (or renew) this socket's place; False when the person or the login already
-        holds as many sockets as allowed. Places lapse on their own if a worker dies."""
-        # One hop off the event loop for both counts, and not to the one thread that does the
-        # database work: a connect storm shouldn't queue its counting behind snapshots.
-        return await sync_to_async(self._claim_places, thread_sensitive=False)(renew)
-
-    def _claim_places(self, renew: bool) -> bool:
-        now = time.time()
-        leases = self._leases()
-        stored = socket_cache().get_many([key for key, _limit in leases])
-        updated = {}
-        for key, limit in leases:
-            held = {c: t for c, t in (stored.get(key) or {}).items() if t > now}
-            if not renew and self.channel_name not in held and len(held) >= limit:
-                return False  # nothing taken: all places or none
-            held[self.channel_name] = now + SOCKET_LEASE
-            updated[key] = held
-        socket_cache().set_many(updated, int(SOCKET_LEASE))
-        return True
+        holds as many sockets as allowed. Counted atomically across every worker; a dead
+        worker's places stop counting within seconds (dialogues/places.py)."""
+        return await places.aclaim(self._leases(), channel=self.channel_name, renew=renew)
 
     async def _release(self) -> None:
-        await sync_to_async(self._release_places, thread_sensitive=False)()
-
-    def _release_places(self) -> None:
-        leases = self._leases()
-        stored = socket_cache().get_many([key for key, _limit in leases])
-        updated = {}
-        for key, _limit in leases:
-            held = stored.get(key) or {}
-            if held.pop(self.channel_name, None) is not None:
-                updated[key] = held
-        if updated:
-            socket_cache().set_many(updated, int(SOCKET_LEASE))
+        keys = [key for key, _limit in self._leases()]
+        await places.arelease(keys, channel=self.channel_name)
 
     async def _watch_session(self) -> None:
         """Close a quiet socket too, when its login runs out (a float comparison per tick)."""

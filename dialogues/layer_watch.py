@@ -1,17 +1,22 @@
-"""Re-join channel groups when the channel layer's Redis has forgotten them.
+"""After any interruption of the channel layer, every socket of this process shows every step.
 
-Group memberships live in Redis. When Redis restarts (it keeps nothing on disk), every group
-is empty, yet the websockets that survived the restart stay open: those browsers would hear
-nothing more and never know it. So one small task per worker process watches each Redis
-host's `run_id` (one INFO call every few seconds); when it changes, every socket of this
-process joins its groups again and catches up from the database (it renders what it missed,
-if anything: the steps saved while Redis was away were never pushed).
+Group memberships live in Redis (the core layer) or on each process's pub/sub connection,
+which redis-py subscribes again by itself once Redis is back, some time later. What was
+published while a socket's subscription was away is gone. So one small task per worker
+process watches the layer every few seconds:
 
-channels-redis's pub/sub layer (CHANNEL_LAYER=pubsub) keeps no groups in Redis: its
-subscriptions live on each process's connection, which redis-py subscribes again by itself
-once Redis is back. What was published meanwhile is gone, though, so a restart is watched the
-same way there, with a client of our own per host, and every socket catches up (twice: at
-once, and once more a watch later, for a step published before the subscriptions were back).
+- each Redis host's `run_id` (one INFO call): a new one means Redis restarted, even if it did
+  so between two looks;
+- a real round trip: a message published to a group this process listens on, and received.
+  It fails while Redis is away, and keeps failing until the subscriptions are back;
+- a publish that failed in this process (imago_site.live tells us), or a break of its
+  pub/sub connection (channels-redis logs it), however short.
+
+After any of these, recovery is declared only once a round trip succeeds again, that is once
+what is published reaches this process's subscriptions: then every socket joins its groups
+again and catches up from the database (it renders what it missed, if anything). A step
+saved before that catch-up is in what it renders; one saved after it is published to live
+subscriptions (imago_site.live tries a failed publish again), so no timing loses a step.
 
 With the in-memory channel layer (development, tests) there is nothing to watch.
 """
@@ -21,17 +26,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import uuid
 import weakref
 
 from channels.layers import get_channel_layer
+from django.conf import settings
+
+from imago_site import live
 
 logger = logging.getLogger("imago.dialogues")
 
-WATCH_EVERY = 3.0  # seconds between two looks at Redis, per worker process
+WATCH_EVERY = 3.0  # seconds between two looks at the layer, per worker process
+PROBE_TIMEOUT = 5.0  # seconds a round trip may take before the layer counts as interrupted
 CLOSE_SERVICE_RESTART = 1012  # the browser (htmx ws) reconnects after this code
 
 _sockets: weakref.WeakSet = weakref.WeakSet()
 _watcher: asyncio.Task | None = None
+_trouble = False  # a publish failed since the last look
+
+
+def _publish_failed() -> None:
+    global _trouble
+    _trouble = True
+
+
+live.on_layer_trouble(_publish_failed)
+
+
+class _ReceiveTrouble(logging.Filter):
+    """channels-redis's pub/sub receiver says (only in its log) when its connection broke: it
+    then subscribes again by itself, a second or more later, and what was published in
+    between never arrives. Heard here, it is an interruption like any other."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            _publish_failed()
+        return True  # the record is logged as before
+
+
+logging.getLogger("channels_redis.pubsub").addFilter(_ReceiveTrouble())
 
 
 def register(consumer) -> None:
@@ -46,33 +80,33 @@ def unregister(consumer) -> None:
         _watcher.cancel()  # the last socket of this process is gone
 
 
-def _is_pubsub(layer) -> bool:
-    return type(layer).__name__ == "RedisPubSubChannelLayer"
-
-
 def _watched_layer():
+    """The channel layer, if it is channels-redis's (the core or the pub/sub layer)."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not type(layer).__module__.startswith("channels_redis"):
         return None
-    return layer if hasattr(layer, "ring_size") or _is_pubsub(layer) else None
+    return layer
 
 
-_own_clients: dict[tuple[int, int], list] = {}  # (layer, event loop) -> a client per host
+def _hosts() -> list:
+    """The layer's Redis hosts, as configured (settings.CHANNEL_LAYERS)."""
+    from channels_redis.utils import decode_hosts
+
+    layer: dict = settings.CHANNEL_LAYERS.get("default", {})
+    return decode_hosts(layer.get("CONFIG", {}).get("hosts"))
 
 
-def _clients(layer) -> list:
-    """A Redis client per host: the core layer's own connections; for the pub/sub layer,
-    clients of ours (its connection is busy listening)."""
-    if not _is_pubsub(layer):
-        return [layer.connection(index) for index in range(layer.ring_size)]
-    key = (id(layer), id(asyncio.get_running_loop()))
+_own_clients: dict[int, list] = {}  # event loop -> a Redis client per host
+
+
+def _clients() -> list:
+    """A Redis client of ours per host (the layer's connections are busy listening)."""
+    key = id(asyncio.get_running_loop())
     if key not in _own_clients:
         from channels_redis.utils import create_pool
         from redis import asyncio as aioredis
 
-        _own_clients[key] = [
-            aioredis.Redis(connection_pool=create_pool(shard.host)) for shard in layer._shards
-        ]
+        _own_clients[key] = [aioredis.Redis(connection_pool=create_pool(host)) for host in _hosts()]
     return _own_clients[key]
 
 
@@ -89,13 +123,49 @@ def _ensure_watching() -> None:
 async def run_ids(layer) -> list[str | None]:
     """Each Redis host's run_id (None while it can't be reached)."""
     ids: list[str | None] = []
-    for client in _clients(layer):
+    for client in _clients():
         try:
             info = await asyncio.wait_for(client.info("server"), timeout=2)
             ids.append(info.get("run_id"))
         except Exception:
             ids.append(None)
     return ids
+
+
+_probe_channels: dict[tuple[int, int], str] = {}  # (layer, event loop) -> our channel
+
+
+_PROCESS = uuid.uuid4().hex[:12]
+
+
+def _probe_group() -> str:
+    """This process's own (a pid alone may repeat on another host)."""
+    return f"imago-probe.{os.getpid()}.{_PROCESS}"
+
+
+async def probe(layer) -> bool:
+    """One round trip through the layer (its public API): a message to a group this process
+    listens on, received within PROBE_TIMEOUT. False while the layer can't carry one."""
+    key = (id(layer), id(asyncio.get_running_loop()))
+    group, nonce = _probe_group(), uuid.uuid4().hex
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            if key not in _probe_channels:
+                _probe_channels[key] = await layer.new_channel()
+            channel = _probe_channels[key]
+            await layer.group_add(group, channel)
+            await layer.group_send(group, {"type": "layer.probe", "nonce": nonce})
+            while (await layer.receive(channel)).get("nonce") != nonce:
+                pass  # an earlier probe's message, arriving late
+        return True
+    except Exception:
+        # A receive cut short forgets its channel (the pub/sub layer): the next probe makes
+        # a new one.
+        if key in _probe_channels:
+            channel = _probe_channels.pop(key)
+            with contextlib.suppress(Exception):
+                await layer.group_discard(group, channel)
+        return False
 
 
 async def rejoin_all() -> int:
@@ -122,21 +192,29 @@ async def _rejoin(sockets: list) -> list:
 
 
 async def _watch(layer) -> None:
+    global _trouble
+    _trouble = False  # (reported while this process had no socket: nobody to catch up)
     known = await run_ids(layer)
+    interrupted = False
     while _sockets:  # ends with the last socket; the next one starts it again
         await asyncio.sleep(WATCH_EVERY)
         current = await run_ids(layer)
-        if any(
-            now is not None and now != before for now, before in zip(current, known, strict=True)
+        if _trouble or any(
+            now is None or (before is not None and now != before)
+            for now, before in zip(current, known, strict=True)
         ):
-            logger.warning(
-                "channel layer restarted: sockets re-join their groups",
-                extra={"sockets": len(_sockets)},
-            )
-            await rejoin_all()
-            if _is_pubsub(layer):
-                await asyncio.sleep(WATCH_EVERY)
-                await rejoin_all()  # a step published before the subscriptions were back
+            interrupted = True
+        _trouble = False
         known = [
             now if now is not None else before for now, before in zip(current, known, strict=True)
         ]
+        round_trip = await probe(layer)
+        if not round_trip:
+            interrupted = True
+        elif interrupted and None not in current:
+            interrupted = False
+            logger.warning(
+                "channel layer back: sockets re-join their groups and catch up",
+                extra={"sockets": len(_sockets)},
+            )
+            await rejoin_all()

@@ -12,7 +12,6 @@ partner and the time, never the topic or a word anyone wrote.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,24 +25,16 @@ from django.utils.translation import ngettext, pgettext
 
 from couples import clock
 from couples.models import User
-from dialogues import protocol
+from dialogues import places, protocol
 from dialogues.models import DialogueSession, Reminder, Turn
-from imago_site.live import socket_cache
 
 APPOINTMENT_KINDS = (Reminder.Kind.SCHEDULED, Reminder.Kind.REMINDER, Reminder.Kind.OPEN)
 PRODID = "-//Imago//Scheduled dialogues//EN"
 
 
-def person_sockets_key(pk: int) -> str:
-    """The cache key under which a person's open live pages are counted (dialogues/consumers)."""
-    return f"sockets.user.{pk}"
-
-
 def person_is_online(pk: int) -> bool:
     """Whether this person has any live page of the app open now (any worker)."""
-    held = socket_cache().get(person_sockets_key(pk)) or {}
-    now = time.time()
-    return any(expires > now for expires in held.values())
+    return places.held(places.person_key(pk)) > 0
 
 
 def dialogue_url(session: DialogueSession, person: User | None = None) -> str:

@@ -11,8 +11,11 @@ import functools
 import hashlib
 import logging
 import os
+import time
 import weakref
+from collections.abc import Callable
 
+import redis.exceptions
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import BaseCache, caches
@@ -61,6 +64,12 @@ def couple_therapists_group(couple_id: int) -> str:
 
 # --- what sockets keep in the cache ------------------------------------------------------
 
+# What the shared cache's Redis raises when it can't be reached (stopped, restarting, cut off).
+CACHE_UNREACHABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
 
 @functools.cache
 def socket_cache() -> BaseCache:
@@ -72,9 +81,20 @@ def socket_cache() -> BaseCache:
     return caches.create_connection("default")
 
 
+@functools.cache
+def strict_socket_cache() -> BaseCache:
+    """`socket_cache()` raising when Redis can't be reached (imago_site/cache.py reads an
+    unreachable Redis as an empty cache): for the callers that must know a write or a
+    deletion didn't happen, or that "nothing there" is not what Redis said."""
+    cache = socket_cache()
+    strict = getattr(cache, "strict", None)
+    return strict() if callable(strict) else cache
+
+
 def _forget_socket_cache(*, setting: str, **kwargs: object) -> None:
     if setting == "CACHES":
         socket_cache.cache_clear()
+        strict_socket_cache.cache_clear()
 
 
 setting_changed.connect(_forget_socket_cache)
@@ -92,7 +112,13 @@ def send(group: str, message: dict) -> None:
     next move at once: waiting for the loop to publish it held the worker's one database
     thread (measured: 8 % of its time at N = 1,000). One publisher per loop sends them in the
     order they were handed over. Anywhere else (a command, the job worker, a test calling a
-    service) it is sent before this returns."""
+    service) it is sent before this returns.
+
+    A publish that fails (Redis restarting, or a pooled connection it closed: the first
+    command on it fails) is tried again, in order, until it is sent or PUBLISH_RETRY_FOR has
+    passed since it was handed over, and the process's layer watch hears of the trouble
+    (`on_layer_trouble`). A message given up on is covered by the sockets' catch-up: they
+    render from PostgreSQL after any interruption of the layer (dialogues/layer_watch.py)."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -104,8 +130,8 @@ def send(group: str, message: dict) -> None:
         except RuntimeError:  # the loop closed meanwhile: send it here
             pass
     try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:
+        async_to_sync(_publish)(group, message, time.monotonic() + SEND_RETRY_FOR)
+    except Exception:  # e.g. called from code running inside an event loop's own thread
         logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
 
 
@@ -136,21 +162,59 @@ def _hand_over(loop: asyncio.AbstractEventLoop, group: str, message: dict) -> No
         task = loop.create_task(_publisher(outbox))
         _publishers.add(task)
         task.add_done_callback(_publishers.discard)
-    outbox.put_nowait((group, message))
+    outbox.put_nowait((group, message, time.monotonic() + PUBLISH_RETRY_FOR))
 
 
 _publishers: set[asyncio.Task] = set()  # held here, or the loop might collect them
 
+# Seconds a failed publish is tried again (from when it was handed over): a server's loop, and
+# a command or the job worker (which wait for it, so less).
+PUBLISH_RETRY_FOR = 30.0
+SEND_RETRY_FOR = 1.0
+RETRY_PAUSES = (0.05, 0.2, 0.5, 1.0)  # then every second
+
 
 async def _publisher(outbox: asyncio.Queue) -> None:
     while True:
-        group, message = await outbox.get()
+        group, message, give_up_at = await outbox.get()
+        await _publish(group, message, give_up_at)
+
+
+async def _publish(group: str, message: dict, give_up_at: float) -> None:
+    """Send it, trying again (in order: the next waits) until it is sent or `give_up_at`."""
+    failures = 0
+    while True:
         layer = get_channel_layer()
+        if layer is None:
+            return
         try:
-            if layer is not None:
-                await layer.group_send(group, message)
+            await layer.group_send(group, message)
         except Exception:
-            logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+            if failures == 0:
+                logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+                layer_trouble()
+            if time.monotonic() >= give_up_at:
+                logger.warning("broadcast given up", extra={"group": group})
+                return
+            await asyncio.sleep(RETRY_PAUSES[min(failures, len(RETRY_PAUSES) - 1)])
+            failures += 1
+            continue
+        if failures:
+            logger.warning("broadcast sent again", extra={"group": group, "tries": failures + 1})
+        return
+
+
+_trouble_listeners: list[Callable[[], None]] = []
+
+
+def on_layer_trouble(listener: Callable[[], None]) -> None:
+    """`listener()` is called (in any thread) when a publish to the channel layer fails."""
+    _trouble_listeners.append(listener)
+
+
+def layer_trouble() -> None:
+    for listener in list(_trouble_listeners):
+        listener()
 
 
 def send_after_commit(group: str | None, message: dict) -> None:

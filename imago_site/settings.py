@@ -181,6 +181,8 @@ REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 # Live sockets one person may hold at once (tabs, devices), and one login (one browser).
 IMAGO_MAX_SOCKETS_PER_PERSON = env_int("MAX_SOCKETS_PER_PERSON", 12)
 IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
+# Where those sockets are counted, in Redis (dialogues/places.py): keys start with this.
+IMAGO_REDIS_PREFIX = env_str("CHANNELS_PREFIX", "imago")
 # Turns rendered as HTML, kept in each worker's memory (dialogues/turn_html.py); 0: none.
 IMAGO_TURN_HTML_CACHE = env_int("TURN_HTML_CACHE", 20_000)
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
@@ -253,9 +255,13 @@ else:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, where an unreachable Redis is an empty cache, not a 500
+            # (imago_site/cache.py): PostgreSQL is the truth.
+            "BACKEND": "imago_site.cache.RedisCache",
             "LOCATION": env_list("REDIS_URL", [])[0],
             "KEY_PREFIX": env_str("CHANNELS_PREFIX", "imago") + ".cache",
+            # A Redis that hangs (rather than refuses) holds a request for seconds, not forever.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
 else:

@@ -35,3 +35,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "imago_site.views.server_error"  # a calm 503 while Redis is unreachable

@@ -3,8 +3,12 @@ the project, which may import every app (the apps never import each other upward
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import loader
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 from couples import selectors as couple_selectors
@@ -12,6 +16,7 @@ from couples import services as couple_services
 from couples import views as couple_views
 from couples.forms import InviteForm, StartCoupleForm
 from dialogues import selectors as dialogue_selectors
+from imago_site.live import CACHE_UNREACHABLE
 from practice import views as practice_views
 from therapists import selectors as therapist_selectors
 from therapists.forms import LinkCodeForm, TherapistCodeForm, TherapistInviteForm
@@ -60,3 +65,14 @@ def home(request: HttpRequest) -> HttpResponse:
         context["code_form"] = TherapistCodeForm()
         context["therapist_invite_form"] = TherapistInviteForm()
     return render(request, "home.html", context)
+
+
+def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
+    """The 500 page; but when what failed is Redis being unreachable (nothing the person did,
+    and over in seconds), a calm 503 that says so. Like Django's: no request context, no
+    database."""
+    if isinstance(sys.exc_info()[1], CACHE_UNREACHABLE):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = "5"
+        return response
+    return defaults.server_error(request, template_name)

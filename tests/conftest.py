@@ -46,6 +46,7 @@ from tests.factories import (
     make_couple,
     screen,
 )
+from tests.redis_server import private_layer  # noqa: F401 (a fixture: the layer on its own Redis)
 
 # Every role, once. Slices are used: ROLES[1:] is everyone logged in, ROLES[2:] every one of
 # them but `single`. A test of the matrix also takes `pair`: alex and sam are its partners.

@@ -19,7 +19,9 @@ def _logged_in_client(user) -> tuple[Client, bytes]:
     return client, f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def open_socket(path, user=None, origin="http://localhost", *, same_login_as=None):
+async def open_socket(
+    path, user=None, origin="http://localhost", *, same_login_as=None, timeout: float = 1
+):
     """(communicator, connected, close code) for `user` (None: anonymous), logged in afresh or
     on the login of `same_login_as` (another communicator). The communicator's http_client is a
     test Client on the same login, to act over HTTP in the same session."""
@@ -34,7 +36,7 @@ async def open_socket(path, user=None, origin="http://localhost", *, same_login_
     if cookie is not None:
         headers.append((b"cookie", cookie))
     communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(timeout=timeout)
     communicator.http_client, communicator.cookie = client, cookie
     return communicator, connected, code
 

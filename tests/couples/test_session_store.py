@@ -95,3 +95,33 @@ def test_requests_read_logins_through_the_one_cache_object_of_the_process(alex, 
         thread.join()
     assert codes == [200, 200, 200]
     assert made == []
+
+
+def test_a_logout_while_the_cache_is_away_is_not_undone_when_it_answers_again(alex, monkeypatch):
+    """The cached copy a logout couldn't delete (Redis away) is dropped at the next contact,
+    before anything is read there: the ended login never comes back from the cache."""
+    import redis.exceptions
+
+    from imago_site.live import strict_socket_cache
+
+    client = _login(alex)
+    cookie = client.cookies["sessionid"].value
+
+    def away(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Redis is away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(strict_socket_cache(), "delete", away)
+        assert client.post(reverse("account_logout")).status_code == 302
+    assert _cached_key(cookie)  # left behind while the cache was away
+
+    replay = Client()
+    replay.cookies["sessionid"] = cookie
+    assert not _signed_in(replay)
+    assert not _cached_key(cookie)
+
+
+def _cached_key(session_key: str) -> bool:
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+
+    return cache.get(KEY_PREFIX + session_key) is not None

@@ -416,7 +416,9 @@ async def test_a_person_holds_only_so_many_sockets_and_a_closed_one_frees_its_pl
 async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_count(
     dialogue, alex, settings
 ):
-    from django.core.cache import cache
+    from asgiref.sync import sync_to_async
+
+    from dialogues import places
 
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = 3
     settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 1
@@ -424,7 +426,8 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
     assert connected
     _extra, connected, code = await open_socket(path_of(dialogue), same_login_as=first)
     assert not connected and code == 4429
-    assert len(await cache.aget(f"sockets.user.{alex.pk}")) == 1  # all places or none
+    person = places.person_key(alex.pk)
+    assert await sync_to_async(places.held)(person) == 1  # all places or none
     await first.disconnect()
 
 

@@ -49,14 +49,76 @@ async def test_a_socket_whose_group_was_forgotten_catches_up_when_it_rejoins(dia
 
 async def test_the_watcher_rejoins_once_when_a_redis_run_id_changes(monkeypatch):
     readings = iter([["r1"], ["r1"], [None], ["r2"], ["r2"], ["r2"]])
+    _watch_fakes(monkeypatch, run_ids=lambda: next(readings, ["r2"]), probe=lambda: True)
+    rejoined = await _rejoins_while_watching()
+    assert rejoined == 1  # after r1 -> (unreachable) -> r2, not for the outage itself
+
+
+async def test_recovery_waits_for_a_real_round_trip_through_the_layer(monkeypatch):
+    """Redis answers INFO throughout, but what is published doesn't reach this process for a
+    while (its subscriptions aren't back): the sockets catch up once a round trip works
+    again, not before, and once."""
+    probes = iter([True, False, False, False, True, True])
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: next(probes, True))
+    order: list[str] = []
+    fake_probe = layer_watch.probe
+
+    async def probe(layer):
+        result = await fake_probe(layer)
+        order.append("ok" if result else "lost")
+        return result
+
+    monkeypatch.setattr(layer_watch, "probe", probe)
+
+    class Socket:
+        async def rejoin(self):
+            order.append("rejoin")
+
+    socket = Socket()
+    layer_watch.register(socket)
+    await asyncio.sleep(0.2)
+    layer_watch.unregister(socket)
+    assert order[:6] == ["ok", "lost", "lost", "lost", "ok", "rejoin"]
+    assert order.count("rejoin") == 1
+
+
+async def test_a_failed_publish_makes_the_sockets_catch_up_once_the_layer_carries_again(
+    monkeypatch,
+):
+    from imago_site import live
+
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: True)
+    # As the publisher says when a group_send fails, while this process has sockets.
+    assert await _rejoins_while_watching(meanwhile=live.layer_trouble) == 1
+
+
+async def test_a_break_of_the_pubsub_connection_makes_the_sockets_catch_up(monkeypatch):
+    """However short (between two looks), as channels-redis's receiver logs it."""
+    import logging
+
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: True)
+
+    def receiver_breaks():
+        logging.getLogger("channels_redis.pubsub").error("Unexpected exception in receive task")
+
+    assert await _rejoins_while_watching(meanwhile=receiver_breaks) == 1
+
+
+def _watch_fakes(monkeypatch, *, run_ids, probe) -> None:
     monkeypatch.setattr(layer_watch, "WATCH_EVERY", 0.01)
     monkeypatch.setattr(layer_watch, "_watched_layer", lambda: object())
 
-    async def run_ids(layer):
-        return next(readings, ["r2"])
+    async def fake_run_ids(layer):
+        return run_ids()
 
-    monkeypatch.setattr(layer_watch, "run_ids", run_ids)
+    async def fake_probe(layer):
+        return probe()
 
+    monkeypatch.setattr(layer_watch, "run_ids", fake_run_ids)
+    monkeypatch.setattr(layer_watch, "probe", fake_probe)
+
+
+async def _rejoins_while_watching(meanwhile=None) -> int:
     class Socket:
         rejoined = 0
 
@@ -65,12 +127,15 @@ async def test_the_watcher_rejoins_once_when_a_redis_run_id_changes(monkeypatch)
 
     socket = Socket()
     layer_watch.register(socket)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.05)
+    if meanwhile is not None:
+        meanwhile()
+    await asyncio.sleep(0.15)
     watcher = layer_watch._watcher
     layer_watch.unregister(socket)
-    assert Socket.rejoined == 1  # after r1 -> (unreachable) -> r2, not for the outage itself
     await asyncio.sleep(0.05)
     assert watcher.done()  # the last socket gone, the watcher stops
+    return Socket.rejoined
 
 
 async def test_a_socket_that_cannot_rejoin_is_closed_so_the_browser_reconnects(monkeypatch):
@@ -116,3 +181,55 @@ def test_the_in_memory_layer_has_nothing_to_watch(settings):
         assert layer_watch._watched_layer() is None
     finally:
         channel_layers.backends.pop("default", None)
+
+
+# --- against a real Redis, stopped and started ------------------------------------------------
+
+
+async def test_a_step_made_seconds_after_redis_comes_back_reaches_every_open_socket(
+    private_layer, dialogue, alex, sam
+):
+    """The review's timing: Redis stopped for 10 s, started, a move 8 s later. The open pages
+    receive it (the publish after the restart first meets a connection Redis closed)."""
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    sockets = []
+    for person in (alex, sam, alex):
+        ws, connected, _ = await open_socket(path_of(dialogue), person)
+        assert connected
+        sockets.append(ws)
+    for ws in sockets:
+        await drain(ws)
+
+    private_layer.stop()
+    await asyncio.sleep(10)
+    private_layer.start()
+    await asyncio.sleep(8)
+    await submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "I missed you."},
+    )
+    for ws in sockets:
+        update = await receive_until(ws, "I missed you.", limit=20)
+        assert marker(update)["seq"] == 3
+    for ws in sockets:
+        await ws.disconnect()
+
+
+@pytest.mark.parametrize("private_layer", ["pubsub", "core"], indirect=True)
+async def test_the_probe_is_a_round_trip_through_redis(private_layer):
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    assert await layer_watch.probe(layer)
+    private_layer.stop()
+    assert not await layer_watch.probe(layer)
+    private_layer.start()
+    for _ in range(40):  # the subscriptions come back some time after Redis does
+        if await layer_watch.probe(layer):
+            break
+        await asyncio.sleep(0.25)
+    else:
+        raise AssertionError("no round trip after Redis came back")
+    assert await layer_watch.probe(layer)

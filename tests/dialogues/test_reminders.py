@@ -295,9 +295,9 @@ def deliver_moves() -> None:
 
 
 def test_no_email_when_the_partner_is_on_the_page(dialogue, sam):
-    from django.core.cache import cache
+    from dialogues import places
 
-    cache.set(reminders.person_sockets_key(sam.pk), {"channel-1": 9e12}, 60)
+    places.claim([(places.person_key(sam.pk), 12)], channel="channel-1")
     deliver_moves()
     assert not mail.outbox
 

@@ -23,8 +23,15 @@ def boom(request):
     raise RuntimeError("something broke")
 
 
-# This module is also the URLconf of the 500 test: the site's own routes plus one that breaks.
-urlpatterns = [path("boom/", boom), *imago_site.urls.urlpatterns]
+def redis_away(request):
+    import redis.exceptions
+
+    raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+
+# This module is also the URLconf of the 500 test: the site's own routes plus two that break.
+urlpatterns = [path("boom/", boom), path("redis-away/", redis_away), *imago_site.urls.urlpatterns]
+handler500 = imago_site.urls.handler500
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +75,16 @@ def test_an_error_in_a_view_gets_the_friendly_500(db):
     assert "500.html" in [t.name for t in response.templates]
     body = assert_friendly(response, 500, "Something went wrong on our side")
     assert "something broke" not in body and "RuntimeError" not in body
+
+
+@pytest.mark.urls(__name__)
+def test_redis_unreachable_gets_a_calm_503_that_says_to_try_again_in_seconds(db):
+    response = Client(raise_request_exception=False).get("/redis-away/")
+    assert "503.html" in [t.name for t in response.templates]
+    body = assert_friendly(response, 503, "Part of Imago is restarting")
+    assert "Nothing you saved is lost." in body and "try again in a few seconds" in body
+    assert response["Retry-After"] == "5"
+    assert "6379" not in body and "ConnectionError" not in body
 
 
 def test_the_500_page_needs_no_request_and_no_database(db, django_assert_num_queries):
