@@ -10,12 +10,14 @@ import icalendar
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import translation
 
 from couples import clock
 from couples import services as couple_services
 from couples.models import User
 from dialogues import protocol, services, tasks
 from dialogues import reminders as reminders_module
+from dialogues import selectors as dialogue_selectors
 from dialogues.models import DialogueSession, Reminder
 from dialogues.services import DialogueError
 from safety import services as safety_services
@@ -35,6 +37,12 @@ def held_clock():
     clock.clock_set(NOW)
     yield
     clock.clock_set(None)
+
+
+def transcript_line(turn, *, viewer) -> str:
+    """What the transcript says of a turn to `viewer`: who, and what they did."""
+    view = dialogue_selectors.turn_view(turn, viewer=viewer)
+    return f"{view.actor_name} {view.phrase}".strip()
 
 
 def set_clock(moment: datetime) -> None:
@@ -225,13 +233,48 @@ def test_the_therapist_may_begin_early(booked, therapist):
     assert booked.is_live and booked.step == "send"
     # Its reminders and opening are dropped; a second click changes nothing.
     therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
-    assert booked.turns.filter(move=protocol.OPEN).count() == 1
+    assert booked.turns.filter(move__in=protocol.OPENINGS).count() == 1
     assert not Reminder.objects.filter(
         session=booked, kind=Reminder.Kind.REMINDER, cancelled_at=None
     ).exists()
     set_clock(AT)
     deliver()  # the opening finds it open: moot
-    assert booked.turns.filter(move=protocol.OPEN).count() == 1
+    assert booked.turns.filter(move__in=protocol.OPENINGS).count() == 1
+
+
+@pytest.mark.parametrize(
+    "language, says",
+    [
+        ("en", "Dr. Rivera (therapist) began the dialogue before the appointed time"),
+        ("es", "Dr. Rivera (terapeuta) comenzó el diálogo antes de la hora acordada"),
+    ],
+)
+def test_beginning_early_is_recorded_as_early_not_as_the_appointed_time(
+    booked, therapist, sam, language, says
+):
+    set_clock(AT - timedelta(minutes=21))
+    therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
+    opened = booked.turns.order_by("-seq").first()
+    assert (opened.move, opened.actor, opened.actor_role) == (
+        protocol.BEGIN_EARLY,
+        therapist,
+        "facilitator",
+    )
+    with translation.override(language):
+        line = transcript_line(opened, viewer=sam)
+    assert line == says
+    assert "appointed time came" not in line and "Llegó la hora" not in line
+
+
+def test_beginning_by_hand_after_the_time_just_says_who_began(booked, alex, therapist, sam):
+    safety_services.screening_set_ready(user=alex, ready=False)
+    set_clock(AT + timedelta(minutes=5))
+    deliver()  # waits: a partner isn't ready
+    safety_services.screening_set_ready(user=alex, ready=True)
+    therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
+    opened = booked.turns.order_by("-seq").first()
+    assert opened.move == protocol.BEGIN
+    assert transcript_line(opened, viewer=sam) == "Dr. Rivera (therapist) began the dialogue"
 
 
 def test_partners_can_not_begin_move_or_cancel_a_booked_session(booked, alex, sam):
