@@ -628,6 +628,40 @@ def round_requests(session: DialogueSession) -> list[str]:
     return [str(item) for item in items] if isinstance(items, list) else []
 
 
+def _gated(session: DialogueSession) -> bool:
+    """Whether the partners' panels depend on their safety gate (nothing has begun yet)."""
+    return session.status in DialogueSession.WAITING and protocol.before_start(
+        session.protocol_state
+    )
+
+
+# Read for a change's render before it leaves the mover's thread (render_prefetch).
+_GATES = "_render_start_gates"
+
+
+def _start_gate(session: DialogueSession, viewer: User, other: User | None):
+    gates = getattr(session, _GATES, None)
+    if gates is not None and viewer.pk in gates:
+        return gates[viewer.pk]
+    return safety.start_gate(user=viewer, couple=session.couple, partner=other)
+
+
+def render_prefetch(*, session: DialogueSession) -> None:
+    """Read now what rendering this session's panels will need (the couple, each partner's
+    safety gate before the dialogue has begun), so a change can be rendered from the objects
+    alone, with no query, in the render thread (dialogues/push.py): a change that leaves the
+    dialogue waiting — asking, offering another time — otherwise reads the gates there."""
+    if not _gated(session):
+        return
+    gates = {}
+    for slot in protocol.SLOTS:
+        viewer = session.partner_in(slot)
+        if viewer is not None:
+            other = session.partner_in("b" if slot == "a" else "a")
+            gates[viewer.pk] = safety.start_gate(user=viewer, couple=session.couple, partner=other)
+    setattr(session, _GATES, gates)
+
+
 def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     state = session.protocol_state
     slot = session.slot_of(viewer)
@@ -637,8 +671,8 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     other = session.partner_in(other_slot)
     other_name = other.display_name if other else _("Your partner")
     not_ready_mine, partner_not_ready = "", False
-    if session.status in DialogueSession.WAITING and slot and protocol.before_start(state):
-        gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
+    if _gated(session) and slot:
+        gate = _start_gate(session, viewer, other)
         if not gate.open:
             # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
             moves = tuple(m for m in moves if not m.starts_dialogue)

@@ -259,10 +259,16 @@ def _publish(
         "by_facilitator": turn.actor_role == FACILITATOR,
     }
     try:
-        if rendering is not None:
-            result.fragments.update(rendering.result())
-        else:
-            result.fragments.update(push.render_change(session=session, turn=turn))
+        try:
+            fragments = rendering.result() if rendering is not None else None
+        except push.RenderReadTheDatabase:
+            # Something its render needs wasn't read beforehand (selectors.render_prefetch):
+            # rendered here instead, now that the change is committed. A slower path, no error.
+            logger.debug("a change rendered after commit", extra={"session": session.public_id})
+            fragments = None
+        if fragments is None:
+            fragments = push.render_change(session=session, turn=turn)
+        result.fragments.update(fragments)
         message["fragments"] = result.fragments
     except Exception:
         logger.exception("rendering a change failed", extra={"session": session.public_id})
