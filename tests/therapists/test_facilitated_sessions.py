@@ -522,6 +522,30 @@ def test_the_partners_page_of_a_booked_session_says_when_and_who(booked, sam, cl
     assert "Cancel the appointment" not in page and "Offer another time" not in page
 
 
+@pytest.mark.parametrize("page", ["/therapist/", "couple"])
+def test_an_appointment_14_minutes_away_is_next_not_live_now(
+    link, pair, alex, sam, therapist, client_as, page
+):
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "15"},
+        at=dialogue.step_seq,
+    )
+    set_clock(NOW + timedelta(minutes=1))
+    url = f"/therapist/couples/{pair.public_id}/" if page == "couple" else page
+    html = client_as(therapist).get(url).content.decode()
+    assert "Live now" not in html and "Open the live console" not in html
+    assert "their own appointment" in html
+    # Once it opens at its time, it is live.
+    set_clock(NOW + timedelta(minutes=15))
+    services.session_open_due(session_public_id=dialogue.public_id)
+    html = client_as(therapist).get(url).content.decode()
+    assert "Live now" in html and "their own appointment" not in html
+
+
 def test_the_dashboard_shows_the_next_scheduled_dialogue(booked, therapist, client_as):
     page = client_as(therapist).get("/therapist/").content.decode()
     assert "next-scheduled" in page
