@@ -7,6 +7,7 @@ person sees can't drift between them. Query counts do not grow with the number o
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -610,7 +611,8 @@ def seconds_until(moment: datetime | None) -> int:
     """Whole seconds from our clock's now until this moment (0 once it has come)."""
     if moment is None:
         return 0
-    return max(0, int((moment - clock.now()).total_seconds()))
+    # Rounded up: "0" only once it has come (a page at zero asks for the opening).
+    return max(0, math.ceil((moment - clock.now()).total_seconds()))
 
 
 def round_requests(session: DialogueSession) -> list[str]:
@@ -737,13 +739,13 @@ class Console:
 
     @property
     def seconds_left(self) -> int:
-        return seconds_until(self.session.scheduled_for) if self.session.is_planned else 0
+        return seconds_until(self.session.scheduled_for) if self.session.waits_for_time else 0
 
     @property
     def key(self) -> str:
         targets = ",".join(name for name, _ in self.rewind_targets)
         at = self.session.scheduled_for
-        when = at.timestamp() if at is not None and self.session.is_planned else ""
+        when = at.timestamp() if at is not None and self.session.waits_for_time else ""
         return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}"
 
 
