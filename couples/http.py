@@ -46,4 +46,4 @@ def next_path(url: object, *, default: str) -> str:
     """Where to go back to after a form: `url` (a user-supplied next/return address) if it is
     a path on this site, else `default` — never a view name, another host or a scheme.
     The only way a redirect here follows an address a person could have typed."""
-    return url if is_local_path(url) else default
+    return url if isinstance(url, str) and is_local_path(url) else default

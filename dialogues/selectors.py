@@ -641,7 +641,7 @@ def _gated(session: DialogueSession) -> bool:
 _GATES = "_render_start_gates"
 
 
-def _start_gate(session: DialogueSession, viewer: User, other: User | None):
+def _start_gate(session: DialogueSession, viewer: User, other: User | None) -> safety.StartGate:
     gates = getattr(session, _GATES, None)
     if gates is not None and viewer.pk in gates:
         return gates[viewer.pk]
