@@ -37,6 +37,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from couples import languages, selectors, services, session_limits
+from couples.http import is_local_path
 from imago_site import live
 
 # Pages that remove a second factor: they ask for a reauthentication however recent the log-in.
@@ -132,6 +133,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return pending_invitation_path(request, request.user) or super().get_login_redirect_url(
             request
         )
+
+    def is_safe_url(self, url: str | None) -> bool:
+        # allauth's ?next= (log-in, sign-up, two-factor, log-out) follows the same rule as our
+        # own forms: a path on this site, nothing else (couples.http.next_path).
+        return is_local_path(url)
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         user = request.user if request.user.is_authenticated else None

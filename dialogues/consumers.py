@@ -8,6 +8,7 @@ socket that follows forwards its audience's HTML as it is (no query); after a ga
 (re)connect, it renders from PostgreSQL. The socket a move came in on shows it at once.
 
 The browser sends small frames: "typing" (no text, ever), "snapshot" (I saw a gap), "ping",
+"due" (the countdown to the appointed time reached zero: open it if the time has come),
 and "move" (a partner's move over the open socket, the same service, token and errors as the
 form's HTTP post, which remains the fallback when the socket is down).
 """
@@ -388,8 +389,26 @@ class DialogueConsumer(_Base):
                 )
         elif kind == "snapshot":
             await self._snapshot_soon()
+        elif kind == "due":
+            await self._open_if_due()
         elif kind == "ping":
             await self.send('<div id="pong" hx-swap-oob="true"></div>')
+
+    async def _open_if_due(self) -> None:
+        """The page's countdown to the appointed time reached zero. If the time has come (by
+        our clock, not the browser's), the dialogue opens now, through the same door as the
+        background job's opening (whichever comes first; the other changes nothing), and
+        publishes to every page of it as any change does: the job may run in a process whose
+        push can't reach these sockets (`make run`'s worker). Otherwise a snapshot shows how
+        things stand (not due yet, a partner not ready, opened already)."""
+        try:
+            result = await database_sync_to_async(services.session_open_due)(
+                session_public_id=self.public_id
+            )
+        except services.DialogueError:
+            result = None
+        if result is None or not result.created:
+            await self._snapshot_soon()
 
     # --- what we send ----------------------------------------------------------------------
 

@@ -112,6 +112,9 @@ REWIND = "rewind"
 COACH = "coach"
 CANCEL = "cancel"  # either partner cancels an appointment made for later
 OPEN = "open"  # the appointed time came: the dialogue opens by itself
+BEGIN_EARLY = "begin_early"  # someone opened it by hand before the appointed time
+BEGIN = "begin_now"  # someone opened it by hand once the time had come (it waited for them)
+OPENINGS = (OPEN, BEGIN_EARLY, BEGIN)  # a waiting dialogue opened, by itself or by hand
 BOOK = "book"  # a linked therapist booked a facilitated session for a set time
 MOVE_TIME = "move_time"  # the therapist moved the booked session to another time
 EVENT_PHRASES = _Texts(
@@ -125,6 +128,8 @@ EVENT_PHRASES = _Texts(
         COACH: _("coached"),
         CANCEL: _("cancelled the appointment"),
         OPEN: _("The appointed time came; the dialogue began"),
+        BEGIN_EARLY: _("began the dialogue before the appointed time"),
+        BEGIN: _("began the dialogue"),
         BOOK: _("scheduled this facilitated session"),
         MOVE_TIME: _("moved the session to another time"),
     }
@@ -145,6 +150,8 @@ MY_EVENT_PHRASES = _Texts(
         COACH: pgettext_lazy("what you did", "coached"),
         CANCEL: pgettext_lazy("what you did", "cancelled the appointment"),
         OPEN: pgettext_lazy("what you did", "The appointed time came; the dialogue began"),
+        BEGIN_EARLY: pgettext_lazy("what you did", "began the dialogue before the appointed time"),
+        BEGIN: pgettext_lazy("what you did", "began the dialogue"),
         BOOK: pgettext_lazy("what you did", "scheduled this facilitated session"),
         MOVE_TIME: pgettext_lazy("what you did", "moved the session to another time"),
     }

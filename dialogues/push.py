@@ -222,6 +222,7 @@ def render_change_soon(*, session: DialogueSession, turn: Turn) -> Future[dict[s
     (nothing else runs in it after the call), and nothing rendered is sent before the commit:
     a transaction that rolls back just leaves its future unread."""
     global _render_thread
+    selectors.render_prefetch(session=session)  # here, inside the transaction, not there
     with _render_thread_lock:
         if _render_thread is None:
             _render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")

@@ -149,7 +149,7 @@ def _plan_your_move(
     (`tasks.your_move_deliver_due`), so an ordinary move adds no statement of its own."""
     if not settings.IMAGO_YOUR_MOVE_EMAILS:
         return
-    if turn is not None and turn.move not in (protocol.ASK, protocol.OPEN):
+    if turn is not None and turn.move not in (protocol.ASK, *protocol.OPENINGS):
         return
     if session.status != DialogueSession.Status.ACTIVE or not session.is_live:
         return

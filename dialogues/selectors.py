@@ -7,6 +7,7 @@ person sees can't drift between them. Query counts do not grow with the number o
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -605,7 +606,8 @@ def seconds_until(moment: datetime | None) -> int:
     """Whole seconds from our clock's now until this moment (0 once it has come)."""
     if moment is None:
         return 0
-    return max(0, int((moment - clock.now()).total_seconds()))
+    # Rounded up: "0" only once it has come (a page at zero asks for the opening).
+    return max(0, math.ceil((moment - clock.now()).total_seconds()))
 
 
 def round_requests(session: DialogueSession) -> list[str]:
@@ -623,6 +625,40 @@ def round_requests(session: DialogueSession) -> list[str]:
     return [str(item) for item in items] if isinstance(items, list) else []
 
 
+def _gated(session: DialogueSession) -> bool:
+    """Whether the partners' panels depend on their safety gate (nothing has begun yet)."""
+    return session.status in DialogueSession.WAITING and protocol.before_start(
+        session.protocol_state
+    )
+
+
+# Read for a change's render before it leaves the mover's thread (render_prefetch).
+_GATES = "_render_start_gates"
+
+
+def _start_gate(session: DialogueSession, viewer: User, other: User | None) -> safety.StartGate:
+    gates = getattr(session, _GATES, None)
+    if gates is not None and viewer.pk in gates:
+        return gates[viewer.pk]
+    return safety.start_gate(user=viewer, couple=session.couple, partner=other)
+
+
+def render_prefetch(*, session: DialogueSession) -> None:
+    """Read now what rendering this session's panels will need (the couple, each partner's
+    safety gate before the dialogue has begun), so a change can be rendered from the objects
+    alone, with no query, in the render thread (dialogues/push.py): a change that leaves the
+    dialogue waiting — asking, offering another time — otherwise reads the gates there."""
+    if not _gated(session):
+        return
+    gates = {}
+    for slot in protocol.SLOTS:
+        viewer = session.partner_in(slot)
+        if viewer is not None:
+            other = session.partner_in("b" if slot == "a" else "a")
+            gates[viewer.pk] = safety.start_gate(user=viewer, couple=session.couple, partner=other)
+    setattr(session, _GATES, gates)
+
+
 def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     state = session.protocol_state
     slot = session.slot_of(viewer)
@@ -632,8 +668,8 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     other = session.partner_in(other_slot)
     other_name = other.display_name if other else _("Your partner")
     not_ready_mine, partner_not_ready = "", False
-    if session.status in DialogueSession.WAITING and slot and protocol.before_start(state):
-        gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
+    if _gated(session) and slot:
+        gate = _start_gate(session, viewer, other)
         if not gate.open:
             # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
             moves = tuple(m for m in moves if not m.starts_dialogue)
@@ -698,13 +734,13 @@ class Console:
 
     @property
     def seconds_left(self) -> int:
-        return seconds_until(self.session.scheduled_for) if self.session.is_planned else 0
+        return seconds_until(self.session.scheduled_for) if self.session.waits_for_time else 0
 
     @property
     def key(self) -> str:
         targets = ",".join(name for name, _ in self.rewind_targets)
         at = self.session.scheduled_for
-        when = at.timestamp() if at is not None and self.session.is_planned else ""
+        when = at.timestamp() if at is not None and self.session.waits_for_time else ""
         return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}"
 
 

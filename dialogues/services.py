@@ -259,10 +259,16 @@ def _publish(
         "by_facilitator": turn.actor_role == FACILITATOR,
     }
     try:
-        if rendering is not None:
-            result.fragments.update(rendering.result())
-        else:
-            result.fragments.update(push.render_change(session=session, turn=turn))
+        try:
+            fragments = rendering.result() if rendering is not None else None
+        except push.RenderReadTheDatabase:
+            # Something its render needs wasn't read beforehand (selectors.render_prefetch):
+            # rendered here instead, now that the change is committed. A slower path, no error.
+            logger.debug("a change rendered after commit", extra={"session": session.public_id})
+            fragments = None
+        if fragments is None:
+            fragments = push.render_change(session=session, turn=turn)
+        result.fragments.update(fragments)
         message["fragments"] = result.fragments
     except Exception:
         logger.exception("rendering a change failed", extra={"session": session.public_id})
@@ -555,10 +561,12 @@ def _gate_open(session: DialogueSession) -> bool:
     return safety.start_gate(user=first, couple=session.couple, partner=second).open
 
 
-def _opening(session: DialogueSession) -> Change:
+def _opening(session: DialogueSession, *, by_hand: bool = False) -> Change:
     """The waiting dialogue opens at its first step. A booked session that opens while the
     couple has another dialogue going ends that one first (one live dialogue per couple; the
-    therapist's session is what they meet for), recorded there as an end nobody made."""
+    therapist's session is what they meet for), recorded there as an end nobody made.
+    `by_hand`: someone opened it ("Begin now"); the transcript then says who, and whether it
+    was before the appointed time — only the timed opening says the time came."""
     if session.is_planned:
         others = DialogueSession.objects.filter(
             couple_id=session.couple_id, status__in=DialogueSession.LIVE
@@ -567,8 +575,12 @@ def _opening(session: DialogueSession) -> Change:
             session_change(
                 session_public_id=public_id, user=None, decide=decide_end, as_system=True
             )
+    move = protocol.OPEN
+    if by_hand:
+        at = session.scheduled_for
+        move = protocol.BEGIN_EARLY if at is not None and clock.now() < at else protocol.BEGIN
     return Change(
-        move=protocol.OPEN,
+        move=move,
         kind=Turn.Kind.EVENT,
         state=protocol.open_scheduled(session.protocol_state),
         status=DialogueSession.Status.ACTIVE if session.is_planned else None,
@@ -756,7 +768,7 @@ def decide_open_booked(
         raise DialogueError(
             _("It can't begin yet: a partner hasn't finished getting ready on their own page.")
         )
-    return _opening(session)
+    return _opening(session, by_hand=True)
 
 
 def decide_pause(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:

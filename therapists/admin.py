@@ -108,10 +108,12 @@ class TherapistLinkAdmin(ViewOnlyAdmin):
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         # No filtering by URL on the code (?code__startswith=...): it would reveal open codes.
-        return lookup.split("__")[0] != "code" and super().lookup_allowed(lookup, value, request)
+        return not lookup.startswith("code") and super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("therapist", "couple").defer("code")
+        return (
+            super().get_queryset(request).select_related("therapist", "couple").defer("code_hash")
+        )
 
     @admin.action(
         description=gettext_lazy("End the therapist's access (closes their live console)"),

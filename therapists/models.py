@@ -83,7 +83,9 @@ class TherapistLink(models.Model):
         blank=True,
         related_name="therapist_links",
     )
-    code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    # Only a hash of an open link code (couples.models.hash_token, like calendar feed tokens):
+    # the code itself is shown to the therapist once, when made (`code` below), never stored.
+    code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     invited_email = models.EmailField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -97,6 +99,9 @@ class TherapistLink(models.Model):
     end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
     # The one-time token of the form that made it (a code, an invitation): see FORM_TOKEN.
     client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
+
+    # The clear code, on the instance that made it only (services.link_code_issue): not a field.
+    code: str | None = None
 
     class Meta:
         db_table = "couples_therapistlink"  # made in couples/ before links moved here

@@ -208,12 +208,13 @@ def linked_couple(*, link: TherapistLink) -> LinkedCouple:
         .select_related("partner_a", "partner_b")
         .order_by("-created_at")[: RECENT_DIALOGUES + 1]
     )
-    live = next((s for s in sessions if s.is_live), None)
+    # "Live now" means open: an appointment still waiting for its time is the next one.
+    live = next((s for s in sessions if s.is_live and not s.waits_for_time), None)
     return LinkedCouple(
         link=link,
         names=" & ".join(p.display_name for p in partners_of(couple=couple)),
         live=live,
-        recent=[s for s in sessions if s is not live and not s.is_planned][:RECENT_DIALOGUES],
+        recent=[s for s in sessions if s is not live and not s.waits_for_time][:RECENT_DIALOGUES],
         homework=list(Homework.objects.filter(couple=couple, therapist=link.therapist)[:20]),
         safety_attention=any(
             safety.screening_status_for_therapist(user=p) == "needs_attention"

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from couples import clock
 from couples.audit import audit
-from couples.models import Couple, User, is_token
+from couples.models import Couple, User, hash_token, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import protocol
 from dialogues import services as dialogues
@@ -141,9 +141,9 @@ def _end_link(
     link.status = TherapistLink.Status.ENDED
     link.ended_at = timezone.now()
     link.end_reason = reason
-    if link.code and link.couple_id is None:
-        link.code = None
-    link.save(update_fields=["status", "ended_at", "end_reason", "code"])
+    if link.code_hash and link.couple_id is None:
+        link.code_hash = None
+    link.save(update_fields=["status", "ended_at", "end_reason", "code_hash"])
     link.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=link.ended_at)
     if was_active:
         live.consoles_close(link_public_id=link.public_id, therapist_pk=link.therapist_id)
@@ -188,31 +188,43 @@ def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None =
 
 @transaction.atomic
 def link_code_issue(*, therapist: User, token: str | None = None) -> TherapistLink:
-    """A fresh link code the therapist gives to a couple (valid for a week, single use).
-    `token`: the form's; a replayed or double-clicked form returns the code it made."""
+    """A fresh link code the therapist gives to a couple (valid for a week, single use), on
+    the returned link's `code`: only its hash is stored, so this is the one time it is known.
+    `token`: the form's; a replayed or double-clicked form makes no second link: the same
+    one gets a new code (if still open), since the page showing the first is gone."""
     _check_verified_therapist(therapist)
     token = _form_token(token)
     if token:
         User.objects.select_for_update().filter(pk=therapist.pk).first()  # one at a time
         made = TherapistLink.objects.filter(created_by=therapist, client_token=token).first()
         if made is not None:
+            if made.code_hash and made.couple_id is None:
+                made.code = _unused_code()
+                made.code_hash = hash_token(made.code)
+                made.save(update_fields=["code_hash"])
             return made
-    for _attempt in range(5):
-        code = new_link_code()
-        if not TherapistLink.objects.filter(code=code).exists():
-            break
+    code = _unused_code()
     now = timezone.now()
     link = TherapistLink.objects.create(
         therapist=therapist,
-        code=code,
+        code_hash=hash_token(code),
         created_by=therapist,
         therapist_accepted_at=now,
         expires_at=now + timedelta(days=LINK_CODE_VALID_DAYS),
         client_token=token,
     )
+    link.code = code
     audit(action="therapist_link.code_issued", actor=therapist, target=link)
     live.dashboard_changed(therapist_pk=therapist.pk)  # their other open dashboards
     return link
+
+
+def _unused_code() -> str:
+    for _attempt in range(5):
+        code = new_link_code()
+        if not TherapistLink.objects.filter(code_hash=hash_token(code)).exists():
+            break
+    return code
 
 
 def _normalize_code(code: str) -> str:
@@ -232,7 +244,11 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
             link = (
                 TherapistLink.objects.select_for_update(of=("self",))
                 .select_related("therapist")
-                .filter(code=code, couple__isnull=True, status=TherapistLink.Status.PENDING)
+                .filter(
+                    code_hash=hash_token(code),
+                    couple__isnull=True,
+                    status=TherapistLink.Status.PENDING,
+                )
                 .first()
             )
             if link is None or (link.expires_at and link.expires_at <= timezone.now()):
@@ -250,8 +266,8 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
             ).exists():
                 raise TherapistError(_("You're already linked with this therapist."))
             link.couple = couple
-            link.code = None
-            link.save(update_fields=["couple", "code"])
+            link.code_hash = None
+            link.save(update_fields=["couple", "code_hash"])
             _give_consent(link, user, request)
             _maybe_activate(link, by=user, request=request)
             live.couple_changed(couple_id=couple.pk)

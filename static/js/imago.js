@@ -419,8 +419,9 @@
   })();
 
   // --- countdown to a scheduled dialogue (the server says how many seconds are left) ------
-  // At zero the dialogue opens (a background job); the page then reloads once to show it,
-  // in case the push that says so comes from another process that can't reach this page.
+  // At zero the dialogue opens (a background job). A dialogue page or console with its socket
+  // open says so over it ("due": the server opens it if the time has come, and the change
+  // reaches every page of it as any change does); any other page reloads once to show it.
   // The formats come from the countdown's paragraph (data-h, data-m, data-s: "{h} h {m} min").
   function countdownText(el, s) {
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
@@ -439,6 +440,10 @@
       el.textContent = countdownText(el, s);
       if (s === 0 && !el.hasAttribute("data-reloading")) {
         el.setAttribute("data-reloading", "");
+        if (socket && socketOpen && el.closest("[data-due-frame]")) {
+          socket.send(JSON.stringify({ type: "due" }));
+          return;
+        }
         setTimeout(function () { if (document.body.contains(el)) window.location.reload(); }, 4000);
       }
     });

@@ -220,7 +220,7 @@ KEPT: dict[str, dict[str, str]] = {
     "practice.exit": {"public_id": "a random id", "client_token": "a random form token"},
     "therapists.therapistlink": {
         "public_id": "a random id",
-        "code": "a random one-time code",
+        "code_hash": "the hash of a random one-time code",
         "client_token": "a random form token",
     },
     "therapists.therapistnote": {"public_id": "a random id", "client_token": "a random form token"},

@@ -1,11 +1,14 @@
 """What one pushed fragment costs: the number of queries must not grow with the dialogue."""
 
+import datetime
+import logging
 import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from couples import clock
 from dialogues import push, selectors, services
 from dialogues.models import Turn
 from dialogues.selectors import PARTNER
@@ -209,3 +212,80 @@ def test_an_update_is_the_four_partials_of_the_page_in_one_render(dialogue, alex
     ) + push.render_to_string(f"{push.PAGE}#typing", {"viewer": sam})
     assert 'id="announcer"' in one_by_one and 'id="typing"' in one_by_one
     assert push.render_to_string(f"{push.PAGE}#step_update", context) == one_by_one
+
+
+# --- a change renders without a refused query, whatever kind it is -----------------------------
+
+
+def _no_complaints(caplog) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def _offer_time(public_id, alex, sam):
+    return services.move_submit(
+        session_public_id=public_id, user=sam, move="propose_time", payload={"time": "60"}
+    )
+
+
+def _start(public_id, alex, sam):
+    return services.move_submit(session_public_id=public_id, user=sam, move="accept_now")
+
+
+# Each: (what happens before, with the log not yet watched; the change watched).
+CHANGES = {
+    "offer_another_time": (None, _offer_time),
+    "offer_yet_another_time": (
+        _offer_time,
+        lambda public_id, alex, sam: services.move_submit(
+            session_public_id=public_id, user=alex, move="reschedule", payload={"time": "90"}
+        ),
+    ),
+    "begin_before_the_time": (
+        _offer_time,
+        lambda public_id, alex, sam: services.move_submit(
+            session_public_id=public_id, user=alex, move="begin"
+        ),
+    ),
+    "open_at_its_time": (
+        _offer_time,
+        lambda public_id, alex, sam: services.session_open_due(session_public_id=public_id),
+    ),
+    "cancel": (
+        _offer_time,
+        lambda public_id, alex, sam: services.session_cancel(session_public_id=public_id, user=sam),
+    ),
+    "start": (None, _start),
+    "end": (
+        _start,
+        lambda public_id, alex, sam: services.session_end(session_public_id=public_id, user=alex),
+    ),
+    "end_before_starting": (
+        None,
+        lambda public_id, alex, sam: services.session_end(session_public_id=public_id, user=alex),
+    ),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", CHANGES)
+def test_offering_another_time_starting_and_ending_log_no_warning_or_error(
+    pair, alex, sam, caplog, change
+):
+    """These changes used to be rendered in the render thread with a query it refuses
+    ("rendering a change failed … RenderReadTheDatabase"): now nothing to complain of."""
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    before, watched = CHANGES[change]
+    if before is not None:
+        before(dialogue.public_id, alex, sam)
+    clock.clock_set(
+        clock.now() + datetime.timedelta(minutes=61 if change == "open_at_its_time" else 0)
+    )
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="imago.dialogues")
+    try:
+        result = watched(dialogue.public_id, alex, sam)
+    finally:
+        clock.clock_set(None)
+    assert result is not None
+    assert _no_complaints(caplog) == []

@@ -75,8 +75,8 @@ NOT_PRIVATE = {
         "phone",
         "url",
     },
-    # The link code is a credential rather than private text: the admin never shows it either.
-    "therapists.therapistlink": {"public_id", "code", "invited_email", "client_token"},
+    # The link code's hash (the code is never stored): the admin never shows it either.
+    "therapists.therapistlink": {"public_id", "code_hash", "invited_email", "client_token"},
     "therapists.therapistnote": {"public_id", "client_token"},
     "therapists.homework": {"public_id", "client_token"},
     "practice.agreement": {"public_id"},
@@ -272,7 +272,7 @@ def test_therapist_notes_are_not_in_the_admin_and_the_rest_is_metadata():
     assert TherapistNote not in admin.site._registry
     for model in (TherapistLink, Consent, Homework):
         assert model in admin.site._registry
-    assert "code" not in admin.site._registry[TherapistLink].fields
+    assert "code_hash" not in admin.site._registry[TherapistLink].fields
     homework_admin = admin.site._registry[Homework]
     assert not {"title", "instructions"} & set(homework_admin.fields)
     assert not {"title", "instructions"} & set(homework_admin.search_fields)

@@ -74,3 +74,43 @@ def test_a_database_from_before_the_apps_split_migrates_in_place_with_its_data()
     # Permissions and admin history follow the models to their new app.
     assert ContentType.objects.filter(app_label="therapists", model="therapistlink").exists()
     assert not ContentType.objects.filter(app_label="couples", model="therapistlink").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_link_codes_are_hashed_in_place_and_still_work():
+    """therapists 0008: the clear link codes of a database from before are replaced by their
+    hashes; a code already given to a couple still links them, and no clear code is left."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    before = [leaf for leaf in leaves if leaf[0] != "therapists"]
+    before.append(("therapists", "0007_more_dialogue_kinds"))
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    User = old.get_model("couples", "User")
+    dr = User.objects.create(
+        email="dr@example.com",
+        display_name="Dr",
+        public_id="d1",
+        kind="therapist",
+        therapist_verified_at="2026-01-01T00:00:00Z",
+    )
+    TherapistLink = old.get_model("therapists", "TherapistLink")
+    TherapistLink.objects.create(
+        public_id="open", therapist=dr, created_by=dr, code="ABCDE-FGH23", status="pending"
+    )
+    TherapistLink.objects.create(public_id="used", therapist=dr, status="active")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from couples.models import hash_token
+    from therapists.models import TherapistLink as Link
+
+    assert Link.objects.get(public_id="open").code_hash == hash_token("ABCDE-FGH23")
+    assert Link.objects.get(public_id="used").code_hash is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM couples_therapistlink")
+        assert "ABCDE" not in " ".join(str(v) for row in cursor.fetchall() for v in row)

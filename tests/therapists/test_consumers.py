@@ -398,7 +398,7 @@ async def test_a_couple_linking_while_the_dashboard_is_open_is_watched_from_then
     assert "Alex" not in await ws.receive_from(timeout=5)
     issue = database_sync_to_async(therapist_services.link_code_issue)
     code = (await issue(therapist=therapist)).code
-    assert "Link codes" in await receive_until(ws, code)
+    assert "valid until" in await receive_until(ws, "A code made")
     link = await database_sync_to_async(therapist_services.link_code_redeem)(user=alex, code=code)
     assert "1 of 2 partners consented" in await receive_until(ws, "consented")
     await database_sync_to_async(therapist_services.consent_give)(
@@ -572,3 +572,100 @@ async def test_a_refused_console_socket_audits_nothing(live, roles):
     assert not connected
     await ws.disconnect()
     assert await database_sync_to_async(_console_reads)(roles["unlinked"]) == []
+
+
+async def test_the_couples_own_appointment_opening_at_its_time_reaches_the_console_and_partners(
+    link, dialogue, therapist, alex, sam
+):
+    """The appointment the couple made opens by itself (a background job, inside its own
+    transaction): the console and both partners' pages show it open, with no reload."""
+    await database_sync_to_async(services.move_submit)(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "15"},
+        at=1,
+    )
+    ws_t, connected, _ = await open_socket(console_path(dialogue), therapist)
+    assert connected
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    for ws in (ws_t, ws_a, ws_b):
+        await drain(ws)
+    await database_sync_to_async(_open_when_due)(dialogue)
+    console = await receive_until(ws_t, 'id="console-state"')
+    assert "Appointment made" not in console and "Alex (sender)" in console
+    assert 'name="move" value="send"' in await receive_until(ws_a, 'name="move"')
+    assert "Alex is writing" in await receive_until(ws_b, "is writing")
+    for ws in (ws_t, ws_a, ws_b):
+        await ws.disconnect()
+
+
+def _open_when_due(dialogue) -> None:
+    """What the worker does at the appointed time: the opening reminder, delivered."""
+    from couples import clock
+    from dialogues import tasks
+    from dialogues.models import Reminder
+
+    opening = Reminder.objects.get(session=dialogue, kind=Reminder.Kind.OPEN)
+    clock.clock_set(opening.due_at)
+    try:
+        assert tasks.reminder_deliver(reminder_id=opening.pk) == tasks.SENT
+    finally:
+        clock.clock_set(None)
+
+
+async def test_a_page_whose_countdown_ends_opens_the_appointment_for_the_console_and_partners(
+    link, dialogue, therapist, alex, sam
+):
+    """When the job that opens it runs where its push can't reach these sockets (`make run`'s
+    worker, another process), the page whose countdown reached zero says so ("due"): the
+    dialogue opens through the same door, and the console and both partners' pages show it."""
+    from couples import clock
+
+    clock.clock_set(clock.now().replace(second=0, microsecond=0))
+    result = await database_sync_to_async(services.move_submit)(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "15"},
+        at=1,
+    )
+    try:
+        ws_t, connected, _ = await open_socket(console_path(dialogue), therapist)
+        assert connected
+        ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+        ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+        snapshot = await receive_until(ws_t, 'id="console-state"')
+        assert "Nobody yet: it opens at its time" in snapshot
+        assert 'data-remaining="900"' in snapshot  # the console counts down to it too
+        for ws in (ws_t, ws_a, ws_b):
+            await drain(ws)
+        clock.clock_set(result.session.scheduled_for)
+        await ws_b.send_to(text_data=json.dumps({"type": "due"}))
+        console = await receive_until(ws_t, 'id="console-state"')
+        assert "Alex (sender)" in console and "Nobody yet" not in console
+        assert 'name="move" value="send"' in await receive_until(ws_a, 'name="move"')
+        assert "The appointed time came" in await receive_until(ws_b, "is writing")
+    finally:
+        clock.clock_set(None)
+    for ws in (ws_t, ws_a, ws_b):
+        await ws.disconnect()
+
+
+async def test_a_page_saying_due_before_the_time_opens_nothing(link, dialogue, therapist, sam):
+    await database_sync_to_async(services.move_submit)(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "15"},
+        at=1,
+    )
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_b)
+    await ws_b.send_to(text_data=json.dumps({"type": "due"}))
+    snapshot = await receive_until(ws_b, 'id="sync"')
+    assert "Opens in" in snapshot
+    await ws_b.disconnect()
+    dialogue = await database_sync_to_async(type(dialogue).objects.get)(pk=dialogue.pk)
+    assert dialogue.waits_for_time and dialogue.seq == 2

@@ -10,12 +10,14 @@ import icalendar
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import translation
 
 from couples import clock
 from couples import services as couple_services
 from couples.models import User
 from dialogues import protocol, services, tasks
 from dialogues import reminders as reminders_module
+from dialogues import selectors as dialogue_selectors
 from dialogues.models import DialogueSession, Reminder
 from dialogues.services import DialogueError
 from safety import services as safety_services
@@ -35,6 +37,12 @@ def held_clock():
     clock.clock_set(NOW)
     yield
     clock.clock_set(None)
+
+
+def transcript_line(turn, *, viewer) -> str:
+    """What the transcript says of a turn to `viewer`: who, and what they did."""
+    view = dialogue_selectors.turn_view(turn, viewer=viewer)
+    return f"{view.actor_name} {view.phrase}".strip()
 
 
 def set_clock(moment: datetime) -> None:
@@ -225,13 +233,48 @@ def test_the_therapist_may_begin_early(booked, therapist):
     assert booked.is_live and booked.step == "send"
     # Its reminders and opening are dropped; a second click changes nothing.
     therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
-    assert booked.turns.filter(move=protocol.OPEN).count() == 1
+    assert booked.turns.filter(move__in=protocol.OPENINGS).count() == 1
     assert not Reminder.objects.filter(
         session=booked, kind=Reminder.Kind.REMINDER, cancelled_at=None
     ).exists()
     set_clock(AT)
     deliver()  # the opening finds it open: moot
-    assert booked.turns.filter(move=protocol.OPEN).count() == 1
+    assert booked.turns.filter(move__in=protocol.OPENINGS).count() == 1
+
+
+@pytest.mark.parametrize(
+    "language, says",
+    [
+        ("en", "Dr. Rivera (therapist) began the dialogue before the appointed time"),
+        ("es", "Dr. Rivera (terapeuta) comenzó el diálogo antes de la hora acordada"),
+    ],
+)
+def test_beginning_early_is_recorded_as_early_not_as_the_appointed_time(
+    booked, therapist, sam, language, says
+):
+    set_clock(AT - timedelta(minutes=21))
+    therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
+    opened = booked.turns.order_by("-seq").first()
+    assert (opened.move, opened.actor, opened.actor_role) == (
+        protocol.BEGIN_EARLY,
+        therapist,
+        "facilitator",
+    )
+    with translation.override(language):
+        line = transcript_line(opened, viewer=sam)
+    assert line == says
+    assert "appointed time came" not in line and "Llegó la hora" not in line
+
+
+def test_beginning_by_hand_after_the_time_just_says_who_began(booked, alex, therapist, sam):
+    safety_services.screening_set_ready(user=alex, ready=False)
+    set_clock(AT + timedelta(minutes=5))
+    deliver()  # waits: a partner isn't ready
+    safety_services.screening_set_ready(user=alex, ready=True)
+    therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
+    opened = booked.turns.order_by("-seq").first()
+    assert opened.move == protocol.BEGIN
+    assert transcript_line(opened, viewer=sam) == "Dr. Rivera (therapist) began the dialogue"
 
 
 def test_partners_can_not_begin_move_or_cancel_a_booked_session(booked, alex, sam):
@@ -477,6 +520,30 @@ def test_the_partners_page_of_a_booked_session_says_when_and_who(booked, sam, cl
     assert "Facilitated session" in page and "Dr. Rivera scheduled this" in page
     assert "19:00" in page and "Opens in" in page
     assert "Cancel the appointment" not in page and "Offer another time" not in page
+
+
+@pytest.mark.parametrize("page", ["/therapist/", "couple"])
+def test_an_appointment_14_minutes_away_is_next_not_live_now(
+    link, pair, alex, sam, therapist, client_as, page
+):
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "15"},
+        at=dialogue.step_seq,
+    )
+    set_clock(NOW + timedelta(minutes=1))
+    url = f"/therapist/couples/{pair.public_id}/" if page == "couple" else page
+    html = client_as(therapist).get(url).content.decode()
+    assert "Live now" not in html and "Open the live console" not in html
+    assert "their own appointment" in html
+    # Once it opens at its time, it is live.
+    set_clock(NOW + timedelta(minutes=15))
+    services.session_open_due(session_public_id=dialogue.public_id)
+    html = client_as(therapist).get(url).content.decode()
+    assert "Live now" in html and "their own appointment" not in html
 
 
 def test_the_dashboard_shows_the_next_scheduled_dialogue(booked, therapist, client_as):

@@ -78,7 +78,7 @@ WRITES = {
         "therapist",
         lambda c, s: "/therapist/codes/new/",
         {},
-        lambda: TherapistLink.objects.filter(code__isnull=False),
+        lambda: TherapistLink.objects.filter(code_hash__isnull=False),
     ),
     "inviting a therapist": Write(
         "alex",

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from couples import services
-from couples.models import AuditEvent
+from couples.models import AuditEvent, hash_token
 from tests.factories import TherapistFactory, link_with_consent
 from therapists import services as therapist_services
 from therapists.models import TherapistLink
@@ -34,6 +34,34 @@ def test_a_code_entered_by_one_partner_is_not_enough(therapist, pair, alex, sam)
     assert link.status == TherapistLink.Status.ACTIVE and link.activated_at
     assert has_access(therapist, pair)
     assert therapist_couples(therapist=therapist) == [link]
+
+
+def test_the_database_holds_only_a_hash_of_an_open_code(therapist, pair, alex):
+    from django.db import connection
+
+    link = therapist_services.link_code_issue(therapist=therapist, token="form-1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM couples_therapistlink WHERE id = %s", [link.pk])
+        row = " ".join(str(value) for value in cursor.fetchone())
+    raw = link.code.replace("-", "")
+    assert link.code not in row and raw not in row
+    assert hash_token(link.code) in row
+    assert TherapistLink.objects.get(pk=link.pk).code is None  # read back: no code to show
+    therapist_services.link_code_redeem(user=alex, code=link.code)  # found by its hash
+    link.refresh_from_db()
+    assert link.couple == pair and link.code_hash is None
+
+
+def test_a_replayed_form_gives_the_same_link_a_new_code_shown_once_again(therapist, pair, alex):
+    """The page that showed the first code is gone (a double-click shows the second answer):
+    the same link, a new code; the first no longer works."""
+    first = therapist_services.link_code_issue(therapist=therapist, token="form-1")
+    again = therapist_services.link_code_issue(therapist=therapist, token="form-1")
+    assert again.pk == first.pk and again.code and again.code != first.code
+    assert TherapistLink.objects.filter(therapist=therapist).count() == 1
+    with pytest.raises(TherapistError, match="isn't valid"):
+        therapist_services.link_code_redeem(user=alex, code=first.code)
+    therapist_services.link_code_redeem(user=alex, code=again.code)
 
 
 def test_a_code_works_once(therapist, pair, alex, outsider):

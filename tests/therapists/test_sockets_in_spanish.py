@@ -61,8 +61,9 @@ async def test_the_dashboards_pushed_fragments_are_in_the_therapists_language(
     assert not_shown not in snapshot
     # A change (a new link code, from another of their pages) is pushed in the same language.
     made = await database_sync_to_async(therapist_services.link_code_issue)(therapist=therapist)
-    pushed = await receive_until(ws, made.code)
+    pushed = await receive_until(ws, "válido" if language == "es" else "valid until")
     assert ("válido hasta el" if language == "es" else "valid until") in pushed
+    assert made.code not in pushed  # shown once, on the page that made it
     assert not_shown not in pushed
     await ws.disconnect()
 

@@ -13,6 +13,7 @@ from tests.factories import TherapistFactory, link_with_consent, screen
 from tests.helpers import at_mirror, play, round_moves, text_of
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
+from therapists.forms import LinkCodeForm
 from therapists.models import Homework, TherapistNote
 
 pytestmark = pytest.mark.django_db
@@ -132,8 +133,12 @@ def test_an_unverified_therapist_sees_a_waiting_page_and_cannot_make_codes(roles
 
 def test_a_therapist_makes_a_code_and_accepts_an_invitation(therapist, pair, alex, sam, client_as):
     client = client_as(therapist)
-    page = client.post(reverse("therapists:code_new"), follow=True).content.decode()
-    assert "Your new link code is" in page and 'class="link-code mono"' in page
+    form = LinkCodeForm()
+    data = {"token": form.fields["token"].initial}
+    page = client.post(reverse("therapists:code_new"), data, follow=True).content.decode()
+    [code] = re.findall(r"Your new link code is ([A-Z0-9]{5}-[A-Z0-9]{5})", page)
+    page = client.get(reverse("therapists:dashboard")).content.decode()
+    assert "A code made" in page and code not in page  # shown once, when made
     link = therapist_services.therapist_invite(user=alex, email="dr@example.com")
     page = client.get(reverse("therapists:dashboard")).content.decode()
     assert "Alex invited you" in page
