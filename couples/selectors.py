@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from channels.db import database_sync_to_async
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -60,6 +61,14 @@ def two_factor_missing(*, user: User) -> bool:
     if not user.is_authenticated or not two_factor_required(user=user):
         return False
     return not has_authenticator_app(user=user)
+
+
+async def two_factor_missing_at_connect(user: User) -> bool:
+    """`two_factor_missing` for a socket about to be accepted (registered with the live
+    kernel's connect checks in `CouplesConfig.ready`): partners cost no query."""
+    if not two_factor_required(user=user):
+        return False
+    return await database_sync_to_async(two_factor_missing)(user=user)
 
 
 def two_factor_suggested(*, user: User, partner: User | None) -> bool:

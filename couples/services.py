@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+import live
 from couples import languages, signals
 from couples.audit import audit
 from couples.models import (
@@ -35,7 +36,6 @@ from couples.models import (
     known_zones,
 )
 from couples.selectors import couple_for, invitation_by_token
-from imago_site import live
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
-from imago_site.live import dialogue_group
+from live import dialogue_group
 
 
 class DialogueSession(models.Model):

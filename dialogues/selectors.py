@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from couples import clock
 from couples.models import Couple, User, is_public_id
 from couples.selectors import partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
-from imago_site.prepared import Param, Prepared
+from live import clock
+from live.prepared import Param, Prepared
 from safety import selectors as safety
 
 PARTNER = "partner"
@@ -49,7 +49,7 @@ def _audience(*, visible_to: object, actor: object) -> Q:
     return Q(visible_to__isnull=True) | Q(visible_to=visible_to) | Q(actor=actor)
 
 
-# What every page, snapshot and reconnect reads, compiled to SQL once (imago_site/prepared.py).
+# What every page, snapshot and reconnect reads, compiled to SQL once (live/prepared.py).
 _WITH_PARTNERS = Prepared(
     lambda p: DialogueSession.objects.select_related("partner_a", "partner_b").filter(
         public_id=p["public_id"]

@@ -28,14 +28,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from couples import clock
+import live
 from couples.models import Couple, User, is_public_id, is_token
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
-from imago_site import live, prepared
-from imago_site.prepared import Param, Prepared
+from live import clock, prepared
+from live.prepared import Param, Prepared
 from safety import selectors as safety
 
 logger = logging.getLogger("imago.dialogues")
@@ -124,7 +124,7 @@ class Change:
 Decide = Callable[[DialogueSession, str | None, User | None], Change | None]
 
 
-# The two reads of every move, compiled once (imago_site/prepared.py).
+# The two reads of every move, compiled once (live/prepared.py).
 _LOCK = Prepared(
     lambda p: (
         DialogueSession.objects.select_for_update(of=("self",))

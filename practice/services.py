@@ -17,11 +17,11 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+import live
 from couples.models import Couple, User, is_public_id, is_token
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
-from imago_site import live
 from practice.models import (
     AGREEMENT_DAY,
     CARING,

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import live
 from couples.models import Couple, User
 from couples.selectors import couple_for
-from imago_site import live
 from safety.models import SafetyScreening
 from safety.selectors import QUESTIONS, SafetyError, state_of, support_countries
 

@@ -21,14 +21,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from couples import clock
+import live
 from couples.audit import audit
 from couples.models import Couple, User, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import protocol
 from dialogues import services as dialogues
 from dialogues.models import DialogueSession, Turn
-from imago_site import live
+from live import clock
 from practice import selectors as practice_selectors
 from practice.models import AGREEMENT_DAY, CARING, PRACTICES
 from therapists.models import (

@@ -9,10 +9,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction
 
+import live
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
-from imago_site import live
 from tests.sockets import (
     QueriesInEveryThread,
     drain,
@@ -418,7 +418,7 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
 ):
     from asgiref.sync import sync_to_async
 
-    from dialogues import places
+    from live import places
 
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = 3
     settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 1
@@ -443,7 +443,7 @@ async def test_sockets_share_one_cache_client_instead_of_opening_one_each(
     (and keep) a connection to Redis of its own. Many sockets make none."""
     from django.core.cache import caches
 
-    from imago_site.live import socket_cache
+    from live import socket_cache
 
     settings.SESSION_ENGINE = engine
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 10
@@ -591,7 +591,7 @@ async def test_a_sockets_tick_does_not_queue_behind_the_database_thread():
 
     from asgiref.sync import sync_to_async
 
-    from couples import session_limits
+    from live import session_limits
 
     release = threading.Event()
     busy = asyncio.ensure_future(sync_to_async(release.wait)())  # the database thread, held

@@ -8,8 +8,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connections
 
+import live as live_layer
 from dialogues import services
-from imago_site import live as live_layer
 from safety import services as safety_services
 from tests.factories import PASSWORD, link_with_consent
 from tests.helpers import at_mirror

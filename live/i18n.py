@@ -1,6 +1,6 @@
 """Translation at the cost of a dictionary lookup: two changes to how Django finds the
 words and the time zone, installed once when the apps are ready (couples/apps.py). Both keep
-Django's answers; tests/imago_site/test_i18n.py holds them to it.
+Django's answers; tests/live/test_i18n.py holds them to it.
 
 1. Each translation object remembers what it translated. Django translates a message by
    walking a chain: the language's merged catalogue, then a fallback catalogue for every
