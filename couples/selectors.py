@@ -6,10 +6,10 @@ import datetime
 
 from channels.db import database_sync_to_async
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from couples import signals
 from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from live import clock
 
 
 def couple_for(*, user: User) -> Couple | None:
@@ -86,7 +86,7 @@ def two_factor_suggested(*, user: User, partner: User | None) -> bool:
 
 def pending_invitations(*, couple: Couple) -> QuerySet[Invitation]:
     return couple.invitations.filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
     ).order_by("-created_at")
 
 
@@ -153,7 +153,7 @@ def account_export(*, user: User) -> dict:
     ]
     return {
         "format": "imago-export-1",
-        "exported_at": when(timezone.now()),
+        "exported_at": when(clock.now()),
         "account": {
             "id": user.public_id,
             "email": user.email,

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -545,7 +544,7 @@ class Panel:
         since = self.session.paused_at
         if since is None or self.status != DialogueSession.Status.PAUSED:
             return 0
-        return max(0, int((timezone.now() - since).total_seconds()))
+        return max(0, int((clock.now() - since).total_seconds()))
 
     @property
     def paused_for(self) -> str:
@@ -798,7 +797,7 @@ def dialogue_context(
             "urls": dialogue_urls(session.public_id),
             "kind_info": protocol.kind_info(session.kind),
             "max_text": protocol.MAX_TEXT,
-            "now": timezone.now(),
+            "now": clock.now(),
         }
     slot = session.slot_of(viewer)
     other = session.partner_in("b" if slot == "a" else "a")
@@ -819,7 +818,7 @@ def dialogue_context(
         "max_text": protocol.MAX_TEXT,
         "max_requests": range(protocol.MAX_REQUESTS),
         "ratings": range(protocol.MIN_RATING, protocol.MAX_RATING + 1),
-        "now": timezone.now(),
+        "now": clock.now(),
         "halt_choices": safety.HALT,
         "intensity_choices": safety.INTENSITY,
     }

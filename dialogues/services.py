@@ -203,16 +203,16 @@ def _apply(session: DialogueSession, change: Change, *, actor: User | None) -> N
         session.step, session.round = new.step, new.round
         if new.finished:
             session.status = DialogueSession.Status.COMPLETED
-            session.ended_at = timezone.now()
+            session.ended_at = clock.now()
             dialogue_completed.send(sender=DialogueSession, session=session)
     if change.status is not None:
         session.status = change.status
         paused = change.status == DialogueSession.Status.PAUSED
         session.paused_by = actor if paused else None
-        session.paused_at = timezone.now() if paused else None
+        session.paused_at = clock.now() if paused else None
         session.ready_to_resume = []
         if change.status == DialogueSession.Status.ENDED:
-            session.ended_at = timezone.now()
+            session.ended_at = clock.now()
 
 
 # What a change may update on the session row: only those that changed are written.
