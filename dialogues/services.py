@@ -34,7 +34,7 @@ from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
-from live import clock, prepared
+from live import clock, fast, prepared
 from live.prepared import Param, Prepared
 from safety import selectors as safety
 
@@ -315,8 +315,9 @@ def session_change(
         if change.couple_too or not session.is_live:
             live.couple_changed(couple_id=session.couple_id)
         # Rendered while PostgreSQL flushes the commit, when nothing follows in this
-        # transaction; inside a caller's transaction, once that one commits.
-        rendering = push.render_change_soon(session=session, turn=turn) if outermost else None
+        # transaction (the fast path: live/fast.py); else once the commit is done.
+        early = outermost and fast.on()
+        rendering = push.render_change_soon(session=session, turn=turn) if early else None
         transaction.on_commit(lambda: _publish(session, turn, result, rendering))
     # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL
     # hand-back after the write stalled moves behind the event loop; docs/performance.md).

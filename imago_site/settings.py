@@ -185,6 +185,9 @@ IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
 IMAGO_REDIS_PREFIX = env_str("CHANNELS_PREFIX", "imago")
 # Turns rendered as HTML, kept in each worker's memory (dialogues/turn_html.py); 0: none.
 IMAGO_TURN_HTML_CACHE = env_int("TURN_HTML_CACHE", 20_000)
+# The hot path's measured shortcuts (live/fast.py): on; FAST_PATH=0 takes Django's plain path
+# everywhere they stand (CI runs the hot-path and socket tests both ways).
+IMAGO_FAST_PATH = env_bool("FAST_PATH", True)
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
 
 # Encryption at rest (couples/encrypted.py): comma-separated Fernet keys, the first encrypts,

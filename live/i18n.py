@@ -37,6 +37,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import trans_real
 
+from live import fast
+
 LIMIT = 20_000
 
 _walk = trans_real.DjangoTranslation.gettext  # the inherited lookup, through the fallbacks
@@ -89,7 +91,10 @@ class ContextValue:
 def install() -> None:
     """Called from an app's ready(); calling it again changes nothing. (When translation
     settings change in a test, or the development reloader sees a catalogue change, Django
-    puts a new `Local` in place: only slower, the same answers.)"""
+    puts a new `Local` in place: only slower, the same answers.) Not with the fast path off
+    (live/fast.py): Django's own lookups then."""
+    if not fast.on():
+        return
     if trans_real.DjangoTranslation.gettext is not _gettext:
         trans_real.DjangoTranslation.gettext = _gettext  # type: ignore[method-assign]
     inherit = getattr(sys.flags, "thread_inherit_context", False)  # new threads share values

@@ -21,6 +21,8 @@ from django.utils.translation import trans_real
 
 from live import i18n
 
+pytestmark = pytest.mark.shortcut  # the shortcut itself (live/fast.py)
+
 MESSAGES = [
     "Cancel",  # in our Spanish catalogue
     "Password",  # in Django's and allauth's

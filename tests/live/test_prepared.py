@@ -12,7 +12,8 @@ from dialogues.models import DialogueSession, Turn
 from live import prepared
 from live.prepared import Param, Prepared
 
-pytestmark = pytest.mark.django_db
+# The shortcut itself (live/fast.py).
+pytestmark = [pytest.mark.shortcut, pytest.mark.django_db]
 
 BY_PUBLIC_ID = Prepared(
     lambda p: DialogueSession.objects.filter(public_id=p["public_id"]).select_related(
