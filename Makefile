@@ -16,6 +16,12 @@ WORKER_HEALTHCHECK ?= 30
 ASGI_APP ?= imago_site.asgi:application
 STAMP := $(VENV)/.installed
 
+# What `make test` runs a second time with FAST_PATH=0: the hot path and every socket.
+PLAIN_PATH_TESTS := tests/live tests/dialogues/test_hot_path.py tests/dialogues/test_services.py \
+	tests/dialogues/test_push.py tests/dialogues/test_consumers.py \
+	tests/dialogues/test_consumers_security.py tests/therapists/test_consumers.py \
+	tests/dialogues/test_dialogue_in_spanish.py
+
 .PHONY: run serve worker test lint install lock clean
 
 # Installs exactly the versions in requirements.lock (pyproject.toml keeps the ranges).
@@ -77,6 +83,8 @@ test: $(STAMP)
 	$(PY) -m mypy
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
+	@# The hot path and the sockets again on Django's plain path, without the shortcuts (live/fast.py).
+	FAST_PATH=0 $(PY) -m pytest -q $(PLAIN_PATH_TESTS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

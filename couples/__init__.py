@@ -4,7 +4,7 @@ the audit trail, a person's data (export and account deletion), retention (`rete
 daily `manage.py purge`), the Content-Security-Policy reports (`csp.py`), and encryption at
 rest (`encrypted.py`: the encrypted model fields every app uses; `mfa.py`: two-factor secrets).
 
-The lowest app: it imports no other app (only `imago_site.live`). The apps above it hear what
-happens here through `couples.signals` (a couple ending, access ending, an account being
-deleted or exported) and act inside the same transaction.
+The lowest app: it imports no other app, only the live kernel (`live`) below it. The apps
+above it hear what happens here through `couples.signals` (a couple ending, access ending, an
+account being deleted or exported) and act inside the same transaction.
 """

@@ -36,9 +36,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 
-from couples import languages, selectors, services, session_limits
+import live
+from couples import languages, selectors, services
 from couples.http import is_local_path
-from imago_site import live
+from live import session_limits
 
 # Pages that remove a second factor: they ask for a reauthentication however recent the log-in.
 REMOVING_A_FACTOR = frozenset({"mfa_deactivate_totp"})

@@ -42,6 +42,7 @@ from couples.models import (
     User,
 )
 from couples.services import CoupleError
+from live import clock
 
 if TYPE_CHECKING:  # the mixin below is always combined with ModelAdmin
     _AdminBase = admin.ModelAdmin
@@ -461,7 +462,7 @@ class InvitationStatusFilter(admin.SimpleListFilter):
         return Invitation.Status.choices
 
     def queryset(self, request, queryset):
-        now = timezone.now()
+        now = clock.now()
         value = self.value()
         if value == Invitation.Status.ACCEPTED:
             return queryset.filter(accepted_at__isnull=False)

@@ -8,6 +8,10 @@ class CouplesConfig(AppConfig):
 
     def ready(self) -> None:
         from couples import signals  # noqa: F401
-        from imago_site import i18n
+        from couples.selectors import two_factor_missing_at_connect
+        from live import i18n
+        from live.consumer import connect_check_register
 
         i18n.install()  # every app's templates translate through it
+        # Sockets refuse what pages refuse: therapists and staff without their second factor.
+        connect_check_register(two_factor_missing_at_connect)

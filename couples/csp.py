@@ -23,12 +23,12 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from couples.audit import client_ip
 from couples.models import CspReport
+from live import clock
 
 MAX_BODY = 16 * 1024  # bytes: one report is well under 2 KiB
 MAX_PER_POST = 20  # the Reporting API batches reports
@@ -144,7 +144,7 @@ def reports_in(data: Any) -> list[tuple[str, str, str]]:
 
 
 def report_count(*, directive: str, blocked: str, document: str) -> None:
-    now = timezone.now()
+    now = clock.now()
     kind = CspReport.objects.filter(directive=directive, blocked=blocked, document=document)
     if kind.update(count=F("count") + 1, last_seen=now):
         return
@@ -161,7 +161,7 @@ def report_count(*, directive: str, blocked: str, document: str) -> None:
 
 
 def _too_many(request: HttpRequest) -> bool:
-    minute = int(timezone.now().timestamp() // 60)
+    minute = int(clock.now().timestamp() // 60)
     key = f"csp-report:{client_ip(request) or '-'}:{minute}"
     cache.add(key, 0, timeout=120)
     try:

@@ -17,7 +17,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
 
-from couples import clock
+from live import clock
 
 logger = logging.getLogger("imago.jobs")
 

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from live import clock
 
 
 def new_public_id() -> str:
@@ -163,7 +164,7 @@ class Couple(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     is_active = models.BooleanField(default=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Retention (couples/retention.py): when both partners were told that this ended couple's
@@ -185,7 +186,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    joined_at = models.DateTimeField(default=timezone.now)
+    joined_at = models.DateTimeField(default=clock.now)
     left_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
@@ -223,7 +224,7 @@ class Invitation(models.Model):
     )
     email = models.EmailField(blank=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
@@ -254,7 +255,7 @@ class Invitation(models.Model):
             return self.Status.ACCEPTED
         if self.revoked_at:
             return self.Status.REVOKED
-        if self.expires_at <= timezone.now():
+        if self.expires_at <= clock.now():
             return self.Status.EXPIRED
         return self.Status.PENDING
 
@@ -269,7 +270,7 @@ class AuditEvent(models.Model):
     Never holds private text: `details` carries ids and short codes only.
     """
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -308,8 +309,8 @@ class CspReport(models.Model):
     blocked = models.CharField(max_length=120, blank=True)
     document = models.CharField(max_length=200, blank=True)
     count = models.PositiveIntegerField(default=1)
-    first_seen = models.DateTimeField(default=timezone.now)
-    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    first_seen = models.DateTimeField(default=clock.now)
+    last_seen = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         ordering = ["-count", "directive"]
@@ -330,7 +331,7 @@ class CalendarFeed(models.Model):
 
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -28,12 +28,13 @@ from django.core.management import call_command
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from couples import signals
 from couples.audit import audit
 from couples.models import AuditEvent, Couple, Invitation, User
+from live import clock
 
 logger = logging.getLogger("imago.retention")
 
@@ -125,7 +126,7 @@ def couple_purge(couple: Couple, *, now: datetime) -> bool:
 def _sessions_clear() -> int:
     from allauth.usersessions.models import UserSession
 
-    expired = Session.objects.filter(expire_date__lt=timezone.now()).count()
+    expired = Session.objects.filter(expire_date__lt=clock.now()).count()
     call_command("clearsessions")
     # The devices list's rows (an address, a browser) of logins that are over go with them.
     UserSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
@@ -135,7 +136,7 @@ def _sessions_clear() -> int:
 def retention_run(*, now: datetime | None = None) -> PurgeSummary:
     """The daily purge. Safe to run again at once, or from two machines: nothing is warned or
     erased twice."""
-    now = now or timezone.now()
+    now = now or clock.now()
     sessions = _sessions_clear()
 
     retention = _days("RETENTION_ENDED_COUPLE_DAYS")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from channels.db import database_sync_to_async
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from couples import signals
 from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from live import clock
 
 
 def couple_for(*, user: User) -> Couple | None:
@@ -62,6 +63,14 @@ def two_factor_missing(*, user: User) -> bool:
     return not has_authenticator_app(user=user)
 
 
+async def two_factor_missing_at_connect(user: User) -> bool:
+    """`two_factor_missing` for a socket about to be accepted (registered with the live
+    kernel's connect checks in `CouplesConfig.ready`): partners cost no query."""
+    if not two_factor_required(user=user):
+        return False
+    return await database_sync_to_async(two_factor_missing)(user=user)
+
+
 def two_factor_suggested(*, user: User, partner: User | None) -> bool:
     """Offer two-factor authentication to a partner once they are paired (therapists and staff
     must have it already), until they turn it on or say no thanks."""
@@ -77,7 +86,7 @@ def two_factor_suggested(*, user: User, partner: User | None) -> bool:
 
 def pending_invitations(*, couple: Couple) -> QuerySet[Invitation]:
     return couple.invitations.filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
     ).order_by("-created_at")
 
 
@@ -144,7 +153,7 @@ def account_export(*, user: User) -> dict:
     ]
     return {
         "format": "imago-export-1",
-        "exported_at": when(timezone.now()),
+        "exported_at": when(clock.now()),
         "account": {
             "id": user.public_id,
             "email": user.email,

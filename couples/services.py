@@ -19,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+import live
 from couples import languages, signals
 from couples.audit import audit
 from couples.models import (
@@ -35,7 +36,7 @@ from couples.models import (
     known_zones,
 )
 from couples.selectors import couple_for, invitation_by_token
-from imago_site import live
+from live import clock
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -100,7 +101,7 @@ def _invitations_revoke(
 ) -> int:
     """The one way invitations stop working: each is revoked and audited (`by` is None when
     it stopped with something else, e.g. the couple ending)."""
-    now = timezone.now()
+    now = clock.now()
     revoked = 0
     for invitation in invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True):
         invitation.revoked_at = now
@@ -127,7 +128,7 @@ def invitation_issue(*, user: User, couple: Couple, email: str = "") -> IssuedIn
     if email and email == user.email.lower():
         raise CoupleError(_("That's your own email address; please enter your partner's."))
     _invitations_revoke(couple.invitations.select_for_update(), by=user, reason="replaced")
-    now = timezone.now()
+    now = clock.now()
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         couple=couple,
@@ -239,7 +240,7 @@ def invitation_accept(*, user: User, token: str) -> Couple:
             if couple.memberships.filter(is_active=True).count() >= 2:
                 raise CoupleError(_("This couple already has two partners."))
             Membership.objects.create(couple=couple, user=user)
-            invitation.accepted_at = timezone.now()
+            invitation.accepted_at = clock.now()
             invitation.accepted_by = user
             invitation.save(update_fields=["accepted_at", "accepted_by"])
             audit(action="invitation.accepted", actor=user, target=invitation)
@@ -265,7 +266,7 @@ def couple_leave(*, user: User) -> Couple:
     couple = membership.couple
     # A live dialogue and every therapist link end with the couple (dialogues, therapists).
     signals.couple_ending.send(sender=Couple, couple=couple, user=user)
-    now = timezone.now()
+    now = clock.now()
     couple.is_active = False
     couple.ended_at = now
     couple.save(update_fields=["is_active", "ended_at"])
@@ -279,7 +280,7 @@ def couple_leave(*, user: User) -> Couple:
 def two_factor_hint_dismiss(*, user: User) -> None:
     """The partner said no thanks to the two-factor suggestion (again: nothing changes)."""
     User.objects.filter(pk=user.pk, two_factor_hint_dismissed_at__isnull=True).update(
-        two_factor_hint_dismissed_at=timezone.now()
+        two_factor_hint_dismissed_at=clock.now()
     )
 
 
@@ -298,7 +299,7 @@ def user_sessions_end(*, user: User) -> int:
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+    for session in Session.objects.filter(expire_date__gt=clock.now()).iterator():
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             store.delete(session.session_key)  # through the store: its cached copy goes too
             # and again once the deletion is committed: a request that read the row
@@ -343,7 +344,7 @@ def therapist_verify(
     therapist = User.objects.select_for_update().get(pk=therapist.pk)
     if not therapist.is_therapist:
         raise CoupleError(_("%(email)s is not a therapist account.") % {"email": therapist.email})
-    therapist.therapist_verified_at = timezone.now()
+    therapist.therapist_verified_at = clock.now()
     therapist.save(update_fields=["therapist_verified_at"])
     audit(
         action="therapist.verified",
@@ -489,7 +490,7 @@ def calendar_feed_new(*, user: User) -> str:
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+            revoked_at=clock.now()
         )
         CalendarFeed.objects.create(person=user, token_hash=hash_token(token))
     return token
@@ -497,5 +498,5 @@ def calendar_feed_new(*, user: User) -> str:
 
 def calendar_feed_revoke(*, user: User) -> int:
     return CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
+        revoked_at=clock.now()
     )

@@ -18,9 +18,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_delete
 from django.dispatch import Signal, receiver
 
-from couples import session_limits
+import live
 from couples.audit import audit
-from imago_site import live
+from live import session_limits
 
 # A couple is ending (a partner left or deleted their account). kwargs: couple, user.
 couple_ending = Signal()

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,6 +20,7 @@ from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest, next_path
 from couples.models import known_zones
 from couples.services import CoupleError
+from live import clock
 
 # The link is shown once to its maker; only its hash is stored.
 NEW_INVITE_LINK = "new_invitation_link"
@@ -209,7 +210,7 @@ def your_data_export(request: AuthedRequest) -> HttpResponse:
     data = selectors.account_export(user=request.user)
     audit(action="account.exported", actor=request.user, target=request.user, request=request)
     response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
-    stamp = timezone.now().strftime("%Y-%m-%d")
+    stamp = clock.now().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="imago-data-{stamp}.json"'
     response["Cache-Control"] = "no-store"
     return response

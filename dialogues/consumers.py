@@ -16,264 +16,41 @@ form's HTTP post, which remains the fallback when the socket is down).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from importlib import import_module
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext
 
-from couples import session_limits
 from couples.models import User, is_public_id
-from couples.selectors import couple_for, two_factor_missing, two_factor_required
-from dialogues import layer_watch, places, push, selectors, services
+from couples.selectors import couple_for
+from dialogues import push, selectors, services
 from dialogues.forms import move_payload, posted_at
 from dialogues.selectors import FACILITATOR, PARTNER
-from imago_site.live import (
-    auth_session_group,
-    couple_group,
-    dialogue_group,
-    user_group,
-)
+from live import auth_session_group, couple_group, dialogue_group
+from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
 
 logger = logging.getLogger("imago.dialogues")
 
 MAX_FRAME_BYTES = 1024
 MAX_MOVE_FRAME_BYTES = 64 * 1024  # a move's text and requests, JSON-escaped
-RATE_LIMIT = (30, 10.0)  # at most 30 client frames per 10 seconds per connection
 TYPING_EVERY = 2.0  # seconds between forwarded "writing…" hints
 
-SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
 SNAPSHOT_EVERY = 1.0  # seconds: a socket's snapshot requests beyond one a second are merged
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_MANY = 4429
+
+async def _not_this_sockets_link(self, event) -> None:
+    """A therapist's access through one link ended: every socket of theirs hears it, on their
+    own group; only the console on that link and the dashboard act on it."""
 
 
-def _stored_session(session_key: str | None) -> dict:
-    """The login session as it is now in the session store ({} once it is gone)."""
-    if not session_key:
-        return {}
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    return dict(store.load())
-
-
-class _Base(AsyncWebsocketConsumer):
-    """Shared by every consumer: a login that ends (logout, deactivation, signed out from the
-    devices page, 12 hours, or its idle limit) closes its sockets with 4401. A partner's open
-    socket is itself activity: it keeps its login from going idle."""
-
-    groups_joined: list[str]
-    _session_deadline: float | None = None
-    _session_watch: asyncio.Task | None = None
-    _snapshot_due: asyncio.Task | None = None
-    _accepted = False
-
-    async def accept(self, subprotocol=None, headers=None) -> None:
-        self._accepted = True
-        await super().accept(subprotocol, headers)
-
-    async def __call__(self, scope, receive, send):
-        try:
-            return await super().__call__(scope, receive, send)
-        finally:  # also when the consumer died (e.g. Redis went away under it)
-            layer_watch.unregister(self)
-            if getattr(self, "_claimed", False):  # its place, given back once
-                self._claimed = False
-                with contextlib.suppress(Exception):
-                    await self._release()
-
-    def _authenticated_user(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
-            return None
-        return user
-
-    async def websocket_connect(self, message) -> None:
-        self.user = user = self._authenticated_user()
-        if user is not None and not await self._session_still_good(user, reload=False):
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        if user is not None:
-            # Everything this socket renders or says is in the person's language: Channels
-            # runs every handler in this task, and database threads copy its context.
-            translation.activate(user.language_code)
-        await super().websocket_connect(message)
-
-    async def _session_still_good(self, user, *, reload: bool) -> bool:
-        """Check the login's limits; remember when to look again."""
-        if reload:
-            await self._mark_live()  # this socket is itself a partner's open page
-            data = await database_sync_to_async(_stored_session)(self._session_key())
-            if data.get("_auth_user_id") != str(user.pk):
-                return False  # logged out, flushed or deleted meanwhile
-        else:
-            data = await self._session_data()
-        strict = session_limits.is_strict(user)
-        # A partner's open live page counts as activity (couples/session_limits.py).
-        live_at = None if strict else await session_limits.alive_seen(self._session_key())
-        if session_limits.expiry_reason(data, strict=strict, live_at=live_at) is not None:
-            return False
-        self._session_deadline = session_limits.deadline(data, strict=strict, live_at=live_at)
-        return True
-
-    async def _session_data(self) -> dict:
-        """The login session as this socket's connection loaded it. Channels' auth middleware
-        has read it already (to find the user), so it is usually in memory: no trip to the
-        database thread, which a connect storm would otherwise queue on."""
-        store = self.scope["session"]
-        loaded = getattr(store, "_session_cache", None)  # SessionBase's own cache, once read
-        if isinstance(loaded, dict):
-            return dict(loaded)
-        return await database_sync_to_async(lambda: dict(store.items()))()
-
-    async def _mark_live(self) -> None:
-        """This partner's page is open: their login is not idle (therapists' and staff's
-        sockets don't count, see couples/session_limits.py)."""
-        if not session_limits.is_strict(self.user):
-            await session_limits.live_mark(self._session_key())
-
-    async def dispatch(self, message) -> None:
-        # Cheap on every frame and event: a float comparison; the store is read only once the
-        # remembered deadline has passed (the person may have been active over HTTP meanwhile).
-        deadline = self._session_deadline
-        if (
-            deadline is not None
-            and message.get("type") != "websocket.disconnect"
-            and session_limits.now() > deadline
-            and not await self._session_still_good(self.user, reload=True)
-        ):
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        kind = message.get("type", "")
-        if not self._accepted and not kind.startswith("websocket."):
-            return  # a group event queued while a refused socket was being checked
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message.get('type')}")
-        # Not Channels' own dispatch: it first hops to the one sync thread to close old
-        # database connections, for every frame and push. Our database work all runs in
-        # database_sync_to_async, which closes them itself, so a forwarded push stays here.
-        await handler(message)
-
-    # --- how many sockets one person (and one login) may hold, across every worker ---------
-
-    def _leases(self) -> list[tuple[str, int]]:
-        keys = [(places.person_key(self.user.pk), settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
-        if login := auth_session_group(self._session_key()):
-            keys.append((places.login_key(login), settings.IMAGO_MAX_SOCKETS_PER_LOGIN))
-        return keys
-
-    async def _claim(self, *, renew: bool = False) -> bool:
-        """Take (or renew) this socket's place; False when the person or the login already
-        holds as many sockets as allowed. Counted atomically across every worker; a dead
-        worker's places stop counting within seconds (dialogues/places.py)."""
-        return await places.aclaim(self._leases(), channel=self.channel_name, renew=renew)
-
-    async def _release(self) -> None:
-        keys = [key for key, _limit in self._leases()]
-        await places.arelease(keys, channel=self.channel_name)
-
-    async def _watch_session(self) -> None:
-        """Close a quiet socket too, when its login runs out (a float comparison per tick)."""
-        while self._session_deadline is not None:
-            await asyncio.sleep(SESSION_TICK)
-            await self._claim(renew=True)
-            await self._mark_live()
-            if session_limits.now() > self._session_deadline and not (
-                await self._session_still_good(self.user, reload=True)
-            ):
-                await self.close(code=CLOSE_UNAUTHENTICATED)
-                return
-
-    async def _join(self, *groups: str | None) -> bool:
-        """Join the groups, or refuse: close 4429 when this person already holds as many
-        sockets as allowed, 4403 when they lack the second factor they must have. True when
-        joined."""
-        self.groups_joined = []
-        if not await self._claim():
-            await self.close(code=CLOSE_TOO_MANY)
-            return False
-        self._claimed = True
-        for group in (*groups, user_group(self.user.pk)):
-            if group:
-                await self.channel_layer.group_add(group, self.channel_name)
-                self.groups_joined.append(group)
-        if await self._two_factor_missing():
-            await self._leave()
-            await self.close(code=CLOSE_FORBIDDEN)
-            return False
-        layer_watch.register(self)
-        await self._mark_live()
-        if self._session_deadline is not None and self._session_watch is None:
-            self._session_watch = asyncio.ensure_future(self._watch_session())
-        return True
-
-    async def _two_factor_missing(self) -> bool:
-        """The pages' rule (`couples.selectors.two_factor_missing`): therapists and staff read
-        nothing without their second factor. Asked once the socket is in the person's own
-        group, so an authenticator removed from then on closes it by event (couples/signals.py);
-        partners cost no query."""
-        if not two_factor_required(user=self.user):
-            return False
-        return await database_sync_to_async(two_factor_missing)(user=self.user)
-
-    async def rejoin(self) -> None:
-        """After Redis forgot the groups (see layer_watch): join again, show what was missed."""
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.catch_up()
-
-    async def catch_up(self) -> None:
-        pass
-
-    async def disconnect(self, code) -> None:
-        await self._leave()
-
-    async def _leave(self) -> None:
-        """Undo `_join`: its places, its groups, its watch (once; safe to call again)."""
-        layer_watch.unregister(self)
-        if getattr(self, "_claimed", False):
-            self._claimed = False
-            await self._release()
-        watch, self._session_watch = self._session_watch, None
-        if watch is not None:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
-        groups, self.groups_joined = getattr(self, "groups_joined", []), []
-        for group in groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def auth_revoked(self, event) -> None:
-        await self.close(code=CLOSE_UNAUTHENTICATED)
-
-    async def therapist_access_ended(self, event) -> None:
-        """A therapist's access through one link ended: every socket of theirs hears it, on
-        their own group; the console on that link and the dashboard act on it."""
-
-    def _frame_allowed(self) -> bool:
-        now = time.monotonic()
-        window = getattr(self, "_window", [])
-        window = [t for t in window if now - t < RATE_LIMIT[1]]
-        window.append(now)
-        self._window = window
-        return len(window) <= RATE_LIMIT[0]
-
-    def _session_key(self) -> str | None:
-        session = self.scope.get("session")
-        return getattr(session, "session_key", None)
-
-
-class DialogueConsumer(_Base):
+class DialogueConsumer(LiveConsumer):
     """One partner's browser tab on one dialogue page."""
+
+    therapist_access_ended = _not_this_sockets_link
+
+    _snapshot_due: asyncio.Task | None = None
 
     role = PARTNER
     # A socket joins its groups first, then checks access and renders its snapshot in one
@@ -297,7 +74,7 @@ class DialogueConsumer(_Base):
         }
 
     async def connect(self) -> None:
-        self.user = self._authenticated_user()
+        self.user = self.authenticated_user()
         if self.user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -305,13 +82,13 @@ class DialogueConsumer(_Base):
         if not is_public_id(self.public_id):
             await self.close(code=CLOSE_FORBIDDEN)  # no such dialogue: not worth a query
             return
-        if not await self._join(
-            dialogue_group(self.public_id), auth_session_group(self._session_key())
+        if not await self.join(
+            dialogue_group(self.public_id), auth_session_group(self.session_key())
         ):
             return
         allowed = await database_sync_to_async(self._authorize)()
         if allowed is None:
-            await self._leave()
+            await self.leave()
             await self.close(code=CLOSE_FORBIDDEN)
             return
         session = allowed["session"]
@@ -364,7 +141,7 @@ class DialogueConsumer(_Base):
     # --- frames from the browser ---------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if not self._frame_allowed():
+        if not self.frame_allowed():
             await self.close(code=CLOSE_TOO_MANY)
             return
         limit = MAX_MOVE_FRAME_BYTES if self.role == PARTNER else MAX_FRAME_BYTES
@@ -603,12 +380,14 @@ def _therapist_name(pk: int) -> str:
     return gettext("%(name)s (therapist)") % {"name": user.display_name}
 
 
-class HomeConsumer(_Base):
+class HomeConsumer(LiveConsumer):
     """The home page: hears when the couple's dialogues start, pause or end, and, while the
     person waits for their partner to accept the invitation, when the partner joins."""
 
+    therapist_access_ended = _not_this_sockets_link
+
     async def connect(self) -> None:
-        self.user = self._authenticated_user()
+        self.user = self.authenticated_user()
         if self.user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -616,7 +395,7 @@ class HomeConsumer(_Base):
         if couple is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        if not await self._join(couple_group(couple.pk), auth_session_group(self._session_key())):
+        if not await self.join(couple_group(couple.pk), auth_session_group(self.session_key())):
             return
         await self.accept()
         # The page waiting for the partner says so (?waiting=1): if they joined while this
@@ -626,7 +405,7 @@ class HomeConsumer(_Base):
             await self.couple_changed({})
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if not self._frame_allowed():
+        if not self.frame_allowed():
             await self.close(code=CLOSE_TOO_MANY)
 
     async def catch_up(self) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
-from imago_site.live import dialogue_group
+from live import clock, dialogue_group
 
 
 class DialogueSession(models.Model):
@@ -67,8 +66,8 @@ class DialogueSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     minutes = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -187,7 +186,7 @@ class Turn(models.Model):
     data = EncryptedJSONField(default=dict, blank=True)
     # NULL, not "", so the partial unique constraint ignores turns without a form token.
     client_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["seq"]
@@ -233,7 +232,7 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)  # an exception's class, no text
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["due_at", "pk"]

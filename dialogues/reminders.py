@@ -23,10 +23,10 @@ from django.utils import dateformat, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from couples import clock
 from couples.models import User
-from dialogues import places, protocol
+from dialogues import protocol
 from dialogues.models import DialogueSession, Reminder, Turn
+from live import clock, places
 
 APPOINTMENT_KINDS = (Reminder.Kind.SCHEDULED, Reminder.Kind.REMINDER, Reminder.Kind.OPEN)
 PRODID = "-//Imago//Scheduled dialogues//EN"

@@ -16,16 +16,15 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from couples import clock
 from couples.models import Couple, User, is_public_id
 from couples.selectors import partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
-from imago_site.prepared import Param, Prepared
+from live import clock
+from live.prepared import Param, Prepared
 from safety import selectors as safety
 
 PARTNER = "partner"
@@ -50,7 +49,7 @@ def _audience(*, visible_to: object, actor: object) -> Q:
     return Q(visible_to__isnull=True) | Q(visible_to=visible_to) | Q(actor=actor)
 
 
-# What every page, snapshot and reconnect reads, compiled to SQL once (imago_site/prepared.py).
+# What every page, snapshot and reconnect reads, compiled to SQL once (live/prepared.py).
 _WITH_PARTNERS = Prepared(
     lambda p: DialogueSession.objects.select_related("partner_a", "partner_b").filter(
         public_id=p["public_id"]
@@ -546,7 +545,7 @@ class Panel:
         since = self.session.paused_at
         if since is None or self.status != DialogueSession.Status.PAUSED:
             return 0
-        return max(0, int((timezone.now() - since).total_seconds()))
+        return max(0, int((clock.now() - since).total_seconds()))
 
     @property
     def paused_for(self) -> str:
@@ -834,7 +833,7 @@ def dialogue_context(
             "urls": dialogue_urls(session.public_id),
             "kind_info": protocol.kind_info(session.kind),
             "max_text": protocol.MAX_TEXT,
-            "now": timezone.now(),
+            "now": clock.now(),
         }
     slot = session.slot_of(viewer)
     other = session.partner_in("b" if slot == "a" else "a")
@@ -855,7 +854,7 @@ def dialogue_context(
         "max_text": protocol.MAX_TEXT,
         "max_requests": range(protocol.MAX_REQUESTS),
         "ratings": range(protocol.MIN_RATING, protocol.MAX_RATING + 1),
-        "now": timezone.now(),
+        "now": clock.now(),
         "halt_choices": safety.HALT,
         "intensity_choices": safety.INTENSITY,
     }

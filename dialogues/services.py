@@ -28,14 +28,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from couples import clock
+import live
 from couples.models import Couple, User, is_public_id, is_token
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
-from imago_site import live, prepared
-from imago_site.prepared import Param, Prepared
+from live import clock, fast, prepared
+from live.prepared import Param, Prepared
 from safety import selectors as safety
 
 logger = logging.getLogger("imago.dialogues")
@@ -124,7 +124,7 @@ class Change:
 Decide = Callable[[DialogueSession, str | None, User | None], Change | None]
 
 
-# The two reads of every move, compiled once (imago_site/prepared.py).
+# The two reads of every move, compiled once (live/prepared.py).
 _LOCK = Prepared(
     lambda p: (
         DialogueSession.objects.select_for_update(of=("self",))
@@ -203,16 +203,16 @@ def _apply(session: DialogueSession, change: Change, *, actor: User | None) -> N
         session.step, session.round = new.step, new.round
         if new.finished:
             session.status = DialogueSession.Status.COMPLETED
-            session.ended_at = timezone.now()
+            session.ended_at = clock.now()
             dialogue_completed.send(sender=DialogueSession, session=session)
     if change.status is not None:
         session.status = change.status
         paused = change.status == DialogueSession.Status.PAUSED
         session.paused_by = actor if paused else None
-        session.paused_at = timezone.now() if paused else None
+        session.paused_at = clock.now() if paused else None
         session.ready_to_resume = []
         if change.status == DialogueSession.Status.ENDED:
-            session.ended_at = timezone.now()
+            session.ended_at = clock.now()
 
 
 # What a change may update on the session row: only those that changed are written.
@@ -321,8 +321,9 @@ def session_change(
         if change.couple_too or not session.is_live:
             live.couple_changed(couple_id=session.couple_id)
         # Rendered while PostgreSQL flushes the commit, when nothing follows in this
-        # transaction; inside a caller's transaction, once that one commits.
-        rendering = push.render_change_soon(session=session, turn=turn) if outermost else None
+        # transaction (the fast path: live/fast.py); else once the commit is done.
+        early = outermost and fast.on()
+        rendering = push.render_change_soon(session=session, turn=turn) if early else None
         transaction.on_commit(lambda: _publish(session, turn, result, rendering))
     # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL
     # hand-back after the write stalled moves behind the event loop; docs/performance.md).

@@ -19,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django_tasks import task
 
-from couples import clock, jobs
+from couples import jobs
 from dialogues import protocol, reminders, services
 from dialogues.models import DialogueSession, Reminder
+from live import clock
 
 logger = logging.getLogger("imago.jobs")
 

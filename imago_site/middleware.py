@@ -20,9 +20,9 @@ from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 
-from couples import session_limits
 from couples.http import HtmxRequest
 from couples.selectors import two_factor_missing
+from live import session_limits
 
 CSP_REPORT_PATH = "/csp-report/"  # couples:csp_report
 REPORTING_ENDPOINTS = f'csp="{CSP_REPORT_PATH}"'

@@ -8,7 +8,7 @@ Redis connection of its own (measured in a connect storm: a fifth of the databas
 time went to opening them). `live.socket_cache()` is shared, its pool thread-safe.
 
 PostgreSQL is the truth. With Redis unreachable a login is read from and written to the
-database only (one WARNING, imago_site/cache.py), never a 500. A cached copy that couldn't be
+database only (one WARNING, live/cache.py), never a 500. A cached copy that couldn't be
 replaced or deleted meanwhile (a logout, a new login's old key, a changed session) would be
 stale once Redis answers again, so its key is remembered and dropped from the cache at this
 process's next contact with it, before anything is read there.
@@ -28,8 +28,8 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
 from couples.encrypted import crypter
-from imago_site.cache import UNREACHABLE, note_reachable, note_unreachable
-from imago_site.live import strict_socket_cache
+from live import strict_socket_cache
+from live.cache import UNREACHABLE, note_reachable, note_unreachable
 
 _stale_lock = threading.Lock()
 _stale: set[str] = set()  # cache keys whose copy couldn't be replaced or deleted

@@ -181,10 +181,13 @@ REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 # Live sockets one person may hold at once (tabs, devices), and one login (one browser).
 IMAGO_MAX_SOCKETS_PER_PERSON = env_int("MAX_SOCKETS_PER_PERSON", 12)
 IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
-# Where those sockets are counted, in Redis (dialogues/places.py): keys start with this.
+# Where those sockets are counted, in Redis (live/places.py): keys start with this.
 IMAGO_REDIS_PREFIX = env_str("CHANNELS_PREFIX", "imago")
 # Turns rendered as HTML, kept in each worker's memory (dialogues/turn_html.py); 0: none.
 IMAGO_TURN_HTML_CACHE = env_int("TURN_HTML_CACHE", 20_000)
+# The hot path's measured shortcuts (live/fast.py): on; FAST_PATH=0 takes Django's plain path
+# everywhere they stand (CI runs the hot-path and socket tests both ways).
+IMAGO_FAST_PATH = env_bool("FAST_PATH", True)
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
 
 # Encryption at rest (couples/encrypted.py): comma-separated Fernet keys, the first encrypts,
@@ -256,8 +259,8 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Django's Redis cache, where an unreachable Redis is an empty cache, not a 500
-            # (imago_site/cache.py): PostgreSQL is the truth.
-            "BACKEND": "imago_site.cache.RedisCache",
+            # (live/cache.py): PostgreSQL is the truth.
+            "BACKEND": "live.cache.RedisCache",
             "LOCATION": env_list("REDIS_URL", [])[0],
             "KEY_PREFIX": env_str("CHANNELS_PREFIX", "imago") + ".cache",
             # A Redis that hangs (rather than refuses) holds a request for seconds, not forever.
@@ -335,7 +338,7 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True
 # Two-factor authentication is required of therapists and staff (imago_site/middleware.py).
 SESSION_IDLE_SECONDS_STRICT = 30 * 60  # therapists and staff
 # Partners: generous, well inside the 12 hours (0: no idle limit); an open live page counts as
-# activity (couples/session_limits.py).
+# activity (live/session_limits.py).
 SESSION_IDLE_SECONDS_PARTNER = max(0, env_int("PARTNER_IDLE_MINUTES", 4 * 60)) * 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60  # everyone
 
@@ -347,7 +350,7 @@ IMAGO_REMINDER_MINUTES = env_int("REMINDER_MINUTES", 15)  # before a scheduled d
 IMAGO_DIALOGUE_MINUTES = env_int("DIALOGUE_MINUTES", 45)  # length in calendar files
 IMAGO_YOUR_MOVE_EMAILS = env_bool("YOUR_MOVE_EMAILS", True)
 IMAGO_YOUR_MOVE_AFTER_MINUTES = env_int("YOUR_MOVE_AFTER_MINUTES", 10)
-# Tests only: a file holding an ISO time that couples.clock.now() returns (a clock the
+# Tests only: a file holding an ISO time that live.clock.now() returns (a clock the
 # browser tests control across processes). Never set in production.
 IMAGO_CLOCK_FILE = env_str("IMAGO_CLOCK_FILE")
 

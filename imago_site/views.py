@@ -16,7 +16,7 @@ from couples import services as couple_services
 from couples import views as couple_views
 from couples.forms import InviteForm, StartCoupleForm
 from dialogues import selectors as dialogue_selectors
-from imago_site.live import CACHE_UNREACHABLE
+from live import CACHE_UNREACHABLE
 from practice import views as practice_views
 from therapists import selectors as therapist_selectors
 from therapists.forms import LinkCodeForm, TherapistCodeForm, TherapistInviteForm

@@ -4,7 +4,7 @@ when you…" list, shared by its author's choice, given and acknowledged day by 
 progress a couple can see (felt-heard ratings, dialogues per week, agreements kept, caring
 given), drawn as SVG on the server.
 
-Imports `couples`, `safety`, `dialogues` and `imago_site.live`, never `therapists`: it hears
+Imports `couples`, `safety`, `dialogues` and `live`, never `therapists`: it hears
 gifts from dialogues (`dialogues.services.gift_given`) and tells therapists what the couple
 recorded through a signal (`services.practice_recorded`), so homework can complete itself.
 """

@@ -10,11 +10,11 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
+from live import clock
 
 FORM_TOKEN = 64
 MAX_APPRECIATION = 200  # one line
@@ -74,7 +74,7 @@ class Agreement(models.Model):
     giver_wrote = models.BooleanField(default=False)  # whose words `text` is (for erasing)
     starts_on = models.DateField()
     days = models.PositiveSmallIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["-starts_on", "-pk"]
@@ -95,7 +95,7 @@ class AgreementDay(models.Model):
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="days_done")
     day = models.DateField()
-    done_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["day"]
@@ -117,7 +117,7 @@ class AgreementThanks(models.Model):
     )
     text = EncryptedCharField(max_length=MAX_APPRECIATION)
     client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -139,7 +139,7 @@ class CaringList(models.Model):
     couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     shared_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -157,7 +157,7 @@ class CaringBehaviour(models.Model):
     caring_list = models.ForeignKey(CaringList, on_delete=models.CASCADE, related_name="items")
     text = EncryptedCharField(max_length=MAX_CARING)
     client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     removed_at = models.DateTimeField(null=True, blank=True)  # kept for the week's history
 
     class Meta:
@@ -182,7 +182,7 @@ class CaringGiven(models.Model):
     couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
     giver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -207,7 +207,7 @@ class Exit(models.Model):
     text = EncryptedCharField(max_length=MAX_EXIT)
     avoids = EncryptedCharField(max_length=MAX_EXIT, blank=True)
     client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -269,8 +269,8 @@ class ChildhoodReflection(models.Model):
     answers = EncryptedJSONField(default=dict)  # REFLECTION_KEYS -> text
     shared_with_partner_at = models.DateTimeField(null=True, blank=True)
     shared_with_therapist_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [

@@ -18,6 +18,7 @@ from couples.models import Couple, User
 from couples.selectors import when
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
+from live import clock
 from practice import charts
 from practice.models import (
     Agreement,
@@ -35,7 +36,7 @@ RATING_MOVES = protocol.moves_asking("rating")
 
 
 def _today() -> datetime.date:
-    return timezone.localdate()
+    return timezone.localdate(clock.now())
 
 
 def week_start(day: datetime.date) -> datetime.date:

@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+import live
 from couples.models import Couple, User, is_public_id, is_token
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
-from imago_site import live
+from live import clock
 from practice.models import (
     AGREEMENT_DAY,
     CARING,
@@ -77,7 +78,7 @@ class NotFound(PracticeError):
 
 
 def today() -> datetime.date:
-    return timezone.localdate()
+    return timezone.localdate(clock.now())
 
 
 def _token(token: str | None) -> str | None:
@@ -118,7 +119,7 @@ def _my_couple_locked(user: User) -> Couple:
 
 
 def _recorded(couple: Couple, practice: str) -> None:
-    practice_recorded.send(sender=Couple, couple=couple, practice=practice, at=timezone.now())
+    practice_recorded.send(sender=Couple, couple=couple, practice=practice, at=clock.now())
     live.couple_changed(couple_id=couple.pk)
 
 
@@ -280,7 +281,7 @@ def caring_item_remove(*, user: User, item_public_id: str) -> CaringBehaviour:
     if item is None:
         raise NotFound()
     if item.removed_at is None:
-        item.removed_at = timezone.now()
+        item.removed_at = clock.now()
         item.save(update_fields=["removed_at"])
         live.couple_changed(couple_id=couple.pk)
     return item
@@ -295,7 +296,7 @@ def caring_list_share(*, user: User) -> CaringList:
     if not caring_list.items.filter(removed_at__isnull=True).exists():
         raise PracticeError(_("Write at least one caring behaviour before sharing your list."))
     if caring_list.shared_at is None:
-        caring_list.shared_at = timezone.now()
+        caring_list.shared_at = clock.now()
         caring_list.save(update_fields=["shared_at"])
         live.couple_changed(couple_id=couple.pk)
     return caring_list
@@ -345,7 +346,7 @@ def caring_acknowledge(*, user: User, given_public_id: str) -> CaringGiven:
     if given is None:
         raise NotFound()
     if given.acknowledged_at is None:
-        given.acknowledged_at = timezone.now()
+        given.acknowledged_at = clock.now()
         given.save(update_fields=["acknowledged_at"])
         live.couple_changed(couple_id=couple.pk)
     return given
@@ -391,7 +392,7 @@ def _my_exit_locked(user: User, public_id: str) -> tuple[Couple, Exit]:
 def exit_remove(*, user: User, exit_public_id: str) -> Exit:
     """Take an exit off one's own list (an agreement to close it stays)."""
     _couple, exit_ = _my_exit_locked(user, exit_public_id)
-    exit_.removed_at = timezone.now()
+    exit_.removed_at = clock.now()
     exit_.save(update_fields=["removed_at"])
     return exit_
 
@@ -455,7 +456,7 @@ def reflection_save(*, user: User, answers: Mapping[str, object]) -> ChildhoodRe
     couple = _my_couple_locked(user)
     reflection, _ = ChildhoodReflection.objects.get_or_create(couple=couple, author=user)
     reflection.answers = {key: text for key, text in cleaned.items() if text}
-    reflection.updated_at = timezone.now()
+    reflection.updated_at = clock.now()
     reflection.save(update_fields=["answers", "updated_at"])
     logger.info("reflection saved", extra={"reflection": reflection.public_id})
     return reflection
@@ -475,7 +476,7 @@ def reflection_share(*, user: User, audience: str, shared: bool) -> ChildhoodRef
         raise PracticeError(_("Write at least one answer before sharing your reflection."))
     field = "shared_with_partner_at" if audience == PARTNER else "shared_with_therapist_at"
     if shared != (getattr(reflection, field) is not None):
-        setattr(reflection, field, timezone.now() if shared else None)
+        setattr(reflection, field, clock.now() if shared else None)
         reflection.save(update_fields=[field])
         logger.info(
             "reflection sharing changed",

@@ -2,6 +2,6 @@
 someone who may need them, the quick check-in before a dialogue and the time-out's calm
 screen.
 
-Owns `SafetyScreening` and `SupportResource`. Imports only `couples` (and `imago_site.live`);
+Owns `SafetyScreening` and `SupportResource`. Imports only `couples` (and `live`);
 the partner only ever learns whether this person is ready, never why not.
 """

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedJSONField
+from live import clock
 
 
 class SafetyScreening(models.Model):
@@ -35,7 +35,7 @@ class SafetyScreening(models.Model):
     ready_at = models.DateTimeField(null=True, blank=True)
     shared_with_therapist = models.BooleanField(default=False)
     country = models.CharField(max_length=2, blank=True)
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         db_table = "couples_safetyscreening"  # made in couples/ before safety/ had an app

@@ -9,12 +9,12 @@ import logging
 from collections.abc import Mapping
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import live
 from couples.models import Couple, User
 from couples.selectors import couple_for
-from imago_site import live
+from live import clock
 from safety.models import SafetyScreening
 from safety.selectors import QUESTIONS, SafetyError, state_of, support_countries
 
@@ -64,7 +64,7 @@ def screening_save(
     screening, _created = SafetyScreening.objects.select_for_update().get_or_create(user=user)
     was_ready = state_of(screening, couple) == "ready"
     had_attention = state_of(screening, couple) != "not_started" and screening.needs_attention
-    now = timezone.now()
+    now = clock.now()
     screening.couple = couple
     screening.answers = clean
     screening.needs_attention = answers_need_attention(clean)
@@ -91,8 +91,8 @@ def screening_set_ready(*, user: User, ready: bool) -> SafetyScreening:
         raise SafetyError(_("Please answer the questions first (you may skip any of them)."))
     if screening.ready != ready:
         screening.ready = ready
-        screening.ready_at = timezone.now() if ready else None
-        screening.updated_at = timezone.now()
+        screening.ready_at = clock.now() if ready else None
+        screening.updated_at = clock.now()
         screening.save(update_fields=["ready", "ready_at", "updated_at"])
         live.couple_changed(couple_id=couple.pk)  # may a dialogue start?
     return screening
@@ -106,7 +106,7 @@ def screening_set_shared(*, user: User, shared: bool) -> SafetyScreening:
     if screening is None or screening.completed_at is None:
         raise SafetyError(_("Please answer the questions first (you may skip any of them)."))
     screening.shared_with_therapist = shared
-    screening.updated_at = timezone.now()
+    screening.updated_at = clock.now()
     screening.save(update_fields=["shared_with_therapist", "updated_at"])
     return screening
 

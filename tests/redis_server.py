@@ -85,7 +85,7 @@ def private_layer(settings, request):
     redis-server of this test's own."""
     from channels.layers import channel_layers
 
-    from dialogues import layer_watch
+    from live import layer_watch
 
     with PrivateRedis() as server:
         settings.CHANNEL_LAYERS = {

@@ -2,6 +2,6 @@
 live console and its socket, facilitation (coaching, rewind, pause, resume, end — through the
 dialogues' one door), private notes and homework.
 
-The top app: it may import `couples`, `safety`, `dialogues` and `imago_site.live`, and nothing
+The top app: it may import `couples`, `safety`, `dialogues` and `live`, and nothing
 imports it. It connects to the lower apps' signals and registry in `apps.py`.
 """

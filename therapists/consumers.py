@@ -22,21 +22,16 @@ from couples.audit import audit
 from couples.models import User
 from dialogues import push
 from dialogues import selectors as dialogue_selectors
-from dialogues.consumers import (
-    CLOSE_FORBIDDEN,
-    CLOSE_TOO_MANY,
-    CLOSE_UNAUTHENTICATED,
-    DialogueConsumer,
-    _Base,
-)
+from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
-from imago_site.live import (
+from live import (
     auth_session_group,
     couple_group,
     couple_therapists_group,
     dashboard_group,
 )
+from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
 from therapists import selectors
 from therapists.forms import LinkCodeForm
 from therapists.selectors import therapist_access_link
@@ -143,12 +138,12 @@ def render_dashboard(*, therapist: User) -> str | None:
     )
 
 
-class DashboardConsumer(_Base):
+class DashboardConsumer(LiveConsumer):
     """A verified therapist's dashboard: couples start, pause and end dialogues, a partner's
     safety questions need attention, links come and go: each shows at once."""
 
     async def connect(self) -> None:
-        self.user = self._authenticated_user()
+        self.user = self.authenticated_user()
         if self.user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -157,8 +152,8 @@ class DashboardConsumer(_Base):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.watching: dict[str, list[str]] = {}  # link public id -> the groups it adds
-        if not await self._join(
-            dashboard_group(self.user.pk), auth_session_group(self._session_key())
+        if not await self.join(
+            dashboard_group(self.user.pk), auth_session_group(self.session_key())
         ):
             return
         await self.accept()
@@ -202,7 +197,7 @@ class DashboardConsumer(_Base):
         await self.send_snapshot()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if not self._frame_allowed():
+        if not self.frame_allowed():
             await self.close(code=CLOSE_TOO_MANY)
 
     async def catch_up(self) -> None:

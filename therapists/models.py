@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 from couples.encrypted import EncryptedCharField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
+from live import clock
 from practice.models import PRACTICES
 
 MAX_NOTE = 2000
@@ -90,7 +91,7 @@ class TherapistLink(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     expires_at = models.DateTimeField(null=True, blank=True)  # for unused codes and invitations
     therapist_accepted_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -140,7 +141,7 @@ class Consent(models.Model):
     partner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="therapist_consents"
     )
-    given_at = models.DateTimeField(default=timezone.now)
+    given_at = models.DateTimeField(default=clock.now)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -177,7 +178,7 @@ class TherapistNote(models.Model):
     )
     text = EncryptedTextField()
     client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -213,7 +214,7 @@ class Homework(models.Model):
     # behaviours given, agreement days kept): what the couple records completes it.
     practice = models.CharField(max_length=32, blank=True, choices=list(PRACTICES.items()))
     practice_target = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -252,4 +253,4 @@ class Homework(models.Model):
     def is_overdue(self) -> bool:
         if self.is_done or self.due_date is None:
             return False
-        return self.due_date < timezone.localdate()
+        return self.due_date < timezone.localdate(clock.now())

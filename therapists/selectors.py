@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from couples.models import Couple, Membership, User, is_public_id
 from couples.selectors import partner_of, partners_of, when
 from dialogues.models import DialogueSession
 from dialogues.selectors import next_scheduled_of
+from live import clock
 from safety import selectors as safety
 from therapists.models import Consent, Homework, TherapistLink, TherapistNote
 
@@ -76,7 +76,7 @@ def therapist_couples(*, therapist: User) -> list[TherapistLink]:
 def therapist_pending(*, therapist: User) -> dict:
     """Open codes, links waiting for partners' consent, and invitations waiting for this
     therapist (by their email address). Names of partners only once a partner asked."""
-    now = timezone.now()
+    now = clock.now()
     codes = TherapistLink.objects.filter(
         therapist=therapist,
         couple__isnull=True,

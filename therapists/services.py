@@ -21,14 +21,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from couples import clock
+import live
 from couples.audit import audit
 from couples.models import Couple, User, hash_token, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import protocol
 from dialogues import services as dialogues
 from dialogues.models import DialogueSession, Turn
-from imago_site import live
+from live import clock
 from practice import selectors as practice_selectors
 from practice.models import AGREEMENT_DAY, CARING, PRACTICES
 from therapists.models import (
@@ -124,7 +124,7 @@ def _maybe_activate(link: TherapistLink, *, by: User, request: HttpRequest | Non
     if not link_grants_access(link):
         link.status = TherapistLink.Status.PENDING
         return
-    link.activated_at = timezone.now()
+    link.activated_at = clock.now()
     link.save(update_fields=["status", "activated_at"])
     live.dashboard_changed(therapist_pk=link.therapist_id)  # a couple to watch from now on
     audit(action="therapist_link.activated", actor=by, target=link, request=request)
@@ -139,7 +139,7 @@ def _end_link(
     ended, the therapist's account changed)."""
     was_active = link.status == TherapistLink.Status.ACTIVE
     link.status = TherapistLink.Status.ENDED
-    link.ended_at = timezone.now()
+    link.ended_at = clock.now()
     link.end_reason = reason
     if link.code_hash and link.couple_id is None:
         link.code_hash = None
@@ -204,7 +204,7 @@ def link_code_issue(*, therapist: User, token: str | None = None) -> TherapistLi
                 made.save(update_fields=["code_hash"])
             return made
     code = _unused_code()
-    now = timezone.now()
+    now = clock.now()
     link = TherapistLink.objects.create(
         therapist=therapist,
         code_hash=hash_token(code),
@@ -251,7 +251,7 @@ def link_code_redeem(*, user: User, code: str, request: HttpRequest | None = Non
                 )
                 .first()
             )
-            if link is None or (link.expires_at and link.expires_at <= timezone.now()):
+            if link is None or (link.expires_at and link.expires_at <= clock.now()):
                 raise TherapistError(
                     _(
                         "That code isn't valid. Please check it, or ask your therapist for a "
@@ -303,7 +303,7 @@ def therapist_invite(
         .exists()
     ):
         raise TherapistError(_("You've already invited or linked this therapist."))
-    now = timezone.now()
+    now = clock.now()
     link = TherapistLink.objects.create(
         couple=couple,
         invited_email=email,
@@ -365,13 +365,13 @@ def therapist_invitation_accept(
             )
             if link is None:
                 raise LinkNotFound()
-            if link.expires_at and link.expires_at <= timezone.now():
+            if link.expires_at and link.expires_at <= clock.now():
                 raise TherapistError(_("That invitation has expired."))
             assert link.couple is not None  # an invitation is always made by a couple
             if not link.couple.is_active:
                 raise TherapistError(_("This couple is no longer active."))
             link.therapist = therapist
-            link.therapist_accepted_at = timezone.now()
+            link.therapist_accepted_at = clock.now()
             link.save(update_fields=["therapist", "therapist_accepted_at"])
             audit(action="therapist_link.accepted", actor=therapist, target=link, request=request)
             _maybe_activate(link, by=therapist, request=request)
@@ -450,7 +450,7 @@ def consent_withdraw(
         return link  # already ended: nothing to do
     consent = link.consents.filter(partner=user, withdrawn_at__isnull=True).first()
     if consent is not None:
-        consent.withdrawn_at = timezone.now()
+        consent.withdrawn_at = clock.now()
         consent.save(update_fields=["withdrawn_at"])
     reason = TherapistLink.EndReason.DECLINED if decline else TherapistLink.EndReason.WITHDRAWN
     _end_link(link, reason=reason, by=user, request=request)
@@ -606,7 +606,7 @@ def homework_assign(
         )
     if dialogue_kind and dialogue_kind not in {k.value for k in protocol.Kind}:
         raise TherapistError(_("Please choose one of the kinds of dialogue listed."))
-    if due_date is not None and due_date < timezone.localdate():
+    if due_date is not None and due_date < timezone.localdate(clock.now()):
         raise TherapistError(_("Please choose a due date from today on."))
     if practice and practice not in PRACTICES:
         raise TherapistError(_("Please choose one of the practices listed."))
@@ -649,7 +649,7 @@ def homework_mark_done(*, user: User, homework_public_id: str) -> Homework:
     if homework is None:
         raise NotFound()
     if homework.done_at is None:
-        homework.done_at = timezone.now()
+        homework.done_at = clock.now()
         homework.done_by = user
         homework.save(update_fields=["done_at", "done_by"])
     return homework
@@ -666,14 +666,14 @@ def homework_complete_with(
             couple_id=session.couple_id,
             dialogue_kind=session.kind,
             done_at__isnull=True,
-            created_at__lte=session.ended_at or timezone.now(),
+            created_at__lte=session.ended_at or clock.now(),
         )
         .order_by("created_at", "pk")
         .first()
     )
     if homework is None:
         return None
-    homework.done_at = timezone.now()
+    homework.done_at = clock.now()
     homework.done_with = session
     homework.save(update_fields=["done_at", "done_with"])
     logger.info("homework done with a dialogue", extra={"homework": homework.public_id})
@@ -699,7 +699,7 @@ def homework_complete_with_practice(
     for homework in open_homework:
         since = max(homework.created_at, at - datetime.timedelta(days=7))
         if count(couple=couple, since=since) >= (homework.practice_target or 1):
-            homework.done_at = timezone.now()
+            homework.done_at = clock.now()
             homework.save(update_fields=["done_at"])
             done.append(homework)
             logger.info("homework done with practice", extra={"homework": homework.public_id})

@@ -34,7 +34,7 @@ Fixtures:
   already logged in as ``user`` (a real session cookie): for people made by the root
   conftest's fixtures (alex, sam, therapist, ...) rather than signed up in the browser.
 - ``server_clock`` (function): ``server_clock(moment)`` sets the time the server's services
-  read (couples/clock.py) and this process's; real time again after the test.
+  read (live/clock.py) and this process's; real time again after the test.
 - ``artifacts_dir`` (session): ``artifacts/`` at the repository root (gitignored), for
   screenshots a test wants to keep.
 
@@ -109,7 +109,7 @@ def _database_url(settings_dict: dict) -> str:
 def server_clock() -> Iterator[Callable[[object], None]]:
     """server_clock(moment) sets the time the live server's services read (an aware
     datetime; None: real time again), and this process's too. Reset after the test."""
-    from couples import clock
+    from live import clock
 
     def set_to(moment) -> None:
         SERVER_CLOCK_FILE.write_text(moment.isoformat() if moment is not None else "")
@@ -150,7 +150,7 @@ class LiveServer:
             "SITE_URL": self.url,
             "PYTHONUNBUFFERED": "1",
             "IMAGO_LIVE_TEST_SERVER": "1",  # see tests/settings.py
-            # The server's clock (couples/clock.py): real time while the file is empty.
+            # The server's clock (live/clock.py): real time while the file is empty.
             "IMAGO_CLOCK_FILE": str(SERVER_CLOCK_FILE),
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server must keep Django's checks

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from couples import session_limits
+from live import session_limits
 from tests.factories import PASSWORD, TherapistFactory
 from tests.mfa import give_mfa, totp_code
 

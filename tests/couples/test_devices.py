@@ -9,9 +9,9 @@ from allauth.usersessions.models import UserSession
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
+import live
 from couples.devices import device_id, device_name
 from couples.models import AuditEvent
-from imago_site import live
 from tests.conftest import ROLES
 from tests.sockets import drain, open_socket, path_of, receive_until
 

@@ -16,8 +16,8 @@ from couples import services
 from couples.devices import device_name
 from couples.models import User
 from couples.retention import retention_run
-from couples.session_limits import idle_words
 from dialogues import push
+from live.session_limits import idle_words
 from tests.factories import PASSWORD, make_invitation
 from tests.helpers import text_of
 

@@ -102,7 +102,7 @@ def test_a_logout_while_the_cache_is_away_is_not_undone_when_it_answers_again(al
     before anything is read there: the ended login never comes back from the cache."""
     import redis.exceptions
 
-    from imago_site.live import strict_socket_cache
+    from live import strict_socket_cache
 
     client = _login(alex)
     cookie = client.cookies["sessionid"].value

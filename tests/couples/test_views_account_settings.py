@@ -8,10 +8,10 @@ import icalendar
 import pytest
 from django.urls import reverse
 
-from couples import clock
 from couples.models import CalendarFeed, User
 from couples.views import NEW_FEED_URL
 from dialogues import services
+from live import clock
 from tests.conftest import ROLES
 from tests.helpers import text_of
 

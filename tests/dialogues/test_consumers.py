@@ -8,7 +8,8 @@ from channels.layers import get_channel_layer
 
 from couples import services as couple_services
 from dialogues import services
-from dialogues.consumers import CLOSE_TOO_MANY, MAX_FRAME_BYTES
+from dialogues.consumers import MAX_FRAME_BYTES
+from live.consumer import CLOSE_TOO_MANY
 from safety import services as safety_services
 from tests.factories import UserFactory, make_invitation
 from tests.sockets import drain, marker, open_socket, path_of, receive_until

@@ -6,11 +6,11 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
+import live
 from couples import services as couple_services
-from couples import session_limits
-from dialogues import consumers
-from dialogues.consumers import CLOSE_UNAUTHENTICATED
-from imago_site import live
+from live import consumer as live_consumer
+from live import session_limits
+from live.consumer import CLOSE_UNAUTHENTICATED
 from tests.mfa import give_mfa
 from tests.sockets import drain, open_socket, path_of, receive_until
 
@@ -81,7 +81,7 @@ async def test_a_socket_closes_on_its_next_frame_once_the_login_is_12_hours_old(
 
 
 async def test_a_quiet_socket_closes_too_when_the_login_runs_out(dialogue, alex, monkeypatch):
-    monkeypatch.setattr(consumers, "SESSION_TICK", 0.2)
+    monkeypatch.setattr(live_consumer, "SESSION_TICK", 0.2)
     ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert connected
     await drain(ws)
@@ -188,7 +188,7 @@ async def test_a_partners_open_page_keeps_the_login_alive_past_the_idle_limit(
 
 
 async def test_a_quiet_partner_socket_marks_its_login_live_every_tick(dialogue, alex, monkeypatch):
-    monkeypatch.setattr(consumers, "SESSION_TICK", 0.1)
+    monkeypatch.setattr(live_consumer, "SESSION_TICK", 0.1)
     ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert connected
     await drain(ws)

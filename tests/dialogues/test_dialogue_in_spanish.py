@@ -12,11 +12,11 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from couples import clock
 from couples.models import User
 from dialogues import push, reminders, services
 from dialogues.models import Reminder
 from dialogues.services import DialogueError
+from live import clock
 
 pytestmark = pytest.mark.django_db
 

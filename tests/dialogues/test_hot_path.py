@@ -10,10 +10,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction
 
+import live
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
-from imago_site import live
 from tests.sockets import (
     QueriesInEveryThread,
     drain,
@@ -143,6 +143,7 @@ async def test_a_step_is_forwarded_to_every_socket_without_reading_the_database(
     await ws_b.disconnect()
 
 
+@pytest.mark.shortcut
 @pytestmark_sockets
 async def test_a_forwarded_step_never_waits_for_the_sync_thread(dialogue, alex, sam, monkeypatch):
     """Channels' own dispatch hops to the one sync thread (to close old database connections)
@@ -335,6 +336,7 @@ def _render_threads(monkeypatch) -> list[str]:
     return threads
 
 
+@pytest.mark.shortcut
 @pytest.mark.django_db(transaction=True)
 def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex, sam, monkeypatch):
     session = _accepted(dialogue, sam)
@@ -367,6 +369,7 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
     ]
 
 
+@pytest.mark.shortcut
 @pytest.mark.django_db(transaction=True)
 def test_a_render_that_reads_the_database_is_refused_and_rendered_after_commit_instead(
     dialogue, alex, sam, monkeypatch, caplog
@@ -427,7 +430,7 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
 ):
     from asgiref.sync import sync_to_async
 
-    from dialogues import places
+    from live import places
 
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = 3
     settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 1
@@ -452,7 +455,7 @@ async def test_sockets_share_one_cache_client_instead_of_opening_one_each(
     (and keep) a connection to Redis of its own. Many sockets make none."""
     from django.core.cache import caches
 
-    from imago_site.live import socket_cache
+    from live import socket_cache
 
     settings.SESSION_ENGINE = engine
     settings.IMAGO_MAX_SOCKETS_PER_PERSON = settings.IMAGO_MAX_SOCKETS_PER_LOGIN = 10
@@ -600,7 +603,7 @@ async def test_a_sockets_tick_does_not_queue_behind_the_database_thread():
 
     from asgiref.sync import sync_to_async
 
-    from couples import session_limits
+    from live import session_limits
 
     release = threading.Event()
     busy = asyncio.ensure_future(sync_to_async(release.wait)())  # the database thread, held

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from couples import clock
 from dialogues import push, selectors, services
 from dialogues.models import Turn
 from dialogues.selectors import PARTNER
+from live import clock
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ import icalendar
 import pytest
 from django.core import mail
 
-from couples import clock
 from couples.models import User
 from dialogues import protocol, reminders, services, tasks
 from dialogues.models import DialogueSession, Reminder, Turn
 from dialogues.services import DialogueError
+from live import clock
 
 UTC = ZoneInfo("UTC")
 # 18:00 UTC: 10:00 in Los Angeles (UTC-8 in December), 19:00 in Berlin (UTC+1).
@@ -295,7 +295,7 @@ def deliver_moves() -> None:
 
 
 def test_no_email_when_the_partner_is_on_the_page(dialogue, sam):
-    from dialogues import places
+    from live import places
 
     places.claim([(places.person_key(sam.pk), 12)], channel="channel-1")
     deliver_moves()

@@ -16,10 +16,11 @@ from django.test import override_settings
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from couples import clock, jobs
+from couples import jobs
 from dialogues import reminders as reminders_module
 from dialogues import services, tasks
 from dialogues.models import Reminder
+from live import clock
 from tests.helpers import at_once
 from tests.servers import REPO_ROOT, database_url_for_tests
 

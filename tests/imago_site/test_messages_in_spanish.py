@@ -7,7 +7,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from couples import session_limits
+from live import session_limits
 from tests.factories import TherapistFactory
 from tests.helpers import text_of
 

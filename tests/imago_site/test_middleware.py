@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from csp.utils import build_policy
 from django.urls import reverse
 
-from couples import session_limits
+from live import session_limits
 from tests.factories import PASSWORD, StaffFactory, TherapistFactory
 from tests.mfa import give_mfa, totp_code
 

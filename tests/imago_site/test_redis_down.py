@@ -1,5 +1,5 @@
 """With Redis down, whatever PostgreSQL can do still works: signed-in pages, moves and
-withdrawing consent are served from the database (imago_site/cache.py, imago_site/sessions.py),
+withdrawing consent are served from the database (live/cache.py, imago_site/sessions.py),
 never a 500. Against a real redis-server of the test's own, stopped mid-test."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def redis(settings):
     with PrivateRedis() as server:
         settings.CACHES = {
             "default": {
-                "BACKEND": "imago_site.cache.RedisCache",
+                "BACKEND": "live.cache.RedisCache",
                 "LOCATION": server.url,
                 "KEY_PREFIX": "down",
                 "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},

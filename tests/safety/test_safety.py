@@ -6,11 +6,11 @@ import itertools
 import pytest
 from django.utils import timezone
 
+import live
 from couples.models import AuditEvent, Couple, Membership
 from dialogues import selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import NotReadyToStart
-from imago_site import live
 from safety import selectors as safety
 from safety import services as safety_services
 from safety.models import SafetyScreening, SupportResource

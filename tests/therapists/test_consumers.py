@@ -8,8 +8,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connections
 
+import live as live_layer
 from dialogues import services
-from imago_site import live as live_layer
 from safety import services as safety_services
 from tests.factories import PASSWORD, link_with_consent
 from tests.helpers import at_mirror
@@ -603,9 +603,9 @@ async def test_the_couples_own_appointment_opening_at_its_time_reaches_the_conso
 
 def _open_when_due(dialogue) -> None:
     """What the worker does at the appointed time: the opening reminder, delivered."""
-    from couples import clock
     from dialogues import tasks
     from dialogues.models import Reminder
+    from live import clock
 
     opening = Reminder.objects.get(session=dialogue, kind=Reminder.Kind.OPEN)
     clock.clock_set(opening.due_at)
@@ -621,7 +621,7 @@ async def test_a_page_whose_countdown_ends_opens_the_appointment_for_the_console
     """When the job that opens it runs where its push can't reach these sockets (`make run`'s
     worker, another process), the page whose countdown reached zero says so ("due"): the
     dialogue opens through the same door, and the console and both partners' pages show it."""
-    from couples import clock
+    from live import clock
 
     clock.clock_set(clock.now().replace(second=0, microsecond=0))
     result = await database_sync_to_async(services.move_submit)(

@@ -12,7 +12,6 @@ from django.core import mail
 from django.db import connection
 from django.utils import translation
 
-from couples import clock
 from couples import services as couple_services
 from couples.models import User
 from dialogues import protocol, services, tasks
@@ -20,6 +19,7 @@ from dialogues import reminders as reminders_module
 from dialogues import selectors as dialogue_selectors
 from dialogues.models import DialogueSession, Reminder
 from dialogues.services import DialogueError
+from live import clock
 from safety import services as safety_services
 from tests.helpers import at_once
 from tests.therapists.conftest import NOT_ALLOWED

@@ -12,8 +12,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
-from couples import clock
 from dialogues.models import DialogueSession
+from live import clock
 from tests.factories import TherapistFactory
 from tests.helpers import text_of
 from therapists import services as therapist_services

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import connections
 
-from couples import clock
 from dialogues import services
+from live import clock
 from tests.sockets import console_path, drain, open_socket, path_of, receive_until
 from therapists import services as therapist_services
 

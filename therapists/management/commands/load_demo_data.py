@@ -8,9 +8,9 @@ app below it (people and couples, safety answers, a therapist link).
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 
 from couples.models import Couple, Membership, User
+from live import clock
 from therapists.models import Consent, TherapistLink
 
 DEMO_PASSWORD = "imago-demo-password"
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                     email=email, password=DEMO_PASSWORD, display_name=name, kind=kind
                 )
             if kind == User.Kind.THERAPIST and user.therapist_verified_at is None:
-                user.therapist_verified_at = timezone.now()
+                user.therapist_verified_at = clock.now()
                 user.save(update_fields=["therapist_verified_at"])
             EmailAddress.objects.get_or_create(
                 user=user, email=email, defaults={"verified": True, "primary": True}
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             therapist=therapist, couple=couple, status__in=["pending", "active"]
         ).exists():
             return
-        now = timezone.now()
+        now = clock.now()
         link = TherapistLink.objects.create(
             therapist=therapist,
             couple=couple,

@@ -1,4 +1,4 @@
-"""Socket places (dialogues/places.py): counted in one atomic step across every worker, given
+"""Socket places (live/places.py): counted in one atomic step across every worker, given
 back exactly once, and a dead worker's places freed within seconds. On a redis-server of the
 test's own where Redis is used (REDIS_URL set), else on the process's own count."""
 
@@ -10,7 +10,7 @@ import os
 import pytest
 from asgiref.sync import sync_to_async
 
-from dialogues import places
+from live import places
 from tests.redis_server import PrivateRedis
 from tests.sockets import logged_in, open_socket, path_of
 

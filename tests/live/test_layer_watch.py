@@ -5,7 +5,8 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from dialogues import layer_watch, services
+from dialogues import services
+from live import layer_watch
 from tests.sockets import drain, forget_group, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,7 +86,7 @@ async def test_recovery_waits_for_a_real_round_trip_through_the_layer(monkeypatc
 async def test_a_failed_publish_makes_the_sockets_catch_up_once_the_layer_carries_again(
     monkeypatch,
 ):
-    from imago_site import live
+    import live
 
     _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: True)
     # As the publisher says when a group_send fails, while this process has sockets.

@@ -9,10 +9,11 @@ from django.db.models.signals import post_save
 from couples.models import User
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
-from imago_site import prepared
-from imago_site.prepared import Param, Prepared
+from live import prepared
+from live.prepared import Param, Prepared
 
-pytestmark = pytest.mark.django_db
+# The shortcut itself (live/fast.py).
+pytestmark = [pytest.mark.shortcut, pytest.mark.django_db]
 
 BY_PUBLIC_ID = Prepared(
     lambda p: DialogueSession.objects.filter(public_id=p["public_id"]).select_related(

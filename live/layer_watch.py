@@ -9,14 +9,14 @@ process watches the layer every few seconds:
   so between two looks;
 - a real round trip: a message published to a group this process listens on, and received.
   It fails while Redis is away, and keeps failing until the subscriptions are back;
-- a publish that failed in this process (imago_site.live tells us), or a break of its
+- a publish that failed in this process (live tells us), or a break of its
   pub/sub connection (channels-redis logs it), however short.
 
 After any of these, recovery is declared only once a round trip succeeds again, that is once
 what is published reaches this process's subscriptions: then every socket joins its groups
 again and catches up from the database (it renders what it missed, if anything). A step
 saved before that catch-up is in what it renders; one saved after it is published to live
-subscriptions (imago_site.live tries a failed publish again), so no timing loses a step.
+subscriptions (live tries a failed publish again), so no timing loses a step.
 
 With the in-memory channel layer (development, tests) there is nothing to watch.
 """
@@ -33,7 +33,7 @@ import weakref
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from imago_site import live
+import live
 
 logger = logging.getLogger("imago.dialogues")
 

@@ -1,7 +1,13 @@
-"""The live layer: channel group names and the "something changed" senders.
+"""The live kernel: the bottom floor, under every app, importing none.
 
-Every app may import this module (it imports no app). Only ids and event names travel over
-the channel layer, never what anyone wrote: each socket reads what it shows from PostgreSQL.
+This module is its public face: the channel group names, sending to a group now or once the
+transaction commits (`send`, `send_on_commit`), and the one cache client sockets share. Around
+it: `consumer` (`LiveConsumer`, the base of every socket), `places` (how many sockets a person
+and a login hold), `session_limits` (how long a login lasts), `layer_watch` (every socket
+catches up after a channel-layer interruption), `cache` (Redis that reads as empty while it is
+away), `clock` (the one clock), and the measured shortcuts of the hot path (`prepared`,
+`i18n`). Group messages carry ids, or each audience's rendered HTML, which channels-redis
+encrypts in Redis (`CHANNELS_ENCRYPTION_KEYS`).
 """
 
 from __future__ import annotations
@@ -83,7 +89,7 @@ def socket_cache() -> BaseCache:
 
 @functools.cache
 def strict_socket_cache() -> BaseCache:
-    """`socket_cache()` raising when Redis can't be reached (imago_site/cache.py reads an
+    """`socket_cache()` raising when Redis can't be reached (live/cache.py reads an
     unreachable Redis as an empty cache): for the callers that must know a write or a
     deletion didn't happen, or that "nothing there" is not what Redis said."""
     cache = socket_cache()
@@ -118,7 +124,7 @@ def send(group: str, message: dict) -> None:
     command on it fails) is tried again, in order, until it is sent or PUBLISH_RETRY_FOR has
     passed since it was handed over, and the process's layer watch hears of the trouble
     (`on_layer_trouble`). A message given up on is covered by the sockets' catch-up: they
-    render from PostgreSQL after any interruption of the layer (dialogues/layer_watch.py)."""
+    render from PostgreSQL after any interruption of the layer (live/layer_watch.py)."""
     layer = get_channel_layer()
     if layer is None:
         return

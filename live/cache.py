@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-from imago_site.live import CACHE_UNREACHABLE
+from live import CACHE_UNREACHABLE
 
 logger = logging.getLogger("imago.cache")
 

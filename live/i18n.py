@@ -1,6 +1,6 @@
 """Translation at the cost of a dictionary lookup: two changes to how Django finds the
 words and the time zone, installed once when the apps are ready (couples/apps.py). Both keep
-Django's answers; tests/imago_site/test_i18n.py holds them to it.
+Django's answers; tests/live/test_i18n.py holds them to it.
 
 1. Each translation object remembers what it translated. Django translates a message by
    walking a chain: the language's merged catalogue, then a fallback catalogue for every
@@ -36,6 +36,8 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import trans_real
+
+from live import fast
 
 LIMIT = 20_000
 
@@ -89,7 +91,10 @@ class ContextValue:
 def install() -> None:
     """Called from an app's ready(); calling it again changes nothing. (When translation
     settings change in a test, or the development reloader sees a catalogue change, Django
-    puts a new `Local` in place: only slower, the same answers.)"""
+    puts a new `Local` in place: only slower, the same answers.) Not with the fast path off
+    (live/fast.py): Django's own lookups then."""
+    if not fast.on():
+        return
     if trans_real.DjangoTranslation.gettext is not _gettext:
         trans_real.DjangoTranslation.gettext = _gettext  # type: ignore[method-assign]
     inherit = getattr(sys.flags, "thread_inherit_context", False)  # new threads share values

@@ -1,4 +1,4 @@
-"""Translation at the cost of a dictionary lookup (imago_site/i18n.py), with Django's answers.
+"""Translation at the cost of a dictionary lookup (live/i18n.py), with Django's answers.
 
 A translation object remembers what it translated: the same answers as Django's own lookup
 through its fallback catalogues, without walking them again; a new catalogue (settings
@@ -19,7 +19,9 @@ from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.translation import trans_real
 
-from imago_site import i18n
+from live import i18n
+
+pytestmark = pytest.mark.shortcut  # the shortcut itself (live/fast.py)
 
 MESSAGES = [
     "Cancel",  # in our Spanish catalogue

@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils.translation import ngettext
 
-from imago_site.live import CACHE_UNREACHABLE, auth_session_group, socket_cache, strict_socket_cache
+from live import CACHE_UNREACHABLE, auth_session_group, socket_cache, strict_socket_cache
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ import uuid
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from imago_site.live import CACHE_UNREACHABLE, socket_cache
+from live import CACHE_UNREACHABLE, socket_cache
 
 logger = logging.getLogger("imago.dialogues")
 

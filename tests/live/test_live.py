@@ -1,4 +1,4 @@
-"""imago_site.live.send from a server's database thread: the push is handed to the event loop
+"""live.send from a server's database thread: the push is handed to the event loop
 and the thread goes on at once (it is the worker's one database thread); the loop's publisher
 sends the pushes in the order they were handed over, and a failure is logged, not raised."""
 
@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from imago_site import live
+import live
 
 
 @pytest.fixture
