@@ -3,7 +3,7 @@ kept in Authenticator.data as Fernet tokens under FIELD_ENCRYPTION_KEYS (couples
 through the adapter's own encrypt/decrypt hook.
 
 And allauth's two-factor set-up form (MFA_FORMS["activate_totp"]), keeping the secret already
-shown until it is turned on."""
+shown until it is turned on; and what follows an authenticator app added or removed."""
 
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ from typing import Any
 
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import authenticator_added
 from allauth.mfa.totp.forms import ActivateTOTPForm as BaseActivateTOTPForm
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
+import live
 from couples.encrypted import UnreadableValue, decrypt_str, encrypt_str
+from couples.models import User
+from couples.selectors import two_factor_missing
 
 # The values in Authenticator.data that allauth passes through encrypt()/decrypt().
 SECRET_KEYS = ("secret", "seed")
@@ -62,3 +69,23 @@ def pending_secret_forget(*, request: Any) -> None:
     session = getattr(request, "session", None)
     if session is not None:
         session.pop(PENDING_SECRET, None)
+
+
+# --- turned on, turned off: connected when the app is ready (couples/apps.py) ---------------
+
+
+@receiver(authenticator_added)
+def on_authenticator_added(sender, request, user, authenticator, **kwargs) -> None:
+    pending_secret_forget(request=request)
+
+
+@receiver(post_delete, sender=Authenticator)
+def on_authenticator_deleted(sender, instance, **kwargs) -> None:
+    """An authenticator app removed (turned off by its owner, or deleted by staff as a lost
+    phone's reset): someone who must have one reads nothing more until they set up a new one.
+    Their pages say so (imago_site/middleware.py); their open sockets close now, by event."""
+    if instance.type != Authenticator.Type.TOTP:
+        return
+    user = User.objects.filter(pk=instance.user_id).first()
+    if user is not None and two_factor_missing(user=user):
+        live.sockets_close_for_user(user_pk=user.pk)

@@ -11,11 +11,8 @@ import hashlib
 import hmac
 
 from allauth.account.signals import email_added, password_changed, password_reset, password_set
-from allauth.mfa.models import Authenticator
-from allauth.mfa.signals import authenticator_added
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete
 from django.dispatch import Signal, receiver
 
 import live
@@ -111,25 +108,3 @@ def on_new_password(sender, request, user, **kwargs) -> None:
     from couples.devices import devices_sign_out_after_new_password
 
     devices_sign_out_after_new_password(user=user, request=request)
-
-
-@receiver(authenticator_added)
-def on_authenticator_added(sender, request, user, authenticator, **kwargs) -> None:
-    from couples.mfa import pending_secret_forget
-
-    pending_secret_forget(request=request)
-
-
-@receiver(post_delete, sender=Authenticator)
-def on_authenticator_deleted(sender, instance, **kwargs) -> None:
-    """An authenticator app removed (turned off by its owner, or deleted by staff as a lost
-    phone's reset): someone who must have one reads nothing more until they set up a new one.
-    Their pages say so (imago_site/middleware.py); their open sockets close now, by event."""
-    from couples.models import User
-    from couples.selectors import two_factor_missing
-
-    if instance.type != Authenticator.Type.TOTP:
-        return
-    user = User.objects.filter(pk=instance.user_id).first()
-    if user is not None and two_factor_missing(user=user):
-        live.sockets_close_for_user(user_pk=user.pk)

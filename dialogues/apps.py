@@ -8,7 +8,9 @@ class DialoguesConfig(AppConfig):
 
     def ready(self) -> None:
         from couples import signals
-        from dialogues import services, tasks  # tasks: registers its periodic sweep
+
+        # tasks: registers its periodic sweep, and itself as the queue reminders plan into
+        from dialogues import services, tasks
 
         signals.couple_ending.connect(services.on_couple_ending, dispatch_uid="dialogues")
         signals.account_deleting.connect(services.on_account_deleting, dispatch_uid="dialogues")

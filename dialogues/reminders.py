@@ -12,6 +12,7 @@ partner and the time, never the topic or a word anyone wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -61,6 +62,25 @@ def _recipients(session: DialogueSession) -> list[User]:
     return people
 
 
+# The job runner's queue, registered by `dialogues.tasks` (imported when the app is ready).
+# A registry, not an import: the jobs import the services, which import this module.
+_queue: dict[str, Callable[..., None]] = {}
+
+
+def queue_register(*, reminder: Callable[[Reminder], None], your_move: Callable[..., None]) -> None:
+    """Where planned work is handed to the job runner: `reminder(row)` queues the delivery of
+    one reminder; `your_move(session_id=, people=, step_seq=, due=, now=)` one "your move"
+    email."""
+    _queue.update(reminder=reminder, your_move=your_move)
+
+
+def _queued(name: str) -> Callable[..., None]:
+    try:
+        return _queue[name]
+    except KeyError:
+        raise RuntimeError("dialogues.tasks isn't loaded: no job runner to hand work to") from None
+
+
 def _plan(
     session: DialogueSession,
     *,
@@ -69,8 +89,6 @@ def _plan(
     planned_for: str,
     person: User | None,
 ) -> Reminder | None:
-    from dialogues import tasks  # the job module imports this one
-
     reminder, created = Reminder.objects.get_or_create(
         session=session,
         person=person,
@@ -80,7 +98,7 @@ def _plan(
     )
     if not created:
         return None  # the same plan was made before: nothing twice
-    tasks.reminder_enqueue(reminder)
+    _queued("reminder")(reminder)
     return reminder
 
 
@@ -159,9 +177,7 @@ def _plan_your_move(
     waiting = waited_on(session)
     if not waiting:
         return
-    from dialogues import tasks  # the job module imports this one
-
-    tasks.your_move_enqueue(
+    _queued("your_move")(
         session_id=session.pk, people=waiting, step_seq=session.step_seq, due=now, now=True
     )
 

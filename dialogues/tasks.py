@@ -290,3 +290,6 @@ def reminders_sweep() -> int:
 
 
 jobs.periodic_register(reminders_sweep, lambda now: now + SWEEP_EVERY)
+
+
+reminders.queue_register(reminder=reminder_enqueue, your_move=your_move_enqueue)
