@@ -232,9 +232,10 @@ def dialogue_cancel(request: AuthedRequest, public_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def dialogue_calendar(request: AuthedRequest, public_id: str) -> HttpResponse:
-    """ "Add to calendar": the scheduled dialogue as a calendar file, for its partners (and
-    the therapist with access, for a session a therapist booked); 404 for anyone else and
-    once it no longer waits for its time. The same file the "scheduled" email attaches."""
+    """The "Add to calendar" link: the scheduled dialogue as a calendar file, for its
+    partners (and the therapist with access, for a session a therapist booked); 404 for
+    anyone else and once it no longer waits for its time. The same file the "scheduled"
+    email attaches."""
     session = selectors.scheduled_dialogue_for(public_id=public_id, user=request.user)
     if session is None:
         raise Http404("No such scheduled dialogue.")

@@ -1,7 +1,7 @@
-""""Add to calendar": a scheduled dialogue downloaded as a calendar file — the partners' own
-appointment and a session a therapist booked — as each role, with a held clock. The file is the
-one the "scheduled" email attaches: the kind, the time, the link and a stable UID, never the
-topic."""
+"""The "Add to calendar" link: a scheduled dialogue downloaded as a calendar file (the
+partners' own appointment and a session a therapist booked) as each role, with a held clock.
+The file is the one the "scheduled" email attaches: the kind, the time, the link and a stable
+UID, never the topic."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
