@@ -270,6 +270,15 @@ def calendar_file(events: list[icalendar.Event], *, method: str = "") -> bytes:
     return cal.to_ical()
 
 
+def appointment_file(session: DialogueSession, *, person: User) -> bytes:
+    """The calendar file for one scheduled dialogue, as this person reads it: the one the
+    "scheduled" email attaches and the "Add to calendar" link downloads."""
+    if session.scheduled_for is None:
+        raise ValueError("The dialogue has no appointed time.")
+    event = calendar_event(session, at=session.scheduled_for, person=person)
+    return calendar_file([event], method="PUBLISH")
+
+
 def _message(person: User, subject: str, lines: list[str]) -> EmailMessage:
     hello = _("Hello %(name)s,") % {"name": person.display_name}
     body = "\n\n".join([hello, *lines, _("— Imago")]) + "\n"
@@ -363,8 +372,7 @@ def _reminder_email(reminder: Reminder, person: User) -> EmailMessage | None:
                 change,
             ],
         )
-        ics = calendar_file([calendar_event(session, at=at, person=person)], method="PUBLISH")
-        message.attach("dialogue.ics", ics, "text/calendar")
+        message.attach("dialogue.ics", appointment_file(session, person=person), "text/calendar")
         return message
     if reminder.kind == Reminder.Kind.CANCELLED:
         old = parse_planned(reminder.planned_for)

@@ -961,6 +961,21 @@ def scheduled_dialogues_of(*, user: User) -> list[DialogueSession]:
     return sorted(sessions, key=lambda s: (s.scheduled_for, s.pk))
 
 
+def scheduled_dialogue_for(*, public_id: str, user: User) -> DialogueSession | None:
+    """The dialogue for this person's "Add to calendar" file, while it waits for its time:
+    one of its partners, or, for a session a therapist booked, a therapist who may facilitate
+    the couple now (as the feed: a couple's own appointment is theirs alone). None otherwise,
+    whatever the reason (not theirs, not scheduled, live, ended, cancelled)."""
+    session = dialogue_for(public_id=public_id, user=user)
+    if session is None and getattr(user, "is_therapist", False):
+        session = dialogue_for_facilitator(public_id=public_id, user=user)
+        if session is not None and not session.is_facilitated:
+            return None
+    if session is None or not session.waits_for_time or session.scheduled_for is None:
+        return None
+    return session
+
+
 def booked_sessions_of(*, couple_id: int) -> list[DialogueSession]:
     """The couple's facilitated sessions booked for later, soonest first."""
     return list(

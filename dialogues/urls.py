@@ -7,6 +7,7 @@ app_name = "dialogues"
 urlpatterns = [
     path("dialogues/new/", views.dialogue_new, name="new"),
     path("dialogues/<str:public_id>/", views.dialogue_detail, name="detail"),
+    path("dialogues/<str:public_id>/calendar.ics", views.dialogue_calendar, name="calendar"),
     path("dialogues/<str:public_id>/transcript/", views.dialogue_transcript, name="transcript"),
     path("dialogues/<str:public_id>/move/", views.dialogue_move, name="move"),
     path("dialogues/<str:public_id>/pause/", views.dialogue_pause, name="pause"),

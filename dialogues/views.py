@@ -229,6 +229,25 @@ def dialogue_cancel(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_cancel)
 
 
+@login_required
+@require_GET
+def dialogue_calendar(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """The "Add to calendar" link: the scheduled dialogue as a calendar file, for its
+    partners (and the therapist with access, for a session a therapist booked); 404 for
+    anyone else and once it no longer waits for its time. The same file the "scheduled"
+    email attaches."""
+    session = selectors.scheduled_dialogue_for(public_id=public_id, user=request.user)
+    if session is None:
+        raise Http404("No such scheduled dialogue.")
+    response = HttpResponse(
+        reminders.appointment_file(session, person=request.user),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = 'attachment; filename="imago-dialogue.ics"'
+    return response
+
+
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's private calendar feed (the token is the key: no log-in, as calendar apps
