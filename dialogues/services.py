@@ -277,33 +277,40 @@ def _publish(
 
 def session_change(
     *,
-    session_public_id: str,
+    session_public_id: str = "",
     user: User | None,
     decide: Decide,
     as_facilitator: bool = False,
     as_system: bool = False,
     token: str | None = None,
+    create: Callable[[], DialogueSession] | None = None,
 ) -> MoveResult:
-    """The one way a dialogue changes. `token`: the form's id; a replayed or double-clicked
-    form finds the turn it saved the first time and saves nothing. `as_system`: a change
-    nobody makes (the appointed time came); `user` is then only who `decide` acts for, and
-    the turn has no actor."""
+    """The one way a dialogue changes, its creation included. `token`: the form's id; a
+    replayed or double-clicked form finds the turn it saved the first time and saves nothing.
+    `as_system`: a change nobody makes (the appointed time came); `user` is then only who
+    `decide` acts for, and the turn has no actor. `create`: a new session, saved by it in this
+    transaction (instead of locking `session_public_id`); its first turn is `decide`'s."""
     token = (token or "").strip() or None
     if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
     outermost = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
-        session, slot = _locked(
-            public_id=session_public_id,
-            user=user,
-            as_facilitator=as_facilitator,
-            as_system=as_system,
-        )
+        if create is not None:
+            session = create()  # nothing to lock: no one else can see it yet
+            slot = None if as_facilitator or user is None else session.slot_of(user)
+        else:
+            session, slot = _locked(
+                public_id=session_public_id,
+                user=user,
+                as_facilitator=as_facilitator,
+                as_system=as_system,
+            )
         if token:
             existing = _SAVED_BY_TOKEN.first(session_id=session.pk, token=token)
             if existing is not None:
                 return MoveResult(session=session, turn=existing, created=False)
-        before = _progress_of(session)  # decisions may change the session too
+        # Decisions may change the session too. A new one had no progress before this turn.
+        before = {} if create is not None else _progress_of(session)
         change = decide(session, slot, user)
         if change is None:
             return MoveResult(session=session, turn=None, created=False)
@@ -312,13 +319,15 @@ def session_change(
         role = SYSTEM if as_system else role
         turn = _append_turn(session, change, actor=actor, actor_role=role, token=token)
         _apply(session, change, actor=actor)
+        if create is not None:
+            session.step_seq = session.seq  # its first step begins with its first turn
         if turn.kind == Turn.Kind.MOVE and turn.move in protocol.GIFT_MOVES:
             gift_given.send(sender=Turn, session=session, turn=turn)
         after = _progress_of(session)
-        prepared.update(session, [name for name in after if after[name] != before[name]])
+        prepared.update(session, [name for name in after if after[name] != before.get(name)])
         reminders.session_planned(session=session, before=before, turn=turn)
         result = MoveResult(session=session, turn=turn, created=True)
-        if change.couple_too or not session.is_live:
+        if change.couple_too or not session.is_live or create is not None:
             live.couple_changed(couple_id=session.couple_id)
         # Rendered while PostgreSQL flushes the commit, when nothing follows in this
         # transaction (the fast path: live/fast.py); else once the commit is done.
@@ -366,33 +375,30 @@ def dialogue_start(
     if not gate.open:
         raise NotReadyToStart(gate)
     state = protocol.start(kind)
+
+    def create() -> DialogueSession:
+        return DialogueSession.objects.create(
+            couple=couple,
+            kind=kind.value,
+            topic=topic,
+            partner_a=user,
+            partner_b=partner,
+            state=state.to_dict(),
+            step=state.step,
+            round=state.round,
+        )
+
+    def ask(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
+        # The first turn: the appointment request, made by the starter (or their therapist).
+        return Change(move=protocol.ASK, kind=Turn.Kind.EVENT, step=protocol.START, text=topic)
+
     try:
-        with transaction.atomic():
-            session = DialogueSession.objects.create(
-                couple=couple,
-                kind=kind.value,
-                topic=topic,
-                partner_a=user,
-                partner_b=partner,
-                state=state.to_dict(),
-                step=state.step,
-                round=state.round,
-            )
-            # The first turn: the appointment request, made with the session (nothing to lock).
-            _append_turn(
-                session,
-                Change(move=protocol.ASK, kind=Turn.Kind.EVENT, step=protocol.START, text=topic),
-                actor=facilitator or user,
-                actor_role=FACILITATOR
-                if facilitator
-                else protocol.role_of(state, protocol.SLOTS[0]),
-                token=None,
-            )
-            session.step_seq = session.seq
-            session.save()
-            reminders.session_planned(session=session, before={}, turn=None)
-            live.dialogue_changed(public_id=session.public_id, seq=session.seq)
-            live.couple_changed(couple_id=couple.pk)
+        session = session_change(
+            user=facilitator or user,
+            decide=ask,
+            as_facilitator=facilitator is not None,
+            create=create,
+        ).session
     except IntegrityError:
         raise DialogueError(
             _("You already have a dialogue in progress. Finish or end it before starting another.")
@@ -680,8 +686,9 @@ def session_book(
     # (the page marks it with that language), which is nearly always the couple's.
     with translation.override(first.language_code):
         topic = _("Session with %(name)s") % {"name": therapist.display_name}
-    with transaction.atomic():
-        session = DialogueSession.objects.create(
+
+    def create() -> DialogueSession:
+        return DialogueSession.objects.create(
             couple=couple,
             kind=kind.value,
             topic=topic[:MAX_TOPIC],
@@ -695,17 +702,13 @@ def session_book(
             scheduled_by=therapist,
             minutes=minutes,
         )
-        _append_turn(
-            session,
-            Change(move=protocol.BOOK, kind=Turn.Kind.EVENT, step=protocol.START),
-            actor=therapist,
-            actor_role=FACILITATOR,
-            token=None,
-        )
-        session.step_seq = session.seq
-        session.save()
-        reminders.session_planned(session=session, before={}, turn=None)
-        live.couple_changed(couple_id=couple.pk)
+
+    def book(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
+        return Change(move=protocol.BOOK, kind=Turn.Kind.EVENT, step=protocol.START)
+
+    session = session_change(
+        user=therapist, decide=book, as_facilitator=True, create=create
+    ).session
     logger.info("session booked", extra={"session": session.public_id, "kind": kind.value})
     return session, True
 
@@ -967,6 +970,13 @@ def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> No
 
 REMOVED_NOTE = "(removed by its author)"
 PURGED_NOTE = "(erased after the retention period)"
+
+
+# --- erasure: the one other write to turns ---------------------------------------------------
+# Erasing is not a step of a dialogue: no move, no turn appended, nothing pushed; the words are
+# emptied in place and the turns stay. It is reached only through couples' signals, each
+# audited where it is sent: `account_deleting` (couples.services.account_delete writes
+# "account.deleted") and `couple_purging` (couples/retention.py writes "retention.couple_purged").
 
 
 def turns_erase_by(*, user: User) -> int:
