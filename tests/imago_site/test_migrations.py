@@ -179,3 +179,56 @@ def test_an_exit_closed_before_is_split_into_its_meaning_and_the_persons_words()
     with connection.cursor() as cursor:  # still encrypted at rest
         cursor.execute("SELECT text FROM practice_agreement")
         assert "móvil" not in " ".join(str(v) for (v,) in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booked_sessions_stored_title_is_emptied_to_be_phrased_when_read():
+    """dialogues 0010: "Sesión con Dr" / "Session with Dr", stored as a booked session's topic
+    in the first partner's language, is emptied (DialogueSession.title phrases it for each
+    reader); a topic a partner wrote, or any other text, stays."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    before = [leaf for leaf in leaves if leaf[0] != "dialogues"]
+    before.append(("dialogues", "0009_alter_dialoguesession_created_at_and_more"))
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    User = old.get_model("couples", "User")
+    alex = User.objects.create(email="alex@example.com", display_name="Alex", public_id="a1")
+    dr = User.objects.create(
+        email="dr@example.com", display_name="Dr Rivera", public_id="d1", kind="therapist"
+    )
+    couple = old.get_model("couples", "Couple").objects.create(public_id="c1", created_by=alex)
+    Session = old.get_model("dialogues", "DialogueSession")
+    topics = {
+        "es": ("Sesión con Dr Rivera", dr),
+        "en": ("Session with Dr Rivera", dr),
+        "other": ("Session with Dr Rivera about money", dr),
+        "typed": ("Session with Dr Rivera", None),  # a partner wrote it: not booked
+    }
+    for key, (topic, by) in topics.items():
+        Session.objects.create(
+            public_id=key,
+            couple=couple,
+            kind="mirroring",
+            topic=topic,
+            partner_a=alex,
+            state={},
+            step="start",
+            status="ended",
+            scheduled_by=by,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from dialogues.models import DialogueSession
+
+    assert {s.public_id: s.topic for s in DialogueSession.objects.all()} == {
+        "es": "",
+        "en": "",
+        "other": "Session with Dr Rivera about money",
+        "typed": "Session with Dr Rivera",
+    }
