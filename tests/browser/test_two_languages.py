@@ -107,3 +107,32 @@ def test_an_exit_closed_in_spanish_reads_in_english_around_the_spanish_words(
         a.goto("/between/exits/")
         expect(a.locator("main")).to_contain_text(f"Sam agreed to close my exit: {words}")
         a.screenshot(path=str(artifacts_dir / f"exits-en-{width}.png"), full_page=True)
+
+
+def test_a_booked_sessions_title_is_in_each_partners_language(
+    pair, alex, sam, link, therapist, page_as, artifacts_dir
+):
+    """The therapist books a session with Sam (Spanish) starting: Alex (English) reads "Session
+    with …", Sam "Sesión con …", at 375 and 1280 px."""
+    import datetime
+
+    from therapists import services as therapist_services
+
+    User.objects.filter(pk=sam.pk).update(language="es")
+    User.objects.filter(pk=alex.pk).update(language="en-gb")
+    sam.refresh_from_db()
+    day = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).date().isoformat()
+    booked = therapist_services.facilitated_book(
+        therapist=therapist, couple=pair, day=day, time="18:00", minutes=60, first=sam.public_id
+    )
+    name = therapist.display_name
+    for width in (375, 1280):
+        for person, lang, title in (
+            (alex, "en", f"Session with {name}"),
+            (sam, "es", f"Sesión con {name}"),
+        ):
+            page = page_as(person, viewport=(width, 900))
+            page.goto(f"/dialogues/{booked.public_id}/")
+            expect(page.locator("h1.topic")).to_have_text(title)
+            assert page.evaluate(OVERFLOW_JS) <= 0
+            page.screenshot(path=str(artifacts_dir / f"booked-{lang}-{width}.png"), full_page=False)
