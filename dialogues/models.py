@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
@@ -96,6 +97,20 @@ class DialogueSession(models.Model):
     def is_planned(self) -> bool:
         """A facilitated session booked for later, not open yet."""
         return self.status == self.Status.PLANNED
+
+    @property
+    def title(self) -> str:
+        """The topic a partner named, as written; a session a therapist booked has none, and
+        is called after its therapist in the reader's (active) language."""
+        if self.topic:
+            return self.topic
+        by = self.scheduled_by.display_name if self.scheduled_by else gettext("your therapist")
+        return gettext("Session with %(name)s") % {"name": by}
+
+    @property
+    def topic_lang(self) -> str:
+        """The language of the topic's words (its starter's), or "" for a title we phrase."""
+        return self.partner_a.language_code if self.topic and self.partner_a else ""
 
     @property
     def is_facilitated(self) -> bool:

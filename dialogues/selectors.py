@@ -1023,7 +1023,7 @@ def dialogues_export(*, user: User) -> list[dict]:
                 "id": session.public_id,
                 "couple": session.couple.public_id,
                 "kind": session.kind,
-                "topic": session.topic,
+                "topic": session.title,  # a booked session's, in the language asked for
                 "status": session.status,
                 "started_by_you": slot == "a",
                 "partner": partner.display_name if partner else None,

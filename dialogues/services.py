@@ -23,7 +23,7 @@ from typing import cast
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -682,16 +682,12 @@ def session_book(
     if _booking_clash(couple=couple, at=at, minutes=minutes) is not None:
         raise DialogueError(_("That overlaps another session booked with this couple."))
     state = protocol.start_booked(kind)
-    # The topic is stored like one a partner wrote: in the language of the partner who starts
-    # (the page marks it with that language), which is nearly always the couple's.
-    with translation.override(first.language_code):
-        topic = _("Session with %(name)s") % {"name": therapist.display_name}
 
     def create() -> DialogueSession:
         return DialogueSession.objects.create(
             couple=couple,
             kind=kind.value,
-            topic=topic[:MAX_TOPIC],
+            topic="",  # no one named it: its title is phrased when read (DialogueSession.title)
             partner_a=first,
             partner_b=second,
             state=state.to_dict(),
@@ -1004,7 +1000,10 @@ def turns_erase_by(*, user: User) -> int:
         turn.data = {**turn.data, protocol.GIFT: REMOVED_NOTE}
         erased.append(turn)
     Turn.objects.bulk_update(erased, ["text", "data"], batch_size=500)
-    DialogueSession.objects.filter(partner_a=user).update(topic=REMOVED_NOTE)
+    # (A booked session's topic is empty: no one wrote it.)
+    DialogueSession.objects.filter(partner_a=user, scheduled_by__isnull=True).update(
+        topic=REMOVED_NOTE
+    )
     logger.info("turns erased", extra={"count": len(erased)})
     return len(erased)
 

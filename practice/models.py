@@ -6,6 +6,7 @@ account."""
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,9 @@ from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedT
 from couples.models import new_public_id
 from live import clock
 
+if TYPE_CHECKING:
+    from couples.models import User
+
 FORM_TOKEN = 64
 MAX_APPRECIATION = 200  # one line
 MAX_CARING = 200
@@ -23,8 +27,9 @@ MAX_CARING_ITEMS = 30
 MIN_DAYS, MAX_DAYS = 1, 90
 MAX_EXIT = 200  # one line
 MAX_EXITS = 20
-# Closing an exit, or reducing it: what the agreement then says the giver agreed to (written
-# into the agreement in the giver's language, as their own words: services.exit_close).
+# Closing an exit, or reducing it: what the agreement then says the giver agreed to. Stored as
+# its key (Agreement.pledge) beside the giver's own words, and phrased when read, in the
+# reader's language.
 EXIT_PLEDGES = {
     # Translators: what a partner agreed to, shown as "You agreed to close my exit: work late".
     "shut": _("close my exit: %(exit)s"),
@@ -72,6 +77,8 @@ class Agreement(models.Model):
         "practice.Exit", on_delete=models.SET_NULL, null=True, blank=True, related_name="closed_by"
     )
     giver_wrote = models.BooleanField(default=False)  # whose words `text` is (for erasing)
+    # An exit closed: how (an EXIT_PLEDGES key); `text` then holds the exit's words only.
+    pledge = models.CharField(max_length=8, blank=True, default="")
     starts_on = models.DateField()
     days = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=clock.now)
@@ -88,6 +95,18 @@ class Agreement(models.Model):
 
     def is_open_on(self, day: datetime.date) -> bool:
         return self.starts_on <= day <= self.ends_on
+
+    @property
+    def writer(self) -> User | None:
+        """Whose words `text` is: the giver's (an exit closed) or the receiver's request."""
+        return self.giver if self.giver_wrote else self.receiver
+
+    def phrased(self, words: str) -> str:
+        """What was agreed to, in the active language: a pledge phrased around `words` (the
+        stored words, or a rendering of them), or the words alone (a gift's request)."""
+        if self.pledge in EXIT_PLEDGES:
+            return str(EXIT_PLEDGES[self.pledge]) % {"exit": words}
+        return words
 
 
 class AgreementDay(models.Model):

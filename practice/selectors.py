@@ -307,7 +307,7 @@ def exits_own(*, user: User, couple: Couple) -> list[Exit]:
     """The person's own exits (private to them), each with the agreement closing it, if any."""
     return list(
         Exit.objects.filter(couple=couple, author=user, removed_at__isnull=True).select_related(
-            "closed_by"
+            "closed_by__giver"
         )
     )
 
@@ -394,7 +394,9 @@ def agreements_export(*, user: User) -> list[dict]:
             "id": a.public_id,
             "couple": a.couple.public_id,
             "you": "gave" if a.giver_id == user.pk else "received",
-            "text": a.text,
+            "text": a.text,  # a person's words, as written
+            "pledge": a.pledge,  # an exit closed: "shut" or "lessen"
+            "agreed_to": a.phrased(a.text),  # in the language of the export's request
             "starts_on": when(a.starts_on),
             "days": a.days,
             "days_done": [when(d.day) for d in a.days_done.all()],

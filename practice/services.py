@@ -422,7 +422,8 @@ def exit_close(*, user: User, exit_public_id: str, how: str, days: object) -> Ag
         giver=user,
         receiver=partner,
         giver_wrote=True,
-        text=EXIT_PLEDGES[how] % {"exit": exit_.text},  # in the giver's language: their words
+        pledge=how,  # phrased when read, in the reader's language
+        text=exit_.text,  # the giver's own words
         starts_on=today(),
         days=days,
     )

@@ -75,3 +75,64 @@ def test_each_partner_follows_the_dialogue_in_their_own_language(
         s.wait_for_timeout(100)
         assert s.evaluate(OVERFLOW_JS) <= 0, f"the Spanish page overflows at {width} px"
         s.screenshot(path=artifacts_dir / f"dialogue-es-{width}.png", full_page=True)
+
+
+def test_an_exit_closed_in_spanish_reads_in_english_around_the_spanish_words(
+    pair, alex, sam, page_as, artifacts_dir
+):
+    """Sam (Spanish) closes an exit of theirs; Alex (English) reads "close my exit: …" in
+    English, with Sam's own words as Sam wrote them, marked as Spanish, at 375 and 1280 px."""
+    User.objects.filter(pk=sam.pk).update(language="es")
+    User.objects.filter(pk=alex.pk).update(language="en-gb")
+    words = "el móvil en la cena"
+    s = page_as(sam, viewport=(1280, 900))
+    s.goto("/between/exits/")
+    s.get_by_label(es("An exit of mine")).fill(words)
+    s.get_by_role("button", name=es("Add to my list")).click()
+    expect(s.locator(".exit-list")).to_contain_text(words)
+    s.get_by_label(es("Close it")).check()
+    s.get_by_role("button", name=es("Agree to it")).click()
+    expect(s.locator(".exit-list")).to_contain_text(f"cerrar mi salida: {words}")
+    s.screenshot(path=str(artifacts_dir / "exit-closed-es-1280.png"), full_page=True)
+    for width in (375, 1280):
+        a = page_as(alex, viewport=(width, 900))
+        a.goto("/")
+        agreement = a.locator("article.agreement", has_text=words)
+        expect(agreement).to_contain_text(f"Sam agreed to: “close my exit: {words}”")
+        expect(agreement).not_to_contain_text("cerrar")
+        expect(agreement.locator('span[lang="es"]')).to_have_text(words)
+        assert a.evaluate(OVERFLOW_JS) <= 0
+        agreement.screenshot(path=str(artifacts_dir / f"exit-closed-read-en-{width}.png"))
+        a.screenshot(path=str(artifacts_dir / f"home-en-{width}.png"), full_page=True)
+        a.goto("/between/exits/")
+        expect(a.locator("main")).to_contain_text(f"Sam agreed to close my exit: {words}")
+        a.screenshot(path=str(artifacts_dir / f"exits-en-{width}.png"), full_page=True)
+
+
+def test_a_booked_sessions_title_is_in_each_partners_language(
+    pair, alex, sam, link, therapist, page_as, artifacts_dir
+):
+    """The therapist books a session with Sam (Spanish) starting: Alex (English) reads "Session
+    with …", Sam "Sesión con …", at 375 and 1280 px."""
+    import datetime
+
+    from therapists import services as therapist_services
+
+    User.objects.filter(pk=sam.pk).update(language="es")
+    User.objects.filter(pk=alex.pk).update(language="en-gb")
+    sam.refresh_from_db()
+    day = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).date().isoformat()
+    booked = therapist_services.facilitated_book(
+        therapist=therapist, couple=pair, day=day, time="18:00", minutes=60, first=sam.public_id
+    )
+    name = therapist.display_name
+    for width in (375, 1280):
+        for person, lang, title in (
+            (alex, "en", f"Session with {name}"),
+            (sam, "es", f"Sesión con {name}"),
+        ):
+            page = page_as(person, viewport=(width, 900))
+            page.goto(f"/dialogues/{booked.public_id}/")
+            expect(page.locator("h1.topic")).to_have_text(title)
+            assert page.evaluate(OVERFLOW_JS) <= 0
+            page.screenshot(path=str(artifacts_dir / f"booked-{lang}-{width}.png"), full_page=False)

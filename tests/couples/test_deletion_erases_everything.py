@@ -209,7 +209,10 @@ KEPT: dict[str, dict[str, str]] = {
         "actor_role": "a role's name",
         "client_token": "a random form token",
     },
-    "practice.agreement": {"public_id": "a random id"},
+    "practice.agreement": {
+        "public_id": "a random id",
+        "pledge": "a code (close or reduce an exit), phrased when read; not a person's words",
+    },
     "practice.agreementthanks": {"public_id": "a random id", "client_token": "a random form token"},
     "practice.caringbehaviour": {
         "public_id": "a random id",

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from couples.models import User
-from dialogues import push, reminders, services
+from dialogues import push, reminders, selectors, services
 from dialogues.models import Reminder
 from dialogues.services import DialogueError
 from live import clock
@@ -293,9 +293,12 @@ def test_what_you_did_is_said_to_you_and_what_they_did_of_them(dialogue, alex, s
         assert selectors.turn_view(turn, viewer=spanish_sam).phrase == "mirrored"
 
 
-def test_a_booked_sessions_topic_is_in_the_language_of_the_partner_who_starts(
-    pair, alex, spanish_sam, link, therapist
+def test_a_booked_sessions_title_is_in_each_readers_language(
+    pair, alex, spanish_sam, link, therapist, client_as
 ):
+    """No one wrote a booked session's title: it is stored as meaning (no topic, booked by the
+    therapist) and phrased for whoever reads it, not in the language of the partner who
+    starts."""
     from therapists import services as therapist_services
 
     day = (datetime.now(ZoneInfo("UTC")) + timedelta(days=3)).date().isoformat()
@@ -307,13 +310,19 @@ def test_a_booked_sessions_topic_is_in_the_language_of_the_partner_who_starts(
         minutes=60,
         first=spanish_sam.public_id,
     )
-    assert booked.topic == f"Sesión con {therapist.display_name}"
-    english = therapist_services.facilitated_book(
-        therapist=therapist,
-        couple=pair,
-        day=day,
-        time="20:00",
-        minutes=60,
-        first=alex.public_id,
-    )
-    assert english.topic == f"Session with {therapist.display_name}"
+    assert booked.topic == ""
+    with translation.override("es"):
+        assert booked.title == f"Sesión con {therapist.display_name}"
+    with translation.override("en-gb"):
+        assert booked.title == f"Session with {therapist.display_name}"
+    url = f"/dialogues/{booked.public_id}/"
+    english = client_as(alex).get(url).content.decode()
+    assert f'<h1 class="topic">Session with {therapist.display_name}</h1>' in english
+    assert "Sesión con" not in english
+    spanish = client_as(spanish_sam).get(url).content.decode()
+    assert f'<h1 class="topic">Sesión con {therapist.display_name}</h1>' in spanish
+    console = client_as(therapist).get(f"/therapist/dialogues/{booked.public_id}/")
+    assert f"Session with {therapist.display_name}" in console.content.decode()
+    with translation.override("es"):
+        (exported,) = selectors.dialogues_export(user=spanish_sam)
+    assert exported["topic"] == f"Sesión con {therapist.display_name}"

@@ -79,7 +79,7 @@ NOT_PRIVATE = {
     "therapists.therapistlink": {"public_id", "code_hash", "invited_email", "client_token"},
     "therapists.therapistnote": {"public_id", "client_token"},
     "therapists.homework": {"public_id", "client_token"},
-    "practice.agreement": {"public_id"},
+    "practice.agreement": {"public_id", "pledge"},  # pledge: a code ("shut"/"lessen")
     "practice.agreementthanks": {"public_id", "client_token"},
     "practice.caringbehaviour": {"public_id", "client_token"},
     "practice.caringgiven": {"public_id"},

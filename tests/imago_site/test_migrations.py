@@ -114,3 +114,121 @@ def test_open_link_codes_are_hashed_in_place_and_still_work():
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM couples_therapistlink")
         assert "ABCDE" not in " ".join(str(v) for row in cursor.fetchall() for v in row)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_exit_closed_before_is_split_into_its_meaning_and_the_persons_words():
+    """practice 0005: an agreement that stored the phrase in its giver's language ("cerrar mi
+    salida: …") keeps the pledge as a key and only the person's words; a gift's request (or
+    any text that is not a known phrase) stays as written."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    before = [leaf for leaf in leaves if leaf[0] != "practice"]
+    before.append(("practice", "0004_alter_agreement_created_at_and_more"))
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    User = old.get_model("couples", "User")
+    alex = User.objects.create(email="alex@example.com", display_name="Alex", public_id="a1")
+    sam = User.objects.create(email="sam@example.com", display_name="Sam", public_id="s1")
+    couple = old.get_model("couples", "Couple").objects.create(public_id="c1", created_by=alex)
+    Exit = old.get_model("practice", "Exit")
+    Agreement = old.get_model("practice", "Agreement")
+    stored = {
+        "es": "cerrar mi salida: el móvil en la cena",
+        "en": "reduce my exit: work late",
+        "odd": "close my exit: ",  # no words after it: left alone
+    }
+    for key, text in stored.items():
+        exit_ = Exit.objects.create(couple=couple, author=alex, text=key, public_id=f"e-{key}")
+        Agreement.objects.create(
+            public_id=key,
+            couple=couple,
+            exit=exit_,
+            giver=alex,
+            receiver=sam,
+            giver_wrote=True,
+            text=text,
+            starts_on="2026-12-01",
+            days=7,
+        )
+    Agreement.objects.create(  # a gift quoting a request that happens to look like a phrase
+        public_id="gift",
+        couple=couple,
+        giver=sam,
+        receiver=alex,
+        text="close my exit: please",
+        starts_on="2026-12-01",
+        days=7,
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from practice.models import Agreement as Now
+
+    rows = {a.public_id: (a.pledge, a.text) for a in Now.objects.all()}
+    assert rows == {
+        "es": ("shut", "el móvil en la cena"),
+        "en": ("lessen", "work late"),
+        "odd": ("", "close my exit: "),
+        "gift": ("", "close my exit: please"),
+    }
+    with connection.cursor() as cursor:  # still encrypted at rest
+        cursor.execute("SELECT text FROM practice_agreement")
+        assert "móvil" not in " ".join(str(v) for (v,) in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booked_sessions_stored_title_is_emptied_to_be_phrased_when_read():
+    """dialogues 0010: "Sesión con Dr" / "Session with Dr", stored as a booked session's topic
+    in the first partner's language, is emptied (DialogueSession.title phrases it for each
+    reader); a topic a partner wrote, or any other text, stays."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    before = [leaf for leaf in leaves if leaf[0] != "dialogues"]
+    before.append(("dialogues", "0009_alter_dialoguesession_created_at_and_more"))
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    User = old.get_model("couples", "User")
+    alex = User.objects.create(email="alex@example.com", display_name="Alex", public_id="a1")
+    dr = User.objects.create(
+        email="dr@example.com", display_name="Dr Rivera", public_id="d1", kind="therapist"
+    )
+    couple = old.get_model("couples", "Couple").objects.create(public_id="c1", created_by=alex)
+    Session = old.get_model("dialogues", "DialogueSession")
+    topics = {
+        "es": ("Sesión con Dr Rivera", dr),
+        "en": ("Session with Dr Rivera", dr),
+        "other": ("Session with Dr Rivera about money", dr),
+        "typed": ("Session with Dr Rivera", None),  # a partner wrote it: not booked
+    }
+    for key, (topic, by) in topics.items():
+        Session.objects.create(
+            public_id=key,
+            couple=couple,
+            kind="mirroring",
+            topic=topic,
+            partner_a=alex,
+            state={},
+            step="start",
+            status="ended",
+            scheduled_by=by,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from dialogues.models import DialogueSession
+
+    assert {s.public_id: s.topic for s in DialogueSession.objects.all()} == {
+        "es": "",
+        "en": "",
+        "other": "Session with Dr Rivera about money",
+        "typed": "Session with Dr Rivera",
+    }

@@ -10,6 +10,7 @@ import json
 import re
 
 import pytest
+from django.http import HttpResponse
 from django.utils import timezone, translation
 
 from practice import selectors, services
@@ -51,6 +52,12 @@ SPANISH_MONTHS = [
 ]
 
 
+def read(response) -> str:
+    """The page's text as a reader sees it: a span marking the language of someone's words
+    is not a gap in the sentence (text_of reads every tag as a space)."""
+    return text_of(HttpResponse(re.sub(rb"</?span\b[^>]*>", b"", response.content)))
+
+
 def speaks_spanish(*people) -> None:
     for person in people:
         person.language = "es"
@@ -79,7 +86,7 @@ def test_the_home_pages_practice_section_is_in_each_partners_language(
 ):
     speaks_spanish(alex)
     alex_home = text_of(client_as("alex").get("/"))
-    sam_home = text_of(client_as("sam").get("/"))
+    sam_home = read(client_as("sam").get("/"))
     # Alex asked for it (Spanish), Sam agreed to it (English); the request is as Alex wrote it.
     assert f"Sam se comprometió a: «{REQUEST}»" in alex_home
     assert "Envía a Sam un mensaje de aprecio de una línea" in alex_home
@@ -195,8 +202,70 @@ def test_an_exit_closed_in_spanish_is_agreed_in_the_givers_words(client_as, pair
         f"/between/exits/{exit_.public_id}/close/", {"how": "lessen", "days": "7"}, follow=True
     )
     assert "Acordado. Sam lo ve y puede enviarte un mensaje de aprecio." in text_of(response)
-    assert Agreement.objects.get(exit=exit_).text == "reducir mi salida: el móvil en la cena"
+    agreed = Agreement.objects.get(exit=exit_)
+    assert (agreed.pledge, agreed.text) == ("lessen", "el móvil en la cena")  # meaning, words
     assert "Te comprometiste a reducir mi salida: el móvil en la cena" in text_of(response)
+
+
+def test_an_exit_closed_in_spanish_reads_in_english_for_the_english_partner(
+    client_as, pair, alex, sam
+):
+    """Mara (English) reads what Jonah (Spanish) agreed to in English, around his own words,
+    which stay as he wrote them and are marked as Spanish."""
+    speaks_spanish(alex)
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    client_as("alex").post(f"/between/exits/{exit_.public_id}/close/", {"how": "shut", "days": "7"})
+    home = client_as("sam").get("/")
+    assert "Alex agreed to: “close my exit: el móvil en la cena”" in read(home)
+    assert "cerrar mi salida" not in home.content.decode()
+    assert '<span lang="es">el móvil en la cena</span>' in home.content.decode()
+    exits = client_as("sam").get("/between/exits/")
+    assert "Alex agreed to close my exit: el móvil en la cena" in read(exits)
+    progress = client_as("sam").get("/between/progress/")
+    assert "Alex agreed to: “close my exit: el móvil en la cena”" in read(progress)
+    # And the giver reads it in Spanish.
+    assert "«cerrar mi salida: el móvil en la cena»" in read(client_as("alex").get("/"))
+
+
+def test_an_exit_closed_in_english_reads_in_spanish_for_the_spanish_partner(
+    client_as, pair, alex, sam
+):
+    speaks_spanish(alex)
+    exit_ = services.exit_add(user=sam, text="the phone at dinner")
+    client_as("sam").post(
+        f"/between/exits/{exit_.public_id}/close/", {"how": "lessen", "days": "7"}
+    )
+    home = client_as("alex").get("/")
+    assert "«reducir mi salida: the phone at dinner»" in read(home)
+    assert "reduce my exit" not in home.content.decode()
+    assert '<span lang="en-gb">the phone at dinner</span>' in home.content.decode()
+    assert "Sam se comprometió a reducir mi salida: the phone at dinner" in read(
+        client_as("alex").get("/between/exits/")
+    )
+
+
+def test_a_therapist_reads_an_exit_closed_in_spanish_in_their_own_language(
+    client_as, link, therapist, alex, sam
+):
+    speaks_spanish(alex)
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    services.exit_close(user=alex, exit_public_id=exit_.public_id, how="shut", days=7)
+    page = client_as(therapist).get(f"/therapist/couples/{link.couple.public_id}/")
+    assert "“close my exit: el móvil en la cena”" in read(page)
+    assert '<span lang="es">el móvil en la cena</span>' in page.content.decode()
+
+
+def test_the_export_keeps_the_words_and_phrases_the_pledge_in_the_readers_language(pair, alex, sam):
+    speaks_spanish(alex)
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    services.exit_close(user=alex, exit_public_id=exit_.public_id, how="shut", days=7)
+    with translation.override("en"):
+        (row,) = selectors.agreements_export(user=sam)
+    assert (row["text"], row["pledge"]) == ("el móvil en la cena", "shut")
+    assert row["agreed_to"] == "close my exit: el móvil en la cena"
+    with translation.override("es"):
+        (row,) = selectors.agreements_export(user=alex)
+    assert row["agreed_to"] == "cerrar mi salida: el móvil en la cena"
 
 
 def test_an_erasure_note_is_shown_in_the_viewers_language(client_as, alex, sam, agreement):

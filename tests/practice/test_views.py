@@ -443,7 +443,7 @@ def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
     assert response.status_code == 302
     agreement = Agreement.objects.get()
     assert agreement.giver.display_name == "Alex" and agreement.receiver == sam
-    assert agreement.text == f"reduce my exit: {ALEX_EXIT}" and agreement.days == 10
+    assert (agreement.pledge, agreement.text, agreement.days) == ("lessen", ALEX_EXIT, 10)
     # Sam sees it (on the exits page and at home) but still not the "what I avoid"
     for page in (EXITS, "/"):
         body = text_of(sam_client.get(page))
