@@ -38,6 +38,7 @@ def at_mirror(session, alex, sam):
         move="send",
         payload={"text": "When you sleep in, I feel lonely."},
         at=session.step_seq,
+        token=form_token(),
     )
     session.refresh_from_db()
     services.move_submit(
@@ -46,6 +47,7 @@ def at_mirror(session, alex, sam):
         move="mirror",
         payload={"text": "If I got it, you feel lonely."},
         at=session.step_seq,
+        token=form_token(),
     )
     session.refresh_from_db()
     return session
@@ -88,6 +90,7 @@ def play(session, moves) -> None:
             move=move,
             payload=payload,
             at=session.step_seq,
+            token=form_token(),
         )
     session.refresh_from_db()
 
@@ -138,3 +141,22 @@ def at_once(*calls):
     for thread in threads:
         thread.join(timeout=30)
     return results
+
+
+def form_token() -> str:
+    """A fresh one-time form token, as each showing of a write form carries (every write that
+    takes one requires it)."""
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+def with_form_token(service):
+    """`service`, called with a fresh form token unless the call gives one (for a service
+    wrapped once and called many times, e.g. over `database_sync_to_async`)."""
+
+    def call(*args, **kwargs):
+        kwargs.setdefault("token", form_token())
+        return service(*args, **kwargs)
+
+    return call

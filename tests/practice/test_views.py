@@ -11,7 +11,7 @@ from couples.encrypted import PREFIX
 from practice import services
 from practice.models import AgreementDay, AgreementThanks, CaringBehaviour, CaringGiven
 from tests.conftest import ROLES
-from tests.helpers import text_of
+from tests.helpers import form_token, text_of
 from tests.practice.conftest import ALEX_PRIVATE, REQUEST, SAM_ITEM
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,9 @@ def test_a_replayed_appreciation_is_saved_once(client_as, agreement):
 )
 def test_bad_appreciations_get_a_clear_422(client_as, agreement, form):
     response = client_as("alex").post(
-        f"/between/agreements/{agreement.public_id}/thanks/", form, HTTP_HX_REQUEST="true"
+        f"/between/agreements/{agreement.public_id}/thanks/",
+        form,
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422
     assert not AgreementThanks.objects.exists()
@@ -143,7 +145,7 @@ def test_bad_caring_items_get_a_clear_400(client_as, pair, form):
 
 
 def test_a_second_caring_behaviour_the_same_day_gets_a_400(client_as, sam_shared, sam):
-    other = services.caring_item_add(user=sam, text="sing to me")
+    other = services.caring_item_add(user=sam, text="sing to me", token=form_token())
     alex = client_as("alex")
     assert alex.post(f"/between/caring/items/{sam_shared.public_id}/given/").status_code == 302
     response = alex.post(f"/between/caring/items/{other.public_id}/given/")
@@ -216,7 +218,9 @@ def test_practice_models_are_not_in_the_admin():
 def test_each_partner_exports_their_agreements_and_lists(
     client_as, agreement, alex_private, sam_shared, alex, sam
 ):
-    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="zq-thanks")
+    services.agreement_thank(
+        user=alex, agreement_public_id=agreement.public_id, text="zq-thanks", token=form_token()
+    )
     alex_data = client_as("alex").get("/account/data/export/").json()
     sam_data = client_as("sam").get("/account/data/export/").json()
     assert alex_data["agreements"][0]["text"] == REQUEST
@@ -412,7 +416,9 @@ EXITS = "/between/exits/"
 
 @pytest.fixture
 def alex_exit(pair, alex):
-    return services.exit_add(user=alex, text=ALEX_EXIT, avoids="the quiet after work")
+    return services.exit_add(
+        user=alex, text=ALEX_EXIT, avoids="the quiet after work", token=form_token()
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -449,7 +455,8 @@ def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
         body = text_of(sam_client.get(page))
         assert f"reduce my exit: {ALEX_EXIT}" in body and "the quiet after work" not in body
     response = sam_client.post(
-        f"/between/agreements/{agreement.public_id}/thanks/", {"text": "Thank you for dinners"}
+        f"/between/agreements/{agreement.public_id}/thanks/",
+        {"text": "Thank you for dinners", "token": form_token()},
     )
     assert response.status_code in (200, 302)
     assert "Thank you for dinners" in text_of(alex_client.get("/"))

@@ -12,7 +12,7 @@ import live as live_layer
 from dialogues import services
 from safety import services as safety_services
 from tests.factories import PASSWORD, link_with_consent
-from tests.helpers import at_mirror
+from tests.helpers import at_mirror, with_form_token
 from tests.sockets import (
     console_path,
     drain,
@@ -39,7 +39,7 @@ async def _close_the_sync_threads_connections():
     await sync_to_async(connections.close_all)()
 
 
-coach = database_sync_to_async(therapist_services.coaching_send)
+coach = database_sync_to_async(with_form_token(therapist_services.coaching_send))
 
 
 async def _messages(ws) -> list[str]:
@@ -396,7 +396,7 @@ async def test_a_couple_linking_while_the_dashboard_is_open_is_watched_from_then
 ):
     ws, _, _ = await open_socket(DASHBOARD, therapist)
     assert "Alex" not in await ws.receive_from(timeout=5)
-    issue = database_sync_to_async(therapist_services.link_code_issue)
+    issue = database_sync_to_async(with_form_token(therapist_services.link_code_issue))
     code = (await issue(therapist=therapist)).code
     assert "valid until" in await receive_until(ws, "A code made")
     link = await database_sync_to_async(therapist_services.link_code_redeem)(user=alex, code=code)

@@ -21,7 +21,7 @@ from couples.models import Couple, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from safety import services as safety_services
-from tests.helpers import at_once
+from tests.helpers import at_once, form_token
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistLink, TherapistNote
 
@@ -93,14 +93,16 @@ WRITES = {
 @pytest.fixture
 def live(pair, alex, sam, therapist) -> DialogueSession:
     """The therapist is linked with both consents; Alice and Bob are in a live dialogue."""
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     therapist_services.link_code_redeem(user=alex, code=link.code)
     therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     for person in (alex, sam):
         safety_services.screening_save(user=person, answers={"afraid": "no"})
         safety_services.screening_set_ready(user=person, ready=True)
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Money")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=sam, move="accept_now", token=form_token()
+    )
     return session
 
 

@@ -15,7 +15,7 @@ from django.utils import translation
 from dialogues.models import DialogueSession
 from live import clock
 from tests.factories import TherapistFactory
-from tests.helpers import text_of
+from tests.helpers import form_token, text_of
 from therapists import services as therapist_services
 from therapists.models import TherapistLink
 
@@ -302,7 +302,7 @@ def test_a_spanish_speaking_partners_messages_are_in_spanish(pair, alex, client_
 def invite(inviter, email: str, capture) -> mail.EmailMessage:
     mail.outbox.clear()
     with capture(execute=True):
-        therapist_services.therapist_invite(user=inviter, email=email)
+        therapist_services.therapist_invite(user=inviter, email=email, token=form_token())
     (message,) = mail.outbox
     return message
 
