@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 
 from django.http import HttpResponse
 
@@ -146,9 +147,32 @@ def at_once(*calls):
 def form_token() -> str:
     """A fresh one-time form token, as each showing of a write form carries (every write that
     takes one requires it)."""
-    import secrets
-
     return secrets.token_urlsafe(16)
+
+
+def forms_posting_to(page: str, action: str) -> list[str]:
+    """The forms on a rendered page (or fragment) that post to `action`, as markup."""
+    return [
+        form
+        for form in re.findall(r"<form\b.*?</form>", page, re.DOTALL)
+        if re.search(rf'\saction="{re.escape(action)}"', form)
+    ]
+
+
+def token_in_form(form: str) -> str | None:
+    """The one-time token a form's markup carries (its hidden `token` field); None if none."""
+    field = re.search(r'<input\b[^>]*\bname="token"[^>]*>', form)
+    value = re.search(r'\bvalue="([^"]*)"', field[0]) if field else None
+    return html.unescape(value[1]) if value and value[1] else None
+
+
+def page_token(page: str, action: str) -> str:
+    """The token a browser would send with the form on `page` posting to `action`."""
+    forms = forms_posting_to(page, action)
+    assert len(forms) == 1, f"{len(forms)} forms post to {action}"
+    token = token_in_form(forms[0])
+    assert token, f"the form posting to {action} carries no token"
+    return token
 
 
 def with_form_token(service):

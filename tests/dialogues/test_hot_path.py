@@ -2,8 +2,10 @@
 audience and forwarded by every socket that follows without reading anything, and moves over
 the socket the page already holds (the same service, token and errors as the HTTP post)."""
 
+import html
 import json
 import logging
+import re
 import threading
 
 import pytest
@@ -11,6 +13,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 import live
+from couples.models import FORM_OUT_OF_DATE
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
@@ -285,6 +288,32 @@ async def test_a_refused_move_over_the_socket_tells_only_that_socket(dialogue, a
     assert await ws_b.receive_nothing(timeout=0.5)
     count = await database_sync_to_async(Turn.objects.filter(session=dialogue).count)()
     assert count == 1
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytestmark_sockets
+async def test_a_move_frame_without_its_token_is_refused_to_that_socket_only(dialogue, alex, sam):
+    """As over HTTP: the mover's socket gets the current panel saying why (a new form, a new
+    token), the partner hears nothing, nothing is saved, and the socket stays open."""
+    await database_sync_to_async(_accepted)(dialogue, sam)
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    without = json.dumps(
+        {"type": "move", "move": "send", "at": dialogue.step_seq, "text": "I feel far."}
+    )
+    for frame in (without, _move_frame(dialogue, "send", "", text="I feel far.")):
+        await ws_a.send_to(text_data=frame)
+        refusal = await receive_until(ws_a, 'id="move-panel"')
+        assert str(FORM_OUT_OF_DATE) in html.unescape(refusal)
+        assert re.search(r'name="token" value="[^"]+"', refusal)  # the form to send again
+    assert await ws_b.receive_nothing(timeout=0.5)
+    count = await database_sync_to_async(Turn.objects.filter(session=dialogue).count)()
+    assert count == 2
+    await ws_a.send_to(text_data=json.dumps({"type": "snapshot"}))  # still connected and well
+    assert marker(await receive_until(ws_a, 'id="sync"'))["seq"] == 2
     await ws_a.disconnect()
     await ws_b.disconnect()
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from couples.models import FORM_OUT_OF_DATE
 from dialogues import protocol, services
 from dialogues.language import FEELINGS
 from dialogues.models import DialogueSession, Turn
@@ -194,6 +195,36 @@ def test_a_stale_form_gets_the_current_panel(client_as, dialogue, alex, sam):
     response = client.post(url("move", dialogue), {**fields, "token": "fresh"}, **HTMX)
     assert response.status_code == 422
     assert b"ended" in response.content
+    assert not Turn.objects.filter(move="accept_now").exists()
+
+
+@pytest.mark.parametrize("token", [None, "", "   "], ids=["no field", "empty", "blank"])
+def test_a_move_without_its_form_token_is_refused_with_a_clear_message_and_a_fresh_form(
+    client_as, dialogue, token
+):
+    """Without its token a move can't be told from its own double-click: refused like a
+    stale form (422, the message, the current panel with a new token), nothing saved."""
+    client = client_as("sam")
+    fields = form_fields(client.get(url("detail", dialogue)).content.decode(), "accept_now")
+    fields.pop("token")
+    posted = fields if token is None else {**fields, "token": token}
+    response = client.post(url("move", dialogue), posted, **HTMX)
+    assert response.status_code == 422
+    assert str(FORM_OUT_OF_DATE) in text_of(response)
+    assert not Turn.objects.filter(move="accept_now").exists()
+    again = form_fields(response.content.decode(), "accept_now")
+    assert again["token"]
+    assert client.post(url("move", dialogue), again, **HTMX).status_code == 200
+    assert Turn.objects.filter(move="accept_now").count() == 1
+
+
+def test_a_move_without_its_form_token_and_without_htmx_says_why_on_the_page(client_as, dialogue):
+    client = client_as("sam")
+    fields = form_fields(client.get(url("detail", dialogue)).content.decode(), "accept_now")
+    fields.pop("token")
+    response = client.post(url("move", dialogue), fields, follow=True)
+    assert response.redirect_chain == [(url("detail", dialogue), 302)]
+    assert str(FORM_OUT_OF_DATE) in text_of(response)
     assert not Turn.objects.filter(move="accept_now").exists()
 
 

@@ -10,7 +10,7 @@ from dialogues import services
 from dialogues.models import Turn
 from safety import services as safety_services
 from tests.factories import TherapistFactory, link_with_consent, screen
-from tests.helpers import at_mirror, form_token, play, round_moves, text_of
+from tests.helpers import at_mirror, form_token, page_token, play, round_moves, text_of
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 from therapists.forms import LinkCodeForm
@@ -24,19 +24,19 @@ def session_urls(session) -> dict[str, tuple[str, dict]]:
     return {
         "console": ("get", {}),
         "transcript": ("get", {}),
-        "coach": ("post", {"text": "Slow down", "to": ""}),
+        "coach": ("post", {"text": "Slow down", "to": "", "token": form_token()}),
         "rewind": ("post", {"step": "send"}),
         "pause": ("post", {}),
         "resume": ("post", {}),
         "end": ("post", {}),
-        "session_note": ("post", {"text": "A note"}),
+        "session_note": ("post", {"text": "A note", "token": form_token()}),
     }
 
 
 COUPLE_VIEWS = {
     "couple": ("get", {}),
-    "couple_note": ("post", {"text": "A note"}),
-    "homework_new": ("post", {"title": "One appreciation a day"}),
+    "couple_note": ("post", {"text": "A note", "token": form_token()}),
+    "homework_new": ("post", {"title": "One appreciation a day", "token": form_token()}),
     "dialogue_new": ("post", {"kind": "parent_child", "first": "x", "topic": "Childhood"}),
 }
 
@@ -378,7 +378,10 @@ def test_coaching_keeps_whom_it_was_for_and_says_who_will_read_it(live, therapis
     assert re.search(r'value=""[^>]*checked', console)  # at first: both partners
     assert "Alex and Sam will both read this." in console and ">Send to both<" in console
 
-    response = client.post(url, {"text": "Alex, breathe", "to": "a"}, HTTP_HX_REQUEST="true")
+    token = page_token(console, url)
+    response = client.post(
+        url, {"text": "Alex, breathe", "to": "a", "token": token}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert "Sent privately to Alex." in html
     assert re.search(r'value="a"[^>]*checked', html) and not re.search(
@@ -391,10 +394,12 @@ def test_coaching_keeps_whom_it_was_for_and_says_who_will_read_it(live, therapis
     console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
     assert re.search(r'value="a"[^>]*checked', console)
     # A message that is refused keeps what was chosen.
-    response = client.post(url, {"text": "", "to": "b"}, HTTP_HX_REQUEST="true")
+    token = page_token(console, url)
+    response = client.post(url, {"text": "", "to": "b", "token": token}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
     assert re.search(r'value="b"[^>]*checked', response.content.decode())
-    client.post(url, {"text": "Both of you", "to": ""}, HTTP_HX_REQUEST="true")
+    sent = {"text": "Both of you", "to": "", "token": token}
+    assert client.post(url, sent, HTTP_HX_REQUEST="true").status_code == 200
     console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
     assert re.search(r'value=""[^>]*checked', console)
 
