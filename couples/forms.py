@@ -28,6 +28,8 @@ class FormTokenField(forms.CharField):
     def bound_data(self, data, initial):
         return data if isinstance(data, str) and data.strip() else initial
 
+
+class SignupDetailsForm(forms.Form):
     """Extra sign-up fields for allauth: how you're shown, and whether you're a therapist."""
 
     display_name = forms.CharField(

@@ -608,6 +608,7 @@ async def test_a_step_saved_while_a_socket_connects_is_shown_once(
         session_public_id=dialogue.public_id,
         user=sam,
         move="accept_now",
+        token=form_token(),
     )
     ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert connected

@@ -49,10 +49,11 @@ def token_write_forms(page: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def pages(client_as, pair, alex, sam, therapist, link, dialogue):
+def pages(client_as, pair, alex, sam, therapist, link):
     """(who, what) -> the page's HTML, for every page showing a token write form."""
-    give_gift(alex, sam)  # an agreement: Alex (its receiver) may thank Sam for it
+    give_gift(alex, sam)  # an agreement (and that dialogue over): Alex, its receiver, thanks
     assert Agreement.objects.filter(receiver=alex).exists()
+    dialogue = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Sundays")
     alex_client, sam_client = client_as(alex), client_as(sam)
     therapist_client = client_as(therapist)
     shown = {
