@@ -1,3 +1,5 @@
+import secrets
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -6,6 +8,25 @@ from couples.models import Invitation, User
 # Longer addresses would overflow the column (a 500 on PostgreSQL) and aren't valid anyway.
 EMAIL_MAX_LENGTH = Invitation._meta.get_field("email").max_length
 USER_EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+def form_token() -> str:
+    """A new one-time id for one showing of a write form (as a move's form has)."""
+    return secrets.token_urlsafe(16)
+
+
+class FormTokenField(forms.CharField):
+    """A write form's hidden one-time token (services require it: couples.models.
+    form_token_given). Each showing of the form gets a new one. Shown again after an error,
+    the form keeps the token it was posted with (nothing was saved with it), or, when it was
+    posted without one, carries a new one: else every later try would be refused again."""
+
+    def __init__(self, *, max_length: int, **kwargs) -> None:
+        kwargs.setdefault("widget", forms.HiddenInput)
+        super().__init__(required=False, max_length=max_length, **kwargs)
+
+    def bound_data(self, data, initial):
+        return data if isinstance(data, str) and data.strip() else initial
 
 
 class SignupDetailsForm(forms.Form):

@@ -32,6 +32,21 @@ def is_token(value: object) -> bool:
     return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
 
 
+# Said when a write comes without its form's one-time token, as when its form is stale.
+FORM_OUT_OF_DATE = _(
+    "This form is out of date, so nothing was saved. Please reload the page and try again."
+)
+
+
+def form_token_given(value: object) -> str | None:
+    """The one-time token a write form carries (a move's, a coaching message's, a caring
+    item's, …), stripped; None when there is none. Every write that takes one requires it:
+    without one, identical posts (a double-click, a retried request) can't be told apart,
+    so each would save again. Whether it could be one we made is `is_token`'s to say."""
+    token = value.strip() if isinstance(value, str) else ""
+    return token or None
+
+
 def is_public_id(value: object) -> bool:
     """Whether a value could be one of our public ids (`new_public_id`) at all."""
     return is_token(value)

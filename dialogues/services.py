@@ -29,7 +29,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 import live
-from couples.models import Couple, User, is_public_id, is_token
+from couples.models import (
+    FORM_OUT_OF_DATE,
+    Couple,
+    User,
+    form_token_given,
+    is_public_id,
+    is_token,
+)
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
@@ -898,8 +905,11 @@ def move_submit(
 ) -> MoveResult:
     """Make one protocol move. `at` is the step the form was made for; `token` the form's id.
 
-    A replayed or double-clicked form (same token) returns the turn it saved the first time.
+    A replayed or double-clicked form (same token) returns the turn it saved the first time;
+    a move without its form's token is refused, as a stale form is (nothing saved).
     """
+    if form_token_given(token) is None:
+        raise DialogueError(str(FORM_OUT_OF_DATE), stale=True)
     decide = decide_move(move=move, payload=payload, at=at)
     return session_change(
         session_public_id=session_public_id, user=user, decide=decide, token=token

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import secrets
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from couples.forms import FormTokenField, form_token
 from practice.models import (
     FORM_TOKEN,
     MAX_APPRECIATION,
@@ -17,15 +16,11 @@ from practice.models import (
 )
 
 
-def form_token() -> str:
-    return secrets.token_urlsafe(16)
-
-
 class OneTimeForm(forms.Form):
     """Carries a hidden one-time token, made each time the form is shown, so a replayed or
     double-clicked post saves nothing twice (the service looks for what it saved)."""
 
-    token = forms.CharField(required=False, max_length=FORM_TOKEN, widget=forms.HiddenInput)
+    token = FormTokenField(max_length=FORM_TOKEN)
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -18,7 +18,14 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 import live
-from couples.models import Couple, User, is_public_id, is_token
+from couples.models import (
+    FORM_OUT_OF_DATE,
+    Couple,
+    User,
+    form_token_given,
+    is_public_id,
+    is_token,
+)
 from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
@@ -81,11 +88,14 @@ def today() -> datetime.date:
     return timezone.localdate(clock.now())
 
 
-def _token(token: str | None) -> str | None:
-    token = (token or "").strip() or None
-    if token is not None and not is_token(token):
+def _token(token: str | None) -> str:
+    """A write form's one-time token: required (couples.models.form_token_given)."""
+    given = form_token_given(token)
+    if given is None:
+        raise PracticeError(str(FORM_OUT_OF_DATE))
+    if not is_token(given):
         raise PracticeError(_("This form can't be sent as it is. Please reload the page."))
-    return token
+    return given
 
 
 def _days_error() -> str:

@@ -176,21 +176,23 @@ def caring_page(request: AuthedRequest) -> HttpResponse:
     return _caring_page(request)
 
 
-def _page_write(request: AuthedRequest, write, done: str, *, page, then: str) -> HttpResponse:
+def _page_write(
+    request: AuthedRequest, write, done: str, *, page, then: str, form=None
+) -> HttpResponse:
     """A write from one of the practice pages: done (a message, back to `then`), or the
-    page again with why not (400)."""
+    page again with why not (400), and `form` (what was posted) shown again as it was."""
     try:
         write()
     except NotFound:
         raise Http404("Not found.") from None
     except PracticeError as error:
-        return page(request, error=error.message, status=400)
+        return page(request, form=form, error=error.message, status=400)
     messages.success(request, done)
     return redirect(then)
 
 
-def _caring_write(request: AuthedRequest, write, done: str) -> HttpResponse:
-    return _page_write(request, write, done, page=_caring_page, then="practice:caring")
+def _caring_write(request: AuthedRequest, write, done: str, form=None) -> HttpResponse:
+    return _page_write(request, write, done, page=_caring_page, then="practice:caring", form=form)
 
 
 @partner_only
@@ -207,6 +209,7 @@ def caring_item_add(request: AuthedRequest) -> HttpResponse:
             user=request.user, text=form.cleaned_data["text"], token=form.cleaned_data["token"]
         ),
         _("Added to your list."),
+        form=form,
     )
 
 
@@ -276,8 +279,8 @@ def exits_page(request: AuthedRequest) -> HttpResponse:
     return _exits_page(request)
 
 
-def _exit_write(request: AuthedRequest, write, done: str) -> HttpResponse:
-    return _page_write(request, write, done, page=_exits_page, then="practice:exits")
+def _exit_write(request: AuthedRequest, write, done: str, form=None) -> HttpResponse:
+    return _page_write(request, write, done, page=_exits_page, then="practice:exits", form=form)
 
 
 @partner_only
@@ -297,6 +300,7 @@ def exit_add(request: AuthedRequest) -> HttpResponse:
             token=form.cleaned_data["token"],
         ),
         _("Added to your list. Only you can see it."),
+        form=form,
     )
 
 

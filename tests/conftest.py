@@ -47,6 +47,7 @@ from tests.factories import (
     make_couple,
     screen,
 )
+from tests.helpers import form_token
 from tests.redis_server import private_layer  # noqa: F401 (a fixture: the layer on its own Redis)
 
 # Every role, once. Slices are used: ROLES[1:] is everyone logged in, ROLES[2:] every one of
@@ -161,7 +162,9 @@ def dialogue(pair: Couple, alex: User):
 @pytest.fixture
 def paused(dialogue, sam):
     """`dialogue` in a time-out: Sam accepted it, then called one."""
-    dialogue_services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     dialogue_services.session_pause(session_public_id=dialogue.public_id, user=sam)
     dialogue.refresh_from_db()
     return dialogue

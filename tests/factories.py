@@ -19,6 +19,7 @@ from django.utils import timezone
 from couples import selectors, services
 from couples.models import Couple, Invitation, Membership, User
 from safety import services as safety_services
+from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
 
@@ -157,7 +158,7 @@ def put_in_state(person: User, state: str) -> None:
 
 def link_with_consent(therapist: User, first: User, second: User | None = None):
     """The code flow: the therapist makes a code, `first` enters it, `second` consents."""
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     link = therapist_services.link_code_redeem(user=first, code=link.code)
     if second is not None:
         link = therapist_services.consent_give(user=second, link_public_id=link.public_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 
 from django.http import HttpResponse
 
@@ -38,6 +39,7 @@ def at_mirror(session, alex, sam):
         move="send",
         payload={"text": "When you sleep in, I feel lonely."},
         at=session.step_seq,
+        token=form_token(),
     )
     session.refresh_from_db()
     services.move_submit(
@@ -46,6 +48,7 @@ def at_mirror(session, alex, sam):
         move="mirror",
         payload={"text": "If I got it, you feel lonely."},
         at=session.step_seq,
+        token=form_token(),
     )
     session.refresh_from_db()
     return session
@@ -88,6 +91,7 @@ def play(session, moves) -> None:
             move=move,
             payload=payload,
             at=session.step_seq,
+            token=form_token(),
         )
     session.refresh_from_db()
 
@@ -138,3 +142,45 @@ def at_once(*calls):
     for thread in threads:
         thread.join(timeout=30)
     return results
+
+
+def form_token() -> str:
+    """A fresh one-time form token, as each showing of a write form carries (every write that
+    takes one requires it)."""
+    return secrets.token_urlsafe(16)
+
+
+def forms_posting_to(page: str, action: str) -> list[str]:
+    """The forms on a rendered page (or fragment) that post to `action`, as markup."""
+    return [
+        form
+        for form in re.findall(r"<form\b.*?</form>", page, re.DOTALL)
+        if re.search(rf'\saction="{re.escape(action)}"', form)
+    ]
+
+
+def token_in_form(form: str) -> str | None:
+    """The one-time token a form's markup carries (its hidden `token` field); None if none."""
+    field = re.search(r'<input\b[^>]*\bname="token"[^>]*>', form)
+    value = re.search(r'\bvalue="([^"]*)"', field[0]) if field else None
+    return html.unescape(value[1]) if value and value[1] else None
+
+
+def page_token(page: str, action: str) -> str:
+    """The token a browser would send with the form on `page` posting to `action`."""
+    forms = forms_posting_to(page, action)
+    assert len(forms) == 1, f"{len(forms)} forms post to {action}"
+    token = token_in_form(forms[0])
+    assert token, f"the form posting to {action} carries no token"
+    return token
+
+
+def with_form_token(service):
+    """`service`, called with a fresh form token unless the call gives one (for a service
+    wrapped once and called many times, e.g. over `database_sync_to_async`)."""
+
+    def call(*args, **kwargs):
+        kwargs.setdefault("token", form_token())
+        return service(*args, **kwargs)
+
+    return call

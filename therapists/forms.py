@@ -1,11 +1,9 @@
-import secrets
-
 from django import forms
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from couples.forms import USER_EMAIL_MAX_LENGTH
+from couples.forms import USER_EMAIL_MAX_LENGTH, FormTokenField, form_token
 from dialogues import protocol
 from practice.models import PRACTICES
 from therapists.models import FORM_TOKEN, MAX_INSTRUCTIONS, MAX_NOTE, MAX_TITLE, limit_text
@@ -16,18 +14,13 @@ def _with_limit(message: Promise, limit: int) -> str:
     return lazy(lambda: str(message) % {"limit": limit_text(limit)}, str)()
 
 
-def form_token() -> str:
-    """A new one-time id for one showing of a form (as a move's form has)."""
-    return secrets.token_urlsafe(16)
-
-
 class OneTimeForm(forms.Form):
     """A form that saves something: it carries a hidden one-time `token`, made each time the
     form is shown, so a replayed or double-clicked post saves nothing twice (the service looks
     for what that token saved). A form shown again after an error keeps its token: nothing
     was saved with it."""
 
-    token = forms.CharField(required=False, max_length=FORM_TOKEN, widget=forms.HiddenInput)
+    token = FormTokenField(max_length=FORM_TOKEN)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 import live
 from couples.audit import audit
-from couples.models import Couple, User, hash_token, is_token
+from couples.models import FORM_OUT_OF_DATE, Couple, User, form_token_given, hash_token, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import protocol
 from dialogues import services as dialogues
@@ -75,13 +75,14 @@ class LinkNotFound(TherapistError):
         super().__init__(_("That therapist link wasn't found."))
 
 
-def _form_token(token: str | None) -> str | None:
-    """A form's one-time token; None when it had none. Anything our forms can't have made
+def _form_token(token: str | None) -> str:
+    """A write form's one-time token: required (couples.models.form_token_given), so a
+    replayed or double-clicked post saves nothing twice. Anything our forms can't have made
     (markup, spaces, a NUL byte, too long for models.FORM_TOKEN) is refused, as a move's is,
     not cut to fit."""
-    token = (token or "").strip()
+    token = form_token_given(token) or ""
     if not token:
-        return None
+        raise TherapistError(str(FORM_OUT_OF_DATE))
     if not is_token(token) or len(token) > FORM_TOKEN:
         raise TherapistError(_("This form can't be read. Please reload the page and try again."))
     return token

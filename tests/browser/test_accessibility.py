@@ -42,7 +42,7 @@ from tests.factories import (
     make_invitation,
     screen,
 )
-from tests.helpers import at_mirror, login_cookie
+from tests.helpers import at_mirror, form_token, login_cookie
 from therapists import services as therapist_services
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -164,16 +164,23 @@ def make_world() -> World:
     past = dialogue_services.dialogue_start(user=alex, kind="appreciation", topic="Thank you")
     dialogue_services.session_end(session_public_id=past.public_id, user=alex)
     live = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Sundays")
-    dialogue_services.move_submit(session_public_id=live.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=live.public_id, user=sam, move="accept_now", token=form_token()
+    )
     live = at_mirror(live, alex, sam)  # a few turns to read, and Alex's move
     therapist_services.homework_assign(
         therapist=therapist,
         couple=couple,
         title="An appreciation a day",
         dialogue_kind="appreciation",
+        token=form_token(),
     )
     therapist_services.note_add(
-        therapist=therapist, couple=couple, text="Calmer this week.", session=past
+        therapist=therapist,
+        couple=couple,
+        text="Calmer this week.",
+        session=past,
+        token=form_token(),
     )
     booked = therapist_services.facilitated_book(
         therapist=therapist,

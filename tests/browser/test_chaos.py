@@ -15,7 +15,7 @@ import pytest
 
 from dialogues import services
 from dialogues.models import Turn
-from tests.helpers import login_cookie
+from tests.helpers import form_token, login_cookie
 from tests.servers import (
     UvicornServer,
     database_url_for_tests,
@@ -105,7 +105,9 @@ def test_the_partners_pages_catch_up_after_a_worker_is_killed(
     two_worker_server, browser, dialogue, alex, sam
 ):
     server = two_worker_server
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     pages = {
         "alex": open_page(browser, server, alex, dialogue.public_id),
         "sam": open_page(browser, server, sam, dialogue.public_id),

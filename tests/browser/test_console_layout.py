@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from couples.models import User
 from dialogues import services
+from tests.helpers import form_token
 from therapists import services as therapist_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -37,12 +38,14 @@ def a_dozen_turns(session, alex, sam, therapist) -> None:
             user=people[slot],
             move=move,
             payload={"text": text} if text else None,
+            token=form_token(),
         )
     therapist = session.couple.therapist_links.get().therapist
     therapist_services.coaching_send(
         session_public_id=session.public_id,
         therapist=therapist,
         text="Lovely and slow. Keep going.",
+        token=form_token(),
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dialogues import services
-from tests.helpers import login_cookie
+from tests.helpers import form_token, login_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -21,7 +21,9 @@ def open_dialogue(page, dialogue):
 
 
 def at_send(dialogue, sam):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
 
 
 def test_a_draft_survives_closing_the_tab_and_is_gone_once_sent(page_as, dialogue, alex, sam):

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from dialogues import services
 from safety import services as safety_services
 from tests.factories import screen
-from tests.helpers import at_mirror
+from tests.helpers import at_mirror, form_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -29,7 +29,9 @@ def test_a_therapist_coaches_and_steers_a_live_dialogue(
     link, dialogue, alex, sam, therapist, page_as, artifacts_dir
 ):
     session = dialogue
-    services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now", at=1)
+    services.move_submit(
+        session_public_id=session.public_id, user=sam, move="accept_now", at=1, token=form_token()
+    )
     session = at_mirror(session, alex, sam)  # Alex is checking Sam's mirror
 
     a = page_as(alex)

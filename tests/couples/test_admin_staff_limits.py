@@ -27,6 +27,7 @@ from couples import services as couple_services
 from couples.models import AuditEvent, User
 from dialogues import services as dialogue_services
 from safety import services as safety_services
+from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
 
@@ -123,15 +124,17 @@ def full_staff(staff) -> User:
 def rows(pair, alex, sam, single, outsider, therapist, superuser):
     """At least one row in every admin, emails in every place an email can be."""
     couple_services.couple_create(user=single, partner_email="friend@example.com")
-    therapist_services.therapist_invite(user=alex, email="dr.new@example.com")
-    link = therapist_services.link_code_issue(therapist=therapist)
+    therapist_services.therapist_invite(user=alex, email="dr.new@example.com", token=form_token())
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     link = therapist_services.link_code_redeem(user=alex, code=link.code)
     therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     for person in (alex, sam):
         safety_services.screening_save(user=person, answers=CALM)
         safety_services.screening_set_ready(user=person, ready=True)
     dialogue_services.dialogue_start(user=alex, kind="intentional", topic="the dishes")
-    therapist_services.homework_assign(therapist=therapist, couple=pair, title="Appreciate")
+    therapist_services.homework_assign(
+        therapist=therapist, couple=pair, title="Appreciate", token=form_token()
+    )
     # A second address of Alice's she hasn't confirmed: "mark verified" would be a way in.
     EmailAddress.objects.create(
         user=alex, email="alice.old@example.com", verified=False, primary=False

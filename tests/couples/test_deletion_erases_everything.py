@@ -47,6 +47,7 @@ from practice.models import (
 from safety import services as safety_services
 from safety.models import SafetyScreening
 from tests.factories import PASSWORD, InvitationFactory
+from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistLink, TherapistNote
@@ -285,7 +286,11 @@ def _screen(person: User) -> None:
 
 def _move(session: DialogueSession, user: User, move: str, **payload: object) -> None:
     dialogue_services.move_submit(
-        session_public_id=session.public_id, user=user, move=move, payload=payload
+        session_public_id=session.public_id,
+        user=user,
+        move=move,
+        payload=payload,
+        token=form_token(),
     )
 
 
@@ -297,7 +302,9 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     for person in (alice, bob):
         _screen(person)
     # Alice invites the therapist by email; the therapist accepts; Bob consents.
-    link = therapist_services.therapist_invite(user=alice, email=therapist.email)
+    link = therapist_services.therapist_invite(
+        user=alice, email=therapist.email, token=form_token()
+    )
     therapist_services.therapist_invitation_accept(
         therapist=therapist, link_public_id=link.public_id
     )
@@ -322,10 +329,13 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     agreement = Agreement.objects.get(session=bcr)
     practice_services.agreement_mark_done(user=bob, agreement_public_id=agreement.public_id)
     practice_services.agreement_thank(
-        user=alice, agreement_public_id=agreement.public_id, text=f"{ALICE_WORDS} thanks"
+        user=alice,
+        agreement_public_id=agreement.public_id,
+        text=f"{ALICE_WORDS} thanks",
+        token=form_token(),
     )
     for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
-        practice_services.caring_item_add(user=person, text=f"{words} caring")
+        practice_services.caring_item_add(user=person, text=f"{words} caring", token=form_token())
         practice_services.caring_list_share(user=person)
     # Each writes a childhood reflection; Alice shares hers with Bob and the therapist.
     for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
@@ -336,7 +346,9 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
         practice_services.reflection_share(user=alice, audience=audience, shared=True)
     # Each lists an exit; Alice agrees to close hers, and Bob appreciates it.
     for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
-        practice_services.exit_add(user=person, text=f"{words} exit", avoids=f"{words} avoid")
+        practice_services.exit_add(
+            user=person, text=f"{words} exit", avoids=f"{words} avoid", token=form_token()
+        )
     closing = practice_services.exit_close(
         user=alice,
         exit_public_id=Exit.objects.get(author=alice).public_id,
@@ -344,7 +356,10 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
         days=14,
     )
     practice_services.agreement_thank(
-        user=bob, agreement_public_id=closing.public_id, text=f"{BOB_WORDS} thanks for closing"
+        user=bob,
+        agreement_public_id=closing.public_id,
+        text=f"{BOB_WORDS} thanks for closing",
+        token=form_token(),
     )
     bobs = CaringBehaviour.objects.get(caring_list__author=bob)
     practice_services.caring_give(user=alice, item_public_id=bobs.public_id)
@@ -362,16 +377,28 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
         (f"{DR_WORDS} to both", ""),
     ]:
         therapist_services.coaching_send(
-            session_public_id=talk.public_id, therapist=therapist, text=text, to=to
+            session_public_id=talk.public_id,
+            therapist=therapist,
+            text=text,
+            to=to,
+            token=form_token(),
         )
     therapist_services.note_add(
-        therapist=therapist, couple=pair, text=f"{DR_WORDS} {ABOUT_ALICE} note"
+        therapist=therapist, couple=pair, text=f"{DR_WORDS} {ABOUT_ALICE} note", token=form_token()
     )
     therapist_services.note_add(
-        therapist=therapist, couple=pair, session=talk, text=f"{DR_WORDS} session note"
+        therapist=therapist,
+        couple=pair,
+        session=talk,
+        text=f"{DR_WORDS} session note",
+        token=form_token(),
     )
     therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title=f"{DR_WORDS} hw", instructions=DR_WORDS
+        therapist=therapist,
+        couple=pair,
+        title=f"{DR_WORDS} hw",
+        instructions=DR_WORDS,
+        token=form_token(),
     )
 
     # Audit events from each person's own address: a download each, a failed log-in to

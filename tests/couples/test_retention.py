@@ -25,7 +25,7 @@ from dialogues.models import DialogueSession, Turn
 from dialogues.services import PURGED_NOTE
 from safety.models import SafetyScreening
 from tests.factories import UserFactory, make_couple, screen
-from tests.helpers import at_mirror
+from tests.helpers import at_mirror, form_token
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
 
@@ -45,21 +45,31 @@ MARKERS = (
 def ended(pair, dialogue, link, therapist, alex, sam) -> Couple:
     """Alex and Sam's couple with everything a couple can hold, then ended by Alex."""
     dialogue_services.move_submit(
-        session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1, token=form_token()
     )
     at_mirror(dialogue, alex, sam)
     therapist_services.coaching_send(
-        session_public_id=dialogue.public_id, therapist=therapist, text="COACHING-MARKER to both"
+        session_public_id=dialogue.public_id,
+        therapist=therapist,
+        text="COACHING-MARKER to both",
+        token=form_token(),
     )
     therapist_services.coaching_send(
-        session_public_id=dialogue.public_id, therapist=therapist, text="COACHING-MARKER", to="b"
+        session_public_id=dialogue.public_id,
+        therapist=therapist,
+        text="COACHING-MARKER",
+        to="b",
+        token=form_token(),
     )
-    therapist_services.note_add(therapist=therapist, couple=pair, text="NOTE-MARKER")
+    therapist_services.note_add(
+        therapist=therapist, couple=pair, text="NOTE-MARKER", token=form_token()
+    )
     therapist_services.homework_assign(
         therapist=therapist,
         couple=pair,
         title="HOMEWORK-MARKER",
         instructions="INSTRUCTIONS-MARKER",
+        token=form_token(),
     )
     couple_services.couple_leave(user=alex)
     pair.refresh_from_db()

@@ -13,7 +13,7 @@ from couples.views import NEW_FEED_URL
 from dialogues import services
 from live import clock
 from tests.conftest import ROLES
-from tests.helpers import text_of
+from tests.helpers import form_token, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,7 @@ def test_pages_show_times_in_the_viewers_zone(client_as, dialogue, alex, sam):
             move="propose_time",
             payload={"time": "20:00"},
             at=dialogue.step_seq,
+            token=form_token(),
         )
         home_alex = text_of(client_as(alex).get(reverse("home")))
         home_sam = text_of(client_as(sam).get(reverse("home")))
@@ -104,6 +105,7 @@ def test_the_feed_lists_scheduled_dialogues_without_their_topic(client_as, dialo
         move="propose_time",
         payload={"time": "120"},
         at=dialogue.step_seq,
+        token=form_token(),
     )
     path = url.split("testserver", 1)[1]
     response = client_as(None).get(path)  # calendar apps don't log in: the token is the key
@@ -163,6 +165,7 @@ def _scheduled(dialogue, sam):
         move="propose_time",
         payload={"time": "60"},
         at=dialogue.step_seq,
+        token=form_token(),
     )
 
 

@@ -13,6 +13,7 @@ from couples.services import couple_create
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from tests.factories import PASSWORD
+from tests.helpers import form_token
 
 DATA = "/account/data/"
 EXPORT = "/account/data/export/"
@@ -22,18 +23,22 @@ DELETE = "/account/delete/"
 @pytest.fixture
 def talked(dialogue, alex, sam):
     """Alex shared, Sam mirrored: a dialogue with words from both."""
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=alex,
         move="send",
         payload={"text": "Alex-words: I feel rushed."},
+        token=form_token(),
     )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=sam,
         move="mirror",
         payload={"text": "Sam-words: you feel rushed."},
+        token=form_token(),
     )
     return dialogue
 
@@ -263,15 +268,29 @@ def coached(talked, link, therapist):
 
     for text, to in [("For-Alex-only", "a"), ("For-Sam-only", "b"), ("For-both", "")]:
         therapist_services.coaching_send(
-            session_public_id=talked.public_id, therapist=therapist, text=text, to=to
+            session_public_id=talked.public_id,
+            therapist=therapist,
+            text=text,
+            to=to,
+            token=form_token(),
         )
     couple = talked.couple
-    therapist_services.note_add(therapist=therapist, couple=couple, text="Note-about-couple")
     therapist_services.note_add(
-        therapist=therapist, couple=couple, session=talked, text="Note-about-session"
+        therapist=therapist, couple=couple, text="Note-about-couple", token=form_token()
+    )
+    therapist_services.note_add(
+        therapist=therapist,
+        couple=couple,
+        session=talked,
+        text="Note-about-session",
+        token=form_token(),
     )
     therapist_services.homework_assign(
-        therapist=therapist, couple=couple, title="Homework-title", instructions="Daily"
+        therapist=therapist,
+        couple=couple,
+        title="Homework-title",
+        instructions="Daily",
+        token=form_token(),
     )
     return talked
 

@@ -12,12 +12,13 @@ from dialogues.consumers import MAX_FRAME_BYTES
 from live.consumer import CLOSE_TOO_MANY
 from safety import services as safety_services
 from tests.factories import UserFactory, make_invitation
+from tests.helpers import with_form_token
 from tests.sockets import drain, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-submit = database_sync_to_async(services.move_submit)
+submit = database_sync_to_async(with_form_token(services.move_submit))
 
 
 # --- who may connect ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dialogues import push, reminders, selectors, services
 from dialogues.models import Reminder
 from dialogues.services import DialogueError
 from live import clock
+from tests.helpers import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,7 @@ def move(session, user, name, **payload):
         move=name,
         payload=payload,
         at=session.step_seq,
+        token=form_token(),
     )
 
 

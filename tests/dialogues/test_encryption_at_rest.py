@@ -16,6 +16,7 @@ from couples.encrypted import PREFIX, UnreadableValue, decrypt_str, encrypted_fi
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from safety.models import SafetyScreening
+from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
@@ -48,7 +49,11 @@ def raw_column(model, field: str) -> list:
 def private_rows(dialogue, link, therapist, alex, sam, pair):
     """A row with MARK in every encrypted field, written through the app's own services."""
     dialogue_services.move_submit(
-        session_public_id=dialogue.public_id, user=sam, move="accept_now", payload={}
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="accept_now",
+        payload={},
+        token=form_token(),
     )
     DialogueSession.objects.filter(pk=dialogue.pk).update(topic=f"{MARK} topic")
     dialogue_services.move_submit(
@@ -56,13 +61,24 @@ def private_rows(dialogue, link, therapist, alex, sam, pair):
         user=alex,
         move="send",
         payload={"text": f"{MARK} sent"},
+        token=form_token(),
     )
     therapist_services.coaching_send(
-        session_public_id=dialogue.public_id, therapist=therapist, text=f"{MARK} coaching", to="b"
+        session_public_id=dialogue.public_id,
+        therapist=therapist,
+        text=f"{MARK} coaching",
+        to="b",
+        token=form_token(),
     )
-    therapist_services.note_add(therapist=therapist, couple=pair, text=f"{MARK} note")
+    therapist_services.note_add(
+        therapist=therapist, couple=pair, text=f"{MARK} note", token=form_token()
+    )
     therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title=f"{MARK} hw", instructions=f"{MARK} how"
+        therapist=therapist,
+        couple=pair,
+        title=f"{MARK} hw",
+        instructions=f"{MARK} how",
+        token=form_token(),
     )
     screening = SafetyScreening.objects.get(user=alex)
     screening.answers = {"worry": f"{MARK} answer"}
@@ -148,7 +164,11 @@ def test_the_gift_is_found_by_move_not_by_encrypted_data(dialogue, alex, sam):
     from dialogues.selectors import round_requests
 
     dialogue_services.move_submit(
-        session_public_id=dialogue.public_id, user=sam, move="accept_now", payload={}
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="accept_now",
+        payload={},
+        token=form_token(),
     )
     Turn.objects.create(
         session=dialogue, seq=50, round=dialogue.round, step="requests", move="make_requests",

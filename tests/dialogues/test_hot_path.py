@@ -2,8 +2,10 @@
 audience and forwarded by every socket that follows without reading anything, and moves over
 the socket the page already holds (the same service, token and errors as the HTTP post)."""
 
+import html
 import json
 import logging
+import re
 import threading
 
 import pytest
@@ -11,9 +13,11 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 import live
+from couples.models import FORM_OUT_OF_DATE
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
+from tests.helpers import form_token, with_form_token
 from tests.sockets import (
     QueriesInEveryThread,
     drain,
@@ -28,11 +32,13 @@ from tests.sockets import (
     remember_group,
 )
 
-submit = database_sync_to_async(services.move_submit)
+submit = database_sync_to_async(with_form_token(services.move_submit))
 
 
 def _accepted(dialogue, sam) -> DialogueSession:
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     dialogue.refresh_from_db()
     return dialogue
 
@@ -74,24 +80,34 @@ def test_a_move_is_four_statements_lock_token_insert_update(
 
 
 @pytest.mark.django_db
-def test_a_move_without_a_form_token_is_three_statements(
-    dialogue, alex, sam, django_assert_num_queries
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_a_move_without_a_form_token_is_refused_like_a_stale_form_without_a_query(
+    dialogue, alex, sam, django_assert_num_queries, token
 ):
     session = _accepted(dialogue, sam)
-    with django_assert_num_queries(5) as captured:  # three, and the test's savepoint
+    with django_assert_num_queries(0), pytest.raises(services.DialogueError) as refused:
         services.move_submit(
-            session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+            session_public_id=session.public_id,
+            user=alex,
+            move="send",
+            payload={"text": "Hi."},
+            at=session.step_seq,
+            token=token,
         )
-    assert statements(captured) == ["SELECT", "INSERT", "UPDATE"]
+    assert refused.value.stale and "out of date" in refused.value.message
+    assert not Turn.objects.filter(session=session, move="send").exists()
 
 
 @pytest.mark.django_db
 def test_beginning_the_dialogue_also_reads_whether_both_are_ready(
     dialogue, sam, django_assert_num_queries
 ):
-    with django_assert_num_queries(7) as captured:  # five, and the test's savepoint
-        services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
-    assert statements(captured) == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
+    with django_assert_num_queries(8) as captured:  # six, and the test's savepoint
+        services.move_submit(
+            session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+        )
+    # The lock, the form's token, both partners' readiness; the turn; the session.
+    assert statements(captured) == ["SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
 
 
 @pytest.mark.django_db
@@ -109,7 +125,11 @@ def test_a_nul_byte_in_a_moves_text_is_a_clear_refusal(dialogue, alex, sam):
     session = _accepted(dialogue, sam)
     with pytest.raises(services.DialogueError, match="plain text"):
         services.move_submit(
-            session_public_id=session.public_id, user=alex, move="send", payload={"text": "a\x00b"}
+            session_public_id=session.public_id,
+            user=alex,
+            move="send",
+            payload={"text": "a\x00b"},
+            token=form_token(),
         )
     assert Turn.objects.count() == 2
 
@@ -273,6 +293,32 @@ async def test_a_refused_move_over_the_socket_tells_only_that_socket(dialogue, a
 
 
 @pytestmark_sockets
+async def test_a_move_frame_without_its_token_is_refused_to_that_socket_only(dialogue, alex, sam):
+    """As over HTTP: the mover's socket gets the current panel saying why (a new form, a new
+    token), the partner hears nothing, nothing is saved, and the socket stays open."""
+    await database_sync_to_async(_accepted)(dialogue, sam)
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    ws_b, _, _ = await open_socket(path_of(dialogue), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    without = json.dumps(
+        {"type": "move", "move": "send", "at": dialogue.step_seq, "text": "I feel far."}
+    )
+    for frame in (without, _move_frame(dialogue, "send", "", text="I feel far.")):
+        await ws_a.send_to(text_data=frame)
+        refusal = await receive_until(ws_a, 'id="move-panel"')
+        assert str(FORM_OUT_OF_DATE) in html.unescape(refusal)
+        assert re.search(r'name="token" value="[^"]+"', refusal)  # the form to send again
+    assert await ws_b.receive_nothing(timeout=0.5)
+    count = await database_sync_to_async(Turn.objects.filter(session=dialogue).count)()
+    assert count == 2
+    await ws_a.send_to(text_data=json.dumps({"type": "snapshot"}))  # still connected and well
+    assert marker(await receive_until(ws_a, 'id="sync"'))["seq"] == 2
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+@pytestmark_sockets
 async def test_a_move_frame_with_bad_input_saves_nothing_and_keeps_the_socket(dialogue, alex, sam):
     await database_sync_to_async(_accepted)(dialogue, sam)
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
@@ -310,7 +356,11 @@ def test_rendering_a_step_for_every_audience_reads_nothing(
 ):
     session = _accepted(dialogue, sam)
     result = services.move_submit(
-        session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Hi."},
+        token=form_token(),
     )
     assert result.turn is not None
     with django_assert_num_queries(0):
@@ -342,7 +392,11 @@ def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex
     session = _accepted(dialogue, sam)
     sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
     result = services.move_submit(
-        session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Hi."},
+        token=form_token(),
     )
     assert len(threads) == 1 and threads[0].startswith("render")
     steps = [m for m in sent if m["type"] == "dialogue.changed"]
@@ -360,7 +414,11 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
     sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
     with transaction.atomic():
         services.move_submit(
-            session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+            session_public_id=session.public_id,
+            user=alex,
+            move="send",
+            payload={"text": "Hi."},
+            token=form_token(),
         )
         assert threads == [] and sent == []  # nothing rendered, nothing sent: not committed
     assert len(threads) == 1 and not threads[0].startswith("render")
@@ -389,7 +447,11 @@ def test_a_render_that_reads_the_database_is_refused_and_rendered_after_commit_i
     caplog.set_level(logging.DEBUG, logger="imago.dialogues")
     caplog.clear()
     result = services.move_submit(
-        session_public_id=session.public_id, user=alex, move="send", payload={"text": "Hi."}
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Hi."},
+        token=form_token(),
     )
     steps = [m for m in sent if m["type"] == "dialogue.changed"]
     assert [m["seq"] for m in steps] == [result.session.seq]
@@ -546,6 +608,7 @@ async def test_a_step_saved_while_a_socket_connects_is_shown_once(
         session_public_id=dialogue.public_id,
         user=sam,
         move="accept_now",
+        token=form_token(),
     )
     ws, connected, _ = await open_socket(path_of(dialogue), alex)
     assert connected

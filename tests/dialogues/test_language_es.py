@@ -23,6 +23,7 @@ from dialogues.language import (
     hints_for,
     rules_for_browser,
 )
+from tests.helpers import form_token
 
 
 def spanish(family, text):
@@ -236,7 +237,11 @@ def test_a_spanish_speaker_picks_spanish_feeling_words_and_sees_spanish_hints(
     people = {"alex": alex, "sam": sam}
     for who, move, payload in TO_EMPATHY:
         services.move_submit(
-            session_public_id=dialogue.public_id, user=people[who], move=move, payload=payload
+            session_public_id=dialogue.public_id,
+            user=people[who],
+            move=move,
+            payload=payload,
+            token=form_token(),
         )
     sam.language = "es"
     sam.save()
@@ -255,6 +260,7 @@ def test_a_spanish_speaker_picks_spanish_feeling_words_and_sees_spanish_hints(
             user=sam,
             move="empathize",
             payload={"text": "Me imagino que sientes tristeza.", "feelings": ["tristeza"]},
+            token=form_token(),
         )
     turn = Turn.objects.filter(session=dialogue, move="empathize").get()
     assert turn.data["feelings"] == ["sad"]

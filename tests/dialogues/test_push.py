@@ -12,6 +12,7 @@ from dialogues import push, selectors, services
 from dialogues.models import Turn
 from dialogues.selectors import PARTNER
 from live import clock
+from tests.helpers import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +20,15 @@ pytestmark = pytest.mark.django_db
 def grow(dialogue, alex, sam, turns: int) -> None:
     """The endless loop of the protocol: mirror, not quite, mirror, ... up to `turns` turns."""
     if dialogue.turns.count() == 1:
-        services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+        services.move_submit(
+            session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+        )
         services.move_submit(
             session_public_id=dialogue.public_id,
             user=alex,
             move="send",
             payload={"text": "I feel."},
+            token=form_token(),
         )
     while Turn.objects.filter(session=dialogue).count() < turns:
         last = Turn.objects.filter(session=dialogue).order_by("-seq").first()
@@ -34,6 +38,7 @@ def grow(dialogue, alex, sam, turns: int) -> None:
                 user=sam,
                 move="mirror",
                 payload={"text": "You feel."},
+                token=form_token(),
             )
         else:
             services.move_submit(
@@ -41,6 +46,7 @@ def grow(dialogue, alex, sam, turns: int) -> None:
                 user=alex,
                 move="not_quite",
                 payload={"text": "Not quite."},
+                token=form_token(),
             )
 
 
@@ -147,15 +153,19 @@ def step_saved_between_reads(monkeypatch, dialogue, alex, sam):
             user=sam,
             move="mirror",
             payload={"text": "You felt alone."},
+            token=form_token(),
         )
         return session
 
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=alex,
         move="send",
         payload={"text": "I felt alone."},
+        token=form_token(),
     )
     monkeypatch.setattr(push.selectors, "dialogue_for_viewer", dialogue_for_then_a_step_is_saved)
     return seq_of(dialogue)
@@ -195,6 +205,7 @@ def test_the_facilitators_fragment_says_which_zone_a_proposed_time_is_in(dialogu
         move="propose_time",
         payload={"time": "60"},
         at=dialogue.step_seq,
+        token=form_token(),
     )
     html = push.render_change(session=result.session, turn=result.turn)["facilitator"]["html"]
     assert "Proposed time" in html
@@ -223,12 +234,18 @@ def _no_complaints(caplog) -> list[str]:
 
 def _offer_time(public_id, alex, sam):
     return services.move_submit(
-        session_public_id=public_id, user=sam, move="propose_time", payload={"time": "60"}
+        session_public_id=public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "60"},
+        token=form_token(),
     )
 
 
 def _start(public_id, alex, sam):
-    return services.move_submit(session_public_id=public_id, user=sam, move="accept_now")
+    return services.move_submit(
+        session_public_id=public_id, user=sam, move="accept_now", token=form_token()
+    )
 
 
 # Each: (what happens before, with the log not yet watched; the change watched).
@@ -237,13 +254,17 @@ CHANGES = {
     "offer_yet_another_time": (
         _offer_time,
         lambda public_id, alex, sam: services.move_submit(
-            session_public_id=public_id, user=alex, move="reschedule", payload={"time": "90"}
+            session_public_id=public_id,
+            user=alex,
+            move="reschedule",
+            payload={"time": "90"},
+            token=form_token(),
         ),
     ),
     "begin_before_the_time": (
         _offer_time,
         lambda public_id, alex, sam: services.move_submit(
-            session_public_id=public_id, user=alex, move="begin"
+            session_public_id=public_id, user=alex, move="begin", token=form_token()
         ),
     ),
     "open_at_its_time": (

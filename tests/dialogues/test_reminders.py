@@ -13,6 +13,7 @@ from dialogues import protocol, reminders, services, tasks
 from dialogues.models import DialogueSession, Reminder, Turn
 from dialogues.services import DialogueError
 from live import clock
+from tests.helpers import form_token
 
 UTC = ZoneInfo("UTC")
 # 18:00 UTC: 10:00 in Los Angeles (UTC-8 in December), 19:00 in Berlin (UTC+1).
@@ -38,6 +39,7 @@ def move(session, user, name, **payload):
         move=name,
         payload=payload,
         at=session.step_seq,
+        token=form_token(),
     )
 
 
@@ -249,7 +251,9 @@ def test_a_cancelled_appointment_reads_cancelled_not_ended_early(
         assert "· Cancelled" in transcript.content.decode()
     # One that began and was ended is still "ended early".
     other = services.dialogue_start(user=sam, kind="intentional", topic="Chores")
-    services.move_submit(session_public_id=other.public_id, user=alex, move="accept_now")
+    services.move_submit(
+        session_public_id=other.public_id, user=alex, move="accept_now", token=form_token()
+    )
     services.session_end(session_public_id=other.public_id, user=alex)
     other.refresh_from_db()
     assert not other.was_cancelled and other.status_label == "Ended early"

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dialogues import selectors, services
 from dialogues.models import Turn
-from tests.helpers import play, round_moves
+from tests.helpers import form_token, play, round_moves
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,11 @@ def test_time_outs_and_coaching_stay_in_the_round_they_happened_in(
     services.session_resume(session_public_id=dialogue.public_id, user=sam)
     services.session_resume(session_public_id=dialogue.public_id, user=alex)
     therapist_services.coaching_send(
-        session_public_id=dialogue.public_id, therapist=therapist, text="Only Sam.", to="b"
+        session_public_id=dialogue.public_id,
+        therapist=therapist,
+        text="Only Sam.",
+        to="b",
+        token=form_token(),
     )
     for_alex = sections_for(dialogue, alex)
     assert shape(for_alex)[1:] == [("round", 1, "Round 1", "You", "Sam")]
@@ -172,7 +176,11 @@ def test_a_gift_whose_author_deleted_their_account_is_not_listed(pair, alex, sam
 
 def move(dialogue, user, name, **payload):
     services.move_submit(
-        session_public_id=dialogue.public_id, user=user, move=name, payload=payload
+        session_public_id=dialogue.public_id,
+        user=user,
+        move=name,
+        payload=payload,
+        token=form_token(),
     )
     dialogue.refresh_from_db()
 

@@ -8,7 +8,7 @@ import live
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
-from tests.helpers import at_once, play, round_moves
+from tests.helpers import at_once, form_token, play, round_moves
 
 
 def move(session, user, name, token=None, at="current", **payload):
@@ -19,7 +19,7 @@ def move(session, user, name, token=None, at="current", **payload):
         move=name,
         payload=payload,
         at=session.step_seq if at == "current" else at,
-        token=token,
+        token=form_token() if token is None else token,
     )
 
 

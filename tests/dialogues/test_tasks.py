@@ -21,7 +21,7 @@ from dialogues import reminders as reminders_module
 from dialogues import services, tasks
 from dialogues.models import Reminder
 from live import clock
-from tests.helpers import at_once
+from tests.helpers import at_once, form_token
 from tests.servers import REPO_ROOT, database_url_for_tests
 
 needs_postgres = pytest.mark.skipif(
@@ -37,6 +37,7 @@ def schedule(dialogue, sam, minutes="60"):
         move="propose_time",
         payload={"time": minutes},
         at=dialogue.step_seq,
+        token=form_token(),
     )
     return Reminder.objects.filter(kind=Reminder.Kind.SCHEDULED).order_by("pk")
 

@@ -11,6 +11,7 @@ from django.utils import translation
 from couples.models import User
 from dialogues import services
 from dialogues.templatetags.countdown import countdown
+from tests.helpers import form_token
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,11 @@ def test_a_scheduled_dialogue_shows_its_countdown_formatted_in_spanish(
     dialogue, alex, sam, client_as
 ):
     services.move_submit(
-        session_public_id=dialogue.public_id, user=sam, move="propose_time", payload={"time": "90"}
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "90"},
+        token=form_token(),
     )  # in 90 minutes
     User.objects.filter(pk=alex.pk).update(language="es")
     page = client_as(alex).get(f"/dialogues/{dialogue.public_id}/").content.decode()

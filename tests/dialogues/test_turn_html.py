@@ -6,18 +6,22 @@ import pytest
 from dialogues import push, services, turn_html
 from dialogues.models import Turn
 from dialogues.templatetags import transcript
+from tests.helpers import form_token
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def talked(dialogue, alex, sam):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=alex,
         move="send",
         payload={"text": "When the week gets busy I feel far from you."},
+        token=form_token(),
     )
     return dialogue
 
@@ -63,6 +67,7 @@ def test_a_snapshot_reuses_what_the_step_rendered_as_it_committed(
             user=sam,
             move="mirror",
             payload={"text": "If I got it, you feel far from me."},
+            token=form_token(),
         )  # rendered once per audience as it commits
     newest = talked.turns.order_by("-seq").first().seq
     assert (newest, sam.pk) in renders and (newest, alex.pk) in renders

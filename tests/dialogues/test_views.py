@@ -5,10 +5,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from couples.models import FORM_OUT_OF_DATE
 from dialogues import protocol, services
 from dialogues.language import FEELINGS
 from dialogues.models import DialogueSession, Turn
-from tests.helpers import play, round_moves, text_of
+from tests.helpers import form_token, play, round_moves, text_of
 
 OUTSIDERS = ["outsider", "therapist", "staff", "single"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -49,12 +50,15 @@ def test_it_shows_the_receiver_the_form_with_stems_and_explanation(client_as, di
 
 
 def test_it_tells_the_other_partner_what_they_are_waiting_for(client_as, dialogue, alex, sam):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=alex,
         move="send",
         payload={"text": "I feel lonely."},
+        token=form_token(),
     )
     body = client_as("alex").get(url("detail", dialogue)).content.decode()
     assert "Sam is mirroring what you said." in body
@@ -85,7 +89,9 @@ def test_an_unknown_dialogue_is_404(client_as, pair):
 
 
 def test_the_dialogue_text_never_appears_in_a_url(client_as, dialogue, alex, sam):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     body = client_as("alex").get(url("detail", dialogue)).content.decode()
     for link in re.findall(r'(?:href|action|hx-post|ws-connect)="([^"]*)"', body):
         assert "Sunday" not in link
@@ -97,9 +103,15 @@ def test_the_page_costs_the_same_queries_with_10_or_200_turns(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
     services.move_submit(
-        session_public_id=dialogue.public_id, user=alex, move="send", payload={"text": "I feel."}
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "I feel."},
+        token=form_token(),
     )
 
     def count():
@@ -115,12 +127,14 @@ def test_the_page_costs_the_same_queries_with_10_or_200_turns(
                 user=sam,
                 move="mirror",
                 payload={"text": "You feel."},
+                token=form_token(),
             )
             services.move_submit(
                 session_public_id=dialogue.public_id,
                 user=alex,
                 move="not_quite",
                 payload={"text": "Not quite."},
+                token=form_token(),
             )
 
     count()  # the first request keeps the language it was made in on the account: once
@@ -160,7 +174,9 @@ def test_a_double_click_saves_once(client_as, dialogue):
 
 
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_written(client_as, dialogue, sam):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     client = client_as("alex")
     fields = form_fields(client.get(url("detail", dialogue)).content.decode(), "send")
     response = client.post(url("move", dialogue), {**fields, "text": "x" * 2001}, **HTMX)
@@ -179,6 +195,36 @@ def test_a_stale_form_gets_the_current_panel(client_as, dialogue, alex, sam):
     response = client.post(url("move", dialogue), {**fields, "token": "fresh"}, **HTMX)
     assert response.status_code == 422
     assert b"ended" in response.content
+    assert not Turn.objects.filter(move="accept_now").exists()
+
+
+@pytest.mark.parametrize("token", [None, "", "   "], ids=["no field", "empty", "blank"])
+def test_a_move_without_its_form_token_is_refused_with_a_clear_message_and_a_fresh_form(
+    client_as, dialogue, token
+):
+    """Without its token a move can't be told from its own double-click: refused like a
+    stale form (422, the message, the current panel with a new token), nothing saved."""
+    client = client_as("sam")
+    fields = form_fields(client.get(url("detail", dialogue)).content.decode(), "accept_now")
+    fields.pop("token")
+    posted = fields if token is None else {**fields, "token": token}
+    response = client.post(url("move", dialogue), posted, **HTMX)
+    assert response.status_code == 422
+    assert str(FORM_OUT_OF_DATE) in text_of(response)
+    assert not Turn.objects.filter(move="accept_now").exists()
+    again = form_fields(response.content.decode(), "accept_now")
+    assert again["token"]
+    assert client.post(url("move", dialogue), again, **HTMX).status_code == 200
+    assert Turn.objects.filter(move="accept_now").count() == 1
+
+
+def test_a_move_without_its_form_token_and_without_htmx_says_why_on_the_page(client_as, dialogue):
+    client = client_as("sam")
+    fields = form_fields(client.get(url("detail", dialogue)).content.decode(), "accept_now")
+    fields.pop("token")
+    response = client.post(url("move", dialogue), fields, follow=True)
+    assert response.redirect_chain == [(url("detail", dialogue), 302)]
+    assert str(FORM_OUT_OF_DATE) in text_of(response)
     assert not Turn.objects.filter(move="accept_now").exists()
 
 
@@ -217,7 +263,9 @@ def test_actions_need_a_post(client_as, dialogue, action):
 def test_either_partner_pauses_and_both_must_be_ready_to_resume(
     client_as, dialogue, sam, pauser, first, second
 ):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     response = client_as(pauser).post(url("pause", dialogue), **HTMX)
     assert b"called a time-out" in response.content
     assert DialogueSession.objects.get().status == "paused"
@@ -284,12 +332,15 @@ def test_only_paired_partners_can_start(client_as, who):
 def test_both_partners_can_reopen_a_past_dialogue_as_a_transcript(
     client_as, dialogue, alex, sam, who
 ):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=alex,
         move="send",
         payload={"text": "I feel <em>lonely</em>."},
+        token=form_token(),
     )
     services.session_end(session_public_id=dialogue.public_id, user=alex)
     home = client_as(who).get("/").content.decode()
@@ -312,7 +363,9 @@ def test_the_home_page_tells_the_partner_they_are_asked_to_talk(client_as, dialo
 def test_no_time_out_is_offered_before_the_dialogue_has_started(client_as, dialogue, sam, who):
     client = client_as(who)
     assert 'class="timeout"' not in client.get(url("detail", dialogue)).content.decode()
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     assert 'class="timeout"' in client.get(url("detail", dialogue)).content.decode()
 
 
@@ -474,7 +527,11 @@ def to_step(dialogue, alex, sam, step):
         if dialogue.step == step:
             return
         services.move_submit(
-            session_public_id=dialogue.public_id, user=user, move=move, payload=payload
+            session_public_id=dialogue.public_id,
+            user=user,
+            move=move,
+            payload=payload,
+            token=form_token(),
         )
     dialogue.refresh_from_db()
     assert dialogue.step == step
@@ -615,6 +672,7 @@ def test_every_kind_walks_to_the_end_on_the_same_pages(
             move=move.name,
             payload=payload,
             at=session.step_seq,
+            token=form_token(),
         )
     else:
         raise AssertionError(f"{kind} did not finish")

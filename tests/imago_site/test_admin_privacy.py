@@ -31,6 +31,7 @@ from practice.models import (
     ChildhoodReflection,
     Exit,
 )
+from tests.helpers import form_token
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
 
@@ -117,21 +118,38 @@ def private_rows(pair, alex, sam, outsider, therapist, link, staff):
     """At least one row of every model with private text, every private field = MARKER.
     (`link`: coaching, notes and homework need the therapist's access.)"""
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="x")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
     dialogue_services.move_submit(
-        session_public_id=session.public_id, user=alex, move="send", payload={"text": "y"}
+        session_public_id=session.public_id, user=sam, move="accept_now", token=form_token()
+    )
+    dialogue_services.move_submit(
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "y"},
+        token=form_token(),
     )
     therapist_services.coaching_send(
-        session_public_id=session.public_id, therapist=therapist, text="z", to="a"
+        session_public_id=session.public_id,
+        therapist=therapist,
+        text="z",
+        to="a",
+        token=form_token(),
     )
     therapist_services.coaching_send(
-        session_public_id=session.public_id, therapist=therapist, text="z"
+        session_public_id=session.public_id, therapist=therapist, text="z", token=form_token()
     )
     dialogue_services.session_pause(session_public_id=session.public_id, user=sam)
-    therapist_services.note_add(therapist=therapist, couple=pair, text="n")
-    therapist_services.note_add(therapist=therapist, couple=pair, session=session, text="n")
+    therapist_services.note_add(therapist=therapist, couple=pair, text="n", token=form_token())
+    therapist_services.note_add(
+        therapist=therapist, couple=pair, session=session, text="n", token=form_token()
+    )
     therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title="h", instructions="i", dialogue_kind="appreciation"
+        therapist=therapist,
+        couple=pair,
+        title="h",
+        instructions="i",
+        dialogue_kind="appreciation",
+        token=form_token(),
     )
     agreement = Agreement.objects.create(
         couple=pair, giver=sam, receiver=alex, text="a", starts_on=timezone.localdate(), days=14
@@ -282,7 +300,7 @@ def test_the_therapist_link_admin_shows_who_and_when_never_the_code(private_rows
     from therapists.models import TherapistLink
     from therapists.services import link_code_issue
 
-    open_code = link_code_issue(therapist=therapist)
+    open_code = link_code_issue(therapist=therapist, token=form_token())
     link = TherapistLink.objects.filter(couple__isnull=False).get()
     body = root.get(
         reverse("admin:therapists_therapistlink_change", args=[link.pk])

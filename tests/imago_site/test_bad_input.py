@@ -21,7 +21,7 @@ from couples.models import User
 from dialogues import services as dialogue_services
 from dialogues.models import Turn
 from safety import services as safety_services
-from tests.helpers import at_once
+from tests.helpers import at_once, form_token
 
 NUL = "x\x00y"
 CALM = {"afraid": "no", "hurt": "no", "crisis": "no"}
@@ -107,7 +107,9 @@ def test_the_admin_refuses_a_nul_byte_too(client_as, staff):
 def test_a_nul_byte_in_a_moves_text_or_token_saves_nothing(pair, alex, sam, client_as):
     screened(alex, sam)
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Us")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=sam, move="accept_now", token=form_token()
+    )
     url = reverse("dialogues:move", args=[session.public_id])
     client = client_as(alex)
     turns = Turn.objects.count()

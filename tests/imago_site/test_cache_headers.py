@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from dialogues import services as dialogue_services
 from safety import services as safety_services
+from tests.helpers import form_token
 from therapists import services as therapist_services
 
 CALM = {"afraid": "no", "hurt": "no", "crisis": "no"}
@@ -25,14 +26,16 @@ def never_stored(response) -> bool:
 
 @pytest.fixture
 def session(pair, alex, sam, therapist):
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     link = therapist_services.link_code_redeem(user=alex, code=link.code)
     therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     for person in (alex, sam):
         safety_services.screening_save(user=person, answers=CALM)
         safety_services.screening_set_ready(user=person, ready=True)
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Us")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=sam, move="accept_now", token=form_token()
+    )
     return session
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from dialogues.models import Turn
 from tests.factories import PASSWORD, link_with_consent
+from tests.helpers import form_token
 from tests.redis_server import PrivateRedis
 from therapists.models import TherapistLink
 
@@ -66,7 +67,7 @@ def test_home_a_move_and_withdrawing_consent_work_with_redis_down(
     assert page.status_code == 200
     response = as_sam.post(
         reverse("dialogues:move", args=[dialogue.public_id]),
-        {"move": "accept_now", "at": str(dialogue.step_seq)},
+        {"move": "accept_now", "at": str(dialogue.step_seq), "token": form_token()},
     )
     assert response.status_code in (200, 302)
     assert Turn.objects.filter(session=dialogue, move="accept_now").exists()  # saved

@@ -22,6 +22,7 @@ from django.test import Client
 
 from couples.models import User
 from tests.browser.test_accessibility import World, make_world, pages
+from tests.helpers import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -227,7 +228,9 @@ def test_every_email_is_all_spanish(world: World, django_capture_on_commit_callb
         in_spanish(single)
         couple_services.couple_create(user=single, partner_email="friend@example.com")
         make_couple(robin, kim)
-        therapist_services.therapist_invite(user=robin, email="new-therapist@example.com")
+        therapist_services.therapist_invite(
+            user=robin, email="new-therapist@example.com", token=form_token()
+        )
         ended, lu, mo = make_couple(UserFactory(display_name="Lu"), UserFactory(display_name="Mo"))
         in_spanish(lu, mo)
         couple_services.couple_leave(user=lu)

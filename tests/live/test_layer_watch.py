@@ -7,11 +7,12 @@ from channels.db import database_sync_to_async
 
 from dialogues import services
 from live import layer_watch
+from tests.helpers import with_form_token
 from tests.sockets import drain, forget_group, marker, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-submit = database_sync_to_async(services.move_submit)
+submit = database_sync_to_async(with_form_token(services.move_submit))
 
 
 async def test_a_socket_whose_group_was_forgotten_catches_up_when_it_rejoins(dialogue, alex, sam):

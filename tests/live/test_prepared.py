@@ -11,6 +11,7 @@ from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from live import prepared
 from live.prepared import Param, Prepared
+from tests.helpers import form_token
 
 # The shortcut itself (live/fast.py).
 pytestmark = [pytest.mark.shortcut, pytest.mark.django_db]
@@ -51,7 +52,9 @@ def test_nothing_found_is_an_empty_list(db):
 
 
 def test_encrypted_text_comes_back_decrypted(dialogue, alex, sam):
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", token=form_token()
+    )
     services.move_submit(
         session_public_id=dialogue.public_id,
         user=alex,

@@ -7,6 +7,7 @@ import pytest
 from dialogues import services as dialogue_services
 from practice import services
 from practice.models import Agreement
+from tests.helpers import form_token
 
 REQUEST = "Would you make coffee on Sunday mornings?"
 ALEX_PRIVATE = "zq-private-alex-item"  # on Alex's list, never shared unless a test shares it
@@ -15,7 +16,11 @@ SAM_ITEM = "leave me a note in my bag"
 
 def _move(session, user, move, **payload):
     dialogue_services.move_submit(
-        session_public_id=session.public_id, user=user, move=move, payload=payload
+        session_public_id=session.public_id,
+        user=user,
+        move=move,
+        payload=payload,
+        token=form_token(),
     )
 
 
@@ -37,12 +42,12 @@ def agreement(pair, alex, sam) -> Agreement:
 @pytest.fixture
 def alex_private(pair, alex):
     """Alex's list with one item, not shared."""
-    return services.caring_item_add(user=alex, text=ALEX_PRIVATE)
+    return services.caring_item_add(user=alex, text=ALEX_PRIVATE, token=form_token())
 
 
 @pytest.fixture
 def sam_shared(pair, sam):
     """Sam's list with one item, shared with Alex."""
-    item = services.caring_item_add(user=sam, text=SAM_ITEM)
+    item = services.caring_item_add(user=sam, text=SAM_ITEM, token=form_token())
     services.caring_list_share(user=sam)
     return item

@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from practice import services
+from tests.helpers import with_form_token
 from tests.practice.conftest import REQUEST, give_gift
 from tests.sockets import drain, open_socket, receive_until
 
@@ -20,7 +21,7 @@ async def test_the_giver_sees_the_appreciation_live(pair, alex, sam):
     ws, connected, _ = await open_socket("/ws/home/", sam)
     assert connected
     await drain(ws)
-    await database_sync_to_async(services.agreement_thank)(
+    await database_sync_to_async(with_form_token(services.agreement_thank))(
         user=alex, agreement_public_id=agreement.public_id, text="Thank you, it meant a lot"
     )
     update = await receive_until(ws, "home-practice")
@@ -37,7 +38,7 @@ async def test_another_couple_hears_nothing(pair, alex, sam, outsider):
     ws, connected, _ = await open_socket("/ws/home/", outsider)
     assert connected
     await drain(ws)
-    await database_sync_to_async(services.agreement_thank)(
+    await database_sync_to_async(with_form_token(services.agreement_thank))(
         user=alex, agreement_public_id=agreement.public_id, text="zq-not-for-olly"
     )
     assert await ws.receive_nothing(timeout=0.5)

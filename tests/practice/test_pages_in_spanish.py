@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from practice import selectors, services
 from practice.models import Agreement, ChildhoodReflection
-from tests.helpers import text_of
+from tests.helpers import form_token, text_of
 from tests.practice.conftest import REQUEST, SAM_ITEM
 from tests.practice.test_progress import closed_dialogue
 
@@ -155,17 +155,19 @@ def test_the_sparkline_sentence_counts_one_dialogue():
 
 def test_a_forms_errors_are_in_spanish(client_as, pair, alex):
     speaks_spanish(alex)
-    response = client_as("alex").post("/between/caring/items/", {"text": ""})
+    response = client_as("alex").post("/between/caring/items/", {"token": form_token(), "text": ""})
     assert response.status_code == 400
     text = text_of(response)
     assert "Escribe una cosa concreta." in text and "Este campo es obligatorio." in text
-    response = client_as("alex").post("/between/exits/add/", {"text": "x" * 201})
+    response = client_as("alex").post(
+        "/between/exits/add/", {"token": form_token(), "text": "x" * 201}
+    )
     assert response.status_code == 400
     assert "Nombra la salida en pocas palabras." in text_of(response)
 
 
 def test_a_forms_errors_stay_in_english_by_default(client_as, pair):
-    response = client_as("alex").post("/between/caring/items/", {"text": ""})
+    response = client_as("alex").post("/between/caring/items/", {"token": form_token(), "text": ""})
     text = text_of(response)
     assert "Please write one specific thing." in text and "This field is required." in text
 
@@ -177,7 +179,7 @@ def test_a_services_refusal_is_in_spanish(client_as, pair, alex, sam, agreement)
     )
     assert response.status_code == 422
     assert "Elige un número de días entre 1 y 90." in text_of(response)
-    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena", token=form_token())
     response = client_as("alex").post(
         f"/between/exits/{exit_.public_id}/close/", {"how": "shut", "days": "0"}
     )
@@ -186,18 +188,18 @@ def test_a_services_refusal_is_in_spanish(client_as, pair, alex, sam, agreement)
 
 def test_the_message_after_a_write_is_in_spanish(client_as, pair, alex, sam):
     speaks_spanish(alex)
-    services.caring_item_add(user=alex, text="me preguntas por mi día")
+    services.caring_item_add(user=alex, text="me preguntas por mi día", token=form_token())
     response = client_as("alex").post("/between/caring/share/", follow=True)
     assert "Compartiste tu lista con Sam." in text_of(response)
     response = client_as("alex").post(
-        "/between/caring/items/", {"text": "me escuchas"}, follow=True
+        "/between/caring/items/", {"token": form_token(), "text": "me escuchas"}, follow=True
     )
     assert "Se añadió a tu lista." in text_of(response)
 
 
 def test_an_exit_closed_in_spanish_is_agreed_in_the_givers_words(client_as, pair, alex, sam):
     speaks_spanish(alex)
-    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena", token=form_token())
     response = client_as("alex").post(
         f"/between/exits/{exit_.public_id}/close/", {"how": "lessen", "days": "7"}, follow=True
     )

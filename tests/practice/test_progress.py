@@ -10,7 +10,7 @@ import pytest
 from dialogues import services as ds
 from practice import charts, selectors, services
 from tests.conftest import ROLES
-from tests.helpers import text_of
+from tests.helpers import form_token, text_of
 from tests.practice.conftest import REQUEST
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,9 @@ def appreciation_dialogue(alex, sam):
         (sam, "mirror", {"text": "You appreciate my patience."}),
         (alex, "got_it", {}),
     ]:
-        ds.move_submit(session_public_id=s.public_id, user=user, move=move, payload=payload)
+        ds.move_submit(
+            session_public_id=s.public_id, user=user, move=move, payload=payload, token=form_token()
+        )
     return s
 
 
@@ -52,7 +54,9 @@ def closed_dialogue(alex, sam, ratings):
         (sam, "close", {"text": "I appreciate you too.", "rating": str(ratings[1])}),
     ]
     for user, move, payload in steps:
-        ds.move_submit(session_public_id=s.public_id, user=user, move=move, payload=payload)
+        ds.move_submit(
+            session_public_id=s.public_id, user=user, move=move, payload=payload, token=form_token()
+        )
     return s
 
 
@@ -67,7 +71,7 @@ def test_the_progress_page_draws_and_tabulates_everything(client_as, pair, alex,
     closed_dialogue(alex, sam, (3, 5))
     appreciation_dialogue(alex, sam)
     services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
-    item = services.caring_item_add(user=sam, text="walk with me")
+    item = services.caring_item_add(user=sam, text="walk with me", token=form_token())
     services.caring_list_share(user=sam)
     services.caring_give(user=alex, item_public_id=item.public_id)
     response = client_as("alex").get("/between/progress/")

@@ -19,7 +19,7 @@ from practice.models import (
     ChildhoodReflection,
 )
 from practice.services import NotFound, PracticeError
-from tests.helpers import at_once
+from tests.helpers import at_once, form_token
 from tests.practice.conftest import REQUEST, SAM_ITEM, give_gift
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,9 @@ def test_it_makes_an_agreement_from_a_gift_in_an_intentional_dialogue(pair, alex
         (sam, "give", {"choice": "0"}),
     ]
     for user, move, payload in steps:
-        ds.move_submit(session_public_id=s.public_id, user=user, move=move, payload=payload)
+        ds.move_submit(
+            session_public_id=s.public_id, user=user, move=move, payload=payload, token=form_token()
+        )
     agreement = Agreement.objects.get()
     assert agreement.giver == sam and agreement.text == "Text me when you'll be late"
     assert agreement.session == s
@@ -88,7 +90,13 @@ def test_a_gift_chosen_again_after_a_rewind_replaces_the_first(pair, alex, sam, 
     s = ds.dialogue_start(user=alex, kind="intentional", topic="Evenings")
 
     def move(who, name, **payload):
-        ds.move_submit(session_public_id=s.public_id, user=people[who], move=name, payload=payload)
+        ds.move_submit(
+            session_public_id=s.public_id,
+            user=people[who],
+            move=name,
+            payload=payload,
+            token=form_token(),
+        )
 
     for who, name, payload in INTENTIONAL_TO_REQUESTS:
         move(who, name, **payload)
@@ -146,7 +154,9 @@ def test_the_receiver_thanks_once_per_form(agreement, alex, sam):
     )
     assert first == again and AgreementThanks.objects.count() == 1
     with pytest.raises(PracticeError):
-        services.agreement_thank(user=sam, agreement_public_id=agreement.public_id, text="Me?")
+        services.agreement_thank(
+            user=sam, agreement_public_id=agreement.public_id, text="Me?", token=form_token()
+        )
     assert AgreementThanks.objects.count() == 1
 
 
@@ -187,7 +197,9 @@ def test_the_giver_changes_how_long_it_runs(agreement, sam, alex):
 
 
 def test_agreement_text_is_encrypted_at_rest(agreement, alex):
-    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="So kind")
+    services.agreement_thank(
+        user=alex, agreement_public_id=agreement.public_id, text="So kind", token=form_token()
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT text FROM practice_agreement")
         (raw,) = cursor.fetchone()
@@ -209,21 +221,21 @@ def test_a_replayed_caring_item_is_saved_once(pair, alex):
 @pytest.mark.parametrize("text", ["", " ", "x" * 201, "a\x00b", "one\ntwo"])
 def test_bad_caring_items_are_refused(pair, alex, text):
     with pytest.raises(PracticeError):
-        services.caring_item_add(user=alex, text=text)
+        services.caring_item_add(user=alex, text=text, token=form_token())
     assert not CaringBehaviour.objects.exists()
 
 
 def test_a_list_holds_thirty_items(pair, alex):
     for i in range(30):
-        services.caring_item_add(user=alex, text=f"thing {i}")
+        services.caring_item_add(user=alex, text=f"thing {i}", token=form_token())
     with pytest.raises(PracticeError):
-        services.caring_item_add(user=alex, text="one more")
+        services.caring_item_add(user=alex, text="one more", token=form_token())
 
 
 def test_people_without_a_couple_have_no_list(single, therapist, staff):
     for someone in (single, therapist, staff):
         with pytest.raises(NotFound):
-            services.caring_item_add(user=someone, text="anything")
+            services.caring_item_add(user=someone, text="anything", token=form_token())
 
 
 def test_an_empty_list_cannot_be_shared(pair, alex):
@@ -238,7 +250,7 @@ def test_nothing_can_be_given_from_a_list_not_shared(alex_private, sam):
 
 
 def test_one_caring_behaviour_a_day_and_a_double_click_is_one(sam_shared, alex, sam):
-    other = services.caring_item_add(user=sam, text="sing to me")
+    other = services.caring_item_add(user=sam, text="sing to me", token=form_token())
     first = services.caring_give(user=alex, item_public_id=sam_shared.public_id)
     again = services.caring_give(user=alex, item_public_id=sam_shared.public_id)
     assert first == again
@@ -288,8 +300,9 @@ def test_homework_of_caring_behaviours_completes_from_what_the_couple_records(
         title="Three caring behaviours",
         practice="caring",
         practice_target=2,
+        token=form_token(),
     )
-    services.caring_item_add(user=alex, text="cook with me")
+    services.caring_item_add(user=alex, text="cook with me", token=form_token())
     services.caring_list_share(user=alex)
     services.caring_give(user=alex, item_public_id=sam_shared.public_id)
     homework.refresh_from_db()
@@ -311,9 +324,15 @@ def test_homework_of_agreement_days_completes_and_others_stay_open(
         title="Keep it",
         practice="agreement_day",
         practice_target=1,
+        token=form_token(),
     )
     caring = therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title="Care", practice="caring", practice_target=1
+        therapist=therapist,
+        couple=pair,
+        title="Care",
+        practice="caring",
+        practice_target=1,
+        token=form_token(),
     )
     services.agreement_mark_done(user=sam, agreement_public_id=agreement.public_id)
     days.refresh_from_db()
@@ -328,7 +347,12 @@ def test_practice_recorded_before_the_homework_does_not_count(
 
     services.caring_give(user=alex, item_public_id=sam_shared.public_id)
     homework = therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title="Care", practice="caring", practice_target=1
+        therapist=therapist,
+        couple=pair,
+        title="Care",
+        practice="caring",
+        practice_target=1,
+        token=form_token(),
     )
     homework.refresh_from_db()
     assert homework.done_at is None
@@ -349,6 +373,7 @@ def test_bad_practice_homework_is_refused(link, therapist, pair, practice, targe
             title="x",
             practice=practice,
             practice_target=target,
+            token=form_token(),
         )
     assert not Homework.objects.exists()
 
@@ -376,7 +401,7 @@ def test_ten_mark_dones_at_once_save_one_day(pair, alex, sam):
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_gives_at_once_save_one(pair, alex, sam):
-    item = services.caring_item_add(user=sam, text=SAM_ITEM)
+    item = services.caring_item_add(user=sam, text=SAM_ITEM, token=form_token())
     services.caring_list_share(user=sam)
     results = at_once(
         *[lambda: services.caring_give(user=alex, item_public_id=item.public_id) for _ in range(10)]
@@ -392,7 +417,9 @@ def test_ten_gives_at_once_save_one(pair, alex, sam):
 def test_an_ended_couples_practice_is_erased_when_purged(agreement, alex, sam, sam_shared, pair):
     from couples import signals
 
-    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="zq-thx")
+    services.agreement_thank(
+        user=alex, agreement_public_id=agreement.public_id, text="zq-thx", token=form_token()
+    )
     signals.couple_purging.send(sender=None, couple=pair)
     assert {a.text for a in Agreement.objects.all()} == {services.PURGED_NOTE}
     assert {t.text for t in AgreementThanks.objects.all()} == {services.PURGED_NOTE}
@@ -400,8 +427,10 @@ def test_an_ended_couples_practice_is_erased_when_purged(agreement, alex, sam, s
 
 
 def test_deleting_an_account_erases_only_what_that_person_wrote(agreement, alex, sam, sam_shared):
-    services.caring_item_add(user=alex, text="zq-alex-item")
-    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="zq-thx")
+    services.caring_item_add(user=alex, text="zq-alex-item", token=form_token())
+    services.agreement_thank(
+        user=alex, agreement_public_id=agreement.public_id, text="zq-thx", token=form_token()
+    )
     services.practice_erase_by(user=sam)
     agreement.refresh_from_db()
     assert agreement.text == REQUEST  # Alex's request: Alex's words stay

@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 
 from couples.encrypted import PREFIX
+from couples.models import FORM_OUT_OF_DATE
 from practice import services
-from practice.models import AgreementDay, AgreementThanks, CaringBehaviour, CaringGiven
+from practice.models import AgreementDay, AgreementThanks, CaringBehaviour, CaringGiven, Exit
 from tests.conftest import ROLES
-from tests.helpers import text_of
+from tests.helpers import at_once, form_token, page_token, text_of
 from tests.practice.conftest import ALEX_PRIVATE, REQUEST, SAM_ITEM
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +113,9 @@ def test_a_replayed_appreciation_is_saved_once(client_as, agreement):
 )
 def test_bad_appreciations_get_a_clear_422(client_as, agreement, form):
     response = client_as("alex").post(
-        f"/between/agreements/{agreement.public_id}/thanks/", form, HTTP_HX_REQUEST="true"
+        f"/between/agreements/{agreement.public_id}/thanks/",
+        form,
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422
     assert not AgreementThanks.objects.exists()
@@ -135,6 +139,75 @@ def test_a_caring_item_posted_twice_is_one(client_as, pair):
     assert CaringBehaviour.objects.count() == 1
 
 
+# --- a write form's one-time token is required ------------------------------------------------
+
+OUT_OF_DATE = str(FORM_OUT_OF_DATE)
+CARING_ADD = "/between/caring/items/"
+TOKEN_WRITES = {  # name -> (url, what is posted, what it saves)
+    "appreciation": (
+        lambda agreement: f"/between/agreements/{agreement.public_id}/thanks/",
+        {"text": "Thank you for the coffee"},
+        AgreementThanks.objects.all,
+    ),
+    "caring item": (
+        lambda agreement: CARING_ADD,
+        {"text": "hold my hand"},
+        CaringBehaviour.objects.all,
+    ),
+    "exit": (lambda agreement: "/between/exits/add/", {"text": "my phone"}, Exit.objects.all),
+}
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("token", [None, "", "   "], ids=["no field", "empty", "blank"])
+@pytest.mark.parametrize("name", TOKEN_WRITES)
+def test_a_write_without_its_form_token_is_refused_with_a_clear_message_and_saves_nothing(
+    client_as, agreement, name, token, htmx
+):
+    url, data, saved = TOKEN_WRITES[name]
+    alex = client_as("alex")  # the agreement's receiver: the one who thanks
+    posted = data if token is None else {**data, "token": token}
+    response = alex.post(url(agreement), posted, **({"HTTP_HX_REQUEST": "true"} if htmx else {}))
+    if response.status_code == 302:  # the home page without htmx: back home, which says why
+        response = alex.get(response["Location"])
+    else:
+        assert response.status_code in (400, 422)
+    assert OUT_OF_DATE in text_of(response)
+    assert not saved().exists()
+
+
+def test_a_caring_item_refused_for_want_of_a_token_is_shown_again_with_a_new_one(client_as, pair):
+    """What was written stays, and the form now carries a token: adding it again works."""
+    alex = client_as("alex")
+    refused = alex.post(CARING_ADD, {"text": "hold my hand"})
+    assert refused.status_code == 400 and OUT_OF_DATE in text_of(refused)
+    page = refused.content.decode()
+    assert 'value="hold my hand"' in page
+    again = {"text": "hold my hand", "token": page_token(page, CARING_ADD)}
+    assert alex.post(CARING_ADD, again).status_code == 302
+    assert list(CaringBehaviour.objects.values_list("text", flat=True)) == ["hold my hand"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL and threads")
+@pytest.mark.django_db(transaction=True)
+def test_fifteen_identical_caring_items_save_one_with_their_token_and_none_without(client_as, pair):
+    """Fifteen identical posts at the same moment: without a token each is refused, saying
+    why (400), and nothing is saved; with the same token exactly one is."""
+    clients = [client_as("alex") for _ in range(15)]
+    item = {"text": "hold my hand on walks"}
+    refused = at_once(*[lambda c=c: c.post(CARING_ADD, item) for c in clients])
+    assert all(not isinstance(r, Exception) for r in refused), refused
+    assert [r.status_code for r in refused] == [400] * 15
+    assert all(OUT_OF_DATE in text_of(r) for r in refused)
+    assert not CaringBehaviour.objects.exists()
+
+    same = {**item, "token": form_token()}  # one showing of the form, sent fifteen times
+    sent = at_once(*[lambda c=c: c.post(CARING_ADD, same) for c in clients])
+    assert all(not isinstance(r, Exception) for r in sent), sent
+    assert [r.status_code for r in sent] == [302] * 15
+    assert CaringBehaviour.objects.count() == 1
+
+
 @pytest.mark.parametrize("form", [{}, {"text": "  "}, {"text": "x" * 201}])
 def test_bad_caring_items_get_a_clear_400(client_as, pair, form):
     response = client_as("alex").post("/between/caring/items/", form)
@@ -143,7 +216,7 @@ def test_bad_caring_items_get_a_clear_400(client_as, pair, form):
 
 
 def test_a_second_caring_behaviour_the_same_day_gets_a_400(client_as, sam_shared, sam):
-    other = services.caring_item_add(user=sam, text="sing to me")
+    other = services.caring_item_add(user=sam, text="sing to me", token=form_token())
     alex = client_as("alex")
     assert alex.post(f"/between/caring/items/{sam_shared.public_id}/given/").status_code == 302
     response = alex.post(f"/between/caring/items/{other.public_id}/given/")
@@ -216,7 +289,9 @@ def test_practice_models_are_not_in_the_admin():
 def test_each_partner_exports_their_agreements_and_lists(
     client_as, agreement, alex_private, sam_shared, alex, sam
 ):
-    services.agreement_thank(user=alex, agreement_public_id=agreement.public_id, text="zq-thanks")
+    services.agreement_thank(
+        user=alex, agreement_public_id=agreement.public_id, text="zq-thanks", token=form_token()
+    )
     alex_data = client_as("alex").get("/account/data/export/").json()
     sam_data = client_as("sam").get("/account/data/export/").json()
     assert alex_data["agreements"][0]["text"] == REQUEST
@@ -412,7 +487,9 @@ EXITS = "/between/exits/"
 
 @pytest.fixture
 def alex_exit(pair, alex):
-    return services.exit_add(user=alex, text=ALEX_EXIT, avoids="the quiet after work")
+    return services.exit_add(
+        user=alex, text=ALEX_EXIT, avoids="the quiet after work", token=form_token()
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -449,7 +526,8 @@ def test_closing_an_exit_is_an_agreement_the_partner_sees_and_appreciates(
         body = text_of(sam_client.get(page))
         assert f"reduce my exit: {ALEX_EXIT}" in body and "the quiet after work" not in body
     response = sam_client.post(
-        f"/between/agreements/{agreement.public_id}/thanks/", {"text": "Thank you for dinners"}
+        f"/between/agreements/{agreement.public_id}/thanks/",
+        {"text": "Thank you for dinners", "token": form_token()},
     )
     assert response.status_code in (200, 302)
     assert "Thank you for dinners" in text_of(alex_client.get("/"))

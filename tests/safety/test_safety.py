@@ -16,6 +16,7 @@ from safety import services as safety_services
 from safety.models import SafetyScreening, SupportResource
 from safety.selectors import SafetyError
 from tests.factories import UserFactory, make_couple, put_in_state, screen
+from tests.helpers import form_token
 
 CONCERNS = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if c.concern]
 CALM = [(q.key, c.value) for q in safety.QUESTIONS for c in q.choices if not c.concern]
@@ -213,15 +214,23 @@ def test_the_appointment_waits_for_a_partner_who_is_no_longer_ready(dialogue, al
     started = dialogue
     put_in_state(sam, retake)
     with pytest.raises(NotReadyToStart) as refused:
-        services.move_submit(session_public_id=started.public_id, user=sam, move="accept_now")
+        services.move_submit(
+            session_public_id=started.public_id, user=sam, move="accept_now", token=form_token()
+        )
     assert refused.value.mine
     panel = selectors.panel_for(session=started, viewer=sam)
     assert [f.name for f in panel.forms] == ["propose_time"]  # a later time is still fine
     services.move_submit(
-        session_public_id=started.public_id, user=sam, move="propose_time", payload={"time": "60"}
+        session_public_id=started.public_id,
+        user=sam,
+        move="propose_time",
+        payload={"time": "60"},
+        token=form_token(),
     )
     with pytest.raises(NotReadyToStart) as refused:
-        services.move_submit(session_public_id=started.public_id, user=alex, move="begin")
+        services.move_submit(
+            session_public_id=started.public_id, user=alex, move="begin", token=form_token()
+        )
     assert refused.value.message == "Your partner isn't ready to start yet."
     assert Turn.objects.filter(move__in=["accept_now", "begin"]).count() == 0
 

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from dialogues import services
 from safety import services as safety_services
 from tests.factories import screen
+from tests.helpers import form_token, with_form_token
 from tests.sockets import drain, open_socket, path_of, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,7 +77,7 @@ async def test_the_dialogue_snapshot_says_only_not_ready_yet(dialogue, alex, sam
 
 
 async def test_a_time_out_resumes_live_only_when_both_are_ready(dialogue, alex, sam):
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=dialogue.public_id, user=sam, move="accept_now"
     )
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
@@ -116,7 +117,13 @@ async def test_a_receivers_check_in_pushes_nothing(dialogue, alex, sam, client_a
     def post_hot_check_in():
         return client_as(sam).post(
             reverse("dialogues:move", args=[dialogue.public_id]),
-            {"move": "accept_now", "at": "1", "intensity": "10", "halt": ["angry"]},
+            {
+                "token": form_token(),
+                "move": "accept_now",
+                "at": "1",
+                "intensity": "10",
+                "halt": ["angry"],
+            },
             HTTP_HX_REQUEST="true",
         )
 

@@ -15,6 +15,7 @@ from safety import selectors as safety
 from safety import services as safety_services
 from safety.models import SafetyScreening, SupportResource
 from tests.factories import put_in_state, screen
+from tests.helpers import form_token
 
 PAGE = reverse("safety:page")
 POSTS = {
@@ -352,7 +353,8 @@ def test_a_hot_receiver_is_offered_a_later_time_first(client_as, dialogue, alex,
     )
     assert not REVEALING.search(page) and "Maybe not" not in page
     # Sam may still go on.
-    client.post(move_url(dialogue), {"move": "accept_now", "at": "1", "anyway": "1"}, **HTMX)
+    accept = {"move": "accept_now", "at": "1", "anyway": "1", "token": form_token()}
+    client.post(move_url(dialogue), accept, **HTMX)
     dialogue.refresh_from_db()
     assert dialogue.step == "send"
 
@@ -366,7 +368,8 @@ def test_a_hot_receiver_without_htmx_gets_the_whole_page(client_as, dialogue, al
 
 def test_a_calm_receiver_accepts_at_once(client_as, dialogue, alex, sam):
     client = client_as(sam)
-    client.post(move_url(dialogue), {"move": "accept_now", "at": "1", "intensity": "2"}, **HTMX)
+    accept = {"move": "accept_now", "at": "1", "intensity": "2", "token": form_token()}
+    client.post(move_url(dialogue), accept, **HTMX)
     dialogue.refresh_from_db()
     assert dialogue.step == "send"
 

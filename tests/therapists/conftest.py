@@ -6,6 +6,7 @@ import pytest
 from couples import services as couple_services
 from dialogues import services
 from tests.factories import TherapistFactory, link_with_consent
+from tests.helpers import form_token
 from therapists import services as therapist_services
 
 # Everyone in `roles` who may not reach Alex and Sam's dialogues as their facilitator.
@@ -51,7 +52,9 @@ def roles(link, therapist, pair, alex, sam, outsider, staff, unverified_therapis
 @pytest.fixture
 def live(link, dialogue, alex, sam):
     """A live dialogue at Alex's first "send" (Sam accepted the appointment)."""
-    services.move_submit(session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1)
+    services.move_submit(
+        session_public_id=dialogue.public_id, user=sam, move="accept_now", at=1, token=form_token()
+    )
     dialogue.refresh_from_db()
     return dialogue
 

@@ -12,7 +12,7 @@ import live as live_layer
 from dialogues import services
 from safety import services as safety_services
 from tests.factories import PASSWORD, link_with_consent
-from tests.helpers import at_mirror
+from tests.helpers import at_mirror, with_form_token
 from tests.sockets import (
     console_path,
     drain,
@@ -39,7 +39,7 @@ async def _close_the_sync_threads_connections():
     await sync_to_async(connections.close_all)()
 
 
-coach = database_sync_to_async(therapist_services.coaching_send)
+coach = database_sync_to_async(with_form_token(therapist_services.coaching_send))
 
 
 async def _messages(ws) -> list[str]:
@@ -183,7 +183,7 @@ async def test_access_is_checked_when_the_console_connects_not_on_every_push(
 
     monkeypatch.setattr(therapist_selectors, "therapist_access_link", no_check)
     monkeypatch.setattr(therapist_services, "therapist_access_link", no_check)
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=live.public_id,
         user=alex,
         move="send",
@@ -345,7 +345,7 @@ async def test_a_dialogue_starting_pausing_and_ending_reaches_only_the_linked_da
     assert "Live now" in update and f"/therapist/dialogues/{session.public_id}/" in update
     assert "The dishes" not in update  # the topic is never on the dashboard
 
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=session.public_id, user=sam, move="accept_now", at=1
     )
     await drain(linked)
@@ -396,7 +396,7 @@ async def test_a_couple_linking_while_the_dashboard_is_open_is_watched_from_then
 ):
     ws, _, _ = await open_socket(DASHBOARD, therapist)
     assert "Alex" not in await ws.receive_from(timeout=5)
-    issue = database_sync_to_async(therapist_services.link_code_issue)
+    issue = database_sync_to_async(with_form_token(therapist_services.link_code_issue))
     code = (await issue(therapist=therapist)).code
     assert "valid until" in await receive_until(ws, "A code made")
     link = await database_sync_to_async(therapist_services.link_code_redeem)(user=alex, code=code)
@@ -543,7 +543,7 @@ async def test_each_snapshot_of_the_console_socket_is_an_audited_read(live, ther
     assert await reads(therapist) == [{"target_id": live.public_id, "details": read}]
 
     # A step arriving on the open console is part of the read it began: no new row.
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=live.public_id,
         user=alex,
         move="send",
@@ -579,7 +579,7 @@ async def test_the_couples_own_appointment_opening_at_its_time_reaches_the_conso
 ):
     """The appointment the couple made opens by itself (a background job, inside its own
     transaction): the console and both partners' pages show it open, with no reload."""
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=dialogue.public_id,
         user=sam,
         move="propose_time",
@@ -624,7 +624,7 @@ async def test_a_page_whose_countdown_ends_opens_the_appointment_for_the_console
     from live import clock
 
     clock.clock_set(clock.now().replace(second=0, microsecond=0))
-    result = await database_sync_to_async(services.move_submit)(
+    result = await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=dialogue.public_id,
         user=sam,
         move="propose_time",
@@ -654,7 +654,7 @@ async def test_a_page_whose_countdown_ends_opens_the_appointment_for_the_console
 
 
 async def test_a_page_saying_due_before_the_time_opens_nothing(link, dialogue, therapist, sam):
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=dialogue.public_id,
         user=sam,
         move="propose_time",

@@ -21,7 +21,7 @@ from dialogues.models import DialogueSession, Reminder
 from dialogues.services import DialogueError
 from live import clock
 from safety import services as safety_services
-from tests.helpers import at_once
+from tests.helpers import at_once, form_token
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
@@ -219,6 +219,7 @@ def test_the_timed_opening_of_an_appointment_respects_a_safety_hold_too(pair, al
         move="propose_time",
         payload={"time": "60"},
         at=dialogue.step_seq,
+        token=form_token(),
     )
     safety_services.screening_set_ready(user=sam, ready=False)
     set_clock(NOW + timedelta(minutes=60))
@@ -286,6 +287,7 @@ def test_partners_can_not_begin_move_or_cancel_a_booked_session(booked, alex, sa
                 move=move,
                 payload={"time": "60"},
                 at=booked.step_seq,
+                token=form_token(),
             )
     with pytest.raises(DialogueError):
         services.session_cancel(session_public_id=booked.public_id, user=alex)
@@ -533,6 +535,7 @@ def test_an_appointment_14_minutes_away_is_next_not_live_now(
         move="propose_time",
         payload={"time": "15"},
         at=dialogue.step_seq,
+        token=form_token(),
     )
     set_clock(NOW + timedelta(minutes=1))
     url = f"/therapist/couples/{pair.public_id}/" if page == "couple" else page

@@ -7,7 +7,7 @@ from dialogues import protocol, selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
 from tests.factories import link_with_consent
-from tests.helpers import at_mirror
+from tests.helpers import at_mirror, form_token
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 
@@ -16,7 +16,10 @@ pytestmark = pytest.mark.django_db
 
 def test_public_coaching_is_a_facilitator_turn_everyone_sees(live, therapist, alex, sam):
     turn = therapist_services.coaching_send(
-        session_public_id=live.public_id, therapist=therapist, text="Slow down, take a breath."
+        session_public_id=live.public_id,
+        therapist=therapist,
+        text="Slow down, take a breath.",
+        token=form_token(),
     )
     assert (turn.kind, turn.actor_role, turn.visible_to, turn.seq) == (
         "coaching",
@@ -35,6 +38,7 @@ def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, th
         therapist=therapist,
         text="Alex, try an I-statement.",
         to="a",
+        token=form_token(),
     )
     assert turn.visible_to == alex
     live.refresh_from_db()
@@ -57,7 +61,7 @@ def test_private_coaching_is_seen_only_by_its_partner_and_the_therapist(live, th
 def test_empty_or_too_long_coaching_changes_nothing(live, therapist, text, message):
     with pytest.raises(DialogueError, match=message):
         therapist_services.coaching_send(
-            session_public_id=live.public_id, therapist=therapist, text=text
+            session_public_id=live.public_id, therapist=therapist, text=text, token=form_token()
         )
     live.refresh_from_db()
     assert live.seq == 2
@@ -66,7 +70,11 @@ def test_empty_or_too_long_coaching_changes_nothing(live, therapist, text, messa
 def test_coaching_to_an_unknown_audience_is_refused(live, therapist):
     with pytest.raises(DialogueError, match="who the message is for"):
         therapist_services.coaching_send(
-            session_public_id=live.public_id, therapist=therapist, text="Hi", to="c"
+            session_public_id=live.public_id,
+            therapist=therapist,
+            text="Hi",
+            to="c",
+            token=form_token(),
         )
 
 
@@ -104,6 +112,7 @@ def test_rewind_goes_only_to_the_protocols_targets_and_is_recorded(live, therapi
         move="mirror",
         payload={"text": "Again: you feel lonely."},
         at=5,
+        token=form_token(),
     )
 
 
@@ -119,6 +128,7 @@ def test_pause_resume_and_end_by_the_facilitator(live, therapist):
             move="send",
             payload={"text": "hi"},
             at=2,
+            token=form_token(),
         )
     session = therapist_services.session_resume_by_facilitator(
         session_public_id=live.public_id, therapist=therapist
@@ -132,7 +142,10 @@ def test_pause_resume_and_end_by_the_facilitator(live, therapist):
     assert moves == ["pause", "resume", "end"]
     with pytest.raises(DialogueError, match="ended"):
         therapist_services.coaching_send(
-            session_public_id=live.public_id, therapist=therapist, text="Too late"
+            session_public_id=live.public_id,
+            therapist=therapist,
+            text="Too late",
+            token=form_token(),
         )
 
 
@@ -178,7 +191,9 @@ def test_a_facilitator_cannot_change_an_ended_dialogue(paused, link, alex, thera
 
 def test_a_facilitators_time_out_is_the_same_calm_time_out(dialogue, link, alex, sam, therapist):
     started = dialogue
-    services.move_submit(session_public_id=started.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=started.public_id, user=sam, move="accept_now", token=form_token()
+    )
     therapist_services.session_pause_by_facilitator(
         session_public_id=started.public_id, therapist=therapist
     )
@@ -197,7 +212,7 @@ def test_no_one_else_can_facilitate(live, roles, who):
     person = roles[who]
     calls = [
         lambda: therapist_services.coaching_send(
-            session_public_id=live.public_id, therapist=person, text="Hello"
+            session_public_id=live.public_id, therapist=person, text="Hello", token=form_token()
         ),
         lambda: therapist_services.session_rewind(
             session_public_id=live.public_id, therapist=person, step="send"
@@ -244,15 +259,17 @@ def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam
             therapist=therapist,
             text="secret-coaching-words",
             to="a",
+            token=form_token(),
         )
         therapist_services.note_add(
-            therapist=therapist, couple=live.couple, text="secret-note-words"
+            therapist=therapist, couple=live.couple, text="secret-note-words", token=form_token()
         )
         therapist_services.homework_assign(
             therapist=therapist,
             couple=live.couple,
             title="secret-homework-title",
             instructions="secret-instructions",
+            token=form_token(),
         )
     finally:
         root.removeHandler(handler)

@@ -17,11 +17,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.test import Client
 
-from couples.models import Couple, User
+from couples.models import FORM_OUT_OF_DATE, Couple, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from safety import services as safety_services
-from tests.helpers import at_once
+from tests.helpers import at_once, form_token, page_token, text_of
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistLink, TherapistNote
 
@@ -93,19 +93,26 @@ WRITES = {
 @pytest.fixture
 def live(pair, alex, sam, therapist) -> DialogueSession:
     """The therapist is linked with both consents; Alice and Bob are in a live dialogue."""
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     therapist_services.link_code_redeem(user=alex, code=link.code)
     therapist_services.consent_give(user=sam, link_public_id=link.public_id)
     for person in (alex, sam):
         safety_services.screening_save(user=person, answers={"afraid": "no"})
         safety_services.screening_set_ready(user=person, ready=True)
     session = dialogue_services.dialogue_start(user=alex, kind="intentional", topic="Money")
-    dialogue_services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=sam, move="accept_now", token=form_token()
+    )
     return session
 
 
-def _post(client: Client, write: Write, live: DialogueSession, token: str):
-    return client.post(write.url(live.couple, live), {**write.data, "token": token})
+def _post(client: Client, write: Write, live: DialogueSession, token: str | None, **headers):
+    """`write`'s form posted with `token` (None: without a token field at all)."""
+    data = write.data if token is None else {**write.data, "token": token}
+    return client.post(write.url(live.couple, live), data, **headers)
+
+
+OUT_OF_DATE = str(FORM_OUT_OF_DATE)
 
 
 def _count(write: Write) -> int:
@@ -216,3 +223,68 @@ def test_a_form_token_that_was_never_ours_is_refused_and_saves_nothing(
             assert response.status_code == 422
         assert "please reload the page" in response.content.decode().lower()
     assert _count(write) == before
+
+
+@pytest.mark.parametrize("token", [None, "", "   "], ids=["no field", "empty", "blank"])
+@pytest.mark.parametrize("name", WRITES)
+def test_a_post_without_its_form_token_is_refused_with_a_clear_message_and_saves_nothing(
+    name, token, live, client_as, request
+):
+    """Without its token a post can't be told from its own double-click or replay, so every
+    write form requires one: refused like a stale form, saying so (never a 500)."""
+    write = WRITES[name]
+    client = client_as(request.getfixturevalue(write.who))
+    before = _count(write)
+    response = _post(client, write, live, token)
+    if response.status_code == 302:  # a form without htmx: back to its page, which says why
+        response = client.get(response["Location"])
+    else:
+        assert response.status_code == 422
+    assert OUT_OF_DATE in text_of(response)
+    assert _count(write) == before
+
+
+def test_coaching_refused_for_want_of_a_token_comes_back_with_a_new_one_that_sends(
+    live, therapist, client_as
+):
+    """The form shown again keeps what the therapist wrote and carries a fresh token, so
+    sending again works (the same form without one would be refused for ever)."""
+    client = client_as(therapist)
+    url = f"/therapist/dialogues/{live.public_id}/coach/"
+    sent = {"text": "Take your time.", "to": ""}
+    refused = client.post(url, sent, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 422 and OUT_OF_DATE in text_of(refused)
+    assert "Take your time." in refused.content.decode()
+    token = page_token(refused.content.decode(), url)
+    again = client.post(url, {**sent, "token": token}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 200 and "Sent to both partners." in text_of(again)
+    assert Turn.objects.filter(kind=Turn.Kind.COACHING).count() == 1
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["coaching", "private coaching"])
+def test_fifteen_identical_coaching_posts_save_one_with_their_token_and_none_without(
+    name, live, therapist, client_as
+):
+    """Fifteen identical messages sent at the same moment from the console (htmx, as its form
+    posts): without a token each is refused, saying why, and nothing is saved; with the same
+    token exactly one is."""
+    write = WRITES[name]
+    clients = [client_as(therapist) for _ in range(15)]
+    before = _count(write)
+
+    def post(client: Client, token: str | None):
+        return lambda: _post(client, write, live, token, HTTP_HX_REQUEST="true")
+
+    refused = at_once(*[post(c, None) for c in clients])
+    assert all(not isinstance(r, Exception) for r in refused), refused
+    assert [r.status_code for r in refused] == [422] * 15
+    assert all(OUT_OF_DATE in text_of(r) for r in refused)
+    assert _count(write) == before
+
+    token = form_token()  # one showing of the form, sent fifteen times
+    sent = at_once(*[post(c, token) for c in clients])
+    assert all(not isinstance(r, Exception) for r in sent), sent
+    assert [r.status_code for r in sent] == [200] * 15
+    assert _count(write) == before + 1, f"{_count(write) - before} saved"

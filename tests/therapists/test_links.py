@@ -10,6 +10,7 @@ from django.utils import timezone
 from couples import services
 from couples.models import AuditEvent, hash_token
 from tests.factories import TherapistFactory, link_with_consent
+from tests.helpers import form_token
 from therapists import services as therapist_services
 from therapists.models import TherapistLink
 from therapists.selectors import therapist_access_link, therapist_couples
@@ -23,7 +24,7 @@ def has_access(therapist, couple) -> bool:
 
 
 def test_a_code_entered_by_one_partner_is_not_enough(therapist, pair, alex, sam):
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     assert link.couple is None and link.code
     therapist_services.link_code_redeem(user=alex, code=link.code.lower().replace("-", " "))
     link.refresh_from_db()
@@ -65,14 +66,14 @@ def test_a_replayed_form_gives_the_same_link_a_new_code_shown_once_again(therapi
 
 
 def test_a_code_works_once(therapist, pair, alex, outsider):
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     therapist_services.link_code_redeem(user=alex, code=link.code)
     with pytest.raises(TherapistError, match="isn't valid"):
         therapist_services.link_code_redeem(user=outsider, code=link.code)
 
 
 def test_an_expired_or_made_up_code_is_refused(therapist, pair, alex):
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     TherapistLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(1))
     for code in (link.code, "ZZZZZ-ZZZZZ", "", "x" * 500):
         with pytest.raises(TherapistError):
@@ -83,8 +84,10 @@ def test_an_expired_or_made_up_code_is_refused(therapist, pair, alex):
 def test_an_unverified_therapist_can_link_to_no_one(pair, alex, unverified_therapist):
     unverified = unverified_therapist
     with pytest.raises(TherapistError, match="verified"):
-        therapist_services.link_code_issue(therapist=unverified)
-    link = therapist_services.therapist_invite(user=alex, email=unverified.email)
+        therapist_services.link_code_issue(therapist=unverified, token=form_token())
+    link = therapist_services.therapist_invite(
+        user=alex, email=unverified.email, token=form_token()
+    )
     with pytest.raises(TherapistError, match="verified"):
         therapist_services.therapist_invitation_accept(
             therapist=unverified, link_public_id=link.public_id
@@ -97,7 +100,9 @@ def test_the_email_flow_needs_the_therapist_and_both_partners(
     therapist, pair, alex, sam, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        link = therapist_services.therapist_invite(user=alex, email="DR@example.com")
+        link = therapist_services.therapist_invite(
+            user=alex, email="DR@example.com", token=form_token()
+        )
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dr@example.com"]
     assert "/therapist/" in mail.outbox[0].body
     therapist_services.consent_give(user=sam, link_public_id=link.public_id)
@@ -111,7 +116,9 @@ def test_the_email_flow_needs_the_therapist_and_both_partners(
 
 
 def test_another_therapist_cannot_accept_an_invitation_to_someone_else(therapist, pair, alex):
-    link = therapist_services.therapist_invite(user=alex, email="dr@example.com")
+    link = therapist_services.therapist_invite(
+        user=alex, email="dr@example.com", token=form_token()
+    )
     other = TherapistFactory(email="other@example.com", display_name="Dr. Other")
     with pytest.raises(TherapistError):
         therapist_services.therapist_invitation_accept(
@@ -164,7 +171,7 @@ def test_revoking_verification_or_ending_the_couple_ends_access(link, therapist,
 
 def test_a_partner_waiting_for_their_partner_cannot_link(therapist, single):
     services.couple_create(user=single)
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=form_token())
     with pytest.raises(TherapistError, match="partner has joined"):
         therapist_services.link_code_redeem(user=single, code=link.code)
 
@@ -213,7 +220,7 @@ def test_decline_over_http(therapist, pair, alex, sam, client_as):
 
 
 def test_entering_a_code_and_inviting_over_http(therapist, pair, alex, client_as):
-    code = therapist_services.link_code_issue(therapist=therapist).code
+    code = therapist_services.link_code_issue(therapist=therapist, token=form_token()).code
     response = client_as(alex).post(reverse("therapists:code_enter"), {"code": code}, follow=True)
     assert "once your partner consents" in response.content.decode()
     response = client_as(alex).post(reverse("therapists:code_enter"), {"code": "nope"}, follow=True)
@@ -261,9 +268,15 @@ def test_access_ends_for_good_however_it_ends(how, link, therapist, pair, end_ac
 def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapist, pair):
     from therapists.models import Homework, TherapistNote
 
-    therapist_services.note_add(therapist=therapist, couple=pair, text="Private thoughts")
+    therapist_services.note_add(
+        therapist=therapist, couple=pair, text="Private thoughts", token=form_token()
+    )
     therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title="Appreciate", instructions="One a day"
+        therapist=therapist,
+        couple=pair,
+        title="Appreciate",
+        instructions="One a day",
+        token=form_token(),
     )
     services.account_delete(user=therapist)
     assert not TherapistNote.objects.exists()
@@ -274,7 +287,9 @@ def test_a_deleted_therapists_notes_go_and_homework_text_is_erased(link, therapi
 
 def test_a_deleted_partners_couple_keeps_nothing_open(therapist, pair, alex, sam):
     link = link_with_consent(therapist, alex)  # waiting for Sam's consent
-    invited = therapist_services.therapist_invite(user=alex, email="someone@example.com")
+    invited = therapist_services.therapist_invite(
+        user=alex, email="someone@example.com", token=form_token()
+    )
     services.account_delete(user=alex)
     for pending in (link, invited):
         pending.refresh_from_db()
@@ -303,7 +318,9 @@ def test_the_consent_views_send_anonymous_visitors_to_log_in(link, client_as):
 
 def test_another_therapist_gets_404_for_someone_elses_link(link, pair, alex, client_as):
     other = TherapistFactory(email="other@example.com", display_name="Dr. Other")
-    invited = therapist_services.therapist_invite(user=alex, email="invited@example.com")
+    invited = therapist_services.therapist_invite(
+        user=alex, email="invited@example.com", token=form_token()
+    )
     for name, target in (("therapists:link_end", link), ("therapists:accept", invited)):
         response = client_as(other).post(reverse(name, args=[target.public_id]))
         assert response.status_code == 404, name

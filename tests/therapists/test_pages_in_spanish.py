@@ -15,7 +15,7 @@ from django.utils import translation
 from dialogues.models import DialogueSession
 from live import clock
 from tests.factories import TherapistFactory
-from tests.helpers import text_of
+from tests.helpers import form_token, page_token, text_of
 from therapists import services as therapist_services
 from therapists.models import TherapistLink
 
@@ -256,9 +256,12 @@ def test_coaching_is_confirmed_in_spanish_for_a_spanish_speaking_therapist(
     speaks("es", therapist)
     client = client_as(therapist)
     url = reverse("therapists:coach", args=[live.public_id])
-    both = client.post(url, {"text": "Respira", "to": ""}, HTTP_HX_REQUEST="true")
+    console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
+    sent = {"text": "Respira", "to": "", "token": page_token(console, url)}
+    both = client.post(url, sent, HTTP_HX_REQUEST="true")
     assert "Enviado a los dos miembros de la pareja." in text_of(both)
-    alone = client.post(url, {"text": "Despacio", "to": "a"}, HTTP_HX_REQUEST="true")
+    sent = {"text": "Despacio", "to": "a", "token": page_token(both.content.decode(), url)}
+    alone = client.post(url, sent, HTTP_HX_REQUEST="true")
     assert "Enviado en privado a Alex." in text_of(alone)
     empty = client.post(url, {"text": "", "to": ""}, HTTP_HX_REQUEST="true")
     assert empty.status_code == 422 and "Escribe primero un mensaje breve." in text_of(empty)
@@ -302,7 +305,7 @@ def test_a_spanish_speaking_partners_messages_are_in_spanish(pair, alex, client_
 def invite(inviter, email: str, capture) -> mail.EmailMessage:
     mail.outbox.clear()
     with capture(execute=True):
-        therapist_services.therapist_invite(user=inviter, email=email)
+        therapist_services.therapist_invite(user=inviter, email=email, token=form_token())
     (message,) = mail.outbox
     return message
 

@@ -13,6 +13,7 @@ from django.db import connections
 
 from dialogues import services
 from live import clock
+from tests.helpers import with_form_token
 from tests.sockets import console_path, drain, open_socket, path_of, receive_until
 from therapists import services as therapist_services
 
@@ -60,7 +61,9 @@ async def test_the_dashboards_pushed_fragments_are_in_the_therapists_language(
         assert text in snapshot
     assert not_shown not in snapshot
     # A change (a new link code, from another of their pages) is pushed in the same language.
-    made = await database_sync_to_async(therapist_services.link_code_issue)(therapist=therapist)
+    made = await database_sync_to_async(with_form_token(therapist_services.link_code_issue))(
+        therapist=therapist
+    )
     pushed = await receive_until(ws, "válido" if language == "es" else "valid until")
     assert ("válido hasta el" if language == "es" else "valid until") in pushed
     assert made.code not in pushed  # shown once, on the page that made it
@@ -80,7 +83,7 @@ async def test_a_spanish_speaking_therapists_console_gets_spanish_fragments_afte
     for ws in (ws_alex, ws_console):
         await drain(ws)
 
-    await database_sync_to_async(services.move_submit)(
+    await database_sync_to_async(with_form_token(services.move_submit))(
         session_public_id=dialogue.public_id,
         user=sam,
         move="propose_time",

@@ -10,7 +10,7 @@ from dialogues import services
 from dialogues.models import Turn
 from safety import services as safety_services
 from tests.factories import TherapistFactory, link_with_consent, screen
-from tests.helpers import at_mirror, play, round_moves, text_of
+from tests.helpers import at_mirror, form_token, page_token, play, round_moves, text_of
 from tests.therapists.conftest import NOT_ALLOWED
 from therapists import services as therapist_services
 from therapists.forms import LinkCodeForm
@@ -24,19 +24,19 @@ def session_urls(session) -> dict[str, tuple[str, dict]]:
     return {
         "console": ("get", {}),
         "transcript": ("get", {}),
-        "coach": ("post", {"text": "Slow down", "to": ""}),
+        "coach": ("post", {"text": "Slow down", "to": "", "token": form_token()}),
         "rewind": ("post", {"step": "send"}),
         "pause": ("post", {}),
         "resume": ("post", {}),
         "end": ("post", {}),
-        "session_note": ("post", {"text": "A note"}),
+        "session_note": ("post", {"text": "A note", "token": form_token()}),
     }
 
 
 COUPLE_VIEWS = {
     "couple": ("get", {}),
-    "couple_note": ("post", {"text": "A note"}),
-    "homework_new": ("post", {"title": "One appreciation a day"}),
+    "couple_note": ("post", {"text": "A note", "token": form_token()}),
+    "homework_new": ("post", {"title": "One appreciation a day", "token": form_token()}),
     "dialogue_new": ("post", {"kind": "parent_child", "first": "x", "topic": "Childhood"}),
 }
 
@@ -139,7 +139,9 @@ def test_a_therapist_makes_a_code_and_accepts_an_invitation(therapist, pair, ale
     [code] = re.findall(r"Your new link code is ([A-Z0-9]{5}-[A-Z0-9]{5})", page)
     page = client.get(reverse("therapists:dashboard")).content.decode()
     assert "A code made" in page and code not in page  # shown once, when made
-    link = therapist_services.therapist_invite(user=alex, email="dr@example.com")
+    link = therapist_services.therapist_invite(
+        user=alex, email="dr@example.com", token=form_token()
+    )
     page = client.get(reverse("therapists:dashboard")).content.decode()
     assert "Alex invited you" in page
     client.post(reverse("therapists:accept", args=[link.public_id]))
@@ -183,7 +185,11 @@ def test_the_therapists_transcript_is_grouped_like_the_partners(
         ],
     )
     therapist_services.coaching_send(
-        session_public_id=live.public_id, therapist=therapist, text="Well done, both.", to=""
+        session_public_id=live.public_id,
+        therapist=therapist,
+        text="Well done, both.",
+        to="",
+        token=form_token(),
     )
     response = client_as(therapist).get(reverse("therapists:transcript", args=[live.public_id]))
     assert response.status_code == 200
@@ -240,7 +246,7 @@ def test_coaching_bad_input_gets_a_clear_message_and_changes_nothing(live, thera
 def test_coaching_is_shown_escaped(live, therapist, alex, client_as):
     client_as(therapist).post(
         reverse("therapists:coach", args=[live.public_id]),
-        {"text": "<script>x()</script> breathe", "to": "a"},
+        {"token": form_token(), "text": "<script>x()</script> breathe", "to": "a"},
         HTTP_HX_REQUEST="true",
     )
     page = client_as(alex).get(reverse("dialogues:detail", args=[live.public_id]))
@@ -254,10 +260,12 @@ def test_private_coaching_appears_only_on_its_partners_page_and_transcript(
     live, therapist, alex, sam, client_as
 ):
     client_as(therapist).post(
-        reverse("therapists:coach", args=[live.public_id]), {"text": "Only for Alex", "to": "a"}
+        reverse("therapists:coach", args=[live.public_id]),
+        {"token": form_token(), "text": "Only for Alex", "to": "a"},
     )
     client_as(therapist).post(
-        reverse("therapists:coach", args=[live.public_id]), {"text": "For both of you", "to": ""}
+        reverse("therapists:coach", args=[live.public_id]),
+        {"token": form_token(), "text": "For both of you", "to": ""},
     )
     for url_name in ("dialogues:detail", "dialogues:transcript"):
         url = reverse(url_name, args=[live.public_id])
@@ -344,7 +352,9 @@ def test_the_rewind_list_names_each_step_once_by_its_place_with_no_default(
 ):
     session = at_mirror(live, alex, sam)
     for who, move in ((alex, "got_it"), (sam, "ask_more"), (alex, "thats_all")):
-        services.move_submit(session_public_id=session.public_id, user=who, move=move)
+        services.move_submit(
+            session_public_id=session.public_id, user=who, move=move, token=form_token()
+        )
     session.refresh_from_db()
     assert session.step == "summary"
     html = client_as(therapist).get(reverse("therapists:console", args=[session.public_id]))
@@ -368,7 +378,10 @@ def test_coaching_keeps_whom_it_was_for_and_says_who_will_read_it(live, therapis
     assert re.search(r'value=""[^>]*checked', console)  # at first: both partners
     assert "Alex and Sam will both read this." in console and ">Send to both<" in console
 
-    response = client.post(url, {"text": "Alex, breathe", "to": "a"}, HTTP_HX_REQUEST="true")
+    token = page_token(console, url)
+    response = client.post(
+        url, {"text": "Alex, breathe", "to": "a", "token": token}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert "Sent privately to Alex." in html
     assert re.search(r'value="a"[^>]*checked', html) and not re.search(
@@ -381,10 +394,12 @@ def test_coaching_keeps_whom_it_was_for_and_says_who_will_read_it(live, therapis
     console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
     assert re.search(r'value="a"[^>]*checked', console)
     # A message that is refused keeps what was chosen.
-    response = client.post(url, {"text": "", "to": "b"}, HTTP_HX_REQUEST="true")
+    token = page_token(console, url)
+    response = client.post(url, {"text": "", "to": "b", "token": token}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
     assert re.search(r'value="b"[^>]*checked', response.content.decode())
-    client.post(url, {"text": "Both of you", "to": ""}, HTTP_HX_REQUEST="true")
+    sent = {"text": "Both of you", "to": "", "token": token}
+    assert client.post(url, sent, HTTP_HX_REQUEST="true").status_code == 200
     console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
     assert re.search(r'value=""[^>]*checked', console)
 
@@ -398,11 +413,12 @@ def test_notes_are_private_to_the_therapist_who_wrote_them(
     client = client_as(therapist)
     client.post(
         reverse("therapists:session_note", args=[live.public_id]),
-        {"text": "Sam <b>withdraws</b> when criticised"},
+        {"token": form_token(), "text": "Sam <b>withdraws</b> when criticised"},
         HTTP_HX_REQUEST="true",
     )
     client.post(
-        reverse("therapists:couple_note", args=[pair.public_id]), {"text": "Couple-level note"}
+        reverse("therapists:couple_note", args=[pair.public_id]),
+        {"token": form_token(), "text": "Couple-level note"},
     )
     assert TherapistNote.objects.count() == 2
     console = client.get(reverse("therapists:console", args=[live.public_id])).content.decode()
@@ -431,11 +447,14 @@ def test_bad_notes_get_a_clear_message(live, pair, therapist, text, message, cli
     client = client_as(therapist)
     response = client.post(
         reverse("therapists:session_note", args=[live.public_id]),
-        {"text": text},
+        {"token": form_token(), "text": text},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422 and message in response.content.decode()
-    response = client.post(reverse("therapists:couple_note", args=[pair.public_id]), {"text": text})
+    response = client.post(
+        reverse("therapists:couple_note", args=[pair.public_id]),
+        {"token": form_token(), "text": text},
+    )
     assert response.status_code == 422 and message in response.content.decode()
     assert not TherapistNote.objects.exists()
 
@@ -450,6 +469,7 @@ def test_homework_assigned_shown_and_marked_done(
     response = client.post(
         reverse("therapists:homework_new", args=[pair.public_id]),
         {
+            "token": form_token(),
             "title": "Appreciate <i>daily</i>",
             "instructions": "One a day.",
             "dialogue_kind": "appreciation",
@@ -501,10 +521,18 @@ def test_a_completed_dialogue_of_the_right_kind_completes_homework(
     from dialogues import services
 
     wrong = therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title="Intentional", dialogue_kind="intentional"
+        therapist=therapist,
+        couple=pair,
+        title="Intentional",
+        dialogue_kind="intentional",
+        token=form_token(),
     )
     right = therapist_services.homework_assign(
-        therapist=therapist, couple=pair, title="Appreciate", dialogue_kind="appreciation"
+        therapist=therapist,
+        couple=pair,
+        title="Appreciate",
+        dialogue_kind="appreciation",
+        token=form_token(),
     )
     session = services.dialogue_start(user=alex, kind="appreciation", topic="Thanks")
     # Drive the appreciation dialogue to its end with whatever each step allows.
@@ -526,6 +554,7 @@ def test_a_completed_dialogue_of_the_right_kind_completes_homework(
             move=move.name,
             payload=payload,
             at=session.step_seq,
+            token=form_token(),
         )
     session.refresh_from_db()
     assert session.status == "completed"
@@ -540,7 +569,7 @@ def test_the_partners_own_pages_stay_404_for_a_linked_therapist(live, therapist,
         assert client.get(reverse(name, args=[live.public_id])).status_code == 404
     response = client.post(
         reverse("dialogues:move", args=[live.public_id]),
-        {"move": "send", "text": "Not mine to send", "at": 2},
+        {"token": form_token(), "move": "send", "text": "Not mine to send", "at": 2},
     )
     assert response.status_code == 404
     live.refresh_from_db()
