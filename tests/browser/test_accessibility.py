@@ -96,6 +96,7 @@ EXCLUDED: dict[str, str] = {
     "usersessions_list": "allauth's own address for it answers with couples:devices (visited)",
     "dialogues:cancel": "POST only: the button is on the dialogue and home pages",
     "dialogues:feed": "a calendar file (.ics) for calendar apps, not a page",
+    "dialogues:calendar": "a scheduled dialogue's calendar file (.ics), a download",
     "practice:agreement_done": "POST only (htmx): the button is on the home page",
     "practice:agreement_thanks": "POST only (htmx): the form is on the home page",
     "practice:agreement_days": "POST only (htmx): the form is on the home page",
