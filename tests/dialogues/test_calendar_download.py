@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from dialogues import services
 from live import clock
+from tests.helpers import form_token
 from therapists import services as therapist_services
 
 UTC = ZoneInfo("UTC")
@@ -34,6 +35,7 @@ def move(session, user, name, **payload):
         move=name,
         payload=payload,
         at=session.step_seq,
+        token=form_token(),
     )
 
 

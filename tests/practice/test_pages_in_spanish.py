@@ -215,7 +215,7 @@ def test_an_exit_closed_in_spanish_reads_in_english_for_the_english_partner(
     """Mara (English) reads what Jonah (Spanish) agreed to in English, around his own words,
     which stay as he wrote them and are marked as Spanish."""
     speaks_spanish(alex)
-    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena", token=form_token())
     client_as("alex").post(f"/between/exits/{exit_.public_id}/close/", {"how": "shut", "days": "7"})
     home = client_as("sam").get("/")
     assert "Alex agreed to: “close my exit: el móvil en la cena”" in read(home)
@@ -233,7 +233,7 @@ def test_an_exit_closed_in_english_reads_in_spanish_for_the_spanish_partner(
     client_as, pair, alex, sam
 ):
     speaks_spanish(alex)
-    exit_ = services.exit_add(user=sam, text="the phone at dinner")
+    exit_ = services.exit_add(user=sam, text="the phone at dinner", token=form_token())
     client_as("sam").post(
         f"/between/exits/{exit_.public_id}/close/", {"how": "lessen", "days": "7"}
     )
@@ -250,7 +250,7 @@ def test_a_therapist_reads_an_exit_closed_in_spanish_in_their_own_language(
     client_as, link, therapist, alex, sam
 ):
     speaks_spanish(alex)
-    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena", token=form_token())
     services.exit_close(user=alex, exit_public_id=exit_.public_id, how="shut", days=7)
     page = client_as(therapist).get(f"/therapist/couples/{link.couple.public_id}/")
     assert "“close my exit: el móvil en la cena”" in read(page)
@@ -259,7 +259,7 @@ def test_a_therapist_reads_an_exit_closed_in_spanish_in_their_own_language(
 
 def test_the_export_keeps_the_words_and_phrases_the_pledge_in_the_readers_language(pair, alex, sam):
     speaks_spanish(alex)
-    exit_ = services.exit_add(user=alex, text="el móvil en la cena")
+    exit_ = services.exit_add(user=alex, text="el móvil en la cena", token=form_token())
     services.exit_close(user=alex, exit_public_id=exit_.public_id, how="shut", days=7)
     with translation.override("en"):
         (row,) = selectors.agreements_export(user=sam)
