@@ -205,7 +205,12 @@ def seed(n: int, *, run_id: str) -> Seed:
     # One dialogue made by the real services is the template for all the others.
     a0, b0 = partners[0], partners[1]
     template = services.dialogue_start(user=a0, kind="intentional", topic="Benchmark dialogue")
-    services.move_submit(session_public_id=template.public_id, user=b0, move="accept_now")
+    services.move_submit(
+        session_public_id=template.public_id,
+        user=b0,
+        move="accept_now",
+        token=secrets.token_urlsafe(16),
+    )
     template.refresh_from_db()
     template_turns = list(template.turns.order_by("seq"))
     with transaction.atomic():
@@ -253,12 +258,15 @@ def seed(n: int, *, run_id: str) -> Seed:
     # The long dialogue: 200 turns through the real services (send, then mirror/not quite).
     a, b = partners[2 * n], partners[2 * n + 1]
     long = services.dialogue_start(user=a, kind="intentional", topic="Benchmark long dialogue")
-    services.move_submit(session_public_id=long.public_id, user=b, move="accept_now")
+    services.move_submit(
+        session_public_id=long.public_id, user=b, move="accept_now", token=secrets.token_urlsafe(16)
+    )
     services.move_submit(
         session_public_id=long.public_id,
         user=a,
         move="send",
         payload={"text": STEP_TEXT.format(k=0)},
+        token=secrets.token_urlsafe(16),
     )
     for k in range(1, 198):
         who, move = (b, "mirror") if k % 2 else (a, "not_quite")
@@ -267,6 +275,7 @@ def seed(n: int, *, run_id: str) -> Seed:
             user=who,
             move=move,
             payload={"text": STEP_TEXT.format(k=k)},
+            token=secrets.token_urlsafe(16),
         )
     long.refresh_from_db()
 
@@ -356,6 +365,20 @@ def _seed_therapists(*, run_id: str, couples, password: str) -> list:
         members.setdefault(m.couple_id, []).append(m.user_id)
     Consent.objects.bulk_create(
         [Consent(link=link, partner_id=p) for link in links for p in members[link.couple_id]],
+        batch_size=1000,
+    )
+    # Therapists read nothing, sockets included, without their second factor: one each (the
+    # secret is never used; nobody logs in with it).
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import generate_totp_secret
+
+    secret = get_adapter().encrypt(generate_totp_secret())
+    Authenticator.objects.bulk_create(
+        [
+            Authenticator(user=t, type=Authenticator.Type.TOTP, data={"secret": secret})
+            for t in therapists
+        ],
         batch_size=1000,
     )
     return therapists

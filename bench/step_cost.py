@@ -163,6 +163,7 @@ def main() -> None:
     steps = max(10, min(args.steps, 2000))
     setup()
 
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -191,17 +192,23 @@ def main() -> None:
 
     therapist.therapist_verified_at = timezone.now()
     therapist.save()
+    TOTP.activate(therapist, generate_totp_secret())  # no console without the second factor
     couple = Couple.objects.create(created_by=people[0])
     for person in people:
         Membership.objects.create(couple=couple, user=person)
         safety_services.screening_save(user=person, answers={"afraid": "no"})
         safety_services.screening_set_ready(user=person, ready=True)
-    link = therapist_services.link_code_issue(therapist=therapist)
+    link = therapist_services.link_code_issue(therapist=therapist, token=secrets.token_urlsafe(16))
     therapist_services.link_code_redeem(user=people[0], code=link.code)
     therapist_services.consent_give(user=people[1], link_public_id=link.public_id)
     alex, sam = people
     session = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
-    services.move_submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=sam,
+        move="accept_now",
+        token=secrets.token_urlsafe(16),
+    )
     # The loop: send -> mirror -> not quite -> mirror -> not quite -> ... (as the benchmark).
     plan = [(alex, "send", {"text": "When the week gets busy I feel far from you."})]
     cycle = [
