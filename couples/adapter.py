@@ -1,8 +1,10 @@
 """allauth's account adapter, with one change: the per-account log-in throttle is per account
 *and* network address.
 
-allauth counts failed log-ins per address typed ("5/300s/key") and per network address
-("10/m/ip"). Counted per address typed alone, anyone who knows a therapist's email could keep
+allauth counts failed log-ins per network address ("10/m/ip"); we count them per address
+typed and network address together (settings.IMAGO_FAILED_LOGINS, through allauth's public
+`pre_authenticate` and `authentication_failed` hooks and Django's cache). Counted per address
+typed alone, as allauth's "/key" limit does, anyone who knows a therapist's email could keep
 them out of their own account by failing five times every five minutes from anywhere. Keyed by
 the address typed and the network address together, those failures slow down only the
 network address they came from: the real person, elsewhere, logs in as usual (and, as a
@@ -29,7 +31,6 @@ from typing import Any
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
-from allauth.core.internal.ratelimit import get_ip
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.conf import settings
 from django.http import HttpRequest
@@ -39,6 +40,7 @@ from django.utils import translation
 import live
 from couples import languages, selectors, services
 from couples.http import is_local_path
+from couples.lockout import login_failure_count, login_failures, login_failures_key
 from live import session_limits
 
 # Pages that remove a second factor: they ask for a reauthentication however recent the log-in.
@@ -123,11 +125,14 @@ class AccountAdapter(DefaultAccountAdapter):
             }
             super().send_notification_mail(template_prefix, user, ctx, email=email)
 
-    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
-        account = super()._get_login_attempts_cache_key(request, **credentials)
-        # get_ip: the client's address as allauth's own per-address limit sees it (an IPv6
-        # address stands for its /64, so an attacker can't rotate through one network).
-        return f"{account}:from:{get_ip(request)}"
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        super().pre_authenticate(request, **credentials)
+        if login_failures(login_failures_key(request=request, credentials=credentials)):
+            raise self.validation_error("too_many_login_attempts")
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        super().authentication_failed(request, **credentials)
+        login_failure_count(login_failures_key(request=request, credentials=credentials))
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         # (Only when no ?next= came with the form: allauth prefers that.)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from allauth.account.models import EmailAddress
 from allauth.account.signals import email_added, password_changed, password_reset, password_set
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -17,6 +18,7 @@ from django.dispatch import Signal, receiver
 
 import live
 from couples.audit import audit
+from couples.lockout import login_failures_clear
 from live import session_limits
 
 # A couple is ending (a partner left or deleted their account). kwargs: couple, user.
@@ -99,6 +101,14 @@ def on_email_added(sender, request, user, email_address, **kwargs) -> None:
     get_adapter(request).send_notification_mail(
         "account/email/email_added", user, {"added_email": email_address.email}
     )
+
+
+@receiver(password_reset)
+def on_password_reset(sender, request, user, **kwargs) -> None:
+    """A reset proves the person holds the mailbox: lift the failed log-ins counted from the
+    address it was made from, for each of their addresses (as allauth does for its own)."""
+    for address in EmailAddress.objects.filter(user=user).values_list("email", flat=True):
+        login_failures_clear(request=request, login=address)
 
 
 @receiver(password_changed)

@@ -24,5 +24,6 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locme
 # trip across tests. (Unit tests clear the cache per test and keep the limits.)
 if os.environ.get("IMAGO_LIVE_TEST_SERVER") == "1":
     ACCOUNT_RATE_LIMITS = False
+    IMAGO_FAILED_LOGINS = None
 # Per-process cache in tests, even with REDIS_URL: clearing it must never flush a shared Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -5,9 +5,11 @@ from, per account and in all, but an attacker who knows someone's email can't lo
 from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
+from django.core import mail
 from django.urls import reverse
 
 from tests.factories import PASSWORD
+from tests.helpers import first_link
 from tests.mfa import give_mfa, totp_code
 
 ATTACKER = "198.51.100.66"
@@ -82,3 +84,17 @@ def test_one_address_trying_many_accounts_is_slowed_down(alex, sam, client_as):
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
     assert log_in(client_as(None), sam.email, PASSWORD, HOME).status_code == 302
+
+
+def test_a_password_reset_lifts_the_count_for_the_address_it_came_from(alex, client_as):
+    attack(client_as(None), alex.email, times=5, ip=HOME)
+    assert REFUSED in log_in(client_as(None), alex.email, PASSWORD, HOME).content.decode()
+
+    client = client_as(None)
+    client.post(reverse("account_reset_password"), {"email": alex.email}, REMOTE_ADDR=HOME)
+    link = first_link(mail.outbox[-1].body).removeprefix("http://testserver")
+    form_url = client.get(link, follow=True, REMOTE_ADDR=HOME).redirect_chain[-1][0]
+    new = "a-brand-new-passphrase"
+    response = client.post(form_url, {"password1": new, "password2": new}, REMOTE_ADDR=HOME)
+    assert response.status_code == 302
+    assert log_in(client_as(None), alex.email, new, HOME).status_code == 302
