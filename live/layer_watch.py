@@ -35,7 +35,7 @@ from django.conf import settings
 
 import live
 
-logger = logging.getLogger("imago.dialogues")
+logger = logging.getLogger("imago.live")
 
 WATCH_EVERY = 3.0  # seconds between two looks at the layer, per worker process
 PROBE_TIMEOUT = 5.0  # seconds a round trip may take before the layer counts as interrupted

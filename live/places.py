@@ -36,7 +36,7 @@ from django.conf import settings
 
 from live import CACHE_UNREACHABLE, socket_cache
 
-logger = logging.getLogger("imago.dialogues")
+logger = logging.getLogger("imago.live")
 
 LEASE = 180.0  # seconds a place lasts unless renewed (a socket renews it every minute)
 HEARTBEAT_EVERY = 2.0  # seconds between a worker's heartbeats while it holds places

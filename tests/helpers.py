@@ -79,21 +79,28 @@ def round_moves(sender, receiver, *, gift: str = "Wake me at nine?"):
     return moves
 
 
-def play(session, moves) -> None:
-    """Make the moves, each with a form made for the step it is at."""
+def move(session, user, name: str, *, token: str | None = None, at="current", **payload):
+    """One move by `user` through the service, with its own form token, made at the step the
+    session is at (or at `at`, to replay a stale form); the session is read again after."""
     from dialogues import services
 
-    for user, move, payload in moves:
-        session.refresh_from_db()
-        services.move_submit(
-            session_public_id=session.public_id,
-            user=user,
-            move=move,
-            payload=payload,
-            at=session.step_seq,
-            token=form_token(),
-        )
     session.refresh_from_db()
+    result = services.move_submit(
+        session_public_id=session.public_id,
+        user=user,
+        move=name,
+        payload=payload,
+        at=session.step_seq if at == "current" else at,
+        token=form_token() if token is None else token,
+    )
+    session.refresh_from_db()
+    return result
+
+
+def play(session, moves) -> None:
+    """Make the moves, each with a form made for the step it is at."""
+    for user, name, payload in moves:
+        move(session, user, name, **payload)
 
 
 def login_url(next_path: str) -> str:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from couples.models import User
 from dialogues import services
 from tests.browser.test_dialogue import act
-from tests.helpers import form_token, round_moves
+from tests.helpers import move, round_moves
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -35,16 +35,6 @@ class FakeNotification {
 window.Notification = FakeNotification;
 Object.defineProperty(document, "hidden", { get: () => window.__hidden });
 """
-
-
-def move(dialogue, user, name, **payload):
-    services.move_submit(
-        session_public_id=dialogue.public_id,
-        user=user,
-        move=name,
-        payload=payload,
-        token=form_token(),
-    )
 
 
 def at_empathy(dialogue, alex, sam) -> None:

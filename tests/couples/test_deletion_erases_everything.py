@@ -47,7 +47,7 @@ from practice.models import (
 from safety import services as safety_services
 from safety.models import SafetyScreening
 from tests.factories import PASSWORD, InvitationFactory
-from tests.helpers import form_token
+from tests.helpers import form_token, move
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistLink, TherapistNote
@@ -284,16 +284,6 @@ def _screen(person: User) -> None:
     safety_services.screening_set_shared(user=person, shared=True)
 
 
-def _move(session: DialogueSession, user: User, move: str, **payload: object) -> None:
-    dialogue_services.move_submit(
-        session_public_id=session.public_id,
-        user=user,
-        move=move,
-        payload=payload,
-        token=form_token(),
-    )
-
-
 @pytest.fixture
 def world(pair, alex, sam, therapist, staff, client_as) -> World:
     alice, bob = alex, sam
@@ -322,9 +312,9 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     bcr = dialogue_services.dialogue_start(
         user=alice, kind="behavior_change", topic=f"{ALICE_WORDS} topic"
     )
-    _move(bcr, bob, "accept_now")
-    _move(bcr, alice, "make_requests", items=[f"{ALICE_WORDS} request"])
-    _move(bcr, bob, "give", choice="0", text=f"{BOB_WORDS} gladly")  # copies Alice's request
+    move(bcr, bob, "accept_now")
+    move(bcr, alice, "make_requests", items=[f"{ALICE_WORDS} request"])
+    move(bcr, bob, "give", choice="0", text=f"{BOB_WORDS} gladly")  # copies Alice's request
     # The gift is Bob's agreement; Alice thanks him; each writes a caring list and shares it.
     agreement = Agreement.objects.get(session=bcr)
     practice_services.agreement_mark_done(user=bob, agreement_public_id=agreement.public_id)
@@ -367,9 +357,9 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     talk = dialogue_services.dialogue_start(
         user=bob, kind="intentional", topic=f"{BOB_WORDS} topic"
     )
-    _move(talk, alice, "accept_now")
-    _move(talk, bob, "send", text=f"{BOB_WORDS} sent")
-    _move(talk, alice, "mirror", text=f"{ALICE_WORDS} mirrored")
+    move(talk, alice, "accept_now")
+    move(talk, bob, "send", text=f"{BOB_WORDS} sent")
+    move(talk, alice, "mirror", text=f"{ALICE_WORDS} mirrored")
     to_alice, to_bob = talk.slot_of(alice), talk.slot_of(bob)
     for text, to in [
         (f"{DR_WORDS} {ABOUT_ALICE} privately", to_alice),

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from dialogues import services
 from live import clock
-from tests.helpers import form_token
+from tests.helpers import move
 from therapists import services as therapist_services
 
 UTC = ZoneInfo("UTC")
@@ -25,18 +25,6 @@ def held_clock():
     clock.clock_set(NOW)
     yield
     clock.clock_set(None)
-
-
-def move(session, user, name, **payload):
-    session.refresh_from_db()
-    return services.move_submit(
-        session_public_id=session.public_id,
-        user=user,
-        move=name,
-        payload=payload,
-        at=session.step_seq,
-        token=form_token(),
-    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from dialogues import push, reminders, selectors, services
 from dialogues.models import Reminder
 from dialogues.services import DialogueError
 from live import clock
-from tests.helpers import form_token
+from tests.helpers import move
 
 pytestmark = pytest.mark.django_db
 
@@ -41,18 +41,6 @@ def held_clock():
 
 def url(name, session):
     return reverse(f"dialogues:{name}", args=[session.public_id])
-
-
-def move(session, user, name, **payload):
-    session.refresh_from_db()
-    return services.move_submit(
-        session_public_id=session.public_id,
-        user=user,
-        move=name,
-        payload=payload,
-        at=session.step_seq,
-        token=form_token(),
-    )
 
 
 def begun(dialogue, alex, sam):

@@ -13,7 +13,7 @@ from dialogues import protocol, reminders, services, tasks
 from dialogues.models import DialogueSession, Reminder, Turn
 from dialogues.services import DialogueError
 from live import clock
-from tests.helpers import form_token
+from tests.helpers import form_token, move
 
 UTC = ZoneInfo("UTC")
 # 18:00 UTC: 10:00 in Los Angeles (UTC-8 in December), 19:00 in Berlin (UTC+1).
@@ -29,18 +29,6 @@ def held_clock():
 
 def later(minutes: int) -> None:
     clock.clock_set(clock.now() + timedelta(minutes=minutes))
-
-
-def move(session, user, name, **payload):
-    session.refresh_from_db()
-    return services.move_submit(
-        session_public_id=session.public_id,
-        user=user,
-        move=name,
-        payload=payload,
-        at=session.step_seq,
-        token=form_token(),
-    )
 
 
 def zones(alex: User, sam: User) -> None:

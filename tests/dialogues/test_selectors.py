@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dialogues import selectors, services
 from dialogues.models import Turn
-from tests.helpers import form_token, play, round_moves
+from tests.helpers import form_token, move, play, round_moves
 
 pytestmark = pytest.mark.django_db
 
@@ -172,17 +172,6 @@ def test_a_gift_whose_author_deleted_their_account_is_not_listed(pair, alex, sam
     )
     services.turns_erase_by(user=sam)  # the giver's own turn is emptied
     assert selectors.home_dialogues(user=alex, couple=pair)["past_dialogues"][0].gifts == []
-
-
-def move(dialogue, user, name, **payload):
-    services.move_submit(
-        session_public_id=dialogue.public_id,
-        user=user,
-        move=name,
-        payload=payload,
-        token=form_token(),
-    )
-    dialogue.refresh_from_db()
 
 
 def to_check(dialogue, alex, sam):

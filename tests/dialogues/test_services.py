@@ -8,19 +8,7 @@ import live
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
-from tests.helpers import at_once, form_token, play, round_moves
-
-
-def move(session, user, name, token=None, at="current", **payload):
-    session.refresh_from_db()
-    return services.move_submit(
-        session_public_id=session.public_id,
-        user=user,
-        move=name,
-        payload=payload,
-        at=session.step_seq if at == "current" else at,
-        token=form_token() if token is None else token,
-    )
+from tests.helpers import at_once, move, play, round_moves
 
 
 def turns(session):

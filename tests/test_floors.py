@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("live", "couples", "safety", "dialogues", "practice", "therapists", "imago_site")
 
 
