@@ -11,7 +11,8 @@ What one run does, bounded in time (--max-time) and in connections (--max-connec
    200 turns, whose page it times (server time for a 200-turn page).
 2. Full pipeline: connects every participant's websocket (two partners and the couple's
    therapist on the live console), measures the workers' memory per idle socket, then
-   submits steps over HTTP like the browser (CSRF token, HX-Request) at --pace seconds per
+   submits steps like the browser (a frame on the actor's socket; with --moves http, a form
+   post with its CSRF token and HX-Request) at --pace seconds per
    step per dialogue (random start offsets), in the protocol's endless loop
    send -> mirror -> not quite -> mirror -> not quite -> ...  For every step it measures the
    time from submit to each socket receiving the fragment carrying that step (the
@@ -20,9 +21,12 @@ What one run does, bounded in time (--max-time) and in connections (--max-connec
 3. Checks against the database: every committed turn must be shown exactly once, in
    order, by every socket (lost / duplicated / out of order), and, with --verify-pages,
    on every participant's page fetched over HTTP at the end.
-4. Bare baseline on the same servers (the server must run bench/asgi.py): the same
+4. Bare baselines on the same servers (the server must run bench/asgi.py): the same
    number of groups and sockets, the same pace, but a consumer that only echoes a
-   group_send made by a tiny HTTP endpoint. Prints full median / baseline median.
+   group_send, made once by a frame on the sender's echo socket (the road of a socket move)
+   and once by a tiny HTTP endpoint (the road of an HTTP move). The full run is divided by
+   the baseline of its own road (--moves); both ratios are printed. (Runs before
+   2026-12-06 had only the HTTP echo, also for socket moves.)
 5. Server CPU (user+sys from /proc/<pid>/stat) and memory (VmRSS, VmHWM) per worker.
 6. Prints a summary, appends the result to a JSON file (--out) and a row to a Markdown
    table (--markdown), and deletes the data it seeded (unless --keep-data).
@@ -1245,7 +1249,8 @@ def check_pages(pages: dict, committed: dict[int, list[int]]) -> dict:
 # --------------------------------------------------------------------------- the bare baseline
 
 
-async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
+async def run_baseline(bench: Bench, seeded: list[SeededDialogue], *, road: str) -> dict:
+    """road "socket": each message is a frame on the sender's echo socket; "http": a POST."""
     config = bench.config
     probe = seeded[0].participants[0]
     status, _ = await bench.post(probe, "/bench/echo/", {"group": "probe", "n": "0"})
@@ -1264,8 +1269,8 @@ async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
     await connect_all(bench, sockets, what="baseline")
     await bench.sleep_until(now() + 2)
     bench.log(
-        f"baseline: {len(groups)} echo groups, one message each every {config.pace:g} s, "
-        f"for {config.baseline_duration:g} s"
+        f"{road} baseline: {len(groups)} echo groups, one message each every "
+        f"{config.pace:g} s, for {config.baseline_duration:g} s"
     )
     pids = worker_pids(port=config.port, server_pid=config.server_pid)
     start = ProcessSample.take(pids)
@@ -1274,20 +1279,30 @@ async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
     begin = now()
     end = begin + config.baseline_duration
 
-    async def drive(name: str, person: Participant) -> None:
+    async def send(name: str, person: Participant, sock: Socket, k: int) -> None:
+        if road == "socket":
+            if sock.ws is None:
+                errors["socket down"] += 1
+                return
+            await sock.ws.send(json.dumps({"n": k}))
+            return
+        status, _ = await bench.post(person, "/bench/echo/", {"group": name, "n": str(k)})
+        if status != 204:
+            errors[f"http {status}"] += 1
+
+    async def drive(name: str, person: Participant, sock: Socket) -> None:
         moment, k = begin + random.uniform(0, config.pace), 1
         while moment < end and await bench.sleep_until(moment):
             sent[name][k] = now()
             try:
-                status, _ = await bench.post(person, "/bench/echo/", {"group": name, "n": str(k)})
-                if status != 204:
-                    errors[f"http {status}"] += 1
+                await send(name, person, sock, k)
             except Exception as error:
-                errors[f"http {type(error).__name__}"] += 1
+                errors[f"{road} {type(error).__name__}"] += 1
             k += 1
             moment = max(moment + config.pace, now())
 
-    await asyncio.gather(*[drive(name, person) for name, person, _ in groups])
+    # The sender's own echo socket carries its frames (socks[0] is participants[0]'s).
+    await asyncio.gather(*[drive(name, person, socks[0]) for name, person, socks in groups])
     await bench.sleep_until(now() + 2)
     stop = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
     latencies, lost, duplicated = [], 0, 0
@@ -1301,6 +1316,7 @@ async def run_baseline(bench: Bench, seeded: list[SeededDialogue]) -> dict:
             duplicated += sum(c - 1 for c in sock.deliveries.values() if c > 1)
     await asyncio.gather(*[s.close() for s in sockets])
     return {
+        "road": road,
         "groups": len(groups),
         "sockets": len(sockets),
         "messages_sent": sum(len(v) for v in sent.values()),
@@ -1425,7 +1441,12 @@ async def run(config: Config, seeded: Seed, *, chaos=None) -> dict:
         finally:
             await asyncio.gather(*[s.close() for d in dialogues for s in d.sockets.values()])
         if config.baseline_duration > 0 and not bench.stopping():
-            result["baseline"] = await run_baseline(bench, seeded.dialogues)
+            # The run's own road first ("baseline": what the full run is divided by), then the
+            # other one for comparison.
+            other = "http" if config.moves == "socket" else "socket"
+            result["baseline"] = await run_baseline(bench, seeded.dialogues, road=config.moves)
+            if not bench.stopping() and "skipped" not in result["baseline"]:
+                result["baseline_other"] = await run_baseline(bench, seeded.dialogues, road=other)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         result["bench_client_cpu_seconds"] = round(
             usage.ru_utime + usage.ru_stime - usage_before.ru_utime - usage_before.ru_stime, 1
@@ -1459,10 +1480,15 @@ def summarise(result: dict) -> list[str]:
             + ", ".join(f"{k} {v.get('p50_ms')}/{v.get('p99_ms')}" for k, v in windows.items())
         )
     if base.get("count"):
-        lines.append(
-            f"bare echo baseline: p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms; "
-            f"full median / baseline median = {result.get('median_ratio')}"
-        )
+        for key, ratio in (("baseline", "median_ratio"), ("baseline_other", "median_ratio_other")):
+            echo = result.get(key, {})
+            echo_lat = echo.get("latency_per_socket", {})
+            if echo_lat.get("count"):
+                lines.append(
+                    f"bare echo over {echo.get('road')}: p50 {echo_lat['p50_ms']} ms, p99 "
+                    f"{echo_lat['p99_ms']} ms; full median / this median = {result.get(ratio)}"
+                    + (" (the run's own road)" if key == "baseline" else "")
+                )
     else:
         lines.append(f"baseline: {result.get('baseline', {}).get('skipped', 'not run')}")
     for pid, w in full.get("server", {}).get("workers", {}).items():
@@ -1535,7 +1561,8 @@ def markdown_row(result: dict) -> str:
         f"| {result['config']['pace']:g} s | {check.get('steps_committed', 0)} "
         f"| {lat.get('p50_ms')} | {lat.get('p95_ms')} | {lat.get('p99_ms')} "
         f"| {lat.get('max_ms')} | {check.get('lost')} | {check.get('duplicated')} "
-        f"| {base.get('p50_ms', '-')} | {result.get('median_ratio', '-')} | {cpu} | {peak} "
+        f"| {base.get('p50_ms', '-')} ({result.get('baseline', {}).get('road', 'http')}) "
+        f"| {result.get('median_ratio', '-')} | {cpu} | {peak} "
         f"| {full.get('idle_memory', {}).get('kib_per_idle_socket')} | {page.get('p50_ms')} "
         f"| {result['config'].get('label', '')} |"
     )
@@ -1701,9 +1728,10 @@ def finish(result: dict, seeded: Seed) -> dict:
     if pages is not None:
         result["page_check"] = check_pages(pages, committed)
     full_p50 = result.get("check", {}).get("latency_per_socket", {}).get("p50_ms")
-    base_p50 = result.get("baseline", {}).get("latency_per_socket", {}).get("p50_ms")
-    if full_p50 and base_p50:
-        result["median_ratio"] = round(full_p50 / base_p50, 2)
+    for key, ratio in (("baseline", "median_ratio"), ("baseline_other", "median_ratio_other")):
+        base_p50 = result.get(key, {}).get("latency_per_socket", {}).get("p50_ms")
+        if full_p50 and base_p50:
+            result[ratio] = round(full_p50 / base_p50, 2)
     return result
 
 

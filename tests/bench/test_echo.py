@@ -84,3 +84,36 @@ async def test_the_bench_application_routes_the_echo_socket_and_leaves_the_rest_
     # Anything else is the site's: its origin check refuses a socket with no Origin.
     site = WebsocketCommunicator(bench_asgi.application, "/ws/home/")
     assert not (await site.connect())[0]
+
+
+@pytest.mark.django_db
+async def test_a_frame_on_the_echo_socket_reaches_its_group_and_no_other():
+    """The socket road of the baseline: what a move over the open socket rides on."""
+    sender = WebsocketCommunicator(echo_app(), "/ws/bench/echo/g1/")
+    listener = WebsocketCommunicator(echo_app(), "/ws/bench/echo/g1/")
+    other = WebsocketCommunicator(echo_app(), "/ws/bench/echo/g2/")
+    for ws in (sender, listener, other):
+        assert (await ws.connect())[0]
+    await sender.send_to(text_data=json.dumps({"n": 3}))
+    for ws in (sender, listener):
+        message = json.loads(await ws.receive_from(timeout=3))
+        assert message["n"] == 3 and message["server_time"] > 0
+    assert await other.receive_nothing(timeout=0.3)
+    for ws in (sender, listener, other):
+        await ws.disconnect()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "frame", ["{", " ", '{"n": "1"}', '{"n": true}', "[1]", '{"n": 1}' + " " * 100]
+)
+async def test_the_echo_socket_answers_a_bad_frame_and_sends_nothing(frame):
+    sender = WebsocketCommunicator(echo_app(), "/ws/bench/echo/g1/")
+    listener = WebsocketCommunicator(echo_app(), "/ws/bench/echo/g1/")
+    for ws in (sender, listener):
+        assert (await ws.connect())[0]
+    await sender.send_to(text_data=frame)
+    assert "error" in json.loads(await sender.receive_from(timeout=3))
+    assert await listener.receive_nothing(timeout=0.3)
+    for ws in (sender, listener):
+        await ws.disconnect()
