@@ -120,3 +120,57 @@ def test_it_offers_the_invitation_again_after_logging_in_elsewhere(new_page, mai
     bob.get_by_role("link", name="See the invitation").click()
     bob.get_by_role("button", name="Accept and pair up").click()
     expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()
+
+
+def test_a_brand_new_couple_goes_from_sign_up_to_their_first_step_seen_live(new_page, mailbox):
+    """Nothing prepared: two new accounts in two languages and time zones sign up, pair,
+    answer the private questions, and the first step of their first dialogue appears live on
+    the other screen."""
+    mara = new_page(viewport="phone", timezone_id="Europe/Madrid")
+    mara.goto("/accounts/signup/")
+    sign_up(mara, mailbox, name="Mara", email="mara@example.com")
+    mara.get_by_label("Your partner's email (optional)").fill("leo@example.com")
+    mara.get_by_role("button", name="Start our couple").click()
+    link = mara.get_by_label("Invitation link").input_value()
+
+    leo = new_page(locale="es-ES", timezone_id="America/Mexico_City")
+    leo.goto(link)
+    leo.get_by_role("main").get_by_role("link", name="Crear una cuenta").click()
+    for field, value in (("display_name", "Leo"), ("email", "leo@example.com")):
+        leo.locator(f"input[name={field}]").fill(value)
+    leo.locator("input[name=password1]").fill(PASSWORD)
+    leo.locator("input[name=password2]").fill(PASSWORD)
+    leo.get_by_role("button", name="Crear una cuenta").click()
+    leo.locator("input[name=code]").fill(mailbox.wait_for(to="leo@example.com").code())
+    leo.locator("main form button[type=submit]").first.click()
+    leo.get_by_role("button", name="Aceptar y formar pareja").click()
+    expect(leo.get_by_role("heading", name="Formas pareja con Mara")).to_be_visible()
+
+    for page, ready in ((mara, "I'm ready to start"), (leo, "Puedo empezar")):
+        page.goto("/safety/")
+        for question in ("afraid", "hurt", "control", "addiction", "crisis"):
+            page.check(f"input[name={question}][value=no]")
+        page.locator("main form button[type=submit]").first.click()
+        page.get_by_role("button", name=ready).click()
+
+    mara.goto("/")
+    mara.get_by_role("link", name="Start a dialogue").click()
+    mara.get_by_label("Intentional Dialogue").check()
+    mara.get_by_label("What would you like to talk about?").fill("How we plan weekends")
+    mara.get_by_role("button", name="Ask Leo to talk").click()
+
+    leo.goto("/")
+    leo.get_by_role("link", name="Abrir el diálogo").click()
+    expect(leo.get_by_text("How we plan weekends").first).to_be_visible()
+    leo.get_by_role("button", name="Ahora puedo").click()
+    mara_sends = mara.locator("form:has(input[name=move][value=send])")
+    mara_sends.locator("textarea[name=text]").fill("When you plan without me, I feel left out.")
+    mara_sends.locator("button[type=submit]").click()
+    # On Leo's screen without a reload: the step, and it's Leo's move to mirror it.
+    expect(leo.locator(".turn-text", has_text="When you plan without me")).to_be_visible()
+    expect(leo.locator("form:has(input[name=move][value=mirror])")).to_be_visible()
+
+    mara_user, leo_user = (User.objects.get(email=f"{n}@example.com") for n in ("mara", "leo"))
+    assert selectors.partner_of(user=mara_user) == leo_user
+    assert (mara_user.time_zone, leo_user.time_zone) == ("Europe/Madrid", "America/Mexico_City")
+    assert leo_user.language == "es"
