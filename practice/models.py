@@ -356,6 +356,8 @@ class MeasureRhythm(models.Model):
     csi16_days = models.PositiveSmallIntegerField(default=30)
     requested = models.CharField(max_length=8, blank=True)  # a measures.INSTRUMENTS key
     requested_at = models.DateTimeField(null=True, blank=True)
+    # The form that asked last: the same form sent again asks nothing more.
+    request_token = models.CharField(max_length=FORM_TOKEN, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

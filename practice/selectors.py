@@ -646,9 +646,10 @@ def measures_for(*, couple: Couple, partners: list[User], viewer: User) -> Measu
     )
 
 
-def measure_trend(*, couple: Couple, partners: list[User]) -> str:
+def measure_trend(*, couple: Couple, partners: list[User]) -> tuple[str, bool]:
     """For a therapist's dashboard, in one sentence: each partner's latest CSI-4 score (from
-    either questionnaire) and its change since their previous one."""
+    either questionnaire) and its change since their previous one; and whether it shows any
+    score (a read to audit)."""
     parts = []
     for person in partners:
         scores = [p.csi4 for p in measure_scores(couple=couple, person=person)]
@@ -668,10 +669,10 @@ def measure_trend(*, couple: Couple, partners: list[User]) -> str:
                 _("%(name)s %(score)s of 21") % {"name": person.display_name, "score": scores[-1]}
             )
     if not parts:
-        return _("No questionnaires answered yet.")
+        return _("No questionnaires answered yet."), False
     # Translators: before the partners' latest CSI-4 scores on a therapist's dashboard; the
     # list is "Alex 15 of 21 (+2); Sam 12 of 21".
-    return _("Satisfaction (CSI-4): %(scores)s.") % {"scores": "; ".join(parts)}
+    return _("Satisfaction (CSI-4): %(scores)s.") % {"scores": "; ".join(parts)}, True
 
 
 def measures_export(*, user: User) -> list[dict]:

@@ -589,9 +589,11 @@ def _days(value: object, allowed: tuple[int, ...]) -> int:
 
 @transaction.atomic
 def measure_rhythm_set(
-    *, couple: Couple, by: User, csi4_days: object, csi16_days: object
+    *, couple: Couple, by: User, csi4_days: object, csi16_days: object, token: str | None
 ) -> MeasureRhythm:
-    """A linked therapist's rhythm for the couple (the caller checks the link and audits)."""
+    """A linked therapist's rhythm for the couple (the caller checks the link and audits).
+    Setting the same rhythm again changes nothing but the time."""
+    _token(token)
     short, full = _days(csi4_days, CSI4_EVERY), _days(csi16_days, CSI16_EVERY)
     Couple.objects.select_for_update().get(pk=couple.pk)
     rhythm, _created = MeasureRhythm.objects.get_or_create(couple=couple)
@@ -603,12 +605,19 @@ def measure_rhythm_set(
 
 
 @transaction.atomic
-def measure_request(*, couple: Couple, by: User, instrument: str) -> MeasureRhythm:
+def measure_request(
+    *, couple: Couple, by: User, instrument: str, token: str | None
+) -> MeasureRhythm:
     """A linked therapist sends a questionnaire now: each partner is offered it until they
-    answer or skip it (the caller checks the link and audits)."""
+    answer or skip it (the caller checks the link and audits). The same form sent twice
+    asks once."""
     chosen = _instrument(instrument)
+    given = _token(token)
     Couple.objects.select_for_update().get(pk=couple.pk)
     rhythm, _created = MeasureRhythm.objects.get_or_create(couple=couple)
+    if rhythm.request_token == given:
+        return rhythm
+    rhythm.request_token = given
     rhythm.requested, rhythm.requested_at = chosen.code, clock.now()
     rhythm.changed_by, rhythm.updated_at = by, clock.now()
     rhythm.save()

@@ -106,18 +106,22 @@ def test_it_follows_the_rhythm_and_request_a_therapist_sets(pair, alex, sam, the
     services.measure_answer(
         user=alex, instrument="csi16", answers=CSI16_ANSWERS, token=form_token()
     )
-    services.measure_rhythm_set(couple=pair, by=therapist, csi4_days="14", csi16_days="0")
+    services.measure_rhythm_set(
+        couple=pair, by=therapist, csi4_days="14", csi16_days="0", token=form_token()
+    )
     _later(7)
     assert selectors.measure_due(user=alex, couple=pair) is None
     _later(7)
     assert selectors.measure_due(user=alex, couple=pair) is measures.CSI4
-    services.measure_request(couple=pair, by=therapist, instrument="csi16")
+    services.measure_request(couple=pair, by=therapist, instrument="csi16", token=form_token())
     assert selectors.measure_due(user=alex, couple=pair) is measures.CSI16
     assert selectors.measure_due(user=sam, couple=pair) is measures.CSI16
     services.measure_skip(user=alex, instrument="csi16", token=form_token())
     assert selectors.measure_due(user=alex, couple=pair) is None  # asked once, skipped: done
     with pytest.raises(PracticeError):
-        services.measure_rhythm_set(couple=pair, by=therapist, csi4_days="3", csi16_days="30")
+        services.measure_rhythm_set(
+            couple=pair, by=therapist, csi4_days="3", csi16_days="30", token=form_token()
+        )
 
 
 def test_it_offers_nothing_during_a_time_out(pair, alex, sam):
