@@ -17,6 +17,7 @@ from django.utils.translation import ngettext, pgettext
 from couples.models import Couple, User
 from couples.selectors import when
 from dialogues import protocol
+from dialogues import selectors as dialogue_selectors
 from dialogues.models import DialogueSession, Turn
 from live import clock
 from practice import charts, measures
@@ -698,3 +699,62 @@ def measures_export(*, user: User) -> list[dict]:
             }
         )
     return rows
+
+
+# --- how complete each partner's mirrors were (dialogues.selectors.mirrors_kept) -----------
+
+MIRROR_DIALOGUES = 20  # the progress page's last dialogues
+
+
+@dataclass(frozen=True)
+class MirrorRow:
+    session: DialogueSession
+    kept: list[int | None]  # per partner shown: the mean share their mirrors kept, in percent
+
+
+@dataclass(frozen=True)
+class MirrorsView:
+    people: list[User]  # the partners whose mirrors this viewer may see (themselves first)
+    others: list[User]  # for each, whose words they mirrored
+    rows: list[MirrorRow]
+    chart: charts.Chart
+
+    @property
+    def empty(self) -> bool:
+        return not any(v is not None for r in self.rows for v in r.kept)
+
+
+def mirrors_for(*, couple: Couple, partners: list[User], viewer: User) -> MirrorsView:
+    """How much of what the other said each partner's mirrors kept, dialogue by dialogue: the
+    viewer's own always, the partner's only once they share it (a therapist sees none)."""
+    sharing = {
+        s.person_id: s.mirrors_shared_at is not None
+        for s in MeasureSharing.objects.filter(couple=couple, person__in=partners)
+    }
+    people = [p for p in partners if p.pk == viewer.pk]
+    people += [p for p in partners if p.pk != viewer.pk and sharing.get(p.pk) and people]
+    others = [next((o for o in partners if o.pk != p.pk), p) for p in people]
+    sessions = list(
+        DialogueSession.objects.filter(
+            couple=couple,
+            status__in=[DialogueSession.Status.COMPLETED, DialogueSession.Status.ENDED],
+        )
+        .select_related("partner_a", "partner_b")
+        .order_by("-created_at")[:MIRROR_DIALOGUES]
+    )[::-1]
+    rows = []
+    for session in sessions:
+        kept: list[int | None] = []
+        for person in people:
+            shares = dialogue_selectors.mirrors_kept(session=session, person=person)
+            kept.append(round(sum(shares) / len(shares)) if shares else None)
+        if any(v is not None for v in kept):
+            rows.append(MirrorRow(session, kept))
+    chart = charts.line_chart(
+        labels=[_short(timezone.localtime(r.session.created_at).date()) for r in rows],
+        series=[(p.display_name, [r.kept[i] for r in rows]) for i, p in enumerate(people)],
+        low=0,
+        high=100,
+        step=25,
+    )
+    return MirrorsView(people, others, rows, chart)

@@ -415,6 +415,7 @@ def progress_page(request: AuthedRequest) -> HttpResponse:
         "measures_view": selectors.measures_for(
             couple=couple, partners=partners, viewer=request.user
         ),
+        "mirrors": selectors.mirrors_for(couple=couple, partners=partners, viewer=request.user),
         "scores_shared": bool(sharing and sharing.scores_shared_at),
         "mirrors_shared": bool(sharing and sharing.mirrors_shared_at),
         "SCORES": SCORES,

@@ -231,7 +231,10 @@ KEPT: dict[str, dict[str, str]] = {
         "instrument": "a questionnaire's code",
         "language": "a language code",
     },
-    "practice.measurerhythm": {"requested": "a questionnaire's code"},
+    "practice.measurerhythm": {
+        "requested": "a questionnaire's code",
+        "request_token": "a random form token",
+    },
     "therapists.therapistlink": {
         "public_id": "a random id",
         "code_hash": "the hash of a random one-time code",
