@@ -381,15 +381,26 @@ def _words(text: str) -> list[str]:
     return _LETTERS.findall(text.translate(_APOSTROPHES).casefold())
 
 
-def _stems(name: str, words: list[str]) -> list[str]:
-    """Each word's stem (a stemmer per thread: they keep state while stemming)."""
-    stemmers = getattr(_local, "stemmers", None)
-    if stemmers is None:
-        stemmers = _local.stemmers = {}
-    stemmer = stemmers.get(name)
-    if stemmer is None:
-        stemmer = stemmers[name] = snowballstemmer.stemmer(name)
-    return stemmer.stemWords(words)
+_STEM_CACHE: dict[str, dict[str, str]] = {}  # stemmer name -> word -> stem
+_STEM_CACHE_SIZE = 50_000  # words per language; emptied when full (a word, not a person's text)
+
+
+def _stems(name: str, words: set[str]) -> dict[str, str]:
+    """Each word's stem. Stems are remembered (typing asks again and again about the same
+    words); a stemmer per thread, as they keep state while stemming."""
+    cache = _STEM_CACHE.setdefault(name, {})
+    new = [w for w in words if w not in cache]
+    if new:
+        stemmers = getattr(_local, "stemmers", None)
+        if stemmers is None:
+            stemmers = _local.stemmers = {}
+        stemmer = stemmers.get(name)
+        if stemmer is None:
+            stemmer = stemmers[name] = snowballstemmer.stemmer(name)
+        if len(cache) + len(new) > _STEM_CACHE_SIZE:
+            cache.clear()
+        cache.update(zip(new, stemmer.stemWords(new), strict=True))
+    return {w: cache[w] for w in words}
 
 
 def _has_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -403,11 +414,12 @@ def mirror_feedback(*, said: str, mirror: str) -> MirrorFeedback:
     words give the same feedback."""
     lang = _mirror_words()
     said_words, mirror_words = _words(said), _words(mirror)
-    content: dict[str, str] = {}  # stem -> the word as the sender first wrote it
     candidates = [w for w in said_words if w not in lang.stop and len(w) > 1]
-    for word, stem in zip(candidates, _stems(lang.stemmer_name, candidates), strict=True):
-        content.setdefault(stem, word)
-    mirrored = set(_stems(lang.stemmer_name, mirror_words))
+    stems = _stems(lang.stemmer_name, set(candidates) | set(mirror_words))
+    content: dict[str, str] = {}  # stem -> the word as the sender first wrote it
+    for word in candidates:
+        content.setdefault(stems[word], word)
+    mirrored = {stems[w] for w in mirror_words}
     left = [word for stem, word in content.items() if stem not in mirrored]
     added = tuple(
         " ".join(phrase)
