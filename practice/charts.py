@@ -91,11 +91,13 @@ def line_chart(
     step: int = 1,
     line_at: float | None = None,
     line_label: str = "",
+    left: int = LEFT,
 ) -> Chart:
     """One line per named series over the labelled points; a missing value breaks no line
     (the line joins the values there are). `step`: the y ticks' spacing; `line_at`: a value
-    drawn as a dashed horizontal line labelled `line_label` (a questionnaire's cut-off)."""
-    chart = Chart()
+    drawn as a dashed horizontal line labelled `line_label` (a questionnaire's cut-off);
+    `left`: room for the y labels (three digits need more)."""
+    chart = Chart(left=left)
     if not labels:
         return chart
     xs = _x_positions(len(labels), chart.left + 12, chart.right - 12)

@@ -608,7 +608,7 @@ def _score_chart(
         series=series,
         low=0,
         high=instrument.high,
-        step=3 if not wide else 9,
+        step=27 if wide else 7,  # four labels: 0, 7, 14, 21 (0, 27, 54, 81)
         line_at=instrument.cut_off,
         # Translators: the label of a chart's dashed line: "cut-off 13.5".
         line_label=_("cut-off %(value)s") % {"value": floatformat(instrument.cut_off, 1)},
@@ -704,6 +704,7 @@ def measures_export(*, user: User) -> list[dict]:
 # --- how complete each partner's mirrors were (dialogues.selectors.mirrors_kept) -----------
 
 MIRROR_DIALOGUES = 20  # the progress page's last dialogues
+LEFT_WIDE = 60  # room for "100" beside the chart
 
 
 @dataclass(frozen=True)
@@ -756,5 +757,6 @@ def mirrors_for(*, couple: Couple, partners: list[User], viewer: User) -> Mirror
         low=0,
         high=100,
         step=25,
+        left=LEFT_WIDE,
     )
     return MirrorsView(people, others, rows, chart)
