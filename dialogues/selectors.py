@@ -510,7 +510,7 @@ class MoveForm:
     @property
     def reflects(self) -> bool:
         """A mirror or summary: the page asks for private feedback while it is written."""
-        return self.move.name in MIRROR_MOVES
+        return self.move.name in protocol.REFLECTING_MOVES
 
     text = property(lambda self: self._field("text"))
     feelings = property(lambda self: self._field("feelings"))
@@ -1060,9 +1060,6 @@ def dialogues_export(*, user: User) -> list[dict]:
 
 # --- mirror feedback (dialogues/language.py computes it) --------------------------------------
 
-MIRROR_MOVES = frozenset({"mirror", "summary"})  # the receiver's moves that reflect
-_HEARD = frozenset({"got_it", "got_it_all"})  # the sender confirms: the next mirror starts anew
-
 
 class _MirrorTrail:
     """Walks a dialogue's turns in order, keeping what the sender said that the receiver's
@@ -1075,14 +1072,15 @@ class _MirrorTrail:
         self.in_round: list[str] = []
 
     def said_for(self, move: str) -> str:
-        return " ".join(self.in_round if move == "summary" else self.since_heard)
+        summing_up = move in protocol.SUMMING_UP_MOVES
+        return " ".join(self.in_round if summing_up else self.since_heard)
 
     def feed(self, turn: Turn) -> None:
         if turn.round != self.round:
             self.round, self.since_heard, self.in_round = turn.round, [], []
-        if turn.actor_role != "sender":
+        if turn.actor_role != protocol.Actor.SENDER:
             return
-        if turn.move in _HEARD:
+        if turn.move in protocol.HEARD_MOVES:
             self.since_heard = []
         elif turn.text:
             self.since_heard.append(turn.text)
@@ -1103,7 +1101,7 @@ def _reflected_turns(session: DialogueSession, viewer: User) -> list[Turn]:
 def mirror_said(*, session: DialogueSession, viewer: User, move: str) -> str | None:
     """What the sender said that this receiver's mirror or summary (`move`) now reflects,
     or None when it isn't theirs to write now (only the receiver at that step ever gets it)."""
-    if move not in MIRROR_MOVES or not session.is_live:
+    if move not in protocol.REFLECTING_MOVES or not session.is_live:
         return None
     if session.status != DialogueSession.Status.ACTIVE:
         return None
@@ -1123,7 +1121,7 @@ def mirrors_kept(*, session: DialogueSession, person: User) -> list[int]:
     trail = _MirrorTrail()
     kept: list[int] = []
     for turn in _reflected_turns(session, person):
-        if turn.actor_id == person.pk and turn.move in MIRROR_MOVES and turn.text:
+        if turn.actor_id == person.pk and turn.move in protocol.REFLECTING_MOVES and turn.text:
             feedback = language.mirror_feedback(said=trail.said_for(turn.move), mirror=turn.text)
             if feedback.kept is not None:
                 kept.append(feedback.kept)

@@ -289,11 +289,11 @@ def couple_measures(request: AuthedRequest, public_id: str) -> HttpResponse:
     """Change how often the couple is offered each questionnaire, or send one now."""
     link = _link_or_404(request, public_id)
     try:
-        if request.POST.get("send"):
+        if request.POST.get("send_now"):
             practice_services.measure_request(
                 couple=link.couple,
                 by=request.user,
-                instrument=request.POST["send"],
+                instrument=request.POST["send_now"],
                 token=request.POST.get("token"),
             )
             done = _("Sent. Each partner is offered it on their home page, to answer or skip.")
@@ -314,7 +314,7 @@ def couple_measures(request: AuthedRequest, public_id: str) -> HttpResponse:
             actor=request.user,
             target=link.couple,
             request=request,
-            send=request.POST.get("send", "")[:8],
+            send_now=request.POST.get("send_now", "")[:8],
         )
         messages.success(request, done)
     return redirect("therapists:couple", link.couple.public_id)

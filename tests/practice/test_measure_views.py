@@ -205,9 +205,9 @@ def test_a_linked_therapist_sets_the_rhythm_and_sends_one_now(client_as, pair, l
     rhythm = MeasureRhythm.objects.get()
     assert (rhythm.csi4_days, rhythm.csi16_days) == (14, 0)
     token = form_token()
-    client.post(url, {"send": "csi16", "token": token})
+    client.post(url, {"send_now": "csi16", "token": token})
     sent = MeasureRhythm.objects.get()
-    client.post(url, {"send": "csi16", "token": token})  # a double click asks once
+    client.post(url, {"send_now": "csi16", "token": token})  # a double click asks once
     assert MeasureRhythm.objects.get().requested_at == sent.requested_at
     assert sent.requested == "csi16"
     assert AuditEvent.objects.filter(action="therapist.measures").exists()
@@ -221,7 +221,7 @@ def test_a_linked_therapist_sets_the_rhythm_and_sends_one_now(client_as, pair, l
 @pytest.mark.parametrize("who", ["alex", "staff", "anonymous"])
 def test_only_a_linked_therapist_sets_the_rhythm(client_as, pair, link, who):
     url = f"/therapist/couples/{pair.public_id}/questionnaires/"
-    response = client_as(who).post(url, {"send": "csi4", "token": form_token()})
+    response = client_as(who).post(url, {"send_now": "csi4", "token": form_token()})
     assert response.status_code in (302, 404)
     assert not MeasureRhythm.objects.exists()
 
@@ -235,7 +235,7 @@ def test_another_therapist_cannot_set_anothers_couple_rhythm(client_as, pair, li
     client = client_as("therapist")
     response = client.post(
         f"/therapist/couples/{other.couple.public_id}/questionnaires/",
-        {"send": "csi4", "token": form_token()},
+        {"send_now": "csi4", "token": form_token()},
     )
     assert response.status_code == 302
     assert MeasureRhythm.objects.get().couple == other.couple
