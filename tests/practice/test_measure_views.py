@@ -39,6 +39,7 @@ def test_it_shows_every_question_as_a_labelled_radio_group(client_as, pair):
     assert page.count('<fieldset class="measure-item') == 4
     assert page.count('type="radio" name="q1"') == 7 and page.count('type="radio" name="q5"') == 6
     assert "Skip for now" in page and "Funk, J. L., &amp; Rogge" in page
+    assert "not a validated version" not in page  # English is the published wording
 
 
 def test_it_shows_the_word_pairs_of_the_long_form(client_as, pair):
@@ -245,4 +246,5 @@ def test_it_says_the_spanish_wording_is_not_validated(client_as, alex, pair):
     alex.language = "es"
     alex.save(update_fields=["language"])
     page = client_as(alex).get(URL, HTTP_ACCEPT_LANGUAGE="es").content.decode()
-    assert "not a validated version" in page or "no es una versión validada" in page
+    assert "esta redacción no es una versión validada del cuestionario" in page
+    assert "Extremadamente infeliz" in page and 'lang="en">Funk, J. L.' in page
