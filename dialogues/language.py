@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+import snowballstemmer
 from django.utils.functional import Promise
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -298,3 +300,131 @@ def rules_for_browser() -> list[dict[str, str]]:
         for family, rules in _rules().items()
         for rule in rules
     ]
+
+
+# --- mirror feedback: what a mirror may have left out, or added --------------------------------
+#
+# While the receiver writes a mirror or a summary, they see (privately) which of the sender's
+# content words their draft doesn't have yet, matched by word stem (Snowball's stemmers, the
+# `snowballstemmer` package), and which judging or answering words it adds that the sender
+# didn't say. Computed here only, on the server, for the page that asks (never stored, never
+# logged). A language is added by translating the three strings below.
+
+# Translators: the name of the Snowball stemmer for your language, in English and lower case,
+# as the snowballstemmer package knows it: "english", "spanish", "french", "german" …
+_STEMMER = _("english")
+# Translators: the small words of your language that carry no content of their own (articles,
+# pronouns, prepositions, common auxiliary verbs, "if I got it"), in lower case, separated by
+# spaces. A mirror is not asked to repeat these.
+_STOP_WORDS = _(
+    "a an the and but or so if then than that this these those there here it its it's is are "
+    "was were be been being am do does did done have has had having i i'm i've i'd i'll me my "
+    "mine myself you you're you've you'd you'll your yours yourself we we're our us they "
+    "their them he she his her him to of in on at by for with about from into over as up "
+    "out off just very really too also not no yes what when where who how which while every each "
+    "during before after under between through without within against until since around "
+    "because all any some more most much many can could would should will shall may might "
+    "must get got getting go going said say says tell told hear heard like one something "
+    "thing things sure okay ok oh well let let's"
+)
+# Translators: words or phrases that add judging or answering to a mirror (the sender didn't
+# say them), in lower case, separated by "|". Each is noticed as whole words.
+_ADDED_WORDS = _(
+    "but|always|never|you should|you shouldn't|at least|however|actually|to be fair|"
+    "that's not|you're wrong|whatever"
+)
+_LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+_MAX_LISTED = 8  # at most this many words are named as left out
+
+
+@dataclass(frozen=True)
+class MirrorFeedback:
+    left_out: tuple[str, ...]  # the sender's content words the mirror hasn't got (as written)
+    added: tuple[str, ...]  # judging or answering words the mirror adds (as in the list)
+    kept: int | None  # the share of the sender's content words kept, in percent (None: none)
+    missing: int = 0  # how many content words are left out in all (left_out lists a few)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.added
+
+
+@dataclass(frozen=True)
+class _MirrorWords:
+    stemmer_name: str
+    stop: frozenset[str]
+    added: tuple[tuple[str, ...], ...]  # each phrase as its words
+
+
+_MIRROR_WORDS: dict[str, _MirrorWords] = {}
+_local = threading.local()
+
+
+def _mirror_words() -> _MirrorWords:
+    language = get_language() or ""
+    words = _MIRROR_WORDS.get(language)
+    if words is None:
+        name = str(_STEMMER).strip().lower()
+        if name not in snowballstemmer.algorithms():
+            logger.warning("no Snowball stemmer %r for %s", name, language)
+            name = "english"
+        stop = frozenset(_words(str(_STOP_WORDS)))
+        added = tuple(
+            tuple(_words(phrase)) for phrase in str(_ADDED_WORDS).split("|") if _words(phrase)
+        )
+        words = _MirrorWords(name, stop, added)
+        _MIRROR_WORDS[language] = words
+    return words
+
+
+def _words(text: str) -> list[str]:
+    return _LETTERS.findall(text.translate(_APOSTROPHES).casefold())
+
+
+_STEM_CACHE: dict[str, dict[str, str]] = {}  # stemmer name -> word -> stem
+_STEM_CACHE_SIZE = 50_000  # words per language; emptied when full (a word, not a person's text)
+
+
+def _stems(name: str, words: set[str]) -> dict[str, str]:
+    """Each word's stem. Stems are remembered (typing asks again and again about the same
+    words); a stemmer per thread, as they keep state while stemming."""
+    cache = _STEM_CACHE.setdefault(name, {})
+    new = [w for w in words if w not in cache]
+    if new:
+        stemmers = getattr(_local, "stemmers", None)
+        if stemmers is None:
+            stemmers = _local.stemmers = {}
+        stemmer = stemmers.get(name)
+        if stemmer is None:
+            stemmer = stemmers[name] = snowballstemmer.stemmer(name)
+        if len(cache) + len(new) > _STEM_CACHE_SIZE:
+            cache.clear()
+        cache.update(zip(new, stemmer.stemWords(new), strict=True))
+    return {w: cache[w] for w in words}
+
+
+def _has_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
+    size = len(phrase)
+    return any(tuple(words[i : i + size]) == phrase for i in range(len(words) - size + 1))
+
+
+def mirror_feedback(*, said: str, mirror: str) -> MirrorFeedback:
+    """What a mirror (or summary) `mirror` may have left out of what the sender `said`, and
+    what judging or answering words it adds, in the active language. Deterministic: the same
+    words give the same feedback."""
+    lang = _mirror_words()
+    said_words, mirror_words = _words(said), _words(mirror)
+    candidates = [w for w in said_words if w not in lang.stop and len(w) > 1]
+    stems = _stems(lang.stemmer_name, set(candidates) | set(mirror_words))
+    content: dict[str, str] = {}  # stem -> the word as the sender first wrote it
+    for word in candidates:
+        content.setdefault(stems[word], word)
+    mirrored = {stems[w] for w in mirror_words}
+    left = [word for stem, word in content.items() if stem not in mirrored]
+    added = tuple(
+        " ".join(phrase)
+        for phrase in lang.added
+        if _has_phrase(mirror_words, phrase) and not _has_phrase(said_words, phrase)
+    )
+    kept = round(100 * (len(content) - len(left)) / len(content)) if content else None
+    return MirrorFeedback(tuple(left[:_MAX_LISTED]), added, kept, len(left))

@@ -1192,6 +1192,12 @@ MY_MOVE_PHRASES = _Texts(
 )
 STARTING_MOVES = frozenset(m.name for step in _STEP_LIST for m in step.moves if m.starts_dialogue)
 BEFORE_START = frozenset({APPOINTMENT, SCHEDULED})  # the steps before the dialogue begins
+# The receiver's moves that say back what the sender said (the page gives private feedback
+# while they are written: dialogues/language.py), the one of them that sums up the whole
+# round, and the sender's "you got it", after which the next mirror starts anew.
+REFLECTING_MOVES = frozenset({"mirror", "summary"})
+SUMMING_UP_MOVES = frozenset({"summary"})
+HEARD_MOVES = frozenset({"got_it", "got_it_all"})
 
 _INTENTIONAL_ROUND = (
     "send",

@@ -507,6 +507,11 @@ class MoveForm:
     def send_label(self) -> str:
         return self.move.sends_with
 
+    @property
+    def reflects(self) -> bool:
+        """A mirror or summary: the page asks for private feedback while it is written."""
+        return self.move.name in protocol.REFLECTING_MOVES
+
     text = property(lambda self: self._field("text"))
     feelings = property(lambda self: self._field("feelings"))
     requests = property(lambda self: self._field("items"))
@@ -1051,3 +1056,74 @@ def dialogues_export(*, user: User) -> list[dict]:
             }
         )
     return exported
+
+
+# --- mirror feedback (dialogues/language.py computes it) --------------------------------------
+
+
+class _MirrorTrail:
+    """Walks a dialogue's turns in order, keeping what the sender said that the receiver's
+    next mirror (the sender's words since their last "you got it") and summary (all the
+    sender's words of the round) reflect."""
+
+    def __init__(self) -> None:
+        self.round = 0
+        self.since_heard: list[str] = []
+        self.in_round: list[str] = []
+
+    def said_for(self, move: str) -> str:
+        summing_up = move in protocol.SUMMING_UP_MOVES
+        return " ".join(self.in_round if summing_up else self.since_heard)
+
+    def feed(self, turn: Turn) -> None:
+        if turn.round != self.round:
+            self.round, self.since_heard, self.in_round = turn.round, [], []
+        if turn.actor_role != protocol.Actor.SENDER:
+            return
+        if turn.move in protocol.HEARD_MOVES:
+            self.since_heard = []
+        elif turn.text:
+            self.since_heard.append(turn.text)
+            self.in_round.append(turn.text)
+
+
+def _reflected_turns(session: DialogueSession, viewer: User) -> list[Turn]:
+    """The session's moves since it began that this person may see, in order."""
+    return list(
+        Turn.objects.filter(session=session, kind=Turn.Kind.MOVE)
+        .filter(Q(visible_to__isnull=True) | Q(visible_to=viewer))
+        .exclude(step__in=protocol.BEFORE_START)
+        .only("round", "actor_role", "move", "text", "actor_id", "seq")
+        .order_by("seq")
+    )
+
+
+def mirror_said(*, session: DialogueSession, viewer: User, move: str) -> str | None:
+    """What the sender said that this receiver's mirror or summary (`move`) now reflects,
+    or None when it isn't theirs to write now (only the receiver at that step ever gets it)."""
+    if move not in protocol.REFLECTING_MOVES or not session.is_live:
+        return None
+    if session.status != DialogueSession.Status.ACTIVE:
+        return None
+    slot = session.slot_of(viewer)
+    state = session.protocol_state
+    if slot is None or move not in {m.name for m in protocol.allowed_moves(state, slot)}:
+        return None
+    trail = _MirrorTrail()
+    for turn in _reflected_turns(session, viewer):
+        trail.feed(turn)
+    return trail.said_for(move)
+
+
+def mirrors_kept(*, session: DialogueSession, person: User) -> list[int]:
+    """How much of what the sender said each of this person's mirrors and summaries in the
+    session kept, in percent (computed again from the turns, in the active language)."""
+    trail = _MirrorTrail()
+    kept: list[int] = []
+    for turn in _reflected_turns(session, person):
+        if turn.actor_id == person.pk and turn.move in protocol.REFLECTING_MOVES and turn.text:
+            feedback = language.mirror_feedback(said=trail.said_for(turn.move), mirror=turn.text)
+            if feedback.kept is not None:
+                kept.append(feedback.kept)
+        trail.feed(turn)
+    return kept

@@ -206,6 +206,25 @@ def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResp
 
 @login_required
 @require_POST
+def mirror_feedback(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Private feedback on the receiver's draft mirror or summary, for their page only: what
+    it may leave out of what the sender said, and what it may add. The draft is read and
+    forgotten (never saved, never logged); anyone but that receiver at that step gets nothing."""
+    session = _session_or_404(request, public_id)
+    move, text = request.POST.get("move", ""), request.POST.get("text", "")
+    if len(text) > protocol.MAX_TEXT or "\x00" in text:
+        return HttpResponse(status=400)
+    said = selectors.mirror_said(session=session, viewer=request.user, move=move)
+    if said is None:
+        return HttpResponse(status=204)
+    feedback = language.mirror_feedback(said=said, mirror=text) if text.strip() else None
+    response = render(request, "dialogues/_mirror_feedback.html#feedback", {"feedback": feedback})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
 def dialogue_pause(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_pause)
 

@@ -59,6 +59,8 @@ class Chart:
     y_ticks: list[Tick] = field(default_factory=list)
     x_ticks: list[Tick] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css, name)
+    line_at: float | None = None  # a horizontal reference line (a cut-off), as its y
+    line_label: str = ""
 
     @property
     def empty(self) -> bool:
@@ -81,20 +83,32 @@ def _sparse(labels: list[str], xs: list[float], most: int = 8) -> list[Tick]:
 
 
 def line_chart(
-    *, labels: list[str], series: list[tuple[str, list[int | None]]], low: int, high: int
+    *,
+    labels: list[str],
+    series: list[tuple[str, list[int | None]]],
+    low: int,
+    high: int,
+    step: int = 1,
+    line_at: float | None = None,
+    line_label: str = "",
+    left: int = LEFT,
 ) -> Chart:
     """One line per named series over the labelled points; a missing value breaks no line
-    (the line joins the values there are)."""
-    chart = Chart()
+    (the line joins the values there are). `step`: the y ticks' spacing; `line_at`: a value
+    drawn as a dashed horizontal line labelled `line_label` (a questionnaire's cut-off);
+    `left`: room for the y labels (three digits need more)."""
+    chart = Chart(left=left)
     if not labels:
         return chart
     xs = _x_positions(len(labels), chart.left + 12, chart.right - 12)
     span = chart.bottom - chart.top
 
-    def y_of(value: int) -> float:
+    def y_of(value: float) -> float:
         return round(chart.bottom - (value - low) / (high - low) * span, 1)
 
-    chart.y_ticks = [Tick(y_of(v), number_format(v)) for v in range(low, high + 1)]
+    chart.y_ticks = [Tick(y_of(v), number_format(v)) for v in range(low, high + 1, step)]
+    if line_at is not None:
+        chart.line_at, chart.line_label = y_of(line_at), line_label
     chart.x_ticks = _sparse(labels, xs)
     for index, (name, values) in enumerate(series):
         css = f"series-{index + 1}"

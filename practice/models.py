@@ -306,3 +306,80 @@ class ChildhoodReflection(models.Model):
         return [
             (str(q), answers[key]) for key, q, _prompt in REFLECTION_QUESTIONS if answers.get(key)
         ]
+
+
+# --- outcome measures (practice/measures.py has the instruments) -----------------------------
+
+# The rhythms a linked therapist may choose, in days (0: not offered).
+CSI4_EVERY = (7, 14, 28, 0)
+CSI16_EVERY = (30, 60, 90, 0)
+SCORES, MIRRORS = "scores", "mirrors"  # what a partner may share with the other
+
+
+class MeasureAnswer(models.Model):
+    """One partner's answers to one questionnaire (practice/measures.py), or their skipping
+    it (`skipped`, no answers). The answers are as private as dialogue text: encrypted at
+    rest, never logged, never in the admin; the total is computed when read, never stored."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    instrument = models.CharField(max_length=8)  # a measures.INSTRUMENTS key
+    answers = EncryptedJSONField(default=dict, blank=True)  # item key -> points
+    skipped = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, blank=True)  # the wording it was answered in
+    client_token = models.CharField(max_length=FORM_TOKEN, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "client_token"],
+                condition=Q(client_token__isnull=False),
+                name="one_measure_per_form_token",
+            )
+        ]
+        indexes = [models.Index(fields=["person", "created_at"], name="measure_person_time")]
+
+    def __str__(self) -> str:
+        return f"Measure {self.public_id[:6]}"  # never the answers
+
+
+class MeasureRhythm(models.Model):
+    """How often a couple's partners are offered each questionnaire, as their linked therapist
+    set it (no row: every week / every month), and a questionnaire the therapist asked for now
+    (offered to each partner until they answer or skip it)."""
+
+    couple = models.OneToOneField("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    csi4_days = models.PositiveSmallIntegerField(default=7)
+    csi16_days = models.PositiveSmallIntegerField(default=30)
+    requested = models.CharField(max_length=8, blank=True)  # a measures.INSTRUMENTS key
+    requested_at = models.DateTimeField(null=True, blank=True)
+    # The form that asked last: the same form sent again asks nothing more.
+    request_token = models.CharField(max_length=FORM_TOKEN, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"Measure rhythm of couple {self.couple_id}"
+
+
+class MeasureSharing(models.Model):
+    """What one partner shares with the other: their questionnaire scores, how complete
+    their mirrors were (each revocable)."""
+
+    couple = models.ForeignKey("couples.Couple", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scores_shared_at = models.DateTimeField(null=True, blank=True)
+    mirrors_shared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["couple", "person"], name="one_sharing_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"Measure sharing {self.pk}"

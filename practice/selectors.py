@@ -17,10 +17,13 @@ from django.utils.translation import ngettext, pgettext
 from couples.models import Couple, User
 from couples.selectors import when
 from dialogues import protocol
+from dialogues import selectors as dialogue_selectors
 from dialogues.models import DialogueSession, Turn
 from live import clock
-from practice import charts
+from practice import charts, measures
 from practice.models import (
+    CSI4_EVERY,
+    CSI16_EVERY,
     Agreement,
     AgreementDay,
     AgreementThanks,
@@ -29,7 +32,11 @@ from practice.models import (
     CaringList,
     ChildhoodReflection,
     Exit,
+    MeasureAnswer,
+    MeasureRhythm,
+    MeasureSharing,
 )
+from safety.models import SafetyScreening
 
 WEEKS = 8  # the progress page's weeks
 RATING_MOVES = protocol.moves_asking("rating")
@@ -451,3 +458,305 @@ def caring_export(*, user: User) -> dict:
         for g in given.order_by("day", "pk")
     ]
     return exported
+
+
+# --- outcome measures ----------------------------------------------------------------------
+
+# Scheduled offers are at least this far apart, whichever questionnaire (a therapist's
+# "send one now" is not held back by it).
+MIN_GAP = datetime.timedelta(days=7)
+# After a concerning answer to the safety questions, no questionnaire for this long.
+AFTER_CONCERN = datetime.timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    csi4_days: int
+    csi16_days: int
+    requested: str
+    requested_at: datetime.datetime | None
+
+
+def measure_rhythm(*, couple: Couple) -> Rhythm:
+    row = MeasureRhythm.objects.filter(couple=couple).first()
+    if row is None:
+        return Rhythm(CSI4_EVERY[0], CSI16_EVERY[0], "", None)
+    return Rhythm(row.csi4_days, row.csi16_days, row.requested, row.requested_at)
+
+
+def _safety_concern(user: User, couple: Couple) -> bool:
+    """Not ready for dialogue by their own answers, or a concerning answer lately."""
+    screening = SafetyScreening.objects.filter(user=user).first()
+    if screening is None or screening.couple_id != couple.pk or not screening.ready:
+        return True
+    return screening.needs_attention and screening.updated_at > clock.now() - AFTER_CONCERN
+
+
+def measure_due(*, user: User, couple: Couple) -> measures.Instrument | None:
+    """The questionnaire to offer this partner now, if any: the one their therapist sent
+    (until answered or skipped), else the CSI-16 once its period has passed, else the CSI-4
+    once its period has passed; never two within a week, never during a time-out, never
+    while the person's safety answers are of concern."""
+    if DialogueSession.objects.filter(couple=couple, status=DialogueSession.Status.PAUSED).exists():
+        return None
+    if _safety_concern(user, couple):
+        return None
+    rhythm = measure_rhythm(couple=couple)
+    last: dict[str, datetime.datetime] = {}
+    for code, at in MeasureAnswer.objects.filter(person=user, couple=couple).values_list(
+        "instrument", "created_at"
+    ):
+        last[code] = max(at, last.get(code, at))
+    now = clock.now()
+    if rhythm.requested in measures.INSTRUMENTS and rhythm.requested_at is not None:
+        done = last.get(rhythm.requested)
+        if done is None or done < rhythm.requested_at:
+            return measures.INSTRUMENTS[rhythm.requested]
+    latest = max(last.values(), default=None)
+    if latest is not None and now - latest < MIN_GAP:
+        return None
+    # A CSI-16 holds the CSI-4's items: the CSI-4's time counts from either.
+    for instrument, days, done in (
+        (measures.CSI16, rhythm.csi16_days, last.get(measures.CSI16.code)),
+        (measures.CSI4, rhythm.csi4_days, latest),
+    ):
+        if days and (done is None or now - done >= datetime.timedelta(days=days)):
+            return instrument
+    return None
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    at: datetime.datetime
+    instrument: str  # the questionnaire answered
+    csi4: int  # every answer has the CSI-4's items
+    csi16: int | None
+    language: str
+
+    @property
+    def csi4_below(self) -> bool:
+        return measures.below_cut_off(measures.CSI4, self.csi4)
+
+    @property
+    def csi16_below(self) -> bool:
+        return self.csi16 is not None and measures.below_cut_off(measures.CSI16, self.csi16)
+
+
+def measure_scores(*, couple: Couple, person: User) -> list[ScorePoint]:
+    """This person's answered questionnaires in this couple, oldest first, scored."""
+    points = []
+    for row in MeasureAnswer.objects.filter(couple=couple, person=person, skipped=False):
+        answers = row.answers or {}
+        csi4 = measures.score(measures.CSI4, answers)
+        if csi4 is None:
+            continue
+        csi16 = measures.score(measures.CSI16, answers)
+        points.append(ScorePoint(row.created_at, row.instrument, csi4, csi16, row.language))
+    return points
+
+
+def sharing_of(*, couple: Couple, person: User) -> MeasureSharing | None:
+    return MeasureSharing.objects.filter(couple=couple, person=person).first()
+
+
+@dataclass(frozen=True)
+class PartnerScores:
+    person: User
+    visible: bool  # this viewer may see the scores
+    answered: int  # how many questionnaires they answered (all a partner learns otherwise)
+    last_at: datetime.datetime | None
+    points: list[ScorePoint]
+    shared: bool  # the person shares their scores with their partner
+
+
+@dataclass(frozen=True)
+class MeasuresView:
+    partners: list[PartnerScores]
+    chart: charts.Chart
+    chart16: charts.Chart
+    rows: list[tuple[datetime.datetime, str, ScorePoint]]  # (when, whose name, the scores)
+    csi4: measures.Instrument = measures.CSI4
+    csi16: measures.Instrument = measures.CSI16
+
+    @property
+    def any_visible(self) -> bool:
+        return any(p.visible and p.points for p in self.partners)
+
+
+def _score_chart(
+    visible: list[PartnerScores], instrument: measures.Instrument, *, wide: bool
+) -> charts.Chart:
+    field = "csi4" if instrument is measures.CSI4 else "csi16"
+    days = sorted(
+        {
+            timezone.localtime(pt.at).date()
+            for p in visible
+            for pt in p.points
+            if getattr(pt, field) is not None
+        }
+    )
+    series = []
+    for p in visible:
+        by_day = {
+            timezone.localtime(pt.at).date(): getattr(pt, field)
+            for pt in p.points
+            if getattr(pt, field) is not None
+        }
+        series.append((p.person.display_name, [by_day.get(d) for d in days]))
+    return charts.line_chart(
+        labels=[_short(d) for d in days],
+        series=series,
+        low=0,
+        high=instrument.high,
+        step=27 if wide else 7,  # four labels: 0, 7, 14, 21 (0, 27, 54, 81)
+        line_at=instrument.cut_off,
+        # Translators: the label of a chart's dashed line: "cut-off 13.5".
+        line_label=_("cut-off %(value)s") % {"value": floatformat(instrument.cut_off, 1)},
+    )
+
+
+def measures_for(*, couple: Couple, partners: list[User], viewer: User) -> MeasuresView:
+    """Each partner's questionnaire scores as this viewer may see them: their own always, the
+    partner's once shared with them, both for a linked therapist (the caller checks the link
+    and audits the read)."""
+    sharing = {
+        s.person_id: s for s in MeasureSharing.objects.filter(couple=couple, person__in=partners)
+    }
+    is_partner = any(p.pk == viewer.pk for p in partners)
+    rows: list[PartnerScores] = []
+    for person in partners:
+        shared = (
+            sharing.get(person.pk) is not None and sharing[person.pk].scores_shared_at is not None
+        )
+        visible = person.pk == viewer.pk or shared or not is_partner
+        answered = MeasureAnswer.objects.filter(couple=couple, person=person, skipped=False)
+        count = answered.count()
+        last = answered.order_by("-created_at").values_list("created_at", flat=True).first()
+        points = measure_scores(couple=couple, person=person) if visible else []
+        rows.append(PartnerScores(person, visible, count, last, points, shared))
+    visible_rows = [r for r in rows if r.visible and r.points]
+    table = sorted(
+        ((pt.at, r.person.display_name, pt) for r in visible_rows for pt in r.points),
+        key=lambda row: row[0],
+    )
+    return MeasuresView(
+        partners=rows,
+        chart=_score_chart(visible_rows, measures.CSI4, wide=False),
+        chart16=_score_chart(visible_rows, measures.CSI16, wide=True),
+        rows=table,
+    )
+
+
+def measure_trend(*, couple: Couple, partners: list[User]) -> tuple[str, bool]:
+    """For a therapist's dashboard, in one sentence: each partner's latest CSI-4 score (from
+    either questionnaire) and its change since their previous one; and whether it shows any
+    score (a read to audit)."""
+    parts = []
+    for person in partners:
+        scores = [p.csi4 for p in measure_scores(couple=couple, person=person)]
+        if len(scores) > 1:
+            # Translators: a partner's latest CSI-4 score on a therapist's dashboard, with the
+            # change since their previous one: "Alex 15 of 21 (+2)".
+            parts.append(
+                _("%(name)s %(score)s of 21 (%(change)+d)")
+                % {
+                    "name": person.display_name,
+                    "score": scores[-1],
+                    "change": scores[-1] - scores[-2],
+                }
+            )
+        elif scores:
+            parts.append(
+                _("%(name)s %(score)s of 21") % {"name": person.display_name, "score": scores[-1]}
+            )
+    if not parts:
+        return _("No questionnaires answered yet."), False
+    # Translators: before the partners' latest CSI-4 scores on a therapist's dashboard; the
+    # list is "Alex 15 of 21 (+2); Sam 12 of 21".
+    return _("Satisfaction (CSI-4): %(scores)s.") % {"scores": "; ".join(parts)}, True
+
+
+def measures_export(*, user: User) -> list[dict]:
+    """This person's own answers (never the partner's), with their scores."""
+    rows = []
+    for row in (
+        MeasureAnswer.objects.filter(person=user)
+        .select_related("couple")
+        .order_by("created_at", "pk")
+    ):
+        answers = row.answers or {}
+        instrument = measures.INSTRUMENTS.get(row.instrument)
+        rows.append(
+            {
+                "id": row.public_id,
+                "couple": row.couple.public_id,
+                "questionnaire": row.instrument,
+                "skipped": row.skipped,
+                "answers": answers,
+                "score": measures.score(instrument, answers) if instrument and answers else None,
+                "language": row.language,
+                "at": when(row.created_at),
+            }
+        )
+    return rows
+
+
+# --- how complete each partner's mirrors were (dialogues.selectors.mirrors_kept) -----------
+
+MIRROR_DIALOGUES = 20  # the progress page's last dialogues
+LEFT_WIDE = 60  # room for "100" beside the chart
+
+
+@dataclass(frozen=True)
+class MirrorRow:
+    session: DialogueSession
+    kept: list[int | None]  # per partner shown: the mean share their mirrors kept, in percent
+
+
+@dataclass(frozen=True)
+class MirrorsView:
+    people: list[User]  # the partners whose mirrors this viewer may see (themselves first)
+    others: list[User]  # for each, whose words they mirrored
+    rows: list[MirrorRow]
+    chart: charts.Chart
+
+    @property
+    def empty(self) -> bool:
+        return not any(v is not None for r in self.rows for v in r.kept)
+
+
+def mirrors_for(*, couple: Couple, partners: list[User], viewer: User) -> MirrorsView:
+    """How much of what the other said each partner's mirrors kept, dialogue by dialogue: the
+    viewer's own always, the partner's only once they share it (a therapist sees none)."""
+    sharing = {
+        s.person_id: s.mirrors_shared_at is not None
+        for s in MeasureSharing.objects.filter(couple=couple, person__in=partners)
+    }
+    people = [p for p in partners if p.pk == viewer.pk]
+    people += [p for p in partners if p.pk != viewer.pk and sharing.get(p.pk) and people]
+    others = [next((o for o in partners if o.pk != p.pk), p) for p in people]
+    sessions = list(
+        DialogueSession.objects.filter(
+            couple=couple,
+            status__in=[DialogueSession.Status.COMPLETED, DialogueSession.Status.ENDED],
+        )
+        .select_related("partner_a", "partner_b")
+        .order_by("-created_at")[:MIRROR_DIALOGUES]
+    )[::-1]
+    rows = []
+    for session in sessions:
+        kept: list[int | None] = []
+        for person in people:
+            shares = dialogue_selectors.mirrors_kept(session=session, person=person)
+            kept.append(round(sum(shares) / len(shares)) if shares else None)
+        if any(v is not None for v in kept):
+            rows.append(MirrorRow(session, kept))
+    chart = charts.line_chart(
+        labels=[_short(timezone.localtime(r.session.created_at).date()) for r in rows],
+        series=[(p.display_name, [r.kept[i] for r in rows]) for i, p in enumerate(people)],
+        low=0,
+        high=100,
+        step=25,
+        left=LEFT_WIDE,
+    )
+    return MirrorsView(people, others, rows, chart)

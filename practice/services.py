@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -30,9 +30,12 @@ from couples.selectors import couple_for, partner_of
 from dialogues import protocol
 from dialogues.models import DialogueSession, Turn
 from live import clock
+from practice import measures
 from practice.models import (
     AGREEMENT_DAY,
     CARING,
+    CSI4_EVERY,
+    CSI16_EVERY,
     EXIT_PLEDGES,
     MAX_APPRECIATION,
     MAX_CARING,
@@ -42,8 +45,10 @@ from practice.models import (
     MAX_EXITS,
     MAX_REFLECTION,
     MIN_DAYS,
+    MIRRORS,
     PARTNER,
     REFLECTION_KEYS,
+    SCORES,
     THERAPIST,
     Agreement,
     AgreementDay,
@@ -53,11 +58,15 @@ from practice.models import (
     CaringList,
     ChildhoodReflection,
     Exit,
+    MeasureAnswer,
+    MeasureRhythm,
+    MeasureSharing,
 )
 from practice.selectors import (
     agreements_export,
     caring_export,
     exits_export,
+    measures_export,
     reflection_export,
 )
 
@@ -497,6 +506,125 @@ def reflection_share(*, user: User, audience: str, shared: bool) -> ChildhoodRef
     return reflection
 
 
+# --- outcome measures (practice/measures.py) ---------------------------------------------------
+
+
+def _instrument(code: object) -> measures.Instrument:
+    instrument = measures.INSTRUMENTS.get(code) if isinstance(code, str) else None
+    if instrument is None:
+        raise PracticeError(_("That questionnaire wasn't found."))
+    return instrument
+
+
+def _measure_saved(
+    *, user: User, instrument: measures.Instrument, answers: dict, skipped: bool, token: str | None
+) -> MeasureAnswer:
+    given = _token(token)
+    couple = _my_couple_locked(user)
+    again = MeasureAnswer.objects.filter(person=user, client_token=given).first()
+    if again is not None:  # the same form sent twice: saved once
+        return again
+    row = MeasureAnswer.objects.create(
+        couple=couple,
+        person=user,
+        instrument=instrument.code,
+        answers=answers,
+        skipped=skipped,
+        language=translation.get_language() or "",
+        client_token=given,
+    )
+    # Ids and codes only: never the answers or the score.
+    logger.info(
+        "measure saved",
+        extra={"measure": row.public_id, "instrument": instrument.code, "skipped": skipped},
+    )
+    live.couple_changed(couple_id=couple.pk)
+    return row
+
+
+@transaction.atomic
+def measure_answer(
+    *, user: User, instrument: str, answers: Mapping[str, object], token: str | None
+) -> MeasureAnswer:
+    """Save the person's answers to a whole questionnaire (every item, each one of its own
+    answers); the same form sent again saves nothing more."""
+    chosen = _instrument(instrument)
+    try:
+        cleaned = measures.answers_clean(chosen, dict(answers))
+    except measures.MeasureInvalid:
+        raise PracticeError(_("Please choose one answer for every question.")) from None
+    return _measure_saved(user=user, instrument=chosen, answers=cleaned, skipped=False, token=token)
+
+
+@transaction.atomic
+def measure_skip(*, user: User, instrument: str, token: str | None) -> MeasureAnswer:
+    """The person would rather not answer now: it isn't offered again until its next time."""
+    chosen = _instrument(instrument)
+    return _measure_saved(user=user, instrument=chosen, answers={}, skipped=True, token=token)
+
+
+@transaction.atomic
+def measure_share(*, user: User, what: str, shared: bool) -> MeasureSharing:
+    """Share with the partner (or stop sharing) this person's questionnaire scores, or how
+    complete their mirrors were. Asking twice is once."""
+    if what not in (SCORES, MIRRORS):
+        raise PracticeError(_("Please choose what to share."))
+    couple = _my_couple_locked(user)
+    sharing, _created = MeasureSharing.objects.get_or_create(couple=couple, person=user)
+    field = "scores_shared_at" if what == SCORES else "mirrors_shared_at"
+    if shared != (getattr(sharing, field) is not None):
+        setattr(sharing, field, clock.now() if shared else None)
+        sharing.save(update_fields=[field])
+        logger.info("measure sharing changed", extra={"what": what, "shared": shared})
+        live.couple_changed(couple_id=couple.pk)
+    return sharing
+
+
+def _days(value: object, allowed: tuple[int, ...]) -> int:
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or int(text) not in allowed:
+        raise PracticeError(_("Please choose one of the rhythms listed."))
+    return int(text)
+
+
+@transaction.atomic
+def measure_rhythm_set(
+    *, couple: Couple, by: User, csi4_days: object, csi16_days: object, token: str | None
+) -> MeasureRhythm:
+    """A linked therapist's rhythm for the couple (the caller checks the link and audits).
+    Setting the same rhythm again changes nothing but the time."""
+    _token(token)
+    short, full = _days(csi4_days, CSI4_EVERY), _days(csi16_days, CSI16_EVERY)
+    Couple.objects.select_for_update().get(pk=couple.pk)
+    rhythm, _created = MeasureRhythm.objects.get_or_create(couple=couple)
+    rhythm.csi4_days, rhythm.csi16_days = short, full
+    rhythm.changed_by, rhythm.updated_at = by, clock.now()
+    rhythm.save()
+    live.couple_changed(couple_id=couple.pk)
+    return rhythm
+
+
+@transaction.atomic
+def measure_request(
+    *, couple: Couple, by: User, instrument: str, token: str | None
+) -> MeasureRhythm:
+    """A linked therapist sends a questionnaire now: each partner is offered it until they
+    answer or skip it (the caller checks the link and audits). The same form sent twice
+    asks once."""
+    chosen = _instrument(instrument)
+    given = _token(token)
+    Couple.objects.select_for_update().get(pk=couple.pk)
+    rhythm, _created = MeasureRhythm.objects.get_or_create(couple=couple)
+    if rhythm.request_token == given:
+        return rhythm
+    rhythm.request_token = given
+    rhythm.requested, rhythm.requested_at = chosen.code, clock.now()
+    rhythm.changed_by, rhythm.updated_at = by, clock.now()
+    rhythm.save()
+    live.couple_changed(couple_id=couple.pk)
+    return rhythm
+
+
 # --- what couples tells us (couples/signals.py, inside its transaction) ----------------------
 
 
@@ -506,6 +634,7 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
         "caring_behaviours": caring_export(user=user),
         "childhood_reflections": reflection_export(user=user),
         "exits": exits_export(user=user),
+        "questionnaires": measures_export(user=user),
     }
 
 
@@ -528,6 +657,8 @@ def practice_erase_by(*, user: User) -> int:
     erased += CaringBehaviour.objects.filter(caring_list__author=user).update(text=REMOVED_NOTE)
     erased += ChildhoodReflection.objects.filter(author=user).delete()[0]  # theirs alone
     erased += Exit.objects.filter(author=user).delete()[0]
+    erased += MeasureAnswer.objects.filter(person=user).delete()[0]
+    erased += MeasureSharing.objects.filter(person=user).delete()[0]
     logger.info("practice erased", extra={"count": erased})
     return erased
 
@@ -539,5 +670,6 @@ def practice_erase_of(*, couple: Couple) -> int:
     erased += CaringBehaviour.objects.filter(caring_list__couple=couple).update(text=PURGED_NOTE)
     erased += ChildhoodReflection.objects.filter(couple=couple).delete()[0]
     erased += Exit.objects.filter(couple=couple).delete()[0]
+    erased += MeasureAnswer.objects.filter(couple=couple).delete()[0]
     logger.info("practice erased", extra={"count": erased})
     return erased

@@ -14,15 +14,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from couples.forms import form_token
 from couples.http import AuthedRequest
 from couples.models import Couple, User
 from couples.selectors import couple_for, partner_of, partners_of
-from practice import selectors, services
+from practice import measures, selectors, services
 from practice.forms import CaringItemForm, DaysForm, ExitForm, ReflectionForm, ThanksForm
-from practice.models import EXIT_PLEDGES, PARTNER, THERAPIST
+from practice.models import EXIT_PLEDGES, MIRRORS, PARTNER, SCORES, THERAPIST
 from practice.services import NotFound, PracticeError
 
 HOME = "practice/_home.html"
@@ -60,6 +62,8 @@ def home_context(*, user: User, couple: Couple | None, error: str = "") -> dict:
     today = next((d for d in caring.week if d.day == services.today()), None)
     return {
         "practice_on": True,
+        "measure_due": selectors.measure_due(user=user, couple=couple),
+        "skip_token": form_token(),
         "agreements": selectors.agreements_open(couple=couple),
         "caring_today": today,
         "practice_error": error,
@@ -402,5 +406,116 @@ def reflection_share(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def progress_page(request: AuthedRequest) -> HttpResponse:
     couple = request.couple  # type: ignore[attr-defined]
-    progress = selectors.progress_for(couple=couple, partners=partners_of(couple=couple))
-    return render(request, "practice/progress.html", {"progress": progress, "for_therapist": False})
+    partners = partners_of(couple=couple)
+    progress = selectors.progress_for(couple=couple, partners=partners)
+    sharing = selectors.sharing_of(couple=couple, person=request.user)
+    context = {
+        "progress": progress,
+        "for_therapist": False,
+        "measures_view": selectors.measures_for(
+            couple=couple, partners=partners, viewer=request.user
+        ),
+        "mirrors": selectors.mirrors_for(couple=couple, partners=partners, viewer=request.user),
+        "scores_shared": bool(sharing and sharing.scores_shared_at),
+        "mirrors_shared": bool(sharing and sharing.mirrors_shared_at),
+        "SCORES": SCORES,
+        "MIRRORS": MIRRORS,
+        "partner_name": request.partner.display_name,  # type: ignore[attr-defined]
+    }
+    return render(request, "practice/progress.html", context)
+
+
+# --- outcome measures ---------------------------------------------------------------------------
+
+
+def _instrument_or_404(code: str) -> measures.Instrument:
+    instrument = measures.INSTRUMENTS.get(code)
+    if instrument is None:
+        raise Http404("No such questionnaire.")
+    return instrument
+
+
+def _measure_page(
+    request: AuthedRequest,
+    instrument: measures.Instrument,
+    *,
+    chosen: dict | None = None,
+    token: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    language = translation.get_language() or ""
+    context = {
+        "instrument": instrument,
+        "rows": [(item, (chosen or {}).get(item.key, "")) for item in instrument.items],
+        "pair_keys": measures.PAIR_KEYS,
+        "token": token or form_token(),
+        "skip_token": form_token(),
+        "validated": measures.validated_in(language),
+        "citation": measures.CITATION,
+        "error": error,
+    }
+    return render(request, "practice/measure.html", context, status=status)
+
+
+@partner_only
+@require_http_methods(["GET", "POST"])
+def measure_page(request: AuthedRequest, code: str) -> HttpResponse:
+    """A questionnaire: every question on one page; optional, and skippable."""
+    instrument = _instrument_or_404(code)
+    if request.method == "GET":
+        return _measure_page(request, instrument)
+    answers = {key: request.POST.get(key, "") for key in instrument.keys}
+    token = request.POST.get("token", "")
+    try:
+        services.measure_answer(
+            user=request.user, instrument=instrument.code, answers=answers, token=token
+        )
+    except NotFound:
+        raise Http404("No such page.") from None
+    except PracticeError as error:
+        chosen = {k: v for k, v in answers.items() if isinstance(v, str) and v.isdigit()}
+        safe_token = token if token and len(token) <= 64 and token.isprintable() else ""
+        return _measure_page(
+            request, instrument, chosen=chosen, token=safe_token, error=error.message, status=400
+        )
+    messages.success(
+        request,
+        _("Thank you. Your answers are saved; only you see them unless you share your scores."),
+    )
+    return redirect("practice:progress")
+
+
+@partner_only
+@require_POST
+def measure_skip(request: AuthedRequest, code: str) -> HttpResponse:
+    instrument = _instrument_or_404(code)
+    try:
+        services.measure_skip(
+            user=request.user, instrument=instrument.code, token=request.POST.get("token")
+        )
+    except NotFound:
+        raise Http404("No such page.") from None
+    except PracticeError as error:
+        messages.error(request, error.message)
+        return redirect("home")
+    messages.info(request, _("Skipped. It will be offered again another time."))
+    return redirect("home")
+
+
+@partner_only
+@require_POST
+def measure_share(request: AuthedRequest) -> HttpResponse:
+    what = request.POST.get("what", "")
+    shared = request.POST.get("shared") == "1"
+    try:
+        services.measure_share(user=request.user, what=what, shared=shared)
+    except NotFound:
+        raise Http404("No such page.") from None
+    except PracticeError as error:
+        messages.error(request, error.message)
+        return redirect("practice:progress")
+    name = {"name": request.partner.display_name}  # type: ignore[attr-defined]
+    done = _("Shared with %(name)s.") if shared else _("No longer shared with %(name)s.")
+    messages.success(request, done % name)
+    return redirect("practice:progress")

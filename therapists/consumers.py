@@ -32,7 +32,7 @@ from live import (
     dashboard_group,
 )
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
-from therapists import selectors
+from therapists import selectors, services
 from therapists.forms import LinkCodeForm
 from therapists.selectors import therapist_access_link
 
@@ -132,6 +132,7 @@ def render_dashboard(*, therapist: User) -> str | None:
         **selectors.dashboard(therapist=therapist),
         "link_code_form": LinkCodeForm(),
     }
+    services.dashboard_satisfaction_read(therapist=therapist, couples=context["couples"])
     # push.render_to_string renders in the context's user's own zone.
     return push.render_to_string(f"{DASHBOARD}#dashboard_couples", context) + (
         push.render_to_string(f"{DASHBOARD}#dashboard_links", context)

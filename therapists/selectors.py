@@ -194,6 +194,9 @@ class LinkedCouple:
     safety_attention: bool = False  # a partner's safety questions need attention (not why)
     # The next dialogue waiting for its time: a session booked, or the couple's appointment.
     next_scheduled: DialogueSession | None = None
+    # The partners' latest questionnaire scores, in a sentence (therapists.services.
+    # dashboard_satisfaction_read fills it, auditing the read).
+    satisfaction: str = ""
 
     @property
     def homework_open(self) -> int:

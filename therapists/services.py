@@ -44,6 +44,7 @@ from therapists.models import (
     new_link_code,
 )
 from therapists.selectors import (
+    LinkedCouple,
     link_grants_access,
     links_and_homework_export,
     therapist_access_link,
@@ -913,3 +914,27 @@ def on_couple_purging(sender: object, *, couple: Couple, **kwargs: object) -> No
     erased = Homework.objects.filter(couple=couple).update(title=PURGED_NOTE, instructions="")
     TherapistLink.objects.filter(couple=couple).update(invited_email="")
     logger.info("therapist data erased", extra={"notes": notes, "homework": erased})
+
+
+# --- the dashboard's questionnaire trend ----------------------------------------------------
+
+
+def dashboard_satisfaction_read(
+    *, therapist: User, couples: list[LinkedCouple], request: object = None
+) -> None:
+    """Fill each linked couple's one-glance questionnaire trend; a couple whose scores are
+    shown is a read of their content, audited (a page load or a socket's render)."""
+    for c in couples:
+        couple = c.link.couple
+        assert couple is not None
+        c.satisfaction, shown = practice_selectors.measure_trend(
+            couple=couple, partners=partners_of(couple=couple)
+        )
+        if shown:
+            audit(
+                action="therapist.read",
+                actor=therapist,
+                target=couple,
+                request=request,
+                what="measures_trend",
+            )

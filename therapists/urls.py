@@ -14,6 +14,11 @@ urlpatterns = [
     path(
         "therapist/couples/<str:public_id>/progress/", views.couple_progress, name="couple_progress"
     ),
+    path(
+        "therapist/couples/<str:public_id>/questionnaires/",
+        views.couple_measures,
+        name="couple_measures",
+    ),
     path("therapist/couples/<str:public_id>/homework/", views.homework_new, name="homework_new"),
     path("therapist/couples/<str:public_id>/sessions/", views.session_book, name="book"),
     path(

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from couples.audit import audit
+from couples.forms import form_token
 from couples.http import AuthedRequest
 from couples.selectors import partners_of
 from dialogues import selectors as dialogue_selectors
@@ -30,6 +31,9 @@ from dialogues.models import DialogueSession
 from dialogues.selectors import FACILITATOR
 from dialogues.services import DialogueError
 from practice import selectors as practice_selectors
+from practice import services as practice_services
+from practice.models import CSI4_EVERY, CSI16_EVERY
+from practice.services import PracticeError
 from therapists import selectors, services
 from therapists.forms import (
     BookingForm,
@@ -82,6 +86,9 @@ def _session_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
 @require_GET
 def dashboard(request: AuthedRequest) -> HttpResponse:
     context = selectors.dashboard(therapist=request.user)
+    services.dashboard_satisfaction_read(
+        therapist=request.user, couples=context["couples"], request=request
+    )
     context["link_code_form"] = LinkCodeForm()
     return render(request, "therapists/dashboard.html", context)
 
@@ -187,6 +194,17 @@ def _couple_page(
                 what="safety_answers",
                 couple=couple.public_id,
             )
+    measures_view = practice_selectors.measures_for(
+        couple=couple, partners=partners_of(couple=couple), viewer=request.user
+    )
+    if measures_view.any_visible:  # the partners' questionnaire scores
+        audit(
+            action="therapist.read",
+            actor=request.user,
+            target=couple,
+            request=request,
+            what="measures",
+        )
     reflections = practice_selectors.reflections_shared_with_therapist(couple=couple)
     for reflection in reflections:  # a partner's own words, shared with the therapist
         audit(
@@ -214,6 +232,11 @@ def _couple_page(
             "start_form": start_form or FacilitatedStartForm(partners=partners_of(couple=couple)),
             "agreements": practice_selectors.agreements_open(couple=couple),
             "caring_lists": practice_selectors.caring_shared_lists(couple=couple),
+            "measures_view": measures_view,
+            "measure_rhythm": practice_selectors.measure_rhythm(couple=couple),
+            "CSI4_EVERY": CSI4_EVERY,
+            "CSI16_EVERY": CSI16_EVERY,
+            "measure_token": form_token(),
             "reflections": reflections,
         },
         status=status,
@@ -236,11 +259,65 @@ def couple_progress(request: AuthedRequest, public_id: str) -> HttpResponse:
     progress = practice_selectors.progress_for(
         couple=link.couple, partners=partners_of(couple=link.couple)
     )
+    measures_view = practice_selectors.measures_for(
+        couple=link.couple, partners=partners_of(couple=link.couple), viewer=request.user
+    )
+    if measures_view.any_visible:
+        audit(
+            action="therapist.read",
+            actor=request.user,
+            target=link.couple,
+            request=request,
+            what="measures",
+        )
     return render(
         request,
         "practice/progress.html",
-        {"progress": progress, "for_therapist": True, "couple_names": view.names, "link": link},
+        {
+            "progress": progress,
+            "for_therapist": True,
+            "couple_names": view.names,
+            "link": link,
+            "measures_view": measures_view,
+        },
     )
+
+
+@therapist_only
+@require_POST
+def couple_measures(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Change how often the couple is offered each questionnaire, or send one now."""
+    link = _link_or_404(request, public_id)
+    try:
+        if request.POST.get("send_now"):
+            practice_services.measure_request(
+                couple=link.couple,
+                by=request.user,
+                instrument=request.POST["send_now"],
+                token=request.POST.get("token"),
+            )
+            done = _("Sent. Each partner is offered it on their home page, to answer or skip.")
+        else:
+            practice_services.measure_rhythm_set(
+                couple=link.couple,
+                by=request.user,
+                csi4_days=request.POST.get("csi4_days"),
+                csi16_days=request.POST.get("csi16_days"),
+                token=request.POST.get("token"),
+            )
+            done = _("Saved. The questionnaires follow the new rhythm.")
+    except PracticeError as error:
+        messages.error(request, error.message)
+    else:
+        audit(
+            action="therapist.measures",
+            actor=request.user,
+            target=link.couple,
+            request=request,
+            send_now=request.POST.get("send_now", "")[:8],
+        )
+        messages.success(request, done)
+    return redirect("therapists:couple", link.couple.public_id)
 
 
 @therapist_only

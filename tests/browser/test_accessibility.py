@@ -64,6 +64,7 @@ EXCLUDED: dict[str, str] = {
     "safety:share": "POST only: the form is on the private page",
     "dialogues:move": "POST only (htmx): the form is on the dialogue page",
     "dialogues:pause": "POST only (htmx): the button is on the dialogue page",
+    "dialogues:mirror_feedback": "POST only (htmx): a fragment beside the receiver's text box",
     "dialogues:resume": "POST only (htmx): the button is on the dialogue page",
     "dialogues:end": "POST only (htmx): the button is on the dialogue page",
     "therapists:code_new": "POST only: the form is on the dashboard",
@@ -107,6 +108,9 @@ EXCLUDED: dict[str, str] = {
     "practice:caring_acknowledge": "POST only: the button is on the caring page",
     "practice:reflection_share": "POST only: the buttons are on the reflection page",
     "practice:exit_add": "POST only: the form is on the exits page",
+    "practice:measure_skip": "POST only: the button is on the home and questionnaire pages",
+    "practice:measure_share": "POST only: the buttons are on the progress page",
+    "therapists:couple_measures": "POST only: the forms are on the therapist's couple page",
     "practice:exit_remove": "POST only: the button is on the exits page",
     "practice:exit_close": "POST only: the form is on the exits page",
     "mfa_download_recovery_codes": "a text file download, not a page",
@@ -278,6 +282,10 @@ def pages(world: World) -> dict[str, list[str]]:
         "practice:progress": [reverse("practice:progress")],
         "practice:reflection": [reverse("practice:reflection")],
         "practice:exits": [reverse("practice:exits")],
+        "practice:measure": [
+            reverse("practice:measure", args=["csi4"]),
+            reverse("practice:measure", args=["csi16"]),
+        ],
         "therapists:couple_progress": [
             reverse("therapists:couple_progress", args=[world.couple_public_id])
         ],
@@ -518,7 +526,10 @@ def test_progress_with_data_and_a_finished_console_are_accessible(
     """The progress page's tables with rows in them (wide ones scroll inside their own box,
     which the keyboard can reach; at 1280 px none is cut), for the partner and the therapist,
     and the console of a finished dialogue, whose transcript scrolls on its own."""
+    from practice.measures import CSI4
     from tests.practice.test_progress import appreciation_dialogue, closed_dialogue
+
+    CSI4_KEYS = CSI4.keys
 
     world = make_world()
     sam = User.objects.get(email="sam@example.com")
@@ -526,6 +537,16 @@ def test_progress_with_data_and_a_finished_console_are_accessible(
     finished = closed_dialogue(world.alex, sam, (3, 5))
     closed_dialogue(world.alex, sam, (4, 4))
     appreciation_dialogue(world.alex, sam)
+    # Questionnaire scores for both (Sam shares his): their chart, table and cut-off.
+    from practice import services as practice_services
+
+    full = {f"q{i}": 3 for i in range(1, 17)}
+    for person, instrument in ((world.alex, "csi16"), (sam, "csi4"), (sam, "csi16")):
+        answers = {k: v for k, v in full.items() if instrument == "csi16" or k in CSI4_KEYS}
+        practice_services.measure_answer(
+            user=person, instrument=instrument, answers=answers, token=form_token()
+        )
+    practice_services.measure_share(user=sam, what="scores", shared=True)
     findings: list[Finding] = []
     for role, path in (
         ("partner", reverse("practice:progress")),

@@ -43,6 +43,7 @@ from practice.models import (
     CaringBehaviour,
     ChildhoodReflection,
     Exit,
+    MeasureAnswer,
 )
 from safety import services as safety_services
 from safety.models import SafetyScreening
@@ -127,6 +128,8 @@ ERASED: dict[str, dict[str, Rows | None]] = {
     "practice.childhoodreflection": {
         "answers": lambda p: ChildhoodReflection.objects.filter(author=p),
     },
+    # Their questionnaire answers go with their account (rows and all).
+    "practice.measureanswer": {"answers": lambda p: MeasureAnswer.objects.filter(person=p)},
     "therapists.therapistlink": {
         "invited_email": lambda p: TherapistLink.objects.filter(invited_email__iexact=p.email),
     },
@@ -222,6 +225,16 @@ KEPT: dict[str, dict[str, str]] = {
     "practice.caringgiven": {"public_id": "a random id"},
     "practice.childhoodreflection": {"public_id": "a random id"},
     "practice.exit": {"public_id": "a random id", "client_token": "a random form token"},
+    "practice.measureanswer": {
+        "public_id": "a random id",
+        "client_token": "a random form token",
+        "instrument": "a questionnaire's code",
+        "language": "a language code",
+    },
+    "practice.measurerhythm": {
+        "requested": "a questionnaire's code",
+        "request_token": "a random form token",
+    },
     "therapists.therapistlink": {
         "public_id": "a random id",
         "code_hash": "the hash of a random one-time code",
@@ -334,6 +347,15 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
         )
     for audience in ("partner", "therapist"):
         practice_services.reflection_share(user=alice, audience=audience, shared=True)
+    # Each answers a questionnaire; Alice shares her scores with Bob.
+    for person in (alice, bob):
+        practice_services.measure_answer(
+            user=person,
+            instrument="csi4",
+            answers={"q1": 3, "q5": 4, "q7": 3, "q10": 3},
+            token=form_token(),
+        )
+    practice_services.measure_share(user=alice, what="scores", shared=True)
     # Each lists an exit; Alice agrees to close hers, and Bob appreciates it.
     for person, words in ((alice, ALICE_WORDS), (bob, BOB_WORDS)):
         practice_services.exit_add(

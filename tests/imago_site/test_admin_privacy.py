@@ -30,6 +30,7 @@ from practice.models import (
     CaringList,
     ChildhoodReflection,
     Exit,
+    MeasureAnswer,
 )
 from tests.helpers import form_token
 from therapists import services as therapist_services
@@ -51,6 +52,8 @@ PRIVATE_TEXT_FIELDS = {
     # A partner's childhood reflection: not registered in the admin at all.
     "practice.childhoodreflection": ["answers"],
     "practice.exit": ["text", "avoids"],  # not registered in the admin at all
+    # Questionnaire answers: not registered in the admin at all.
+    "practice.measureanswer": ["answers"],
 }
 
 # Text fields that are not private text (accounts, ids, codes, protocol state).
@@ -86,6 +89,9 @@ NOT_PRIVATE = {
     "practice.caringgiven": {"public_id"},
     "practice.childhoodreflection": {"public_id"},
     "practice.exit": {"public_id", "client_token"},
+    # A questionnaire's code ("csi4"), a language code, random ids and form tokens.
+    "practice.measureanswer": {"public_id", "instrument", "language", "client_token"},
+    "practice.measurerhythm": {"requested", "request_token"},
 }
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -165,6 +171,7 @@ def private_rows(pair, alex, sam, outsider, therapist, link, staff):
         shared_with_therapist_at=timezone.now(),
     )
     Exit.objects.create(couple=pair, author=alex, text="e", avoids="v")
+    MeasureAnswer.objects.create(couple=pair, person=alex, instrument="csi4", answers={"q1": 3})
     marker_data = {"text": MARKER, "items": [MARKER], "feelings": [MARKER], "gift": MARKER}
     for label, fields in PRIVATE_TEXT_FIELDS.items():
         model = apps.get_model(label)

@@ -26,6 +26,9 @@ TOKEN_WRITES = {
     "practice:agreement_thanks",
     "practice:caring_add",
     "practice:exit_add",
+    "practice:measure",
+    "practice:measure_skip",
+    "therapists:couple_measures",
     "therapists:code_new",
     "therapists:therapist_invite",
     "therapists:couple_note",
@@ -60,6 +63,7 @@ def pages(client_as, pair, alex, sam, therapist, link):
         ("alex", "home"): alex_client.get("/"),
         ("alex", "caring"): alex_client.get("/between/caring/"),
         ("alex", "exits"): alex_client.get("/between/exits/"),
+        ("alex", "questionnaire"): alex_client.get("/between/questionnaire/csi16/"),
         ("sam", "dialogue, asked to talk"): sam_client.get(f"/dialogues/{dialogue.public_id}/"),
         # Sam is heated: the cooling panel offers a later time or to start anyway.
         ("sam", "cooling panel"): sam_client.post(
