@@ -8,7 +8,15 @@ from channels.db import database_sync_to_async
 from django.db.models import QuerySet
 
 from couples import signals
-from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from couples.models import (
+    AuditEvent,
+    Couple,
+    DeviceSharing,
+    Invitation,
+    Membership,
+    User,
+    hash_token,
+)
 from live import clock
 
 
@@ -196,3 +204,13 @@ def calendar_feed_open(*, user: User) -> bool:
     from couples.models import CalendarFeed
 
     return CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).exists()
+
+
+def device_sharing_allowed(*, couple_id: int, granted_by_id: int | None) -> bool:
+    """Whether this partner's permission for the other to take their turns on one device
+    stands now (couples.DeviceSharing)."""
+    if granted_by_id is None:
+        return False
+    return DeviceSharing.objects.filter(
+        couple_id=couple_id, granted_by_id=granted_by_id, revoked_at__isnull=True
+    ).exists()

@@ -77,6 +77,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
                         user=request.user,
                         kind=form.cleaned_data["kind"],
                         topic=form.cleaned_data["topic"],
+                        aloud=form.cleaned_data["way"] == StartDialogueForm.ALOUD,
                     )
                 except DialogueError as error:
                     form.add_error(None, error.message)
@@ -168,6 +169,7 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
             payload=move_payload(request.POST),
             at=posted_at(request.POST),
             token=request.POST.get("token"),
+            for_partner=request.POST.get("for") == "partner",
         )
     except services.DialogueNotFound:
         raise Http404("No such dialogue.") from None
@@ -220,6 +222,31 @@ def dialogue_resume(request: AuthedRequest, public_id: str) -> HttpResponse:
 @require_POST
 def dialogue_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_end)
+
+
+@login_required
+@require_POST
+def dialogue_aloud(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Switch between saying the dialogue aloud and writing it (either partner, any time)."""
+    aloud = request.POST.get("aloud") == "1"
+
+    def change(**kwargs):
+        return services.session_aloud(aloud=aloud, **kwargs)
+
+    return _session_changed(request, public_id, change)
+
+
+@login_required
+@require_POST
+def dialogue_together(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Start taking both partners' turns on this device (said aloud, with the partner's
+    standing permission), or stop it."""
+    on = request.POST.get("on") == "1"
+
+    def change(**kwargs):
+        return services.session_together(on=on, **kwargs)
+
+    return _session_changed(request, public_id, change)
 
 
 @login_required
