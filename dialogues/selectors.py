@@ -816,6 +816,8 @@ class Console:
     acting: str  # who may act now, e.g. "Sam (receiver)"
     rewind_targets: list[tuple[str, str]]  # (step name, label: place, title and who acts)
     partners: list[tuple[str, str]]  # (slot, name) for choosing a private audience
+    aloud: bool = False  # said aloud (and maybe together on one partner's device)
+    shared_device_name: str = ""  # together on one device: whose (a partner, loaded already)
 
     @property
     def seconds_left(self) -> int:
@@ -826,7 +828,11 @@ class Console:
         targets = ",".join(name for name, _ in self.rewind_targets)
         at = self.session.scheduled_for
         when = at.timestamp() if at is not None and self.session.waits_for_time else ""
-        return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}"
+        mode = f"{int(self.aloud)}{self.session.shared_device_id or ''}"
+        return (
+            f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}:"
+            f"{mode}"
+        )
 
 
 def console_for(*, session: DialogueSession) -> Console:
@@ -859,6 +865,8 @@ def console_for(*, session: DialogueSession) -> Console:
             (choice.step, f"{choice.place}. {choice.title} ({who(choice)})") for choice in targets
         ],
         partners=[(slot, names[slot]) for slot in protocol.SLOTS],
+        aloud=state.aloud,
+        shared_device_name=names.get(session.slot_of_pk(session.shared_device_id) or "", ""),
     )
 
 
