@@ -571,6 +571,7 @@ class Panel:
     together_elsewhere: bool = False
     for_partner: bool = False
     acting_name: str = ""
+    sender_name: str = ""  # together on one device: who sends this round, by name
     # The partner's standing permission to take their turns on this device (shown as an
     # offer only when it stands).
     together_allowed: bool = False
@@ -799,6 +800,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         together_elsewhere=together_elsewhere,
         for_partner=for_partner,
         acting_name=other_name if for_partner else viewer.display_name,
+        sender_name=(viewer.display_name if state.sender == slot else other_name) if slot else "",
         together_allowed=allowed,
     )
 
