@@ -206,3 +206,50 @@ def test_together_on_one_device_with_and_without_permission_and_revoked_midway(
     expect(a.locator("#move-panel")).to_contain_text("Sam is about to ask whether there is more.")
     expect(a.locator("#move-panel input[name=for]")).to_have_count(0)
     expect(a.locator(".acting-person")).to_have_count(0)
+
+
+def test_two_brand_new_accounts_say_a_dialogue_aloud_on_one_phone(new_page, mailbox):
+    """Signed up just now (no time zone set, no second factor): Bob allows it from his
+    settings, and Alice's phone takes both their turns."""
+    from couples.models import User
+    from tests.browser.test_pairing import sign_up
+    from tests.factories import screen
+
+    alice = new_page(viewport="phone")
+    alice.goto("/accounts/signup/")
+    sign_up(alice, mailbox, name="Alice", email="alice@example.com")
+    alice.get_by_role("button", name="Start our couple").click()
+    link = alice.get_by_label("Invitation link").input_value()
+    bob = new_page()
+    bob.goto(link)
+    bob.get_by_role("main").get_by_role("link", name="Create an account").click()
+    sign_up(bob, mailbox, name="Bob", email="bob@example.com")
+    bob.get_by_role("button", name="Accept and pair up").click()
+    expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()
+    for email in ("alice@example.com", "bob@example.com"):
+        screen(User.objects.get(email=email))  # the private safety questions, answered
+
+    bob.goto("/account/settings/")
+    bob.get_by_role("button", name="Allow Alice to take my turns on their device").click()
+    expect(bob.locator("#device-sharing")).to_contain_text("Alice may take your turns")
+
+    alice.goto("/dialogues/new/")
+    alice.get_by_label("Appreciation Dialogue").check()
+    alice.get_by_label("We'll say it aloud").check()
+    alice.get_by_label("What would you like to talk about?").fill("Thank you")
+    alice.get_by_role("button", name="Ask Bob to talk").click()
+    alice.get_by_role("button", name="Take turns together on this device, with Bob").click()
+    expect(alice.locator(".acting-person")).to_have_text("Bob's move")
+    alice.get_by_role("button", name="I'm available now").click()
+    for name, button in (
+        ("Alice", "I've said it"),
+        ("Bob", "I've said it"),
+        ("Alice", "Yes, you got it"),
+        ("Bob", "I've said it"),
+        ("Alice", "I've said it"),
+        ("Bob", "Yes, you got it"),
+    ):
+        expect(alice.locator(".acting-person")).to_have_text(f"{name}'s move")
+        alice.get_by_role("button", name=button, exact=True).click()
+    expect(alice.locator("#status-bar")).to_contain_text("Complete")
+    expect(alice.locator("#transcript")).to_contain_text("Bob mirrored, aloud (on your device).")
