@@ -155,6 +155,17 @@ def account_export(*, user: User) -> dict:
         }
         for inv in user.invitations_sent.select_related("couple").order_by("created_at", "pk")
     ]
+    # Together on one device: the permissions this person gave their partner.
+    device_sharing = [
+        {
+            "couple": sharing.couple.public_id,
+            "allowed_at": when(sharing.granted_at),
+            "withdrawn_at": when(sharing.revoked_at),
+        }
+        for sharing in DeviceSharing.objects.filter(granted_by=user)
+        .select_related("couple")
+        .order_by("granted_at", "pk")
+    ]
     security_events = [
         {"action": e.action, "at": when(e.created_at), "ip_address": e.ip_address}
         for e in AuditEvent.objects.filter(actor=user).order_by("created_at", "pk")
@@ -173,6 +184,7 @@ def account_export(*, user: User) -> dict:
         },
         "couples": couples,
         "invitations_sent": invitations,
+        "device_sharing_allowed": device_sharing,
         # Dialogues, therapist links and homework, from the apps that own them.
         **{
             name: section
