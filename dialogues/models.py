@@ -95,6 +95,11 @@ class DialogueSession(models.Model):
         return protocol.State.from_dict(self.state)
 
     @property
+    def said_aloud(self) -> bool:
+        """Said aloud (the protocol's `State.aloud`) as it is now or was when it ended."""
+        return bool((self.state or {}).get("aloud"))
+
+    @property
     def is_live(self) -> bool:
         return self.status in self.LIVE
 
