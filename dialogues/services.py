@@ -888,8 +888,7 @@ def decide_aloud(*, aloud: bool) -> Decide:
     stays good). Written again, one device no longer takes both partners' turns."""
 
     def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
-        if not session.is_live or session.is_planned:
-            raise DialogueError(ENDED if not session.is_live else NOT_BOOKED)
+        _check_open(session)
         state = session.protocol_state
         if state.aloud == aloud:
             return None  # already so: a double click changes nothing
@@ -908,6 +907,17 @@ def decide_aloud(*, aloud: bool) -> Decide:
     return decide
 
 
+def _check_open(session: DialogueSession) -> None:
+    """Open for the couple (a time-out included): not before a booked session opens, not once
+    it has ended."""
+    if session.is_planned:
+        raise DialogueError(
+            _("This session opens by itself at its time; your therapist can move it.")
+        )
+    if not session.is_live:
+        raise DialogueError(ENDED)
+
+
 def decide_together(*, on: bool) -> Decide:
     """Together on one device: the partner whose device it is (`actor`) starts taking both
     partners' turns, or either partner stops it. Starting needs a said-aloud dialogue and the
@@ -915,8 +925,7 @@ def decide_together(*, on: bool) -> Decide:
 
     def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
         assert slot is not None and actor is not None
-        if not session.is_live or session.is_planned:
-            raise DialogueError(ENDED if not session.is_live else NOT_BOOKED)
+        _check_open(session)
         if not on:
             if session.shared_device_id is None:
                 return None

@@ -738,3 +738,26 @@ def test_a_double_click_on_together_changes_nothing(aloud, alex, sam):
     assert list(aloud.turns.values_list("move", flat=True)) == [
         "ask", "together_on", "together_off"
     ]  # fmt: skip
+
+
+def test_a_booked_session_is_not_switched_before_it_opens(pair, alex, sam, therapist):
+    from datetime import timedelta
+
+    from live import clock
+
+    booked, _ = services.session_book(
+        couple=pair,
+        therapist=therapist,
+        kind="intentional",
+        at=clock.now() + timedelta(days=1),
+        minutes=50,
+        first=alex,
+        second=sam,
+    )
+    for switch in (
+        lambda: services.session_aloud(session_public_id=booked.public_id, user=alex, aloud=True),
+        lambda: together(booked, alex),
+    ):
+        with pytest.raises(DialogueError, match="opens by itself at its time"):
+            switch()
+    assert booked.turns.count() == 1
