@@ -334,7 +334,11 @@ def _device_sharing_context(user: User) -> dict:
 def device_sharing(request: AuthedRequest) -> HttpResponse:
     """Allow (once, until withdrawn) or withdraw the partner taking this person's turns in a
     said-aloud dialogue on the partner's device. Audited either way."""
-    if request.POST.get("allow") == "1":
+    allow = request.POST.get("allow", "")
+    if allow not in ("0", "1"):
+        messages.error(request, _("Please choose again: that choice wasn't one of the buttons."))
+        return redirect("couples:account_settings")
+    if allow == "1":
         try:
             services.device_sharing_allow(user=request.user, request=request)
         except CoupleError as exc:

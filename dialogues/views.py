@@ -224,16 +224,35 @@ def dialogue_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_end)
 
 
+def _switch(request: AuthedRequest, public_id: str, name: str, change) -> HttpResponse:
+    """A said-aloud or one-device switch: `name` must be "1" (on) or "0" (off); anything else
+    is refused with a clear message and changes nothing."""
+    value = request.POST.get(name, "")
+    if value not in ("0", "1"):
+        session = _session_or_404(request, public_id)
+        message = _("Please choose again: that choice wasn't one of the buttons.")
+        if request.htmx:
+            return _panel_response(request, session, error=message, status=400)
+        return render(
+            request, PAGE, {**_page_context(session, request.user), "error": message}, status=400
+        )
+
+    def changed(**kwargs):
+        return change(value == "1", **kwargs)
+
+    return _session_changed(request, public_id, changed)
+
+
 @login_required
 @require_POST
 def dialogue_aloud(request: AuthedRequest, public_id: str) -> HttpResponse:
     """Switch between saying the dialogue aloud and writing it (either partner, any time)."""
-    aloud = request.POST.get("aloud") == "1"
-
-    def change(**kwargs):
-        return services.session_aloud(aloud=aloud, **kwargs)
-
-    return _session_changed(request, public_id, change)
+    return _switch(
+        request,
+        public_id,
+        "aloud",
+        lambda on, **kwargs: services.session_aloud(aloud=on, **kwargs),
+    )
 
 
 @login_required
@@ -241,12 +260,12 @@ def dialogue_aloud(request: AuthedRequest, public_id: str) -> HttpResponse:
 def dialogue_together(request: AuthedRequest, public_id: str) -> HttpResponse:
     """Start taking both partners' turns on this device (said aloud, with the partner's
     standing permission), or stop it."""
-    on = request.POST.get("on") == "1"
-
-    def change(**kwargs):
-        return services.session_together(on=on, **kwargs)
-
-    return _session_changed(request, public_id, change)
+    return _switch(
+        request,
+        public_id,
+        "on",
+        lambda on, **kwargs: services.session_together(on=on, **kwargs),
+    )
 
 
 @login_required

@@ -225,3 +225,14 @@ def test_allowing_one_device_needs_a_post_and_a_login(client_as, pair):
     assert client_as("sam").get(reverse("couples:device_sharing")).status_code == 405
     response = client_as("anonymous").post(reverse("couples:device_sharing"), {"allow": "1"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("value", ["", "yes", "2", "<b>1</b>"])
+def test_a_permission_choice_no_button_sends_changes_nothing(client_as, pair, value):
+    from couples.models import DeviceSharing
+
+    response = client_as("sam").post(
+        reverse("couples:device_sharing"), {"allow": value}, follow=True
+    )
+    assert "that choice wasn't one of the buttons" in text_of(response)
+    assert not DeviceSharing.objects.exists()

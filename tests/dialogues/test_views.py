@@ -824,3 +824,18 @@ def test_settings_allow_and_withdraw_one_device_audited(client_as, aloud, alex, 
         ("device_sharing.allowed", sam.pk),
         ("device_sharing.revoked", sam.pk),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["", "yes", "2", "1\x00", "<b>1</b>"])
+@pytest.mark.parametrize("action, name", [("aloud", "aloud"), ("together", "on")])
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_switch_with_a_value_no_button_sends_is_refused_and_changes_nothing(
+    client_as, dialogue, action, name, value, htmx
+):
+    response = client_as("alex").post(
+        url(action, dialogue), {name: value}, **(HTMX if htmx else {})
+    )
+    assert response.status_code == 400
+    if "\x00" not in value:  # a NUL byte is refused before any view (imago_site middleware)
+        assert "that choice wasn't one of the buttons" in text_of(response)
+    assert dialogue.turns.count() == 1
