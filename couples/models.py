@@ -218,6 +218,31 @@ class Membership(models.Model):
         return f"{self.user} in {self.couple}"
 
 
+class DeviceSharing(models.Model):
+    """A partner's standing permission for the other partner to take their turns in a
+    said-aloud dialogue on the other's device ("together on one device"), given once from
+    their own account, revocable from their settings. Audited when given and withdrawn."""
+
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=clock.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["couple", "granted_by"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_standing_device_sharing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Device sharing {self.pk}"
+
+
 class Invitation(models.Model):
     """A single-use link inviting someone to join a couple. Only the token's hash is stored.
 

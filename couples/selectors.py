@@ -8,7 +8,15 @@ from channels.db import database_sync_to_async
 from django.db.models import QuerySet
 
 from couples import signals
-from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from couples.models import (
+    AuditEvent,
+    Couple,
+    DeviceSharing,
+    Invitation,
+    Membership,
+    User,
+    hash_token,
+)
 from live import clock
 
 
@@ -147,6 +155,17 @@ def account_export(*, user: User) -> dict:
         }
         for inv in user.invitations_sent.select_related("couple").order_by("created_at", "pk")
     ]
+    # Together on one device: the permissions this person gave their partner.
+    device_sharing = [
+        {
+            "couple": sharing.couple.public_id,
+            "allowed_at": when(sharing.granted_at),
+            "withdrawn_at": when(sharing.revoked_at),
+        }
+        for sharing in DeviceSharing.objects.filter(granted_by=user)
+        .select_related("couple")
+        .order_by("granted_at", "pk")
+    ]
     security_events = [
         {"action": e.action, "at": when(e.created_at), "ip_address": e.ip_address}
         for e in AuditEvent.objects.filter(actor=user).order_by("created_at", "pk")
@@ -165,6 +184,7 @@ def account_export(*, user: User) -> dict:
         },
         "couples": couples,
         "invitations_sent": invitations,
+        "device_sharing_allowed": device_sharing,
         # Dialogues, therapist links and homework, from the apps that own them.
         **{
             name: section
@@ -196,3 +216,13 @@ def calendar_feed_open(*, user: User) -> bool:
     from couples.models import CalendarFeed
 
     return CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).exists()
+
+
+def device_sharing_allowed(*, couple_id: int, granted_by_id: int | None) -> bool:
+    """Whether this partner's permission for the other to take their turns on one device
+    stands now (couples.DeviceSharing)."""
+    if granted_by_id is None:
+        return False
+    return DeviceSharing.objects.filter(
+        couple_id=couple_id, granted_by_id=granted_by_id, revoked_at__isnull=True
+    ).exists()

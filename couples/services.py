@@ -29,6 +29,7 @@ from couples.models import (
     AuditEvent,
     CalendarFeed,
     Couple,
+    DeviceSharing,
     Invitation,
     Membership,
     User,
@@ -500,3 +501,42 @@ def calendar_feed_revoke(*, user: User) -> int:
     return CalendarFeed.objects.filter(person=user, revoked_at__isnull=True).update(
         revoked_at=clock.now()
     )
+
+
+# --- together on one device: a partner's standing permission ---------------------------------
+
+
+def device_sharing_allow(*, user: User, request: object = None) -> bool:
+    """This partner allows the other to take their turns in a said-aloud dialogue on the
+    other's device, until they withdraw it. Audited. False if it was allowed already."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        couple = couple_for(user=user)
+        if couple is None:
+            raise CoupleError(_("You can allow this once your partner has joined you."))
+        if DeviceSharing.objects.filter(
+            couple=couple, granted_by=user, revoked_at__isnull=True
+        ).exists():
+            return False
+        sharing = DeviceSharing.objects.create(couple=couple, granted_by=user)
+        audit(action="device_sharing.allowed", actor=user, target=sharing, request=request)
+    return True
+
+
+def device_sharing_revoke(*, user: User, request: object = None) -> int:
+    """This partner withdraws that permission: audited, and whatever dialogue runs on one
+    device for them stops at once (`signals.device_sharing_revoked`, in this transaction)."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        standing = list(
+            DeviceSharing.objects.select_for_update().filter(
+                granted_by=user, revoked_at__isnull=True
+            )
+        )
+        for sharing in standing:
+            sharing.revoked_at = clock.now()
+            sharing.save(update_fields=["revoked_at"])
+            audit(action="device_sharing.revoked", actor=user, target=sharing, request=request)
+            couple = Couple.objects.get(pk=sharing.couple_id)
+            signals.device_sharing_revoked.send(sender=DeviceSharing, couple=couple, user=user)
+    return len(standing)

@@ -32,6 +32,9 @@ account_deleting = Signal()
 couple_purging = Signal()
 # A person downloads their data: each receiver returns {section name: data}. kwargs: user.
 account_exporting = Signal()
+# A partner withdrew their permission for the other to take their turns on one device
+# (DeviceSharing): whatever runs on it stops now. kwargs: couple, user (who withdrew it).
+device_sharing_revoked = Signal()
 
 
 def attempted_account(email: str) -> str:

@@ -26,5 +26,6 @@ urlpatterns = [
     path("account/time-zone/", views.time_zone_detect, name="time_zone"),
     path("account/calendar-feed/new/", views.calendar_feed_new, name="calendar_feed_new"),
     path("account/calendar-feed/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),
+    path("account/device-sharing/", views.device_sharing, name="device_sharing"),
     path("csp-report/", csp.csp_report, name="csp_report"),
 ]

@@ -18,7 +18,7 @@ from couples import devices as devices_
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest, next_path
-from couples.models import known_zones
+from couples.models import User, known_zones
 from couples.services import CoupleError
 from live import clock
 
@@ -262,6 +262,7 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
         "languages": languages.choices(),
         "error": error,
         "feed_open": selectors.calendar_feed_open(user=request.user),
+        **_device_sharing_context(request.user),
         "feed_url": request.session.pop(NEW_FEED_URL, None),
         "your_move_minutes": settings.IMAGO_YOUR_MOVE_AFTER_MINUTES,
     }
@@ -315,4 +316,41 @@ def calendar_feed_new(request: AuthedRequest) -> HttpResponse:
 def calendar_feed_revoke(request: AuthedRequest) -> HttpResponse:
     services.calendar_feed_revoke(user=request.user)
     messages.success(request, _("Your calendar feed is turned off. Its link no longer works."))
+    return redirect("couples:account_settings")
+
+
+def _device_sharing_context(user: User) -> dict:
+    """Whether this partner lets the other take their turns on one device (and who that is)."""
+    couple = selectors.couple_for(user=user)
+    partner = selectors.partner_of(user=user, couple=couple) if couple else None
+    allowed = couple is not None and selectors.device_sharing_allowed(
+        couple_id=couple.pk, granted_by_id=user.pk
+    )
+    return {"sharing_partner": partner, "sharing_allowed": allowed}
+
+
+@login_required
+@require_POST
+def device_sharing(request: AuthedRequest) -> HttpResponse:
+    """Allow (once, until withdrawn) or withdraw the partner taking this person's turns in a
+    said-aloud dialogue on the partner's device. Audited either way."""
+    allow = request.POST.get("allow", "")
+    if allow not in ("0", "1"):
+        messages.error(request, _("Please choose again: that choice wasn't one of the buttons."))
+        return redirect("couples:account_settings")
+    if allow == "1":
+        try:
+            services.device_sharing_allow(user=request.user, request=request)
+        except CoupleError as exc:
+            messages.error(request, exc.message)
+            return redirect("couples:account_settings")
+        messages.success(
+            request,
+            _("Allowed. Your partner can now take both your turns on their device, said aloud."),
+        )
+    else:
+        services.device_sharing_revoke(user=request.user, request=request)
+        messages.success(
+            request, _("Withdrawn. Any dialogue on one device for you both has stopped.")
+        )
     return redirect("couples:account_settings")

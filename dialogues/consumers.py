@@ -230,6 +230,7 @@ class DialogueConsumer(LiveConsumer):
                 payload=move_payload(frame),
                 at=posted_at(frame),
                 token=str(frame.get("token") or ""),
+                for_partner=frame.get("for") == "partner",
             )
         except services.DialogueError as error:
             html = await database_sync_to_async(push.render_refusal)(

@@ -29,6 +29,23 @@ class StartDialogueForm(forms.Form):
         error_messages={"required": _("Please name the topic in a short sentence.")},
     )
 
+    WRITTEN, ALOUD = "written", "aloud"
+    way = forms.ChoiceField(
+        choices=[
+            (WRITTEN, _("We'll write it")),
+            (ALOUD, _("We'll say it aloud")),
+        ],
+        widget=forms.RadioSelect,
+        initial=WRITTEN,
+        required=False,
+        label=_("How will you take your turns?"),
+        help_text=_(
+            "Said aloud, nobody needs to type: the page shows each step and its sentence stems, "
+            "and you tap when you've said it. You can switch either way during the dialogue."
+        ),
+        error_messages={"invalid_choice": _("Please choose to write or to say it aloud.")},
+    )
+
     def kinds(self) -> list[tuple[Any, str, protocol.KindInfo]]:
         """Each kind's radio button, the id of its description and the kind as the protocol
         describes it (its plain description, when to choose it, whether a therapist should be

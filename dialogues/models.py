@@ -67,6 +67,11 @@ class DialogueSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Together on one device (a said-aloud dialogue): the partner whose device takes both
+    # partners' turns, with the other's standing permission (couples.DeviceSharing).
+    shared_device = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -88,6 +93,11 @@ class DialogueSession(models.Model):
     @property
     def protocol_state(self) -> protocol.State:
         return protocol.State.from_dict(self.state)
+
+    @property
+    def said_aloud(self) -> bool:
+        """Said aloud (the protocol's `State.aloud`) as it is now or was when it ended."""
+        return bool((self.state or {}).get("aloud"))
 
     @property
     def is_live(self) -> bool:
@@ -195,6 +205,11 @@ class Turn(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    # Together on one device: the partner on whose device this move was made for `actor`
+    # (NULL: the actor made it on their own).
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Encrypted at rest (couples/encrypted.py): no SQL lookups on them, filter on step/move.
     text = EncryptedTextField(blank=True)

@@ -117,6 +117,10 @@ BEGIN = "begin_now"  # someone opened it by hand once the time had come (it wait
 OPENINGS = (OPEN, BEGIN_EARLY, BEGIN)  # a waiting dialogue opened, by itself or by hand
 BOOK = "book"  # a linked therapist booked a facilitated session for a set time
 MOVE_TIME = "move_time"  # the therapist moved the booked session to another time
+ALOUD_ON = "aloud_on"  # from now on the couple say their steps aloud (text optional)
+ALOUD_OFF = "aloud_off"  # from now on they write them again
+TOGETHER_ON = "together_on"  # one partner's device takes both partners' turns (said aloud)
+TOGETHER_OFF = "together_off"  # back to a device each (or the other partner withdrew consent)
 EVENT_PHRASES = _Texts(
     {
         ASK: _("asked to talk"),
@@ -132,6 +136,10 @@ EVENT_PHRASES = _Texts(
         BEGIN: _("began the dialogue"),
         BOOK: _("scheduled this facilitated session"),
         MOVE_TIME: _("moved the session to another time"),
+        ALOUD_ON: _("chose to say the dialogue aloud"),
+        ALOUD_OFF: _("chose to write the dialogue"),
+        TOGETHER_ON: _("began taking both partners' turns on their device"),
+        TOGETHER_OFF: _("ended taking turns together on one device"),
     }
 )
 # The same, said of the person reading ("You called a time-out"): languages that conjugate
@@ -154,6 +162,12 @@ MY_EVENT_PHRASES = _Texts(
         BEGIN: pgettext_lazy("what you did", "began the dialogue"),
         BOOK: pgettext_lazy("what you did", "scheduled this facilitated session"),
         MOVE_TIME: pgettext_lazy("what you did", "moved the session to another time"),
+        ALOUD_ON: pgettext_lazy("what you did", "chose to say the dialogue aloud"),
+        ALOUD_OFF: pgettext_lazy("what you did", "chose to write the dialogue"),
+        TOGETHER_ON: pgettext_lazy(
+            "what you did", "began taking both partners' turns on your device"
+        ),
+        TOGETHER_OFF: pgettext_lazy("what you did", "ended taking turns together on one device"),
     }
 )
 
@@ -240,7 +254,7 @@ class Field(_ReadsTranslated):
 
 @dataclass(frozen=True)
 class Move(_ReadsTranslated):
-    _TEXTS = frozenset({"label", "refusal", "stems", "send_label"})
+    _TEXTS = frozenset({"label", "refusal", "stems", "send_label", "aloud_label"})
 
     name: str  # e.g. "mirror", "got_it", "not_quite"
     label: str  # button text, e.g. "Yes, you got it"
@@ -255,6 +269,8 @@ class Move(_ReadsTranslated):
     # it, so one click never tells a partner the opposite of what was meant.
     opens_first: bool = False
     send_label: str = ""  # the button that sends an opened box (the label if empty)
+    # Said aloud: the button that records the move once it has been said (see `said_with`).
+    aloud_label: str = ""
 
     @property
     def phrase(self) -> str:
@@ -280,6 +296,20 @@ class Move(_ReadsTranslated):
         return self.send_label or self.label
 
     @property
+    def is_spoken(self) -> bool:
+        """Whether what this move asks for is words (a text or requests the person must
+        give): said aloud, they are said instead of written, and the text is optional."""
+        return any(f.name in _SPOKEN_FIELDS and f.required for f in self.fields)
+
+    @property
+    def said_with(self) -> str:
+        """The button that records this move in a said-aloud dialogue: "I've said it" for a
+        move whose words were said; an answer's own button otherwise ("Yes, you got it")."""
+        if self.aloud_label:
+            return self.aloud_label
+        return str(ALOUD_SAID) if self.is_spoken else self.sends_with
+
+    @property
     def starts_dialogue(self) -> bool:
         """Whether this move begins the dialogue itself (both partners must be ready)."""
         return self.to == _FIRST
@@ -293,7 +323,7 @@ class Move(_ReadsTranslated):
 
 @dataclass(frozen=True)
 class Step(_ReadsTranslated):
-    _TEXTS = frozenset({"title", "explanation", "stems", "waiting"})
+    _TEXTS = frozenset({"title", "explanation", "stems", "waiting", "aloud_waiting"})
 
     name: str
     title: str
@@ -308,12 +338,18 @@ class Step(_ReadsTranslated):
     feelings: bool = False  # True where a feeling-word picker is shown
     pausable: bool = True  # whether a time-out may be called during this step
     sender_heard: bool = False  # reaching this step means the round's sender has been heard
+    aloud_waiting: str = ""  # the waiting line when said aloud, where `waiting` says "writing"
 
     def move(self, name: str) -> Move | None:
         for m in self.moves:
             if m.name == name:
                 return m
         return None
+
+    @property
+    def is_spoken(self) -> bool:
+        """Whether this step's words are said (some move of it asks for them)."""
+        return any(m.is_spoken for m in self.moves)
 
     @property
     def is_check(self) -> bool:
@@ -360,6 +396,21 @@ _CLOSE_NEEDS_BOTH = _(
 )
 
 
+# Said aloud, these are said rather than written: optional (`field_required`).
+_SPOKEN_FIELDS = frozenset({"text", "items"})
+# The button that records a step said aloud (Move.said_with).
+ALOUD_SAID = _("I've said it")
+# Translators: how a transcript marks a step said aloud, not written: "Mara mirrored, aloud".
+# %(did)s is what was done ("mirrored").
+_ALOUD_PHRASE = _("%(did)s, aloud")
+
+
+def aloud_phrase(did: str) -> str:
+    """What a transcript says of a step said aloud ("mirrored, aloud"), in the active
+    language; no words are made up for it."""
+    return str(_ALOUD_PHRASE) % {"did": did}
+
+
 def _text(label: str, required: bool = True) -> Field:
     return Field("text", label, required)
 
@@ -400,6 +451,7 @@ def _said_mirrored_checked(
     mirror_explanation: str = _("Say back what you heard, without adding, judging or answering."),
     hint: str | None = None,
     box: str = "",
+    aloud_waiting: str = "",
 ) -> tuple[Step, ...]:
     """Three steps: the sender says one piece (with its stems), the receiver mirrors it, the
     sender checks ("Did I get it?"); a correction goes back to the mirror, a yes to ``then``.
@@ -414,6 +466,7 @@ def _said_mirrored_checked(
             waiting=waiting,
             moves=(Move(move, label, (_text(box or stems[0]),), to=f"{prefix}_mirror"),),
             hint=hint,
+            aloud_waiting=aloud_waiting,
         ),
         Step(
             name=f"{prefix}_mirror",
@@ -657,6 +710,7 @@ def _warm_up_steps() -> tuple[Step, ...]:
                 ),
                 stems=(stem,),
                 waiting=_("{name} is writing something warm for you."),
+                aloud_waiting=_("{name} is telling you something warm. Listen."),
                 move=move,
                 label=pgettext_lazy("dialogue move", "Send"),
                 then=_NEXT_ROUND_OR_FINISH if last else WARM_UP_STEMS[index + 1][0],
@@ -746,6 +800,7 @@ _STEP_LIST: tuple[Step, ...] = (
         explanation=_("Share one short piece about yourself, starting with “I”."),
         stems=(_("When …, I feel …"), _("What I'd like is …")),
         waiting=_("{name} is writing what they'd like you to hear."),
+        aloud_waiting=_("{name} is saying what they'd like you to hear. Listen."),
         moves=(
             Move(
                 "send",
@@ -986,6 +1041,7 @@ _STEP_LIST: tuple[Step, ...] = (
         explanation=_("Share one appreciation, and say how heard you felt."),
         stems=(_("One thing I appreciate about you is …"),),
         waiting=_("{name} is writing their closing appreciation."),
+        aloud_waiting=_("{name} is saying their closing appreciation. Listen."),
         moves=(
             Move(
                 "close",
@@ -1003,6 +1059,7 @@ _STEP_LIST: tuple[Step, ...] = (
         explanation=_("Share one thing you appreciate about your partner."),
         stems=(_("One thing I appreciate about you is …"),),
         waiting=_("{name} is writing an appreciation for you."),
+        aloud_waiting=_("{name} is telling you an appreciation. Listen."),
         moves=(
             Move(
                 "appreciate",
@@ -1046,6 +1103,7 @@ _STEP_LIST: tuple[Step, ...] = (
         explanation=_("Turn a frustration into up to three positive, specific, doable requests."),
         stems=(_("Would you be willing to …?"),),
         waiting=_("{name} is writing requests."),
+        aloud_waiting=_("{name} is saying their requests. Listen."),
         moves=(Move("make_requests", _("Make requests"), (_ITEMS,), to="change_gift"),),
     ),
     Step(
@@ -1336,6 +1394,9 @@ class State:
     closed: frozenset[str] = field(default_factory=frozenset)  # slots that have closed
     request_count: int = 0  # number of requests the sender made (for the gift choice)
     proposer: str = ""  # at a step answered by Actor.OTHER: the slot that made the proposal
+    # Said aloud: the couple say their steps instead of writing them (`said_aloud`); the
+    # protocol is the same, words optional (`field_required`).
+    aloud: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -1355,6 +1416,8 @@ class State:
         rc = self.request_count
         if isinstance(rc, bool) or not isinstance(rc, int) or not 0 <= rc <= MAX_REQUESTS:
             raise ValueError(f"request_count must be 0..{MAX_REQUESTS}, not {rc!r}")
+        if not isinstance(self.aloud, bool):
+            raise ValueError(f"aloud must be True or False, not {self.aloud!r}")
         answering = STEPS[self.step].actor is Actor.OTHER
         if (self.proposer in SLOTS) != answering or (not answering and self.proposer != ""):
             raise ValueError(
@@ -1379,6 +1442,8 @@ class State:
             "closed": sorted(self.closed),
             "request_count": self.request_count,
             "proposer": self.proposer,
+            # Only when said aloud: a written dialogue's state reads as it always has.
+            **({"aloud": True} if self.aloud else {}),
         }
 
     @classmethod
@@ -1394,6 +1459,7 @@ class State:
                 closed=frozenset(d.get("closed", ())),
                 request_count=d.get("request_count", 0),
                 proposer=d.get("proposer", ""),
+                aloud=d.get("aloud", False),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a dialogue state: {exc}") from None
@@ -1406,10 +1472,37 @@ def kind_info(kind: Kind | str) -> KindInfo:
     return KINDS[Kind(kind)]
 
 
-def start(kind: Kind | str) -> State:
-    """The state right after the starter (slot "a") asked for the appointment."""
+def start(kind: Kind | str, *, aloud: bool = False) -> State:
+    """The state right after the starter (slot "a") asked for the appointment. `aloud`: the
+    couple chose "We'll say it aloud"."""
     kind = Kind(kind)
-    return State(kind=kind, step=KINDS[kind].first_step, sender=SLOTS[0])
+    return State(kind=kind, step=KINDS[kind].first_step, sender=SLOTS[0], aloud=aloud)
+
+
+def said_aloud(state: State, aloud: bool) -> State:
+    """The same dialogue, now said aloud (or written again): nothing else changes, so a form
+    made for this step stays good. Not once it is finished."""
+    if state.finished:
+        raise NoSuchMove(gettext("This dialogue is complete — the page has been refreshed."))
+    return replace(state, aloud=bool(aloud))
+
+
+def field_required(state: State, f: Field) -> bool:
+    """Whether this field must be filled now. Said aloud, words (a text, requests) are said
+    rather than written, so they are optional; so is choosing among requests when none were
+    written (the receiver says which one they give; also when the dialogue is written again
+    after requests said aloud). Taps (a rating, a time) stay required."""
+    if f.name == "choice" and state.request_count == 0:
+        return False
+    if state.aloud and f.name in _SPOKEN_FIELDS:
+        return False
+    return f.required
+
+
+def is_said_aloud(state: State, move_name: str) -> bool:
+    """Whether this move, made now, is recorded as said aloud (its words said, not written)."""
+    move = step_of(state).move(move_name)
+    return state.aloud and move is not None and move.is_spoken
 
 
 def step_of(state: State) -> Step:
@@ -1543,7 +1636,9 @@ def phase_of(kind: Kind | str, step_name: str) -> Phase:
 
 def waiting_message(state: State, name: str) -> str:
     """What the person who is *not* acting sees, e.g. "Sam is mirroring what you said."."""
-    return str(step_of(state).waiting).format(name=name)
+    step = step_of(state)
+    line = step.aloud_waiting if state.aloud and step.aloud_waiting else step.waiting
+    return str(line).format(name=name)
 
 
 def is_scheduled(state: State) -> bool:
@@ -1710,7 +1805,7 @@ def _check_move(state: State, slot: str, move_name: str) -> Move:
             raise NotYourTurn(gettext("You've already shared your closing — your partner is next."))
         # Translators: stands for the partner's name in a waiting line ("{name} is mirroring
         # what you said."), at the start of a clause after a dash.
-        partner = str(step.waiting).format(name=gettext("your partner"))
+        partner = waiting_message(state, gettext("your partner"))
         # Translators: %(waiting)s is a waiting line, e.g. "your partner is mirroring what
         # you said."
         raise NotYourTurn(gettext("It's not your turn yet — %(waiting)s") % {"waiting": partner})
@@ -1734,6 +1829,7 @@ def clean_payload(
     cleaned: dict[str, object] = {}
     for f in move.fields:
         value = payload.get(f.name)
+        f = replace(f, required=field_required(state, f))
         if f.name == "text":
             cleaned["text"] = _clean_text(value, f)
         elif f.name == "feelings":

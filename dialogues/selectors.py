@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from couples.models import Couple, User, is_public_id
-from couples.selectors import partner_of
+from couples.models import Couple, DeviceSharing, User, is_public_id
+from couples.selectors import device_sharing_allowed, partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
 from live import clock
@@ -164,6 +164,8 @@ def turns_of(*, session: DialogueSession, viewer: User, after: int = 0) -> list[
     for turn in turns:
         if turn.actor_id in known:
             turn.actor = known[turn.actor_id]
+        if turn.made_by_id in known:  # together on one device: always a partner
+            turn.made_by = known[turn.made_by_id]
         if turn.visible_to_id in known:
             turn.visible_to = known[turn.visible_to_id]
     return turns
@@ -197,6 +199,9 @@ class TurnView:
     removed_note: str = ""  # "(removed by its author)", in the viewer's language
     lang: str = ""  # the language its author writes in (what they wrote is shown as written)
 
+    aloud: bool = False  # said aloud: its words were said, not written (none are made up)
+    # Together on one device: "on your device" / "on Alex's device" (else empty).
+    made_on: str = ""
     quotes_said: bool = False  # the announcement quotes `said` ("said: Yes, you got it")
     said_label: str = ""  # the move's button, which a typed text may repeat ("Not quite: …")
 
@@ -314,6 +319,17 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         quotes_said = bool(move and move.quotes_label)
         said_label = move.label if move else ""
     data = turn.data or {}
+    aloud = bool(data.get("aloud")) and turn.kind == Turn.Kind.MOVE
+    if aloud:
+        phrase = protocol.aloud_phrase(phrase)  # "mirrored, aloud"
+    made_on = ""
+    if turn.made_by_id is not None:
+        made_on = (
+            _("on your device")
+            if turn.made_by_id == viewer.pk
+            else _("on %(name)s's device")
+            % {"name": turn.made_by.display_name if turn.made_by else _("a partner")}
+        )
     return TurnView(
         seq=turn.seq,
         is_event=turn.kind == Turn.Kind.EVENT,
@@ -336,6 +352,8 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         created_at=turn.created_at,
         quotes_said=quotes_said,
         said_label=said_label,
+        aloud=aloud,
+        made_on=made_on,
         removed=bool(data.get("removed")),
         removed_note=(
             _("(erased after the retention period)")
@@ -512,6 +530,11 @@ class MoveForm:
         """A mirror or summary: the page asks for private feedback while it is written."""
         return self.move.name in protocol.REFLECTING_MOVES
 
+    @property
+    def said_with(self) -> str:
+        """The button that records it when the dialogue is said aloud ("I've said it")."""
+        return self.move.said_with
+
     text = property(lambda self: self._field("text"))
     feelings = property(lambda self: self._field("feelings"))
     requests = property(lambda self: self._field("items"))
@@ -544,6 +567,19 @@ class Panel:
     # `not_ready_mine` is the viewer's own state; about the partner, only one neutral line.
     not_ready_mine: str = ""
     partner_not_ready: bool = False
+    # Said aloud (the protocol's State.aloud): words are said; writing them is optional.
+    aloud: bool = False
+    # Together on one device: this person's device takes both partners' turns (`together`),
+    # or the partner's does (`together_elsewhere`); `for_partner`: the forms shown are the
+    # partner's move, made here; `acting_name`: whose move it is, by name.
+    together: bool = False
+    together_elsewhere: bool = False
+    for_partner: bool = False
+    acting_name: str = ""
+    sender_name: str = ""  # together on one device: who sends this round, by name
+    # The partner's standing permission to take their turns on this device (shown as an
+    # offer only when it stands).
+    together_allowed: bool = False
 
     @property
     def paused_seconds(self) -> int:
@@ -603,7 +639,9 @@ class Panel:
         gate = f"{self.not_ready_mine}{int(self.partner_not_ready)}"
         at = self.session.scheduled_for
         when = at.timestamp() if at is not None and self.is_scheduled else ""
-        return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}:{when}"
+        mode = f"{int(self.aloud)}{int(self.together)}{int(self.together_elsewhere)}"
+        mode += f"{int(self.for_partner)}{int(self.together_allowed)}"
+        return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}:{when}:{mode}"
 
 
 def seconds_until(moment: datetime | None) -> int:
@@ -647,11 +685,37 @@ def _start_gate(session: DialogueSession, viewer: User, other: User | None) -> s
     return safety.start_gate(user=viewer, couple=session.couple, partner=other)
 
 
+# Read for a said-aloud change's render (render_prefetch): whose permission stands.
+_SHARING = "_render_device_sharing"
+
+
+def together_allowed(*, session: DialogueSession, granted_by: User | None) -> bool:
+    """Whether this partner's permission for the other to take their turns on one device
+    stands (read once per render: `render_prefetch` reads it beforehand)."""
+    if granted_by is None:
+        return False
+    known = getattr(session, _SHARING, None)
+    if known is not None:
+        return granted_by.pk in known
+    return device_sharing_allowed(couple_id=session.couple_id, granted_by_id=granted_by.pk)
+
+
 def render_prefetch(*, session: DialogueSession) -> None:
     """Read now what rendering this session's panels will need (the couple, each partner's
-    safety gate before the dialogue has begun), so a change can be rendered from the objects
-    alone, with no query, in the render thread (dialogues/push.py): a change that leaves the
-    dialogue waiting — asking, offering another time — otherwise reads the gates there."""
+    safety gate before the dialogue has begun; in a said-aloud dialogue, whose permission to
+    share one device stands), so a change can be rendered from the objects alone, with no
+    query, in the render thread (dialogues/push.py): a change that leaves the dialogue
+    waiting — asking, offering another time — otherwise reads the gates there."""
+    if session.is_live and session.protocol_state.aloud:
+        setattr(
+            session,
+            _SHARING,
+            frozenset(
+                DeviceSharing.objects.filter(
+                    couple_id=session.couple_id, revoked_at__isnull=True
+                ).values_list("granted_by_id", flat=True)
+            ),
+        )
     if not _gated(session):
         return
     gates = {}
@@ -679,6 +743,19 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
             moves = tuple(m for m in moves if not m.starts_dialogue)
             not_ready_mine = "" if gate.mine == "ready" else gate.mine
             partner_not_ready = not gate.partner_ready
+    # Together on one device (said aloud): this device also makes the partner's moves.
+    aloud = state.aloud
+    mine = bool(slot) and session.shared_device_id == viewer.pk
+    together = aloud and mine and session.is_live
+    together_elsewhere = aloud and session.is_live and session.shared_device_id is not None
+    together_elsewhere = together_elsewhere and not mine
+    for_partner = False
+    if together and not moves and slot:
+        moves = protocol.allowed_moves(state, other_slot)
+        for_partner = bool(moves)
+    allowed = False
+    if aloud and session.is_live and slot and not together and not together_elsewhere:
+        allowed = together_allowed(session=session, granted_by=other)
     forms = [
         MoveForm(move=m, token=secrets.token_urlsafe(16), stems=step.stems_for(m)) for m in moves
     ]
@@ -691,6 +768,10 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         waiting = ""
     elif state.finished:
         waiting = step.explanation
+    elif slot in state.closed and aloud:
+        waiting = _("Thank you. %(name)s is saying their closing appreciation. Listen.") % {
+            "name": other_name
+        }
     elif slot in state.closed:
         waiting = _("Thank you. %(name)s is writing their closing appreciation.") % {
             "name": other_name
@@ -719,6 +800,13 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         paused_by_me=session.paused_by_id is not None and session.paused_by_id == viewer.pk,
         not_ready_mine=not_ready_mine,
         partner_not_ready=partner_not_ready,
+        aloud=aloud,
+        together=together,
+        together_elsewhere=together_elsewhere,
+        for_partner=for_partner,
+        acting_name=other_name if for_partner else viewer.display_name,
+        sender_name=(viewer.display_name if state.sender == slot else other_name) if slot else "",
+        together_allowed=allowed,
     )
 
 
@@ -735,6 +823,8 @@ class Console:
     acting: str  # who may act now, e.g. "Sam (receiver)"
     rewind_targets: list[tuple[str, str]]  # (step name, label: place, title and who acts)
     partners: list[tuple[str, str]]  # (slot, name) for choosing a private audience
+    aloud: bool = False  # said aloud (and maybe together on one partner's device)
+    shared_device_name: str = ""  # together on one device: whose (a partner, loaded already)
 
     @property
     def seconds_left(self) -> int:
@@ -745,7 +835,11 @@ class Console:
         targets = ",".join(name for name, _ in self.rewind_targets)
         at = self.session.scheduled_for
         when = at.timestamp() if at is not None and self.session.waits_for_time else ""
-        return f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}"
+        mode = f"{int(self.aloud)}{self.session.shared_device_id or ''}"
+        return (
+            f"console:{self.status}:{self.session.step_seq}:{self.step.name}:{targets}:{when}:"
+            f"{mode}"
+        )
 
 
 def console_for(*, session: DialogueSession) -> Console:
@@ -778,6 +872,8 @@ def console_for(*, session: DialogueSession) -> Console:
             (choice.step, f"{choice.place}. {choice.title} ({who(choice)})") for choice in targets
         ],
         partners=[(slot, names[slot]) for slot in protocol.SLOTS],
+        aloud=state.aloud,
+        shared_device_name=names.get(session.slot_of_pk(session.shared_device_id) or "", ""),
     )
 
 
@@ -792,6 +888,8 @@ class DialogueUrls:
         "resume": "dialogues:resume",
         "cancel": "dialogues:cancel",
         "end": "dialogues:end",
+        "aloud": "dialogues:aloud",
+        "together": "dialogues:together",
         "transcript": "dialogues:transcript",
         "console_rewind": "therapists:rewind",
         "console_pause": "therapists:pause",
@@ -1049,6 +1147,15 @@ def dialogues_export(*, user: User) -> list[dict]:
                         "to": "you" if turn.visible_to_id == user.pk else "both",
                         "text": turn.text,
                         "data": turn.data,
+                        # Said aloud: no words were written for it (none are made up here).
+                        "said_aloud": bool((turn.data or {}).get("aloud")),
+                        "made_on_device_of": (
+                            None
+                            if turn.made_by_id is None
+                            else "you"
+                            if turn.made_by_id == user.pk
+                            else (turn.made_by.display_name if turn.made_by else None)
+                        ),
                         "created_at": turn.created_at.isoformat(),
                     }
                     for turn in turns_of(session=session, viewer=user)

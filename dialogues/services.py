@@ -37,7 +37,7 @@ from couples.models import (
     is_public_id,
     is_token,
 )
-from couples.selectors import couple_for, partner_of
+from couples.selectors import couple_for, device_sharing_allowed, partner_of
 from dialogues import protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
@@ -180,6 +180,7 @@ def _append_turn(
     actor: User | None,
     actor_role: str,
     token: str | None,
+    made_by: User | None = None,
 ) -> Turn:
     session.seq += 1
     session.updated_at = clock.now()  # the your-move sweep compares it with the clock
@@ -196,6 +197,7 @@ def _append_turn(
         data=change.data or {},
         client_token=token,
         visible_to=change.visible_to,
+        made_by=made_by,
     )
     prepared.insert(turn)  # INSERT ... RETURNING id, its SQL built once
     return turn
@@ -237,10 +239,11 @@ _PROGRESS_FIELDS = (
     "scheduled_for",
     "minutes",
     "ended_at",
+    "shared_device",
 )
 
 
-_ATTNAMES = {"paused_by": "paused_by_id"}
+_ATTNAMES = {"paused_by": "paused_by_id", "shared_device": "shared_device_id"}
 
 
 def _progress_of(session: DialogueSession) -> dict[str, object]:
@@ -291,12 +294,15 @@ def session_change(
     as_system: bool = False,
     token: str | None = None,
     create: Callable[[], DialogueSession] | None = None,
+    for_partner: bool = False,
 ) -> MoveResult:
     """The one way a dialogue changes, its creation included. `token`: the form's id; a
     replayed or double-clicked form finds the turn it saved the first time and saves nothing.
     `as_system`: a change nobody makes (the appointed time came); `user` is then only who
     `decide` acts for, and the turn has no actor. `create`: a new session, saved by it in this
-    transaction (instead of locking `session_public_id`); its first turn is `decide`'s."""
+    transaction (instead of locking `session_public_id`); its first turn is `decide`'s.
+    `for_partner`: `user` makes the other partner's move on their own device (together on one
+    device, `_for_partner`); the turn is the partner's, recorded as made there."""
     token = (token or "").strip() or None
     if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
@@ -316,15 +322,21 @@ def session_change(
             existing = _SAVED_BY_TOKEN.first(session_id=session.pk, token=token)
             if existing is not None:
                 return MoveResult(session=session, turn=existing, created=False)
+        acting, made_by = user, None
+        if for_partner:
+            slot, acting = _for_partner(session, slot, user)
+            made_by = user
         # Decisions may change the session too. A new one had no progress before this turn.
         before = {} if create is not None else _progress_of(session)
-        change = decide(session, slot, user)
+        change = decide(session, slot, acting)
         if change is None:
             return MoveResult(session=session, turn=None, created=False)
         role = protocol.role_of(session.protocol_state, slot) if slot else FACILITATOR
-        actor = None if as_system else user
+        actor = None if as_system else acting
         role = SYSTEM if as_system else role
-        turn = _append_turn(session, change, actor=actor, actor_role=role, token=token)
+        turn = _append_turn(
+            session, change, actor=actor, actor_role=role, token=token, made_by=made_by
+        )
         _apply(session, change, actor=actor)
         if create is not None:
             session.step_seq = session.seq  # its first step begins with its first turn
@@ -351,16 +363,56 @@ def session_change(
     return result
 
 
+def _for_partner(session: DialogueSession, slot: str | None, user: User | None) -> tuple[str, User]:
+    """Together on one device: `user` (a partner of this session, `slot`) makes the other
+    partner's move. Only in a said-aloud dialogue of their own couple, on the device it runs
+    on together, and only while the other partner's permission stands (read now, in this
+    transaction: its withdrawal ends it at once). The other partner's slot and person."""
+    if slot is None or user is None:
+        raise DialogueNotFound()
+    other = session.partner_in(protocol.other_slot(slot))
+    if (
+        other is None
+        or session.shared_device_id != user.pk
+        or not session.protocol_state.aloud
+        or not session.is_live
+    ):
+        raise DialogueError(
+            _(
+                "Taking turns together on this device isn't on for this dialogue. "
+                "Here is where it is now."
+            ),
+            stale=True,
+        )
+    if not device_sharing_allowed(couple_id=session.couple_id, granted_by_id=other.pk):
+        raise DialogueError(not_allowed_message(other), stale=True)
+    return protocol.other_slot(slot), other
+
+
+def not_allowed_message(other: User) -> str:
+    """Why one device can't take both partners' turns: the other partner hasn't allowed it."""
+    return _(
+        "%(name)s hasn't allowed taking turns together on your device (or has withdrawn it). "
+        "%(name)s can allow it once from their own account settings."
+    ) % {"name": other.display_name}
+
+
 # --- starting ------------------------------------------------------------------------------
 
 
 def dialogue_start(
-    *, user: User, kind: str, topic: str, facilitator: User | None = None
+    *,
+    user: User,
+    kind: str,
+    topic: str,
+    facilitator: User | None = None,
+    aloud: bool = False,
 ) -> DialogueSession:
     """The starter names the topic and asks for an appointment ("Is now a good time?").
 
     `facilitator`: a linked therapist who starts it for the couple (the caller has checked
-    their access); `user` is then the partner who goes first, and the request is theirs."""
+    their access); `user` is then the partner who goes first, and the request is theirs.
+    `aloud`: "We'll say it aloud" (the protocol's `State.aloud`; either can switch later)."""
     topic = (topic or "").strip()
     if not topic:
         raise DialogueError(_("Please name the topic in a short sentence."))
@@ -381,7 +433,7 @@ def dialogue_start(
     gate = safety.start_gate(user=user, couple=couple, partner=partner)
     if not gate.open:
         raise NotReadyToStart(gate)
-    state = protocol.start(kind)
+    state = protocol.start(kind, aloud=aloud)
 
     def create() -> DialogueSession:
         return DialogueSession.objects.create(
@@ -490,6 +542,8 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
             raise DialogueError(error.message) from None
         text = str(clean.pop("text", "") or "")
         data = {k: v for k, v in clean.items() if v not in (None, "", [], ())}
+        if protocol.is_said_aloud(state, move):
+            data["aloud"] = True  # its words were said: the transcript says so, inventing none
         if "time" in data:
             moment = appointment_time(str(data["time"]), person=actor, now=clock.now())
             session.scheduled_for = moment
@@ -828,6 +882,77 @@ def decide_end(session: DialogueSession, slot: str | None, actor: User | None) -
     return Change(move=protocol.END, kind=Turn.Kind.EVENT, status=DialogueSession.Status.ENDED)
 
 
+def decide_aloud(*, aloud: bool) -> Decide:
+    """Either partner switches the dialogue to said aloud (words optional) or back to written:
+    a recorded turn, the protocol's state changing only its mode (a form made for this step
+    stays good). Written again, one device no longer takes both partners' turns."""
+
+    def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
+        _check_open(session)
+        state = session.protocol_state
+        if state.aloud == aloud:
+            return None  # already so: a double click changes nothing
+        try:
+            new_state = protocol.said_aloud(state, aloud)
+        except protocol.ProtocolError as error:
+            raise DialogueError(error.message, stale=True) from None
+        if not aloud:
+            session.shared_device = None
+        return Change(
+            move=protocol.ALOUD_ON if aloud else protocol.ALOUD_OFF,
+            kind=Turn.Kind.EVENT,
+            state=new_state,
+        )
+
+    return decide
+
+
+def _check_open(session: DialogueSession) -> None:
+    """Open for the couple (a time-out included): not before a booked session opens, not once
+    it has ended."""
+    if session.is_planned:
+        raise DialogueError(
+            _("This session opens by itself at its time; your therapist can move it.")
+        )
+    if not session.is_live:
+        raise DialogueError(ENDED)
+
+
+def decide_together(*, on: bool) -> Decide:
+    """Together on one device: the partner whose device it is (`actor`) starts taking both
+    partners' turns, or either partner stops it. Starting needs a said-aloud dialogue and the
+    other partner's standing permission."""
+
+    def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change | None:
+        assert slot is not None and actor is not None
+        _check_open(session)
+        if not on:
+            if session.shared_device_id is None:
+                return None
+            session.shared_device = None
+            return Change(move=protocol.TOGETHER_OFF, kind=Turn.Kind.EVENT)
+        if session.shared_device_id == actor.pk:
+            return None
+        if not session.protocol_state.aloud:
+            raise DialogueError(
+                _(
+                    "Taking turns on one device works when you say the dialogue aloud: choose "
+                    "“We'll say it aloud” first."
+                )
+            )
+        other = session.partner_in(protocol.other_slot(slot))
+        if other is None or not device_sharing_allowed(
+            couple_id=session.couple_id, granted_by_id=other.pk
+        ):
+            raise DialogueError(
+                not_allowed_message(other) if other else _("Your partner has left this dialogue.")
+            )
+        session.shared_device = actor
+        return Change(move=protocol.TOGETHER_ON, kind=Turn.Kind.EVENT)
+
+    return decide
+
+
 def decide_coaching(*, text: str, to: str) -> Decide:
     """A facilitator's short message: to both partners (`to` empty), or privately to one
     (`to` = "a" or "b"), shown only in that partner's view."""
@@ -902,8 +1027,11 @@ def move_submit(
     payload: Mapping[str, object] | None = None,
     at: int | None = None,
     token: str | None = None,
+    for_partner: bool = False,
 ) -> MoveResult:
     """Make one protocol move. `at` is the step the form was made for; `token` the form's id.
+    `for_partner`: the other partner's move, made on this person's device (together on one
+    device; `session_change` checks it may be).
 
     A replayed or double-clicked form (same token) returns the turn it saved the first time;
     a move without its form's token is refused, as a stale form is (nothing saved).
@@ -912,8 +1040,26 @@ def move_submit(
         raise DialogueError(str(FORM_OUT_OF_DATE), stale=True)
     decide = decide_move(move=move, payload=payload, at=at)
     return session_change(
-        session_public_id=session_public_id, user=user, decide=decide, token=token
+        session_public_id=session_public_id,
+        user=user,
+        decide=decide,
+        token=token,
+        for_partner=for_partner,
     )
+
+
+def session_aloud(*, session_public_id: str, user: User, aloud: bool) -> DialogueSession:
+    """Switch between saying the dialogue aloud and writing it (either partner)."""
+    return session_change(
+        session_public_id=session_public_id, user=user, decide=decide_aloud(aloud=aloud)
+    ).session
+
+
+def session_together(*, session_public_id: str, user: User, on: bool) -> DialogueSession:
+    """Start (on this person's device) or stop taking both partners' turns on one device."""
+    return session_change(
+        session_public_id=session_public_id, user=user, decide=decide_together(on=on)
+    ).session
 
 
 def session_pause(*, session_public_id: str, user: User) -> DialogueSession:
@@ -958,6 +1104,21 @@ def on_couple_ending(sender: object, *, couple: Couple, user: User, **kwargs: ob
         couple=couple, status__in=DialogueSession.LIVE
     ).values_list("public_id", flat=True):
         session_end(session_public_id=public_id, user=user)
+
+
+def on_device_sharing_revoked(
+    sender: object, *, couple: Couple, user: User, **kwargs: object
+) -> None:
+    """A partner withdrew their permission: a dialogue running on the other's device for
+    them both stops now (a recorded turn; the pages change at once, as for any step)."""
+    for public_id in (
+        DialogueSession.objects.filter(
+            couple=couple, status__in=DialogueSession.LIVE, shared_device__isnull=False
+        )
+        .exclude(shared_device=user)
+        .values_list("public_id", flat=True)
+    ):
+        session_change(session_public_id=public_id, user=user, decide=decide_together(on=False))
 
 
 def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:

@@ -50,6 +50,7 @@ def _key(turn: Turn, viewer) -> tuple:
         timezone.get_current_timezone_name(),
         (actor.display_name, actor.language_code) if actor is not None else None,
         private_for.display_name if private_for is not None else None,
+        turn.made_by.display_name if turn.made_by_id is not None and turn.made_by else None,
     )
 
 

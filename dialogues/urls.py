@@ -18,6 +18,8 @@ urlpatterns = [
     ),
     path("dialogues/<str:public_id>/resume/", views.dialogue_resume, name="resume"),
     path("dialogues/<str:public_id>/end/", views.dialogue_end, name="end"),
+    path("dialogues/<str:public_id>/aloud/", views.dialogue_aloud, name="aloud"),
+    path("dialogues/<str:public_id>/together/", views.dialogue_together, name="together"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="feed"),
     path("dialogues/<str:public_id>/cancel/", views.dialogue_cancel, name="cancel"),
 ]

@@ -77,6 +77,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
                         user=request.user,
                         kind=form.cleaned_data["kind"],
                         topic=form.cleaned_data["topic"],
+                        aloud=form.cleaned_data["way"] == StartDialogueForm.ALOUD,
                     )
                 except DialogueError as error:
                     form.add_error(None, error.message)
@@ -168,6 +169,7 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
             payload=move_payload(request.POST),
             at=posted_at(request.POST),
             token=request.POST.get("token"),
+            for_partner=request.POST.get("for") == "partner",
         )
     except services.DialogueNotFound:
         raise Http404("No such dialogue.") from None
@@ -239,6 +241,50 @@ def dialogue_resume(request: AuthedRequest, public_id: str) -> HttpResponse:
 @require_POST
 def dialogue_end(request: AuthedRequest, public_id: str) -> HttpResponse:
     return _session_changed(request, public_id, services.session_end)
+
+
+def _switch(request: AuthedRequest, public_id: str, name: str, change) -> HttpResponse:
+    """A said-aloud or one-device switch: `name` must be "1" (on) or "0" (off); anything else
+    is refused with a clear message and changes nothing."""
+    value = request.POST.get(name, "")
+    if value not in ("0", "1"):
+        session = _session_or_404(request, public_id)
+        message = _("Please choose again: that choice wasn't one of the buttons.")
+        if request.htmx:
+            return _panel_response(request, session, error=message, status=400)
+        return render(
+            request, PAGE, {**_page_context(session, request.user), "error": message}, status=400
+        )
+
+    def changed(**kwargs):
+        return change(value == "1", **kwargs)
+
+    return _session_changed(request, public_id, changed)
+
+
+@login_required
+@require_POST
+def dialogue_aloud(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Switch between saying the dialogue aloud and writing it (either partner, any time)."""
+    return _switch(
+        request,
+        public_id,
+        "aloud",
+        lambda on, **kwargs: services.session_aloud(aloud=on, **kwargs),
+    )
+
+
+@login_required
+@require_POST
+def dialogue_together(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Start taking both partners' turns on this device (said aloud, with the partner's
+    standing permission), or stop it."""
+    return _switch(
+        request,
+        public_id,
+        "on",
+        lambda on, **kwargs: services.session_together(on=on, **kwargs),
+    )
 
 
 @login_required

@@ -447,3 +447,37 @@ def test_it_lets_former_partners_pair_again(pair, alex, sam):
     services.invitation_accept(user=sam, token=issued.token)
     assert selectors.partner_of(user=sam) == alex
     assert Couple.objects.filter(is_active=True).count() == 1
+
+
+# --- together on one device: the partner's permission ----------------------------------------
+
+
+def test_device_sharing_is_allowed_once_and_withdrawn_with_an_audit(pair, alex, sam):
+    from couples.models import AuditEvent, DeviceSharing
+
+    assert services.device_sharing_allow(user=sam) is True
+    assert services.device_sharing_allow(user=sam) is False  # a double click: one permission
+    assert DeviceSharing.objects.filter(revoked_at__isnull=True).count() == 1
+    assert selectors.device_sharing_allowed(couple_id=pair.pk, granted_by_id=sam.pk)
+    assert not selectors.device_sharing_allowed(couple_id=pair.pk, granted_by_id=alex.pk)
+    assert services.device_sharing_revoke(user=sam) == 1
+    assert services.device_sharing_revoke(user=sam) == 0
+    assert not selectors.device_sharing_allowed(couple_id=pair.pk, granted_by_id=sam.pk)
+    actions = AuditEvent.objects.filter(actor=sam, action__startswith="device_sharing")
+    assert list(actions.order_by("pk").values_list("action", flat=True)) == [
+        "device_sharing.allowed",
+        "device_sharing.revoked",
+    ]
+
+
+def test_device_sharing_needs_a_couple(single):
+    with pytest.raises(services.CoupleError, match="once your partner has joined"):
+        services.device_sharing_allow(user=single)
+
+
+def test_a_permission_belongs_to_its_couple_only(pair, alex, sam):
+    from couples.models import Couple
+
+    services.device_sharing_allow(user=sam)
+    other = Couple.objects.create(created_by=sam)
+    assert not selectors.device_sharing_allowed(couple_id=other.pk, granted_by_id=sam.pk)

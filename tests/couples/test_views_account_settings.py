@@ -192,3 +192,47 @@ def test_either_partner_cancels_over_http(request, client_as, dialogue, sam, par
     assert dialogue.status == "ended"
     client.post(url)  # again: nothing more changes
     assert dialogue.turns.filter(move="cancel").count() == 1
+
+
+# --- together on one device ------------------------------------------------------------------
+
+
+def test_a_partner_allows_and_withdraws_one_device_from_settings(client_as, pair, sam):
+    from couples.models import DeviceSharing
+
+    client = client_as("sam")
+    response = client.post(reverse("couples:device_sharing"), {"allow": "1"})
+    assert response.status_code == 302
+    assert DeviceSharing.objects.filter(granted_by=sam, revoked_at__isnull=True).exists()
+    client.post(reverse("couples:device_sharing"), {"allow": "1"})  # double click
+    assert DeviceSharing.objects.count() == 1
+    client.post(reverse("couples:device_sharing"), {"allow": "0"})
+    assert not DeviceSharing.objects.filter(revoked_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("who", ["single", "therapist", "staff"])
+def test_without_a_partner_there_is_nothing_to_allow(client_as, who):
+    from couples.models import DeviceSharing
+
+    client = client_as(who)
+    page = client.get(reverse("couples:account_settings"))
+    assert "Together on one device" not in page.content.decode()
+    client.post(reverse("couples:device_sharing"), {"allow": "1"})
+    assert not DeviceSharing.objects.exists()
+
+
+def test_allowing_one_device_needs_a_post_and_a_login(client_as, pair):
+    assert client_as("sam").get(reverse("couples:device_sharing")).status_code == 405
+    response = client_as("anonymous").post(reverse("couples:device_sharing"), {"allow": "1"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("value", ["", "yes", "2", "<b>1</b>"])
+def test_a_permission_choice_no_button_sends_changes_nothing(client_as, pair, value):
+    from couples.models import DeviceSharing
+
+    response = client_as("sam").post(
+        reverse("couples:device_sharing"), {"allow": value}, follow=True
+    )
+    assert "that choice wasn't one of the buttons" in text_of(response)
+    assert not DeviceSharing.objects.exists()

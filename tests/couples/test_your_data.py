@@ -326,3 +326,14 @@ def test_a_therapists_export_has_their_links_but_no_couples_words(client_as, coa
     assert data["dialogues"] == [] and data["homework"] == []
     for words in ("Alex-words", "Sam-words", "Sunday mornings", "Note-about", "For-Alex-only"):
         assert words not in raw
+
+
+def test_the_export_lists_the_one_device_permissions_given(pair, alex, sam):
+    from couples import services as couple_services
+    from couples.selectors import account_export
+
+    couple_services.device_sharing_allow(user=sam)
+    couple_services.device_sharing_revoke(user=sam)
+    given = account_export(user=sam)["device_sharing_allowed"]
+    assert [(g["couple"], g["withdrawn_at"] is not None) for g in given] == [(pair.public_id, True)]
+    assert account_export(user=alex)["device_sharing_allowed"] == []

@@ -354,3 +354,72 @@ async def test_the_channel_layer_carries_ids_and_rendered_fragments_only(
     carried = [m["fragments"] for m in sent if "fragments" in m]
     assert carried and set(carried[-1]) == {"a", "b", "facilitator"}
     await ws.disconnect()
+
+
+# --- said aloud, and together on one device -----------------------------------------------
+
+
+def _aloud_together(alex, sam):
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Sundays", aloud=True)
+    couple_services.device_sharing_allow(user=sam)
+    services.session_together(session_public_id=session.public_id, user=alex, on=True)
+    session.refresh_from_db()
+    return session
+
+
+async def test_a_move_for_the_partner_over_one_device_is_theirs_and_live_on_their_page(
+    pair, alex, sam
+):
+    from dialogues.models import Turn
+
+    session = await database_sync_to_async(_aloud_together)(alex, sam)
+    ws_a, _, _ = await open_socket(path_of(session), alex)
+    ws_b, _, _ = await open_socket(path_of(session), sam)
+    snapshot = await ws_a.receive_from()
+    assert "Sam's move" in snapshot and 'name="for" value="partner"' in snapshot
+    await drain(ws_a)
+    await drain(ws_b)
+    frame = {"type": "move", "move": "accept_now", "at": session.step_seq, "token": "ws-for-1"}
+    await ws_a.send_to(text_data=json.dumps({**frame, "for": "partner"}))
+    for ws, line in ((ws_a, "(on your device)"), (ws_b, "(on Alex&#x27;s device)")):
+        update = await receive_until(ws, 'id="sync"')
+        assert line in update or line.replace("&#x27;", "'") in update
+    turn = await database_sync_to_async(
+        lambda: Turn.objects.select_related("actor", "made_by").get(move="accept_now")
+    )()
+    assert (turn.actor, turn.made_by) == (sam, alex)
+    await ws_a.disconnect()
+    await ws_b.disconnect()
+
+
+async def test_withdrawn_permission_ends_one_device_live_and_refuses_the_next_move(pair, alex, sam):
+    session = await database_sync_to_async(_aloud_together)(alex, sam)
+    ws_a, _, _ = await open_socket(path_of(session), alex)
+    await drain(ws_a)
+    await database_sync_to_async(couple_services.device_sharing_revoke)(user=sam)
+    update = await receive_until(ws_a, 'id="sync"')
+    assert "ended taking turns together on one device" in update
+    assert 'name="for"' not in update.split('id="move-panel"')[-1]
+    frame = {"type": "move", "move": "accept_now", "at": session.step_seq, "token": "ws-for-2"}
+    await ws_a.send_to(text_data=json.dumps({**frame, "for": "partner"}))
+    refusal = await receive_until(ws_a, 'id="move-panel"')
+    assert "isn&#x27;t on for this dialogue" in refusal or "isn't on for this dialogue" in refusal
+    await ws_a.disconnect()
+
+
+async def test_a_socket_move_said_aloud_needs_no_text(pair, alex, sam):
+    session = await database_sync_to_async(services.dialogue_start)(
+        user=alex, kind="appreciation", topic="Thanks", aloud=True
+    )
+    await submit(session_public_id=session.public_id, user=sam, move="accept_now")
+    await database_sync_to_async(session.refresh_from_db)()
+    ws_a, _, _ = await open_socket(path_of(session), alex)
+    ws_b, _, _ = await open_socket(path_of(session), sam)
+    await drain(ws_a)
+    await drain(ws_b)
+    frame = {"type": "move", "move": "appreciate", "at": session.step_seq, "token": "ws-aloud"}
+    await ws_a.send_to(text_data=json.dumps(frame))
+    update = await receive_until(ws_b, 'id="sync"')
+    assert "Alex shared an appreciation, aloud." in update
+    await ws_a.disconnect()
+    await ws_b.disconnect()

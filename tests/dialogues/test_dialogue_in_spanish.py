@@ -316,3 +316,20 @@ def test_a_booked_sessions_title_is_in_each_readers_language(
     with translation.override("es"):
         (exported,) = selectors.dialogues_export(user=spanish_sam)
     assert exported["topic"] == f"Sesión con {therapist.display_name}"
+
+
+def test_a_said_aloud_step_reads_in_spanish(client_as, pair, alex, spanish_sam):
+    from tests.helpers import play, text_of
+
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Domingos", aloud=True)
+    play(session, [(spanish_sam, "accept_now", {}), (alex, "send", {})])
+    page = text_of(
+        client_as(spanish_sam).get(reverse("dialogues:detail", args=[session.public_id]))
+    )
+    assert "Dilo en voz alta:" in page and "Ya lo he dicho" in page
+    assert "Escríbelo también (opcional)" in page and "En voz alta" in page
+    play(session, [(spanish_sam, "mirror", {})])
+    transcript = text_of(
+        client_as(spanish_sam).get(reverse("dialogues:transcript", args=[session.public_id]))
+    )
+    assert "reflejaste, en voz alta." in transcript

@@ -80,6 +80,46 @@ def test_a_move_is_four_statements_lock_token_insert_update(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("together", [False, True], ids=["said aloud", "for the partner"])
+def test_a_said_aloud_move_is_the_same_four_statements_and_one_for_the_partner_one_more(
+    pair, alex, sam, django_assert_num_queries, together
+):
+    """Said aloud, a move is the same lean transaction; made for the partner on one device, it
+    re-reads the partner's permission under the lock: one statement more. (Whose permission
+    stands is read for the early render only: `test_push`.)"""
+    from couples import services as couple_services
+
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Far", aloud=True)
+    couple_services.device_sharing_allow(user=sam)
+    if together:
+        services.session_together(session_public_id=session.public_id, user=alex, on=True)
+    _accepted(session, sam)
+    if together:
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=alex,
+            move="send",
+            at=session.step_seq,
+            token=form_token(),
+        )
+        session.refresh_from_db()
+    mover, move = (alex, "mirror") if together else (alex, "send")
+    with django_assert_num_queries(7 if together else 6) as captured:
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=mover,
+            move=move,
+            at=session.step_seq,
+            token="form-aloud",
+            for_partner=together,
+        )
+    expected = ["SELECT", "SELECT", "INSERT", "UPDATE"]
+    if together:
+        expected.insert(1, "SELECT")  # the permission, under the lock
+    assert statements(captured) == expected
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("token", [None, "", "   "])
 def test_a_move_without_a_form_token_is_refused_like_a_stale_form_without_a_query(
     dialogue, alex, sam, django_assert_num_queries, token

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, replace
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,6 +31,22 @@ I, A, B = Kind.INTENTIONAL, Kind.APPRECIATION, Kind.BEHAVIOR_CHANGE
 W, PC, X = Kind.WARM_UP, Kind.PARENT_CHILD, Kind.EXITS
 
 
+def taps_only(move: p.Move, state: State) -> dict:
+    """What a said-aloud move sends: no words, only what is tapped (a rating, a time from
+    the list, a written request to give; feeling words sometimes)."""
+    payload: dict[str, object] = {}
+    for f in move.fields:
+        if f.name == "rating":
+            payload["rating"] = 5
+        elif f.name == "time":
+            payload["time"] = "90"
+        elif f.name == "choice" and state.request_count:
+            payload["choice"] = 0
+        elif f.name == "feelings":
+            payload["feelings"] = ["hopeful"]
+    return payload
+
+
 def valid_payload(move: p.Move, state: State) -> dict:
     """A payload that satisfies every field of ``move`` in ``state``."""
     payload: dict[str, object] = {}
@@ -42,7 +58,7 @@ def valid_payload(move: p.Move, state: State) -> dict:
         elif f.name == "items":
             payload["items"] = ["Would you be willing to call when you're late?", "Hug me"]
         elif f.name == "choice":
-            payload["choice"] = max(state.request_count - 1, 0)
+            payload["choice"] = state.request_count - 1 if state.request_count else ""
         elif f.name == "rating":
             payload["rating"] = 4
         elif f.name == "time":
@@ -1389,20 +1405,24 @@ TYPED = st.characters(blacklist_characters="\x00")
 
 
 def payload_strategy(move: p.Move, state: State):
-    """Valid payloads for ``move`` (with some harmless variety)."""
+    """Valid payloads for ``move`` (with some harmless variety). Said aloud, words may be
+    left out (said, not written), or written too, for a record."""
     parts = {}
     for f in move.fields:
+        required = p.field_required(state, f)
         if f.name == "text":
             s = st.text(TYPED, min_size=1, max_size=40).filter(lambda t: t.strip())
-            parts["text"] = s if f.required else st.one_of(st.just(""), s)
+            parts["text"] = s if required else st.one_of(st.just(""), s)
         elif f.name == "feelings":
             parts["feelings"] = st.lists(st.sampled_from(FEELINGS), max_size=4)
         elif f.name == "items":
             parts["items"] = st.lists(
                 st.text(TYPED, min_size=1, max_size=20).filter(lambda t: t.strip()),
-                min_size=1,
+                min_size=1 if required else 0,
                 max_size=MAX_REQUESTS,
             )
+        elif f.name == "choice" and state.request_count == 0:
+            parts["choice"] = st.just("")  # nothing written to choose from: said aloud
         elif f.name == "choice":
             parts["choice"] = st.integers(0, max(state.request_count - 1, 0))
         elif f.name == "rating":
@@ -1427,11 +1447,43 @@ class DialogueMachine(RuleBasedStateMachine):
     KIND: Kind = Kind.INTENTIONAL
     state: State
 
-    @initialize()
-    def begin(self):
-        self.state = p.start(self.KIND)
+    @initialize(aloud=st.booleans())
+    def begin(self, aloud):
+        self.state = p.start(self.KIND, aloud=aloud)
         self.history = [self.state]
         self.reached_closing_fairly = False
+
+    @rule(data=st.data())
+    def said_aloud_move(self, data):
+        """Said aloud: whoever may act makes a move with no words at all (only the taps it
+        asks for: a rating, a time, a choice among written requests)."""
+        if not self.state.aloud:
+            return
+        turn = sorted(p.whose_turn(self.state))
+        if not turn:
+            return
+        slot = data.draw(st.sampled_from(turn))
+        move = data.draw(st.sampled_from(p.allowed_moves(self.state, slot)))
+        before = self.state
+        after = p.apply(before, slot, move.name, taps_only(move, before))
+        assert after.aloud
+        self._check_step_change(before, after, slot)
+        self.state = after
+        self.history.append(after)
+
+    @rule(aloud=st.booleans())
+    def switch_mode(self, aloud):
+        """Either partner switches between saying and writing, at any step: only the mode
+        changes (a form made for this step stays good); not once finished."""
+        before = self.state
+        if before.finished:
+            with pytest.raises(NoSuchMove):
+                p.said_aloud(before, aloud)
+            return
+        after = p.said_aloud(before, aloud)
+        assert after.aloud is aloud
+        assert replace(after, aloud=before.aloud) == before
+        self.state = after
 
     @rule(data=st.data())
     def valid_move(self, data):
@@ -1587,13 +1639,16 @@ class DialogueMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_dead_ends(self):
-        """Whoever may act has at least one move that a valid payload gets through."""
+        """Whoever may act has at least one move that a valid payload gets through; said
+        aloud, every move gets through with no words at all."""
         s = self.state
-        if s.step in ("gift", "change_gift"):
-            assert s.request_count >= 1
+        if s.step in ("gift", "change_gift") and not any(h.aloud for h in self.history):
+            assert s.request_count >= 1  # written throughout: requests were written
         for slot in p.whose_turn(s):
             for move in p.allowed_moves(s, slot):
                 p.clean_payload(s, slot, move.name, valid_payload(move, s))
+                if s.aloud:
+                    p.clean_payload(s, slot, move.name, taps_only(move, s))
 
     @invariant()
     def a_proposal_is_answered_by_the_other_partner(self):
@@ -1716,3 +1771,129 @@ def test_answers_quote_their_button_and_other_moves_say_it_all():
     assert STEPS["check"].move("got_it").quotes_label
     assert STEPS["ask_more"].move("ask_more").quotes_label  # "asked: Is there more?"
     assert not STEPS["switch"].move("switch_roles").quotes_label  # "switched roles."
+
+
+# --------------------------------------------------------------------------- said aloud
+
+
+def walk_aloud(kind: Kind, max_moves: int = 200) -> list[tuple[str, str, str]]:
+    """Like `walk`, said aloud: no move carries a word, only taps."""
+    s = p.start(kind, aloud=True)
+    log = []
+    for _ in range(max_moves):
+        if s.finished:
+            return log
+        slot = min(p.whose_turn(s))
+        moves = p.allowed_moves(s, slot)
+        move = next((m for m in moves if m.name not in AVOID), moves[0])
+        log.append((s.step, slot, move.name))
+        s = p.apply(s, slot, move.name, taps_only(move, s))
+        assert s.aloud and State.from_dict(s.to_dict()) == s
+    raise AssertionError(f"{kind} did not finish said aloud")
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_kind_can_be_run_said_aloud_without_a_word_written(kind):
+    said = walk_aloud(kind)
+    # The same steps, in the same order, as the written dialogue: only the words are said.
+    assert [(step, slot) for step, slot, _ in said] == [(st_, sl) for st_, sl, _ in walk(kind)]
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_no_step_requires_text_when_said_aloud(name):
+    step = STEPS[name]
+    for kind in Kind:
+        if name not in KINDS[kind].steps or name == "finished":
+            continue
+        proposer = "a" if step.actor is Actor.OTHER else ""
+        state = _at(name, kind, aloud=True, proposer=proposer)
+        for slot in p.whose_turn(state):
+            for move in p.allowed_moves(state, slot):
+                cleaned = p.clean_payload(state, slot, move.name, taps_only(move, state))
+                assert cleaned.get("text", "") == "" and not cleaned.get("items")
+                assert not any(
+                    p.field_required(state, f)
+                    for f in move.fields
+                    if f.name
+                    in (
+                        "text",
+                        "items",
+                    )
+                )
+        break
+    assert step.is_spoken == any(m.is_spoken for m in step.moves)
+
+
+def test_said_aloud_still_refuses_what_the_protocol_refuses():
+    s = _at("mirror", I, aloud=True)
+    with pytest.raises(NotYourTurn):
+        p.apply(s, "a", "mirror", {})  # the sender can't mirror
+    with pytest.raises(NoSuchMove):
+        p.apply(s, "b", "got_it", {})  # a move of another step: a stale form
+    with pytest.raises(NotYourTurn):
+        p.apply(s, "c", "mirror", {})
+    with pytest.raises(InvalidInput):
+        p.apply(s, "b", "mirror", {"text": "bad\x00"})  # words written must still be plain
+    with pytest.raises(InvalidInput):
+        p.apply(s, "b", "mirror", {"text": "x" * (MAX_TEXT + 1)})
+    closing = _at("closing", I, aloud=True)
+    with pytest.raises(InvalidInput):
+        p.apply(closing, "a", "close", {})  # the rating is a tap, still asked for
+    with pytest.raises(InvalidInput):
+        p.apply(closing, "a", "close", {"rating": 9})
+    gift = _at("gift", I, aloud=True, request_count=2)
+    with pytest.raises(InvalidInput):
+        p.apply(gift, "b", "give", {})  # written requests: tap the one you give
+    assert p.apply(_at("gift", I, aloud=True), "b", "give", {}).step == "switch"
+    with pytest.raises(InvalidInput):
+        p.apply(_at("gift", I, aloud=True), "b", "give", {"choice": 0})  # none written
+
+
+def test_words_written_in_a_said_aloud_dialogue_are_kept_for_the_record():
+    s = _at("mirror", I, aloud=True)
+    assert p.clean_payload(s, "b", "mirror", {"text": " You'd like a call "}) == {
+        "text": "You'd like a call"
+    }
+    requests = p.apply(_at("requests", I, aloud=True), "a", "make_requests", {"items": ["Call"]})
+    assert requests.request_count == 1
+    assert p.apply(_at("requests", I, aloud=True), "a", "make_requests", {}).request_count == 0
+
+
+def test_said_aloud_is_part_of_the_state_and_switches_either_way():
+    s = p.start(I, aloud=True)
+    assert s.aloud and s.to_dict()["aloud"] is True
+    assert State.from_dict(s.to_dict()) == s
+    assert "aloud" not in p.start(I).to_dict()  # a written dialogue's state as it always was
+    assert State.from_dict({"kind": "intentional", "step": "send"}).aloud is False
+    written = p.said_aloud(s, False)
+    assert not written.aloud and p.said_aloud(written, True) == s
+    with pytest.raises(ValueError):
+        State(kind=I, step="send", aloud="yes")  # type: ignore[arg-type]
+    with pytest.raises(NoSuchMove):
+        p.said_aloud(_at("finished", I), True)
+    with pytest.raises(InvalidInput):  # written again: the words are asked for again
+        p.apply(p.said_aloud(_at("mirror", I, aloud=True), False), "b", "mirror", {})
+
+
+def test_said_aloud_buttons_and_waiting_lines():
+    assert STEPS["mirror"].move("mirror").said_with == "I've said it"
+    assert STEPS["check"].move("got_it").said_with == "Yes, you got it"  # an answer as it is
+    assert STEPS["more"].move("there_is_more").said_with == "Yes, there's more"
+    assert STEPS["closing"].move("close").is_spoken
+    assert not STEPS["validation_ack"].move("acknowledge").is_spoken  # words were optional
+    assert p.is_said_aloud(_at("send", I, aloud=True), "send")
+    assert not p.is_said_aloud(_at("send", I), "send")
+    assert not p.is_said_aloud(_at("check", I, aloud=True), "got_it")
+    assert p.waiting_message(_at("send", I), "Sam") == (
+        "Sam is writing what they'd like you to hear."
+    )
+    assert p.waiting_message(_at("send", I, aloud=True), "Sam") == (
+        "Sam is saying what they'd like you to hear. Listen."
+    )
+    assert p.waiting_message(_at("mirror", I, aloud=True), "Sam") == (
+        "Sam is mirroring what you said."
+    )
+    assert p.aloud_phrase("mirrored") == "mirrored, aloud"
+    for step in STEPS.values():
+        if "writing" in str(step.waiting):
+            assert step.aloud_waiting and "writing" not in step.aloud_waiting, step.name

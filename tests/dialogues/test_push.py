@@ -310,3 +310,34 @@ def test_offering_another_time_starting_and_ending_log_no_warning_or_error(
         clock.clock_set(None)
     assert result is not None
     assert _no_complaints(caplog) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("together", [False, True], ids=["said aloud", "on one device"])
+def test_a_said_aloud_step_is_rendered_early_from_what_was_read_beforehand(
+    pair, alex, sam, caplog, together
+):
+    """Said aloud, a panel shows whether the partner's permission to share one device stands:
+    `render_prefetch` reads it inside the transaction, so the render thread reads nothing."""
+    from couples import services as couple_services
+
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money", aloud=True)
+    couple_services.device_sharing_allow(user=sam)
+    if together:
+        services.session_together(session_public_id=dialogue.public_id, user=alex, on=True)
+    dialogue.refresh_from_db()
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="imago.dialogues")
+    result = services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=alex if together else sam,
+        move="accept_now",
+        at=dialogue.step_seq,
+        token=form_token(),
+        for_partner=together,
+    )
+    assert result.created
+    assert "a change rendered after commit" not in caplog.text
+    assert _no_complaints(caplog) == []
+    offer = "Take turns together on this device, with Sam"
+    assert (offer in result.fragments["a"]["panel"]) is not together

@@ -8,7 +8,7 @@ import live
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
-from tests.helpers import at_once, move, play, round_moves
+from tests.helpers import at_once, form_token, move, play, round_moves
 
 
 def turns(session):
@@ -515,3 +515,237 @@ def test_a_live_dialogue_ends_when_a_partner_leaves_the_couple(dialogue, sam):
     dialogue.refresh_from_db()
     assert dialogue.status == "ended"
     assert dialogue.turns.last().move == "end"
+
+
+# --- said aloud, and together on one device -----------------------------------------------
+
+from couples import services as couple_services  # noqa: E402
+from couples.models import AuditEvent, DeviceSharing  # noqa: E402
+
+
+def aloud_round(sender, receiver):
+    """One said-aloud round with a "Not quite" and a "There's more": no word written."""
+    return [
+        (sender, "send", {}),
+        (receiver, "mirror", {}),
+        (sender, "not_quite", {}),
+        (receiver, "mirror", {}),
+        (sender, "got_it", {}),
+        (receiver, "ask_more", {}),
+        (sender, "there_is_more", {}),
+        (sender, "send", {}),
+        (receiver, "mirror", {}),
+        (sender, "got_it", {}),
+        (receiver, "ask_more", {}),
+        (sender, "thats_all", {}),
+        (receiver, "summary", {}),
+        (sender, "got_it_all", {}),
+        (receiver, "validate", {}),
+        (sender, "acknowledge", {}),
+        (receiver, "empathize", {"feelings": ["lonely"]}),
+        (sender, "confirm", {}),
+        (sender, "make_requests", {}),
+        (receiver, "give", {}),
+    ]
+
+
+@pytest.fixture
+def aloud(pair, alex):
+    return services.dialogue_start(
+        user=alex, kind="intentional", topic="Sunday mornings", aloud=True
+    )
+
+
+def test_a_dialogue_said_aloud_runs_from_appointment_to_closing_with_no_word_written(
+    aloud, alex, sam
+):
+    assert aloud.protocol_state.aloud
+    play(aloud, [(sam, "accept_now", {}), *aloud_round(alex, sam)])
+    play(aloud, [(alex, "switch_roles", {}), *aloud_round(sam, alex)])
+    play(aloud, [(sam, "go_to_closing", {}), (alex, "close", {"rating": 5})])
+    play(aloud, [(sam, "close", {"rating": 4})])
+    assert aloud.status == "completed"
+    said = Turn.objects.filter(session=aloud, kind="move").exclude(move="accept_now")
+    assert all(t.text == "" for t in said)  # nothing made up
+    spoken = {t.move for t in said if t.data.get("aloud")}
+    assert spoken == {
+        "send", "mirror", "not_quite", "summary", "validate", "empathize", "make_requests", "close"
+    }  # fmt: skip
+    assert not any(t.data.get("aloud") for t in said if t.move in ("got_it", "ask_more"))
+    assert [t.data["rating"] for t in said if t.move == "close"] == [5, 4]
+
+
+def test_said_aloud_still_refuses_the_wrong_turn_and_a_stale_form(aloud, alex, sam):
+    play(aloud, [(sam, "accept_now", {})])
+    with pytest.raises(DialogueError, match="not your turn"):
+        move(aloud, sam, "send")
+    with pytest.raises(DialogueError) as stale:
+        move(aloud, alex, "send", at=0)
+    assert stale.value.stale
+    with pytest.raises(DialogueError, match="plain text"):
+        move(aloud, alex, "send", text="bad\x00")
+    assert aloud.turns.count() == 2
+
+
+def test_switching_to_aloud_and_back_is_a_recorded_turn_that_keeps_the_forms_good(
+    dialogue, alex, sam
+):
+    play(dialogue, [(sam, "accept_now", {})])
+    at = dialogue.step_seq
+    services.session_aloud(session_public_id=dialogue.public_id, user=sam, aloud=True)
+    services.session_aloud(session_public_id=dialogue.public_id, user=sam, aloud=True)  # twice
+    dialogue.refresh_from_db()
+    assert dialogue.protocol_state.aloud and dialogue.step_seq == at
+    assert list(dialogue.turns.values_list("move", flat=True))[-1] == "aloud_on"
+    assert dialogue.turns.filter(move="aloud_on").count() == 1
+    move(dialogue, alex, "send", at=at)  # made for this step before the switch: still good
+    services.session_aloud(session_public_id=dialogue.public_id, user=alex, aloud=False)
+    with pytest.raises(DialogueError, match="write something"):
+        move(dialogue, sam, "mirror")  # written again: the words are asked for again
+    move(dialogue, sam, "mirror", text="You'd like a slow Sunday.")
+    assert dialogue.turns.filter(move="aloud_off", actor=alex).exists()
+
+
+def test_only_a_partner_switches_and_not_once_it_has_ended(dialogue, alex, outsider):
+    with pytest.raises(DialogueNotFound):
+        services.session_aloud(session_public_id=dialogue.public_id, user=outsider, aloud=True)
+    services.session_end(session_public_id=dialogue.public_id, user=alex)
+    with pytest.raises(DialogueError, match="ended"):
+        services.session_aloud(session_public_id=dialogue.public_id, user=alex, aloud=True)
+
+
+def together(session, user, on=True):
+    return services.session_together(session_public_id=session.public_id, user=user, on=on)
+
+
+def for_sam(session, alex, name, **payload):
+    session.refresh_from_db()
+    return services.move_submit(
+        session_public_id=session.public_id,
+        user=alex,
+        move=name,
+        payload=payload,
+        at=session.step_seq,
+        token=form_token(),
+        for_partner=True,
+    )
+
+
+def test_together_on_one_device_needs_the_other_partners_permission(aloud, alex, sam):
+    with pytest.raises(DialogueError, match="Sam hasn't allowed"):
+        together(aloud, alex)
+    couple_services.device_sharing_allow(user=alex)  # Alex's own permission doesn't count
+    with pytest.raises(DialogueError, match="Sam hasn't allowed"):
+        together(aloud, alex)
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    aloud.refresh_from_db()
+    assert aloud.shared_device == alex
+    assert aloud.turns.filter(move="together_on", actor=alex).count() == 1
+
+
+def test_together_needs_a_said_aloud_dialogue(dialogue, alex, sam):
+    couple_services.device_sharing_allow(user=sam)
+    with pytest.raises(DialogueError, match="say the dialogue aloud"):
+        together(dialogue, alex)
+
+
+def test_moves_made_for_the_partner_on_one_device_are_theirs_recorded_as_made_there(
+    aloud, alex, sam
+):
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    for_sam(aloud, alex, "accept_now")
+    move(aloud, alex, "send")
+    turn = for_sam(aloud, alex, "mirror").turn
+    assert (turn.actor, turn.made_by, turn.actor_role) == (sam, alex, "receiver")
+    assert turn.data == {"aloud": True} and turn.text == ""
+    with pytest.raises(DialogueError, match="not your turn"):
+        for_sam(aloud, alex, "got_it")  # Alex's own move: not Sam's to make
+    move(aloud, alex, "got_it")
+    assert Turn.objects.filter(session=aloud, made_by=alex).count() == 2
+
+
+def test_no_move_is_made_for_the_partner_without_together_on(aloud, alex, sam):
+    couple_services.device_sharing_allow(user=sam)
+    with pytest.raises(DialogueError, match="isn't on") as refused:
+        for_sam(aloud, alex, "accept_now")
+    assert refused.value.stale
+    together(aloud, alex)
+    with pytest.raises(DialogueError, match="isn't on"):
+        for_sam(aloud, sam, "send")  # Sam's own device doesn't hold it: nothing for Alex
+    assert aloud.turns.count() == 2  # the request and together_on: nothing else saved
+
+
+def test_an_outsider_never_acts_for_anyone(aloud, alex, sam, outsider):
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    with pytest.raises(DialogueNotFound):
+        for_sam(aloud, outsider, "accept_now")
+
+
+def test_withdrawing_permission_stops_one_device_at_once_and_is_audited(aloud, alex, sam):
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    for_sam(aloud, alex, "accept_now")
+    assert couple_services.device_sharing_revoke(user=sam) == 1
+    aloud.refresh_from_db()
+    assert aloud.shared_device is None
+    last = aloud.turns.order_by("-seq").first()
+    assert (last.move, last.actor) == ("together_off", sam)
+    move(aloud, alex, "send")
+    with pytest.raises(DialogueError, match="isn't on"):
+        for_sam(aloud, alex, "mirror")
+    actions = list(AuditEvent.objects.values_list("action", flat=True))
+    assert "device_sharing.allowed" in actions and "device_sharing.revoked" in actions
+    assert not DeviceSharing.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_a_permission_withdrawn_in_the_database_is_checked_at_each_move(aloud, alex, sam):
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    DeviceSharing.objects.update(revoked_at=aloud.created_at)  # withdrawn, no signal heard
+    with pytest.raises(DialogueError, match="Sam hasn't allowed"):
+        for_sam(aloud, alex, "accept_now")
+
+
+def test_writing_again_ends_together_on_one_device(aloud, alex, sam):
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    services.session_aloud(session_public_id=aloud.public_id, user=sam, aloud=False)
+    aloud.refresh_from_db()
+    assert aloud.shared_device is None
+
+
+def test_a_double_click_on_together_changes_nothing(aloud, alex, sam):
+    couple_services.device_sharing_allow(user=sam)
+    together(aloud, alex)
+    together(aloud, alex)
+    together(aloud, sam, on=False)
+    together(aloud, sam, on=False)
+    assert list(aloud.turns.values_list("move", flat=True)) == [
+        "ask", "together_on", "together_off"
+    ]  # fmt: skip
+
+
+def test_a_booked_session_is_not_switched_before_it_opens(pair, alex, sam, therapist):
+    from datetime import timedelta
+
+    from live import clock
+
+    booked, _ = services.session_book(
+        couple=pair,
+        therapist=therapist,
+        kind="intentional",
+        at=clock.now() + timedelta(days=1),
+        minutes=50,
+        first=alex,
+        second=sam,
+    )
+    for switch in (
+        lambda: services.session_aloud(session_public_id=booked.public_id, user=alex, aloud=True),
+        lambda: together(booked, alex),
+    ):
+        with pytest.raises(DialogueError, match="opens by itself at its time"):
+            switch()
+    assert booked.turns.count() == 1

@@ -685,3 +685,157 @@ def test_every_kind_walks_to_the_end_on_the_same_pages(
     exported = clients["sam"].get(reverse("couples:your_data_export")).content.decode()
     for text in written:
         assert text in exported
+
+
+# --- said aloud, and together on one device -----------------------------------------------
+
+
+def test_a_partner_starts_a_dialogue_said_aloud(client_as, pair):
+    client = client_as("alex")
+    assert "We'll say it aloud" in text_of(client.get(reverse("dialogues:new")))
+    response = client.post(
+        reverse("dialogues:new"), {"kind": "intentional", "topic": "Sundays", "way": "aloud"}
+    )
+    assert response.status_code == 302
+    assert DialogueSession.objects.get().protocol_state.aloud
+
+
+def test_an_unknown_way_is_refused_and_nothing_starts(client_as, pair):
+    response = client_as("alex").post(
+        reverse("dialogues:new"), {"kind": "intentional", "topic": "Sundays", "way": "sing"}
+    )
+    assert response.status_code == 422 and "write or to say it aloud" in text_of(response)
+    assert not DialogueSession.objects.exists()
+
+
+@pytest.fixture
+def aloud(pair, alex):
+    return services.dialogue_start(user=alex, kind="intentional", topic="Sundays", aloud=True)
+
+
+def test_said_aloud_the_mover_sees_the_stems_to_say_and_needs_no_text(client_as, aloud, sam):
+    page = client_as("sam").get(url("detail", aloud)).content.decode()
+    play(aloud, [(sam, "accept_now", {})])
+    page = client_as("alex").get(url("detail", aloud)).content.decode()
+    assert "Say it aloud:" in page and "When …, I feel …" in page
+    assert "I&#x27;ve said it" in page and "Write it down too (optional)" in page
+    textarea = re.search(r"<textarea[^>]*>", page)[0]
+    assert "required" not in textarea
+    fields = form_fields(page, "send")
+    response = client_as("alex").post(url("move", aloud), fields, **HTMX)
+    assert response.status_code == 200
+    turn = Turn.objects.get(move="send")
+    assert (turn.text, turn.data) == ("", {"aloud": True})
+    waiting = text_of(client_as("alex").get(url("detail", aloud)))
+    assert "Sam is mirroring what you said." in waiting
+    mirror = text_of(client_as("sam").get(url("detail", aloud)))
+    assert "Alex shared, aloud." in mirror and "You" not in mirror.split("Alex shared")[0][-4:]
+
+
+def test_the_transcript_says_what_was_said_aloud_and_invents_no_text(client_as, aloud, alex, sam):
+    play(aloud, [(sam, "accept_now", {}), (alex, "send", {}), (sam, "mirror", {})])
+    for who, line in (("alex", "Sam mirrored, aloud."), ("sam", "You mirrored, aloud.")):
+        transcript = text_of(client_as(who).get(url("transcript", aloud)))
+        assert line in transcript
+    export = client_as("sam").get(reverse("couples:your_data_export")).content.decode()
+    assert '"said_aloud": true' in export
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_either_partner_switches_between_saying_and_writing(client_as, dialogue, htmx):
+    extra = HTMX if htmx else {}
+    response = client_as("sam").post(url("aloud", dialogue), {"aloud": "1"}, **extra)
+    assert response.status_code == (200 if htmx else 302)
+    dialogue.refresh_from_db()
+    assert dialogue.protocol_state.aloud
+    response = client_as("alex").post(url("aloud", dialogue), {"aloud": "0"}, **extra)
+    dialogue.refresh_from_db()
+    assert not dialogue.protocol_state.aloud
+    assert "chose to write the dialogue" in text_of(client_as("sam").get(url("detail", dialogue)))
+
+
+@pytest.mark.parametrize("who", OUTSIDERS)
+@pytest.mark.parametrize("action", ["aloud", "together"])
+def test_nobody_else_switches_or_takes_a_device(client_as, dialogue, who, action):
+    response = client_as(who).post(url(action, dialogue), {"aloud": "1", "on": "1"}, **HTMX)
+    assert response.status_code == 404
+    assert Turn.objects.count() == 1
+
+
+@pytest.mark.parametrize("action", ["aloud", "together"])
+def test_switching_needs_a_post_and_a_login(client_as, dialogue, action):
+    assert client_as("alex").get(url(action, dialogue)).status_code == 405
+    response = client_as("anonymous").post(url(action, dialogue), {"on": "1"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_together_is_refused_with_a_clear_message_without_permission(client_as, aloud):
+    page = text_of(client_as("alex").get(url("detail", aloud)))
+    assert "Take turns together on this device" not in page
+    assert "Sam allows it once from their own account settings" in page
+    response = client_as("alex").post(url("together", aloud), {"on": "1"}, **HTMX)
+    assert response.status_code == 422
+    assert "Sam hasn't allowed taking turns together on your device" in text_of(response)
+    assert aloud.turns.count() == 1
+
+
+def test_together_on_one_device_shows_whose_move_by_name(client_as, aloud, alex, sam):
+    from couples import services as couple_services
+
+    couple_services.device_sharing_allow(user=sam)
+    alex_client = client_as("alex")
+    assert "Take turns together on this device, with Sam" in text_of(
+        alex_client.get(url("detail", aloud))
+    )
+    assert alex_client.post(url("together", aloud), {"on": "1"}, **HTMX).status_code == 200
+    page = alex_client.get(url("detail", aloud)).content.decode()
+    assert "Sam's move" in page and 'name="for" value="partner"' in page
+    response = alex_client.post(url("move", aloud), form_fields(page, "accept_now") | {
+        "for": "partner"
+    }, **HTMX)  # fmt: skip
+    assert response.status_code == 200
+    turn = Turn.objects.get(move="accept_now")
+    assert (turn.actor, turn.made_by) == (sam, alex)
+    assert "Sam · Is now a good time? (on your device)" in text_of(
+        alex_client.get(url("detail", aloud))
+    )
+    assert "You · Is now a good time? (on Alex's device)" in text_of(
+        client_as("sam").get(url("detail", aloud))
+    )
+    page = alex_client.get(url("detail", aloud)).content.decode()
+    assert "Alex's move" in page and 'name="for"' not in page
+
+
+def test_settings_allow_and_withdraw_one_device_audited(client_as, aloud, alex, sam):
+    from couples.models import AuditEvent
+
+    client = client_as("sam")
+    settings_page = text_of(client.get(reverse("couples:account_settings")))
+    assert "Allow Alex to take my turns on their device" in settings_page
+    assert client.post(reverse("couples:device_sharing"), {"allow": "1"}).status_code == 302
+    assert "Withdraw this permission" in text_of(client.get(reverse("couples:account_settings")))
+    client_as("alex").post(url("together", aloud), {"on": "1"}, **HTMX)
+    client.post(reverse("couples:device_sharing"), {"allow": "0"})
+    aloud.refresh_from_db()
+    assert aloud.shared_device is None
+    assert list(AuditEvent.objects.filter(action__startswith="device_sharing").values_list(
+        "action", "actor"
+    ).order_by("pk")) == [
+        ("device_sharing.allowed", sam.pk),
+        ("device_sharing.revoked", sam.pk),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["", "yes", "2", "1\x00", "<b>1</b>"])
+@pytest.mark.parametrize("action, name", [("aloud", "aloud"), ("together", "on")])
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_switch_with_a_value_no_button_sends_is_refused_and_changes_nothing(
+    client_as, dialogue, action, name, value, htmx
+):
+    response = client_as("alex").post(
+        url(action, dialogue), {name: value}, **(HTMX if htmx else {})
+    )
+    assert response.status_code == 400
+    if "\x00" not in value:  # a NUL byte is refused before any view (imago_site middleware)
+        assert "that choice wasn't one of the buttons" in text_of(response)
+    assert dialogue.turns.count() == 1

@@ -153,3 +153,34 @@ def test_charts_scale_and_skip_missing_values():
     assert len(bars.bars) == 3
     assert charts.bar_chart(labels=["w"], stacks=[("x", [0])]).bars == []
     assert charts.sparkline([3]) == "" and charts.sparkline([1, 5]) == "2.0,22.0 98.0,2.0"
+
+
+def test_a_dialogue_said_aloud_shows_its_ratings_and_says_it_was_said_aloud(
+    client_as, pair, alex, sam
+):
+    s = ds.dialogue_start(user=alex, kind="intentional", topic="Evenings", aloud=True)
+    for user, move, payload in [
+        (sam, "accept_now", {}),
+        (alex, "send", {}),
+        (sam, "mirror", {}),
+        (alex, "got_it", {}),
+        (sam, "ask_more", {}),
+        (alex, "thats_all", {}),
+        (sam, "summary", {}),
+        (alex, "got_it_all", {}),
+        (sam, "validate", {}),
+        (alex, "acknowledge", {}),
+        (sam, "empathize", {}),
+        (alex, "confirm", {}),
+        (alex, "skip_requests", {}),
+        (sam, "propose_closing", {}),
+        (alex, "agree_to_close", {}),
+        (alex, "close", {"rating": "4"}),
+        (sam, "close", {"rating": "5"}),
+    ]:
+        ds.move_submit(
+            session_public_id=s.public_id, user=user, move=move, payload=payload, token=form_token()
+        )
+    text = text_of(client_as("sam").get("/between/progress/"))
+    assert "Intentional Dialogue, said aloud" in text
+    assert "4 of 5" in text and "5 of 5" in text

@@ -277,3 +277,37 @@ def test_coaching_notes_and_homework_are_never_logged(live, therapist, alex, sam
     assert records  # something was logged: ids only
     logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in records)
     assert "secret" not in logged
+
+
+def test_a_said_aloud_dialogue_is_coached_paused_and_rewound_the_same(
+    live, therapist, alex, sam, client_as
+):
+    from django.urls import reverse
+
+    from couples import services as couple_services
+    from tests.helpers import play, text_of
+
+    services.session_aloud(session_public_id=live.public_id, user=sam, aloud=True)
+    couple_services.device_sharing_allow(user=sam)
+    services.session_together(session_public_id=live.public_id, user=alex, on=True)
+    play(live, [(alex, "send", {}), (sam, "mirror", {})])
+    page = client_as(therapist).get(reverse("therapists:console", args=[live.public_id]))
+    console = text_of(page)
+    assert "Sam mirrored, aloud" in console and "Alex shared, aloud" in console
+    assert "Said aloud, together on Alex's device" in console
+    therapist_services.coaching_send(
+        session_public_id=live.public_id, therapist=therapist, text="Breathe.", token=form_token()
+    )
+    therapist_services.session_pause_by_facilitator(
+        session_public_id=live.public_id, therapist=therapist
+    )
+    therapist_services.session_resume_by_facilitator(
+        session_public_id=live.public_id, therapist=therapist
+    )
+    therapist_services.session_rewind(
+        session_public_id=live.public_id, therapist=therapist, step="mirror"
+    )
+    live.refresh_from_db()
+    assert live.step == "mirror" and live.protocol_state.aloud  # still said aloud
+    play(live, [(sam, "mirror", {})])
+    assert live.step == "check"
