@@ -32,10 +32,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy
 
+from dialogues.selectors import FACILITATOR
 from live import clock, dialogue_group, send_after_commit
 
 MAX_PEOPLE = 3  # a full mesh: both partners and their therapist
@@ -59,9 +62,34 @@ REFUSALS = {
     "waiting": gettext_lazy("Your therapist will let you in shortly."),
 }
 
-# Sent when a person is let into a call from the waiting room (therapists/): others (a push
-# notification) may listen. Arguments: session_public_id, user_pk.
+# Sent once a partner is let into a booked session's call from its waiting room (therapists/),
+# after the commit: a push ("your therapist let you in") may listen. Arguments:
+# session_public_id, user_pk.
 call_admitted = Signal()
+
+# Whether a partner must wait to join a dialogue's call (the waiting room; therapists/ registers
+# it from apps.ready): (session_public_id=, user_pk=) -> True: wait. Asked when joining only.
+MustWait = Callable[..., bool]
+_waiting_rooms: list[MustWait] = []
+
+
+def waiting_room_register(must_wait: MustWait) -> None:
+    if must_wait not in _waiting_rooms:
+        _waiting_rooms.append(must_wait)
+
+
+def must_wait(*, session_public_id: str, user_pk: int) -> bool:
+    return any(w(session_public_id=session_public_id, user_pk=user_pk) for w in _waiting_rooms)
+
+
+def call_admit_publish(*, public_id: str, user_pk: int, slot: str) -> None:
+    """A partner was let in (in a transaction): their waiting page joins once it commits."""
+    send_after_commit(
+        dialogue_group(public_id), {"type": "call.admitted", "user": user_pk, "slot": slot}
+    )
+    transaction.on_commit(
+        lambda: call_admitted.send(sender=None, session_public_id=public_id, user_pk=user_pk)
+    )
 
 
 def dialogue_calls_end(*, public_id: str) -> None:
@@ -192,13 +220,13 @@ class CallSignalling:
 
     call_open = True  # False once the dialogue has ended (or it never was open)
     call_me: Peer | None = None
-    # Whether this person may be in the call now (the waiting room may say not yet).
-    call_may_join: Callable[[], bool] | None = None
+    call_waiting: str | None = None  # in the waiting room: the media asked for
 
     # Provided by the socket.
     channel_layer: Any
     channel_name: str
     group: str
+    public_id: str
     user: Any
     role: str
 
@@ -245,8 +273,15 @@ class CallSignalling:
     async def _call_join(self, media: str) -> None:
         if not self.call_open:
             raise Refused("closed")
-        if self.call_may_join is not None and not self.call_may_join():
-            raise Refused("waiting")
+        if self.role != FACILITATOR and _waiting_rooms and self.call_me is None:
+            wait = await database_sync_to_async(must_wait)(
+                session_public_id=self.public_id, user_pk=self.user.pk
+            )
+            if wait:
+                self.call_waiting = media
+                await self.channel_layer.group_send(self.group, self._waiting_event())
+                raise Refused("waiting")
+        self.call_waiting = None
         roster = self._call_roster()
         if self.call_me is not None:  # joined already (a double click): what it is now
             await self._call_send_roster()
@@ -282,6 +317,7 @@ class CallSignalling:
 
     async def call_leave(self, *, tell_page: bool = True) -> None:
         """Leave the call (a click, or the socket closing): the others drop this peer."""
+        self.call_waiting = None  # out of the waiting room too
         me, self.call_me = self.call_me, None
         if me is None:
             return
@@ -373,8 +409,34 @@ class CallSignalling:
         del roster[channel]
         await self._call_send_roster()
 
+    def _waiting_event(self) -> dict:
+        return {
+            "type": "call.wait",
+            "slot": getattr(self, "audience", ""),
+            "name": self.call_name(),
+        }
+
+    async def call_wait(self, event) -> None:
+        """A partner is in the waiting room: only a console shows it."""
+        if self.role == FACILITATOR:
+            await self.send(
+                json.dumps({"call": "waiting", "slot": event["slot"], "name": event["name"]})
+            )
+
+    async def call_admitted(self, event) -> None:
+        """A partner was let in: their waiting page joins (it asked to already); a console
+        shows them admitted."""
+        if self.role == FACILITATOR:
+            await self.send(json.dumps({"call": "admitted", "slot": event.get("slot", "")}))
+        elif event.get("user") == self.user.pk and self.call_waiting is not None:
+            media, self.call_waiting = self.call_waiting, None
+            await self.send(json.dumps({"call": "admitted", "media": media}))
+
     async def call_greet(self, channel: str) -> None:
-        """A socket arrived on this dialogue: if this one is in the call, say so to it alone."""
+        """A socket arrived on this dialogue: if this one is in the call, say so to it alone
+        (and a partner in the waiting room tells a console that arrives)."""
+        if self.call_waiting is not None:
+            await self.channel_layer.send(channel, self._waiting_event())
         if self.call_me is not None and self.call_open:
             await self.channel_layer.send(
                 channel, {"type": "call.here", "channel": self.channel_name, **self._me()}
