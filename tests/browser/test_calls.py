@@ -342,3 +342,45 @@ def test_a_call_forced_through_turn_connects_with_time_limited_credentials(
             assert time.time() < expires <= time.time() + 24 * 3600  # hours, not days
     finally:
         _close(contexts, request, artifacts_dir)
+
+
+def test_in_a_booked_session_a_partner_waits_until_the_therapist_lets_them_in(
+    link, pair, alex, sam, therapist, call_page, artifacts_dir
+):
+    from datetime import UTC, datetime, timedelta
+
+    from couples.models import User
+    from therapists import services as therapist_services
+
+    User.objects.filter(pk=therapist.pk).update(time_zone="UTC")
+    therapist.refresh_from_db()
+    at = datetime.now(UTC) + timedelta(hours=2)
+    booked = therapist_services.facilitated_book(
+        therapist=therapist,
+        couple=pair,
+        day=at.date().isoformat(),
+        time=at.strftime("%H:%M"),
+        minutes=45,
+        first=sam.public_id,
+    )
+    slot = booked.slot_of(sam)
+    s = call_page(sam, viewport=(375, 800))
+    t = call_page(therapist)
+    t.goto(f"/therapist/dialogues/{booked.public_id}/")
+    s.goto(f"/dialogues/{booked.public_id}/")
+    row = t.locator(f'#waiting-room [data-waiting-slot="{slot}"]')
+    expect(row).to_contain_text("not waiting yet")
+    expect(s.locator("[data-call]")).to_have_attribute("data-socket", "open")
+    s.get_by_role("button", name="Join with camera").click()
+    expect(s.locator("[data-call]")).to_have_attribute("data-joined", "waiting")
+    expect(s.locator("[data-call-waiting]")).to_have_text("Your therapist will let you in shortly.")
+    expect(row).to_contain_text("waiting to join the call")
+    t.get_by_role("button", name="Join with camera").click()
+    t.screenshot(path=artifacts_dir / "call-waiting-room-console.png")
+    s.screenshot(path=artifacts_dir / "call-waiting-room-phone.png")
+    assert s.evaluate("window.imagoCall.connections().length") == 0  # nothing before admission
+    t.get_by_role("button", name="Let Sam in").click()
+    expect(s.locator("[data-call]")).to_have_attribute("data-joined", "yes")
+    expect(row).to_contain_text("let into the call")
+    for page in (s, t):
+        connected_with_media(page, 1)
