@@ -384,3 +384,53 @@ def test_in_a_booked_session_a_partner_waits_until_the_therapist_lets_them_in(
     expect(row).to_contain_text("let into the call")
     for page in (s, t):
         connected_with_media(page, 1)
+
+
+COUNT_MEDIA_ASKS = """
+window.mediaAsks = 0;
+if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+  const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => { window.mediaAsks += 1; return ask(c); };
+}
+"""
+
+
+def test_the_camera_is_asked_for_only_on_a_click_and_without_one_the_dialogue_goes_on(
+    live, alex, page_as
+):
+    # The session's own Chromium: no fake camera or microphone, no permission given.
+    a = page_as(alex, viewport="phone")
+    a.add_init_script(COUNT_MEDIA_ASKS)
+    a.goto(f"/dialogues/{live.public_id}/")
+    expect(a.locator("[data-call]")).to_have_attribute("data-socket", "open")
+    assert a.evaluate("window.mediaAsks") == 0  # nothing asked on load
+    a.get_by_role("button", name="Join with camera").click()
+    alert = a.locator("[data-call-error]")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("take part in the dialogue")  # denied, or no device
+    assert a.evaluate("window.mediaAsks") == 1
+    expect(a.locator("[data-call]")).to_have_attribute("data-joined", "no")
+    assert a.evaluate("window.imagoCall.connections().length") == 0
+    # The dialogue itself goes on: Alex sends the first step.
+    a.locator("#move-panel textarea").first.fill("When the week is busy I feel far from you.")
+    a.locator("#move-panel").get_by_role("button", name="Send").click()
+    expect(a.locator("#transcript")).to_contain_text("When the week is busy I feel far from you.")
+
+
+def test_the_camera_turns_off_and_on_for_everyone_in_the_call(live, alex, sam, call_page):
+    a = call_page(alex)
+    s = call_page(sam)
+    a.goto(f"/dialogues/{live.public_id}/")
+    s.goto(f"/dialogues/{live.public_id}/")
+    join(a)
+    join(s)
+    connected_with_media(a, 1)
+    camera = a.get_by_role("button", name="Camera off")
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "true")
+    assert a.evaluate(
+        "window.imagoCall.connections()[0].getSenders()"
+        ".filter(s => s.track && s.track.kind === 'video').every(s => !s.track.enabled)"
+    )
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "false")

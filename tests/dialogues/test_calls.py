@@ -438,3 +438,36 @@ async def test_the_dialogue_ending_ends_its_call_for_everyone(live, alex, sam, t
     assert (await call_frame(a, "refused"))["reason"] == "closed"
     for ws in (a, s, t):
         await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_step_costs_the_same_statements_with_or_without_a_call_beside_it(
+    dialogue, alex, sam, outsider
+):
+    from couples.models import User
+
+    pat = await database_sync_to_async(User.objects.get)(email="pat@example.com")
+    theirs = await database_sync_to_async(services.dialogue_start)(
+        user=outsider, kind="intentional", topic="Evenings"
+    )
+    seen = {}
+    for session, starter, partner, in_call in (
+        (dialogue, alex, sam, True),
+        (theirs, outsider, pat, False),
+    ):
+        a, _, _ = await open_socket(path_of(session), starter)
+        b, _, _ = await open_socket(path_of(session), partner)
+        if in_call:
+            await joined(a)
+            await joined(b)
+        for ws in (a, b):
+            await calls_seen(ws)
+        frame = {"type": "move", "move": "accept_now", "at": 1, "token": form_token()}
+        with QueriesInEveryThread() as queries:
+            await b.send_to(text_data=json.dumps(frame))
+            for ws in (a, b):
+                await ws.receive_from(timeout=3)  # the step, on both pages
+        seen[in_call] = queries.tables()
+        for ws in (a, b):
+            await ws.disconnect()
+    assert seen[True] == seen[False] and seen[True]
