@@ -471,3 +471,26 @@ async def test_a_step_costs_the_same_statements_with_or_without_a_call_beside_it
         for ws in (a, b):
             await ws.disconnect()
     assert seen[True] == seen[False] and seen[True]
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_call_box_is_on_a_live_dialogue_in_the_persons_language_and_asks_nothing(
+    live, sam, client_as
+):
+    sam.language = "es"
+    sam.save(update_fields=["language"])
+    page = client_as(sam).get(f"/dialogues/{live.public_id}/").content.decode()
+    assert "Unirme con cámara" in page and "Unirme solo con audio" in page
+    assert "nunca grabada" in page  # peer to peer, never recorded
+    assert 'src="/static/js/call.js"' in page or "js/call" in page
+    assert "turn:" not in page and "credential" not in page  # ICE servers only on joining
+
+
+@pytest.mark.django_db
+def test_an_ended_dialogue_has_no_call(live, sam, client_as):
+    services.session_end(session_public_id=live.public_id, user=sam)
+    page = client_as(sam).get(f"/dialogues/{live.public_id}/").content.decode()
+    assert "Join with camera" not in page and 'id="call"' not in page
