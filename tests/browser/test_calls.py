@@ -51,7 +51,9 @@ def pages_on(server_url: str, media_browser, request) -> tuple[Callable, list]:
             base_url=server_url, viewport={"width": viewport[0], "height": viewport[1]}
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        context.add_cookies([{"name": "sessionid", "value": login_cookie(user), "url": server_url}])
+        if user is not None:  # None: nobody logged in yet (a brand-new person signs up)
+            cookie = {"name": "sessionid", "value": login_cookie(user), "url": server_url}
+            context.add_cookies([cookie])
         contexts.append(context)
         return context.new_page()
 
@@ -434,3 +436,40 @@ def test_the_camera_turns_off_and_on_for_everyone_in_the_call(live, alex, sam, c
     )
     camera.click()
     expect(camera).to_have_attribute("aria-pressed", "false")
+
+
+def test_a_brand_new_couple_signs_up_pairs_and_talks_beside_their_first_dialogue(
+    call_page, mailbox
+):
+    """Accounts made in the browser (no second factor, a time zone only as the browser says)
+    rather than fixtures."""
+    from couples.models import User
+    from dialogues import services as dialogue_services
+    from tests.browser.test_pairing import sign_up
+    from tests.factories import screen
+
+    alice = call_page(None)
+    alice.goto("/accounts/signup/")
+    sign_up(alice, mailbox, name="Alice", email="alice@example.com")
+    alice.get_by_role("button", name="Start our couple").click()
+    link = alice.get_by_label("Invitation link").input_value()
+    bob = call_page(None, viewport=(375, 800))
+    bob.goto(link)
+    bob.get_by_role("main").get_by_role("link", name="Create an account").click()
+    sign_up(bob, mailbox, name="Bob", email="bob@example.com")
+    bob.get_by_role("button", name="Accept and pair up").click()
+    expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()
+    a, b = User.objects.get(email="alice@example.com"), User.objects.get(email="bob@example.com")
+    screen(a)
+    screen(b)
+    session = dialogue_services.dialogue_start(user=a, kind="intentional", topic="Our mornings")
+    dialogue_services.move_submit(
+        session_public_id=session.public_id, user=b, move="accept_now", at=1, token=form_token()
+    )
+    for page in (alice, bob):
+        page.goto(f"/dialogues/{session.public_id}/")
+    join(alice)
+    join(bob, audio_only=True)
+    expect(alice.locator("[data-call-who]")).to_have_text("In the call: you, Bob, audio only")
+    connected_with_media(bob, 1)
+    expect(bob.locator("#move-panel")).to_be_visible()
