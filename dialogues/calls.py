@@ -14,8 +14,12 @@ person's call; a dialogue that ends ends every call on it (`call.end`).
 
 Browser -> server frames: {"type": "call", "call": "join" | "leave" | "offer" | "answer" |
 "ice", "to": <peer id>, "sdp": ..., "candidate": ...}. Server -> browser frames are JSON (the
-page's HTML swaps never start with "{"): {"call": "roster" | "offer" | "answer" | "ice" |
-"refused" | "ended", ...}.
+page's HTML swaps never start with "{"): {"call": "ice-config" | "roster" | "offer" | "answer" |
+"ice" | "refused" | "ended" | "waiting" | "admitted", ...}. Peer ids are random per join
+(never a user id); of two peers the one with the smaller id makes the offer.
+
+A session a therapist booked has a waiting room (therapists/ registers `must_wait`): a partner
+who joins is refused with "waiting" until let in; the consoles are told who waits.
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ from dialogues.selectors import FACILITATOR
 from live import clock, dialogue_group, send_after_commit
 
 MAX_PEOPLE = 3  # a full mesh: both partners and their therapist
-MAX_CALL_FRAME_BYTES = 16 * 1024  # an offer's SDP is a few kB
-MAX_SDP = 12_000
+MAX_CALL_FRAME_BYTES = 20 * 1024  # an offer's SDP is a few kB (Chromium's: 5-7 with video)
+MAX_SDP = 16_000
 MAX_CANDIDATE = 1_000
 CALL_RATE = (120, 10.0)  # call frames per 10 s per socket: a burst of ICE candidates fits
 KINDS = ("join", "leave", "offer", "answer", "ice")

@@ -10,7 +10,8 @@ socket that follows forwards its audience's HTML as it is (no query); after a ga
 The browser sends small frames: "typing" (no text, ever), "snapshot" (I saw a gap), "ping",
 "due" (the countdown to the appointed time reached zero: open it if the time has come),
 and "move" (a partner's move over the open socket, the same service, token and errors as the
-form's HTTP post, which remains the fallback when the socket is down).
+form's HTTP post, which remains the fallback when the socket is down). "call" frames are the
+signalling of the call beside the dialogue (dialogues/calls.py, mixed in here).
 """
 
 from __future__ import annotations

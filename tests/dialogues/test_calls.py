@@ -115,7 +115,7 @@ def test_a_frame_keeps_only_its_known_fields():
 
 def test_an_oversized_description_is_refused_as_too_large():
     with pytest.raises(calls.Refused) as refused:
-        calls.frame_clean({"call": "offer", "to": "a" * 24, "sdp": "x" * 12_001})
+        calls.frame_clean({"call": "offer", "to": "a" * 24, "sdp": "x" * 16_001})
     assert refused.value.code == "too_large"
 
 
@@ -302,7 +302,7 @@ async def test_nobody_outside_the_dialogue_hears_its_call_or_reaches_it(
         ({"call": "offer", "to": "a" * 24, "sdp": SDP}, "not_in_call"),
         ({"call": "hello"}, "malformed"),
         ({"call": "offer", "to": "<script>", "sdp": SDP}, "malformed"),
-        ({"call": "offer", "sdp": "x" * 20_000}, "too_large"),
+        ({"call": "offer", "sdp": "x" * 25_000}, "too_large"),
     ],
 )
 async def test_a_bad_call_frame_gets_a_clear_refusal_and_reaches_no_one(
