@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy
 
 from dialogues.selectors import FACILITATOR
 from live import clock, dialogue_group, send_after_commit
+from live.consumer import CLOSE_TOO_MANY
 
 MAX_PEOPLE = 3  # a full mesh: both partners and their therapist
 MAX_CALL_FRAME_BYTES = 20 * 1024  # an offer's SDP is a few kB (Chromium's: 5-7 with video)
@@ -247,6 +248,8 @@ class CallSignalling:
     def call_name(self) -> str:
         return self.user.display_name
 
+    _call_window: list[float]
+
     def _call_allowed(self) -> bool:
         limit, window = CALL_RATE
         now = time.monotonic()
@@ -260,6 +263,9 @@ class CallSignalling:
         socket only."""
         try:
             if not self._call_allowed():
+                if len(self._call_window) > 2 * CALL_RATE[0]:  # a flood, not a burst: close
+                    await self.close(code=CLOSE_TOO_MANY)
+                    return
                 raise Refused("too_many")
             if size > MAX_CALL_FRAME_BYTES:
                 raise Refused("too_large")

@@ -119,7 +119,7 @@
     }).catch(function () {});
   }
   function answer(id, sdp) {
-    if (!state.you) return;
+    if (!state.you || !state.stream) return; // not (or no longer) in the call
     var entry = link(id);
     entry.pc.setRemoteDescription({ type: "offer", sdp: sdp }).then(function () {
       flush(entry);

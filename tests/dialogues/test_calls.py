@@ -494,3 +494,15 @@ def test_an_ended_dialogue_has_no_call(live, sam, client_as):
     services.session_end(session_public_id=live.public_id, user=sam)
     page = client_as(sam).get(f"/dialogues/{live.public_id}/").content.decode()
     assert "Join with camera" not in page and 'id="call"' not in page
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_flood_of_call_frames_closes_the_socket(live, alex, monkeypatch):
+    monkeypatch.setattr(calls, "CALL_RATE", (2, 10.0))
+    a, _, _ = await open_socket(path_of(live), alex)
+    for _ in range(5):
+        await send(a, call="leave")
+    seen = await calls_seen(a, timeout=1)
+    assert [f.get("reason") for f in seen[:-1]] == ["too_many", "too_many"]
+    assert seen[-1] == {"closed": 4429}
+    await a.disconnect()
