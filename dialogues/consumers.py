@@ -10,12 +10,14 @@ socket that follows forwards its audience's HTML as it is (no query); after a ga
 The browser sends small frames: "typing" (no text, ever), "snapshot" (I saw a gap), "ping",
 "due" (the countdown to the appointed time reached zero: open it if the time has come),
 and "move" (a partner's move over the open socket, the same service, token and errors as the
-form's HTTP post, which remains the fallback when the socket is down).
+form's HTTP post, which remains the fallback when the socket is down). "call" frames are the
+signalling of the call beside the dialogue (dialogues/calls.py, mixed in here).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -25,7 +27,7 @@ from django.utils.translation import gettext
 
 from couples.models import User, is_public_id
 from couples.selectors import couple_for
-from dialogues import push, selectors, services
+from dialogues import calls, push, selectors, services
 from dialogues.forms import move_payload, posted_at
 from dialogues.selectors import FACILITATOR, PARTNER
 from live import auth_session_group, couple_group, dialogue_group
@@ -45,7 +47,7 @@ async def _not_this_sockets_link(self, event) -> None:
     own group; only the console on that link and the dashboard act on it."""
 
 
-class DialogueConsumer(LiveConsumer):
+class DialogueConsumer(calls.CallSignalling, LiveConsumer):
     """One partner's browser tab on one dialogue page."""
 
     therapist_access_ended = _not_this_sockets_link
@@ -107,6 +109,7 @@ class DialogueConsumer(LiveConsumer):
         self.last_seq = 0
         self.panel_key = ""
         self.last_typing = 0.0
+        self.call_open = session.is_live or session.is_planned
         await self.accept()
         snapshot = allowed["snapshot"]
         self._last_snapshot = time.monotonic()
@@ -126,6 +129,7 @@ class DialogueConsumer(LiveConsumer):
     async def disconnect(self, code) -> None:
         if self._snapshot_due is not None:
             self._snapshot_due.cancel()
+        self.call_me = None  # its presence.bye drops it from every roster
         if hasattr(self, "group") and getattr(self, "user", None):
             await self.channel_layer.group_send(
                 self.group,
@@ -141,17 +145,20 @@ class DialogueConsumer(LiveConsumer):
     # --- frames from the browser ---------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
+        limit = MAX_MOVE_FRAME_BYTES if self.role == PARTNER else calls.MAX_CALL_FRAME_BYTES
+        frame = None
+        if bytes_data is None and text_data is not None and len(text_data) <= limit:
+            with contextlib.suppress(ValueError):
+                frame = json.loads(text_data)
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "call" and isinstance(frame, dict):  # its own size cap, rate and refusals
+            await self.call_receive(frame, size=len(text_data))
+            return
         if not self.frame_allowed():
             await self.close(code=CLOSE_TOO_MANY)
             return
-        limit = MAX_MOVE_FRAME_BYTES if self.role == PARTNER else MAX_FRAME_BYTES
-        if bytes_data is not None or text_data is None or len(text_data) > limit:
+        if frame is None:
             return  # ignored: no harm, no change
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            return
-        kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "move" and self.role == PARTNER:
             await self.move(frame)
             return
@@ -335,6 +342,7 @@ class DialogueConsumer(LiveConsumer):
     async def presence_hello(self, event) -> None:
         if event["channel"] == self.channel_name:
             return
+        await self.call_greet(event["channel"])
         changed = await self._arrived(event)
         if changed:
             await self.send_presence(changed)
@@ -356,6 +364,7 @@ class DialogueConsumer(LiveConsumer):
 
     async def presence_bye(self, event) -> None:
         channel = event["channel"]
+        await self.call_gone(channel)
         if channel in self.present:
             user = self.present.pop(channel)
             if user not in self.present.values():

@@ -38,7 +38,7 @@ from couples.models import (
     is_token,
 )
 from couples.selectors import couple_for, device_sharing_allowed, partner_of
-from dialogues import protocol, push, reminders, selectors
+from dialogues import calls, protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
 from live import clock, fast, prepared
@@ -348,6 +348,8 @@ def session_change(
         result = MoveResult(session=session, turn=turn, created=True)
         if change.couple_too or not session.is_live or create is not None:
             live.couple_changed(couple_id=session.couple_id)
+            if not session.is_live and not session.is_planned and create is None:
+                calls.dialogue_calls_end(public_id=session.public_id)  # ended: so are its calls
         # Rendered while PostgreSQL flushes the commit, when nothing follows in this
         # transaction (the fast path: live/fast.py); else once the commit is done.
         early = outermost and fast.on()

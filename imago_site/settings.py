@@ -188,6 +188,14 @@ IMAGO_TURN_HTML_CACHE = env_int("TURN_HTML_CACHE", 20_000)
 # The hot path's measured shortcuts (live/fast.py): on; FAST_PATH=0 takes Django's plain path
 # everywhere they stand (CI runs the hot-path and socket tests both ways).
 IMAGO_FAST_PATH = env_bool("FAST_PATH", True)
+# Calls beside a dialogue (dialogues/calls.py): the STUN and TURN servers browsers are given.
+# TURN is coturn with its REST-API credentials (use-auth-secret): an HMAC of a username that
+# carries its expiry, valid this many hours (at most 24). "relay" sends every call through TURN.
+IMAGO_STUN_URLS = env_list("STUN_URLS", [])
+IMAGO_TURN_URLS = env_list("TURN_URLS", [])
+IMAGO_TURN_SECRET = env_str("TURN_SECRET")
+IMAGO_TURN_TTL_HOURS = env_int("TURN_TTL_HOURS", 6)
+IMAGO_ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
 
 # Encryption at rest (couples/encrypted.py): comma-separated Fernet keys, the first encrypts,

@@ -10,6 +10,7 @@ class TherapistsConfig(AppConfig):
     def ready(self) -> None:
         # Lower apps never import this one: they tell us through signals and a registry.
         from couples import signals
+        from dialogues import calls
         from dialogues import selectors as dialogue_selectors
         from dialogues import services as dialogue_services
         from practice import services as practice_services
@@ -27,3 +28,4 @@ class TherapistsConfig(AppConfig):
             services.homework_complete_with_practice, dispatch_uid="therapists"
         )
         dialogue_selectors.facilitator_check_register(services.may_facilitate)
+        calls.waiting_room_register(services.call_must_wait)

@@ -302,3 +302,12 @@ class NewBookingForm(BookingForm):
         first.choices = [(p.public_id, p.display_name) for p in partners]
         first.error_messages["invalid_choice"] = _("Please choose which partner shares first.")
         self.order_fields(["day", "time", "minutes", "kind", "first"])
+
+
+class CallAdmitForm(OneTimeForm):
+    """Let one partner (their slot) or both into a booked session's call."""
+
+    who = forms.ChoiceField(
+        choices=[("a", "a"), ("b", "b"), ("both", "both")],
+        error_messages={"invalid_choice": gettext_lazy("Please choose whom to let in.")},
+    )

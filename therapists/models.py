@@ -254,3 +254,29 @@ class Homework(models.Model):
         if self.is_done or self.due_date is None:
             return False
         return self.due_date < timezone.localdate(clock.now())
+
+
+class CallAdmission(models.Model):
+    """A partner the therapist let into a facilitated session's call from its waiting room
+    (dialogues/calls.py asks, through a gate this app registers). Ids only: no text."""
+
+    session = models.ForeignKey(
+        "dialogues.DialogueSession", on_delete=models.CASCADE, related_name="+"
+    )
+    partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    admitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "partner"], name="one_call_admission_per_partner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"call admission {self.pk}"

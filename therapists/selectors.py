@@ -15,7 +15,7 @@ from dialogues.models import DialogueSession
 from dialogues.selectors import next_scheduled_of
 from live import clock
 from safety import selectors as safety
-from therapists.models import Consent, Homework, TherapistLink, TherapistNote
+from therapists.models import CallAdmission, Consent, Homework, TherapistLink, TherapistNote
 
 RECENT_DIALOGUES = 5
 
@@ -321,3 +321,19 @@ def links_and_homework_export(*, user: User) -> dict:
         .order_by("created_at", "pk")
     ]
     return {"therapist_links": links, "homework": homework}
+
+
+def waiting_room(*, session: DialogueSession) -> list[dict] | None:
+    """A booked session's waiting room as the console shows it: each partner, by slot, and
+    whether they were let into the call. None: a couple's own dialogue has none."""
+    if not session.is_facilitated:
+        return None
+    admitted = set(
+        CallAdmission.objects.filter(session=session).values_list("partner_id", flat=True)
+    )
+    partners = (("a", session.partner_a), ("b", session.partner_b))
+    return [
+        {"slot": slot, "name": p.display_name, "admitted": p.pk in admitted}
+        for slot, p in partners
+        if p is not None
+    ]

@@ -25,7 +25,7 @@ import live
 from couples.audit import audit
 from couples.models import FORM_OUT_OF_DATE, Couple, User, form_token_given, hash_token, is_token
 from couples.selectors import couple_for, partners_of
-from dialogues import protocol
+from dialogues import calls, protocol
 from dialogues import services as dialogues
 from dialogues.models import DialogueSession, Turn
 from live import clock
@@ -36,6 +36,7 @@ from therapists.models import (
     MAX_INSTRUCTIONS,
     MAX_NOTE,
     MAX_TITLE,
+    CallAdmission,
     Consent,
     Homework,
     TherapistLink,
@@ -847,6 +848,62 @@ def facilitated_cancel(*, session_public_id: str, therapist: User) -> DialogueSe
 def facilitated_open(*, session_public_id: str, therapist: User) -> DialogueSession:
     """The therapist opens a booked session now, for all three (if both partners are ready)."""
     return _facilitate(session_public_id, therapist, dialogues.decide_open_booked).session
+
+
+# --- the waiting room of a booked session's call ------------------------------------------
+
+ADMIT_WHO = ("a", "b", "both")
+
+
+@transaction.atomic
+def call_admit(
+    *, session_public_id: str, therapist: User, who: str, token: str | None
+) -> list[int]:
+    """The therapist lets one partner (their slot, "a" or "b") or both into the call of a
+    session they booked, from its waiting room. Idempotent: a partner admitted already is not
+    admitted again. The partners' pages hear it (`call.admitted`, ids only) once it commits,
+    and `dialogues.calls.call_admitted` is sent for each (a push may follow). Returns the pks
+    of the partners admitted now."""
+    _form_token(token)
+    if who not in ADMIT_WHO:
+        raise TherapistError(_("Please choose whom to let in."))
+    session = DialogueSession.objects.filter(public_id=session_public_id).first()
+    if session is None:
+        raise NotFound()
+    _access(therapist, session.couple_id)  # locks the link: one write at a time
+    if not session.is_facilitated:
+        raise TherapistError(_("Only a session you booked has a waiting room."))
+    if not (session.is_live or session.is_planned):
+        raise TherapistError(_("This session has ended, so its call has too."))
+    slots = (("a", session.partner_a_id), ("b", session.partner_b_id))
+    admitted: list[tuple[str, int]] = []
+    for slot, partner_id in slots:
+        if partner_id is None or who not in (slot, "both"):
+            continue
+        _admission, created = CallAdmission.objects.get_or_create(
+            session=session, partner_id=partner_id, defaults={"admitted_by": therapist}
+        )
+        if created:
+            admitted.append((slot, partner_id))
+    for slot, partner_id in admitted:
+        calls.call_admit_publish(public_id=session.public_id, user_pk=partner_id, slot=slot)
+    if admitted:
+        logger.info("call admitted", extra={"session": session.public_id, "count": len(admitted)})
+    return [partner_id for _slot, partner_id in admitted]
+
+
+def call_must_wait(*, session_public_id: str, user_pk: int) -> bool:
+    """Registered with dialogues' calls (apps.ready): whether this partner waits in the
+    waiting room: a session their therapist booked, and not admitted yet. A couple's own
+    dialogue has no waiting room."""
+    session = (
+        DialogueSession.objects.filter(public_id=session_public_id)
+        .values("pk", "scheduled_by_id")
+        .first()
+    )
+    if session is None or session["scheduled_by_id"] is None:
+        return False
+    return not CallAdmission.objects.filter(session_id=session["pk"], partner_id=user_pk).exists()
 
 
 def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False) -> bool:

@@ -30,6 +30,7 @@ urlpatterns = [
     path("therapist/dialogues/<str:public_id>/begin/", views.session_begin, name="book_open"),
     path("therapist/dialogues/<str:public_id>/transcript/", views.transcript, name="transcript"),
     path("therapist/dialogues/<str:public_id>/coach/", views.coach, name="coach"),
+    path("therapist/dialogues/<str:public_id>/admit/", views.call_admit, name="call_admit"),
     path("therapist/dialogues/<str:public_id>/rewind/", views.rewind, name="rewind"),
     path("therapist/dialogues/<str:public_id>/pause/", views.dialogue_pause, name="pause"),
     path("therapist/dialogues/<str:public_id>/resume/", views.dialogue_resume, name="resume"),

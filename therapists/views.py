@@ -37,6 +37,7 @@ from practice.services import PracticeError
 from therapists import selectors, services
 from therapists.forms import (
     BookingForm,
+    CallAdmitForm,
     CoachingForm,
     FacilitatedStartForm,
     HomeworkForm,
@@ -520,6 +521,8 @@ def _console_context(request, session: DialogueSession, *, transcript: bool = Fa
         partners=context["console"].partners, initial={"to": _last_coach_to(request, session)}
     )
     context["note_form"] = NoteForm()
+    context["waiting_room"] = selectors.waiting_room(session=session)
+    context["admit_form"] = CallAdmitForm()
     context["notes"] = selectors.notes_of(
         therapist=request.user, couple=session.couple, session=session
     )
@@ -664,6 +667,38 @@ def _steered(request: AuthedRequest, public_id: str, steer) -> HttpResponse:
     except DialogueError as error:
         return _console_state_response(request, session, error=error.message, status=422)
     return _console_state_response(request, session)
+
+
+@therapist_only
+@require_POST
+def call_admit(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """Let a partner (or both) into a booked session's call from its waiting room."""
+    session = _session_or_404(request, public_id)
+    form = CallAdmitForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.call_admit(
+                session_public_id=session.public_id,
+                therapist=request.user,
+                who=form.cleaned_data["who"],
+                token=form.cleaned_data["token"],
+            )
+        except TherapistError as refused:
+            error = refused.message
+    else:
+        error = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("therapists:console", public_id=public_id)
+    context = {
+        "session": session,
+        "waiting_room": selectors.waiting_room(session=session),
+        "admit_form": CallAdmitForm(),
+        "admit_error": error,
+    }
+    return render(request, f"{PAGE}#waiting_room", context, status=422 if error else 200)
 
 
 @therapist_only

@@ -91,6 +91,7 @@ EXCLUDED: dict[str, str] = {
     "therapists:consent_give": "POST only: the button is on the home page",
     "therapists:consent_decline": "POST only: the button is on the home page",
     "therapists:consent_withdraw": "POST only: the button is on the home page",
+    "therapists:call_admit": "POST only: the waiting room's buttons are on the console",
     "couples:two_factor_hint_dismiss": "POST only: the button is on the home page",
     "couples:time_zone": "POST only: the page's script sends the browser's zone",
     "couples:language": "POST only: the language chooser in every page's footer",
