@@ -254,3 +254,15 @@ class Homework(models.Model):
         if self.is_done or self.due_date is None:
             return False
         return self.due_date < timezone.localdate(clock.now())
+
+
+# Workshops have their own module (one presenter, many couples); their models load with these.
+from therapists.workshop_models import (  # noqa: E402, F401
+    Announcement,
+    Attendance,
+    Participant,
+    Practice,
+    Segment,
+    SegmentRun,
+    Workshop,
+)

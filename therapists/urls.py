@@ -1,6 +1,6 @@
 from django.urls import path
 
-from therapists import views
+from therapists import views, workshop_urls
 
 app_name = "therapists"
 
@@ -44,3 +44,6 @@ urlpatterns = [
         name="consent_withdraw",
     ),
 ]
+
+# Workshops keep their own module (one presenter, many couples).
+urlpatterns += workshop_urls.urlpatterns

@@ -1,0 +1,28 @@
+// Workshop pages: the segment's timer counts down from its end time (data-until, ISO) in
+// whole minutes and seconds; the server's time is what counts, this only shows it.
+(function () {
+  "use strict";
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-until]").forEach(function (el) {
+      var until = Date.parse(el.getAttribute("data-until"));
+      if (isNaN(until)) return;
+      var left = Math.max(0, Math.round((until - now) / 1000));
+      var text = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      var shown = el.querySelector("[data-left]");
+      if (!shown) {
+        shown = document.createElement("span");
+        shown.setAttribute("data-left", "");
+        shown.className = "timer-left";
+        el.appendChild(document.createTextNode(" · "));
+        el.appendChild(shown);
+      }
+      shown.textContent = text;
+      el.classList.toggle("timer-over", left === 0);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 1000);
+  });
+})();
