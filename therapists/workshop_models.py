@@ -96,6 +96,7 @@ class Segment(models.Model):
         RECONVENE = "reconvene", _("Reconvene")
         BREAK = "break", _("Break")
 
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="segments")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -130,6 +131,7 @@ class Attendance(models.Model):
     """A couple in a workshop. It has joined once both partners accepted (`joined_at`);
     until then the first partner's acceptance waits for the other's."""
 
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="attendances")
     couple = models.ForeignKey(
         "couples.Couple", on_delete=models.CASCADE, related_name="workshop_attendances"

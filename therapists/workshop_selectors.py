@@ -118,6 +118,7 @@ def presenter_may_read(*, therapist: User, couple_id: int, for_update: bool = Fa
 @dataclass(frozen=True)
 class Card:
     attendance_id: int
+    attendance_public_id: str
     names: list[tuple[str, bool]]  # (name, present)
     present: bool
     step: str  # the current step's title, or "" (no practice now)
@@ -161,6 +162,7 @@ def _card(attendance: Attendance, practice: Practice | None, workshop: Workshop)
     readable = reading_allowed(people)
     return Card(
         attendance_id=attendance.pk,
+        attendance_public_id=attendance.public_id,
         names=[(p.partner.display_name, p.present) for p in people],
         present=any(p.present for p in people),
         step=step,

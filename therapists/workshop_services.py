@@ -159,11 +159,11 @@ def segment_add(
 
 
 @transaction.atomic
-def segment_remove(*, workshop: Workshop, segment_id: int) -> None:
+def segment_remove(*, workshop: Workshop, segment_public_id: str) -> None:
     """Take a segment that hasn't run out of the plan (a double-click finds it gone)."""
     workshop = _locked(workshop)
     _open(workshop)
-    segment = Segment.objects.filter(workshop=workshop, pk=segment_id).first()
+    segment = Segment.objects.filter(workshop=workshop, public_id=segment_public_id).first()
     if segment is None:
         return
     if workshop.current_id == segment.pk or SegmentRun.objects.filter(segment=segment).exists():
@@ -255,11 +255,11 @@ def help_ask(*, user: User, workshop_public_id: str) -> Attendance:
     return attendance
 
 
-def help_answered(*, workshop: Workshop, attendance_id: int) -> None:
+def help_answered(*, workshop: Workshop, attendance_public_id: str) -> None:
     with transaction.atomic():
         attendance = (
             Attendance.objects.select_for_update()
-            .filter(workshop=workshop, pk=attendance_id)
+            .filter(workshop=workshop, public_id=attendance_public_id)
             .first()
         )
         if attendance is None:
@@ -296,15 +296,15 @@ def _practice_running(workshop: Workshop) -> bool:
 
 
 def segment_start(
-    *, workshop: Workshop, segment_id: int, rule: str = ""
+    *, workshop: Workshop, segment_public_id: str, rule: str = ""
 ) -> tuple[Segment, SegmentRun | None]:
-    """Make `segment_id` the room's current segment. A practice segment is started once, by
+    """Make the segment the room's current segment. A practice segment is started once, by
     one background job, however many times it is clicked; it is refused while another
     practice runs (the group must be called back first)."""
     with transaction.atomic():
         workshop = _locked(workshop)
         _open(workshop)
-        segment = Segment.objects.filter(workshop=workshop, pk=segment_id).first()
+        segment = Segment.objects.filter(workshop=workshop, public_id=segment_public_id).first()
         if segment is None:
             raise WorkshopError(_("That segment isn't in this workshop's plan."), status=404)
         if rule and rule not in Workshop.SenderRule.values:

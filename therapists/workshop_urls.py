@@ -12,14 +12,14 @@ urlpatterns = [
     path(W + "edit/", views.workshop_edit, name="workshop_edit"),
     path(W + "segments/", views.segment_add, name="workshop_segment_add"),
     path(
-        W + "segments/<int:segment>/remove/", views.segment_remove, name="workshop_segment_remove"
+        W + "segments/<str:segment>/remove/", views.segment_remove, name="workshop_segment_remove"
     ),
-    path(W + "segments/<int:segment>/start/", views.segment_start, name="workshop_segment_start"),
+    path(W + "segments/<str:segment>/start/", views.segment_start, name="workshop_segment_start"),
     path(W + "announce/", views.announce, name="workshop_announce"),
     path(W + "reconvene/", views.reconvene, name="workshop_reconvene"),
     path(W + "resume/", views.resume, name="workshop_resume"),
     path(W + "end/", views.end, name="workshop_end"),
-    path(W + "help/<int:attendance>/answered/", views.help_answered, name="workshop_help_answered"),
+    path(W + "help/<str:attendance>/answered/", views.help_answered, name="workshop_help_answered"),
     path("workshops/join/", views.join, name="workshop_join"),
     path("workshops/join/<str:code>/", views.join, name="workshop_join_code"),
     path("workshops/<str:public_id>/", views.room, name="workshop_room"),

@@ -161,20 +161,22 @@ def segment_add(request: AuthedRequest, workshop: Workshop) -> HttpResponse:
 
 @presenter_only
 @require_POST
-def segment_remove(request: AuthedRequest, workshop: Workshop, segment: int) -> HttpResponse:
+def segment_remove(request: AuthedRequest, workshop: Workshop, segment: str) -> HttpResponse:
     return _done(
-        request, workshop, lambda: services.segment_remove(workshop=workshop, segment_id=segment)
+        request,
+        workshop,
+        lambda: services.segment_remove(workshop=workshop, segment_public_id=segment),
     )
 
 
 @presenter_only
 @require_POST
-def segment_start(request: AuthedRequest, workshop: Workshop, segment: int) -> HttpResponse:
+def segment_start(request: AuthedRequest, workshop: Workshop, segment: str) -> HttpResponse:
     rule = request.POST.get("rule", "")
     return _done(
         request,
         workshop,
-        lambda: services.segment_start(workshop=workshop, segment_id=segment, rule=rule),
+        lambda: services.segment_start(workshop=workshop, segment_public_id=segment, rule=rule),
     )
 
 
@@ -216,11 +218,11 @@ def end(request: AuthedRequest, workshop: Workshop) -> HttpResponse:
 
 @presenter_only
 @require_POST
-def help_answered(request: AuthedRequest, workshop: Workshop, attendance: int) -> HttpResponse:
+def help_answered(request: AuthedRequest, workshop: Workshop, attendance: str) -> HttpResponse:
     return _done(
         request,
         workshop,
-        lambda: services.help_answered(workshop=workshop, attendance_id=attendance),
+        lambda: services.help_answered(workshop=workshop, attendance_public_id=attendance),
     )
 
 

@@ -164,7 +164,7 @@ def test_starting_a_practice_starts_one_dialogue_per_present_couple(
     pat = next(m.user for m in olly_couple.memberships.all() if m.user_id != outsider.pk)
     joined(workshop, outsider, pat, present=False)  # joined, but not in the room
     _segment, run = services.segment_start(
-        workshop=workshop, segment_id=practise(workshop).pk, rule="sent_less"
+        workshop=workshop, segment_public_id=practise(workshop).public_id, rule="sent_less"
     )
     assert run is not None and run.done_at is None
     run = services.practice_run(run_id=run.pk)
@@ -188,7 +188,7 @@ def test_the_sender_is_the_partner_who_sent_less(workshop, pair, alex, sam, dial
     dialogue_services.session_end(session_public_id=dialogue.public_id, user=alex)
     joined(workshop, alex, sam)
     _segment, run = services.segment_start(
-        workshop=workshop, segment_id=practise(workshop).pk, rule="sent_less"
+        workshop=workshop, segment_public_id=practise(workshop).public_id, rule="sent_less"
     )
     services.practice_run(run_id=run.pk)
     assert Practice.objects.get().session.partner_a == sam
@@ -198,7 +198,9 @@ def test_a_couple_with_a_dialogue_open_at_home_is_skipped_not_broken(
     workshop, pair, alex, sam, dialogue
 ):
     joined(workshop, alex, sam)
-    _segment, run = services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
     run = services.practice_run(run_id=run.pk)
     assert (run.started, run.skipped) == (0, 1)
     dialogue.refresh_from_db()
@@ -209,7 +211,9 @@ def test_a_couple_not_ready_for_dialogue_gets_no_practice(workshop, therapist):
     _c, a, b = make_couple(UserFactory(display_name="Ann"), UserFactory(display_name="Ben"))
     screen(a)  # Ben hasn't answered the safety questions
     joined(workshop, a, b)
-    _segment, run = services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
     run = services.practice_run(run_id=run.pk)
     assert (run.started, run.skipped) == (0, 1)
     assert not Practice.objects.exists()
@@ -217,10 +221,10 @@ def test_a_couple_not_ready_for_dialogue_gets_no_practice(workshop, therapist):
 
 def test_a_segment_started_while_a_practice_runs_is_refused(workshop, pair, alex, sam):
     joined(workshop, alex, sam)
-    services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    services.segment_start(workshop=workshop, segment_public_id=practise(workshop).public_id)
     other = workshop.segments.get(position=3)
     with pytest.raises(WorkshopError) as raised:
-        services.segment_start(workshop=workshop, segment_id=other.pk)
+        services.segment_start(workshop=workshop, segment_public_id=other.public_id)
     assert raised.value.status == 409
     workshop.refresh_from_db()
     assert workshop.current_id == practise(workshop).pk
@@ -229,8 +233,8 @@ def test_a_segment_started_while_a_practice_runs_is_refused(workshop, pair, alex
 
 def test_a_double_click_on_start_starts_one_segment(workshop, pair, alex, sam):
     segment = practise(workshop)
-    _s, first = services.segment_start(workshop=workshop, segment_id=segment.pk)
-    _s, again = services.segment_start(workshop=workshop, segment_id=segment.pk)
+    _s, first = services.segment_start(workshop=workshop, segment_public_id=segment.public_id)
+    _s, again = services.segment_start(workshop=workshop, segment_public_id=segment.public_id)
     assert first is not None and again is not None and first.pk == again.pk
     assert SegmentRun.objects.count() == 1
 
@@ -244,7 +248,7 @@ def test_ten_concurrent_starts_start_one_segment(therapist, pair, alex, sam):
     segment = practise(workshop)
     results = at_once(
         *[
-            (lambda: services.segment_start(workshop=workshop, segment_id=segment.pk))
+            (lambda: services.segment_start(workshop=workshop, segment_public_id=segment.public_id))
             for _i in range(10)
         ]
     )
@@ -262,7 +266,7 @@ def test_a_start_queues_one_job_for_the_room(
 
     joined(workshop, alex, sam)
     with django_capture_on_commit_callbacks(execute=True):
-        services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+        services.segment_start(workshop=workshop, segment_public_id=practise(workshop).public_id)
     jobs = DBTaskResult.objects.filter(task_path__endswith="workshop_job")
     assert jobs.count() == 1
     assert jobs.get().args_kwargs["args"][0] == "practice"
@@ -270,7 +274,9 @@ def test_a_start_queues_one_job_for_the_room(
 
 def test_a_late_couple_joins_the_practice_in_progress(workshop, pair, alex, sam, outsider):
     joined(workshop, alex, sam)
-    _segment, run = services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
     services.practice_run(run_id=run.pk)
     olly_couple = outsider.memberships.get().couple
     pat = next(m.user for m in olly_couple.memberships.all() if m.user_id != outsider.pk)
@@ -281,7 +287,9 @@ def test_a_late_couple_joins_the_practice_in_progress(workshop, pair, alex, sam,
 
 def test_reconvene_pauses_every_practice_and_resume_resumes_it(workshop, pair, alex, sam):
     joined(workshop, alex, sam)
-    _segment, run = services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
     services.practice_run(run_id=run.pk)
     session = Practice.objects.get().session
     services.workshop_reconvene(workshop=workshop)
@@ -303,7 +311,7 @@ def test_reconvene_pauses_every_practice_and_resume_resumes_it(workshop, pair, a
 def test_nudges_are_said_once_per_segment_and_messages_once_per_form(workshop, pair):
     with pytest.raises(WorkshopError):
         services.workshop_announce(workshop=workshop, kind="time", text="", token=None)
-    services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    services.segment_start(workshop=workshop, segment_public_id=practise(workshop).public_id)
     for _i in range(3):
         services.workshop_announce(workshop=workshop, kind="two_minutes", text="", token=None)
     token = form_token()
@@ -335,7 +343,7 @@ def test_help_reaches_the_board_first(workshop, pair, alex, sam, outsider):
     cards = selectors.board(workshop=workshop)["cards"]
     assert cards[0].attendance_id == theirs.pk and cards[0].help
     assert selectors.summary(workshop=workshop)["asking"] == 1
-    services.help_answered(workshop=workshop, attendance_id=theirs.pk)
+    services.help_answered(workshop=workshop, attendance_public_id=theirs.public_id)
     assert not selectors.board(workshop=workshop)["cards"][0].help
 
 
@@ -366,7 +374,9 @@ def test_after_the_workshop_the_couple_keeps_its_dialogue_and_both_exports_say_s
     workshop, therapist, pair, alex, sam
 ):
     joined(workshop, alex, sam)
-    _segment, run = services.segment_start(workshop=workshop, segment_id=practise(workshop).pk)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
     services.practice_run(run_id=run.pk)
     session = Practice.objects.get().session
     services.workshop_end(workshop=workshop)
