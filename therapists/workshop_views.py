@@ -252,7 +252,10 @@ def join(request: AuthedRequest, code: str = "") -> HttpResponse:
                 return redirect("therapists:workshop_room", public_id=attendance.workshop.public_id)
         else:
             status = 422
-    return render(request, "therapists/workshop_join.html", {"form": form}, status=status)
+    places = selectors.places_of(user=request.user)
+    return render(
+        request, "therapists/workshop_join.html", {"form": form, "places": places}, status=status
+    )
 
 
 def _place_or_404(request: AuthedRequest, public_id: str):

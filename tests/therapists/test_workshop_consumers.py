@@ -82,7 +82,8 @@ async def test_the_room_socket_is_the_participants_only(workshop, person, role):
 
 @pytest.mark.parametrize("bad", ["nope", "x" * 40, "%3Cb%3E"])
 async def test_an_unknown_workshop_refuses_both_sockets(workshop, therapist, alex, bad):
-    for path, who in ((f"/ws/therapist/workshops/{bad}/", therapist), (f"/ws/workshops/{bad}/", alex)):
+    sockets = ((f"/ws/therapist/workshops/{bad}/", therapist), (f"/ws/workshops/{bad}/", alex))
+    for path, who in sockets:
         ws, connected, code = await open_socket(path, who)
         assert not connected and code == 4403
         await ws.disconnect()
@@ -114,9 +115,7 @@ async def test_help_reaches_the_board_at_once_and_not_the_other_couples(
 ):
     board, _c, _code = await open_socket(board_path(workshop), therapist)
     await drain(board)
-    await database_sync_to_async(services.help_ask)(
-        user=sam, workshop_public_id=workshop.public_id
-    )
+    await database_sync_to_async(services.help_ask)(user=sam, workshop_public_id=workshop.public_id)
     card = await receive_until(board, "help")
     assert "We&#x27;d like help" in card or "We'd like help" in card
     await board.disconnect()
@@ -128,8 +127,9 @@ async def test_the_board_follows_each_couples_steps_without_their_words(
     await database_sync_to_async(services.presence_set)(
         user=alex, workshop_public_id=workshop.public_id, present=True
     )
+    segment = await database_sync_to_async(practise)(workshop)
     _segment, run = await database_sync_to_async(services.segment_start)(
-        workshop=workshop, segment_public_id=(await database_sync_to_async(practise)(workshop)).public_id
+        workshop=workshop, segment_public_id=segment.public_id
     )
     await database_sync_to_async(services.practice_run)(run_id=run.pk)
     board, _c, _code = await open_socket(board_path(workshop), therapist)
