@@ -405,7 +405,7 @@ def _practice_create(
         return DialogueSession.objects.create(
             couple_id=attendance.couple_id,
             kind=kind.value,
-            topic=workshop.title,
+            topic="",  # no one named it: the app's words are phrased when read, never stored
             partner_a=first,
             partner_b=second,
             state=state.to_dict(),
@@ -693,8 +693,10 @@ def workshops_export(*, user: User) -> dict:
 
 
 def workshops_forget(*, user: User) -> None:
-    """Account deletion: a presenter's workshops go (cascade, with the user); a partner's
-    places go, and so does their couple's attendance (the couple has ended)."""
+    """Account deletion (the account stays as an anonymous shell, so nothing cascades): a
+    presenter's workshops go, with their plans, messages and attendance (the couples keep
+    their dialogues); a partner's places go, with their couple's attendance."""
+    Workshop.objects.filter(presenter=user).delete()
     Attendance.objects.filter(people__partner=user).delete()
 
 
