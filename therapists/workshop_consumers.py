@@ -7,8 +7,9 @@ practice dialogues' groups: on a step it draws that one couple's card again (pro
 from the database; what those groups carry for the partners is never forwarded).
 
 A partner's room page joins the room group (the segment, messages, timer) and the couple's
-own group (their practice started, paused or resumed). Its opening and closing are the
-partner's presence on the board.
+own group (their practice started, paused or resumed). Opening it checks the partner in:
+"here" on the board until the workshop ends. It doesn't flicker off when a phone sleeps or
+the partner moves to their practice dialogue's page, as a socket's closing would.
 """
 
 from __future__ import annotations
@@ -166,7 +167,6 @@ class RoomConsumer(_IgnoresOthers):
         ):
             return
         await self.accept()
-        self.present = True
         await self.refresh(present=True)
 
     async def refresh(self, present: bool | None = None) -> None:
@@ -175,14 +175,6 @@ class RoomConsumer(_IgnoresOthers):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.send(found[1])
-
-    async def disconnect(self, code) -> None:
-        if getattr(self, "present", False):
-            self.present = False
-            await database_sync_to_async(services.presence_set)(
-                user=self.user, workshop_public_id=self.public_id, present=False
-            )
-        await super().disconnect(code)
 
     async def catch_up(self) -> None:
         await self.refresh()

@@ -230,6 +230,7 @@ def board(*, workshop: Workshop) -> dict:
         "cards": cards,
         "waiting": waiting,
         "segments": list(workshop.segments.all()),
+        "rules": Workshop.SenderRule.choices,
     }
 
 

@@ -271,8 +271,8 @@ def help_answered(*, workshop: Workshop, attendance_public_id: str) -> None:
 
 
 def presence_set(*, user: User, workshop_public_id: str, present: bool) -> None:
-    """A partner's workshop page opened or closed. A couple arriving while a practice runs
-    joins it (a late couple gets its dialogue)."""
+    """A partner checked in (their workshop page opened), or not. A couple arriving while a
+    practice runs joins it (a late couple gets its dialogue)."""
     found = selectors.participant_in(user=user, workshop_public_id=workshop_public_id)
     if found is None:
         return

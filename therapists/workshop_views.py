@@ -66,7 +66,6 @@ def _board_page(
         ),
         "segment_form": segment_form or SegmentForm(),
         "announce_form": announce_form or AnnounceForm(),
-        "rules": Workshop.SenderRule.choices,
         "error": error,
         "join_url": request.build_absolute_uri(f"/workshops/join/{workshop.code}/"),
     }

@@ -1,0 +1,128 @@
+"""A workshop in browsers: the presenter and three couples (one partner of each in a browser,
+the other driven through the services). A practice starts for every couple, the board shows
+each couple's steps live, a couple asks for help, the group is called back (every dialogue
+paused), resumed, and the workshop ends.
+
+The room-wide jobs (start, pause, resume) are run here, in the test process, as the job
+worker would: with the in-memory channel layer their pushes can't reach the server's
+sockets, so the pages that wait for them are reloaded (with Redis they arrive live)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from couples.models import Couple
+from dialogues.models import DialogueSession
+from tests.factories import UserFactory, make_couple, screen
+from tests.therapists.test_workshop_services import make_workshop
+from therapists import workshop_services as services
+from therapists.workshop_models import Practice, SegmentRun, Workshop
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
+
+
+def shots(page: Page, artifacts_dir, name: str, widths=(375, 1280)) -> None:
+    size = page.viewport_size
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=artifacts_dir / f"workshop-{name}-{width}.png", full_page=True)
+    page.set_viewport_size(size)
+
+
+def partner_of(couple: Couple, person):
+    return next(m.user for m in couple.memberships.all() if m.user_id != person.pk)
+
+
+def test_a_presenter_runs_a_practice_for_three_couples(
+    therapist, pair, alex, sam, outsider, page_as, artifacts_dir
+):
+    _c, ann, ben = make_couple(UserFactory(display_name="Ann"), UserFactory(display_name="Ben"))
+    screen(ann)
+    screen(ben)
+    pat = partner_of(outsider.memberships.get().couple, outsider)
+    workshop = make_workshop(therapist, minutes=12)
+    for person in (sam, pat, ben):  # one partner of each couple accepts through the services
+        services.workshop_join(user=person, code=workshop.code)
+
+    # The presenter's board, and one partner of each couple joining in a browser.
+    t = page_as(therapist)
+    t.set_viewport_size({"width": 1280, "height": 900})
+    t.goto(f"/therapist/workshops/{workshop.public_id}/")
+    expect(t.locator("#workshop-board")).to_contain_text("No couple has joined yet")
+    partners = {}
+    for person in (alex, outsider, ann):
+        page = page_as(person, viewport="phone")
+        page.goto(f"/workshops/join/{workshop.code}/")
+        page.get_by_label("I accept that the presenter sees").check()
+        page.get_by_role("button", name="Join", exact=True).click()
+        expect(page).to_have_url(f"/workshops/{workshop.public_id}/")
+        expect(page.locator("#workshop-room")).to_contain_text("hasn't started yet")
+        partners[person.display_name] = page
+    t.reload()
+    cards = t.locator(".wcard")
+    expect(cards).to_have_count(3)
+    expect(t.locator("#board-counts")).to_contain_text("3 couples here")  # the pages are open
+
+    # Start the first practice: one click, one job for the room (run here, as the worker).
+    t.get_by_label("Who sends first").first.select_option(
+        label="The partner who has been the sender less often"
+    )
+    t.get_by_role("button", name="Start segment 2").click()
+    expect(t.locator(".workshop-now")).to_contain_text("Intentional Dialogue")
+    run = SegmentRun.objects.get()
+    assert services.practice_run(run_id=run.pk).started == 3
+    t.reload()
+    expect(t.locator("#board-counts")).to_contain_text("3")
+    for page in partners.values():
+        page.reload()
+        page.get_by_role("link", name="Open your practice dialogue").click()
+        expect(page.locator("#move-panel")).to_be_visible()
+    shots(partners["Alex"], artifacts_dir, "practice-dialogue", widths=(375,))
+
+    # Alex sends first (the rule: neither has sent yet, Alex started the couple): the board's
+    # card follows live, with no words on it.
+    session = Practice.objects.get(attendance__couple=pair).session
+    assert session.partner_a == alex
+    panel = partners["Alex"].locator("#move-panel")
+    panel.locator("form.move-form textarea").first.fill("A private sentence for the test")
+    panel.get_by_role("button", name="Send", exact=True).click()
+    card = t.locator(".wcard", has_text="Alex")
+    expect(card).to_contain_text("Mirroring")
+    expect(t.locator("#workshop-board")).not_to_contain_text("A private sentence")
+
+    # Ann and Ben ask for help from Ann's page: their card comes first, at once.
+    partners["Ann"].goto(f"/workshops/{workshop.public_id}/")
+    partners["Ann"].get_by_role("button", name="We'd like help").click()
+    expect(partners["Ann"].locator("#workshop-room")).to_contain_text("knows you'd like help")
+    first = t.locator(".wcard.help")
+    expect(first).to_contain_text("Ann")
+    expect(t.locator("#board-counts")).to_contain_text("1 asking for help")
+    shots(t, artifacts_dir, "board")
+    first.get_by_role("button", name="Seen").click()
+    expect(t.locator(".wcard.help")).to_have_count(0)
+
+    # Back to the group: the room says so at once; the job pauses every practice.
+    partners["Alex"].goto(f"/workshops/{workshop.public_id}/")
+    t.get_by_role("button", name="Back to the group").click()
+    expect(partners["Alex"].locator("#workshop-room")).to_contain_text("Back to the group")
+    shots(partners["Alex"], artifacts_dir, "back-to-the-group", widths=(375,))
+    assert services.practices_pause(workshop_id=workshop.pk) == 3
+    assert all(p.session.is_paused for p in Practice.objects.select_related("session"))
+    partners["Ann"].goto(
+        f"/dialogues/{Practice.objects.get(attendance__couple=ann.memberships.get().couple).session.public_id}/"
+    )
+    expect(partners["Ann"].locator("#status-bar")).to_contain_text("Time-out")
+
+    # Resume, then end: the couples keep their dialogues.
+    t.reload()
+    t.get_by_role("button", name="Resume the practice").click()
+    assert services.practices_resume(workshop_id=workshop.pk) == 3
+    assert DialogueSession.objects.filter(status="active").count() == 3
+    t.get_by_text("Workshop details").click()
+    t.get_by_role("button", name="End the workshop").click()
+    expect(t.locator(".workshop-now")).to_contain_text("The workshop has ended")
+    assert Workshop.objects.get().state == Workshop.State.ENDED
+    partners["Alex"].goto(f"/workshops/{workshop.public_id}/")
+    expect(partners["Alex"].locator("#workshop-room")).to_contain_text("Your practice dialogues")
+    assert DialogueSession.objects.filter(couple=pair).count() == 1
