@@ -275,3 +275,22 @@ def test_the_presenter_reads_a_practice_only_once_both_partners_allowed_it(
     assert client.get(console).status_code == 200
     services.reading_set(user=sam, workshop_public_id=workshop.public_id, allow=False)
     assert client.get(console).status_code == 404
+
+
+def test_called_back_the_partners_practice_page_says_back_to_the_group(
+    workshop, therapist, alex, sam, client_as
+):
+    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    services.practice_run(run_id=run.pk)
+    session = workshop.segments.get(position=2).practices.get().session
+    services.workshop_reconvene(workshop=workshop)
+    services.practices_pause(workshop_id=workshop.pk)
+    page = client_as(sam).get(f"/dialogues/{session.public_id}/").content.decode()
+    assert "Back to the group" in page and "called a time-out" not in page
+    transcript = client_as(sam).get(f"/dialogues/{session.public_id}/transcript/")
+    assert "Back to the group: the practice paused" in transcript.content.decode()
+    room = client_as(sam).get(f"/workshops/{workshop.public_id}/").content.decode()
+    assert "Your practice is paused" in room
