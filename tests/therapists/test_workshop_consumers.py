@@ -182,3 +182,10 @@ async def test_ending_the_couple_closes_the_room_socket(workshop, alex, sam):
     while output["type"] != "websocket.close":
         output = await room.receive_output(timeout=3)
     assert output["code"] == 4403
+
+
+async def test_a_presenter_without_their_second_factor_gets_no_board(workshop, therapist):
+    await database_sync_to_async(therapist.authenticator_set.all().delete)()
+    ws, connected, code = await open_socket(board_path(workshop), therapist)
+    assert (connected, code) == (False, 4403)
+    await ws.disconnect()

@@ -294,3 +294,16 @@ def test_called_back_the_partners_practice_page_says_back_to_the_group(
     assert "Back to the group: the practice paused" in transcript.content.decode()
     room = client_as(sam).get(f"/workshops/{workshop.public_id}/").content.decode()
     assert "Your practice is paused" in room
+
+
+def test_a_presenter_without_their_second_factor_is_sent_to_set_one_up(
+    workshop, therapist, client_as
+):
+    therapist.authenticator_set.all().delete()
+    response = client_as(therapist).get(f"/therapist/workshops/{workshop.public_id}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/")
+    response = client_as(therapist).post(f"/therapist/workshops/{workshop.public_id}/end/")
+    assert response.status_code in (302, 403)
+    workshop.refresh_from_db()
+    assert workshop.state == "open"
