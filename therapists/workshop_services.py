@@ -393,10 +393,17 @@ def _senders(rule: str, couples: dict[int, list[User]]) -> dict[int, User]:
 
 
 def _practice_create(
-    *, workshop: Workshop, run: SegmentRun, attendance: Attendance, first: User, second: User
+    *,
+    workshop: Workshop,
+    run: SegmentRun,
+    attendance: Attendance,
+    first: User,
+    second: User,
+    card: bool = True,
 ) -> Practice | None:
     """One couple's practice dialogue, through the one door, with its `Practice` row in the
-    same transaction. None when the couple has another dialogue open (theirs to finish)."""
+    same transaction. None when the couple has another dialogue open (theirs to finish).
+    `card`: send the couple's card to the boards (the room's job redraws them once instead)."""
     segment = run.segment
     kind = protocol.Kind(segment.dialogue_kind)
     state = protocol.open_scheduled(protocol.start_booked(kind))
@@ -428,7 +435,8 @@ def _practice_create(
             practice = Practice.objects.create(
                 attendance=attendance, segment=segment, session=result.session
             )
-            _card_changed(workshop, attendance)
+            if card:
+                _card_changed(workshop, attendance)
     except IntegrityError:
         return None  # a live dialogue of theirs already, or this practice made meanwhile
     return practice
@@ -452,7 +460,12 @@ def practice_run(*, run_id: int) -> SegmentRun:
         first = senders[attendance.couple_id]
         second = next(p for p in partners[attendance.couple_id] if p.pk != first.pk)
         if _practice_create(
-            workshop=workshop, run=run, attendance=attendance, first=first, second=second
+            workshop=workshop,
+            run=run,
+            attendance=attendance,
+            first=first,
+            second=second,
+            card=False,
         ):
             started += 1
         elif not Practice.objects.filter(attendance=attendance, segment=run.segment).exists():
