@@ -183,3 +183,47 @@ def test_the_board_stays_readable_with_sixty_couples(therapist, page_as, artifac
         t.screenshot(path=artifacts_dir / f"workshop-board-60-{width}.png", full_page=True)
     expect(t.locator("#board-counts")).to_contain_text("60 couples here")
     expect(t.locator("#board-counts")).to_contain_text("2 asking for help")
+
+
+def test_brand_new_partners_join_a_workshop_from_their_home_page(
+    therapist, new_page, mailbox, artifacts_dir
+):
+    """Two people sign up (no time zone chosen, no second factor), try the code before they
+    are paired, pair, and join; not having answered the safety questions, they are told why
+    their practice hasn't started rather than given one."""
+    from tests.browser.test_pairing import sign_up
+
+    workshop = make_workshop(therapist)
+    alice = new_page(viewport="phone")
+    alice.goto("/accounts/signup/")
+    sign_up(alice, mailbox, name="Alice", email="alice@example.com")
+    alice.goto(f"/workshops/join/{workshop.code}/")
+    alice.get_by_label("I accept that the presenter sees").check()
+    alice.get_by_role("button", name="Join", exact=True).click()
+    expect(alice.get_by_role("alert")).to_contain_text("pair your account with your partner")
+
+    alice.goto("/")
+    alice.get_by_role("button", name="Start our couple").click()
+    link = alice.get_by_label("Invitation link").input_value()
+    bob = new_page()
+    bob.goto(link)
+    bob.get_by_role("main").get_by_role("link", name="Create an account").click()
+    sign_up(bob, mailbox, name="Bob", email="bob@example.com")
+    bob.get_by_role("button", name="Accept and pair up").click()
+    expect(bob.get_by_role("heading", name="You're paired with Alice")).to_be_visible()
+
+    for page in (alice, bob):
+        page.goto("/")
+        page.get_by_role("link", name="Join a workshop with its code").click()
+        page.get_by_label("Workshop code").fill(workshop.code.lower())
+        page.get_by_label("I accept that the presenter sees").check()
+        page.get_by_role("button", name="Join", exact=True).click()
+        expect(page).to_have_url(f"/workshops/{workshop.public_id}/")
+    expect(bob.locator("#workshop-room")).to_contain_text("hasn't started yet")
+    services.segment_start(
+        workshop=workshop, segment_public_id=workshop.segments.get(position=2).public_id
+    )
+    assert services.practice_run(run_id=SegmentRun.objects.get().pk).started == 0
+    bob.reload()
+    expect(bob.locator("#workshop-room")).to_contain_text("said you're ready on your home page")
+    shots(bob, artifacts_dir, "new-partner-waiting", widths=(375, 1280))
