@@ -279,11 +279,9 @@ def presence_set(*, user: User, workshop_public_id: str, present: bool) -> None:
     workshop, participant = found
     with transaction.atomic():
         updated = Participant.objects.filter(pk=participant.pk).exclude(present=present)
-        if not updated.update(present=present):
-            return
-        attendance = participant.attendance
-        _card_changed(workshop, attendance)
-    if present:
+        if updated.update(present=present):
+            _card_changed(workshop, participant.attendance)
+    if present:  # also when back on the page: ready now, or their other dialogue ended
         practice_join_late(workshop=workshop, attendance=participant.attendance)
 
 
@@ -429,6 +427,17 @@ def _practice_create(
         with transaction.atomic():
             if Practice.objects.filter(attendance=attendance, segment=segment).exists():
                 return None  # started already (a job run twice, a late couple's race)
+            # The workshop moved on: an earlier practice still open ends (the couple keeps it).
+            earlier = Practice.objects.filter(
+                attendance=attendance, session__status__in=DialogueSession.LIVE
+            ).values_list("session__public_id", flat=True)
+            for public_id in list(earlier):
+                dialogue_services.session_change(
+                    session_public_id=public_id,
+                    user=None,
+                    decide=_ended_for_the_next,
+                    as_system=True,
+                )
             result = dialogue_services.session_change(
                 user=None, decide=opened, as_system=True, create=create
             )
@@ -537,6 +546,18 @@ def _paused_for_group(session: DialogueSession, slot: str | None, actor: User | 
         kind=Turn.Kind.EVENT,
         data={"workshop": True},
         status=DialogueSession.Status.PAUSED,
+        couple_too=True,
+    )
+
+
+def _ended_for_the_next(session: DialogueSession, slot: str | None, actor: User | None):
+    if not session.is_live:
+        return None
+    return dialogue_services.Change(
+        move=protocol.END,
+        kind=Turn.Kind.EVENT,
+        data={"workshop": True},
+        status=DialogueSession.Status.ENDED,
         couple_too=True,
     )
 

@@ -393,3 +393,38 @@ def test_a_deleted_partners_places_go_and_the_dialogue_stays_theirs(workshop, pa
     joined(workshop, alex, sam)
     services.workshops_forget(user=alex)
     assert not Attendance.objects.exists()
+
+
+def test_a_couple_ready_only_after_the_start_gets_its_practice_when_back_on_the_page(workshop):
+    _c, a, b = make_couple(UserFactory(display_name="Ann"), UserFactory(display_name="Ben"))
+    screen(a)
+    joined(workshop, a, b)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    assert services.practice_run(run_id=run.pk).started == 0
+    screen(b)  # Ben answers the safety questions meanwhile
+    services.presence_set(user=b, workshop_public_id=workshop.public_id, present=True)
+    assert Practice.objects.filter(attendance__couple=_c).exists()
+
+
+def test_the_next_practice_ends_the_last_one_still_open_and_starts_for_everyone(
+    workshop, pair, alex, sam
+):
+    joined(workshop, alex, sam)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    services.practice_run(run_id=run.pk)
+    first = Practice.objects.get().session
+    services.workshop_reconvene(workshop=workshop)
+    services.practices_pause(workshop_id=workshop.pk)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=workshop.segments.get(position=3).public_id
+    )
+    assert services.practice_run(run_id=run.pk).started == 1
+    first.refresh_from_db()
+    assert first.status == DialogueSession.Status.ENDED  # theirs to read, not to lose
+    end = first.turns.order_by("-seq").first()
+    assert (end.move, end.actor_role, end.data) == ("end", "system", {"workshop": True})
+    assert Practice.objects.count() == 2
