@@ -229,7 +229,7 @@ def board(*, workshop: Workshop) -> dict:
         "workshop": workshop,
         "cards": cards,
         "waiting": waiting,
-        "segments": list(workshop.segments.all()),
+        "segments": list(workshop.segments.select_related("run")),
         "rules": Workshop.SenderRule.choices,
     }
 

@@ -307,3 +307,17 @@ def test_a_presenter_without_their_second_factor_is_sent_to_set_one_up(
     assert response.status_code in (302, 403)
     workshop.refresh_from_db()
     assert workshop.state == "open"
+
+
+def test_a_segment_not_yet_run_can_be_removed_one_that_ran_stays(workshop, therapist, client_as):
+    client = client_as(therapist)
+    _teach, first, second = workshop.segments.order_by("position")
+    base = f"/therapist/workshops/{workshop.public_id}/segments/"
+    services.segment_start(workshop=workshop, segment_public_id=first.public_id)
+    page = client.get(f"/therapist/workshops/{workshop.public_id}/").content.decode()
+    assert f"{base}{second.public_id}/remove/" in page
+    assert f"{base}{first.public_id}/remove/" not in page
+    assert client.post(f"{base}{second.public_id}/remove/").status_code == 302
+    assert client.post(f"{base}{second.public_id}/remove/").status_code == 302  # twice: gone
+    assert client.post(f"{base}{first.public_id}/remove/").status_code == 409
+    assert list(workshop.segments.values_list("position", flat=True)) == [1, 2]
