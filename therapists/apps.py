@@ -32,7 +32,7 @@ class TherapistsConfig(AppConfig):
     def _workshops_ready(self) -> None:
         from couples import signals
         from dialogues import selectors as dialogue_selectors
-        from therapists import workshop_selectors, workshop_services
+        from therapists import workshop_selectors, workshop_services, workshop_tasks  # noqa: F401
 
         # A presenter steps into a couple's practice only if both partners allow reading.
         dialogue_selectors.facilitator_check_register(workshop_selectors.presenter_may_read)

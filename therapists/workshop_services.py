@@ -14,7 +14,7 @@ tell people a segment starts (a push, say); it never carries text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -351,10 +351,19 @@ def segment_start(
     return segment, run
 
 
-def _enqueue(action: str, workshop_id: int, run_id: int | None = None) -> None:
-    from therapists.workshop_tasks import workshop_job
+JobQueue = Callable[[str, int, int | None], None]
+_job_queue: list[JobQueue] = []
 
-    workshop_job.enqueue(action, workshop_id, run_id)
+
+def job_queue_register(queue: JobQueue) -> None:
+    """How a room-wide job is queued (workshop_tasks registers it from apps.ready): the job
+    module imports these services, so they never import it back."""
+    _job_queue[:] = [queue]
+
+
+def _enqueue(action: str, workshop_id: int, run_id: int | None = None) -> None:
+    for queue in _job_queue:
+        queue(action, workshop_id, run_id)
 
 
 def _screened_ready(couples: Iterable[Couple], partners: dict[int, list[User]]) -> set[int]:

@@ -18,3 +18,10 @@ def workshop_job(action: str, workshop_id: int, run_id: int | None = None) -> in
     if action == "resume":
         return services.practices_resume(workshop_id=workshop_id)
     raise ValueError(f"unknown workshop job {action!r}")
+
+
+def workshop_job_enqueue(action: str, workshop_id: int, run_id: int | None = None) -> None:
+    workshop_job.enqueue(action, workshop_id, run_id)
+
+
+services.job_queue_register(workshop_job_enqueue)
