@@ -321,3 +321,16 @@ def test_a_segment_not_yet_run_can_be_removed_one_that_ran_stays(workshop, thera
     assert client.post(f"{base}{second.public_id}/remove/").status_code == 302  # twice: gone
     assert client.post(f"{base}{first.public_id}/remove/").status_code == 409
     assert list(workshop.segments.values_list("position", flat=True)) == [1, 2]
+
+
+def test_the_board_and_the_room_speak_spanish(workshop, therapist, alex, client_as):
+    for person in (therapist, alex):
+        person.language = "es"
+        person.save(update_fields=["language"])
+    board = client_as(therapist).get(f"/therapist/workshops/{workshop.public_id}/")
+    text = board.content.decode()
+    assert "Parejas" in text and "Empezar" in text and "Código para unirse" in text
+    assert "Couples" not in text and "Join code" not in text
+    room = client_as(alex).get(f"/workshops/{workshop.public_id}/").content.decode()
+    assert "Lo que ve quien presenta" in room and "Nos gustaría ayuda" in room
+    assert "What the presenter sees" not in room
