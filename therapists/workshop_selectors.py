@@ -97,9 +97,9 @@ def reading_allowed(people: list[Participant]) -> bool:
     return len(people) == 2 and all(p.reading_allowed_at is not None for p in people)
 
 
-def presenter_may_read(*, therapist: User, couple_id: int, for_update: bool = False) -> bool:
-    """The facilitator check registered with dialogues: a presenter may step into a couple's
-    practice only while the workshop is open and both partners allow reading."""
+def presenter_reading(*, therapist: User, couple_id: int) -> Attendance | None:
+    """The couple's place in an open workshop this therapist presents, if both partners allow
+    the presenter to read their practice (else None)."""
     attendances = Attendance.objects.filter(
         couple_id=couple_id,
         couple__is_active=True,
@@ -108,8 +108,20 @@ def presenter_may_read(*, therapist: User, couple_id: int, for_update: bool = Fa
     ).exclude(workshop__state=Workshop.State.ENDED)
     for attendance in attendances.prefetch_related("people"):
         if reading_allowed(list(attendance.people.all())):
-            return True
-    return False
+            return attendance
+    return None
+
+
+def presenter_may_read(*, therapist: User, couple_id: int, for_update: bool = False) -> bool:
+    """The facilitator check registered with dialogues: a presenter may step into a couple's
+    practice only while the workshop is open and both partners allow reading."""
+    return presenter_reading(therapist=therapist, couple_id=couple_id) is not None
+
+
+def reading_access_id(attendance: Attendance) -> str:
+    """What a presenter's console on this couple closes by (`therapist.access_ended`), as a
+    linked therapist's closes by its link's id."""
+    return f"workshop.{attendance.public_id}"
 
 
 # --- the board ---------------------------------------------------------------------------

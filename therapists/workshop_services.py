@@ -239,6 +239,11 @@ def reading_set(*, user: User, workshop_public_id: str, allow: bool) -> Particip
         )
         _card_changed(workshop, participant.attendance)
         live.couple_changed(couple_id=participant.attendance.couple_id)
+        if not allow:  # a console the presenter opened on their practice closes at once
+            live.consoles_close(
+                link_public_id=selectors.reading_access_id(participant.attendance),
+                therapist_pk=workshop.presenter_id,
+            )
     return participant
 
 
@@ -674,6 +679,11 @@ def workshop_end(*, workshop: Workshop) -> None:
         Attendance.objects.filter(workshop=workshop).update(help_at=None)
         Participant.objects.filter(attendance__workshop=workshop).update(present=False)
         _room_changed(workshop, board_too=True)
+        for attendance in workshop.attendances.all():  # reading ends with the workshop
+            live.consoles_close(
+                link_public_id=selectors.reading_access_id(attendance),
+                therapist_pk=workshop.presenter_id,
+            )
 
 
 # --- what the board and the room hear -------------------------------------------------------

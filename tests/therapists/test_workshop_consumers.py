@@ -189,3 +189,37 @@ async def test_a_presenter_without_their_second_factor_gets_no_board(workshop, t
     ws, connected, code = await open_socket(board_path(workshop), therapist)
     assert (connected, code) == (False, 4403)
     await ws.disconnect()
+
+
+async def test_the_presenters_console_opens_only_with_both_consents_and_closes_on_withdrawal(
+    workshop, therapist, alex, sam
+):
+    await database_sync_to_async(services.presence_set)(
+        user=alex, workshop_public_id=workshop.public_id, present=True
+    )
+    segment = await database_sync_to_async(practise)(workshop)
+    _segment, run = await database_sync_to_async(services.segment_start)(
+        workshop=workshop, segment_public_id=segment.public_id
+    )
+    await database_sync_to_async(services.practice_run)(run_id=run.pk)
+    session = await database_sync_to_async(
+        lambda: workshop.segments.get(position=2).practices.get().session
+    )()
+    console = f"/ws/therapist/dialogues/{session.public_id}/"
+    ws, connected, code = await open_socket(console, therapist)
+    assert (connected, code) == (False, 4403)
+    await ws.disconnect()
+    allow = database_sync_to_async(services.reading_set)
+    await allow(user=alex, workshop_public_id=workshop.public_id, allow=True)
+    ws, connected, code = await open_socket(console, therapist)
+    assert (connected, code) == (False, 4403)  # one partner is not enough
+    await ws.disconnect()
+    await allow(user=sam, workshop_public_id=workshop.public_id, allow=True)
+    ws, connected, _code = await open_socket(console, therapist)
+    assert connected
+    await drain(ws)
+    await allow(user=sam, workshop_public_id=workshop.public_id, allow=False)
+    output = await ws.receive_output(timeout=3)
+    while output["type"] != "websocket.close":
+        output = await ws.receive_output(timeout=3)
+    assert output["code"] == 4403
