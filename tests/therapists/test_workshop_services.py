@@ -428,3 +428,27 @@ def test_the_next_practice_ends_the_last_one_still_open_and_starts_for_everyone(
     end = first.turns.order_by("-seq").first()
     assert (end.move, end.actor_role, end.data) == ("end", "system", {"workshop": True})
     assert Practice.objects.count() == 2
+
+
+def test_a_segment_starting_is_told_once_after_commit_with_ids_only(
+    workshop, django_capture_on_commit_callbacks
+):
+    heard = []
+
+    def listener(sender, *, workshop, segment, **kwargs):
+        heard.append((workshop.pk, segment.kind))
+
+    services.segment_started.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.segment_start(
+                workshop=workshop, segment_public_id=practise(workshop).public_id
+            )
+            assert heard == []  # not before the commit
+        with django_capture_on_commit_callbacks(execute=True):
+            services.segment_start(  # a double-click: nothing new to tell
+                workshop=workshop, segment_public_id=practise(workshop).public_id
+            )
+    finally:
+        services.segment_started.disconnect(listener)
+    assert heard == [(workshop.pk, "practise")]
