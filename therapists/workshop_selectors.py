@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch
 
@@ -23,6 +23,8 @@ from therapists.workshop_models import (
 )
 
 STUCK_AFTER = timedelta(minutes=4)  # no step for this long during a practice: maybe stuck
+# (the board's script marks a card stuck once this has passed since its last step, without
+# a message from the server: static/js/workshop.js reads data-stuck-after)
 BOARD = "therapists/workshop_board.html"
 ROOM = "therapists/workshop_room.html"
 RECENT_ANNOUNCEMENTS = 5
@@ -139,6 +141,8 @@ class Card:
     stuck: bool
     readable: bool
     session_id: str  # the practice's public id (used only for "Step in" when readable)
+    since: datetime | None = None  # the practice's last step, while it goes on (for "stuck")
+    stuck_after: int = int(STUCK_AFTER.total_seconds())
 
     @property
     def order(self) -> tuple:
@@ -183,6 +187,7 @@ def _card(attendance: Attendance, practice: Practice | None, workshop: Workshop)
         stuck=stuck,
         readable=readable,
         session_id=session.public_id if session is not None and readable else "",
+        since=session.updated_at if session is not None and status == "active" else None,
     )
 
 

@@ -21,8 +21,24 @@
       el.classList.toggle("timer-over", left === 0);
     });
   }
+  // A card whose practice has had no step for a while moves up the board (CSS order) and
+  // says so, by the clock here: nothing needs to arrive from the server for that.
+  function stuck() {
+    var now = Date.now();
+    document.querySelectorAll("[data-last-step]").forEach(function (card) {
+      var since = Date.parse(card.getAttribute("data-last-step"));
+      var after = 1000 * Number(card.getAttribute("data-stuck-after") || 240);
+      if (isNaN(since)) return;
+      var late = now - since > after;
+      card.classList.toggle("stuck", late);
+      var note = card.querySelector("[data-stuck-note]");
+      if (note) note.hidden = !late;
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     tick();
+    stuck();
+    setInterval(stuck, 5000);
     setInterval(tick, 1000);
   });
 })();

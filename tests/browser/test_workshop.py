@@ -9,6 +9,8 @@ sockets, so the pages that wait for them are reloaded (with Redis they arrive li
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -183,6 +185,11 @@ def test_the_board_stays_readable_with_sixty_couples(therapist, page_as, artifac
         t.screenshot(path=artifacts_dir / f"workshop-board-60-{width}.png", full_page=True)
     expect(t.locator("#board-counts")).to_contain_text("60 couples here")
     expect(t.locator("#board-counts")).to_contain_text("2 asking for help")
+    # A couple with no step for four minutes moves up and says so, by the page's own clock.
+    quiet = t.locator(".wcard[data-last-step]").last
+    quiet.evaluate("card => card.setAttribute('data-last-step', '2000-01-01T00:00:00+00:00')")
+    expect(quiet).to_have_class(re.compile(r"\bstuck\b"), timeout=8000)
+    expect(quiet).to_contain_text("No step for a while")
 
 
 def test_brand_new_partners_join_a_workshop_from_their_home_page(

@@ -334,3 +334,17 @@ def test_the_board_and_the_room_speak_spanish(workshop, therapist, alex, client_
     room = client_as(alex).get(f"/workshops/{workshop.public_id}/").content.decode()
     assert "Lo que ve quien presenta" in room and "Nos gustaría ayuda" in room
     assert "What the presenter sees" not in room
+
+
+def test_a_card_carries_its_last_step_so_the_board_marks_it_stuck_by_itself(
+    workshop, therapist, alex, client_as
+):
+    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    services.practice_run(run_id=run.pk)
+    session = workshop.segments.get(position=2).practices.get().session
+    page = client_as(therapist).get(f"/therapist/workshops/{workshop.public_id}/").content.decode()
+    assert f'data-last-step="{session.updated_at.isoformat()}"' in page
+    assert 'data-stuck-after="240"' in page and "data-stuck-note hidden" in page
