@@ -289,6 +289,13 @@ def _actor_name(turn: Turn) -> str:
     return turn.actor.display_name
 
 
+_BY_ITSELF = {
+    protocol.PAUSE: gettext_lazy("Back to the group: the practice paused"),
+    protocol.RESUME: gettext_lazy("The practice went on"),
+    protocol.END: gettext_lazy("The practice ended: the workshop moved on"),
+}
+
+
 def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     actor_name = _actor_name(turn)
     is_mine = turn.actor_id == viewer.pk
@@ -307,6 +314,15 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         title, said = "", ""
         where = target.title if target else _("an earlier step")
         phrase = f"{events[protocol.REWIND]} {where}"
+    elif (
+        turn.kind == Turn.Kind.EVENT
+        and turn.actor_role == SYSTEM
+        and turn.move in _BY_ITSELF
+        and (turn.data or {}).get("workshop")
+    ):
+        # Paused, resumed or ended by nobody: a workshop's presenter called the group back,
+        # the practice went on, or the next one began (therapists/workshop_services.py).
+        title, phrase, said = "", str(_BY_ITSELF[turn.move]), ""
     elif turn.kind == Turn.Kind.EVENT:
         title, phrase, said = "", events.get(turn.move, turn.move), ""
     else:

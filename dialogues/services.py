@@ -263,6 +263,7 @@ def _publish(
     from the database."""
     message: dict[str, object] = {
         "type": "dialogue.changed",
+        "session": session.public_id,  # for sockets hearing several dialogues (a workshop board)
         "seq": session.seq,
         "prev": session.seq - 1,
         "actor": turn.actor_id,

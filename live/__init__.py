@@ -68,6 +68,16 @@ def couple_therapists_group(couple_id: int) -> str:
     return f"couple-therapists.{couple_id}"
 
 
+def workshop_board_group(public_id: str) -> str:
+    """A workshop presenter's open boards: one couple's card changed, the plan moved on."""
+    return f"workshop-board.{public_id}"
+
+
+def workshop_room_group(public_id: str) -> str:
+    """Every participant's workshop page: the segment, the presenter's messages, the timer."""
+    return f"workshop-room.{public_id}"
+
+
 # --- what sockets keep in the cache ------------------------------------------------------
 
 # What the shared cache's Redis raises when it can't be reached (stopped, restarting, cut off).

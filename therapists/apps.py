@@ -29,3 +29,18 @@ class TherapistsConfig(AppConfig):
         )
         dialogue_selectors.facilitator_check_register(services.may_facilitate)
         calls.waiting_room_register(services.call_must_wait)
+        self._workshops_ready()
+
+    def _workshops_ready(self) -> None:
+        from couples import signals
+        from dialogues import selectors as dialogue_selectors
+        from therapists import workshop_selectors, workshop_services, workshop_tasks  # noqa: F401
+
+        # A presenter steps into a couple's practice only if both partners allow reading.
+        dialogue_selectors.facilitator_check_register(workshop_selectors.presenter_may_read)
+        signals.account_exporting.connect(
+            workshop_services.on_account_exporting, dispatch_uid="therapists.workshops"
+        )
+        signals.account_deleting.connect(
+            workshop_services.on_account_deleting, dispatch_uid="therapists.workshops"
+        )

@@ -32,7 +32,7 @@ from live import (
     dashboard_group,
 )
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
-from therapists import selectors, services
+from therapists import selectors, services, workshop_selectors
 from therapists.forms import LinkCodeForm
 from therapists.selectors import therapist_access_link
 
@@ -55,9 +55,17 @@ class FacilitatorConsumer(DialogueConsumer):
             if session is not None
             else None
         )  # the one access check, once
-        if session is None or link is None:
+        if session is None:
             return None
-        self.link_id = link.public_id
+        if link is None:  # a workshop's presenter, if both partners allow reading
+            place = workshop_selectors.presenter_reading(
+                therapist=self.user, couple_id=session.couple_id
+            )
+            if place is None:
+                return None
+            self.link_id = workshop_selectors.reading_access_id(place)
+        else:
+            self.link_id = link.public_id
         partners = {
             p.pk: p.display_name for p in (session.partner_a, session.partner_b) if p is not None
         }

@@ -280,3 +280,15 @@ class CallAdmission(models.Model):
 
     def __str__(self) -> str:
         return f"call admission {self.pk}"
+
+
+# Workshops have their own module (one presenter, many couples); their models load with these.
+from therapists.workshop_models import (  # noqa: E402, F401
+    Announcement,
+    Attendance,
+    Participant,
+    Practice,
+    Segment,
+    SegmentRun,
+    Workshop,
+)

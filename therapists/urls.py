@@ -1,6 +1,6 @@
 from django.urls import path
 
-from therapists import views
+from therapists import views, workshop_urls
 
 app_name = "therapists"
 
@@ -50,3 +50,6 @@ urlpatterns = [
         name="consent_withdraw",
     ),
 ]
+
+# Workshops keep their own module (one presenter, many couples).
+urlpatterns += workshop_urls.urlpatterns

@@ -119,6 +119,17 @@ EXCLUDED: dict[str, str] = {
     "practice:exit_close": "POST only: the form is on the exits page",
     "mfa_download_recovery_codes": "a text file download, not a page",
     "account_confirm_login_code": "logging in by emailed code is off: answers 404 (checked)",
+    "therapists:workshop_edit": "POST only: the form is on the workshop board",
+    "therapists:workshop_segment_add": "POST only: the form is on the workshop board",
+    "therapists:workshop_segment_remove": "POST only: the button is on the workshop board",
+    "therapists:workshop_segment_start": "POST only: the button is on the workshop board",
+    "therapists:workshop_announce": "POST only: the form is on the workshop board",
+    "therapists:workshop_reconvene": "POST only: the button is on the workshop board",
+    "therapists:workshop_resume": "POST only: the button is on the workshop board",
+    "therapists:workshop_end": "POST only: the button is on the workshop board",
+    "therapists:workshop_help_answered": "POST only: the button is on the workshop board",
+    "therapists:workshop_help": "POST only: the button is on the workshop room",
+    "therapists:workshop_reading": "POST only: the button is on the workshop room",
     "admin:jsi18n": "JavaScript for the admin, not a page",
     "admin:autocomplete": "JSON for the admin's search boxes, not a page",
     "admin:view_on_site": "a redirect to the object's own page",
@@ -160,6 +171,8 @@ class World:
     couple_public_id: str
     invitation_token: str
     reset_path: str
+    workshop: str  # a workshop Dr. Rivera presents, Alex and Sam in it, a practice started
+    workshop_code: str
 
 
 def make_world() -> World:
@@ -213,6 +226,31 @@ def make_world() -> World:
         "account_reset_password_from_key",
         kwargs={"uidb36": user_pk_to_url_str(sam), "key": default_token_generator.make_token(sam)},
     )
+    from therapists import workshop_services
+
+    workshop = workshop_services.workshop_create(
+        presenter=therapist,
+        title="Weekend",
+        starts_at=timezone.now(),
+        stream_url="",
+        token=form_token(),
+    )
+    workshop_services.segment_add(
+        workshop=workshop,
+        kind="practise",
+        text="Mirror one appreciation.",
+        dialogue_kind="appreciation",
+        minutes=10,
+        token=form_token(),
+    )
+    for person in (alex, sam):
+        workshop_services.workshop_join(user=person, code=workshop.code)
+    workshop_services.workshop_announce(
+        workshop=workshop, kind="message", text="Welcome, everyone.", token=form_token()
+    )
+    workshop_services.segment_start(
+        workshop=workshop, segment_public_id=workshop.segments.get().public_id
+    )
     return World(
         alex=alex,
         therapist=therapist,
@@ -223,6 +261,8 @@ def make_world() -> World:
         couple_public_id=couple.public_id,
         invitation_token=token,
         reset_path=reset,
+        workshop=workshop.public_id,
+        workshop_code=workshop.code,
     )
 
 
@@ -289,6 +329,13 @@ def pages(world: World) -> dict[str, list[str]]:
         "practice:measure": [
             reverse("practice:measure", args=["csi4"]),
             reverse("practice:measure", args=["csi16"]),
+        ],
+        "therapists:workshops": [reverse("therapists:workshops")],
+        "therapists:workshop": [reverse("therapists:workshop", args=[world.workshop])],
+        "therapists:workshop_room": [reverse("therapists:workshop_room", args=[world.workshop])],
+        "therapists:workshop_join": [reverse("therapists:workshop_join")],
+        "therapists:workshop_join_code": [
+            reverse("therapists:workshop_join_code", args=[world.workshop_code])
         ],
         "therapists:couple_progress": [
             reverse("therapists:couple_progress", args=[world.couple_public_id])

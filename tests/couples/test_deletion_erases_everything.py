@@ -51,7 +51,14 @@ from tests.factories import PASSWORD, InvitationFactory
 from tests.helpers import form_token, move
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
-from therapists.models import Homework, TherapistLink, TherapistNote
+from therapists.models import (
+    Announcement,
+    Homework,
+    Segment,
+    TherapistLink,
+    TherapistNote,
+    Workshop,
+)
 
 TEXTISH = (models.CharField, models.TextField, models.JSONField, models.GenericIPAddressField)
 
@@ -143,6 +150,15 @@ ERASED: dict[str, dict[str, Rows | None]] = {
     "therapists.homework": {
         "title": lambda p: Homework.objects.filter(therapist=p),
         "instructions": lambda p: Homework.objects.filter(therapist=p),
+    },
+    # A presenter's workshops go with their account (rows and all): what they wrote in them.
+    "therapists.workshop": {
+        "title": lambda p: Workshop.objects.filter(presenter=p),
+        "stream_url": lambda p: Workshop.objects.filter(presenter=p),
+    },
+    "therapists.segment": {"text": lambda p: Segment.objects.filter(workshop__presenter=p)},
+    "therapists.announcement": {
+        "text": lambda p: Announcement.objects.filter(workshop__presenter=p)
     },
 }
 
@@ -242,6 +258,14 @@ KEPT: dict[str, dict[str, str]] = {
     },
     "therapists.therapistnote": {"public_id": "a random id", "client_token": "a random form token"},
     "therapists.homework": {"public_id": "a random id", "client_token": "a random form token"},
+    "therapists.workshop": {
+        "public_id": "a random id",
+        "code": "a random join code",
+        "client_token": "a random form token",
+    },
+    "therapists.segment": {"public_id": "a random id", "client_token": "a random form token"},
+    "therapists.attendance": {"public_id": "a random id"},
+    "therapists.announcement": {"client_token": "a random form token, or a nudge's code"},
 }
 
 
@@ -412,6 +436,30 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
         instructions=DR_WORDS,
         token=form_token(),
     )
+
+    # The therapist presents a workshop Alice and Bob join (its words are the therapist's).
+    from therapists import workshop_services
+
+    workshop = workshop_services.workshop_create(
+        presenter=therapist,
+        title=f"{DR_WORDS} workshop",
+        starts_at=timezone.now(),
+        stream_url="https://example.org/stream",
+        token=form_token(),
+    )
+    workshop_services.segment_add(
+        workshop=workshop,
+        kind="teach",
+        text=f"{DR_WORDS} teaching",
+        dialogue_kind="",
+        minutes=None,
+        token=form_token(),
+    )
+    workshop_services.workshop_announce(
+        workshop=workshop, kind="message", text=f"{DR_WORDS} hello", token=form_token()
+    )
+    for person in (alice, bob):
+        workshop_services.workshop_join(user=person, code=workshop.code)
 
     # Audit events from each person's own address: a download each, a failed log-in to
     # Alice's account, the therapist reading the couple's page; and admin history lines.

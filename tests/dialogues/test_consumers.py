@@ -347,7 +347,7 @@ async def test_the_channel_layer_carries_ids_and_rendered_fragments_only(
     await receive_until(ws, "private-words-here")
     # Words travel only inside the fragments already rendered for each audience (encrypted
     # on Redis: tests/imago_site/test_channel_layer.py); everything else is ids.
-    ids = {"type", "seq", "prev", "user", "channel", "role", "actor", "by_facilitator"}
+    ids = {"type", "session", "seq", "prev", "user", "channel", "role", "actor", "by_facilitator"}
     without_fragments = [{k: v for k, v in m.items() if k != "fragments"} for m in sent]
     assert sent and "private-words-here" not in repr(without_fragments)
     assert all(set(m) <= ids for m in without_fragments)

@@ -83,6 +83,12 @@ NOT_PRIVATE = {
     "therapists.therapistlink": {"public_id", "code_hash", "invited_email", "client_token"},
     "therapists.therapistnote": {"public_id", "client_token"},
     "therapists.homework": {"public_id", "client_token"},
+    # A workshop: what its presenter says to a whole room (never a couple's words); none of
+    # it is registered in the admin.
+    "therapists.workshop": {"public_id", "title", "code", "stream_url", "client_token"},
+    "therapists.segment": {"public_id", "text", "client_token"},
+    "therapists.attendance": {"public_id"},
+    "therapists.announcement": {"text", "client_token"},
     "practice.agreement": {"public_id", "pledge"},  # pledge: a code ("shut"/"lessen")
     "practice.agreementthanks": {"public_id", "client_token"},
     "practice.caringbehaviour": {"public_id", "client_token"},
