@@ -117,6 +117,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],  # data: for the two-factor QR code allauth renders
         "font-src": [SELF],
         "connect-src": [SELF],
+        "worker-src": [SELF],  # the service worker (/sw.js), nothing else
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
         "form-action": [SELF],

@@ -245,7 +245,7 @@
     var form = event.target;
     if (!logout || !form.getAttribute) return;
     var action = new URL(form.getAttribute("action") || window.location.href, window.location.href);
-    if (action.pathname === logout) forgetAllDrafts();
+    if (action.pathname === logout) { forgetAllDrafts(); forgetHome(); }
   }, true);
   function saveDraft(el) {
     storeDraft(el, el.value);
@@ -731,5 +731,53 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+  // --- the installable app: its service worker, and the last-known home for offline ---------
+  // The worker keeps only public files (templates/sw.js). What the offline page shows of the
+  // home page is a few plain lines marked data-offline-keep (never a topic or a word anyone
+  // wrote), kept on this device under the person's id and forgotten at log-out.
+  var HOME = "imago-home";
+  function forgetHome() {
+    try { localStorage.removeItem(HOME); } catch (e) { /* storage off */ }
+  }
+  (function registerWorker() {
+    var link = document.querySelector("link[data-service-worker]");
+    if (!link || !("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register(link.getAttribute("data-service-worker"), { scope: "/" })
+      .catch(function () { /* no worker: the site works as before */ });
+  })();
+  document.addEventListener("DOMContentLoaded", function () {
+    var owner = draftOwner();
+    var kept = document.querySelectorAll("[data-offline-keep]");
+    if (owner && kept.length) {
+      var lines = Array.prototype.map.call(kept, function (el) { return el.textContent.replace(/\s+/g, " ").trim(); })
+        .filter(function (line) { return line; }).slice(0, 6);
+      try { localStorage.setItem(HOME, JSON.stringify({ owner: owner, at: Date.now(), lines: lines })); } catch (e) { /* storage off */ }
+    } else if (owner) {
+      try {
+        var stored = JSON.parse(localStorage.getItem(HOME) || "null");
+        if (stored && stored.owner !== owner) forgetHome(); // someone else signed in here
+      } catch (e) { forgetHome(); }
+    }
+    var box = document.getElementById("last-home");
+    if (!box) return;
+    var home = null;
+    try { home = JSON.parse(localStorage.getItem(HOME) || "null"); } catch (e) { home = null; }
+    if (!home || !Array.isArray(home.lines) || !home.lines.length) return;
+    var list = document.getElementById("last-home-lines");
+    home.lines.forEach(function (line) {
+      if (typeof line !== "string") return;
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+    var when = document.getElementById("last-home-when");
+    var stamp = new Date(home.at);
+    if (!isNaN(stamp)) {
+      when.textContent = fill(textOf(when, "data-template", "As of {when}"), {
+        when: stamp.toLocaleString(pageLanguage() || undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" }),
+      });
+    }
+    box.hidden = false;
   });
 })();
