@@ -780,4 +780,90 @@
     }
     box.hidden = false;
   });
+  // --- Web Push: turning notifications on for this device (settings), and off -------------
+  // The browser's permission is asked only on the "Turn on" click, never before.
+  function pushBox() { return document.querySelector("[data-push][data-vapid-key]"); }
+  function pushSupported() {
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  }
+  function keyBytes(base64url) {
+    var text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4));
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+  function pushShow(box, state, message) {
+    box.querySelectorAll("[data-push-when]").forEach(function (line) {
+      line.hidden = line.getAttribute("data-push-when") !== state;
+    });
+    var status = box.querySelector("[data-push-status]");
+    if (status && message !== undefined) status.textContent = message;
+  }
+  function pushPost(box, url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) throw new Error(data.error || "");
+        return data;
+      });
+    });
+  }
+  function pushRefresh() {
+    var box = pushBox();
+    if (!box) return;
+    if (!pushSupported()) { pushShow(box, "unsupported"); return; }
+    if (Notification.permission === "denied") { pushShow(box, "blocked"); return; }
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      return registration ? registration.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      pushShow(box, subscription && Notification.permission === "granted" ? "on" : "off");
+    }).catch(function () { pushShow(box, "off"); });
+  }
+  document.addEventListener("DOMContentLoaded", pushRefresh);
+  document.addEventListener("click", function (event) {
+    var box = pushBox();
+    if (!box) return;
+    var status = box.querySelector("[data-push-status]");
+    var failed = function (error) {
+      pushShow(box, Notification.permission === "denied" ? "blocked" : "off",
+        (error && error.message) || textOf(status, "data-failed", "That didn't work. Please try again."));
+    };
+    if (event.target.closest("[data-push-on]")) {
+      var button = event.target.closest("[data-push-on]");
+      button.disabled = true;
+      Notification.requestPermission().then(function (permission) {
+        if (permission !== "granted") throw new Error("");
+        return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+          return navigator.serviceWorker.ready;
+        });
+      }).then(function (registration) {
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: keyBytes(box.getAttribute("data-vapid-key")),
+        });
+      }).then(function (subscription) {
+        return pushPost(box, box.getAttribute("data-on-url"), subscription.toJSON());
+      }).then(function () {
+        pushShow(box, "on", textOf(status, "data-done-on", "Notifications are on for this device."));
+      }).catch(failed).then(function () { button.disabled = false; });
+    } else if (event.target.closest("[data-push-off]")) {
+      navigator.serviceWorker.getRegistration("/").then(function (registration) {
+        return registration ? registration.pushManager.getSubscription() : null;
+      }).then(function (subscription) {
+        if (!subscription) return null;
+        var endpoint = subscription.endpoint;
+        return subscription.unsubscribe().then(function () {
+          return pushPost(box, box.getAttribute("data-off-url"), { endpoint: endpoint });
+        });
+      }).then(function () {
+        pushShow(box, "off", textOf(status, "data-done-off", "Notifications are off for this device."));
+      }).catch(failed);
+    }
+  });
 })();
