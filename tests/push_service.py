@@ -20,6 +20,14 @@ import http_ece
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.test import Client
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from couples import push
+from tests.conftest import TEST_BROWSER
+
+ON = reverse("couples:push_subscribe")
 
 
 def b64url(raw: bytes) -> str:
@@ -143,3 +151,28 @@ class PushService:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- helpers for the tests that push (the fixtures `vapid` and `service`: tests/conftest.py) ---
+
+
+def subscribe(client: Client, browser) -> dict:
+    response = client.post(
+        ON,
+        json.dumps(browser.subscription()),
+        content_type="application/json",
+        HTTP_USER_AGENT=TEST_BROWSER,
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def run_push_jobs() -> list[str]:
+    """What a worker does: every push job due now, once."""
+    results = []
+    for job in DBTaskResult.objects.filter(task_path="couples.push.push_send").order_by("pk"):
+        if job.run_after is not None and job.run_after > push.clock.now():
+            continue
+        job.delete()
+        results.append(push.push_send.call(*job.args_kwargs["args"]))
+    return results

@@ -8,55 +8,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from couples import devices, push, services
 from couples.models import NotificationChoice, PushMessage, PushSubscription
 from tests.conftest import ROLES, TEST_BROWSER
-from tests.push_service import PushService
+from tests.push_service import ON, run_push_jobs, subscribe
 
-ON = reverse("couples:push_subscribe")
 OFF = reverse("couples:push_unsubscribe")
-
-
-@pytest.fixture
-def vapid(settings):
-    public, private = push.vapid_pair()
-    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = public, private
-    settings.VAPID_SUBJECT = "mailto:push@imago.example"
-    settings.IMAGO_PUSH_HTTP_ENDPOINTS = True  # our push service is plain http on loopback
-    return public
-
-
-@pytest.fixture
-def service(vapid):
-    with PushService() as service:
-        yield service
-    assert not service.errors, service.errors  # every request was a valid, signed push
-
-
-def subscribe(client: Client, browser) -> dict:
-    response = client.post(
-        ON,
-        json.dumps(browser.subscription()),
-        content_type="application/json",
-        HTTP_USER_AGENT=TEST_BROWSER,
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def run_push_jobs() -> list[str]:
-    """What a worker does: every push job due now, once."""
-    results = []
-    for job in DBTaskResult.objects.filter(task_path="couples.push.push_send").order_by("pk"):
-        if job.run_after is not None and job.run_after > push.clock.now():
-            continue
-        job.delete()
-        results.append(push.push_send.call(*job.args_kwargs["args"]))
-    return results
 
 
 # --- the real protocol --------------------------------------------------------------------------
