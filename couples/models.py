@@ -379,6 +379,8 @@ class PushSubscription(models.Model):
     p256dh = models.CharField(max_length=100)  # the browser's P-256 public key, base64url
     auth = models.CharField(max_length=40)  # its 16-byte authentication secret, base64url
     device_name = models.CharField(max_length=100, blank=True)
+    # The VAPID public key it was made for: after a rotation the old ones can't receive.
+    server_key = models.CharField(max_length=100, blank=True)
     # The login that turned it on (couples.devices.login_id): logging out there removes it.
     login = models.CharField(max_length=32, blank=True, db_index=True)
     created_at = models.DateTimeField(default=clock.now)

@@ -93,7 +93,9 @@ def enabled() -> bool:
 
 
 def has_devices(*, user: User) -> bool:
-    return PushSubscription.objects.filter(person=user).exists()
+    return PushSubscription.objects.filter(
+        person=user, server_key=settings.VAPID_PUBLIC_KEY
+    ).exists()
 
 
 def choice_default(*, user: User, kind: str, devices: bool | None = None) -> str:
@@ -205,6 +207,7 @@ def subscription_save(
                 "auth": auth,
                 "login": login,
                 "device_name": device_name[:100],
+                "server_key": settings.VAPID_PUBLIC_KEY,
             },
         )
     return subscription
@@ -351,6 +354,11 @@ def push_deliver(*, message_id: int, only: list[int] | None = None) -> Outcome:
         message = PushMessage.objects.select_related("person").filter(pk=message_id).first()
         if message is None:
             return Outcome(MOOT, [])
+    # Made for a key we no longer have (rotated): they can't receive; the browser makes a
+    # new one on its next visit (imago.js).
+    PushSubscription.objects.filter(person_id=message.person_id).exclude(
+        server_key=settings.VAPID_PUBLIC_KEY
+    ).delete()
     subscriptions = PushSubscription.objects.filter(person_id=message.person_id)
     if only is not None:
         subscriptions = subscriptions.filter(pk__in=only)
@@ -448,3 +456,12 @@ def vapid_pair() -> tuple[str, str]:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     return b64(public), b64(private)
+
+
+def context(request) -> dict[str, str]:
+    """Template context: the key a signed-in person's browser subscribes with (base.html),
+    so a browser subscribed with a rotated-out key makes a new subscription by itself."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not enabled():
+        return {}
+    return {"push_key": settings.VAPID_PUBLIC_KEY}

@@ -827,6 +827,27 @@
     }).catch(function () { pushShow(box, "off"); });
   }
   document.addEventListener("DOMContentLoaded", pushRefresh);
+  // After the server's key was rotated, a device that already had notifications (permission
+  // given, a subscription) makes a new subscription with the new key: no prompt, no new wish.
+  document.addEventListener("DOMContentLoaded", function () {
+    var link = document.querySelector("link[data-push-key]");
+    if (!link || !pushSupported() || Notification.permission !== "granted") return;
+    var key = link.getAttribute("data-push-key");
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      if (!registration) return null;
+      return registration.pushManager.getSubscription().then(function (subscription) {
+        var had = subscription && subscription.options && subscription.options.applicationServerKey;
+        if (!had) return null;
+        var old = new Uint8Array(had), now = keyBytes(key);
+        if (old.length === now.length && old.every(function (b, i) { return b === now[i]; })) return null;
+        return subscription.unsubscribe().then(function () {
+          return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: now });
+        }).then(function (fresh) {
+          return pushPost(link, link.getAttribute("data-push-url"), fresh.toJSON());
+        });
+      });
+    }).catch(function () { /* they can turn it on again in Settings */ });
+  });
   document.addEventListener("click", function (event) {
     var box = pushBox();
     if (!box) return;

@@ -184,6 +184,7 @@ KEPT: dict[str, dict[str, str]] = {
         "last_error": "an exception's class name, no text",
     },
     "couples.notificationchoice": {"kind": "one of push.KINDS"},
+    "couples.pushsubscription": {"server_key": "our own VAPID public key; the row goes"},
     "dialogues.reminder": {
         "planned_for": "the moment planned (20261201T200000Z)",
         "last_error": "an exception's class name, no text",

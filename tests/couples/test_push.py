@@ -366,3 +366,26 @@ def test_vapid_keys_command_prints_a_working_pair(capsys):
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
     assert push.base64.urlsafe_b64decode(lines["VAPID_PUBLIC_KEY"] + "=") == public
+
+
+def test_after_a_key_rotation_old_subscriptions_are_dropped_and_pages_carry_the_new_key(
+    client_as, alex, service, settings
+):
+    client = client_as(alex)
+    subscribe(client, service.browser())
+    old_key = settings.VAPID_PUBLIC_KEY
+    assert f'data-push-key="{old_key}"' in client.get(reverse("home")).content.decode()
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = push.vapid_pair()
+    assert push.channels_for(user=alex, kind=push.YOUR_MOVE) == {"email"}  # no device yet
+    page = client.get(reverse("home")).content.decode()
+    assert f'data-push-key="{settings.VAPID_PUBLIC_KEY}"' in page  # the browser resubscribes
+    fresh = service.browser()
+    subscribe(client, fresh)
+    push.notify(person=alex, kind=push.YOUR_MOVE, key="k", path="/")
+    run_push_jobs()
+    assert [r.path for r in service.received] == [fresh.endpoint.removeprefix(service.origin)]
+    assert PushSubscription.objects.get().server_key == settings.VAPID_PUBLIC_KEY
+
+
+def test_only_a_signed_in_person_is_given_the_push_key(client, vapid):
+    assert "data-push-key" not in client.get(reverse("home")).content.decode()
