@@ -810,7 +810,7 @@
       body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) throw new Error(data.error || "");
+        if (!response.ok) { var problem = new Error(data.error || ""); problem.fromServer = true; throw problem; }
         return data;
       });
     });
@@ -853,8 +853,9 @@
     if (!box) return;
     var status = box.querySelector("[data-push-status]");
     var failed = function (error) {
+      // Our server's message is in the page's language; the browser's own is not.
       pushShow(box, Notification.permission === "denied" ? "blocked" : "off",
-        (error && error.message) || textOf(status, "data-failed", "That didn't work. Please try again."));
+        (error && error.fromServer && error.message) || textOf(status, "data-failed", "That didn't work. Please try again."));
     };
     if (event.target.closest("[data-push-on]")) {
       var button = event.target.closest("[data-push-on]");
