@@ -332,7 +332,6 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
         "notify_options": NotificationChoice.How.choices,
         "push_enabled": push.enabled(),
         "vapid_public_key": settings.VAPID_PUBLIC_KEY,
-        "push_devices": len(push.subscriptions_of(user=request.user)),
         "zones": sorted(known_zones()),
         "languages": languages.choices(),
         "error": error,

@@ -23,10 +23,13 @@ def _controlled(page) -> None:
     page.wait_for_function("() => !!navigator.serviceWorker.controller")
 
 
-def test_the_app_installs_and_opens_offline_without_private_pages(page_as, alex, dialogue):
+def test_the_app_installs_and_opens_offline_without_private_pages(
+    page_as, alex, dialogue, artifacts_dir
+):
     page = page_as(alex, viewport="phone")
-    page.goto("/")
+    page.goto("/")  # the manifest's start_url: what the installed app opens at
     _controlled(page)
+    page.screenshot(path=str(artifacts_dir / "app-start-375.png"))
     manifest_url = page.get_attribute("link[rel=manifest]", "href")
     assert manifest_url == "/manifest.webmanifest"
     manifest = page.evaluate(
@@ -61,6 +64,7 @@ def test_the_app_installs_and_opens_offline_without_private_pages(page_as, alex,
     assert page.inner_text("h1") == "You're offline"
     page.wait_for_selector("#last-home:not([hidden])")
     assert greeting in page.inner_text("#last-home")
+    page.screenshot(path=str(artifacts_dir / "app-offline-375.png"))
     assert dialogue.topic not in page.content()
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == (
         "rgb(248, 245, 240)"  # the stylesheet came from the worker's cache
