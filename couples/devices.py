@@ -8,7 +8,6 @@ which also closes that login's live sockets by event, as logging out does.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,8 +17,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ua_parser import parse as ua_parse
 
-from couples import push
-from couples.models import User
+from couples.models import PushSubscription, User, login_id
 
 # ua-parser's family names, shortened to the ones people use for their own browser and machine.
 _BROWSER_NAMES = {
@@ -54,14 +52,9 @@ def device_name(user_agent: str) -> str:
     return browser or system or _("An unknown browser")
 
 
-def login_id(session_key: str) -> str:
-    """The id of one login on one device: a hash of its session key (the key itself never
-    leaves the cookie; a row's number would be guessable)."""
-    return hashlib.sha256(f"device:{session_key}".encode()).hexdigest()[:32]
-
-
 def device_id(session: UserSession) -> str:
-    """The id a device is signed out by (and its pushes are found by)."""
+    """The id a device is signed out by (and its pushes are found by): a hash of its
+    session key (`models.login_id`)."""
     return login_id(session.session_key)
 
 
@@ -100,7 +93,8 @@ def devices_sign_out(*, user: User, request: HttpRequest, device: str | None = N
     for session in UserSession.objects.filter(user_id=user.pk):
         if session.session_key == current_key or device not in (None, device_id(session)):
             continue
-        push.subscriptions_remove_for_login(login=device_id(session))  # its pushes end too
+        # Its pushes end too (the rows directly: couples.push sits above this module).
+        PushSubscription.objects.filter(login=device_id(session)).delete()
         if not session.exists():
             session.delete()  # over already (logged out, expired): nothing to end
             continue

@@ -73,6 +73,13 @@ def known_zones() -> frozenset[str]:
     return _ZONES
 
 
+def login_id(session_key: str) -> str:
+    """The id of one login on one device: a hash of its session key (the key itself never
+    leaves the cookie; a row's number would be guessable). The devices page signs a login out
+    by it, and its pushes are found by it."""
+    return hashlib.sha256(f"device:{session_key}".encode()).hexdigest()[:32]
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -34,14 +34,16 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django_tasks import task
 
 from couples import jobs
-from couples.models import NotificationChoice, PushMessage, PushSubscription, User
+from couples.models import NotificationChoice, PushMessage, PushSubscription, User, login_id
 from live import clock
 
 logger = logging.getLogger("imago.jobs")
@@ -226,6 +228,14 @@ def subscription_remove_endpoint(*, user: User, endpoint: object) -> int:
     digest = hashlib.sha256(endpoint.encode()).hexdigest()
     deleted, _ = PushSubscription.objects.filter(person=user, endpoint_hash=digest).delete()
     return deleted
+
+
+@receiver(user_logged_out)
+def on_logout(sender, request, user, **kwargs) -> None:
+    """Logging out on a device ends its pushes: the next person here gets none of them."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        subscriptions_remove_for_login(login=login_id(session_key))
 
 
 def subscriptions_remove_for_login(*, login: str) -> int:

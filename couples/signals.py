@@ -79,11 +79,6 @@ def on_logout(sender, request, user, **kwargs) -> None:
     # Only this browser's login: the person's other devices stay signed in.
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     live.sockets_close_for_login(session_key=session_key)
-    if session_key:
-        # This device's pushes end with its login: the next person here gets none of them.
-        from couples import devices, push
-
-        push.subscriptions_remove_for_login(login=devices.login_id(session_key))
     if user is not None:
         audit(action="auth.logout", actor=user, target=user, request=request)
 

@@ -20,7 +20,7 @@ from couples import devices as devices_
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest, next_path
-from couples.models import NotificationChoice, is_public_id, known_zones
+from couples.models import NotificationChoice, is_public_id, known_zones, login_id
 from couples.services import CoupleError
 from live import clock
 
@@ -220,7 +220,7 @@ def push_subscribe(request: AuthedRequest) -> HttpResponse:
         subscription = push.subscription_save(
             user=request.user,
             data=data,
-            login=devices_.login_id(request.session.session_key or ""),
+            login=login_id(request.session.session_key or ""),
             device_name=devices_.device_name(request.META.get("HTTP_USER_AGENT", "")),
         )
     except push.PushError as exc:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from couples import devices, push, services
-from couples.models import NotificationChoice, PushMessage, PushSubscription
+from couples.models import NotificationChoice, PushMessage, PushSubscription, login_id
 from tests.conftest import ROLES, TEST_BROWSER
 from tests.push_service import ON, run_push_jobs, subscribe
 
@@ -332,7 +332,7 @@ def test_logging_out_on_a_device_ends_that_devices_pushes_only(client_as, alex, 
     subscribe(laptop, service.browser())
     phone.post(reverse("account_logout"))
     (left,) = PushSubscription.objects.all()
-    assert left.login == devices.login_id(laptop.session.session_key)
+    assert left.login == login_id(laptop.session.session_key)
 
 
 def test_signing_a_device_out_from_another_ends_its_pushes(client_as, alex, service):
