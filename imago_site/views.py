@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from couples import selectors as couple_selectors
 from couples import services as couple_services
@@ -107,7 +107,7 @@ BACKGROUND = "#f8f5f0"  # --bg in static/css/imago.css
 THEME = "#2c6a64"  # --accent
 
 
-@require_GET
+@require_safe
 def manifest(request: HttpRequest) -> HttpResponse:
     """The web app manifest: installable, opening at home in its own window."""
     data = {
@@ -131,7 +131,7 @@ def manifest(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, served from the site's root so its scope is every page. Its
     version follows the files it keeps, so a deploy that changes them replaces it."""
@@ -156,7 +156,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def offline(request: HttpRequest) -> HttpResponse:
     """The calm page the service worker shows when there is no network. The same for
     everyone (it is kept on the device): no name, no form, nothing of anyone's. What the

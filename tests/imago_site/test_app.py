@@ -111,3 +111,13 @@ def test_the_home_page_marks_what_the_offline_page_may_keep_and_no_topic(client_
 def test_the_app_files_refuse_writes(client):
     for url in ("/sw.js", reverse("manifest"), reverse("offline")):
         assert client.post(url).status_code == 405
+
+
+def test_a_therapist_before_their_second_factor_still_gets_the_app_files(client_as, therapist):
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.filter(user=therapist).delete()
+    client = client_as(therapist)
+    assert client.get(reverse("home")).status_code == 302  # pages wait for the second factor
+    for url in ("/sw.js", reverse("manifest"), reverse("offline")):
+        assert client.get(url).status_code == 200, url
