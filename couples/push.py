@@ -254,6 +254,10 @@ def subscriptions_remove_all(*, user: User) -> int:
     return deleted
 
 
+def subscribed_here(*, user: User, login: str) -> bool:
+    return PushSubscription.objects.filter(person=user, login=login).exists()
+
+
 def subscriptions_of(*, user: User) -> list[PushSubscription]:
     return list(PushSubscription.objects.filter(person=user))
 

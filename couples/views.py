@@ -332,6 +332,11 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
         "notify_options": NotificationChoice.How.choices,
         "push_enabled": push.enabled(),
         "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+        # Whether this login turned pushes on: a browser still subscribed from someone
+        # else's login (logged out since) isn't shown as "on" for this person.
+        "push_here": push.subscribed_here(
+            user=request.user, login=login_id(request.session.session_key or "")
+        ),
         "zones": sorted(known_zones()),
         "languages": languages.choices(),
         "error": error,

@@ -245,7 +245,7 @@
     var form = event.target;
     if (!logout || !form.getAttribute) return;
     var action = new URL(form.getAttribute("action") || window.location.href, window.location.href);
-    if (action.pathname === logout) { forgetAllDrafts(); forgetHome(); }
+    if (action.pathname === logout) { forgetAllDrafts(); forgetHome(); forgetPush(); }
   }, true);
   function saveDraft(el) {
     storeDraft(el, el.value);
@@ -737,6 +737,14 @@
   // home page is a few plain lines marked data-offline-keep (never a topic or a word anyone
   // wrote), kept on this device under the person's id and forgotten at log-out.
   var HOME = "imago-home";
+  function forgetPush() {
+    // The server drops this device's subscription at log-out; the browser forgets it too.
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      return registration && registration.pushManager.getSubscription();
+    }).then(function (subscription) { return subscription && subscription.unsubscribe(); })
+      .catch(function () { /* nothing to forget */ });
+  }
   function forgetHome() {
     try { localStorage.removeItem(HOME); } catch (e) { /* storage off */ }
   }
@@ -823,7 +831,10 @@
     navigator.serviceWorker.getRegistration("/").then(function (registration) {
       return registration ? registration.pushManager.getSubscription() : null;
     }).then(function (subscription) {
-      pushShow(box, subscription && Notification.permission === "granted" ? "on" : "off");
+      // "On" only if this login turned it on: a subscription left from someone who logged
+      // out here no longer receives anything (the server dropped it at their log-out).
+      var here = box.hasAttribute("data-push-here");
+      pushShow(box, subscription && here && Notification.permission === "granted" ? "on" : "off");
     }).catch(function () { pushShow(box, "off"); });
   }
   document.addEventListener("DOMContentLoaded", pushRefresh);

@@ -389,3 +389,10 @@ def test_after_a_key_rotation_old_subscriptions_are_dropped_and_pages_carry_the_
 
 def test_only_a_signed_in_person_is_given_the_push_key(client, vapid):
     assert "data-push-key" not in client.get(reverse("home")).content.decode()
+
+
+def test_the_settings_page_says_on_only_for_the_login_that_turned_it_on(client_as, alex, service):
+    phone, laptop = client_as(alex), client_as(alex)
+    subscribe(phone, service.browser())
+    assert "data-push-here" in phone.get(reverse("couples:account_settings")).content.decode()
+    assert "data-push-here" not in laptop.get(reverse("couples:account_settings")).content.decode()
