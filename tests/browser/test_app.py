@@ -219,3 +219,37 @@ def test_turning_on_asks_nothing_until_the_click_and_says_when_it_fails(page_as,
     assert page.inner_text("[data-push-status]") == "That didn't work. Please try again."
     assert page.is_visible("text=Turn on notifications for this device")
     assert not PushSubscription.objects.exists()
+
+
+def test_a_brand_new_account_turns_notifications_on_and_sees_the_device(
+    new_page, mailbox, settings, artifacts_dir
+):
+    """Signed up a minute ago (no time zone chosen, no second factor): Settings, turn on,
+    the Devices page lists this phone with its own "Turn off"; logging out ends it."""
+    from couples.models import User
+    from tests.browser.conftest import SERVER_VAPID
+    from tests.browser.test_pairing import sign_up
+    from tests.push_service import PushService
+
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = SERVER_VAPID
+    with PushService() as service:
+        page = new_page(viewport="phone")
+        page.goto("/accounts/signup/")
+        sign_up(page, mailbox, name="Noa", email="noa@example.com")
+        page.wait_for_url("**/")
+        noa = User.objects.get(email="noa@example.com")
+        page.get_by_role("link", name="Settings").click()
+        _controlled(page)
+        page.evaluate(FAKE_SUBSCRIBE, service.browser().subscription())
+        page.context.grant_permissions(["notifications"])
+        page.click("text=Turn on notifications for this device")
+        page.wait_for_selector("[data-push-when=on]:not([hidden])")
+        page.get_by_role("link", name="See which devices get your notifications").click()
+        (saved,) = PushSubscription.objects.filter(person=noa)
+        device = page.locator("#push-devices-title + p + ul li")
+        assert device.count() == 1 and saved.device_name in device.inner_text()
+        page.screenshot(path=str(artifacts_dir / "app-devices-375.png"), full_page=True)
+        page.get_by_role("link", name="Log out").click()
+        page.get_by_role("main").get_by_role("button", name="Log out").click()
+        page.wait_for_url("**/")
+        assert not PushSubscription.objects.filter(person=noa).exists()
