@@ -8,7 +8,16 @@ from channels.db import database_sync_to_async
 from django.db.models import QuerySet
 
 from couples import signals
-from couples.models import AuditEvent, Couple, Invitation, Membership, User, hash_token
+from couples.models import (
+    AuditEvent,
+    Couple,
+    Invitation,
+    Membership,
+    NotificationChoice,
+    PushSubscription,
+    User,
+    hash_token,
+)
 from live import clock
 
 
@@ -173,6 +182,17 @@ def account_export(*, user: User) -> dict:
             for name, section in (sections or {}).items()  # type: ignore[union-attr]
         },
         "security_events": security_events,
+        # The devices that get their notifications (never the push addresses or keys) and
+        # how they chose to hear about each kind of event.
+        "notifications": {
+            "devices": [
+                {"name": sub.device_name, "turned_on_at": when(sub.created_at)}
+                for sub in PushSubscription.objects.filter(person=user).order_by("created_at")
+            ],
+            "choices": dict(
+                NotificationChoice.objects.filter(person=user).values_list("kind", "how")
+            ),
+        },
     }
 
 

@@ -396,3 +396,14 @@ def test_the_settings_page_says_on_only_for_the_login_that_turned_it_on(client_a
     subscribe(phone, service.browser())
     assert "data-push-here" in phone.get(reverse("couples:account_settings")).content.decode()
     assert "data-push-here" not in laptop.get(reverse("couples:account_settings")).content.decode()
+
+
+def test_your_data_lists_the_devices_and_choices_but_no_push_address(client_as, alex, service):
+    client = client_as(alex)
+    phone = service.browser()
+    subscribe(client, phone)
+    push.choices_set(user=alex, choices={push.STARTING: "both"})
+    data = client.get(reverse("couples:your_data_export")).json()
+    assert data["notifications"]["devices"][0]["name"] == "Firefox on Linux"
+    assert data["notifications"]["choices"] == {"starting": "both"}
+    assert phone.endpoint not in json.dumps(data)
