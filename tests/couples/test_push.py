@@ -407,3 +407,15 @@ def test_your_data_lists_the_devices_and_choices_but_no_push_address(client_as, 
     assert data["notifications"]["devices"][0]["name"] == "Firefox on Linux"
     assert data["notifications"]["choices"] == {"starting": "both"}
     assert phone.endpoint not in json.dumps(data)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_settings_page_offers_the_choices_to_each_role(role, user_in_role, client_as, vapid):
+    response = client_as(role).get(reverse("couples:account_settings"))
+    if user_in_role(role) is None:
+        assert response.status_code == 302
+        return
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "How we let you know" in page and "Turn on notifications for this device" in page
+    assert page.count('<select id="notify-') == len(push.KINDS)
