@@ -15,6 +15,7 @@ WORKER_HEALTHCHECK ?= 30
 # The ASGI application served; the bench serves bench.asgi:application (docs/performance.md).
 ASGI_APP ?= imago_site.asgi:application
 STAMP := $(VENV)/.installed
+VAPID_DEV := .vapid-dev.env
 
 # What `make test` runs a second time with FAST_PATH=0: the hot path and every socket.
 PLAIN_PATH_TESTS := tests/live tests/dialogues/test_hot_path.py tests/dialogues/test_services.py \
@@ -46,7 +47,11 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py jobs_start
-	@# The background worker (reminders, calendar emails) runs beside the server and stops with it.
+	@# Notifications need a VAPID key pair: one for development, made once and kept (README).
+	@test -n "$$VAPID_PRIVATE_KEY" || test -f $(VAPID_DEV) || { $(PY) manage.py vapid_keys > $(VAPID_DEV) && \
+		echo "make run: made a development VAPID key pair for notifications in $(VAPID_DEV) (never use it in production)"; }
+	@# The background worker (reminders, calendar emails, pushes) runs beside the server and stops with it.
+	test -n "$$VAPID_PRIVATE_KEY" || { set -a; . ./$(VAPID_DEV); set +a; }; \
 	$(PY) manage.py db_worker --interval 2 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

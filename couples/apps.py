@@ -7,7 +7,7 @@ class CouplesConfig(AppConfig):
     verbose_name = "People and couples"
 
     def ready(self) -> None:
-        from couples import mfa, signals  # noqa: F401 (their receivers connect on import)
+        from couples import mfa, push, signals  # noqa: F401 (receivers, the push sweep)
         from couples.selectors import two_factor_missing_at_connect
         from live import i18n
         from live.consumer import connect_check_register

@@ -8,7 +8,6 @@ which also closes that login's live sockets by event, as logging out does.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +17,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ua_parser import parse as ua_parse
 
-from couples.models import User
+from couples.models import PushSubscription, User, login_id
 
 # ua-parser's family names, shortened to the ones people use for their own browser and machine.
 _BROWSER_NAMES = {
@@ -54,9 +53,9 @@ def device_name(user_agent: str) -> str:
 
 
 def device_id(session: UserSession) -> str:
-    """The id a device is signed out by: a hash of its session key (the key itself never
-    leaves the cookie; the row's number would be guessable)."""
-    return hashlib.sha256(f"device:{session.session_key}".encode()).hexdigest()[:32]
+    """The id a device is signed out by (and its pushes are found by): a hash of its
+    session key (`models.login_id`)."""
+    return login_id(session.session_key)
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,8 @@ def devices_sign_out(*, user: User, request: HttpRequest, device: str | None = N
     for session in UserSession.objects.filter(user_id=user.pk):
         if session.session_key == current_key or device not in (None, device_id(session)):
             continue
+        # Its pushes end too (the rows directly: couples.push sits above this module).
+        PushSubscription.objects.filter(login=device_id(session)).delete()
         if not session.exists():
             session.delete()  # over already (logged out, expired): nothing to end
             continue

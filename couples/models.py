@@ -73,6 +73,13 @@ def known_zones() -> frozenset[str]:
     return _ZONES
 
 
+def login_id(session_key: str) -> str:
+    """The id of one login on one device: a hash of its session key (the key itself never
+    leaves the cookie; a row's number would be guessable). The devices page signs a login out
+    by it, and its pushes are found by it."""
+    return hashlib.sha256(f"device:{session_key}".encode()).hexdigest()[:32]
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -383,3 +390,84 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed {self.pk}"
+
+
+# --- Web Push (couples/push.py) -----------------------------------------------------------------
+
+
+class PushSubscription(models.Model):
+    """One browser on one device that receives this person's pushes (RFC 8030): the push
+    service's endpoint and the browser's keys for encrypting to it (RFC 8291). Removed when
+    they turn it off, log out on that device, delete their account, or the push service
+    says it is gone."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    endpoint = models.URLField(max_length=1000)
+    # A URL column this long can't carry a unique index everywhere: its hash does.
+    endpoint_hash = models.CharField(max_length=64, unique=True)
+    p256dh = models.CharField(max_length=100)  # the browser's P-256 public key, base64url
+    auth = models.CharField(max_length=40)  # its 16-byte authentication secret, base64url
+    device_name = models.CharField(max_length=100, blank=True)
+    # The VAPID public key it was made for: after a rotation the old ones can't receive.
+    server_key = models.CharField(max_length=100, blank=True)
+    # The login that turned it on (couples.devices.login_id): logging out there removes it.
+    login = models.CharField(max_length=32, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.public_id}"
+
+
+class PushMessage(models.Model):
+    """One push to one person about one event (all their devices get it). The row is the
+    claim, as a reminder's is: planned in the change that calls for it, unique per event
+    (a second plan is nothing), marked sent by the one worker that locks it before sending."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=100)  # the event: a dialogue and its step, a session…
+    path = models.CharField(max_length=200)  # where a tap leads (a page, never a word said)
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(default=clock.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "kind", "key"], name="one_push_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"Push {self.kind} {self.pk}"
+
+
+class NotificationChoice(models.Model):
+    """How a person wants to hear about one kind of event: push, email, both or neither.
+    No row: the default (push when a device receives them, email otherwise)."""
+
+    class How(models.TextChoices):
+        PUSH = "push", _("Notification on my devices")
+        EMAIL = "email", _("Email")
+        BOTH = "both", _("Both")
+        NEITHER = "neither", _("Neither")
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    how = models.CharField(max_length=10, choices=How.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "kind"], name="one_choice_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.how}"

@@ -14,6 +14,8 @@ from couples.models import (
     DeviceSharing,
     Invitation,
     Membership,
+    NotificationChoice,
+    PushSubscription,
     User,
     hash_token,
 )
@@ -193,6 +195,17 @@ def account_export(*, user: User) -> dict:
             for name, section in (sections or {}).items()  # type: ignore[union-attr]
         },
         "security_events": security_events,
+        # The devices that get their notifications (never the push addresses or keys) and
+        # how they chose to hear about each kind of event.
+        "notifications": {
+            "devices": [
+                {"name": sub.device_name, "turned_on_at": when(sub.created_at)}
+                for sub in PushSubscription.objects.filter(person=user).order_by("created_at")
+            ],
+            "choices": dict(
+                NotificationChoice.objects.filter(person=user).values_list("kind", "how")
+            ),
+        },
     }
 
 

@@ -23,7 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 import live
-from couples import languages, signals
+from couples import languages, push, signals
 from couples.audit import audit
 from couples.models import (
     AuditEvent,
@@ -430,6 +430,7 @@ def account_delete(*, user: User) -> None:
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     CalendarFeed.objects.filter(person=user).delete()  # its link stops working at once
+    push.subscriptions_remove_all(user=user)  # no device hears of them again
     user.time_zone = ""  # where they live, roughly
     user.language = ""  # and where they may come from
     user.email = f"deleted-{user.public_id.lower()}@deleted.invalid"

@@ -82,9 +82,8 @@ def _device_remember(request, user) -> None:
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs) -> None:
     # Only this browser's login: the person's other devices stay signed in.
-    live.sockets_close_for_login(
-        session_key=getattr(getattr(request, "session", None), "session_key", None)
-    )
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    live.sockets_close_for_login(session_key=session_key)
     if user is not None:
         audit(action="auth.logout", actor=user, target=user, request=request)
 

@@ -22,6 +22,8 @@ urlpatterns = [
     # before allauth, so its links land here): allauth's view only signs out all the others.
     path("accounts/sessions/", views.devices, name="devices"),
     path("account/settings/", views.account_settings, name="account_settings"),
+    path("account/push/on/", views.push_subscribe, name="push_subscribe"),
+    path("account/push/off/", views.push_unsubscribe, name="push_unsubscribe"),
     path("language/", views.language_choose, name="language"),
     path("account/time-zone/", views.time_zone_detect, name="time_zone"),
     path("account/calendar-feed/new/", views.calendar_feed_new, name="calendar_feed_new"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,12 +15,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from couples import adapter, languages, selectors, services
+from couples import adapter, languages, push, selectors, services
 from couples import devices as devices_
 from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest, next_path
-from couples.models import User, known_zones
+from couples.models import NotificationChoice, User, is_public_id, known_zones, login_id
 from couples.services import CoupleError
 from live import clock
 
@@ -192,7 +194,67 @@ def devices(request: AuthedRequest) -> HttpResponse:
             messages.info(request, _("That device was already signed out."))
         return redirect("couples:devices")
     listed = devices_.devices_of(user=request.user, request=request)
-    return render(request, "couples/devices.html", {"devices": listed})
+    context = {"devices": listed, "pushes": push.subscriptions_of(user=request.user)}
+    return render(request, "couples/devices.html", context)
+
+
+# --- Web Push: turning it on (settings) and off (devices page, or the browser itself) ---------
+
+PUSH_BODY_MAX = 4096  # a subscription is a few hundred bytes
+
+
+@login_required
+@require_POST
+def push_subscribe(request: AuthedRequest) -> HttpResponse:
+    """The browser's push subscription, sent by imago.js after the person clicked "Turn on"
+    (its permission was asked on that click)."""
+    if len(request.body) > PUSH_BODY_MAX:
+        return JsonResponse({"error": _("That is too long.")}, status=413)
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not request.session.session_key:
+        request.session.save()
+    try:
+        subscription = push.subscription_save(
+            user=request.user,
+            data=data,
+            login=login_id(request.session.session_key or ""),
+            device_name=devices_.device_name(request.META.get("HTTP_USER_AGENT", "")),
+        )
+    except push.PushError as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse(
+        {"id": subscription.public_id, "message": _("Notifications are on for this device.")},
+        status=201,
+    )
+
+
+@login_required
+@require_POST
+def push_unsubscribe(request: AuthedRequest) -> HttpResponse:
+    """Turn one device's notifications off: from the devices page (its id), or from the
+    browser itself (its endpoint, as JSON)."""
+    if request.content_type == "application/json":
+        if len(request.body) > PUSH_BODY_MAX:
+            return JsonResponse({"error": _("That is too long.")}, status=413)
+        try:
+            endpoint = json.loads(request.body.decode("utf-8")).get("endpoint")
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            endpoint = None
+        removed = push.subscription_remove_endpoint(user=request.user, endpoint=endpoint)
+        return JsonResponse({"removed": removed})
+    public_id = request.POST.get("subscription", "")
+    if not is_public_id(public_id):
+        return render(
+            request, "400.html", {"message": _("That device isn't on your list.")}, status=400
+        )
+    if push.subscription_remove(user=request.user, public_id=public_id):
+        messages.success(request, _("That device won't get notifications any more."))
+    else:
+        messages.info(request, _("That device already doesn't get notifications."))
+    return redirect("couples:devices")
 
 
 # --- your data: download and delete ----------------------------------------------------------
@@ -252,12 +314,29 @@ def account_settings(request: AuthedRequest) -> HttpResponse:
         except CoupleError as exc:
             error = exc.message
         else:
-            services.person_your_move_emails_set(
-                user=request.user, on=request.POST.get("your_move_emails") == "on"
-            )
-            messages.success(request, _("Saved."))
-            return redirect("couples:account_settings")
+            chosen = {
+                kind: request.POST[f"notify_{kind}"]
+                for kind in push.KINDS
+                if f"notify_{kind}" in request.POST
+            }
+            try:
+                push.choices_set(user=request.user, choices=chosen)
+            except push.PushError as exc:
+                error = exc.message
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("couples:account_settings")
+    choices = push.choices_of(user=request.user)
     context = {
+        "notify_kinds": [(kind, label, choices[kind]) for kind, label in push.KINDS.items()],
+        "notify_options": NotificationChoice.How.choices,
+        "push_enabled": push.enabled(),
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+        # Whether this login turned pushes on: a browser still subscribed from someone
+        # else's login (logged out since) isn't shown as "on" for this person.
+        "push_here": push.subscribed_here(
+            user=request.user, login=login_id(request.session.session_key or "")
+        ),
         "zones": sorted(known_zones()),
         "languages": languages.choices(),
         "error": error,

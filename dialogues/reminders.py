@@ -38,12 +38,16 @@ def person_is_online(pk: int) -> bool:
     return places.held(places.person_key(pk)) > 0
 
 
-def dialogue_url(session: DialogueSession, person: User | None = None) -> str:
+def dialogue_path(session: DialogueSession, person: User | None = None) -> str:
     """The dialogue's page for this person: the partners' page, or the console for the
     therapist who booked it (by its URL name: dialogues never imports therapists)."""
     if person is not None and session.slot_of(person) is None and person.is_therapist:
-        return settings.SITE_URL + reverse("therapists:console", args=[session.public_id])
-    return settings.SITE_URL + reverse("dialogues:detail", args=[session.public_id])
+        return reverse("therapists:console", args=[session.public_id])
+    return reverse("dialogues:detail", args=[session.public_id])
+
+
+def dialogue_url(session: DialogueSession, person: User | None = None) -> str:
+    return settings.SITE_URL + dialogue_path(session, person)
 
 
 def planned_key(moment: datetime) -> str:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django_tasks import task
 
-from couples import jobs
+from couples import jobs, push
 from dialogues import protocol, reminders, services
 from dialogues.models import DialogueSession, Reminder
 from live import clock
@@ -113,6 +113,20 @@ def reminder_deliver(*, reminder_id: int) -> str:
         if reminder.kind == Reminder.Kind.OPEN:
             # In the database only: opened and marked done in one transaction, exactly once.
             services.session_open_due(session_public_id=reminder.session.public_id)
+        elif reminder.kind == Reminder.Kind.REMINDER and reminder.person is not None:
+            # "Starts soon": by push, email, both or neither, as the person chose.
+            wants = push.channels_for(user=reminder.person, kind=push.STARTING)
+            if push.PUSH in wants:
+                at = reminder.session.scheduled_for
+                push.notify(  # queued with this claim; sent after it commits
+                    person=reminder.person,
+                    kind=push.STARTING,
+                    key=f"{reminder.session.public_id}:{reminder.planned_for}",
+                    path=reminders.dialogue_path(reminder.session, reminder.person),
+                    minutes=max(1, round((at - now).total_seconds() / 60)) if at else None,
+                )
+            if push.EMAIL in wants:
+                message = reminders.reminder_email(reminder)
         else:
             message = reminders.reminder_email(reminder)
         # The claim: once this commits, no worker will send it again.
@@ -188,10 +202,13 @@ def your_move_deliver(*, session_id: int, person_id: int, step_seq: int, now: bo
             return MOOT
         slot = session.slot_of_pk(person_id)
         person = session.partner_in(slot) if slot else None
+        kind = push.ASKED if session.step == protocol.APPOINTMENT else push.YOUR_MOVE
+        wants = push.channels_for(user=person, kind=kind) if person is not None else set()
+        if not person or not person.email:
+            wants.discard(push.EMAIL)
         if (
             person is None
-            or not person.your_move_emails
-            or not person.email
+            or not wants
             or not person.is_active
             or not session.is_live
             or session.status != DialogueSession.Status.ACTIVE
@@ -222,11 +239,18 @@ def your_move_deliver(*, session_id: int, person_id: int, step_seq: int, now: bo
                 )
         except IntegrityError:
             return SKIPPED  # another worker claimed it
-        message = reminders.reminder_email(reminder)
+        if push.PUSH in wants:
+            push.notify(  # queued with this claim; sent by its own job after the commit
+                person=person,
+                kind=kind,
+                key=f"{session.public_id}:{step_seq}",
+                path=reminders.dialogue_path(session, person),
+            )
+        message = reminders.reminder_email(reminder) if push.EMAIL in wants else None
     # The claim (the row, unique per person and step) has committed: now send.
     if message is not None:
         _send_or_release(message, Reminder.objects.filter(pk=reminder.pk))
-    logger.info("your-move email sent", extra={"session": session.public_id})
+    logger.info("your-move notice sent", extra={"session": session.public_id})
     return SENT
 
 

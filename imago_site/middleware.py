@@ -148,7 +148,14 @@ MFA_OPEN_PREFIXES = ("/accounts/", "/static/", CSP_REPORT_PATH)
 # What the pages themselves ask in the background, harmless before the second factor: the
 # person's own time zone (sent by every page until they have one, the set-up page included)
 # and language. Logging out is an account page (/accounts/logout/).
-MFA_OPEN_PATHS = ("/account/time-zone/", "/language/")  # couples:time_zone, couples:language
+MFA_OPEN_PATHS = (
+    "/account/time-zone/",  # couples:time_zone
+    "/language/",  # couples:language
+    # The installable app's public files, the same for everyone (no one's data in them).
+    "/sw.js",
+    "/manifest.webmanifest",
+    "/offline/",
+)
 
 
 def is_navigation(request: HtmxRequest) -> bool:

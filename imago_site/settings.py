@@ -117,6 +117,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],  # data: for the two-factor QR code allauth renders
         "font-src": [SELF],
         "connect-src": [SELF],
+        "worker-src": [SELF],  # the service worker (/sw.js), nothing else
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
         "form-action": [SELF],
@@ -141,6 +143,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "couples.push.context",  # the push key, for a signed-in person's browser
             ],
         },
     },
@@ -361,6 +364,13 @@ IMAGO_REMINDER_MINUTES = env_int("REMINDER_MINUTES", 15)  # before a scheduled d
 IMAGO_DIALOGUE_MINUTES = env_int("DIALOGUE_MINUTES", 45)  # length in calendar files
 IMAGO_YOUR_MOVE_EMAILS = env_bool("YOUR_MOVE_EMAILS", True)
 IMAGO_YOUR_MOVE_AFTER_MINUTES = env_int("YOUR_MOVE_AFTER_MINUTES", 10)
+# Web Push (couples/push.py): the server's VAPID key pair (RFC 8292), base64url, made by
+# `manage.py vapid_keys` (`make run` makes a development pair). Without them, no pushes.
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:hello@imago.example")  # push services' contact
+# Push services are https; plain http only for a local one (development, tests).
+IMAGO_PUSH_HTTP_ENDPOINTS = env_bool("PUSH_HTTP_ENDPOINTS", DEBUG)
 # Tests only: a file holding an ISO time that live.clock.now() returns (a clock the
 # browser tests control across processes). Never set in production.
 IMAGO_CLOCK_FILE = env_str("IMAGO_CLOCK_FILE")

@@ -27,6 +27,10 @@ admin.site.site_title = _("Imago admin")
 urlpatterns = [
     path("", site_views.home, name="home"),
     path("notes/", safety_views.neutral_page, name="notes"),
+    # The installable app (at the root: a service worker's scope is its own folder).
+    path("manifest.webmanifest", site_views.manifest, name="manifest"),
+    path("sw.js", site_views.service_worker, name="service_worker"),
+    path("offline/", site_views.offline, name="offline"),
     path("", include("couples.urls")),
     path("", include("safety.urls")),
     path("", include("dialogues.urls")),

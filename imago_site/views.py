@@ -3,13 +3,22 @@ the project, which may import every app (the apps never import each other upward
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import sys
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from couples import selectors as couple_selectors
 from couples import services as couple_services
@@ -76,3 +85,82 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
         response["Retry-After"] = "5"
         return response
     return defaults.server_error(request, template_name)
+
+
+# --- the installable app: manifest, service worker, offline page ------------------------------
+
+APP_ICONS = [
+    ("img/app/icon-192.png", "192x192", "any"),
+    ("img/app/icon-512.png", "512x512", "any"),
+    ("img/app/maskable-192.png", "192x192", "maskable"),
+    ("img/app/maskable-512.png", "512x512", "maskable"),
+]
+# What the service worker keeps so the app opens at once, and offline: public files only.
+APP_SHELL = [
+    "css/imago.css",
+    "js/imago.js",
+    "img/favicon.svg",
+    "img/favicon-your-move.svg",
+    *(icon for icon, _size, _purpose in APP_ICONS),
+]
+BACKGROUND = "#f8f5f0"  # --bg in static/css/imago.css
+THEME = "#2c6a64"  # --accent
+
+
+@require_safe
+def manifest(request: HttpRequest) -> HttpResponse:
+    """The web app manifest: installable, opening at home in its own window."""
+    data = {
+        "id": "/",
+        "name": "Imago",
+        "short_name": "Imago",
+        "description": _("Guided Imago dialogues for couples, step by step."),
+        "lang": translation.get_language() or settings.LANGUAGE_CODE,
+        "start_url": reverse("home"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": BACKGROUND,
+        "theme_color": THEME,
+        "icons": [
+            {"src": static(src), "sizes": sizes, "type": "image/png", "purpose": purpose}
+            for src, sizes, purpose in APP_ICONS
+        ],
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/manifest+json"
+    return response
+
+
+@require_safe
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, served from the site's root so its scope is every page. Its
+    version follows the files it keeps, so a deploy that changes them replaces it."""
+    shell = [static(path) for path in APP_SHELL]
+    offline_url = reverse("offline")
+    version = hashlib.sha256(
+        "\n".join([*shell, offline_url, translation.get_language() or ""]).encode()
+    ).hexdigest()[:12]
+    body = loader.render_to_string(
+        "sw.js",
+        {
+            "version": version,
+            "shell": json.dumps([offline_url, *shell]),
+            "offline_url": json.dumps(offline_url),
+            "static_prefix": json.dumps(settings.STATIC_URL),
+            "icon": json.dumps(static("img/app/icon-192.png")),
+        },
+    )
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    # Always asked for afresh, so a new version is found on the next visit.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_safe
+def offline(request: HttpRequest) -> HttpResponse:
+    """The calm page the service worker shows when there is no network. The same for
+    everyone (it is kept on the device): no name, no form, nothing of anyone's. What the
+    person last saw on their home page is filled in on the device itself (imago.js)."""
+    anonymous = copy.copy(request)
+    anonymous.user = AnonymousUser()
+    return render(anonymous, "offline.html")

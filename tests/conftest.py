@@ -212,6 +212,30 @@ def superuser(db) -> User:
     return StaffFactory(email="root@example.com", display_name="Root", is_superuser=True)
 
 
+# --- Web Push: our key pair, and a push service of our own ----------------------------------
+
+
+@pytest.fixture
+def vapid(settings):
+    from couples import push
+
+    public, private = push.vapid_pair()
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = public, private
+    settings.VAPID_SUBJECT = "mailto:push@imago.example"
+    settings.IMAGO_PUSH_HTTP_ENDPOINTS = True  # our push service is plain http on loopback
+    return public
+
+
+@pytest.fixture
+def service(vapid):
+    """A push service of our own on loopback (tests/push_service.py)."""
+    from tests.push_service import PushService
+
+    with PushService() as service:
+        yield service
+    assert not service.errors, service.errors  # every request was a valid, signed push
+
+
 # --- roles and clients -------------------------------------------------------------------------
 
 

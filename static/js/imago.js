@@ -245,7 +245,7 @@
     var form = event.target;
     if (!logout || !form.getAttribute) return;
     var action = new URL(form.getAttribute("action") || window.location.href, window.location.href);
-    if (action.pathname === logout) forgetAllDrafts();
+    if (action.pathname === logout) { forgetAllDrafts(); forgetHome(); forgetPush(); }
   }, true);
   function saveDraft(el) {
     storeDraft(el, el.value);
@@ -730,6 +730,173 @@
     if (event.detail.xhr && event.detail.xhr.status === 422) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
+    }
+  });
+  // --- the installable app: its service worker, and the last-known home for offline ---------
+  // The worker keeps only public files (templates/sw.js). What the offline page shows of the
+  // home page is a few plain lines marked data-offline-keep (never a topic or a word anyone
+  // wrote), kept on this device under the person's id and forgotten at log-out.
+  var HOME = "imago-home";
+  function forgetPush() {
+    // The server drops this device's subscription at log-out; the browser forgets it too.
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      return registration && registration.pushManager.getSubscription();
+    }).then(function (subscription) { return subscription && subscription.unsubscribe(); })
+      .catch(function () { /* nothing to forget */ });
+  }
+  function forgetHome() {
+    try { localStorage.removeItem(HOME); } catch (e) { /* storage off */ }
+  }
+  (function registerWorker() {
+    var link = document.querySelector("link[data-service-worker]");
+    if (!link || !("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register(link.getAttribute("data-service-worker"), { scope: "/" })
+      .catch(function () { /* no worker: the site works as before */ });
+  })();
+  document.addEventListener("DOMContentLoaded", function () {
+    var owner = draftOwner();
+    var kept = document.querySelectorAll("[data-offline-keep]");
+    if (owner && kept.length) {
+      var lines = Array.prototype.map.call(kept, function (el) { return el.textContent.replace(/\s+/g, " ").trim(); })
+        .filter(function (line) { return line; }).slice(0, 6);
+      try { localStorage.setItem(HOME, JSON.stringify({ owner: owner, at: Date.now(), lines: lines })); } catch (e) { /* storage off */ }
+    } else if (owner) {
+      try {
+        var stored = JSON.parse(localStorage.getItem(HOME) || "null");
+        if (stored && stored.owner !== owner) forgetHome(); // someone else signed in here
+      } catch (e) { forgetHome(); }
+    }
+    var box = document.getElementById("last-home");
+    if (!box) return;
+    var home = null;
+    try { home = JSON.parse(localStorage.getItem(HOME) || "null"); } catch (e) { home = null; }
+    if (!home || !Array.isArray(home.lines) || !home.lines.length) return;
+    var list = document.getElementById("last-home-lines");
+    home.lines.forEach(function (line) {
+      if (typeof line !== "string") return;
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+    var when = document.getElementById("last-home-when");
+    var stamp = new Date(home.at);
+    if (!isNaN(stamp)) {
+      when.textContent = fill(textOf(when, "data-template", "As of {when}"), {
+        when: stamp.toLocaleString(pageLanguage() || undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" }),
+      });
+    }
+    box.hidden = false;
+  });
+  // --- Web Push: turning notifications on for this device (settings), and off -------------
+  // The browser's permission is asked only on the "Turn on" click, never before.
+  function pushBox() { return document.querySelector("[data-push][data-vapid-key]"); }
+  function pushSupported() {
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  }
+  function keyBytes(base64url) {
+    var text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4));
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+  function pushShow(box, state, message) {
+    box.querySelectorAll("[data-push-when]").forEach(function (line) {
+      line.hidden = line.getAttribute("data-push-when") !== state;
+    });
+    var status = box.querySelector("[data-push-status]");
+    if (status && message !== undefined) status.textContent = message;
+  }
+  function pushPost(box, url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { var problem = new Error(data.error || ""); problem.fromServer = true; throw problem; }
+        return data;
+      });
+    });
+  }
+  function pushRefresh() {
+    var box = pushBox();
+    if (!box) return;
+    if (!pushSupported()) { pushShow(box, "unsupported"); return; }
+    if (Notification.permission === "denied") { pushShow(box, "blocked"); return; }
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      return registration ? registration.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      // "On" only if this login turned it on: a subscription left from someone who logged
+      // out here no longer receives anything (the server dropped it at their log-out).
+      var here = box.hasAttribute("data-push-here");
+      pushShow(box, subscription && here && Notification.permission === "granted" ? "on" : "off");
+    }).catch(function () { pushShow(box, "off"); });
+  }
+  document.addEventListener("DOMContentLoaded", pushRefresh);
+  // After the server's key was rotated, a device that already had notifications (permission
+  // given, a subscription) makes a new subscription with the new key: no prompt, no new wish.
+  document.addEventListener("DOMContentLoaded", function () {
+    var link = document.querySelector("link[data-push-key]");
+    if (!link || !pushSupported() || Notification.permission !== "granted") return;
+    var key = link.getAttribute("data-push-key");
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      if (!registration) return null;
+      return registration.pushManager.getSubscription().then(function (subscription) {
+        var had = subscription && subscription.options && subscription.options.applicationServerKey;
+        if (!had) return null;
+        var old = new Uint8Array(had), now = keyBytes(key);
+        if (old.length === now.length && old.every(function (b, i) { return b === now[i]; })) return null;
+        return subscription.unsubscribe().then(function () {
+          return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: now });
+        }).then(function (fresh) {
+          return pushPost(link, link.getAttribute("data-push-url"), fresh.toJSON());
+        });
+      });
+    }).catch(function () { /* they can turn it on again in Settings */ });
+  });
+  document.addEventListener("click", function (event) {
+    var box = pushBox();
+    if (!box) return;
+    var status = box.querySelector("[data-push-status]");
+    var failed = function (error) {
+      // Our server's message is in the page's language; the browser's own is not.
+      pushShow(box, Notification.permission === "denied" ? "blocked" : "off",
+        (error && error.fromServer && error.message) || textOf(status, "data-failed", "That didn't work. Please try again."));
+    };
+    if (event.target.closest("[data-push-on]")) {
+      var button = event.target.closest("[data-push-on]");
+      button.disabled = true;
+      Notification.requestPermission().then(function (permission) {
+        if (permission !== "granted") throw new Error("");
+        return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+          return navigator.serviceWorker.ready;
+        });
+      }).then(function (registration) {
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: keyBytes(box.getAttribute("data-vapid-key")),
+        });
+      }).then(function (subscription) {
+        return pushPost(box, box.getAttribute("data-on-url"), subscription.toJSON());
+      }).then(function () {
+        pushShow(box, "on", textOf(status, "data-done-on", "Notifications are on for this device."));
+      }).catch(failed).then(function () { button.disabled = false; });
+    } else if (event.target.closest("[data-push-off]")) {
+      navigator.serviceWorker.getRegistration("/").then(function (registration) {
+        return registration ? registration.pushManager.getSubscription() : null;
+      }).then(function (subscription) {
+        if (!subscription) return null;
+        var endpoint = subscription.endpoint;
+        return subscription.unsubscribe().then(function () {
+          return pushPost(box, box.getAttribute("data-off-url"), { endpoint: endpoint });
+        });
+      }).then(function () {
+        pushShow(box, "off", textOf(status, "data-done-off", "Notifications are off for this device."));
+      }).catch(failed);
     }
   });
 })();

@@ -43,6 +43,7 @@ Without Chromium these tests are skipped (loudly); with IMAGO_REQUIRE_BROWSER=1 
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import os
@@ -69,6 +70,25 @@ VIEWPORTS = {"desktop": (1100, 900), "phone": (375, 800)}
 DEFAULT_TIMEOUT_MS = 10_000
 SERVER_START_TIMEOUT_S = 30
 SERVER_CLOCK_FILE = Path(tempfile.gettempdir()) / f"imago-test-clock-{os.getpid()}"
+
+
+def base64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _vapid_pair() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    private = key.private_numbers().private_value.to_bytes(32, "big")
+    return base64url(public), base64url(private)
+
+
+SERVER_VAPID = _vapid_pair()  # the live server's VAPID keys (public, private)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -152,6 +172,10 @@ class LiveServer:
             "IMAGO_LIVE_TEST_SERVER": "1",  # see tests/settings.py
             # The server's clock (live/clock.py): real time while the file is empty.
             "IMAGO_CLOCK_FILE": str(SERVER_CLOCK_FILE),
+            # Web Push: a key pair of the session's own, and our push service on loopback.
+            "VAPID_PUBLIC_KEY": SERVER_VAPID[0],
+            "VAPID_PRIVATE_KEY": SERVER_VAPID[1],
+            "PUSH_HTTP_ENDPOINTS": "1",
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server must keep Django's checks
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())

@@ -95,6 +95,10 @@ EXCLUDED: dict[str, str] = {
     "couples:two_factor_hint_dismiss": "POST only: the button is on the home page",
     "couples:time_zone": "POST only: the page's script sends the browser's zone",
     "couples:language": "POST only: the language chooser in every page's footer",
+    "couples:push_subscribe": "POST only (JSON): the settings page's script turns pushes on",
+    "couples:push_unsubscribe": "POST only: the buttons are on the devices and settings pages",
+    "manifest": "the web app manifest (JSON), not a page",
+    "service_worker": "the service worker's script, not a page",
     "couples:calendar_feed_new": "POST only: the form is on the account settings page",
     "couples:calendar_feed_revoke": "POST only: the form is on the account settings page",
     "couples:device_sharing": "POST only: the form is on the account settings page",
@@ -299,6 +303,7 @@ def pages(world: World) -> dict[str, list[str]]:
     site: dict[str, list[str]] = {
         "home": ["/"],
         "notes": [reverse("notes")],
+        "offline": [reverse("offline")],
         "couples:invitation": [
             reverse("couples:invitation", args=[world.invitation_token]),
             reverse("couples:invitation", args=["no-such-invitation"]),  # its "can't be used"

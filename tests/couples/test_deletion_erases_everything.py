@@ -33,7 +33,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from couples.models import AuditEvent, Invitation, User
+from couples.models import AuditEvent, Invitation, PushMessage, PushSubscription, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from practice import services as practice_services
@@ -95,6 +95,21 @@ ERASED: dict[str, dict[str, Rows | None]] = {
         "time_zone": lambda p: User.objects.filter(pk=p.pk),
         "language": lambda p: User.objects.filter(pk=p.pk),
         "email": None,
+    },
+    "couples.pushsubscription": {  # their devices' push addresses and keys: the rows go
+        name: lambda p: PushSubscription.objects.filter(person=p)
+        for name in (
+            "public_id",
+            "endpoint",
+            "endpoint_hash",
+            "p256dh",
+            "auth",
+            "device_name",
+            "login",
+        )
+    },
+    "couples.pushmessage": {  # the pushes planned for them (a dialogue's id in key and path)
+        name: lambda p: PushMessage.objects.filter(person=p) for name in ("key", "path")
     },
     "couples.invitation": {
         # Invitations they sent (someone's address they typed) and those sent to them.
@@ -183,6 +198,12 @@ KEPT: dict[str, dict[str, str]] = {
     },
     "couples.couple": {"public_id": "a random id"},
     "couples.calendarfeed": {"token_hash": "a hash of a random link; the row goes on deletion"},
+    "couples.pushmessage": {
+        "kind": "one of push.KINDS",
+        "last_error": "an exception's class name, no text",
+    },
+    "couples.notificationchoice": {"kind": "one of push.KINDS"},
+    "couples.pushsubscription": {"server_key": "our own VAPID public key; the row goes"},
     "dialogues.reminder": {
         "planned_for": "the moment planned (20261201T200000Z)",
         "last_error": "an exception's class name, no text",
@@ -484,6 +505,17 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     # Turn data is encrypted at rest: read in Python, not compared in SQL.
     gifts = Turn.objects.filter(move="give")
     assert any(t.data.get("gift") == f"{ALICE_WORDS} request" for t in gifts)
+    for name, person in people.items():  # a phone that gets pushes, and one planned
+        PushSubscription.objects.create(
+            person=person,
+            endpoint=f"https://push.example/{name}",
+            endpoint_hash=f"hash-{name}",
+            p256dh="key",
+            auth="secret",
+            device_name="Safari on iPhone",
+            login=f"login-{name}",
+        )
+        PushMessage.objects.create(person=person, kind="your_move", key="k", path="/")
     return World(
         people=people,
         emails={k: p.email for k, p in people.items()},

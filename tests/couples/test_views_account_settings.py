@@ -56,8 +56,11 @@ def test_a_person_chooses_their_zone_and_emails(client_as, alex):
     response = client.post(SETTINGS, {"time_zone": "America/Los_Angeles"})
     assert response.status_code == 302
     alex.refresh_from_db()
-    assert alex.time_zone == "America/Los_Angeles" and alex.your_move_emails is False
-    client.post(SETTINGS, {"time_zone": "America/Los_Angeles", "your_move_emails": "on"})
+    assert alex.time_zone == "America/Los_Angeles" and alex.your_move_emails is True
+    client.post(SETTINGS, {"time_zone": "America/Los_Angeles", "notify_your_move": "neither"})
+    alex.refresh_from_db()
+    assert alex.your_move_emails is False
+    client.post(SETTINGS, {"time_zone": "America/Los_Angeles", "notify_your_move": "email"})
     alex.refresh_from_db()
     assert alex.your_move_emails is True
 

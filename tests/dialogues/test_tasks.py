@@ -16,12 +16,14 @@ from django.test import override_settings
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from couples import jobs
+from couples import jobs, push
+from couples.models import PushMessage
 from dialogues import reminders as reminders_module
 from dialogues import services, tasks
 from dialogues.models import Reminder
 from live import clock
 from tests.helpers import at_once, form_token
+from tests.push_service import run_push_jobs, subscribe
 from tests.servers import REPO_ROOT, database_url_for_tests
 
 needs_postgres = pytest.mark.skipif(
@@ -322,3 +324,198 @@ def test_real_workers_two_at_once_one_killed_and_restarted_send_each_email_once(
     claimed = Reminder.objects.filter(kind=Reminder.Kind.SCHEDULED, sent_at__isnull=False)
     assert claimed.count() == 20
     assert set(sent) <= set(expected) and len(sent) >= 19, log.read_text()[-3000:]
+
+
+# --- pushes: the same claims, the same "at most once" (tests/push_service.py) ----------------
+
+
+def _asked(dialogue, sam) -> str:
+    """Sam is asked to talk: the "your move" notice due at once (not on the page)."""
+    dialogue.refresh_from_db()
+    return tasks.your_move_deliver(
+        session_id=dialogue.pk, person_id=sam.pk, step_seq=dialogue.step_seq, now=True
+    )
+
+
+def test_asked_to_talk_pushes_sams_phone_instead_of_emailing_him(client_as, dialogue, sam, service):
+    subscribe(client_as(sam), service.browser())
+    mail.outbox.clear()
+    assert _asked(dialogue, sam) == tasks.SENT
+    assert mail.outbox == []  # push by default once a device receives them
+    assert run_push_jobs() == ["sent"]
+    (got,) = service.received
+    assert got.data["title"] == "Your partner would like to talk"
+    assert got.data["url"].endswith(f"/dialogues/{dialogue.public_id}/")
+    assert dialogue.topic not in got.plaintext.decode()
+
+
+def test_both_sends_the_email_and_the_push(client_as, dialogue, sam, service):
+    subscribe(client_as(sam), service.browser())
+    push.choices_set(user=sam, choices={push.ASKED: "both"})
+    mail.outbox.clear()
+    assert _asked(dialogue, sam) == tasks.SENT
+    run_push_jobs()
+    assert len(mail.outbox) == 1 and len(service.received) == 1
+
+
+def test_no_push_while_on_the_page_the_same_rule_as_the_email(
+    client_as, dialogue, sam, service, monkeypatch
+):
+    subscribe(client_as(sam), service.browser())
+    monkeypatch.setattr(reminders_module, "person_is_online", lambda pk: True)
+    assert _asked(dialogue, sam) == tasks.MOOT
+    assert run_push_jobs() == [] and not PushMessage.objects.exists()
+
+
+def test_it_is_your_move_pushes_once_while_waited_on(client_as, dialogue, alex, sam, service):
+    subscribe(client_as(alex), service.browser())
+    dialogue.refresh_from_db()
+    services.move_submit(
+        session_public_id=dialogue.public_id,
+        user=sam,
+        move="accept_now",
+        at=dialogue.step_seq,
+        token=form_token(),
+    )
+    dialogue.refresh_from_db()
+    for _ in range(2):
+        tasks.your_move_deliver(
+            session_id=dialogue.pk, person_id=alex.pk, step_seq=dialogue.step_seq, now=False
+        )
+    run_push_jobs()
+    (got,) = service.received
+    assert got.data["title"] == "It's your move"
+
+
+def test_the_reminder_before_a_scheduled_dialogue_pushes_with_its_minutes(
+    client_as, dialogue, alex, sam, service
+):
+    subscribe(client_as(alex), service.browser())
+    schedule(dialogue, sam, minutes="60")
+    reminder = Reminder.objects.get(kind=Reminder.Kind.REMINDER, person=alex)
+    mail.outbox.clear()
+    clock.clock_set(reminder.due_at)
+    try:
+        assert tasks.reminder_deliver(reminder_id=reminder.pk) == tasks.SENT
+        assert run_push_jobs() == ["sent"]
+    finally:
+        clock.clock_set(None)
+    assert [m.to for m in mail.outbox] == []  # Alex chose nothing: push, as a device gets them
+    assert service.received[0].data["title"] == "A dialogue starts in 15 minutes"
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_plan_one_push(client_as, alex, sam, pair, service):
+    subscribe(client_as(sam), service.browser())
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    DBTaskResult.objects.all().delete()
+    results = at_once(lambda: _asked(dialogue, sam), lambda: _asked(dialogue, sam))
+    assert sorted(results) == [tasks.SENT, tasks.SKIPPED], results
+    (message,) = PushMessage.objects.all()
+    # Two push workers at once: one locks and claims it, the other skips it.
+    outcomes = at_once(
+        lambda: push.push_deliver(message_id=message.pk).result,
+        lambda: push.push_deliver(message_id=message.pk).result,
+    )
+    assert sorted(outcomes) == [push.SENT, push.SKIPPED], outcomes
+    assert len(service.received) == 1
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_push_worker_killed_before_or_after_its_claim_never_pushes_twice(
+    client_as, alex, sam, pair, service, monkeypatch
+):
+    subscribe(client_as(sam), service.browser())
+    dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
+    _asked(dialogue, sam)
+    (message,) = PushMessage.objects.all()
+
+    def die(*args, **kwargs):
+        raise Killed
+
+    # Killed before the claim commits (while locking): rolled back, left for the restart.
+    monkeypatch.setattr(push.PushMessage, "save", die)
+    with pytest.raises(Killed):
+        push.push_deliver(message_id=message.pk)
+    monkeypatch.undo()
+    message.refresh_from_db()
+    assert message.sent_at is None
+    # After the restart, the job run again and the sweep come round at once: one push.
+    push.clock.clock_set(push.clock.now() + push.SWEEP_EVERY * 2)
+    try:
+        results = at_once(
+            lambda: push.push_deliver(message_id=message.pk).result, push.push_deliver_due
+        )
+    finally:
+        push.clock.clock_set(None)
+    deliver, swept = results
+    assert (deliver, swept) in [(push.SENT, 0), (push.SKIPPED, 1)], results
+    assert len(service.received) == 1
+    # Killed between its claim and the send: recorded as sent, never sent again.
+    second = push.notify(person=sam, kind=push.YOUR_MOVE, key="another", path="/")
+    monkeypatch.setattr(push, "_post", die)
+    with pytest.raises(Killed):
+        push.push_deliver(message_id=second.pk)
+    monkeypatch.undo()
+    second.refresh_from_db()
+    assert second.sent_at is not None
+    assert push.push_deliver(message_id=second.pk).result == push.SKIPPED
+    assert len(service.received) == 1
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_real_workers_two_at_once_one_killed_and_restarted_push_each_once(
+    vapid, service, tmp_path, settings
+):
+    from tests.factories import UserFactory
+
+    people = [UserFactory(email=f"p{n}@example.com", display_name=f"P{n}") for n in range(12)]
+    for person in people:
+        push.subscription_save(
+            user=person, data=service.browser().subscription(), login="", device_name="Phone"
+        )
+    DBTaskResult.objects.all().delete()
+    for person in people:
+        push.notify(person=person, kind=push.ASKED, key="k", path="/")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url_for_tests(),
+        "VAPID_PUBLIC_KEY": settings.VAPID_PUBLIC_KEY,
+        "VAPID_PRIVATE_KEY": settings.VAPID_PRIVATE_KEY,
+        "VAPID_SUBJECT": settings.VAPID_SUBJECT,
+        "PUSH_HTTP_ENDPOINTS": "1",
+    }
+    log = tmp_path / "workers.log"
+    first, second = _worker(env, log), _worker(env, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(service.received) < 4:
+        time.sleep(0.02)
+    os.killpg(first.pid, signal.SIGKILL)  # one dies mid-run
+    first.wait()
+    restarted = _worker(env, log)
+    try:
+        while (
+            time.monotonic() < deadline
+            and PushMessage.objects.filter(sent_at__isnull=True).exists()
+        ):
+            time.sleep(0.1)
+        # A push its worker held before the claim committed: the sweep after the restart.
+        clock.clock_set(clock.now() + push.SWEEP_EVERY * 2)
+        try:
+            push.push_deliver_due()
+        finally:
+            clock.clock_set(None)
+    finally:
+        for proc in (second, restarted):
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+    paths = [r.path for r in service.received]
+    assert len(paths) == len(set(paths)), "a push was sent twice"
+    # Every push is claimed; one claimed by the killed worker may be lost, never doubled.
+    assert PushMessage.objects.filter(sent_at__isnull=False).count() == 12
+    assert len(paths) >= 11, log.read_text()[-3000:]
+    assert all(r.data["title"] == "Your partner would like to talk" for r in service.received)

@@ -60,6 +60,19 @@ PRIVATE_TEXT_FIELDS = {
 NOT_PRIVATE = {
     "couples.user": {"password", "email", "display_name", "public_id", "time_zone", "language"},
     "couples.calendarfeed": {"token_hash"},
+    # Web Push: a device's push address and keys, and the kind of event (never any text).
+    "couples.pushsubscription": {
+        "public_id",
+        "endpoint",
+        "endpoint_hash",
+        "p256dh",
+        "auth",
+        "device_name",
+        "server_key",
+        "login",
+    },
+    "couples.pushmessage": {"kind", "key", "path", "last_error"},
+    "couples.notificationchoice": {"kind"},
     "couples.couple": {"public_id"},
     "couples.invitation": {"public_id", "email", "token_hash"},
     "couples.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},

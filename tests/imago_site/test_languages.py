@@ -83,7 +83,7 @@ def test_the_settings_page_changes_the_accounts_language(alex: User):
     client.force_login(alex)
     response = client.post(
         reverse("couples:account_settings"),
-        {"language": "es", "time_zone": "Europe/Madrid", "your_move_emails": "on"},
+        {"language": "es", "time_zone": "Europe/Madrid", "notify_your_move": "email"},
         follow=True,
     )
     alex.refresh_from_db()
