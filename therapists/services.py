@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import live
+from couples import push
 from couples.audit import audit
 from couples.models import FORM_OUT_OF_DATE, Couple, User, form_token_given, hash_token, is_token
 from couples.selectors import couple_for, partners_of
@@ -885,8 +886,16 @@ def call_admit(
         )
         if created:
             admitted.append((slot, partner_id))
+    path = reverse("dialogues:detail", args=[session.public_id])
     for slot, partner_id in admitted:
         calls.call_admit_publish(public_id=session.public_id, user_pk=partner_id, slot=slot)
+        # "Your therapist let you in", to whoever chose it (planned in this transaction).
+        push.notify(
+            person=User.objects.get(pk=partner_id),
+            kind=push.ADMITTED,
+            key=f"admitted:{session.public_id}",
+            path=path,
+        )
     if admitted:
         logger.info("call admitted", extra={"session": session.public_id, "count": len(admitted)})
     return [partner_id for _slot, partner_id in admitted]

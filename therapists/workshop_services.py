@@ -20,10 +20,12 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.dispatch import Signal
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 import live
+from couples import push
 from couples.audit import audit
 from couples.models import Couple, User, form_token_given, is_token
 from couples.selectors import couple_for, partners_of
@@ -349,6 +351,9 @@ def segment_start(
             transaction.on_commit(lambda: _enqueue("practice", workshop.pk, run.pk))
         Attendance.objects.filter(workshop=workshop, help_at__isnull=False).update(help_at=None)
         _room_changed(workshop, board_too=True)
+        # The participants' pushes ("a workshop segment starts") are one job, not a push
+        # per person inside the presenter's click.
+        transaction.on_commit(lambda: _enqueue("notify", workshop.pk, segment.pk))
         transaction.on_commit(
             lambda: segment_started.send(sender=Workshop, workshop=workshop, segment=segment)
         )
@@ -463,6 +468,26 @@ def _practice_create(
     except IntegrityError:
         return None  # a live dialogue of theirs already, or this practice made meanwhile
     return practice
+
+
+def segment_notify(*, workshop_id: int, segment_id: int) -> int:
+    """The job's push to every partner of a joined couple that a segment starts (to those who
+    chose pushes of this kind; once per person and segment however often it runs). Returns
+    how many were planned."""
+    segment = Segment.objects.select_related("workshop").get(pk=segment_id, workshop_id=workshop_id)
+    path = reverse("therapists:workshop_room", args=[segment.workshop.public_id])
+    people = User.objects.filter(
+        workshop_places__attendance__workshop_id=workshop_id,
+        workshop_places__attendance__joined_at__isnull=False,
+    ).distinct()
+    planned = 0
+    for person in people:
+        with transaction.atomic():
+            message = push.notify(
+                person=person, kind=push.SEGMENT, key=f"segment:{segment.public_id}", path=path
+            )
+        planned += message is not None
+    return planned
 
 
 def practice_run(*, run_id: int) -> SegmentRun:

@@ -17,6 +17,8 @@ def workshop_job(action: str, workshop_id: int, run_id: int | None = None) -> in
         return services.practices_pause(workshop_id=workshop_id)
     if action == "resume":
         return services.practices_resume(workshop_id=workshop_id)
+    if action == "notify" and run_id is not None:  # here the id is the segment's
+        return services.segment_notify(workshop_id=workshop_id, segment_id=run_id)
     raise ValueError(f"unknown workshop job {action!r}")
 
 

@@ -64,6 +64,23 @@ def test_the_therapist_lets_one_partner_in_then_both_and_twice_changes_nothing(
 
 
 @pytest.mark.django_db
+def test_a_partner_let_in_gets_the_push_they_chose_once(
+    booked, therapist, alex, sam, client_as, service
+):
+    from couples import push
+    from tests.push_service import run_push_jobs, subscribe
+
+    subscribe(client_as(sam), service.browser())
+    admit(booked, therapist, who="both")
+    admit(booked, therapist, who="both")  # a double click: no second push
+    run_push_jobs()
+    [received] = service.received
+    assert received.data["title"] == "Your therapist let you in"
+    assert received.data["url"].endswith(f"/dialogues/{booked.public_id}/")
+    assert push.PushMessage.objects.filter(kind=push.ADMITTED).count() == 1  # Alex has no device
+
+
+@pytest.mark.django_db
 def test_a_partner_of_a_booked_session_waits_until_let_in_and_a_couples_own_dialogue_never(
     booked, dialogue, therapist, alex
 ):

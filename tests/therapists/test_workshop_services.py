@@ -3,6 +3,7 @@ reconvening and resuming through the one door, late couples, nudges, export and 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -268,8 +269,31 @@ def test_a_start_queues_one_job_for_the_room(
     with django_capture_on_commit_callbacks(execute=True):
         services.segment_start(workshop=workshop, segment_public_id=practise(workshop).public_id)
     jobs = DBTaskResult.objects.filter(task_path__endswith="workshop_job")
-    assert jobs.count() == 1
-    assert jobs.get().args_kwargs["args"][0] == "practice"
+    # One for the practice, one for the participants' pushes: never one per couple.
+    assert sorted(job.args_kwargs["args"][0] for job in jobs) == ["notify", "practice"]
+
+
+def test_a_segment_start_pushes_each_joined_partner_who_chose_it_once(
+    workshop, pair, alex, sam, client_as, service
+):
+    from couples import push
+    from couples.models import PushMessage
+    from tests.push_service import run_push_jobs, subscribe
+
+    subscribe(client_as(alex), service.browser())  # Sam has no device: no push for Sam
+    joined(workshop, alex, sam)
+    segment, _run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    assert services.segment_notify(workshop_id=workshop.pk, segment_id=segment.pk) == 1
+    assert services.segment_notify(workshop_id=workshop.pk, segment_id=segment.pk) == 0  # again
+    message = PushMessage.objects.get()
+    assert (message.person, message.kind) == (alex, push.SEGMENT)
+    assert message.path == f"/workshops/{workshop.public_id}/"
+    run_push_jobs()
+    [received] = service.received
+    assert received.data["title"] == "A workshop segment starts"
+    assert workshop.title not in json.dumps(received.data)  # the event and a link, nothing more
 
 
 def test_a_late_couple_joins_the_practice_in_progress(workshop, pair, alex, sam, outsider):
