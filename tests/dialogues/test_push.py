@@ -341,3 +341,22 @@ def test_a_said_aloud_step_is_rendered_early_from_what_was_read_beforehand(
     assert _no_complaints(caplog) == []
     offer = "Take turns together on this device, with Sam"
     assert (offer in result.fragments["a"]["panel"]) is not together
+
+
+def test_a_new_dialogue_is_announced_by_ids_and_rendered_for_no_one(
+    pair, alex, sam, monkeypatch, django_capture_on_commit_callbacks
+):
+    """No page can have joined a dialogue's group before the dialogue exists: its creation
+    sends ids only, and renders nothing (a workshop starts sixty at once)."""
+    from live import dialogue_group
+
+    rendered: list[str] = []
+    monkeypatch.setattr(push, "render_change", lambda **kw: rendered.append("late") or {})
+    monkeypatch.setattr(push, "render_change_soon", lambda **kw: rendered.append("early"))
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr("live.send", lambda group, message: sent.append((group, message)))
+    with django_capture_on_commit_callbacks(execute=True):
+        session = services.dialogue_start(user=alex, kind="intentional", topic="Sundays")
+    assert rendered == []
+    [message] = [m for g, m in sent if g == dialogue_group(session.public_id)]
+    assert message["type"] == "dialogue.changed" and "fragments" not in message
