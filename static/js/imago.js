@@ -281,7 +281,9 @@
     if (event.target.matches && event.target.matches("[data-draft]")) saveDraft(event.target);
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest(".writing-aids")) return; // asked about the draft: not sent
+    var form = elt && elt.closest && elt.closest("form");
     if (form && event.detail.successful) clearDrafts(form);
   });
   document.addEventListener("htmx:afterSettle", restoreDrafts);

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_dialogue import act
+from tests.browser.test_drafts import DRAFTS
 from tests.browser.test_move_panel import move, open_both
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -45,6 +46,7 @@ def test_the_sender_sees_a_language_hint_while_typing_and_it_goes_when_reworded(
     aids = a.locator("#move-panel .writing-aids")
     expect(aids).to_have_attribute("aria-live", "polite")
     expect(aids.locator(".hint")).to_contain_text("You wrote “You always”.")
+    assert len(a.evaluate(DRAFTS)) == 1  # asking about the draft doesn't forget it
     box.fill("")
     box.press_sequentially("When the phone is on the table, I feel lonely")
     expect(aids.locator(".hint")).to_have_count(0)
