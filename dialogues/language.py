@@ -154,15 +154,15 @@ class _Rule:
     message: str  # may contain {matched}
 
 
-# Every pattern is a translatable string: in each language it is a regular expression that
-# Python's `re` and the browser's JavaScript `RegExp` both run, case-insensitively, the same
-# way. (JavaScript's \b and \w know only ASCII letters: a language with accents writes its
-# word edges as lookarounds on its letters instead, e.g. (?<![A-Za-zÁÉÍÓÚÜÑáéíóúüñ]).)
+# Every pattern is a translatable string: in each language a regular expression that Python's
+# `re` runs case-insensitively, here only: the page asks the server as the person types
+# (dialogues.views.writing_aids), no copy runs in the browser. (Patterns written when the
+# browser ran them too keep their lookarounds instead of \b next to accented letters.)
 _RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
     "send": (
         _RuleText(
             "always_never",
-            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # Translators: a regular expression (Python's re, matched
             # case-insensitively) that finds a blaming "you always" / "you never" / "never"
             # in your language. Do not use \b or \w next to accented letters.
             _(r"\byou(?:'re| are)?\s+(?:always|never)\b"),
@@ -173,7 +173,7 @@ _RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
         ),
         _RuleText(
             "should",
-            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # Translators: a regular expression (Python's re, matched
             # case-insensitively) that finds "you should" / "you shouldn't" in your language.
             # Do not use \b or \w next to accented letters.
             _(r"\byou\s+should(?:n't)?\b"),
@@ -184,7 +184,7 @@ _RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
         ),
         _RuleText(
             "blame",
-            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # Translators: a regular expression (Python's re, matched
             # case-insensitively) that finds blame: "you make me (feel)", "it's your fault"
             # in your language. Do not use \b or \w next to accented letters.
             _(r"\byou\s+(?:make|made)\s+me\b|\b(?:it's\s+|it\s+is\s+)?(?:all\s+)?your\s+fault\b"),
@@ -197,7 +197,7 @@ _RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
     "mirror": (
         _RuleText(
             "but",
-            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # Translators: a regular expression (Python's re, matched
             # case-insensitively) that finds the word "but" in your language, as a whole
             # word. Do not use \b or \w next to accented letters.
             _(r"\bbut\b"),
@@ -208,7 +208,7 @@ _RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
         ),
         _RuleText(
             "rebuttal",
-            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # Translators: a regular expression (Python's re, matched
             # case-insensitively) that finds a rebuttal: "that's not true", "I didn't",
             # "you're wrong" in your language. Do not use \b or \w next to accented letters.
             _(
@@ -224,7 +224,7 @@ _RULE_TEXTS: dict[str, tuple[_RuleText, ...]] = {
     "empathy": (
         _RuleText(
             "thought_not_feeling",
-            # Translators: a regular expression (Python and the browser's JavaScript, matched
+            # Translators: a regular expression (Python's re, matched
             # case-insensitively) that finds "feel like" / "feel that" (a thought, not a
             # feeling) in your language. Do not use \b or \w next to accented letters.
             _(r"\bfeel(?:s|ing)?\s+(?:like|that\b(?!\s+way))\b"),
@@ -285,21 +285,6 @@ def hints_for(family: str | None, text: str) -> list[Hint]:
         found.append((match.start(), hint))
     found.sort(key=lambda pair: pair[0])
     return [hint for _, hint in found]
-
-
-def rules_for_browser() -> list[dict[str, str]]:
-    """The same rules, in the active language, as data for the page's script: hints appear
-    while typing, and nothing of the text leaves the browser before it is sent."""
-    return [
-        {
-            "family": family,
-            "code": rule.code,
-            "pattern": rule.pattern.pattern,
-            "message": rule.message,
-        }
-        for family, rules in _rules().items()
-        for rule in rules
-    ]
 
 
 # --- mirror feedback: what a mirror may have left out, or added --------------------------------

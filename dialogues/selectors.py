@@ -907,6 +907,7 @@ class DialogueUrls:
         "aloud": "dialogues:aloud",
         "together": "dialogues:together",
         "transcript": "dialogues:transcript",
+        "my_mirrors": "dialogues:my_mirrors",
         "console_rewind": "therapists:rewind",
         "console_pause": "therapists:pause",
         "console_resume": "therapists:resume",
@@ -1216,21 +1217,47 @@ def _reflected_turns(session: DialogueSession, viewer: User) -> list[Turn]:
         Turn.objects.filter(session=session, kind=Turn.Kind.MOVE)
         .filter(Q(visible_to__isnull=True) | Q(visible_to=viewer))
         .exclude(step__in=protocol.BEFORE_START)
-        .only("round", "actor_role", "move", "text", "actor_id", "seq")
+        .only("round", "actor_role", "move", "text", "data", "actor_id", "seq")
         .order_by("seq")
     )
 
 
-def mirror_said(*, session: DialogueSession, viewer: User, move: str) -> str | None:
-    """What the sender said that this receiver's mirror or summary (`move`) now reflects,
-    or None when it isn't theirs to write now (only the receiver at that step ever gets it)."""
-    if move not in protocol.REFLECTING_MOVES or not session.is_live:
+def writing_step(
+    *, session: DialogueSession, viewer: User, move: str, for_partner: bool = False
+) -> protocol.Step | None:
+    """The step at which this person writes the text of `move` now, or None when it isn't
+    theirs to write now (another step, the other partner's move, a time-out, the end).
+    `for_partner`: the other partner's move on this person's device, together on one device
+    while that partner's permission stands (as services._for_partner allows it)."""
+    if move not in protocol.moves_asking("text") or not session.is_live:
         return None
     if session.status != DialogueSession.Status.ACTIVE:
         return None
     slot = session.slot_of(viewer)
     state = session.protocol_state
+    if slot is not None and for_partner:
+        other = session.partner_in(protocol.other_slot(slot))
+        if (
+            other is None
+            or session.shared_device_id != viewer.pk
+            or not state.aloud
+            or not device_sharing_allowed(couple_id=session.couple_id, granted_by_id=other.pk)
+        ):
+            return None
+        slot = protocol.other_slot(slot)
     if slot is None or move not in {m.name for m in protocol.allowed_moves(state, slot)}:
+        return None
+    return protocol.step_of(state)
+
+
+def mirror_said(
+    *, session: DialogueSession, viewer: User, move: str, for_partner: bool = False
+) -> str | None:
+    """What the sender said that this receiver's mirror or summary (`move`) now reflects,
+    or None when it isn't theirs to write now (only the receiver at that step ever gets it)."""
+    if move not in protocol.REFLECTING_MOVES:
+        return None
+    if writing_step(session=session, viewer=viewer, move=move, for_partner=for_partner) is None:
         return None
     trail = _MirrorTrail()
     for turn in _reflected_turns(session, viewer):
@@ -1238,15 +1265,53 @@ def mirror_said(*, session: DialogueSession, viewer: User, move: str) -> str | N
     return trail.said_for(move)
 
 
-def mirrors_kept(*, session: DialogueSession, person: User) -> list[int]:
+@dataclass(frozen=True)
+class MirrorsKept:
+    """How complete one person's mirrors and summaries in one dialogue were."""
+
+    shares: list[int]  # each written one's share of what the sender said, in percent, in order
+    aloud: int = 0  # said aloud with nothing written: no figure is made up for them
+
+    @property
+    def kept(self) -> int | None:
+        """The mean share, in percent (None: nothing written to measure)."""
+        return round(sum(self.shares) / len(self.shares)) if self.shares else None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.shares) or bool(self.aloud)
+
+
+def mirrors_summary(*, session: DialogueSession, person: User) -> MirrorsKept:
     """How much of what the sender said each of this person's mirrors and summaries in the
-    session kept, in percent (computed again from the turns, in the active language)."""
+    session kept (computed again from the turns, in the active language, never stored). The
+    one place the progress page and the finished dialogue's own page take it from."""
     trail = _MirrorTrail()
     kept: list[int] = []
+    aloud = 0
     for turn in _reflected_turns(session, person):
-        if turn.actor_id == person.pk and turn.move in protocol.REFLECTING_MOVES and turn.text:
-            feedback = language.mirror_feedback(said=trail.said_for(turn.move), mirror=turn.text)
-            if feedback.kept is not None:
-                kept.append(feedback.kept)
+        if turn.actor_id == person.pk and turn.move in protocol.REFLECTING_MOVES:
+            if turn.text:
+                feedback = language.mirror_feedback(
+                    said=trail.said_for(turn.move), mirror=turn.text
+                )
+                if feedback.kept is not None:
+                    kept.append(feedback.kept)
+            elif (turn.data or {}).get("aloud"):
+                aloud += 1
         trail.feed(turn)
-    return kept
+    return MirrorsKept(kept, aloud)
+
+
+def mirrors_kept(*, session: DialogueSession, person: User) -> list[int]:
+    """How much of what the sender said each of this person's written mirrors and summaries
+    in the session kept, in percent."""
+    return mirrors_summary(session=session, person=person).shares
+
+
+def mirrors_mine(*, session: DialogueSession, viewer: User) -> MirrorsKept | None:
+    """The viewer's own mirrors of a finished dialogue, for their eyes only (None: still going,
+    or not one of its partners)."""
+    if session.is_live or session.is_planned or session.slot_of(viewer) is None:
+        return None
+    return mirrors_summary(session=session, person=viewer)

@@ -11,11 +11,8 @@ urlpatterns = [
     path("dialogues/<str:public_id>/transcript/", views.dialogue_transcript, name="transcript"),
     path("dialogues/<str:public_id>/move/", views.dialogue_move, name="move"),
     path("dialogues/<str:public_id>/pause/", views.dialogue_pause, name="pause"),
-    path(
-        "dialogues/<str:public_id>/mirror-feedback/",
-        views.mirror_feedback,
-        name="mirror_feedback",
-    ),
+    path("dialogues/<str:public_id>/writing-aids/", views.writing_aids, name="writing_aids"),
+    path("dialogues/<str:public_id>/my-mirrors/", views.my_mirrors, name="my_mirrors"),
     path("dialogues/<str:public_id>/resume/", views.dialogue_resume, name="resume"),
     path("dialogues/<str:public_id>/end/", views.dialogue_end, name="end"),
     path("dialogues/<str:public_id>/aloud/", views.dialogue_aloud, name="aloud"),

@@ -31,7 +31,7 @@ def _session_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
 def _page_context(session: DialogueSession, user) -> dict:
     turns = selectors.turns_of(session=session, viewer=user)
     context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
-    context["hint_rules"] = language.rules_for_browser()
+    context["my_mirrors"] = selectors.mirrors_mine(session=session, viewer=user)
     return context
 
 
@@ -109,7 +109,27 @@ def dialogue_transcript(request: AuthedRequest, public_id: str) -> HttpResponse:
     turns = selectors.turns_of(session=session, viewer=request.user)
     context = selectors.dialogue_context(session=session, viewer=request.user, turns=turns)
     context.update(selectors.transcript_of(session=session, viewer=request.user, turns=turns))
+    context["my_mirrors"] = selectors.mirrors_mine(session=session, viewer=request.user)
     return render(request, "dialogues/transcript.html", context)
+
+
+@login_required
+@require_GET
+def my_mirrors(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """How complete the viewer's own mirrors were in a finished dialogue: the closing panel a
+    push brought asks for it (a push is rendered without reading the database). Only for a
+    partner of a finished dialogue; never the other partner's."""
+    session = _session_or_404(request, public_id)
+    mine = selectors.mirrors_mine(session=session, viewer=request.user)
+    if mine is None:
+        return HttpResponse(_("This dialogue isn't finished yet."), status=409)
+    context = {
+        "my_mirrors": mine,
+        "partner": session.partner_in(protocol.other_slot(session.slot_of(request.user) or "a")),
+    }
+    response = render(request, f"{PAGE}#my_mirrors", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _panel_response(
@@ -208,19 +228,29 @@ def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResp
 
 @login_required
 @require_POST
-def mirror_feedback(request: AuthedRequest, public_id: str) -> HttpResponse:
-    """Private feedback on the receiver's draft mirror or summary, for their page only: what
-    it may leave out of what the sender said, and what it may add. The draft is read and
-    forgotten (never saved, never logged); anyone but that receiver at that step gets nothing."""
+def writing_aids(request: AuthedRequest, public_id: str) -> HttpResponse:
+    """The private writing aids beside a draft, asked as the person types: the step's gentle
+    language hints (send, mirror, empathy) and, for a mirror or summary, what it may leave
+    out of what the sender said or add. Only for the person whose move it is now; the draft
+    is read and forgotten (never saved, never logged)."""
     session = _session_or_404(request, public_id)
     move, text = request.POST.get("move", ""), request.POST.get("text", "")
     if len(text) > protocol.MAX_TEXT or "\x00" in text:
-        return HttpResponse(status=400)
-    said = selectors.mirror_said(session=session, viewer=request.user, move=move)
-    if said is None:
-        return HttpResponse(status=204)
-    feedback = language.mirror_feedback(said=said, mirror=text) if text.strip() else None
-    response = render(request, "dialogues/_mirror_feedback.html#feedback", {"feedback": feedback})
+        return HttpResponse(_("This draft can't be read as it is."), status=400)
+    for_partner = request.POST.get("for") == "partner"  # together on one device
+    step = selectors.writing_step(
+        session=session, viewer=request.user, move=move, for_partner=for_partner
+    )
+    if step is None:
+        return HttpResponse(_("This isn't yours to write now."), status=409)
+    feedback = None
+    if text.strip() and move in protocol.REFLECTING_MOVES:
+        said = selectors.mirror_said(
+            session=session, viewer=request.user, move=move, for_partner=for_partner
+        )
+        feedback = language.mirror_feedback(said=said or "", mirror=text)
+    context = {"hints": language.hints_for(step.hint, text), "feedback": feedback}
+    response = render(request, "dialogues/_writing_aids.html#aids", context)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -701,7 +701,7 @@ def measures_export(*, user: User) -> list[dict]:
     return rows
 
 
-# --- how complete each partner's mirrors were (dialogues.selectors.mirrors_kept) -----------
+# --- how complete each partner's mirrors were (dialogues.selectors.mirrors_summary) --------
 
 MIRROR_DIALOGUES = 20  # the progress page's last dialogues
 LEFT_WIDE = 60  # room for "100" beside the chart
@@ -747,8 +747,7 @@ def mirrors_for(*, couple: Couple, partners: list[User], viewer: User) -> Mirror
     for session in sessions:
         kept: list[int | None] = []
         for person in people:
-            shares = dialogue_selectors.mirrors_kept(session=session, person=person)
-            kept.append(round(sum(shares) / len(shares)) if shares else None)
+            kept.append(dialogue_selectors.mirrors_summary(session=session, person=person).kept)
         if any(v is not None for v in kept):
             rows.append(MirrorRow(session, kept))
     chart = charts.line_chart(

@@ -53,7 +53,7 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
-  // --- live dialogue: sequence numbers, connection state, typing hints ------------------
+  // --- live dialogue: sequence numbers, connection state, "writing…" lines ---------------
   var socket = null;
   var seen = 0;
   var typingSentAt = 0;
@@ -175,13 +175,11 @@
     }
     localizeTimes(document);
     restoreDrafts();
-    hintAll();
   });
 
   document.addEventListener("input", function (event) {
     var box = event.target.closest("textarea[data-typing]");
     if (!box) return;
-    showHints(box);
     var now = Date.now();
     if (socket && now - typingSentAt > 2500) {
       typingSentAt = now;
@@ -269,7 +267,11 @@
       if (el.matches("fieldset")) { restoreFeelings(el); return; }
       if (el.value) return;
       var v = readDraft(el);
-      if (typeof v === "string" && v) { el.value = v; if (el.matches("textarea[data-typing]")) showHints(el); }
+      if (typeof v === "string" && v) {
+        el.value = v;
+        // its writing aids (dialogues/_writing_aids.html) are asked for again
+        if (el.matches("textarea[data-typing]") && window.htmx) htmx.trigger(el, "imago:restored");
+      }
     });
   }
   function clearDrafts(form) {
@@ -279,46 +281,13 @@
     if (event.target.matches && event.target.matches("[data-draft]")) saveDraft(event.target);
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest(".writing-aids")) return; // asked about the draft: not sent
+    var form = elt && elt.closest && elt.closest("form");
     if (form && event.detail.successful) clearDrafts(form);
   });
   document.addEventListener("htmx:afterSettle", restoreDrafts);
   document.addEventListener("DOMContentLoaded", restoreDrafts);
-
-  // --- gentle language hints: the server's rules, run here while typing -----------------
-  var rules = null;
-  function loadRules() {
-    if (rules) return rules;
-    var data = document.getElementById("hint-rules");
-    rules = [];
-    if (!data) return rules;
-    JSON.parse(data.textContent).forEach(function (rule) {
-      try {
-        rules.push({ family: rule.family, message: rule.message, re: new RegExp(rule.pattern, "i") });
-      } catch (e) { /* a pattern this browser can't run is skipped */ }
-    });
-    return rules;
-  }
-  function showHints(box) {
-    var family = box.getAttribute("data-hint-family");
-    var out = box.parentElement.querySelector(".hints");
-    if (!out) return;
-    out.textContent = "";
-    if (!family) return;
-    var text = box.value.replace(/[\u2019\u2018\u02bc\uff07]/g, "'");
-    loadRules().forEach(function (rule) {
-      if (rule.family !== family) return;
-      var match = rule.re.exec(text);
-      if (!match) return;
-      var p = document.createElement("p");
-      p.className = "hint";
-      p.textContent = rule.message.replace("{matched}", box.value.substr(match.index, match[0].length));
-      out.appendChild(p);
-    });
-  }
-  function hintAll() {
-    document.querySelectorAll("textarea[data-typing]").forEach(showHints);
-  }
 
   // --- times in the reader's own time zone ------------------------------------------------
   function localizeTimes(root) {
