@@ -41,9 +41,7 @@ def opened(link, pair, therapist, sam):
             time="13:00",
             minutes=60,
         )
-        therapist_services.facilitated_open(
-            session_public_id=booked.public_id, therapist=therapist
-        )
+        therapist_services.facilitated_open(session_public_id=booked.public_id, therapist=therapist)
     finally:
         clock.clock_set(None)
     booked.refresh_from_db()
