@@ -163,6 +163,8 @@ def test_a_waiting_partner_sees_the_waiting_screen_and_no_move_panel(opened, cli
     assert status == 200
     assert WAITS in html and "Let both in" not in html
     assert 'name="move"' not in html  # no move form at all
+    for action in ("pause", "end", "aloud"):  # nor a time-out, an end, saying it aloud
+        assert f'action="/dialogues/{opened.public_id}/{action}/"' not in html
     assert "In the waiting room" in html  # the status line says so too
 
 
@@ -171,6 +173,7 @@ def test_a_partner_let_in_sees_their_move_panel(opened, client_as, therapist, sa
     admit(opened, therapist, who=opened.slot_of(sam))
     status, html = page(client_as(sam), opened)
     assert status == 200 and WAITS not in html and 'name="move"' in html
+    assert f'action="/dialogues/{opened.public_id}/pause/"' in html
 
 
 @pytest.mark.django_db
