@@ -44,6 +44,9 @@ def test_partners_wait_until_the_therapist_lets_each_in_live(
     t.goto(f"/therapist/dialogues/{booked.public_id}/")
     room = t.locator("#waiting-room")
     expect(room.get_by_role("button", name="Let both in")).to_be_visible()
+    for person in (sam, alex):  # the console sees both waiting on their pages
+        row = room.locator(f'[data-waiting-slot="{booked.slot_of(person)}"]')
+        expect(row).to_contain_text("waiting to be let in")
     room.get_by_role("button", name="Let Sam in").click()
     # Sam, who sends first, gets the move panel without a reload; Alex still waits.
     expect(s.locator("#move-panel textarea").first).to_be_visible()
