@@ -19,7 +19,8 @@ page's HTML swaps never start with "{"): {"call": "ice-config" | "roster" | "off
 (never a user id); of two peers the one with the smaller id makes the offer.
 
 A session a therapist booked has a waiting room (therapists/ registers `must_wait`): a partner
-who joins is refused with "waiting" until let in; the consoles are told who waits.
+who joins is refused with "waiting" until let in; the consoles are told who waits. (The
+session itself waits too: `selectors.partner_held`, asked at the one door and by the panel.)
 """
 
 from __future__ import annotations
@@ -419,19 +420,23 @@ class CallSignalling:
         del roster[channel]
         await self._call_send_roster()
 
-    def _waiting_event(self) -> dict:
+    def _waiting_event(self, *, arrived: bool = False) -> dict:
+        """`arrived`: on the page of a booked session, not let in (not asking to join the
+        call)."""
         return {
             "type": "call.wait",
             "slot": getattr(self, "audience", ""),
             "name": self.call_name(),
+            "arrived": arrived,
         }
 
     async def call_wait(self, event) -> None:
         """A partner is in the waiting room: only a console shows it."""
         if self.role == FACILITATOR:
-            await self.send(
-                json.dumps({"call": "waiting", "slot": event["slot"], "name": event["name"]})
-            )
+            frame = {"call": "waiting", "slot": event["slot"], "name": event["name"]}
+            if event.get("arrived"):
+                frame["arrived"] = True
+            await self.send(json.dumps(frame))
 
     async def call_admitted(self, event) -> None:
         """A partner was let in: their waiting page joins (it asked to already); a console
@@ -447,6 +452,8 @@ class CallSignalling:
         (and a partner in the waiting room tells a console that arrives)."""
         if self.call_waiting is not None:
             await self.channel_layer.send(channel, self._waiting_event())
+        elif getattr(self, "held", False):
+            await self.channel_layer.send(channel, self._waiting_event(arrived=True))
         if self.call_me is not None and self.call_open:
             await self.channel_layer.send(
                 channel, {"type": "call.here", "channel": self.channel_name, **self._me()}

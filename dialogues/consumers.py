@@ -69,10 +69,13 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
             return None
         slot = session.slot_of(self.user)
         partner = session.partner_in("b" if slot == "a" else "a")
+        snapshot = push.render_snapshot_of(session=session, user=self.user)
         return {
             "session": session,
             "partners": {partner.pk: partner.display_name} if partner else {},
-            "snapshot": push.render_snapshot_of(session=session, user=self.user),
+            "snapshot": snapshot,
+            # In a booked session's waiting room (read by the snapshot's panel already).
+            "held": selectors.partner_held(session=session, user_pk=self.user.pk),
         }
 
     async def connect(self) -> None:
@@ -110,6 +113,7 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
         self.panel_key = ""
         self.last_typing = 0.0
         self.call_open = session.is_live or session.is_planned
+        self.held = self.role == PARTNER and bool(allowed.get("held"))
         await self.accept()
         snapshot = allowed["snapshot"]
         self._last_snapshot = time.monotonic()
@@ -125,6 +129,8 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
                 "role": self.role,
             },
         )
+        if self.held:  # the consoles show who waits to be let in
+            await self.channel_layer.group_send(self.group, self._waiting_event(arrived=True))
 
     async def disconnect(self, code) -> None:
         if self._snapshot_due is not None:
@@ -304,6 +310,14 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
         if rendered.html:
             self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
             await self.send(rendered.html)
+
+    async def call_admitted(self, event) -> None:
+        """Let in from a booked session's waiting room: besides the call, this partner's page
+        shows their move panel now, in place of the waiting screen (no reload)."""
+        await super().call_admitted(event)
+        if self.role == PARTNER and event.get("user") == self.user.pk:
+            self.held = False
+            await self._snapshot_soon()
 
     # --- presence: who else is on this dialogue now ---------------------------------------
 

@@ -121,6 +121,41 @@ def may_facilitate(*, therapist: User, couple_id: int, for_update: bool = False)
     )
 
 
+# --- the waiting room of a facilitated session: the therapists app registers who is let in ---
+
+# admitted(session_pk=...) -> the pks of the partners their therapist has let in. One query,
+# asked only for a therapist's booked session that is open (a couple's own dialogue has no
+# waiting room, and its hot path reads nothing more).
+Admitted = Callable[..., frozenset[int]]
+_admitted: list[Admitted] = []
+_ADMITTED = "_imago_admitted"  # the answer, kept on the session object for its renders
+
+WAITING_ROOM = gettext_lazy(
+    "You are in the waiting room: your therapist will let you in shortly. Until then, "
+    "nothing can be changed in this session from here."
+)
+
+
+def admitted_register(admitted: Admitted) -> None:
+    """The therapists app tells dialogues who is let into a booked session (apps.ready)."""
+    if admitted not in _admitted:
+        _admitted.append(admitted)
+
+
+def partner_held(*, session: DialogueSession, user_pk: int) -> bool:
+    """Whether this partner waits in the waiting room of an open facilitated session (not let
+    in by the therapist yet): they see the waiting screen, and their changes are refused."""
+    if not session.is_facilitated or not session.is_live or not _admitted:
+        return False
+    if session.slot_of_pk(user_pk) is None:
+        return False  # the therapist, or nobody of this session
+    admitted: frozenset[int] | None = getattr(session, _ADMITTED, None)
+    if admitted is None:
+        admitted = frozenset(pk for a in _admitted for pk in a(session_pk=session.pk))
+        setattr(session, _ADMITTED, admitted)
+    return user_pk not in admitted
+
+
 def dialogue_for_facilitator(*, public_id: str, user: User) -> DialogueSession | None:
     """The session if this person may facilitate it now (None otherwise, whatever the
     reason)."""
@@ -596,6 +631,8 @@ class Panel:
     # The partner's standing permission to take their turns on this device (shown as an
     # offer only when it stands).
     together_allowed: bool = False
+    # A facilitated session's waiting room: not let in by the therapist yet (`partner_held`).
+    held: bool = False
 
     @property
     def paused_seconds(self) -> int:
@@ -657,6 +694,7 @@ class Panel:
         when = at.timestamp() if at is not None and self.is_scheduled else ""
         mode = f"{int(self.aloud)}{int(self.together)}{int(self.together_elsewhere)}"
         mode += f"{int(self.for_partner)}{int(self.together_allowed)}"
+        mode += f"{int(self.held)}"
         return f"{self.status}:{self.at}:{moves}:{int(self.closed)}:{ready}:{gate}:{when}:{mode}"
 
 
@@ -721,7 +759,9 @@ def render_prefetch(*, session: DialogueSession) -> None:
     safety gate before the dialogue has begun; in a said-aloud dialogue, whose permission to
     share one device stands), so a change can be rendered from the objects alone, with no
     query, in the render thread (dialogues/push.py): a change that leaves the dialogue
-    waiting — asking, offering another time — otherwise reads the gates there."""
+    waiting — asking, offering another time — otherwise reads the gates there. In an open
+    facilitated session, who the therapist has let in (one query; kept if read already)."""
+    partner_held(session=session, user_pk=session.partner_a_id or 0)
     if session.is_live and session.protocol_state.aloud:
         setattr(
             session,
@@ -747,7 +787,8 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     state = session.protocol_state
     slot = session.slot_of(viewer)
     step = protocol.step_of(state)
-    moves = protocol.allowed_moves(state, slot) if session.is_live and slot else ()
+    held = bool(slot) and partner_held(session=session, user_pk=viewer.pk)
+    moves = protocol.allowed_moves(state, slot) if session.is_live and slot and not held else ()
     other_slot = "b" if slot == "a" else "a"
     other = session.partner_in(other_slot)
     other_name = other.display_name if other else _("Your partner")
@@ -766,7 +807,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     together_elsewhere = aloud and session.is_live and session.shared_device_id is not None
     together_elsewhere = together_elsewhere and not mine
     for_partner = False
-    if together and not moves and slot:
+    if together and not moves and slot and not held:
         moves = protocol.allowed_moves(state, other_slot)
         for_partner = bool(moves)
     allowed = False
@@ -823,6 +864,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         acting_name=other_name if for_partner else viewer.display_name,
         sender_name=(viewer.display_name if state.sender == slot else other_name) if slot else "",
         together_allowed=allowed,
+        held=held,
     )
 
 

@@ -329,10 +329,17 @@ def session_change(
             existing = _SAVED_BY_TOKEN.first(session_id=session.pk, token=token)
             if existing is not None:
                 return MoveResult(session=session, turn=existing, created=False)
+        # A booked session's waiting room: a partner the therapist hasn't let in yet changes
+        # nothing (one query, only in an open facilitated session).
+        asker = user.pk if user is not None and slot is not None and create is None else None
+        if asker is not None and selectors.partner_held(session=session, user_pk=asker):
+            raise DialogueError(selectors.WAITING_ROOM)
         acting, made_by = user, None
         if for_partner:
             slot, acting = _for_partner(session, slot, user)
             made_by = user
+            if selectors.partner_held(session=session, user_pk=acting.pk):
+                raise DialogueError(selectors.WAITING_ROOM)
         # Decisions may change the session too. A new one had no progress before this turn.
         before = {} if create is not None else _progress_of(session)
         change = decide(session, slot, acting)

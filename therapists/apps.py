@@ -29,6 +29,7 @@ class TherapistsConfig(AppConfig):
         )
         dialogue_selectors.facilitator_check_register(services.may_facilitate)
         calls.waiting_room_register(services.call_must_wait)
+        dialogue_selectors.admitted_register(services.call_admitted_partners)
         self._workshops_ready()
 
     def _workshops_ready(self) -> None:

@@ -172,7 +172,25 @@ def _booked_sessions_cancel(*, therapist_id: int, couple_id: int) -> int:
             decide=dialogues.decide_cancel_booked,
             as_system=True,
         )
+    _waiting_rooms_open(therapist_id=therapist_id, couple_id=couple_id)
     return len(booked)
+
+
+def _waiting_rooms_open(*, therapist_id: int, couple_id: int) -> None:
+    """Access ended while a session they booked is open: nobody is left to let the partners
+    in, so whoever still waits is let in now (their pages go on at once, as when admitted)."""
+    sessions = DialogueSession.objects.filter(
+        couple_id=couple_id, scheduled_by_id=therapist_id, status__in=DialogueSession.LIVE
+    ).only("pk", "public_id", "partner_a_id", "partner_b_id")
+    for session in sessions:
+        for slot, partner_id in (("a", session.partner_a_id), ("b", session.partner_b_id)):
+            if partner_id is None:
+                continue
+            _admission, created = CallAdmission.objects.get_or_create(
+                session=session, partner_id=partner_id, defaults={"admitted_by_id": therapist_id}
+            )
+            if created:
+                calls.call_admit_publish(public_id=session.public_id, user_pk=partner_id, slot=slot)
 
 
 def _give_consent(link: TherapistLink, user: User, request: HttpRequest | None = None) -> Consent:
@@ -899,6 +917,14 @@ def call_admit(
     if admitted:
         logger.info("call admitted", extra={"session": session.public_id, "count": len(admitted)})
     return [partner_id for _slot, partner_id in admitted]
+
+
+def call_admitted_partners(*, session_pk: int) -> frozenset[int]:
+    """Registered with dialogues (apps.ready): the partners let into a booked session from
+    its waiting room, in one query. Until then they see the waiting screen and move nothing."""
+    return frozenset(
+        CallAdmission.objects.filter(session_id=session_pk).values_list("partner_id", flat=True)
+    )
 
 
 def call_must_wait(*, session_public_id: str, user_pk: int) -> bool:

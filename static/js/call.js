@@ -203,6 +203,8 @@
       state.waiting = false;
       showWaiting("");
       if (state.stream) send({ call: "join", media: frame.media || state.media });
+    } else if (kind === "waiting" && frame.arrived) { // a console: on the page, not let in
+      markWaiting(frame.slot, "data-arrived-text", "waiting to be let in", false);
     } else if (kind === "waiting") {
       markWaiting(frame.slot, "data-waiting-text", "waiting to join the call", false);
     } else if (kind === "ended") {
