@@ -40,8 +40,8 @@ class StartDialogueForm(forms.Form):
         required=False,
         label=_("How will you take your turns?"),
         help_text=_(
-            "Said aloud, nobody needs to type: the page shows each step and its sentence stems, "
-            "and you tap when you've said it. You can switch either way during the dialogue."
+            "Said aloud, nobody types: you tap when you've said each step. You can switch at "
+            "any time."
         ),
         error_messages={"invalid_choice": _("Please choose to write or to say it aloud.")},
     )
