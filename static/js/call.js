@@ -112,6 +112,14 @@
   }
   function offer(id) {
     var entry = link(id);
+    // Audio only (or no camera) still receives the others' video: without a video line in
+    // the offer, the answer could carry none.
+    ["audio", "video"].forEach(function (kind) {
+      var has = entry.pc.getTransceivers().some(function (t) {
+        return t.receiver.track && t.receiver.track.kind === kind;
+      });
+      if (!has) entry.pc.addTransceiver(kind, { direction: "recvonly" });
+    });
     entry.pc.createOffer().then(function (description) {
       return entry.pc.setLocalDescription(description);
     }).then(function () {
