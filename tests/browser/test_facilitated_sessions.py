@@ -107,9 +107,13 @@ def test_a_therapist_books_a_session_and_at_its_time_all_three_pages_open_on_it(
         # (in `make run` the page reloads when its countdown ends).
         for page in (t, a, s):
             page.reload()
-    # The same dialogue, open for all three: Sam shares first.
+    # The same dialogue, open for all three; the partners wait until the therapist lets them
+    # in (the waiting room: tests/browser/test_waiting_room.py), then Sam shares first.
     for page in (t, a, s):
         assert page.url.endswith(f"/dialogues/{session.public_id}/")
+    for page in (a, s):
+        expect(page.locator("#move-panel")).to_contain_text("Your therapist will let you in")
+    t.locator("#waiting-room").get_by_role("button", name="Let both in").click()
     expect(s.locator("#move-panel")).to_contain_text("Sending")
     expect(s.locator("#move-panel textarea")).to_be_visible()
     expect(a.locator("#move-panel")).to_contain_text("Sam is writing")
