@@ -222,8 +222,17 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
         if rendered is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
+        await self._shown(rendered.seq, rendered.panel_key, held=rendered.held)
         await self.send(rendered.html)
+
+    async def _shown(self, seq: int, panel_key: str, *, held: bool) -> None:
+        """What this page shows now. A partner whose page has just turned into the waiting
+        room (the booked session opened while they were on it) is announced to the consoles,
+        as one who arrives in it is."""
+        self.last_seq, self.panel_key = seq, panel_key
+        if held and not self.held and self.role == PARTNER:
+            self.held = True
+            await self.channel_layer.group_send(self.group, self._waiting_event(arrived=True))
 
     def _snapshot_read(self) -> push.Rendered | None:
         """The snapshot to send now (in a database thread; None: no longer allowed)."""
@@ -294,7 +303,7 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
             html = fragment["html"]
             if fragment["panel_key"] != self.panel_key:
                 html += fragment["panel"]
-            self.last_seq, self.panel_key = event["seq"], fragment["panel_key"]
+            await self._shown(event["seq"], fragment["panel_key"], held=fragment.get("held", False))
             await self.send(html)
             return
         rendered = await database_sync_to_async(push.render_update)(
@@ -308,7 +317,7 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         if rendered.html:
-            self.last_seq, self.panel_key = rendered.seq, rendered.panel_key
+            await self._shown(rendered.seq, rendered.panel_key, held=rendered.held)
             await self.send(rendered.html)
 
     async def call_admitted(self, event) -> None:

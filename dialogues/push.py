@@ -44,6 +44,7 @@ class Rendered:
     seq: int
     panel_key: str
     live: bool
+    held: bool = False  # a partner in a booked session's waiting room (not let in yet)
 
 
 def render_to_string(template: str, context: dict, *, language: str | None = None) -> str:
@@ -101,7 +102,12 @@ def _snapshot(*, session: DialogueSession, user: User, role: str) -> Rendered:
     html = _marker("snapshot", 1, session.seq) + render_to_string(f"{PAGE}#live", context)
     if role == FACILITATOR:  # beside the transcript on the console, not inside #live
         html += render_to_string(f"{PAGE}#console_state", context)
-    return Rendered(html, session.seq, context["panel_key"], session.is_live)
+    return Rendered(html, session.seq, context["panel_key"], session.is_live, _held(context))
+
+
+def _held(context: dict) -> bool:
+    panel = context.get("panel")  # a partner's; a console has none
+    return bool(panel is not None and panel.held)
 
 
 @_in_their_language
@@ -120,7 +126,7 @@ def render_update(
     html = _update_parts(context, after=after, seq=session.seq)
     if context["panel_key"] != panel_key:
         html += _panel_html(context, role)
-    return Rendered(html, session.seq, context["panel_key"], session.is_live)
+    return Rendered(html, session.seq, context["panel_key"], session.is_live, _held(context))
 
 
 def _update_parts(context: dict, *, after: int, seq: int) -> str:
@@ -150,6 +156,7 @@ def _audience_in_their_language(
         "html": _update_parts(context, after=after, seq=session.seq),
         "panel": _panel_html(context, role),
         "panel_key": context["panel_key"],
+        "held": _held(context),
         "lang": language_of(viewer),  # a socket in another language renders its own
     }
 

@@ -305,3 +305,42 @@ async def test_the_console_sees_a_partner_arrive_in_the_waiting_room_and_only_th
         assert not (await a.receive_from()).startswith('{"call": "waiting"')
     for ws in (t, t2, s, a):
         await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_close_connections")
+async def test_a_partner_on_the_page_before_it_opens_is_announced_when_it_opens(
+    link, pair, therapist, alex, sam
+):
+    """Found as a brand-new therapist would: the partners wait on the booked session's page,
+    the therapist begins it early, and the console must say who is waiting to be let in."""
+
+    def book():
+        return therapist_services.facilitated_book(
+            therapist=therapist,
+            couple=pair,
+            kind="intentional",
+            first=sam.public_id,
+            day=(clock.now() + timedelta(days=1)).date().isoformat(),
+            time="13:00",
+            minutes=60,
+        )
+
+    booked = await database_sync_to_async(book)()
+    s, connected, _ = await open_socket(path_of(booked), sam)
+    assert connected
+    t, connected, _ = await open_socket(console_path(booked), therapist)
+    assert connected
+    await database_sync_to_async(therapist_services.facilitated_open)(
+        session_public_id=booked.public_id, therapist=therapist
+    )
+    assert WAITS in await receive_until(s, WAITS)
+    slot = await database_sync_to_async(booked.slot_of)(sam)
+    assert await call_frame(t, "waiting") == {
+        "call": "waiting",
+        "slot": slot,
+        "name": "Sam",
+        "arrived": True,
+    }
+    for ws in (s, t):
+        await ws.disconnect()
