@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_pairing import sign_up
+from tests.browser.test_pairing import pair_up, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -23,13 +23,7 @@ def test_a_new_couple_is_offered_it_answers_and_shares(new_page, mailbox):
     alice = new_page()
     alice.goto("/accounts/signup/")
     sign_up(alice, mailbox, name="Alice", email="alice@example.com")
-    alice.get_by_role("button", name="Start our couple").click()
-    link = alice.get_by_label("Invitation link").input_value()
-    bob = new_page(viewport="phone")
-    bob.goto(link)
-    bob.get_by_role("main").get_by_role("link", name="Create an account").click()
-    sign_up(bob, mailbox, name="Bob", email="bob@example.com")
-    bob.get_by_role("button", name="Accept and pair up").click()
+    bob = pair_up(alice, new_page, mailbox, name="Bob", email="bob@example.com", viewport="phone")
     for page in (alice, bob):
         _ready(page)
         page.goto("/")

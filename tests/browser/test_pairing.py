@@ -29,6 +29,21 @@ def sign_up(page: Page, mailbox, *, name: str, email: str, shots=None) -> None:
     page.get_by_role("button", name="Confirm").click()
 
 
+def pair_up(inviter: Page, new_page, mailbox, *, name: str, email: str, **page_options) -> Page:
+    """The signed-up `inviter` starts the couple; a new person, in a browser of their own,
+    follows the invitation link, signs up and accepts. Returns the new person's page."""
+    inviter.goto("/")
+    inviter.get_by_role("button", name="Start our couple").click()
+    link = inviter.get_by_label("Invitation link").input_value()
+    page = new_page(**page_options)
+    page.goto(link)
+    page.get_by_role("main").get_by_role("link", name="Create an account").click()
+    sign_up(page, mailbox, name=name, email=email)
+    page.get_by_role("button", name="Accept and pair up").click()
+    expect(page.get_by_role("heading", name=re.compile("You're paired with"))).to_be_visible()
+    return page
+
+
 def screenshot(page: Page, artifacts_dir, name: str) -> None:
     """Save the page at phone and desktop widths (look at them when changing templates)."""
     size = page.viewport_size
