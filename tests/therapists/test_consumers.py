@@ -12,7 +12,7 @@ import live as live_layer
 from dialogues import services
 from safety import services as safety_services
 from tests.factories import PASSWORD, link_with_consent
-from tests.helpers import at_mirror, with_form_token
+from tests.helpers import at_mirror, move, with_form_token
 from tests.sockets import (
     console_path,
     drain,
@@ -40,6 +40,7 @@ async def _close_the_sync_threads_connections():
 
 
 coach = database_sync_to_async(with_form_token(therapist_services.coaching_send))
+amove = database_sync_to_async(move)  # one move through the service, at the current step
 
 
 async def _messages(ws) -> list[str]:
@@ -183,13 +184,7 @@ async def test_access_is_checked_when_the_console_connects_not_on_every_push(
 
     monkeypatch.setattr(therapist_selectors, "therapist_access_link", no_check)
     monkeypatch.setattr(therapist_services, "therapist_access_link", no_check)
-    await database_sync_to_async(with_form_token(services.move_submit))(
-        session_public_id=live.public_id,
-        user=alex,
-        move="send",
-        payload={"text": "Reaches the therapist"},
-        at=2,
-    )
+    await amove(live, alex, "send", text="Reaches the therapist")
     assert "Reaches the therapist" in await receive_until(ws_t, "Reaches the therapist")
     await ws_t.disconnect()
 
@@ -345,9 +340,7 @@ async def test_a_dialogue_starting_pausing_and_ending_reaches_only_the_linked_da
     assert "Live now" in update and f"/therapist/dialogues/{session.public_id}/" in update
     assert "The dishes" not in update  # the topic is never on the dashboard
 
-    await database_sync_to_async(with_form_token(services.move_submit))(
-        session_public_id=session.public_id, user=sam, move="accept_now", at=1
-    )
+    await amove(session, sam, "accept_now")
     await drain(linked)
     await database_sync_to_async(services.session_pause)(
         session_public_id=session.public_id, user=sam
@@ -543,13 +536,7 @@ async def test_each_snapshot_of_the_console_socket_is_an_audited_read(live, ther
     assert await reads(therapist) == [{"target_id": live.public_id, "details": read}]
 
     # A step arriving on the open console is part of the read it began: no new row.
-    await database_sync_to_async(with_form_token(services.move_submit))(
-        session_public_id=live.public_id,
-        user=alex,
-        move="send",
-        payload={"text": "One more step"},
-        at=2,
-    )
+    await amove(live, alex, "send", text="One more step")
     await receive_until(ws, "One more step")
     assert len(await reads(therapist)) == 1
 
@@ -579,13 +566,7 @@ async def test_the_couples_own_appointment_opening_at_its_time_reaches_the_conso
 ):
     """The appointment the couple made opens by itself (a background job, inside its own
     transaction): the console and both partners' pages show it open, with no reload."""
-    await database_sync_to_async(with_form_token(services.move_submit))(
-        session_public_id=dialogue.public_id,
-        user=sam,
-        move="propose_time",
-        payload={"time": "15"},
-        at=1,
-    )
+    await amove(dialogue, sam, "propose_time", time="15")
     ws_t, connected, _ = await open_socket(console_path(dialogue), therapist)
     assert connected
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
@@ -624,13 +605,7 @@ async def test_a_page_whose_countdown_ends_opens_the_appointment_for_the_console
     from live import clock
 
     clock.clock_set(clock.now().replace(second=0, microsecond=0))
-    result = await database_sync_to_async(with_form_token(services.move_submit))(
-        session_public_id=dialogue.public_id,
-        user=sam,
-        move="propose_time",
-        payload={"time": "15"},
-        at=1,
-    )
+    result = await amove(dialogue, sam, "propose_time", time="15")
     try:
         ws_t, connected, _ = await open_socket(console_path(dialogue), therapist)
         assert connected
@@ -654,13 +629,7 @@ async def test_a_page_whose_countdown_ends_opens_the_appointment_for_the_console
 
 
 async def test_a_page_saying_due_before_the_time_opens_nothing(link, dialogue, therapist, sam):
-    await database_sync_to_async(with_form_token(services.move_submit))(
-        session_public_id=dialogue.public_id,
-        user=sam,
-        move="propose_time",
-        payload={"time": "15"},
-        at=1,
-    )
+    await amove(dialogue, sam, "propose_time", time="15")
     ws_b, _, _ = await open_socket(path_of(dialogue), sam)
     await drain(ws_b)
     await ws_b.send_to(text_data=json.dumps({"type": "due"}))
