@@ -33,19 +33,11 @@ application = ProtocolTypeRouter(
     }
 )
 
-# A worker holds thousands of sockets, and Python's collector walks every tracked object of
-# the process on a full pass: 0.16-0.48 s each, in a connect storm of 1,500 sockets a worker
-# (measured: bench/benchmark.py --n 1000), with every socket of that worker stalled. What is
-# loaded by now lives as long as the process: frozen, no pass walks it again. The youngest
-# generation is collected every 50,000 allocations instead of 700 (sockets and pushes make
-# few cycles; reference counting frees nearly everything).
+# A worker holds thousands of sockets: what is loaded by now lives as long as the process, so
+# no collector pass walks it again, and passes come less often (figures: docs/performance.md).
 gc.freeze()
 gc.set_threshold(50_000, 20, 100)
 
-# The worker's database thread (moves, connects) and its event loop (every socket) share one
-# GIL. Each of a move's round trips to PostgreSQL gives the GIL up, and the thread then waits
-# for the loop to hand it back: up to Python's switch interval, 5 ms, per round trip when the
-# loop is busy, so at 2,000 dialogues moves queued behind each other. With 1 ms: p99 76, 103
-# and 131 ms in three runs against 170-181 ms at 5 ms, no more CPU per step
-# (bench/benchmark.py --n 2000; docs/performance.md). 0.5 ms was no better (145, 129 ms).
+# The database thread gives the GIL up on each round trip to PostgreSQL; with a busy loop it
+# waited up to 5 ms to get it back (figures: docs/performance.md).
 sys.setswitchinterval(0.001)
