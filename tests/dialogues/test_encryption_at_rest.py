@@ -1,4 +1,4 @@
-"""Encryption at rest (couples/encrypted.py): dialogue text, topics, coaching, therapists'
+"""Encryption at rest (security/encrypted.py): dialogue text, topics, coaching, therapists'
 notes, homework, safety answers and two-factor secrets are ciphertext in the database, read
 back as plaintext by the app, rotatable to a new key, and encrypted in place by migrations."""
 
@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from couples.encrypted import PREFIX, UnreadableValue, decrypt_str, encrypted_fields
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from safety.models import SafetyScreening
+from security.encrypted import PREFIX, UnreadableValue, decrypt_str, encrypted_fields
 from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
