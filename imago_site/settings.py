@@ -414,7 +414,7 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS  # 12 hours, enforced server-side 
 SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every request
 
 # Languages: English (the source, British spelling and dates) and one more for each catalogue
-# in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages`
+# in locale/ — adding a language is `make messages LOCALES=xx`, then translating
 # (docs/languages.md).
 LANGUAGE_CODE = "en-gb"
 # The second: allauth's own words as our pages say them (sentence case, "Log in"; and in
