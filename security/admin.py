@@ -160,7 +160,7 @@ class AuditEventAdmin(AuditedReads, admin.ModelAdmin):
 
 @admin.register(CspReport)
 class CspReportAdmin(AuditedAdmin, admin.ModelAdmin):
-    """Read-only: what the Content-Security-Policy blocked, counted (couples/csp.py). Staff
+    """Read-only: what the Content-Security-Policy blocked, counted (security/csp.py). Staff
     with the permission may delete rows once dealt with (audited)."""
 
     list_display = ["directive", "blocked", "document", "count", "first_seen", "last_seen"]

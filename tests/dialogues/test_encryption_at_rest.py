@@ -148,7 +148,7 @@ def test_a_wrong_key_fails_loudly_instead_of_showing_ciphertext(private_rows):
 
 def test_a_value_read_before_is_remembered_only_for_the_keys_that_read_it(private_rows):
     """Reads are memoized (the same rows come back on every page), never across keys."""
-    from couples import encrypted
+    from security import encrypted
 
     DialogueSession.objects.get(pk=private_rows.pk)  # read (and remembered) with the right key
     hits = encrypted._read.cache_info().hits
