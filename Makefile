@@ -15,6 +15,9 @@ WORKER_HEALTHCHECK ?= 30
 # The ASGI application served; the bench serves bench.asgi:application (docs/performance.md).
 ASGI_APP ?= imago_site.asgi:application
 STAMP := $(VENV)/.installed
+# `make messages`: every language with a catalogue in locale/, and the folders with no text of ours.
+LOCALES ?= $(notdir $(wildcard locale/*))
+NOT_OURS := .venv venv tests bench staticfiles node_modules .git .cache
 VAPID_DEV := .vapid-dev.env
 
 # What `make test` runs a second time with FAST_PATH=0: the hot path and every socket.
@@ -23,7 +26,7 @@ PLAIN_PATH_TESTS := tests/live tests/dialogues/test_hot_path.py tests/dialogues/
 	tests/dialogues/test_consumers_security.py tests/therapists/test_consumers.py \
 	tests/dialogues/test_dialogue_in_spanish.py
 
-.PHONY: run serve worker test lint install lock clean
+.PHONY: run serve worker test lint messages install lock clean
 
 # Installs exactly the versions in requirements.lock (pyproject.toml keeps the ranges).
 $(STAMP): pyproject.toml requirements.lock
@@ -90,6 +93,13 @@ test: $(STAMP)
 	$(PY) -m pytest
 	@# The hot path and the sockets again on Django's plain path, without the shortcuts (live/fast.py).
 	FAST_PATH=0 $(PY) -m pytest -q $(PLAIN_PATH_TESTS)
+
+## The catalogues: Django's makemessages then compilemessages, over our code and templates only
+## (LOCALES=fr to start a language; docs/languages.md)
+messages: $(STAMP)
+	DEBUG=1 $(PY) manage.py makemessages $(addprefix --locale=,$(LOCALES)) \
+		$(addprefix --ignore=,$(NOT_OURS)) --no-obsolete --add-location=file
+	DEBUG=1 $(PY) manage.py compilemessages $(addprefix --ignore=,$(NOT_OURS))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

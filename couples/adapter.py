@@ -168,7 +168,7 @@ class UserSessionsAdapter(DefaultUserSessionsAdapter):
     as on logout), and the audit trail records it."""
 
     def end_sessions(self, sessions) -> None:
-        from couples.audit import audit
+        from security.audit import audit
 
         request = context.request
         for session in sessions:

@@ -1,5 +1,5 @@
 """allauth's MFA adapter, encrypting what it stores: TOTP secrets and recovery-code seeds are
-kept in Authenticator.data as Fernet tokens under FIELD_ENCRYPTION_KEYS (couples/encrypted.py),
+kept in Authenticator.data as Fernet tokens under FIELD_ENCRYPTION_KEYS (security/encrypted.py),
 through the adapter's own encrypt/decrypt hook.
 
 And allauth's two-factor set-up form (MFA_FORMS["activate_totp"]), keeping the secret already
@@ -18,12 +18,9 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 import live
-from couples.encrypted import UnreadableValue, decrypt_str, encrypt_str
 from couples.models import User
 from couples.selectors import two_factor_missing
-
-# The values in Authenticator.data that allauth passes through encrypt()/decrypt().
-SECRET_KEYS = ("secret", "seed")
+from security.encrypted import UnreadableValue, decrypt_str, encrypt_str
 
 # The secret the set-up page shows, until it is turned on: {"user": pk, "secret": Fernet token}.
 PENDING_SECRET = "imago_totp_pending"

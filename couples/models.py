@@ -311,67 +311,6 @@ class Invitation(models.Model):
         return self.status == self.Status.PENDING
 
 
-class AuditEvent(models.Model):
-    """Append-only record of who did what to which object, when and from where.
-
-    Never holds private text: `details` carries ids and short codes only.
-    """
-
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_email = models.CharField(max_length=254, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=64, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.action} by {self.actor_email or 'system'}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
-            raise PermissionError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Audit events are append-only.")
-
-
-class CspReport(models.Model):
-    """One kind of Content-Security-Policy violation browsers reported, and how often
-    (couples/csp.py). Never a full URL: the directive, the blocked scheme and host, and the
-    page's path without its query, random ids masked."""
-
-    directive = models.CharField(max_length=64)
-    blocked = models.CharField(max_length=120, blank=True)
-    document = models.CharField(max_length=200, blank=True)
-    count = models.PositiveIntegerField(default=1)
-    first_seen = models.DateTimeField(default=clock.now)
-    last_seen = models.DateTimeField(default=clock.now, db_index=True)
-
-    class Meta:
-        ordering = ["-count", "directive"]
-        verbose_name = _("security policy report")  # CSP: Content-Security-Policy
-        constraints = [
-            models.UniqueConstraint(
-                fields=["directive", "blocked", "document"], name="one_row_per_csp_report_kind"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.directive} {self.blocked or '-'} on {self.document or '-'}"
-
-
 class CalendarFeed(models.Model):
     """A person's private calendar feed: a long random token in the URL (only its hash is
     kept, so it is shown once), revocable. At most one open feed per person."""

@@ -32,9 +32,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from couples import signals
-from couples.audit import audit
-from couples.models import AuditEvent, Couple, Invitation, User
+from couples.models import Couple, Invitation, User
 from live import clock
+from security.audit import audit
+from security.models import AuditEvent
 
 logger = logging.getLogger("imago.retention")
 

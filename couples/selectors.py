@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 
 from couples import signals
 from couples.models import (
-    AuditEvent,
     Couple,
     DeviceSharing,
     Invitation,
@@ -20,6 +19,7 @@ from couples.models import (
     hash_token,
 )
 from live import clock
+from security.models import AuditEvent
 
 
 def couple_for(*, user: User) -> Couple | None:

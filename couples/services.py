@@ -24,9 +24,7 @@ from django.utils.translation import gettext as _
 
 import live
 from couples import languages, push, signals
-from couples.audit import audit
 from couples.models import (
-    AuditEvent,
     CalendarFeed,
     Couple,
     DeviceSharing,
@@ -38,6 +36,8 @@ from couples.models import (
 )
 from couples.selectors import couple_for, invitation_by_token
 from live import clock
+from security.audit import audit
+from security.models import AuditEvent
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

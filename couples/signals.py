@@ -17,9 +17,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import Signal, receiver
 
 import live
-from couples.audit import audit
 from couples.lockout import login_failures_clear
 from live import session_limits
+from security.audit import audit
 
 # A couple is ending (a partner left or deleted their account). kwargs: couple, user.
 couple_ending = Signal()

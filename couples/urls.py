@@ -1,6 +1,6 @@
 from django.urls import path
 
-from couples import csp, views
+from couples import views
 
 app_name = "couples"
 
@@ -29,5 +29,4 @@ urlpatterns = [
     path("account/calendar-feed/new/", views.calendar_feed_new, name="calendar_feed_new"),
     path("account/calendar-feed/revoke/", views.calendar_feed_revoke, name="calendar_feed_revoke"),
     path("account/device-sharing/", views.device_sharing, name="device_sharing"),
-    path("csp-report/", csp.csp_report, name="csp_report"),
 ]

@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from couples import adapter, languages, push, selectors, services
 from couples import devices as devices_
-from couples.audit import audit
 from couples.forms import DeleteAccountForm, InviteForm, StartCoupleForm
 from couples.http import AuthedRequest, next_path
 from couples.models import NotificationChoice, User, is_public_id, known_zones, login_id
 from couples.services import CoupleError
 from live import clock
+from security.audit import audit
 
 # The link is shown once to its maker; only its hash is stored.
 NEW_INVITE_LINK = "new_invitation_link"

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from couples.admin import AuditedAdmin, ViewOnlyAdmin
 from dialogues.models import DialogueSession
+from security.admin import AuditedAdmin, ViewOnlyAdmin
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations

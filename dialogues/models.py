@@ -8,10 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
 from live import clock, dialogue_group
+from security.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 
 
 class DialogueSession(models.Model):
@@ -211,7 +211,7 @@ class Turn(models.Model):
     made_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Encrypted at rest (couples/encrypted.py): no SQL lookups on them, filter on step/move.
+    # Encrypted at rest (security/encrypted.py): no SQL lookups on them, filter on step/move.
     text = EncryptedTextField(blank=True)
     data = EncryptedJSONField(default=dict, blank=True)
     # NULL, not "", so the partial unique constraint ignores turns without a form token.

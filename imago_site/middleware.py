@@ -24,7 +24,7 @@ from couples.http import HtmxRequest
 from couples.selectors import two_factor_missing
 from live import session_limits
 
-CSP_REPORT_PATH = "/csp-report/"  # couples:csp_report
+CSP_REPORT_PATH = "/csp-report/"  # security:csp_report
 REPORTING_ENDPOINTS = f'csp="{CSP_REPORT_PATH}"'
 
 

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",  # the devices page (couples/devices.py)
+    "security",
     "couples",
     "safety",
     "dialogues",
@@ -107,7 +108,7 @@ MIDDLEWARE = [
 # Content-Security-Policy, written by django-csp on every response (the admin and error pages
 # too): no inline scripts or styles, no eval (htmx is told not to need them: base.html);
 # connect-src 'self' covers the same-origin ws:/wss: socket (CSP level 3). Violations are
-# reported to us (couples/csp.py): report-to where the Reporting API is (its endpoint named by
+# reported to us (security/csp.py): report-to where the Reporting API is (its endpoint named by
 # imago_site.middleware.ReportingEndpointsMiddleware), report-uri elsewhere.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -123,7 +124,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
-        "report-uri": "/csp-report/",  # couples:csp_report
+        "report-uri": "/csp-report/",  # security:csp_report
         "report-to": "csp",
     }
 }
@@ -201,7 +202,7 @@ IMAGO_TURN_TTL_HOURS = env_int("TURN_TTL_HOURS", 6)
 IMAGO_ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
 CHANNELS_ENCRYPTION_KEYS = env_list("CHANNELS_ENCRYPTION_KEYS", []) or ["channels:" + SECRET_KEY]
 
-# Encryption at rest (couples/encrypted.py): comma-separated Fernet keys, the first encrypts,
+# Encryption at rest (security/encrypted.py): comma-separated Fernet keys, the first encrypts,
 # all decrypt; `manage.py rotate_encryption_keys` re-encrypts every row with the first.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
 if not FIELD_ENCRYPTION_KEYS:
@@ -407,13 +408,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # instead of a query on every request and socket connect. Only with Redis: every worker must
 # see a logout at once, and every way a login ends goes through the session store
 # (couples.services.user_sessions_end, allauth's devices page, logout), never the table alone.
-SESSION_ENGINE = "imago_site.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "security.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS  # 12 hours, enforced server-side from login time
 SESSION_SAVE_EVERY_REQUEST = False  # don't slide the expiry forward on every request
 
 # Languages: English (the source, British spelling and dates) and one more for each catalogue
-# in locale/ — adding a language is `makemessages -l xx`, translating, `compilemessages`
+# in locale/ — adding a language is `make messages LOCALES=xx`, then translating
 # (docs/languages.md).
 LANGUAGE_CODE = "en-gb"
 # The second: allauth's own words as our pages say them (sentence case, "Log in"; and in
@@ -469,7 +470,7 @@ AGREEMENT_DAYS = min(90, max(1, env_int("AGREEMENT_DAYS", 14)))
 RETENTION_WARNING_DAYS = env_int("RETENTION_WARNING_DAYS", 30)
 AUDIT_IP_DAYS = env_int("AUDIT_IP_DAYS", 90)
 
-# Content-Security-Policy reports (couples/csp.py): per network address a minute, and the
+# Content-Security-Policy reports (security/csp.py): per network address a minute, and the
 # most kinds counted (a full table counts only the kinds it has).
 CSP_REPORTS_PER_MINUTE = env_int("CSP_REPORTS_PER_MINUTE", 30)
 CSP_REPORT_MAX_ROWS = env_int("CSP_REPORT_MAX_ROWS", 1000)

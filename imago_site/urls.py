@@ -31,6 +31,7 @@ urlpatterns = [
     path("manifest.webmanifest", site_views.manifest, name="manifest"),
     path("sw.js", site_views.service_worker, name="service_worker"),
     path("offline/", site_views.offline, name="offline"),
+    path("", include("security.urls")),
     path("", include("couples.urls")),
     path("", include("safety.urls")),
     path("", include("dialogues.urls")),

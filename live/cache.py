@@ -5,7 +5,7 @@ PostgreSQL is the truth; the cache only saves work. Its callers that can't help 
 cache gives while Redis is away: nothing found, nothing kept, no rate limit counted, instead
 of a 500 on every request. One WARNING when the cache is first found unreachable, one when it
 answers again. The login store needs to know when a write or a deletion didn't happen (see
-imago_site/sessions.py): it uses `strict()`, the same cache that raises.
+security/sessions.py): it uses `strict()`, the same cache that raises.
 """
 
 from __future__ import annotations

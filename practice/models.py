@@ -13,9 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from couples.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 from couples.models import new_public_id
 from live import clock
+from security.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 
 if TYPE_CHECKING:
     from couples.models import User

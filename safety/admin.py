@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 
-from couples.admin import AuditedAdmin
 from safety.models import SupportResource
+from security.admin import AuditedAdmin
 
 
 @admin.register(SupportResource)

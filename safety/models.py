@@ -8,8 +8,8 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from couples.encrypted import EncryptedJSONField
 from live import clock
+from security.encrypted import EncryptedJSONField
 
 
 class SafetyScreening(models.Model):

@@ -60,7 +60,7 @@ async def open_socket_reading(path, user):
 
 def login_read() -> list[str]:
     """The query that reads a login: one on the database store, none where logins are read
-    from the shared cache (with Redis: imago_site/sessions.py)."""
+    from the shared cache (with Redis: security/sessions.py)."""
     from django.conf import settings
 
     return ["django_session"] if settings.SESSION_ENGINE.endswith(".db") else []

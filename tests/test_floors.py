@@ -1,13 +1,23 @@
 """Folders are boundaries: the floors import one way, top to bottom: the site's shell
-(imago_site, imported by no app), therapists, practice, dialogues, safety, couples, and the
-live kernel at the bottom (it imports no app). The contract is in pyproject.toml."""
+(imago_site, imported by no app), therapists, practice, dialogues, safety, couples, security
+(encryption at rest, audit, CSP reports, the login store), and the live kernel at the bottom
+(it imports no app). The contract is in pyproject.toml."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("live", "couples", "safety", "dialogues", "practice", "therapists", "imago_site")
+PACKAGES = (
+    "live",
+    "security",
+    "couples",
+    "safety",
+    "dialogues",
+    "practice",
+    "therapists",
+    "imago_site",
+)
 
 
 def test_the_floors_import_one_way_from_the_shell_down_to_the_live_kernel():
@@ -22,7 +32,7 @@ def test_the_floors_import_one_way_from_the_shell_down_to_the_live_kernel():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 1 kept, 0 broken." in result.stdout
-    floors = "imago_site, therapists, practice, dialogues, safety, couples, live KEPT"
+    floors = "imago_site, therapists, practice, dialogues, safety, couples, security, live KEPT"
     assert floors in " ".join(result.stdout.split())  # however the report wraps its lines
 
 

@@ -7,7 +7,7 @@ Therapists' private notes are not registered at all: nobody but their author rea
 from django.contrib import admin
 from django.utils.translation import gettext_lazy, ngettext
 
-from couples.admin import ViewOnlyAdmin
+from security.admin import ViewOnlyAdmin
 from therapists import services
 from therapists.models import Consent, Homework, TherapistLink
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
-from couples.audit import audit
 from couples.models import User
 from dialogues import push
 from dialogues import selectors as dialogue_selectors
@@ -32,6 +31,7 @@ from live import (
     dashboard_group,
 )
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
+from security.audit import audit
 from therapists import selectors, services, workshop_selectors
 from therapists.forms import LinkCodeForm
 from therapists.selectors import therapist_access_link

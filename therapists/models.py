@@ -17,11 +17,11 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from couples.encrypted import EncryptedCharField, EncryptedTextField
 from couples.models import new_public_id
 from dialogues import protocol
 from live import clock
 from practice.models import PRACTICES
+from security.encrypted import EncryptedCharField, EncryptedTextField
 
 MAX_NOTE = 2000
 # Forms that save something carry a one-time token (`forms.OneTimeForm`), stored as

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 
 import live
 from couples import push
-from couples.audit import audit
 from couples.models import FORM_OUT_OF_DATE, Couple, User, form_token_given, hash_token, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import calls, protocol
@@ -32,6 +31,7 @@ from dialogues.models import DialogueSession, Turn
 from live import clock
 from practice import selectors as practice_selectors
 from practice.models import AGREEMENT_DAY, CARING, PRACTICES
+from security.audit import audit
 from therapists.models import (
     FORM_TOKEN,
     MAX_INSTRUCTIONS,

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
-from couples.audit import audit
 from couples.forms import form_token
 from couples.http import AuthedRequest
 from couples.selectors import partners_of
@@ -34,6 +33,7 @@ from practice import selectors as practice_selectors
 from practice import services as practice_services
 from practice.models import CSI4_EVERY, CSI16_EVERY
 from practice.services import PracticeError
+from security.audit import audit
 from therapists import selectors, services
 from therapists.forms import (
     BookingForm,

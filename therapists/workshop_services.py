@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 
 import live
 from couples import push
-from couples.audit import audit
 from couples.models import Couple, User, form_token_given, is_token
 from couples.selectors import couple_for, partners_of
 from dialogues import protocol
@@ -35,6 +34,7 @@ from dialogues.models import DialogueSession, Turn
 from live import clock
 from safety.models import SafetyScreening
 from safety.selectors import state_of
+from security.audit import audit
 from therapists import workshop_selectors as selectors
 from therapists.workshop_models import (
     MAX_SEGMENTS,

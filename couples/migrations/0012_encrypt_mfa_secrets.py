@@ -4,9 +4,9 @@ seeds in Authenticator.data and passes them through its MFA adapter's encrypt()/
 
 from django.db import migrations
 
-from couples.encrypted import decrypt_str, encrypt_str, is_encrypted
+from security.encrypted import decrypt_str, encrypt_str, is_encrypted
 
-SECRETS = ("secret", "seed")  # couples.mfa.SECRET_KEYS, as of this migration
+SECRETS = ("secret", "seed")  # rotate_encryption_keys.SECRET_KEYS, as of this migration
 
 
 def _convert(data, convert):

@@ -1,7 +1,7 @@
 """Encryption at rest, step 2: the rows already there are encrypted in place (and decrypted
 again when migrating backwards, before the previous migration turns the columns back)."""
 
-import couples.encrypted
+import security.encrypted
 from django.db import migrations
 
 COLUMNS = [("dialogues_dialoguesession", "topic"), ("dialogues_turn", "text"), ("dialogues_turn", "data")]
@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            couples.encrypted.encrypt_columns(*COLUMNS),
-            couples.encrypted.decrypt_columns(*COLUMNS),
+            security.encrypted.encrypt_columns(*COLUMNS),
+            security.encrypted.decrypt_columns(*COLUMNS),
         ),
     ]

@@ -29,10 +29,11 @@ from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from couples.models import CspReport, User
+from couples.models import User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession
 from safety.models import SupportResource
+from security.models import CspReport
 from tests.factories import (
     StaffFactory,
     TherapistFactory,
@@ -57,7 +58,7 @@ EXCLUDED: dict[str, str] = {
     "couples:leave": "POST only: the form is on the home page",
     "couples:invitation_new": "POST only: the form is on the home page",
     "couples:invitation_revoke": "POST only: the form is on the home page",
-    "couples:csp_report": "the browser's CSP report endpoint (POST, JSON), not a page",
+    "security:csp_report": "the browser's CSP report endpoint (POST, JSON), not a page",
     "couples:your_data_export": "a JSON download, not a page",
     "safety:answer": "POST only: the form is on the private page",
     "safety:ready": "POST only: the form is on the private page",

@@ -24,9 +24,10 @@ from django.db import models
 from django.urls import reverse
 
 from couples import services as couple_services
-from couples.models import AuditEvent, User
+from couples.models import User
 from dialogues import services as dialogue_services
 from safety import services as safety_services
+from security.models import AuditEvent
 from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services

@@ -33,7 +33,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from couples.models import AuditEvent, Invitation, PushMessage, PushSubscription, User
+from couples.models import Invitation, PushMessage, PushSubscription, User
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from practice import services as practice_services
@@ -47,6 +47,7 @@ from practice.models import (
 )
 from safety import services as safety_services
 from safety.models import SafetyScreening
+from security.models import AuditEvent
 from tests.factories import PASSWORD, InvitationFactory
 from tests.helpers import form_token, move
 from tests.mfa import give_mfa
@@ -115,7 +116,7 @@ ERASED: dict[str, dict[str, Rows | None]] = {
         # Invitations they sent (someone's address they typed) and those sent to them.
         "email": lambda p: Invitation.objects.filter(Q(invited_by=p) | Q(email__iexact=p.email)),
     },
-    "couples.auditevent": {
+    "security.auditevent": {
         "actor_email": lambda p: AuditEvent.objects.filter(actor=p),
         "ip_address": lambda p: AuditEvent.objects.filter(actor=p),
     },
@@ -223,16 +224,16 @@ KEPT: dict[str, dict[str, str]] = {
         "traceback name no one's words",
     ),
     "couples.invitation": {"public_id": "a random id", "token_hash": "a hash of a random link"},
-    "couples.auditevent": {
+    "security.auditevent": {
         "action": "a fixed code",
         "target_type": "a model's name",
         "target_id": "a random id",
         "details": "ids and short codes (audit() never takes private text); staff's reason "
         "for verifying a therapist is kept: it is the trail's record of that decision",
     },
-    "couples.cspreport": dict.fromkeys(
+    "security.cspreport": dict.fromkeys(
         ["directive", "blocked", "document"],
-        "a directive's name, a scheme and host, a path with ids masked (couples/csp.py)",
+        "a directive's name, a scheme and host, a path with ids masked (security/csp.py)",
     ),
     "safety.supportresource": dict.fromkeys(
         ["country", "country_name", "name", "description", "phone", "url"],

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 import live
 from couples.devices import device_id, device_name
-from couples.models import AuditEvent
+from security.models import AuditEvent
 from tests.conftest import ROLES
 from tests.sockets import drain, open_socket, path_of, receive_until
 

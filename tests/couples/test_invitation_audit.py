@@ -2,7 +2,8 @@
 partner or by staff, accepted, and revoked when the couple ends."""
 
 from couples import services
-from couples.models import AuditEvent, Invitation
+from couples.models import Invitation
+from security.models import AuditEvent
 from tests.factories import UserFactory, make_invitation
 
 

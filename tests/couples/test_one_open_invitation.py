@@ -16,7 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from couples import selectors, services
-from couples.models import AuditEvent, Couple, Invitation
+from couples.models import Couple, Invitation
+from security.models import AuditEvent
 from tests.factories import CoupleFactory, InvitationFactory, UserFactory
 from tests.helpers import at_once
 

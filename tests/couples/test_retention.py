@@ -18,12 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from couples import services as couple_services
-from couples.models import AuditEvent, Couple
+from couples.models import Couple
 from couples.retention import retention_run
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import PURGED_NOTE
 from safety.models import SafetyScreening
+from security.models import AuditEvent
 from tests.factories import UserFactory, make_couple, screen
 from tests.helpers import at_mirror, form_token
 from therapists import services as therapist_services

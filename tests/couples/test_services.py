@@ -453,7 +453,8 @@ def test_it_lets_former_partners_pair_again(pair, alex, sam):
 
 
 def test_device_sharing_is_allowed_once_and_withdrawn_with_an_audit(pair, alex, sam):
-    from couples.models import AuditEvent, DeviceSharing
+    from couples.models import DeviceSharing
+    from security.models import AuditEvent
 
     assert services.device_sharing_allow(user=sam) is True
     assert services.device_sharing_allow(user=sam) is False  # a double click: one permission

@@ -2,8 +2,8 @@
 
 from django.urls import reverse
 
-from couples.models import AuditEvent
 from couples.signals import attempted_account
+from security.models import AuditEvent
 from tests.factories import PASSWORD
 
 

@@ -8,10 +8,11 @@ from allauth.mfa.models import Authenticator
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from couples.models import AuditEvent, Couple, Invitation, User
+from couples.models import Couple, Invitation, User
 from couples.services import couple_create
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
+from security.models import AuditEvent
 from tests.factories import PASSWORD
 from tests.helpers import form_token
 

@@ -1,4 +1,4 @@
-"""Encryption at rest (couples/encrypted.py): dialogue text, topics, coaching, therapists'
+"""Encryption at rest (security/encrypted.py): dialogue text, topics, coaching, therapists'
 notes, homework, safety answers and two-factor secrets are ciphertext in the database, read
 back as plaintext by the app, rotatable to a new key, and encrypted in place by migrations."""
 
@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from couples.encrypted import PREFIX, UnreadableValue, decrypt_str, encrypted_fields
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from safety.models import SafetyScreening
+from security.encrypted import PREFIX, UnreadableValue, decrypt_str, encrypted_fields
 from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
@@ -148,7 +148,7 @@ def test_a_wrong_key_fails_loudly_instead_of_showing_ciphertext(private_rows):
 
 def test_a_value_read_before_is_remembered_only_for_the_keys_that_read_it(private_rows):
     """Reads are memoized (the same rows come back on every page), never across keys."""
-    from couples import encrypted
+    from security import encrypted
 
     DialogueSession.objects.get(pk=private_rows.pk)  # read (and remembered) with the right key
     hits = encrypted._read.cache_info().hits

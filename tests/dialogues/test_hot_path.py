@@ -547,7 +547,7 @@ async def test_a_socket_refused_for_its_login_takes_no_place_in_its_persons_coun
 
 @pytestmark_sockets
 @pytest.mark.parametrize(
-    "engine", ["django.contrib.sessions.backends.db", "imago_site.sessions"], ids=["db", "cached"]
+    "engine", ["django.contrib.sessions.backends.db", "security.sessions"], ids=["db", "cached"]
 )
 async def test_sockets_share_one_cache_client_instead_of_opening_one_each(
     dialogue, alex, sam, monkeypatch, settings, engine

@@ -520,7 +520,8 @@ def test_a_live_dialogue_ends_when_a_partner_leaves_the_couple(dialogue, sam):
 # --- said aloud, and together on one device -----------------------------------------------
 
 from couples import services as couple_services  # noqa: E402
-from couples.models import AuditEvent, DeviceSharing  # noqa: E402
+from couples.models import DeviceSharing  # noqa: E402
+from security.models import AuditEvent  # noqa: E402
 
 
 def aloud_round(sender, receiver):

@@ -807,7 +807,7 @@ def test_together_on_one_device_shows_whose_move_by_name(client_as, aloud, alex,
 
 
 def test_settings_allow_and_withdraw_one_device_audited(client_as, aloud, alex, sam):
-    from couples.models import AuditEvent
+    from security.models import AuditEvent
 
     client = client_as("sam")
     settings_page = text_of(client.get(reverse("couples:account_settings")))

@@ -19,8 +19,6 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from couples.audit import audit
-from couples.models import AuditEvent
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
 from practice.models import (
@@ -32,6 +30,8 @@ from practice.models import (
     Exit,
     MeasureAnswer,
 )
+from security.audit import audit
+from security.models import AuditEvent
 from tests.helpers import form_token
 from therapists import services as therapist_services
 from therapists.models import Homework, TherapistNote
@@ -75,9 +75,9 @@ NOT_PRIVATE = {
     "couples.notificationchoice": {"kind"},
     "couples.couple": {"public_id"},
     "couples.invitation": {"public_id", "email", "token_hash"},
-    "couples.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},
-    # A directive, a scheme and host, a path with random ids masked (couples/csp.py).
-    "couples.cspreport": {"directive", "blocked", "document"},
+    "security.auditevent": {"actor_email", "action", "target_type", "target_id", "details"},
+    # A directive, a scheme and host, a path with random ids masked (security/csp.py).
+    "security.cspreport": {"directive", "blocked", "document"},
     "dialogues.dialoguesession": {"public_id", "step", "state", "ready_to_resume"},  # slots, steps
     "dialogues.turn": {"step", "move", "actor_role", "client_token"},
     # A reminder's planned moment ("20261201T200000Z") and its error's class name, never text.
@@ -230,7 +230,7 @@ def test_no_admin_page_shows_private_text(private_rows, root, alex):
         reverse("admin:couples_user_changelist"),
         {"action": "deactivate", "_selected_action": [alex.pk]},
     )
-    pages = [reverse("admin:index"), reverse("admin:couples_auditevent_changelist")]
+    pages = [reverse("admin:index"), reverse("admin:security_auditevent_changelist")]
     for app_label in {m._meta.app_label for m in admin.site._registry}:
         pages.append(reverse("admin:app_list", args=[app_label]))
     for model in admin.site._registry:

@@ -105,7 +105,7 @@ def test_the_compiled_wording_is_up_to_date(po: Path, tmp_path: Path):
     compiled = tmp_path / "django.mo"
     subprocess.run(["msgfmt", "--check-format", "-o", str(compiled), str(po)], check=True)
     assert compiled.read_bytes() == po.with_suffix(".mo").read_bytes(), (
-        "run `manage.py compilemessages` and commit the .mo"
+        "run `make messages` and commit the .mo"
     )
 
 

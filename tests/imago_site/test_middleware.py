@@ -81,7 +81,7 @@ def test_the_admin_gets_the_same_csp_and_needs_nothing_inline(root, superuser):
     for url in [
         "/admin/",
         "/admin/couples/user/",
-        "/admin/couples/auditevent/",
+        "/admin/security/auditevent/",
         "/admin/safety/supportresource/add/",  # people are not added in the admin
         f"/admin/couples/user/{superuser.pk}/change/",
         "/admin/dialogues/dialoguesession/",

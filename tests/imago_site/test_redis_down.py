@@ -1,5 +1,5 @@
 """With Redis down, whatever PostgreSQL can do still works: signed-in pages, moves and
-withdrawing consent are served from the database (live/cache.py, imago_site/sessions.py),
+withdrawing consent are served from the database (live/cache.py, security/sessions.py),
 never a 500. Against a real redis-server of the test's own, stopped mid-test."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def redis(settings):
                 "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
             }
         }
-        settings.SESSION_ENGINE = "imago_site.sessions"
+        settings.SESSION_ENGINE = "security.sessions"
         settings.CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

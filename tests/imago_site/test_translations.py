@@ -1,10 +1,10 @@
-"""Every catalogue in locale/ is complete: re-extracting the strings from today's code (our own
-`makemessages`, in a copy of the tree) leaves no entry untranslated or fuzzy, and the compiled
+"""Every catalogue in locale/ is complete: re-extracting the strings from today's code (`make
+messages`, in a copy of the tree) leaves no entry untranslated or fuzzy, and the compiled
 catalogues are the ones their .po files make. So adding an English string without its
 translation fails here, and so does forgetting `compilemessages`.
 
-It needs GNU gettext (xgettext, msgattrib, msgfmt): CI installs it (.ci/run); elsewhere the
-test is skipped, loudly, when it is missing.
+It needs GNU gettext (xgettext, msgattrib, msgfmt) and make: CI installs them (.ci/run);
+elsewhere the test is skipped, loudly, when one is missing.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ CATALOGUES = sorted(LOCALE.glob("*/LC_MESSAGES/django.po"))
 
 
 def _gettext_or_skip() -> None:
-    missing = [tool for tool in ("xgettext", "msgattrib", "msgfmt") if not shutil.which(tool)]
+    tools = ("xgettext", "msgattrib", "msgfmt", "make")
+    missing = [tool for tool in tools if not shutil.which(tool)]
     if not missing:
         return
-    reason = f"GNU gettext is missing ({', '.join(missing)}): catalogues not checked"
+    reason = f"GNU gettext or make is missing ({', '.join(missing)}): catalogues not checked"
     if os.environ.get("IMAGO_REQUIRE_GETTEXT") == "1":
         pytest.fail(reason)
     print(f"\n*** SKIPPED: {reason} ***", file=sys.stderr)
@@ -46,6 +47,20 @@ def _entries(po: Path, *flags: str) -> str:
     return "\n\n".join(blocks)
 
 
+def _make_messages(tree: Path) -> None:
+    """The one command (docs/languages.md), run in `tree` with this Python; the virtualenv is
+    taken as installed (-o: make doesn't try to build it)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "imago_site.settings"}
+    env.pop("PYTHONPATH", None)
+    subprocess.run(
+        ["make", "--silent", "-o", ".venv/.installed", "messages", f"PY={sys.executable}"],
+        cwd=tree,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory) -> Path:
     """A copy of the tree with its catalogues brought up to date with the code."""
@@ -54,18 +69,9 @@ def extracted(tmp_path_factory) -> Path:
     for name in SOURCES:
         shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(LOCALE, tree / "locale")
-    shutil.copy(ROOT / "manage.py", tree / "manage.py")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "imago_site.settings", "DEBUG": "1"}
-    env.pop("PYTHONPATH", None)
-    for catalogue in CATALOGUES:
-        code = catalogue.parent.parent.name
-        subprocess.run(
-            [sys.executable, "manage.py", "makemessages", "-l", code, "--verbosity", "0"],
-            cwd=tree,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    for name in ("manage.py", "Makefile"):
+        shutil.copy(ROOT / name, tree / name)
+    _make_messages(tree)
     return tree
 
 
@@ -95,7 +101,7 @@ def test_the_compiled_catalogue_is_up_to_date(po: Path, tmp_path: Path):
     compiled = tmp_path / "django.mo"
     subprocess.run(["msgfmt", "--check-format", "-o", str(compiled), str(po)], check=True)
     assert compiled.read_bytes() == po.with_suffix(".mo").read_bytes(), (
-        "run `manage.py compilemessages` and commit the .mo"
+        "run `make messages` and commit the .mo"
     )
 
 
@@ -107,14 +113,7 @@ def test_a_new_english_string_without_translation_is_caught(extracted: Path, tmp
     view.write_text(
         view.read_text() + '\n\ndef _probe():\n    return _("A sentence nobody translated.")\n'
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "imago_site.settings", "DEBUG": "1"}
-    subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "es", "--verbosity", "0"],
-        cwd=tree,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    _make_messages(tree)
     assert "A sentence nobody translated." in _entries(
         tree / "locale/es/LC_MESSAGES/django.po", "--untranslated"
     )

@@ -9,9 +9,9 @@ import re
 import pytest
 from django.contrib import admin
 
-from couples.models import AuditEvent
 from practice import services
 from practice.models import MeasureAnswer, MeasureRhythm
+from security.models import AuditEvent
 from tests.factories import link_with_consent, make_couple, screen
 from tests.helpers import form_token
 

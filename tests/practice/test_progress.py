@@ -116,7 +116,7 @@ def test_an_unlinked_therapist_sees_no_progress(client_as, pair, therapist, agre
 
 
 def test_the_therapists_read_is_audited(client_as, pair, link):
-    from couples.models import AuditEvent
+    from security.models import AuditEvent
 
     client_as("therapist").get(f"/therapist/couples/{pair.public_id}/progress/")
     assert AuditEvent.objects.filter(action="therapist.read", details__what="progress").exists()

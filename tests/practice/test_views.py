@@ -8,10 +8,10 @@ import re
 import pytest
 from django.db import connection
 
-from couples.encrypted import PREFIX
 from couples.models import FORM_OUT_OF_DATE
 from practice import services
 from practice.models import AgreementDay, AgreementThanks, CaringBehaviour, CaringGiven, Exit
+from security.encrypted import PREFIX
 from tests.conftest import ROLES
 from tests.helpers import at_once, form_token, page_token, text_of
 from tests.practice.conftest import ALEX_PRIVATE, REQUEST, SAM_ITEM
@@ -359,7 +359,7 @@ def test_the_partner_reads_it_once_shared_and_no_longer_once_withdrawn(
 def test_the_linked_therapist_reads_it_once_shared_with_them_and_the_read_is_audited(
     client_as, pair, alex_reflection, link, therapist
 ):
-    from couples.models import AuditEvent
+    from security.models import AuditEvent
 
     before = text_of(_therapist_page(client_as, therapist, pair))
     assert ALEX_CHILDHOOD not in before and "Neither partner shares a childhood" in before

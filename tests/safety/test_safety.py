@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 import live
-from couples.models import AuditEvent, Couple, Membership
+from couples.models import Couple, Membership
 from dialogues import selectors, services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import NotReadyToStart
@@ -15,6 +15,7 @@ from safety import selectors as safety
 from safety import services as safety_services
 from safety.models import SafetyScreening, SupportResource
 from safety.selectors import SafetyError
+from security.models import AuditEvent
 from tests.factories import UserFactory, make_couple, put_in_state, screen
 from tests.helpers import form_token
 

@@ -518,7 +518,7 @@ async def test_a_partner_removing_their_factor_keeps_their_sockets(live, alex):
 
 
 def _console_reads(therapist) -> list[dict]:
-    from couples.models import AuditEvent
+    from security.models import AuditEvent
 
     return list(
         AuditEvent.objects.filter(action="therapist.read", actor=therapist)

@@ -2,7 +2,7 @@
 come with something else (the couple ending, the therapist's account changing)."""
 
 from couples import services as couple_services
-from couples.models import AuditEvent
+from security.models import AuditEvent
 from therapists.models import TherapistLink
 
 

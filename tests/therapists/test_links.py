@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from couples import services
-from couples.models import AuditEvent, hash_token
+from couples.models import hash_token
+from security.models import AuditEvent
 from tests.factories import TherapistFactory, link_with_consent
 from tests.helpers import form_token
 from therapists import services as therapist_services

@@ -5,10 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from couples.models import AuditEvent
 from dialogues import services
 from dialogues.models import Turn
 from safety import services as safety_services
+from security.models import AuditEvent
 from tests.factories import TherapistFactory, link_with_consent, screen
 from tests.helpers import at_mirror, form_token, page_token, play, round_moves, text_of
 from tests.therapists.conftest import NOT_ALLOWED

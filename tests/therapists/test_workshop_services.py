@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from couples.models import AuditEvent
 from dialogues.models import DialogueSession, Turn
 from live import clock
+from security.models import AuditEvent
 from tests.factories import UserFactory, make_couple, screen
 from tests.helpers import at_once, form_token
 from therapists import workshop_selectors as selectors

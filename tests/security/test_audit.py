@@ -1,7 +1,8 @@
 import pytest
 
-from couples.audit import audit
-from couples.models import AuditEvent, Couple
+from couples.models import Couple
+from security.audit import audit
+from security.models import AuditEvent
 
 
 def test_it_records_who_did_what_to_which_object(alex, rf):

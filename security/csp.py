@@ -26,9 +26,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from couples.audit import client_ip
-from couples.models import CspReport
 from live import clock
+from security.audit import client_ip
+from security.models import CspReport
 
 MAX_BODY = 16 * 1024  # bytes: one report is well under 2 KiB
 MAX_PER_POST = 20  # the Reporting API batches reports

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from django.db import models
 
-from couples.models import AuditEvent
+from security.models import AuditEvent
 
 logger = logging.getLogger("imago.audit")
 

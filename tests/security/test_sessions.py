@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _cached_sessions(settings):
-    settings.SESSION_ENGINE = "imago_site.sessions"
+    settings.SESSION_ENGINE = "security.sessions"
 
 
 def _login(user) -> Client:

@@ -1,4 +1,4 @@
-"""Content-Security-Policy reports: our endpoint (/csp-report/, couples/csp.py) counts what the
+"""Content-Security-Policy reports: our endpoint (/csp-report/, security/csp.py) counts what the
 policy blocked, in both report formats, storing no full URL; the admin lists the counts."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from couples.models import CspReport
 from imago_site.middleware import CSP_REPORT_PATH
+from security.models import CspReport
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def stored() -> list[tuple[str, str, str, int]]:
 
 
 def test_the_policy_names_our_endpoint(client_as):
-    assert reverse("couples:csp_report") == CSP_REPORT_PATH
+    assert reverse("security:csp_report") == CSP_REPORT_PATH
     response = client_as("alex").get("/")
     policy = response["Content-Security-Policy"]
     assert f"report-uri {CSP_REPORT_PATH}" in policy and "report-to csp" in policy
@@ -154,16 +154,16 @@ def test_the_table_cannot_be_filled(browser, settings):
 def test_the_admin_lists_the_counts_read_only(browser, root, client_as):
     send(browser, OLD_STYLE)
     send(browser, OLD_STYLE)
-    page = root.get(reverse("admin:couples_cspreport_changelist"))
+    page = root.get(reverse("admin:security_cspreport_changelist"))
     assert page.status_code == 200
     text = page.content.decode()
     assert "script-src-elem" in text and "https://evil.example.com:8443" in text
     assert "/invite/&lt;id&gt;/" in text
     report = CspReport.objects.get()
-    assert root.get(reverse("admin:couples_cspreport_add")).status_code == 403
-    change = reverse("admin:couples_cspreport_change", args=[report.pk])
+    assert root.get(reverse("admin:security_cspreport_add")).status_code == 403
+    change = reverse("admin:security_cspreport_change", args=[report.pk])
     root.post(change, {"directive": "img-src", "count": 1})
     report.refresh_from_db()
     assert (report.directive, report.count) == ("script-src-elem", 2)
     # Staff without the permission to view it see nothing.
-    assert client_as("staff").get(reverse("admin:couples_cspreport_changelist")).status_code == 403
+    assert client_as("staff").get(reverse("admin:security_cspreport_changelist")).status_code == 403

@@ -14,7 +14,7 @@ stale once Redis answers again, so its key is remembered and dropped from the ca
 process's next contact with it, before anything is read there.
 
 The cached copy is the session's JSON (settings.SESSION_SERIALIZER), encrypted with
-FIELD_ENCRYPTION_KEYS (couples/encrypted.py): what a login holds (its email address, among
+FIELD_ENCRYPTION_KEYS (security/encrypted.py): what a login holds (its email address, among
 others) is never in Redis in the clear. A copy no key decrypts is a miss.
 """
 
@@ -27,9 +27,9 @@ from cryptography.fernet import InvalidToken
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
-from couples.encrypted import crypter
 from live import strict_socket_cache
 from live.cache import UNREACHABLE, note_reachable, note_unreachable
+from security.encrypted import crypter
 
 _stale_lock = threading.Lock()
 _stale: set[str] = set()  # cache keys whose copy couldn't be replaced or deleted
