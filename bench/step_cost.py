@@ -385,6 +385,64 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
     return cpu_ms, wall_ms, timer
 
 
+def dialogue_for_bench():
+    """A couple (Alex, Sam) ready to talk, their therapist (Dr. T, linked with both partners'
+    consent, with a second factor) and a dialogue accepted for now: ([alex, sam, therapist],
+    the session, a function deleting all of it)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.db import transaction
+    from django.utils import timezone
+
+    from couples.models import Couple, Membership, User
+    from dialogues import services
+    from dialogues.models import DialogueSession
+    from safety import services as safety_services
+    from therapists import services as therapist_services
+
+    run = secrets.token_hex(4)
+    people = [
+        User.objects.create_user(
+            email=f"stepcost-{run}-{who}@bench.invalid", password="x", display_name=who
+        )
+        for who in ("Alex", "Sam")
+    ]
+    therapist = User.objects.create_user(
+        email=f"stepcost-{run}-t@bench.invalid",
+        password="x",
+        display_name="Dr. T",
+        kind=User.Kind.THERAPIST,
+    )
+    therapist.therapist_verified_at = timezone.now()
+    therapist.save()
+    TOTP.activate(therapist, generate_totp_secret())  # no console without the second factor
+    couple = Couple.objects.create(created_by=people[0])
+    for person in people:
+        Membership.objects.create(couple=couple, user=person)
+        safety_services.screening_save(user=person, answers={"afraid": "no"})
+        safety_services.screening_set_ready(user=person, ready=True)
+    link = therapist_services.link_code_issue(therapist=therapist, token=secrets.token_urlsafe(16))
+    therapist_services.link_code_redeem(user=people[0], code=link.code)
+    therapist_services.consent_give(user=people[1], link_public_id=link.public_id)
+    alex, sam = people
+    session = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=sam,
+        move="accept_now",
+        token=secrets.token_urlsafe(16),
+    )
+
+    def cleanup() -> None:
+        DialogueSession.objects.filter(pk=session.pk).delete()
+        with transaction.atomic():
+            therapist_services.therapist_links_end_for(therapist=therapist, reason="deleted")
+        Membership.objects.filter(couple=couple).delete()
+        couple.delete()
+        User.objects.filter(email__startswith=f"stepcost-{run}-").delete()
+
+    return [alex, sam, therapist], session, cleanup
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="steps to time (max 2000)")
@@ -411,52 +469,15 @@ def main() -> None:
     steps = max(10, min(args.steps, 2000))
     setup()
 
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from couples.models import Couple, Membership, User
     from dialogues import push, services
     from dialogues.models import DialogueSession
     from dialogues.selectors import FACILITATOR
-    from safety import services as safety_services
-    from therapists import services as therapist_services
 
-    run = secrets.token_hex(4)
-    people = [
-        User.objects.create_user(
-            email=f"stepcost-{run}-{who}@bench.invalid", password="x", display_name=who
-        )
-        for who in ("Alex", "Sam")
-    ]
-    therapist = User.objects.create_user(
-        email=f"stepcost-{run}-t@bench.invalid",
-        password="x",
-        display_name="Dr. T",
-        kind=User.Kind.THERAPIST,
-    )
-    from django.utils import timezone
-
-    therapist.therapist_verified_at = timezone.now()
-    therapist.save()
-    TOTP.activate(therapist, generate_totp_secret())  # no console without the second factor
-    couple = Couple.objects.create(created_by=people[0])
-    for person in people:
-        Membership.objects.create(couple=couple, user=person)
-        safety_services.screening_save(user=person, answers={"afraid": "no"})
-        safety_services.screening_set_ready(user=person, ready=True)
-    link = therapist_services.link_code_issue(therapist=therapist, token=secrets.token_urlsafe(16))
-    therapist_services.link_code_redeem(user=people[0], code=link.code)
-    therapist_services.consent_give(user=people[1], link_public_id=link.public_id)
-    alex, sam = people
-    session = services.dialogue_start(user=alex, kind="intentional", topic="Sunday mornings")
-    services.move_submit(
-        session_public_id=session.public_id,
-        user=sam,
-        move="accept_now",
-        token=secrets.token_urlsafe(16),
-    )
+    (alex, sam, therapist), session, cleanup = dialogue_for_bench()
     # The loop: send -> mirror -> not quite -> mirror -> not quite -> ... (as the benchmark).
     plan = [(alex, "send", {"text": "When the week gets busy I feel far from you."})]
     cycle = [
@@ -558,7 +579,7 @@ def main() -> None:
     )
     # The HTTP fallback: the same moves through Django's whole request path.
     clients = {}
-    for person in people:
+    for person in (alex, sam):
         client = Client(enforce_csrf_checks=False, HTTP_HOST="localhost")
         client.force_login(person)
         clients[person.pk] = client
@@ -623,14 +644,7 @@ def main() -> None:
             stats.sort_stats("cumulative").print_stats(top)
             stats.sort_stats("tottime").print_stats(top)
 
-    DialogueSession.objects.filter(pk=session.pk).delete()
-    from django.db import transaction
-
-    with transaction.atomic():
-        therapist_services.therapist_links_end_for(therapist=therapist, reason="deleted")
-    Membership.objects.filter(couple=couple).delete()
-    couple.delete()
-    User.objects.filter(email__startswith=f"stepcost-{run}-").delete()
+    cleanup()
 
 
 if __name__ == "__main__":
