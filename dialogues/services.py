@@ -314,6 +314,7 @@ def session_change(
     if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
     outermost = not transaction.get_connection().in_atomic_block
+    creating = create is not None
     with transaction.atomic():
         if create is not None:
             session = create()  # nothing to lock: no one else can see it yet
@@ -331,7 +332,7 @@ def session_change(
                 return MoveResult(session=session, turn=existing, created=False)
         # A booked session's waiting room: a partner the therapist hasn't let in yet changes
         # nothing (one query, only in an open facilitated session).
-        asker = user.pk if user is not None and slot is not None and create is None else None
+        asker = user.pk if user is not None and slot is not None and not creating else None
         if asker is not None and selectors.partner_held(session=session, user_pk=asker):
             raise DialogueError(selectors.WAITING_ROOM)
         acting, made_by = user, None
@@ -341,7 +342,7 @@ def session_change(
             if selectors.partner_held(session=session, user_pk=acting.pk):
                 raise DialogueError(selectors.WAITING_ROOM)
         # Decisions may change the session too. A new one had no progress before this turn.
-        before = {} if create is not None else _progress_of(session)
+        before = {} if creating else _progress_of(session)
         change = decide(session, slot, acting)
         if change is None:
             return MoveResult(session=session, turn=None, created=False)
@@ -352,7 +353,7 @@ def session_change(
             session, change, actor=actor, actor_role=role, token=token, made_by=made_by
         )
         _apply(session, change, actor=actor)
-        if create is not None:
+        if creating:
             session.step_seq = session.seq  # its first step begins with its first turn
         if turn.kind == Turn.Kind.MOVE and turn.move in protocol.GIFT_MOVES:
             gift_given.send(sender=Turn, session=session, turn=turn)
@@ -360,15 +361,15 @@ def session_change(
         prepared.update(session, [name for name in after if after[name] != before.get(name)])
         reminders.session_planned(session=session, before=before, turn=turn)
         result = MoveResult(session=session, turn=turn, created=True)
-        if change.couple_too or not session.is_live or create is not None:
+        if change.couple_too or not session.is_live or creating:
             live.couple_changed(couple_id=session.couple_id)
-            if not session.is_live and not session.is_planned and create is None:
+            if not session.is_live and not session.is_planned and not creating:
                 calls.dialogue_calls_end(public_id=session.public_id)  # ended: so are its calls
         # Rendered while PostgreSQL flushes the commit, when nothing follows in this
         # transaction (the fast path: live/fast.py); else once the commit is done.
         # A new dialogue's group has no sockets yet (its id was made just now): nothing to
         # render (a workshop starting sixty at once spent half its time here).
-        render = create is None
+        render = not creating
         early = outermost and fast.on() and render
         rendering = push.render_change_soon(session=session, turn=turn) if early else None
         transaction.on_commit(lambda: _publish(session, turn, result, rendering, render=render))
@@ -547,7 +548,8 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
         if at is not None and at != session.step_seq:
             raise DialogueError(_moved_on(session, at=at, actor=actor), stale=True)
         state = session.protocol_state
-        if protocol.starts_dialogue(state, move):
+        starts = protocol.starts_dialogue(state, move)
+        if starts:
             other = session.partner_in(protocol.other_slot(slot))
             gate = safety.start_gate(user=actor, couple=session.couple, partner=other)
             if not gate.open:
@@ -570,7 +572,7 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
         if "choice" in data and (gift := _gift_of(session, data["choice"])) is not None:
             data[protocol.GIFT] = gift
         # The home pages show a scheduled dialogue and its time: they change too.
-        couple_too = move in protocol.SCHEDULING_MOVES or protocol.starts_dialogue(state, move)
+        couple_too = starts or move in protocol.SCHEDULING_MOVES
         return Change(move=move, text=text, data=data, state=new_state, couple_too=couple_too)
 
     return decide
