@@ -72,6 +72,15 @@ class DialogueError(Exception):
         self.stale = stale
 
 
+class PauseSuggested(DialogueError):
+    """A starting move given with a private check-in that runs hot: a pause is suggested
+    first and nothing is saved (the person may go on anyway, without the check-in)."""
+
+    def __init__(self, checkin: safety.CheckIn) -> None:
+        super().__init__("")
+        self.checkin = checkin
+
+
 class NotReadyToStart(DialogueError):
     """A dialogue can't start until both partners have answered the safety questions and said
     they're ready. `mine` is True when it's the asker who isn't; about the partner, the message
@@ -538,8 +547,15 @@ def _moved_on(session: DialogueSession, *, at: int, actor: User) -> str:
     }
 
 
-def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | None) -> Decide:
-    """A partner's protocol move. `at` is the step the form was made for."""
+def decide_move(
+    *,
+    move: str,
+    payload: Mapping[str, object] | None,
+    at: int | None,
+    checkin: safety.CheckIn | None = None,
+) -> Decide:
+    """A partner's protocol move. `at` is the step the form was made for; `checkin` how the
+    person feels, given with a move that starts the dialogue."""
 
     def decide(session: DialogueSession, slot: str | None, actor: User | None) -> Change:
         # Partners only: a facilitator (or the clock) never makes a partner's protocol move.
@@ -561,6 +577,8 @@ def decide_move(*, move: str, payload: Mapping[str, object] | None, at: int | No
             raise DialogueError(error.message, stale=True) from None
         except protocol.ProtocolError as error:
             raise DialogueError(error.message) from None
+        if starts and checkin is not None and checkin.suggests_a_pause:
+            raise PauseSuggested(checkin)
         text = str(clean.pop("text", "") or "")
         data = {k: v for k, v in clean.items() if v not in (None, "", [], ())}
         if protocol.is_said_aloud(state, move):
@@ -1049,17 +1067,19 @@ def move_submit(
     at: int | None = None,
     token: str | None = None,
     for_partner: bool = False,
+    checkin: safety.CheckIn | None = None,
 ) -> MoveResult:
     """Make one protocol move. `at` is the step the form was made for; `token` the form's id.
     `for_partner`: the other partner's move, made on this person's device (together on one
-    device; `session_change` checks it may be).
+    device; `session_change` checks it may be). `checkin`: the private check-in posted with a
+    move that starts the dialogue (`PauseSuggested` when it runs hot).
 
     A replayed or double-clicked form (same token) returns the turn it saved the first time;
     a move without its form's token is refused, as a stale form is (nothing saved).
     """
     if form_token_given(token) is None:
         raise DialogueError(str(FORM_OUT_OF_DATE), stale=True)
-    decide = decide_move(move=move, payload=payload, at=at)
+    decide = decide_move(move=move, payload=payload, at=at, checkin=checkin)
     return session_change(
         session_public_id=session_public_id,
         user=user,

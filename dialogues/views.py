@@ -142,46 +142,13 @@ def _panel_response(
     return render(request, f"{PAGE}#move_panel", context, status=status)
 
 
-def _cooling_response(request, session) -> HttpResponse | None:
-    """Before the dialogue begins, a private check-in that runs hot suggests a pause first
-    (nothing is saved; the person may go on anyway)."""
-    move, state = request.POST.get("move", ""), session.protocol_state
-    if (
-        request.POST.get("anyway") == "1"
-        or session.status != DialogueSession.Status.ACTIVE
-        or not protocol.starts_dialogue(state, move)
-        or posted_at(request.POST) not in (None, session.step_seq)
-    ):
-        return None
-    mine = protocol.allowed_moves(state, session.slot_of(request.user))
-    if move not in {m.name for m in mine}:
-        return None  # not this person's move: the service says so
-    try:
-        checkin = safety.checkin_read(request.POST)
-    except safety.SafetyError as error:
-        if not request.htmx:
-            messages.error(request, error.message)
-            return redirect("dialogues:detail", public_id=session.public_id)
-        return _panel_response(request, session, error=error.message, status=422)
-    if not checkin.suggests_a_pause:
-        return None
-    if not request.htmx:
-        context = _page_context(session, request.user)
-        context["cooling"] = checkin
-        return render(request, PAGE, context)
-    return _panel_response(request, session, cooling=checkin)
-
-
 @login_required
 @require_POST
 def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
     """A move over HTTP: the fallback when the page's socket is down (or without JavaScript),
-    and the starting moves, which may first suggest a cooling pause."""
-    if request.POST.get("move") in protocol.STARTING_MOVES:
-        cooling = _cooling_response(request, _session_or_404(request, public_id))
-        if cooling is not None:
-            return cooling
+    and the starting moves, which carry the private check-in (a pause may be suggested)."""
     try:
+        checkin = None if request.POST.get("anyway") == "1" else safety.checkin_read(request.POST)
         result = services.move_submit(
             session_public_id=public_id,
             user=request.user,
@@ -190,17 +157,12 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
             at=posted_at(request.POST),
             token=request.POST.get("token"),
             for_partner=request.POST.get("for") == "partner",
+            checkin=checkin,
         )
     except services.DialogueNotFound:
         raise Http404("No such dialogue.") from None
-    except DialogueError as error:
-        if not request.htmx:
-            messages.error(request, error.message)
-            return redirect("dialogues:detail", public_id=public_id)
-        # A stale form is replaced by the current one; otherwise keep what they wrote.
-        posted = {} if error.stale else request.POST
-        session = _session_or_404(request, public_id)
-        return _panel_response(request, session, error=error.message, status=422, posted=posted)
+    except (DialogueError, safety.SafetyError) as error:
+        return _refused(request, public_id, error)
     if not request.htmx:
         return redirect("dialogues:detail", public_id=public_id)
     # The panel this person's page shows next, as rendered for them once at commit.
@@ -208,6 +170,22 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
     if mine is not None:
         return HttpResponse(mine["panel"])
     return _panel_response(request, result.session)
+
+
+def _refused(request, public_id: str, error: DialogueError | safety.SafetyError) -> HttpResponse:
+    """A move not made: why (422, what they wrote kept unless the form was stale), or, for a
+    check-in that runs hot, the suggested pause (nothing saved either way)."""
+    cooling = error.checkin if isinstance(error, services.PauseSuggested) else None
+    if not request.htmx and cooling is None:
+        messages.error(request, error.message)
+        return redirect("dialogues:detail", public_id=public_id)
+    session = _session_or_404(request, public_id)
+    if not request.htmx:
+        return render(request, PAGE, {**_page_context(session, request.user), "cooling": cooling})
+    if cooling is not None:
+        return _panel_response(request, session, cooling=cooling)
+    posted = {} if getattr(error, "stale", False) else request.POST
+    return _panel_response(request, session, error=error.message, status=422, posted=posted)
 
 
 def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResponse:

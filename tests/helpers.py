@@ -79,9 +79,12 @@ def round_moves(sender, receiver, *, gift: str = "Wake me at nine?"):
     return moves
 
 
-def move(session, user, name: str, *, token: str | None = None, at="current", **payload):
+def move(
+    session, user, name: str, *, token: str | None = None, at="current", checkin=None, **payload
+):
     """One move by `user` through the service, with its own form token, made at the step the
-    session is at (or at `at`, to replay a stale form); the session is read again after."""
+    session is at (or at `at`, to replay a stale form), with the starting move's `checkin` if
+    given; the session is read again after."""
     from dialogues import services
 
     session.refresh_from_db()
@@ -92,6 +95,7 @@ def move(session, user, name: str, *, token: str | None = None, at="current", **
         payload=payload,
         at=session.step_seq if at == "current" else at,
         token=form_token() if token is None else token,
+        checkin=checkin,
     )
     session.refresh_from_db()
     return result

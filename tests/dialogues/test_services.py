@@ -750,3 +750,30 @@ def test_a_booked_session_is_not_switched_before_it_opens(pair, alex, sam, thera
         with pytest.raises(DialogueError, match="opens by itself at its time"):
             switch()
     assert booked.turns.count() == 1
+
+
+# --- the private check-in given with a starting move ---------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_hot_check_in_with_the_starting_move_suggests_a_pause_and_saves_nothing(dialogue, sam):
+    from safety.selectors import CheckIn
+
+    hot = CheckIn(halt=("tired",), intensity=9)
+    token = form_token()
+    with pytest.raises(services.PauseSuggested) as suggested:
+        move(dialogue, sam, "accept_now", token=token, checkin=hot)
+    assert suggested.value.checkin == hot
+    assert (dialogue.step, dialogue.seq) == ("appointment", 1)
+    # Going on anyway (no check-in) with the same form starts it, once.
+    move(dialogue, sam, "accept_now", token=token)
+    assert dialogue.step == "send"
+
+
+@pytest.mark.django_db
+def test_a_check_in_with_any_other_move_changes_nothing_about_it(dialogue, alex, sam):
+    from safety.selectors import CheckIn
+
+    move(dialogue, sam, "accept_now")
+    move(dialogue, alex, "send", text="I miss our walks.", checkin=CheckIn(intensity=10))
+    assert dialogue.step == "mirror"

@@ -68,7 +68,7 @@ def pages(client_as, pair, alex, sam, therapist, link):
         # Sam is heated: the cooling panel offers a later time or to start anyway.
         ("sam", "cooling panel"): sam_client.post(
             f"/dialogues/{dialogue.public_id}/move/",
-            {"move": "accept_now", "at": "1", "intensity": "9"},
+            {"move": "accept_now", "at": "1", "intensity": "9", "token": form_token()},
             HTTP_HX_REQUEST="true",
         ),
     }

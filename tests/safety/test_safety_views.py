@@ -339,7 +339,9 @@ def test_the_receiver_gets_the_check_in_with_the_appointment(client_as, dialogue
 def test_a_hot_receiver_is_offered_a_later_time_first(client_as, dialogue, alex, sam):
     client = client_as(sam)
     response = client.post(
-        move_url(dialogue), {"move": "accept_now", "at": "1", "intensity": "9"}, **HTMX
+        move_url(dialogue),
+        {"move": "accept_now", "at": "1", "intensity": "9", "token": form_token()},
+        **HTMX,
     )
     body = response.content.decode()
     assert response.status_code == 200 and "Maybe not right now" in body
@@ -361,7 +363,10 @@ def test_a_hot_receiver_is_offered_a_later_time_first(client_as, dialogue, alex,
 
 def test_a_hot_receiver_without_htmx_gets_the_whole_page(client_as, dialogue, alex, sam):
     client = client_as(sam)
-    response = client.post(move_url(dialogue), {"move": "accept_now", "at": "1", "intensity": "8"})
+    response = client.post(
+        move_url(dialogue),
+        {"move": "accept_now", "at": "1", "intensity": "8", "token": form_token()},
+    )
     assert response.status_code == 200 and b"Maybe not right now" in response.content
     assert b"<html" in response.content
 
@@ -389,7 +394,9 @@ def test_the_starter_cannot_use_the_check_in_to_make_the_receivers_move(
 ):
     client = client_as(alex)
     response = client.post(
-        move_url(dialogue), {"move": "accept_now", "at": "1", "intensity": "9"}, **HTMX
+        move_url(dialogue),
+        {"move": "accept_now", "at": "1", "intensity": "9", "token": form_token()},
+        **HTMX,
     )
     assert response.status_code == 422 and b"Maybe not right now" not in response.content
     dialogue.refresh_from_db()
