@@ -144,26 +144,18 @@ def _probe_group() -> str:
     return f"imago-probe.{os.getpid()}.{_PROCESS}"
 
 
-def _probe_groups(layer) -> list[str]:
+def _probe_groups() -> list[str]:
     """Groups of this process's own, one on each Redis host: channels-redis puts a group on
     the host its name hashes to, so one group alone would test one host and say nothing of
     the others (a restarted host's subscriptions may not be back yet)."""
-    from channels_redis.utils import _consistent_hash  # the layer's own sharding of names
-
-    hosts = len(_hosts())
+    hosts = max(live.channel_layer_hosts(), 1)
     groups: dict[int, str] = {}
     k = 0
     while len(groups) < hosts:
         group = f"{_probe_group()}.{k}"
-        # The pub/sub layer hashes the group's channel name; the core layer the group name.
-        name = layer._get_group_channel_name(group) if _is_pubsub(layer) else group
-        groups.setdefault(_consistent_hash(name, hosts), group)
+        groups.setdefault(live.group_shard(group), group)
         k += 1
     return [groups[shard] for shard in range(hosts)]
-
-
-def _is_pubsub(layer) -> bool:
-    return type(layer).__module__ == "channels_redis.pubsub"
 
 
 async def probe(layer) -> bool:
@@ -171,7 +163,7 @@ async def probe(layer) -> bool:
     group of this process's own on that host, received within PROBE_TIMEOUT. False while the
     layer can't carry one through every host."""
     key = (id(layer), id(asyncio.get_running_loop()))
-    groups, nonce = _probe_groups(layer), uuid.uuid4().hex
+    groups, nonce = _probe_groups(), uuid.uuid4().hex
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
             if key not in _probe_channels:
