@@ -19,7 +19,7 @@
 # killed REDIS_KILL_AT seconds after the first step and started again REDIS_DOWN_SECONDS later.
 #
 # `up` is idempotent: it makes only what is missing. Addresses: host N is 10.231.N.2 in
-# namespace imago-hN ($NS), reached over the veth imago-hN (10.231.N.1 on this side); the
+# namespace ${NS}N (imago-hN), reached over the veth of that name (10.231.N.1 on this side); the
 # namespaces have no default route, so they reach nothing but that veth. PostgreSQL and
 # Redis listen on 127.0.0.1 only: socat forwarders on 10.231.N.1 pass the namespaces'
 # connections to them. HAProxy listens on 127.0.0.1:$LB_PORT only.
@@ -315,7 +315,7 @@ run_bench() {
         local at=${REDIS_KILL_AT:-30}
         events+=("$at redis-kill" "$((at + ${REDIS_DOWN_SECONDS:-10})) redis-start")
       fi
-      local event at what
+      local at what
       while read -r at what; do
         sleep "$((at - (SECONDS - started) > 0 ? at - (SECONDS - started) : 0))"
         kill -0 "$bench" 2>/dev/null || break
