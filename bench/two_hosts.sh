@@ -9,9 +9,17 @@
 #   bench/two_hosts.sh kill-host N        SIGKILL host N's `make serve` process group
 #   bench/two_hosts.sh start-host N       start host N's `make serve` again
 #   bench/two_hosts.sh down               remove everything `up` made (database included)
+#   bench/two_hosts.sh kill-redis PORT    SIGKILL the private Redis shard on PORT (REDIS_PORTS)
+#   bench/two_hosts.sh start-redis PORT   start it again (empty: a new run_id)
+#
+# REDIS_PORTS="16401 16402" (given to `up`, `run` and `down` alike): instead of the shared
+# Redis on 6379, one private redis-server per port (no persistence), the channel layer
+# sharded over them all (REDIS_URL lists each; the cache and logins use the first). Then
+# `run` also takes REDIS_KILL_PORT, REDIS_KILL_AT and REDIS_DOWN_SECONDS: that shard is
+# killed REDIS_KILL_AT seconds after the first step and started again REDIS_DOWN_SECONDS later.
 #
 # `up` is idempotent: it makes only what is missing. Addresses: host N is 10.231.N.2 in
-# namespace imago-hN, reached over the veth imago-hN (10.231.N.1 on this side); the
+# namespace ${NS}N (imago-hN), reached over the veth of that name (10.231.N.1 on this side); the
 # namespaces have no default route, so they reach nothing but that veth. PostgreSQL and
 # Redis listen on 127.0.0.1 only: socat forwarders on 10.231.N.1 pass the namespaces'
 # connections to them. HAProxy listens on 127.0.0.1:$LB_PORT only.
@@ -24,9 +32,11 @@ LB_PORT=${LB_PORT:-18480}  # HAProxy, on 127.0.0.1
 APP_PORT=8000              # make serve in each namespace
 DB=${DB:-imago_hosts}
 PREFIX=${PREFIX:-imago-hosts}  # CHANNELS_PREFIX
+NS=${NS:-imago-h}          # host N: namespace and veth $NS$N (at most 15 characters)
 WORKERS=${WORKERS:-2}
 DB_POOL_MAX_SIZE=${DB_POOL_MAX_SIZE:-5}  # 2 hosts x 2 workers x 5, far under max_connections
 HOSTS=(1 2)
+read -ra REDIS_PORTS <<<"${REDIS_PORTS:-}"  # private Redis shards; none: the shared 6379
 
 say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { say "error: $*" >&2; exit 1; }
@@ -42,7 +52,7 @@ env_file() {
     key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')
     cat > "$STATE/hosts.env" <<EOF
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
-export REDIS_URL=redis://127.0.0.1:6379/0
+export REDIS_URL=$(redis_urls 127.0.0.1)
 export CHANNELS_PREFIX=$PREFIX
 export SECRET_KEY=two-hosts-only-$key
 export HTTPS=0 ALLOWED_HOSTS=127.0.0.1,localhost
@@ -65,8 +75,52 @@ EOF
   . "$STATE/hosts.env"
 }
 
+redis_ports() {
+  if ((${#REDIS_PORTS[@]})); then echo "${REDIS_PORTS[@]}"; else echo 6379; fi
+}
+
+redis_urls() {
+  # REDIS_URL as seen from ADDRESS: every shard, comma-separated (channels-redis shards the
+  # layer over them; the cache and logins use the first).
+  local port urls=()
+  for port in $(redis_ports); do urls+=("redis://$1:$port/0"); done
+  (IFS=,; echo "${urls[*]}")
+}
+
+redis_start() {
+  # A private shard: no persistence, so a restart comes back empty (as after a crash).
+  local port=$1 dir=$STATE/redis-$1
+  mkdir -p "$dir"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+    --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
+  local i
+  for i in $(seq 50); do
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return
+    sleep 0.1
+  done
+  die "redis-server on $port didn't start: see $dir/redis.log"
+}
+
+redis_up() {
+  local port
+  for port in "${REDIS_PORTS[@]}"; do
+    [[ $port == 6379 ]] && die "REDIS_PORTS: 6379 is the machine's shared Redis"
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && continue
+    redis_start "$port"
+    say "Redis shard on 127.0.0.1:$port"
+  done
+}
+
+kill_redis() {
+  local port=$1 pidfile=$STATE/redis-$1/redis.pid
+  alive "$pidfile" || die "no private Redis runs on $port"
+  say "killing the Redis shard on $port: SIGKILL to $(cat "$pidfile")"
+  kill -KILL "$(cat "$pidfile")"
+  rm -f "$pidfile"
+}
+
 net_up() {
-  local n=$1 ns=imago-h$1 veth=imago-h$1
+  local n=$1 ns=$NS$1 veth=$NS$1
   ip netns list | grep -qw "^$ns" || ip netns add "$ns"
   if ! ip link show "$veth" >/dev/null 2>&1; then
     ip link add "$veth" type veth peer name app0 netns "$ns"
@@ -81,7 +135,7 @@ net_up() {
 forwarders_up() {
   # PostgreSQL and Redis on $NET.N.1, for namespace N only (they listen on loopback).
   local n=$1 port
-  for port in 5432 6379; do
+  for port in 5432 $(redis_ports); do
     local pidfile=$STATE/socat-h$n-$port.pid
     alive "$pidfile" && continue
     socat "TCP-LISTEN:$port,bind=$NET.$n.1,reuseaddr,fork,nodelay,backlog=512" \
@@ -101,9 +155,9 @@ host_up() {
   # (make, uvicorn's supervisor and its workers) and nothing else.
   (
     ulimit -n 20000
-    exec setsid ip netns exec "imago-h$n" env \
+    exec setsid ip netns exec "$NS$n" env \
       DATABASE_URL="postgres://postgres@$NET.$n.1:5432/$DB" \
-      REDIS_URL="redis://$NET.$n.1:6379/0" \
+      REDIS_URL="$(redis_urls "$NET.$n.1")" \
       HOST="$NET.$n.2" PORT=$APP_PORT WORKERS="$WORKERS" FORWARDED_ALLOW_IPS="$NET.$n.1" \
       make -C "$REPO" serve
   ) >>"$STATE/serve-h$n.log" 2>&1 </dev/null &
@@ -183,6 +237,7 @@ up() {
     createdb -h 127.0.0.1 -U postgres "$DB"
     say "created database $DB"
   fi
+  redis_up
   local n
   for n in "${HOSTS[@]}"; do
     net_up "$n"
@@ -197,7 +252,7 @@ up() {
 
 host_sockets() {
   # established TCP connections to make serve in namespace N (websockets + HTTP keep-alive)
-  ip netns exec "imago-h$1" ss -Htn state established "( sport = :$APP_PORT )" 2>/dev/null | wc -l
+  ip netns exec "$NS$1" ss -Htn state established "( sport = :$APP_PORT )" 2>/dev/null | wc -l
 }
 
 status() {
@@ -206,6 +261,14 @@ status() {
     local state=stopped
     alive "$STATE/serve-h$n.pid" && state="running (pgid $(cat "$STATE/serve-h$n.pid"))"
     say "host $n ($NET.$n.2:$APP_PORT): $state, $(host_sockets "$n") TCP connections"
+  done
+  local port
+  for port in "${REDIS_PORTS[@]}"; do
+    if alive "$STATE/redis-$port/redis.pid"; then
+      say "Redis shard 127.0.0.1:$port: running, $(redis-cli -p "$port" info clients | grep -o 'connected_clients:[0-9]*')"
+    else
+      say "Redis shard 127.0.0.1:$port: stopped"
+    fi
   done
   if [[ -S $STATE/haproxy.sock ]]; then
     echo "show stat" | socat - "UNIX-CONNECT:$STATE/haproxy.sock" |
@@ -236,7 +299,8 @@ run_bench() {
     --served-by-header X-Served-By "${pids[@]}" "$@" >"$out" 2>&1 &
   local bench=$!
   say "benchmark started (pid $bench), output in $out"
-  if [[ $kill_after != 0 ]]; then
+  local redis_port=${REDIS_KILL_PORT:-}
+  if [[ $kill_after != 0 || -n $redis_port ]]; then
     local waited=0
     until grep -q "one step each every" "$out"; do
       kill -0 "$bench" 2>/dev/null || break
@@ -244,8 +308,23 @@ run_bench() {
       sleep 1
     done
     if grep -q "one step each every" "$out"; then
-      sleep "$kill_after"
-      kill -0 "$bench" 2>/dev/null && kill_host 1 | tee -a "$out"
+      # Each accident at its second after the first step, in order of time.
+      local started=$SECONDS events=()
+      [[ $kill_after != 0 ]] && events+=("$kill_after host")
+      if [[ -n $redis_port ]]; then
+        local at=${REDIS_KILL_AT:-30}
+        events+=("$at redis-kill" "$((at + ${REDIS_DOWN_SECONDS:-10})) redis-start")
+      fi
+      local at what
+      while read -r at what; do
+        sleep "$((at - (SECONDS - started) > 0 ? at - (SECONDS - started) : 0))"
+        kill -0 "$bench" 2>/dev/null || break
+        case $what in
+          host) kill_host 1 | tee -a "$out" ;;
+          redis-kill) kill_redis "$redis_port" | tee -a "$out" ;;
+          redis-start) redis_start "$redis_port" && say "Redis shard on $redis_port started again" | tee -a "$out" ;;
+        esac
+      done < <(printf '%s\n' "${events[@]}" | sort -n)
     fi
   fi
   local rc=0
@@ -276,18 +355,27 @@ down() {
       alive "$pidfile" && { pkill -TERM -P "$(cat "$pidfile")" 2>/dev/null || true; }
       alive "$pidfile" && { kill "$(cat "$pidfile")" || true; }
     done
-    ip link show "imago-h$n" >/dev/null 2>&1 && ip link del "imago-h$n"
-    ip netns list | grep -qw "^imago-h$n" && ip netns del "imago-h$n"
+    ip link show "$NS$n" >/dev/null 2>&1 && ip link del "$NS$n"
+    ip netns list | grep -qw "^$NS$n" && ip netns del "$NS$n"
   done
   say "removed the namespaces, veths and forwarders"
   if psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname = '$DB'" | grep -q 1; then
     dropdb -h 127.0.0.1 -U postgres --force "$DB"
     say "dropped database $DB"
   fi
-  local keys
-  keys=$(redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$PREFIX*" | wc -l)
-  redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$PREFIX*" | xargs -r -n 100 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
-  say "deleted $keys Redis keys under $PREFIX"
+  local port
+  for port in "${REDIS_PORTS[@]}"; do
+    if alive "$STATE/redis-$port/redis.pid"; then
+      redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+      say "stopped the Redis shard on $port"
+    fi
+  done
+  if ! ((${#REDIS_PORTS[@]})); then
+    local keys
+    keys=$(redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$PREFIX*" | wc -l)
+    redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$PREFIX*" | xargs -r -n 100 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
+    say "deleted $keys Redis keys under $PREFIX"
+  fi
   rm -rf "$STATE"
 }
 
@@ -298,5 +386,7 @@ case ${1:-} in
   run) shift; run_bench "$@" ;;
   kill-host) need_root; kill_host "${2:?kill-host N}" ;;
   start-host) need_root; env_file; host_up "${2:?start-host N}"; status ;;
-  *) sed -n '2,18p' "$0"; exit 2 ;;
+  kill-redis) kill_redis "${2:?kill-redis PORT}" ;;
+  start-redis) redis_start "${2:?start-redis PORT}" ;;
+  *) sed -n '2,26p' "$0"; exit 2 ;;
 esac

@@ -20,10 +20,13 @@ import os
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 import redis.exceptions
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.utils import _consistent_hash  # the layer's own sharding (no public name)
+from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.signals import setting_changed
 from django.db import transaction
@@ -126,15 +129,16 @@ def send(group: str, message: dict) -> None:
     Called from the database thread of a server process (a move, after its commit), the
     message is handed to the event loop that thread works for, and the thread goes on to the
     next move at once: waiting for the loop to publish it held the worker's one database
-    thread (measured: 8 % of its time at N = 1,000). One publisher per loop sends them in the
-    order they were handed over. Anywhere else (a command, the job worker, a test calling a
-    service) it is sent before this returns.
+    thread (measured: 8 % of its time at N = 1,000). One publisher per loop and Redis shard
+    sends them in the order they were handed over. Anywhere else (a command, the job worker,
+    a test calling a service) it is sent before this returns.
 
     A publish that fails (Redis restarting, or a pooled connection it closed: the first
     command on it fails) is tried again, in order, until it is sent or PUBLISH_RETRY_FOR has
-    passed since it was handed over, and the process's layer watch hears of the trouble
-    (`on_layer_trouble`). A message given up on is covered by the sockets' catch-up: they
-    render from PostgreSQL after any interruption of the layer (live/layer_watch.py)."""
+    passed since it was handed over (other shards' pushes don't wait for it), and the
+    process's layer watch hears of the trouble (`on_layer_trouble`). A message given up on is
+    covered by the sockets' catch-up: they render from PostgreSQL after any interruption of
+    the layer (live/layer_watch.py)."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -165,20 +169,47 @@ def _serving_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
 
 
-_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue] = (
+# loop -> an outbox per Redis shard: a shard that is away holds back only its own groups'
+# pushes (one outbox for all held every dialogue of the worker for the length of the outage).
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Queue]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def _hand_over(loop: asyncio.AbstractEventLoop, group: str, message: dict) -> None:
-    """In the loop: queue the message for this loop's publisher (started on first use)."""
-    outbox = _outboxes.get(loop)
+    """In the loop: queue the message for this loop's publisher to the group's Redis shard
+    (started on first use)."""
+    outboxes = _outboxes.setdefault(loop, {})
+    shard = group_shard(group)
+    outbox = outboxes.get(shard)
     if outbox is None:
-        outbox = _outboxes[loop] = asyncio.Queue()
+        outbox = outboxes[shard] = asyncio.Queue()
         task = loop.create_task(_publisher(outbox))
         _publishers.add(task)
         task.add_done_callback(_publishers.discard)
     outbox.put_nowait((group, message, time.monotonic() + PUBLISH_RETRY_FOR))
+
+
+def group_shard(group: str) -> int:
+    """Which of the channel layer's Redis hosts carries `group` (0 with one host, or none).
+
+    channels-redis's own consistent hash, of the name its layer hashes: the pub/sub layer
+    hashes the group's channel name, the core layer the group's name. Called in the loop."""
+    hosts = channel_layer_hosts()
+    if hosts < 2:
+        return 0
+    layer = get_channel_layer()
+    if type(layer).__module__ == "channels_redis.pubsub":
+        group = layer._get_group_channel_name(group)  # type: ignore[union-attr]
+    return _consistent_hash(group, hosts)
+
+
+def channel_layer_hosts() -> int:
+    """How many Redis hosts the channel layer is sharded over (0: not channels-redis)."""
+    layer: Any = settings.CHANNEL_LAYERS.get("default", {})
+    if not layer.get("BACKEND", "").startswith("channels_redis"):
+        return 0
+    return len(layer.get("CONFIG", {}).get("hosts") or [])
 
 
 _publishers: set[asyncio.Task] = set()  # held here, or the loop might collect them

@@ -7,8 +7,9 @@ process watches the layer every few seconds:
 
 - each Redis host's `run_id` (one INFO call): a new one means Redis restarted, even if it did
   so between two looks;
-- a real round trip: a message published to a group this process listens on, and received.
-  It fails while Redis is away, and keeps failing until the subscriptions are back;
+- a real round trip through each Redis host (the layer shards groups over them): a message
+  published to a group this process listens on, one group per host, and received. It fails
+  while any host is away, and keeps failing until the subscriptions on it are back;
 - a publish that failed in this process (live tells us), or a break of its
   pub/sub connection (channels-redis logs it), however short.
 
@@ -143,28 +144,45 @@ def _probe_group() -> str:
     return f"imago-probe.{os.getpid()}.{_PROCESS}"
 
 
+def _probe_groups() -> list[str]:
+    """Groups of this process's own, one on each Redis host: channels-redis puts a group on
+    the host its name hashes to, so one group alone would test one host and say nothing of
+    the others (a restarted host's subscriptions may not be back yet)."""
+    hosts = max(live.channel_layer_hosts(), 1)
+    groups: dict[int, str] = {}
+    k = 0
+    while len(groups) < hosts:
+        group = f"{_probe_group()}.{k}"
+        groups.setdefault(live.group_shard(group), group)
+        k += 1
+    return [groups[shard] for shard in range(hosts)]
+
+
 async def probe(layer) -> bool:
-    """One round trip through the layer (its public API): a message to a group this process
-    listens on, received within PROBE_TIMEOUT. False while the layer can't carry one."""
+    """One round trip through the layer (its public API) to each Redis host: a message to a
+    group of this process's own on that host, received within PROBE_TIMEOUT. False while the
+    layer can't carry one through every host."""
     key = (id(layer), id(asyncio.get_running_loop()))
-    group, nonce = _probe_group(), uuid.uuid4().hex
+    groups, nonce = _probe_groups(), uuid.uuid4().hex
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
             if key not in _probe_channels:
                 _probe_channels[key] = await layer.new_channel()
             channel = _probe_channels[key]
-            await layer.group_add(group, channel)
-            await layer.group_send(group, {"type": "layer.probe", "nonce": nonce})
-            while (await layer.receive(channel)).get("nonce") != nonce:
-                pass  # an earlier probe's message, arriving late
+            for group in groups:
+                await layer.group_add(group, channel)
+                await layer.group_send(group, {"type": "layer.probe", "nonce": nonce + group})
+                while (await layer.receive(channel)).get("nonce") != nonce + group:
+                    pass  # an earlier probe's message, arriving late
         return True
     except Exception:
         # A receive cut short forgets its channel (the pub/sub layer): the next probe makes
         # a new one.
         if key in _probe_channels:
             channel = _probe_channels.pop(key)
-            with contextlib.suppress(Exception):
-                await layer.group_discard(group, channel)
+            for group in groups:
+                with contextlib.suppress(Exception):
+                    await layer.group_discard(group, channel)
         return False
 
 

@@ -129,6 +129,20 @@ def test_the_channel_layer_has_room_for_bursts_and_idle_sockets_on_every_redis_h
         assert host["socket_keepalive"] is True
 
 
+def test_the_core_layer_is_refused_over_several_redis_hosts_and_pubsub_is_not():
+    """channels-redis's core layer, sharded, loses messages sent to one socket's channel (the
+    calls' signalling): with several hosts only the pub/sub layer starts."""
+    code = "import django; django.setup(); print('started')"
+    env = {"DEBUG": "1", "DJANGO_SETTINGS_MODULE": "imago_site.settings"}
+    two = "redis://r1:6379/0,redis://r2:6379/0"
+    core = run_python(["-c", code], CHANNEL_LAYER="redis", REDIS_URL=two, **env)
+    assert core.returncode != 0 and "can't be sharded" in core.stderr
+    pubsub = run_python(["-c", code], CHANNEL_LAYER="pubsub", REDIS_URL=two, **env)
+    one_core = run_python(["-c", code], CHANNEL_LAYER="redis", REDIS_URL="redis://r1:6379/0", **env)
+    for started in (pubsub, one_core):
+        assert started.returncode == 0 and started.stdout.strip() == "started", started.stderr
+
+
 def test_partner_idle_minutes_comes_from_the_environment():
     code = "from django.conf import settings; print(settings.SESSION_IDLE_SECONDS_PARTNER)"
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}

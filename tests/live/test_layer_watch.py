@@ -235,3 +235,59 @@ async def test_the_probe_is_a_round_trip_through_redis(private_layer):
     else:
         raise AssertionError("no round trip after Redis came back")
     assert await layer_watch.probe(layer)
+
+
+# --- the layer sharded over two Redis hosts (REDIS_URL with two URLs) -------------------------
+
+
+async def test_one_shard_restarting_makes_the_sockets_catch_up_once_both_are_back(monkeypatch):
+    """Shard b away, then back with a new run_id, shard a untouched throughout: one catch-up,
+    and not while b can't be reached."""
+    readings = iter([["a1", "b1"], ["a1", "b1"], ["a1", None], ["a1", None], ["a1", "b2"]])
+    _watch_fakes(monkeypatch, run_ids=lambda: next(readings, ["a1", "b2"]), probe=lambda: True)
+    assert await _rejoins_while_watching() == 1
+
+
+@pytest.fixture
+def sharded_layer(settings, request):
+    """The channel layer sharded over two redis-servers of this test's own."""
+    from channels.layers import channel_layers
+
+    from tests.redis_server import LAYERS, PrivateRedis
+
+    with PrivateRedis() as a, PrivateRedis() as b:
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": LAYERS[request.param],
+                "CONFIG": {"hosts": [a.url, b.url], "prefix": "watch"},
+            }
+        }
+        channel_layers.backends.clear()
+        layer_watch._own_clients.clear()
+        yield a, b
+        channel_layers.backends.clear()
+        layer_watch._own_clients.clear()
+
+
+@pytest.mark.parametrize("sharded_layer", ["pubsub", "core"], indirect=True)
+async def test_the_probe_fails_while_either_shard_is_away_and_passes_once_it_is_back(
+    sharded_layer,
+):
+    """Groups are spread over the shards by their names: a probe through one group alone
+    passed while the other shard was down, or back without its subscriptions."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    assert await layer_watch.probe(layer)
+    for shard in sharded_layer:
+        shard.stop()
+        assert not await layer_watch.probe(layer)
+        assert None in await layer_watch.run_ids(layer)
+        shard.start()
+        for _ in range(40):  # the subscriptions come back some time after Redis does
+            if await layer_watch.probe(layer):
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise AssertionError("no round trip after the shard came back")
+        assert None not in await layer_watch.run_ids(layer)

@@ -111,3 +111,68 @@ def test_outside_a_server_thread_a_push_is_sent_before_send_returns(layer_sends)
     sent, _gate = layer_sends  # a command, the job worker, a test calling a service
     live.send("dialogue.x", {"type": "dialogue.changed", "seq": 1})
     assert sent == [("dialogue.x", {"type": "dialogue.changed", "seq": 1})]
+
+
+async def test_a_shard_that_is_away_holds_back_only_its_own_groups_pushes(layer_sends, monkeypatch):
+    """Two Redis shards, one away: the other shard's pushes go at once, the away one's wait
+    and then go in order (with one outbox, every dialogue of the worker waited for it)."""
+    sent, _gate = layer_sends
+    monkeypatch.setattr(live, "group_shard", lambda group: 1 if group.endswith("b") else 0)
+    monkeypatch.setattr(live, "RETRY_PAUSES", (0.01,))
+    away = asyncio.Event()
+
+    def b_is_away():
+        while not away.is_set():
+            yield True
+
+    def pushes():
+        live.send("dialogue.b", {"type": "dialogue.changed", "seq": 1, "fail": b_is_away()})
+        live.send("dialogue.b", {"type": "dialogue.changed", "seq": 2})
+        live.send("dialogue.a", {"type": "dialogue.changed", "seq": 1})
+
+    await sync_to_async(pushes)()
+    await _until(lambda: sent)
+    await asyncio.sleep(0.1)
+    assert sent == [("dialogue.a", {"type": "dialogue.changed", "seq": 1})]
+    away.set()  # shard b is back
+    await _until(lambda: len(sent) == 3)
+    assert [(g, m["seq"]) for g, m in sent] == [
+        ("dialogue.a", 1),
+        ("dialogue.b", 1),
+        ("dialogue.b", 2),
+    ]
+
+
+def test_groups_are_spread_over_the_shards_as_channels_redis_spreads_them(settings):
+    """The pub/sub layer (the default) and the core layer each put a group on the host its
+    name hashes to; live.group_shard names the same host."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers
+
+    from tests.redis_server import LAYERS
+
+    hosts = ["redis://127.0.0.1:1/0", "redis://127.0.0.1:2/0"]  # never connected to
+    groups = [f"dialogue.{n}" for n in range(40)]
+    try:
+        for backend in LAYERS.values():
+            settings.CHANNEL_LAYERS = {
+                "default": {"BACKEND": backend, "CONFIG": {"hosts": hosts, "prefix": "spread"}}
+            }
+            channel_layers.backends.clear()
+
+            async def library_and_ours(backend=backend):
+                layer = get_channel_layer()
+                if backend.endswith("PubSubChannelLayer"):
+                    inner = layer._get_layer()
+                    theirs = [
+                        inner._shards.index(inner._get_shard(inner._get_group_channel_name(g)))
+                        for g in groups
+                    ]
+                else:
+                    theirs = [layer.consistent_hash(g) for g in groups]
+                return theirs, [live.group_shard(g) for g in groups]
+
+            theirs, ours = async_to_sync(library_and_ours)()
+            assert ours == theirs and set(ours) == {0, 1}
+    finally:
+        channel_layers.backends.clear()
