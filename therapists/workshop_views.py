@@ -175,7 +175,9 @@ def segment_start(request: AuthedRequest, workshop: Workshop, segment: str) -> H
     return _done(
         request,
         workshop,
-        lambda: services.segment_start(workshop=workshop, segment_public_id=segment, rule=rule),
+        lambda: services.segment_start(
+            workshop=workshop, segment_public_id=segment, rule=rule, run_now=True
+        ),
     )
 
 
