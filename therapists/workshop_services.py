@@ -309,6 +309,23 @@ def segment_start(
     practice runs (the group must be called back first). `run_now`: the presenter's request
     starts the practices itself once this commits (the job, still queued, then finds them
     started): the worker's polling would add up to a second to the start."""
+    # With `run_now` the pages hear of the segment once the practices exist: they would
+    # otherwise render the room before them too, competing with the start for the server.
+    with live.sent_together() if run_now else contextlib.nullcontext():
+        segment, run = _segment_set(
+            workshop=workshop, segment_public_id=segment_public_id, rule=rule
+        )
+        if run is not None and run_now and run.done_at is None:
+            try:
+                run = practice_run(run_id=run.pk)
+            except Exception:  # the job queued with the start will try again
+                logger.exception("workshop practice start failed", extra={"run": run.pk})
+    return segment, run
+
+
+def _segment_set(
+    *, workshop: Workshop, segment_public_id: str, rule: str
+) -> tuple[Segment, SegmentRun | None]:
     with transaction.atomic():
         workshop = _locked(workshop)
         _open(workshop)
@@ -362,11 +379,6 @@ def segment_start(
             lambda: segment_started.send(sender=Workshop, workshop=workshop, segment=segment)
         )
     logger.info("workshop segment started", extra={"workshop": workshop.public_id})
-    if run is not None and run_now and run.done_at is None:
-        try:
-            run = practice_run(run_id=run.pk)
-        except Exception:  # the job queued with the start will try again
-            logger.exception("workshop practice start failed", extra={"run": run.pk})
     return segment, run
 
 
@@ -560,7 +572,10 @@ def practice_run(*, run_id: int) -> SegmentRun:
         practices, skipped = _practices_start(run=run, attendances=attendances)
         run.done_at, run.started, run.skipped = clock.now(), len(practices), skipped
         run.save(update_fields=["done_at", "started", "skipped"])
-        _room_changed(workshop, board_too=True)
+        # The boards redraw (and hear the practices' steps from now on); each couple's pages
+        # heard of its own practice from the door, and the rest of the room has nothing new.
+        plan = {"type": "workshop.plan"}
+        live.send_after_commit(live.workshop_board_group(workshop.public_id), plan)
     logger.info(
         "workshop practice started",
         extra={"workshop": workshop.public_id, "started": run.started, "skipped": skipped},
