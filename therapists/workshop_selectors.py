@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.utils.translation import gettext
 
 from couples.models import User, is_public_id
 from dialogues import protocol, push
@@ -336,3 +337,35 @@ def segment_label(segment: Segment) -> str:
     if segment.is_practice and segment.dialogue_kind:
         return str(protocol.kind_info(segment.dialogue_kind).title)
     return str(segment.get_kind_display())
+
+
+def practice_title(session: DialogueSession) -> str | None:
+    """A practice dialogue's title, after its workshop and which practice of the plan it was
+    ("Appreciation Dialogue — Getting the Love You Want, practice 2"), in the reader's
+    language; None for any other dialogue. One read, kept on the session for the page."""
+    if "_workshop_practice" not in session.__dict__:
+        earlier = (
+            Segment.objects.filter(
+                workshop_id=OuterRef("segment__workshop_id"),
+                kind=Segment.Kind.PRACTISE,
+                position__lte=OuterRef("segment__position"),
+            )
+            .values("workshop_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        session.__dict__["_workshop_practice"] = (
+            Practice.objects.filter(session_id=session.pk)
+            .annotate(number=Subquery(earlier))
+            .values_list("segment__workshop__title", "number")
+            .first()
+        )
+    found = session.__dict__["_workshop_practice"]
+    if found is None:
+        return None
+    workshop, number = found
+    return gettext("%(kind)s — %(workshop)s, practice %(number)d") % {
+        "kind": protocol.kind_info(session.kind).title,
+        "workshop": workshop,
+        "number": number or 1,
+    }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from dialogues import services as dialogue_services
+from dialogues.selectors import dialogues_export
 from tests.factories import TherapistFactory
 from tests.helpers import form_token, page_token
 from tests.therapists.test_workshop_services import joined, make_workshop, practise
@@ -348,3 +350,39 @@ def test_a_card_carries_its_last_step_so_the_board_marks_it_stuck_by_itself(
     page = client_as(therapist).get(f"/therapist/workshops/{workshop.public_id}/").content.decode()
     assert f'data-last-step="{session.updated_at.isoformat()}"' in page
     assert 'data-stuck-after="240"' in page and "data-stuck-note hidden" in page
+
+
+def test_a_practice_is_named_for_its_workshop_in_history_transcript_and_export(
+    workshop, therapist, alex, sam, client_as
+):
+    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    services.practice_run(run_id=run.pk)
+    session = workshop.segments.get(position=2).practices.get().session
+    title = "Intentional Dialogue — Getting the Love You Want, practice 1"
+    assert session.title == title  # the plan's first practice (its second segment)
+    dialogue_services.session_end(session_public_id=session.public_id, user=alex)
+    home = client_as(alex).get("/").content.decode()  # in their history
+    assert title in home and "Session with your therapist" not in home
+    transcript = client_as(sam).get(f"/dialogues/{session.public_id}/transcript/")
+    assert title in transcript.content.decode()
+    assert [d["topic"] for d in dialogues_export(user=sam)] == [title]
+    sam.language = "es"
+    sam.save(update_fields=["language"])
+    spanish = client_as(sam).get(f"/dialogues/{session.public_id}/transcript/").content.decode()
+    assert "Diálogo Intencional — Getting the Love You Want, práctica 1" in spanish
+
+
+def test_the_second_practice_of_the_plan_is_practice_2(workshop, alex, sam):
+    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
+    for position in (2, 3):
+        if position == 3:
+            services.workshop_reconvene(workshop=workshop)
+        _segment, run = services.segment_start(
+            workshop=workshop, segment_public_id=workshop.segments.get(position=position).public_id
+        )
+        services.practice_run(run_id=run.pk)
+    second = workshop.segments.get(position=3).practices.get().session
+    assert second.title == "Appreciation Dialogue — Getting the Love You Want, practice 2"
