@@ -8,8 +8,10 @@ from the database; what those groups carry for the partners is never forwarded).
 
 A partner's room page joins the room group (the segment, messages, timer) and the couple's
 own group (their practice started, paused or resumed). Opening it checks the partner in:
-"here" on the board until the workshop ends. It doesn't flicker off when a phone sleeps or
-the partner moves to their practice dialogue's page, as a socket's closing would.
+"here" on the board until they hold no page of the app open anywhere for
+`IMAGO_GONE_AFTER` seconds (live.consumer's `person_gone`, then
+`workshop_services.presence_gone`), so it doesn't flicker off when a phone's connection
+blinks or the partner moves to their practice dialogue's page.
 """
 
 from __future__ import annotations

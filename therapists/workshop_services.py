@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.dispatch import Signal
@@ -291,6 +292,27 @@ def presence_set(*, user: User, workshop_public_id: str, present: bool) -> None:
             _card_changed(workshop, participant.attendance)
     if present:  # also when back on the page: ready now, or their other dialogue ended
         practice_join_late(workshop=workshop, attendance=participant.attendance)
+
+
+def presence_gone(*, user_pk: int) -> int:
+    """The partner has no page of the app open any more (live.consumer's `person_gone`):
+    absent from every workshop not ended, their card on the boards says so. Returns in how
+    many workshops they were marked absent."""
+    gone = 0
+    for participant in (
+        Participant.objects.filter(partner_id=user_pk, present=True)
+        .exclude(attendance__workshop__state=Workshop.State.ENDED)
+        .select_related("attendance__workshop")
+    ):
+        with transaction.atomic():
+            if Participant.objects.filter(pk=participant.pk, present=True).update(present=False):
+                _card_changed(participant.attendance.workshop, participant.attendance)
+                gone += 1
+    return gone
+
+
+async def on_person_gone(pk: int) -> None:
+    await database_sync_to_async(presence_gone)(user_pk=pk)
 
 
 # --- running the room ----------------------------------------------------------------------

@@ -223,3 +223,33 @@ async def test_the_presenters_console_opens_only_with_both_consents_and_closes_o
     while output["type"] != "websocket.close":
         output = await ws.receive_output(timeout=3)
     assert output["code"] == 4403
+
+
+async def test_a_partner_who_leaves_shows_absent_on_the_board(workshop, therapist, alex, settings):
+    settings.IMAGO_GONE_AFTER = 0.05  # a page changing reconnects within it (10 s when served)
+    board, _c, _code = await open_socket(board_path(workshop), therapist)
+    await drain(board)
+    room, connected, _code = await open_socket(room_path(workshop), alex)
+    assert connected
+    here = await receive_until(board, "card-")
+    assert 'Alex<span class="visually-hidden"> (here)' in here and " away" not in here
+    await drain(room)
+    await room.disconnect()  # Alex closed the page, and holds no other
+    gone = await receive_until(board, "card-")
+    assert 'Alex<span class="visually-hidden"> (not here)' in gone and "wcard away" in gone
+    assert not await database_sync_to_async(Participant.objects.filter(present=True).exists)()
+    await board.disconnect()
+
+
+async def test_a_partner_with_another_page_open_stays_present(workshop, therapist, alex, settings):
+    settings.IMAGO_GONE_AFTER = 0.05
+    first, connected, _code = await open_socket(room_path(workshop), alex)
+    second, connected_too, _code = await open_socket(room_path(workshop), alex)
+    assert connected and connected_too
+    await drain(first)
+    await drain(second)
+    await first.disconnect()
+    assert await second.receive_nothing(timeout=0.3)  # nothing changed for the room
+    present = Participant.objects.filter(partner=alex, present=True).exists
+    assert await database_sync_to_async(present)()
+    await second.disconnect()
