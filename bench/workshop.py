@@ -70,7 +70,7 @@ def seed(n: int, *, run_id: str) -> dict:
 
     from couples.models import Couple, Membership, User
     from safety.models import SafetyScreening
-    from therapists import workshop_services as services
+    from therapists.workshops import services
 
     password = make_password(secrets.token_urlsafe(24))  # nobody logs in with it
     at = timezone.now()
@@ -152,7 +152,7 @@ def delete_seed(run_id: str) -> None:
 
     from couples.models import Couple, User
     from dialogues.models import DialogueSession
-    from therapists.workshop_models import Workshop
+    from therapists.workshops.models import Workshop
 
     users = User.objects.filter(email__startswith=f"bench-{run_id}-")
     ids = {str(pk) for pk in users.values_list("pk", flat=True)}
@@ -276,7 +276,7 @@ async def run(args) -> dict:
     from asgiref.sync import sync_to_async
 
     from dialogues.models import DialogueSession, Turn
-    from therapists.workshop_models import Practice
+    from therapists.workshops.models import Practice
 
     run_id = args.run_id or secrets.token_hex(3)
     seeded = await sync_to_async(seed, thread_sensitive=True)(args.n, run_id=run_id)
@@ -331,7 +331,7 @@ async def run(args) -> dict:
                 round(arrived[len(arrived) // 2], 3) if arrived else None
             )
 
-            from therapists.workshop_models import SegmentRun
+            from therapists.workshops.models import SegmentRun
 
             await until(
                 lambda: SegmentRun.objects.filter(segment=segment, done_at__isnull=False).exists(),

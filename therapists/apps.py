@@ -37,7 +37,8 @@ class TherapistsConfig(AppConfig):
         from dialogues import selectors as dialogue_selectors
         from dialogues.models import title_namer_register
         from live.consumer import person_gone_register
-        from therapists import workshop_selectors, workshop_services, workshop_tasks  # noqa: F401
+        from therapists.workshops import selectors as workshop_selectors
+        from therapists.workshops import services as workshop_services
 
         # A presenter steps into a couple's practice only if both partners allow reading.
         dialogue_selectors.facilitator_check_register(workshop_selectors.presenter_may_read)

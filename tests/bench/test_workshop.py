@@ -7,8 +7,8 @@ import pytest
 from bench import workshop as bench
 from couples.models import User
 from dialogues.models import DialogueSession, Turn
-from therapists import workshop_services
-from therapists.workshop_models import Attendance, Practice, Workshop
+from therapists.workshops import services as workshop_services
+from therapists.workshops.models import Attendance, Practice, Workshop
 
 pytestmark = pytest.mark.django_db
 

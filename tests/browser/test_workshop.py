@@ -16,10 +16,9 @@ from playwright.sync_api import Page, expect
 
 from couples.models import Couple
 from dialogues.models import DialogueSession
-from tests.factories import UserFactory, make_couple, screen
-from tests.therapists.test_workshop_services import make_workshop
-from therapists import workshop_services as services
-from therapists.workshop_models import Practice, SegmentRun, Workshop
+from tests.factories import UserFactory, make_couple, make_workshop, screen
+from therapists.workshops import services
+from therapists.workshops.models import Practice, SegmentRun, Workshop
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

@@ -4,10 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import UserFactory, make_couple, screen
-from tests.therapists.test_workshop_services import joined, make_workshop, practise
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
+from tests.factories import UserFactory, joined, make_couple, make_workshop, practise, screen
+from therapists.workshops import selectors, services
 
 pytestmark = pytest.mark.django_db
 

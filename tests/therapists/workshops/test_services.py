@@ -12,77 +12,20 @@ from django.db import connection
 from couples.models import AuditEvent
 from dialogues.models import DialogueSession, Turn
 from live import clock
-from tests.factories import UserFactory, make_couple, screen
+from tests.factories import UserFactory, joined, make_couple, make_workshop, practise, screen
 from tests.helpers import at_once, form_token
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
-from therapists.workshop_models import (
+from therapists.workshops import selectors, services
+from therapists.workshops.models import (
     Announcement,
     Attendance,
     Participant,
     Practice,
-    Segment,
     SegmentRun,
     Workshop,
 )
-from therapists.workshop_services import WorkshopError
+from therapists.workshops.services import WorkshopError
 
 pytestmark = pytest.mark.django_db
-
-
-def make_workshop(presenter, *, minutes: int = 10) -> Workshop:
-    workshop = services.workshop_create(
-        presenter=presenter,
-        title="Getting the Love You Want",
-        starts_at=clock.now(),
-        stream_url="",
-        token=form_token(),
-    )
-    services.segment_add(
-        workshop=workshop,
-        kind="teach",
-        text="Mirroring",
-        dialogue_kind="",
-        minutes=None,
-        token=form_token(),
-    )
-    services.segment_add(
-        workshop=workshop,
-        kind="practise",
-        text="",
-        dialogue_kind="intentional",
-        minutes=minutes,
-        token=form_token(),
-    )
-    services.segment_add(
-        workshop=workshop,
-        kind="practise",
-        text="",
-        dialogue_kind="appreciation",
-        minutes=minutes,
-        token=form_token(),
-    )
-    return workshop
-
-
-def joined(workshop, *people, present: bool = True) -> Attendance:
-    attendance = None
-    for person in people:
-        attendance = services.workshop_join(user=person, code=workshop.code)
-        if present:
-            services.presence_set(user=person, workshop_public_id=workshop.public_id, present=True)
-    assert attendance is not None
-    attendance.refresh_from_db()
-    return attendance
-
-
-def practise(workshop) -> Segment:
-    return workshop.segments.get(position=2)
-
-
-@pytest.fixture
-def workshop(therapist):
-    return make_workshop(therapist)
 
 
 def test_a_couple_joins_once_both_partners_accepted(workshop, pair, alex, sam):

@@ -7,14 +7,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext
 
 from couples.models import User, is_public_id
 from dialogues import protocol, push
 from dialogues.models import DialogueSession
 from live import clock
-from therapists.workshop_models import (
+from therapists.workshops.models import (
     Announcement,
     Attendance,
     Participant,
@@ -85,7 +85,7 @@ def places_of(*, user: User) -> list[Participant]:
     )
 
 
-def present_attendances(*, workshop: Workshop):
+def present_attendances(*, workshop: Workshop) -> QuerySet[Attendance]:
     """Joined couples with at least one partner's workshop page open."""
     return (
         Attendance.objects.filter(workshop=workshop, joined_at__isnull=False, people__present=True)
@@ -192,7 +192,7 @@ def _card(attendance: Attendance, practice: Practice | None, workshop: Workshop)
     )
 
 
-def _attendances(workshop: Workshop):
+def _attendances(workshop: Workshop) -> QuerySet[Attendance]:
     return (
         Attendance.objects.filter(workshop=workshop, joined_at__isnull=False)
         .prefetch_related(

@@ -2,7 +2,7 @@
 
 Every dialogue change goes through the one door (`dialogues.services.session_change`), its
 creation included. Starting a practice segment is one background job for the whole room
-(`workshop_tasks.workshop_job`): the presenter's click saves one `SegmentRun` (however many
+(`workshop_job`, below): the presenter's click saves one `SegmentRun` (however many
 clicks) and queues the job, which starts every present couple's dialogue. The board hears one
 changed card at a time, rendered once and sent to every open board (`live.
 workshop_board_group`); participants' pages hear the room (`live.workshop_room_group`).
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from django.dispatch import Signal
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 import live
 from couples import push
@@ -37,8 +38,8 @@ from dialogues.models import DialogueSession, Turn
 from live import clock
 from safety.models import SafetyScreening
 from safety.selectors import state_of
-from therapists import workshop_selectors as selectors
-from therapists.workshop_models import (
+from therapists.workshops import selectors
+from therapists.workshops.models import (
     MAX_SEGMENTS,
     Announcement,
     Attendance,
@@ -91,7 +92,7 @@ def _open(workshop: Workshop) -> None:
 
 
 def workshop_create(
-    *, presenter: User, title: str, starts_at, stream_url: str, token: str | None
+    *, presenter: User, title: str, starts_at: datetime, stream_url: str, token: str | None
 ) -> Workshop:
     """A new workshop; the same form sent twice finds the first."""
     token = _token(token)
@@ -116,7 +117,9 @@ def workshop_create(
 
 
 @transaction.atomic
-def workshop_update(*, workshop: Workshop, title: str, starts_at, stream_url: str) -> Workshop:
+def workshop_update(
+    *, workshop: Workshop, title: str, starts_at: datetime, stream_url: str
+) -> Workshop:
     workshop = _locked(workshop)
     _open(workshop)
     workshop.title, workshop.starts_at, workshop.stream_url = title, starts_at, stream_url
@@ -404,19 +407,8 @@ def _segment_set(
     return segment, run
 
 
-JobQueue = Callable[[str, int, int | None], None]
-_job_queue: list[JobQueue] = []
-
-
-def job_queue_register(queue: JobQueue) -> None:
-    """How a room-wide job is queued (workshop_tasks registers it from apps.ready): the job
-    module imports these services, so they never import it back."""
-    _job_queue[:] = [queue]
-
-
 def _enqueue(action: str, workshop_id: int, run_id: int | None = None) -> None:
-    for queue in _job_queue:
-        queue(action, workshop_id, run_id)
+    workshop_job.enqueue(action, workshop_id, run_id)
 
 
 def _screened_ready(couples: Iterable[Couple], partners: dict[int, list[User]]) -> set[int]:
@@ -474,7 +466,9 @@ def _practice_session(
             round=state.round,
         )
 
-    def opened(session: DialogueSession, slot: str | None, actor: User | None):
+    def opened(
+        session: DialogueSession, slot: str | None, actor: User | None
+    ) -> dialogue_services.Change:
         return dialogue_services.Change(
             move=protocol.OPEN, kind=Turn.Kind.EVENT, step=protocol.START, couple_too=True
         )
@@ -624,7 +618,7 @@ def practice_join_late(*, workshop: Workshop, attendance: Attendance) -> Practic
     return practices[0] if practices else None
 
 
-def _each_practice(workshop: Workshop, decide, *, status: str) -> int:
+def _each_practice(workshop: Workshop, decide: dialogue_services.Decide, *, status: str) -> int:
     """Apply `decide` to every practice dialogue of the current segment that is in `status`,
     each through the one door, as nobody (the room moved, not a partner)."""
     if workshop.current_id is None:
@@ -646,7 +640,9 @@ def _each_practice(workshop: Workshop, decide, *, status: str) -> int:
     return changed
 
 
-def _paused_for_group(session: DialogueSession, slot: str | None, actor: User | None):
+def _paused_for_group(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> dialogue_services.Change | None:
     """The group is called back: paused for both whatever the step (even before a time-out
     would be allowed), recorded as the workshop's pause."""
     if not session.is_live or session.is_paused:
@@ -660,7 +656,9 @@ def _paused_for_group(session: DialogueSession, slot: str | None, actor: User | 
     )
 
 
-def _ended_for_the_next(session: DialogueSession, slot: str | None, actor: User | None):
+def _ended_for_the_next(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> dialogue_services.Change | None:
     if not session.is_live:
         return None
     return dialogue_services.Change(
@@ -672,7 +670,9 @@ def _ended_for_the_next(session: DialogueSession, slot: str | None, actor: User 
     )
 
 
-def _resumed_for_group(session: DialogueSession, slot: str | None, actor: User | None):
+def _resumed_for_group(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> dialogue_services.Change | None:
     if not session.is_live or not session.is_paused:
         return None
     return dialogue_services.Change(
@@ -855,3 +855,22 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
 
 def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
     workshops_forget(user=user)
+
+
+# --- the background job -----------------------------------------------------------------------
+
+
+@task()
+def workshop_job(action: str, workshop_id: int, run_id: int | None = None) -> int:
+    """One per room-wide change (a practice started for every present couple, every practice
+    paused for the group or resumed, the participants' pushes), never one per couple from
+    the presenter's browser. Run by `manage.py db_worker`; safe to run twice."""
+    if action == "practice" and run_id is not None:
+        return practice_run(run_id=run_id).started
+    if action == "pause":
+        return practices_pause(workshop_id=workshop_id)
+    if action == "resume":
+        return practices_resume(workshop_id=workshop_id)
+    if action == "notify" and run_id is not None:  # here the id is the segment's
+        return segment_notify(workshop_id=workshop_id, segment_id=run_id)
+    raise ValueError(f"unknown workshop job {action!r}")

@@ -10,7 +10,7 @@ A partner's room page joins the room group (the segment, messages, timer) and th
 own group (their practice started, paused or resumed). Opening it checks the partner in:
 "here" on the board until they hold no page of the app open anywhere for
 `IMAGO_GONE_AFTER` seconds (live.consumer's `person_gone`, then
-`workshop_services.presence_gone`), so it doesn't flicker off when a phone's connection
+`services.presence_gone`), so it doesn't flicker off when a phone's connection
 blinks or the partner moves to their practice dialogue's page.
 """
 
@@ -30,9 +30,8 @@ from live import (
     workshop_room_group,
 )
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
-from therapists.workshop_models import Practice
+from therapists.workshops import selectors, services
+from therapists.workshops.models import Practice
 
 
 class _IgnoresOthers(LiveConsumer):
