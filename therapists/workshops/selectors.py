@@ -66,7 +66,7 @@ def participant_in(*, user: User, workshop_public_id: str) -> tuple[Workshop, Pa
             attendance__workshop__public_id=workshop_public_id,
             attendance__couple__is_active=True,
         )
-        .select_related("attendance__workshop__current", "attendance__couple")
+        .select_related("attendance__workshop__current", "attendance__couple", "partner")
         .first()
     )
     if participant is None:
@@ -295,15 +295,11 @@ def room(*, workshop: Workshop, participant: Participant | None = None) -> dict:
         context["attendance"] = attendance
         context["joined"] = attendance.joined_at is not None
         context["reading"] = reading_allowed(people)
-        context["practice"] = (
-            Practice.objects.filter(attendance=attendance, segment_id=workshop.current_id)
-            .select_related("session")
-            .first()
-            if workshop.current_id
-            else None
-        )
-        context["practices"] = list(
-            attendance.practices.select_related("session", "segment").order_by("pk")
+        practices = list(attendance.practices.select_related("session").order_by("pk"))
+        context["practices"] = practices
+        context["practice"] = next(
+            (p for p in practices if workshop.current_id and p.segment_id == workshop.current_id),
+            None,
         )
     return context
 
