@@ -32,3 +32,12 @@ def test_the_seed_joins_and_checks_in_every_couple_and_goes_without_a_trace():
     bench.delete_seed("t1")
     assert not User.objects.filter(email__startswith="bench-t1-").exists()
     assert not Workshop.objects.exists() and not DialogueSession.objects.exists()
+
+
+def test_the_start_alone_is_timed_with_its_statements_and_leaves_nothing():
+    from bench import workshop_start
+
+    result = workshop_start.main(["--n", "2"])
+    # The job's own transaction is a savepoint inside the test's: 2 more than when served.
+    assert (result["started"], result["statements"]) == (2, 12 + 6 * 2)
+    assert not Workshop.objects.exists() and not DialogueSession.objects.exists()
