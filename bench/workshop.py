@@ -11,7 +11,9 @@ What one run does, bounded in time (--max-time):
    bench needs the server's DATABASE_URL and SECRET_KEY, as bench/benchmark.py does).
 2. Opens the presenter's board socket and every partner's workshop page socket.
 3. Clicks "Start" once over HTTP, as the browser does; the job worker starts every couple's
-   dialogue. Measures the start time: the click until the last of the N dialogues exists.
+   dialogue (or the server's request does, right after its commit). Measures the start
+   time: the click until the last of the N dialogues exists, and until every partner's
+   page socket has received the link to their practice.
 4. Every couple then makes a step every --step-every seconds (random offsets) for
    --duration seconds, through the services in this process (the one door; their pushes go
    over the shared channel layer, so the server's board hears them as it would a browser's).
@@ -53,6 +55,7 @@ from bench.benchmark import (  # noqa: E402
 )
 
 CARD = re.compile(r'id="card-(\d+)"')
+PRACTICE_LINK = re.compile(r'class="button primary" href="/dialogues/')
 
 
 def seed(n: int, *, run_id: str) -> dict:
@@ -67,7 +70,7 @@ def seed(n: int, *, run_id: str) -> dict:
 
     from couples.models import Couple, Membership, User
     from safety.models import SafetyScreening
-    from therapists import workshop_services as services
+    from therapists.workshops import services
 
     password = make_password(secrets.token_urlsafe(24))  # nobody logs in with it
     at = timezone.now()
@@ -149,7 +152,7 @@ def delete_seed(run_id: str) -> None:
 
     from couples.models import Couple, User
     from dialogues.models import DialogueSession
-    from therapists.workshop_models import Workshop
+    from therapists.workshops.models import Workshop
 
     users = User.objects.filter(email__startswith=f"bench-{run_id}-")
     ids = {str(pk) for pk in users.values_list("pk", flat=True)}
@@ -184,6 +187,18 @@ class Board:
                 self.cards.setdefault(int(attendance), []).append(received)
 
 
+class Room:
+    """A partner's workshop page socket: when their practice dialogue's link first arrived."""
+
+    def __init__(self) -> None:
+        self.practice_at: float | None = None
+
+    async def listen(self, ws) -> None:
+        async for message in ws:
+            if self.practice_at is None and PRACTICE_LINK.search(message):
+                self.practice_at = time.perf_counter()
+
+
 async def open_socket(url: str, path: str, key: str):
     from websockets.asyncio.client import connect
 
@@ -211,13 +226,17 @@ async def post(http, url: str, path: str, key: str) -> int:
         return response.status
 
 
-async def until(check, *, timeout: float, every: float = 0.05) -> float | None:
-    """Seconds until `check()` (run in a thread) is true; None if it never was."""
+async def until(
+    check, *, timeout: float, every: float = 0.05, in_thread: bool = True
+) -> float | None:
+    """Seconds until `check()` (run in a thread, unless `in_thread` is False) is true; None
+    if it never was."""
     from asgiref.sync import sync_to_async
 
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        if await sync_to_async(check, thread_sensitive=True)():
+        done = await sync_to_async(check, thread_sensitive=True)() if in_thread else check()
+        if done:
             return time.perf_counter() - started
         await asyncio.sleep(every)
     return None
@@ -239,13 +258,16 @@ def step(practice, k: int) -> float:
         who, move, payload = session.partner_b, "mirror", {"text": f"Step {k}: you said so."}
     else:
         who, move, payload = session.partner_a, "not_quite", {"text": f"Step {k}: not quite."}
-    services.move_submit(
-        session_public_id=session.public_id,
-        user=who,
-        move=move,
-        payload=payload,
-        token=secrets.token_urlsafe(16),
-    )
+    try:
+        services.move_submit(
+            session_public_id=session.public_id,
+            user=who,
+            move=move,
+            payload=payload,
+            token=secrets.token_urlsafe(16),
+        )
+    except services.DialogueError:
+        return 0.0  # paused for the group between the read and the move: no step made
     return time.perf_counter()
 
 
@@ -254,7 +276,7 @@ async def run(args) -> dict:
     from asgiref.sync import sync_to_async
 
     from dialogues.models import DialogueSession, Turn
-    from therapists.workshop_models import Practice
+    from therapists.workshops.models import Practice
 
     run_id = args.run_id or secrets.token_hex(3)
     seeded = await sync_to_async(seed, thread_sensitive=True)(args.n, run_id=run_id)
@@ -270,10 +292,13 @@ async def run(args) -> dict:
         )
         sockets.append(presenter_ws)
         listener = asyncio.ensure_future(board.listen(presenter_ws))
-        for person in seeded["partners"]:
-            sockets.append(
-                await open_socket(args.url, f"/ws/workshops/{workshop.public_id}/", keys[person.pk])
-            )
+        rooms = [Room() for _person in seeded["partners"]]
+        listeners = [listener]
+        for person, room in zip(seeded["partners"], rooms, strict=True):
+            path = f"/ws/workshops/{workshop.public_id}/"
+            ws = await open_socket(args.url, path, keys[person.pk])
+            sockets.append(ws)
+            listeners.append(asyncio.ensure_future(room.listen(ws)))
         async with aiohttp.ClientSession() as http:
             start_path = (
                 f"/therapist/workshops/{workshop.public_id}/segments/{segment.public_id}/start/"
@@ -281,14 +306,32 @@ async def run(args) -> dict:
             clicked = time.perf_counter()
             status = await post(http, args.url, start_path, keys[seeded["presenter"].pk])
             result["start_status"] = status
+            result["start_click_ms"] = round(1000 * (time.perf_counter() - clicked), 1)
             started = await until(
                 lambda: Practice.objects.filter(segment=segment).count() >= args.n,
                 timeout=args.start_timeout,
+                every=0.02,
             )
-            result["start_seconds"] = round(started, 3) if started is not None else None
-            result["start_click_ms"] = round(1000 * (time.perf_counter() - clicked), 1)
+            # From the click: the request itself may have started every dialogue.
+            result["start_seconds"] = (
+                round(time.perf_counter() - clicked, 3) if started is not None else None
+            )
+            reached = await until(
+                lambda: all(room.practice_at is not None for room in rooms),
+                timeout=args.start_timeout,
+                every=0.01,
+                in_thread=False,
+            )
+            # The click until every partner's page showed the link to their practice.
+            arrived = sorted(room.practice_at - clicked for room in rooms if room.practice_at)
+            result["start_to_sockets_seconds"] = (
+                round(arrived[-1], 3) if reached is not None else None
+            )
+            result["start_to_half_the_sockets_seconds"] = (
+                round(arrived[len(arrived) // 2], 3) if arrived else None
+            )
 
-            from therapists.workshop_models import SegmentRun
+            from therapists.workshops.models import SegmentRun
 
             await until(
                 lambda: SegmentRun.objects.filter(segment=segment, done_at__isnull=False).exists(),
@@ -397,7 +440,8 @@ async def run(args) -> dict:
         result["board_missing_cards"] = missing_cards
         result["board_lag"] = percentiles(lags)
         result["board_messages"] = board.messages
-        listener.cancel()
+        for each in listeners:
+            each.cancel()
     finally:
         for ws in sockets:
             await ws.close()

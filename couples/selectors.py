@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from channels.db import database_sync_to_async
 from django.db.models import QuerySet
@@ -35,6 +36,15 @@ def couple_for(*, user: User) -> Couple | None:
 def partners_of(*, couple: Couple) -> list[User]:
     """Both partners, the one who started the couple first."""
     return [m.user for m in couple.memberships.select_related("user").order_by("joined_at", "pk")]
+
+
+def partners_of_couples(*, couple_ids: Iterable[int]) -> dict[int, list[User]]:
+    """`partners_of` for many couples in one query (a workshop's room)."""
+    found: dict[int, list[User]] = {}
+    memberships = Membership.objects.filter(couple_id__in=list(couple_ids)).select_related("user")
+    for m in memberships.order_by("joined_at", "pk"):
+        found.setdefault(m.couple_id, []).append(m.user)
+    return found
 
 
 def partner_of(*, user: User, couple: Couple | None = None) -> User | None:

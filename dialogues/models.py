@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +14,17 @@ from couples.models import new_public_id
 from dialogues import protocol
 from live import clock, dialogue_group
 from security.encrypted import EncryptedCharField, EncryptedJSONField, EncryptedTextField
+
+# (session) -> its title, or None: how an app that makes dialogues without a topic names them
+# (a workshop's practice), registered from its apps.ready; asked when read, so in the
+# reader's language.
+TitleNamer = Callable[["DialogueSession"], "str | None"]
+_title_namers: list[TitleNamer] = []
+
+
+def title_namer_register(namer: TitleNamer) -> None:
+    if namer not in _title_namers:
+        _title_namers.append(namer)
 
 
 class DialogueSession(models.Model):
@@ -111,9 +124,14 @@ class DialogueSession(models.Model):
     @property
     def title(self) -> str:
         """The topic a partner named, as written; a session a therapist booked has none, and
-        is called after its therapist in the reader's (active) language."""
+        is called after its therapist in the reader's (active) language; one another app made
+        (a workshop's practice) is named by it (`title_namer_register`)."""
         if self.topic:
             return self.topic
+        if self.scheduled_by_id is None:
+            for namer in _title_namers:
+                if (named := namer(self)) is not None:
+                    return named
         by = self.scheduled_by.display_name if self.scheduled_by else gettext("your therapist")
         return gettext("Session with %(name)s") % {"name": by}
 

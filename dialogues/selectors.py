@@ -356,7 +356,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         and (turn.data or {}).get("workshop")
     ):
         # Paused, resumed or ended by nobody: a workshop's presenter called the group back,
-        # the practice went on, or the next one began (therapists/workshop_services.py).
+        # the practice went on, or the next one began (therapists/workshops/services.py).
         title, phrase, said = "", str(_BY_ITSELF[turn.move]), ""
     elif turn.kind == Turn.Kind.EVENT:
         title, phrase, said = "", events.get(turn.move, turn.move), ""

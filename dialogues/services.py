@@ -265,14 +265,11 @@ def _publish(
     turn: Turn,
     result: MoveResult,
     rendering: Future[dict[str, dict]] | None,
-    *,
-    render: bool = True,
 ) -> None:
     """After commit: the change rendered once per audience (`rendering`: started before the
     commit, in the render thread; None: render it now), sent to the dialogue's sockets. If
     rendering fails, the sockets still hear that something changed (ids only) and read it
-    from the database. `render=False`: ids only (a dialogue just created: no page can have
-    joined its group yet, so there is no one to render for)."""
+    from the database."""
     message: dict[str, object] = {
         "type": "dialogue.changed",
         "session": session.public_id,  # for sockets hearing several dialogues (a workshop board)
@@ -281,9 +278,6 @@ def _publish(
         "actor": turn.actor_id,
         "by_facilitator": turn.actor_role == FACILITATOR,
     }
-    if not render:
-        live.send(live.dialogue_group(session.public_id), message)
-        return
     try:
         try:
             fragments = rendering.result() if rendering is not None else None
@@ -377,11 +371,12 @@ def session_change(
         # Rendered while PostgreSQL flushes the commit, when nothing follows in this
         # transaction (the fast path: live/fast.py); else once the commit is done.
         # A new dialogue's group has no sockets yet (its id was made just now): nothing to
-        # render (a workshop starting sixty at once spent half its time here).
-        render = not creating
-        early = outermost and fast.on() and render
-        rendering = push.render_change_soon(session=session, turn=turn) if early else None
-        transaction.on_commit(lambda: _publish(session, turn, result, rendering, render=render))
+        # render or send (a workshop starting sixty at once spent half its time here); its
+        # couple's pages hear of it (`couple_changed` above).
+        if not creating:
+            early = outermost and fast.on()
+            rendering = push.render_change_soon(session=session, turn=turn) if early else None
+            transaction.on_commit(lambda: _publish(session, turn, result, rendering))
     # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL
     # hand-back after the write stalled moves behind the event loop; docs/performance.md).
     logger.debug(

@@ -184,6 +184,10 @@ REDIS_URL = env_str("REDIS_URL")
 REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 # Live sockets one person may hold at once (tabs, devices), and one login (one browser).
 IMAGO_MAX_SOCKETS_PER_PERSON = env_int("MAX_SOCKETS_PER_PERSON", 12)
+# Seconds after a person's socket closes before, holding none, they count as gone (a page
+# changing reconnects well within it): a workshop's board then shows them absent. None: not
+# watched.
+IMAGO_GONE_AFTER: float | None = 10.0
 IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
 # Where those sockets are counted, in Redis (live/places.py): keys start with this.
 IMAGO_REDIS_PREFIX = env_str("CHANNELS_PREFIX", "imago")

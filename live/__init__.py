@@ -13,13 +13,15 @@ encrypts in Redis (`CHANNELS_ENCRYPTION_KEYS`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
 import os
+import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis.exceptions
@@ -139,20 +141,61 @@ def send(group: str, message: dict) -> None:
     process's layer watch hears of the trouble (`on_layer_trouble`). A message given up on is
     covered by the sockets' catch-up: they render from PostgreSQL after any interruption of
     the layer (live/layer_watch.py)."""
+    held = getattr(_together, "messages", None)
+    if held is not None:
+        held.append((group, message))
+        return
+    _send_all([(group, message)])
+
+
+_together = threading.local()
+
+
+@contextlib.contextmanager
+def sent_together() -> Iterator[None]:
+    """What this thread sends inside the block (its commits' messages included) is sent at
+    its end, all at once: one trip to the event loop instead of one per message (a
+    workshop's start for sixty couples spent a quarter of its time in sixty trips). Each
+    group's messages keep their order. Nested: the outermost block sends."""
+    if getattr(_together, "messages", None) is not None:
+        yield
+        return
+    _together.messages = []
+    try:
+        yield
+    finally:
+        messages, _together.messages = _together.messages, None
+        _send_all(messages)
+
+
+def _send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
     loop = _serving_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(_hand_over, loop, group, message)
+            loop.call_soon_threadsafe(_hand_over, loop, messages)
             return
-        except RuntimeError:  # the loop closed meanwhile: send it here
+        except RuntimeError:  # the loop closed meanwhile: send them here
             pass
     try:
-        async_to_sync(_publish)(group, message, time.monotonic() + SEND_RETRY_FOR)
+        async_to_sync(_publish_all)(messages, time.monotonic() + SEND_RETRY_FOR)
     except Exception:  # e.g. called from code running inside an event loop's own thread
-        logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+        logger.warning("broadcast failed", extra={"groups": len(messages)}, exc_info=True)
+
+
+async def _publish_all(messages: list[tuple[str, dict]], give_up_at: float) -> None:
+    """Every group's messages in order, the groups side by side."""
+    by_group: dict[str, list[dict]] = {}
+    for group, message in messages:
+        by_group.setdefault(group, []).append(message)
+
+    async def in_order(group: str, each: list[dict]) -> None:
+        for message in each:
+            await _publish(group, message, give_up_at)
+
+    await asyncio.gather(*(in_order(group, each) for group, each in by_group.items()))
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
@@ -176,18 +219,20 @@ _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asynci
 )
 
 
-def _hand_over(loop: asyncio.AbstractEventLoop, group: str, message: dict) -> None:
-    """In the loop: queue the message for this loop's publisher to the group's Redis shard
+def _hand_over(loop: asyncio.AbstractEventLoop, messages: list[tuple[str, dict]]) -> None:
+    """In the loop: queue each message for this loop's publisher to its group's Redis shard
     (started on first use)."""
     outboxes = _outboxes.setdefault(loop, {})
-    shard = group_shard(group)
-    outbox = outboxes.get(shard)
-    if outbox is None:
-        outbox = outboxes[shard] = asyncio.Queue()
-        task = loop.create_task(_publisher(outbox))
-        _publishers.add(task)
-        task.add_done_callback(_publishers.discard)
-    outbox.put_nowait((group, message, time.monotonic() + PUBLISH_RETRY_FOR))
+    give_up_at = time.monotonic() + PUBLISH_RETRY_FOR
+    for group, message in messages:
+        shard = group_shard(group)
+        outbox = outboxes.get(shard)
+        if outbox is None:
+            outbox = outboxes[shard] = asyncio.Queue()
+            task = loop.create_task(_publisher(outbox))
+            _publishers.add(task)
+            task.add_done_callback(_publishers.discard)
+        outbox.put_nowait((group, message, give_up_at))
 
 
 def group_shard(group: str) -> int:

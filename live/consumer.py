@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from importlib import import_module
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -43,6 +44,28 @@ def connect_check_register(check: ConnectCheck) -> None:
     the kernel importing the app. Registered once, from the app's `ready()`."""
     if check not in _connect_checks:
         _connect_checks.append(check)
+
+
+PersonGone = Callable[[int], Awaitable[None]]  # (the person's pk)
+_gone_listeners: list[PersonGone] = []
+_gone_checks: set[asyncio.Task] = set()  # held here, or the loop might collect them
+
+
+def person_gone_register(listener: PersonGone) -> None:
+    """`listener(pk)` is awaited once a socket of that person closed and, `settings.
+    IMAGO_GONE_AFTER` seconds later, they hold no socket anywhere (every worker counted): a
+    page changing or a phone's connection blinking is not leaving. How an app hears that
+    someone left (a workshop's presence) without the kernel knowing the app."""
+    if listener not in _gone_listeners:
+        _gone_listeners.append(listener)
+
+
+async def _maybe_gone(pk: int, after: float) -> None:
+    await asyncio.sleep(after)
+    key = places.person_key(pk)
+    if await sync_to_async(places.held, thread_sensitive=False)(key) == 0:
+        for listener in list(_gone_listeners):
+            await listener(pk)
 
 
 def _stored_session(session_key: str | None) -> dict:
@@ -231,6 +254,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if getattr(self, "_claimed", False):
             self._claimed = False
             await self._release()
+            after = settings.IMAGO_GONE_AFTER if _gone_listeners else None
+            if after is not None and (user := getattr(self, "user", None)) is not None:
+                check = asyncio.ensure_future(_maybe_gone(user.pk, after))
+                _gone_checks.add(check)
+                check.add_done_callback(_gone_checks.discard)
         watch, self._session_watch = self._session_watch, None
         if watch is not None:
             watch.cancel()

@@ -18,10 +18,13 @@ from django.utils import timezone
 
 from couples import selectors, services
 from couples.models import Couple, Invitation, Membership, User
+from live import clock
 from safety import services as safety_services
 from tests.helpers import form_token
 from tests.mfa import give_mfa
 from therapists import services as therapist_services
+from therapists.workshops import services as workshop_services
+from therapists.workshops.models import Attendance, Segment, Workshop
 
 PASSWORD = "correct-horse-battery"
 
@@ -164,3 +167,49 @@ def link_with_consent(therapist: User, first: User, second: User | None = None):
         link = therapist_services.consent_give(user=second, link_public_id=link.public_id)
     link.refresh_from_db()
     return link
+
+
+# The plan every workshop test uses: a teach segment, then two practices.
+WORKSHOP_PLAN = [("teach", "Mirroring", ""), ("practise", "", "intentional"),
+                 ("practise", "", "appreciation")]  # fmt: skip
+
+
+def make_workshop(presenter: User, *, minutes: int = 10) -> Workshop:
+    """ "Getting the Love You Want", starting now, with `WORKSHOP_PLAN` (practices of
+    `minutes`)."""
+    workshop = workshop_services.workshop_create(
+        presenter=presenter,
+        title="Getting the Love You Want",
+        starts_at=clock.now(),
+        stream_url="",
+        token=form_token(),
+    )
+    for kind, text, dialogue_kind in WORKSHOP_PLAN:
+        workshop_services.segment_add(
+            workshop=workshop,
+            kind=kind,
+            text=text,
+            dialogue_kind=dialogue_kind,
+            minutes=minutes if kind == "practise" else None,
+            token=form_token(),
+        )
+    return workshop
+
+
+def joined(workshop: Workshop, *people: User, present: bool = True) -> Attendance:
+    """Each of `people` joins with the code and, unless present=False, opens the page."""
+    attendance = None
+    for person in people:
+        attendance = workshop_services.workshop_join(user=person, code=workshop.code)
+        if present:
+            workshop_services.presence_set(
+                user=person, workshop_public_id=workshop.public_id, present=True
+            )
+    assert attendance is not None
+    attendance.refresh_from_db()
+    return attendance
+
+
+def practise(workshop: Workshop) -> Segment:
+    """The plan's first practice (its second segment)."""
+    return workshop.segments.get(position=2)

@@ -25,5 +25,9 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locme
 if os.environ.get("IMAGO_LIVE_TEST_SERVER") == "1":
     ACCOUNT_RATE_LIMITS = False
     IMAGO_FAILED_LOGINS = None
+else:
+    # Unit tests: a closed socket starts no watch for its person leaving (it would outlive
+    # the test), unless the test sets a delay (tests/therapists: a workshop's presence).
+    IMAGO_GONE_AFTER = None
 # Per-process cache in tests, even with REDIS_URL: clearing it must never flush a shared Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -35,10 +35,17 @@ class TherapistsConfig(AppConfig):
     def _workshops_ready(self) -> None:
         from couples import signals
         from dialogues import selectors as dialogue_selectors
-        from therapists import workshop_selectors, workshop_services, workshop_tasks  # noqa: F401
+        from dialogues.models import title_namer_register
+        from live.consumer import person_gone_register
+        from therapists.workshops import selectors as workshop_selectors
+        from therapists.workshops import services as workshop_services
 
         # A presenter steps into a couple's practice only if both partners allow reading.
         dialogue_selectors.facilitator_check_register(workshop_selectors.presenter_may_read)
+        # A practice is called after its workshop, wherever its title shows.
+        title_namer_register(workshop_selectors.practice_title)
+        # A partner who left the app (no page open anywhere) shows absent on the boards.
+        person_gone_register(workshop_services.on_person_gone)
         signals.account_exporting.connect(
             workshop_services.on_account_exporting, dispatch_uid="therapists.workshops"
         )

@@ -32,9 +32,10 @@ from live import (
 )
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
 from security.audit import audit
-from therapists import selectors, services, workshop_selectors
+from therapists import selectors, services
 from therapists.forms import LinkCodeForm
 from therapists.selectors import therapist_access_link
+from therapists.workshops import selectors as workshop_selectors
 
 DASHBOARD = "therapists/_dashboard.html"
 

@@ -282,8 +282,8 @@ class CallAdmission(models.Model):
         return f"call admission {self.pk}"
 
 
-# Workshops have their own module (one presenter, many couples); their models load with these.
-from therapists.workshop_models import (  # noqa: E402, F401
+# Workshops have their own package (one presenter, many couples); their models load with these.
+from therapists.workshops.models import (  # noqa: E402, F401
     Announcement,
     Attendance,
     Participant,

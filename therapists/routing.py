@@ -1,6 +1,7 @@
 from django.urls import path
 
-from therapists import consumers, workshop_routing
+from therapists import consumers
+from therapists.workshops import urls as workshops
 
 # django-stubs' path() knows views, not ASGI apps (typeddjango/django-stubs#3354).
 websocket_urlpatterns = [
@@ -8,5 +9,5 @@ websocket_urlpatterns = [
     path("ws/therapist/dashboard/", consumers.DashboardConsumer.as_asgi()),  # type: ignore[arg-type]
 ]
 
-# Workshops keep their own module (one presenter, many couples).
-websocket_urlpatterns += workshop_routing.websocket_urlpatterns
+# Workshops keep their own package (one presenter, many couples).
+websocket_urlpatterns += workshops.websocket_urlpatterns

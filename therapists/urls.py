@@ -1,6 +1,7 @@
 from django.urls import path
 
-from therapists import views, workshop_urls
+from therapists import views
+from therapists.workshops import urls as workshops
 
 app_name = "therapists"
 
@@ -52,4 +53,4 @@ urlpatterns = [
 ]
 
 # Workshops keep their own module (one presenter, many couples).
-urlpatterns += workshop_urls.urlpatterns
+urlpatterns += workshops.urlpatterns

@@ -7,8 +7,8 @@ import pytest
 from bench import workshop as bench
 from couples.models import User
 from dialogues.models import DialogueSession, Turn
-from therapists import workshop_services
-from therapists.workshop_models import Attendance, Practice, Workshop
+from therapists.workshops import services as workshop_services
+from therapists.workshops.models import Attendance, Practice, Workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -31,4 +31,13 @@ def test_the_seed_joins_and_checks_in_every_couple_and_goes_without_a_trace():
     assert list(moves.values_list("move", flat=True)) == ["send", "mirror", "not_quite"]
     bench.delete_seed("t1")
     assert not User.objects.filter(email__startswith="bench-t1-").exists()
+    assert not Workshop.objects.exists() and not DialogueSession.objects.exists()
+
+
+def test_the_start_alone_is_timed_with_its_statements_and_leaves_nothing():
+    from bench import workshop_start
+
+    result = workshop_start.main(["--n", "2"])
+    # The job's own transaction is a savepoint inside the test's: 2 more than when served.
+    assert (result["started"], result["statements"]) == (2, 12 + 6 * 2)
     assert not Workshop.objects.exists() and not DialogueSession.objects.exists()

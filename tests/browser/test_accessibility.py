@@ -232,7 +232,7 @@ def make_world() -> World:
         "account_reset_password_from_key",
         kwargs={"uidb36": user_pk_to_url_str(sam), "key": default_token_generator.make_token(sam)},
     )
-    from therapists import workshop_services
+    from therapists.workshops import services as workshop_services
 
     workshop = workshop_services.workshop_create(
         presenter=therapist,

@@ -16,10 +16,9 @@ from playwright.sync_api import Page, expect
 
 from couples.models import Couple
 from dialogues.models import DialogueSession
-from tests.factories import UserFactory, make_couple, screen
-from tests.therapists.test_workshop_services import make_workshop
-from therapists import workshop_services as services
-from therapists.workshop_models import Practice, SegmentRun, Workshop
+from tests.factories import UserFactory, make_couple, make_workshop, screen
+from therapists.workshops import services
+from therapists.workshops.models import Practice, SegmentRun, Workshop
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -80,7 +79,11 @@ def test_a_presenter_runs_a_practice_for_three_couples(
         page.reload()
         page.get_by_role("link", name="Open your practice dialogue").click()
         expect(page.locator("#move-panel")).to_be_visible()
-    shots(partners["Alex"], artifacts_dir, "practice-dialogue", widths=(375,))
+        # Named for the workshop and its place in the plan, not "Session with your therapist".
+        expect(page.locator("h1.topic")).to_have_text(
+            "Intentional Dialogue — Getting the Love You Want, practice 1"
+        )
+    shots(partners["Alex"], artifacts_dir, "practice-dialogue")
 
     # Alex sends first (the rule: neither has sent yet, Alex started the couple): the board's
     # card follows live, with no words on it.

@@ -460,7 +460,7 @@ def world(pair, alex, sam, therapist, staff, client_as) -> World:
     )
 
     # The therapist presents a workshop Alice and Bob join (its words are the therapist's).
-    from therapists import workshop_services
+    from therapists.workshops import services as workshop_services
 
     workshop = workshop_services.workshop_create(
         presenter=therapist,

@@ -343,12 +343,13 @@ def test_a_said_aloud_step_is_rendered_early_from_what_was_read_beforehand(
     assert (offer in result.fragments["a"]["panel"]) is not together
 
 
-def test_a_new_dialogue_is_announced_by_ids_and_rendered_for_no_one(
+def test_a_new_dialogue_renders_and_sends_nothing_to_its_own_group_only_its_couple_hears(
     pair, alex, sam, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """No page can have joined a dialogue's group before the dialogue exists: its creation
-    sends ids only, and renders nothing (a workshop starts sixty at once)."""
-    from live import dialogue_group
+    """No page can have joined a dialogue's group before the dialogue exists (its id was made
+    that instant): its creation renders nothing and sends nothing there (a workshop starts
+    sixty at once); the couple's pages hear of it."""
+    from live import couple_group, dialogue_group
 
     rendered: list[str] = []
     monkeypatch.setattr(push, "render_change", lambda **kw: rendered.append("late") or {})
@@ -358,5 +359,5 @@ def test_a_new_dialogue_is_announced_by_ids_and_rendered_for_no_one(
     with django_capture_on_commit_callbacks(execute=True):
         session = services.dialogue_start(user=alex, kind="intentional", topic="Sundays")
     assert rendered == []
-    [message] = [m for g, m in sent if g == dialogue_group(session.public_id)]
-    assert message["type"] == "dialogue.changed" and "fragments" not in message
+    assert [g for g, _m in sent if g == dialogue_group(session.public_id)] == []
+    assert couple_group(pair.pk) in [g for g, _m in sent]

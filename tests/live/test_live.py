@@ -1,6 +1,7 @@
 """live.send from a server's database thread: the push is handed to the event loop
 and the thread goes on at once (it is the worker's one database thread); the loop's publisher
-sends the pushes in the order they were handed over, and a failure is logged, not raised."""
+sends the pushes in the order they were handed over, and a failure is logged, not raised.
+`sent_together` holds a block's pushes and sends them at its end."""
 
 from __future__ import annotations
 
@@ -176,3 +177,35 @@ def test_groups_are_spread_over_the_shards_as_channels_redis_spreads_them(settin
             assert ours == theirs and set(ours) == {0, 1}
     finally:
         channel_layers.backends.clear()
+
+
+def test_sent_together_holds_every_push_until_the_block_ends_and_keeps_each_groups_order(
+    layer_sends,
+):
+    sent, _gate = layer_sends
+    with live.sent_together():
+        live.send("couple.1", {"type": "couple.changed", "n": 1})
+        with live.sent_together():  # nested: the outer block sends
+            live.send("couple.2", {"type": "couple.changed", "n": 1})
+        live.send("couple.1", {"type": "couple.changed", "n": 2})
+        assert sent == []
+    assert sorted(sent, key=lambda s: s[0]) == [
+        ("couple.1", {"type": "couple.changed", "n": 1}),
+        ("couple.1", {"type": "couple.changed", "n": 2}),
+        ("couple.2", {"type": "couple.changed", "n": 1}),
+    ]
+    live.send("couple.3", {"type": "couple.changed"})  # after the block: at once again
+    assert sent[-1] == ("couple.3", {"type": "couple.changed"})
+
+
+async def test_sent_together_in_a_server_thread_hands_them_over_in_order(layer_sends):
+    sent, _gate = layer_sends
+
+    def together() -> None:
+        with live.sent_together():
+            for seq in (1, 2, 3):
+                live.send("dialogue.x", {"type": "dialogue.changed", "seq": seq})
+
+    await sync_to_async(together)()
+    await _until(lambda: len(sent) == 3)
+    assert [m["seq"] for _g, m in sent] == [1, 2, 3]

@@ -3,7 +3,7 @@
 import couples.models
 import django.db.models.deletion
 import live.clock
-import therapists.workshop_models
+import therapists.workshops.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('public_id', models.CharField(default=couples.models.new_public_id, editable=False, max_length=32, unique=True)),
                 ('title', models.CharField(max_length=120)),
                 ('starts_at', models.DateTimeField()),
-                ('code', models.CharField(default=therapists.workshop_models.new_workshop_code, max_length=16, unique=True)),
+                ('code', models.CharField(default=therapists.workshops.models.new_workshop_code, max_length=16, unique=True)),
                 ('stream_url', models.URLField(blank=True, max_length=500)),
                 ('state', models.CharField(choices=[('open', 'Open for joining'), ('live', 'In progress'), ('ended', 'Ended')], default='open', max_length=8)),
                 ('current_since', models.DateTimeField(blank=True, null=True)),

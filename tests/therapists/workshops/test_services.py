@@ -12,77 +12,20 @@ from django.db import connection
 from dialogues.models import DialogueSession, Turn
 from live import clock
 from security.models import AuditEvent
-from tests.factories import UserFactory, make_couple, screen
+from tests.factories import UserFactory, joined, make_couple, make_workshop, practise, screen
 from tests.helpers import at_once, form_token
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
-from therapists.workshop_models import (
+from therapists.workshops import selectors, services
+from therapists.workshops.models import (
     Announcement,
     Attendance,
     Participant,
     Practice,
-    Segment,
     SegmentRun,
     Workshop,
 )
-from therapists.workshop_services import WorkshopError
+from therapists.workshops.services import WorkshopError
 
 pytestmark = pytest.mark.django_db
-
-
-def make_workshop(presenter, *, minutes: int = 10) -> Workshop:
-    workshop = services.workshop_create(
-        presenter=presenter,
-        title="Getting the Love You Want",
-        starts_at=clock.now(),
-        stream_url="",
-        token=form_token(),
-    )
-    services.segment_add(
-        workshop=workshop,
-        kind="teach",
-        text="Mirroring",
-        dialogue_kind="",
-        minutes=None,
-        token=form_token(),
-    )
-    services.segment_add(
-        workshop=workshop,
-        kind="practise",
-        text="",
-        dialogue_kind="intentional",
-        minutes=minutes,
-        token=form_token(),
-    )
-    services.segment_add(
-        workshop=workshop,
-        kind="practise",
-        text="",
-        dialogue_kind="appreciation",
-        minutes=minutes,
-        token=form_token(),
-    )
-    return workshop
-
-
-def joined(workshop, *people, present: bool = True) -> Attendance:
-    attendance = None
-    for person in people:
-        attendance = services.workshop_join(user=person, code=workshop.code)
-        if present:
-            services.presence_set(user=person, workshop_public_id=workshop.public_id, present=True)
-    assert attendance is not None
-    attendance.refresh_from_db()
-    return attendance
-
-
-def practise(workshop) -> Segment:
-    return workshop.segments.get(position=2)
-
-
-@pytest.fixture
-def workshop(therapist):
-    return make_workshop(therapist)
 
 
 def test_a_couple_joins_once_both_partners_accepted(workshop, pair, alex, sam):
@@ -177,8 +120,49 @@ def test_starting_a_practice_starts_one_dialogue_per_present_couple(
     assert session.partner_a in (alex, sam)  # the sender, by the rule
     first_turn = session.turns.get()
     assert (first_turn.actor, first_turn.actor_role) == (None, "system")
-    # The job run again (a retry) starts nothing twice.
-    assert services.practice_run(run_id=run.pk).started == 0
+    # The job run again (a retry, or after the presenter's request started it) does nothing.
+    again = services.practice_run(run_id=run.pk)
+    assert (again.started, again.done_at) == (1, run.done_at)
+    assert DialogueSession.objects.count() == 1 and Turn.objects.count() == 1
+
+
+# The start's cost: a few statements for the whole room, and per couple only the one door's
+# own (its savepoint and release, the session, its first turn, its progress, its your-move
+# reminder), never a read. ROOM: the run locked, the couples present, their partners, their
+# safety answers, practices made already, earlier ones still open, other dialogues open, who
+# sent how often, the practices in one insert, the run saved; plus this test's savepoint
+# and its release (the job's own transaction, inside the test's).
+ROOM, PER_COUPLE = 12, 6
+
+
+@pytest.mark.parametrize("couples", [1, 4])
+def test_the_start_costs_a_fixed_count_of_statements_plus_the_doors_own_per_couple(
+    workshop, couples, django_assert_num_queries
+):
+    for _i in range(couples):
+        _c, a, b = make_couple()
+        screen(a)
+        screen(b)
+        joined(workshop, a, b)
+    _segment, run = services.segment_start(
+        workshop=workshop, segment_public_id=practise(workshop).public_id
+    )
+    with django_assert_num_queries(ROOM + PER_COUPLE * couples):
+        run = services.practice_run(run_id=run.pk)
+    assert run.started == couples == Practice.objects.count()
+
+
+def test_the_presenters_click_starts_every_practice_at_once_and_the_job_finds_it_done(
+    workshop, pair, alex, sam, django_capture_on_commit_callbacks
+):
+    joined(workshop, alex, sam)
+    with django_capture_on_commit_callbacks(execute=True):
+        _segment, run = services.segment_start(
+            workshop=workshop, segment_public_id=practise(workshop).public_id, run_now=True
+        )
+    assert run is not None and run.done_at is not None and run.started == 1
+    assert Practice.objects.get().session.is_live
+    assert services.practice_run(run_id=run.pk).started == 1  # the queued job: nothing more
     assert DialogueSession.objects.count() == 1
 
 
@@ -249,12 +233,17 @@ def test_ten_concurrent_starts_start_one_segment(therapist, pair, alex, sam):
     segment = practise(workshop)
     results = at_once(
         *[
-            (lambda: services.segment_start(workshop=workshop, segment_public_id=segment.public_id))
+            (
+                lambda: services.segment_start(
+                    workshop=workshop, segment_public_id=segment.public_id, run_now=True
+                )
+            )
             for _i in range(10)
         ]
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert SegmentRun.objects.count() == 1
+    assert DialogueSession.objects.count() == Practice.objects.count() == 1
     from django_tasks_db.models import DBTaskResult
 
     jobs = DBTaskResult.objects.filter(task_path__endswith="workshop_job")

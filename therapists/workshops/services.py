@@ -2,7 +2,7 @@
 
 Every dialogue change goes through the one door (`dialogues.services.session_change`), its
 creation included. Starting a practice segment is one background job for the whole room
-(`workshop_tasks.workshop_job`): the presenter's click saves one `SegmentRun` (however many
+(`workshop_job`, below): the presenter's click saves one `SegmentRun` (however many
 clicks) and queues the job, which starts every present couple's dialogue. The board hears one
 changed card at a time, rendered once and sent to every open board (`live.
 workshop_board_group`); participants' pages hear the room (`live.workshop_room_group`).
@@ -13,21 +13,24 @@ tell people a segment starts (a push, say); it never carries text.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.dispatch import Signal
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 import live
 from couples import push
 from couples.models import Couple, User, form_token_given, is_token
-from couples.selectors import couple_for, partners_of
+from couples.selectors import couple_for, partners_of, partners_of_couples
 from dialogues import protocol
 from dialogues import services as dialogue_services
 from dialogues.models import DialogueSession, Turn
@@ -35,8 +38,8 @@ from live import clock
 from safety.models import SafetyScreening
 from safety.selectors import state_of
 from security.audit import audit
-from therapists import workshop_selectors as selectors
-from therapists.workshop_models import (
+from therapists.workshops import selectors
+from therapists.workshops.models import (
     MAX_SEGMENTS,
     Announcement,
     Attendance,
@@ -89,7 +92,7 @@ def _open(workshop: Workshop) -> None:
 
 
 def workshop_create(
-    *, presenter: User, title: str, starts_at, stream_url: str, token: str | None
+    *, presenter: User, title: str, starts_at: datetime, stream_url: str, token: str | None
 ) -> Workshop:
     """A new workshop; the same form sent twice finds the first."""
     token = _token(token)
@@ -114,7 +117,9 @@ def workshop_create(
 
 
 @transaction.atomic
-def workshop_update(*, workshop: Workshop, title: str, starts_at, stream_url: str) -> Workshop:
+def workshop_update(
+    *, workshop: Workshop, title: str, starts_at: datetime, stream_url: str
+) -> Workshop:
     workshop = _locked(workshop)
     _open(workshop)
     workshop.title, workshop.starts_at, workshop.stream_url = title, starts_at, stream_url
@@ -292,6 +297,27 @@ def presence_set(*, user: User, workshop_public_id: str, present: bool) -> None:
         practice_join_late(workshop=workshop, attendance=participant.attendance)
 
 
+def presence_gone(*, user_pk: int) -> int:
+    """The partner has no page of the app open any more (live.consumer's `person_gone`):
+    absent from every workshop not ended, their card on the boards says so. Returns in how
+    many workshops they were marked absent."""
+    gone = 0
+    for participant in (
+        Participant.objects.filter(partner_id=user_pk, present=True)
+        .exclude(attendance__workshop__state=Workshop.State.ENDED)
+        .select_related("attendance__workshop")
+    ):
+        with transaction.atomic():
+            if Participant.objects.filter(pk=participant.pk, present=True).update(present=False):
+                _card_changed(participant.attendance.workshop, participant.attendance)
+                gone += 1
+    return gone
+
+
+async def on_person_gone(pk: int) -> None:
+    await database_sync_to_async(presence_gone)(user_pk=pk)
+
+
 # --- running the room ----------------------------------------------------------------------
 
 
@@ -301,11 +327,30 @@ def _practice_running(workshop: Workshop) -> bool:
 
 
 def segment_start(
-    *, workshop: Workshop, segment_public_id: str, rule: str = ""
+    *, workshop: Workshop, segment_public_id: str, rule: str = "", run_now: bool = False
 ) -> tuple[Segment, SegmentRun | None]:
     """Make the segment the room's current segment. A practice segment is started once, by
     one background job, however many times it is clicked; it is refused while another
-    practice runs (the group must be called back first)."""
+    practice runs (the group must be called back first). `run_now`: the presenter's request
+    starts the practices itself once this commits (the job, still queued, then finds them
+    started): the worker's polling would add up to a second to the start."""
+    # With `run_now` the pages hear of the segment once the practices exist: they would
+    # otherwise render the room before them too, competing with the start for the server.
+    with live.sent_together() if run_now else contextlib.nullcontext():
+        segment, run = _segment_set(
+            workshop=workshop, segment_public_id=segment_public_id, rule=rule
+        )
+        if run is not None and run_now and run.done_at is None:
+            try:
+                run = practice_run(run_id=run.pk)
+            except Exception:  # the job queued with the start will try again
+                logger.exception("workshop practice start failed", extra={"run": run.pk})
+    return segment, run
+
+
+def _segment_set(
+    *, workshop: Workshop, segment_public_id: str, rule: str
+) -> tuple[Segment, SegmentRun | None]:
     with transaction.atomic():
         workshop = _locked(workshop)
         _open(workshop)
@@ -348,7 +393,8 @@ def segment_start(
             run = SegmentRun.objects.create(
                 workshop=workshop, segment=segment, rule=workshop.sender_rule
             )
-            transaction.on_commit(lambda: _enqueue("practice", workshop.pk, run.pk))
+            run_id = run.pk
+            transaction.on_commit(lambda: _enqueue("practice", workshop.pk, run_id))
         Attendance.objects.filter(workshop=workshop, help_at__isnull=False).update(help_at=None)
         _room_changed(workshop, board_too=True)
         # The participants' pushes ("a workshop segment starts") are one job, not a push
@@ -361,19 +407,8 @@ def segment_start(
     return segment, run
 
 
-JobQueue = Callable[[str, int, int | None], None]
-_job_queue: list[JobQueue] = []
-
-
-def job_queue_register(queue: JobQueue) -> None:
-    """How a room-wide job is queued (workshop_tasks registers it from apps.ready): the job
-    module imports these services, so they never import it back."""
-    _job_queue[:] = [queue]
-
-
 def _enqueue(action: str, workshop_id: int, run_id: int | None = None) -> None:
-    for queue in _job_queue:
-        queue(action, workshop_id, run_id)
+    workshop_job.enqueue(action, workshop_id, run_id)
 
 
 def _screened_ready(couples: Iterable[Couple], partners: dict[int, list[User]]) -> set[int]:
@@ -409,25 +444,19 @@ def _senders(rule: str, couples: dict[int, list[User]]) -> dict[int, User]:
     }
 
 
-def _practice_create(
-    *,
-    workshop: Workshop,
-    run: SegmentRun,
-    attendance: Attendance,
-    first: User,
-    second: User,
-    card: bool = True,
-) -> Practice | None:
-    """One couple's practice dialogue, through the one door, with its `Practice` row in the
-    same transaction. None when the couple has another dialogue open (theirs to finish).
-    `card`: send the couple's card to the boards (the room's job redraws them once instead)."""
-    segment = run.segment
+def _practice_session(
+    *, segment: Segment, couple_id: int, first: User, second: User, earlier: list[str]
+) -> DialogueSession | None:
+    """One couple's practice dialogue, through the one door (inside the caller's transaction;
+    the door's own savepoint undoes a failed creation). `earlier`: their previous practice
+    still open, ended first (the workshop moved on; the couple keeps it). None when the couple
+    has another dialogue open (theirs to finish)."""
     kind = protocol.Kind(segment.dialogue_kind)
     state = protocol.open_scheduled(protocol.start_booked(kind))
 
     def create() -> DialogueSession:
         return DialogueSession.objects.create(
-            couple_id=attendance.couple_id,
+            couple_id=couple_id,
             kind=kind.value,
             topic="",  # no one named it: the app's words are phrased when read, never stored
             partner_a=first,
@@ -437,37 +466,90 @@ def _practice_create(
             round=state.round,
         )
 
-    def opened(session: DialogueSession, slot: str | None, actor: User | None):
+    def opened(
+        session: DialogueSession, slot: str | None, actor: User | None
+    ) -> dialogue_services.Change:
         return dialogue_services.Change(
             move=protocol.OPEN, kind=Turn.Kind.EVENT, step=protocol.START, couple_too=True
         )
 
     try:
-        with transaction.atomic():
-            if Practice.objects.filter(attendance=attendance, segment=segment).exists():
-                return None  # started already (a job run twice, a late couple's race)
-            # The workshop moved on: an earlier practice still open ends (the couple keeps it).
-            earlier = Practice.objects.filter(
-                attendance=attendance, session__status__in=DialogueSession.LIVE
-            ).values_list("session__public_id", flat=True)
-            for public_id in list(earlier):
+        # Its own savepoint only when an earlier practice ends with it (rare): both or none.
+        with transaction.atomic() if earlier else contextlib.nullcontext():
+            for public_id in earlier:
                 dialogue_services.session_change(
                     session_public_id=public_id,
                     user=None,
                     decide=_ended_for_the_next,
                     as_system=True,
                 )
-            result = dialogue_services.session_change(
+            return dialogue_services.session_change(
                 user=None, decide=opened, as_system=True, create=create
-            )
-            practice = Practice.objects.create(
-                attendance=attendance, segment=segment, session=result.session
-            )
-            if card:
-                _card_changed(workshop, attendance)
+            ).session
     except IntegrityError:
-        return None  # a live dialogue of theirs already, or this practice made meanwhile
-    return practice
+        return None  # a live dialogue of theirs already (started at home meanwhile)
+
+
+def _run_locked(run_id: int) -> SegmentRun:
+    """The run's row, locked (not its workshop's: the presenter goes on meanwhile): the job,
+    the presenter's request and a late couple start its practices one at a time."""
+    return (
+        SegmentRun.objects.select_for_update(of=("self",))
+        .select_related("workshop", "segment")
+        .get(pk=run_id)
+    )
+
+
+def _practices_start(
+    *, run: SegmentRun, attendances: list[Attendance]
+) -> tuple[list[Practice], int]:
+    """The practice dialogues of these couples (present, joined), in the caller's transaction:
+    a few reads for them all, then the one door per couple, then their `Practice` rows in one
+    insert. Returns the practices made and how many couples couldn't start (not ready, or
+    another dialogue of theirs open)."""
+    segment = run.segment
+    partners = partners_of_couples(couple_ids=[a.couple_id for a in attendances])
+    ready = _screened_ready([a.couple for a in attendances], partners)
+    done = set(
+        Practice.objects.filter(attendance__in=attendances, segment=segment).values_list(
+            "attendance_id", flat=True
+        )
+    )
+    todo = [a for a in attendances if a.pk not in done]
+    earlier: dict[int, list[str]] = {}
+    for attendance_id, public_id in Practice.objects.filter(
+        attendance__in=todo, session__status__in=DialogueSession.LIVE
+    ).values_list("attendance_id", "session__public_id"):
+        earlier.setdefault(attendance_id, []).append(public_id)
+    busy = set(  # another dialogue open, not a practice of this workshop's: skipped
+        DialogueSession.objects.filter(
+            couple_id__in=[a.couple_id for a in todo], status__in=DialogueSession.LIVE
+        )
+        .exclude(public_id__in=[p for ps in earlier.values() for p in ps])
+        .values_list("couple_id", flat=True)
+    )
+    senders = _senders(run.rule, {cid: ps for cid, ps in partners.items() if cid in ready})
+    practices, skipped = [], 0
+    for attendance in todo:
+        couple_id = attendance.couple_id
+        if couple_id not in ready or couple_id in busy:
+            skipped += 1
+            continue
+        first = senders[couple_id]
+        second = next(p for p in partners[couple_id] if p.pk != first.pk)
+        session = _practice_session(
+            segment=segment,
+            couple_id=couple_id,
+            first=first,
+            second=second,
+            earlier=earlier.get(attendance.pk, []),
+        )
+        if session is None:
+            skipped += 1
+            continue
+        practices.append(Practice(attendance=attendance, segment=segment, session=session))
+    Practice.objects.bulk_create(practices)
+    return practices, skipped
 
 
 def segment_notify(*, workshop_id: int, segment_id: int) -> int:
@@ -491,42 +573,28 @@ def segment_notify(*, workshop_id: int, segment_id: int) -> int:
 
 
 def practice_run(*, run_id: int) -> SegmentRun:
-    """The job: every present, joined couple's dialogue of the segment's kind, at once. Safe
-    to run twice (a couple's `Practice` is made once). Its cost is bounded: a few reads for
-    the whole room, then one transaction per couple."""
-    run = SegmentRun.objects.select_related("workshop", "segment").get(pk=run_id)
-    workshop = run.workshop
-    attendances = list(selectors.present_attendances(workshop=workshop))
-    partners = {a.couple_id: partners_of(couple=a.couple) for a in attendances}
-    ready = _screened_ready([a.couple for a in attendances], partners)
-    senders = _senders(run.rule, {cid: ps for cid, ps in partners.items() if cid in ready})
-    started = skipped = 0
-    for attendance in attendances:
-        if attendance.couple_id not in ready:
-            skipped += 1
-            continue
-        first = senders[attendance.couple_id]
-        second = next(p for p in partners[attendance.couple_id] if p.pk != first.pk)
-        if _practice_create(
-            workshop=workshop,
-            run=run,
-            attendance=attendance,
-            first=first,
-            second=second,
-            card=False,
-        ):
-            started += 1
-        elif not Practice.objects.filter(attendance=attendance, segment=run.segment).exists():
-            skipped += 1
-    SegmentRun.objects.filter(pk=run.pk).update(
-        done_at=clock.now(), started=started, skipped=skipped
-    )
-    run.refresh_from_db()
-    with transaction.atomic():
-        _room_changed(workshop, board_too=True)
+    """Every present, joined couple's dialogue of the segment's kind, at once: the job, or the
+    presenter's request right after its commit (the worker's polling would add up to a
+    second). One transaction for the room, its cost bounded: a few reads for everyone, the one
+    door per couple, one insert for the `Practice` rows; after the commit one message per
+    couple, sent together, and one for the boards. Run again (the job after the request, a
+    retry), it waits for the first to commit and does nothing."""
+    with live.sent_together(), transaction.atomic():
+        run = _run_locked(run_id)
+        if run.done_at is not None:
+            return run
+        workshop = run.workshop
+        attendances = list(selectors.present_attendances(workshop=workshop))
+        practices, skipped = _practices_start(run=run, attendances=attendances)
+        run.done_at, run.started, run.skipped = clock.now(), len(practices), skipped
+        run.save(update_fields=["done_at", "started", "skipped"])
+        # The boards redraw (and hear the practices' steps from now on); each couple's pages
+        # heard of its own practice from the door, and the rest of the room has nothing new.
+        plan = {"type": "workshop.plan"}
+        live.send_after_commit(live.workshop_board_group(workshop.public_id), plan)
     logger.info(
         "workshop practice started",
-        extra={"workshop": workshop.public_id, "started": started, "skipped": skipped},
+        extra={"workshop": workshop.public_id, "started": run.started, "skipped": skipped},
     )
     return run
 
@@ -536,24 +604,21 @@ def practice_join_late(*, workshop: Workshop, attendance: Attendance) -> Practic
     workshop.refresh_from_db()
     if not _practice_running(workshop) or attendance.joined_at is None:
         return None
-    run = SegmentRun.objects.filter(segment=workshop.current).select_related("segment").first()
-    if run is None or run.done_at is None:
-        return None  # the job hasn't run yet: it will include them
-    partners = {attendance.couple_id: partners_of(couple=attendance.couple)}
-    if attendance.couple_id not in _screened_ready([attendance.couple], partners):
+    run_id = SegmentRun.objects.filter(segment=workshop.current).values_list("pk", flat=True)
+    if not run_id:
         return None
-    first = _senders(run.rule, partners)[attendance.couple_id]
-    second = next(p for p in partners[attendance.couple_id] if p.pk != first.pk)
-    practice = _practice_create(
-        workshop=workshop, run=run, attendance=attendance, first=first, second=second
-    )
-    if practice is not None:
-        with transaction.atomic():
+    with transaction.atomic():
+        run = _run_locked(run_id[0])  # after the room's start, if it is under way
+        if run.done_at is None:
+            return None  # the start hasn't run yet: it will include them
+        practices, _skipped = _practices_start(run=run, attendances=[attendance])
+        if practices:
+            _card_changed(workshop, attendance)
             _room_changed(workshop, board_too=True)  # the boards hear its steps from now on
-    return practice
+    return practices[0] if practices else None
 
 
-def _each_practice(workshop: Workshop, decide, *, status: str) -> int:
+def _each_practice(workshop: Workshop, decide: dialogue_services.Decide, *, status: str) -> int:
     """Apply `decide` to every practice dialogue of the current segment that is in `status`,
     each through the one door, as nobody (the room moved, not a partner)."""
     if workshop.current_id is None:
@@ -575,7 +640,9 @@ def _each_practice(workshop: Workshop, decide, *, status: str) -> int:
     return changed
 
 
-def _paused_for_group(session: DialogueSession, slot: str | None, actor: User | None):
+def _paused_for_group(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> dialogue_services.Change | None:
     """The group is called back: paused for both whatever the step (even before a time-out
     would be allowed), recorded as the workshop's pause."""
     if not session.is_live or session.is_paused:
@@ -589,7 +656,9 @@ def _paused_for_group(session: DialogueSession, slot: str | None, actor: User | 
     )
 
 
-def _ended_for_the_next(session: DialogueSession, slot: str | None, actor: User | None):
+def _ended_for_the_next(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> dialogue_services.Change | None:
     if not session.is_live:
         return None
     return dialogue_services.Change(
@@ -601,7 +670,9 @@ def _ended_for_the_next(session: DialogueSession, slot: str | None, actor: User 
     )
 
 
-def _resumed_for_group(session: DialogueSession, slot: str | None, actor: User | None):
+def _resumed_for_group(
+    session: DialogueSession, slot: str | None, actor: User | None
+) -> dialogue_services.Change | None:
     if not session.is_live or not session.is_paused:
         return None
     return dialogue_services.Change(
@@ -784,3 +855,22 @@ def on_account_exporting(sender: object, *, user: User, **kwargs: object) -> dic
 
 def on_account_deleting(sender: object, *, user: User, **kwargs: object) -> None:
     workshops_forget(user=user)
+
+
+# --- the background job -----------------------------------------------------------------------
+
+
+@task()
+def workshop_job(action: str, workshop_id: int, run_id: int | None = None) -> int:
+    """One per room-wide change (a practice started for every present couple, every practice
+    paused for the group or resumed, the participants' pushes), never one per couple from
+    the presenter's browser. Run by `manage.py db_worker`; safe to run twice."""
+    if action == "practice" and run_id is not None:
+        return practice_run(run_id=run_id).started
+    if action == "pause":
+        return practices_pause(workshop_id=workshop_id)
+    if action == "resume":
+        return practices_resume(workshop_id=workshop_id)
+    if action == "notify" and run_id is not None:  # here the id is the segment's
+        return segment_notify(workshop_id=workshop_id, segment_id=run_id)
+    raise ValueError(f"unknown workshop job {action!r}")

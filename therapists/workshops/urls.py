@@ -1,8 +1,8 @@
-"""Workshop addresses (in the therapists namespace: `therapists:workshop...`)."""
+"""Workshop addresses (in the therapists namespace: `therapists:workshop...`) and sockets."""
 
 from django.urls import path
 
-from therapists import workshop_views as views
+from therapists.workshops import consumers, views
 
 W = "therapist/workshops/<str:public_id>/"
 
@@ -25,4 +25,10 @@ urlpatterns = [
     path("workshops/<str:public_id>/", views.room, name="workshop_room"),
     path("workshops/<str:public_id>/help/", views.help_ask, name="workshop_help"),
     path("workshops/<str:public_id>/reading/", views.reading, name="workshop_reading"),
+]
+
+# django-stubs' path() knows views, not ASGI apps (typeddjango/django-stubs#3354).
+websocket_urlpatterns = [
+    path("ws/therapist/workshops/<str:public_id>/", consumers.BoardConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("ws/workshops/<str:public_id>/", consumers.RoomConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

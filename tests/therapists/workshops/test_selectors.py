@@ -4,10 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import UserFactory, make_couple, screen
-from tests.therapists.test_workshop_services import joined, make_workshop, practise
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
+from tests.factories import UserFactory, joined, make_couple, make_workshop, practise, screen
+from therapists.workshops import selectors, services
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +43,14 @@ def test_one_card_is_read_in_a_fixed_number_of_queries(therapist, django_assert_
     with django_assert_num_queries(3):  # the couple, its partners, the workshop (no segment)
         card = selectors.card(workshop=workshop, attendance_id=attendance.pk)
     assert card is not None and card.names
+
+
+def test_a_partners_room_is_drawn_in_five_queries_its_practice_among_its_practices(
+    practising, workshop, alex, django_assert_num_queries
+):
+    # Every partner's page draws it again when a practice starts: 120 at once for 60 couples.
+    with django_assert_num_queries(5):  # their place, messages, plan, partners, practices
+        found = selectors.participant_in(user=alex, workshop_public_id=workshop.public_id)
+        assert found is not None
+        html = selectors.render_room(workshop=found[0], participant=found[1])
+    assert f"/dialogues/{practising.public_id}/" in html

@@ -7,13 +7,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.utils.translation import gettext
 
 from couples.models import User, is_public_id
 from dialogues import protocol, push
 from dialogues.models import DialogueSession
 from live import clock
-from therapists.workshop_models import (
+from therapists.workshops.models import (
     Announcement,
     Attendance,
     Participant,
@@ -65,7 +66,7 @@ def participant_in(*, user: User, workshop_public_id: str) -> tuple[Workshop, Pa
             attendance__workshop__public_id=workshop_public_id,
             attendance__couple__is_active=True,
         )
-        .select_related("attendance__workshop__current", "attendance__couple")
+        .select_related("attendance__workshop__current", "attendance__couple", "partner")
         .first()
     )
     if participant is None:
@@ -84,7 +85,7 @@ def places_of(*, user: User) -> list[Participant]:
     )
 
 
-def present_attendances(*, workshop: Workshop):
+def present_attendances(*, workshop: Workshop) -> QuerySet[Attendance]:
     """Joined couples with at least one partner's workshop page open."""
     return (
         Attendance.objects.filter(workshop=workshop, joined_at__isnull=False, people__present=True)
@@ -191,7 +192,7 @@ def _card(attendance: Attendance, practice: Practice | None, workshop: Workshop)
     )
 
 
-def _attendances(workshop: Workshop):
+def _attendances(workshop: Workshop) -> QuerySet[Attendance]:
     return (
         Attendance.objects.filter(workshop=workshop, joined_at__isnull=False)
         .prefetch_related(
@@ -294,15 +295,11 @@ def room(*, workshop: Workshop, participant: Participant | None = None) -> dict:
         context["attendance"] = attendance
         context["joined"] = attendance.joined_at is not None
         context["reading"] = reading_allowed(people)
-        context["practice"] = (
-            Practice.objects.filter(attendance=attendance, segment_id=workshop.current_id)
-            .select_related("session")
-            .first()
-            if workshop.current_id
-            else None
-        )
-        context["practices"] = list(
-            attendance.practices.select_related("session", "segment").order_by("pk")
+        practices = list(attendance.practices.select_related("session").order_by("pk"))
+        context["practices"] = practices
+        context["practice"] = next(
+            (p for p in practices if workshop.current_id and p.segment_id == workshop.current_id),
+            None,
         )
     return context
 
@@ -336,3 +333,35 @@ def segment_label(segment: Segment) -> str:
     if segment.is_practice and segment.dialogue_kind:
         return str(protocol.kind_info(segment.dialogue_kind).title)
     return str(segment.get_kind_display())
+
+
+def practice_title(session: DialogueSession) -> str | None:
+    """A practice dialogue's title, after its workshop and which practice of the plan it was
+    ("Appreciation Dialogue — Getting the Love You Want, practice 2"), in the reader's
+    language; None for any other dialogue. One read, kept on the session for the page."""
+    if "_workshop_practice" not in session.__dict__:
+        earlier = (
+            Segment.objects.filter(
+                workshop_id=OuterRef("segment__workshop_id"),
+                kind=Segment.Kind.PRACTISE,
+                position__lte=OuterRef("segment__position"),
+            )
+            .values("workshop_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        session.__dict__["_workshop_practice"] = (
+            Practice.objects.filter(session_id=session.pk)
+            .annotate(number=Subquery(earlier))
+            .values_list("segment__workshop__title", "number")
+            .first()
+        )
+    found = session.__dict__["_workshop_practice"]
+    if found is None:
+        return None
+    workshop, number = found
+    return gettext("%(kind)s — %(workshop)s, practice %(number)d") % {
+        "kind": protocol.kind_info(session.kind).title,
+        "workshop": workshop,
+        "number": number or 1,
+    }

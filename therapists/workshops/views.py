@@ -16,11 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from couples.http import AuthedRequest
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
-from therapists.forms import AnnounceForm, SegmentForm, WorkshopForm, WorkshopJoinForm
-from therapists.workshop_models import Workshop
-from therapists.workshop_services import WorkshopError
+from therapists.workshops import selectors, services
+from therapists.workshops.forms import AnnounceForm, SegmentForm, WorkshopForm, WorkshopJoinForm
+from therapists.workshops.models import Workshop
+from therapists.workshops.services import WorkshopError
 
 BOARD_PAGE = "therapists/workshop_board.html"
 ROOM_PAGE = "therapists/workshop_room.html"
@@ -175,7 +174,9 @@ def segment_start(request: AuthedRequest, workshop: Workshop, segment: str) -> H
     return _done(
         request,
         workshop,
-        lambda: services.segment_start(workshop=workshop, segment_public_id=segment, rule=rule),
+        lambda: services.segment_start(
+            workshop=workshop, segment_public_id=segment, rule=rule, run_now=True
+        ),
     )
 
 

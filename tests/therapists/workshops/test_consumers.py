@@ -10,42 +10,21 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from dialogues import services as dialogue_services
-from tests.factories import TherapistFactory
+from tests.factories import practise
 from tests.helpers import form_token, with_form_token
 from tests.sockets import drain, open_socket, receive_until
-from tests.therapists.test_workshop_services import joined, make_workshop, practise
-from therapists import workshop_services as services
-from therapists.workshop_models import Participant
+from tests.therapists.workshops.conftest import ROLES
+from therapists.workshops import services
+from therapists.workshops.models import Participant
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-ROLES = ["presenter", "participant", "outsider", "other_therapist", "staff", "anonymous"]
+# Alex and Sam joined the `workshop` of every test here, neither checked in.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("workshops_joined")]
 
 
 @pytest.fixture(autouse=True)
 async def _close_the_sync_threads_connections():
     yield
     await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture
-def workshop(therapist, pair, alex, sam):
-    workshop = make_workshop(therapist)
-    joined(workshop, alex, sam, present=False)
-    return workshop
-
-
-@pytest.fixture
-def person(therapist, alex, outsider, staff):
-    people = {
-        "presenter": therapist,
-        "participant": alex,
-        "outsider": outsider,
-        "staff": staff,
-        "anonymous": None,
-        "other_therapist": TherapistFactory(email="other@example.com"),
-    }
-    return people.__getitem__
 
 
 def board_path(workshop) -> str:
@@ -122,21 +101,11 @@ async def test_help_reaches_the_board_at_once_and_not_the_other_couples(
 
 
 async def test_the_board_follows_each_couples_steps_without_their_words(
-    workshop, therapist, alex, sam
+    workshop, practising, therapist, alex, sam
 ):
-    await database_sync_to_async(services.presence_set)(
-        user=alex, workshop_public_id=workshop.public_id, present=True
-    )
-    segment = await database_sync_to_async(practise)(workshop)
-    _segment, run = await database_sync_to_async(services.segment_start)(
-        workshop=workshop, segment_public_id=segment.public_id
-    )
-    await database_sync_to_async(services.practice_run)(run_id=run.pk)
+    session = practising
     board, _c, _code = await open_socket(board_path(workshop), therapist)
     await drain(board)
-    session = await database_sync_to_async(
-        lambda: workshop.segments.get(position=2).practices.get().session
-    )()
     sender = alex if session.partner_a_id == alex.pk else sam
     move = database_sync_to_async(with_form_token(dialogue_services.move_submit))
     await move(
@@ -192,19 +161,9 @@ async def test_a_presenter_without_their_second_factor_gets_no_board(workshop, t
 
 
 async def test_the_presenters_console_opens_only_with_both_consents_and_closes_on_withdrawal(
-    workshop, therapist, alex, sam
+    workshop, practising, therapist, alex, sam
 ):
-    await database_sync_to_async(services.presence_set)(
-        user=alex, workshop_public_id=workshop.public_id, present=True
-    )
-    segment = await database_sync_to_async(practise)(workshop)
-    _segment, run = await database_sync_to_async(services.segment_start)(
-        workshop=workshop, segment_public_id=segment.public_id
-    )
-    await database_sync_to_async(services.practice_run)(run_id=run.pk)
-    session = await database_sync_to_async(
-        lambda: workshop.segments.get(position=2).practices.get().session
-    )()
+    session = practising
     console = f"/ws/therapist/dialogues/{session.public_id}/"
     ws, connected, code = await open_socket(console, therapist)
     assert (connected, code) == (False, 4403)
@@ -223,3 +182,33 @@ async def test_the_presenters_console_opens_only_with_both_consents_and_closes_o
     while output["type"] != "websocket.close":
         output = await ws.receive_output(timeout=3)
     assert output["code"] == 4403
+
+
+async def test_a_partner_who_leaves_shows_absent_on_the_board(workshop, therapist, alex, settings):
+    settings.IMAGO_GONE_AFTER = 0.05  # a page changing reconnects within it (10 s when served)
+    board, _c, _code = await open_socket(board_path(workshop), therapist)
+    await drain(board)
+    room, connected, _code = await open_socket(room_path(workshop), alex)
+    assert connected
+    here = await receive_until(board, "card-")
+    assert 'Alex<span class="visually-hidden"> (here)' in here and " away" not in here
+    await drain(room)
+    await room.disconnect()  # Alex closed the page, and holds no other
+    gone = await receive_until(board, "card-")
+    assert 'Alex<span class="visually-hidden"> (not here)' in gone and "wcard away" in gone
+    assert not await database_sync_to_async(Participant.objects.filter(present=True).exists)()
+    await board.disconnect()
+
+
+async def test_a_partner_with_another_page_open_stays_present(workshop, therapist, alex, settings):
+    settings.IMAGO_GONE_AFTER = 0.05
+    first, connected, _code = await open_socket(room_path(workshop), alex)
+    second, connected_too, _code = await open_socket(room_path(workshop), alex)
+    assert connected and connected_too
+    await drain(first)
+    await drain(second)
+    await first.disconnect()
+    assert await second.receive_nothing(timeout=0.3)  # nothing changed for the room
+    present = Participant.objects.filter(partner=alex, present=True).exists
+    assert await database_sync_to_async(present)()
+    await second.disconnect()

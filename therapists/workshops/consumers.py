@@ -8,11 +8,16 @@ from the database; what those groups carry for the partners is never forwarded).
 
 A partner's room page joins the room group (the segment, messages, timer) and the couple's
 own group (their practice started, paused or resumed). Opening it checks the partner in:
-"here" on the board until the workshop ends. It doesn't flicker off when a phone sleeps or
-the partner moves to their practice dialogue's page, as a socket's closing would.
+"here" on the board until they hold no page of the app open anywhere for
+`IMAGO_GONE_AFTER` seconds (live.consumer's `person_gone`, then
+`services.presence_gone`), so it doesn't flicker off when a phone's connection
+blinks or the partner moves to their practice dialogue's page.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -25,9 +30,8 @@ from live import (
     workshop_room_group,
 )
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
-from therapists import workshop_selectors as selectors
-from therapists import workshop_services as services
-from therapists.workshop_models import Practice
+from therapists.workshops import selectors, services
+from therapists.workshops.models import Practice
 
 
 class _IgnoresOthers(LiveConsumer):
@@ -46,6 +50,36 @@ class _IgnoresOthers(LiveConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if not self.frame_allowed():
             await self.close(code=CLOSE_TOO_MANY)
+
+    # A burst of changes is drawn once: a practice's start tells each page the room changed
+    # and its couple did, and 120 pages drawing twice kept the last one waiting seconds.
+    _stale = False
+    _drawing: asyncio.Task | None = None
+
+    def redraw_soon(self) -> None:
+        """Draw again (`redraw`); what arrives before its read starts is in the same drawing."""
+        self._stale = True
+        if self._drawing is None or self._drawing.done():
+            self._drawing = asyncio.ensure_future(self._redraw_while_stale())
+
+    async def _redraw_while_stale(self) -> None:
+        while self._stale:
+            await self.redraw()
+
+    def read_starts(self) -> None:
+        """Called (in the database thread) as a drawing's read begins."""
+        self._stale = False
+
+    async def redraw(self) -> None:
+        raise NotImplementedError
+
+    async def disconnect(self, code) -> None:
+        drawing, self._drawing = self._drawing, None
+        if drawing is not None and not drawing.done():
+            drawing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drawing
+        await super().disconnect(code)
 
 
 def _board_snapshot(user, public_id: str) -> tuple[str, dict[str, int]] | None:
@@ -104,18 +138,22 @@ class BoardConsumer(_IgnoresOthers):
         self.sessions = sessions
         await self.send(html)
 
-    async def refresh(self) -> None:
-        snapshot = await database_sync_to_async(_board_snapshot)(self.user, self.public_id)
+    def _snapshot(self) -> tuple[str, dict[str, int]] | None:
+        self.read_starts()
+        return _board_snapshot(self.user, self.public_id)
+
+    async def redraw(self) -> None:
+        snapshot = await database_sync_to_async(self._snapshot)()
         if snapshot is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self._show(snapshot)
 
     async def catch_up(self) -> None:
-        await self.refresh()
+        self.redraw_soon()
 
     async def workshop_plan(self, event) -> None:
-        await self.refresh()
+        self.redraw_soon()
 
     async def workshop_card(self, event) -> None:
         html = event.get("html")
@@ -170,20 +208,27 @@ class RoomConsumer(_IgnoresOthers):
         await self.refresh(present=True)
 
     async def refresh(self, present: bool | None = None) -> None:
-        found = await database_sync_to_async(_room_for)(self.user, self.public_id, present=present)
+        found = await database_sync_to_async(self._room)(present)
         if found is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.send(found[1])
 
-    async def catch_up(self) -> None:
+    def _room(self, present: bool | None) -> tuple[int, str] | None:
+        self.read_starts()
+        return _room_for(self.user, self.public_id, present=present)
+
+    async def redraw(self) -> None:
         await self.refresh()
+
+    async def catch_up(self) -> None:
+        self.redraw_soon()
 
     async def workshop_room(self, event) -> None:
-        await self.refresh()
+        self.redraw_soon()
 
     async def couple_changed(self, event) -> None:
-        await self.refresh()
+        self.redraw_soon()
 
     async def couple_ended(self, event) -> None:
         await self.close(code=CLOSE_FORBIDDEN)

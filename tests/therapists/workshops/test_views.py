@@ -5,41 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import TherapistFactory
+from dialogues import services as dialogue_services
+from dialogues.selectors import dialogues_export
+from tests.factories import make_workshop, practise
 from tests.helpers import form_token, page_token
-from tests.therapists.test_workshop_services import joined, make_workshop, practise
-from therapists import workshop_services as services
-from therapists.workshop_models import Announcement, Attendance, Segment, SegmentRun, Workshop
+from tests.therapists.workshops.conftest import ROLES
+from therapists.workshops import services
+from therapists.workshops.models import Announcement, Attendance, Segment, SegmentRun, Workshop
 
-pytestmark = pytest.mark.django_db
-
-ROLES = ["presenter", "participant", "outsider", "other_therapist", "staff", "anonymous"]
-
-
-@pytest.fixture
-def workshop(therapist, pair, alex, sam):
-    workshop = make_workshop(therapist)
-    joined(workshop, alex, sam, present=False)
-    return workshop
-
-
-@pytest.fixture
-def person(therapist, alex, outsider, staff):
-    others = {"other_therapist": TherapistFactory(email="other@example.com")}
-
-    people = {
-        "presenter": therapist,
-        "participant": alex,
-        "outsider": outsider,
-        "staff": staff,
-        "anonymous": None,
-        **others,
-    }
-
-    def get(role: str):
-        return people[role]
-
-    return get
+# Alex and Sam joined the `workshop` of every test here, neither checked in.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("workshops_joined")]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -255,14 +230,9 @@ def test_a_partner_not_in_the_workshop_cant_ask_for_help(workshop, outsider, cli
 
 
 def test_the_presenter_reads_a_practice_only_once_both_partners_allowed_it(
-    workshop, therapist, alex, sam, client_as
+    workshop, practising, therapist, alex, sam, client_as
 ):
-    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
-    _segment, run = services.segment_start(
-        workshop=workshop, segment_public_id=practise(workshop).public_id
-    )
-    services.practice_run(run_id=run.pk)
-    session = workshop.segments.get(position=2).practices.get().session
+    session = practising
     client = client_as(therapist)
     console = f"/therapist/dialogues/{session.public_id}/"
     assert client.get(console).status_code == 404
@@ -278,14 +248,9 @@ def test_the_presenter_reads_a_practice_only_once_both_partners_allowed_it(
 
 
 def test_called_back_the_partners_practice_page_says_back_to_the_group(
-    workshop, therapist, alex, sam, client_as
+    workshop, practising, therapist, alex, sam, client_as
 ):
-    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
-    _segment, run = services.segment_start(
-        workshop=workshop, segment_public_id=practise(workshop).public_id
-    )
-    services.practice_run(run_id=run.pk)
-    session = workshop.segments.get(position=2).practices.get().session
+    session = practising
     services.workshop_reconvene(workshop=workshop)
     services.practices_pause(workshop_id=workshop.pk)
     page = client_as(sam).get(f"/dialogues/{session.public_id}/").content.decode()
@@ -337,14 +302,40 @@ def test_the_board_and_the_room_speak_spanish(workshop, therapist, alex, client_
 
 
 def test_a_card_carries_its_last_step_so_the_board_marks_it_stuck_by_itself(
-    workshop, therapist, alex, client_as
+    workshop, practising, therapist, alex, client_as
 ):
-    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
-    _segment, run = services.segment_start(
-        workshop=workshop, segment_public_id=practise(workshop).public_id
-    )
-    services.practice_run(run_id=run.pk)
-    session = workshop.segments.get(position=2).practices.get().session
+    session = practising
     page = client_as(therapist).get(f"/therapist/workshops/{workshop.public_id}/").content.decode()
     assert f'data-last-step="{session.updated_at.isoformat()}"' in page
     assert 'data-stuck-after="240"' in page and "data-stuck-note hidden" in page
+
+
+def test_a_practice_is_named_for_its_workshop_in_history_transcript_and_export(
+    workshop, practising, therapist, alex, sam, client_as
+):
+    session = practising
+    title = "Intentional Dialogue — Getting the Love You Want, practice 1"
+    assert session.title == title  # the plan's first practice (its second segment)
+    dialogue_services.session_end(session_public_id=session.public_id, user=alex)
+    home = client_as(alex).get("/").content.decode()  # in their history
+    assert title in home and "Session with your therapist" not in home
+    transcript = client_as(sam).get(f"/dialogues/{session.public_id}/transcript/")
+    assert title in transcript.content.decode()
+    assert [d["topic"] for d in dialogues_export(user=sam)] == [title]
+    sam.language = "es"
+    sam.save(update_fields=["language"])
+    spanish = client_as(sam).get(f"/dialogues/{session.public_id}/transcript/").content.decode()
+    assert "Diálogo Intencional — Getting the Love You Want, práctica 1" in spanish
+
+
+def test_the_second_practice_of_the_plan_is_practice_2(workshop, alex, sam):
+    services.presence_set(user=alex, workshop_public_id=workshop.public_id, present=True)
+    for position in (2, 3):
+        if position == 3:
+            services.workshop_reconvene(workshop=workshop)
+        _segment, run = services.segment_start(
+            workshop=workshop, segment_public_id=workshop.segments.get(position=position).public_id
+        )
+        services.practice_run(run_id=run.pk)
+    second = workshop.segments.get(position=3).practices.get().session
+    assert second.title == "Appreciation Dialogue — Getting the Love You Want, practice 2"
