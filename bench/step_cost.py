@@ -47,7 +47,13 @@ if str(REPO) not in sys.path:
 
 def setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imago_site.settings")
-    os.environ.setdefault("DEBUG", "1")
+    # As production runs (DEBUG=1 would send every query through Django's debug cursor), with
+    # the bench's own keys (its data is made and deleted here) and plain HTTP and static files.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-step-cost-" + "0" * 40)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtc3RlcC1jb3N0LWtleS0wMDAwMDAwMDAwMDA=")
+    os.environ.setdefault("HTTPS", "0")
+    os.environ.setdefault("COMPRESS_STATIC", "0")
     import logging
 
     import django
