@@ -370,7 +370,7 @@ def session_change(
         # A new dialogue's group has no sockets yet (its id was made just now): nothing to
         # render (a workshop starting sixty at once spent half its time here).
         render = not creating
-        early = outermost and fast.on() and render
+        early = outermost and fast.on("render") and render
         rendering = push.render_change_soon(session=session, turn=turn) if early else None
         transaction.on_commit(lambda: _publish(session, turn, result, rendering, render=render))
     # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL

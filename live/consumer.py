@@ -141,7 +141,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         kind = message.get("type", "")
         if not self._accepted and not kind.startswith("websocket."):
             return  # a group event queued while a refused socket was being checked
-        if not fast.on():
+        if not fast.on("dispatch"):
             await super().dispatch(message)
             return
         handler = getattr(self, get_handler_name(message), None)

@@ -93,7 +93,7 @@ def install() -> None:
     settings change in a test, or the development reloader sees a catalogue change, Django
     puts a new `Local` in place: only slower, the same answers.) Not with the fast path off
     (live/fast.py): Django's own lookups then."""
-    if not fast.on():
+    if not fast.on("i18n"):
         return
     if trans_real.DjangoTranslation.gettext is not _gettext:
         trans_real.DjangoTranslation.gettext = _gettext  # type: ignore[method-assign]

@@ -203,7 +203,7 @@ async def test_a_step_is_forwarded_to_every_socket_without_reading_the_database(
     await ws_b.disconnect()
 
 
-@pytest.mark.shortcut
+@pytest.mark.shortcut("dispatch")
 @pytestmark_sockets
 async def test_a_forwarded_step_never_waits_for_the_sync_thread(dialogue, alex, sam, monkeypatch):
     """Channels' own dispatch hops to the one sync thread (to close old database connections)
@@ -426,7 +426,7 @@ def _render_threads(monkeypatch) -> list[str]:
     return threads
 
 
-@pytest.mark.shortcut
+@pytest.mark.shortcut("render")
 @pytest.mark.django_db(transaction=True)
 def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex, sam, monkeypatch):
     session = _accepted(dialogue, sam)
@@ -467,7 +467,7 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
     ]
 
 
-@pytest.mark.shortcut
+@pytest.mark.shortcut("render")
 @pytest.mark.django_db(transaction=True)
 def test_a_render_that_reads_the_database_is_refused_and_rendered_after_commit_instead(
     dialogue, alex, sam, monkeypatch, caplog

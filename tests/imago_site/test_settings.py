@@ -129,6 +129,23 @@ def test_the_channel_layer_has_room_for_bursts_and_idle_sockets_on_every_redis_h
         assert host["socket_keepalive"] is True
 
 
+def test_fast_path_names_the_shortcuts_and_each_one_off_takes_djangos_plain_path():
+    """FAST_PATH unset: every shortcut on; `-i18n`: the others stay on, and Django's
+    translations are left as Django made them (live/i18n.py patches nothing)."""
+    code = (
+        "import django; django.setup(); from django.utils.translation import trans_real; "
+        "from live import fast, i18n; "
+        "print(sorted(fast.shortcuts()), trans_real.DjangoTranslation.gettext is i18n._gettext)"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    default = run_python(["-c", code], **env)
+    assert default.stdout.strip() == "['dispatch', 'i18n', 'prepared', 'render'] True", default
+    without = run_python(["-c", code], FAST_PATH="-i18n", **env)
+    assert without.stdout.strip() == "['dispatch', 'prepared', 'render'] False", without
+    plain = run_python(["-c", code], FAST_PATH="0", **env)
+    assert plain.stdout.strip() == "[] False", plain
+
+
 def test_partner_idle_minutes_comes_from_the_environment():
     code = "from django.conf import settings; print(settings.SESSION_IDLE_SECONDS_PARTNER)"
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}

@@ -21,7 +21,7 @@ from django.utils.translation import trans_real
 
 from live import i18n
 
-pytestmark = pytest.mark.shortcut  # the shortcut itself (live/fast.py)
+pytestmark = pytest.mark.shortcut("i18n")  # the shortcut itself (live/fast.py)
 
 MESSAGES = [
     "Cancel",  # in our Spanish catalogue
