@@ -47,7 +47,13 @@ if str(REPO) not in sys.path:
 
 def setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imago_site.settings")
-    os.environ.setdefault("DEBUG", "1")
+    # As production runs (DEBUG=1 would send every query through Django's debug cursor), with
+    # the bench's own keys (its data is made and deleted here) and plain HTTP and static files.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-step-cost-" + "0" * 40)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtc3RlcC1jb3N0LWtleS0wMDAwMDAwMDAwMDA=")
+    os.environ.setdefault("HTTPS", "0")
+    os.environ.setdefault("COMPRESS_STATIC", "0")
     import logging
 
     import django
@@ -248,13 +254,11 @@ PART_ORDER = [
     "  SQL: insert the turn",
     "  the new state applied",
     "  SQL: update the session",
-    "  what the render needs, read ahead",
-    "  the render handed to its thread",
     "  COMMIT",
-    "  render: partner a",
-    "  render: partner b",
-    "  render: facilitator",
-    "  after commit: fragments awaited, message handed over",
+    "  after commit: rendered (below) and handed to the loop",
+    "   render: partner a",
+    "   render: partner b",
+    "   render: facilitator",
     "publish: group_send (serialize, encrypt, PUBLISH)",
     "  msgpack + encrypt (Fernet)",
     "receive: decrypt + unpack (per socket)",
@@ -277,7 +281,7 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
     from django.test import Client
 
     import live
-    from dialogues import consumers, push, selectors, services
+    from dialogues import consumers, push, services
     from imago_site.asgi import application
     from live import consumer
 
@@ -296,17 +300,16 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
         timer.wrap(utils.CursorWrapper, "execute", _statement)
         timer.wrap(services, "_append_turn", "  the turn built and inserted (with its SQL)")
         timer.wrap(services, "_apply", "  the new state applied")
-        timer.wrap(selectors, "render_prefetch", "  what the render needs, read ahead")
-        timer.wrap(push, "render_change_soon", "  the render handed to its thread")
         timer.wrap(BaseDatabaseWrapper, "commit", "  COMMIT")
         timer.wrap(
             push,
             "_audience",
             lambda session, turn, viewer, role, after: (
-                "  render: " + (f"partner {session.slot_of(viewer)}" if role == "partner" else role)
+                "   render: "
+                + (f"partner {session.slot_of(viewer)}" if role == "partner" else role)
             ),
         )
-        timer.wrap(services, "_publish", "  after commit: fragments awaited, message handed over")
+        timer.wrap(services, "_publish", "  after commit: rendered (below) and handed to the loop")
         timer.wrap(live, "_publish", "publish: group_send (serialize, encrypt, PUBLISH)")
         if hasattr(serializer, "serialize"):
             timer.wrap(serializer, "serialize", "  msgpack + encrypt (Fernet)")

@@ -113,7 +113,7 @@ class Prepared(Generic[M]):
         missing = {p.name for p in self._params} - values.keys()
         if missing:
             raise TypeError(f"missing values: {sorted(missing)}")
-        if not fast.on():
+        if not fast.on("prepared"):
             return list(self._build(values).using(using))
         return self._compiled(using).run(values)  # type: ignore[return-value]
 
@@ -210,7 +210,7 @@ def insert(obj: Model, *, using: str = "default") -> None:
     JSON), only the compiling is skipped (~0.4 ms a move, bench/step_cost.py). A model whose
     save signals have listeners, or that the backend can't insert this way, is saved by
     Django as usual."""
-    write = _insert_write(type(obj), using) if fast.on() else None
+    write = _insert_write(type(obj), using) if fast.on("prepared") else None
     if write is None or _heard(type(obj)):
         obj.save(force_insert=True, using=using)
         return
@@ -232,7 +232,7 @@ def update(obj: Model, fields: Iterable[str], *, using: str = "default") -> None
     names = tuple(fields)
     if not names:
         return
-    write = _update_write(type(obj), names, using) if fast.on() else None
+    write = _update_write(type(obj), names, using) if fast.on("prepared") else None
     if write is None or _heard(type(obj)):
         obj.save(update_fields=names, using=using)
         return

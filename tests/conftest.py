@@ -32,11 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from couples.models import Couple, User
 from dialogues import services as dialogue_services
+from live import fast
 from tests.browser.chromium import SKIP_REASON_PREFIX
 from tests.factories import (
     StaffFactory,
@@ -296,11 +296,12 @@ def pytest_collection_modifyitems(config, items) -> None:
     # session, which would break async tests (and Django's async-safety checks) after it.
     browser_dir = Path(__file__).parent / "browser"
     # FAST_PATH=0 runs the same tests on Django's plain path (live/fast.py); a test of a
-    # shortcut itself has nothing to test there.
-    plain = pytest.mark.skip(reason="tests a shortcut of the fast path; FAST_PATH=0 is plain")
+    # shortcut itself has nothing to test where that shortcut is off.
     for item in items:
-        if item.get_closest_marker("shortcut") is not None and not settings.IMAGO_FAST_PATH:
-            item.add_marker(plain)
+        if (marker := item.get_closest_marker("shortcut")) is not None:
+            (name,) = marker.args
+            if not fast.on(name):
+                item.add_marker(pytest.mark.skip(reason=f"tests the {name} shortcut, off here"))
         if browser_dir in Path(item.path).parents:
             item.add_marker(pytest.mark.browser)
         elif inspect.iscoroutinefunction(getattr(item, "function", None)):

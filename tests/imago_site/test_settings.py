@@ -143,6 +143,18 @@ def test_the_core_layer_is_refused_over_several_redis_hosts_and_pubsub_is_not():
         assert started.returncode == 0 and started.stdout.strip() == "started", started.stderr
 
 
+def test_fast_path_names_the_shortcuts_and_a_name_it_does_not_know_stops_the_start():
+    code = "import django; django.setup(); from live import fast; print(sorted(fast.shortcuts()))"
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    default = run_python(["-c", code], **env)
+    assert default.stdout.strip() == "['prepared']", default.stderr
+    assert run_python(["-c", code], FAST_PATH="-prepared", **env).stdout.strip() == "[]"
+    assert run_python(["-c", code], FAST_PATH="0", **env).stdout.strip() == "[]"
+    removed = run_python(["-c", code], FAST_PATH="-i18n", **env)
+    assert removed.returncode != 0
+    assert "ImproperlyConfigured: FAST_PATH='-i18n'" in removed.stderr
+
+
 def test_partner_idle_minutes_comes_from_the_environment():
     code = "from django.conf import settings; print(settings.SESSION_IDLE_SECONDS_PARTNER)"
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}

@@ -14,7 +14,7 @@ from live.prepared import Param, Prepared
 from tests.helpers import form_token
 
 # The shortcut itself (live/fast.py).
-pytestmark = [pytest.mark.shortcut, pytest.mark.django_db]
+pytestmark = [pytest.mark.shortcut("prepared"), pytest.mark.django_db]
 
 BY_PUBLIC_ID = Prepared(
     lambda p: DialogueSession.objects.filter(public_id=p["public_id"]).select_related(
