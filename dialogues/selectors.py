@@ -325,6 +325,7 @@ def _actor_name(turn: Turn) -> str:
 
 
 _BY_ITSELF = {
+    protocol.OPEN: gettext_lazy("The workshop's practice began"),
     protocol.PAUSE: gettext_lazy("Back to the group: the practice paused"),
     protocol.RESUME: gettext_lazy("The practice went on"),
     protocol.END: gettext_lazy("The practice ended: the workshop moved on"),
@@ -355,8 +356,9 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
         and turn.move in _BY_ITSELF
         and (turn.data or {}).get("workshop")
     ):
-        # Paused, resumed or ended by nobody: a workshop's presenter called the group back,
-        # the practice went on, or the next one began (therapists/workshops/services.py).
+        # Begun, paused, resumed or ended by nobody: a workshop's presenter started a practice,
+        # called the group back, the practice went on, or the next one began
+        # (therapists/workshops/services.py).
         title, phrase, said = "", str(_BY_ITSELF[turn.move]), ""
     elif turn.kind == Turn.Kind.EVENT:
         title, phrase, said = "", events.get(turn.move, turn.move), ""

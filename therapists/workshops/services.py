@@ -470,7 +470,11 @@ def _practice_session(
         session: DialogueSession, slot: str | None, actor: User | None
     ) -> dialogue_services.Change:
         return dialogue_services.Change(
-            move=protocol.OPEN, kind=Turn.Kind.EVENT, step=protocol.START, couple_too=True
+            move=protocol.OPEN,
+            kind=Turn.Kind.EVENT,
+            step=protocol.START,
+            data={"workshop": True},  # the transcript says the practice began, not a time came
+            couple_too=True,
         )
 
     try:

@@ -339,3 +339,12 @@ def test_the_second_practice_of_the_plan_is_practice_2(workshop, alex, sam):
         services.practice_run(run_id=run.pk)
     second = workshop.segments.get(position=3).practices.get().session
     assert second.title == "Appreciation Dialogue — Getting the Love You Want, practice 2"
+
+
+def test_a_practice_begins_in_the_transcript_as_the_workshops_not_at_an_appointed_time(
+    practising, sam, client_as
+):
+    transcript = client_as(sam).get(f"/dialogues/{practising.public_id}/transcript/")
+    text = transcript.content.decode()
+    assert "The workshop&#x27;s practice began" in text or "The workshop's practice began" in text
+    assert "The appointed time came" not in text
