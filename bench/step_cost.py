@@ -254,11 +254,13 @@ PART_ORDER = [
     "  SQL: insert the turn",
     "  the new state applied",
     "  SQL: update the session",
+    "  what the render needs, read ahead",
+    "  the render handed to its thread",
     "  COMMIT",
-    "  after commit: rendered (below) and handed to the loop",
-    "   render: partner a",
-    "   render: partner b",
-    "   render: facilitator",
+    "  render: partner a",
+    "  render: partner b",
+    "  render: facilitator",
+    "  after commit: fragments awaited, message handed over",
     "publish: group_send (serialize, encrypt, PUBLISH)",
     "  msgpack + encrypt (Fernet)",
     "receive: decrypt + unpack (per socket)",
@@ -281,7 +283,7 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
     from django.test import Client
 
     import live
-    from dialogues import consumers, push, services
+    from dialogues import consumers, push, selectors, services
     from imago_site.asgi import application
     from live import consumer
 
@@ -300,16 +302,17 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
         timer.wrap(utils.CursorWrapper, "execute", _statement)
         timer.wrap(services, "_append_turn", "  the turn built and inserted (with its SQL)")
         timer.wrap(services, "_apply", "  the new state applied")
+        timer.wrap(selectors, "render_prefetch", "  what the render needs, read ahead")
+        timer.wrap(push, "render_change_soon", "  the render handed to its thread")
         timer.wrap(BaseDatabaseWrapper, "commit", "  COMMIT")
         timer.wrap(
             push,
             "_audience",
             lambda session, turn, viewer, role, after: (
-                "   render: "
-                + (f"partner {session.slot_of(viewer)}" if role == "partner" else role)
+                "  render: " + (f"partner {session.slot_of(viewer)}" if role == "partner" else role)
             ),
         )
-        timer.wrap(services, "_publish", "  after commit: rendered (below) and handed to the loop")
+        timer.wrap(services, "_publish", "  after commit: fragments awaited, message handed over")
         timer.wrap(live, "_publish", "publish: group_send (serialize, encrypt, PUBLISH)")
         if hasattr(serializer, "serialize"):
             timer.wrap(serializer, "serialize", "  msgpack + encrypt (Fernet)")

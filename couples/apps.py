@@ -9,9 +9,9 @@ class CouplesConfig(AppConfig):
     def ready(self) -> None:
         from couples import mfa, push, signals  # noqa: F401 (receivers, the push sweep)
         from couples.selectors import two_factor_missing_at_connect
-        from live import fast
+        from live import i18n
         from live.consumer import connect_check_register
 
-        fast.shortcuts()  # a FAST_PATH that names no shortcut stops the start, not a move
+        i18n.install()  # every app's templates translate through it
         # Sockets refuse what pages refuse: therapists and staff without their second factor.
         connect_check_register(two_factor_missing_at_connect)

@@ -193,8 +193,8 @@ IMAGO_MAX_SOCKETS_PER_LOGIN = env_int("MAX_SOCKETS_PER_LOGIN", 8)
 IMAGO_REDIS_PREFIX = env_str("CHANNELS_PREFIX", "imago")
 # Turns rendered as HTML, kept in each worker's memory (dialogues/turn_html.py); 0: none.
 IMAGO_TURN_HTML_CACHE = env_int("TURN_HTML_CACHE", 20_000)
-# The hot path's measured shortcuts (live/fast.py), by name: 1 all, 0 none (Django's plain path;
-# CI runs the hot-path and socket tests both ways), "prepared" only those, "-prepared" all but.
+# The hot path's measured shortcuts (live/fast.py): 1 all, 0 none (Django's plain path; CI runs
+# the hot-path and socket tests both ways), "prepared,i18n" only those, "-render" all but it.
 IMAGO_FAST_PATH = env_str("FAST_PATH", "1")
 # Calls beside a dialogue (dialogues/calls.py): the STUN and TURN servers browsers are given.
 # TURN is coturn with its REST-API credentials (use-auth-secret): an HMAC of a username that

@@ -5,8 +5,8 @@ transaction commits (`send`, `send_on_commit`), and the one cache client sockets
 it: `consumer` (`LiveConsumer`, the base of every socket), `places` (how many sockets a person
 and a login hold), `session_limits` (how long a login lasts), `layer_watch` (every socket
 catches up after a channel-layer interruption), `cache` (Redis that reads as empty while it is
-away), `clock` (the one clock), and the hot path's measured shortcut (`prepared`, switched by
-`fast`). Group messages carry ids, or each audience's rendered HTML, which channels-redis
+away), `clock` (the one clock), and the measured shortcuts of the hot path (`prepared`,
+`i18n`). Group messages carry ids, or each audience's rendered HTML, which channels-redis
 encrypts in Redis (`CHANNELS_ENCRYPTION_KEYS`).
 """
 

@@ -19,12 +19,13 @@ from importlib import import_module
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 
-from live import auth_session_group, layer_watch, places, session_limits, user_group
+from live import auth_session_group, fast, layer_watch, places, session_limits, user_group
 
 RATE_LIMIT = (30, 10.0)  # at most 30 client frames per 10 seconds per connection
 SESSION_TICK = 60.0  # seconds between a quiet socket's looks at its login's deadline
@@ -163,7 +164,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
         kind = message.get("type", "")
         if not self._accepted and not kind.startswith("websocket."):
             return  # a group event queued while a refused socket was being checked
-        await super().dispatch(message)
+        if not fast.on("dispatch"):
+            await super().dispatch(message)
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message.get('type')}")
+        # Not Channels' own dispatch: it first hops to the one sync thread to close old
+        # database connections, for every frame and push. Our database work all runs in
+        # database_sync_to_async, which closes them itself, so a forwarded push stays here.
+        await handler(message)
 
     # --- how many sockets one person (and one login) may hold, across every worker ---------
 

@@ -1,15 +1,20 @@
 """The switch for the hot path's measured shortcuts: `settings.IMAGO_FAST_PATH` (env FAST_PATH).
 
-Each shortcut stands beside Django's plain way of doing the same thing, and takes the plain
-way when it is off, so both are tested (CI runs the hot-path and socket tests with
-FAST_PATH=0 too) and measured one by one (bench/step_cost.py, docs/performance.md, which
-also lists the shortcuts removed for paying less than 10 % of a step):
+Each shortcut stands beside Django's or Channels' plain way of doing the same thing, and
+takes the plain way when it is off, so both are tested (CI runs the hot-path and socket tests
+with FAST_PATH=0 too) and measured one by one (bench/step_cost.py, docs/performance.md):
 
 - "prepared" (`live.prepared`): a move's reads and writes compiled to SQL once (plain: the
-  queryset, save()).
+  queryset, save());
+- "i18n" (`live.i18n`): translations looked up once, language and time zone in ContextVars
+  (plain: Django's lookups and asgiref Locals);
+- "render" (`dialogues.push.render_change_soon`): a step rendered while PostgreSQL flushes its
+  commit (plain: rendered after the commit);
+- "dispatch" (`LiveConsumer.dispatch`): a push forwarded without Channels' hop to the database
+  thread (plain: Channels' own dispatch).
 
-The setting names them: `1` (all, the default), `0` (none), `prepared` (only those named),
-`-prepared` (all but those). True and False, or a set of names, work too.
+The setting names them: `1` (all, the default), `0` (none), `prepared,i18n` (only those),
+`-render` or `-render,-i18n` (all but those). True and False, or a set of names, work too.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-SHORTCUTS = frozenset({"prepared"})
+SHORTCUTS = frozenset({"prepared", "i18n", "render", "dispatch"})
 
 _ALL = {"1", "true", "yes", "on", ""}
 _NONE = {"0", "false", "no", "off"}

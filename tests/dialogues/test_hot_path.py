@@ -4,6 +4,7 @@ the socket the page already holds (the same service, token and errors as the HTT
 
 import html
 import json
+import logging
 import re
 import threading
 
@@ -202,6 +203,30 @@ async def test_a_step_is_forwarded_to_every_socket_without_reading_the_database(
     await ws_b.disconnect()
 
 
+@pytest.mark.shortcut("dispatch")
+@pytestmark_sockets
+async def test_a_forwarded_step_never_waits_for_the_sync_thread(dialogue, alex, sam, monkeypatch):
+    """Channels' own dispatch hops to the one sync thread (to close old database connections)
+    before every handler; a socket that forwards a push must not queue behind that thread."""
+    import channels.consumer
+
+    ws_a, _, _ = await open_socket(path_of(dialogue), alex)
+    await drain(ws_a)
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    await submit(session_public_id=dialogue.public_id, user=sam, move="accept_now")
+    update = await receive_until(ws_a, 'id="sync"')
+    assert marker(update) == {"kind": "update", "from": 2, "seq": 2}
+    await ws_a.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="pong"' in await receive_until(ws_a, 'id="pong"')
+    assert hops == []
+    await ws_a.disconnect()
+
+
 @pytestmark_sockets
 async def test_a_socket_that_missed_a_step_reads_both_from_the_database(dialogue, alex, sam):
     ws_a, _, _ = await open_socket(path_of(dialogue), alex)
@@ -389,25 +414,23 @@ def _published_steps(monkeypatch) -> list[dict]:
     return sent
 
 
-def _renders(monkeypatch) -> list[bool]:
-    """Each render of a change: whether a transaction was still open when it ran."""
-    renders: list[bool] = []
+def _render_threads(monkeypatch) -> list[str]:
+    threads: list[str] = []
     render = push.render_change
 
     def recording(**kwargs):
-        renders.append(transaction.get_connection().in_atomic_block)
+        threads.append(threading.current_thread().name)
         return render(**kwargs)
 
     monkeypatch.setattr(push, "render_change", recording)
-    return renders
+    return threads
 
 
+@pytest.mark.shortcut("render")
 @pytest.mark.django_db(transaction=True)
-def test_a_move_is_rendered_once_after_its_commit_for_every_audience(
-    dialogue, alex, sam, monkeypatch
-):
+def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex, sam, monkeypatch):
     session = _accepted(dialogue, sam)
-    sent, renders = _published_steps(monkeypatch), _renders(monkeypatch)
+    sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
     result = services.move_submit(
         session_public_id=session.public_id,
         user=alex,
@@ -415,7 +438,7 @@ def test_a_move_is_rendered_once_after_its_commit_for_every_audience(
         payload={"text": "Hi."},
         token=form_token(),
     )
-    assert renders == [False]  # once, with the transaction committed
+    assert len(threads) == 1 and threads[0].startswith("render")
     steps = [m for m in sent if m["type"] == "dialogue.changed"]
     assert [m["seq"] for m in steps] == [result.session.seq]
     assert set(steps[0]["fragments"]) == {"a", "b", "facilitator"}
@@ -428,7 +451,7 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
     dialogue, alex, sam, monkeypatch
 ):
     session = _accepted(dialogue, sam)
-    sent, renders = _published_steps(monkeypatch), _renders(monkeypatch)
+    sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
     with transaction.atomic():
         services.move_submit(
             session_public_id=session.public_id,
@@ -437,11 +460,47 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
             payload={"text": "Hi."},
             token=form_token(),
         )
-        assert renders == [] and sent == []  # nothing rendered, nothing sent: not committed
-    assert renders == [False]
+        assert threads == [] and sent == []  # nothing rendered, nothing sent: not committed
+    assert len(threads) == 1 and not threads[0].startswith("render")
     assert [set(m["fragments"]) for m in sent if m["type"] == "dialogue.changed"] == [
         {"a", "b", "facilitator"}
     ]
+
+
+@pytest.mark.shortcut("render")
+@pytest.mark.django_db(transaction=True)
+def test_a_render_that_reads_the_database_is_refused_and_rendered_after_commit_instead(
+    dialogue, alex, sam, monkeypatch, caplog
+):
+    """In the render thread a query would run outside the mover's transaction: it is
+    refused there, and the change is rendered after commit instead, in the mover's thread
+    (a slower path, not an error: one DEBUG line, no traceback)."""
+    session = _accepted(dialogue, sam)
+    sent = _published_steps(monkeypatch)
+    threads: list[str] = []
+
+    def reading(**kwargs):
+        threads.append(threading.current_thread().name)
+        return {"a": {"html": str(Turn.objects.filter(move="send").count())}}
+
+    monkeypatch.setattr(push, "render_change", reading)
+    caplog.set_level(logging.DEBUG, logger="imago.dialogues")
+    caplog.clear()
+    result = services.move_submit(
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Hi."},
+        token=form_token(),
+    )
+    steps = [m for m in sent if m["type"] == "dialogue.changed"]
+    assert [m["seq"] for m in steps] == [result.session.seq]
+    assert steps[0]["fragments"] == {"a": {"html": "1"}}  # read after commit: the step is there
+    assert threads[0].startswith("render") and not threads[1].startswith("render")
+    assert Turn.objects.filter(session=session, move="send").count() == 1
+    complaints = [r for r in caplog.records if r.levelno > logging.DEBUG and r.exc_info]
+    assert complaints == [] and "rendering a change failed" not in caplog.text
+    assert "a change rendered after commit" in caplog.text
 
 
 # --- a person can't make the server work for a crowd ---------------------------------------

@@ -143,16 +143,21 @@ def test_the_core_layer_is_refused_over_several_redis_hosts_and_pubsub_is_not():
         assert started.returncode == 0 and started.stdout.strip() == "started", started.stderr
 
 
-def test_fast_path_names_the_shortcuts_and_a_name_it_does_not_know_stops_the_start():
-    code = "import django; django.setup(); from live import fast; print(sorted(fast.shortcuts()))"
+def test_fast_path_names_the_shortcuts_and_each_one_off_takes_djangos_plain_path():
+    """FAST_PATH unset: every shortcut on; `-i18n`: the others stay on, and Django's
+    translations are left as Django made them (live/i18n.py patches nothing)."""
+    code = (
+        "import django; django.setup(); from django.utils.translation import trans_real; "
+        "from live import fast, i18n; "
+        "print(sorted(fast.shortcuts()), trans_real.DjangoTranslation.gettext is i18n._gettext)"
+    )
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
     default = run_python(["-c", code], **env)
-    assert default.stdout.strip() == "['prepared']", default.stderr
-    assert run_python(["-c", code], FAST_PATH="-prepared", **env).stdout.strip() == "[]"
-    assert run_python(["-c", code], FAST_PATH="0", **env).stdout.strip() == "[]"
-    removed = run_python(["-c", code], FAST_PATH="-i18n", **env)
-    assert removed.returncode != 0
-    assert "ImproperlyConfigured: FAST_PATH='-i18n'" in removed.stderr
+    assert default.stdout.strip() == "['dispatch', 'i18n', 'prepared', 'render'] True", default
+    without = run_python(["-c", code], FAST_PATH="-i18n", **env)
+    assert without.stdout.strip() == "['dispatch', 'prepared', 'render'] False", without
+    plain = run_python(["-c", code], FAST_PATH="0", **env)
+    assert plain.stdout.strip() == "[] False", plain
 
 
 def test_partner_idle_minutes_comes_from_the_environment():
