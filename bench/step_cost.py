@@ -283,7 +283,7 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
     from django.test import Client
 
     import live
-    from dialogues import consumers, push, selectors, services
+    from dialogues import consumers, push, services
     from imago_site.asgi import application
     from live import consumer
 
@@ -302,8 +302,6 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
         timer.wrap(utils.CursorWrapper, "execute", _statement)
         timer.wrap(services, "_append_turn", "  the turn built and inserted (with its SQL)")
         timer.wrap(services, "_apply", "  the new state applied")
-        timer.wrap(selectors, "render_prefetch", "  what the render needs, read ahead")
-        timer.wrap(push, "render_change_soon", "  the render handed to its thread")
         timer.wrap(BaseDatabaseWrapper, "commit", "  COMMIT")
         timer.wrap(
             push,

@@ -1,8 +1,8 @@
 """Fragments pushed over the websocket, from the same partials as the page.
 
 A change is rendered once per audience as it commits (`render_change`: partner "a", partner
-"b", and the facilitators; in the render thread while PostgreSQL flushes the commit), from the
-objects the transaction already holds, and after commit the HTML travels in the group
+"b", and the facilitators; once the commit is done), from the objects the transaction
+already holds, and the HTML travels in the group
 message; each socket forwards its audience's fragment when it follows what that socket last
 showed. A socket renders from PostgreSQL (`render_update`,
 `render_snapshot`) only when it connects, asks for a snapshot, or has missed a step.
@@ -16,14 +16,10 @@ advances past it: each person's view stays contiguous.
 from __future__ import annotations
 
 import functools
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db import connections
 from django.template.loader import render_to_string as _render
 from django.utils import timezone, translation
 from django.utils.html import format_html
@@ -191,49 +187,6 @@ def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
     onlooker = turn.actor if turn.actor_role == FACILITATOR else _Onlooker()
     fragments[FACILITATOR] = _audience(session, turn, onlooker, FACILITATOR, after)  # type: ignore[arg-type]
     return fragments
-
-
-_render_thread: ThreadPoolExecutor | None = None
-_render_thread_lock = threading.Lock()
-
-
-def _forget_render_thread() -> None:
-    global _render_thread, _render_thread_lock
-    _render_thread, _render_thread_lock = None, threading.Lock()  # a forked child has neither
-
-
-os.register_at_fork(after_in_child=_forget_render_thread)
-
-
-class RenderReadTheDatabase(RuntimeError):
-    """A change's render ran a query: it must use only the objects the transaction saved."""
-
-
-def _reads_nothing(execute, sql, params, many, context):
-    raise RenderReadTheDatabase("a change is rendered from the saved objects, with no query")
-
-
-def _render_change_reading_nothing(session: DialogueSession, turn: Turn) -> dict[str, dict]:
-    # In the render thread, outside the mover's transaction: a query here would read what
-    # isn't committed yet as absent, so none may run (the tests also count them: zero).
-    with connections["default"].execute_wrapper(_reads_nothing):
-        return render_change(session=session, turn=turn)
-
-
-def render_change_soon(*, session: DialogueSession, turn: Turn) -> Future[dict[str, dict]]:
-    """`render_change` in this process's render thread, started while the caller commits.
-
-    A move's COMMIT waits about a millisecond for PostgreSQL to flush it to disk, and its
-    thread sits idle meanwhile; rendering in that time instead of after it brings every step
-    to the sockets sooner (docs/performance.md). Only the outermost transaction may do this
-    (nothing else runs in it after the call), and nothing rendered is sent before the commit:
-    a transaction that rolls back just leaves its future unread."""
-    global _render_thread
-    selectors.render_prefetch(session=session)  # here, inside the transaction, not there
-    with _render_thread_lock:
-        if _render_thread is None:
-            _render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-    return _render_thread.submit(_render_change_reading_nothing, session, turn)
 
 
 @_in_their_language

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from couples.models import Couple, DeviceSharing, User, is_public_id
+from couples.models import Couple, User, is_public_id
 from couples.selectors import device_sharing_allowed, partner_of
 from dialogues import language, protocol
 from dialogues.models import DialogueSession, Turn
@@ -730,59 +730,12 @@ def _gated(session: DialogueSession) -> bool:
     )
 
 
-# Read for a change's render before it leaves the mover's thread (render_prefetch).
-_GATES = "_render_start_gates"
-
-
-def _start_gate(session: DialogueSession, viewer: User, other: User | None) -> safety.StartGate:
-    gates = getattr(session, _GATES, None)
-    if gates is not None and viewer.pk in gates:
-        return gates[viewer.pk]
-    return safety.start_gate(user=viewer, couple=session.couple, partner=other)
-
-
-# Read for a said-aloud change's render (render_prefetch): whose permission stands.
-_SHARING = "_render_device_sharing"
-
-
 def together_allowed(*, session: DialogueSession, granted_by: User | None) -> bool:
     """Whether this partner's permission for the other to take their turns on one device
-    stands (read once per render: `render_prefetch` reads it beforehand)."""
+    stands."""
     if granted_by is None:
         return False
-    known = getattr(session, _SHARING, None)
-    if known is not None:
-        return granted_by.pk in known
     return device_sharing_allowed(couple_id=session.couple_id, granted_by_id=granted_by.pk)
-
-
-def render_prefetch(*, session: DialogueSession) -> None:
-    """Read now what rendering this session's panels will need (the couple, each partner's
-    safety gate before the dialogue has begun; in a said-aloud dialogue, whose permission to
-    share one device stands), so a change can be rendered from the objects alone, with no
-    query, in the render thread (dialogues/push.py): a change that leaves the dialogue
-    waiting — asking, offering another time — otherwise reads the gates there. In an open
-    facilitated session, who the therapist has let in (one query; kept if read already)."""
-    partner_held(session=session, user_pk=session.partner_a_id or 0)
-    if session.is_live and session.protocol_state.aloud:
-        setattr(
-            session,
-            _SHARING,
-            frozenset(
-                DeviceSharing.objects.filter(
-                    couple_id=session.couple_id, revoked_at__isnull=True
-                ).values_list("granted_by_id", flat=True)
-            ),
-        )
-    if not _gated(session):
-        return
-    gates = {}
-    for slot in protocol.SLOTS:
-        viewer = session.partner_in(slot)
-        if viewer is not None:
-            other = session.partner_in("b" if slot == "a" else "a")
-            gates[viewer.pk] = safety.start_gate(user=viewer, couple=session.couple, partner=other)
-    setattr(session, _GATES, gates)
 
 
 def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
@@ -796,7 +749,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     other_name = other.display_name if other else _("Your partner")
     not_ready_mine, partner_not_ready = "", False
     if _gated(session) and slot:
-        gate = _start_gate(session, viewer, other)
+        gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
         if not gate.open:
             # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
             moves = tuple(m for m in moves if not m.starts_dialogue)

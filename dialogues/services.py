@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
@@ -41,7 +40,7 @@ from couples.selectors import couple_for, device_sharing_allowed, partner_of
 from dialogues import calls, protocol, push, reminders, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
-from live import clock, fast, prepared
+from live import clock, prepared
 from live.prepared import Param, Prepared
 from safety import selectors as safety
 
@@ -264,10 +263,8 @@ def _publish(
     session: DialogueSession,
     turn: Turn,
     result: MoveResult,
-    rendering: Future[dict[str, dict]] | None,
 ) -> None:
-    """After commit: the change rendered once per audience (`rendering`: started before the
-    commit, in the render thread; None: render it now), sent to the dialogue's sockets. If
+    """After commit: the change rendered once per audience, sent to the dialogue's sockets. If
     rendering fails, the sockets still hear that something changed (ids only) and read it
     from the database."""
     message: dict[str, object] = {
@@ -279,16 +276,7 @@ def _publish(
         "by_facilitator": turn.actor_role == FACILITATOR,
     }
     try:
-        try:
-            fragments = rendering.result() if rendering is not None else None
-        except push.RenderReadTheDatabase:
-            # Something its render needs wasn't read beforehand (selectors.render_prefetch):
-            # rendered here instead, now that the change is committed. A slower path, no error.
-            logger.debug("a change rendered after commit", extra={"session": session.public_id})
-            fragments = None
-        if fragments is None:
-            fragments = push.render_change(session=session, turn=turn)
-        result.fragments.update(fragments)
+        result.fragments.update(push.render_change(session=session, turn=turn))
         message["fragments"] = result.fragments
     except Exception:
         logger.exception("rendering a change failed", extra={"session": session.public_id})
@@ -316,7 +304,6 @@ def session_change(
     token = (token or "").strip() or None
     if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
-    outermost = not transaction.get_connection().in_atomic_block
     creating = create is not None
     with transaction.atomic():
         if create is not None:
@@ -368,15 +355,11 @@ def session_change(
             live.couple_changed(couple_id=session.couple_id)
             if not session.is_live and not session.is_planned and not creating:
                 calls.dialogue_calls_end(public_id=session.public_id)  # ended: so are its calls
-        # Rendered while PostgreSQL flushes the commit, when nothing follows in this
-        # transaction (the fast path: live/fast.py); else once the commit is done. A new
-        # dialogue's group has no sockets yet (its id was made just now): nothing to render or
-        # send (a workshop starting sixty at once spent half its time here); its couple's pages
-        # hear of it (`couple_changed` above).
+        # Rendered once the commit is done. A new dialogue's group has no sockets yet (its id
+        # was made just now): nothing to render or send (a workshop starting sixty at once
+        # spent half its time here); its couple's pages hear of it (`couple_changed` above).
         if not creating:
-            early = outermost and fast.on("render")
-            rendering = push.render_change_soon(session=session, turn=turn) if early else None
-            transaction.on_commit(lambda: _publish(session, turn, result, rendering))
+            transaction.on_commit(lambda: _publish(session, turn, result))
     # DEBUG, not INFO: a line per step was the database thread's costliest write (its GIL
     # hand-back after the write stalled moves behind the event loop; docs/performance.md).
     logger.debug(

@@ -8,13 +8,11 @@ with FAST_PATH=0 too) and measured one by one (bench/step_cost.py, docs/performa
   queryset, save());
 - "i18n" (`live.i18n`): translations looked up once, language and time zone in ContextVars
   (plain: Django's lookups and asgiref Locals);
-- "render" (`dialogues.push.render_change_soon`): a step rendered while PostgreSQL flushes its
-  commit (plain: rendered after the commit);
 - "dispatch" (`LiveConsumer.dispatch`): a push forwarded without Channels' hop to the database
   thread (plain: Channels' own dispatch).
 
 The setting names them: `1` (all, the default), `0` (none), `prepared,i18n` (only those),
-`-render` or `-render,-i18n` (all but those). True and False, or a set of names, work too.
+`-dispatch` or `-dispatch,-i18n` (all but those). True and False, or a set of names, work too.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-SHORTCUTS = frozenset({"prepared", "i18n", "render", "dispatch"})
+SHORTCUTS = frozenset({"prepared", "i18n", "dispatch"})
 
 _ALL = {"1", "true", "yes", "on", ""}
 _NONE = {"0", "false", "no", "off"}

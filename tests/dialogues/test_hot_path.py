@@ -4,7 +4,6 @@ the socket the page already holds (the same service, token and errors as the HTT
 
 import html
 import json
-import logging
 import re
 import threading
 
@@ -414,23 +413,25 @@ def _published_steps(monkeypatch) -> list[dict]:
     return sent
 
 
-def _render_threads(monkeypatch) -> list[str]:
-    threads: list[str] = []
+def _renders(monkeypatch) -> list[bool]:
+    """Each render of a change: whether a transaction was still open when it ran."""
+    renders: list[bool] = []
     render = push.render_change
 
     def recording(**kwargs):
-        threads.append(threading.current_thread().name)
+        renders.append(transaction.get_connection().in_atomic_block)
         return render(**kwargs)
 
     monkeypatch.setattr(push, "render_change", recording)
-    return threads
+    return renders
 
 
-@pytest.mark.shortcut("render")
 @pytest.mark.django_db(transaction=True)
-def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex, sam, monkeypatch):
+def test_a_move_is_rendered_once_after_its_commit_for_every_audience(
+    dialogue, alex, sam, monkeypatch
+):
     session = _accepted(dialogue, sam)
-    sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
+    sent, renders = _published_steps(monkeypatch), _renders(monkeypatch)
     result = services.move_submit(
         session_public_id=session.public_id,
         user=alex,
@@ -438,7 +439,7 @@ def test_a_move_is_rendered_in_the_render_thread_while_it_commits(dialogue, alex
         payload={"text": "Hi."},
         token=form_token(),
     )
-    assert len(threads) == 1 and threads[0].startswith("render")
+    assert renders == [False]  # once, with the transaction committed
     steps = [m for m in sent if m["type"] == "dialogue.changed"]
     assert [m["seq"] for m in steps] == [result.session.seq]
     assert set(steps[0]["fragments"]) == {"a", "b", "facilitator"}
@@ -451,7 +452,7 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
     dialogue, alex, sam, monkeypatch
 ):
     session = _accepted(dialogue, sam)
-    sent, threads = _published_steps(monkeypatch), _render_threads(monkeypatch)
+    sent, renders = _published_steps(monkeypatch), _renders(monkeypatch)
     with transaction.atomic():
         services.move_submit(
             session_public_id=session.public_id,
@@ -460,47 +461,11 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
             payload={"text": "Hi."},
             token=form_token(),
         )
-        assert threads == [] and sent == []  # nothing rendered, nothing sent: not committed
-    assert len(threads) == 1 and not threads[0].startswith("render")
+        assert renders == [] and sent == []  # nothing rendered, nothing sent: not committed
+    assert renders == [False]
     assert [set(m["fragments"]) for m in sent if m["type"] == "dialogue.changed"] == [
         {"a", "b", "facilitator"}
     ]
-
-
-@pytest.mark.shortcut("render")
-@pytest.mark.django_db(transaction=True)
-def test_a_render_that_reads_the_database_is_refused_and_rendered_after_commit_instead(
-    dialogue, alex, sam, monkeypatch, caplog
-):
-    """In the render thread a query would run outside the mover's transaction: it is
-    refused there, and the change is rendered after commit instead, in the mover's thread
-    (a slower path, not an error: one DEBUG line, no traceback)."""
-    session = _accepted(dialogue, sam)
-    sent = _published_steps(monkeypatch)
-    threads: list[str] = []
-
-    def reading(**kwargs):
-        threads.append(threading.current_thread().name)
-        return {"a": {"html": str(Turn.objects.filter(move="send").count())}}
-
-    monkeypatch.setattr(push, "render_change", reading)
-    caplog.set_level(logging.DEBUG, logger="imago.dialogues")
-    caplog.clear()
-    result = services.move_submit(
-        session_public_id=session.public_id,
-        user=alex,
-        move="send",
-        payload={"text": "Hi."},
-        token=form_token(),
-    )
-    steps = [m for m in sent if m["type"] == "dialogue.changed"]
-    assert [m["seq"] for m in steps] == [result.session.seq]
-    assert steps[0]["fragments"] == {"a": {"html": "1"}}  # read after commit: the step is there
-    assert threads[0].startswith("render") and not threads[1].startswith("render")
-    assert Turn.objects.filter(session=session, move="send").count() == 1
-    complaints = [r for r in caplog.records if r.levelno > logging.DEBUG and r.exc_info]
-    assert complaints == [] and "rendering a change failed" not in caplog.text
-    assert "a change rendered after commit" in caplog.text
 
 
 # --- a person can't make the server work for a crowd ---------------------------------------

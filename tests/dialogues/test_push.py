@@ -292,8 +292,8 @@ CHANGES = {
 def test_offering_another_time_starting_and_ending_log_no_warning_or_error(
     pair, alex, sam, caplog, change
 ):
-    """These changes used to be rendered in the render thread with a query it refuses
-    ("rendering a change failed … RenderReadTheDatabase"): now nothing to complain of."""
+    """These changes leave the dialogue waiting (or end it): their render reads what the
+    panels need after commit, with nothing to complain of."""
     dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money")
     before, watched = CHANGES[change]
     if before is not None:
@@ -314,11 +314,11 @@ def test_offering_another_time_starting_and_ending_log_no_warning_or_error(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("together", [False, True], ids=["said aloud", "on one device"])
-def test_a_said_aloud_step_is_rendered_early_from_what_was_read_beforehand(
+def test_a_said_aloud_steps_panel_shows_whether_sharing_one_device_is_allowed(
     pair, alex, sam, caplog, together
 ):
-    """Said aloud, a panel shows whether the partner's permission to share one device stands:
-    `render_prefetch` reads it inside the transaction, so the render thread reads nothing."""
+    """Said aloud, a panel shows whether the partner's permission to share one device stands,
+    read when the step is rendered; nothing to complain of."""
     from couples import services as couple_services
 
     dialogue = services.dialogue_start(user=alex, kind="intentional", topic="Money", aloud=True)
@@ -337,7 +337,6 @@ def test_a_said_aloud_step_is_rendered_early_from_what_was_read_beforehand(
         for_partner=together,
     )
     assert result.created
-    assert "a change rendered after commit" not in caplog.text
     assert _no_complaints(caplog) == []
     offer = "Take turns together on this device, with Sam"
     assert (offer in result.fragments["a"]["panel"]) is not together
@@ -353,7 +352,6 @@ def test_a_new_dialogue_renders_and_sends_nothing_to_its_own_group_only_its_coup
 
     rendered: list[str] = []
     monkeypatch.setattr(push, "render_change", lambda **kw: rendered.append("late") or {})
-    monkeypatch.setattr(push, "render_change_soon", lambda **kw: rendered.append("early"))
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr("live.send", lambda group, message: sent.append((group, message)))
     with django_capture_on_commit_callbacks(execute=True):
