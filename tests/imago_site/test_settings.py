@@ -145,7 +145,8 @@ def test_the_core_layer_is_refused_over_several_redis_hosts_and_pubsub_is_not():
 
 def test_fast_path_names_the_shortcuts_and_each_one_off_takes_djangos_plain_path():
     """FAST_PATH unset: every shortcut on; `-i18n`: the others stay on, and Django's
-    translations are left as Django made them (live/i18n.py patches nothing)."""
+    translations are left as Django made them (live/i18n.py patches nothing); a name it
+    doesn't know (the render thread, removed) stops the start."""
     code = (
         "import django; django.setup(); from django.utils.translation import trans_real; "
         "from live import fast, i18n; "
@@ -153,11 +154,13 @@ def test_fast_path_names_the_shortcuts_and_each_one_off_takes_djangos_plain_path
     )
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
     default = run_python(["-c", code], **env)
-    assert default.stdout.strip() == "['dispatch', 'i18n', 'prepared', 'render'] True", default
+    assert default.stdout.strip() == "['dispatch', 'i18n', 'prepared'] True", default
     without = run_python(["-c", code], FAST_PATH="-i18n", **env)
-    assert without.stdout.strip() == "['dispatch', 'prepared', 'render'] False", without
+    assert without.stdout.strip() == "['dispatch', 'prepared'] False", without
     plain = run_python(["-c", code], FAST_PATH="0", **env)
     assert plain.stdout.strip() == "[] False", plain
+    removed = run_python(["-c", code], FAST_PATH="-render", **env)
+    assert removed.returncode != 0 and "ImproperlyConfigured" in removed.stderr
 
 
 def test_partner_idle_minutes_comes_from_the_environment():
