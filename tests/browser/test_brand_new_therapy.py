@@ -120,3 +120,24 @@ def test_a_new_therapist_and_a_new_couple_meet_in_the_waiting_room(new_page, mai
         "America/Sao_Paulo",
     )
     assert people["dr@example.com"].time_zone == "America/Chicago"
+
+
+def test_a_brand_new_receiver_running_hot_is_offered_a_pause_first_then_starts_anyway(
+    new_page, mailbox
+):
+    """The check-in read by the one door, as a new couple meets it: nothing is saved while the
+    pause is suggested, and "Start anyway" starts the dialogue once."""
+    nia, ravi = new_couple(new_page, mailbox)
+    nia.goto("/")
+    nia.get_by_role("link", name="Start a dialogue").click()
+    nia.get_by_label("Intentional Dialogue").check()
+    nia.get_by_label("What would you like to talk about?").fill("Sunday mornings")
+    nia.get_by_role("button", name="Ask Ravi to talk").click()
+    ravi.goto("/")
+    ravi.get_by_role("link", name="Open the dialogue").click()
+    ravi.locator("#move-panel label.rate", has_text=re.compile(r"^\s*9\s*$")).click()
+    ravi.get_by_role("button", name="I'm available now").click()
+    expect(ravi.get_by_role("heading", name="Maybe not right now")).to_be_visible()
+    expect(nia.get_by_text("Maybe not right now")).to_have_count(0)
+    ravi.get_by_role("button", name="Start anyway").click()
+    expect(nia.get_by_role("heading", name="Sending")).to_be_visible()
