@@ -7,7 +7,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from dialogues import protocol
-from dialogues.services import MAX_TOPIC
+from dialogues.models import MAX_TOPIC
 
 
 class StartDialogueForm(forms.Form):

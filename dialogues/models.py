@@ -27,6 +27,9 @@ def title_namer_register(namer: TitleNamer) -> None:
         _title_namers.append(namer)
 
 
+MAX_TOPIC = 200  # a topic's characters: one short sentence
+
+
 class DialogueSession(models.Model):
     """One dialogue of a couple on one topic: a sequence of turns, driven by the protocol.
 
@@ -54,7 +57,7 @@ class DialogueSession(models.Model):
     kind = models.CharField(
         max_length=32, choices=[(k.value, info.title) for k, info in protocol.KINDS.items()]
     )
-    topic = EncryptedCharField(max_length=200)
+    topic = EncryptedCharField(max_length=MAX_TOPIC)
     partner_a = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -542,58 +542,83 @@ def transcript_of(*, session: DialogueSession, viewer: User, turns: list[Turn]) 
 # --- the current step, as one person sees it ---------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
+class FieldShown:
+    """A field of a move's form: its label, read in the viewer's language."""
+
+    label: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class StepShown:
+    """The step as the panel shows it: plain values read once, in the viewer's language, so
+    the template reads them and asks the protocol nothing."""
+
+    name: str
+    title: str
+    explanation: str
+    hint: str | None
+    stems: tuple[str, ...]
+    is_check: bool
+    pausable: bool
+
+    @classmethod
+    def of(cls, step: protocol.Step) -> StepShown:
+        return cls(
+            name=step.name,
+            title=step.title,
+            explanation=step.explanation,
+            hint=step.hint,
+            stems=step.stems,
+            is_check=step.is_check,
+            pausable=step.pausable,
+        )
+
+
+@dataclass(frozen=True)
 class MoveForm:
-    """One move's form. Fields are attributes (a dict's `.items` would clash in templates)."""
+    """One move's form, as plain values read once in the viewer's language. Fields are
+    attributes (a dict's `.items` would clash in templates); None where the move asks none."""
 
-    move: protocol.Move
+    name: str
+    label: str
     token: str
-    stems: tuple[str, ...] = ()  # the stems that fit this form's text box
+    stems: tuple[str, ...]  # the stems that fit this form's text box
+    has_fields: bool
+    starts_dialogue: bool
+    opens_first: bool  # a correction: the box opens behind its button, another sends it
+    send_label: str
+    said_with: str  # the button that records it when said aloud ("I've said it")
+    reflects: bool  # a mirror or summary: the page asks for private feedback as it's written
+    text: FieldShown | None = None
+    feelings: FieldShown | None = None
+    requests: FieldShown | None = None
+    choice: FieldShown | None = None
+    rating: FieldShown | None = None
+    time: FieldShown | None = None
 
-    def _field(self, name: str) -> protocol.Field | None:
-        return self.move.field(name)
-
-    @property
-    def name(self) -> str:
-        return self.move.name
-
-    @property
-    def has_fields(self) -> bool:
-        return bool(self.move.fields)
-
-    @property
-    def field_names(self) -> set[str]:
-        return {f.name for f in self.move.fields}
-
-    @property
-    def starts_dialogue(self) -> bool:
-        return self.move.starts_dialogue
-
-    @property
-    def opens_first(self) -> bool:
-        """A correction: the box opens behind its button, and another button sends it."""
-        return self.move.opens_first
-
-    @property
-    def send_label(self) -> str:
-        return self.move.sends_with
-
-    @property
-    def reflects(self) -> bool:
-        """A mirror or summary: the page asks for private feedback while it is written."""
-        return self.move.name in protocol.REFLECTING_MOVES
-
-    @property
-    def said_with(self) -> str:
-        """The button that records it when the dialogue is said aloud ("I've said it")."""
-        return self.move.said_with
-
-    text = property(lambda self: self._field("text"))
-    feelings = property(lambda self: self._field("feelings"))
-    requests = property(lambda self: self._field("items"))
-    choice = property(lambda self: self._field("choice"))
-    rating = property(lambda self: self._field("rating"))
-    time = property(lambda self: self._field("time"))
+    @classmethod
+    def of(cls, move: protocol.Move, *, stems: tuple[str, ...]) -> MoveForm:
+        fields = {f.name: FieldShown(label=f.label, required=f.required) for f in move.fields}
+        return cls(
+            name=move.name,
+            label=move.label,
+            token=secrets.token_urlsafe(16),
+            stems=stems,
+            has_fields=bool(move.fields),
+            starts_dialogue=move.starts_dialogue,
+            opens_first=move.opens_first,
+            send_label=move.sends_with,
+            said_with=move.said_with,
+            reflects=move.name in protocol.REFLECTING_MOVES,
+            text=fields.get("text"),
+            feelings=fields.get("feelings"),
+            requests=fields.get("items"),
+            choice=fields.get("choice"),
+            rating=fields.get("rating"),
+            time=fields.get("time"),
+        )
 
 
 @dataclass
@@ -601,7 +626,7 @@ class Panel:
     """What the move panel shows this person now."""
 
     session: DialogueSession
-    step: protocol.Step
+    step: StepShown
     status: str
     at: int
     is_my_turn: bool
@@ -768,9 +793,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     allowed = False
     if aloud and session.is_live and slot and not together and not together_elsewhere:
         allowed = together_allowed(session=session, granted_by=other)
-    forms = [
-        MoveForm(move=m, token=secrets.token_urlsafe(16), stems=step.stems_for(m)) for m in moves
-    ]
+    forms = [MoveForm.of(m, stems=step.stems_for(m)) for m in moves]
     requests: list[str] = []
     if any(f.choice for f in forms):
         requests = round_requests(session)
@@ -792,7 +815,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         waiting = protocol.waiting_message(state, other_name)
     return Panel(
         session=session,
-        step=step,
+        step=StepShown.of(step),
         status=session.status,
         at=session.step_seq,
         is_my_turn=bool(forms),

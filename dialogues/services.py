@@ -38,7 +38,7 @@ from couples.models import (
 )
 from couples.selectors import couple_for, device_sharing_allowed, partner_of
 from dialogues import calls, protocol, push, reminders, selectors
-from dialogues.models import DialogueSession, Turn
+from dialogues.models import MAX_TOPIC, DialogueSession, Turn
 from dialogues.selectors import dialogues_export, may_facilitate, round_requests
 from live import clock, prepared
 from live.prepared import Param, Prepared
@@ -46,7 +46,6 @@ from safety import selectors as safety
 
 logger = logging.getLogger("imago.dialogues")
 
-MAX_TOPIC = 200
 MAX_APPOINTMENT_MINUTES = 24 * 60
 MAX_COACHING = protocol.MAX_TEXT
 FACILITATOR = "facilitator"  # the actor role of a therapist's turns

@@ -5,8 +5,9 @@ line a screen reader hears for each new turn."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
-from dialogues import selectors, services
+from dialogues import protocol, selectors, services
 from dialogues.models import Turn
 from tests.helpers import form_token, move, play, round_moves
 
@@ -195,6 +196,23 @@ def test_a_check_offers_the_stems_only_in_the_correction_box(dialogue, alex, sam
     assert by_name["not_quite"].stems and "Yes, you got it." not in by_name["not_quite"].stems
     assert by_name["not_quite"].send_label != "Yes, you got it"
     assert panel.step.stems == ()
+
+
+def test_the_panel_is_plain_values_read_in_the_language_it_was_built_in(dialogue, alex, sam):
+    # The template reads the panel and asks the protocol nothing: its step and forms are plain
+    # values, read once, in the viewer's language, whatever language is active when rendered.
+    to_check(dialogue, alex, sam)
+    with translation.override("es"):
+        panel = selectors.panel_for(session=dialogue, viewer=alex)
+    with translation.override("en"):
+        by_name = {form.name: form for form in panel.forms}
+        assert type(panel.step.title) is str and type(by_name["not_quite"].label) is str
+        step = protocol.step_of(dialogue.protocol_state)
+        with translation.override("es"):
+            title, label = step.title, step.move("not_quite").label
+        assert panel.step.title == title != step.title
+        assert by_name["not_quite"].label == label
+        assert by_name["got_it"].text is None and by_name["not_quite"].text is not None
 
 
 def test_it_is_your_move_only_when_you_may_act_and_there_is_no_time_out(dialogue, alex, sam):
