@@ -108,7 +108,12 @@ class DialogueSession(models.Model):
 
     @property
     def protocol_state(self) -> protocol.State:
-        return protocol.State.from_dict(self.state)
+        # Read many times a render: parsed again only when the stored state has changed.
+        source, parsed = self.__dict__.get("_protocol_state", (None, None))
+        if parsed is None or source != self.state:
+            parsed = protocol.State.from_dict(self.state)
+            self.__dict__["_protocol_state"] = (dict(self.state or {}), parsed)
+        return parsed
 
     @property
     def said_aloud(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from django.utils.formats import number_format
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _gettext_lazy
 from django.utils.translation import pgettext_lazy as _pgettext_lazy
 
@@ -1256,6 +1256,92 @@ BEFORE_START = frozenset({APPOINTMENT, SCHEDULED})  # the steps before the dialo
 REFLECTING_MOVES = frozenset({"mirror", "summary"})
 SUMMING_UP_MOVES = frozenset({"summary"})
 HEARD_MOVES = frozenset({"got_it", "got_it_all"})
+
+
+# --------------------------------------------------------------------------- in one language
+
+
+@dataclass(frozen=True)
+class FieldWords:
+    name: str
+    label: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class MoveWords:
+    """A move as pages show it, every text read in one language: plain values a template
+    reads without asking the protocol anything."""
+
+    name: str
+    label: str
+    phrase: str
+    my_phrase: str
+    quotes_label: bool
+    sends_with: str
+    said_with: str
+    starts_dialogue: bool
+    opens_first: bool
+    reflects: bool  # a mirror or summary (the page gives private feedback as it is written)
+    stems: tuple[str, ...]  # the stems offered in its text box (none without one)
+    fields: Mapping[str, FieldWords]
+
+
+@dataclass(frozen=True)
+class StepWords:
+    """A step and its moves as pages show them, in one language."""
+
+    name: str
+    title: str
+    explanation: str
+    hint: str | None
+    stems: tuple[str, ...]
+    is_check: bool
+    pausable: bool
+    moves: Mapping[str, MoveWords]
+
+
+def _move_words(step: Step, move: Move) -> MoveWords:
+    return MoveWords(
+        name=move.name,
+        label=move.label,
+        phrase=move.phrase,
+        my_phrase=move.my_phrase,
+        quotes_label=move.quotes_label,
+        sends_with=move.sends_with,
+        said_with=move.said_with,
+        starts_dialogue=move.starts_dialogue,
+        opens_first=move.opens_first,
+        reflects=move.name in REFLECTING_MOVES,
+        stems=step.stems_for(move),
+        fields={f.name: FieldWords(f.name, f.label, f.required) for f in move.fields},
+    )
+
+
+_WORDS: dict[tuple[str, str], StepWords] = {}
+
+
+def words_of(step_name: str) -> StepWords | None:
+    """The step of that name and its moves, their texts read in the active language (None:
+    no such step). Made once per step and language: the texts never change while we run."""
+    key = (step_name, get_language() or "")
+    words = _WORDS.get(key)
+    if words is None:
+        step = STEPS.get(step_name)
+        if step is None:
+            return None
+        words = _WORDS[key] = StepWords(
+            name=step.name,
+            title=step.title,
+            explanation=step.explanation,
+            hint=step.hint,
+            stems=step.stems,
+            is_check=step.is_check,
+            pausable=step.pausable,
+            moves={m.name: _move_words(step, m) for m in step.moves},
+        )
+    return words
+
 
 _INTENTIONAL_ROUND = (
     "send",

@@ -190,14 +190,22 @@ def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
 
 
 @_in_their_language
-def render_refusal(*, public_id: str, user: User, error: str, posted_text: str = "") -> str | None:
-    """A move sent over the socket was refused: the move panel as it is now, with the message
-    and what the person wrote (None if the person may not see the dialogue)."""
+def render_refusal(
+    *,
+    public_id: str,
+    user: User,
+    error: str,
+    posted_text: str = "",
+    cooling: object | None = None,
+) -> str | None:
+    """A move was refused, over the socket or the page's HTTP fallback: the move panel as it
+    is now, with the message and what the person wrote, or with the pause a hot check-in
+    suggests (`cooling`, safety's CheckIn). None if the person may not see the dialogue."""
     session = selectors.dialogue_for(public_id=public_id, user=user)
     if session is None:
         return None
     context = selectors.dialogue_context(session=session, viewer=user, turns=[])
-    context.update({"error": error, "posted_text": posted_text})
+    context.update({"error": error, "posted_text": posted_text, "cooling": cooling})
     return render_to_string(f"{PAGE}#move_panel", context)
 
 

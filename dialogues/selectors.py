@@ -346,7 +346,7 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     if turn.kind == Turn.Kind.COACHING:
         title, phrase, said = _("Coaching"), events[protocol.COACH], ""
     elif turn.kind == Turn.Kind.EVENT and turn.move == protocol.REWIND:
-        target = protocol.STEPS.get((turn.data or {}).get("to", ""))
+        target = protocol.words_of((turn.data or {}).get("to", ""))
         title, said = "", ""
         where = target.title if target else _("an earlier step")
         phrase = f"{events[protocol.REWIND]} {where}"
@@ -363,8 +363,8 @@ def turn_view(turn: Turn, *, viewer: User) -> TurnView:
     elif turn.kind == Turn.Kind.EVENT:
         title, phrase, said = "", events.get(turn.move, turn.move), ""
     else:
-        step = protocol.STEPS.get(turn.step)
-        move = step.move(turn.move) if step else None
+        step = protocol.words_of(turn.step)
+        move = step.moves.get(turn.move) if step else None
         title = step.title if step else turn.step
         mine, theirs = (move.my_phrase, move.phrase) if move else (title.lower(), title.lower())
         phrase = mine if is_mine else theirs
@@ -543,40 +543,6 @@ def transcript_of(*, session: DialogueSession, viewer: User, turns: list[Turn]) 
 
 
 @dataclass(frozen=True)
-class FieldShown:
-    """A field of a move's form: its label, read in the viewer's language."""
-
-    label: str
-    required: bool
-
-
-@dataclass(frozen=True)
-class StepShown:
-    """The step as the panel shows it: plain values read once, in the viewer's language, so
-    the template reads them and asks the protocol nothing."""
-
-    name: str
-    title: str
-    explanation: str
-    hint: str | None
-    stems: tuple[str, ...]
-    is_check: bool
-    pausable: bool
-
-    @classmethod
-    def of(cls, step: protocol.Step) -> StepShown:
-        return cls(
-            name=step.name,
-            title=step.title,
-            explanation=step.explanation,
-            hint=step.hint,
-            stems=step.stems,
-            is_check=step.is_check,
-            pausable=step.pausable,
-        )
-
-
-@dataclass(frozen=True)
 class MoveForm:
     """One move's form, as plain values read once in the viewer's language. Fields are
     attributes (a dict's `.items` would clash in templates); None where the move asks none."""
@@ -591,33 +557,32 @@ class MoveForm:
     send_label: str
     said_with: str  # the button that records it when said aloud ("I've said it")
     reflects: bool  # a mirror or summary: the page asks for private feedback as it's written
-    text: FieldShown | None = None
-    feelings: FieldShown | None = None
-    requests: FieldShown | None = None
-    choice: FieldShown | None = None
-    rating: FieldShown | None = None
-    time: FieldShown | None = None
+    text: protocol.FieldWords | None = None
+    feelings: protocol.FieldWords | None = None
+    requests: protocol.FieldWords | None = None
+    choice: protocol.FieldWords | None = None
+    rating: protocol.FieldWords | None = None
+    time: protocol.FieldWords | None = None
 
     @classmethod
-    def of(cls, move: protocol.Move, *, stems: tuple[str, ...]) -> MoveForm:
-        fields = {f.name: FieldShown(label=f.label, required=f.required) for f in move.fields}
+    def of(cls, move: protocol.MoveWords) -> MoveForm:
         return cls(
             name=move.name,
             label=move.label,
             token=secrets.token_urlsafe(16),
-            stems=stems,
+            stems=move.stems,
             has_fields=bool(move.fields),
             starts_dialogue=move.starts_dialogue,
             opens_first=move.opens_first,
             send_label=move.sends_with,
             said_with=move.said_with,
-            reflects=move.name in protocol.REFLECTING_MOVES,
-            text=fields.get("text"),
-            feelings=fields.get("feelings"),
-            requests=fields.get("items"),
-            choice=fields.get("choice"),
-            rating=fields.get("rating"),
-            time=fields.get("time"),
+            reflects=move.reflects,
+            text=move.fields.get("text"),
+            feelings=move.fields.get("feelings"),
+            requests=move.fields.get("items"),
+            choice=move.fields.get("choice"),
+            rating=move.fields.get("rating"),
+            time=move.fields.get("time"),
         )
 
 
@@ -626,7 +591,7 @@ class Panel:
     """What the move panel shows this person now."""
 
     session: DialogueSession
-    step: StepShown
+    step: protocol.StepWords
     status: str
     at: int
     is_my_turn: bool
@@ -793,7 +758,9 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     allowed = False
     if aloud and session.is_live and slot and not together and not together_elsewhere:
         allowed = together_allowed(session=session, granted_by=other)
-    forms = [MoveForm.of(m, stems=step.stems_for(m)) for m in moves]
+    words = protocol.words_of(step.name)
+    assert words is not None  # the state's own step
+    forms = [MoveForm.of(words.moves[m.name]) for m in moves]
     requests: list[str] = []
     if any(f.choice for f in forms):
         requests = round_requests(session)
@@ -815,7 +782,7 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         waiting = protocol.waiting_message(state, other_name)
     return Panel(
         session=session,
-        step=StepShown.of(step),
+        step=words,
         status=session.status,
         at=session.step_seq,
         is_my_turn=bool(forms),
@@ -851,7 +818,7 @@ class Console:
     """The step machine's state, as a facilitating therapist sees it."""
 
     session: DialogueSession
-    step: protocol.Step
+    step: protocol.StepWords
     round: int
     status: str
     sender_name: str
@@ -896,9 +863,11 @@ def console_for(*, session: DialogueSession) -> Console:
         slot = state.sender if choice.actor is protocol.Actor.SENDER else state.receiver
         return f"{names[slot]}, {protocol.role_label(protocol.role_of(state, slot))}"
 
+    step = protocol.words_of(state.step)
+    assert step is not None  # the state's own step
     return Console(
         session=session,
-        step=protocol.step_of(state),
+        step=step,
         round=state.round,
         status=session.status,
         sender_name=names[state.sender],
@@ -913,10 +882,10 @@ def console_for(*, session: DialogueSession) -> Console:
     )
 
 
-class DialogueUrls:
+class DialogueUrls(dict[str, str]):
     """A dialogue's form addresses for its page and pushes (`{{ urls.move }}`), each reversed
     once per dialogue and process: reversing them in every rendered panel cost a tenth of a
-    step's rendering."""
+    step's rendering. A dict, so a template reads one without calling our code."""
 
     NAMES = {
         "move": "dialogues:move",
@@ -935,13 +904,11 @@ class DialogueUrls:
     }
 
     def __init__(self, public_id: str):
+        super().__init__()
         self.public_id = public_id
-        self._reversed: dict[str, str] = {}
 
-    def __getitem__(self, key: str) -> str:
-        url = self._reversed.get(key)
-        if url is None:
-            url = self._reversed[key] = reverse(self.NAMES[key], args=[self.public_id])
+    def __missing__(self, key: str) -> str:
+        url = self[key] = reverse(self.NAMES[key], args=[self.public_id])
         return url
 
 

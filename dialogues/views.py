@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from couples.http import AuthedRequest
 from couples.selectors import calendar_feed_person, couple_for, partner_of
-from dialogues import language, protocol, reminders, selectors, services
+from dialogues import language, protocol, push, reminders, selectors, services
 from dialogues.forms import StartDialogueForm, move_payload, posted_at
 from dialogues.models import DialogueSession
 from dialogues.services import DialogueError
@@ -174,18 +174,26 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
 
 def _refused(request, public_id: str, error: DialogueError | safety.SafetyError) -> HttpResponse:
     """A move not made: why (422, what they wrote kept unless the form was stale), or, for a
-    check-in that runs hot, the suggested pause (nothing saved either way)."""
+    check-in that runs hot, the suggested pause (nothing saved either way). On the page, the
+    same panel a move refused over the socket gets."""
     cooling = error.checkin if isinstance(error, services.PauseSuggested) else None
-    if not request.htmx and cooling is None:
-        messages.error(request, error.message)
-        return redirect("dialogues:detail", public_id=public_id)
-    session = _session_or_404(request, public_id)
     if not request.htmx:
+        if cooling is None:
+            messages.error(request, error.message)
+            return redirect("dialogues:detail", public_id=public_id)
+        session = _session_or_404(request, public_id)
         return render(request, PAGE, {**_page_context(session, request.user), "cooling": cooling})
-    if cooling is not None:
-        return _panel_response(request, session, cooling=cooling)
-    posted = {} if getattr(error, "stale", False) else request.POST
-    return _panel_response(request, session, error=error.message, status=422, posted=posted)
+    kept = cooling is None and not getattr(error, "stale", False)
+    html = push.render_refusal(
+        public_id=public_id,
+        user=request.user,
+        error="" if cooling is not None else error.message,
+        posted_text=request.POST.get("text", "") if kept else "",
+        cooling=cooling,
+    )
+    if html is None:
+        raise Http404("No such dialogue.")
+    return HttpResponse(html, status=200 if cooling is not None else 422)
 
 
 def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResponse:

@@ -147,3 +147,20 @@ def test_roles_are_compared_as_codes_and_shown_in_spanish():
         assert p.role_label(p.role_of(state, "a")) == "quien habla"
         assert p.role_label("receiver") == "quien escucha"
     assert p.role_label("receiver") == "receiver"
+
+
+def test_a_step_in_one_language_is_plain_words_made_once_per_language():
+    # What pages show of a step and its moves: read once per language, then reused as is.
+    with translation.override("es"):
+        spanish = p.words_of("check")
+        assert p.words_of("check") is spanish
+    with translation.override("en"):
+        english = p.words_of("check")
+    assert spanish is not None and english is not None and spanish is not english
+    step = p.STEPS["check"]
+    with translation.override("es"):
+        assert (spanish.title, spanish.explanation) == (step.title, step.explanation)
+        assert spanish.moves["not_quite"].label == step.move("not_quite").label
+        assert spanish.moves["not_quite"].stems == step.stems_for(step.move("not_quite"))
+    assert english.title != spanish.title and type(english.title) is str
+    assert p.words_of("no such step") is None
