@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 from django.conf import settings
@@ -108,11 +109,12 @@ class DialogueSession(models.Model):
 
     @property
     def protocol_state(self) -> protocol.State:
-        # Read many times a render: parsed again only when the stored state has changed.
+        # Read many times a render: parsed again only when the stored state has changed
+        # (compared with a deep copy, so a change made in place is seen too).
         source, parsed = self.__dict__.get("_protocol_state", (None, None))
         if parsed is None or source != self.state:
             parsed = protocol.State.from_dict(self.state)
-            self.__dict__["_protocol_state"] = (dict(self.state or {}), parsed)
+            self.__dict__["_protocol_state"] = (copy.deepcopy(self.state), parsed)
         return parsed
 
     @property

@@ -240,14 +240,14 @@ class TurnView:
     quotes_said: bool = False  # the announcement quotes `said` ("said: Yes, you got it")
     said_label: str = ""  # the move's button, which a typed text may repeat ("Not quite: …")
 
-    @property
-    def is_empty(self) -> bool:
-        """A move that left nothing to show (an acknowledgement without words): shown as a
-        line saying what was done, never as a blank card."""
-        if self.is_event or self.is_coaching or self.removed:
-            return False
+    # A move that left nothing to show (an acknowledgement without words): shown as a line
+    # saying what was done, never as a blank card. Set once, read by the template as is.
+    is_empty: bool = field(init=False)
+
+    def __post_init__(self) -> None:
         parts = (self.text, self.said, self.feelings, self.items, self.gift, self.rating, self.time)
-        return not any(parts)
+        shown = self.is_event or self.is_coaching or self.removed or any(parts)
+        object.__setattr__(self, "is_empty", not shown)
 
     @property
     def announcement(self) -> str:
