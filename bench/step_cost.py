@@ -389,6 +389,28 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
     return cpu_ms, wall_ms, timer
 
 
+def move_script(alex, sam):
+    """The bench's moves, (person, move, payload), endlessly: Alex sends, then Sam mirrors and
+    Alex says "not quite", over and over (each move changes the step)."""
+    yield alex, "send", {"text": "When the week gets busy I feel far from you."}
+    while True:
+        yield sam, "mirror", {"text": "If I got it, you feel far from me when the week is busy."}
+        yield alex, "not_quite", {"text": "Not quite: it's the evenings most of all."}
+
+
+def move_made(session, user, name: str, payload: dict):
+    """One move through the one door, as a page's form sends it (a fresh token)."""
+    from dialogues import services
+
+    return services.move_submit(
+        session_public_id=session.public_id,
+        user=user,
+        move=name,
+        payload=payload,
+        token=secrets.token_urlsafe(16),
+    )
+
+
 def dialogue_for_bench():
     """A couple (Alex, Sam) ready to talk, their therapist (Dr. T, linked with both partners'
     consent, with a second factor) and a dialogue accepted for now: ([alex, sam, therapist],
@@ -477,24 +499,13 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from dialogues import push, services
+    from dialogues import push
     from dialogues.models import DialogueSession
     from dialogues.selectors import FACILITATOR
 
     (alex, sam, therapist), session, cleanup = dialogue_for_bench()
     # The loop: send -> mirror -> not quite -> mirror -> not quite -> ... (as the benchmark).
-    plan = [(alex, "send", {"text": "When the week gets busy I feel far from you."})]
-    cycle = [
-        (sam, "mirror", {"text": "If I got it, you feel far from me when the week is busy."}),
-        (alex, "not_quite", {"text": "Not quite: it's the evenings most of all."}),
-    ]
-
-    def endless():
-        yield plan[0]
-        while True:
-            yield from cycle
-
-    script = endless()
+    script = move_script(alex, sam)
     # Connecting to the dialogue as the benchmark's sockets do: just begun (a few turns).
     cpu_connect, q_connect = connects(
         paths={
@@ -543,13 +554,7 @@ def main() -> None:
             profile.enable()
         before = time.process_time()
         with CaptureQueriesContext(connection) as captured:
-            result = services.move_submit(
-                session_public_id=session.public_id,
-                user=user,
-                move=name,
-                payload=payload,
-                token=secrets.token_urlsafe(16),
-            )
+            result = move_made(session, user, name, payload)
         cpu_move.append((time.process_time() - before) * 1000)
         if profile is not None:
             profile.disable()

@@ -17,9 +17,9 @@ database. The database server's own work is not counted (its process isn't under
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -36,16 +36,9 @@ def moves(count: int, *, road: str) -> None:
     from bench import step_cost
 
     step_cost.setup()
-    from dialogues import services
-
     people, session, cleanup = step_cost.dialogue_for_bench()
     alex, sam, therapist = people
-    cycle = [
-        (sam, "mirror", {"text": "If I got it, you feel far from me when the week is busy."}),
-        (alex, "not_quite", {"text": "Not quite: it's the evenings most of all."}),
-    ]
-    script = [(alex, "send", {"text": "When the week gets busy I feel far from you."})]
-    script += [cycle[i % 2] for i in range(WARM_UP + count - 1)]
+    script = list(itertools.islice(step_cost.move_script(alex, sam), WARM_UP + count))
     try:
         if road == "socket":  # as the page sends them, through the ASGI app to three sockets
             step_cost.socket_moves(
@@ -61,13 +54,7 @@ def moves(count: int, *, road: str) -> None:
             )
             return
         for user, name, payload in script:
-            result = services.move_submit(
-                session_public_id=session.public_id,
-                user=user,
-                move=name,
-                payload=payload,
-                token=secrets.token_urlsafe(16),
-            )
+            result = step_cost.move_made(session, user, name, payload)
             assert result.fragments, "the step was not rendered once per audience"
     finally:
         cleanup()

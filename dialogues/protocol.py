@@ -1285,6 +1285,13 @@ class MoveWords:
     reflects: bool  # a mirror or summary (the page gives private feedback as it is written)
     stems: tuple[str, ...]  # the stems offered in its text box (none without one)
     fields: Mapping[str, FieldWords]
+    # Each field it asks for by name (None where it asks none): attributes for templates.
+    text: FieldWords | None = None
+    feelings: FieldWords | None = None
+    requests: FieldWords | None = None  # the "items" field
+    choice: FieldWords | None = None
+    rating: FieldWords | None = None
+    time: FieldWords | None = None
 
 
 @dataclass(frozen=True)
@@ -1302,6 +1309,7 @@ class StepWords:
 
 
 def _move_words(step: Step, move: Move) -> MoveWords:
+    fields = {f.name: FieldWords(f.name, f.label, f.required) for f in move.fields}
     return MoveWords(
         name=move.name,
         label=move.label,
@@ -1314,7 +1322,13 @@ def _move_words(step: Step, move: Move) -> MoveWords:
         opens_first=move.opens_first,
         reflects=move.name in REFLECTING_MOVES,
         stems=step.stems_for(move),
-        fields={f.name: FieldWords(f.name, f.label, f.required) for f in move.fields},
+        fields=fields,
+        text=fields.get("text"),
+        feelings=fields.get("feelings"),
+        requests=fields.get("items"),
+        choice=fields.get("choice"),
+        rating=fields.get("rating"),
+        time=fields.get("time"),
     )
 
 

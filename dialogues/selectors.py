@@ -543,47 +543,15 @@ def transcript_of(*, session: DialogueSession, viewer: User, turns: list[Turn]) 
 
 
 @dataclass(frozen=True)
-class MoveForm:
-    """One move's form, as plain values read once in the viewer's language. Fields are
-    attributes (a dict's `.items` would clash in templates); None where the move asks none."""
+class MoveForm(protocol.MoveWords):
+    """One move's form: the move's words in the viewer's language (plain values a template
+    reads as they are) and the form's one-time token."""
 
-    name: str
-    label: str
-    token: str
-    stems: tuple[str, ...]  # the stems that fit this form's text box
-    has_fields: bool
-    starts_dialogue: bool
-    opens_first: bool  # a correction: the box opens behind its button, another sends it
-    send_label: str
-    said_with: str  # the button that records it when said aloud ("I've said it")
-    reflects: bool  # a mirror or summary: the page asks for private feedback as it's written
-    text: protocol.FieldWords | None = None
-    feelings: protocol.FieldWords | None = None
-    requests: protocol.FieldWords | None = None
-    choice: protocol.FieldWords | None = None
-    rating: protocol.FieldWords | None = None
-    time: protocol.FieldWords | None = None
+    token: str = ""
 
     @classmethod
     def of(cls, move: protocol.MoveWords) -> MoveForm:
-        return cls(
-            name=move.name,
-            label=move.label,
-            token=secrets.token_urlsafe(16),
-            stems=move.stems,
-            has_fields=bool(move.fields),
-            starts_dialogue=move.starts_dialogue,
-            opens_first=move.opens_first,
-            send_label=move.sends_with,
-            said_with=move.said_with,
-            reflects=move.reflects,
-            text=move.fields.get("text"),
-            feelings=move.fields.get("feelings"),
-            requests=move.fields.get("items"),
-            choice=move.fields.get("choice"),
-            rating=move.fields.get("rating"),
-            time=move.fields.get("time"),
-        )
+        return cls(**vars(move), token=secrets.token_urlsafe(16))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from couples import services as couple_services
 from couples.models import User
-from tests.browser.test_pairing import pair_up, sign_up
+from tests.browser.test_pairing import ask_to_talk, pair_up, sign_up
 from tests.browser.test_two_factor import turn_on_two_factor
 from tests.factories import StaffFactory
 
@@ -128,11 +128,7 @@ def test_a_brand_new_receiver_running_hot_is_offered_a_pause_first_then_starts_a
     """The check-in read by the one door, as a new couple meets it: nothing is saved while the
     pause is suggested, and "Start anyway" starts the dialogue once."""
     nia, ravi = new_couple(new_page, mailbox)
-    nia.goto("/")
-    nia.get_by_role("link", name="Start a dialogue").click()
-    nia.get_by_label("Intentional Dialogue").check()
-    nia.get_by_label("What would you like to talk about?").fill("Sunday mornings")
-    nia.get_by_role("button", name="Ask Ravi to talk").click()
+    ask_to_talk(nia, partner="Ravi", topic="Sunday mornings")
     ravi.goto("/")
     ravi.get_by_role("link", name="Open the dialogue").click()
     ravi.locator("#move-panel label.rate", has_text=re.compile(r"^\s*9\s*$")).click()

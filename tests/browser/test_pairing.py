@@ -44,6 +44,16 @@ def pair_up(inviter: Page, new_page, mailbox, *, name: str, email: str, **page_o
     return page
 
 
+def ask_to_talk(page: Page, *, partner: str, topic: str) -> None:
+    """From home, as a partner in English: an Intentional Dialogue on `topic`, asked of
+    `partner` (their display name)."""
+    page.goto("/")
+    page.get_by_role("link", name="Start a dialogue").click()
+    page.get_by_label("Intentional Dialogue").check()
+    page.get_by_label("What would you like to talk about?").fill(topic)
+    page.get_by_role("button", name=f"Ask {partner} to talk").click()
+
+
 def screenshot(page: Page, artifacts_dir, name: str) -> None:
     """Save the page at phone and desktop widths (look at them when changing templates)."""
     size = page.viewport_size
@@ -168,11 +178,7 @@ def test_a_brand_new_couple_goes_from_sign_up_to_their_first_step_seen_live(new_
         page.locator("main form button[type=submit]").first.click()
         page.get_by_role("button", name=ready).click()
 
-    mara.goto("/")
-    mara.get_by_role("link", name="Start a dialogue").click()
-    mara.get_by_label("Intentional Dialogue").check()
-    mara.get_by_label("What would you like to talk about?").fill("How we plan weekends")
-    mara.get_by_role("button", name="Ask Leo to talk").click()
+    ask_to_talk(mara, partner="Leo", topic="How we plan weekends")
 
     leo.goto("/")
     leo.get_by_role("link", name="Abrir el diálogo").click()

@@ -194,7 +194,7 @@ def test_a_check_offers_the_stems_only_in_the_correction_box(dialogue, alex, sam
     assert by_name["got_it"].stems == () and not by_name["got_it"].opens_first
     assert by_name["not_quite"].opens_first
     assert by_name["not_quite"].stems and "Yes, you got it." not in by_name["not_quite"].stems
-    assert by_name["not_quite"].send_label != "Yes, you got it"
+    assert by_name["not_quite"].sends_with != "Yes, you got it"
     assert panel.step.stems == ()
 
 
