@@ -255,7 +255,7 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
                 for_partner=frame.get("for") == "partner",
             )
         except services.DialogueError as error:
-            html = await database_sync_to_async(push.render_refusal)(
+            html = await database_sync_to_async(push.render_panel)(
                 public_id=self.public_id,
                 user=self.user,
                 error=error.message,

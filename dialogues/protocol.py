@@ -1993,10 +1993,99 @@ def apply(
     state: State, slot: str, move_name: str, payload: Mapping[str, object] | None = None
 ) -> State:
     """Make a move. Returns the new state; raises a ProtocolError if it can't be made."""
+    return decide(state, slot, move_name, payload).state
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A partner's move, decided in one call: what its turn records and the state it leaves.
+    Plain values: the one door writes them and asks the protocol nothing more."""
+
+    state: State  # after the move
+    role: str  # the mover's role ("sender", "receiver") in the round the move was made in
+    text: str
+    data: dict  # the other fields, empty ones left out; "aloud" when said aloud
+    starts: bool  # it begins the dialogue: both partners must be ready (their safety gates)
+    schedules: bool  # it makes or changes an appointment (the couple's home pages show it)
+
+
+def decide(
+    state: State, slot: str, move_name: str, payload: Mapping[str, object] | None
+) -> Decision:
+    """Check and make one move: its payload cleaned once, its transition, and what its turn
+    records. Raises a ProtocolError (NoSuchMove when the form was made for another step)."""
     cleaned = clean_payload(state, slot, move_name, payload)
     move = step_of(state).move(move_name)
-    assert move is not None
-    return _transition(state, slot, move, cleaned)
+    assert move is not None  # clean_payload checked it
+    new_state = _transition(state, slot, move, cleaned)
+    text = str(cleaned.pop("text", "") or "")
+    data = {k: v for k, v in cleaned.items() if v not in (None, "", [], ())}
+    if state.aloud and move.is_spoken:
+        data["aloud"] = True  # its words were said: the transcript says so, inventing none
+    return Decision(
+        state=new_state,
+        role=role_of(state, slot),
+        text=text,
+        data=data,
+        starts=move.starts_dialogue and before_start(state),
+        schedules=move_name in SCHEDULING_MOVES,
+    )
+
+
+@dataclass(frozen=True)
+class Seat:
+    """What one partner sees of the protocol now, in the active language, in one call: the
+    step, the moves theirs to make (and their partner's, for one device taking both turns),
+    their role, and what they read while it is not their move."""
+
+    step: StepWords
+    moves: tuple[MoveWords, ...]
+    partner_moves: tuple[MoveWords, ...]
+    role: str  # "sender" or "receiver" ("" for someone who isn't a partner)
+    role_label: str
+    is_sender: bool
+    closed: bool  # they have shared their closing appreciation
+    before_start: bool  # the dialogue itself hasn't begun (the appointment is being made)
+    scheduled: bool  # an appointment for later is made: it waits for its time (may be cancelled)
+    waiting: str  # named for their partner; shown only when nothing else is
+
+
+def seat_of(state: State, slot: str | None, *, partner_name: str) -> Seat:
+    words = words_of(state.step)
+    assert words is not None  # the state's own step
+    if slot not in SLOTS:
+        mine: tuple[MoveWords, ...] = ()
+        theirs: tuple[MoveWords, ...] = ()
+        role = ""
+    else:
+        mine = tuple(words.moves[m.name] for m in allowed_moves(state, slot))
+        theirs = tuple(words.moves[m.name] for m in allowed_moves(state, _other(slot)))
+        role = role_of(state, slot)
+    closed = slot in state.closed
+    if state.finished:
+        waiting = words.explanation
+    elif closed and state.aloud:
+        waiting = gettext("Thank you. %(name)s is saying their closing appreciation. Listen.") % {
+            "name": partner_name
+        }
+    elif closed:
+        waiting = gettext("Thank you. %(name)s is writing their closing appreciation.") % {
+            "name": partner_name
+        }
+    else:
+        waiting = waiting_message(state, partner_name)
+    return Seat(
+        step=words,
+        moves=mine,
+        partner_moves=theirs,
+        role=role,
+        role_label=role_label(role) if role else "",
+        is_sender=slot == state.sender,
+        closed=closed,
+        before_start=before_start(state),
+        scheduled=is_scheduled(state),
+        waiting=waiting,
+    )
 
 
 # --------------------------------------------------------------------------- rewind

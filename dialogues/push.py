@@ -16,7 +16,8 @@ advances past it: each person's view stays contiguous.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,25 +44,32 @@ class Rendered:
     held: bool = False  # a partner in a booked session's waiting room (not let in yet)
 
 
-def render_to_string(template: str, context: dict, *, language: str | None = None) -> str:
-    """Render in the viewer's own language and time zone (the context's `viewer` or `user`;
-    `language` for a fragment that names no one, like presence)."""
-    person = context.get("viewer") or context.get("user")
+@contextmanager
+def _seen_by(person: object | None, *, language: str | None = None) -> Iterator[str]:
+    """Everything rendered inside, the context's sentences as well as the templates, in this
+    person's language and time zone, whatever the caller's are: a step is pushed from the
+    request of whoever made it, and the other partner may speak another language. Yields the
+    language."""
     zone = getattr(person, "zone", None)
     if language is None:
         language = language_of(person) if person is not None else translation.get_language()
     with timezone.override(zone or timezone.get_default_timezone()), translation.override(language):
+        yield language
+
+
+def render_to_string(template: str, context: dict, *, language: str | None = None) -> str:
+    """Render in the viewer's own language and time zone (the context's `viewer` or `user`;
+    `language` for a fragment that names no one, like presence)."""
+    with _seen_by(context.get("viewer") or context.get("user"), language=language):
         return _render(template, context)
 
 
 def _in_their_language(render: Callable[..., R]) -> Callable[..., R]:
-    """Everything a render builds for `user` (the context's sentences as well as the
-    templates) in that person's language, whatever language the caller is in: a step is
-    pushed from the request of whoever made it, and the other partner may speak another."""
+    """A render for `user`, everything it builds seen by them (`_seen_by`)."""
 
     @functools.wraps(render)
     def wrapper(*args, **kwargs) -> R:
-        with translation.override(language_of(kwargs["user"])):
+        with _seen_by(kwargs["user"]):
             return render(*args, **kwargs)
 
     return wrapper
@@ -95,9 +103,9 @@ def render_snapshot_of(*, session: DialogueSession, user: User, role: str = PART
 def _snapshot(*, session: DialogueSession, user: User, role: str) -> Rendered:
     turns = selectors.turns_of(session=session, viewer=user)
     context = selectors.dialogue_context(session=session, viewer=user, turns=turns, role=role)
-    html = _marker("snapshot", 1, session.seq) + render_to_string(f"{PAGE}#live", context)
+    html = _marker("snapshot", 1, session.seq) + _render(f"{PAGE}#live", context)
     if role == FACILITATOR:  # beside the transcript on the console, not inside #live
-        html += render_to_string(f"{PAGE}#console_state", context)
+        html += _render(f"{PAGE}#console_state", context)
     return Rendered(html, session.seq, context["panel_key"], session.is_live, _held(context))
 
 
@@ -127,34 +135,29 @@ def render_update(
 
 def _update_parts(context: dict, *, after: int, seq: int) -> str:
     """The new turns, the status bar, the announcement and an empty "writing…" line (whoever
-    was writing has posted): one render of the partials the page is made of."""
-    return _marker("update", after + 1, seq) + render_to_string(f"{PAGE}#step_update", context)
+    was writing has posted): one render of the partials the page is made of. Called seen by
+    its viewer (`_seen_by`), as `_panel_html` is."""
+    return _marker("update", after + 1, seq) + _render(f"{PAGE}#step_update", context)
 
 
 def _panel_html(context: dict, role: str) -> str:
     panel = "console_state" if role == FACILITATOR else "move_panel"
-    return render_to_string(f"{PAGE}#{panel}", context)
+    return _render(f"{PAGE}#{panel}", context)
 
 
 def _audience(session: DialogueSession, turn: Turn, viewer: User, role: str, after: int) -> dict:
-    with translation.override(language_of(viewer)):
-        return _audience_in_their_language(session, turn, viewer, role, after)
-
-
-def _audience_in_their_language(
-    session: DialogueSession, turn: Turn, viewer: User, role: str, after: int
-) -> dict:
-    visible = turn.visible_to_id is None or viewer.pk in (turn.visible_to_id, turn.actor_id)
-    context = selectors.dialogue_context(
-        session=session, viewer=viewer, turns=[turn] if visible else [], role=role
-    )
-    return {
-        "html": _update_parts(context, after=after, seq=session.seq),
-        "panel": _panel_html(context, role),
-        "panel_key": context["panel_key"],
-        "held": _held(context),
-        "lang": language_of(viewer),  # a socket in another language renders its own
-    }
+    with _seen_by(viewer) as language:  # once for the context and both renders
+        visible = turn.visible_to_id is None or viewer.pk in (turn.visible_to_id, turn.actor_id)
+        context = selectors.dialogue_context(
+            session=session, viewer=viewer, turns=[turn] if visible else [], role=role
+        )
+        return {
+            "html": _update_parts(context, after=after, seq=session.seq),
+            "panel": _panel_html(context, role),
+            "panel_key": context["panel_key"],
+            "held": _held(context),
+            "lang": language,  # a socket in another language renders its own
+        }
 
 
 class _Onlooker:
@@ -190,17 +193,17 @@ def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
 
 
 @_in_their_language
-def render_refusal(
+def render_panel(
     *,
     public_id: str,
     user: User,
-    error: str,
+    error: str = "",
     posted_text: str = "",
     cooling: object | None = None,
 ) -> str | None:
-    """A move was refused, over the socket or the page's HTTP fallback: the move panel as it
-    is now, with the message and what the person wrote, or with the pause a hot check-in
-    suggests (`cooling`, safety's CheckIn). None if the person may not see the dialogue."""
+    """The move panel as it is now for this person: after a move refused (over the socket or
+    the page's HTTP fallback) with the message and what they wrote, or with the pause a hot
+    check-in suggests (`cooling`, safety's CheckIn). None if they may not see the dialogue."""
     session = selectors.dialogue_for(public_id=public_id, user=user)
     if session is None:
         return None

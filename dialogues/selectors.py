@@ -593,6 +593,12 @@ class Panel:
     together_allowed: bool = False
     # A facilitated session's waiting room: not let in by the therapist yet (`partner_held`).
     held: bool = False
+    # Read once when the panel is made, so the template asks nothing more.
+    your_move: bool = False  # it is their move, and the dialogue isn't in a time-out
+    before_start: bool = False  # the appointment is still being made
+    is_scheduled: bool = False  # an appointment for later is made: it opens by itself
+    may_cancel: bool = False  # they may cancel it (not a session the therapist booked)
+    may_pause: bool = False
 
     @property
     def paused_seconds(self) -> int:
@@ -607,37 +613,12 @@ class Panel:
         return f"{minutes}:{seconds:02d}"
 
     @property
-    def is_scheduled(self) -> bool:
-        """An appointment for later is made: the dialogue opens by itself at its time."""
-        return self.session.waits_for_time
-
-    @property
-    def may_cancel(self) -> bool:
-        if self.session.is_facilitated:
-            return False  # the therapist who booked it cancels or moves it
-        return self.session.is_live and protocol.may_cancel(self.session.protocol_state)
-
-    @property
     def seconds_left(self) -> int:
         return seconds_until(self.session.scheduled_for)
 
     @property
-    def before_start(self) -> bool:
-        """The appointment is still being made: the dialogue itself hasn't begun."""
-        return self.step.name in protocol.BEFORE_START
-
-    @property
-    def may_pause(self) -> bool:
-        return self.step.pausable
-
-    @property
     def has_text(self) -> bool:
         return any(f.text for f in self.forms)
-
-    @property
-    def your_move(self) -> bool:
-        """It is this person's move now, and the dialogue isn't in a time-out."""
-        return self.is_my_turn and self.status == DialogueSession.Status.ACTIVE
 
     @property
     def your_move_said(self) -> str:
@@ -681,13 +662,6 @@ def round_requests(session: DialogueSession) -> list[str]:
     return [str(item) for item in items] if isinstance(items, list) else []
 
 
-def _gated(session: DialogueSession) -> bool:
-    """Whether the partners' panels depend on their safety gate (nothing has begun yet)."""
-    return session.status in DialogueSession.WAITING and protocol.before_start(
-        session.protocol_state
-    )
-
-
 def together_allowed(*, session: DialogueSession, granted_by: User | None) -> bool:
     """Whether this partner's permission for the other to take their turns on one device
     stands."""
@@ -696,17 +670,20 @@ def together_allowed(*, session: DialogueSession, granted_by: User | None) -> bo
     return device_sharing_allowed(couple_id=session.couple_id, granted_by_id=granted_by.pk)
 
 
-def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
+def panel_for(*, session: DialogueSession, viewer: User, slot: str | None = None) -> Panel:
+    """The move panel for one partner. `slot`: theirs, when the caller knows it already."""
     state = session.protocol_state
-    slot = session.slot_of(viewer)
-    step = protocol.step_of(state)
-    held = bool(slot) and partner_held(session=session, user_pk=viewer.pk)
-    moves = protocol.allowed_moves(state, slot) if session.is_live and slot and not held else ()
+    slot = slot or session.slot_of(viewer)
     other_slot = "b" if slot == "a" else "a"
     other = session.partner_in(other_slot)
     other_name = other.display_name if other else _("Your partner")
+    seat = protocol.seat_of(state, slot, partner_name=other_name)
+    live = session.is_live
+    held = bool(slot) and partner_held(session=session, user_pk=viewer.pk)
+    moves = seat.moves if live and slot and not held else ()
     not_ready_mine, partner_not_ready = "", False
-    if _gated(session) and slot:
+    if slot and seat.before_start and session.status in DialogueSession.WAITING:
+        # Nothing has begun yet: the partners' panels depend on their safety gate.
         gate = safety.start_gate(user=viewer, couple=session.couple, partner=other)
         if not gate.open:
             # Only moves that don't begin the dialogue (e.g. offering a later time) stay.
@@ -716,54 +693,36 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
     # Together on one device (said aloud): this device also makes the partner's moves.
     aloud = state.aloud
     mine = bool(slot) and session.shared_device_id == viewer.pk
-    together = aloud and mine and session.is_live
-    together_elsewhere = aloud and session.is_live and session.shared_device_id is not None
-    together_elsewhere = together_elsewhere and not mine
+    together = aloud and mine and live
+    together_elsewhere = aloud and live and session.shared_device_id is not None and not mine
     for_partner = False
     if together and not moves and slot and not held:
-        moves = protocol.allowed_moves(state, other_slot)
+        moves = seat.partner_moves
         for_partner = bool(moves)
     allowed = False
-    if aloud and session.is_live and slot and not together and not together_elsewhere:
+    if aloud and live and slot and not together and not together_elsewhere:
         allowed = together_allowed(session=session, granted_by=other)
-    words = protocol.words_of(step.name)
-    assert words is not None  # the state's own step
-    forms = [MoveForm.of(words.moves[m.name]) for m in moves]
-    requests: list[str] = []
-    if any(f.choice for f in forms):
-        requests = round_requests(session)
+    forms = [MoveForm.of(m) for m in moves]
+    requests = round_requests(session) if any(f.choice for f in forms) else []
     ready_slots = set(session.ready_to_resume or [])
     gate_closed = bool(not_ready_mine or partner_not_ready)
-    if session.status == DialogueSession.Status.PAUSED or forms or gate_closed:
-        waiting = ""
-    elif state.finished:
-        waiting = step.explanation
-    elif slot in state.closed and aloud:
-        waiting = _("Thank you. %(name)s is saying their closing appreciation. Listen.") % {
-            "name": other_name
-        }
-    elif slot in state.closed:
-        waiting = _("Thank you. %(name)s is writing their closing appreciation.") % {
-            "name": other_name
-        }
-    else:
-        waiting = protocol.waiting_message(state, other_name)
+    paused = session.status == DialogueSession.Status.PAUSED
     return Panel(
         session=session,
-        step=words,
+        step=seat.step,
         status=session.status,
         at=session.step_seq,
         is_my_turn=bool(forms),
-        my_role=protocol.role_label(protocol.role_of(state, slot)) if slot else "",
+        my_role=seat.role_label,
         forms=forms,
-        waiting=waiting,
+        waiting="" if paused or forms or gate_closed else seat.waiting,
         paused_by_name=(
             (_("you") if session.paused_by_id == viewer.pk else session.paused_by.display_name)
             if session.paused_by
             else ""
         ),
         requests=requests,
-        closed=slot in state.closed,
+        closed=seat.closed,
         i_am_ready=slot in ready_slots,
         partner_is_ready=other_slot in ready_slots,
         partner_name=other_name,
@@ -775,9 +734,14 @@ def panel_for(*, session: DialogueSession, viewer: User) -> Panel:
         together_elsewhere=together_elsewhere,
         for_partner=for_partner,
         acting_name=other_name if for_partner else viewer.display_name,
-        sender_name=(viewer.display_name if state.sender == slot else other_name) if slot else "",
+        sender_name=(viewer.display_name if seat.is_sender else other_name) if slot else "",
         together_allowed=allowed,
         held=held,
+        your_move=bool(forms) and session.status == DialogueSession.Status.ACTIVE,
+        before_start=seat.before_start,
+        is_scheduled=seat.scheduled and session.status in DialogueSession.WAITING,
+        may_cancel=seat.scheduled and live and not session.is_facilitated,
+        may_pause=seat.step.pausable,
     )
 
 
@@ -894,11 +858,19 @@ def dialogue_context(
     kept in memory (dialogues/turn_html.py). `turns` are their views, built only if a partial
     reads them (the screen reader's line for what is new)."""
     views = TurnViews(turns, viewer=viewer)
+    # The session's facts its partials test, read once for the whole render.
+    facts = {
+        "is_live": session.is_live,
+        "is_planned": session.is_planned,
+        "waits_for_time": session.waits_for_time,
+        "is_facilitated": session.is_facilitated,
+    }
     if role == FACILITATOR:
         console = console_for(session=session)
         return {
             "session": session,
             "viewer": viewer,
+            **facts,
             "viewer_role": FACILITATOR,
             "partner": None,
             "turns": views,
@@ -916,6 +888,7 @@ def dialogue_context(
     return {
         "session": session,
         "viewer": viewer,
+        **facts,
         "viewer_role": PARTNER,
         "partner": other,
         "turns": views,
@@ -933,6 +906,14 @@ def dialogue_context(
         "halt_choices": safety.HALT,
         "intensity_choices": safety.INTENSITY,
     }
+
+
+def page_context(*, session: DialogueSession, viewer: User) -> dict:
+    """The whole dialogue page for a partner: its transcript, panel and their kept mirrors."""
+    turns = turns_of(session=session, viewer=viewer)
+    context = dialogue_context(session=session, viewer=viewer, turns=turns)
+    context["my_mirrors"] = mirrors_mine(session=session, viewer=viewer)
+    return context
 
 
 # --- home page -----------------------------------------------------------------------------

@@ -107,6 +107,7 @@ class MoveResult:
     session: DialogueSession
     turn: Turn | None  # None when the change was already made (a double-click)
     created: bool  # False when nothing new was saved (a replayed form token, a double-click)
+    slot: str | None = None  # the person who asked for the change: their slot (None: not a partner)
     # Filled in once the change commits: its fragments, rendered once per audience.
     fragments: dict[str, dict] = field(default_factory=dict)
 
@@ -131,6 +132,7 @@ class Change:
     state: protocol.State | None = None
     status: str | None = None
     couple_too: bool = False
+    role: str = ""  # the partner's role, when the decision knows it (default: asked of the state)
 
 
 # decide(session, slot, actor) -> a Change, or None when there is nothing to do (a double-click).
@@ -292,15 +294,19 @@ def session_change(
     token: str | None = None,
     create: Callable[[], DialogueSession] | None = None,
     for_partner: bool = False,
+    token_required: bool = False,
 ) -> MoveResult:
     """The one way a dialogue changes, its creation included. `token`: the form's id; a
-    replayed or double-clicked form finds the turn it saved the first time and saves nothing.
+    replayed or double-clicked form finds the turn it saved the first time and saves nothing;
+    `token_required`: a change without one is refused as a stale form is (nothing saved).
     `as_system`: a change nobody makes (the appointed time came); `user` is then only who
     `decide` acts for, and the turn has no actor. `create`: a new session, saved by it in this
     transaction (instead of locking `session_public_id`); its first turn is `decide`'s.
     `for_partner`: `user` makes the other partner's move on their own device (together on one
     device, `_for_partner`); the turn is the partner's, recorded as made there."""
-    token = (token or "").strip() or None
+    token = form_token_given(token)
+    if token is None and token_required:
+        raise DialogueError(str(FORM_OUT_OF_DATE), stale=True)
     if token is not None and not is_token(token):
         raise DialogueError(_("This form can't be sent as it is. Please reload the page."))
     creating = create is not None
@@ -318,26 +324,29 @@ def session_change(
         if token:
             existing = _SAVED_BY_TOKEN.first(session_id=session.pk, token=token)
             if existing is not None:
-                return MoveResult(session=session, turn=existing, created=False)
-        # A booked session's waiting room: a partner the therapist hasn't let in yet changes
-        # nothing (one query, only in an open facilitated session).
-        asker = user.pk if user is not None and slot is not None and not creating else None
-        if asker is not None and selectors.partner_held(session=session, user_pk=asker):
-            raise DialogueError(selectors.WAITING_ROOM)
-        acting, made_by = user, None
+                return MoveResult(session=session, turn=existing, created=False, slot=slot)
+        acting, made_by, own = user, None, slot
         if for_partner:
             slot, acting = _for_partner(session, slot, user)
             made_by = user
-            if selectors.partner_held(session=session, user_pk=acting.pk):
-                raise DialogueError(selectors.WAITING_ROOM)
+        # A booked session's waiting room: a partner the therapist hasn't let in yet changes
+        # nothing (one query, only in an open facilitated session), on their own device or
+        # on the one taking both turns.
+        people = {p.pk for p in (user, acting) if p is not None} if slot and not creating else ()
+        if any(selectors.partner_held(session=session, user_pk=pk) for pk in people):
+            raise DialogueError(selectors.WAITING_ROOM)
         # Decisions may change the session too. A new one had no progress before this turn.
         before = {} if creating else _progress_of(session)
         change = decide(session, slot, acting)
         if change is None:
-            return MoveResult(session=session, turn=None, created=False)
-        role = protocol.role_of(session.protocol_state, slot) if slot else FACILITATOR
+            return MoveResult(session=session, turn=None, created=False, slot=own)
         actor = None if as_system else acting
-        role = SYSTEM if as_system else role
+        if as_system:
+            role = SYSTEM
+        elif not slot:
+            role = FACILITATOR
+        else:
+            role = change.role or protocol.role_of(session.protocol_state, slot)
         turn = _append_turn(
             session, change, actor=actor, actor_role=role, token=token, made_by=made_by
         )
@@ -349,7 +358,7 @@ def session_change(
         after = _progress_of(session)
         prepared.update(session, [name for name in after if after[name] != before.get(name)])
         reminders.session_planned(session=session, before=before, turn=turn)
-        result = MoveResult(session=session, turn=turn, created=True)
+        result = MoveResult(session=session, turn=turn, created=True, slot=own)
         if change.couple_too or not session.is_live or creating:
             live.couple_changed(couple_id=session.couple_id)
             if not session.is_live and not session.is_planned and not creating:
@@ -540,35 +549,34 @@ def decide_move(
         _check_live(session)
         if at is not None and at != session.step_seq:
             raise DialogueError(_moved_on(session, at=at, actor=actor), stale=True)
-        state = session.protocol_state
-        starts = protocol.starts_dialogue(state, move)
-        if starts:
-            other = session.partner_in(protocol.other_slot(slot))
-            gate = safety.start_gate(user=actor, couple=session.couple, partner=other)
-            if not gate.open:
-                raise NotReadyToStart(gate)
         try:
-            clean = protocol.clean_payload(state, slot, move, dict(payload or {}))
-            new_state = protocol.apply(state, slot, move, clean)
+            decided = protocol.decide(session.protocol_state, slot, move, dict(payload or {}))
         except protocol.NoSuchMove as error:
             raise DialogueError(error.message, stale=True) from None
         except protocol.ProtocolError as error:
             raise DialogueError(error.message) from None
-        if starts and checkin is not None and checkin.suggests_a_pause:
-            raise PauseSuggested(checkin)
-        text = str(clean.pop("text", "") or "")
-        data = {k: v for k, v in clean.items() if v not in (None, "", [], ())}
-        if protocol.is_said_aloud(state, move):
-            data["aloud"] = True  # its words were said: the transcript says so, inventing none
+        if decided.starts:
+            other = session.partner_in(protocol.other_slot(slot))
+            gate = safety.start_gate(user=actor, couple=session.couple, partner=other)
+            if not gate.open:
+                raise NotReadyToStart(gate)
+            if checkin is not None and checkin.suggests_a_pause:
+                raise PauseSuggested(checkin)
+        data = decided.data
         if "time" in data:
             moment = appointment_time(str(data["time"]), person=actor, now=clock.now())
             session.scheduled_for = moment
             data["time"] = moment.isoformat()
         if "choice" in data and (gift := _gift_of(session, data["choice"])) is not None:
             data[protocol.GIFT] = gift
-        # The home pages show a scheduled dialogue and its time: they change too.
-        couple_too = starts or move in protocol.SCHEDULING_MOVES
-        return Change(move=move, text=text, data=data, state=new_state, couple_too=couple_too)
+        return Change(
+            move=move,
+            text=decided.text,
+            data=data,
+            state=decided.state,
+            role=decided.role,
+            couple_too=decided.starts or decided.schedules,
+        )
 
     return decide
 
@@ -1054,8 +1062,6 @@ def move_submit(
     A replayed or double-clicked form (same token) returns the turn it saved the first time;
     a move without its form's token is refused, as a stale form is (nothing saved).
     """
-    if form_token_given(token) is None:
-        raise DialogueError(str(FORM_OUT_OF_DATE), stale=True)
     decide = decide_move(move=move, payload=payload, at=at, checkin=checkin)
     return session_change(
         session_public_id=session_public_id,
@@ -1063,6 +1069,7 @@ def move_submit(
         decide=decide,
         token=token,
         for_partner=for_partner,
+        token_required=True,
     )
 
 

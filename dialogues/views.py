@@ -28,13 +28,6 @@ def _session_or_404(request: AuthedRequest, public_id: str) -> DialogueSession:
     return session
 
 
-def _page_context(session: DialogueSession, user) -> dict:
-    turns = selectors.turns_of(session=session, viewer=user)
-    context = selectors.dialogue_context(session=session, viewer=user, turns=turns)
-    context["my_mirrors"] = selectors.mirrors_mine(session=session, viewer=user)
-    return context
-
-
 def _checkin_context(post) -> dict:
     try:
         chosen = int(post.get("intensity", ""))
@@ -99,7 +92,7 @@ def dialogue_new(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def dialogue_detail(request: AuthedRequest, public_id: str) -> HttpResponse:
     session = _session_or_404(request, public_id)
-    return render(request, PAGE, _page_context(session, request.user))
+    return render(request, PAGE, selectors.page_context(session=session, viewer=request.user))
 
 
 @login_required
@@ -166,10 +159,16 @@ def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
     if not request.htmx:
         return redirect("dialogues:detail", public_id=public_id)
     # The panel this person's page shows next, as rendered for them once at commit.
-    mine = result.fragments.get(result.session.slot_of(request.user) or "")
-    if mine is not None:
-        return HttpResponse(mine["panel"])
-    return _panel_response(request, result.session)
+    mine = result.fragments.get(result.slot or "")
+    html = mine["panel"] if mine is not None else _panel_html(request, public_id)
+    return HttpResponse(html)
+
+
+def _panel_html(request, public_id: str, **refusal: object) -> str:
+    html = push.render_panel(public_id=public_id, user=request.user, **refusal)
+    if html is None:
+        raise Http404("No such dialogue.")
+    return html
 
 
 def _refused(request, public_id: str, error: DialogueError | safety.SafetyError) -> HttpResponse:
@@ -182,17 +181,16 @@ def _refused(request, public_id: str, error: DialogueError | safety.SafetyError)
             messages.error(request, error.message)
             return redirect("dialogues:detail", public_id=public_id)
         session = _session_or_404(request, public_id)
-        return render(request, PAGE, {**_page_context(session, request.user), "cooling": cooling})
+        context = selectors.page_context(session=session, viewer=request.user)
+        return render(request, PAGE, {**context, "cooling": cooling})
     kept = cooling is None and not getattr(error, "stale", False)
-    html = push.render_refusal(
-        public_id=public_id,
-        user=request.user,
+    html = _panel_html(
+        request,
+        public_id,
         error="" if cooling is not None else error.message,
         posted_text=request.POST.get("text", "") if kept else "",
         cooling=cooling,
     )
-    if html is None:
-        raise Http404("No such dialogue.")
     return HttpResponse(html, status=200 if cooling is not None else 422)
 
 
@@ -205,7 +203,10 @@ def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResp
     except DialogueError as error:
         if request.htmx:
             return _panel_response(request, session, error=error.message, status=422)
-        context = {**_page_context(session, request.user), "error": error.message}
+        context = {
+            **selectors.page_context(session=session, viewer=request.user),
+            "error": error.message,
+        }
         return render(request, PAGE, context, status=422)
     if request.htmx:
         return _panel_response(request, session)
@@ -269,7 +270,10 @@ def _switch(request: AuthedRequest, public_id: str, name: str, change) -> HttpRe
         if request.htmx:
             return _panel_response(request, session, error=message, status=400)
         return render(
-            request, PAGE, {**_page_context(session, request.user), "error": message}, status=400
+            request,
+            PAGE,
+            {**selectors.page_context(session=session, viewer=request.user), "error": message},
+            status=400,
         )
 
     def changed(**kwargs):

@@ -1897,3 +1897,85 @@ def test_said_aloud_buttons_and_waiting_lines():
     for step in STEPS.values():
         if "writing" in str(step.waiting):
             assert step.aloud_waiting and "writing" not in step.aloud_waiting, step.name
+
+
+# --------------------------------------------------------------------------- one call each
+
+
+@pytest.mark.parametrize(
+    "kind, step",
+    [(kind, name) for kind, info in KINDS.items() for name in info.steps if name != p.FINISHED],
+)
+def test_a_decision_is_the_move_cleaned_once_and_its_transition(kind, step):
+    s = _at(step, kind, request_count=1, proposer="a" if STEPS[step].actor is Actor.OTHER else "")
+    for slot in sorted(p.whose_turn(s)):
+        for move in p.available_moves(s):
+            payload = valid_payload(move, s)
+            decided = p.decide(s, slot, move.name, payload)
+            cleaned = p.clean_payload(s, slot, move.name, payload)
+            assert decided.state == p.apply(s, slot, move.name, payload)
+            assert decided.role == p.role_of(s, slot)
+            assert decided.text == cleaned.pop("text", "")
+            # What the turn records: every field given, none left empty.
+            assert decided.data == {k: v for k, v in cleaned.items() if v not in (None, "", [])}
+            assert decided.starts == p.starts_dialogue(s, move.name)
+            assert decided.schedules == (move.name in p.SCHEDULING_MOVES)
+
+
+def test_a_decision_said_aloud_is_recorded_as_said():
+    s = _at("send", aloud=True)
+    decided = p.decide(s, s.sender, "send", {})
+    assert decided.text == ""
+    assert decided.data == {"aloud": True}
+    written = p.decide(_at("send"), "a", "send", {"text": "I felt alone."})
+    assert written.text == "I felt alone."
+    assert "aloud" not in written.data
+
+
+def test_a_decision_refuses_what_apply_refuses():
+    s = _at("send")
+    with pytest.raises(NotYourTurn):
+        p.decide(s, s.receiver, "send", {"text": "Hi"})
+    with pytest.raises(InvalidInput):
+        p.decide(s, s.sender, "send", {"text": ""})
+    with pytest.raises(NoSuchMove):
+        p.decide(s, s.sender, "no_such_move", {})
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_seat_is_the_step_and_moves_in_words_for_each_slot(kind):
+    s = p.start(kind)
+    for slot in SLOTS:
+        seat = p.seat_of(s, slot, partner_name="Sam")
+        words = p.words_of(s.step)
+        assert seat.step is words
+        assert seat.moves == tuple(words.moves[m.name] for m in p.allowed_moves(s, slot))
+        other = p.other_slot(slot)
+        assert seat.partner_moves == tuple(words.moves[m.name] for m in p.allowed_moves(s, other))
+        assert seat.role == p.role_of(s, slot)
+        assert seat.is_sender is (slot == s.sender)
+        assert seat.before_start is p.before_start(s)
+        assert seat.waiting == p.waiting_message(s, "Sam")
+
+
+def test_a_seat_says_what_a_partner_who_has_closed_reads():
+    s = _at(p.CLOSING, closed=frozenset({"a"}))
+    assert p.seat_of(s, "a", partner_name="Sam").waiting == (
+        "Thank you. Sam is writing their closing appreciation."
+    )
+    aloud = replace(s, aloud=True)
+    assert p.seat_of(aloud, "a", partner_name="Sam").waiting == (
+        "Thank you. Sam is saying their closing appreciation. Listen."
+    )
+    assert p.seat_of(s, "b", partner_name="Alex").closed is False
+
+
+def test_a_seat_for_someone_who_is_not_a_partner_offers_no_moves():
+    seat = p.seat_of(p.start(I), None, partner_name="Sam")
+    assert (seat.moves, seat.partner_moves, seat.role, seat.role_label) == ((), (), "", "")
+
+
+def test_a_finished_dialogue_seat_reads_its_explanation():
+    s = _at(p.FINISHED)
+    seat = p.seat_of(s, "a", partner_name="Sam")
+    assert seat.moves == () and seat.waiting == p.words_of(p.FINISHED).explanation
