@@ -326,8 +326,7 @@ def socket_moves(*, plan, paths: dict[int, str], people: list, steps: int, parts
         for _ in range(2000):  # parse + validate, alone (a few µs: measured in a loop)
             cpu = time.thread_time()
             frame = json.loads(frame_text)
-            consumers.move_payload(frame)
-            consumers.posted_at(frame)
+            consumers.move_posted(frame)
             timer.now["frame: JSON parsed, payload read\x00cpu"] += (time.thread_time() - cpu) * 1e6
         for key in list(timer.now):
             timer.now[key] /= 2000

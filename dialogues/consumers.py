@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 from couples.models import User, is_public_id
 from couples.selectors import couple_for
 from dialogues import calls, push, selectors, services
-from dialogues.forms import move_payload, posted_at
+from dialogues.forms import move_posted
 from dialogues.selectors import FACILITATOR, PARTNER
 from live import auth_session_group, couple_group, dialogue_group
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
@@ -245,14 +245,15 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
         panel with the message (a stale form is replaced by the current one; otherwise what
         the person wrote is kept)."""
         try:
+            posted = move_posted(frame)
             result = await database_sync_to_async(services.move_submit)(
                 session_public_id=self.public_id,
                 user=self.user,
-                move=str(frame.get("move") or "")[:40],
-                payload=move_payload(frame),
-                at=posted_at(frame),
-                token=str(frame.get("token") or ""),
-                for_partner=frame.get("for") == "partner",
+                move=posted.move,
+                payload=posted.payload,
+                at=posted.at,
+                token=posted.token,
+                for_partner=posted.for_partner,
             )
         except services.DialogueError as error:
             html = await database_sync_to_async(push.render_panel)(

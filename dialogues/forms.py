@@ -1,5 +1,6 @@
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -122,3 +123,26 @@ def posted_at(data: Mapping[str, Any]) -> int | None:
         return int(str(data.get("at", "")))
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class MovePosted:
+    """A move as a page sends it, over its socket (a frame) or posted (the form when the
+    socket is down): the same fields either way, read here once for both roads, and given to
+    `services.move_submit` by name; the protocol judges them."""
+
+    move: str
+    payload: dict[str, object]
+    at: int | None  # the step the form was made for
+    token: str  # the form's one-time token
+    for_partner: bool  # together on one device: the other partner's move, made here
+
+
+def move_posted(data: Mapping[str, Any]) -> MovePosted:
+    return MovePosted(
+        move=str(data.get("move") or "")[:40],  # no move's name is longer
+        payload=move_payload(data),
+        at=posted_at(data),
+        token=str(data.get("token") or ""),
+        for_partner=data.get("for") == "partner",
+    )

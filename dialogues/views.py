@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from couples.http import AuthedRequest
 from couples.selectors import calendar_feed_person, couple_for, partner_of
 from dialogues import language, protocol, push, reminders, selectors, services
-from dialogues.forms import StartDialogueForm, move_payload, posted_at
+from dialogues.forms import StartDialogueForm, move_posted
 from dialogues.models import DialogueSession
 from dialogues.services import DialogueError
 from safety import selectors as safety
@@ -140,16 +140,17 @@ def _panel_response(
 def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
     """A move over HTTP: the fallback when the page's socket is down (or without JavaScript),
     and the starting moves, which carry the private check-in (a pause may be suggested)."""
+    posted = move_posted(request.POST)
     try:
         checkin = None if request.POST.get("anyway") == "1" else safety.checkin_read(request.POST)
         result = services.move_submit(
             session_public_id=public_id,
             user=request.user,
-            move=request.POST.get("move", ""),
-            payload=move_payload(request.POST),
-            at=posted_at(request.POST),
-            token=request.POST.get("token"),
-            for_partner=request.POST.get("for") == "partner",
+            move=posted.move,
+            payload=posted.payload,
+            at=posted.at,
+            token=posted.token,
+            for_partner=posted.for_partner,
             checkin=checkin,
         )
     except services.DialogueNotFound:

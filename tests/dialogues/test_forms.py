@@ -4,10 +4,11 @@ import html
 import re
 
 import pytest
+from django.http import QueryDict
 from django.urls import reverse
 
 from dialogues import protocol
-from dialogues.forms import StartDialogueForm, clock_time, move_payload
+from dialogues.forms import StartDialogueForm, clock_time, move_payload, move_posted
 from dialogues.models import DialogueSession
 
 
@@ -90,3 +91,29 @@ def test_a_typed_time_is_never_taken_for_minutes_from_now():
     assert move_payload({"time_at": "2000", "time": "15"})["time"] == "20:00"
     assert move_payload({"time_at": "90", "time": "15"})["time"] == "--:--"  # refused, clearly
     assert move_payload({"time_at": " ", "time": "15"})["time"] == "15"
+
+
+def test_a_move_reads_the_same_from_a_posted_form_and_a_socket_frame():
+    form = QueryDict(mutable=True)
+    form.update({"move": "send", "text": "I felt alone.", "at": "4", "token": "t" * 22})
+    form.setlist("feelings", ["hurt", "lonely"])
+    frame = {
+        "type": "move",
+        "move": "send",
+        "text": "I felt alone.",
+        "feelings": ["hurt", "lonely"],
+        "at": 4,
+        "token": "t" * 22,
+    }
+    assert move_posted(form) == move_posted(frame)
+    posted = move_posted(frame)
+    assert (posted.move, posted.at, posted.token) == ("send", 4, "t" * 22)
+    assert posted.for_partner is False
+    assert posted.payload == {"text": "I felt alone.", "feelings": ["hurt", "lonely"]}
+
+
+def test_a_move_posted_badly_is_read_as_nothing_the_protocol_would_take():
+    posted = move_posted({"move": ["send"] * 30, "at": "soon", "token": None, "for": "me"})
+    assert len(posted.move) == 40  # no move's name is that long: refused as no such move
+    assert (posted.at, posted.token, posted.for_partner, posted.payload) == (None, "", False, {})
+    assert move_posted({"for": "partner"}).for_partner is True
