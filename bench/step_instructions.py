@@ -30,29 +30,38 @@ REPO = Path(__file__).resolve().parents[1]
 WARM_UP = 7  # every move of the cycle made once, each audience's render warmed
 
 
-def moves(count: int, *, road: str) -> None:
+def moves(count: int, *, road: str, console: bool) -> None:
     """In the child: a couple and a dialogue, the warm-up moves, then `count` moves."""
     sys.path.insert(0, str(REPO))
     from bench import step_cost
+    from live import dialogue_group, places
 
     step_cost.setup()
     people, session, cleanup = step_cost.dialogue_for_bench()
     alex, sam, therapist = people
     script = list(itertools.islice(step_cost.move_script(alex, sam), WARM_UP + count))
     try:
-        if road == "socket":  # as the page sends them, through the ASGI app to three sockets
+        if road == "socket":  # as the page sends them, through the ASGI app to the sockets
+            paths = {
+                alex.pk: f"/ws/dialogues/{session.public_id}/",
+                sam.pk: f"/ws/dialogues/{session.public_id}/",
+                therapist.pk: f"/ws/therapist/dialogues/{session.public_id}/",
+            }
             step_cost.socket_moves(
                 plan=lambda steps: iter(script),
-                paths={
-                    alex.pk: f"/ws/dialogues/{session.public_id}/",
-                    sam.pk: f"/ws/dialogues/{session.public_id}/",
-                    therapist.pk: f"/ws/therapist/dialogues/{session.public_id}/",
-                },
-                people=people,
+                paths=paths if console else {alex.pk: paths[alex.pk], sam.pk: paths[sam.pk]},
+                people=people if console else [alex, sam],
                 steps=len(script),
                 parts=False,
             )
             return
+        # No sockets here: as if both pages (and the console) were open, each audience is
+        # rendered, as over the socket.
+        audiences = [str(alex.pk), str(sam.pk)] + (["facilitator"] * console)
+        group = dialogue_group(session.public_id)
+        for audience in audiences:
+            key = places.listening_key(group, audience)
+            places.claim([(key, places.NO_LIMIT)], channel=f"bench.{audience}")
         for user, name, payload in script:
             result = step_cost.move_made(session, user, name, payload)
             assert result.fragments, "the step was not rendered once per audience"
@@ -60,7 +69,7 @@ def moves(count: int, *, road: str) -> None:
         cleanup()
 
 
-def counted(count: int, *, road: str) -> int:
+def counted(count: int, *, road: str, console: bool) -> int:
     """Instructions of a child making `count` moves after the warm-up."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -78,6 +87,7 @@ def counted(count: int, *, road: str) -> int:
                 str(count),
                 "--road",
                 road,
+                "--console" if console else "--no-console",
             ],
             cwd=REPO,
             capture_output=True,
@@ -101,16 +111,24 @@ def main() -> None:
         help="move: the one door and its render in this process (default); socket: a move frame"
         " through the ASGI application and the channel layer to the three sockets",
     )
+    parser.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the therapist's console open too (default), or only the partners' pages",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        moves(args.child, road=args.road)
+        moves(args.child, road=args.road, console=args.console)
         return
     if not 1 <= args.steps <= 200:
         parser.error("--steps: 1 to 200")
-    base, more = counted(0, road=args.road), counted(args.steps, road=args.road)
+    base = counted(0, road=args.road, console=args.console)
+    more = counted(args.steps, road=args.road, console=args.console)
     per_step = (more - base) / args.steps
-    what = {"move": "transaction + render for 3 audiences", "socket": "frame to 3 sockets' sends"}
+    n = 3 if args.console else 2
+    what = {"move": f"transaction + render for {n} audiences", "socket": f"frame to {n} sockets"}
     print(f"start-up and warm-up: {base / 1e6:,.1f} M instructions")
     print(f"one {args.road} ({what[args.road]}): {per_step / 1e6:,.2f} M instructions")
 

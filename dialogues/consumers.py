@@ -30,7 +30,7 @@ from couples.selectors import couple_for
 from dialogues import calls, push, selectors, services
 from dialogues.forms import move_posted
 from dialogues.selectors import FACILITATOR, PARTNER
-from live import auth_session_group, couple_group, dialogue_group
+from live import auth_session_group, couple_group, dialogue_group, places
 from live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED, LiveConsumer
 
 logger = logging.getLogger("imago.dialogues")
@@ -60,6 +60,12 @@ class DialogueConsumer(calls.CallSignalling, LiveConsumer):
     # the snapshot has it already), and access that ends meanwhile is either seen by the
     # check or arrives as its event (on groups known before the read: the dialogue's, the
     # person's own and their login's).
+
+    def listening(self) -> list[str]:
+        """A change is rendered for this socket's audience while it is open: its partner (by
+        pk: known before the session is read) or the facilitators (push.render_change)."""
+        audience = str(self.user.pk) if self.role == PARTNER else FACILITATOR
+        return [places.listening_key(dialogue_group(self.public_id), audience)]
 
     def _authorize(self) -> dict | None:
         """Who this socket may watch (runs in a database thread). None: refuse. With the

@@ -198,6 +198,10 @@ class DialogueSession(models.Model):
     def partner_in(self, slot: str):
         return self.partner_a if slot == "a" else self.partner_b
 
+    def partner_pk(self, slot: str) -> int | None:
+        """The partner's id in this slot, without loading them."""
+        return self.partner_a_id if slot == "a" else self.partner_b_id
+
     def refresh_progress(self) -> None:
         """Read again what moves change (state, step, status, ...), keeping the partners and
         couple already loaded: they never change, and reloading them costs two queries."""

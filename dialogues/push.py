@@ -1,8 +1,8 @@
 """Fragments pushed over the websocket, from the same partials as the page.
 
 A change is rendered once per audience as it commits (`render_change`: partner "a", partner
-"b", and the facilitators; once the commit is done), from the objects the transaction
-already holds, and the HTML travels in the group
+"b", and the facilitators, those with a page open and its author's; once the commit is done),
+from the objects the transaction already holds, and the HTML travels in the group
 message; each socket forwards its audience's fragment when it follows what that socket last
 showed. A socket renders from PostgreSQL (`render_update`,
 `render_snapshot`) only when it connects, asks for a snapshot, or has missed a step.
@@ -25,11 +25,13 @@ from django.template.loader import render_to_string as _render
 from django.utils import timezone, translation
 from django.utils.html import format_html
 
+import live
 from couples.languages import language_of
 from couples.models import User
 from dialogues import protocol, selectors
 from dialogues.models import DialogueSession, Turn
 from dialogues.selectors import FACILITATOR, PARTNER
+from live import fast, places
 
 PAGE = "dialogues/dialogue.html"
 R = TypeVar("R")
@@ -174,21 +176,41 @@ class _Onlooker:
         return timezone.get_default_timezone()
 
 
-def render_change(*, session: DialogueSession, turn: Turn) -> dict[str, dict]:
+def audiences_listening(*, session: DialogueSession, author: str | None) -> set[str] | None:
+    """The audiences a change of this session is rendered for (`render_change`): those some
+    socket listens as now (`places.listening`, one trip to Redis), and `author`'s, the page
+    that made the change (it shows its fragment at once, over HTTP too). None, all of them,
+    with the shortcut "audiences" off. A socket that connects meanwhile finds no fragment of
+    its own and renders the change from the database."""
+    if not fast.on("audiences"):
+        return None
+    pks = {str(pk): s for s in protocol.SLOTS if (pk := session.partner_pk(s)) is not None}
+    listened = places.listening(live.dialogue_group(session.public_id), [*pks, FACILITATOR])
+    wanted = {pks.get(a, FACILITATOR) for a in listened}
+    if author is not None:
+        wanted.add(author)
+    return wanted
+
+
+def render_change(
+    *, session: DialogueSession, turn: Turn, audiences: set[str] | None = None
+) -> dict[str, dict]:
     """One committed change, rendered once for each audience: "a" and "b" (the partners) and
-    "facilitator". `session` and `turn` are the objects the transaction saved, with the
-    partners (and the actor) loaded: nothing is read again.
+    "facilitator" (or only those of `audiences`). `session` and `turn` are the objects the
+    transaction saved, with the partners (and the actor) loaded: nothing is read again.
 
     The facilitators' fragment is rendered as the therapist who acted, when one did (their own
     coaching reads "You"); another therapist's console renders that step from the database."""
     after = session.seq - 1
+    wanted = {*protocol.SLOTS, FACILITATOR} if audiences is None else audiences
     fragments = {
         slot: _audience(session, turn, partner, PARTNER, after)
         for slot in protocol.SLOTS
-        if (partner := session.partner_in(slot)) is not None
+        if slot in wanted and (partner := session.partner_in(slot)) is not None
     }
-    onlooker = turn.actor if turn.actor_role == FACILITATOR else _Onlooker()
-    fragments[FACILITATOR] = _audience(session, turn, onlooker, FACILITATOR, after)  # type: ignore[arg-type]
+    if FACILITATOR in wanted:
+        onlooker = turn.actor if turn.actor_role == FACILITATOR else _Onlooker()
+        fragments[FACILITATOR] = _audience(session, turn, onlooker, FACILITATOR, after)  # type: ignore[arg-type]
     return fragments
 
 

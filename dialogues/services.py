@@ -277,7 +277,9 @@ def _publish(
         "by_facilitator": turn.actor_role == FACILITATOR,
     }
     try:
-        result.fragments.update(push.render_change(session=session, turn=turn))
+        author = FACILITATOR if turn.actor_role == FACILITATOR else result.slot
+        audiences = push.audiences_listening(session=session, author=author)
+        result.fragments.update(push.render_change(session=session, turn=turn, audiences=audiences))
         message["fragments"] = result.fragments
     except Exception:
         logger.exception("rendering a change failed", extra={"session": session.public_id})

@@ -177,10 +177,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # --- how many sockets one person (and one login) may hold, across every worker ---------
 
+    def listening(self) -> list[str]:
+        """What this socket listens as, for as long as it is open: places (`places.listening_key`)
+        held without a limit, so a change is rendered only for the audiences someone listens
+        as (`places.listening`). Known when it joins; none by default."""
+        return []
+
     def _leases(self) -> list[tuple[str, int]]:
         keys = [(places.person_key(self.user.pk), settings.IMAGO_MAX_SOCKETS_PER_PERSON)]
         if login := auth_session_group(self.session_key()):
             keys.append((places.login_key(login), settings.IMAGO_MAX_SOCKETS_PER_LOGIN))
+        keys.extend((key, places.NO_LIMIT) for key in self.listening())
         return keys
 
     async def _claim(self, *, renew: bool = False) -> bool:

@@ -9,7 +9,9 @@ with FAST_PATH=0 too) and measured one by one (bench/step_cost.py, docs/performa
 - "i18n" (`live.i18n`): translations looked up once, language and time zone in ContextVars
   (plain: Django's lookups and asgiref Locals);
 - "dispatch" (`LiveConsumer.dispatch`): a push forwarded without Channels' hop to the database
-  thread (plain: Channels' own dispatch).
+  thread (plain: Channels' own dispatch);
+- "audiences" (`dialogues.push.render_change`): a change rendered only for the audiences a
+  socket listens as, and its author's (plain: for every audience).
 
 The setting names them: `1` (all, the default), `0` (none), `prepared,i18n` (only those),
 `-dispatch` or `-dispatch,-i18n` (all but those). True and False, or a set of names, work too.
@@ -23,7 +25,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-SHORTCUTS = frozenset({"prepared", "i18n", "dispatch"})
+SHORTCUTS = frozenset({"prepared", "i18n", "dispatch", "audiences"})
 
 _ALL = {"1", "true", "yes", "on", ""}
 _NONE = {"0", "false", "no", "off"}

@@ -241,6 +241,36 @@ def held(key: str) -> int:
         return 0
 
 
+# A socket also holds a place, without a limit, in what it listens as (`LiveConsumer.listening`):
+# a change is rendered only for the audiences some socket listens as (and its author's).
+NO_LIMIT = 1 << 30
+
+
+def listening_key(group: str, audience: str) -> str:
+    """The place a socket holds while it listens to `group` as `audience`."""
+    return f"listening.{group}.{audience}"
+
+
+def listening(group: str, audiences: list[str]) -> set[str]:
+    """Which of these audiences of `group` some socket listens as now, on any worker (one
+    round trip to Redis). When Redis can't be asked, all of them: a render too many costs
+    time; one too few would only cost the socket a read of the database."""
+    keys = [listening_key(group, audience) for audience in audiences]
+    url = _redis_url()
+    if not url:
+        return {a for a, key in zip(audiences, keys, strict=True) if _local_count(key)}
+    client, _script, count = _client(url)
+    now, beat = time.time(), _beat_prefix()
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                count(keys=[_prefix() + key], args=[now, beat], client=pipe)
+            counts = pipe.execute()
+    except CACHE_UNREACHABLE:
+        return set(audiences)
+    return {a for a, n in zip(audiences, counts, strict=True) if int(n)}
+
+
 def beat() -> None:
     """This worker is alive (its places count)."""
     url = _redis_url()

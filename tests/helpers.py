@@ -195,3 +195,24 @@ def with_form_token(service):
         return service(*args, **kwargs)
 
     return call
+
+
+def page_open(session, person=None) -> str:
+    """As if `person`'s page (None: a therapist's console) were open on this dialogue: the
+    place its socket holds (live/places.py), so a change is rendered for their audience.
+    Returns the place's channel (`places.release` gives it back)."""
+    from live import dialogue_group, places
+
+    audience = "facilitator" if person is None else str(person.pk)
+    channel = f"test-page-{secrets.token_hex(4)}"
+    key = places.listening_key(dialogue_group(session.public_id), audience)
+    assert places.claim([(key, places.NO_LIMIT)], channel=channel)
+    return channel
+
+
+def rendered_for(*audiences: str) -> set[str]:
+    """The audiences a change is rendered for when only these listen (or made it): all three
+    with the shortcut "audiences" off (FAST_PATH, live/fast.py)."""
+    from live import fast
+
+    return set(audiences) if fast.on("audiences") else {"a", "b", "facilitator"}

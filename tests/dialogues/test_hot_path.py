@@ -16,7 +16,7 @@ from couples.models import FORM_OUT_OF_DATE
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
-from tests.helpers import form_token, with_form_token
+from tests.helpers import form_token, page_open, rendered_for, with_form_token
 from tests.sockets import (
     QueriesInEveryThread,
     drain,
@@ -427,10 +427,11 @@ def _renders(monkeypatch) -> list[bool]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_move_is_rendered_once_after_its_commit_for_every_audience(
+def test_a_move_is_rendered_once_after_its_commit_for_its_author_and_every_page_open(
     dialogue, alex, sam, monkeypatch
 ):
     session = _accepted(dialogue, sam)
+    page_open(session, sam)  # no console is open
     sent, renders = _published_steps(monkeypatch), _renders(monkeypatch)
     result = services.move_submit(
         session_public_id=session.public_id,
@@ -442,9 +443,31 @@ def test_a_move_is_rendered_once_after_its_commit_for_every_audience(
     assert renders == [False]  # once, with the transaction committed
     steps = [m for m in sent if m["type"] == "dialogue.changed"]
     assert [m["seq"] for m in steps] == [result.session.seq]
-    assert set(steps[0]["fragments"]) == {"a", "b", "facilitator"}
+    assert set(steps[0]["fragments"]) == rendered_for("a", "b")
     assert "Hi." in steps[0]["fragments"]["b"]["html"]
     assert result.fragments == steps[0]["fragments"]  # the HTTP fallback answers with "a"'s
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_nobody_else_has_open_is_rendered_only_for_its_author(
+    dialogue, alex, sam, monkeypatch
+):
+    """A console nobody has open, a partner's page that is closed: not rendered (their pages
+    render the step from the database when they open)."""
+    session = _accepted(dialogue, sam)
+    sent = _published_steps(monkeypatch)
+    services.move_submit(
+        session_public_id=session.public_id,
+        user=alex,
+        move="send",
+        payload={"text": "Hi."},
+        token=form_token(),
+    )
+    steps = [m for m in sent if m["type"] == "dialogue.changed"]
+    assert set(steps[0]["fragments"]) == rendered_for("a")
+    services.session_pause(session_public_id=session.public_id, user=sam)
+    steps = [m for m in sent if m["type"] == "dialogue.changed"]
+    assert set(steps[-1]["fragments"]) == rendered_for("b")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -464,7 +487,7 @@ def test_a_move_inside_a_callers_transaction_is_rendered_once_that_one_commits(
         assert renders == [] and sent == []  # nothing rendered, nothing sent: not committed
     assert renders == [False]
     assert [set(m["fragments"]) for m in sent if m["type"] == "dialogue.changed"] == [
-        {"a", "b", "facilitator"}
+        rendered_for("a")
     ]
 
 

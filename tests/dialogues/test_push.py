@@ -12,7 +12,7 @@ from dialogues import push, selectors, services
 from dialogues.models import Turn
 from dialogues.selectors import PARTNER
 from live import clock
-from tests.helpers import form_token
+from tests.helpers import form_token, page_open
 
 pytestmark = pytest.mark.django_db
 
@@ -326,6 +326,7 @@ def test_a_said_aloud_steps_panel_shows_whether_sharing_one_device_is_allowed(
     if together:
         services.session_together(session_public_id=dialogue.public_id, user=alex, on=True)
     dialogue.refresh_from_db()
+    page_open(dialogue, alex)
     caplog.clear()
     caplog.set_level(logging.DEBUG, logger="imago.dialogues")
     result = services.move_submit(

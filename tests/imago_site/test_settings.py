@@ -154,9 +154,9 @@ def test_fast_path_names_the_shortcuts_and_each_one_off_takes_djangos_plain_path
     )
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
     default = run_python(["-c", code], **env)
-    assert default.stdout.strip() == "['dispatch', 'i18n', 'prepared'] True", default
+    assert default.stdout.strip() == "['audiences', 'dispatch', 'i18n', 'prepared'] True", default
     without = run_python(["-c", code], FAST_PATH="-i18n", **env)
-    assert without.stdout.strip() == "['dispatch', 'prepared'] False", without
+    assert without.stdout.strip() == "['audiences', 'dispatch', 'prepared'] False", without
     plain = run_python(["-c", code], FAST_PATH="0", **env)
     assert plain.stdout.strip() == "[] False", plain
     removed = run_python(["-c", code], FAST_PATH="-render", **env)

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from live import fast
 
-ALL = {"prepared", "i18n", "dispatch"}
+ALL = {"prepared", "i18n", "dispatch", "audiences"}
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,7 @@ ALL = {"prepared", "i18n", "dispatch"}
         ("prepared", {"prepared"}),
         ("prepared, i18n", {"prepared", "i18n"}),
         ("-dispatch", ALL - {"dispatch"}),
-        ("-dispatch,-I18N", {"prepared"}),
+        ("-dispatch,-I18N", {"prepared", "audiences"}),
         ({"dispatch"}, {"dispatch"}),
         (set(), set()),
     ],

@@ -143,3 +143,43 @@ async def test_a_page_reconnecting_just_after_its_worker_died_waits_and_gets_in(
     assert await places.aclaim(counts, channel="new")
     await lapse
     await places.arelease([counts[0][0]], channel="new")
+
+
+def test_an_audience_is_listened_as_while_a_socket_holds_its_place(own_redis):
+    group = "dialogue.abc"
+    listening = [(places.listening_key(group, "7"), places.NO_LIMIT)]
+    assert places.listening(group, ["7", "8", "facilitator"]) == set()
+    assert places.claim(listening, channel="a") and places.claim(listening, channel="b")
+    assert places.listening(group, ["7", "8", "facilitator"]) == {"7"}
+    places.release([listening[0][0]], channel="a")
+    assert places.listening(group, ["7", "8"]) == {"7"}  # the other tab still listens
+    places.release([listening[0][0]], channel="b")
+    assert places.listening(group, ["7", "8"]) == set()
+
+
+def test_with_redis_unreachable_every_audience_counts_as_listening(own_redis):
+    if own_redis is None:
+        pytest.skip("without Redis there is nothing to be unreachable")
+    own_redis.stop()
+    # A render too many costs time; one too few would cost a socket a read of the database.
+    assert places.listening("dialogue.abc", ["7", "facilitator"]) == {"7", "facilitator"}
+
+
+async def test_a_dialogue_socket_listens_as_its_partner_and_a_console_as_the_facilitators(
+    dialogue, alex, therapist, link
+):
+    from live import dialogue_group
+    from tests.sockets import console_path
+
+    group = dialogue_group(dialogue.public_id)
+    everyone = [str(dialogue.partner_a_id), str(dialogue.partner_b_id), "facilitator"]
+    listening = sync_to_async(places.listening)
+    page, connected, code = await open_socket(path_of(dialogue), alex, timeout=10)
+    assert connected, code
+    console, connected, code = await open_socket(console_path(dialogue), therapist, timeout=10)
+    assert connected, code
+    assert await listening(group, everyone) == {str(alex.pk), "facilitator"}
+    await console.disconnect()
+    assert await listening(group, everyone) == {str(alex.pk)}
+    await page.disconnect()
+    assert await listening(group, everyone) == set()
