@@ -145,9 +145,10 @@ def _session_rows(users, expire):
     return keys, rows
 
 
-def seed(n: int, *, run_id: str) -> Seed:
+def seed(n: int, *, run_id: str, consoles: int | None = None) -> Seed:
     """N couples with a started dialogue at the "send" step, each with its therapist, plus a
-    200-turn dialogue."""
+    200-turn dialogue. The first `consoles` dialogues (all by default) have their therapist's
+    console open as a third socket."""
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.models import Session
@@ -315,7 +316,9 @@ def seed(n: int, *, run_id: str) -> Seed:
         return found
 
     dialogues = [
-        SeededDialogue(s.pk, s.public_id, s.seq, participants(s, i, True))
+        SeededDialogue(
+            s.pk, s.public_id, s.seq, participants(s, i, consoles is None or i < consoles)
+        )
         for i, s in enumerate(sessions)
     ]
     long_seeded = SeededDialogue(long.pk, long.public_id, long.seq, participants(long, n, False))
@@ -675,6 +678,7 @@ class Config:
     label: str = ""
     served_by: str = ""  # response header naming the host behind a balancer
     moves: str = "socket"  # how a step is submitted: over the actor's open socket, or HTTP
+    consoles: float = 1.0  # share of the dialogues with their therapist's console open
 
 
 class Bench:
@@ -1687,6 +1691,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, help="random seed (start offsets)")
     p.add_argument(
+        "--consoles",
+        type=float,
+        default=1.0,
+        help="share of the dialogues with their therapist's console open (default 1: all)",
+    )
+    p.add_argument(
         "--moves",
         choices=("socket", "http"),
         default="socket",
@@ -1716,6 +1726,7 @@ def configure(args) -> Config:
         label=args.label,
         served_by=args.served_by_header,
         moves=args.moves,
+        consoles=args.consoles,
     )
 
 
@@ -1724,14 +1735,15 @@ def prepare(args, config: Config) -> tuple[Seed, dict]:
     django_setup()
     if args.seed is not None:
         random.seed(args.seed)
-    sockets = args.n * 3  # two partners and the couple's therapist
+    consoles = round(args.n * args.consoles)
+    sockets = args.n * 2 + consoles  # two partners, and the couple's therapist if open
     if sockets > args.max_connections:
         raise SystemExit(f"{sockets} sockets > --max-connections {args.max_connections}")
     raise_open_files(sockets + HTTP_POOL)  # the sockets, and the HTTP pool at its fullest
     info = machine()
     print(f"machine: {info}", flush=True)
     print(f"seeding {args.n} couples (run {config.run_id})…", flush=True)
-    seeded = seed(args.n, run_id=config.run_id)
+    seeded = seed(args.n, run_id=config.run_id, consoles=consoles)
     print(f"seeded in {seeded.seconds:.1f} s", flush=True)
     return seeded, info
 

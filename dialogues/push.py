@@ -16,6 +16,7 @@ advances past it: each person's view stays contiguous.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from dialogues.selectors import FACILITATOR, PARTNER
 from live import fast, places
 
 PAGE = "dialogues/dialogue.html"
+logger = logging.getLogger("imago.dialogues")
 R = TypeVar("R")
 
 
@@ -174,6 +176,29 @@ class _Onlooker:
     def zone(self):
         """Times are rendered in the default zone (render_to_string), and say so."""
         return timezone.get_default_timezone()
+
+
+def change_published(*, session: DialogueSession, turn: Turn, author: str | None) -> dict:
+    """A committed change, rendered (`render_change`, for the audiences with a page open and
+    its `author`'s) and sent to the dialogue's sockets. If rendering fails, the sockets still
+    hear that something changed (ids only) and read it from the database. The fragments."""
+    message: dict[str, object] = {
+        "type": "dialogue.changed",
+        "session": session.public_id,  # for sockets hearing several dialogues (a workshop board)
+        "seq": session.seq,
+        "prev": session.seq - 1,
+        "actor": turn.actor_id,
+        "by_facilitator": turn.actor_role == FACILITATOR,
+    }
+    fragments: dict[str, dict] = {}
+    try:
+        audiences = audiences_listening(session=session, author=author)
+        fragments = render_change(session=session, turn=turn, audiences=audiences)
+        message["fragments"] = fragments
+    except Exception:
+        logger.exception("rendering a change failed", extra={"session": session.public_id})
+    live.send(live.dialogue_group(session.public_id), message)
+    return fragments
 
 
 def audiences_listening(*, session: DialogueSession, author: str | None) -> set[str] | None:

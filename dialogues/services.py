@@ -260,30 +260,11 @@ def _progress_of(session: DialogueSession) -> dict[str, object]:
     return {name: getattr(session, _ATTNAMES.get(name, name)) for name in _PROGRESS_FIELDS}
 
 
-def _publish(
-    session: DialogueSession,
-    turn: Turn,
-    result: MoveResult,
-) -> None:
-    """After commit: the change rendered once per audience, sent to the dialogue's sockets. If
-    rendering fails, the sockets still hear that something changed (ids only) and read it
-    from the database."""
-    message: dict[str, object] = {
-        "type": "dialogue.changed",
-        "session": session.public_id,  # for sockets hearing several dialogues (a workshop board)
-        "seq": session.seq,
-        "prev": session.seq - 1,
-        "actor": turn.actor_id,
-        "by_facilitator": turn.actor_role == FACILITATOR,
-    }
-    try:
-        author = FACILITATOR if turn.actor_role == FACILITATOR else result.slot
-        audiences = push.audiences_listening(session=session, author=author)
-        result.fragments.update(push.render_change(session=session, turn=turn, audiences=audiences))
-        message["fragments"] = result.fragments
-    except Exception:
-        logger.exception("rendering a change failed", extra={"session": session.public_id})
-    live.send(live.dialogue_group(session.public_id), message)
+def _publish(session: DialogueSession, turn: Turn, result: MoveResult) -> None:
+    """After commit: the change rendered and sent to the dialogue's sockets (push); its
+    author's page answers from its own fragment."""
+    author = FACILITATOR if turn.actor_role == FACILITATOR else result.slot
+    result.fragments.update(push.change_published(session=session, turn=turn, author=author))
 
 
 def session_change(

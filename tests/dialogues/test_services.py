@@ -8,7 +8,7 @@ import live
 from dialogues import services
 from dialogues.models import DialogueSession, Turn
 from dialogues.services import DialogueError, DialogueNotFound
-from tests.helpers import at_once, form_token, move, play, round_moves
+from tests.helpers import at_once, form_token, move, page_open, play, round_moves
 
 
 def turns(session):
@@ -387,6 +387,8 @@ def test_it_broadcasts_after_commit_with_each_audiences_fragments_only(
 ):
     sent = []
     monkeypatch.setattr(live, "send", lambda group, message: sent.append((group, message)))
+    page_open(dialogue, sam)  # Sam's page and a console are open: all three are rendered
+    page_open(dialogue)
     with django_capture_on_commit_callbacks(execute=True):
         move(dialogue, sam, "accept_now")
         assert sent == []  # nothing before the commit
