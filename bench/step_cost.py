@@ -410,6 +410,18 @@ def move_made(session, user, name: str, payload: dict):
     )
 
 
+def pages_open(session, partners, *, console: bool = True) -> None:
+    """As if the partners' pages (and the therapist's console) were open on the dialogue:
+    each audience's place held (live/places.py), so a move made here in this process, with
+    no socket, is rendered for all of them, as over the socket."""
+    from live import dialogue_group, places
+
+    group = dialogue_group(session.public_id)
+    for audience in [str(p.pk) for p in partners] + (["facilitator"] if console else []):
+        key = places.listening_key(group, audience)
+        places.claim([(key, places.NO_LIMIT)], channel=f"bench.{audience}")
+
+
 def dialogue_for_bench():
     """A couple (Alex, Sam) ready to talk, their therapist (Dr. T, linked with both partners'
     consent, with a second factor) and a dialogue accepted for now: ([alex, sam, therapist],
@@ -540,6 +552,7 @@ def main() -> None:
         for _ in range(n):
             yield next(script)
 
+    pages_open(session, [alex, sam])  # the move below renders for the three audiences
     cpu_move, q_move = [], []
     cpu_forward = []
     profile = None

@@ -34,7 +34,6 @@ def moves(count: int, *, road: str, console: bool) -> None:
     """In the child: a couple and a dialogue, the warm-up moves, then `count` moves."""
     sys.path.insert(0, str(REPO))
     from bench import step_cost
-    from live import dialogue_group, places
 
     step_cost.setup()
     people, session, cleanup = step_cost.dialogue_for_bench()
@@ -55,13 +54,7 @@ def moves(count: int, *, road: str, console: bool) -> None:
                 parts=False,
             )
             return
-        # No sockets here: as if both pages (and the console) were open, each audience is
-        # rendered, as over the socket.
-        audiences = [str(alex.pk), str(sam.pk)] + (["facilitator"] * console)
-        group = dialogue_group(session.public_id)
-        for audience in audiences:
-            key = places.listening_key(group, audience)
-            places.claim([(key, places.NO_LIMIT)], channel=f"bench.{audience}")
+        step_cost.pages_open(session, [alex, sam], console=console)  # no sockets here
         for user, name, payload in script:
             result = step_cost.move_made(session, user, name, payload)
             assert result.fragments, "the step was not rendered once per audience"
