@@ -6,7 +6,7 @@ import pytest
 from dialogues import push, services, turn_html
 from dialogues.models import Turn
 from dialogues.templatetags import transcript
-from tests.helpers import form_token
+from tests.helpers import form_token, page_open
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +61,7 @@ def test_each_reader_has_their_own_html(talked, alex, sam, renders):
 def test_a_snapshot_reuses_what_the_step_rendered_as_it_committed(
     talked, alex, sam, renders, django_capture_on_commit_callbacks
 ):
+    page_open(talked, alex)  # Alex's page is open: the step is rendered for both as it commits
     with django_capture_on_commit_callbacks(execute=True):
         services.move_submit(
             session_public_id=talked.public_id,
