@@ -16,7 +16,7 @@ from couples.models import FORM_OUT_OF_DATE
 from dialogues import push, services
 from dialogues.consumers import DialogueConsumer
 from dialogues.models import DialogueSession, Turn
-from tests.helpers import form_token, page_open, rendered_for, with_form_token
+from tests.helpers import form_token, move, page_open, rendered_for, with_form_token
 from tests.sockets import (
     QueriesInEveryThread,
     drain,
@@ -456,13 +456,7 @@ def test_a_change_nobody_else_has_open_is_rendered_only_for_its_author(
     render the step from the database when they open)."""
     session = _accepted(dialogue, sam)
     sent = _published_steps(monkeypatch)
-    services.move_submit(
-        session_public_id=session.public_id,
-        user=alex,
-        move="send",
-        payload={"text": "Hi."},
-        token=form_token(),
-    )
+    move(session, alex, "send", text="Hi.")
     steps = [m for m in sent if m["type"] == "dialogue.changed"]
     assert set(steps[0]["fragments"]) == rendered_for("a")
     services.session_pause(session_public_id=session.public_id, user=sam)
