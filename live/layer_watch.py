@@ -10,6 +10,10 @@ process watches the layer every few seconds:
 - a real round trip through each Redis host (the layer shards groups over them): a message
   published to a group this process listens on, one group per host, and received. It fails
   while any host is away, and keeps failing until the subscriptions on it are back;
+  a round trip that only takes too long (Redis answering with the same run_id, no error)
+  is a slow layer or a swamped process, not an interruption: Redis delivers every message
+  or drops the connection, which is heard (below). Taking it for one would make every
+  socket of a process that is already behind re-join at once (a connect storm fed by itself);
 - a publish that failed in this process (live tells us), or a break of its
   pub/sub connection (channels-redis logs it), however short.
 
@@ -39,7 +43,9 @@ import live
 logger = logging.getLogger("imago.live")
 
 WATCH_EVERY = 3.0  # seconds between two looks at the layer, per worker process
-PROBE_TIMEOUT = 5.0  # seconds a round trip may take before the layer counts as interrupted
+PROBE_TIMEOUT = 5.0  # seconds a round trip may take before it counts as slow
+INFO_TIMEOUT = 2.0  # seconds for INFO before its run_id counts as not known this time
+UNKNOWN = ""  # a run_id not known this time: INFO answered too late (not an error)
 CLOSE_SERVICE_RESTART = 1012  # the browser (htmx ws) reconnects after this code
 
 _sockets: weakref.WeakSet = weakref.WeakSet()
@@ -122,12 +128,15 @@ def _ensure_watching() -> None:
 
 
 async def run_ids(layer) -> list[str | None]:
-    """Each Redis host's run_id (None while it can't be reached)."""
+    """Each Redis host's run_id: None while it can't be reached, UNKNOWN when it answered
+    too late to tell (slow, not away)."""
     ids: list[str | None] = []
     for client in _clients():
         try:
-            info = await asyncio.wait_for(client.info("server"), timeout=2)
+            info = await asyncio.wait_for(client.info("server"), timeout=INFO_TIMEOUT)
             ids.append(info.get("run_id"))
+        except TimeoutError:
+            ids.append(UNKNOWN)
         except Exception:
             ids.append(None)
     return ids
@@ -158,10 +167,11 @@ def _probe_groups() -> list[str]:
     return [groups[shard] for shard in range(hosts)]
 
 
-async def probe(layer) -> bool:
+async def probe(layer) -> bool | None:
     """One round trip through the layer (its public API) to each Redis host: a message to a
-    group of this process's own on that host, received within PROBE_TIMEOUT. False while the
-    layer can't carry one through every host."""
+    group of this process's own on that host, received within PROBE_TIMEOUT. True when it
+    came back; False when the layer failed to carry it (an error: a host away); None when it
+    did not come back in time (slow, or subscriptions not back yet after an interruption)."""
     key = (id(layer), id(asyncio.get_running_loop()))
     groups, nonce = _probe_groups(), uuid.uuid4().hex
     try:
@@ -175,7 +185,7 @@ async def probe(layer) -> bool:
                 while (await layer.receive(channel)).get("nonce") != nonce + group:
                     pass  # an earlier probe's message, arriving late
         return True
-    except Exception:
+    except Exception as error:
         # A receive cut short forgets its channel (the pub/sub layer): the next probe makes
         # a new one.
         if key in _probe_channels:
@@ -183,7 +193,7 @@ async def probe(layer) -> bool:
             for group in groups:
                 with contextlib.suppress(Exception):
                     await layer.group_discard(group, channel)
-        return False
+        return None if isinstance(error, TimeoutError) else False
 
 
 async def rejoin_all() -> int:
@@ -218,18 +228,16 @@ async def _watch(layer) -> None:
         await asyncio.sleep(WATCH_EVERY)
         current = await run_ids(layer)
         if _trouble or any(
-            now is None or (before is not None and now != before)
+            now is None or (now and before and now != before)
             for now, before in zip(current, known, strict=True)
         ):
             interrupted = True
         _trouble = False
-        known = [
-            now if now is not None else before for now, before in zip(current, known, strict=True)
-        ]
+        known = [now or before for now, before in zip(current, known, strict=True)]
         round_trip = await probe(layer)
-        if not round_trip:
+        if round_trip is False:
             interrupted = True
-        elif interrupted and None not in current:
+        elif round_trip and interrupted and None not in current:
             interrupted = False
             logger.warning(
                 "channel layer back: sockets re-join their groups and catch up",

@@ -4,11 +4,14 @@ must never stop the Redis everything else on the machine shares.
     with PrivateRedis() as redis:      # started (skipped when there is no redis-server)
         redis.stop()                   # as `redis-cli shutdown nosave` does: all is forgotten
         redis.start()                  # a new run (a new run_id), empty
+        redis.pause(); redis.resume()  # hung (SIGSTOP), then on again: the same run, nothing lost
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -54,9 +57,17 @@ class PrivateRedis:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            self.process.kill()  # (a paused one too: SIGKILL needs no SIGCONT)
             self.process.wait()
         self.process = None
+
+    def pause(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
 
     def _answers(self) -> bool:
         try:

@@ -84,6 +84,48 @@ async def test_recovery_waits_for_a_real_round_trip_through_the_layer(monkeypatc
     assert order.count("rejoin") == 1
 
 
+async def test_a_round_trip_that_only_takes_too_long_is_not_an_outage(monkeypatch):
+    """A swamped process (a connect storm) answers its own probe late: Redis is the same one
+    and nothing failed, so nothing was lost and no socket re-joins (which would feed the
+    storm)."""
+    probes = iter([True, None, None, None, True, True])
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: next(probes, True))
+    assert await _rejoins_while_watching() == 0
+
+
+async def test_redis_answering_info_too_late_is_not_an_outage(monkeypatch):
+    readings = iter([["r1"], [layer_watch.UNKNOWN], [layer_watch.UNKNOWN], ["r1"]])
+    _watch_fakes(monkeypatch, run_ids=lambda: next(readings, ["r1"]), probe=lambda: True)
+    assert await _rejoins_while_watching() == 0
+
+
+async def test_after_an_outage_a_late_round_trip_is_not_yet_recovery(monkeypatch):
+    """Once interrupted, only a round trip that came back ends it: a late one may be the
+    subscriptions not back yet."""
+    probes = iter([True, False, None, None, True, True])
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: next(probes, True))
+    order: list[str] = []
+    fake_probe = layer_watch.probe
+
+    async def probe(layer):
+        result = await fake_probe(layer)
+        order.append({True: "ok", False: "lost", None: "late"}[result])
+        return result
+
+    monkeypatch.setattr(layer_watch, "probe", probe)
+
+    class Socket:
+        async def rejoin(self):
+            order.append("rejoin")
+
+    socket = Socket()
+    layer_watch.register(socket)
+    await asyncio.sleep(0.2)
+    layer_watch.unregister(socket)
+    assert order[:6] == ["ok", "lost", "late", "late", "ok", "rejoin"]
+    assert order.count("rejoin") == 1
+
+
 async def test_a_failed_publish_makes_the_sockets_catch_up_once_the_layer_carries_again(
     monkeypatch,
 ):
@@ -235,6 +277,38 @@ async def test_the_probe_is_a_round_trip_through_redis(private_layer):
     else:
         raise AssertionError("no round trip after Redis came back")
     assert await layer_watch.probe(layer)
+
+
+@pytest.mark.parametrize("private_layer", ["pubsub", "core"], indirect=True)
+async def test_the_probe_tells_a_late_round_trip_from_a_lost_one(private_layer, monkeypatch):
+    """Redis hung (SIGSTOP: as slow as it gets, and nothing lost): the round trip is late,
+    None, and INFO's run_id not known this time. Redis away: False, and None."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    monkeypatch.setattr(layer_watch, "PROBE_TIMEOUT", 0.5)
+    monkeypatch.setattr(layer_watch, "INFO_TIMEOUT", 0.3)
+    assert await layer_watch.probe(layer) is True
+    assert await layer_watch.run_ids(layer) not in ([None], [layer_watch.UNKNOWN])
+    private_layer.pause()
+    try:
+        assert await layer_watch.probe(layer) is None
+        assert await layer_watch.run_ids(layer) == [layer_watch.UNKNOWN]
+    finally:
+        private_layer.resume()
+    assert await _carries_again(layer)
+    private_layer.stop()
+    assert await layer_watch.probe(layer) is False
+    assert await layer_watch.run_ids(layer) == [None]
+    private_layer.start()
+
+
+async def _carries_again(layer) -> bool:
+    for _ in range(40):
+        if await layer_watch.probe(layer):
+            return True
+        await asyncio.sleep(0.25)
+    return False
 
 
 # --- the layer sharded over two Redis hosts (REDIS_URL with two URLs) -------------------------
