@@ -779,6 +779,7 @@ class Socket:
         self.snapshots = self.gaps = self.stale = self.connects = self.reconnects = 0
         self.fatal: str | None = None
         self.closed_for_good: int | None = None
+        self.down_at_end = False  # not connected when the drain ended (still reconnecting)
         # Every end of a connection or of an attempt, until the run stops: (monotonic time,
         # close code or exception name, whether the socket had been open).
         self.closes: list[tuple[float, object, bool]] = []
@@ -1086,6 +1087,8 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
             for s in d.sockets.values()
         ]
     )
+    for s in sockets:
+        s.down_at_end = s.ws is None
     stop = ProcessSample.take(worker_pids(port=config.port, server_pid=config.server_pid))
     if watcher is not None:
         watcher.cancel()
@@ -1117,6 +1120,7 @@ async def run_full(bench: Bench, dialogues: list[LiveDialogue]) -> dict:
             )
         ),
         "closed_by_server_for_good": sum(s.closed_for_good is not None for s in sockets),
+        "not_connected_at_end": sum(s.down_at_end for s in sockets),
         "gaps": sum(s.gaps for s in sockets),
         "stale_deliveries": sum(s.stale for s in sockets),
     }
@@ -1185,7 +1189,7 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
     by_window: dict[int, list[float]] = {}  # latencies by when the step was submitted
     by_socket: dict[str, list[float]] = {}  # the actor's, the other partner's, the therapist's
     start = min((t for d in dialogues for t in d.submitted.values()), default=0.0)
-    lost = duplicated = out_of_order = sockets_wrong = 0
+    lost = duplicated = out_of_order = sockets_wrong = lost_while_down = 0
     for d in dialogues:
         turns = committed[d.seeded.pk]
         for seq in turns:
@@ -1212,6 +1216,7 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
             missing = [seq for seq in turns if seq not in counts]
             doubled = [seq for seq, c in counts.items() if c > 1]
             lost += len(missing)
+            lost_while_down += len(missing) if s.down_at_end else 0
             duplicated += len(doubled)
             ordered = s.shown == sorted(s.shown)
             out_of_order += not ordered
@@ -1228,6 +1233,9 @@ def check_full(dialogues: list[LiveDialogue], committed: dict[int, list[int]]) -
         },
         "arrived_by_snapshot": via_snapshot,
         "lost": lost,
+        # of those, on sockets not connected when the run ended: a page still reconnecting,
+        # which shows them once it has (its snapshot), not steps the server lost
+        "lost_on_sockets_not_connected_at_end": lost_while_down,
         "duplicated": duplicated,
         "sockets_out_of_order": out_of_order,
         "sockets_not_matching_database": sockets_wrong,
@@ -1486,7 +1494,9 @@ def summarise(result: dict) -> list[str]:
         f"pace {result['config']['pace']:g} s, {check.get('steps_committed', 0)} steps",
         f"submit -> each socket: p50 {lat.get('p50_ms')} ms, p95 {lat.get('p95_ms')} ms, "
         f"p99 {lat.get('p99_ms')} ms, max {lat.get('max_ms')} ms ({lat.get('count', 0)} samples)",
-        f"lost {check.get('lost')}, duplicated {check.get('duplicated')}, sockets not matching "
+        f"lost {check.get('lost')} ({check.get('lost_on_sockets_not_connected_at_end', 0)} on "
+        f"the {full.get('not_connected_at_end', 0)} sockets not connected at the end), "
+        f"duplicated {check.get('duplicated')}, sockets not matching "
         f"the database {check.get('sockets_not_matching_database')}",
     ]
     sockets = check.get("latency_by_socket") or {}
