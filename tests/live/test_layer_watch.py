@@ -60,26 +60,7 @@ async def test_recovery_waits_for_a_real_round_trip_through_the_layer(monkeypatc
     """Redis answers INFO throughout, but what is published doesn't reach this process for a
     while (its subscriptions aren't back): the sockets catch up once a round trip works
     again, not before, and once."""
-    probes = iter([True, False, False, False, True, True])
-    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: next(probes, True))
-    order: list[str] = []
-    fake_probe = layer_watch.probe
-
-    async def probe(layer):
-        result = await fake_probe(layer)
-        order.append("ok" if result else "lost")
-        return result
-
-    monkeypatch.setattr(layer_watch, "probe", probe)
-
-    class Socket:
-        async def rejoin(self):
-            order.append("rejoin")
-
-    socket = Socket()
-    layer_watch.register(socket)
-    await asyncio.sleep(0.2)
-    layer_watch.unregister(socket)
+    order = await _probes_and_rejoins(monkeypatch, [True, False, False, False, True, True])
     assert order[:6] == ["ok", "lost", "lost", "lost", "ok", "rejoin"]
     assert order.count("rejoin") == 1
 
@@ -102,26 +83,7 @@ async def test_redis_answering_info_too_late_is_not_an_outage(monkeypatch):
 async def test_after_an_outage_a_late_round_trip_is_not_yet_recovery(monkeypatch):
     """Once interrupted, only a round trip that came back ends it: a late one may be the
     subscriptions not back yet."""
-    probes = iter([True, False, None, None, True, True])
-    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: next(probes, True))
-    order: list[str] = []
-    fake_probe = layer_watch.probe
-
-    async def probe(layer):
-        result = await fake_probe(layer)
-        order.append({True: "ok", False: "lost", None: "late"}[result])
-        return result
-
-    monkeypatch.setattr(layer_watch, "probe", probe)
-
-    class Socket:
-        async def rejoin(self):
-            order.append("rejoin")
-
-    socket = Socket()
-    layer_watch.register(socket)
-    await asyncio.sleep(0.2)
-    layer_watch.unregister(socket)
+    order = await _probes_and_rejoins(monkeypatch, [True, False, None, None, True, True])
     assert order[:6] == ["ok", "lost", "late", "late", "ok", "rejoin"]
     assert order.count("rejoin") == 1
 
@@ -146,6 +108,32 @@ async def test_a_break_of_the_pubsub_connection_makes_the_sockets_catch_up(monke
         logging.getLogger("channels_redis.pubsub").error("Unexpected exception in receive task")
 
     assert await _rejoins_while_watching(meanwhile=receiver_breaks) == 1
+
+
+async def _probes_and_rejoins(monkeypatch, probes: list[bool | None]) -> list[str]:
+    """Watch with these probe results (then True) and Redis answering "r1" throughout: each
+    probe's outcome ("ok", "lost", "late") and each re-join, in order."""
+    results = iter(probes)
+    _watch_fakes(monkeypatch, run_ids=lambda: ["r1"], probe=lambda: next(results, True))
+    order: list[str] = []
+    fake_probe = layer_watch.probe
+
+    async def probe(layer):
+        result = await fake_probe(layer)
+        order.append({True: "ok", False: "lost", None: "late"}[result])
+        return result
+
+    monkeypatch.setattr(layer_watch, "probe", probe)
+
+    class Socket:
+        async def rejoin(self):
+            order.append("rejoin")
+
+    socket = Socket()
+    layer_watch.register(socket)
+    await asyncio.sleep(0.2)
+    layer_watch.unregister(socket)
+    return order
 
 
 def _watch_fakes(monkeypatch, *, run_ids, probe) -> None:
