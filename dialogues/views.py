@@ -125,16 +125,6 @@ def my_mirrors(request: AuthedRequest, public_id: str) -> HttpResponse:
     return response
 
 
-def _panel_response(
-    request, session, *, error: str = "", status: int = 200, posted=None, cooling=None
-):
-    session.refresh_progress()
-    context = selectors.dialogue_context(session=session, viewer=request.user, turns=[])
-    posted = posted or {}
-    context.update({"error": error, "posted_text": posted.get("text", ""), "cooling": cooling})
-    return render(request, f"{PAGE}#move_panel", context, status=status)
-
-
 @login_required
 @require_POST
 def dialogue_move(request: AuthedRequest, public_id: str) -> HttpResponse:
@@ -203,14 +193,14 @@ def _session_changed(request: AuthedRequest, public_id: str, change) -> HttpResp
         change(session_public_id=session.public_id, user=request.user)
     except DialogueError as error:
         if request.htmx:
-            return _panel_response(request, session, error=error.message, status=422)
+            return HttpResponse(_panel_html(request, public_id, error=error.message), status=422)
         context = {
             **selectors.page_context(session=session, viewer=request.user),
             "error": error.message,
         }
         return render(request, PAGE, context, status=422)
     if request.htmx:
-        return _panel_response(request, session)
+        return HttpResponse(_panel_html(request, public_id))
     return redirect("dialogues:detail", public_id=public_id)
 
 
@@ -269,7 +259,7 @@ def _switch(request: AuthedRequest, public_id: str, name: str, change) -> HttpRe
         session = _session_or_404(request, public_id)
         message = _("Please choose again: that choice wasn't one of the buttons.")
         if request.htmx:
-            return _panel_response(request, session, error=message, status=400)
+            return HttpResponse(_panel_html(request, public_id, error=message), status=400)
         return render(
             request,
             PAGE,
