@@ -498,10 +498,20 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A failure channels-redis logs every second while a Redis shard is away: once a minute.
+    "filters": {"repeats": {"()": "imago_site.log_filters.Repeats", "every": 60}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_repeats_held": {"class": "logging.StreamHandler", "filters": ["repeats"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "imago": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "channels_redis": {
+            "handlers": ["console_repeats_held"],
+            "level": "WARNING",
+            "propagate": False,
+        },
     },
 }
