@@ -6,12 +6,14 @@ same readers, in their language and zone. Run by hand, never from the test suite
 
     pip install --target /tmp/jinja2-lib jinja2   # not a dependency of the app
     PYTHONPATH=/tmp/jinja2-lib DATABASE_URL=postgres://postgres@127.0.0.1:5432/imago_stepcost \
-        .venv/bin/python bench/render_engines.py --rounds 2000
+        .venv/bin/python bench/render_engines.py
 
-Both outputs are compared first (whitespace aside): a run whose two engines disagree stops
-without a figure. Then each engine renders every turn for both partners `--rounds` times,
-alternating, and this process's CPU time per render is printed (median of `--repeat` runs).
-The data it made (as bench/step_cost.py makes it) is deleted at the end.
+Both outputs are compared first (whitespace and the spelling of an escaped quote aside): a run
+whose two engines disagree stops without a figure. Then each engine renders every turn for
+both partners `--rounds` times, alternating, and this process's CPU time per render is printed
+(median of `--repeat` runs). Last, the last move's three renders as the server makes them
+(`push.render_change`), the part of them that builds the contexts, and where their own time
+goes by cProfile. The data it made (as bench/step_cost.py makes it) is deleted at the end.
 """
 
 from __future__ import annotations
