@@ -137,3 +137,37 @@ def test_a_brand_new_receiver_running_hot_is_offered_a_pause_first_then_starts_a
     expect(nia.get_by_text("Maybe not right now")).to_have_count(0)
     ravi.get_by_role("button", name="Start anyway").click()
     expect(nia.get_by_role("heading", name="Sending")).to_be_visible()
+
+
+def test_a_brand_new_couple_calls_a_time_out_goes_on_aloud_and_ends(
+    new_page, mailbox, artifacts_dir
+):
+    """The page's own buttons (time-out, ready, aloud, end) as a new couple meets them, each
+    answered with the move panel as it is now, on Nia's phone and Ravi's laptop."""
+    nia, ravi = new_couple(new_page, mailbox)
+    ask_to_talk(nia, partner="Ravi", topic="Sunday mornings")
+    ravi.goto("/")
+    ravi.get_by_role("link", name="Open the dialogue").click()
+    ravi.get_by_role("button", name="I'm available now").click()
+    expect(nia.get_by_role("heading", name="Sending")).to_be_visible()
+
+    ravi.get_by_role("button", name="Time-out").click()
+    expect(ravi.locator("#move-panel")).to_contain_text("You called a time-out.")
+    expect(nia.locator("#move-panel")).to_contain_text("Ravi called a time-out.")
+    nia.screenshot(path=artifacts_dir / "new-couple-timeout-375.png", full_page=True)
+    nia.get_by_role("button", name="I'm ready to go on").click()
+    expect(nia.locator("#move-panel")).to_contain_text("You're ready. Waiting for Ravi…")
+    ravi.get_by_role("button", name="I'm ready to go on").click()
+    expect(nia.get_by_role("heading", name="Sending")).to_be_visible()
+    expect(ravi.get_by_role("heading", name="Time-out")).to_have_count(0)
+
+    nia.locator("#move-panel").get_by_role("button", name="We'll say it aloud").click()
+    expect(nia.locator("#move-panel")).to_contain_text("Say it aloud:")
+    expect(nia.locator("#move-panel .pill.aloud")).to_have_text("Said aloud")
+    nia.screenshot(path=artifacts_dir / "new-couple-aloud-375.png", full_page=True)
+
+    ravi.locator("#move-panel summary", has_text="End this dialogue").click()
+    ravi.locator("#move-panel").get_by_role("button", name="End the dialogue").click()
+    for page in (nia, ravi):
+        expect(page.get_by_role("link", name="Read the transcript")).to_be_visible()
+    ravi.screenshot(path=artifacts_dir / "new-couple-ended-1100.png", full_page=True)
