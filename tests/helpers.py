@@ -18,6 +18,13 @@ def text_of(response: HttpResponse) -> str:
     return re.sub(r"\s+", " ", html.unescape(body)).strip()
 
 
+def names(text: str, word: str) -> bool:
+    """Whether `word` (a person's name) stands on its own in `text`, not as letters inside a
+    random token: pages carry public ids and form tokens (url-safe base64), and a short name
+    such as "Sam" turns up inside one often enough to fail a suite now and then."""
+    return re.search(rf"(?<![A-Za-z0-9_-]){re.escape(word)}(?![A-Za-z0-9_-])", text) is not None
+
+
 def login_cookie(user) -> str:
     """The value of a `sessionid` cookie logged in as `user`: for sockets, browsers and
     servers, which can't use a test Client (over HTTP, tests use the client_as fixture)."""
